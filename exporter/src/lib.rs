@@ -1,0 +1,4 @@
+//! faultline's observability seam: every Prometheus metric family, the log/tracing set-up
+//! and (later) the Grafana annotation client. The service and the node agent only call it;
+//! metric names live here and nowhere else.
+#![forbid(unsafe_code)]
