@@ -1,5 +1,13 @@
 //! The faultline node agent as a library: the experiment spec shared by the service and
 //! the agent, the agent protocol and its client, and the fault executors that the daemon
 //! runs and `faultline run` reuses in-process.
+//!
+//! It is not the run engine (that is the service's): it applies and recovers faults on one
+//! node, keeps a journal so no fault outlives its lease, and says what it did.
 
+pub mod error;
+pub mod faults;
 pub mod spec;
+
+pub use error::FaultError;
+pub use faults::{Fault, FaultId, FaultRecord, Recovered, Resolved};

@@ -1,0 +1,36 @@
+//! The node agent's errors. `FaultError` is what an apply or recover can fail with; every
+//! variant names the step and carries what an operator needs to act on it.
+
+use std::path::PathBuf;
+
+/// Why a fault could not be applied or recovered.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultError {
+    /// The target named in the request does not exist on this node.
+    #[error("target not found: {0}")]
+    TargetNotFound(String),
+
+    /// The fault cannot run against this target (e.g. a network fault on a target without
+    /// a network namespace).
+    #[error("{kind} cannot target {target}: {reason}")]
+    Unsupported {
+        /// Fault kind name.
+        kind: &'static str,
+        /// The target as written.
+        target: String,
+        /// Why not.
+        reason: String,
+    },
+
+    /// A file under /proc or /sys could not be read or written.
+    #[error("failed to {action} {path}")]
+    Io {
+        /// What was being done, e.g. "write pid to".
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
