@@ -7,14 +7,20 @@
 //! - Both take a [`FaultRecord`] that the journal wrote *before* `apply` ran, so recovery
 //!   after a crash has exactly what it needs and nothing in memory.
 
+pub mod bandwidth;
+pub mod netem;
+pub mod partition;
+pub mod process;
 mod record;
+pub mod stress;
 
 pub use record::{CgroupDir, FaultId, FaultRecord, ProcRef, Recovered, Resolved};
 
 use crate::error::FaultError;
+use crate::spec::FaultKind;
 
 /// What every fault family implements.
-#[allow(async_fn_in_trait)] // only used through the `Family` enum, never as `dyn`
+#[allow(async_fn_in_trait)] // used through the `Family` enum, never as `dyn`
 pub trait Fault {
     /// Checks what can be checked without changing anything (module present, target
     /// alive, tools present), then sets the fault up. On error nothing stays applied.
@@ -22,4 +28,62 @@ pub trait Fault {
 
     /// Removes what `apply` set up for `rec`. Gone already is `Ok`.
     async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError>;
+}
+
+/// The family that carries out a fault kind on a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// CPU and memory stress.
+    Stress(stress::Stress),
+    /// Process kill and pause.
+    Process(process::Process),
+    /// netem-based network faults.
+    Netem(netem::Netem),
+    /// tbf bandwidth.
+    Bandwidth(bandwidth::Bandwidth),
+    /// nftables partition.
+    Partition(partition::Partition),
+}
+
+impl Family {
+    /// The family for `kind`, or `None` for kinds the service carries out itself
+    /// (pod kill and pod failure go through the Kubernetes API).
+    pub fn of(kind: &FaultKind) -> Option<Family> {
+        Some(match kind {
+            FaultKind::StressCpu(_) | FaultKind::StressMemory(_) => Family::Stress(stress::Stress),
+            FaultKind::ProcessKill(_) | FaultKind::ProcessPause(_) | FaultKind::ContainerKill(_) => {
+                Family::Process(process::Process)
+            }
+            FaultKind::NetworkDelay(_)
+            | FaultKind::NetworkLoss(_)
+            | FaultKind::NetworkDuplicate(_)
+            | FaultKind::NetworkCorrupt(_)
+            | FaultKind::NetworkReorder(_) => Family::Netem(netem::Netem),
+            FaultKind::NetworkBandwidth(_) => Family::Bandwidth(bandwidth::Bandwidth),
+            FaultKind::NetworkPartition(_) => Family::Partition(partition::Partition),
+            FaultKind::PodKill(_) | FaultKind::PodFailure(_) => return None,
+        })
+    }
+}
+
+impl Fault for Family {
+    async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
+        match self {
+            Family::Stress(f) => f.apply(rec).await,
+            Family::Process(f) => f.apply(rec).await,
+            Family::Netem(f) => f.apply(rec).await,
+            Family::Bandwidth(f) => f.apply(rec).await,
+            Family::Partition(f) => f.apply(rec).await,
+        }
+    }
+
+    async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
+        match self {
+            Family::Stress(f) => f.recover(rec).await,
+            Family::Process(f) => f.recover(rec).await,
+            Family::Netem(f) => f.recover(rec).await,
+            Family::Bandwidth(f) => f.recover(rec).await,
+            Family::Partition(f) => f.recover(rec).await,
+        }
+    }
 }
