@@ -31,7 +31,7 @@ pub trait Fault {
 }
 
 /// The family that carries out a fault kind on a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Family {
     /// CPU and memory stress.
     Stress(stress::Stress),
