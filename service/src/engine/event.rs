@@ -1,0 +1,73 @@
+//! What happens to a run, as persisted events. The run's report, its SSE stream, metrics
+//! and notifications are all derived from this list.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::state::RunState;
+
+/// One thing that happened to a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum RunEvent {
+    /// The run moved to another state.
+    StateChanged {
+        /// New state.
+        to: RunState,
+        /// Why (e.g. "not steady, nothing injected", "abort bound breached").
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+    },
+    /// A steady-state check was evaluated.
+    CheckEvaluated {
+        /// Check name.
+        check: String,
+        /// before | during | after.
+        phase: String,
+        /// Measured value, if one could be measured.
+        value: Option<f64>,
+        /// The expectation as written, e.g. `>= 0.99`.
+        expect: String,
+        /// Whether the value met the expectation.
+        ok: bool,
+        /// Why no value (probe error), if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A fault became active on a target.
+    FaultApplied {
+        /// Fault id (unique per agent).
+        fault: String,
+        /// Fault kind name.
+        kind: String,
+        /// Target as written.
+        target: String,
+        /// Step name.
+        step: String,
+    },
+    /// A fault was removed.
+    FaultRecovered {
+        /// Fault id.
+        fault: String,
+        /// How: removed, already gone, target gone.
+        outcome: String,
+    },
+    /// Anything else worth showing on the timeline.
+    Note {
+        /// Text.
+        message: String,
+    },
+}
+
+/// An event as stored: with its sequence number and time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredEvent {
+    /// 1, 2, 3, ... per run.
+    pub seq: u64,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// The event.
+    #[serde(flatten)]
+    pub event: RunEvent,
+}

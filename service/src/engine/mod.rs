@@ -1,0 +1,8 @@
+//! The run engine: the state machine, its events, and the runner that drives an
+//! experiment through them.
+
+pub mod event;
+pub mod state;
+
+pub use event::{RunEvent, StoredEvent};
+pub use state::RunState;

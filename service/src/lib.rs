@@ -1,0 +1,6 @@
+//! The faultline service: the run engine and its store; the binary (`main.rs`) adds the
+//! CLI and HTTP front ends. Faults themselves are carried out by the node-agent library.
+#![forbid(unsafe_code)]
+
+pub mod engine;
+pub mod store;

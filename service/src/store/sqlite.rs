@@ -1,0 +1,410 @@
+//! The SQLite store. One row per run, one row per event; an event and the run's new state
+//! are written in one transaction, with `synchronous=FULL`, before the engine takes its
+//! next step — so after a crash the file says exactly how far the run got.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::engine::{RunEvent, RunState, StoredEvent};
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed (open, migrate, read or write).
+    #[error("store {op} failed")]
+    Sqlite {
+        /// What was being done.
+        op: &'static str,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// No run with that id.
+    #[error("no run with id {0}")]
+    NoSuchRun(String),
+    /// The engine asked for a transition the state machine forbids.
+    #[error("run {run}: illegal transition {from} -> {to}")]
+    IllegalTransition {
+        /// Run id.
+        run: String,
+        /// Stored state.
+        from: RunState,
+        /// Requested state.
+        to: RunState,
+    },
+    /// A stored row could not be decoded (written by a newer or broken version).
+    #[error("run {run}: stored {what} is unreadable: {detail}")]
+    Corrupt {
+        /// Run id.
+        run: String,
+        /// Which column.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+}
+
+fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Sqlite { op, source }
+}
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRow {
+    /// Run id.
+    pub id: String,
+    /// Experiment name.
+    pub experiment: String,
+    /// Current state (the verdict once terminal).
+    pub state: RunState,
+    /// Why it ended the way it did, once terminal.
+    pub reason: String,
+    /// The experiment as JSON, as it was when the run was created.
+    pub spec_json: String,
+    /// When the run was created.
+    pub created_at: DateTime<Utc>,
+    /// When the run reached a terminal state.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The store handle; cheap to share behind an `Arc`.
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    id          TEXT PRIMARY KEY,
+    experiment  TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    reason      TEXT NOT NULL DEFAULT '',
+    spec_json   TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
+CREATE TABLE IF NOT EXISTS events (
+    run_id  TEXT NOT NULL REFERENCES runs(id),
+    seq     INTEGER NOT NULL,
+    at      TEXT NOT NULL,
+    body    TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+";
+
+impl Store {
+    /// Opens (creating if needed) the store file.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path).map_err(sql("open"))?;
+        Store::init(conn)
+    }
+
+    /// A store that lives in memory (tests, `faultline run --no-store`).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::init(Connection::open_in_memory().map_err(sql("open"))?)
+    }
+
+    fn init(conn: Connection) -> Result<Store, StoreError> {
+        // WAL + FULL: every committed event survives a power cut, readers never block the
+        // engine's writes.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql("set journal_mode"))?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql("set synchronous"))?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql("set foreign_keys"))?;
+        conn.execute_batch(SCHEMA).map_err(sql("migrate"))?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions
+        // roll back), so a poisoned lock is safe to keep using.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Creates a run in `pending`.
+    pub fn create_run(
+        &self,
+        id: &str,
+        experiment: &str,
+        spec_json: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT INTO runs (id, experiment, state, spec_json, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, experiment, RunState::Pending.as_str(), spec_json, Utc::now().to_rfc3339()],
+            )
+            .map_err(sql("create run"))?;
+        Ok(())
+    }
+
+    /// Persists one event; a `StateChanged` also moves the run, if the move is legal.
+    /// Returns the event's sequence number.
+    pub fn record(&self, run: &str, event: &RunEvent) -> Result<u64, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(sql("begin"))?;
+        let state: Option<String> = tx
+            .query_row("SELECT state FROM runs WHERE id = ?1", [run], |r| r.get(0))
+            .optional()
+            .map_err(sql("read run"))?;
+        let state = state.ok_or_else(|| StoreError::NoSuchRun(run.to_string()))?;
+        let from = parse_state(run, &state)?;
+        let now = Utc::now();
+        if let RunEvent::StateChanged { to, reason } = event {
+            if !from.can_go(*to) {
+                return Err(StoreError::IllegalTransition {
+                    run: run.to_string(),
+                    from,
+                    to: *to,
+                });
+            }
+            let finished = to.is_terminal().then(|| now.to_rfc3339());
+            tx.execute(
+                "UPDATE runs SET state = ?2, reason = ?3, finished_at = ?4 WHERE id = ?1",
+                params![run, to.as_str(), reason, finished],
+            )
+            .map_err(sql("update run state"))?;
+        }
+        let seq: i64 = tx
+            .query_row(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run_id = ?1",
+                [run],
+                |r| r.get(0),
+            )
+            .map_err(sql("next event seq"))?;
+        let body = serde_json::to_string(event).expect("RunEvent serialises");
+        tx.execute(
+            "INSERT INTO events (run_id, seq, at, body) VALUES (?1, ?2, ?3, ?4)",
+            params![run, seq, now.to_rfc3339(), body],
+        )
+        .map_err(sql("insert event"))?;
+        tx.commit().map_err(sql("commit event"))?;
+        Ok(seq.unsigned_abs())
+    }
+
+    /// One run.
+    pub fn run(&self, id: &str) -> Result<RunRow, StoreError> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT id, experiment, state, reason, spec_json, created_at, finished_at FROM runs WHERE id = ?1",
+                [id],
+                raw_row,
+            )
+            .optional()
+            .map_err(sql("read run"))?;
+        row.ok_or_else(|| StoreError::NoSuchRun(id.to_string()))
+            .and_then(decode_row)
+    }
+
+    /// The newest `limit` runs, newest first.
+    pub fn list_runs(&self, limit: u32) -> Result<Vec<RunRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, experiment, state, reason, spec_json, created_at, finished_at FROM runs ORDER BY created_at DESC LIMIT ?1",
+            )
+            .map_err(sql("list runs"))?;
+        let rows = stmt.query_map([limit], raw_row).map_err(sql("list runs"))?;
+        rows.map(|r| r.map_err(sql("list runs")).and_then(decode_row))
+            .collect()
+    }
+
+    /// A run's events in order.
+    pub fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT seq, at, body FROM events WHERE run_id = ?1 ORDER BY seq")
+            .map_err(sql("read events"))?;
+        let rows = stmt
+            .query_map([run], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(sql("read events"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, at, body) = row.map_err(sql("read events"))?;
+            let corrupt = |what, detail: String| StoreError::Corrupt {
+                run: run.to_string(),
+                what,
+                detail,
+            };
+            out.push(StoredEvent {
+                seq: seq.unsigned_abs(),
+                at: parse_time(&at).map_err(|e| corrupt("event time", e))?,
+                event: serde_json::from_str(&body).map_err(|e| corrupt("event", e.to_string()))?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Ends every run that is not terminal with `error` and `reason`: what a restarted
+    /// service does first, since nothing is driving those runs any more. Returns their ids.
+    pub fn fail_interrupted(&self, reason: &str) -> Result<Vec<String>, StoreError> {
+        let ids: Vec<String> = {
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare("SELECT id FROM runs WHERE finished_at IS NULL ORDER BY created_at")
+                .map_err(sql("find interrupted runs"))?;
+            let rows = stmt
+                .query_map([], |r| r.get(0))
+                .map_err(sql("find interrupted runs"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(sql("find interrupted runs"))?
+        };
+        for id in &ids {
+            self.record(
+                id,
+                &RunEvent::StateChanged {
+                    to: RunState::Error,
+                    reason: reason.to_string(),
+                },
+            )?;
+        }
+        Ok(ids)
+    }
+}
+
+type RawRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
+
+fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn decode_row(
+    (id, experiment, state, reason, spec_json, created, finished): RawRow,
+) -> Result<RunRow, StoreError> {
+    let corrupt = |what, detail: String| StoreError::Corrupt {
+        run: id.clone(),
+        what,
+        detail,
+    };
+    Ok(RunRow {
+        state: parse_state(&id, &state)?,
+        created_at: parse_time(&created).map_err(|e| corrupt("created_at", e))?,
+        finished_at: finished
+            .map(|f| parse_time(&f))
+            .transpose()
+            .map_err(|e| corrupt("finished_at", e))?,
+        id,
+        experiment,
+        reason,
+        spec_json,
+    })
+}
+
+fn parse_state(run: &str, s: &str) -> Result<RunState, StoreError> {
+    RunState::parse(s).ok_or_else(|| StoreError::Corrupt {
+        run: run.to_string(),
+        what: "state",
+        detail: s.to_string(),
+    })
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{s}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn go(to: RunState) -> RunEvent {
+        RunEvent::StateChanged {
+            to,
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn events_are_numbered_and_move_the_run() {
+        let s = Store::open_in_memory().unwrap();
+        s.create_run("r1", "exp", "{}").unwrap();
+        assert_eq!(s.record("r1", &go(RunState::CheckingBefore)).unwrap(), 1);
+        assert_eq!(
+            s.record(
+                "r1",
+                &RunEvent::Note {
+                    message: "hi".into()
+                }
+            )
+            .unwrap(),
+            2
+        );
+        assert_eq!(s.run("r1").unwrap().state, RunState::CheckingBefore);
+        let ev = s.events("r1").unwrap();
+        assert_eq!(ev.len(), 2);
+        assert_eq!(
+            ev[1].event,
+            RunEvent::Note {
+                message: "hi".into()
+            }
+        );
+    }
+
+    #[test]
+    fn illegal_transitions_are_refused_and_not_recorded() {
+        let s = Store::open_in_memory().unwrap();
+        s.create_run("r1", "exp", "{}").unwrap();
+        let e = s.record("r1", &go(RunState::Passed)).unwrap_err();
+        assert!(matches!(e, StoreError::IllegalTransition { .. }), "{e}");
+        assert!(s.events("r1").unwrap().is_empty());
+        assert_eq!(s.run("r1").unwrap().state, RunState::Pending);
+        assert!(matches!(
+            s.record("nope", &go(RunState::Error)),
+            Err(StoreError::NoSuchRun(_))
+        ));
+    }
+
+    #[test]
+    fn a_restart_ends_interrupted_runs_in_error_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("faultline.db");
+        {
+            let s = Store::open(&path).unwrap();
+            s.create_run("live", "exp", "{}").unwrap();
+            s.record("live", &go(RunState::CheckingBefore)).unwrap();
+            s.record("live", &go(RunState::Injecting)).unwrap();
+            s.create_run("done", "exp", "{}").unwrap();
+            s.record("done", &go(RunState::Error)).unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        let failed = s.fail_interrupted("service restarted mid-run").unwrap();
+        assert_eq!(failed, vec!["live".to_string()]);
+        let run = s.run("live").unwrap();
+        assert_eq!(run.state, RunState::Error);
+        assert_eq!(run.reason, "service restarted mid-run");
+        assert!(run.finished_at.is_some());
+        assert_eq!(s.list_runs(10).unwrap().len(), 2);
+    }
+}
