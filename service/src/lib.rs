@@ -2,5 +2,6 @@
 //! CLI and HTTP front ends. Faults themselves are carried out by the node-agent library.
 #![forbid(unsafe_code)]
 
+pub mod checks;
 pub mod engine;
 pub mod store;

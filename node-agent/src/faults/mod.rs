@@ -51,9 +51,9 @@ impl Family {
     pub fn of(kind: &FaultKind) -> Option<Family> {
         Some(match kind {
             FaultKind::StressCpu(_) | FaultKind::StressMemory(_) => Family::Stress(stress::Stress),
-            FaultKind::ProcessKill(_) | FaultKind::ProcessPause(_) | FaultKind::ContainerKill(_) => {
-                Family::Process(process::Process)
-            }
+            FaultKind::ProcessKill(_)
+            | FaultKind::ProcessPause(_)
+            | FaultKind::ContainerKill(_) => Family::Process(process::Process),
             FaultKind::NetworkDelay(_)
             | FaultKind::NetworkLoss(_)
             | FaultKind::NetworkDuplicate(_)

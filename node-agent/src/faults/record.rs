@@ -22,8 +22,13 @@ impl FaultId {
         if s.is_empty() || s.len() > 48 {
             return Err(format!("fault id `{s}` must be 1 to 48 characters"));
         }
-        if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(format!("fault id `{s}` may only hold A-Z, a-z, 0-9, `-` and `_`"));
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!(
+                "fault id `{s}` may only hold A-Z, a-z, 0-9, `-` and `_`"
+            ));
         }
         Ok(FaultId(s))
     }

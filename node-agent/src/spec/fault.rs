@@ -308,8 +308,9 @@ pub enum Signal {
 
 impl Signal {
     /// Every accepted name, for error messages.
-    pub const ALL_NAMES: [&'static str; 7] =
-        ["SIGKILL", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
+    pub const ALL_NAMES: [&'static str; 7] = [
+        "SIGKILL", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2",
+    ];
 
     /// The Linux signal number.
     pub const fn number(self) -> i32 {
@@ -464,7 +465,9 @@ mod tests {
     fn faults_round_trip_through_json_as_one_key_maps() {
         let json = r#"{"networkDelay":{"latency":"10ms","jitter":"0s","correlation":100.0,"direction":"to"}}"#;
         let f: FaultKind = serde_json::from_str(json).unwrap();
-        let FaultKind::NetworkDelay(d) = &f else { panic!("wrong kind: {f:?}") };
+        let FaultKind::NetworkDelay(d) = &f else {
+            panic!("wrong kind: {f:?}")
+        };
         assert_eq!(d.latency, Duration::from_millis(10));
         assert_eq!(d.correlation.value(), 100.0);
         let back: FaultKind = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
@@ -474,7 +477,10 @@ mod tests {
     #[test]
     fn every_name_is_listed() {
         let kinds = [
-            FaultKind::StressCpu(StressCpu { workers: 1, load: Percent::new(1.0).unwrap() }),
+            FaultKind::StressCpu(StressCpu {
+                workers: 1,
+                load: Percent::new(1.0).unwrap(),
+            }),
             FaultKind::ProcessKill(ProcessKill::default()),
             FaultKind::PodKill(PodKill::default()),
         ];

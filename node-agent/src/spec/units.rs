@@ -53,7 +53,9 @@ impl FromStr for Duration {
             return err("empty duration; write it like `10ms`, `30s` or `1m30s`");
         }
         if t.starts_with('-') {
-            return err(format!("duration `{t}` is negative; durations must be >= 0"));
+            return err(format!(
+                "duration `{t}` is negative; durations must be >= 0"
+            ));
         }
         if t == "0" {
             return Ok(Duration::ZERO);
@@ -98,7 +100,8 @@ impl FromStr for Duration {
             total_ns += ns.round() as u128;
             rest = next;
         }
-        let total = u64::try_from(total_ns).map_err(|_| UnitError(format!("duration `{t}` is too large")))?;
+        let total = u64::try_from(total_ns)
+            .map_err(|_| UnitError(format!("duration `{t}` is too large")))?;
         Ok(Duration(std::time::Duration::from_nanos(total)))
     }
 }
@@ -109,7 +112,7 @@ impl fmt::Display for Duration {
         if ns == 0 {
             return f.write_str("0s");
         }
-        if ns % 1_000_000_000 == 0 {
+        if ns.is_multiple_of(1_000_000_000) {
             let mut s = (ns / 1_000_000_000) as u64;
             let h = s / 3600;
             s %= 3600;
@@ -125,9 +128,9 @@ impl fmt::Display for Duration {
                 write!(f, "{s}s")?;
             }
             Ok(())
-        } else if ns % 1_000_000 == 0 {
+        } else if ns.is_multiple_of(1_000_000) {
             write!(f, "{}ms", ns / 1_000_000)
-        } else if ns % 1_000 == 0 {
+        } else if ns.is_multiple_of(1_000) {
             write!(f, "{}us", ns / 1_000)
         } else {
             write!(f, "{ns}ns")
@@ -195,7 +198,7 @@ impl fmt::Display for Bytes {
             (1_000, "KB"),
         ];
         for (n, u) in UNITS {
-            if self.0 >= n && self.0 % n == 0 {
+            if self.0 >= n && self.0.is_multiple_of(n) {
                 return write!(f, "{}{u}", self.0 / n);
             }
         }
@@ -233,9 +236,11 @@ impl FromStr for Percent {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
         let num = t.strip_suffix('%').unwrap_or(t).trim();
-        let v: f64 = num
-            .parse()
-            .map_err(|_| UnitError(format!("`{t}` is not a percentage; write it like `50` or `50%`")))?;
+        let v: f64 = num.parse().map_err(|_| {
+            UnitError(format!(
+                "`{t}` is not a percentage; write it like `50` or `50%`"
+            ))
+        })?;
         Percent::new(v)
     }
 }
@@ -268,7 +273,9 @@ impl FromStr for BitRate {
             .unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
         let value: f64 = num.parse().map_err(|_| {
-            UnitError(format!("rate `{t}` is not a number followed by a unit like `1mbps`"))
+            UnitError(format!(
+                "rate `{t}` is not a number followed by a unit like `1mbps`"
+            ))
         })?;
         let mult = match unit.to_ascii_lowercase().as_str() {
             "bps" | "bit" | "" => 1.0,
@@ -284,7 +291,9 @@ impl FromStr for BitRate {
         };
         let v = value * mult;
         if !v.is_finite() || v < 8.0 || v > u64::MAX as f64 / 2.0 {
-            return err(format!("rate `{t}` is out of range; allowed 8bps to 1000tbps"));
+            return err(format!(
+                "rate `{t}` is out of range; allowed 8bps to 1000tbps"
+            ));
         }
         Ok(BitRate(v.round() as u64))
     }
@@ -292,8 +301,12 @@ impl FromStr for BitRate {
 
 impl fmt::Display for BitRate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (n, u) in [(1_000_000_000, "gbps"), (1_000_000, "mbps"), (1_000, "kbps")] {
-            if self.0 >= n && self.0 % n == 0 {
+        for (n, u) in [
+            (1_000_000_000, "gbps"),
+            (1_000_000, "mbps"),
+            (1_000, "kbps"),
+        ] {
+            if self.0 >= n && self.0.is_multiple_of(n) {
                 return write!(f, "{}{u}", self.0 / n);
             }
         }
@@ -337,7 +350,9 @@ impl<'de> Deserialize<'de> for Percent {
                 Percent::new(n.as_f64().unwrap_or(f64::NAN)).map_err(serde::de::Error::custom)
             }
             serde_json::Value::String(s) => s.parse().map_err(serde::de::Error::custom),
-            other => Err(serde::de::Error::custom(format!("expected a percentage, got {other}"))),
+            other => Err(serde::de::Error::custom(format!(
+                "expected a percentage, got {other}"
+            ))),
         }
     }
 }
