@@ -39,7 +39,7 @@ if [ "$install" = 1 ]; then
         echo "test.sh must run as root (tests create netns, qdiscs and cgroups)" >&2
         exit 2
     fi
-    apt_install iproute2 nftables procps iputils-ping \
+    apt_install iproute2 nftables procps iputils-ping prometheus \
         qemu-system-x86 busybox-static cpio kmod xz-utils zstd
     rustup component add rustfmt clippy >/dev/null 2>&1 || true
 fi
