@@ -33,4 +33,24 @@ pub enum FaultError {
         #[source]
         source: std::io::Error,
     },
+
+    /// The target is written in a way that can name nothing (e.g. a container ID that is
+    /// not hex, or a netns path that is not a network namespace).
+    #[error("invalid target {target}: {reason}")]
+    InvalidTarget {
+        /// The target as written.
+        target: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The target names more than one thing where one is needed (a container-ID prefix
+    /// shared by several containers).
+    #[error("target {target} is ambiguous: it matches {}", matches.join(", "))]
+    AmbiguousTarget {
+        /// The target as written.
+        target: String,
+        /// What it matched.
+        matches: Vec<String>,
+    },
 }

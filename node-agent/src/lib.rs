@@ -5,8 +5,12 @@
 //! It is not the run engine (that is the service's): it applies and recovers faults on one
 //! node, keeps a journal so no fault outlives its lease, and says what it did.
 
+#[cfg(target_os = "linux")]
+pub mod cgroup;
 pub mod error;
 pub mod faults;
+#[cfg(target_os = "linux")]
+pub mod resolve;
 pub mod spec;
 
 pub use error::FaultError;
