@@ -4,4 +4,5 @@
 
 pub mod checks;
 pub mod engine;
+pub mod report;
 pub mod store;

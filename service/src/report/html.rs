@@ -1,0 +1,157 @@
+//! The HTML report: verdict, a timeline of fault windows against check results, the
+//! checks table and every event. Rendered with minijinja (auto-escaped) from
+//! `report.html`, which is compiled into the binary.
+
+use minijinja::value::Serde;
+use minijinja::{Environment, Value, context};
+use serde::Serialize;
+
+use super::Report;
+use crate::engine::{RunEvent, RunState};
+
+const TEMPLATE: &str = include_str!("report.html");
+const WIDTH: f64 = 760.0;
+const ROW: f64 = 22.0;
+
+#[derive(Serialize)]
+struct Row {
+    label: String,
+    y: f64,
+}
+
+#[derive(Serialize)]
+struct Bar {
+    x: f64,
+    y: f64,
+    w: f64,
+    title: String,
+}
+
+#[derive(Serialize)]
+struct Dot {
+    x: f64,
+    y: f64,
+    ok: bool,
+    title: String,
+}
+
+/// Renders `r` as a self-contained HTML page.
+pub fn to_html(r: &Report) -> String {
+    let t0 = r.started_at;
+    let t1 = r
+        .finished_at
+        .or_else(|| r.events.last().map(|e| e.at))
+        .unwrap_or(t0);
+    let span = ((t1 - t0).num_milliseconds() as f64 / 1e3).max(0.001);
+    let x = |t: chrono::DateTime<chrono::Utc>| {
+        ((t - t0).num_milliseconds() as f64 / 1e3 / span * WIDTH).clamp(0.0, WIDTH)
+    };
+
+    // One row per fault, then one per check.
+    let mut rows = Vec::new();
+    let mut bars = Vec::new();
+    for (i, f) in r.faults.iter().enumerate() {
+        let y = i as f64 * ROW;
+        rows.push(Row {
+            label: format!("{} ({})", f.kind, f.step),
+            y,
+        });
+        let (x0, x1) = (x(f.started_at), x(f.ended_at.unwrap_or(t1)));
+        bars.push(Bar {
+            x: x0,
+            y,
+            w: (x1 - x0).max(2.0),
+            title: format!("{} on {}", f.kind, f.target),
+        });
+    }
+    let mut check_rows: Vec<String> = Vec::new();
+    let mut dots = Vec::new();
+    for e in &r.events {
+        if let RunEvent::CheckEvaluated {
+            check,
+            phase,
+            value,
+            ok,
+            error,
+            ..
+        } = &e.event
+        {
+            let row = check_rows
+                .iter()
+                .position(|c| c == check)
+                .unwrap_or_else(|| {
+                    check_rows.push(check.clone());
+                    check_rows.len() - 1
+                });
+            let shown = value.map_or_else(|| error.clone().unwrap_or_default(), |v| v.to_string());
+            dots.push(Dot {
+                x: x(e.at),
+                y: (r.faults.len() + row) as f64 * ROW,
+                ok: *ok,
+                title: format!("{check} ({phase}): {shown}"),
+            });
+        }
+    }
+    for (i, c) in check_rows.into_iter().enumerate() {
+        rows.push(Row {
+            label: c,
+            y: (r.faults.len() + i) as f64 * ROW,
+        });
+    }
+    let height = rows.len() as f64 * ROW + 30.0;
+    let verdict_class = match r.verdict {
+        RunState::Passed => "passed",
+        RunState::Failed => "failed",
+        RunState::Aborted => "aborted",
+        RunState::Error => "error",
+        _ => "running",
+    };
+    let mut env = Environment::new();
+    env.add_template("report.html", TEMPLATE)
+        .expect("report template parses");
+    let tmpl = env
+        .get_template("report.html")
+        .expect("report template is registered");
+    tmpl.render(context! {
+        r => Value::from(Serde(r)),
+        rows => Value::from(Serde(&rows)),
+        bars => Value::from(Serde(&bars)),
+        dots => Value::from(Serde(&dots)),
+        width => WIDTH,
+        height => height,
+        span_seconds => format!("{span:.1}"),
+        verdict_class => verdict_class,
+    })
+    .unwrap_or_else(|e| format!("<!doctype html><p>report rendering failed: {e}</p>"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::model::tests::sample_report;
+
+    #[test]
+    fn the_page_shows_the_verdict_checks_and_fault_windows_escaped() {
+        let html = to_html(&sample_report());
+        assert!(
+            html.contains("checkout &lt;stress&gt; &amp; co"),
+            "experiment name must be escaped"
+        );
+        assert!(!html.contains("<stress>"));
+        assert!(html.contains("class=\"verdict failed\">failed</span>"));
+        assert!(
+            html.contains("<td class=\"bad\">FAILED</td>"),
+            "the failed during check is marked"
+        );
+        assert!(
+            html.contains("<title>networkDelay on netns web</title>"),
+            "the fault window is drawn"
+        );
+        assert_eq!(
+            html.matches("<circle").count(),
+            5,
+            "one dot per check evaluation"
+        );
+        assert!(!html.contains("report rendering failed"));
+    }
+}

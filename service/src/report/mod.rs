@@ -1,0 +1,11 @@
+//! Run reports, derived only from the stored run and its events: JSON (the stable
+//! document webhooks and the API return), JUnit XML (GitLab shows it in the merge
+//! request) and HTML (a person looks at it: faults against check values on one timeline).
+
+mod html;
+mod junit;
+mod model;
+
+pub use html::to_html;
+pub use junit::to_junit;
+pub use model::{CheckSummary, FaultWindow, Report};

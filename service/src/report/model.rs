@@ -1,0 +1,261 @@
+//! The report's data: what the verdict was, every check per phase, every fault window.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::engine::{RunEvent, RunState, StoredEvent};
+use crate::store::RunRow;
+
+/// Schema version of the JSON report; bump on any incompatible change.
+pub const REPORT_SCHEMA: &str = "faultline.dev/report/v1";
+
+/// Everything a report shows.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// [`REPORT_SCHEMA`].
+    pub schema: &'static str,
+    /// Run id.
+    pub run: String,
+    /// Experiment name.
+    pub experiment: String,
+    /// Terminal state (or the current one while running).
+    pub verdict: RunState,
+    /// Why the run ended as it did.
+    pub reason: String,
+    /// When the run was created.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Wall time in seconds, once finished.
+    pub duration_seconds: Option<f64>,
+    /// One entry per check and phase, in first-seen order.
+    pub checks: Vec<CheckSummary>,
+    /// One entry per fault, in apply order.
+    pub faults: Vec<FaultWindow>,
+    /// Every event.
+    pub events: Vec<StoredEvent>,
+}
+
+/// A check's results in one phase.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckSummary {
+    /// Check name.
+    pub check: String,
+    /// before | during | after.
+    pub phase: String,
+    /// The expectation as written.
+    pub expect: String,
+    /// Evaluations recorded.
+    pub evaluations: u32,
+    /// Of which not met.
+    pub failures: u32,
+    /// Lowest value measured.
+    pub min: Option<f64>,
+    /// Highest value measured.
+    pub max: Option<f64>,
+    /// Last value measured.
+    pub last: Option<f64>,
+    /// Last probe error, if any.
+    pub last_error: Option<String>,
+    /// Whether the check held in this phase. For `after`, the last evaluation decides
+    /// (the value had to come back within the recovery window); elsewhere every one must.
+    pub ok: bool,
+}
+
+/// When a fault was active.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultWindow {
+    /// Fault id.
+    pub fault: String,
+    /// Kind name.
+    pub kind: String,
+    /// Target as written.
+    pub target: String,
+    /// Step name.
+    pub step: String,
+    /// Applied at.
+    pub started_at: DateTime<Utc>,
+    /// Recovered at; `None` if the run ended without a recovery event.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// How it was recovered.
+    pub outcome: Option<String>,
+}
+
+impl Report {
+    /// Builds the report of `run` from its events.
+    pub fn build(run: &RunRow, events: Vec<StoredEvent>) -> Report {
+        let mut checks: Vec<CheckSummary> = Vec::new();
+        let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut faults: Vec<FaultWindow> = Vec::new();
+        for ev in &events {
+            match &ev.event {
+                RunEvent::CheckEvaluated {
+                    check,
+                    phase,
+                    value,
+                    expect,
+                    ok,
+                    error,
+                } => {
+                    let key = (check.clone(), phase.clone());
+                    let i = *index.entry(key).or_insert_with(|| {
+                        checks.push(CheckSummary {
+                            check: check.clone(),
+                            phase: phase.clone(),
+                            expect: expect.clone(),
+                            evaluations: 0,
+                            failures: 0,
+                            min: None,
+                            max: None,
+                            last: None,
+                            last_error: None,
+                            ok: true,
+                        });
+                        checks.len() - 1
+                    });
+                    let c = &mut checks[i];
+                    c.evaluations += 1;
+                    if !ok {
+                        c.failures += 1;
+                    }
+                    c.ok = if phase == "after" { *ok } else { c.ok && *ok };
+                    if let Some(v) = value {
+                        c.min = Some(c.min.map_or(*v, |m| m.min(*v)));
+                        c.max = Some(c.max.map_or(*v, |m| m.max(*v)));
+                    }
+                    c.last = *value;
+                    if error.is_some() {
+                        c.last_error = error.clone();
+                    }
+                }
+                RunEvent::FaultApplied {
+                    fault,
+                    kind,
+                    target,
+                    step,
+                } => faults.push(FaultWindow {
+                    fault: fault.clone(),
+                    kind: kind.clone(),
+                    target: target.clone(),
+                    step: step.clone(),
+                    started_at: ev.at,
+                    ended_at: None,
+                    outcome: None,
+                }),
+                RunEvent::FaultRecovered { fault, outcome } => {
+                    if let Some(w) = faults
+                        .iter_mut()
+                        .rev()
+                        .find(|w| &w.fault == fault && w.ended_at.is_none())
+                    {
+                        w.ended_at = Some(ev.at);
+                        w.outcome = Some(outcome.clone());
+                    }
+                }
+                RunEvent::StateChanged { .. } | RunEvent::Note { .. } => {}
+            }
+        }
+        Report {
+            schema: REPORT_SCHEMA,
+            run: run.id.clone(),
+            experiment: run.experiment.clone(),
+            verdict: run.state,
+            reason: run.reason.clone(),
+            started_at: run.created_at,
+            finished_at: run.finished_at,
+            duration_seconds: run
+                .finished_at
+                .map(|f| (f - run.created_at).num_milliseconds() as f64 / 1e3),
+            checks,
+            faults,
+            events,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// A finished run with one fault and a check that failed during it.
+    pub(crate) fn sample_report() -> Report {
+        let s = Store::open_in_memory().unwrap();
+        s.create_run("r1", "checkout <stress> & co", "{}").unwrap();
+        let go = |to| RunEvent::StateChanged {
+            to,
+            reason: String::new(),
+        };
+        let check = |phase: &str, value: f64, ok: bool| RunEvent::CheckEvaluated {
+            check: "availability".into(),
+            phase: phase.into(),
+            value: Some(value),
+            expect: ">= 0.99".into(),
+            ok,
+            error: None,
+        };
+        s.record("r1", &go(RunState::CheckingBefore)).unwrap();
+        s.record("r1", &check("before", 1.0, true)).unwrap();
+        s.record("r1", &go(RunState::Injecting)).unwrap();
+        let applied = RunEvent::FaultApplied {
+            fault: "f1".into(),
+            kind: "networkDelay".into(),
+            target: "netns web".into(),
+            step: "delay".into(),
+        };
+        s.record("r1", &applied).unwrap();
+        s.record("r1", &go(RunState::Observing)).unwrap();
+        s.record("r1", &check("during", 0.5, false)).unwrap();
+        s.record("r1", &check("during", 0.97, false)).unwrap();
+        s.record("r1", &go(RunState::Recovering)).unwrap();
+        s.record(
+            "r1",
+            &RunEvent::FaultRecovered {
+                fault: "f1".into(),
+                outcome: "removed".into(),
+            },
+        )
+        .unwrap();
+        s.record("r1", &go(RunState::CheckingAfter)).unwrap();
+        s.record("r1", &check("after", 0.9, false)).unwrap();
+        s.record("r1", &check("after", 1.0, true)).unwrap();
+        let end = RunEvent::StateChanged {
+            to: RunState::Failed,
+            reason: "availability failed during".into(),
+        };
+        s.record("r1", &end).unwrap();
+        Report::build(&s.run("r1").unwrap(), s.events("r1").unwrap())
+    }
+
+    #[test]
+    fn checks_are_summarised_per_phase_and_faults_get_windows() {
+        let r = sample_report();
+        assert_eq!(r.verdict, RunState::Failed);
+        assert_eq!(r.checks.len(), 3);
+        let during = &r.checks[1];
+        assert_eq!(
+            (during.phase.as_str(), during.evaluations, during.failures),
+            ("during", 2, 2)
+        );
+        assert_eq!(
+            (during.min, during.max, during.ok),
+            (Some(0.5), Some(0.97), false)
+        );
+        let after = &r.checks[2];
+        assert!(
+            after.ok,
+            "after is judged by its last evaluation (came back in the window)"
+        );
+        assert_eq!(r.faults.len(), 1);
+        assert_eq!(r.faults[0].outcome.as_deref(), Some("removed"));
+        assert!(r.faults[0].ended_at.unwrap() >= r.faults[0].started_at);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["schema"], REPORT_SCHEMA);
+        assert_eq!(json["verdict"], "failed");
+    }
+}
