@@ -2,3 +2,7 @@
 //! and (later) the Grafana annotation client. The service and the node agent only call it;
 //! metric names live here and nowhere else.
 #![forbid(unsafe_code)]
+
+pub mod agent_metrics;
+
+pub use agent_metrics::{AgentMetrics, AgentOp, RecoveryReason};

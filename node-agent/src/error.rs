@@ -53,4 +53,25 @@ pub enum FaultError {
         /// What it matched.
         matches: Vec<String>,
     },
+
+    /// Sending a signal to a process failed for a reason other than the process being gone.
+    #[error("failed to send {signal} to pid {pid}")]
+    Signal {
+        /// The signal's name.
+        signal: &'static str,
+        /// The process.
+        pid: u32,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A cgroup did not reach the frozen state in time; it was thawed again.
+    #[error("cgroup {path} did not freeze within {waited:?}")]
+    FreezeTimeout {
+        /// The cgroup dir.
+        path: PathBuf,
+        /// How long the agent waited.
+        waited: std::time::Duration,
+    },
 }

@@ -5,13 +5,21 @@
 //! It is not the run engine (that is the service's): it applies and recovers faults on one
 //! node, keeps a journal so no fault outlives its lease, and says what it did.
 
+pub mod agent;
 #[cfg(target_os = "linux")]
 pub mod cgroup;
+pub mod client;
+pub mod daemon;
 pub mod error;
 pub mod faults;
+pub mod journal;
+pub mod protocol;
 #[cfg(target_os = "linux")]
 pub mod resolve;
 pub mod spec;
 
+pub use agent::{Agent, AgentError, StartupReport, recover_state_dir};
+pub use client::{AgentClient, ClientError};
 pub use error::FaultError;
+pub use journal::{Journal, JournalError};
 pub use faults::{Fault, FaultId, FaultRecord, Recovered, Resolved};

@@ -1,1 +1,123 @@
-fn main() {}
+//! `faultline-agent`: the per-node daemon. Recovers what a previous run left applied,
+//! serves the HTTP API, recovers faults whose lease lapses, and on SIGTERM/SIGINT
+//! recovers everything before it exits.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, ValueEnum};
+use faultline_agent::Agent;
+use faultline_agent::daemon::{self, Auth};
+
+/// faultline's node agent: applies and recovers faults on this node, with leases and a
+/// journal so that no fault outlives its lease.
+///
+/// On start it recovers whatever the journal in --state-dir says a previous agent (or
+/// `faultline run`) left applied. On SIGTERM or SIGINT it recovers every active fault,
+/// then exits 0.
+///
+/// API (JSON): POST /v1/faults, POST /v1/faults/{id}/renew, DELETE /v1/faults/{id},
+/// GET /v1/faults (bearer token); GET /healthz, GET /metrics (open).
+#[derive(Debug, Parser)]
+#[command(name = "faultline-agent", version, about, long_about)]
+struct Args {
+    /// Address to serve the HTTP API on. Binds loopback unless told otherwise; in a
+    /// cluster use the pod IP and a token.
+    #[arg(long, default_value = "127.0.0.1:7150", value_name = "ADDR")]
+    listen: SocketAddr,
+
+    /// Where the journal and its lock live. Two agents (or an agent and `faultline run`)
+    /// cannot share one.
+    #[arg(long, default_value = "/var/lib/faultline/agent", value_name = "DIR")]
+    state_dir: PathBuf,
+
+    /// File holding the bearer token callers must send on /v1/* (surrounding whitespace
+    /// ignored). Required unless --insecure-no-auth.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+
+    /// Serve /v1/* without any authentication. Anyone who can reach --listen can then
+    /// pause and kill processes on this node: for tests and single-user machines only.
+    #[arg(long, conflicts_with = "token_file")]
+    insecure_no_auth: bool,
+
+    /// Log line format on stderr (level from RUST_LOG, default info).
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(args.log_format);
+    match actix_web::rt::System::new().block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn auth(args: &Args) -> anyhow::Result<Auth> {
+    match &args.token_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("failed to read token file {}", path.display()))?;
+            Auth::token(&text).with_context(|| format!("token file {} is empty", path.display()))
+        }
+        None if args.insecure_no_auth => {
+            tracing::warn!("serving /v1/* without authentication (--insecure-no-auth)");
+            Ok(Auth::Disabled)
+        }
+        None => bail!(
+            "no --token-file given; pass one, or --insecure-no-auth to serve the API to anyone"
+        ),
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let auth = auth(&args)?;
+    // Bind before recovering: a second agent on the same port fails here without
+    // touching the journal of the first.
+    let listener = TcpListener::bind(args.listen)
+        .with_context(|| format!("failed to listen on {}", args.listen))?;
+    let agent = Agent::open(&args.state_dir)
+        .await
+        .with_context(|| format!("failed to open state dir {}", args.state_dir.display()))?;
+    let report = agent.startup_report();
+    tracing::info!(listen = %args.listen, state_dir = %args.state_dir.display(),
+        recovered = report.recovered.len(), failed = report.failed.len(), "agent ready");
+    let server =
+        daemon::serve(agent.clone(), auth, listener).context("failed to start the HTTP server")?;
+    // Returns once actix has handled SIGTERM/SIGINT and drained requests in flight.
+    server.await.context("HTTP server failed")?;
+    tracing::info!("stopping: recovering every active fault");
+    let recovered = agent
+        .shutdown()
+        .await
+        .context("failed to recover every fault on shutdown")?;
+    tracing::info!(recovered = recovered.len(), "stopped");
+    Ok(())
+}

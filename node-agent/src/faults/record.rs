@@ -53,6 +53,7 @@ impl std::fmt::Display for FaultId {
 /// A process as found at apply time. `start_time` (field 22 of `/proc/PID/stat`, in clock
 /// ticks since boot) tells a live process from a later one that reused the PID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProcRef {
     /// Process ID.
     pub pid: u32,
@@ -86,6 +87,7 @@ pub struct Resolved {
 
 /// The journal's record of one fault on one target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FaultRecord {
     /// Unique id on this agent.
     pub id: FaultId,

@@ -1,0 +1,145 @@
+//! [`AgentClient`]: what the service uses to call an agent's HTTP API (plain HTTP; put a
+//! TLS-terminating proxy or a mesh in front where the network is not trusted).
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::faults::FaultId;
+use crate::protocol::{
+    ApplyRequest, ApplyResponse, ErrorBody, Health, ListResponse, RecoverResponse, RenewRequest,
+    RenewResponse,
+};
+
+/// Why a call to an agent failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The agent answered with an error status; `message` is its explanation.
+    #[error("agent {url} answered {status}: {message}")]
+    Status {
+        /// The URL called.
+        url: String,
+        /// The HTTP status.
+        status: StatusCode,
+        /// The agent's `error` message, or the raw body if it had none.
+        message: String,
+    },
+    /// The request did not get an answer (connect, timeout, ...), or the answer did not
+    /// decode.
+    #[error("failed to call agent {url}")]
+    Transport {
+        /// The URL called.
+        url: String,
+        /// The HTTP client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+impl ClientError {
+    /// The HTTP status, if the agent answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ClientError::Status { status, .. } => Some(*status),
+            ClientError::Transport { .. } => None,
+        }
+    }
+}
+
+/// A client for one agent.
+#[derive(Debug, Clone)]
+pub struct AgentClient {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl AgentClient {
+    /// A client for the agent at `base` (e.g. `http://10.0.0.5:7150`), sending `token` as a
+    /// bearer token when given. Calls time out after 30 s.
+    pub fn new(base: impl Into<String>, token: Option<String>) -> Result<AgentClient, ClientError> {
+        let base = base.into().trim_end_matches('/').to_string();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|source| ClientError::Transport {
+                url: base.clone(),
+                source,
+            })?;
+        Ok(AgentClient { http, base, token })
+    }
+
+    /// `POST /v1/faults`.
+    pub async fn apply(&self, req: &ApplyRequest) -> Result<ApplyResponse, ClientError> {
+        self.call(Method::POST, "/v1/faults".into(), Some(req))
+            .await
+    }
+
+    /// `POST /v1/faults/{id}/renew`.
+    pub async fn renew(
+        &self,
+        id: &FaultId,
+        lease_seconds: u64,
+    ) -> Result<RenewResponse, ClientError> {
+        self.call(
+            Method::POST,
+            format!("/v1/faults/{id}/renew"),
+            Some(&RenewRequest { lease_seconds }),
+        )
+        .await
+    }
+
+    /// `DELETE /v1/faults/{id}`.
+    pub async fn recover(&self, id: &FaultId) -> Result<RecoverResponse, ClientError> {
+        self.call::<(), _>(Method::DELETE, format!("/v1/faults/{id}"), None)
+            .await
+    }
+
+    /// `GET /v1/faults`.
+    pub async fn list(&self) -> Result<ListResponse, ClientError> {
+        self.call::<(), _>(Method::GET, "/v1/faults".into(), None)
+            .await
+    }
+
+    /// `GET /healthz`.
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        self.call::<(), _>(Method::GET, "/healthz".into(), None)
+            .await
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: String,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let transport = |source| ClientError::Transport {
+            url: url.clone(),
+            source,
+        };
+        let mut req = self.http.request(method, &url);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(transport)?;
+        let status = resp.status();
+        if status.is_success() {
+            return resp.json().await.map_err(transport);
+        }
+        let text = resp.text().await.map_err(transport)?;
+        let message = serde_json::from_str::<ErrorBody>(&text)
+            .map(|b| b.error)
+            .unwrap_or(text);
+        Err(ClientError::Status {
+            url,
+            status,
+            message,
+        })
+    }
+}

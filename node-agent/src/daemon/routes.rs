@@ -1,0 +1,167 @@
+//! Route handlers: decode, call the agent, map its errors to statuses.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError, web};
+use serde::de::DeserializeOwned;
+
+use super::auth::Authorized;
+use crate::agent::{Agent, AgentError, error_chain};
+use crate::error::FaultError;
+use crate::faults::FaultId;
+use crate::protocol::{
+    ApplyRequest, ApplyResponse, ErrorBody, Health, ListResponse, RecoverResponse, RenewRequest,
+    RenewResponse,
+};
+
+/// Mounts every route on an actix app (the app must carry `Data<Agent>` and `Data<Auth>`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics))
+        .service(
+            web::scope("/v1")
+                .route("/faults", web::post().to(apply))
+                .route("/faults", web::get().to(list))
+                .route("/faults/{id}", web::delete().to(recover))
+                .route("/faults/{id}/renew", web::post().to(renew)),
+        );
+}
+
+/// An error answer: a status and an [`ErrorBody`].
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    pub(super) fn unauthorized() -> ApiError {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            message: "missing or wrong bearer token".into(),
+        }
+    }
+
+    fn bad_request(message: String) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(ErrorBody {
+            error: self.message.clone(),
+        })
+    }
+}
+
+impl From<AgentError> for ApiError {
+    fn from(e: AgentError) -> ApiError {
+        let status = match &e {
+            AgentError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            AgentError::Conflict(_) => StatusCode::CONFLICT,
+            AgentError::NotFound(_) => StatusCode::NOT_FOUND,
+            AgentError::Target {
+                source: FaultError::TargetNotFound(_),
+                ..
+            } => StatusCode::NOT_FOUND,
+            AgentError::Target { .. } | AgentError::Apply { .. } | AgentError::Recover { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            AgentError::Journal(_) | AgentError::Start { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            AgentError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        ApiError {
+            status,
+            message: error_chain(&e),
+        }
+    }
+}
+
+/// Decodes a JSON body, naming the field that is wrong (`kind.networkDelay.latency: ...`).
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            ApiError::bad_request(format!("invalid request body: {inner}"))
+        } else {
+            ApiError::bad_request(format!("invalid `{path}`: {inner}"))
+        }
+    })
+}
+
+fn fault_id(raw: &str) -> Result<FaultId, ApiError> {
+    FaultId::new(raw)
+        .map_err(|reason| ApiError::bad_request(format!("invalid `id` in path: {reason}")))
+}
+
+async fn apply(
+    _: Authorized,
+    agent: web::Data<Agent>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let req: ApplyRequest = decode(&body)?;
+    let id = req.id.clone();
+    let records = agent.apply(req).await?;
+    Ok(HttpResponse::Ok().json(ApplyResponse { id, records }))
+}
+
+async fn renew(
+    _: Authorized,
+    agent: web::Data<Agent>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = fault_id(&path)?;
+    let req: RenewRequest = decode(&body)?;
+    let (renewed, lease_until) = agent.renew(id, req.lease_seconds).await?;
+    Ok(HttpResponse::Ok().json(RenewResponse {
+        renewed,
+        lease_until,
+    }))
+}
+
+async fn recover(
+    _: Authorized,
+    agent: web::Data<Agent>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = fault_id(&path)?;
+    let recovered = agent.recover(id).await?;
+    Ok(HttpResponse::Ok().json(RecoverResponse { recovered }))
+}
+
+async fn list(_: Authorized, agent: web::Data<Agent>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(ListResponse {
+        faults: agent.list().await?,
+    }))
+}
+
+async fn healthz(agent: web::Data<Agent>) -> Result<HttpResponse, ApiError> {
+    let active = agent.list().await?.len();
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        active,
+    }))
+}
+
+async fn metrics(agent: web::Data<Agent>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(agent.metrics().encode_text())
+}
