@@ -172,6 +172,19 @@ impl LatencyWindow {
         Some(ms[rank.min(ms.len()) - 1])
     }
 
+    /// Mean latency in milliseconds; infinite if any request failed.
+    pub fn mean_ms(&self) -> Option<f64> {
+        if self.samples.is_empty() {
+            return None;
+        }
+        let sum: f64 = self
+            .samples
+            .iter()
+            .map(|s| if s.ok { s.latency.map_or(f64::INFINITY, |l| l.as_secs_f64() * 1e3) } else { f64::INFINITY })
+            .sum();
+        Some(sum / self.samples.len() as f64)
+    }
+
     /// The newest failure's reason, for events.
     pub fn last_error(&self) -> Option<&str> {
         self.samples.iter().rev().find_map(|s| s.error.as_deref())

@@ -2,6 +2,7 @@
 //! experiment through them.
 
 pub mod event;
+pub mod inject;
 pub mod state;
 
 pub use event::{RunEvent, StoredEvent};
