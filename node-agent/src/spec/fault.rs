@@ -7,6 +7,7 @@
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use super::selector::PodSelector;
 use super::units::{BitRate, Bytes, Duration, Percent};
 
 /// One fault, by kind, with its parameters.
@@ -160,6 +161,10 @@ pub struct NetworkScope {
     /// Interface inside the target's netns; default: every non-loopback interface.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// Peer pods (Chaos Mesh NetworkChaos `target`): the service resolves them to pod IPs
+    /// and adds those to `peers` before the agent sees the fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_selector: Option<PodSelector>,
 }
 
 /// `networkDelay` (netem delay).

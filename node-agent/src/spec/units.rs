@@ -210,6 +210,10 @@ impl fmt::Display for Bytes {
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
 pub struct Percent(f64);
 
+// A `Percent` is never NaN (`new` and `FromStr` reject it), so equality is total; this lets
+// selectors and scopes that hold one be `Eq`.
+impl Eq for Percent {}
+
 impl Percent {
     /// A checked percentage.
     pub fn new(v: f64) -> Result<Self, UnitError> {

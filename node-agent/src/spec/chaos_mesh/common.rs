@@ -1,0 +1,145 @@
+//! What every Chaos Mesh kind shares: metadata, `selector` + `mode`/`value`, `duration`,
+//! and the wrapping of a translated spec into a native experiment.
+
+use crate::spec::decode::cx::{Cx, Obj, Schema};
+use crate::spec::decode::native::metadata;
+use crate::spec::decode::target::{SELECTOR, mode, selector_fields};
+use crate::spec::decode::tree::{Node, Pos};
+use crate::spec::experiment::{API_VERSION, Experiment, ExperimentSpec, Guard, KIND, Step};
+use crate::spec::selector::Target;
+use crate::spec::units::Duration;
+
+/// Kubernetes object metadata as `kubectl get -o yaml` prints it; the server-set fields are
+/// accepted and dropped so an exported object imports as it is.
+pub static METADATA: Schema = Schema {
+    fields: &[
+        ("name", None),
+        ("namespace", None),
+        ("labels", None),
+        ("annotations", None),
+        ("uid", None),
+        ("resourceVersion", None),
+        ("generation", None),
+        ("creationTimestamp", None),
+        ("managedFields", None),
+        ("finalizers", None),
+    ],
+};
+
+/// The annotation that records where an imported experiment came from.
+pub const SOURCE_ANNOTATION: &str = "faultline.dev/source";
+
+/// A translated chaos: its step (one fault, or a group) and the pods it aims at.
+pub struct Translated {
+    /// The fault step(s).
+    pub step: Step,
+    /// The selector and mode.
+    pub target: Target,
+}
+
+/// Reads `selector` + `mode` + `value` of a chaos spec.
+pub fn target(cx: &mut Cx, o: &Obj<'_>) -> Option<Target> {
+    let m = mode(cx, o);
+    let sel = match o.get("selector") {
+        Some(n) => cx
+            .object(n, &o.at("selector"), &SELECTOR, selector_fields)
+            .flatten(),
+        None => {
+            cx.missing(o, "selector", "which pods: namespaces, labelSelectors, ...");
+            None
+        }
+    };
+    let mut sel = sel?;
+    sel.mode = m?;
+    Some(Target::Kubernetes(sel))
+}
+
+/// The chaos's duration: a workflow template's `deadline` when given, else `duration`.
+/// `None` inside `Some` means neither is set.
+pub fn duration(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<Option<Duration>> {
+    let own = match o.get("duration") {
+        Some(n) => Some(cx.parsed::<Duration>(n, &o.at("duration"), "a duration like `30s`")?),
+        None => None,
+    };
+    Some(deadline.or(own))
+}
+
+/// Reports a missing duration for a chaos that holds until removed.
+pub fn need_duration(cx: &mut Cx, o: &Obj<'_>, what: &str) {
+    cx.err_hint(
+        &o.at("duration"),
+        o.pos,
+        format!("{what} needs a `duration`"),
+        "Chaos Mesh keeps it until the object is deleted; faultline needs to know when to recover: add e.g. `duration: 30s`",
+    );
+}
+
+/// Rejects a field faultline cannot carry out, naming it.
+pub fn unsupported(cx: &mut Cx, o: &Obj<'_>, field: &str, why: &str) -> bool {
+    match o.get(field) {
+        Some(n) => {
+            cx.err(
+                &o.at(field),
+                n.pos,
+                format!("`{field}` is not supported: {why}"),
+            );
+            false
+        }
+        None => true,
+    }
+}
+
+/// Builds the native experiment for a Chaos Mesh document: metadata, then `spec` read by
+/// `body` with `spec_schema`.
+pub fn document(
+    cx: &mut Cx,
+    root: &Node,
+    kind: &str,
+    root_schema: &'static Schema,
+    spec_schema: &'static Schema,
+    body: impl FnOnce(&mut Cx, &Obj<'_>) -> Option<(Vec<Step>, Option<Target>)>,
+) -> Option<Experiment> {
+    cx.object(root, "", root_schema, |cx, o| {
+        let meta = match o.get("metadata") {
+            Some(n) => cx.object(n, "metadata", &METADATA, metadata).flatten(),
+            None => {
+                cx.missing(o, "metadata", "at least `name`");
+                None
+            }
+        };
+        let spec = match o.get("spec") {
+            Some(n) => cx.object(n, "spec", spec_schema, body).flatten(),
+            None => {
+                cx.missing(o, "spec", "the chaos to inject");
+                None
+            }
+        };
+        let mut meta = meta?;
+        let (steps, target) = spec?;
+        meta.annotations.insert(
+            SOURCE_ANNOTATION.into(),
+            format!("{} {kind}", super::API_VERSION),
+        );
+        Some(Experiment {
+            api_version: API_VERSION.into(),
+            kind: KIND.into(),
+            metadata: meta,
+            spec: ExperimentSpec {
+                target,
+                steady_state: Vec::new(),
+                steps,
+                notify: Vec::new(),
+                schedule: None,
+                guard: Guard::default(),
+                deadline: None,
+                abort_on_alerts: Vec::new(),
+            },
+        })
+    })
+    .flatten()
+}
+
+/// The position to blame for a field that may be absent.
+pub fn pos_of(o: &Obj<'_>, field: &str) -> Pos {
+    o.get(field).map_or(o.pos, |n| n.pos)
+}

@@ -1,0 +1,123 @@
+//! PodChaos: `pod-kill`, `pod-failure`, `container-kill`.
+
+use super::common::{Translated, duration, need_duration, pos_of, target};
+use crate::spec::decode::cx::{Cx, Obj, Schema};
+use crate::spec::decode::target::SELECTOR;
+use crate::spec::experiment::{FaultStep, Step};
+use crate::spec::fault::{ContainerKill, FaultKind, PodFailure, PodKill};
+use crate::spec::units::Duration;
+
+/// PodChaos `spec`.
+pub static SPEC: Schema = Schema {
+    fields: &[
+        ("selector", Some(&SELECTOR)),
+        ("mode", None),
+        ("value", None),
+        ("duration", None),
+        ("action", None),
+        ("containerNames", None),
+        ("gracePeriod", None),
+    ],
+};
+/// The PodChaos document.
+pub static ROOT: Schema = Schema {
+    fields: &[
+        ("apiVersion", None),
+        ("kind", None),
+        ("metadata", Some(&super::common::METADATA)),
+        ("spec", Some(&SPEC)),
+        ("status", None),
+    ],
+};
+
+/// PodChaos actions.
+pub const ACTIONS: [&str; 3] = ["pod-kill", "pod-failure", "container-kill"];
+
+/// Translates a PodChaos `spec`.
+///
+/// A kill happens once, so its `duration` has no meaning in faultline; Chaos Mesh also
+/// ignores it for a single kill, so it is accepted and dropped rather than refused.
+pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<Translated> {
+    let tgt = target(cx, o);
+    let dur = duration(cx, o, deadline);
+    let action = match o.get("action") {
+        Some(n) => cx.one_of(n, &o.at("action"), &ACTIONS),
+        None => {
+            cx.missing(o, "action", "pod-kill, pod-failure or container-kill");
+            None
+        }
+    };
+    let names = match o.get("containerNames") {
+        Some(n) => cx.strings(n, &o.at("containerNames")),
+        None => Some(Vec::new()),
+    };
+    let grace = match o.get("gracePeriod") {
+        Some(n) => cx
+            .int(n, &o.at("gracePeriod"), 0, 31_536_000)
+            .map(|s| Some(Duration::from_secs(s as u64))),
+        None => Some(None),
+    };
+    let (action, names, grace, dur) = (action?, names?, grace?, dur?);
+    if action != "pod-kill" && grace.is_some() {
+        cx.err(
+            &o.at("gracePeriod"),
+            pos_of(o, "gracePeriod"),
+            "applies to `pod-kill` only",
+        );
+        return None;
+    }
+    let (fault, duration) = match action {
+        "pod-kill" => {
+            if !names.is_empty() {
+                cx.err_hint(
+                    &o.at("containerNames"),
+                    pos_of(o, "containerNames"),
+                    "`pod-kill` kills whole pods",
+                    "use action `container-kill` to kill containers",
+                );
+                return None;
+            }
+            (
+                FaultKind::PodKill(PodKill {
+                    grace_period: grace,
+                }),
+                None,
+            )
+        }
+        "pod-failure" => {
+            let Some(d) = dur else {
+                need_duration(cx, o, "a pod-failure");
+                return None;
+            };
+            (
+                FaultKind::PodFailure(PodFailure {
+                    container_names: names,
+                }),
+                Some(d),
+            )
+        }
+        _ => {
+            if names.is_empty() {
+                cx.err(
+                    &o.at("containerNames"),
+                    pos_of(o, "containerNames"),
+                    "`container-kill` needs a non-empty `containerNames` list",
+                );
+                return None;
+            }
+            (
+                FaultKind::ContainerKill(ContainerKill {
+                    container_names: names,
+                }),
+                None,
+            )
+        }
+    };
+    let step = Step::Fault(FaultStep {
+        name: None,
+        fault,
+        duration,
+        target: None,
+    });
+    Some(Translated { step, target: tgt? })
+}

@@ -1,0 +1,13 @@
+//! The validating decoder: YAML/JSON text -> positioned tree -> typed structs, collecting
+//! every error with its field path, line and column.
+
+pub mod cx;
+pub mod fault;
+pub mod native;
+pub mod steady;
+pub mod steps;
+pub mod target;
+pub mod tree;
+
+pub use cx::{Cx, Obj, Schema};
+pub use tree::{Node, Pos};

@@ -1,0 +1,255 @@
+//! `steps`: faults, `parallel:` and `serial:` groups, `suspend:` waits.
+
+use super::cx::{Cx, Obj, Schema, index};
+use super::fault;
+use super::target::{TARGET, target};
+use super::tree::Node;
+use crate::spec::experiment::{FaultStep, Step};
+use crate::spec::fault::FaultKind;
+use crate::spec::selector::Target;
+use crate::spec::units::Duration;
+
+/// One step's fields: the group keys, the fault kinds, and the per-fault options.
+pub static STEP: Schema = Schema {
+    fields: &[
+        ("name", None),
+        ("duration", None),
+        ("target", Some(&TARGET)),
+        ("parallel", None),
+        ("serial", None),
+        ("suspend", None),
+        ("stressCpu", Some(&fault::STRESS_CPU)),
+        ("stressMemory", Some(&fault::STRESS_MEMORY)),
+        ("networkDelay", Some(&fault::NETWORK_DELAY)),
+        ("networkLoss", Some(&fault::NETWORK_LOSS)),
+        ("networkDuplicate", Some(&fault::NETWORK_DUPLICATE)),
+        ("networkCorrupt", Some(&fault::NETWORK_CORRUPT)),
+        ("networkReorder", Some(&fault::NETWORK_REORDER)),
+        ("networkBandwidth", Some(&fault::NETWORK_BANDWIDTH)),
+        ("networkPartition", Some(&fault::NETWORK_PARTITION)),
+        ("processKill", Some(&fault::PROCESS_KILL)),
+        ("processPause", Some(&fault::PROCESS_PAUSE)),
+        ("podKill", Some(&fault::POD_KILL)),
+        ("podFailure", Some(&fault::POD_FAILURE)),
+        ("containerKill", Some(&fault::CONTAINER_KILL)),
+    ],
+};
+
+const GROUPS: [&str; 3] = ["parallel", "serial", "suspend"];
+
+/// What the experiment-level target is, for the per-step checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultTarget {
+    /// No `spec.target`: every fault step needs its own.
+    None,
+    /// Kubernetes pods.
+    Kubernetes,
+    /// A local thing.
+    Local,
+    /// `spec.target` was given but is invalid (already reported): skip target checks.
+    Invalid,
+}
+
+/// State shared by all steps of one experiment.
+pub struct Steps {
+    /// The experiment-level target.
+    pub default: DefaultTarget,
+    names: Vec<String>,
+}
+
+impl Steps {
+    /// Starts with the experiment's default target.
+    pub fn new(default: DefaultTarget) -> Self {
+        Steps {
+            default,
+            names: Vec::new(),
+        }
+    }
+
+    /// Reads a non-empty list of steps.
+    pub fn list(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<Step>> {
+        let items = cx.list(node, path)?;
+        if items.is_empty() {
+            cx.err(path, node.pos, "needs at least one step");
+            return None;
+        }
+        let steps: Vec<_> = items
+            .iter()
+            .enumerate()
+            .map(|(i, n)| self.step(cx, n, &index(path, i)))
+            .collect();
+        steps.into_iter().collect()
+    }
+
+    fn step(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<Step> {
+        cx.object(node, path, &STEP, |cx, o| {
+            let kinds: Vec<_> = o
+                .keys()
+                .filter(|(k, _)| GROUPS.contains(k) || FaultKind::ALL_NAMES.contains(k))
+                .collect();
+            match kinds.as_slice() {
+                [] => {
+                    cx.err_hint(
+                        path,
+                        o.pos,
+                        "a step needs one fault or group",
+                        format!(
+                            "use one of parallel, serial, suspend, {}",
+                            FaultKind::ALL_NAMES.join(", ")
+                        ),
+                    );
+                    None
+                }
+                [(k, _)] if GROUPS.contains(k) => self.group(cx, o, k),
+                [(k, _)] => self.fault_step(cx, o, k),
+                [(a, _), (b, key), ..] => {
+                    cx.err_hint(
+                        &o.at(b),
+                        key.pos,
+                        format!("a step holds one fault or group, but this one also has `{a}`"),
+                        "split it into two steps, or wrap them in `parallel:`",
+                    );
+                    None
+                }
+            }
+        })
+        .flatten()
+    }
+
+    fn group(&mut self, cx: &mut Cx, o: &Obj<'_>, kind: &str) -> Option<Step> {
+        let mut ok = true;
+        for (k, key) in o.keys() {
+            if k != kind && ["name", "duration", "target"].contains(&k) {
+                cx.err_hint(
+                    &o.at(k),
+                    key.pos,
+                    format!("`{k}` does not apply to a `{kind}` step"),
+                    "set it on the fault steps inside",
+                );
+                ok = false;
+            }
+        }
+        let n = o.get(kind)?;
+        let p = o.at(kind);
+        let step = match kind {
+            "suspend" => cx
+                .parsed::<Duration>(n, &p, "a duration >= 0 like `1m`")
+                .map(Step::Suspend),
+            "parallel" => self.list(cx, n, &p).map(Step::Parallel),
+            _ => self.list(cx, n, &p).map(Step::Serial),
+        };
+        if ok { step } else { None }
+    }
+
+    fn fault_step(&mut self, cx: &mut Cx, o: &Obj<'_>, kind: &str) -> Option<Step> {
+        let fault = o
+            .get(kind)
+            .and_then(|n| fault::fault(cx, kind, n, &o.at(kind)));
+        let name = match o.get("name") {
+            Some(n) => {
+                let s = cx.nonempty(n, &o.at("name"));
+                if let Some(s) = &s {
+                    if self.names.contains(s) {
+                        cx.err(
+                            &o.at("name"),
+                            n.pos,
+                            format!("step name `{s}` is used twice; names must be unique"),
+                        );
+                    } else {
+                        self.names.push(s.clone());
+                    }
+                }
+                Some(s?)
+            }
+            None => None,
+        };
+        let duration = match o.get("duration") {
+            Some(n) => {
+                Some(cx.parsed::<Duration>(n, &o.at("duration"), "a duration like `30s`")?)
+            }
+            None => None,
+        };
+        let tgt = match o.get("target") {
+            Some(n) => Some(target(cx, n, &o.at("target"))?),
+            None => None,
+        };
+        let fault = fault?;
+        self.check(cx, o, &fault, duration, tgt.as_ref())?;
+        Some(Step::Fault(FaultStep {
+            name,
+            fault,
+            duration,
+            target: tgt,
+        }))
+    }
+
+    fn check(
+        &self,
+        cx: &mut Cx,
+        o: &Obj<'_>,
+        f: &FaultKind,
+        duration: Option<Duration>,
+        tgt: Option<&Target>,
+    ) -> Option<()> {
+        let kind = f.name();
+        let dur_pos = o.get("duration").map_or(o.pos, |n| n.pos);
+        let mut ok = true;
+        match (f.is_instant(), duration) {
+            (true, Some(_)) => {
+                cx.err_hint(
+                    &o.at("duration"),
+                    dur_pos,
+                    format!("`{kind}` happens once and has no duration"),
+                    "remove `duration`, or add a `suspend:` step after it to wait",
+                );
+                ok = false;
+            }
+            (false, None) => {
+                cx.err_hint(
+                    &o.at("duration"),
+                    o.pos,
+                    format!("`{kind}` holds until recovered and needs a `duration`"),
+                    "add e.g. `duration: 30s` beside it",
+                );
+                ok = false;
+            }
+            (false, Some(d)) if d == Duration::ZERO => {
+                cx.err(&o.at("duration"), dur_pos, "must be longer than 0s");
+                ok = false;
+            }
+            _ => {}
+        }
+        let effective = match tgt {
+            Some(Target::Kubernetes(_)) => DefaultTarget::Kubernetes,
+            Some(Target::Local(_)) => DefaultTarget::Local,
+            None => self.default,
+        };
+        let pod_fault = matches!(
+            f,
+            FaultKind::PodKill(_) | FaultKind::PodFailure(_) | FaultKind::ContainerKill(_)
+        );
+        match effective {
+            DefaultTarget::None => {
+                cx.err_hint(
+                    &o.at("target"),
+                    o.pos,
+                    format!("`{kind}` has no target"),
+                    "set `spec.target`, or a `target:` on this step",
+                );
+                ok = false;
+            }
+            DefaultTarget::Local if pod_fault => {
+                let pos = o.get("target").map_or(o.pos, |n| n.pos);
+                cx.err_hint(
+                    &o.at("target"),
+                    pos,
+                    format!("`{kind}` acts on Kubernetes pods but the target is local"),
+                    "give this step a Kubernetes `target:` (namespaces, labelSelectors, mode)",
+                );
+                ok = false;
+            }
+            _ => {}
+        }
+        ok.then_some(())
+    }
+}

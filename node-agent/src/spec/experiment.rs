@@ -1,0 +1,333 @@
+//! The native experiment document (DESIGN §4): `apiVersion: faultline.dev/v1alpha1`,
+//! `kind: Experiment`. These types are what the decoder produces and what the run engine
+//! consumes; they are always valid (the decoder checks every rule before building one).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::fault::FaultKind;
+use super::selector::Target;
+use super::steady::SteadyCheck;
+use super::units::{Duration, Percent};
+
+/// The native `apiVersion`.
+pub const API_VERSION: &str = "faultline.dev/v1alpha1";
+/// The native `kind`.
+pub const KIND: &str = "Experiment";
+
+/// One experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Experiment {
+    /// Always [`API_VERSION`].
+    pub api_version: String,
+    /// Always [`KIND`].
+    pub kind: String,
+    /// Name and labels.
+    pub metadata: Metadata,
+    /// What to do.
+    pub spec: ExperimentSpec,
+}
+
+/// Kubernetes-style object metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Metadata {
+    /// DNS-1123 name: lowercase letters, digits, `-` and `.`.
+    pub name: String,
+    /// Namespace the experiment belongs to (and the default for its pod selectors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Free-form labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Free-form annotations; imports record their source under `faultline.dev/source`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The body of an experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExperimentSpec {
+    /// Default target of every fault step; a step may override it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+    /// Checks that define "healthy".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steady_state: Vec<SteadyCheck>,
+    /// The faults, in order (serial at the top level).
+    pub steps: Vec<Step>,
+    /// Who hears about the verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<Notify>,
+    /// Cron schedule for recurring runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+    /// Blast-radius limits.
+    #[serde(default)]
+    pub guard: Guard,
+    /// Upper bound on the whole run; past it the run aborts and recovers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Duration>,
+    /// Prometheus alert names that abort the run when they fire.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub abort_on_alerts: Vec<String>,
+}
+
+impl ExperimentSpec {
+    /// Every fault step, depth first, in order.
+    pub fn fault_steps(&self) -> Vec<&FaultStep> {
+        fn walk<'a>(steps: &'a [Step], out: &mut Vec<&'a FaultStep>) {
+            for s in steps {
+                match s {
+                    Step::Fault(f) => out.push(f),
+                    Step::Parallel(c) | Step::Serial(c) => walk(c, out),
+                    Step::Suspend(_) => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.steps, &mut out);
+        out
+    }
+}
+
+/// One entry of `steps`.
+// A fault step is large next to a group's Vec; specs hold tens of steps, so boxing would
+// only make matching noisier.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StepRepr", into = "StepRepr")]
+pub enum Step {
+    /// Inject one fault.
+    Fault(FaultStep),
+    /// Run these at the same time; done when all are done.
+    Parallel(Vec<Step>),
+    /// Run these one after the other.
+    Serial(Vec<Step>),
+    /// Wait.
+    Suspend(Duration),
+}
+
+#[allow(clippy::large_enum_variant)]
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum StepRepr {
+    Parallel { parallel: Vec<Step> },
+    Serial { serial: Vec<Step> },
+    Suspend { suspend: Duration },
+    Fault(FaultStep),
+}
+
+impl From<StepRepr> for Step {
+    fn from(r: StepRepr) -> Self {
+        match r {
+            StepRepr::Parallel { parallel } => Step::Parallel(parallel),
+            StepRepr::Serial { serial } => Step::Serial(serial),
+            StepRepr::Suspend { suspend } => Step::Suspend(suspend),
+            StepRepr::Fault(f) => Step::Fault(f),
+        }
+    }
+}
+
+impl From<Step> for StepRepr {
+    fn from(s: Step) -> Self {
+        match s {
+            Step::Parallel(parallel) => StepRepr::Parallel { parallel },
+            Step::Serial(serial) => StepRepr::Serial { serial },
+            Step::Suspend(suspend) => StepRepr::Suspend { suspend },
+            Step::Fault(f) => StepRepr::Fault(f),
+        }
+    }
+}
+
+/// A fault with its timing and (optional) own target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultStep {
+    /// A name for reports; default the fault kind with its position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The fault, as a one-key map (`stressCpu: {...}`).
+    #[serde(flatten)]
+    pub fault: FaultKind,
+    /// How long it holds; required unless the fault is instant (a kill).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<Duration>,
+    /// Overrides `spec.target` for this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+}
+
+/// A notification channel and the verdicts it hears about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notify {
+    /// Where to send.
+    #[serde(flatten)]
+    pub channel: Channel,
+    /// Which verdicts; default all.
+    #[serde(default = "Verdict::all")]
+    pub on: Vec<Verdict>,
+}
+
+/// A notification channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Channel {
+    /// A Slack channel name (without `#`).
+    Slack(String),
+    /// An email address.
+    Email(String),
+    /// A URL that receives the verdict as JSON.
+    Webhook(String),
+    /// The triggering GitLab pipeline's commit status and merge request.
+    Gitlab(GitlabNotify),
+}
+
+/// Options of the GitLab channel (none yet; the trigger says which project and commit).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitlabNotify {}
+
+/// A run's verdict, as notifications filter on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Verdict {
+    /// Steady state held throughout.
+    Passed,
+    /// A steady-state check failed.
+    Failed,
+    /// An abort bound, alert or deadline stopped the run.
+    Aborted,
+    /// The run could not be carried out.
+    Error,
+}
+
+impl Verdict {
+    /// Every verdict's spelling.
+    pub const ALL_NAMES: [&'static str; 4] = ["passed", "failed", "aborted", "error"];
+
+    /// All four, the default filter.
+    pub fn all() -> Vec<Verdict> {
+        vec![
+            Verdict::Passed,
+            Verdict::Failed,
+            Verdict::Aborted,
+            Verdict::Error,
+        ]
+    }
+
+    /// Parses a verdict name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "passed" => Verdict::Passed,
+            "failed" => Verdict::Failed,
+            "aborted" => Verdict::Aborted,
+            "error" => Verdict::Error,
+            _ => return None,
+        })
+    }
+}
+
+/// A validated cron expression, kept as written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Schedule {
+    expr: String,
+    parsed: cron::Schedule,
+}
+
+impl PartialEq for Schedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.expr == other.expr
+    }
+}
+
+impl Eq for Schedule {}
+
+impl Schedule {
+    /// Checks a cron expression: the standard 5 fields, or 6/7 with seconds (and year).
+    pub fn parse(expr: &str) -> Result<Schedule, String> {
+        let t = expr.trim();
+        // The `cron` crate wants a seconds field; the usual 5-field form fires at second 0.
+        let full = match t.split_whitespace().count() {
+            5 => format!("0 {t}"),
+            6 | 7 => t.to_string(),
+            n => {
+                return Err(format!(
+                    "cron expression `{t}` has {n} fields; write 5 (minute hour day month weekday) or 6-7 with seconds"
+                ));
+            }
+        };
+        let parsed = full
+            .parse::<cron::Schedule>()
+            .map_err(|e| format!("cron expression `{t}` is invalid: {e}"))?;
+        Ok(Schedule {
+            expr: t.to_string(),
+            parsed,
+        })
+    }
+
+    /// The expression as written.
+    pub fn as_str(&self) -> &str {
+        &self.expr
+    }
+
+    /// The parsed schedule, to compute the next run.
+    pub fn cron(&self) -> &cron::Schedule {
+        &self.parsed
+    }
+}
+
+impl TryFrom<String> for Schedule {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Schedule::parse(&s)
+    }
+}
+
+impl From<Schedule> for String {
+    fn from(s: Schedule) -> String {
+        s.expr
+    }
+}
+
+/// Blast-radius limits checked before anything is injected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Guard {
+    /// Refuse to run when a step resolves to more targets than this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_targets: Option<u32>,
+    /// Refuse when a step hits more than this share of the matching pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_percent: Option<Percent>,
+    /// Namespaces no step may touch; default `[kube-system]`.
+    #[serde(default = "Guard::default_protected")]
+    pub protected_namespaces: Vec<String>,
+    /// Resolve targets and check the steady state, but inject nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl Guard {
+    /// The namespaces protected unless the spec says otherwise.
+    pub fn default_protected() -> Vec<String> {
+        vec!["kube-system".to_string()]
+    }
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Guard {
+            max_targets: None,
+            max_percent: None,
+            protected_namespaces: Guard::default_protected(),
+            dry_run: false,
+        }
+    }
+}

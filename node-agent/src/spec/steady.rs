@@ -1,0 +1,498 @@
+//! Steady-state checks: what "healthy" means for an experiment, measured before, during and
+//! after the faults by a Prometheus query or an HTTP probe.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::units::Duration;
+
+/// One steady-state check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SteadyCheck {
+    /// Unique name within the experiment; shown in reports and metrics.
+    pub name: String,
+    /// How the value is measured.
+    #[serde(flatten)]
+    pub probe: Probe,
+    /// What the value must satisfy.
+    pub expect: Expectation,
+    /// When the check runs; default all three phases.
+    #[serde(default = "Phase::all")]
+    pub phases: Vec<Phase>,
+    /// Safety bound: below this the run aborts and recovers at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort_below: Option<f64>,
+    /// Safety bound: above this the run aborts and recovers at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort_above: Option<f64>,
+    /// In the `after` phase, how long the value may take to come back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_within: Option<Duration>,
+}
+
+/// A check's measurement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Probe {
+    /// A PromQL expression that evaluates to one number.
+    Prometheus(String),
+    /// An HTTP request repeated every `every`.
+    Http(HttpProbe),
+}
+
+/// An HTTP probe: each request succeeds when the status (and body) match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpProbe {
+    /// The URL to request (http or https).
+    pub url: String,
+    /// Request method; default GET.
+    #[serde(default)]
+    pub method: HttpMethod,
+    /// Expected status code; default 200.
+    #[serde(default = "default_status")]
+    pub status: u16,
+    /// The body must contain this text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_contains: Option<String>,
+    /// Interval between requests; default 1s.
+    #[serde(default = "default_every")]
+    pub every: Duration,
+    /// Per-request timeout; default 2s.
+    #[serde(default = "default_timeout")]
+    pub timeout: Duration,
+}
+
+/// Default expected status of an HTTP probe.
+pub const fn default_status() -> u16 {
+    200
+}
+
+/// Default interval of an HTTP probe.
+pub const fn default_every() -> Duration {
+    Duration::from_secs(1)
+}
+
+/// Default timeout of an HTTP probe.
+pub const fn default_timeout() -> Duration {
+    Duration::from_secs(2)
+}
+
+/// HTTP methods a probe may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    /// GET (default).
+    #[default]
+    Get,
+    /// HEAD.
+    Head,
+    /// POST with an empty body.
+    Post,
+}
+
+impl HttpMethod {
+    /// Every accepted spelling, for error messages.
+    pub const ALL_NAMES: [&'static str; 3] = ["GET", "HEAD", "POST"];
+
+    /// Parses a method name, any case.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "GET" => HttpMethod::Get,
+            "HEAD" => HttpMethod::Head,
+            "POST" => HttpMethod::Post,
+            _ => return None,
+        })
+    }
+}
+
+/// When a check runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Phase {
+    /// Before any fault: not steady means nothing is injected.
+    Before,
+    /// While faults are active.
+    During,
+    /// After recovery.
+    After,
+}
+
+impl Phase {
+    /// Every phase's spelling, for error messages.
+    pub const ALL_NAMES: [&'static str; 3] = ["before", "during", "after"];
+
+    /// All three phases, the default.
+    pub fn all() -> Vec<Phase> {
+        vec![Phase::Before, Phase::During, Phase::After]
+    }
+
+    /// Parses a phase name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "before" => Phase::Before,
+            "during" => Phase::During,
+            "after" => Phase::After,
+            _ => return None,
+        })
+    }
+}
+
+/// A parsed `expect`: `">= 0.99"`, `"p99 < 300ms"`, `"0.9..1.0"`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Expectation {
+    /// Which number of the probe's samples is judged; `value` for a query's result.
+    pub statistic: Statistic,
+    /// The condition on it.
+    pub condition: Condition,
+}
+
+/// Which number is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Statistic {
+    /// The probe's value (a query's result; an HTTP probe's success ratio).
+    Value,
+    /// Median latency.
+    P50,
+    /// 90th percentile latency.
+    P90,
+    /// 95th percentile latency.
+    P95,
+    /// 99th percentile latency.
+    P99,
+    /// Mean latency.
+    Mean,
+    /// Highest latency.
+    Max,
+    /// Lowest latency.
+    Min,
+}
+
+impl Statistic {
+    /// Every statistic's spelling, for error messages.
+    pub const ALL_NAMES: [&'static str; 8] =
+        ["value", "p50", "p90", "p95", "p99", "mean", "max", "min"];
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "value" => Statistic::Value,
+            "p50" => Statistic::P50,
+            "p90" => Statistic::P90,
+            "p95" => Statistic::P95,
+            "p99" => Statistic::P99,
+            "mean" => Statistic::Mean,
+            "max" => Statistic::Max,
+            "min" => Statistic::Min,
+            _ => return None,
+        })
+    }
+
+    const fn name(self) -> &'static str {
+        Statistic::ALL_NAMES[self as usize]
+    }
+
+    /// True for the latency statistics of an HTTP probe.
+    pub const fn is_latency(self) -> bool {
+        !matches!(self, Statistic::Value)
+    }
+}
+
+/// A comparison or a range.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Condition {
+    /// `OP threshold`.
+    Compare {
+        /// The comparison operator.
+        op: Comparator,
+        /// The number compared against.
+        threshold: Threshold,
+    },
+    /// `low..high`, both ends included.
+    Range {
+        /// Lower bound.
+        low: Threshold,
+        /// Upper bound.
+        high: Threshold,
+    },
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Comparator {
+    /// `>=`
+    Ge,
+    /// `>`
+    Gt,
+    /// `<=`
+    Le,
+    /// `<`
+    Lt,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+}
+
+impl Comparator {
+    const TABLE: [(&'static str, Comparator); 6] = [
+        (">=", Comparator::Ge),
+        ("<=", Comparator::Le),
+        ("==", Comparator::Eq),
+        ("!=", Comparator::Ne),
+        (">", Comparator::Gt),
+        ("<", Comparator::Lt),
+    ];
+
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        Comparator::TABLE
+            .iter()
+            .find(|(_, c)| *c == self)
+            .map_or("?", |(s, _)| s)
+    }
+
+    /// Whether `value OP threshold` holds.
+    pub fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Comparator::Ge => value >= threshold,
+            Comparator::Gt => value > threshold,
+            Comparator::Le => value <= threshold,
+            Comparator::Lt => value < threshold,
+            Comparator::Eq => value == threshold,
+            Comparator::Ne => value != threshold,
+        }
+    }
+}
+
+/// A number with an optional unit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Threshold {
+    /// The number as written.
+    pub value: f64,
+    /// Its unit, if any.
+    pub unit: Option<ThresholdUnit>,
+}
+
+impl Threshold {
+    /// The value in base units: seconds for latencies, a fraction for percentages.
+    pub fn base(self) -> f64 {
+        match self.unit {
+            None | Some(ThresholdUnit::Seconds) => self.value,
+            Some(ThresholdUnit::Millis) => self.value / 1000.0,
+            Some(ThresholdUnit::Percent) => self.value / 100.0,
+        }
+    }
+}
+
+/// Units an `expect` threshold may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ThresholdUnit {
+    /// Milliseconds (latency).
+    Millis,
+    /// Seconds (latency).
+    Seconds,
+    /// Percent (ratios).
+    Percent,
+}
+
+impl Expectation {
+    /// What an `expect` may look like; used in error messages.
+    pub const SYNTAX: &'static str = "`[STAT] OP NUMBER[UNIT]` or `LOW..HIGH`, where STAT is one of value, p50, p90, \
+         p95, p99, mean, max, min (latency statistics are for http probes), OP is one of >=, >, <=, <, ==, !=, and \
+         UNIT is ms or s (latency) or % (ratios); e.g. `>= 0.99`, `p99 < 300ms`, `0.9..1.0`";
+
+    /// Whether `value` (in base units) satisfies the expectation.
+    pub fn holds(&self, value: f64) -> bool {
+        match self.condition {
+            Condition::Compare { op, threshold } => op.holds(value, threshold.base()),
+            Condition::Range { low, high } => value >= low.base() && value <= high.base(),
+        }
+    }
+}
+
+fn parse_threshold(s: &str) -> Result<Threshold, String> {
+    let t = s.trim();
+    let (num, unit) = if let Some(n) = t.strip_suffix("ms") {
+        (n, Some(ThresholdUnit::Millis))
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, Some(ThresholdUnit::Seconds))
+    } else if let Some(n) = t.strip_suffix('%') {
+        (n, Some(ThresholdUnit::Percent))
+    } else {
+        (t, None)
+    };
+    let value: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{t}` is not a number (with an optional unit ms, s or %)"))?;
+    if !value.is_finite() {
+        return Err(format!("`{t}` is not a finite number"));
+    }
+    Ok(Threshold { value, unit })
+}
+
+impl FromStr for Expectation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Err("empty expectation".into());
+        }
+        if let Some((lo, hi)) = t.split_once("..") {
+            let (low, high) = (parse_threshold(lo)?, parse_threshold(hi)?);
+            if low.unit != high.unit {
+                return Err(format!("range `{t}` mixes units"));
+            }
+            if low.value > high.value {
+                return Err(format!(
+                    "range `{t}` is empty: its low end is above its high end"
+                ));
+            }
+            return Ok(Expectation {
+                statistic: Statistic::Value,
+                condition: Condition::Range { low, high },
+            });
+        }
+        let op_at = t
+            .find(['<', '>', '=', '!'])
+            .ok_or_else(|| format!("`{t}` has no comparison operator"))?;
+        let (stat, rest) = t.split_at(op_at);
+        let stat = stat.trim();
+        let statistic = if stat.is_empty() {
+            Statistic::Value
+        } else {
+            Statistic::parse(stat).ok_or_else(|| format!("unknown statistic `{stat}`"))?
+        };
+        let (op, num) = Comparator::TABLE
+            .iter()
+            .find_map(|(sym, op)| rest.strip_prefix(sym).map(|n| (*op, n)))
+            .ok_or_else(|| format!("`{rest}` does not start with a comparison operator"))?;
+        let threshold = parse_threshold(num)?;
+        match (statistic.is_latency(), threshold.unit) {
+            (true, Some(ThresholdUnit::Millis | ThresholdUnit::Seconds)) => {}
+            (true, _) => {
+                return Err(format!(
+                    "latency statistic `{stat}` needs a time unit, like `300ms`"
+                ));
+            }
+            (false, Some(ThresholdUnit::Millis | ThresholdUnit::Seconds)) => {
+                return Err("a time unit needs a latency statistic, like `p99 < 300ms`".into());
+            }
+            (false, _) => {}
+        }
+        Ok(Expectation {
+            statistic,
+            condition: Condition::Compare { op, threshold },
+        })
+    }
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.unit {
+            None => "",
+            Some(ThresholdUnit::Millis) => "ms",
+            Some(ThresholdUnit::Seconds) => "s",
+            Some(ThresholdUnit::Percent) => "%",
+        };
+        write!(f, "{}{unit}", self.value)
+    }
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.condition {
+            Condition::Range { low, high } => write!(f, "{low}..{high}"),
+            Condition::Compare { op, threshold } => {
+                if self.statistic != Statistic::Value {
+                    write!(f, "{} ", self.statistic.name())?;
+                }
+                write!(f, "{} {threshold}", op.symbol())
+            }
+        }
+    }
+}
+
+impl TryFrom<String> for Expectation {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Expectation> for String {
+    fn from(e: Expectation) -> String {
+        e.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expectations_parse_every_form() {
+        let e: Expectation = ">= 0.99".parse().unwrap();
+        assert!(e.holds(0.995) && !e.holds(0.98));
+        let e: Expectation = "p99 < 300ms".parse().unwrap();
+        assert_eq!(e.statistic, Statistic::P99);
+        assert!(e.holds(0.2) && !e.holds(0.3));
+        let e: Expectation = "0.9..1.0".parse().unwrap();
+        assert!(e.holds(0.95) && !e.holds(0.5));
+        let e: Expectation = "!= 0".parse().unwrap();
+        assert!(e.holds(1.0) && !e.holds(0.0));
+        let e: Expectation = "value >= 99.5%".parse().unwrap();
+        assert!(e.holds(0.996));
+    }
+
+    #[test]
+    fn bad_expectations_say_why() {
+        for (s, needle) in [
+            ("", "empty"),
+            ("0.99", "no comparison operator"),
+            ("p42 < 1ms", "unknown statistic"),
+            ("p99 < 300", "needs a time unit"),
+            (">= 5ms", "needs a latency statistic"),
+            ("=> 1", "does not start with"),
+            (">= lots", "not a number"),
+            ("1..0", "empty"),
+        ] {
+            let err = s.parse::<Expectation>().unwrap_err();
+            assert!(err.contains(needle), "{s}: {err}");
+        }
+    }
+
+    #[test]
+    fn checks_round_trip_through_json() {
+        for e in [">= 0.99", "p99 < 300ms", "0.9..1", "max <= 2s", "== 50%"] {
+            let check = SteadyCheck {
+                name: "c".into(),
+                probe: Probe::Http(HttpProbe {
+                    url: "http://127.0.0.1:8080/".into(),
+                    method: HttpMethod::Head,
+                    status: 204,
+                    body_contains: Some("ok".into()),
+                    every: default_every(),
+                    timeout: default_timeout(),
+                }),
+                expect: e.parse().unwrap(),
+                phases: vec![Phase::During],
+                abort_below: Some(0.5),
+                abort_above: None,
+                recovery_within: Some(Duration::from_secs(30)),
+            };
+            let json = serde_json::to_string(&check).unwrap();
+            let back: SteadyCheck = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, check, "{json}");
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Every example validates; the seed's Chaos Mesh manifests translate field by field; the
+//! as-printed copies fail at the line of the slip with a hint saying where the field goes.
+
+use std::path::{Path, PathBuf};
+
+use faultline_agent::spec::fault::{FaultKind, PodFailure, StressCpu, StressMemory};
+use faultline_agent::spec::*;
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            if p.file_name().unwrap() != "as-printed" {
+                files(&p, out);
+            }
+        } else if matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
+            out.push(p);
+        }
+    }
+}
+
+fn load(rel: &str) -> Vec<Experiment> {
+    load_file(&examples().join(rel)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn every_example_outside_as_printed_validates() {
+    let mut all = Vec::new();
+    files(&examples(), &mut all);
+    assert!(all.len() >= 7, "examples found: {all:?}");
+    for f in all {
+        let exps =
+            load_file(&f).unwrap_or_else(|e| panic!("{} does not validate:\n{e}", f.display()));
+        assert!(!exps.is_empty(), "{}", f.display());
+        // The native form round-trips through JSON unchanged.
+        for e in exps {
+            let json = serde_json::to_string(&e).unwrap();
+            let back: Experiment = serde_json::from_str(&json)
+                .unwrap_or_else(|err| panic!("{}: {err}\n{json}", f.display()));
+            assert_eq!(back, e, "{}", f.display());
+        }
+    }
+}
+
+fn nginx_final(t: &Target, mode: Mode) {
+    let Target::Kubernetes(sel) = t else {
+        panic!("not a pod target: {t:?}")
+    };
+    assert_eq!(sel.namespaces, vec!["final".to_string()]);
+    assert_eq!(
+        sel.label_selectors.get("app").map(String::as_str),
+        Some("nginx")
+    );
+    assert_eq!(sel.label_selectors.len(), 1);
+    assert_eq!(sel.mode, mode);
+}
+
+fn only_fault(e: &Experiment) -> &FaultStep {
+    assert_eq!(e.spec.steps.len(), 1, "{:?}", e.spec.steps);
+    let Step::Fault(f) = &e.spec.steps[0] else {
+        panic!("not a fault step: {:?}", e.spec.steps[0])
+    };
+    f
+}
+
+#[test]
+fn seed_stress_cpu_translates_field_by_field() {
+    let e = &load("chaos-mesh/stress-cpu.yaml")[0];
+    assert_eq!(
+        (e.metadata.name.as_str(), e.metadata.namespace.as_deref()),
+        ("stress-cpu", Some("final"))
+    );
+    nginx_final(e.spec.target.as_ref().unwrap(), Mode::All);
+    let f = only_fault(e);
+    assert_eq!(
+        f.fault,
+        FaultKind::StressCpu(StressCpu {
+            workers: 1,
+            load: Percent::new(100.0).unwrap()
+        })
+    );
+    assert_eq!(f.duration, Some(Duration::from_secs(30)));
+    assert!(e.metadata.annotations["faultline.dev/source"].ends_with("StressChaos"));
+}
+
+#[test]
+fn seed_stress_memory_translates_field_by_field() {
+    let e = &load("chaos-mesh/stress-memory.yaml")[0];
+    assert_eq!(e.metadata.name, "stress-memory");
+    nginx_final(e.spec.target.as_ref().unwrap(), Mode::All);
+    let f = only_fault(e);
+    assert_eq!(
+        f.fault,
+        FaultKind::StressMemory(StressMemory {
+            workers: 1,
+            size: Bytes(50 * 1024 * 1024)
+        })
+    );
+    assert_eq!(f.duration, Some(Duration::from_secs(10)));
+}
+
+#[test]
+fn seed_network_delay_translates_field_by_field() {
+    let e = &load("chaos-mesh/network-delay.yaml")[0];
+    assert_eq!(e.metadata.name, "network-delay");
+    nginx_final(e.spec.target.as_ref().unwrap(), Mode::All);
+    let f = only_fault(e);
+    let FaultKind::NetworkDelay(d) = &f.fault else {
+        panic!("{:?}", f.fault)
+    };
+    assert_eq!(d.latency, Duration::from_millis(10));
+    assert_eq!(d.jitter, Duration::ZERO);
+    assert_eq!(d.correlation, Percent::new(100.0).unwrap());
+    assert_eq!(d.scope.direction, Direction::To);
+    assert!(d.scope.peers.is_empty() && d.scope.peer_selector.is_none());
+    assert_eq!(f.duration, Some(Duration::from_secs(30)));
+}
+
+#[test]
+fn seed_workflow_keeps_its_order_and_targets() {
+    let e = &load("chaos-mesh/workflow.yaml")[0];
+    assert_eq!(
+        (e.metadata.name.as_str(), e.metadata.namespace.as_deref()),
+        ("workflow", Some("final"))
+    );
+    assert_eq!(e.metadata.labels["app.kubernetes.io/managed-by"], "Helm");
+    assert!(
+        e.spec.target.is_none(),
+        "each workflow step carries its own target"
+    );
+    let steps = &e.spec.steps;
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert_eq!(steps[0], Step::Suspend(Duration::from_secs(60)));
+    let Step::Fault(kill) = &steps[1] else {
+        panic!("{:?}", steps[1])
+    };
+    assert!(matches!(kill.fault, FaultKind::PodKill(_)));
+    assert_eq!(kill.duration, None);
+    nginx_final(kill.target.as_ref().unwrap(), Mode::All);
+    let Step::Fault(fail) = &steps[2] else {
+        panic!("{:?}", steps[2])
+    };
+    assert_eq!(fail.fault, FaultKind::PodFailure(PodFailure::default()));
+    assert_eq!(fail.duration, Some(Duration::from_secs(30)));
+    nginx_final(fail.target.as_ref().unwrap(), Mode::All);
+}
+
+fn as_printed(name: &str) -> SpecErrors {
+    load_file(&examples().join("chaos-mesh/as-printed").join(name))
+        .expect_err("as printed, it must fail")
+}
+
+#[test]
+fn as_printed_stress_memory_points_at_label_selectors() {
+    let errs = as_printed("stress-memory.yaml");
+    let e = errs
+        .errors
+        .iter()
+        .find(|e| e.path == "spec.labelSelectors")
+        .unwrap_or_else(|| panic!("{errs}"));
+    assert_eq!((e.line, e.column), (14, 3), "{errs}");
+    assert_eq!(e.message, "unknown field");
+    assert!(
+        errs.to_string().contains(
+            "`labelSelectors` belongs under `spec.selector`; indent it under `selector:`"
+        ),
+        "{errs}"
+    );
+}
+
+#[test]
+fn as_printed_stress_cpu_points_at_duration() {
+    let errs = as_printed("stress-cpu.yaml");
+    let e = errs
+        .errors
+        .iter()
+        .find(|e| e.path == "spec.stressors.cpu.duration")
+        .unwrap_or_else(|| panic!("{errs}"));
+    assert_eq!(e.line, 20, "{errs}");
+    let hint = e.hint.as_deref().unwrap();
+    assert!(
+        hint.contains("belongs under `spec`") && hint.contains("line up with `stressors:`"),
+        "{hint}"
+    );
+}
+
+#[test]
+fn as_printed_network_delay_points_at_direction() {
+    let errs = as_printed("network-delay.yaml");
+    let e = errs
+        .errors
+        .iter()
+        .find(|e| e.path == "spec.delay.direction")
+        .unwrap_or_else(|| panic!("{errs}"));
+    assert_eq!(e.line, 22, "{errs}");
+    assert!(
+        e.hint.as_deref().unwrap().contains("line up with `delay:`"),
+        "{errs}"
+    );
+}
