@@ -74,4 +74,50 @@ pub enum FaultError {
         /// How long the agent waited.
         waited: std::time::Duration,
     },
+
+    /// A netlink request to the kernel failed (`tc`/`ip` equivalent named in `action`).
+    #[error("failed to {action}")]
+    Netlink {
+        /// What was being done, e.g. "replace root qdisc tbf on veth0 in /run/netns/x".
+        action: String,
+        /// The netlink error (the kernel's errno and extended ack text, if any).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A kernel module the fault needs is neither built in nor loadable.
+    #[error(
+        "kernel module {module} is missing: kernel {kernel} neither has it built in nor under \
+         /lib/modules/{kernel}; {hint}"
+    )]
+    ModuleMissing {
+        /// The module, e.g. `sch_netem`.
+        module: &'static str,
+        /// `uname -r`.
+        kernel: String,
+        /// Which package ships it.
+        hint: String,
+    },
+
+    /// A kernel module exists on disk but loading it failed.
+    #[error("failed to load kernel module {module} from {path}: {reason}")]
+    ModuleLoad {
+        /// The module.
+        module: &'static str,
+        /// The file tried.
+        path: PathBuf,
+        /// The errno or modprobe output.
+        reason: String,
+    },
+
+    /// A helper program (`nft`) could not run or reported an error.
+    #[error("{program} failed to {action}: {detail}")]
+    Command {
+        /// The program, e.g. `nft`.
+        program: &'static str,
+        /// What it was asked to do, e.g. "add table inet faultline_x in /run/netns/a".
+        action: String,
+        /// Its stderr, or the spawn error.
+        detail: String,
+    },
 }

@@ -13,6 +13,12 @@ pub mod daemon;
 pub mod error;
 pub mod faults;
 pub mod journal;
+#[cfg(target_os = "linux")]
+pub mod kmod;
+#[cfg(target_os = "linux")]
+pub mod netlink;
+#[cfg(target_os = "linux")]
+pub mod netns;
 pub mod protocol;
 #[cfg(target_os = "linux")]
 pub mod resolve;

@@ -12,6 +12,8 @@ pub mod netem;
 pub mod partition;
 pub mod process;
 mod record;
+#[cfg(target_os = "linux")]
+pub mod shaping;
 pub mod stress;
 
 pub use record::{CgroupDir, FaultId, FaultRecord, ProcRef, Recovered, Resolved};

@@ -1,24 +1,292 @@
 //! networkPartition: an nftables table of drop rules in the target's netns.
 //!
-//! Placeholder until its executor lands: every call fails cleanly, nothing is changed.
+//! One table per fault, `inet faultline_<fault id>`, with an `input` and an `output` base
+//! chain dropping traffic from and to `scope.peers` (only on `scope.ports`, either side's
+//! port, when given). Apply is one nft transaction (`add table; flush table; add chain ...;
+//! add rule ...`), so applying twice equals once and a failure leaves nothing half-built.
+//! Recover deletes the table by name; a missing table is `AlreadyGone`, a missing netns
+//! `TargetGone`. `nft` runs inside the netns via `pre_exec` setns (any netns path works).
+
+use std::borrow::Cow;
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use ipnet::IpNet;
+use nftables::expr::{Expression, NamedExpression, Payload, PayloadField, Prefix, SetItem};
+use nftables::schema::{Chain, NfCmd, NfListObject, NfObject, Nftables, Rule, Table};
+use nftables::stmt::{Match, Operator, Statement};
+use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 
 use super::{Fault, FaultRecord, Recovered};
 use crate::error::FaultError;
+use crate::netns;
+use crate::spec::{FaultKind, NetworkScope};
 
 /// The partition fault family.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Partition;
 
-impl Fault for Partition {
-    async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
-        Err(FaultError::Unsupported {
+/// The nft table of a fault (`faultline_<id>`; ids hold `[A-Za-z0-9_-]`, nft names take
+/// `_` more safely than `-`).
+pub fn table_name(rec: &FaultRecord) -> String {
+    format!("faultline_{}", rec.id.as_str().replace('-', "_"))
+}
+
+fn scope(rec: &FaultRecord) -> Result<&NetworkScope, FaultError> {
+    let unsupported = |reason: &str| FaultError::Unsupported {
+        kind: rec.kind.name(),
+        target: rec.target.to_string(),
+        reason: reason.into(),
+    };
+    match &rec.kind {
+        FaultKind::NetworkPartition(p) if p.scope.peers.is_empty() => Err(unsupported(
+            "a partition needs `peers`; to cut everything use networkLoss 100%",
+        )),
+        FaultKind::NetworkPartition(p) => Ok(&p.scope),
+        _ => Err(unsupported("not a partition fault")),
+    }
+}
+
+fn netns_of(rec: &FaultRecord) -> Result<&Path, FaultError> {
+    rec.resolved
+        .netns
+        .as_deref()
+        .ok_or_else(|| FaultError::Unsupported {
             kind: rec.kind.name(),
             target: rec.target.to_string(),
-            reason: "not built yet".into(),
+            reason: "the target has no network namespace".into(),
         })
+}
+
+fn field(protocol: &'static str, name: &'static str) -> Expression<'static> {
+    Expression::Named(NamedExpression::Payload(Payload::PayloadField(
+        PayloadField {
+            protocol: protocol.into(),
+            field: name.into(),
+        },
+    )))
+}
+
+fn matches(left: Expression<'static>, right: Expression<'static>) -> Statement<'static> {
+    Statement::Match(Match {
+        left,
+        right,
+        op: Operator::EQ,
+    })
+}
+
+/// The rules of one chain: per peer, `ip[6] saddr|daddr PEER [th sport|dport {PORTS}] drop`.
+fn rules(
+    table: &str,
+    chain: &'static str,
+    addr_field: &'static str,
+    s: &NetworkScope,
+) -> Vec<NfObject<'static>> {
+    let mut out = Vec::new();
+    for peer in &s.peers {
+        let proto = match peer {
+            IpNet::V4(_) => "ip",
+            IpNet::V6(_) => "ip6",
+        };
+        let prefix = Expression::Named(NamedExpression::Prefix(Prefix {
+            addr: Box::new(Expression::String(peer.network().to_string().into())),
+            len: u32::from(peer.prefix_len()),
+        }));
+        let port_fields: &[Option<&'static str>] = if s.ports.is_empty() {
+            &[None]
+        } else {
+            &[Some("sport"), Some("dport")]
+        };
+        for port_field in port_fields {
+            let mut expr = vec![matches(field(proto, addr_field), prefix.clone())];
+            if let Some(pf) = port_field {
+                let set = s
+                    .ports
+                    .iter()
+                    .map(|p| SetItem::Element(Expression::Number(u32::from(*p))))
+                    .collect();
+                expr.push(matches(
+                    field("th", pf),
+                    Expression::Named(NamedExpression::Set(set)),
+                ));
+            }
+            expr.push(Statement::Drop(None));
+            out.push(NfObject::CmdObject(NfCmd::Add(NfListObject::Rule(Rule {
+                family: NfFamily::INet,
+                table: table.to_string().into(),
+                chain: chain.into(),
+                expr: Cow::Owned(expr),
+                handle: None,
+                index: None,
+                comment: None,
+            }))));
+        }
+    }
+    out
+}
+
+/// The whole apply transaction for `rec`.
+pub fn ruleset(table: &str, s: &NetworkScope) -> Nftables<'static> {
+    let t = || Table {
+        family: NfFamily::INet,
+        name: table.to_string().into(),
+        handle: None,
+    };
+    let chain = |name: &'static str, hook| {
+        NfObject::CmdObject(NfCmd::Add(NfListObject::Chain(Chain {
+            family: NfFamily::INet,
+            table: table.to_string().into(),
+            name: name.into(),
+            _type: Some(NfChainType::Filter),
+            hook: Some(hook),
+            // Before the usual filter chains (priority 0), so their accepts cannot let the
+            // peers' traffic through first.
+            prio: Some(-10),
+            policy: Some(NfChainPolicy::Accept),
+            ..Chain::default()
+        })))
+    };
+    let mut objects = vec![
+        NfObject::CmdObject(NfCmd::Add(NfListObject::Table(t()))),
+        NfObject::CmdObject(NfCmd::Flush(nftables::schema::FlushObject::Table(t()))),
+        chain("input", NfHook::Input),
+        chain("output", NfHook::Output),
+    ];
+    objects.extend(rules(table, "input", "saddr", s));
+    objects.extend(rules(table, "output", "daddr", s));
+    Nftables {
+        objects: Cow::Owned(objects),
+    }
+}
+
+/// Runs `nft ARGS` in the netns with `stdin`; returns stdout.
+fn nft(netns: &Path, args: &[&str], stdin: &str, action: &str) -> Result<String, FaultError> {
+    let fail = |detail: String| FaultError::Command {
+        program: "nft",
+        action: action.to_string(),
+        detail,
+    };
+    let mut child = netns::command_in(netns, "nft")?
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            fail(format!(
+                "cannot run nft ({e}); install the nftables package"
+            ))
+        })?;
+    if let Some(mut input) = child.stdin.take() {
+        input
+            .write_all(stdin.as_bytes())
+            .map_err(|e| fail(format!("writing to nft: {e}")))?;
+    }
+    let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
+    if !out.status.success() {
+        return Err(fail(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn table_exists(netns: &Path, table: &str) -> Result<bool, FaultError> {
+    let listing = nft(
+        netns,
+        &["-j", "list", "tables", "inet"],
+        "",
+        &format!("list tables in {}", netns.display()),
+    )?;
+    let parsed: Nftables = serde_json::from_str(&listing).map_err(|e| FaultError::Command {
+        program: "nft",
+        action: format!("list tables in {}", netns.display()),
+        detail: format!("unreadable JSON: {e}"),
+    })?;
+    Ok(parsed
+        .objects
+        .iter()
+        .any(|o| matches!(o, NfObject::ListObject(NfListObject::Table(t)) if t.name == table)))
+}
+
+impl Fault for Partition {
+    async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
+        let s = scope(rec)?;
+        let netns = netns_of(rec)?.to_path_buf();
+        let table = table_name(rec);
+        let json = serde_json::to_string(&ruleset(&table, s)).map_err(|e| FaultError::Command {
+            program: "nft",
+            action: format!("encode table {table}"),
+            detail: e.to_string(),
+        })?;
+        let action = format!("add table inet {table} in {}", netns.display());
+        // nft is a short blocking exec; keep it off the async workers.
+        blocking(move || nft(&netns, &["-j", "-f", "-"], &json, &action).map(drop)).await
     }
 
-    async fn recover(&self, _rec: &FaultRecord) -> Result<Recovered, FaultError> {
-        Ok(Recovered::AlreadyGone)
+    async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
+        let netns = netns_of(rec)?.to_path_buf();
+        let table = table_name(rec);
+        blocking(move || {
+            match table_exists(&netns, &table) {
+                Ok(true) => {}
+                Ok(false) => return Ok(Recovered::AlreadyGone),
+                Err(FaultError::TargetNotFound(what)) => return Ok(Recovered::TargetGone(what)),
+                Err(e) => return Err(e),
+            }
+            let action = format!("delete table inet {table} in {}", netns.display());
+            nft(&netns, &["delete", "table", "inet", &table], "", &action)?;
+            Ok(Recovered::Removed)
+        })
+        .await
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, FaultError> + Send + 'static,
+) -> Result<T, FaultError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| FaultError::Command {
+            program: "nft",
+            action: "run".into(),
+            detail: format!("worker thread failed: {e}"),
+        })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ruleset_drops_peers_both_ways_and_ports_on_either_side() {
+        let s = NetworkScope {
+            peers: vec![
+                "10.1.0.0/16".parse().unwrap(),
+                "fd00::1/128".parse().unwrap(),
+            ],
+            ports: vec![80, 443],
+            ..NetworkScope::default()
+        };
+        let json = serde_json::to_value(ruleset("faultline_x", &s)).unwrap();
+        let text = json.to_string();
+        let objs = json["nftables"].as_array().unwrap();
+        // table, flush, 2 chains, 2 peers x 2 port sides x 2 chains.
+        assert_eq!(objs.len(), 4 + 8, "{text}");
+        assert!(
+            text.contains(r#""hook":"input""#) && text.contains(r#""hook":"output""#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"{"prefix":{"addr":"10.1.0.0","len":16}}"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""field":"daddr","protocol":"ip6""#),
+            "{text}"
+        );
+        assert!(text.contains(r#"{"set":[80,443]}"#), "{text}");
+        assert_eq!(text.matches(r#""drop":null"#).count(), 8, "{text}");
     }
 }

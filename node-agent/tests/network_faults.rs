@@ -1,0 +1,287 @@
+//! Network faults against the real kernel: netns pairs joined by veth, created and removed
+//! by each test (as root). `ip`/`tc`/`nft` appear only in set-up and cross-checks; the
+//! product under test speaks netlink.
+
+mod netns_pair;
+
+use faultline_agent::faults::{Family, Fault, shaping::HANDLE};
+use faultline_agent::netlink::Netlink;
+use faultline_agent::spec::fault::{NetworkBandwidth, NetworkDelay, NetworkPartition};
+use faultline_agent::spec::{
+    BitRate, Bytes, Direction, Duration, FaultKind, NetworkScope, Percent,
+};
+use faultline_agent::{FaultError, Recovered};
+use netns_pair::{NetnsPair, record, sh};
+
+fn tbf(rate: &str, scope: NetworkScope) -> FaultKind {
+    FaultKind::NetworkBandwidth(NetworkBandwidth {
+        rate: rate.parse::<BitRate>().unwrap(),
+        limit: Bytes(64 * 1024),
+        buffer: Bytes(16 * 1024),
+        scope,
+    })
+}
+
+/// Our root qdiscs in a netns, read through our netlink code.
+async fn our_roots(path: &std::path::Path) -> Vec<String> {
+    let nl = Netlink::open(path).unwrap();
+    nl.qdisc()
+        .list(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|q| q.is_root() && q.handle == u32::from(HANDLE) << 16)
+        .map(|q| format!("{}@{}", q.kind, q.ifindex))
+        .collect()
+}
+
+#[tokio::test]
+async fn bandwidth_limits_a_tcp_transfer_and_recovers() {
+    let pair = NetnsPair::new("bw");
+    let before = pair.tc_show_a();
+    let base = pair.throughput_a_to_b(2_000_000);
+    let rec = record("bw", tbf("4mbps", NetworkScope::default()), &pair.a_path());
+    let fam = Family::of(&rec.kind).unwrap();
+
+    fam.apply(&rec).await.unwrap();
+    assert_eq!(
+        our_roots(&pair.a_path()).await,
+        [format!("tbf@{}", pair.a_ifindex())]
+    );
+    assert!(
+        pair.tc_show_a().contains("qdisc tbf fa17: dev va root"),
+        "{}",
+        pair.tc_show_a()
+    );
+    let limited = pair.throughput_a_to_b(1_500_000);
+    // 4 Mbit/s = 500 kB/s. Generous band for a shared machine; unlimited veth is >50x that.
+    assert!(
+        (250_000.0..650_000.0).contains(&limited),
+        "limited to {limited:.0} B/s (unlimited {base:.0})"
+    );
+    assert!(
+        base > 3.0 * limited,
+        "unlimited {base:.0} vs limited {limited:.0}"
+    );
+
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+    assert!(our_roots(&pair.a_path()).await.is_empty());
+    assert_eq!(pair.tc_show_a(), before);
+}
+
+#[tokio::test]
+async fn apply_twice_is_apply_once_and_recover_twice_is_fine() {
+    let pair = NetnsPair::new("idem");
+    let rec = record(
+        "idem",
+        tbf("10mbps", NetworkScope::default()),
+        &pair.a_path(),
+    );
+    let fam = Family::of(&rec.kind).unwrap();
+    fam.apply(&rec).await.unwrap();
+    fam.apply(&rec).await.unwrap();
+    assert_eq!(our_roots(&pair.a_path()).await.len(), 1);
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::AlreadyGone);
+    assert!(our_roots(&pair.a_path()).await.is_empty());
+}
+
+#[tokio::test]
+async fn from_direction_shapes_received_traffic_through_an_ifb() {
+    let pair = NetnsPair::new("from");
+    let before = pair.tc_show_a();
+    let scope = NetworkScope {
+        direction: Direction::From,
+        ..NetworkScope::default()
+    };
+    let rec = record("from", tbf("4mbps", scope), &pair.a_path());
+    let fam = Family::of(&rec.kind).unwrap();
+    match fam.apply(&rec).await {
+        Ok(()) => {}
+        Err(e @ FaultError::ModuleMissing { .. }) => {
+            panic!("this kernel lacks a module for `from`: {e}")
+        }
+        Err(e) => panic!("{e}"),
+    }
+    let links = sh(&format!("ip -n {} -o link show", pair.a));
+    assert!(links.contains("flifb"), "{links}");
+    // a receives from b: b -> a is limited, a -> b is not.
+    let limited = pair.throughput_b_to_a(1_500_000);
+    assert!(
+        (250_000.0..650_000.0).contains(&limited),
+        "b->a {limited:.0} B/s"
+    );
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+    assert!(!sh(&format!("ip -n {} -o link show", pair.a)).contains("flifb"));
+    assert_eq!(pair.tc_show_a(), before);
+}
+
+#[tokio::test]
+async fn one_bad_interface_undoes_the_others() {
+    let pair = NetnsPair::new("aon");
+    // A second veth whose ingress already belongs to "another tool".
+    sh(&format!(
+        "ip -n {a} link add vc type veth peer name vd && ip -n {a} link set vc up",
+        a = pair.a
+    ));
+    sh(&format!(
+        "tc -n {} qdisc add dev vc handle ffff: ingress",
+        pair.a
+    ));
+    let before = pair.tc_show_a();
+    let scope = NetworkScope {
+        direction: Direction::Both,
+        ..NetworkScope::default()
+    };
+    let rec = record("aon", tbf("10mbps", scope), &pair.a_path());
+    let fam = Family::of(&rec.kind).unwrap();
+    let e = fam.apply(&rec).await.unwrap_err();
+    assert!(e.to_string().contains("ingress"), "{e}");
+    assert!(
+        our_roots(&pair.a_path()).await.is_empty(),
+        "{:?}",
+        our_roots(&pair.a_path()).await
+    );
+    assert!(!sh(&format!("ip -n {} -o link show", pair.a)).contains("flifb"));
+    assert_eq!(pair.tc_show_a(), before);
+}
+
+#[tokio::test]
+async fn a_missing_device_changes_nothing() {
+    let pair = NetnsPair::new("dev");
+    let before = pair.tc_show_a();
+    let scope = NetworkScope {
+        device: Some("nosuch0".into()),
+        ..NetworkScope::default()
+    };
+    let rec = record("dev", tbf("10mbps", scope), &pair.a_path());
+    let e = Family::of(&rec.kind)
+        .unwrap()
+        .apply(&rec)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, FaultError::TargetNotFound(_)) && e.to_string().contains("nosuch0"),
+        "{e}"
+    );
+    assert_eq!(pair.tc_show_a(), before);
+}
+
+#[tokio::test]
+async fn recover_after_the_netns_is_gone_is_target_gone() {
+    let mut pair = NetnsPair::new("gone");
+    let rec = record(
+        "gone",
+        tbf("10mbps", NetworkScope::default()),
+        &pair.a_path(),
+    );
+    let fam = Family::of(&rec.kind).unwrap();
+    fam.apply(&rec).await.unwrap();
+    pair.delete_a();
+    assert!(matches!(
+        fam.recover(&rec).await.unwrap(),
+        Recovered::TargetGone(_)
+    ));
+}
+
+#[tokio::test]
+async fn netem_either_works_or_says_the_module_is_missing_and_changes_nothing() {
+    let pair = NetnsPair::new("netem");
+    let before = pair.tc_show_a();
+    let kind = FaultKind::NetworkDelay(NetworkDelay {
+        latency: Duration::from_millis(10),
+        jitter: Duration::ZERO,
+        correlation: Percent::default(),
+        scope: NetworkScope::default(),
+    });
+    let rec = record("netem", kind, &pair.a_path());
+    let fam = Family::of(&rec.kind).unwrap();
+    match fam.apply(&rec).await {
+        Ok(()) => {
+            // A kernel with sch_netem (the QEMU tier): the qdisc is there, then gone.
+            assert!(
+                pair.tc_show_a().contains("qdisc netem fa17: dev va root"),
+                "{}",
+                pair.tc_show_a()
+            );
+            assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(
+                matches!(
+                    e,
+                    FaultError::ModuleMissing {
+                        module: "sch_netem",
+                        ..
+                    }
+                ),
+                "{msg}"
+            );
+            assert!(
+                msg.contains("linux-image-") && msg.contains("kernel-modules-extra"),
+                "{msg}"
+            );
+            assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::AlreadyGone);
+        }
+    }
+    assert_eq!(pair.tc_show_a(), before);
+}
+
+#[tokio::test]
+async fn partition_drops_peer_traffic_both_ways_and_recovers() {
+    let pair = NetnsPair::new("part");
+    assert!(
+        pair.tcp_connects_a_to_b(),
+        "no connectivity before the fault"
+    );
+    assert!(pair.udp_echo_b_to_a(), "no UDP before the fault");
+    let scope = NetworkScope {
+        peers: vec![pair.b_addr().parse().unwrap()],
+        ..NetworkScope::default()
+    };
+    let rec = record(
+        "part",
+        FaultKind::NetworkPartition(NetworkPartition { scope }),
+        &pair.a_path(),
+    );
+    let fam = Family::of(&rec.kind).unwrap();
+    fam.apply(&rec).await.unwrap();
+    fam.apply(&rec).await.unwrap(); // idempotent
+    let tables = sh(&format!("ip netns exec {} nft list tables", pair.a));
+    assert_eq!(tables.matches("faultline_part").count(), 1, "{tables}");
+    assert!(
+        !pair.tcp_connects_a_to_b(),
+        "a -> b still connects during the partition"
+    );
+    assert!(
+        !pair.udp_echo_b_to_a(),
+        "b -> a still answers during the partition"
+    );
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::AlreadyGone);
+    assert!(!sh(&format!("ip netns exec {} nft list tables", pair.a)).contains("faultline"));
+    assert!(pair.tcp_connects_a_to_b(), "no connectivity after recovery");
+    assert!(pair.udp_echo_b_to_a(), "no UDP after recovery");
+}
+
+#[tokio::test]
+async fn partition_of_a_gone_netns_is_target_gone() {
+    let mut pair = NetnsPair::new("pgone");
+    let scope = NetworkScope {
+        peers: vec![pair.b_addr().parse().unwrap()],
+        ..NetworkScope::default()
+    };
+    let rec = record(
+        "pgone",
+        FaultKind::NetworkPartition(NetworkPartition { scope }),
+        &pair.a_path(),
+    );
+    let fam = Family::of(&rec.kind).unwrap();
+    fam.apply(&rec).await.unwrap();
+    pair.delete_a();
+    assert!(matches!(
+        fam.recover(&rec).await.unwrap(),
+        Recovered::TargetGone(_)
+    ));
+}
