@@ -27,5 +27,5 @@ pub mod spec;
 pub use agent::{Agent, AgentError, StartupReport, recover_state_dir};
 pub use client::{AgentClient, ClientError};
 pub use error::FaultError;
-pub use journal::{Journal, JournalError};
 pub use faults::{Fault, FaultId, FaultRecord, Recovered, Resolved};
+pub use journal::{Journal, JournalError};
