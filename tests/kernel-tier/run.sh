@@ -9,7 +9,8 @@
 # Environment:
 #   FAULTLINE_CACHE       cache root (default ~/.cache/faultline); the kernel .deb and its
 #                         extracted tree live under kernel-tier/ there and are reused
-#   FAULTLINE_KT_PROFILE  cargo profile for the agent: release (default) or debug
+#   FAULTLINE_KT_PROFILE  cargo profile for the agent: debug (default: shares the unit
+#                         tier's dependency builds; stripped, it is small) or release
 #   FAULTLINE_KT_TIMEOUT  seconds the guest may run (default 300)
 #   FAULTLINE_KT_ACCEL    tcg (default) or kvm (only where /dev/kvm really works)
 #   FAULTLINE_KT_KEEP     set to 1 to keep the build dir (initramfs, console log)
@@ -19,7 +20,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${FAULTLINE_CACHE:-$HOME/.cache/faultline}/kernel-tier
-profile=${FAULTLINE_KT_PROFILE:-release}
+profile=${FAULTLINE_KT_PROFILE:-debug}
 guest_timeout=${FAULTLINE_KT_TIMEOUT:-300}
 t_start=$SECONDS
 
@@ -188,7 +189,7 @@ results=$(grep -o 'KT-RESULT .*' "$clean" || true)
 pass=0 fail=0 skip=0
 while read -r _ name verdict detail; do
     [ -n "${name:-}" ] || continue
-    printf '%-15s %-4s %s\n' "$name" "$verdict" "$detail"
+    printf 'KT-RESULT %-14s %-4s %s\n' "$name" "$verdict" "$detail"
     case "$verdict" in PASS) pass=$((pass + 1)) ;; SKIP) skip=$((skip + 1)) ;; *) fail=$((fail + 1)) ;; esac
 done <<<"$results"
 done_marker=yes
@@ -199,8 +200,9 @@ if [ "$done_marker" = no ]; then
 fi
 if [ "$fail" -gt 0 ] || [ "$pass" -eq 0 ]; then
     grep 'KT-AGENT-LOG' "$clean" | sed 's/^KT-AGENT-LOG /   agent: /' || true
+    # Result markers are filtered out here: they were printed above, once (test.sh counts them).
     echo "--- last 50 console lines ---"
-    tail -n 50 "$clean"
+    grep -v 'KT-RESULT\|KT-AGENT-LOG' "$clean" | tail -n 50
 fi
 echo "kernel tier: $pass passed, $fail failed, $skip skipped" \
     "(kernel $kv; guest ${guest_secs}s, boot to init ${boot_at:-?}; agent build ${build_secs}s; total $((SECONDS - t_start))s)"
