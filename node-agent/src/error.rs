@@ -120,4 +120,14 @@ pub enum FaultError {
         /// Its stderr, or the spawn error.
         detail: String,
     },
+
+    /// Something the agent removed did not go away in time (e.g. a killed stress worker
+    /// still running).
+    #[error("{what} still present after {waited_ms} ms")]
+    StillPresent {
+        /// What is still there.
+        what: String,
+        /// How long the agent waited.
+        waited_ms: u64,
+    },
 }

@@ -57,6 +57,8 @@ enum LogFormat {
 }
 
 fn main() -> ExitCode {
+    // A stress worker is this binary re-exec'ed; it never returns from here.
+    faultline_agent::faults::stress::run_stress_worker_if_requested();
     let args = Args::parse();
     init_logging(args.log_format);
     match actix_web::rt::System::new().block_on(run(args)) {

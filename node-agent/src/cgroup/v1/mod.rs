@@ -1,0 +1,5 @@
+//! cgroup v1: one hierarchy per controller group, one file per controller we use.
+
+pub mod cpuacct;
+pub mod freezer;
+pub mod memory;
