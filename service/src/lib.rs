@@ -1,8 +1,11 @@
-//! The faultline service: the run engine and its store; the binary (`main.rs`) adds the
-//! CLI and HTTP front ends. Faults themselves are carried out by the node-agent library.
+//! The faultline service: the run engine and its store, steady-state probes, reports and
+//! the local demo; the binary (`main.rs`) adds the CLI and HTTP front ends. Faults
+//! themselves are carried out by the node-agent library.
 #![forbid(unsafe_code)]
 
 pub mod checks;
+pub mod demo;
 pub mod engine;
 pub mod report;
+pub mod runs;
 pub mod store;

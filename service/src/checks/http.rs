@@ -180,7 +180,13 @@ impl LatencyWindow {
         let sum: f64 = self
             .samples
             .iter()
-            .map(|s| if s.ok { s.latency.map_or(f64::INFINITY, |l| l.as_secs_f64() * 1e3) } else { f64::INFINITY })
+            .map(|s| {
+                if s.ok {
+                    s.latency.map_or(f64::INFINITY, |l| l.as_secs_f64() * 1e3)
+                } else {
+                    f64::INFINITY
+                }
+            })
             .sum();
         Some(sum / self.samples.len() as f64)
     }

@@ -24,7 +24,11 @@ impl Injector {
     pub async fn apply(&self, req: ApplyRequest) -> Result<Vec<FaultRecord>, String> {
         match self {
             Injector::InProcess(a) => a.apply(req).await.map_err(|e| error_chain(&e)),
-            Injector::Remote(c) => c.apply(&req).await.map(|r| r.records).map_err(|e| error_chain(&e)),
+            Injector::Remote(c) => c
+                .apply(&req)
+                .await
+                .map(|r| r.records)
+                .map_err(|e| error_chain(&e)),
         }
     }
 
@@ -32,15 +36,27 @@ impl Injector {
     pub async fn recover(&self, id: &FaultId) -> Result<Vec<RecoveredFault>, String> {
         match self {
             Injector::InProcess(a) => a.recover(id.clone()).await.map_err(|e| error_chain(&e)),
-            Injector::Remote(c) => c.recover(id).await.map(|r| r.recovered).map_err(|e| error_chain(&e)),
+            Injector::Remote(c) => c
+                .recover(id)
+                .await
+                .map(|r| r.recovered)
+                .map_err(|e| error_chain(&e)),
         }
     }
 
     /// Extends the lease of every record of `id`.
     pub async fn renew(&self, id: &FaultId, lease_seconds: u64) -> Result<(), String> {
         match self {
-            Injector::InProcess(a) => a.renew(id.clone(), lease_seconds).await.map(|_| ()).map_err(|e| error_chain(&e)),
-            Injector::Remote(c) => c.renew(id, lease_seconds).await.map(|_| ()).map_err(|e| error_chain(&e)),
+            Injector::InProcess(a) => a
+                .renew(id.clone(), lease_seconds)
+                .await
+                .map(|_| ())
+                .map_err(|e| error_chain(&e)),
+            Injector::Remote(c) => c
+                .renew(id, lease_seconds)
+                .await
+                .map(|_| ())
+                .map_err(|e| error_chain(&e)),
         }
     }
 }

@@ -1,0 +1,106 @@
+//! One experiment from spec to written reports: create the run, drive it, write the HTML,
+//! JSON and JUnit reports. Shared by `faultline run`, `faultline demo` and the server.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use faultline_agent::spec::Experiment;
+
+use crate::engine::RunState;
+use crate::engine::inject::Injector;
+use crate::engine::runner::{Progress, RunOptions, Runner};
+use crate::report::{Report, to_html, to_junit};
+use crate::store::Store;
+
+/// How a finished run went and where its reports are.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The run's id.
+    pub run: String,
+    /// The verdict.
+    pub verdict: RunState,
+    /// Why.
+    pub reason: String,
+    /// Directory holding `report.html`, `report.json` and `junit.xml`.
+    pub reports: PathBuf,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+/// A fresh run id: 12 lowercase hex characters, short enough to prefix fault ids.
+pub fn new_run_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+/// Runs `exp` to its verdict. Ctrl-C or SIGTERM aborts it (faults are recovered first).
+pub async fn run_experiment(
+    store: Arc<Store>,
+    injector: Injector,
+    opts: RunOptions,
+    exp: &Experiment,
+    report_root: &Path,
+    progress: Option<Progress>,
+) -> anyhow::Result<Finished> {
+    let run = new_run_id();
+    let spec_json = serde_json::to_string(exp).context("serialising the experiment")?;
+    store
+        .create_run(&run, &exp.metadata.name, &spec_json)
+        .context("creating the run in the store")?;
+    let mut runner = Runner::new(store.clone(), injector, opts, run.clone(), exp.clone());
+    if let Some(p) = progress {
+        runner = runner.on_event(move |ev| p(ev));
+    }
+    let abort = runner.abort_handle();
+    let signals = tokio::spawn(async move {
+        let reason = wait_for_signal().await;
+        abort.abort(reason);
+    });
+    let verdict = runner.execute().await;
+    signals.abort();
+
+    let row = store.run(&run).context("reading the finished run")?;
+    let events = store.events(&run).context("reading the run's events")?;
+    let report = Report::build(&row, events);
+    let dir = report_root.join(&run);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let write = |name: &str, body: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))
+    };
+    write("report.html", to_html(&report))?;
+    write(
+        "report.json",
+        serde_json::to_string_pretty(&report).context("serialising the report")?,
+    )?;
+    write("junit.xml", to_junit(&report))?;
+    Ok(Finished {
+        run,
+        verdict,
+        reason: row.reason,
+        reports: dir,
+        seconds: report.duration_seconds.unwrap_or(0.0),
+    })
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> String {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "interrupted (Ctrl-C)".into();
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted (Ctrl-C)".into(),
+        _ = term.recv() => "terminated (SIGTERM)".into(),
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> String {
+    let _ = tokio::signal::ctrl_c().await;
+    "interrupted (Ctrl-C)".into()
+}
