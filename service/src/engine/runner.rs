@@ -17,6 +17,7 @@ use futures::future::{BoxFuture, join_all};
 use tokio::sync::watch;
 
 use super::inject::Injector;
+use super::plan::{guard_refusal, label as step_label};
 use super::{RunEvent, RunState};
 use crate::checks::{CheckProbe, PrometheusClient};
 use crate::store::Store;
@@ -153,6 +154,9 @@ impl Runner {
     async fn drive(&self) -> Result<(RunState, String), Stop> {
         let checks = self.prepare_checks()?;
         self.go(RunState::CheckingBefore, "")?;
+        if let Some(refusal) = guard_refusal(&self.exp) {
+            return Ok((RunState::Failed, format!("{refusal}; nothing injected")));
+        }
         let failed_before = self.check_phase(&checks, Phase::Before, false).await?;
         if !failed_before.is_empty() {
             let reason = format!(
@@ -654,18 +658,6 @@ fn phase_name(p: Phase) -> &'static str {
         Phase::Before => "before",
         Phase::During => "during",
         Phase::After => "after",
-    }
-}
-
-fn step_label(step: &Step, i: usize) -> String {
-    match step {
-        Step::Fault(f) => f
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("{}#{}", f.fault.name(), i + 1)),
-        Step::Parallel(_) => format!("parallel#{}", i + 1),
-        Step::Serial(_) => format!("serial#{}", i + 1),
-        Step::Suspend(d) => format!("suspend {d}"),
     }
 }
 

@@ -1,0 +1,197 @@
+//! What a run would inject, computed without touching anything: the dry-run answer, and
+//! the input of the guard that refuses a run before injection (blast radius, protected
+//! namespaces).
+
+use faultline_agent::spec::{Experiment, FaultStep, Step, Target};
+use serde::Serialize;
+
+/// One fault the run would apply.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedFault {
+    /// Step path, e.g. `parallel#1.stressCpu#2`.
+    pub step: String,
+    /// Fault kind name.
+    pub kind: String,
+    /// The target as written (`pid 42`, `netns web`, `pods app=nginx in final (mode all)`).
+    pub target: String,
+    /// How long it holds; `None` for instant faults.
+    pub duration: Option<String>,
+    /// Seconds from the start of the steps when it is applied (serial order; suspends
+    /// included; parallel branches start together).
+    pub starts_at_seconds: f64,
+}
+
+/// Every fault of `exp`, in the order the engine applies them.
+pub fn plan(exp: &Experiment) -> Vec<PlannedFault> {
+    let mut out = Vec::new();
+    let mut t = 0.0;
+    for (i, s) in exp.spec.steps.iter().enumerate() {
+        t += walk(exp, s, &label(s, i), t, &mut out);
+    }
+    out
+}
+
+/// Adds the faults of `step` starting at `t`; returns how long the step takes.
+fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<PlannedFault>) -> f64 {
+    match step {
+        Step::Fault(f) => {
+            out.push(PlannedFault {
+                step: path.to_string(),
+                kind: f.fault.name().to_string(),
+                target: describe(f.target.as_ref().or(exp.spec.target.as_ref())),
+                duration: f.duration.map(|d| d.to_string()),
+                starts_at_seconds: t,
+            });
+            f.duration.map_or(0.0, |d| d.std().as_secs_f64())
+        }
+        Step::Suspend(d) => d.std().as_secs_f64(),
+        Step::Serial(children) => {
+            let mut elapsed = 0.0;
+            for (i, c) in children.iter().enumerate() {
+                elapsed += walk(exp, c, &format!("{path}.{}", label(c, i)), t + elapsed, out);
+            }
+            elapsed
+        }
+        Step::Parallel(children) => children
+            .iter()
+            .enumerate()
+            .map(|(i, c)| walk(exp, c, &format!("{path}.{}", label(c, i)), t, out))
+            .fold(0.0, f64::max),
+    }
+}
+
+fn describe(target: Option<&Target>) -> String {
+    match target {
+        None => "no target".into(),
+        Some(Target::Local(l)) => l.to_string(),
+        Some(Target::Kubernetes(sel)) => {
+            let labels: Vec<String> = sel
+                .label_selectors
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let ns = if sel.namespaces.is_empty() {
+                "the experiment's namespace".to_string()
+            } else {
+                sel.namespaces.join(",")
+            };
+            format!("pods {} in {ns} (mode {:?})", labels.join(","), sel.mode)
+        }
+    }
+}
+
+/// The label the engine and reports use for a step at index `i` of its list.
+pub fn label(step: &Step, i: usize) -> String {
+    match step {
+        Step::Fault(f) => f
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}#{}", f.fault.name(), i + 1)),
+        Step::Parallel(_) => format!("parallel#{}", i + 1),
+        Step::Serial(_) => format!("serial#{}", i + 1),
+        Step::Suspend(d) => format!("suspend {d}"),
+    }
+}
+
+/// Why the guard refuses a run before anything is injected, or `None`.
+pub fn guard_refusal(exp: &Experiment) -> Option<String> {
+    let g = &exp.spec.guard;
+    let mut targets: Vec<&Target> = Vec::new();
+    collect_targets(exp, &exp.spec.steps, &mut targets);
+    for t in &targets {
+        if let Target::Kubernetes(sel) = t
+            && let Some(ns) = sel
+                .namespaces
+                .iter()
+                .find(|ns| g.protected_namespaces.contains(ns))
+        {
+            return Some(format!(
+                "guard: namespace `{ns}` is protected (spec.guard.protectedNamespaces)"
+            ));
+        }
+    }
+    if let Some(max) = g.max_targets {
+        // Local targets are one target each; pod targets are counted when resolved.
+        let local = targets
+            .iter()
+            .filter(|t| matches!(t, Target::Local(_)))
+            .count();
+        if local > max as usize {
+            return Some(format!(
+                "guard: {local} targets exceed spec.guard.maxTargets = {max}"
+            ));
+        }
+    }
+    None
+}
+
+fn collect_targets<'e>(exp: &'e Experiment, steps: &'e [Step], out: &mut Vec<&'e Target>) {
+    for s in steps {
+        match s {
+            Step::Fault(FaultStep { target, .. }) => {
+                if let Some(t) = target.as_ref().or(exp.spec.target.as_ref())
+                    && !out.contains(&t)
+                {
+                    out.push(t);
+                }
+            }
+            Step::Serial(c) | Step::Parallel(c) => collect_targets(exp, c, out),
+            Step::Suspend(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_agent::spec::load_str;
+
+    fn exp(steps: &str, guard: &str) -> Experiment {
+        let yaml = format!(
+            "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {{ name: p }}\nspec:\n  target: {{ local: {{ pid: 1 }} }}\n{guard}  steps:\n{steps}"
+        );
+        load_str(&yaml, "t.yaml")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .remove(0)
+    }
+
+    #[test]
+    fn the_plan_follows_serial_suspend_and_parallel_timing() {
+        let e = exp(
+            "    - stressCpu: { workers: 1, load: 50 }\n      duration: 10s\n    - suspend: 5s\n    - parallel:\n        - processPause: {}\n          duration: 3s\n        - stressMemory: { workers: 1, size: 1MiB }\n          duration: 7s\n    - processKill: {}\n",
+            "",
+        );
+        let p = plan(&e);
+        let got: Vec<(&str, f64)> = p
+            .iter()
+            .map(|f| (f.kind.as_str(), f.starts_at_seconds))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("stressCpu", 0.0),
+                ("processPause", 15.0),
+                ("stressMemory", 15.0),
+                ("processKill", 22.0)
+            ]
+        );
+        assert_eq!(p[0].target, "pid 1");
+        assert_eq!(p[3].duration, None);
+        assert_eq!(p[1].step, "parallel#3.processPause#1");
+    }
+
+    #[test]
+    fn the_guard_names_the_limit_it_enforces() {
+        let steps = "    - processPause: {}\n      duration: 1s\n      target: { local: { pid: 2 } }\n    - processPause: {}\n      duration: 1s\n";
+        let e = exp(steps, "  guard: { maxTargets: 1 }\n");
+        assert_eq!(
+            guard_refusal(&e).unwrap(),
+            "guard: 2 targets exceed spec.guard.maxTargets = 1"
+        );
+        assert_eq!(
+            guard_refusal(&exp(steps, "  guard: { maxTargets: 2 }\n")),
+            None
+        );
+    }
+}
