@@ -21,8 +21,15 @@ ADDR_B=10.99.0.2
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# What udev/systemd provide on every distro host (nft -f /dev/stdin needs it).
+ln -s /proc/self/fd /dev/fd
+ln -s fd/0 /dev/stdin
+ln -s fd/1 /dev/stdout
+ln -s fd/2 /dev/stderr
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
+# Nothing claims the controllers here: a pure cgroup v2 host, like current distros.
+mount -t cgroup2 none /sys/fs/cgroup
 ln -s /run /var/run 2>/dev/null
 
 result() { echo "KT-RESULT $1 $2 $3"; }
@@ -125,7 +132,7 @@ while within "$(calc "$(now) - $t0")" 0 15; do
 done
 [ -n "$AGENT_UP" ] || AGENT_UP="agent did not answer /healthz within 15 s (last: $(answer))"
 if [ "$AGENT_UP" != yes ]; then
-    for c in netem-autoload delay recover loss lease partition; do
+    for c in netem-autoload delay recover loss lease partition stress-cpu stress-memory; do
         result "$c" FAIL "$AGENT_UP"
     done
     finish
@@ -243,6 +250,75 @@ else
             result partition PASS "$detail"
         else
             result partition FAIL "$detail"
+        fi
+    fi
+fi
+
+# (g) stress on cgroup v2: a CPU worker and a memory worker land in the target cgroup.
+CG=/sys/fs/cgroup/fltest-kt
+cg_ready() {
+    echo "+cpu +memory" > /sys/fs/cgroup/cgroup.subtree_control && mkdir -p "$CG" &&
+        { sleep 600 & echo $! > "$CG/cgroup.procs"; }
+}
+usage() { awk '$1 == "usage_usec" { print $2 }' "$CG/cpu.stat"; }
+procs() { wc -l < "$CG/cgroup.procs"; }
+if ! cg_ready; then
+    result stress-cpu FAIL "could not set up cgroup v2 $CG with cpu and memory"
+    result stress-memory FAIL "could not set up cgroup v2 $CG with cpu and memory"
+else
+    PROCS0=$(procs)
+    api POST /v1/faults '{"id":"t5","kind":{"stressCpu":{"workers":1,"load":100}},"targets":[{"cgroup":"/fltest-kt"}],"leaseSeconds":60}'
+    if ! ok && grep -q 'not built yet' /tmp/body; then
+        result stress-cpu SKIP "the stress executor has not landed: $(answer)"
+    elif ! ok; then
+        result stress-cpu FAIL "apply stressCpu: $(answer)"
+    else
+        sleep 0.5 # workers start
+        u0=$(usage) t0=$(now)
+        sleep 2
+        u1=$(usage) t1=$(now)
+        CORES=$(calc "($u1 - $u0) / 1000000 / ($t1 - $t0)")
+        PROCS1=$(procs)
+        api DELETE /v1/faults/t5 ""
+        RECOVERED=recovered
+        ok || RECOVERED="recover failed: $(answer)"
+        sleep 0.2
+        detail="cgroup used $CORES cores over $(calc "$t1 - $t0") s (1 vCPU); procs $PROCS0 -> $PROCS1 -> $(procs); $RECOVERED"
+        if within "$CORES" 0.7 1.05 && [ "$PROCS1" -gt "$PROCS0" ] && [ "$(procs)" -eq "$PROCS0" ] &&
+            [ "$RECOVERED" = recovered ]; then
+            result stress-cpu PASS "$detail"
+        else
+            result stress-cpu FAIL "$detail"
+        fi
+    fi
+    M0=$(cat "$CG/memory.current")
+    api POST /v1/faults '{"id":"t6","kind":{"stressMemory":{"workers":1,"size":"32MiB"}},"targets":[{"cgroup":"/fltest-kt"}],"leaseSeconds":60}'
+    if ! ok && grep -q 'not built yet' /tmp/body; then
+        result stress-memory SKIP "the stress executor has not landed: $(answer)"
+    elif ! ok; then
+        result stress-memory FAIL "apply stressMemory: $(answer)"
+    else
+        # Allocation under TCG takes a moment: wait for memory.current to settle.
+        t0=$(now) M1=$M0
+        while within "$(calc "$(now) - $t0")" 0 10; do
+            M1=$(cat "$CG/memory.current")
+            [ $((M1 - M0)) -ge $((31 * 1048576)) ] && break
+            sleep 0.2
+        done
+        sleep 0.5
+        M1=$(cat "$CG/memory.current")
+        RISE=$(calc "($M1 - $M0) / 1048576")
+        api DELETE /v1/faults/t6 ""
+        RECOVERED=recovered
+        ok || RECOVERED="recover failed: $(answer)"
+        sleep 0.5
+        M2=$(cat "$CG/memory.current")
+        detail="memory.current rose by $RISE MiB for 32 MiB, $(calc "($M2 - $M0) / 1048576") MiB above the start after recovery; procs $(procs) (was $PROCS0); $RECOVERED"
+        if within "$RISE" 30.4 36 && within "$(calc "($M2 - $M0) / 1048576")" -64 2 &&
+            [ "$(procs)" -eq "$PROCS0" ] && [ "$RECOVERED" = recovered ]; then
+            result stress-memory PASS "$detail"
+        else
+            result stress-memory FAIL "$detail"
         fi
     fi
 fi
