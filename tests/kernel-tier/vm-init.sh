@@ -49,15 +49,17 @@ now() { cut -d' ' -f1 /proc/uptime; }
 calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
 within() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }'; }
 
-# The RTTs of `ping` replies from netns a to b: prints "median avg count".
+# The RTTs of `ping` replies from netns a to b: prints "median avg count min"; the sorted
+# samples go to /tmp/rtts for a KT-LOG line.
 rtt() {
     /usr/sbin/ip netns exec fl-a ping -c "$1" -i 0.05 -W 2 "$ADDR_B" 2>&1 |
-        sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -n |
-        awk '{ v[NR] = $1; s += $1 }
-             END { if (NR == 0) { print "nan nan 0"; exit }
-                   m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-                   printf "%.3f %.3f %d\n", m, s / NR, NR }'
+        sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -n > /tmp/rtts
+    awk '{ v[NR] = $1; s += $1 }
+         END { if (NR == 0) { print "nan nan 0 nan"; exit }
+               m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+               printf "%.3f %.3f %d %.3f\n", m, s / NR, NR, v[1] }' /tmp/rtts
 }
+samples() { log "$1 rtts (ms, sorted): $(tr '\n' ' ' < /tmp/rtts)"; }
 
 # One HTTP request to the agent through busybox nc (busybox wget has no DELETE).
 # Sets $STATUS (e.g. 201, or 000 when nothing answered) and leaves the body in /tmp/body.
@@ -103,7 +105,8 @@ if [ $? -ne 0 ]; then
 fi
 rtt 3 > /dev/null # ARP and caches warm
 set -- $(rtt 20)
-BASE=$1
+BASE=$1 BASE_MIN=$4
+samples baseline
 if [ "$3" -lt 18 ]; then
     result baseline FAIL "only $3 of 20 pings answered between the netns"
     finish
@@ -157,9 +160,10 @@ else
     fi
     QDISC=$(qdisc_line)
     set -- $(rtt 20)
+    samples delayed
     DELAYED=$1
     RISE=$(calc "$DELAYED - $BASE")
-    detail="rtt median ${BASE} -> ${DELAYED} ms (rise ${RISE} ms, avg $2, $3 replies); qdisc: $QDISC"
+    detail="rtt median ${BASE} -> ${DELAYED} ms (rise ${RISE} ms; min ${BASE_MIN} -> $4, avg $2, $3 replies); qdisc: $QDISC"
     if [ "$3" -ge 18 ] && within "$RISE" 9 11; then
         result delay PASS "$detail"
     else
