@@ -44,6 +44,9 @@ fi
 
 # --- 2. kernel: the package linux-image-cloud-amd64 depends on, cached ------------------
 mkdir -p "$cache"
+# Two runs at once (other worktrees, CI jobs) share the cache: one downloads and extracts.
+exec 9>"$cache/.lock"
+flock 9
 pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }' || true)
 if [ -z "$pkg" ]; then
     apt-get update -q >/dev/null 2>&1 || true
@@ -73,6 +76,7 @@ if [ ! -e "$kroot/.ready" ]; then
     depmod -b "$kroot" "$kv"
     touch "$kroot/.ready"
 fi
+flock -u 9
 kv=$(ls "$kroot/lib/modules")
 vmlinuz=$kroot/boot/vmlinuz-$kv
 [ -f "$vmlinuz" ] || die "no $vmlinuz in $deb"
