@@ -10,10 +10,11 @@ use faultline_exporter::{AgentMetrics, AgentOp, RecoveryReason};
 use tokio::sync::{mpsc, oneshot};
 
 use super::events::{ActiveChanged, FaultApplied, FaultOpFailed, FaultRecovered, LeaseLapsed};
+use super::request::{lease_until, record_id, validate};
 use super::{AgentError, Command, StartupReport, error_chain};
 use crate::faults::{Family, Fault, FaultId, FaultRecord};
 use crate::journal::Journal;
-use crate::protocol::{ApplyRequest, MAX_LEASE_SECONDS, RecoveredFault};
+use crate::protocol::{ApplyRequest, RecoveredFault};
 use crate::spec::{FaultKind, LocalTarget};
 
 /// Instant faults remembered for idempotent retries of the same request.
@@ -462,46 +463,6 @@ impl Core {
         }
         Ok(None)
     }
-}
-
-fn validate(req: &ApplyRequest) -> Result<Family, AgentError> {
-    let invalid = |field: &str, reason: String| AgentError::Invalid {
-        field: field.into(),
-        reason,
-    };
-    if req.targets.is_empty() {
-        return Err(invalid("targets", "at least one target is needed".into()));
-    }
-    let family = Family::of(&req.kind).ok_or_else(|| {
-        invalid(
-            "kind",
-            format!(
-                "{} is carried out by the service through the Kubernetes API, not by an agent",
-                req.kind.name()
-            ),
-        )
-    })?;
-    record_id(&req.id, req.targets.len() - 1)?;
-    Ok(family)
-}
-
-fn lease_until(secs: u64) -> Result<chrono::DateTime<Utc>, AgentError> {
-    if secs == 0 || secs > MAX_LEASE_SECONDS {
-        return Err(AgentError::Invalid {
-            field: "leaseSeconds".into(),
-            reason: format!("{secs} is outside 1..={MAX_LEASE_SECONDS}"),
-        });
-    }
-    // In range, so the cast and the addition cannot overflow.
-    Ok(Utc::now() + chrono::Duration::seconds(secs as i64))
-}
-
-/// `<id>-<index>`: the record id of the request's `index`-th target.
-fn record_id(id: &FaultId, index: usize) -> Result<FaultId, AgentError> {
-    FaultId::new(format!("{id}-{index}")).map_err(|reason| AgentError::Invalid {
-        field: "id".into(),
-        reason: format!("record ids are `<id>-<target index>`, and {reason}"),
-    })
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -13,6 +13,7 @@
 
 mod core;
 mod events;
+mod request;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

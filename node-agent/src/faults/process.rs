@@ -20,6 +20,8 @@ pub struct Process;
 
 /// How long a freeze may take to settle before the apply gives up and thaws.
 const FREEZE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long apply waits for SIGSTOP to take effect before it returns anyway.
+const STOP_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Fault for Process {
     async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
@@ -57,6 +59,7 @@ impl Fault for Process {
                         rec.target
                     )));
                 }
+                wait_stopped(&stopped).await;
                 Ok(())
             }
             other => Err(unsupported(rec, other)),
@@ -131,6 +134,25 @@ fn signal_some(rec: &FaultRecord, sig: i32) -> Result<(), FaultError> {
 /// The resolved processes that are still the same processes.
 fn live(rec: &FaultRecord) -> impl Iterator<Item = ProcRef> + '_ {
     rec.resolved.procs.iter().copied().filter(is_alive)
+}
+
+/// Waits (briefly) until every process in `procs` shows as stopped, so that when apply
+/// returns the pause is in effect. SIGSTOP cannot be blocked, so this only waits for the
+/// kernel to deliver it; a process that exits meanwhile is not waited for.
+async fn wait_stopped(procs: &[ProcRef]) {
+    let started = Instant::now();
+    for p in procs {
+        while is_alive(p)
+            && !matches!(state(p.pid), Some('T' | 't'))
+            && started.elapsed() < STOP_TIMEOUT
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+}
+
+fn state(pid: u32) -> Option<char> {
+    crate::resolve::Host::system().stat(pid).map(|s| s.state)
 }
 
 /// Sends `sig` to `p`. `Ok(false)` when the process is gone.

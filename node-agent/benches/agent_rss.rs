@@ -1,0 +1,128 @@
+//! Agent idle RSS after 1,000 apply/recover cycles of a cheap fault (processPause on a
+//! `sleep`), measured on the real `faultline-agent` binary. Goal: <= 8 MiB.
+//!
+//! Run: `cargo bench -p faultline-agent --bench agent_rss` (as root).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use faultline_agent::protocol::ApplyRequest;
+use faultline_agent::spec::LocalTarget;
+use faultline_agent::{AgentClient, FaultId};
+
+const CYCLES: usize = 1000;
+
+/// Kills and reaps the child on drop, so a failed bench leaves nothing running.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(field)?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+fn threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.2} MiB", kib as f64 / 1024.0)
+}
+
+fn main() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let agent = Guard(
+        Command::new(env!("CARGO_BIN_EXE_faultline-agent"))
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--insecure-no-auth",
+            ])
+            .arg("--state-dir")
+            .arg(dir.path())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .spawn()?,
+    );
+    let sleeper = Guard(Command::new("sleep").arg("600").spawn()?);
+    let apid = agent.0.id();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let client = AgentClient::new(format!("http://127.0.0.1:{port}"), None)?;
+    let started = Instant::now();
+    rt.block_on(async {
+        while client.health().await.is_err() {
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(20),
+                "agent did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    })?;
+    std::thread::sleep(Duration::from_millis(200));
+    let rss_start = status_kib(apid, "VmRSS:");
+
+    let t0 = Instant::now();
+    rt.block_on(async {
+        for i in 0..CYCLES {
+            let id = FaultId::new(format!("bench{i}")).map_err(anyhow::Error::msg)?;
+            let req = ApplyRequest {
+                id: id.clone(),
+                kind: serde_json::from_str(r#"{"processPause":{}}"#)?,
+                targets: vec![LocalTarget::Pid(sleeper.0.id())],
+                lease_seconds: 60,
+            };
+            client.apply(&req).await?;
+            client.recover(&id).await?;
+        }
+        anyhow::Ok(())
+    })?;
+    let cycles_took = t0.elapsed();
+    std::thread::sleep(Duration::from_secs(1));
+    let rss_idle = status_kib(apid, "VmRSS:");
+    let hwm = status_kib(apid, "VmHWM:");
+    let anon = status_kib(apid, "RssAnon:");
+    let file = status_kib(apid, "RssFile:");
+
+    println!("agent RSS, {CYCLES} apply/recover cycles of processPause (goal: idle <= 8 MiB)");
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!("| RSS at start (idle) | {} |", mib(rss_start));
+    println!("| RSS idle after {CYCLES} cycles | {} |", mib(rss_idle));
+    println!("|   of which anonymous | {} |", mib(anon));
+    println!("|   of which file-backed (binary, libc) | {} |", mib(file));
+    println!("| peak RSS (VmHWM) | {} |", mib(hwm));
+    println!("| threads | {} |", threads(apid));
+    println!(
+        "| {CYCLES} cycles took | {:.2?} ({:.2} ms per apply+recover over HTTP) |",
+        cycles_took,
+        cycles_took.as_secs_f64() * 1e3 / CYCLES as f64
+    );
+    println!(
+        "| goal met | {} |",
+        if rss_idle <= 8 * 1024 { "yes" } else { "no" }
+    );
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! processKill / processPause against real `sleep` processes, through the in-process
+//! agent (journal included). Needs root for the freezer cgroup.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{FreezerCgroup, Sleeper, wait_until};
+use faultline_agent::protocol::ApplyRequest;
+use faultline_agent::spec::LocalTarget;
+use faultline_agent::{Agent, AgentError, FaultError, FaultId, Recovered};
+
+fn req(id: &str, kind: &str, targets: Vec<LocalTarget>) -> ApplyRequest {
+    ApplyRequest {
+        id: FaultId::new(id).unwrap(),
+        kind: serde_json::from_str(kind).unwrap(),
+        targets,
+        lease_seconds: 60,
+    }
+}
+
+#[tokio::test]
+async fn pause_stops_the_process_and_recovery_resumes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::open(dir.path()).await.unwrap();
+    let s = Sleeper::spawn();
+    assert_eq!(s.state(), 'S');
+    let recs = agent
+        .apply(req(
+            "pause1",
+            r#"{"processPause":{}}"#,
+            vec![LocalTarget::Pid(s.pid())],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].id.as_str(), "pause1-0");
+    assert_eq!(s.state(), 'T', "paused process must be stopped");
+    assert_eq!(agent.list().await.unwrap().len(), 1);
+
+    let rec = agent
+        .recover(FaultId::new("pause1").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(rec.len(), 1);
+    assert_eq!(rec[0].outcome, Recovered::Removed);
+    // SIGCONT is delivered asynchronously; the process must be back to sleeping soon.
+    assert!(
+        wait_until(Duration::from_secs(5), || s.state() == 'S').is_some(),
+        "recovered process must run again"
+    );
+    assert!(agent.list().await.unwrap().is_empty());
+    // Recovering again is success with nothing to do.
+    assert!(
+        agent
+            .recover(FaultId::new("pause1").unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    agent.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn kill_sends_the_signal_and_leaves_nothing_active() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::open(dir.path()).await.unwrap();
+    let mut s = Sleeper::spawn();
+    let mut other = Sleeper::spawn();
+    agent
+        .apply(req(
+            "kill1",
+            r#"{"processKill":{"signal":"SIGTERM"}}"#,
+            vec![LocalTarget::Pid(s.pid())],
+        ))
+        .await
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || s.exited()).is_some(),
+        "killed process still runs"
+    );
+    assert!(!other.exited(), "an untargeted process was hit");
+    // Instant: journaled and marked recovered at once.
+    assert!(agent.list().await.unwrap().is_empty());
+    // The same request again is idempotent (no second kill), a different one conflicts.
+    agent
+        .apply(req(
+            "kill1",
+            r#"{"processKill":{"signal":"SIGTERM"}}"#,
+            vec![LocalTarget::Pid(s.pid())],
+        ))
+        .await
+        .unwrap();
+    let e = agent
+        .apply(req(
+            "kill1",
+            r#"{"processKill":{}}"#,
+            vec![LocalTarget::Pid(other.pid())],
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AgentError::Conflict(_)), "{e:?}");
+    assert!(!other.exited());
+    agent.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn recovering_a_pause_whose_process_died_is_target_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::open(dir.path()).await.unwrap();
+    let mut s = Sleeper::spawn();
+    agent
+        .apply(req(
+            "gone1",
+            r#"{"processPause":{}}"#,
+            vec![LocalTarget::Pid(s.pid())],
+        ))
+        .await
+        .unwrap();
+    s.0.kill().unwrap();
+    s.0.wait().unwrap();
+    let rec = agent.recover(FaultId::new("gone1").unwrap()).await.unwrap();
+    assert!(
+        matches!(rec[0].outcome, Recovered::TargetGone(_)),
+        "{:?}",
+        rec[0].outcome
+    );
+    agent.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn freezer_pause_freezes_the_v1_cgroup_and_thaws_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::open(dir.path()).await.unwrap();
+    let cg = FreezerCgroup::create("pause");
+    let s = Sleeper::spawn();
+    cg.add(s.pid());
+    agent
+        .apply(req(
+            "frz1",
+            r#"{"processPause":{"method":"freezer"}}"#,
+            vec![LocalTarget::Pid(s.pid())],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(cg.state(), "FROZEN");
+    // A frozen task is not runnable; /proc shows it as `D` (in the refrigerator).
+    let frozen_state = s.state();
+    assert_ne!(frozen_state, 'R');
+    agent.recover(FaultId::new("frz1").unwrap()).await.unwrap();
+    assert_eq!(cg.state(), "THAWED");
+    assert!(wait_until(Duration::from_secs(5), || s.state() == 'S').is_some());
+    println!("state while frozen: {frozen_state}");
+    agent.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_request_over_several_targets_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::open(dir.path()).await.unwrap();
+    let cg = FreezerCgroup::create("aon");
+    let inside = Sleeper::spawn();
+    cg.add(inside.pid());
+    // In the root freezer cgroup, which can never be frozen: the second apply fails.
+    let outside = Sleeper::spawn();
+    let e = agent
+        .apply(req(
+            "aon1",
+            r#"{"processPause":{"method":"freezer"}}"#,
+            vec![
+                LocalTarget::Pid(inside.pid()),
+                LocalTarget::Pid(outside.pid()),
+            ],
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            AgentError::Apply {
+                source: FaultError::Unsupported { .. },
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(cg.state(), "THAWED", "the first target must be rolled back");
+    assert!(agent.list().await.unwrap().is_empty());
+
+    // A target that does not exist: refused before anything is applied.
+    let e = agent
+        .apply(req(
+            "aon2",
+            r#"{"processPause":{}}"#,
+            vec![
+                LocalTarget::Pid(inside.pid()),
+                LocalTarget::Pid(u32::MAX - 1),
+            ],
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            AgentError::Target {
+                index: 1,
+                source: FaultError::TargetNotFound(_)
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(inside.state(), 'S');
+    agent.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_recovers_everything_and_a_second_agent_cannot_share_the_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::open(dir.path()).await.unwrap();
+    let e = Agent::open(dir.path()).await.unwrap_err();
+    assert!(e.to_string().contains("in use"), "{e}");
+    let (a, b) = (Sleeper::spawn(), Sleeper::spawn());
+    agent
+        .apply(req(
+            "sd1",
+            r#"{"processPause":{}}"#,
+            vec![LocalTarget::Pid(a.pid()), LocalTarget::Pid(b.pid())],
+        ))
+        .await
+        .unwrap();
+    assert_eq!((a.state(), b.state()), ('T', 'T'));
+    assert_eq!(agent.shutdown().await.unwrap().len(), 2);
+    assert!(
+        wait_until(Duration::from_secs(5), || (a.state(), b.state())
+            == ('S', 'S'))
+        .is_some()
+    );
+    // The dir is free again, and the journal is empty.
+    let again = Agent::open(dir.path()).await.unwrap();
+    assert!(again.startup_report().recovered.is_empty());
+    again.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_journal_left_by_a_killed_run_is_recovered_by_recover_state_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Sleeper::spawn();
+    {
+        let agent = Agent::open(dir.path()).await.unwrap();
+        agent
+            .apply(req(
+                "left1",
+                r#"{"processPause":{}}"#,
+                vec![LocalTarget::Pid(s.pid())],
+            ))
+            .await
+            .unwrap();
+        // Dropping without shutdown: the fault stays, as after `kill -9`.
+    }
+    assert_eq!(s.state(), 'T');
+    // The agent thread releases the lock shortly after the last handle goes.
+    let mut report = None;
+    for _ in 0..500 {
+        if let Ok(r) = faultline_agent::recover_state_dir(dir.path()).await {
+            report = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let report = report.expect("recover_state_dir");
+    assert_eq!(report.recovered.len(), 1);
+    assert!(wait_until(Duration::from_secs(5), || s.state() == 'S').is_some());
+}
