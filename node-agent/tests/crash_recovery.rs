@@ -55,7 +55,7 @@ async fn faults_left_by_a_killed_agent_are_recovered_within_1s_of_restart() {
         .apply(&pause("crash1", &[a.pid(), b.pid()], 60))
         .await
         .unwrap();
-    assert_eq!((a.state(), b.state()), ('T', 'T'));
+    assert!(a.reaches('T') && b.reaches('T'));
 
     agent.signal(Signal::SIGKILL);
     drop(agent);
@@ -95,7 +95,7 @@ async fn a_lapsed_lease_is_recovered_by_the_agent_itself() {
     let applied = Instant::now();
     let resp = client.apply(&pause("lease1", &[p.pid()], 2)).await.unwrap();
     let lease_until = resp.records[0].lease_until;
-    assert_eq!(p.state(), 'T');
+    assert!(p.reaches('T'));
     let resumed =
         wait_until(Duration::from_secs(15), || p.state() == 'S').map(|_| applied.elapsed());
     let resumed = resumed.expect("lease lapsed but the process was not resumed");

@@ -35,7 +35,7 @@ async fn pause_stops_the_process_and_recovery_resumes_it() {
         .unwrap();
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0].id.as_str(), "pause1-0");
-    assert_eq!(s.state(), 'T', "paused process must be stopped");
+    assert!(s.reaches('T'), "paused process must be stopped");
     assert_eq!(agent.list().await.unwrap().len(), 1);
 
     let rec = agent
@@ -228,7 +228,7 @@ async fn shutdown_recovers_everything_and_a_second_agent_cannot_share_the_dir() 
         ))
         .await
         .unwrap();
-    assert_eq!((a.state(), b.state()), ('T', 'T'));
+    assert!(a.reaches('T') && b.reaches('T'));
     assert_eq!(agent.shutdown().await.unwrap().len(), 2);
     assert!(
         wait_until(Duration::from_secs(5), || (a.state(), b.state())
@@ -257,7 +257,7 @@ async fn a_journal_left_by_a_killed_run_is_recovered_by_recover_state_dir() {
             .unwrap();
         // Dropping without shutdown: the fault stays, as after `kill -9`.
     }
-    assert_eq!(s.state(), 'T');
+    assert!(s.reaches('T'));
     // The agent thread releases the lock shortly after the last handle goes.
     let mut report = None;
     for _ in 0..500 {

@@ -34,6 +34,15 @@ impl Sleeper {
         proc_state(self.pid()).expect("sleep process vanished")
     }
 
+    /// Waits (up to 5 s: signals are delivered asynchronously, and this machine is shared)
+    /// until the process shows state `want`.
+    pub fn reaches(&self, want: char) -> bool {
+        wait_until(Duration::from_secs(5), || {
+            proc_state(self.pid()) == Some(want)
+        })
+        .is_some()
+    }
+
     /// True once the process has exited (reaped here).
     pub fn exited(&mut self) -> bool {
         matches!(self.0.try_wait(), Ok(Some(_)))
