@@ -4,5 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent_metrics;
+pub mod logging;
 
 pub use agent_metrics::{AgentMetrics, AgentOp, RecoveryReason};
+pub use logging::LogFormat;

@@ -262,9 +262,19 @@ impl Schedule {
                 ));
             }
         };
-        let parsed = full
-            .parse::<cron::Schedule>()
-            .map_err(|e| format!("cron expression `{t}` is invalid: {e}"))?;
+        let parsed = full.parse::<cron::Schedule>().map_err(|e| {
+            // The cron crate's message repeats the input with a caret line; keep its
+            // last line, the reason, so the error stays on one line.
+            let text = e.to_string();
+            let why = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            format!("cron expression `{t}` is invalid: {why}")
+        })?;
         Ok(Schedule {
             expr: t.to_string(),
             parsed,

@@ -41,7 +41,10 @@ pub fn load_str(text: &str, file: &str) -> Result<Vec<Experiment>, SpecErrors> {
     let mut cx = Cx::default();
     let mut out = Vec::new();
     for doc in &docs {
-        let Some(root) = &doc.root else { continue };
+        // `---` at the end of a file (or a comment-only document) is an empty document.
+        let Some(root) = doc.root.as_ref().filter(|r| !r.is_null()) else {
+            continue;
+        };
         if let Some(e) = document(&mut cx, root) {
             out.push(e);
         }

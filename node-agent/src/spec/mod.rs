@@ -11,6 +11,7 @@ pub mod selector;
 pub mod steady;
 pub mod target;
 pub mod units;
+pub mod yaml;
 
 pub use error::{SpecError, SpecErrors};
 pub use experiment::{

@@ -1,0 +1,198 @@
+//! Table of bad specs: each must fail with an error at the exact field path and line, whose
+//! message (or hint) says what is wrong. Every error in a file is reported, not just one.
+
+use faultline_agent::spec::load_str;
+
+const NATIVE: &str =
+    "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {name: t}\nspec:\n";
+/// Line 5 is the target; steps start on line 6, the first step on line 7.
+const LOCAL: &str = "  target: {local: {pid: 1}}\n  steps:\n";
+const KUBE: &str =
+    "  target: {namespaces: [final], labelSelectors: {app: nginx}, mode: all}\n  steps:\n";
+const STRESS: &str = "apiVersion: chaos-mesh.org/v1alpha1\nkind: StressChaos\nmetadata: {name: s}\nspec:\n  mode: all\n  selector: {namespaces: [final]}\n  duration: 30s\n";
+const NET: &str = "apiVersion: chaos-mesh.org/v1alpha1\nkind: NetworkChaos\nmetadata: {name: n}\nspec:\n  mode: all\n  selector: {namespaces: [final]}\n  duration: 30s\n";
+const POD: &str = "apiVersion: chaos-mesh.org/v1alpha1\nkind: PodChaos\nmetadata: {name: p}\nspec:\n  mode: all\n  selector: {namespaces: [final]}\n";
+const WF: &str = "apiVersion: chaos-mesh.org/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  entry: main\n  templates:\n";
+
+fn native(body: &str) -> String {
+    format!("{NATIVE}{LOCAL}{body}")
+}
+fn kube(body: &str) -> String {
+    format!("{NATIVE}{KUBE}{body}")
+}
+fn with(head: &str, body: &str) -> String {
+    format!("{head}{body}")
+}
+
+/// (name, document, path, line, text that must appear in the message or hint)
+fn cases() -> Vec<(&'static str, String, &'static str, usize, &'static str)> {
+    vec![
+        ("typo in a fault field", native("    - networkDelay: {latncy: 10ms}\n      duration: 1s\n"), "spec.steps[0].networkDelay.latncy", 7, "did you mean `latency`"),
+        ("missing latency", native("    - networkDelay: {jitter: 1ms}\n      duration: 1s\n"), "spec.steps[0].networkDelay.latency", 7, "missing required field `latency`"),
+        ("workers too high", native("    - stressCpu: {workers: 1000, load: 50}\n      duration: 1s\n"), "spec.steps[0].stressCpu.workers", 7, "allowed 1 to 256"),
+        ("workers zero", native("    - stressCpu: {workers: 0, load: 50}\n      duration: 1s\n"), "spec.steps[0].stressCpu.workers", 7, "allowed 1 to 256"),
+        ("load over 100", native("    - stressCpu: {workers: 1, load: 150}\n      duration: 1s\n"), "spec.steps[0].stressCpu.load", 7, "allowed 0 to 100"),
+        ("load not a number", native("    - stressCpu: {workers: 1, load: lots}\n      duration: 1s\n"), "spec.steps[0].stressCpu.load", 7, "percentage"),
+        ("negative duration", native("    - stressCpu: {workers: 1, load: 5}\n      duration: -5s\n"), "spec.steps[0].duration", 8, "negative"),
+        ("duration without unit", native("    - stressCpu: {workers: 1, load: 5}\n      duration: 30\n"), "spec.steps[0].duration", 8, "needs a unit"),
+        ("non-instant without duration", native("    - stressCpu: {workers: 1, load: 5}\n"), "spec.steps[0].duration", 7, "needs a `duration`"),
+        ("instant with duration", native("    - processKill: {}\n      duration: 5s\n"), "spec.steps[0].duration", 8, "has no duration"),
+        ("bad size", native("    - stressMemory: {workers: 1, size: 12 furlongs}\n      duration: 1s\n"), "spec.steps[0].stressMemory.size", 7, "unknown unit"),
+        ("bad cidr", native("    - networkPartition: {peers: [10.0.0.0/33]}\n      duration: 1s\n"), "spec.steps[0].networkPartition.peers[0]", 7, "not an IP address or CIDR"),
+        ("hostname peer", native("    - networkPartition: {peers: [db.example.org]}\n      duration: 1s\n"), "spec.steps[0].networkPartition.peers[0]", 7, "host name"),
+        ("partition without peers", native("    - networkPartition: {direction: both}\n      duration: 1s\n"), "spec.steps[0].networkPartition.peers", 7, "non-empty `peers`"),
+        ("port zero", native("    - networkLoss: {loss: 5, ports: [0]}\n      duration: 1s\n"), "spec.steps[0].networkLoss.ports[0]", 7, "allowed 1 to 65535"),
+        ("port too high", native("    - networkLoss: {loss: 5, ports: [70000]}\n      duration: 1s\n"), "spec.steps[0].networkLoss.ports[0]", 7, "allowed 1 to 65535"),
+        ("bad direction", native("    - networkLoss: {loss: 5, direction: sideways}\n      duration: 1s\n"), "spec.steps[0].networkLoss.direction", 7, "allowed: to, from, both"),
+        ("unknown signal", native("    - processKill: {signal: SIGWHAT}\n"), "spec.steps[0].processKill.signal", 7, "unknown signal"),
+        ("container kill without names", kube("    - containerKill: {containerNames: []}\n"), "spec.steps[0].containerKill.containerNames", 7, "at least one container"),
+        ("pod fault on a local target", native("    - podKill: {}\n"), "spec.steps[0].target", 7, "target is local"),
+        ("unknown fault kind", native("    - stressGpu: {workers: 1}\n      duration: 1s\n"), "spec.steps[0].stressGpu", 7, "did you mean `stressCpu`"),
+        ("two faults in one step", native("    - stressCpu: {workers: 1, load: 5}\n      networkLoss: {loss: 5}\n      duration: 1s\n"), "spec.steps[0].networkLoss", 8, "also has `stressCpu`"),
+        ("empty steps", native("    []\n"), "spec.steps", 7, "at least one step"),
+        ("empty parallel", native("    - parallel: []\n"), "spec.steps[0].parallel", 7, "at least one step"),
+        ("duration on a group", native("    - suspend: 1m\n      duration: 5s\n"), "spec.steps[0].duration", 8, "does not apply to a `suspend` step"),
+        ("duplicate step names", native("    - name: a\n      processKill: {}\n    - name: a\n      processKill: {}\n"), "spec.steps[1].name", 9, "used twice"),
+        ("no target anywhere", format!("{NATIVE}  steps:\n    - processKill: {{}}\n"), "spec.steps[0].target", 6, "has no target"),
+        ("mode needs value", format!("{NATIVE}  target: {{namespaces: [a], mode: fixed}}\n  steps: [{{podKill: {{}}}}]\n"), "spec.target.mode", 5, "needs a `value`"),
+        ("mode takes no value", format!("{NATIVE}  target: {{namespaces: [a], mode: all, value: \"3\"}}\n  steps: [{{podKill: {{}}}}]\n"), "spec.target.value", 5, "takes no `value`"),
+        ("unknown mode", format!("{NATIVE}  target: {{namespaces: [a], mode: most}}\n  steps: [{{podKill: {{}}}}]\n"), "spec.target.mode", 5, "random-max-percent"),
+        ("local and selector", format!("{NATIVE}  target: {{local: {{pid: 1}}, namespaces: [a]}}\n  steps: [{{processKill: {{}}}}]\n"), "spec.target.namespaces", 5, "not both"),
+        ("two local keys", format!("{NATIVE}  target: {{local: {{pid: 1, netns: x}}}}\n  steps: [{{processKill: {{}}}}]\n"), "spec.target.local.netns", 5, "exactly one"),
+        ("bad operator", format!("{NATIVE}  target:\n    mode: all\n    expressionSelectors: [{{key: a, operator: Like, values: [b]}}]\n  steps: [{{podKill: {{}}}}]\n"), "spec.target.expressionSelectors[0].operator", 7, "allowed: In, NotIn"),
+        ("bad expect", native("    - processKill: {}\n  steadyState:\n    - {name: a, prometheus: up, expect: \"about 1\"}\n"), "spec.steadyState[0].expect", 9, "p99"),
+        ("latency stat on prometheus", native("    - processKill: {}\n  steadyState:\n    - {name: a, prometheus: up, expect: \"p99 < 1s\"}\n"), "spec.steadyState[0].expect", 9, "http probes only"),
+        ("check without probe", native("    - processKill: {}\n  steadyState:\n    - {name: a, expect: \">= 1\"}\n"), "spec.steadyState[0]", 9, "needs a measurement"),
+        ("bad phase", native("    - processKill: {}\n  steadyState:\n    - {name: a, prometheus: up, expect: \">= 1\", phases: [whilst]}\n"), "spec.steadyState[0].phases[0]", 9, "allowed: before, during, after"),
+        ("http url without scheme", native("    - processKill: {}\n  steadyState:\n    - name: a\n      http: {url: checkout/health}\n      expect: \">= 1\"\n"), "spec.steadyState[0].http.url", 10, "not an http(s) URL"),
+        ("bad cron", native("    - processKill: {}\n  schedule: \"61 * * * *\"\n"), "spec.schedule", 8, "invalid"),
+        ("cron with 3 fields", native("    - processKill: {}\n  schedule: \"* * *\"\n"), "spec.schedule", 8, "has 3 fields"),
+        ("bad notify verdict", native("    - processKill: {}\n  notify: [{slack: sre, on: [won]}]\n"), "spec.notify[0].on[0]", 8, "allowed: passed, failed"),
+        ("guard dryRun not bool", native("    - processKill: {}\n  guard: {dryRun: maybe}\n"), "spec.guard.dryRun", 8, "true or false"),
+        ("guard field belongs elsewhere", native("    - processKill: {}\n  dryRun: true\n"), "spec.dryRun", 8, "belongs under `spec.guard`"),
+        ("bad metadata name", "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {name: Bad_Name}\nspec: {target: {local: {pid: 1}}, steps: [{processKill: {}}]}\n".into(), "metadata.name", 3, "not a valid name"),
+        ("unknown kind", "apiVersion: faultline.dev/v1alpha1\nkind: Experimint\nmetadata: {name: a}\n".into(), "kind", 2, "did you mean `Experiment`"),
+        ("unknown apiVersion", "apiVersion: litmuschaos.io/v1alpha1\nkind: ChaosEngine\n".into(), "apiVersion", 1, "chaos-mesh.org/v1alpha1 (kinds StressChaos"),
+        ("duplicate key", native("    - processKill: {}\n  steps: []\n"), "spec.steps", 8, "duplicate"),
+        // Chaos Mesh
+        ("cm label selectors misplaced", with(STRESS, "  labelSelectors: {app: nginx}\n  stressors: {cpu: {workers: 1, load: 10}}\n"), "spec.labelSelectors", 8, "indent it under `selector:`"),
+        ("cm duration under cpu", with(STRESS, "  stressors:\n    cpu: {workers: 1, load: 10, duration: 30s}\n"), "spec.stressors.cpu.duration", 9, "belongs under `spec`"),
+        ("cm memory size bad", with(STRESS, "  stressors:\n    memory: {workers: 1, size: lots}\n"), "spec.stressors.memory.size", 9, "size"),
+        ("cm no stressors", with(STRESS, "  stressngStressors: \"--cpu 1\"\n"), "spec.stressngStressors", 8, "not supported"),
+        ("cm delay direction misplaced", with(NET, "  action: delay\n  delay:\n    latency: 10ms\n    direction: to\n"), "spec.delay.direction", 11, "line up with `delay:`"),
+        ("cm unknown action", with(NET, "  action: slow\n"), "spec.action", 8, "allowed: delay, loss"),
+        ("cm netem action", with(NET, "  action: netem\n"), "spec.action", 8, "one NetworkChaos per action"),
+        ("cm delay missing object", with(NET, "  action: delay\n"), "spec.delay", 5, "missing required field `delay`"),
+        ("cm loss over 100", with(NET, "  action: loss\n  loss: {loss: '150'}\n"), "spec.loss.loss", 9, "allowed 0 to 100"),
+        ("cm external hostname", with(NET, "  action: partition\n  externalTargets: [example.org]\n"), "spec.externalTargets[0]", 9, "host name"),
+        ("cm stray sub-object", with(NET, "  action: delay\n  delay: {latency: 1ms}\n  loss: {loss: '5'}\n"), "spec.loss", 10, "does not apply to action `delay`"),
+        ("cm bandwidth peakrate", with(NET, "  action: bandwidth\n  bandwidth: {rate: 1mbps, limit: 100, buffer: 100, peakrate: 5}\n"), "spec.bandwidth.peakrate", 9, "not supported"),
+        ("cm direction typo", with(NET, "  action: delay\n  delay: {latency: 1ms}\n  direction: too\n"), "spec.direction", 10, "did you mean `to`"),
+        ("cm pod action", with(POD, "  action: pod-explode\n"), "spec.action", 7, "pod-kill, pod-failure, container-kill"),
+        ("cm pod failure no duration", with(POD, "  action: pod-failure\n"), "spec.duration", 5, "needs a `duration`"),
+        ("cm container kill no names", with(POD, "  action: container-kill\n"), "spec.containerNames", 5, "non-empty `containerNames`"),
+        ("cm missing mode", "apiVersion: chaos-mesh.org/v1alpha1\nkind: PodChaos\nmetadata: {name: p}\nspec:\n  selector: {namespaces: [a]}\n  action: pod-kill\n".into(), "spec.mode", 5, "missing required field `mode`"),
+        ("cm selector typo", "apiVersion: chaos-mesh.org/v1alpha1\nkind: PodChaos\nmetadata: {name: p}\nspec:\n  mode: all\n  selector: {namespace: [a]}\n  action: pod-kill\n".into(), "spec.selector.namespace", 6, "did you mean `namespaces`"),
+        ("wf unknown child", with(WF, "    - {name: main, templateType: Serial, children: [nope]}\n"), "spec.templates[0].children[0]", 7, "no template named `nope`"),
+        ("wf unknown entry", "apiVersion: chaos-mesh.org/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  entry: mian\n  templates:\n    - {name: main, templateType: Suspend, deadline: 1m}\n".into(), "spec.entry", 5, "did you mean `main`"),
+        ("wf cycle", with(WF, "    - {name: main, templateType: Serial, children: [main]}\n"), "spec.templates[0]", 7, "contains itself"),
+        ("wf suspend no deadline", with(WF, "    - {name: main, templateType: Suspend}\n"), "spec.templates[0].deadline", 7, "missing required field `deadline`"),
+        ("wf bad template type", with(WF, "    - {name: main, templateType: HTTPChaos}\n"), "spec.templates[0].templateType", 7, "allowed: Serial, Parallel"),
+        ("wf embedded typo", with(WF, "    - name: main\n      templateType: PodChaos\n      podChaos: {action: pod-kill, mode: all, selector: {namespaces: [a]}, gracePeriodd: 5}\n"), "spec.templates[0].podChaos.gracePeriodd", 9, "did you mean `gracePeriod`"),
+    ]
+}
+
+#[test]
+fn every_bad_spec_names_its_field_and_line() {
+    let cases = cases();
+    assert!(cases.len() >= 40, "only {} cases", cases.len());
+    let mut failures = Vec::new();
+    for (name, doc, path, line, needle) in &cases {
+        match load_str(doc, "case.yaml") {
+            Ok(e) => failures.push(format!("{name}: accepted: {e:?}")),
+            Err(errs) => {
+                let hit = errs.errors.iter().any(|e| {
+                    e.path == *path
+                        && e.line == *line
+                        && (e.message.contains(needle)
+                            || e.hint.as_deref().is_some_and(|h| h.contains(needle)))
+                });
+                let shown = errs.to_string();
+                if !hit {
+                    failures.push(format!(
+                        "{name}: wanted {path} at line {line} with `{needle}`, got:\n{shown}"
+                    ));
+                }
+                // The printed form always carries file, line and column.
+                assert!(
+                    shown.lines().all(|l| l.starts_with("case.yaml:")),
+                    "{shown}"
+                );
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn all_errors_of_a_file_are_reported_not_just_the_first() {
+    let doc = native(
+        "    - stressCpu: {workers: 0, load: 500}\n      duration: 1s\n    - networkDelay: {latncy: 1ms}\n      duration: -1s\n",
+    );
+    let errs = load_str(&doc, "many.yaml").unwrap_err();
+    for path in [
+        "spec.steps[0].stressCpu.workers",
+        "spec.steps[0].stressCpu.load",
+        "spec.steps[1].networkDelay.latncy",
+        "spec.steps[1].duration",
+    ] {
+        assert!(
+            errs.errors.iter().any(|e| e.path == path),
+            "no error for {path}:\n{errs}"
+        );
+    }
+    // In file order.
+    let lines: Vec<_> = errs.errors.iter().map(|e| e.line).collect();
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
+}
+
+#[test]
+fn multi_document_files_give_one_experiment_each_and_errors_per_document() {
+    let one = native("    - processKill: {}\n");
+    let two = one.replace("name: t", "name: u");
+    let exps = load_str(&format!("{one}---\n{two}"), "two.yaml").unwrap();
+    assert_eq!(
+        exps.iter()
+            .map(|e| e.metadata.name.as_str())
+            .collect::<Vec<_>>(),
+        ["t", "u"]
+    );
+    let bad = two.replace("processKill: {}", "processKill: {signal: 99}");
+    let errs = load_str(&format!("{one}---\n{bad}"), "two.yaml").unwrap_err();
+    assert_eq!(errs.errors.len(), 1, "{errs}");
+    assert_eq!(errs.errors[0].line, 15, "{errs}");
+}
+
+#[test]
+fn empty_and_non_yaml_inputs_are_errors() {
+    for text in [
+        "",
+        "\n\n",
+        "---\n",
+        "# only a comment\n",
+        "[1, 2",
+        "just words",
+        "- a\n- b\n",
+        "{{{{",
+        "\u{0}\u{1}",
+    ] {
+        let e = load_str(text, "x.yaml").expect_err(text);
+        assert!(!e.errors.is_empty());
+    }
+}

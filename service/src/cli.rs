@@ -1,0 +1,105 @@
+//! The command line: global options and one subcommand per verb. Each subcommand's
+//! `--help` explains it with an example.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// faultline: chaos experiments with steady-state verdicts, triggered from CI.
+#[derive(Debug, Parser)]
+#[command(
+    name = "faultline",
+    version,
+    about,
+    long_about = "faultline runs chaos experiments (CPU/memory stress, network delay/loss/partition, \
+                  process and pod kills) against Kubernetes pods or local processes, checks a \
+                  steady state before, during and after, and reports a pass/fail verdict.",
+    after_help = "Example:\n  faultline validate examples/chaos-mesh/*.yaml\n  faultline validate --explain examples/native/checkout-under-stress.yaml"
+)]
+pub struct Cli {
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormatArg::Human, env = "FAULTLINE_LOG_FORMAT")]
+    pub log_format: LogFormatArg,
+    /// More log detail: -v info, -vv debug, -vvv trace (RUST_LOG overrides).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--log-format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// Readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check experiment files (native or Chaos Mesh) and report every error.
+    #[command(
+        after_help = "Exit status: 0 when every file is valid, 2 when any is not.\n\n\
+Examples:\n  faultline validate examples/chaos-mesh/stress-cpu.yaml\n  \
+faultline validate --explain --format json examples/chaos-mesh/workflow.yaml\n\n\
+An error names the file, line, column, field path and a fix:\n  \
+stress-memory.yaml:14:3: spec.labelSelectors: unknown field; `labelSelectors` belongs under `spec.selector`; indent it under `selector:`"
+    )]
+    Validate(ValidateArgs),
+    /// Run one experiment on this machine, with the agent in-process.
+    #[command(
+        after_help = "Example:\n  sudo faultline run examples/native/local-netns-and-process.yaml"
+    )]
+    Run(FileArg),
+    /// Start a self-contained demo: a local target, faults and a verdict.
+    #[command(after_help = "Example:\n  sudo faultline demo")]
+    Demo,
+    /// Serve the HTTP API, webhooks and metrics.
+    #[command(after_help = "Example:\n  faultline serve   # then POST experiments to /api/v1/runs")]
+    Serve,
+    /// Ask a running server to run an experiment; the exit code is the verdict.
+    #[command(
+        after_help = "Example (a GitLab job):\n  faultline trigger --server https://faultline.example.org experiment.yaml --wait --junit report.xml"
+    )]
+    Trigger(FileArg),
+    /// Remove whatever faults a killed run left behind, from the agent's journal.
+    #[command(after_help = "Example:\n  sudo faultline recover")]
+    Recover,
+    /// Print the version.
+    #[command(after_help = "Example:\n  faultline version")]
+    Version,
+}
+
+/// Options of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Experiment files (YAML or JSON; `---` separates several experiments; `-` is stdin).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print each experiment in faultline's native form (Chaos Mesh manifests translated).
+    #[arg(long)]
+    pub explain: bool,
+    /// Format of `--explain` output.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Yaml)]
+    pub format: OutputFormat,
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// YAML, as you would write it.
+    Yaml,
+    /// JSON, as the API takes it.
+    Json,
+}
+
+/// One experiment file.
+#[derive(Debug, Args)]
+pub struct FileArg {
+    /// The experiment file.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}

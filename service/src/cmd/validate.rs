@@ -1,0 +1,75 @@
+//! `faultline validate FILE...`: decode every file, print every error (compiler style, one
+//! per line on stderr), optionally print the native form; exit 0 when all are valid, 2 if not.
+
+use std::io::Read;
+
+use anyhow::Context;
+use faultline_agent::spec::{Experiment, SpecErrors, load_file, load_str, yaml};
+
+use crate::cli::{OutputFormat, ValidateArgs};
+
+/// Exit code when any file is invalid.
+pub const INVALID: u8 = 2;
+
+fn load(path: &std::path::Path) -> Result<Vec<Experiment>, SpecErrors> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+            return Err(SpecErrors {
+                file: "-".into(),
+                errors: vec![faultline_agent::spec::SpecError::new(
+                    "",
+                    1,
+                    1,
+                    format!("cannot read stdin: {e}"),
+                )],
+            });
+        }
+        return load_str(&text, "-");
+    }
+    load_file(path)
+}
+
+/// Runs `validate`.
+pub fn run(args: &ValidateArgs) -> anyhow::Result<u8> {
+    let mut invalid = 0usize;
+    let mut experiments = 0usize;
+    for path in &args.files {
+        match load(path) {
+            Ok(exps) => {
+                experiments += exps.len();
+                tracing::info!(file = %path.display(), experiments = exps.len(), "valid");
+                if args.explain {
+                    for e in &exps {
+                        let text = match args.format {
+                            OutputFormat::Yaml => {
+                                format!("---\n{}", yaml::to_yaml(e).context("printing YAML")?)
+                            }
+                            OutputFormat::Json => {
+                                serde_json::to_string_pretty(e).context("printing JSON")? + "\n"
+                            }
+                        };
+                        print!("{text}");
+                    }
+                } else {
+                    println!(
+                        "{}: ok ({} experiment{})",
+                        path.display(),
+                        exps.len(),
+                        if exps.len() == 1 { "" } else { "s" }
+                    );
+                }
+            }
+            Err(errs) => {
+                invalid += 1;
+                eprintln!("{errs}");
+            }
+        }
+    }
+    if invalid > 0 {
+        eprintln!("{invalid} of {} file(s) invalid", args.files.len());
+        return Ok(INVALID);
+    }
+    tracing::info!(files = args.files.len(), experiments, "all valid");
+    Ok(0)
+}

@@ -1,0 +1,181 @@
+//! The built `faultline` binary: exit codes and output of `validate` on valid, invalid and
+//! as-printed files, `--explain` in both formats, and the not-yet-built subcommands.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn faultline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run faultline")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn valid_files_exit_0() {
+    let out = faultline(&[
+        "validate",
+        "examples/chaos-mesh/stress-cpu.yaml",
+        "examples/chaos-mesh/stress-memory.yaml",
+        "examples/chaos-mesh/network-delay.yaml",
+        "examples/chaos-mesh/workflow.yaml",
+        "examples/native/checkout-under-stress.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).matches(": ok (1 experiment)").count(),
+        5,
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn as_printed_files_exit_2_with_every_error_located() {
+    let out = faultline(&[
+        "validate",
+        "examples/chaos-mesh/as-printed/stress-memory.yaml",
+        "examples/chaos-mesh/as-printed/stress-cpu.yaml",
+        "examples/chaos-mesh/as-printed/network-delay.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for needle in [
+        "examples/chaos-mesh/as-printed/stress-memory.yaml:14:3: spec.labelSelectors: unknown field; `labelSelectors` belongs under `spec.selector`; indent it under `selector:`",
+        "examples/chaos-mesh/as-printed/stress-cpu.yaml:20:7: spec.stressors.cpu.duration: unknown field; `duration` belongs under `spec`",
+        "examples/chaos-mesh/as-printed/network-delay.yaml:22:5: spec.delay.direction: unknown field",
+        "3 of 3 file(s) invalid",
+    ] {
+        assert!(err.contains(needle), "missing `{needle}` in:\n{err}");
+    }
+}
+
+#[test]
+fn one_bad_file_among_good_ones_exits_2_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {name: b}\nspec:\n  target: {local: {pid: 1}}\n  steps:\n    - networkDelay: {latncy: 10ms}\n      duration: 1s\n",
+    )
+    .unwrap();
+    let out = faultline(&[
+        "validate",
+        "examples/chaos-mesh/stress-cpu.yaml",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("bad.yaml:7:22: spec.steps[0].networkDelay.latncy: unknown field; did you mean `latency`?"), "{err}");
+    assert!(
+        err.contains("bad.yaml:7:21: spec.steps[0].networkDelay.latency: missing required field"),
+        "{err}"
+    );
+    assert!(text(&out.stdout).contains("stress-cpu.yaml: ok"));
+}
+
+#[test]
+fn garbage_and_missing_files_exit_2_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("garbage.yaml");
+    std::fs::write(&bin, [0xff, 0xfe, 0x00, 0x41, 0x80]).unwrap();
+    let out = faultline(&["validate", bin.to_str().unwrap(), "no/such/file.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("not UTF-8"), "{err}");
+    assert!(
+        err.contains("no/such/file.yaml:1:1: cannot read the file"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn explain_prints_the_native_form_in_yaml_and_json() {
+    let out = faultline(&["validate", "--explain", "examples/chaos-mesh/workflow.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let y = text(&out.stdout);
+    assert!(
+        y.starts_with("---\napiVersion: faultline.dev/v1alpha1\nkind: Experiment\n"),
+        "{y}"
+    );
+    assert!(
+        y.contains("- suspend: 1m") && y.contains("podKill: {}") && y.contains("podFailure: {}"),
+        "{y}"
+    );
+    // The printed YAML is itself a valid native experiment.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("explained.yaml");
+    std::fs::write(&f, &y).unwrap();
+    let again = faultline(&["validate", f.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+
+    let out = faultline(&[
+        "validate",
+        "--explain",
+        "--format",
+        "json",
+        "examples/chaos-mesh/network-delay.yaml",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["spec"]["steps"][0]["networkDelay"]["latency"], "10ms");
+    assert_eq!(v["spec"]["target"]["mode"], "all");
+}
+
+#[test]
+fn other_subcommands_say_not_built_yet_and_exit_3() {
+    for cmd in [
+        &["run", "x.yaml"][..],
+        &["demo"],
+        &["serve"],
+        &["trigger", "x.yaml"],
+        &["recover"],
+    ] {
+        let out = faultline(cmd);
+        assert_eq!(out.status.code(), Some(3), "{cmd:?}");
+        assert!(text(&out.stderr).contains("not built yet"), "{cmd:?}");
+    }
+    let v = faultline(&["version"]);
+    assert_eq!(v.status.code(), Some(0));
+    assert!(text(&v.stdout).contains("reads chaos-mesh.org/v1alpha1 Workflow"));
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    for cmd in [
+        "validate", "run", "demo", "serve", "trigger", "recover", "version",
+    ] {
+        let out = faultline(&[cmd, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{cmd}");
+        assert!(
+            text(&out.stdout).contains("Example"),
+            "{cmd} --help has no example"
+        );
+    }
+    let out = faultline(&[
+        "--log-format",
+        "json",
+        "-v",
+        "validate",
+        "examples/chaos-mesh/stress-cpu.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let first = text(&out.stderr)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&first).is_ok(),
+        "not a JSON log line: {first}"
+    );
+}
