@@ -1,10 +1,10 @@
 //! Doing things inside a network namespace given by path (`/run/netns/NAME` or
 //! `/proc/PID/ns/net`) without moving the agent's own threads.
 //!
-//! The kernel binds a netlink socket to the network namespace of the thread that created
-//! it, for the socket's whole life. So a netlink connection into a netns is made on a
-//! short-lived std thread that first `setns(CLONE_NEWNET)`s; the socket is then driven
-//! from tokio on any worker. Tokio worker threads are never moved: a task that later ran
+//! The kernel binds a socket to the network namespace of the thread that created it, for
+//! the socket's whole life. So a netlink connection into a netns is made on a dedicated
+//! std thread that first `setns(CLONE_NEWNET)`s; the socket is then driven from tokio on
+//! any worker. Tokio worker threads are never moved: a task that later ran
 //! on a moved worker would silently act in the wrong namespace.
 //!
 //! Child processes (`nft`) enter the namespace between fork and exec (`pre_exec`), which
@@ -37,8 +37,44 @@ pub fn open(path: &Path) -> Result<File, FaultError> {
     })
 }
 
-/// Runs `f` on a fresh std thread that has entered the netns at `path`, and returns its
-/// result. The thread ends with `f`; nothing else ever runs in it.
+/// A job for the netns worker: enter the namespace, run, send the result back.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// One long-lived std thread that does nothing but enter namespaces and run short jobs in
+/// them (create a socket, read a file). Reusing it spares a thread spawn per job, which is
+/// most of the cost of opening a netlink socket in a netns. It never runs in the host's
+/// netns again after its first job, and never runs anything but these jobs.
+static WORKER: std::sync::Mutex<Option<std::sync::mpsc::Sender<Job>>> = std::sync::Mutex::new(None);
+
+fn submit(job: Job) -> Result<(), Job> {
+    let mut guard = match WORKER.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let tx = guard.get_or_insert_with(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let spawned = std::thread::Builder::new()
+            .name("faultline-netns".into())
+            .spawn(move || {
+                for job in rx {
+                    // A panicking job must not take the worker down with it.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            });
+        if spawned.is_err() {
+            // No worker: the sender's receiver is gone, so `send` below fails and the
+            // caller sees the error.
+        }
+        tx
+    });
+    tx.send(job).map_err(|e| {
+        *guard = None;
+        e.0
+    })
+}
+
+/// Runs `f` inside the netns at `path` on the netns worker thread, and returns its result.
+/// Blocks the caller until `f` has run (it is meant for short jobs: a socket, a bind).
 pub fn run_in<T, F>(path: &Path, f: F) -> Result<T, FaultError>
 where
     T: Send + 'static,
@@ -46,27 +82,27 @@ where
 {
     let ns = open(path)?;
     let owned: PathBuf = path.to_path_buf();
-    std::thread::Builder::new()
-        .name("faultline-netns".into())
-        .spawn(move || {
-            setns(&ns, CloneFlags::CLONE_NEWNET).map_err(|e| FaultError::Io {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let job: Job = Box::new(move || {
+        let r = setns(&ns, CloneFlags::CLONE_NEWNET)
+            .map_err(|e| FaultError::Io {
                 action: "enter network namespace",
                 path: owned,
                 source: io::Error::from(e),
-            })?;
-            Ok(f())
-        })
-        .map_err(|source| FaultError::Io {
-            action: "spawn a thread to enter network namespace",
-            path: path.to_path_buf(),
-            source,
-        })?
-        .join()
-        .map_err(|_| FaultError::Io {
-            action: "run a task in network namespace (thread panicked)",
-            path: path.to_path_buf(),
-            source: io::Error::other("thread panicked"),
-        })?
+            })
+            .map(|()| f());
+        let _ = tx.send(r);
+    });
+    let lost = |what: &'static str| FaultError::Io {
+        action: what,
+        path: path.to_path_buf(),
+        source: io::Error::other("netns worker thread unavailable"),
+    };
+    if submit(job).is_err() {
+        return Err(lost("hand a job to the netns worker for"));
+    }
+    rx.recv()
+        .map_err(|_| lost("run a job (it panicked) in network namespace"))?
 }
 
 /// A `Command` for `program` that enters the netns at `path` before it execs. The netns

@@ -65,12 +65,13 @@ fn modules(shape: &Shape, scope: &NetworkScope) -> Vec<kmod::Module> {
 
 /// The interfaces a fault applies to: `scope.device`, or every non-loopback interface
 /// (our own IFBs excluded).
-async fn interfaces(
+fn interfaces(
     nl: &Netlink,
+    links: &[Link],
     rec: &FaultRecord,
     scope: &NetworkScope,
 ) -> Result<Vec<Link>, FaultError> {
-    let links = nl.links().await?;
+    let links = links.iter().cloned();
     let chosen: Vec<Link> = match &scope.device {
         Some(dev) => links.into_iter().filter(|l| &l.name == dev).collect(),
         None => links
@@ -119,13 +120,14 @@ pub(crate) async fn apply(
         kmod::ensure(m)?;
     }
     let nl = Netlink::open(netns)?;
-    let links = interfaces(&nl, rec, scope).await?;
+    let links = interfaces(&nl, &nl.links().await?, rec, scope)?;
     for (i, link) in links.iter().enumerate() {
         if let Err(e) = apply_one(&nl, link, scope.direction, &shape).await {
             // All or nothing: undo this interface and the ones before it. The apply error is
             // what the caller needs; an undo failure would only hide it.
+            let now = nl.links().await.unwrap_or_default();
             for done in &links[..=i] {
-                let _ = recover_one(&nl, done).await;
+                let _ = recover_one(&nl, done, &now).await;
             }
             return Err(e);
         }
@@ -188,7 +190,8 @@ pub(crate) async fn recover(
         Err(FaultError::TargetNotFound(what)) => return Ok(Recovered::TargetGone(what)),
         Err(e) => return Err(e),
     };
-    let links = match interfaces(&nl, rec, scope).await {
+    let all = nl.links().await?;
+    let links = match interfaces(&nl, &all, rec, scope) {
         Ok(l) => l,
         // The device went away (and its qdiscs with it).
         Err(FaultError::TargetNotFound(_)) => return Ok(Recovered::AlreadyGone),
@@ -196,7 +199,7 @@ pub(crate) async fn recover(
     };
     let mut removed = false;
     for link in &links {
-        removed |= recover_one(&nl, link).await?;
+        removed |= recover_one(&nl, link, &all).await?;
     }
     Ok(if removed {
         Recovered::Removed
@@ -207,10 +210,10 @@ pub(crate) async fn recover(
 
 /// Deletes our root qdisc on `link` and its IFB (with the ingress redirect). True if
 /// anything was there.
-async fn recover_one(nl: &Netlink, link: &Link) -> Result<bool, FaultError> {
+async fn recover_one(nl: &Netlink, link: &Link, all: &[Link]) -> Result<bool, FaultError> {
     let mut removed = del_our_root(nl, link.index).await?;
     let name = ifb_name(link.index);
-    if let Some(ifb) = nl.links().await?.into_iter().find(|l| l.name == name) {
+    if let Some(ifb) = all.iter().find(|l| l.name == name) {
         // Filter first: a mirred action pointing at a deleted device drops what it gets.
         if nl.has_ingress(link.index).await? {
             nl.del_ingress(link.index).await?;

@@ -1,0 +1,173 @@
+//! Apply + recover a tbf fault on N veth targets, each in its own network namespace:
+//! faultline's netlink executor vs exec'ing `tc` per target (how Chaos Mesh and Litmus do
+//! it), same work, side by side in one run. Prints a table; run as root:
+//! `cargo bench -p faultline-agent --bench netlink_vs_tc` (N via FLTEST_BENCH_N, default 100).
+
+#[path = "../tests/netns_pair/mod.rs"]
+mod netns_pair;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use faultline_agent::faults::{Family, Fault};
+use faultline_agent::spec::fault::NetworkBandwidth;
+use faultline_agent::spec::{BitRate, Bytes, FaultKind, NetworkScope};
+use netns_pair::{record, sh};
+
+const REPS: usize = 5;
+
+/// N namespaces `fltest-<pid>-bench-<i>`, each holding a veth pair (`va` up); removed on drop.
+struct Targets(Vec<String>);
+
+impl Targets {
+    fn new(n: usize) -> Targets {
+        let names: Vec<String> = (0..n)
+            .map(|i| format!("fltest-{}-bench-{i}", std::process::id()))
+            .collect();
+        let t = Targets(names);
+        let mut script = String::new();
+        for ns in &t.0 {
+            script.push_str(&format!(
+                "ip netns add {ns} && ip -n {ns} link add va type veth peer name vb && \
+                 ip -n {ns} link set va up && ip -n {ns} link set vb up\n"
+            ));
+        }
+        sh(&format!("set -e\n{script}"));
+        t
+    }
+
+    fn paths(&self) -> Vec<PathBuf> {
+        self.0
+            .iter()
+            .map(|n| PathBuf::from(format!("/run/netns/{n}")))
+            .collect()
+    }
+}
+
+impl Drop for Targets {
+    fn drop(&mut self) {
+        for ns in &self.0 {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+fn tc(args: &[&str]) {
+    let out = Command::new("tc").args(args).output().expect("run tc");
+    assert!(
+        out.status.success(),
+        "tc {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What the tc-exec approach runs per target: replace, then delete.
+fn run_tc(names: &[String]) -> Duration {
+    let start = Instant::now();
+    for ns in names {
+        tc(&[
+            "-n", ns, "qdisc", "replace", "dev", "va", "root", "handle", "fa17:", "tbf", "rate",
+            "10mbit", "burst", "16kb", "limit", "64kb",
+        ]);
+    }
+    for ns in names {
+        tc(&[
+            "-n", ns, "qdisc", "del", "dev", "va", "root", "handle", "fa17:",
+        ]);
+    }
+    start.elapsed()
+}
+
+/// The product path: the bandwidth executor's apply and recover per target.
+async fn run_netlink(paths: &[PathBuf], fam: &Family, kind: &FaultKind) -> Duration {
+    let recs: Vec<_> = paths
+        .iter()
+        .map(|p| record("bench", kind.clone(), p))
+        .collect();
+    let start = Instant::now();
+    for rec in &recs {
+        fam.apply(rec).await.expect("apply");
+    }
+    for rec in &recs {
+        fam.recover(rec).await.expect("recover");
+    }
+    start.elapsed()
+}
+
+fn assert_clean(names: &[String]) {
+    for ns in names {
+        let q = sh(&format!("tc -n {ns} qdisc show dev va"));
+        assert!(!q.contains("fa17:"), "{ns} still has our qdisc: {q}");
+    }
+}
+
+fn stats(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {
+    v.sort();
+    (v[0], v[v.len() / 2], v[v.len() - 1])
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: both run it.
+    let n: usize = std::env::var("FLTEST_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let targets = Targets::new(n);
+    let paths = targets.paths();
+    let kind = FaultKind::NetworkBandwidth(NetworkBandwidth {
+        rate: "10mbps".parse::<BitRate>().unwrap(),
+        limit: Bytes(64 * 1024),
+        buffer: Bytes(16 * 1024),
+        scope: NetworkScope::default(),
+    });
+    let fam = Family::of(&kind).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // One warm-up round each (page cache for `tc`, module checks for us).
+    run_tc(&targets.0);
+    rt.block_on(run_netlink(&paths, &fam, &kind));
+    assert_clean(&targets.0);
+
+    let (mut t_tc, mut t_nl) = (Vec::new(), Vec::new());
+    for _ in 0..REPS {
+        t_tc.push(run_tc(&targets.0));
+        assert_clean(&targets.0);
+        t_nl.push(rt.block_on(run_netlink(&paths, &fam, &kind)));
+        assert_clean(&targets.0);
+    }
+    let (tmin, tmed, tmax) = stats(t_tc);
+    let (nmin, nmed, nmax) = stats(t_nl);
+    println!("\napply + recover a tbf fault on {n} veth targets (one netns each), {REPS} runs");
+    println!(
+        "{:<34} {:>10} {:>10} {:>10} {:>12}",
+        "method", "min ms", "median ms", "max ms", "per target"
+    );
+    println!(
+        "{:<34} {:>10.1} {:>10.1} {:>10.1} {:>9.0} us",
+        "exec tc (Chaos Mesh / Litmus way)",
+        ms(tmin),
+        ms(tmed),
+        ms(tmax),
+        ms(tmed) * 1e3 / n as f64
+    );
+    println!(
+        "{:<34} {:>10.1} {:>10.1} {:>10.1} {:>9.0} us",
+        "faultline netlink executor",
+        ms(nmin),
+        ms(nmed),
+        ms(nmax),
+        ms(nmed) * 1e3 / n as f64
+    );
+    println!(
+        "speed-up (median tc / median netlink): {:.1}x (goal >= 10x)",
+        ms(tmed) / ms(nmed)
+    );
+}
