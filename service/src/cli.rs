@@ -49,14 +49,25 @@ An error names the file, line, column, field path and a fix:\n  \
 stress-memory.yaml:14:3: spec.labelSelectors: unknown field; `labelSelectors` belongs under `spec.selector`; indent it under `selector:`"
     )]
     Validate(ValidateArgs),
-    /// Run one experiment on this machine, with the agent in-process.
+    /// Run experiments on this machine, with the agent in-process.
     #[command(
-        after_help = "Example:\n  sudo faultline run examples/native/local-netns-and-process.yaml"
+        long_about = "Runs each experiment of FILE on this machine: steady-state checks before, \
+                      faults through the in-process agent (journaled under --state-dir, so a \
+                      killed run is cleaned up by the next run or `faultline recover`), checks \
+                      during and after, a verdict, and HTML/JSON/JUnit reports. Ctrl-C or \
+                      SIGTERM aborts: every fault is recovered first.",
+        after_help = "Exit status: 0 passed, 1 failed, 2 aborted, error or invalid input.\n\n\
+Examples:\n  sudo faultline run examples/native/local-netns-and-process.yaml\n  \
+sudo faultline run --dry-run experiment.yaml\n  \
+sudo faultline run --prometheus http://127.0.0.1:9090 experiment.yaml"
     )]
-    Run(FileArg),
-    /// Start a self-contained demo: a local target, faults and a verdict.
-    #[command(after_help = "Example:\n  sudo faultline demo")]
-    Demo,
+    Run(RunArgs),
+    /// Run the self-contained demo: a web server in its own network namespace, three
+    /// experiments against it (passed, failed, aborted), and proof nothing was left behind.
+    #[command(
+        after_help = "Needs root (it creates a network namespace and qdiscs).\n\nExample:\n  sudo faultline demo"
+    )]
+    Demo(StateArgs),
     /// Serve the HTTP API, webhooks and metrics.
     #[command(after_help = "Example:\n  faultline serve   # then POST experiments to /api/v1/runs")]
     Serve,
@@ -66,8 +77,10 @@ stress-memory.yaml:14:3: spec.labelSelectors: unknown field; `labelSelectors` be
     )]
     Trigger(FileArg),
     /// Remove whatever faults a killed run left behind, from the agent's journal.
-    #[command(after_help = "Example:\n  sudo faultline recover")]
-    Recover,
+    #[command(
+        after_help = "Exit status: 0 when nothing is left applied, 1 otherwise.\n\nExample:\n  sudo faultline recover --state-dir /var/lib/faultline"
+    )]
+    Recover(StateArgs),
     /// Print the version.
     #[command(after_help = "Example:\n  faultline version")]
     Version,
@@ -102,4 +115,39 @@ pub struct FileArg {
     /// The experiment file.
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
+}
+
+/// Where local runs keep their state.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// State directory: the run store (`faultline.db`), the in-process agent's journal
+    /// (`agent/`) and reports (`reports/<run>/`).
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "FAULTLINE_STATE_DIR",
+        default_value = "/var/lib/faultline"
+    )]
+    pub state_dir: PathBuf,
+}
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The experiment file (YAML or JSON; several documents run one after the other).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// State and report location.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Prometheus server for `prometheus:` checks.
+    #[arg(long, value_name = "URL", env = "FAULTLINE_PROMETHEUS_URL")]
+    pub prometheus: Option<String>,
+    /// Lease of each fault: if this process dies, the journal lets the next run (or
+    /// `faultline recover`) remove the fault; renewed every third of it while running.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub lease: faultline_agent::spec::Duration,
+    /// Print what would be injected, in order, and inject nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }

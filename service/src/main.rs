@@ -14,6 +14,15 @@ use cli::{Cli, Command, LogFormatArg};
 fn main() -> ExitCode {
     // `faultline run` applies stress in-process: its workers are this binary re-exec'ed.
     faultline_agent::faults::stress::run_stress_worker_if_requested();
+    // `faultline demo` runs its web server as this binary inside the demo's netns.
+    let argv: Vec<String> = std::env::args().take(3).collect();
+    if argv.get(1).map(String::as_str) == Some(faultline::demo::web::WEB_SERVER_ARG) {
+        let addr = argv.get(2).map_or("127.0.0.1:8080", String::as_str);
+        if let Err(e) = faultline::demo::web::serve(addr) {
+            eprintln!("faultline demo web server: cannot serve on {addr}: {e}");
+        }
+        return ExitCode::from(1);
+    }
     let cli = Cli::parse();
     let format = match cli.log_format {
         LogFormatArg::Human => LogFormat::Human,
@@ -25,11 +34,11 @@ fn main() -> ExitCode {
     }
     let code = match &cli.command {
         Command::Validate(args) => cmd::validate::run(args),
-        Command::Run(f) => Ok(cmd::run::run(f.file.as_deref())),
-        Command::Demo => Ok(cmd::demo::run()),
+        Command::Run(args) => cmd::run::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
         Command::Serve => Ok(cmd::serve::run()),
         Command::Trigger(f) => Ok(cmd::trigger::run(f.file.as_deref())),
-        Command::Recover => Ok(cmd::recover::run()),
+        Command::Recover(args) => cmd::recover::run(args),
         Command::Version => Ok(cmd::version::run()),
     };
     match code {

@@ -132,18 +132,51 @@ fn explain_prints_the_native_form_in_yaml_and_json() {
 }
 
 #[test]
-fn other_subcommands_say_not_built_yet_and_exit_3() {
-    for cmd in [
-        &["run", "x.yaml"][..],
-        &["demo"],
-        &["serve"],
-        &["trigger", "x.yaml"],
-        &["recover"],
-    ] {
-        let out = faultline(cmd);
-        assert_eq!(out.status.code(), Some(3), "{cmd:?}");
-        assert!(text(&out.stderr).contains("not built yet"), "{cmd:?}");
-    }
+fn run_and_recover_report_bad_input_and_an_empty_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().to_str().unwrap();
+    let out = faultline(&["run", "--state-dir", state, "no-such-file.yaml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a missing file is not a verdict"
+    );
+    assert!(
+        text(&out.stderr).contains("no-such-file.yaml"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = faultline(&[
+        "run",
+        "--state-dir",
+        state,
+        "examples/chaos-mesh/as-printed/stress-memory.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("stress-memory.yaml:14:3"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = faultline(&[
+        "run",
+        "--dry-run",
+        "--state-dir",
+        state,
+        "examples/chaos-mesh/workflow.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let plan = text(&out.stdout);
+    let kill = plan.find("podKill").expect("the plan lists pod-kill");
+    let failure = plan.find("podFailure").expect("the plan lists pod-failure");
+    assert!(kill < failure, "workflow order is kept: {plan}");
+    let out = faultline(&["recover", "--state-dir", state]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).contains("nothing to recover"),
+        "{}",
+        text(&out.stdout)
+    );
     let v = faultline(&["version"]);
     assert_eq!(v.status.code(), Some(0));
     assert!(text(&v.stdout).contains("reads chaos-mesh.org/v1alpha1 Workflow"));

@@ -1,6 +1,28 @@
-//! `faultline recover`: not built yet; its issue replaces this file.
+//! `faultline recover`: remove what a killed `faultline run` left, from the journal.
 
-/// Runs `faultline recover`.
-pub fn run() -> u8 {
-    super::not_built("recover", "the journal recovery issue")
+use anyhow::Context;
+use faultline_agent::agent::recover_state_dir;
+
+use crate::cli::StateArgs;
+
+/// Runs `recover`; exit 1 when something could not be recovered.
+pub fn run(args: &StateArgs) -> anyhow::Result<u8> {
+    let dir = args.state_dir.join("agent");
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let report = rt
+        .block_on(recover_state_dir(&dir))
+        .with_context(|| format!("recovering from {}", dir.display()))?;
+    for r in &report.recovered {
+        println!("recovered {} ({}): {:?}", r.id, r.kind, r.outcome);
+    }
+    for (id, why) in &report.failed {
+        println!("NOT recovered {id}: {why}");
+    }
+    if report.recovered.is_empty() && report.failed.is_empty() {
+        println!(
+            "nothing to recover: the journal in {} holds no active fault",
+            dir.display()
+        );
+    }
+    Ok(u8::from(!report.failed.is_empty()))
 }

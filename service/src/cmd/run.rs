@@ -1,6 +1,114 @@
-//! `faultline run`: not built yet; its issue replaces this file.
+//! `faultline run FILE`: experiments on this machine through the in-process agent.
 
-/// Runs `faultline run`.
-pub fn run(_file: Option<&std::path::Path>) -> u8 {
-    super::not_built("run", "the run engine issue")
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use faultline::checks::PrometheusClient;
+use faultline::engine::RunState;
+use faultline::engine::inject::Injector;
+use faultline::engine::plan::{guard_refusal, plan};
+use faultline::engine::runner::{RunOptions, print_progress};
+use faultline::runs::run_experiment;
+use faultline::store::Store;
+use faultline_agent::agent::Agent;
+use faultline_agent::spec::load_file;
+
+use crate::cli::RunArgs;
+
+/// Exit code: every experiment passed.
+pub const PASSED: u8 = 0;
+/// Exit code: a steady-state check failed.
+pub const FAILED: u8 = 1;
+/// Exit code: aborted, error, or invalid input.
+pub const NOT_A_VERDICT: u8 = 2;
+
+/// The exit code for a verdict.
+pub fn exit_code(v: RunState) -> u8 {
+    match v {
+        RunState::Passed => PASSED,
+        RunState::Failed => FAILED,
+        _ => NOT_A_VERDICT,
+    }
+}
+
+/// Runs `run`.
+pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
+    let exps = match load_file(&args.file) {
+        Ok(e) => e,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Ok(NOT_A_VERDICT);
+        }
+    };
+    if args.dry_run {
+        for exp in &exps {
+            println!(
+                "experiment {} (dry run: nothing is injected)",
+                exp.metadata.name
+            );
+            if let Some(refusal) = guard_refusal(exp) {
+                println!("  would be refused: {refusal}");
+            }
+            for f in plan(exp) {
+                let d = f.duration.as_deref().unwrap_or("instant");
+                println!(
+                    "  t+{:>6.1}s  {:<18} {:<10} on {} ({})",
+                    f.starts_at_seconds, f.kind, d, f.target, f.step
+                );
+            }
+        }
+        return Ok(PASSED);
+    }
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async {
+        std::fs::create_dir_all(&args.state.state_dir)
+            .with_context(|| format!("creating state dir {}", args.state.state_dir.display()))?;
+        // Opening the agent recovers whatever an earlier, killed run left in the journal.
+        let agent = Agent::open(args.state.state_dir.join("agent"))
+            .await
+            .context("opening the in-process agent")?;
+        let report = agent.startup_report();
+        if !report.recovered.is_empty() {
+            println!(
+                "recovered {} fault(s) a previous run left behind",
+                report.recovered.len()
+            );
+        }
+        let store = Store::open(&args.state.state_dir.join("faultline.db"))
+            .context("opening the run store")?;
+        let interrupted = store.fail_interrupted("the faultline process running it was killed")?;
+        if !interrupted.is_empty() {
+            println!("marked {} interrupted run(s) as error", interrupted.len());
+        }
+        let opts = RunOptions {
+            lease: args.lease.std().max(Duration::from_secs(3)),
+            prometheus: args
+                .prometheus
+                .as_deref()
+                .map(|u| PrometheusClient::new(u, Duration::from_secs(5))),
+        };
+        let store = Arc::new(store);
+        let agent = Arc::new(agent);
+        let mut worst = PASSED;
+        for exp in &exps {
+            println!("experiment {}", exp.metadata.name);
+            let done = run_experiment(
+                store.clone(),
+                Injector::InProcess(agent.clone()),
+                opts.clone(),
+                exp,
+                &args.state.state_dir.join("reports"),
+                Some(Arc::new(print_progress)),
+            )
+            .await?;
+            println!("verdict: {} — {}", done.verdict, done.reason);
+            println!("report:  {}", done.reports.join("report.html").display());
+            worst = worst.max(exit_code(done.verdict));
+            if matches!(done.verdict, RunState::Aborted) {
+                break;
+            }
+        }
+        Ok(worst)
+    })
 }
