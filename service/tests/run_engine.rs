@@ -2,8 +2,9 @@
 //! HTTP server on loopback is the system under test, `processPause` the fault. Each test
 //! proves the fault was removed (the paused process runs again) and kills what it started.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,58 +15,10 @@ use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_agent::spec::load_str;
 
-struct Proc(Child);
+use common::{Proc, free_port, proc_state};
 
-impl Drop for Proc {
-    fn drop(&mut self) {
-        // SIGCONT first: a stopped process does not die of SIGKILL until it is reaped.
-        let _ = Command::new("kill")
-            .args(["-CONT", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A Python HTTP server on a loopback port, answering before it is returned.
 fn http_server() -> (Proc, u16) {
-    let port = free_port();
-    let dir = std::env::temp_dir();
-    let child = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            &port.to_string(),
-        ])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 runs the test's HTTP server");
-    let p = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "test HTTP server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (p, port)
-}
-
-fn proc_state(pid: u32) -> char {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    stat.rsplit_once(") ")
-        .and_then(|(_, rest)| rest.chars().next())
-        .unwrap_or('?')
+    common::http_server(&std::env::temp_dir())
 }
 
 struct Fixture {

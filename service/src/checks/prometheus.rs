@@ -46,9 +46,34 @@ impl PrometheusClient {
         }
     }
 
-    /// Evaluates `query` now and returns its single value: a scalar, or a vector with
-    /// exactly one sample.
-    pub async fn instant(&self, query: &str) -> Result<f64, ProbeError> {
+    /// Which of `names` are firing now, from Prometheus' `ALERTS` series: the alert rules
+    /// a team already trusts become the experiment's stop conditions.
+    pub async fn firing_alerts(&self, names: &[String]) -> Result<Vec<String>, ProbeError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let alternatives: Vec<String> = names.iter().map(|n| regex_escape(n)).collect();
+        let query = format!(
+            "ALERTS{{alertstate=\"firing\",alertname=~\"{}\"}}",
+            alternatives.join("|")
+        );
+        let data = self.query(&query).await?;
+        let mut firing: Vec<String> = data
+            .result
+            .as_array()
+            .map(|series| {
+                series
+                    .iter()
+                    .filter_map(|s| s["metric"]["alertname"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        firing.sort();
+        firing.dedup();
+        Ok(firing)
+    }
+
+    async fn query(&self, query: &str) -> Result<Data, ProbeError> {
         let url = format!("{}/api/v1/query", self.base);
         let req_err = |e: reqwest::Error| ProbeError::Request {
             url: url.clone(),
@@ -69,13 +94,20 @@ impl PrometheusClient {
                 error: answer.error,
             });
         }
+        answer.data.ok_or_else(|| ProbeError::NoValue {
+            query: query.into(),
+            detail: "no data in the answer".into(),
+        })
+    }
+
+    /// Evaluates `query` now and returns its single value: a scalar, or a vector with
+    /// exactly one sample.
+    pub async fn instant(&self, query: &str) -> Result<f64, ProbeError> {
+        let data = self.query(query).await?;
         let no_value = |detail: String| ProbeError::NoValue {
             query: query.into(),
             detail,
         };
-        let data = answer
-            .data
-            .ok_or_else(|| no_value("no data in the answer".into()))?;
         let sample = match data.result_type.as_str() {
             "scalar" => data.result.clone(),
             "vector" => match data.result.as_array().map(Vec::as_slice) {
@@ -102,4 +134,19 @@ impl PrometheusClient {
             None => Err(no_value(format!("unreadable sample {sample}"))),
         }
     }
+}
+
+/// Escapes regex metacharacters (and quotes) so an alert name matches only itself.
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if r".+*?()|[]{}^$\".contains(c) {
+            // One backslash for the regex, doubled for the PromQL string literal.
+            out.push_str(r"\\");
+        } else if c == '"' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

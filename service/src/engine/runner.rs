@@ -22,6 +22,9 @@ use super::{RunEvent, RunState};
 use crate::checks::{CheckProbe, PrometheusClient};
 use crate::store::Store;
 
+/// How often `spec.abortOnAlerts` is checked while faults are active.
+const ALERT_POLL: Duration = Duration::from_millis(500);
+
 /// Settings a run takes from the service's configuration.
 #[derive(Clone)]
 pub struct RunOptions {
@@ -157,6 +160,20 @@ impl Runner {
         if let Some(refusal) = guard_refusal(&self.exp) {
             return Ok((RunState::Failed, format!("{refusal}; nothing injected")));
         }
+        let alerts = &self.exp.spec.abort_on_alerts;
+        if let Some(prom) = self.opts.prometheus.as_ref().filter(|_| !alerts.is_empty()) {
+            let firing = prom
+                .firing_alerts(alerts)
+                .await
+                .map_err(|e| Stop::Error(format!("spec.abortOnAlerts: {e}")))?;
+            if !firing.is_empty() {
+                let reason = format!(
+                    "not steady, nothing injected: alert {} is firing",
+                    firing.join(", ")
+                );
+                return Ok((RunState::Failed, reason));
+            }
+        }
         let failed_before = self.check_phase(&checks, Phase::Before, false).await?;
         if !failed_before.is_empty() {
             let reason = format!(
@@ -167,6 +184,7 @@ impl Runner {
         }
 
         let (monitor_stop, monitor) = self.spawn_monitor(&checks);
+        let alert_watch = self.spawn_alert_watch();
         let renewer = self.spawn_renewer();
         let mut result = Ok(());
         for (i, step) in self.exp.spec.steps.iter().enumerate() {
@@ -189,6 +207,9 @@ impl Runner {
         }
         let _ = monitor_stop.send(true);
         renewer.abort();
+        if let Some(w) = alert_watch {
+            w.abort();
+        }
         let failed_during = monitor.await.unwrap_or_default();
         result?;
         if let Some(reason) = self.aborted() {
@@ -236,8 +257,39 @@ impl Runner {
         (verdict, reason)
     }
 
+    /// Aborts the run as soon as one of `spec.abortOnAlerts` fires in Prometheus.
+    fn spawn_alert_watch(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let alerts = self.exp.spec.abort_on_alerts.clone();
+        let prom = self
+            .opts
+            .prometheus
+            .clone()
+            .filter(|_| !alerts.is_empty())?;
+        let abort = self.abort_handle();
+        Some(tokio::spawn(async move {
+            loop {
+                match prom.firing_alerts(&alerts).await {
+                    Ok(firing) if !firing.is_empty() => {
+                        abort.abort(format!("alert {} is firing", firing.join(", ")));
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read alerts for spec.abortOnAlerts")
+                    }
+                }
+                tokio::time::sleep(ALERT_POLL).await;
+            }
+        }))
+    }
+
     fn prepare_checks(&self) -> Result<Vec<CheckProbe>, Stop> {
         let prom = self.opts.prometheus.as_ref();
+        if prom.is_none() && !self.exp.spec.abort_on_alerts.is_empty() {
+            return Err(Stop::Error(
+                "spec.abortOnAlerts needs a Prometheus URL (--prometheus URL or FAULTLINE_PROMETHEUS_URL) to watch the alerts".into(),
+            ));
+        }
         self.exp
             .spec
             .steady_state

@@ -1,0 +1,149 @@
+//! Test fixtures shared by the service's integration tests: real processes on loopback
+//! (a Python HTTP server, Prometheus) behind guards that kill them even on failure.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process killed (and continued first, in case a test paused it) on drop.
+pub struct Proc(pub Child);
+
+impl Proc {
+    /// Its PID.
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        // SIGCONT first: a stopped process does not die of SIGKILL until it is continued.
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The one-letter state of a process (`R`, `S`, `T`, ...) from `/proc/PID/stat`.
+pub fn proc_state(pid: u32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next())
+        .unwrap_or('?')
+}
+
+/// A `sleep 600` to aim faults at.
+pub fn sleeper() -> Proc {
+    Proc(
+        Command::new("sleep")
+            .arg("600")
+            .spawn()
+            .expect("spawn sleep"),
+    )
+}
+
+/// A Python HTTP server serving `dir` on a loopback port, answering before it returns.
+pub fn http_server(dir: &Path) -> (Proc, u16) {
+    let port = free_port();
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 runs the test's HTTP server");
+    let p = Proc(child);
+    wait_for_port(port);
+    (p, port)
+}
+
+/// Waits until something accepts connections on `port` (10 s at most).
+pub fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on port {port} after 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A real Prometheus on a loopback port with `config` (and `rules`, written next to it as
+/// `rules.yml`); killed on drop.
+pub struct Prometheus {
+    _proc: Proc,
+    /// Its base URL.
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts Prometheus, or returns `None` (printing why) when it is not installed.
+pub async fn start_prometheus(config: &str, rules: Option<&str>) -> Option<Prometheus> {
+    if Command::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!(
+            "SKIPPED: `prometheus` is not installed (apt-get install prometheus; ./test.sh does it)"
+        );
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(&cfg, config).unwrap();
+    if let Some(r) = rules {
+        std::fs::write(dir.path().join("rules.yml"), r).unwrap();
+    }
+    let port = free_port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start prometheus");
+    let prom = Prometheus {
+        _proc: Proc(child),
+        url: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let http = reqwest::Client::new();
+    loop {
+        if let Ok(r) = http.get(format!("{}/-/ready", prom.url)).send().await
+            && r.status().is_success()
+        {
+            return Some(prom);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "prometheus did not become ready in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
