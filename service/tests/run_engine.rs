@@ -81,7 +81,7 @@ spec:
   target: {{ local: {{ pid: {pid} }} }}
   steadyState:
     - name: availability
-      http: {{ url: "http://127.0.0.1:{port}/", every: 100ms, timeout: 300ms }}
+      http: {{ url: "http://127.0.0.1:{port}/", every: 100ms, timeout: 1s }}
       expect: ">= 0.99"
 {extra_check}
   steps:
@@ -225,9 +225,20 @@ async fn an_operator_abort_recovers_and_says_why() {
         handle.abort("operator pressed stop");
     });
     assert_eq!(r.execute().await, RunState::Aborted);
-    assert_eq!(
-        f.store.run("abort2").unwrap().reason,
-        "operator pressed stop"
+    let reason = f.store.run("abort2").unwrap().reason;
+    assert!(reason.starts_with("operator pressed stop"), "{reason}");
+    assert!(
+        reason.contains("the steady state came back after recovery"),
+        "{reason}"
+    );
+    let states = states(&f, "abort2");
+    assert!(
+        states.ends_with(&[
+            RunState::Recovering,
+            RunState::CheckingAfter,
+            RunState::Aborted
+        ]),
+        "{states:?}"
     );
     assert_ne!(proc_state(pid), 'T');
     drop(web);

@@ -9,16 +9,19 @@
 //!
 //! Then it proves no fault outlived its run: the agent's journal holds nothing active.
 
+mod prometheus;
 mod sandbox;
 pub mod web;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use faultline_agent::agent::Agent;
 use faultline_agent::spec::load_str;
 
+use crate::checks::PrometheusClient;
 use crate::engine::RunState;
 use crate::engine::inject::Injector;
 use crate::engine::runner::{RunOptions, print_progress};
@@ -33,11 +36,18 @@ pub struct DemoOptions {
 }
 
 /// The three experiments, as a user would write them, with the sandbox's values filled in.
-fn experiments(sb: &Sandbox) -> String {
+fn experiments(sb: &Sandbox, with_prometheus: bool) -> String {
     let pid = sb.web_pid();
     let ns = &sb.netns;
     let root = sb.url("/");
     let big = sb.url("/big");
+    // With Prometheus, the first and last experiments also hold a PromQL SLO: the server
+    // is scraped (so it is reachable from the host) before and after the faults.
+    let scraped = if with_prometheus {
+        "    - name: scraped-by-prometheus\n      prometheus: 'up{job=\"demo-web\"}'\n      expect: \">= 1\"\n      phases: [before, after]\n      recoveryWithin: 15s\n"
+    } else {
+        ""
+    };
     format!(
         r#"apiVersion: faultline.dev/v1alpha1
 kind: Experiment
@@ -51,7 +61,7 @@ spec:
     - name: latency-p99
       http: {{ url: "{root}", every: 200ms, timeout: 1s }}
       expect: "p99 < 250ms"
-  steps:
+{scraped}  steps:
     - name: cpu-80
       stressCpu: {{ workers: 1, load: 80 }}
       duration: 4s
@@ -82,7 +92,7 @@ spec:
       expect: ">= 0.99"
       abortBelow: 0.5
       recoveryWithin: 10s
-  steps:
+{scraped}  steps:
     - name: cut-off-host
       networkPartition: {{ peers: ["{HOST_ADDR}/32"], direction: both }}
       duration: 30s
@@ -107,6 +117,15 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
         sandbox.web_pid(),
         sandbox.url("/")
     );
+    let prom = prometheus::start(&format!("{}:{}", sandbox::WEB_ADDR, sandbox::WEB_PORT))
+        .await
+        .context("starting Prometheus for the demo")?;
+    match &prom {
+        Some(p) => println!("prometheus: {} scrapes the web server every second", p.url),
+        None => println!(
+            "prometheus: not installed (apt-get install prometheus); using HTTP checks only"
+        ),
+    }
     let agent = Arc::new(
         Agent::open(opts.state_dir.join("agent"))
             .await
@@ -114,8 +133,8 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
     );
     let store =
         Arc::new(Store::open(&opts.state_dir.join("faultline.db")).context("opening the store")?);
-    let exps =
-        load_str(&experiments(&sandbox), "demo experiments").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let exps = load_str(&experiments(&sandbox, prom.is_some()), "demo experiments")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let expected = [RunState::Passed, RunState::Failed, RunState::Aborted];
     let mut rows = Vec::new();
     for exp in &exps {
@@ -123,7 +142,12 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
         let finished = run_experiment(
             store.clone(),
             Injector::InProcess(agent.clone()),
-            RunOptions::default(),
+            RunOptions {
+                prometheus: prom
+                    .as_ref()
+                    .map(|p| PrometheusClient::new(&p.url, Duration::from_secs(2))),
+                ..RunOptions::default()
+            },
             exp,
             &opts.state_dir.join("reports"),
             Some(Arc::new(print_progress)),
@@ -155,6 +179,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
         left.len(),
         opts.state_dir.join("agent").display()
     );
+    drop(prom);
     drop(sandbox);
     Ok(as_expected && left.is_empty())
 }

@@ -1,9 +1,12 @@
 //! The demo's system under test: a tiny HTTP server (`GET /` answers `ok`, `GET /big`
-//! answers 64 KiB) run as its own process inside the demo's network namespace, so faults
-//! aimed at it touch nothing else.
+//! answers 64 KiB, `GET /metrics` counts requests for Prometheus) run as its own process
+//! inside the demo's network namespace, so faults aimed at it touch nothing else.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
 
 /// The hidden argv[1] that turns the `faultline` binary into the demo web server.
 pub const WEB_SERVER_ARG: &str = "__faultline-demo-web";
@@ -32,8 +35,13 @@ fn answer(mut conn: TcpStream) -> std::io::Result<()> {
         line.clear();
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let served = REQUESTS.fetch_add(1, Ordering::Relaxed) + 1;
     let body: Vec<u8> = match path {
         "/big" => vec![b'x'; BIG],
+        "/metrics" => format!(
+            "# HELP demo_http_requests_total Requests the demo web server answered.\n# TYPE demo_http_requests_total counter\ndemo_http_requests_total {served}\n"
+        )
+        .into_bytes(),
         _ => b"ok\n".to_vec(),
     };
     write!(

@@ -253,8 +253,38 @@ impl Runner {
                     format!("{reason}; and recovery failed: {e}"),
                 );
             }
+            if verdict == RunState::Aborted {
+                return (verdict, self.check_after_abort(reason).await);
+            }
         }
         (verdict, reason)
+    }
+
+    /// After an aborted run's faults are removed: did the system come back? The verdict
+    /// stays `aborted`; the reason says whether the `after` checks held.
+    async fn check_after_abort(&self, reason: String) -> String {
+        let Ok(checks) = self.prepare_checks() else {
+            return reason;
+        };
+        if !checks
+            .iter()
+            .any(|c| c.check.phases.contains(&Phase::After))
+        {
+            return reason;
+        }
+        if self
+            .go(RunState::CheckingAfter, "checking recovery after the abort")
+            .is_err()
+        {
+            return reason;
+        }
+        match self.check_phase(&checks, Phase::After, true).await {
+            Ok(failed) if failed.is_empty() => {
+                format!("{reason}; the steady state came back after recovery")
+            }
+            Ok(failed) => format!("{reason}; {} did not recover after", failed.join(", ")),
+            Err(Stop::Error(e) | Stop::Aborted(e)) => format!("{reason}; after-checks failed: {e}"),
+        }
     }
 
     /// Aborts the run as soon as one of `spec.abortOnAlerts` fires in Prometheus.
@@ -308,6 +338,7 @@ impl Runner {
         wait_for_recovery: bool,
     ) -> Result<Vec<String>, Stop> {
         let phase_name = phase_name(phase);
+        let abortable = self.aborted().is_none();
         let work = checks
             .iter()
             .filter(|c| c.check.phases.contains(&phase))
@@ -322,9 +353,15 @@ impl Runner {
                 };
                 let give_up = tokio::time::Instant::now() + window.unwrap_or_default();
                 loop {
-                    let eval = tokio::select! {
-                        e = probe.measure_once() => e,
-                        r = self.abort_signal() => return Err(Stop::Aborted(r)),
+                    // After an abort the run still checks that the system came back; only
+                    // a live run can be aborted out of its checks.
+                    let eval = if abortable {
+                        tokio::select! {
+                            e = probe.measure_once() => e,
+                            r = self.abort_signal() => return Err(Stop::Aborted(r)),
+                        }
+                    } else {
+                        probe.measure_once().await
                     };
                     self.record_check(&c.check, phase_name, &eval)?;
                     if eval.ok || tokio::time::Instant::now() >= give_up {
