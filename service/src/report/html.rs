@@ -28,6 +28,45 @@ struct Bar {
 }
 
 #[derive(Serialize)]
+struct EventLine {
+    seq: u64,
+    at: String,
+    text: String,
+}
+
+/// One line of the events log, as a person reads it.
+fn describe(ev: &RunEvent) -> String {
+    match ev {
+        RunEvent::StateChanged { to, reason } if reason.is_empty() => format!("-> {to}"),
+        RunEvent::StateChanged { to, reason } => format!("-> {to}: {reason}"),
+        RunEvent::CheckEvaluated {
+            check,
+            phase,
+            value,
+            expect,
+            ok,
+            error,
+        } => {
+            let v = value.map_or_else(|| error.clone().unwrap_or_default(), |v| format!("{v:.4}"));
+            format!(
+                "check {check} ({phase}) = {v}, expect {expect}: {}",
+                if *ok { "met" } else { "NOT MET" }
+            )
+        }
+        RunEvent::FaultApplied {
+            fault,
+            kind,
+            target,
+            step,
+        } => format!("applied {kind} on {target} (step {step}, fault {fault})"),
+        RunEvent::FaultRecovered { fault, outcome } => {
+            format!("recovered fault {fault}: {outcome}")
+        }
+        RunEvent::Note { message } => message.clone(),
+    }
+}
+
+#[derive(Serialize)]
 struct Dot {
     x: f64,
     y: f64,
@@ -83,7 +122,8 @@ pub fn to_html(r: &Report) -> String {
                     check_rows.push(check.clone());
                     check_rows.len() - 1
                 });
-            let shown = value.map_or_else(|| error.clone().unwrap_or_default(), |v| v.to_string());
+            let shown =
+                value.map_or_else(|| error.clone().unwrap_or_default(), |v| format!("{v:.4}"));
             dots.push(Dot {
                 x: x(e.at),
                 y: (r.faults.len() + row) as f64 * ROW,
@@ -106,6 +146,15 @@ pub fn to_html(r: &Report) -> String {
         RunState::Error => "error",
         _ => "running",
     };
+    let events: Vec<EventLine> = r
+        .events
+        .iter()
+        .map(|e| EventLine {
+            seq: e.seq,
+            at: e.at.format("%H:%M:%S%.3f").to_string(),
+            text: describe(&e.event),
+        })
+        .collect();
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)
         .expect("report template parses");
@@ -117,6 +166,7 @@ pub fn to_html(r: &Report) -> String {
         rows => Value::from(Serde(&rows)),
         bars => Value::from(Serde(&bars)),
         dots => Value::from(Serde(&dots)),
+        events => Value::from(Serde(&events)),
         width => WIDTH,
         height => height,
         span_seconds => format!("{span:.1}"),
@@ -153,5 +203,15 @@ mod tests {
             "one dot per check evaluation"
         );
         assert!(!html.contains("report rendering failed"));
+        assert!(
+            !html.contains("not recorded"),
+            "the recovered fault shows its recovery time"
+        );
+        assert!(html.contains("started 20"), "the start time is shown");
+        assert!(html.contains("applied networkDelay on netns web (step delay, fault f1)"));
+        assert!(
+            html.contains("<td>0.97</td>"),
+            "the max during value is shown rounded: {html}"
+        );
     }
 }
