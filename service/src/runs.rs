@@ -9,7 +9,8 @@ use faultline_agent::spec::Experiment;
 
 use crate::engine::RunState;
 use crate::engine::inject::Injector;
-use crate::engine::runner::{Progress, RunOptions, Runner};
+use crate::engine::observe::FnObserver;
+use crate::engine::runner::{RunOptions, Runner};
 use crate::report::{Report, to_html, to_junit};
 use crate::store::Store;
 
@@ -40,17 +41,18 @@ pub async fn run_experiment(
     opts: RunOptions,
     exp: &Experiment,
     report_root: &Path,
-    progress: Option<Progress>,
+    progress: Option<fn(&crate::engine::RunEvent)>,
 ) -> anyhow::Result<Finished> {
     let run = new_run_id();
     let spec_json = serde_json::to_string(exp).context("serialising the experiment")?;
     store
         .create_run(&run, &exp.metadata.name, &spec_json)
         .context("creating the run in the store")?;
-    let mut runner = Runner::new(store.clone(), injector, opts, run.clone(), exp.clone());
+    let mut opts = opts;
     if let Some(p) = progress {
-        runner = runner.on_event(move |ev| p(ev));
+        opts.observers.push(Arc::new(FnObserver(p)));
     }
+    let runner = Runner::new(store.clone(), injector, opts, run.clone(), exp.clone());
     let abort = runner.abort_handle();
     let signals = tokio::spawn(async move {
         let reason = wait_for_signal().await;

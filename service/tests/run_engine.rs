@@ -50,6 +50,7 @@ fn runner(f: &Fixture, run: &str, yaml: &str) -> Runner {
     let opts = RunOptions {
         lease: Duration::from_secs(10),
         prometheus: None,
+        ..RunOptions::default()
     };
     Runner::new(
         f.store.clone(),

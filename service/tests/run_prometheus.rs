@@ -106,6 +106,7 @@ spec:
                 &self.prom.url,
                 Duration::from_secs(2),
             )),
+            ..RunOptions::default()
         };
         Runner::new(
             self.store.clone(),

@@ -87,6 +87,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
                 .prometheus
                 .as_deref()
                 .map(|u| PrometheusClient::new(u, Duration::from_secs(5))),
+            ..RunOptions::default()
         };
         let store = Arc::new(store);
         let agent = Arc::new(agent);
@@ -99,7 +100,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
                 opts.clone(),
                 exp,
                 &args.state.state_dir.join("reports"),
-                Some(Arc::new(print_progress)),
+                Some(print_progress),
             )
             .await?;
             println!("verdict: {} — {}", done.verdict, done.reason);

@@ -150,7 +150,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
             },
             exp,
             &opts.state_dir.join("reports"),
-            Some(Arc::new(print_progress)),
+            Some(print_progress),
         )
         .await?;
         println!("   verdict: {} — {}", finished.verdict, finished.reason);

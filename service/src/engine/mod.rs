@@ -3,6 +3,7 @@
 
 pub mod event;
 pub mod inject;
+pub mod observe;
 pub mod plan;
 pub mod runner;
 pub mod state;

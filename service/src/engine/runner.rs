@@ -17,6 +17,7 @@ use futures::future::{BoxFuture, join_all};
 use tokio::sync::watch;
 
 use super::inject::Injector;
+use super::observe::{FnObserver, Observers, RunInfo};
 use super::plan::{guard_refusal, label as step_label};
 use super::{RunEvent, RunState};
 use crate::checks::{CheckProbe, PrometheusClient};
@@ -33,6 +34,8 @@ pub struct RunOptions {
     pub lease: Duration,
     /// Where Prometheus checks are evaluated.
     pub prometheus: Option<PrometheusClient>,
+    /// Who hears about every event (metrics, annotations, notifications, progress).
+    pub observers: Observers,
 }
 
 impl Default for RunOptions {
@@ -40,6 +43,7 @@ impl Default for RunOptions {
         RunOptions {
             lease: Duration::from_secs(30),
             prometheus: None,
+            observers: Observers::default(),
         }
     }
 }
@@ -89,11 +93,8 @@ pub struct Runner {
     active: Arc<Mutex<Vec<Active>>>,
     next_fault: Mutex<u32>,
     abort_tx: Arc<watch::Sender<Option<String>>>,
-    on_event: Option<Progress>,
+    info: RunInfo,
 }
-
-/// A progress callback, shared with the tasks that measure `during` checks.
-pub type Progress = Arc<dyn Fn(&RunEvent) + Send + Sync>;
 
 impl Runner {
     /// Prepares run `run` (already created in the store, `pending`) of `exp`.
@@ -105,6 +106,10 @@ impl Runner {
         exp: Experiment,
     ) -> Runner {
         let (abort_tx, _) = watch::channel(None);
+        let info = RunInfo {
+            id: run.clone(),
+            experiment: exp.metadata.name.clone(),
+        };
         Runner {
             store,
             injector,
@@ -115,13 +120,13 @@ impl Runner {
             active: Arc::new(Mutex::new(Vec::new())),
             next_fault: Mutex::new(0),
             abort_tx: Arc::new(abort_tx),
-            on_event: None,
+            info,
         }
     }
 
     /// Calls `f` with every event after it is persisted (progress output).
     pub fn on_event(mut self, f: impl Fn(&RunEvent) + Send + Sync + 'static) -> Runner {
-        self.on_event = Some(Arc::new(f));
+        self.opts.observers.push(Arc::new(FnObserver(f)));
         self
     }
 
@@ -399,7 +404,8 @@ impl Runner {
             let store = self.store.clone();
             let run = self.run.clone();
             let abort = self.abort_handle();
-            let progress = self.on_event.clone();
+            let observers = self.opts.observers.clone();
+            let info = self.info.clone();
             tasks.push(tokio::spawn(async move {
                 let mut failed = false;
                 loop {
@@ -413,11 +419,7 @@ impl Runner {
                     }
                     let ev = check_event(&probe.check, "during", &eval);
                     match store.record(&run, &ev) {
-                        Ok(_) => {
-                            if let Some(p) = &progress {
-                                p(&ev);
-                            }
-                        }
+                        Ok(_) => observers.notify(&info, &ev),
                         Err(e) => {
                             tracing::error!(%run, error = %e, "could not record a during check")
                         }
@@ -691,9 +693,7 @@ impl Runner {
         self.store
             .record(&self.run, &ev)
             .map_err(|e| Stop::Error(format!("store: {e}")))?;
-        if let Some(f) = &self.on_event {
-            f(&ev);
-        }
+        self.opts.observers.notify(&self.info, &ev);
         Ok(())
     }
 }
