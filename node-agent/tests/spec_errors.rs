@@ -69,6 +69,8 @@ fn cases() -> Vec<(&'static str, String, &'static str, usize, &'static str)> {
         ("cron with 3 fields", native("    - processKill: {}\n  schedule: \"* * *\"\n"), "spec.schedule", 8, "has 3 fields"),
         ("bad notify verdict", native("    - processKill: {}\n  notify: [{slack: sre, on: [won]}]\n"), "spec.notify[0].on[0]", 8, "allowed: passed, failed"),
         ("guard dryRun not bool", native("    - processKill: {}\n  guard: {dryRun: maybe}\n"), "spec.guard.dryRun", 8, "true or false"),
+        ("error budget without expect", native("    - processKill: {}\n  guard:\n    errorBudget: {prometheus: 'slo:burn_rate1h'}\n"), "spec.guard.errorBudget.expect", 9, "missing required field `expect`"),
+        ("error budget bad expect", native("    - processKill: {}\n  guard:\n    errorBudget: {prometheus: x, expect: 'about 1'}\n"), "spec.guard.errorBudget.expect", 9, "`about 1`"),
         ("guard field belongs elsewhere", native("    - processKill: {}\n  dryRun: true\n"), "spec.dryRun", 8, "belongs under `spec.guard`"),
         ("bad metadata name", "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {name: Bad_Name}\nspec: {target: {local: {pid: 1}}, steps: [{processKill: {}}]}\n".into(), "metadata.name", 3, "not a valid name"),
         ("unknown kind", "apiVersion: faultline.dev/v1alpha1\nkind: Experimint\nmetadata: {name: a}\n".into(), "kind", 2, "did you mean `Experiment`"),

@@ -158,6 +158,23 @@ async fn prometheus_verdicts_for_steady_breaking_abort_bound_and_alerts() {
     assert_eq!(v, RunState::Passed, "{}", w.reason("steady"));
     assert_ne!(proc_state(other.pid()), 'T');
 
+    // Error budget: a burn rate over its limit refuses the run before anything is injected.
+    let budget = "  guard:\n    errorBudget: { prometheus: 'vector(2.5)', expect: '< 1' }\n";
+    let v = w.run("budget", other.pid(), "", budget, "2s").await;
+    assert_eq!(v, RunState::Failed);
+    let reason = w.reason("budget");
+    assert!(
+        reason.contains("error budget `vector(2.5)` = 2.5 does not meet `< 1`; nothing injected"),
+        "{reason}"
+    );
+    let injected = w
+        .store
+        .events("budget")
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e.event, RunEvent::FaultApplied { .. }));
+    assert!(!injected);
+
     // Breaking: pausing the server fails its scrapes; `up` drops during the fault and
     // comes back after, within the recovery window.
     w.settle().await;

@@ -307,7 +307,7 @@ impl From<Schedule> for String {
 }
 
 /// Blast-radius limits checked before anything is injected.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Guard {
     /// Refuse to run when a step resolves to more targets than this.
@@ -322,6 +322,20 @@ pub struct Guard {
     /// Resolve targets and check the steady state, but inject nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// Refuse the run unless this PromQL (e.g. an error-budget burn rate) meets its
+    /// expectation right before injection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_budget: Option<ErrorBudget>,
+}
+
+/// `guard.errorBudget`: what must hold before faults are allowed in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ErrorBudget {
+    /// A PromQL expression that evaluates to one number.
+    pub prometheus: String,
+    /// What it must satisfy, e.g. `< 1` for a burn rate.
+    pub expect: super::steady::Expectation,
 }
 
 impl Guard {
@@ -338,6 +352,7 @@ impl Default for Guard {
             max_percent: None,
             protected_namespaces: Guard::default_protected(),
             dry_run: false,
+            error_budget: None,
         }
     }
 }

@@ -165,6 +165,9 @@ impl Runner {
         if let Some(refusal) = guard_refusal(&self.exp) {
             return Ok((RunState::Failed, format!("{refusal}; nothing injected")));
         }
+        if let Some(refusal) = self.error_budget_refusal().await? {
+            return Ok((RunState::Failed, refusal));
+        }
         let alerts = &self.exp.spec.abort_on_alerts;
         if let Some(prom) = self.opts.prometheus.as_ref().filter(|_| !alerts.is_empty()) {
             let firing = prom
@@ -290,6 +293,42 @@ impl Runner {
             Ok(failed) => format!("{reason}; {} did not recover after", failed.join(", ")),
             Err(Stop::Error(e) | Stop::Aborted(e)) => format!("{reason}; after-checks failed: {e}"),
         }
+    }
+
+    /// `guard.errorBudget`: the service may only be hurt while it has budget to spare.
+    /// Returns why the run is refused, if it is.
+    async fn error_budget_refusal(&self) -> Result<Option<String>, Stop> {
+        let Some(budget) = &self.exp.spec.guard.error_budget else {
+            return Ok(None);
+        };
+        let prom = self.opts.prometheus.as_ref().ok_or_else(|| {
+            Stop::Error("spec.guard.errorBudget needs a Prometheus URL (--prometheus URL or FAULTLINE_PROMETHEUS_URL)".into())
+        })?;
+        let measured = prom.instant(&budget.prometheus).await;
+        let (value, error) = match &measured {
+            Ok(v) => (Some(*v), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let ok = value.is_some_and(|v| budget.expect.holds(v));
+        self.record(RunEvent::CheckEvaluated {
+            check: "guard.errorBudget".into(),
+            phase: "before".into(),
+            value,
+            expect: budget.expect.to_string(),
+            ok,
+            error: error.clone(),
+        })?;
+        Ok((!ok).then(|| match (value, error) {
+            (Some(v), _) => format!(
+                "guard: error budget `{}` = {v} does not meet `{}`; nothing injected",
+                budget.prometheus, budget.expect
+            ),
+            (None, e) => format!(
+                "guard: error budget `{}` could not be measured ({}); nothing injected",
+                budget.prometheus,
+                e.unwrap_or_default()
+            ),
+        }))
     }
 
     /// Aborts the run as soon as one of `spec.abortOnAlerts` fires in Prometheus.

@@ -26,7 +26,13 @@ pub static GUARD: Schema = Schema {
         ("maxPercent", None),
         ("protectedNamespaces", None),
         ("dryRun", None),
+        ("errorBudget", Some(&ERROR_BUDGET)),
     ],
+};
+
+/// `spec.guard.errorBudget`.
+pub static ERROR_BUDGET: Schema = Schema {
+    fields: &[("prometheus", None), ("expect", None)],
 };
 
 /// One `notify` entry.
@@ -228,11 +234,40 @@ fn guard(cx: &mut Cx, o: &Obj<'_>) -> Option<Guard> {
         Some(n) => cx.boolean(n, &o.at("dryRun")),
         None => Some(false),
     };
+    let error_budget = match o.get("errorBudget") {
+        Some(n) => cx
+            .object(n, &o.at("errorBudget"), &ERROR_BUDGET, budget)
+            .flatten()
+            .map(Some),
+        None => Some(None),
+    };
     Some(Guard {
         max_targets: max_targets?,
         max_percent: max_percent?,
         protected_namespaces: protected?,
         dry_run: dry_run?,
+        error_budget: error_budget?,
+    })
+}
+
+fn budget(cx: &mut Cx, o: &Obj<'_>) -> Option<ErrorBudget> {
+    let query = match o.get("prometheus") {
+        Some(n) => cx.nonempty(n, &o.at("prometheus")),
+        None => {
+            cx.missing(o, "prometheus", "a PromQL expression, e.g. a burn rate");
+            None
+        }
+    };
+    let expect = match o.get("expect") {
+        Some(n) => steady::expectation(cx, n, &o.at("expect")),
+        None => {
+            cx.missing(o, "expect", "what the value must satisfy, e.g. `< 1`");
+            None
+        }
+    };
+    Some(ErrorBudget {
+        prometheus: query?,
+        expect: expect?,
     })
 }
 

@@ -217,7 +217,8 @@ fn check(cx: &mut Cx, o: &Obj<'_>, names: &mut Vec<String>) -> Option<SteadyChec
     (cx.errors.len() == errors_before).then_some(check)
 }
 
-fn expectation(cx: &mut Cx, node: &Node, path: &str) -> Option<Expectation> {
+/// Parses an `expect` string, reporting the allowed syntax on error.
+pub fn expectation(cx: &mut Cx, node: &Node, path: &str) -> Option<Expectation> {
     let text = cx.string(node, path)?;
     match text.parse::<Expectation>() {
         Ok(e) => Some(e),
