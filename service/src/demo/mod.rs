@@ -24,7 +24,8 @@ use faultline_agent::spec::load_str;
 use crate::checks::PrometheusClient;
 use crate::engine::RunState;
 use crate::engine::inject::Injector;
-use crate::engine::runner::{RunOptions, print_progress};
+use crate::engine::progress::print_progress;
+use crate::engine::runner::RunOptions;
 use crate::runs::run_experiment;
 use crate::store::Store;
 use sandbox::{HOST_ADDR, Sandbox};
@@ -44,7 +45,7 @@ fn experiments(sb: &Sandbox, with_prometheus: bool) -> String {
     // With Prometheus, the first and last experiments also hold a PromQL SLO: the server
     // is scraped (so it is reachable from the host) before and after the faults.
     let scraped = if with_prometheus {
-        "    - name: scraped-by-prometheus\n      prometheus: 'up{job=\"demo-web\"}'\n      expect: \">= 1\"\n      phases: [before, after]\n      recoveryWithin: 15s\n"
+        "    - name: scraped-by-prometheus\n      prometheus: 'max_over_time(up{job=\"demo-web\"}[5s])'\n      expect: \">= 1\"\n      phases: [before, after]\n      recoveryWithin: 15s\n"
     } else {
         ""
     };
@@ -60,7 +61,7 @@ spec:
       expect: ">= 0.99"
     - name: latency-p99
       http: {{ url: "{root}", every: 200ms, timeout: 1s }}
-      expect: "p99 < 250ms"
+      expect: "p99 < 500ms"
 {scraped}  steps:
     - name: cpu-80
       stressCpu: {{ workers: 1, load: 80 }}
@@ -88,7 +89,7 @@ spec:
   target: {{ local: {{ netns: {ns} }} }}
   steadyState:
     - name: availability
-      http: {{ url: "{root}", every: 200ms, timeout: 300ms }}
+      http: {{ url: "{root}", every: 200ms, timeout: 1s }}
       expect: ">= 0.99"
       abortBelow: 0.5
       recoveryWithin: 10s

@@ -38,7 +38,7 @@ pub async fn start(target: &str) -> anyhow::Result<Option<DemoPrometheus>> {
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 500ms\nscrape_configs:\n  - job_name: demo-web\n    static_configs:\n      - targets: ['{target}']\n"
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: demo-web\n    static_configs:\n      - targets: ['{target}']\n"
         ),
     )
     .context("writing the Prometheus config")?;

@@ -5,6 +5,7 @@ pub mod event;
 pub mod inject;
 pub mod observe;
 pub mod plan;
+pub mod progress;
 pub mod runner;
 pub mod state;
 

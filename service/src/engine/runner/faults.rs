@@ -1,0 +1,213 @@
+//! The runner's faults: steps walked in order (serial, parallel, suspend), each fault applied
+//! through the injector with a lease renewed while it is active, and recovered — by its
+//! step, by an abort, or by the final sweep.
+
+use faultline_agent::faults::FaultId;
+use faultline_agent::protocol::ApplyRequest;
+use faultline_agent::spec::{FaultStep, Step, Target};
+use futures::future::{BoxFuture, join_all};
+
+use super::{Active, Runner, Stop};
+use crate::engine::RunEvent;
+use crate::engine::plan::label as step_label;
+
+impl Runner {
+    /// Renews every active fault's lease every third of the lease.
+    pub(super) fn spawn_renewer(&self) -> tokio::task::JoinHandle<()> {
+        let injector = self.injector.clone();
+        let lease = self.opts.lease;
+        let active = self.active.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                let ids: Vec<FaultId> = active
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .iter()
+                    .map(|a| a.id.clone())
+                    .collect();
+                for id in ids {
+                    if let Err(e) = injector.renew(&id, lease.as_secs().max(1)).await {
+                        tracing::warn!(fault = %id, error = %e, "lease renewal failed; the agent recovers the fault when the lease lapses");
+                    }
+                }
+            }
+        })
+    }
+
+    pub(super) fn exec_step<'s>(
+        &'s self,
+        step: &'s Step,
+        label: String,
+    ) -> BoxFuture<'s, Result<(), Stop>> {
+        Box::pin(async move {
+            match step {
+                Step::Fault(f) => self.exec_fault(f, label).await,
+                Step::Suspend(d) => {
+                    self.enter_observing(&format!("suspend {d}"))?;
+                    self.wait(d.std()).await
+                }
+                Step::Serial(children) => {
+                    for (i, c) in children.iter().enumerate() {
+                        self.exec_step(c, format!("{label}.{}", step_label(c, i)))
+                            .await?;
+                    }
+                    Ok(())
+                }
+                Step::Parallel(children) => {
+                    // join_all, not try_join_all: a sibling that is mid-apply must finish
+                    // and register its fault so it can be recovered, never be dropped.
+                    let runs = children
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| self.exec_step(c, format!("{label}.{}", step_label(c, i))));
+                    let results = join_all(runs).await;
+                    results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+                }
+            }
+        })
+    }
+
+    pub(super) async fn exec_fault(&self, f: &FaultStep, label: String) -> Result<(), Stop> {
+        if let Some(r) = self.aborted() {
+            return Err(Stop::Aborted(r));
+        }
+        let target = f.target.as_ref().or(self.exp.spec.target.as_ref());
+        let local = match target {
+            Some(Target::Local(t)) => t.clone(),
+            Some(Target::Kubernetes(_)) => {
+                return Err(Stop::Error(format!(
+                    "step {label}: Kubernetes pod targets need `faultline serve` with cluster access (not built yet); use a `local` target with `faultline run`"
+                )));
+            }
+            None => {
+                return Err(Stop::Error(format!(
+                    "step {label}: no target (set spec.target or the step's target)"
+                )));
+            }
+        };
+        let id = self.next_fault_id();
+        let req = ApplyRequest {
+            id: id.clone(),
+            kind: f.fault.clone(),
+            targets: vec![local],
+            lease_seconds: self.opts.lease.as_secs().max(1),
+        };
+        // Registered before the call: if the run stops while the apply is in flight, the
+        // sweep still recovers it by id.
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Active {
+                id: id.clone(),
+                step: label.clone(),
+            });
+        let records = match self.injector.apply(req).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.forget(&id);
+                return Err(Stop::Error(format!("step {label}: {e}")));
+            }
+        };
+        for r in &records {
+            self.record(RunEvent::FaultApplied {
+                fault: r.id.to_string(),
+                kind: f.fault.name().into(),
+                target: r.target.to_string(),
+                step: label.clone(),
+            })?;
+        }
+        self.enter_observing(&label)?;
+        if f.fault.is_instant() {
+            // The agent applies a kill once and journals it recovered at once.
+            self.forget(&id);
+            for r in &records {
+                self.record(RunEvent::FaultRecovered {
+                    fault: r.id.to_string(),
+                    outcome: "instant".into(),
+                })?;
+            }
+            return Ok(());
+        }
+        self.wait(f.duration.map(|d| d.std()).unwrap_or_default())
+            .await?;
+        self.recover_one(&id).await
+    }
+
+    pub(super) async fn recover_one(&self, id: &FaultId) -> Result<(), Stop> {
+        match self.injector.recover(id).await {
+            Ok(recovered) => {
+                self.forget(id);
+                for r in recovered {
+                    let outcome = serde_json::to_value(&r.outcome)
+                        .ok()
+                        .and_then(|v| {
+                            v.as_str()
+                                .map(str::to_string)
+                                .or_else(|| Some(v.to_string()))
+                        })
+                        .unwrap_or_default();
+                    self.record(RunEvent::FaultRecovered {
+                        fault: r.id.to_string(),
+                        outcome,
+                    })?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(Stop::Error(format!("recovering {id}: {e}"))),
+        }
+    }
+
+    pub(super) async fn recover_all(&self) -> Result<(), Stop> {
+        let ids: Vec<FaultId> = self
+            .active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
+        let mut first_err = None;
+        for id in ids {
+            if let Err(e) = self.recover_one(&id).await {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Last line of defence: anything still registered is recovered again (idempotent).
+    pub(super) async fn sweep(&self) {
+        let left: Vec<Active> = self
+            .active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for a in left {
+            if let Err(e) = self.injector.recover(&a.id).await {
+                tracing::error!(run = %self.run, fault = %a.id, step = %a.step, error = %e, "fault could not be recovered; its lease will lapse");
+            }
+        }
+    }
+
+    pub(super) fn forget(&self, id: &FaultId) {
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|a| &a.id != id);
+    }
+
+    pub(super) fn next_fault_id(&self) -> FaultId {
+        let mut n = self.next_fault.lock().unwrap_or_else(|p| p.into_inner());
+        *n += 1;
+        FaultId::new(format!("{}-f{}", short(&self.run), *n))
+            .expect("run ids are short and alphanumeric")
+    }
+}
+
+/// The first 12 characters of a run id, used as the prefix of its fault ids.
+pub(super) fn short(run: &str) -> String {
+    run.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect()
+}
