@@ -5,6 +5,8 @@
 
 pub mod agent_metrics;
 pub mod logging;
+pub mod service_metrics;
 
 pub use agent_metrics::{AgentMetrics, AgentOp, RecoveryReason};
 pub use logging::LogFormat;
+pub use service_metrics::ServiceMetrics;

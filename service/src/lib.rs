@@ -3,6 +3,7 @@
 //! themselves are carried out by the node-agent library.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod checks;
 pub mod demo;
 pub mod engine;

@@ -34,6 +34,24 @@ pub fn new_run_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
 }
 
+/// Creates a `pending` run of `exp` in the store (the experiment stored as JSON) and
+/// returns its id; nothing is started.
+pub fn create_run(store: &Store, exp: &Experiment) -> anyhow::Result<String> {
+    let run = new_run_id();
+    let spec_json = serde_json::to_string(exp).context("serialising the experiment")?;
+    store
+        .create_run(&run, &exp.metadata.name, &spec_json)
+        .context("creating the run in the store")?;
+    Ok(run)
+}
+
+/// The report of run `run` as it stands in the store (final once the run is terminal).
+pub fn build_report(store: &Store, run: &str) -> anyhow::Result<Report> {
+    let row = store.run(run).context("reading the run")?;
+    let events = store.events(run).context("reading the run's events")?;
+    Ok(Report::build(&row, events))
+}
+
 /// Runs `exp` to its verdict. Ctrl-C or SIGTERM aborts it (faults are recovered first).
 pub async fn run_experiment(
     store: Arc<Store>,
@@ -43,11 +61,7 @@ pub async fn run_experiment(
     report_root: &Path,
     progress: Option<fn(&crate::engine::RunEvent)>,
 ) -> anyhow::Result<Finished> {
-    let run = new_run_id();
-    let spec_json = serde_json::to_string(exp).context("serialising the experiment")?;
-    store
-        .create_run(&run, &exp.metadata.name, &spec_json)
-        .context("creating the run in the store")?;
+    let run = create_run(&store, exp)?;
     let mut opts = opts;
     if let Some(p) = progress {
         opts.observers.push(Arc::new(FnObserver(p)));
@@ -61,9 +75,7 @@ pub async fn run_experiment(
     let verdict = runner.execute().await;
     signals.abort();
 
-    let row = store.run(&run).context("reading the finished run")?;
-    let events = store.events(&run).context("reading the run's events")?;
-    let report = Report::build(&row, events);
+    let report = build_report(&store, &run)?;
     let dir = report_root.join(&run);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let write = |name: &str, body: String| {
@@ -79,7 +91,7 @@ pub async fn run_experiment(
     Ok(Finished {
         run,
         verdict,
-        reason: row.reason,
+        reason: report.reason.clone(),
         reports: dir,
         seconds: report.duration_seconds.unwrap_or(0.0),
     })

@@ -1,0 +1,26 @@
+//! The service's HTTP API (actix-web; DESIGN §6): `/api/v1/runs` and its events, reports
+//! and abort; `/healthz`, `/readyz`, `/metrics`. One file per resource; [`Service`] holds
+//! the process around it.
+
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod intake;
+pub mod live;
+pub mod plan;
+pub mod runs;
+pub mod server;
+pub mod sse;
+pub mod state;
+
+pub use auth::{Auth, Role};
+pub use error::ApiError;
+pub use live::LiveRuns;
+pub use server::{ServeError, Service, check_bind};
+pub use state::ApiState;
+
+/// Mounts every route: the health routes at the root, the rest under `/api/v1`.
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    health::configure(cfg);
+    cfg.service(actix_web::web::scope("/api/v1").configure(runs::configure));
+}

@@ -1,0 +1,238 @@
+//! `/api/v1/runs`: create (or dry-run), list, get, abort, reports.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::auth::{Operator, Viewer};
+use super::error::{ApiError, store_error};
+use super::intake;
+use super::live::LiveError;
+use super::plan::plan;
+use super::state::ApiState;
+use crate::engine::RunState;
+use crate::report::{Report, to_html, to_junit};
+use crate::store::RunRow;
+
+/// Bodies over this are refused with 413 (an experiment is a few KiB).
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Mounts the routes under `/api/v1`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/runs", web::post().to(create))
+        .route("/runs", web::get().to(list))
+        .route("/runs/{id}", web::get().to(get))
+        .route("/runs/{id}/abort", web::post().to(abort))
+        .route("/runs/{id}/events", web::get().to(super::sse::events))
+        .route("/runs/{id}/report.json", web::get().to(report_json))
+        .route("/runs/{id}/report.html", web::get().to(report_html))
+        .route("/runs/{id}/junit.xml", web::get().to(junit));
+}
+
+/// The answer to a created run.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Created {
+    id: String,
+    url: String,
+    events_url: String,
+    report_url: String,
+    state: RunState,
+}
+
+/// The absolute URL of `path` on this server, as the client reached it.
+fn absolute(req: &HttpRequest, path: &str) -> String {
+    let info = req.connection_info();
+    format!("{}://{}{path}", info.scheme(), info.host())
+}
+
+async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is over {MAX_BODY} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn create(
+    _: Operator,
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(payload).await?;
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let intake = intake::parse(content_type.as_deref(), &body)?;
+    if intake.dry_run {
+        let exp = intake.experiment;
+        let local = state.resolve_locally;
+        // Resolving scans /proc: keep it off the async worker.
+        let plan = web::block(move || plan(&exp, local))
+            .await
+            .map_err(|e| ApiError::internal("planning the dry run", &e))?;
+        return Ok(HttpResponse::Ok().json(plan));
+    }
+    let id = state.live.start(intake.experiment).map_err(|e| match e {
+        LiveError::ShuttingDown => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        other => ApiError::internal("creating the run", &other),
+    })?;
+    let path = format!("/api/v1/runs/{id}");
+    let created = Created {
+        url: absolute(&req, &path),
+        events_url: absolute(&req, &format!("{path}/events")),
+        report_url: absolute(&req, &format!("{path}/report.html")),
+        id,
+        state: RunState::Pending,
+    };
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, created.url.clone()))
+        .json(created))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    limit: Option<u32>,
+}
+
+/// One run in a list (without its spec and events).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary {
+    id: String,
+    experiment: String,
+    state: RunState,
+    reason: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    url: String,
+}
+
+async fn list(
+    _: Viewer,
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    let rows = state
+        .store
+        .list_runs(limit)
+        .map_err(|e| ApiError::internal("listing runs", &e))?;
+    let runs: Vec<Summary> = rows
+        .into_iter()
+        .map(|r: RunRow| Summary {
+            url: absolute(&req, &format!("/api/v1/runs/{}", r.id)),
+            id: r.id,
+            experiment: r.experiment,
+            state: r.state,
+            reason: r.reason,
+            created_at: r.created_at,
+            finished_at: r.finished_at,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "runs": runs })))
+}
+
+fn report(state: &ApiState, id: &str) -> Result<Report, ApiError> {
+    let row = state.store.run(id).map_err(|e| store_error(id, e))?;
+    let events = state.store.events(id).map_err(|e| store_error(id, e))?;
+    Ok(Report::build(&row, events))
+}
+
+async fn get(
+    _: Viewer,
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(report(&state, &id)?))
+}
+
+async fn report_json(
+    _: Viewer,
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(report(&state, &id)?))
+}
+
+async fn report_html(
+    _: Viewer,
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(to_html(&report(&state, &id)?)))
+}
+
+async fn junit(
+    _: Viewer,
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
+        .content_type("application/xml; charset=utf-8")
+        .body(to_junit(&report(&state, &id)?)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AbortBody {
+    reason: Option<String>,
+}
+
+async fn abort(
+    _: Operator,
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let body: AbortBody = if body.iter().all(u8::is_ascii_whitespace) {
+        AbortBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("abort body: {e}")))?
+    };
+    let reason = body
+        .reason
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| "aborted by an operator".into());
+    let row = state.store.run(&id).map_err(|e| store_error(&id, e))?;
+    if row.state.is_terminal() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("run {id} already finished: {}", row.state),
+        ));
+    }
+    state.live.abort(&id, &reason).map_err(|_| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            format!("run {id} is {} but not driven by this service", row.state),
+        )
+    })?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({
+        "id": *id,
+        "state": row.state,
+        "aborting": true,
+        "reason": reason,
+    })))
+}

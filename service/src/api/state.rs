@@ -1,0 +1,45 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use faultline_exporter::ServiceMetrics;
+
+use super::live::LiveRuns;
+use crate::engine::inject::Injector;
+use crate::store::Store;
+
+/// The service's shared state, one per process.
+pub struct ApiState {
+    /// Runs, events, verdicts.
+    pub store: Arc<Store>,
+    /// The runs this process drives.
+    pub live: Arc<LiveRuns>,
+    /// The service's metric families.
+    pub metrics: Arc<ServiceMetrics>,
+    /// True when faults are injected by the in-process agent, so dry runs can resolve
+    /// local targets on this machine.
+    pub resolve_locally: bool,
+}
+
+impl ApiState {
+    /// State over `live` (which holds the store and the injector).
+    pub fn new(store: Arc<Store>, live: Arc<LiveRuns>, metrics: Arc<ServiceMetrics>) -> ApiState {
+        let resolve_locally = matches!(live.injector(), Injector::InProcess(_));
+        ApiState {
+            store,
+            live,
+            metrics,
+            resolve_locally,
+        }
+    }
+
+    /// `/metrics` text: the service's families and, with the in-process agent, the
+    /// agent's.
+    pub fn metrics_text(&self) -> String {
+        let mut text = self.metrics.encode_text();
+        if let Injector::InProcess(agent) = self.live.injector() {
+            text.push_str(&agent.metrics().encode_text());
+        }
+        text
+    }
+}
