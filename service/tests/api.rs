@@ -392,7 +392,9 @@ async fn an_abort_through_the_api_recovers_the_fault_and_ends_aborted() {
         "abort did not cut the 60 s step"
     );
     assert_eq!(report["verdict"], "aborted");
-    assert_eq!(report["reason"], "checkout is on fire");
+    // The operator's reason first; the engine adds whether the steady state came back.
+    let reason = report["reason"].as_str().unwrap();
+    assert!(reason.starts_with("checkout is on fire"), "{reason}");
     assert_ne!(proc_state(pid), 'T', "the paused target was not resumed");
     assert!(s.agent.list().await.unwrap().is_empty());
     let recovered = s.store.events(&id).unwrap().into_iter().any(
@@ -422,7 +424,7 @@ async fn stopping_the_service_aborts_live_runs_and_recovers_their_faults() {
     s.stop("terminated (SIGTERM)").await;
     let run = store.run(&id).unwrap();
     assert_eq!(run.state, RunState::Aborted);
-    assert_eq!(run.reason, "terminated (SIGTERM)");
+    assert!(run.reason.starts_with("terminated (SIGTERM)"), "{}", run.reason);
     assert_ne!(proc_state(pid), 'T');
     assert!(agent.list().await.unwrap().is_empty());
 }

@@ -147,8 +147,11 @@ spec:
         assert_eq!(e.status, 400);
         assert!(!e.details.is_empty());
         assert!(e.details.iter().all(|d| d.line > 1), "{e:?}");
+        // The misspelt fault is named by its step and the fix lists the real kinds.
         assert!(
-            e.details.iter().any(|d| d.message.contains("processPuase")),
+            e.details
+                .iter()
+                .any(|d| d.path.starts_with("spec.steps[0]") && d.message.contains("processPause")),
             "{e:?}"
         );
     }
