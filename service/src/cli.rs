@@ -69,13 +69,23 @@ sudo faultline run --prometheus http://127.0.0.1:9090 experiment.yaml"
     )]
     Demo(StateArgs),
     /// Serve the HTTP API, webhooks and metrics.
-    #[command(after_help = "Example:\n  faultline serve   # then POST experiments to /api/v1/runs")]
-    Serve,
+    #[command(
+        long_about = "Serves /api/v1 (runs: create, list, get, abort, events as SSE, reports), \
+                      /healthz, /readyz and /metrics. Runs are driven in the background; faults \
+                      go through the in-process agent (journaled under --state-dir) or a node \
+                      agent (--agent). SIGTERM or Ctrl-C aborts every live run, waits for its \
+                      faults to be recovered, then exits. On start, runs a previous process left \
+                      unfinished are marked error.",
+        after_help = "Examples:\n  faultline serve --tokens-file /etc/faultline/tokens   # lines `role:token`, role viewer|operator|admin\n  \
+faultline serve --insecure-no-auth --listen 127.0.0.1:8080 --state-dir /tmp/fl\n  \
+faultline serve --tokens-file tokens --agent http://10.0.0.5:7150 --agent-token-file agent.token"
+    )]
+    Serve(ServeArgs),
     /// Ask a running server to run an experiment; the exit code is the verdict.
     #[command(
         after_help = "Example (a GitLab job):\n  faultline trigger --server https://faultline.example.org experiment.yaml --wait --junit report.xml"
     )]
-    Trigger(FileArg),
+    Trigger(TriggerArgs),
     /// Remove whatever faults a killed run left behind, from the agent's journal.
     #[command(
         after_help = "Exit status: 0 when nothing is left applied, 1 otherwise.\n\nExample:\n  sudo faultline recover --state-dir /var/lib/faultline"
@@ -107,14 +117,6 @@ pub enum OutputFormat {
     Yaml,
     /// JSON, as the API takes it.
     Json,
-}
-
-/// One experiment file.
-#[derive(Debug, Args)]
-pub struct FileArg {
-    /// The experiment file.
-    #[arg(value_name = "FILE")]
-    pub file: Option<PathBuf>,
 }
 
 /// Where local runs keep their state.
@@ -150,4 +152,81 @@ pub struct RunArgs {
     /// Print what would be injected, in order, and inject nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "FAULTLINE_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub listen: std::net::SocketAddr,
+    /// Store (`faultline.db`) and in-process agent journal (`agent/`) location.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Bearer tokens, one `role:token` per line (roles: viewer, operator, admin).
+    #[arg(long, value_name = "FILE", env = "FAULTLINE_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// Serve without authentication (everyone is admin); refused unless --listen is a
+    /// loopback address.
+    #[arg(long, conflicts_with = "tokens_file")]
+    pub insecure_no_auth: bool,
+    /// A node agent to inject faults through, instead of the in-process agent.
+    #[arg(long, value_name = "URL", env = "FAULTLINE_AGENT_URL")]
+    pub agent: Option<String>,
+    /// File holding the node agent's bearer token.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "FAULTLINE_AGENT_TOKEN_FILE",
+        requires = "agent"
+    )]
+    pub agent_token_file: Option<PathBuf>,
+    /// Prometheus server for `prometheus:` checks.
+    #[arg(long, value_name = "URL", env = "FAULTLINE_PROMETHEUS_URL")]
+    pub prometheus: Option<String>,
+    /// Lease of each fault, renewed every third of it while the run lives.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub lease: faultline_agent::spec::Duration,
+}
+
+/// Options of `trigger`.
+#[derive(Debug, Args)]
+pub struct TriggerArgs {
+    /// The faultline server, e.g. `https://faultline.example.org`.
+    #[arg(long, value_name = "URL", env = "FAULTLINE_URL")]
+    pub server: String,
+    /// Bearer token (operator or admin).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "FAULTLINE_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// File holding the bearer token.
+    #[arg(long, value_name = "FILE", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// Follow the run's progress and exit with its verdict.
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: write the JUnit report here.
+    #[arg(long, value_name = "FILE", requires = "wait")]
+    pub junit: Option<PathBuf>,
+    /// With --wait: write the HTML report here.
+    #[arg(long, value_name = "FILE", requires = "wait")]
+    pub html: Option<PathBuf>,
+    /// With --wait: give up waiting after this long (the run goes on; exit 2).
+    #[arg(long, value_name = "DURATION", requires = "wait")]
+    pub timeout: Option<faultline_agent::spec::Duration>,
+    /// Plan only: print what would be injected, inject nothing.
+    #[arg(long, conflicts_with = "wait")]
+    pub dry_run: bool,
+    /// The experiment file (YAML or JSON, exactly one experiment).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }

@@ -36,8 +36,8 @@ fn main() -> ExitCode {
         Command::Validate(args) => cmd::validate::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Demo(args) => cmd::demo::run(args),
-        Command::Serve => Ok(cmd::serve::run()),
-        Command::Trigger(f) => Ok(cmd::trigger::run(f.file.as_deref())),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Trigger(args) => cmd::trigger::run(args),
         Command::Recover(args) => cmd::recover::run(args),
         Command::Version => Ok(cmd::version::run()),
     };

@@ -97,8 +97,9 @@ pub async fn run_experiment(
     })
 }
 
+/// Resolves on Ctrl-C or SIGTERM with the reason, e.g. `terminated (SIGTERM)`.
 #[cfg(unix)]
-async fn wait_for_signal() -> String {
+pub async fn wait_for_signal() -> String {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,
@@ -113,8 +114,9 @@ async fn wait_for_signal() -> String {
     }
 }
 
+/// Resolves on Ctrl-C with the reason.
 #[cfg(not(unix))]
-async fn wait_for_signal() -> String {
+pub async fn wait_for_signal() -> String {
     let _ = tokio::signal::ctrl_c().await;
     "interrupted (Ctrl-C)".into()
 }

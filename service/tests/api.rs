@@ -354,7 +354,10 @@ async fn a_dry_run_resolves_the_target_and_injects_nothing() {
     assert_eq!(plan["dryRun"], true);
     assert_eq!(plan["faults"][0]["kind"], "processPause");
     assert_eq!(plan["faults"][0]["step"], "pause");
-    assert_eq!(plan["faults"][0]["resolved"]["procs"][0]["pid"], pid);
+    assert_eq!(plan["faults"][0]["startsAtSeconds"], 0.0);
+    assert_eq!(plan["refusal"], Value::Null);
+    assert_eq!(plan["targets"][0]["target"]["local"]["pid"], pid);
+    assert_eq!(plan["targets"][0]["resolved"]["procs"][0]["pid"], pid);
     assert_eq!(plan["checks"][0], "availability");
     assert!(s.store.list_runs(10).unwrap().is_empty());
     assert!(s.agent.list().await.unwrap().is_empty());
@@ -424,7 +427,11 @@ async fn stopping_the_service_aborts_live_runs_and_recovers_their_faults() {
     s.stop("terminated (SIGTERM)").await;
     let run = store.run(&id).unwrap();
     assert_eq!(run.state, RunState::Aborted);
-    assert!(run.reason.starts_with("terminated (SIGTERM)"), "{}", run.reason);
+    assert!(
+        run.reason.starts_with("terminated (SIGTERM)"),
+        "{}",
+        run.reason
+    );
     assert_ne!(proc_state(pid), 'T');
     assert!(agent.list().await.unwrap().is_empty());
 }

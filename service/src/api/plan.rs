@@ -1,131 +1,110 @@
-//! Dry runs: what a run of an experiment would inject, resolved on this machine where
-//! that is possible, with nothing injected and no run created.
+//! Dry runs over the API: the engine's plan (what would be injected, when, on what), the
+//! guard's verdict, and each local target resolved on this machine now — with nothing
+//! injected and no run created.
 
-use faultline_agent::spec::{Experiment, FaultStep, Step, Target};
+use faultline_agent::spec::{Experiment, Step, Target};
 use serde::Serialize;
+
+use crate::engine::plan::{PlannedFault, guard_refusal, plan as engine_plan};
 
 /// The answer to a dry run.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Plan {
+pub struct DryRun {
     /// Experiment name.
     pub experiment: String,
     /// Always true: nothing was injected.
     pub dry_run: bool,
-    /// Every fault the run would apply, in step order.
+    /// Why the guard would refuse the run before injecting anything, if it would.
+    pub refusal: Option<String>,
+    /// Every fault the run would apply, in the engine's order, with start offsets.
     pub faults: Vec<PlannedFault>,
+    /// Every distinct target, and what it resolves to now.
+    pub targets: Vec<TargetPlan>,
     /// The steady-state checks that would be judged.
     pub checks: Vec<String>,
-    /// Guard limits this plan breaks; a real run would still be refused or fail on them.
-    pub warnings: Vec<String>,
 }
 
-/// One fault of the plan.
+/// One target of the plan.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PlannedFault {
-    /// The step's label (its name, or kind and position).
-    pub step: String,
-    /// Fault kind.
-    pub kind: String,
-    /// The step as written (kind parameters, duration, target).
-    pub fault: serde_json::Value,
-    /// The target it would hit.
-    pub target: Option<serde_json::Value>,
-    /// What the target resolves to now (processes, cgroups, netns), when resolved here.
+pub struct TargetPlan {
+    /// The target as written.
+    pub target: serde_json::Value,
+    /// What it resolves to now (processes, cgroups, netns), when resolved here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolved: Option<serde_json::Value>,
-    /// Why it was not resolved, or why resolving failed.
+    /// Why it was not resolved here, or why resolving failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
-/// Builds the plan. With `resolve_locally` (the in-process agent), local targets are
-/// resolved on this machine; a remote agent resolves its own targets at apply time.
-pub fn plan(exp: &Experiment, resolve_locally: bool) -> Plan {
-    let mut faults = Vec::new();
-    collect(&exp.spec.steps, "", &mut faults);
-    let mut warnings = Vec::new();
-    let planned = faults
-        .into_iter()
-        .map(|(label, step)| {
-            let target = step.target.as_ref().or(exp.spec.target.as_ref());
-            let (resolved, note) = match target {
-                None => (None, Some("no target: the run would end in error".into())),
-                Some(Target::Kubernetes(_)) => (
-                    None,
-                    Some("Kubernetes targets are resolved when the run starts".into()),
-                ),
-                Some(Target::Local(_)) if !resolve_locally => (
-                    None,
-                    Some("resolved by the node agent when the fault is applied".into()),
-                ),
-                Some(Target::Local(t)) => match faultline_agent::resolve::resolve(t) {
-                    Ok(r) => {
-                        if let Some(max) = exp.spec.guard.max_targets
-                            && r.procs.len() > max as usize
-                        {
-                            warnings.push(format!(
-                                "step {label}: {} processes exceed guard.maxTargets {max}",
-                                r.procs.len()
-                            ));
-                        }
-                        (serde_json::to_value(&r).ok(), None)
-                    }
-                    Err(e) => (
-                        None,
-                        Some(format!(
-                            "target does not resolve now: {}",
-                            faultline_agent::agent::error_chain(&e)
-                        )),
-                    ),
-                },
-            };
-            PlannedFault {
-                kind: step.fault.name().to_string(),
-                fault: serde_json::to_value(step).unwrap_or_default(),
-                target: target.and_then(|t| serde_json::to_value(t).ok()),
-                step: label,
-                resolved,
-                note,
-            }
-        })
-        .collect();
-    Plan {
+/// Builds the dry-run answer. With `resolve_locally` (the in-process agent), local
+/// targets are resolved on this machine (reads `/proc`: call off the async workers); a
+/// remote agent resolves its own targets when it applies a fault.
+pub fn dry_run(exp: &Experiment, resolve_locally: bool) -> DryRun {
+    let mut targets = Vec::new();
+    if let Some(t) = &exp.spec.target {
+        targets.push(t);
+    }
+    collect_targets(&exp.spec.steps, &mut targets);
+    let mut distinct: Vec<&Target> = Vec::new();
+    for t in targets {
+        if !distinct.contains(&t) {
+            distinct.push(t);
+        }
+    }
+    DryRun {
         experiment: exp.metadata.name.clone(),
         dry_run: true,
-        faults: planned,
+        refusal: guard_refusal(exp),
+        faults: engine_plan(exp),
+        targets: distinct
+            .into_iter()
+            .map(|t| resolve(t, resolve_locally))
+            .collect(),
         checks: exp
             .spec
             .steady_state
             .iter()
             .map(|c| c.name.clone())
             .collect(),
-        warnings,
     }
 }
 
-/// Fault steps with labels in the runner's style (`name`, or `kind#position`, nested
-/// groups joined with dots).
-fn collect<'e>(steps: &'e [Step], prefix: &str, out: &mut Vec<(String, &'e FaultStep)>) {
-    for (i, step) in steps.iter().enumerate() {
-        let label = match step {
-            Step::Fault(f) => f
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{}#{}", f.fault.name(), i + 1)),
-            Step::Parallel(_) => format!("parallel#{}", i + 1),
-            Step::Serial(_) => format!("serial#{}", i + 1),
-            Step::Suspend(_) => continue,
-        };
-        let full = if prefix.is_empty() {
-            label
-        } else {
-            format!("{prefix}.{label}")
-        };
-        match step {
-            Step::Fault(f) => out.push((full, f)),
-            Step::Parallel(c) | Step::Serial(c) => collect(c, &full, out),
+fn resolve(target: &Target, locally: bool) -> TargetPlan {
+    let (resolved, note) = match target {
+        Target::Kubernetes(_) => (
+            None,
+            Some("Kubernetes targets are resolved when the run starts".to_string()),
+        ),
+        Target::Local(_) if !locally => (
+            None,
+            Some("resolved by the node agent when the fault is applied".to_string()),
+        ),
+        Target::Local(t) => match faultline_agent::resolve::resolve(t) {
+            Ok(r) => (serde_json::to_value(&r).ok(), None),
+            Err(e) => (
+                None,
+                Some(format!(
+                    "does not resolve now: {}",
+                    faultline_agent::agent::error_chain(&e)
+                )),
+            ),
+        },
+    };
+    TargetPlan {
+        target: serde_json::to_value(target).unwrap_or_default(),
+        resolved,
+        note,
+    }
+}
+
+fn collect_targets<'e>(steps: &'e [Step], out: &mut Vec<&'e Target>) {
+    for s in steps {
+        match s {
+            Step::Fault(f) => out.extend(f.target.as_ref()),
+            Step::Parallel(c) | Step::Serial(c) => collect_targets(c, out),
             Step::Suspend(_) => {}
         }
     }

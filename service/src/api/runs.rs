@@ -10,7 +10,7 @@ use super::auth::{Operator, Viewer};
 use super::error::{ApiError, store_error};
 use super::intake;
 use super::live::LiveError;
-use super::plan::plan;
+use super::plan::dry_run;
 use super::state::ApiState;
 use crate::engine::RunState;
 use crate::report::{Report, to_html, to_junit};
@@ -86,7 +86,7 @@ async fn create(
         let exp = intake.experiment;
         let local = state.resolve_locally;
         // Resolving scans /proc: keep it off the async worker.
-        let plan = web::block(move || plan(&exp, local))
+        let plan = web::block(move || dry_run(&exp, local))
             .await
             .map_err(|e| ApiError::internal("planning the dry run", &e))?;
         return Ok(HttpResponse::Ok().json(plan));

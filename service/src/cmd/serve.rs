@@ -1,6 +1,105 @@
-//! `faultline serve`: not built yet; its issue replaces this file.
+//! `faultline serve`: the HTTP API over the run store, with faults injected by the
+//! in-process agent or a node agent.
 
-/// Runs `faultline serve`.
-pub fn run() -> u8 {
-    super::not_built("serve", "the service API issue")
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use faultline::api::{Auth, Service, check_bind};
+use faultline::checks::PrometheusClient;
+use faultline::engine::inject::Injector;
+use faultline::engine::runner::RunOptions;
+use faultline::runs::wait_for_signal;
+use faultline::store::Store;
+use faultline_agent::agent::Agent;
+use faultline_agent::client::AgentClient;
+
+use crate::cli::ServeArgs;
+
+/// Runs `serve` until SIGTERM or Ctrl-C; 0 after a clean stop.
+pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
+    let auth = match (&args.tokens_file, args.insecure_no_auth) {
+        (Some(path), _) => Auth::from_file(path)?,
+        (None, true) => Auth::Disabled,
+        (None, false) => bail!(
+            "no --tokens-file given; pass one (lines `role:token`), or --insecure-no-auth on a loopback address"
+        ),
+    };
+    check_bind(args.listen, &auth)?;
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(serve(args, auth))?;
+    Ok(0)
+}
+
+async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
+    if matches!(auth, Auth::Disabled) {
+        tracing::warn!("serving the API without authentication (--insecure-no-auth)");
+    }
+    // Bind first: a second service on the same port fails here without touching the
+    // store or the journal of the first.
+    let listener = TcpListener::bind(args.listen)
+        .with_context(|| format!("failed to listen on {}", args.listen))?;
+    let dir = &args.state.state_dir;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("failed to create state dir {}", dir.display()))?;
+    let store = Arc::new(
+        Store::open(&dir.join("faultline.db"))
+            .with_context(|| format!("failed to open the store in {}", dir.display()))?,
+    );
+    let (injector, agent) = match &args.agent {
+        Some(url) => {
+            let token = match &args.agent_token_file {
+                Some(p) => Some(
+                    std::fs::read_to_string(p)
+                        .with_context(|| format!("failed to read {}", p.display()))?
+                        .trim()
+                        .to_string(),
+                ),
+                None => None,
+            };
+            let client = AgentClient::new(url.clone(), token)
+                .with_context(|| format!("failed to set up the agent client for {url}"))?;
+            (Injector::Remote(client), None)
+        }
+        None => {
+            // Opening the agent recovers whatever a killed service left in the journal.
+            let agent = Agent::open(dir.join("agent"))
+                .await
+                .context("failed to open the in-process agent")?;
+            let recovered = agent.startup_report().recovered.len();
+            if recovered > 0 {
+                tracing::warn!(recovered, "recovered faults a previous process left behind");
+            }
+            (Injector::InProcess(Arc::new(agent.clone())), Some(agent))
+        }
+    };
+    let opts = RunOptions {
+        lease: args.lease.std().max(Duration::from_secs(3)),
+        prometheus: args
+            .prometheus
+            .as_deref()
+            .map(|u| PrometheusClient::new(u, Duration::from_secs(5))),
+        ..RunOptions::default()
+    };
+    let service = Service::open(store, injector, opts, auth)?;
+    let server = service.bind(listener)?;
+    // Parsed by scripts and tests waiting for the service: keep the wording.
+    println!("faultline listening on http://{}", args.listen);
+    tracing::info!(listen = %args.listen, state_dir = %dir.display(), interrupted = service.interrupted.len(), "serving");
+    service.run_until(server, wait_for_signal()).await?;
+    if let Some(agent) = agent {
+        let left = agent
+            .shutdown()
+            .await
+            .context("failed to recover the faults left on shutdown")?;
+        if !left.is_empty() {
+            tracing::warn!(
+                recovered = left.len(),
+                "recovered faults still applied at shutdown"
+            );
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
 }

@@ -1,6 +1,280 @@
-//! `faultline trigger`: not built yet; its issue replaces this file.
+//! `faultline trigger`: what a CI job runs. Posts one experiment to a faultline server,
+//! prints the run's id and URL and, with `--wait`, follows the run's event stream (SSE)
+//! as progress lines, prints the verdict and the checks table, writes the reports asked
+//! for, and exits with the verdict: 0 passed, 1 failed, 2 aborted, error, invalid input,
+//! an unreachable server or a timeout.
 
-/// Runs `faultline trigger`.
-pub fn run(_file: Option<&std::path::Path>) -> u8 {
-    super::not_built("trigger", "the GitLab trigger issue")
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use faultline::engine::progress::print_progress;
+use faultline::engine::{RunState, StoredEvent};
+use futures::StreamExt;
+use serde_json::Value;
+
+use super::run::{NOT_A_VERDICT, exit_code};
+use crate::cli::TriggerArgs;
+
+/// How often a dropped event stream is reopened before giving up.
+const RECONNECTS: u32 = 5;
+
+/// Runs `trigger`. Every failure is exit code 2 with a message on stderr.
+pub fn run(args: &TriggerArgs) -> anyhow::Result<u8> {
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    match rt.block_on(trigger(args)) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            eprintln!("faultline trigger: {e:#}");
+            Ok(NOT_A_VERDICT)
+        }
+    }
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Api {
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    /// GETs `path` (30 s timeout), failing on a non-2xx status with the server's message.
+    async fn get(&self, path: &str) -> anyhow::Result<reqwest::Response> {
+        let res = self
+            .req(reqwest::Method::GET, path)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .with_context(|| format!("GET {}{path} failed", self.base))?;
+        check(res, path).await
+    }
+}
+
+/// Turns an error status into an error naming the server's explanation.
+async fn check(res: reqwest::Response, what: &str) -> anyhow::Result<reqwest::Response> {
+    let status = res.status();
+    if status.is_success() {
+        return Ok(res);
+    }
+    let body = res.text().await.unwrap_or_default();
+    let msg = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_string))
+        .unwrap_or(body);
+    Err(anyhow!("{what}: the server answered {status}: {msg}"))
+}
+
+fn token(args: &TriggerArgs) -> anyhow::Result<Option<String>> {
+    if let Some(path) = &args.token_file {
+        let t = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read token file {}", path.display()))?;
+        return Ok(Some(t.trim().to_string()));
+    }
+    Ok(args.token.clone())
+}
+
+async fn trigger(args: &TriggerArgs) -> anyhow::Result<u8> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("failed to read {}", args.file.display()))?;
+    let api = Api {
+        http: reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .context("failed to set up the HTTP client")?,
+        base: args.server.trim_end_matches('/').to_string(),
+        token: token(args)?,
+    };
+    let json_file = args.file.extension().is_some_and(|e| e == "json");
+    let req = api.req(reqwest::Method::POST, "/api/v1/runs");
+    let req = if args.dry_run {
+        req.json(&serde_json::json!({ "experiment": text, "dryRun": true }))
+    } else {
+        req.header(
+            "content-type",
+            if json_file {
+                "application/json"
+            } else {
+                "application/yaml"
+            },
+        )
+        .body(text)
+    };
+    let res = req
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .with_context(|| format!("POST {}/api/v1/runs failed", api.base))?;
+    let status = res.status();
+    let body: Value = res
+        .json()
+        .await
+        .with_context(|| format!("the server's answer ({status}) is not JSON"))?;
+    if status == reqwest::StatusCode::BAD_REQUEST && body["details"].is_array() {
+        eprintln!(
+            "{}: {}",
+            args.file.display(),
+            body["error"].as_str().unwrap_or("")
+        );
+        for d in body["details"].as_array().into_iter().flatten() {
+            eprintln!(
+                "{}:{}:{}: {}: {}",
+                args.file.display(),
+                d["line"],
+                d["column"],
+                d["path"].as_str().unwrap_or(""),
+                d["message"].as_str().unwrap_or("")
+            );
+        }
+        return Ok(NOT_A_VERDICT);
+    }
+    if !status.is_success() {
+        return Err(anyhow!(
+            "the server refused the experiment ({status}): {}",
+            body["error"].as_str().unwrap_or("no explanation")
+        ));
+    }
+    if args.dry_run {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&body).unwrap_or_default()
+        );
+        return Ok(0);
+    }
+    let id = body["id"]
+        .as_str()
+        .ok_or_else(|| anyhow!("the server's answer has no run id: {body}"))?
+        .to_string();
+    println!("run {id} created: {}", body["url"].as_str().unwrap_or(""));
+    if !args.wait {
+        return Ok(0);
+    }
+    let follow = follow(&api, &id);
+    let (verdict, reason) = match args.timeout {
+        Some(t) => tokio::time::timeout(t.std(), follow)
+            .await
+            .map_err(|_| anyhow!("gave up waiting after {t}; run {id} goes on on the server"))??,
+        None => follow.await?,
+    };
+    println!("verdict: {verdict} — {reason}");
+    print_checks(&api, &id).await;
+    write_report(&api, &id, "junit.xml", args.junit.as_deref()).await?;
+    write_report(&api, &id, "report.html", args.html.as_deref()).await?;
+    Ok(exit_code(verdict))
+}
+
+/// Follows the run's events until its end marker; reconnects with `Last-Event-ID` when
+/// the stream drops. Returns the verdict and reason.
+async fn follow(api: &Api, id: &str) -> anyhow::Result<(RunState, String)> {
+    let mut last: u64 = 0;
+    let mut attempts = 0;
+    loop {
+        let res = api
+            .req(reqwest::Method::GET, &format!("/api/v1/runs/{id}/events"))
+            .header("Last-Event-ID", last.to_string())
+            .header("Accept", "text/event-stream")
+            .send()
+            .await;
+        let dropped = match res {
+            Ok(res) => {
+                let res = check(res, "event stream").await?;
+                match read_stream(res, &mut last).await {
+                    Some(end) => return Ok(end),
+                    None => "the event stream ended early".to_string(),
+                }
+            }
+            Err(e) => format!("event stream: {e}"),
+        };
+        attempts += 1;
+        if attempts > RECONNECTS {
+            return Err(anyhow!("{dropped}; gave up after {RECONNECTS} reconnects"));
+        }
+        eprintln!("{dropped}; reconnecting");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Prints each event of the stream; returns the verdict at the end marker, or `None` if
+/// the stream stopped before it.
+async fn read_stream(res: reqwest::Response, last: &mut u64) -> Option<(RunState, String)> {
+    let mut stream = res.bytes_stream();
+    let mut buf = String::new();
+    while let Some(chunk) = stream.next().await {
+        buf.push_str(&String::from_utf8_lossy(&chunk.ok()?));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let (mut event, mut data) = ("", String::new());
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event: ") {
+                    event = v;
+                } else if let Some(v) = line.strip_prefix("data: ") {
+                    data.push_str(v);
+                }
+            }
+            if event == "end" {
+                let v: Value = serde_json::from_str(&data).ok()?;
+                let verdict = RunState::parse(v["verdict"].as_str()?)?;
+                return Some((verdict, v["reason"].as_str().unwrap_or("").to_string()));
+            }
+            if let Ok(ev) = serde_json::from_str::<StoredEvent>(&data) {
+                *last = ev.seq;
+                print_progress(&ev.event);
+            }
+        }
+    }
+    None
+}
+
+/// The checks table from the JSON report; a failure here only costs the table.
+async fn print_checks(api: &Api, id: &str) {
+    let Ok(res) = api.get(&format!("/api/v1/runs/{id}/report.json")).await else {
+        return;
+    };
+    let Ok(report) = res.json::<Value>().await else {
+        return;
+    };
+    let checks = report["checks"].as_array().cloned().unwrap_or_default();
+    if checks.is_empty() {
+        return;
+    }
+    println!(
+        "{:<24} {:<7} {:<14} {:>10} {:>10}  result",
+        "check", "phase", "expect", "min", "max"
+    );
+    for c in checks {
+        let num = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.4}"));
+        println!(
+            "{:<24} {:<7} {:<14} {:>10} {:>10}  {}",
+            c["check"].as_str().unwrap_or(""),
+            c["phase"].as_str().unwrap_or(""),
+            c["expect"].as_str().unwrap_or(""),
+            num(&c["min"]),
+            num(&c["max"]),
+            if c["ok"].as_bool() == Some(true) {
+                "ok"
+            } else {
+                "NOT MET"
+            }
+        );
+    }
+}
+
+async fn write_report(api: &Api, id: &str, name: &str, to: Option<&Path>) -> anyhow::Result<()> {
+    let Some(path) = to else { return Ok(()) };
+    let body = api
+        .get(&format!("/api/v1/runs/{id}/{name}"))
+        .await?
+        .bytes()
+        .await
+        .with_context(|| format!("reading {name} of run {id}"))?;
+    std::fs::write(path, &body).with_context(|| format!("failed to write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
 }

@@ -23,6 +23,7 @@ impl Drop for Proc {
         // SIGCONT first: a stopped process does not die of SIGKILL until it is reaped.
         let _ = Command::new("kill")
             .args(["-CONT", &self.0.id().to_string()])
+            .stderr(Stdio::null())
             .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
