@@ -1,12 +1,15 @@
 //! faultline's observability seam: every Prometheus metric family, the log/tracing set-up
-//! and (later) the Grafana annotation client. The service and the node agent only call it;
+//! and the Grafana annotation client. The service and the node agent only call it;
 //! metric names live here and nowhere else.
 #![forbid(unsafe_code)]
 
 pub mod agent_metrics;
+pub mod grafana;
 pub mod logging;
+pub mod run_metrics;
 pub mod service_metrics;
 
 pub use agent_metrics::{AgentMetrics, AgentOp, RecoveryReason};
 pub use logging::LogFormat;
+pub use run_metrics::{Bound, RunMetrics};
 pub use service_metrics::ServiceMetrics;

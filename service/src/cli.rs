@@ -152,6 +152,28 @@ pub struct RunArgs {
     /// Print what would be injected, in order, and inject nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Grafana annotations of the fault windows and verdicts.
+    #[command(flatten)]
+    pub grafana: GrafanaArgs,
+}
+
+/// Where to annotate runs in Grafana (for `run`, and `serve`).
+#[derive(Debug, Clone, Args)]
+pub struct GrafanaArgs {
+    /// Grafana base URL; annotations are off without it.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "FAULTLINE_GRAFANA_URL",
+        requires = "grafana_token_file"
+    )]
+    pub grafana_url: Option<String>,
+    /// File holding a Grafana service-account token (role Editor, or annotations:write).
+    #[arg(long, value_name = "FILE", env = "FAULTLINE_GRAFANA_TOKEN_FILE")]
+    pub grafana_token_file: Option<PathBuf>,
+    /// Dashboard UID to attach the annotations to (default: organisation-wide).
+    #[arg(long, value_name = "UID", env = "FAULTLINE_GRAFANA_DASHBOARD_UID")]
+    pub grafana_dashboard_uid: Option<String>,
 }
 
 /// Options of `serve`.

@@ -15,7 +15,10 @@ use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_agent::spec::load_file;
 
-use crate::cli::RunArgs;
+use crate::cli::{GrafanaArgs, RunArgs};
+use faultline::outputs::GrafanaObserver;
+use faultline::outputs::grafana::ReportLink;
+use faultline_exporter::grafana::{GrafanaConfig, SenderConfig};
 
 /// Exit code: every experiment passed.
 pub const PASSED: u8 = 0;
@@ -82,7 +85,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         if !interrupted.is_empty() {
             println!("marked {} interrupted run(s) as error", interrupted.len());
         }
-        let opts = RunOptions {
+        let grafana = grafana_observer(
+            &args.grafana,
+            &args.state.state_dir,
+            &prometheus::Registry::new(),
+            report_files(&args.state.state_dir),
+        )?;
+        let mut opts = RunOptions {
             lease: args.lease.std().max(Duration::from_secs(3)),
             prometheus: args
                 .prometheus
@@ -90,6 +99,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
                 .map(|u| PrometheusClient::new(u, Duration::from_secs(5))),
             ..RunOptions::default()
         };
+        if let Some(g) = &grafana {
+            opts.observers.push(g.clone());
+        }
         let store = Arc::new(store);
         let agent = Arc::new(agent);
         let mut worst = PASSED;
@@ -111,6 +123,51 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
                 break;
             }
         }
+        if let Some(g) = grafana {
+            // A one-shot process: give Grafana a moment; what it does not take stays
+            // queued on disk and goes out with the next run (or `serve`).
+            let left = g.sender().flush(Duration::from_secs(10)).await;
+            if left > 0 {
+                println!(
+                    "grafana: {left} annotation(s) not sent yet; kept queued under the state dir"
+                );
+            }
+        }
         Ok(worst)
     })
+}
+
+/// Links to the reports `faultline run` writes under `state_dir`.
+fn report_files(state_dir: &std::path::Path) -> ReportLink {
+    let root = std::path::absolute(state_dir.join("reports"))
+        .unwrap_or_else(|_| state_dir.join("reports"));
+    Box::new(move |run| format!("file://{}/{run}/report.html", root.display()))
+}
+
+/// The Grafana annotation observer `args` ask for, if any (for `run` and `serve`).
+/// Needs a tokio runtime.
+pub fn grafana_observer(
+    args: &GrafanaArgs,
+    state_dir: &std::path::Path,
+    registry: &prometheus::Registry,
+    report_link: ReportLink,
+) -> anyhow::Result<Option<Arc<GrafanaObserver>>> {
+    let (Some(url), Some(token_file)) = (&args.grafana_url, &args.grafana_token_file) else {
+        return Ok(None);
+    };
+    let cfg = GrafanaConfig {
+        url: url.clone(),
+        token_file: token_file.clone(),
+        dashboard_uid: args.grafana_dashboard_uid.clone(),
+        timeout: Duration::from_secs(5),
+    };
+    let obs = GrafanaObserver::start(
+        cfg,
+        state_dir,
+        SenderConfig::default(),
+        registry,
+        report_link,
+    )
+    .context("starting Grafana annotations")?;
+    Ok(Some(Arc::new(obs)))
 }

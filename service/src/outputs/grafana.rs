@@ -1,0 +1,180 @@
+//! Grafana annotations for runs: a region per fault window (created at injection, its end
+//! patched at recovery), the verdict added to every region's tags at the end, and a point
+//! annotation for the verdict. Tags: `faultline`, the experiment, the fault kind (and the
+//! verdict), so a dashboard's annotation query on the `faultline` tag shows them all.
+//!
+//! Sending is the exporter's [`Annotations`] sender: queued, persisted, retried. This
+//! observer only turns events into queue operations, so it never blocks a run.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use faultline_exporter::grafana::{
+    AnnotationPatch, Annotations, GrafanaClient, GrafanaConfig, NewAnnotation, Op, SenderConfig,
+    SenderError,
+};
+use prometheus::Registry;
+
+use crate::engine::RunEvent;
+use crate::engine::observe::{RunInfo, RunObserver};
+
+/// The tag every faultline annotation carries.
+pub const TAG: &str = "faultline";
+
+/// Turns a run id into the URL of its report, for the annotation text.
+pub type ReportLink = Box<dyn Fn(&str) -> String + Send + Sync>;
+
+/// A fault window annotated for a run still going.
+struct Region {
+    key: String,
+    tags: Vec<String>,
+}
+
+/// Annotates runs in Grafana.
+pub struct GrafanaObserver {
+    sender: Annotations,
+    dashboard_uid: Option<String>,
+    report_link: ReportLink,
+    runs: Mutex<HashMap<String, Vec<Region>>>,
+}
+
+impl GrafanaObserver {
+    /// Starts the sender (queue file `grafana/annotations.jsonl` under `state_dir`; what
+    /// an earlier process left there is sent first) and returns the observer. Needs a
+    /// tokio runtime. Metric families go into `registry`.
+    pub fn start(
+        cfg: GrafanaConfig,
+        state_dir: &Path,
+        sender_cfg: SenderConfig,
+        registry: &Registry,
+        report_link: ReportLink,
+    ) -> Result<GrafanaObserver, SenderError> {
+        let dashboard_uid = cfg.dashboard_uid.clone();
+        let client = GrafanaClient::new(cfg)?;
+        let sender = Annotations::start(
+            client,
+            &state_dir.join("grafana").join("annotations.jsonl"),
+            sender_cfg,
+            registry,
+        )?;
+        Ok(GrafanaObserver {
+            sender,
+            dashboard_uid,
+            report_link,
+            runs: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The sender, to flush it before the process exits.
+    pub fn sender(&self) -> &Annotations {
+        &self.sender
+    }
+
+    fn regions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Region>>> {
+        self.runs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn key(run: &str, fault: &str) -> String {
+    format!("{run}/{fault}")
+}
+
+/// Escapes text for Grafana's annotation text, which is rendered as HTML.
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+impl RunObserver for GrafanaObserver {
+    fn observe(&self, run: &RunInfo, event: &RunEvent, at: DateTime<Utc>) {
+        let ms = at.timestamp_millis();
+        let link = (self.report_link)(&run.id);
+        match event {
+            RunEvent::FaultApplied {
+                fault,
+                kind,
+                target,
+                step,
+            } => {
+                let tags = vec![TAG.to_string(), run.experiment.clone(), kind.clone()];
+                let key = key(&run.id, fault);
+                self.sender.push(Op::Create {
+                    key: key.clone(),
+                    annotation: NewAnnotation {
+                        dashboard_uid: self.dashboard_uid.clone(),
+                        time: ms,
+                        time_end: None,
+                        tags: tags.clone(),
+                        text: format!(
+                            "faultline: {} on {} (step {}), experiment {}, run {} — <a href=\"{}\">report</a>",
+                            html(kind),
+                            html(target),
+                            html(step),
+                            html(&run.experiment),
+                            html(&run.id),
+                            html(&link)
+                        ),
+                    },
+                });
+                self.regions()
+                    .entry(run.id.clone())
+                    .or_default()
+                    .push(Region { key, tags });
+            }
+            RunEvent::FaultRecovered { fault, .. } => {
+                self.sender.push(Op::Patch {
+                    key: key(&run.id, fault),
+                    patch: AnnotationPatch {
+                        time_end: Some(ms),
+                        ..AnnotationPatch::default()
+                    },
+                });
+            }
+            RunEvent::StateChanged { to, reason } if to.is_terminal() => {
+                let verdict = to.as_str().to_string();
+                let regions = self.regions().remove(&run.id).unwrap_or_default();
+                for r in regions {
+                    let mut tags = r.tags;
+                    tags.push(verdict.clone());
+                    self.sender.push(Op::Patch {
+                        key: r.key,
+                        patch: AnnotationPatch {
+                            tags: Some(tags),
+                            ..AnnotationPatch::default()
+                        },
+                    });
+                }
+                self.sender.push(Op::Create {
+                    key: key(&run.id, "verdict"),
+                    annotation: NewAnnotation {
+                        dashboard_uid: self.dashboard_uid.clone(),
+                        time: ms,
+                        time_end: None,
+                        tags: vec![
+                            TAG.to_string(),
+                            run.experiment.clone(),
+                            "verdict".into(),
+                            verdict.clone(),
+                        ],
+                        text: format!(
+                            "faultline verdict: {} — {} (experiment {}, run {}) — <a href=\"{}\">report</a>",
+                            html(&verdict),
+                            html(reason),
+                            html(&run.experiment),
+                            html(&run.id),
+                            html(&link)
+                        ),
+                    },
+                });
+                self.sender.push(Op::Forget {
+                    prefix: format!("{}/", run.id),
+                });
+            }
+            _ => {}
+        }
+    }
+}
