@@ -1,15 +1,16 @@
-//! What runs did, as metric families Grafana can plot against the fault windows:
-//! verdicts, durations, which faults are active, and each steady-state check's value and
-//! threshold.
+//! Run families the service's [`crate::ServiceMetrics`] does not carry, fed by the run
+//! observer: `faultline_fault_active{experiment,kind,namespace}` (1 while a fault is
+//! active: SLO recording rules exclude or count chaos windows with it) and
+//! `faultline_check_threshold` (what each steady-state check is judged against, plotted
+//! next to `faultline_check_value`). Verdict counts, durations and check values are
+//! `ServiceMetrics`' and are not duplicated here.
 //!
 //! Labels are bounded: `experiment` and `check` come from specs (a handful per team),
-//! `verdict` is one of four, `kind` from the closed fault list, `phase` one of three,
-//! `bound` lower/upper, `namespace` a Kubernetes namespace (or `local` for this machine).
-//! A run id or a fault id is never a label.
+//! `kind` from the closed fault list, `phase` one of three, `bound` lower/upper,
+//! `namespace` a Kubernetes namespace (or `local` for this machine). A run id or a fault
+//! id is never a label.
 
-use prometheus::{
-    GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-};
+use prometheus::{GaugeVec, IntGaugeVec, Opts, Registry};
 
 /// Which side of a check's threshold is the limit; the `bound` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,39 +31,17 @@ impl Bound {
     }
 }
 
-/// The run families, registered in a registry the caller owns.
+/// The families; create them, hand clones to observers, then [`RunMetrics::register`]
+/// them in the registry `/metrics` gathers (which may not exist yet when runs are set up).
 #[derive(Debug, Clone)]
 pub struct RunMetrics {
-    runs_finished: IntCounterVec,
-    run_duration: HistogramVec,
     fault_active: IntGaugeVec,
-    check_value: GaugeVec,
     check_threshold: GaugeVec,
 }
 
-/// Run duration buckets from 1 s to ~1.8 h: experiments last seconds to hours.
-fn duration_buckets() -> Vec<f64> {
-    prometheus::exponential_buckets(1.0, 2.5, 10).unwrap_or_default()
-}
-
 impl RunMetrics {
-    /// Creates the families and registers them in `registry`.
-    pub fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
-        let runs_finished = IntCounterVec::new(
-            Opts::new(
-                "faultline_runs_finished_total",
-                "Runs that reached a verdict, by experiment and verdict.",
-            ),
-            &["experiment", "verdict"],
-        )?;
-        let run_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "faultline_run_duration_seconds",
-                "Wall time of a run from its first event to its verdict.",
-            )
-            .buckets(duration_buckets()),
-            &["experiment"],
-        )?;
+    /// Creates the families (not yet registered anywhere).
+    pub fn new() -> Result<Self, prometheus::Error> {
         let fault_active = IntGaugeVec::new(
             Opts::new(
                 "faultline_fault_active",
@@ -70,42 +49,23 @@ impl RunMetrics {
             ),
             &["experiment", "kind", "namespace"],
         )?;
-        let check_value = GaugeVec::new(
-            Opts::new(
-                "faultline_check_value",
-                "Last measured value of a steady-state check (base units: ratio, seconds).",
-            ),
-            &["experiment", "check", "phase"],
-        )?;
         let check_threshold = GaugeVec::new(
             Opts::new(
                 "faultline_check_threshold",
-                "The threshold a steady-state check is judged against (base units), by bound.",
+                "The threshold a steady-state check is judged against (base units: ratio, seconds), by bound.",
             ),
             &["experiment", "check", "phase", "bound"],
         )?;
-        registry.register(Box::new(runs_finished.clone()))?;
-        registry.register(Box::new(run_duration.clone()))?;
-        registry.register(Box::new(fault_active.clone()))?;
-        registry.register(Box::new(check_value.clone()))?;
-        registry.register(Box::new(check_threshold.clone()))?;
         Ok(RunMetrics {
-            runs_finished,
-            run_duration,
             fault_active,
-            check_value,
             check_threshold,
         })
     }
 
-    /// A run of `experiment` ended with `verdict` after `seconds`.
-    pub fn run_finished(&self, experiment: &str, verdict: &str, seconds: f64) {
-        self.runs_finished
-            .with_label_values(&[experiment, verdict])
-            .inc();
-        self.run_duration
-            .with_label_values(&[experiment])
-            .observe(seconds.max(0.0));
+    /// Registers every family in `registry`.
+    pub fn register(&self, registry: &Registry) -> Result<(), prometheus::Error> {
+        registry.register(Box::new(self.fault_active.clone()))?;
+        registry.register(Box::new(self.check_threshold.clone()))
     }
 
     /// Whether a fault of `kind` is active for `experiment` in `namespace` (the caller
@@ -114,13 +74,6 @@ impl RunMetrics {
         self.fault_active
             .with_label_values(&[experiment, kind, namespace])
             .set(i64::from(active));
-    }
-
-    /// The last value a check measured.
-    pub fn check_value(&self, experiment: &str, check: &str, phase: &str, value: f64) {
-        self.check_value
-            .with_label_values(&[experiment, check, phase])
-            .set(value);
     }
 
     /// The threshold a check is judged against.
@@ -151,19 +104,15 @@ mod tests {
     }
 
     #[test]
-    fn families_carry_the_documented_labels() {
+    fn families_registered_late_carry_what_was_set_before() {
         let r = Registry::new();
-        let m = RunMetrics::new(&r).unwrap();
-        m.run_finished("checkout", "passed", 12.0);
+        let m = RunMetrics::new().unwrap();
         m.fault_active("checkout", "processPause", "local", true);
-        m.check_value("checkout", "availability", "during", 0.995);
+        m.register(&r).unwrap();
         m.check_threshold("checkout", "availability", "during", Bound::Lower, 0.99);
         let t = text(&r);
         for needle in [
-            r#"faultline_runs_finished_total{experiment="checkout",verdict="passed"} 1"#,
-            r#"faultline_run_duration_seconds_count{experiment="checkout"} 1"#,
             r#"faultline_fault_active{experiment="checkout",kind="processPause",namespace="local"} 1"#,
-            r#"faultline_check_value{check="availability",experiment="checkout",phase="during"} 0.995"#,
             r#"faultline_check_threshold{bound="lower",check="availability",experiment="checkout",phase="during"} 0.99"#,
         ] {
             assert!(t.contains(needle), "missing {needle} in\n{t}");

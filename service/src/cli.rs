@@ -174,6 +174,10 @@ pub struct GrafanaArgs {
     /// Dashboard UID to attach the annotations to (default: organisation-wide).
     #[arg(long, value_name = "UID", env = "FAULTLINE_GRAFANA_DASHBOARD_UID")]
     pub grafana_dashboard_uid: Option<String>,
+    /// `serve` only: the URL people reach this service at, for the report links in
+    /// annotations (default: http://LISTEN).
+    #[arg(long, value_name = "URL", env = "FAULTLINE_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// Options of `serve`.
@@ -214,6 +218,9 @@ pub struct ServeArgs {
     /// Lease of each fault, renewed every third of it while the run lives.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub lease: faultline_agent::spec::Duration,
+    /// Grafana annotations of the fault windows and verdicts.
+    #[command(flatten)]
+    pub grafana: GrafanaArgs,
 }
 
 /// Options of `trigger`.

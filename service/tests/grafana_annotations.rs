@@ -46,14 +46,7 @@ fn observer(state: &Path, url: &str) -> Arc<GrafanaObserver> {
         backoff_min: Duration::from_millis(50),
         backoff_max: Duration::from_millis(400),
     };
-    let obs = GrafanaObserver::start(
-        cfg,
-        state,
-        fast,
-        &prometheus::Registry::new(),
-        Box::new(report_url),
-    )
-    .unwrap();
+    let obs = GrafanaObserver::start(cfg, state, fast, Box::new(report_url)).unwrap();
     Arc::new(obs)
 }
 

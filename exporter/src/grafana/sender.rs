@@ -56,7 +56,7 @@ struct SenderMetrics {
 }
 
 impl SenderMetrics {
-    fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+    fn new() -> Result<Self, prometheus::Error> {
         let requests = IntCounterVec::new(
             Opts::new(
                 "faultline_grafana_annotation_requests_total",
@@ -75,9 +75,6 @@ impl SenderMetrics {
             "faultline_grafana_annotation_queue_length",
             "Annotation operations waiting to be sent to Grafana.",
         )?;
-        registry.register(Box::new(requests.clone()))?;
-        registry.register(Box::new(dropped.clone()))?;
-        registry.register(Box::new(queued.clone()))?;
         // Pre-create the series so a dashboard sees zeros, not "no data", before trouble.
         for op in ["create", "patch"] {
             for outcome in ["ok", "retry", "rejected"] {
@@ -93,6 +90,12 @@ impl SenderMetrics {
             queued,
         })
     }
+
+    fn register(&self, registry: &Registry) -> Result<(), prometheus::Error> {
+        registry.register(Box::new(self.requests.clone()))?;
+        registry.register(Box::new(self.dropped.clone()))?;
+        registry.register(Box::new(self.queued.clone()))
+    }
 }
 
 /// A handle to the sender; cheap to clone. Dropping every handle lets the sender finish
@@ -101,19 +104,19 @@ impl SenderMetrics {
 pub struct Annotations {
     tx: mpsc::UnboundedSender<Op>,
     outstanding: Arc<watch::Sender<usize>>,
+    metrics: SenderMetrics,
 }
 
 impl Annotations {
     /// Opens the queue at `queue_path` (sending whatever an earlier process left), and
-    /// starts sending on the current tokio runtime. Metric families go into `registry`.
+    /// starts sending on the current tokio runtime. See [`Annotations::register_metrics`].
     pub fn start(
         client: GrafanaClient,
         queue_path: &Path,
         cfg: SenderConfig,
-        registry: &Registry,
     ) -> Result<Annotations, SenderError> {
         let queue = Queue::open(queue_path, cfg.capacity)?;
-        let metrics = SenderMetrics::new(registry).map_err(SenderError::Metrics)?;
+        let metrics = SenderMetrics::new().map_err(SenderError::Metrics)?;
         metrics
             .queued
             .set(i64::try_from(queue.len()).unwrap_or(i64::MAX));
@@ -123,12 +126,24 @@ impl Annotations {
             client,
             queue,
             cfg,
-            metrics,
+            metrics: metrics.clone(),
             rx,
             outstanding: outstanding.clone(),
         };
         tokio::spawn(worker.run());
-        Ok(Annotations { tx, outstanding })
+        Ok(Annotations {
+            tx,
+            outstanding,
+            metrics,
+        })
+    }
+
+    /// Registers the `faultline_grafana_*` families (requests by outcome, drops by
+    /// reason, queue length) in the registry `/metrics` gathers.
+    pub fn register_metrics(&self, registry: &Registry) -> Result<(), SenderError> {
+        self.metrics
+            .register(registry)
+            .map_err(SenderError::Metrics)
     }
 
     /// Queues `op`. Never blocks and never fails the caller: if the sender is gone the

@@ -88,7 +88,6 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         let grafana = grafana_observer(
             &args.grafana,
             &args.state.state_dir,
-            &prometheus::Registry::new(),
             report_files(&args.state.state_dir),
         )?;
         let mut opts = RunOptions {
@@ -149,7 +148,6 @@ fn report_files(state_dir: &std::path::Path) -> ReportLink {
 pub fn grafana_observer(
     args: &GrafanaArgs,
     state_dir: &std::path::Path,
-    registry: &prometheus::Registry,
     report_link: ReportLink,
 ) -> anyhow::Result<Option<Arc<GrafanaObserver>>> {
     let (Some(url), Some(token_file)) = (&args.grafana_url, &args.grafana_token_file) else {
@@ -161,13 +159,7 @@ pub fn grafana_observer(
         dashboard_uid: args.grafana_dashboard_uid.clone(),
         timeout: Duration::from_secs(5),
     };
-    let obs = GrafanaObserver::start(
-        cfg,
-        state_dir,
-        SenderConfig::default(),
-        registry,
-        report_link,
-    )
-    .context("starting Grafana annotations")?;
+    let obs = GrafanaObserver::start(cfg, state_dir, SenderConfig::default(), report_link)
+        .context("starting Grafana annotations")?;
     Ok(Some(Arc::new(obs)))
 }

@@ -10,10 +10,12 @@ use faultline::api::{Auth, Service, check_bind};
 use faultline::checks::PrometheusClient;
 use faultline::engine::inject::Injector;
 use faultline::engine::runner::RunOptions;
+use faultline::outputs::MetricsObserver;
 use faultline::runs::wait_for_signal;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_agent::client::AgentClient;
+use faultline_exporter::RunMetrics;
 
 use crate::cli::ServeArgs;
 
@@ -74,7 +76,21 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
             (Injector::InProcess(Arc::new(agent.clone())), Some(agent))
         }
     };
-    let opts = RunOptions {
+    // Run metrics and Grafana annotations observe every run; their families join the
+    // service's registry once it exists (below).
+    let run_metrics = RunMetrics::new().context("failed to create the run metrics")?;
+    let public = args
+        .grafana
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    let public = public.trim_end_matches('/').to_string();
+    let grafana = crate::cmd::run::grafana_observer(
+        &args.grafana,
+        dir,
+        Box::new(move |run| format!("{public}/api/v1/runs/{run}/report.html")),
+    )?;
+    let mut opts = RunOptions {
         lease: args.lease.std().max(Duration::from_secs(3)),
         prometheus: args
             .prometheus
@@ -82,7 +98,21 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
             .map(|u| PrometheusClient::new(u, Duration::from_secs(5))),
         ..RunOptions::default()
     };
+    opts.observers
+        .push(Arc::new(MetricsObserver::new(run_metrics.clone())));
+    if let Some(g) = &grafana {
+        opts.observers.push(g.clone());
+    }
     let service = Service::open(store, injector, opts, auth)?;
+    let registry = service.state.metrics.registry();
+    run_metrics
+        .register(registry)
+        .context("failed to register the run metrics")?;
+    if let Some(g) = &grafana {
+        g.sender()
+            .register_metrics(registry)
+            .context("failed to register the Grafana annotation metrics")?;
+    }
     let server = service.bind(listener)?;
     // Parsed by scripts and tests waiting for the service: keep the wording.
     println!("faultline listening on http://{}", args.listen);
@@ -97,6 +127,15 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
             tracing::warn!(
                 recovered = left.len(),
                 "recovered faults still applied at shutdown"
+            );
+        }
+    }
+    if let Some(g) = grafana {
+        let left = g.sender().flush(Duration::from_secs(5)).await;
+        if left > 0 {
+            tracing::warn!(
+                left,
+                "Grafana annotations not sent yet; kept queued for the next start"
             );
         }
     }

@@ -15,7 +15,6 @@ use faultline_exporter::grafana::{
     AnnotationPatch, Annotations, GrafanaClient, GrafanaConfig, NewAnnotation, Op, SenderConfig,
     SenderError,
 };
-use prometheus::Registry;
 
 use crate::engine::RunEvent;
 use crate::engine::observe::{RunInfo, RunObserver};
@@ -43,12 +42,12 @@ pub struct GrafanaObserver {
 impl GrafanaObserver {
     /// Starts the sender (queue file `grafana/annotations.jsonl` under `state_dir`; what
     /// an earlier process left there is sent first) and returns the observer. Needs a
-    /// tokio runtime. Metric families go into `registry`.
+    /// tokio runtime. Its metric families are registered with [`Annotations::register_metrics`]
+    /// on [`GrafanaObserver::sender`].
     pub fn start(
         cfg: GrafanaConfig,
         state_dir: &Path,
         sender_cfg: SenderConfig,
-        registry: &Registry,
         report_link: ReportLink,
     ) -> Result<GrafanaObserver, SenderError> {
         let dashboard_uid = cfg.dashboard_uid.clone();
@@ -57,7 +56,6 @@ impl GrafanaObserver {
             client,
             &state_dir.join("grafana").join("annotations.jsonl"),
             sender_cfg,
-            registry,
         )?;
         Ok(GrafanaObserver {
             sender,

@@ -1,5 +1,5 @@
-//! Feeds the run metric families ([`RunMetrics`]) from run events: verdict counts and
-//! durations, `faultline_fault_active` while faults are on, check values and thresholds.
+//! Feeds [`RunMetrics`] from run events: `faultline_fault_active` while faults are on,
+//! and each check's thresholds (its values are `ServiceMetrics`', fed by the API).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,13 +11,8 @@ use faultline_exporter::{Bound, RunMetrics};
 use crate::engine::RunEvent;
 use crate::engine::observe::{RunInfo, RunObserver};
 
-/// What the observer remembers of a run still going.
-#[derive(Default)]
-struct Live {
-    started: Option<DateTime<Utc>>,
-    /// fault id -> (kind, namespace)
-    faults: HashMap<String, (String, String)>,
-}
+/// What the observer remembers of a run still going: fault id -> (kind, namespace).
+type Live = HashMap<String, (String, String)>;
 
 /// Updates [`RunMetrics`] as runs progress.
 pub struct MetricsObserver {
@@ -79,10 +74,9 @@ impl MetricsObserver {
 }
 
 impl RunObserver for MetricsObserver {
-    fn observe(&self, run: &RunInfo, event: &RunEvent, at: DateTime<Utc>) {
+    fn observe(&self, run: &RunInfo, event: &RunEvent, _at: DateTime<Utc>) {
         let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         let live = runs.entry(run.id.clone()).or_default();
-        live.started.get_or_insert(at);
         match event {
             RunEvent::FaultApplied {
                 fault,
@@ -92,23 +86,19 @@ impl RunObserver for MetricsObserver {
             } => {
                 let ns = namespace_of(target);
                 self.shift(&run.experiment, kind, &ns, 1);
-                live.faults.insert(fault.clone(), (kind.clone(), ns));
+                live.insert(fault.clone(), (kind.clone(), ns));
             }
             RunEvent::FaultRecovered { fault, .. } => {
-                if let Some((kind, ns)) = live.faults.remove(fault) {
+                if let Some((kind, ns)) = live.remove(fault) {
                     self.shift(&run.experiment, &kind, &ns, -1);
                 }
             }
             RunEvent::CheckEvaluated {
                 check,
                 phase,
-                value,
                 expect,
                 ..
             } => {
-                if let Some(v) = value {
-                    self.metrics.check_value(&run.experiment, check, phase, *v);
-                }
                 for (bound, t) in thresholds(expect) {
                     self.metrics
                         .check_threshold(&run.experiment, check, phase, bound, t);
@@ -117,14 +107,9 @@ impl RunObserver for MetricsObserver {
             RunEvent::StateChanged { to, .. } if to.is_terminal() => {
                 let live = runs.remove(&run.id).unwrap_or_default();
                 // A fault whose recovery was never reported must not stay "active".
-                for (kind, ns) in live.faults.values() {
+                for (kind, ns) in live.values() {
                     self.shift(&run.experiment, kind, ns, -1);
                 }
-                let seconds = live
-                    .started
-                    .map_or(0.0, |s| (at - s).num_milliseconds() as f64 / 1000.0);
-                self.metrics
-                    .run_finished(&run.experiment, to.as_str(), seconds);
             }
             _ => {}
         }
