@@ -123,7 +123,13 @@ fn main() {
         rate: "10mbps".parse::<BitRate>().unwrap(),
         limit: Bytes(64 * 1024),
         buffer: Bytes(16 * 1024),
-        scope: NetworkScope::default(),
+        // The interface `tc` is told to shape: both sides then do the same work, one
+        // replace and one delete per target (the default, every interface, would also shape
+        // `vb` on our side only).
+        scope: NetworkScope {
+            device: Some("va".into()),
+            ..NetworkScope::default()
+        },
     });
     let fam = Family::of(&kind).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()

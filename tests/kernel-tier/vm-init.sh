@@ -17,6 +17,8 @@ PORT=7150
 TOKEN=$(cat /kt/token)
 ADDR_A=10.99.0.1
 ADDR_B=10.99.0.2
+# A second address behind the same veth in fl-b: the scoped-delay check's non-peer.
+ADDR_C=10.99.0.3
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -49,10 +51,10 @@ now() { cut -d' ' -f1 /proc/uptime; }
 calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
 within() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }'; }
 
-# The RTTs of `ping` replies from netns a to b: prints "median avg count min"; the sorted
-# samples go to /tmp/rtts for a KT-LOG line.
+# The RTTs of `ping` replies from netns a to b (or to address $2): prints "median avg count
+# min"; the sorted samples go to /tmp/rtts for a KT-LOG line.
 rtt() {
-    /usr/sbin/ip netns exec fl-a ping -c "$1" -i 0.05 -W 2 "$ADDR_B" 2>&1 |
+    /usr/sbin/ip netns exec fl-a ping -c "$1" -i 0.05 -W 2 "${2:-$ADDR_B}" 2>&1 |
         sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -n > /tmp/rtts
     awk '{ v[NR] = $1; s += $1 }
          END { if (NR == 0) { print "nan nan 0 nan"; exit }
@@ -135,7 +137,7 @@ while within "$(calc "$(now) - $t0")" 0 15; do
 done
 [ -n "$AGENT_UP" ] || AGENT_UP="agent did not answer /healthz within 15 s (last: $(answer))"
 if [ "$AGENT_UP" != yes ]; then
-    for c in netem-autoload delay recover loss lease partition stress-cpu stress-memory; do
+    for c in netem-autoload delay recover loss scoped-delay lease partition stress-cpu stress-memory; do
         result "$c" FAIL "$AGENT_UP"
     done
     finish
@@ -206,6 +208,42 @@ else
         result loss PASS "$detail"
     else
         result loss FAIL "$detail"
+    fi
+fi
+
+# (d2) delay scoped to one peer: only what fl-a sends to 10.99.0.2 is delayed (htb + u32
+# filter + netem, sch_htb and cls_u32 loaded by the agent too); 10.99.0.3, a second address
+# behind the same veth, keeps its RTT.
+scoped_left() { $TC -n fl-a qdisc show dev veth-a | grep -E 'htb|netem'; $TC -n fl-a filter show dev veth-a; }
+if ! $IP -n fl-b addr add "$ADDR_C/24" dev veth-b; then
+    result scoped-delay FAIL "could not add $ADDR_C to veth-b"
+else
+    rtt 3 "$ADDR_C" > /dev/null # ARP
+    set -- $(rtt 20 "$ADDR_C")
+    BASE_C=$1
+    api POST /v1/faults '{"id":"t7","kind":{"networkDelay":{"latency":"10ms","jitter":"0s","correlation":0,"direction":"to","peers":["10.99.0.2/32"]}},"targets":[{"netns":"fl-a"}],"leaseSeconds":60}'
+    if ! ok; then
+        result scoped-delay FAIL "apply networkDelay to peer $ADDR_B: $(answer)"
+    else
+        TREE=$($TC -n fl-a qdisc show dev veth-a | tr '\n' ';')
+        set -- $(rtt 20)
+        samples scoped-peer
+        PEER=$1 PEER_N=$3
+        set -- $(rtt 20 "$ADDR_C")
+        samples scoped-other
+        OTHER=$1 OTHER_N=$3
+        RISE_B=$(calc "$PEER - $BASE") RISE_C=$(calc "$OTHER - $BASE_C")
+        api DELETE /v1/faults/t7 ""
+        RECOVERED=recovered
+        ok || RECOVERED="recover failed: $(answer)"
+        LEFT=$(scoped_left | tr '\n' ';')
+        detail="peer $ADDR_B rtt ${BASE} -> ${PEER} ms (rise ${RISE_B}), other $ADDR_C ${BASE_C} -> ${OTHER} ms (rise ${RISE_C}); qdiscs: $TREE $RECOVERED; left: ${LEFT:-nothing}"
+        if [ "$PEER_N" -ge 18 ] && [ "$OTHER_N" -ge 18 ] && within "$RISE_B" 9 11 &&
+            within "$RISE_C" -1 1 && [ -z "$LEFT" ] && [ "$RECOVERED" = recovered ]; then
+            result scoped-delay PASS "$detail"
+        else
+            result scoped-delay FAIL "$detail"
+        fi
     fi
 fi
 

@@ -13,6 +13,8 @@ pub mod partition;
 pub mod process;
 mod record;
 #[cfg(target_os = "linux")]
+mod scoped;
+#[cfg(target_os = "linux")]
 pub mod shaping;
 pub mod stress;
 

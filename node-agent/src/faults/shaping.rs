@@ -2,6 +2,9 @@
 //! one root qdisc with our handle on each (and on an IFB for received traffic), all or
 //! nothing; recover by deleting exactly what carries our marks.
 //!
+//! With `peers`/`ports` set the root is an htb tree that shapes only that traffic (see
+//! [`super::scoped`]); it carries the same handle, so recovery is the same.
+//!
 //! Ownership marks: our root qdiscs have handle `fa17:` ([`HANDLE`]), our IFB devices are
 //! named `flifb<ifindex>`. Recovery touches nothing else, so a qdisc someone else put there
 //! later survives it. One netns interface carries at most one qdisc fault at a time: a
@@ -11,10 +14,11 @@
 
 use std::path::Path;
 
+use super::scoped;
 use super::{FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::kmod;
-use crate::netlink::{Link, Netem, Netlink, Tbf};
+use crate::netlink::{End, Link, Netem, Netlink, Tbf, errno};
 use crate::spec::{Direction, NetworkScope};
 
 /// Major number of every root qdisc faultline installs (`handle fa17:`).
@@ -52,6 +56,9 @@ fn modules(shape: &Shape, scope: &NetworkScope) -> Vec<kmod::Module> {
         Shape::Netem(_) => kmod::SCH_NETEM,
         Shape::Tbf(_) => kmod::SCH_TBF,
     }];
+    if scoped::is_scoped(scope) {
+        m.extend([kmod::SCH_HTB, kmod::CLS_U32]);
+    }
     if scope.direction != Direction::To {
         m.extend([
             kmod::IFB,
@@ -105,29 +112,33 @@ pub(crate) async fn apply(
     shape: Shape,
 ) -> Result<(), FaultError> {
     let netns = netns_of(rec)?;
-    if !scope.peers.is_empty() || !scope.ports.is_empty() {
-        // TODO: steer only the peers' traffic through the fault (prio/htb + u32 filters).
-        return Err(FaultError::Unsupported {
-            kind: rec.kind.name(),
-            target: rec.target.to_string(),
-            reason:
-                "peer and port scoping of qdisc faults is not supported yet; drop `peers`/`ports` \
-                     to affect all traffic of the interface"
-                    .into(),
-        });
-    }
     for m in modules(&shape, scope) {
         kmod::ensure(m)?;
     }
-    let nl = Netlink::open(netns)?;
-    let links = interfaces(&nl, &nl.links().await?, rec, scope)?;
+    // Kept for recover: the socket set-up is the dearest part of a small fault.
+    let nl = Netlink::open_kept(netns)?;
+    let result = apply_all(&nl, rec, scope, &shape).await;
+    if result.is_err() {
+        Netlink::forget_kept(netns);
+    }
+    result
+}
+
+async fn apply_all(
+    nl: &Netlink,
+    rec: &FaultRecord,
+    scope: &NetworkScope,
+    shape: &Shape,
+) -> Result<(), FaultError> {
+    let all = nl.links().await?;
+    let links = interfaces(nl, &all, rec, scope)?;
     for (i, link) in links.iter().enumerate() {
-        if let Err(e) = apply_one(&nl, link, scope.direction, &shape).await {
+        if let Err(e) = apply_one(nl, link, &all, scope, shape).await {
             // All or nothing: undo this interface and the ones before it. The apply error is
             // what the caller needs; an undo failure would only hide it.
             let now = nl.links().await.unwrap_or_default();
             for done in &links[..=i] {
-                let _ = recover_one(&nl, done, &now).await;
+                let _ = recover_one(nl, done, &now).await;
             }
             return Err(e);
         }
@@ -138,15 +149,17 @@ pub(crate) async fn apply(
 async fn apply_one(
     nl: &Netlink,
     link: &Link,
-    dir: Direction,
+    all: &[Link],
+    scope: &NetworkScope,
     shape: &Shape,
 ) -> Result<(), FaultError> {
+    let dir = scope.direction;
     if dir != Direction::From {
-        put_root(nl, link.index, shape).await?;
+        put(nl, link.index, End::Dst, scope, shape).await?;
     }
     if dir != Direction::To {
         let name = ifb_name(link.index);
-        let ifb = match nl.links().await?.into_iter().find(|l| l.name == name) {
+        let ifb = match all.iter().find(|l| l.name == name) {
             Some(l) => l.index, // applied before: idempotent
             None => {
                 if nl.has_ingress(link.index).await? {
@@ -164,19 +177,42 @@ async fn apply_one(
                 ifb
             }
         };
-        put_root(nl, ifb, shape).await?;
+        put(nl, ifb, End::Src, scope, shape).await?;
     }
     Ok(())
 }
 
-async fn put_root(nl: &Netlink, ifindex: u32, shape: &Shape) -> Result<(), FaultError> {
-    let req = nl.qdisc().replace(ifindex).root().handle(HANDLE);
-    match shape {
-        Shape::Netem(n) => req.netem(n),
-        Shape::Tbf(t) => req.tbf(t),
+/// The fault on one device: the fault qdisc at the root, or the scoped htb tree.
+async fn put(
+    nl: &Netlink,
+    ifindex: u32,
+    end: End,
+    scope: &NetworkScope,
+    shape: &Shape,
+) -> Result<(), FaultError> {
+    if scoped::is_scoped(scope) {
+        return scoped::put(nl, ifindex, end, scope, shape).await;
     }
-    .execute()
-    .await
+    let replace = || {
+        let req = nl.qdisc().replace(ifindex).root().handle(HANDLE);
+        match shape {
+            Shape::Netem(n) => req.netem(n),
+            Shape::Tbf(t) => req.tbf(t),
+        }
+        .execute()
+    };
+    match replace().await {
+        // Our root may hold another kind (an earlier fault's htb tree, or netem where tbf
+        // is wanted): the kernel changes a qdisc in place only into its own kind.
+        Err(e) if errno(&e) == Some(libc::EINVAL) => {
+            if scoped::del_root(nl, ifindex).await? {
+                replace().await
+            } else {
+                Err(e)
+            }
+        }
+        other => other,
+    }
 }
 
 /// Removes our qdiscs and IFBs from the fault's interfaces. Netns gone = `TargetGone`.
@@ -185,7 +221,7 @@ pub(crate) async fn recover(
     scope: &NetworkScope,
 ) -> Result<Recovered, FaultError> {
     let netns = netns_of(rec)?;
-    let nl = match Netlink::open(netns) {
+    let nl = match Netlink::take_kept(netns) {
         Ok(nl) => nl,
         Err(FaultError::TargetNotFound(what)) => return Ok(Recovered::TargetGone(what)),
         Err(e) => return Err(e),
@@ -211,7 +247,7 @@ pub(crate) async fn recover(
 /// Deletes our root qdisc on `link` and its IFB (with the ingress redirect). True if
 /// anything was there.
 async fn recover_one(nl: &Netlink, link: &Link, all: &[Link]) -> Result<bool, FaultError> {
-    let mut removed = del_our_root(nl, link.index).await?;
+    let mut removed = scoped::del_root(nl, link.index).await?;
     let name = ifb_name(link.index);
     if let Some(ifb) = all.iter().find(|l| l.name == name) {
         // Filter first: a mirred action pointing at a deleted device drops what it gets.
@@ -222,29 +258,4 @@ async fn recover_one(nl: &Netlink, link: &Link, all: &[Link]) -> Result<bool, Fa
         removed = true;
     }
     Ok(removed)
-}
-
-async fn del_our_root(nl: &Netlink, ifindex: u32) -> Result<bool, FaultError> {
-    let ours = nl
-        .qdisc()
-        .list(Some(ifindex))
-        .await?
-        .iter()
-        .any(|q| q.is_root() && q.handle == u32::from(HANDLE) << 16);
-    if ours {
-        match nl
-            .qdisc()
-            .del(ifindex)
-            .root()
-            .handle(HANDLE)
-            .execute()
-            .await
-        {
-            Ok(()) => {}
-            // Gone between the dump and the delete: someone else recovered it.
-            Err(e) if crate::netlink::errno(&e) == Some(libc::ENOENT) => return Ok(false),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(ours)
 }

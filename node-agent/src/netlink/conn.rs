@@ -1,6 +1,8 @@
 //! A route netlink connection bound to one network namespace.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use rtnetlink::Handle;
 use tokio::task::JoinHandle;
@@ -11,12 +13,51 @@ use crate::error::FaultError;
 use crate::netns;
 
 /// One route netlink socket inside a network namespace, driven by a tokio task that ends
-/// when this value is dropped.
-#[derive(Debug)]
+/// when the last clone of this value is dropped.
+#[derive(Debug, Clone)]
 pub struct Netlink {
     handle: Handle,
-    driver: JoinHandle<()>,
+    driver: Arc<Driver>,
     netns: PathBuf,
+}
+
+/// The task that drives the socket; aborted with the last [`Netlink`] clone.
+#[derive(Debug)]
+struct Driver(JoinHandle<()>);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Connections kept between a fault's apply and its recover, by netns path, with the
+/// namespace's (device, inode) so a path that now names another namespace never gets the
+/// old socket. A kept socket keeps its namespace alive, so an entry lives only while the
+/// fault is applied: [`Netlink::take_kept`] (recover) and [`Netlink::forget_kept`] (failed
+/// apply) remove it.
+static KEPT: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
+
+/// One kept connection: netns path, the namespace's (device, inode), the connection.
+type Kept = (PathBuf, (u64, u64), Netlink);
+
+fn kept() -> std::sync::MutexGuard<'static, Vec<Kept>> {
+    KEPT.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// (device, inode) of the namespace at `path`; a missing file is `TargetNotFound`.
+fn ns_id(path: &Path) -> Result<(u64, u64), FaultError> {
+    let m = std::fs::metadata(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => {
+            FaultError::TargetNotFound(format!("network namespace {}", path.display()))
+        }
+        _ => FaultError::Io {
+            action: "stat network namespace",
+            path: path.to_path_buf(),
+            source,
+        },
+    })?;
+    Ok((m.dev(), m.ino()))
 }
 
 impl Netlink {
@@ -37,12 +78,51 @@ impl Netlink {
             path: path.to_path_buf(),
             source,
         })?;
-        let driver = tokio::spawn(conn);
+        let driver = Arc::new(Driver(tokio::spawn(conn)));
         Ok(Netlink {
             handle,
             driver,
             netns: path.to_path_buf(),
         })
+    }
+
+    /// The connection kept for `path` if it is still usable (same namespace, driver task
+    /// alive: a runtime that shut down ends it), else a new one, which is kept. Saves
+    /// recover the socket set-up that apply already paid for.
+    pub fn open_kept(path: &Path) -> Result<Self, FaultError> {
+        let id = ns_id(path)?;
+        let mut kept = kept();
+        kept.retain(|(_, _, nl)| !nl.driver.0.is_finished());
+        if let Some((_, _, nl)) = kept.iter().find(|(p, i, _)| p == path && *i == id) {
+            return Ok(nl.clone());
+        }
+        drop(kept);
+        let nl = Self::open(path)?;
+        let mut kept = self::kept();
+        kept.retain(|(p, _, _)| p != path);
+        kept.push((path.to_path_buf(), id, nl.clone()));
+        Ok(nl)
+    }
+
+    /// Removes and returns the kept connection for `path` if it is still usable, else opens
+    /// a new one that is not kept (recover: the fault is over, the namespace must be free
+    /// to go).
+    pub fn take_kept(path: &Path) -> Result<Self, FaultError> {
+        let taken = {
+            let mut kept = kept();
+            let i = kept.iter().position(|(p, _, _)| p == path);
+            i.map(|i| kept.swap_remove(i))
+        };
+        let id = ns_id(path)?;
+        match taken {
+            Some((_, i, nl)) if i == id && !nl.driver.0.is_finished() => Ok(nl),
+            _ => Self::open(path),
+        }
+    }
+
+    /// Drops the kept connection for `path`, if any.
+    pub fn forget_kept(path: &Path) {
+        kept().retain(|(p, _, _)| p != path);
     }
 
     /// The namespace this connection acts in.
@@ -63,11 +143,5 @@ impl Netlink {
     /// The raw rtnetlink handle, for requests this module does not wrap.
     pub fn handle(&self) -> &Handle {
         &self.handle
-    }
-}
-
-impl Drop for Netlink {
-    fn drop(&mut self) {
-        self.driver.abort();
     }
 }

@@ -3,19 +3,26 @@
 //! Shape borrowed from rtnetlink: a [`Netlink`] connection (opened inside a network
 //! namespace) -> a handle per object (`qdisc()`, `links()`) -> a request builder whose
 //! methods each name the `tc` words they equal -> `async fn execute(self)`.
-//! netlink-packet-route has no tbf or netem option types; [`Tbf`] and [`Netem`] encode them
+//! netlink-packet-route has no tbf, netem, htb or u32 option types; [`Tbf`], [`Netem`],
+//! [`HtbRoot`], [`HtbClass`] and [`U32Filter`] encode them
 //! byte-for-byte as iproute2 does (tests compare with captured `tc` requests).
 
+mod classify;
 mod conn;
+mod htb;
 mod ifb;
 mod link;
 mod netem;
 pub(crate) mod nla;
 mod qdisc;
 mod tbf;
+mod u32;
 
+pub use classify::{htb_class_message, message_bytes, u32_filter_message};
 pub use conn::Netlink;
+pub use htb::{HtbClass, HtbRoot};
 pub use link::Link;
 pub use netem::Netem;
 pub use qdisc::{QdiscDelRequest, QdiscHandle, QdiscInfo, QdiscRequest, errno};
 pub use tbf::Tbf;
+pub use u32::{End, U32Filter, filters as u32_filters};

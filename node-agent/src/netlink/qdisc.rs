@@ -12,7 +12,7 @@ use rtnetlink::packet_core::{
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::tc::{TcAttribute, TcHandle, TcMessage};
 
-use super::{Netem, Tbf};
+use super::{HtbRoot, Netem, Tbf};
 use crate::error::FaultError;
 
 const TCA_OPTIONS: u16 = 2;
@@ -154,6 +154,11 @@ impl QdiscRequest {
         self.kind("netem", netem.options())
     }
 
+    /// `htb direct_qlen N` (default class 0: unclassified packets pass unshaped).
+    pub fn htb(self, htb: &HtbRoot) -> Self {
+        self.kind("htb", htb.options())
+    }
+
     fn kind(mut self, kind: &str, options: Vec<u8>) -> Self {
         self.message
             .attributes
@@ -192,22 +197,34 @@ impl QdiscRequest {
         } else {
             RouteNetlinkMessage::DelQueueDiscipline(message)
         };
-        let mut req = NetlinkMessage::from(payload);
-        req.header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-        let fail = |source: io::Error| FaultError::Netlink {
-            action: format!("{words} (in {})", netns.display()),
-            source: Box::new(source),
-        };
-        let mut response = handle.request(req).map_err(|e| fail(io::Error::other(e)))?;
-        while let Some(msg) = response.next().await {
-            if let NetlinkPayload::Error(e) = msg.payload
-                && e.code.is_some()
-            {
-                return Err(fail(e.to_io()));
-            }
-        }
-        Ok(())
+        send(&mut handle, payload, flags, &words, &netns).await
     }
+}
+
+/// Sends one traffic-control request (`flags` on top of `NLM_F_REQUEST | NLM_F_ACK`) and
+/// waits for the kernel's answer; `words` is the equivalent `tc` command, for errors.
+pub(crate) async fn send(
+    handle: &mut Handle,
+    payload: RouteNetlinkMessage,
+    flags: u16,
+    words: &str,
+    netns: &std::path::Path,
+) -> Result<(), FaultError> {
+    let mut req = NetlinkMessage::from(payload);
+    req.header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+    let fail = |source: io::Error| FaultError::Netlink {
+        action: format!("{words} (in {})", netns.display()),
+        source: Box::new(source),
+    };
+    let mut response = handle.request(req).map_err(|e| fail(io::Error::other(e)))?;
+    while let Some(msg) = response.next().await {
+        if let NetlinkPayload::Error(e) = msg.payload
+            && e.code.is_some()
+        {
+            return Err(fail(e.to_io()));
+        }
+    }
+    Ok(())
 }
 
 /// A delete request: `tc qdisc del dev IF root | parent X:Y [handle H:]`.
@@ -283,6 +300,20 @@ mod tests {
             hex(include_str!("testdata/tbf_1mbit.hex"))
         );
         assert_eq!(req.flags, NLM_F_CREATE | NLM_F_REPLACE);
+    }
+
+    #[test]
+    fn replace_htb_is_the_message_tc_sends() {
+        // tc qdisc replace dev lo root handle fa17: htb direct_qlen 1000
+        let req = handle()
+            .replace(1)
+            .root()
+            .handle(0xfa17)
+            .htb(&HtbRoot { direct_qlen: 1000 });
+        assert_eq!(
+            req.payload_bytes(),
+            hex(include_str!("testdata/htb_root.hex"))
+        );
     }
 
     #[test]

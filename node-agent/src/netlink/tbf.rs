@@ -13,7 +13,7 @@ const TCA_TBF_BURST: u16 = 6;
 /// byte-identical with `tc`).
 const LINKLAYER_ETHERNET: u8 = 1;
 /// `tc` sizes the rate table for an MTU of 2047 unless told otherwise: 256 cells of 8 bytes.
-const CELL_LOG: u8 = 3;
+pub(crate) const CELL_LOG: u8 = 3;
 
 /// A token bucket filter: `tc qdisc ... tbf rate RATE burst BURST limit LIMIT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl Tbf {
 
 /// `struct tc_ratespec { u8 cell_log; u8 linklayer; u16 overhead; s16 cell_align; u16 mpu;
 /// u32 rate; }` as `tc_calc_rtable` fills it.
-fn ratespec(rate: u32) -> [u8; 12] {
+pub(crate) fn ratespec(rate: u32) -> [u8; 12] {
     let mut r = [0u8; 12];
     r[0] = CELL_LOG;
     r[1] = LINKLAYER_ETHERNET;
@@ -66,7 +66,7 @@ fn ratespec(rate: u32) -> [u8; 12] {
 }
 
 /// Ticks to send `size` bytes at `rate` bytes/s (iproute2's `tc_calc_xmittime`).
-fn xmittime(rate: u32, size: u32) -> u32 {
+pub(crate) fn xmittime(rate: u32, size: u32) -> u32 {
     if rate == 0 {
         return u32::MAX;
     }

@@ -101,10 +101,11 @@ impl NetnsPair {
         self.a_alive = false;
     }
 
-    /// Bytes per second of a TCP transfer of `bytes` from `from` to `to`, measured at the
-    /// receiver from first to last byte (so connection set-up does not count).
-    fn throughput(from: &Path, to: &Path, to_ip: &str, bytes: usize) -> f64 {
-        let listener = netns::run_in(to, || TcpListener::bind("0.0.0.0:0"))
+    /// Bytes per second of a TCP transfer of `bytes` from `from` to `to_ip`:`port` (0: any
+    /// free port) in `to`, measured at the receiver from first to last byte (so connection
+    /// set-up does not count).
+    pub fn throughput(from: &Path, to: &Path, to_ip: &str, port: u16, bytes: usize) -> f64 {
+        let listener = netns::run_in(to, move || TcpListener::bind(("0.0.0.0", port)))
             .unwrap()
             .unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -137,11 +138,11 @@ impl NetnsPair {
     }
 
     pub fn throughput_a_to_b(&self, bytes: usize) -> f64 {
-        Self::throughput(&self.a_path(), &self.b_path(), "10.77.0.2", bytes)
+        Self::throughput(&self.a_path(), &self.b_path(), "10.77.0.2", 0, bytes)
     }
 
     pub fn throughput_b_to_a(&self, bytes: usize) -> f64 {
-        Self::throughput(&self.b_path(), &self.a_path(), "10.77.0.1", bytes)
+        Self::throughput(&self.b_path(), &self.a_path(), "10.77.0.1", 0, bytes)
     }
 
     /// A TCP connect from a to a listener in b, within 1 s.
