@@ -247,3 +247,85 @@ async fn wait_until(cond: impl Fn() -> bool) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn faultline_run_with_the_grafana_flags_annotates_and_links_the_report_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let grafana = FakeGrafana::start(0, TOKEN).await;
+    let token = dir.path().join("token");
+    std::fs::write(&token, TOKEN).unwrap();
+    let (web, port) = common::http_server(&std::env::temp_dir());
+    let sleeper = Proc(
+        std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap(),
+    );
+    let file = dir.path().join("exp.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"apiVersion: faultline.dev/v1alpha1
+kind: Experiment
+metadata: {{ name: grafana-pause }}
+spec:
+  target: {{ local: {{ pid: {pid} }} }}
+  steadyState:
+    - name: availability
+      http: {{ url: "http://127.0.0.1:{port}/", every: 100ms, timeout: 1s }}
+      expect: ">= 0.99"
+  steps:
+    - name: pause
+      processPause: {{}}
+      duration: 1s
+"#,
+            pid = sleeper.pid()
+        ),
+    )
+    .unwrap();
+    let state = dir.path().join("state");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("run")
+        .arg(&file)
+        .arg("--state-dir")
+        .arg(&state)
+        .args(["--grafana-url", &grafana.url(), "--grafana-token-file"])
+        .arg(&token)
+        .args(["--grafana-dashboard-uid", "faultline-experiment"])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(proc_state(sleeper.pid()), 'T');
+    drop(web);
+    // The process flushed before exiting: everything is in Grafana already.
+    let run = std::fs::read_dir(state.join("reports"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name()
+        .into_string()
+        .unwrap();
+    let annotations = grafana.annotations();
+    assert_eq!(annotations.len(), 2, "{stdout}\n{annotations:#?}");
+    let link = format!(
+        "file://{}/reports/{run}/report.html",
+        std::path::absolute(&state).unwrap().display()
+    );
+    for a in &annotations {
+        assert!(a.text.contains(&link), "{} lacks {link}", a.text);
+        assert!(a.tags.contains(&"passed".to_string()), "{:?}", a.tags);
+    }
+    assert!(
+        grafana.violations().is_empty(),
+        "{:?}",
+        grafana.violations()
+    );
+}

@@ -132,6 +132,41 @@ mod tests {
     }
 
     #[test]
+    fn overlapping_faults_keep_the_gauge_up_until_the_last_is_recovered() {
+        let registry = prometheus::Registry::new();
+        let m = RunMetrics::new().unwrap();
+        m.register(&registry).unwrap();
+        let obs = MetricsObserver::new(m);
+        let info = |id: &str| RunInfo {
+            id: id.into(),
+            experiment: "e".into(),
+        };
+        let applied = |fault: &str| RunEvent::FaultApplied {
+            fault: fault.into(),
+            kind: "processPause".into(),
+            target: "pid 1".into(),
+            step: "s".into(),
+        };
+        let recovered = |fault: &str| RunEvent::FaultRecovered {
+            fault: fault.into(),
+            outcome: "removed".into(),
+        };
+        let value = || registry.gather()[0].get_metric()[0].get_gauge().get_value();
+        let now = Utc::now();
+        obs.observe(&info("r1"), &applied("a"), now);
+        obs.observe(&info("r2"), &applied("b"), now);
+        obs.observe(&info("r1"), &recovered("a"), now);
+        assert_eq!(value(), 1.0, "r2's fault is still on");
+        // r2 ends without reporting the recovery: the gauge must not stay up.
+        let end = RunEvent::StateChanged {
+            to: crate::engine::RunState::Error,
+            reason: String::new(),
+        };
+        obs.observe(&info("r2"), &end, now);
+        assert_eq!(value(), 0.0);
+    }
+
+    #[test]
     fn namespaces_of_pods_and_local_targets() {
         assert_eq!(namespace_of("pod shop/checkout-1"), "shop");
         assert_eq!(namespace_of("pid 42"), "local");
