@@ -42,6 +42,9 @@ if [ "$install" = 1 ]; then
     apt_install iproute2 nftables procps iputils-ping prometheus \
         qemu-system-x86 busybox-static cpio kmod xz-utils zstd
     rustup component add rustfmt clippy >/dev/null 2>&1 || true
+    # The SMTP peer the notification tests mail to (DESIGN §9, real peers).
+    python3 -c 'import aiosmtpd' 2>/dev/null || pip install --quiet aiosmtpd \
+        || pip install --quiet --break-system-packages aiosmtpd
 fi
 
 # Counts `cargo test` results from a log: sums every "test result:" line.

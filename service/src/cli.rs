@@ -155,6 +155,13 @@ pub struct RunArgs {
     /// Grafana annotations of the fault windows and verdicts.
     #[command(flatten)]
     pub grafana: GrafanaArgs,
+    /// Notification config (YAML: SMTP, Slack webhooks, webhook secret, global routes).
+    /// Without it, experiments' `notify:` entries are not sent.
+    #[arg(long, value_name = "FILE", env = "FAULTLINE_NOTIFY_CONFIG")]
+    pub notify_config: Option<PathBuf>,
+    /// Directory whose email.txt / email.html / slack.json override the shipped templates.
+    #[arg(long, value_name = "DIR", requires = "notify_config")]
+    pub notify_templates: Option<PathBuf>,
 }
 
 /// Where to annotate runs in Grafana (for `run`, and `serve`).

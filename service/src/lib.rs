@@ -7,6 +7,7 @@ pub mod api;
 pub mod checks;
 pub mod demo;
 pub mod engine;
+pub mod notify;
 pub mod outputs;
 pub mod report;
 pub mod runs;

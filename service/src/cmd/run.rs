@@ -10,10 +10,11 @@ use faultline::engine::inject::Injector;
 use faultline::engine::plan::{guard_refusal, plan};
 use faultline::engine::progress::print_progress;
 use faultline::engine::runner::RunOptions;
+use faultline::notify::{Channels, Notifier, RetryPolicy, check_experiment};
 use faultline::runs::run_experiment;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
-use faultline_agent::spec::load_file;
+use faultline_agent::spec::{Experiment, load_file};
 
 use crate::cli::{GrafanaArgs, RunArgs};
 use faultline::outputs::GrafanaObserver;
@@ -26,6 +27,30 @@ pub const PASSED: u8 = 0;
 pub const FAILED: u8 = 1;
 /// Exit code: aborted, error, or invalid input.
 pub const NOT_A_VERDICT: u8 = 2;
+
+/// How long `faultline run` waits for pending notifications before exiting.
+const NOTIFY_WAIT: Duration = Duration::from_secs(30);
+
+/// Loads `--notify-config` and checks the experiments' own `notify:` entries against it.
+fn notify_setup(args: &RunArgs, exps: &[Experiment]) -> anyhow::Result<Option<Channels>> {
+    let Some(path) = &args.notify_config else {
+        if exps.iter().any(|e| !e.spec.notify.is_empty()) {
+            println!("note: notify: entries are not sent without --notify-config");
+        }
+        return Ok(None);
+    };
+    let channels = Notifier::load(path, args.notify_templates.as_deref())?;
+    let problems: Vec<String> = exps
+        .iter()
+        .flat_map(|e| check_experiment(channels.config(), e))
+        .collect();
+    anyhow::ensure!(
+        problems.is_empty(),
+        "notifications cannot be sent:\n{}",
+        problems.join("\n")
+    );
+    Ok(Some(channels))
+}
 
 /// The exit code for a verdict.
 pub fn exit_code(v: RunState) -> u8 {
@@ -64,6 +89,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         }
         return Ok(PASSED);
     }
+    let channels = match notify_setup(args, &exps) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(NOT_A_VERDICT);
+        }
+    };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async {
         std::fs::create_dir_all(&args.state.state_dir)
@@ -102,6 +134,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
             opts.observers.push(g.clone());
         }
         let store = Arc::new(store);
+        let notifier = channels.map(|c| Notifier::start(c, store.clone(), RetryPolicy::default()));
+        if let Some(n) = &notifier {
+            opts.observers.push(n.observer());
+        }
         let agent = Arc::new(agent);
         let mut worst = PASSED;
         for exp in &exps {
@@ -131,6 +167,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
                     "grafana: {left} annotation(s) not sent yet; kept queued under the state dir"
                 );
             }
+        }
+        if let Some(n) = notifier {
+            println!("{}", n.finish(NOTIFY_WAIT).await?);
         }
         Ok(worst)
     })

@@ -48,7 +48,7 @@ pub enum StoreError {
     },
 }
 
-fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+pub(super) fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |source| StoreError::Sqlite { op, source }
 }
 
@@ -119,12 +119,15 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql("set foreign_keys"))?;
         conn.execute_batch(SCHEMA).map_err(sql("migrate"))?;
+        conn.execute_batch(super::outbox::SCHEMA)
+            .map_err(sql("migrate notifications"))?;
         Ok(Store {
             conn: Mutex::new(conn),
         })
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+    /// The connection, for the store's other tables (the notification outbox).
+    pub(crate) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite half-written (transactions
         // roll back), so a poisoned lock is safe to keep using.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
@@ -329,7 +332,7 @@ fn parse_state(run: &str, s: &str) -> Result<RunState, StoreError> {
     })
 }
 
-fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+pub(super) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{s}: {e}"))

@@ -1,0 +1,24 @@
+//! Notifications: every finished run tells the right people (issue 9). Routes come from
+//! the experiment's `notify:` and the `--notify-config` file; the notifications a verdict
+//! calls for are written to the store's outbox first, then sent by a worker with retries
+//! — Slack (Block Kit), email (SMTP) and signed webhooks.
+
+pub mod config;
+pub mod email;
+pub mod error;
+pub mod observer;
+pub mod outbox;
+pub mod routing;
+pub mod send;
+pub mod slack;
+pub mod templates;
+mod walk;
+pub mod webhook;
+
+pub use config::NotifyConfig;
+pub use error::{ConfigError, ConfigErrors, NotifyError, SendError};
+pub use observer::{Notifier, Summary, check_experiment};
+pub use outbox::{Outbox, RetryPolicy};
+pub use routing::{Destination, Route};
+pub use send::Channels;
+pub use templates::Templates;

@@ -1,0 +1,135 @@
+//! One delivery attempt: build the message for a stored notification and hand it to its
+//! channel. Whether a failure is worth retrying is decided here, from the HTTP status or
+//! the SMTP reply.
+
+use std::time::Duration;
+
+use super::config::NotifyConfig;
+use super::email::EmailChannel;
+use super::error::{NotifyError, SendError};
+use super::routing::Destination;
+use super::templates::{Message, Templates};
+use super::{slack, webhook};
+use crate::report::Report;
+
+/// How long one HTTP delivery may take.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
+/// The longest Retry-After we honour; a receiver asking for more gets our own backoff.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// The channels of one config, ready to send.
+#[derive(Debug)]
+pub struct Channels {
+    cfg: NotifyConfig,
+    templates: Templates,
+    http: reqwest::Client,
+    email: Option<EmailChannel>,
+}
+
+impl Channels {
+    /// Sets up every configured channel.
+    pub fn new(cfg: NotifyConfig, templates: Templates) -> Result<Channels, NotifyError> {
+        let http = reqwest::Client::builder()
+            .timeout(HTTP_TIMEOUT)
+            .user_agent(concat!("faultline/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(NotifyError::HttpClient)?;
+        let email = cfg.email.as_ref().map(EmailChannel::new).transpose()?;
+        Ok(Channels {
+            cfg,
+            templates,
+            http,
+            email,
+        })
+    }
+
+    /// The config the channels came from.
+    pub fn config(&self) -> &NotifyConfig {
+        &self.cfg
+    }
+
+    /// The link to run `run`'s report, if the config says where reports live.
+    pub fn report_link(&self, run: &str) -> Option<String> {
+        self.cfg
+            .report_url
+            .as_ref()
+            .map(|u| u.replace("{run}", run))
+    }
+
+    /// Sends `report` to `dest`. `key` identifies the notification (Message-ID,
+    /// webhook delivery id) and stays the same across retries.
+    pub async fn send(
+        &self,
+        dest: &Destination,
+        report: Report,
+        key: &str,
+    ) -> Result<(), SendError> {
+        if let Some(why) = self.cfg.missing_settings(dest) {
+            return Err(SendError::Permanent(why));
+        }
+        let link = self.report_link(&report.run);
+        match dest {
+            Destination::Email { to } => {
+                let ch = self
+                    .email
+                    .as_ref()
+                    .ok_or_else(|| SendError::Permanent("no SMTP settings".into()))?;
+                let m = Message::new(report, link, self.cfg.environment.clone());
+                let mail = ch.build(to, &m, &self.templates, key)?;
+                ch.send(mail).await
+            }
+            Destination::Slack { channel } => {
+                let url = self.cfg.slack_webhooks.get(channel).ok_or_else(|| {
+                    SendError::Permanent(format!("no webhook for Slack channel {channel}"))
+                })?;
+                let m = Message::new(report, link, self.cfg.environment.clone());
+                let body = self
+                    .templates
+                    .slack(&m)
+                    .map_err(|e| SendError::Permanent(e.to_string()))?;
+                slack::send(&self.http, url, &body).await
+            }
+            Destination::Webhook { url } => {
+                let secret = self.cfg.webhook_secret.as_deref().unwrap_or_default();
+                let body = serde_json::to_vec(&report)
+                    .map_err(|e| SendError::Permanent(format!("serialising the report: {e}")))?;
+                webhook::send(&self.http, url, secret.as_bytes(), body, key).await
+            }
+            // The GitLab integration posts commit statuses and MR notes itself; routing
+            // resolves the destination so those routes are filtered the same way.
+            Destination::Gitlab => Err(SendError::Permanent(
+                "gitlab notifications are sent by the GitLab integration, not by this worker"
+                    .into(),
+            )),
+        }
+    }
+}
+
+/// 2xx is delivered; 429 and 5xx are retried (429 after the receiver's Retry-After);
+/// other statuses are permanent (a 404 webhook will not start existing on retry).
+pub(super) async fn http_outcome(what: &str, resp: reqwest::Response) -> Result<(), SendError> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .filter(|d| *d <= MAX_RETRY_AFTER);
+    let body: String = resp
+        .text()
+        .await
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect();
+    let reason = format!("{what} answered {status}: {body}");
+    if status.as_u16() == 429 || status.is_server_error() {
+        Err(SendError::Retry { reason, after })
+    } else {
+        Err(SendError::Permanent(reason))
+    }
+}

@@ -1,0 +1,364 @@
+//! The notification outbox: one row per run per route, written when the run ends and
+//! updated by the sending worker. A verdict is in this table before anyone tries to send
+//! it, so a channel that is down, or a process that dies, cannot lose it.
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::sqlite::sql;
+use super::{Store, StoreError};
+use crate::engine::RunState;
+
+/// The outbox table. `UNIQUE (run_id, route)` is the deduplication: a route hears about a
+/// run once, however many times the end of the run is observed.
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS notifications (
+    id          INTEGER PRIMARY KEY,
+    run_id      TEXT NOT NULL REFERENCES runs(id),
+    route       TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    verdict     TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at_ms  INTEGER NOT NULL,
+    last_error  TEXT NOT NULL DEFAULT '',
+    created_ms  INTEGER NOT NULL,
+    done_ms     INTEGER,
+    UNIQUE (run_id, route)
+);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications(status, next_at_ms);
+";
+
+/// Where a notification is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationStatus {
+    /// Not delivered yet; the worker sends it at `next_at`.
+    Pending,
+    /// Delivered.
+    Sent,
+    /// Gave up: the retry budget ran out or the receiver refused it for good.
+    Failed,
+}
+
+impl NotificationStatus {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NotificationStatus::Pending => "pending",
+            NotificationStatus::Sent => "sent",
+            NotificationStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Sent, Self::Failed]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// One notification as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationRow {
+    /// Row id.
+    pub id: i64,
+    /// The run it tells about.
+    pub run: String,
+    /// The route's key (unique per run): channel kind and destination.
+    pub route: String,
+    /// Channel kind: `email`, `slack`, `webhook`.
+    pub channel: String,
+    /// The resolved destination as JSON (no secrets: those stay in the config).
+    pub destination: String,
+    /// The verdict it reports.
+    pub verdict: RunState,
+    /// Pending, sent or failed.
+    pub status: NotificationStatus,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the worker should try next (pending only).
+    pub next_at: DateTime<Utc>,
+    /// Why the last attempt failed.
+    pub last_error: String,
+    /// When it was sent or given up on.
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+/// A notification to write to the outbox.
+#[derive(Debug, Clone)]
+pub struct NewNotification<'a> {
+    /// Run id.
+    pub run: &'a str,
+    /// Route key, unique per run.
+    pub route: &'a str,
+    /// Channel kind.
+    pub channel: &'a str,
+    /// Destination as JSON.
+    pub destination: &'a str,
+    /// The run's verdict.
+    pub verdict: RunState,
+}
+
+const COLUMNS: &str = "id, run_id, route, channel, destination, verdict, status, attempts, \
+                       next_at_ms, last_error, done_ms";
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn time(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+type Raw = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    Option<i64>,
+);
+
+fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
+fn decode(
+    (id, run, route, channel, destination, verdict, status, attempts, next, last_error, done): Raw,
+) -> Result<NotificationRow, StoreError> {
+    let corrupt = |what, detail: &str| StoreError::Corrupt {
+        run: run.clone(),
+        what,
+        detail: detail.to_string(),
+    };
+    Ok(NotificationRow {
+        verdict: RunState::parse(&verdict)
+            .ok_or_else(|| corrupt("notification verdict", &verdict))?,
+        status: NotificationStatus::parse(&status)
+            .ok_or_else(|| corrupt("notification status", &status))?,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        next_at: time(next),
+        done_at: done.map(time),
+        id,
+        run,
+        route,
+        channel,
+        destination,
+        last_error,
+    })
+}
+
+impl Store {
+    /// Writes `n` as pending, due now. Returns false when the run already has a
+    /// notification for that route (deduplicated; the existing one is left as it is).
+    pub fn enqueue_notification(&self, n: &NewNotification<'_>) -> Result<bool, StoreError> {
+        let now = ms(Utc::now());
+        let inserted = self
+            .conn()
+            .execute(
+                "INSERT OR IGNORE INTO notifications \
+                 (run_id, route, channel, destination, verdict, status, next_at_ms, created_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+                params![
+                    n.run,
+                    n.route,
+                    n.channel,
+                    n.destination,
+                    n.verdict.as_str(),
+                    now
+                ],
+            )
+            .map_err(sql("enqueue notification"))?;
+        Ok(inserted == 1)
+    }
+
+    fn query_notifications(
+        &self,
+        op: &'static str,
+        filter: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<NotificationRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!("SELECT {COLUMNS} FROM notifications {filter}"))
+            .map_err(sql(op))?;
+        let rows = stmt.query_map(args, raw).map_err(sql(op))?;
+        rows.map(|r| r.map_err(sql(op)).and_then(decode)).collect()
+    }
+
+    /// Pending notifications due at or before `now`, oldest first.
+    pub fn due_notifications(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<NotificationRow>, StoreError> {
+        self.query_notifications(
+            "read due notifications",
+            "WHERE status = 'pending' AND next_at_ms <= ?1 ORDER BY next_at_ms, id",
+            [ms(now)],
+        )
+    }
+
+    /// Every pending notification, soonest first.
+    pub fn pending_notifications(&self) -> Result<Vec<NotificationRow>, StoreError> {
+        self.query_notifications(
+            "read pending notifications",
+            "WHERE status = 'pending' ORDER BY next_at_ms, id",
+            [],
+        )
+    }
+
+    /// A run's notifications, in the order they were written.
+    pub fn notifications(&self, run: &str) -> Result<Vec<NotificationRow>, StoreError> {
+        self.query_notifications("read notifications", "WHERE run_id = ?1 ORDER BY id", [run])
+    }
+
+    /// When the soonest pending notification is due, if any is pending.
+    pub fn next_notification_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT MIN(next_at_ms) FROM notifications WHERE status = 'pending'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("read next notification"))?
+            .flatten();
+        Ok(next.map(time))
+    }
+
+    /// Records a delivery after `attempts` attempts.
+    pub fn notification_sent(&self, id: i64, attempts: u32) -> Result<(), StoreError> {
+        self.finish(id, attempts, NotificationStatus::Sent, "")
+    }
+
+    /// Records that the notification was given up on, and why.
+    pub fn notification_failed(
+        &self,
+        id: i64,
+        attempts: u32,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        self.finish(id, attempts, NotificationStatus::Failed, error)
+    }
+
+    fn finish(
+        &self,
+        id: i64,
+        attempts: u32,
+        status: NotificationStatus,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE notifications SET status = ?2, attempts = ?3, last_error = ?4, done_ms = ?5 \
+                 WHERE id = ?1",
+                params![id, status.as_str(), attempts, error, ms(Utc::now())],
+            )
+            .map_err(sql("finish notification"))?;
+        Ok(())
+    }
+
+    /// Records a failed attempt that will be retried at `next_at`.
+    pub fn notification_retry(
+        &self,
+        id: i64,
+        attempts: u32,
+        next_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE notifications SET attempts = ?2, next_at_ms = ?3, last_error = ?4 WHERE id = ?1",
+                params![id, attempts, ms(next_at), error],
+            )
+            .map_err(sql("reschedule notification"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with_run() -> Store {
+        let s = Store::open_in_memory().unwrap();
+        s.create_run("r1", "exp", "{}").unwrap();
+        s
+    }
+
+    fn new(route: &str) -> NewNotification<'_> {
+        NewNotification {
+            run: "r1",
+            route,
+            channel: "email",
+            destination: "{}",
+            verdict: RunState::Failed,
+        }
+    }
+
+    #[test]
+    fn one_notification_per_run_per_route() {
+        let s = store_with_run();
+        assert!(s.enqueue_notification(&new("email:a@x")).unwrap());
+        assert!(
+            !s.enqueue_notification(&new("email:a@x")).unwrap(),
+            "deduplicated"
+        );
+        assert!(s.enqueue_notification(&new("slack:sre")).unwrap());
+        let rows = s.notifications("r1").unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|r| r.status == NotificationStatus::Pending));
+        assert_eq!(rows[0].verdict, RunState::Failed);
+    }
+
+    #[test]
+    fn retries_move_the_due_time_and_finished_rows_leave_the_queue() {
+        let s = store_with_run();
+        s.enqueue_notification(&new("email:a@x")).unwrap();
+        s.enqueue_notification(&new("slack:sre")).unwrap();
+        let now = Utc::now();
+        let due = s.due_notifications(now).unwrap();
+        assert_eq!(due.len(), 2);
+        let later = now + chrono::Duration::seconds(60);
+        s.notification_retry(due[0].id, 1, later, "connection refused")
+            .unwrap();
+        let due_now = s.due_notifications(now).unwrap();
+        assert_eq!(due_now.len(), 1, "the retried one waits");
+        assert_eq!(
+            s.next_notification_due().unwrap().map(ms),
+            Some(ms(due[1].next_at))
+        );
+        s.notification_sent(due[1].id, 1).unwrap();
+        assert_eq!(s.next_notification_due().unwrap().map(ms), Some(ms(later)));
+        s.notification_failed(due[0].id, 8, "gave up").unwrap();
+        assert!(s.pending_notifications().unwrap().is_empty());
+        assert_eq!(s.next_notification_due().unwrap(), None);
+        let rows = s.notifications("r1").unwrap();
+        assert_eq!(rows[0].status, NotificationStatus::Failed);
+        assert_eq!(
+            (rows[0].attempts, rows[0].last_error.as_str()),
+            (8, "gave up")
+        );
+        assert_eq!(rows[1].status, NotificationStatus::Sent);
+        assert!(rows[1].done_at.is_some());
+    }
+}
