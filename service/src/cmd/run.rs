@@ -39,7 +39,10 @@ fn notify_setup(args: &RunArgs, exps: &[Experiment]) -> anyhow::Result<Option<Ch
         }
         return Ok(None);
     };
-    let channels = Notifier::load(path, args.notify_templates.as_deref())?;
+    let reports = std::path::absolute(args.state.state_dir.join("reports"))
+        .unwrap_or_else(|_| args.state.state_dir.join("reports"));
+    let link = format!("file://{}/{{run}}/report.html", reports.display());
+    let channels = Notifier::load(path, args.notify_templates.as_deref(), Some(link))?;
     let problems: Vec<String> = exps
         .iter()
         .flat_map(|e| check_experiment(channels.config(), e))

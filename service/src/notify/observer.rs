@@ -80,8 +80,17 @@ impl RunObserver for NotifyObserver {
 
 impl Notifier {
     /// Reads the config and templates: everything that can be wrong is reported here.
-    pub fn load(config: &Path, templates: Option<&Path>) -> Result<Channels, NotifyError> {
-        let cfg = NotifyConfig::load(config)?;
+    /// `default_report_url` (with `{run}`) links reports when the config names no
+    /// `reportUrl` (`faultline run` points at the files it writes).
+    pub fn load(
+        config: &Path,
+        templates: Option<&Path>,
+        default_report_url: Option<String>,
+    ) -> Result<Channels, NotifyError> {
+        let mut cfg = NotifyConfig::load(config)?;
+        if cfg.report_url.is_none() {
+            cfg.report_url = default_report_url;
+        }
         Channels::new(cfg, Templates::load(templates)?)
     }
 
