@@ -155,6 +155,14 @@ pub struct RunArgs {
     /// Grafana annotations of the fault windows and verdicts.
     #[command(flatten)]
     pub grafana: GrafanaArgs,
+    /// Where verdicts are sent.
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+}
+
+/// Where verdicts are sent (for `run`, and `serve`).
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
     /// Notification config (YAML: SMTP, Slack webhooks, webhook secret, global routes).
     /// Without it, experiments' `notify:` entries are not sent.
     #[arg(long, value_name = "FILE", env = "FAULTLINE_NOTIFY_CONFIG")]
@@ -228,6 +236,9 @@ pub struct ServeArgs {
     /// Grafana annotations of the fault windows and verdicts.
     #[command(flatten)]
     pub grafana: GrafanaArgs,
+    /// Where verdicts are sent.
+    #[command(flatten)]
+    pub notify: NotifyArgs,
 }
 
 /// Options of `trigger`.

@@ -33,7 +33,7 @@ const NOTIFY_WAIT: Duration = Duration::from_secs(30);
 
 /// Loads `--notify-config` and checks the experiments' own `notify:` entries against it.
 fn notify_setup(args: &RunArgs, exps: &[Experiment]) -> anyhow::Result<Option<Channels>> {
-    let Some(path) = &args.notify_config else {
+    let Some(path) = &args.notify.notify_config else {
         if exps.iter().any(|e| !e.spec.notify.is_empty()) {
             println!("note: notify: entries are not sent without --notify-config");
         }
@@ -42,7 +42,7 @@ fn notify_setup(args: &RunArgs, exps: &[Experiment]) -> anyhow::Result<Option<Ch
     let reports = std::path::absolute(args.state.state_dir.join("reports"))
         .unwrap_or_else(|_| args.state.state_dir.join("reports"));
     let link = format!("file://{}/{{run}}/report.html", reports.display());
-    let channels = Notifier::load(path, args.notify_templates.as_deref(), Some(link))?;
+    let channels = Notifier::load(path, args.notify.notify_templates.as_deref(), Some(link))?;
     let problems: Vec<String> = exps
         .iter()
         .flat_map(|e| check_experiment(channels.config(), e))

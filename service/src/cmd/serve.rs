@@ -10,6 +10,7 @@ use faultline::api::{Auth, Service, check_bind};
 use faultline::checks::PrometheusClient;
 use faultline::engine::inject::Injector;
 use faultline::engine::runner::RunOptions;
+use faultline::notify::{Notifier, RetryPolicy};
 use faultline::outputs::MetricsObserver;
 use faultline::runs::wait_for_signal;
 use faultline::store::Store;
@@ -85,6 +86,7 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{}", args.listen));
     let public = public.trim_end_matches('/').to_string();
+    let public_link = public.clone();
     let grafana = crate::cmd::run::grafana_observer(
         &args.grafana,
         dir,
@@ -102,6 +104,24 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
         .push(Arc::new(MetricsObserver::new(run_metrics.clone())));
     if let Some(g) = &grafana {
         opts.observers.push(g.clone());
+    }
+    // Notifications: verdicts go to the store's outbox first, so none is lost while a
+    // channel is down; the worker keeps retrying them for as long as the service runs.
+    let notifier = match &args.notify.notify_config {
+        Some(path) => {
+            let link = format!("{public_link}/api/v1/runs/{{run}}/report.html");
+            let channels =
+                Notifier::load(path, args.notify.notify_templates.as_deref(), Some(link))?;
+            Some(Notifier::start(
+                channels,
+                store.clone(),
+                RetryPolicy::default(),
+            ))
+        }
+        None => None,
+    };
+    if let Some(n) = &notifier {
+        opts.observers.push(n.observer());
     }
     let service = Service::open(store, injector, opts, auth)?;
     let registry = service.state.metrics.registry();

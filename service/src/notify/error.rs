@@ -50,8 +50,10 @@ impl std::fmt::Display for ConfigErrors {
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
     /// The config file is wrong.
+    // Not `#[from]`: that would also make the errors the source, and `{:#}` would print
+    // every one of them twice.
     #[error("invalid notification config:\n{0}")]
-    Config(#[from] ConfigErrors),
+    Config(ConfigErrors),
     /// A template (shipped or from `--notify-templates`) does not parse or render.
     #[error("notification template {name}: {source}")]
     Template {
@@ -105,4 +107,10 @@ pub enum SendError {
     /// Retrying cannot help (4xx, a rejected address, no settings for the channel).
     #[error("{0}")]
     Permanent(String),
+}
+
+impl From<ConfigErrors> for NotifyError {
+    fn from(e: ConfigErrors) -> Self {
+        NotifyError::Config(e)
+    }
 }
