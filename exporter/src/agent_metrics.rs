@@ -4,9 +4,7 @@
 //! `reason` from the closed enums below. A fault id is never a label (it would grow the
 //! series count without bound).
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 /// Why the agent recovered a fault; the `reason` label of `faultline_agent_recoveries_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,21 +126,18 @@ impl AgentMetrics {
             ),
             &["reason"],
         )?;
-        let build_info = IntGaugeVec::new(
-            Opts::new(
-                "faultline_agent_build_info",
-                "Always 1; the agent's version as a label.",
-            ),
-            &["version"],
-        )?;
-        build_info.with_label_values(&[version]).set(1);
         registry.register(Box::new(faults_active.clone()))?;
         registry.register(Box::new(apply_seconds.clone()))?;
         registry.register(Box::new(recover_seconds.clone()))?;
         registry.register(Box::new(errors_total.clone()))?;
         registry.register(Box::new(lease_lapses_total.clone()))?;
         registry.register(Box::new(recoveries_total.clone()))?;
-        registry.register(Box::new(build_info))?;
+        crate::text::register_build_info(
+            &registry,
+            "faultline_agent_build_info",
+            "Always 1; the agent's version as a label.",
+            version,
+        )?;
         Ok(AgentMetrics {
             registry,
             faults_active,
@@ -197,11 +192,7 @@ impl AgentMetrics {
 
     /// Every family in the Prometheus text format, for `GET /metrics`.
     pub fn encode_text(&self) -> String {
-        let mut buf = Vec::new();
-        // Encoding into a Vec cannot fail on I/O; an encoder error would mean a malformed
-        // family, which the constructors above rule out. Return what was written.
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
-        String::from_utf8(buf).unwrap_or_default()
+        crate::text::encode_text(&self.registry)
     }
 }
 

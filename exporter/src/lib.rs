@@ -8,6 +8,7 @@ pub mod grafana;
 pub mod logging;
 pub mod run_metrics;
 pub mod service_metrics;
+mod text;
 
 pub use agent_metrics::{AgentMetrics, AgentOp, RecoveryReason};
 pub use logging::LogFormat;

@@ -6,10 +6,7 @@
 //! the experiment's spec, `route` the matched route *pattern* (`/api/v1/runs/{id}`, never
 //! the path) and `status` an HTTP status code. A run id is never a label.
 
-use prometheus::{
-    Encoder, GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
-};
+use prometheus::{GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 /// The service's metric families in a registry the service owns (no process-wide
 /// globals, so several services in one test process do not share counters).
@@ -75,21 +72,18 @@ impl ServiceMetrics {
             ),
             &["route", "status"],
         )?;
-        let build_info = IntGaugeVec::new(
-            Opts::new(
-                "faultline_build_info",
-                "Always 1; the service's version as a label.",
-            ),
-            &["version"],
-        )?;
-        build_info.with_label_values(&[version]).set(1);
         registry.register(Box::new(runs_started.clone()))?;
         registry.register(Box::new(runs_finished.clone()))?;
         registry.register(Box::new(run_duration.clone()))?;
         registry.register(Box::new(faults_active.clone()))?;
         registry.register(Box::new(check_value.clone()))?;
         registry.register(Box::new(api_requests.clone()))?;
-        registry.register(Box::new(build_info))?;
+        crate::text::register_build_info(
+            &registry,
+            "faultline_build_info",
+            "Always 1; the service's version as a label.",
+            version,
+        )?;
         Ok(ServiceMetrics {
             registry,
             runs_started,
@@ -140,11 +134,7 @@ impl ServiceMetrics {
 
     /// Every family in the Prometheus text format, for `GET /metrics`.
     pub fn encode_text(&self) -> String {
-        let mut buf = Vec::new();
-        // Encoding into a Vec cannot fail on I/O; an encoder error would mean a malformed
-        // family, which the constructors above rule out. Return what was written.
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
-        String::from_utf8(buf).unwrap_or_default()
+        crate::text::encode_text(&self.registry)
     }
 }
 
