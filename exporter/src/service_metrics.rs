@@ -19,6 +19,9 @@ pub struct ServiceMetrics {
     faults_active: IntGaugeVec,
     check_value: GaugeVec,
     api_requests: IntCounterVec,
+    webhook_requests: IntCounterVec,
+    notifications: IntCounterVec,
+    emergency_stop: prometheus::IntGauge,
 }
 
 /// Run duration buckets from 1 s to ~2.3 h: experiments last seconds to hours.
@@ -72,6 +75,27 @@ impl ServiceMetrics {
             ),
             &["route", "status"],
         )?;
+        let webhook_requests = IntCounterVec::new(
+            Opts::new(
+                "faultline_webhook_requests_total",
+                "Webhook deliveries, by event kind and outcome (triggered, ignored, duplicate, unauthorized, invalid, refused).",
+            ),
+            &["event", "outcome"],
+        )?;
+        let notifications = IntCounterVec::new(
+            Opts::new(
+                "faultline_notifications_total",
+                "Notification delivery attempts, by channel and outcome (sent, retry, failed).",
+            ),
+            &["channel", "outcome"],
+        )?;
+        let emergency_stop = prometheus::IntGauge::new(
+            "faultline_emergency_stop",
+            "1 while the emergency stop is engaged (every run aborted, new runs refused).",
+        )?;
+        registry.register(Box::new(webhook_requests.clone()))?;
+        registry.register(Box::new(notifications.clone()))?;
+        registry.register(Box::new(emergency_stop.clone()))?;
         registry.register(Box::new(runs_started.clone()))?;
         registry.register(Box::new(runs_finished.clone()))?;
         registry.register(Box::new(run_duration.clone()))?;
@@ -92,6 +116,9 @@ impl ServiceMetrics {
             faults_active,
             check_value,
             api_requests,
+            webhook_requests,
+            notifications,
+            emergency_stop,
         })
     }
 
@@ -125,6 +152,27 @@ impl ServiceMetrics {
         self.api_requests
             .with_label_values(&[route, &status.to_string()])
             .inc();
+    }
+
+    /// Counts one webhook delivery of `event` (`pipeline`, `push`, ... or `unknown`) that
+    /// ended as `outcome`.
+    pub fn webhook_request(&self, event: &str, outcome: &str) {
+        self.webhook_requests
+            .with_label_values(&[event, outcome])
+            .inc();
+    }
+
+    /// Counts one notification attempt on `channel` (`email`, `slack`, `webhook`,
+    /// `gitlab`) that ended as `outcome` (`sent`, `retry`, `failed`).
+    pub fn notification(&self, channel: &str, outcome: &str) {
+        self.notifications
+            .with_label_values(&[channel, outcome])
+            .inc();
+    }
+
+    /// Whether the emergency stop is engaged.
+    pub fn emergency_stop(&self, engaged: bool) {
+        self.emergency_stop.set(i64::from(engaged));
     }
 
     /// The registry, for callers that gather it together with others.

@@ -239,6 +239,15 @@ pub struct ServeArgs {
     /// Where verdicts are sent.
     #[command(flatten)]
     pub notify: NotifyArgs,
+    /// GitLab integration (YAML): projects and their webhook secrets, rules mapping
+    /// events to catalog experiments, and the REST API for commit statuses and MR notes.
+    /// Enables `POST /webhooks/gitlab`. `faultline config example gitlab` prints one.
+    #[arg(long, value_name = "FILE", env = "FAULTLINE_GITLAB_CONFIG")]
+    pub gitlab_config: Option<PathBuf>,
+    /// Load every experiment file (*.yaml, *.yml, *.json) of DIR into the catalog at
+    /// start, replacing same-named ones; a bad file stops the start with its errors.
+    #[arg(long, value_name = "DIR", env = "FAULTLINE_EXPERIMENTS_DIR")]
+    pub experiments: Option<PathBuf>,
 }
 
 /// Options of `trigger`.

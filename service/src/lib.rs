@@ -4,9 +4,11 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod catalog;
 pub mod checks;
 pub mod demo;
 pub mod engine;
+pub mod gitlab;
 pub mod notify;
 pub mod outputs;
 pub mod report;

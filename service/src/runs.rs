@@ -11,6 +11,7 @@ use crate::engine::RunState;
 use crate::engine::inject::Injector;
 use crate::engine::observe::FnObserver;
 use crate::engine::runner::{RunOptions, Runner};
+use crate::gitlab::GitlabContext;
 use crate::report::{Report, to_html, to_junit};
 use crate::store::Store;
 
@@ -37,10 +38,19 @@ pub fn new_run_id() -> String {
 /// Creates a `pending` run of `exp` in the store (the experiment stored as JSON) and
 /// returns its id; nothing is started.
 pub fn create_run(store: &Store, exp: &Experiment) -> anyhow::Result<String> {
+    create_run_from(store, exp, None)
+}
+
+/// [`create_run`] for a run that GitLab event `gitlab` triggered.
+pub fn create_run_from(
+    store: &Store,
+    exp: &Experiment,
+    gitlab: Option<&GitlabContext>,
+) -> anyhow::Result<String> {
     let run = new_run_id();
     let spec_json = serde_json::to_string(exp).context("serialising the experiment")?;
     store
-        .create_run(&run, &exp.metadata.name, &spec_json)
+        .create_run_from(&run, &exp.metadata.name, &spec_json, gitlab)
         .context("creating the run in the store")?;
     Ok(run)
 }

@@ -211,6 +211,7 @@ role_extractor!(
     Role::Operator,
     "Admits a request whose token is at least operator."
 );
+role_extractor!(Admin, Role::Admin, "Admits a request whose token is admin.");
 
 #[cfg(test)]
 mod tests {

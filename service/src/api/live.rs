@@ -16,7 +16,8 @@ use tokio::sync::{Notify, watch};
 use crate::engine::RunEvent;
 use crate::engine::inject::Injector;
 use crate::engine::runner::{AbortHandle, RunOptions, Runner};
-use crate::store::Store;
+use crate::gitlab::GitlabContext;
+use crate::store::{Halt, Store};
 
 /// Why a run could not be started or aborted.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,12 @@ pub enum LiveError {
     /// The run is not driven by this service (finished, unknown, or a previous process's).
     #[error("run {0} is not running here")]
     NotLive(String),
+    /// The emergency stop is engaged: no run starts until it is released.
+    #[error("emergency stop engaged by {} at {}: {}; no new runs until `faultline resume`", .0.actor, .0.at.format("%Y-%m-%d %H:%M:%S UTC"), .0.reason)]
+    Halted(Halt),
+    /// The emergency stop could not be read; refusing is the safe side.
+    #[error("cannot read the emergency stop; refusing to start runs")]
+    HaltUnknown(#[source] crate::store::StoreError),
 }
 
 struct Live {
@@ -83,10 +90,24 @@ impl LiveRuns {
     /// Creates a `pending` run of `exp` and starts it in the background; returns its id
     /// as soon as the run is in the store.
     pub fn start(self: &Arc<Self>, exp: Experiment) -> Result<String, LiveError> {
+        self.start_from(exp, None)
+    }
+
+    /// [`LiveRuns::start`] for a run that GitLab event `gitlab` triggered. Every trigger
+    /// (API, webhook, schedule) comes through here, so the emergency stop is checked here.
+    pub fn start_from(
+        self: &Arc<Self>,
+        exp: Experiment,
+        gitlab: Option<GitlabContext>,
+    ) -> Result<String, LiveError> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(LiveError::ShuttingDown);
         }
-        let id = crate::runs::create_run(&self.store, &exp).map_err(LiveError::Create)?;
+        if let Some(h) = self.store.halted().map_err(LiveError::HaltUnknown)? {
+            return Err(LiveError::Halted(h));
+        }
+        let id = crate::runs::create_run_from(&self.store, &exp, gitlab.as_ref())
+            .map_err(LiveError::Create)?;
         let experiment = exp.metadata.name.clone();
         self.metrics.run_started(&experiment);
         let (news_tx, news_rx) = watch::channel(0u64);
@@ -172,9 +193,17 @@ impl LiveRuns {
     /// Refuses new runs from now on and aborts every live one with `reason`.
     pub fn abort_all(&self, reason: &str) {
         self.closed.store(true, Ordering::SeqCst);
-        for l in self.runs().values() {
+        self.abort_live(reason);
+    }
+
+    /// Aborts every live run with `reason` (the emergency stop; new runs are refused by
+    /// the stored halt, not by closing the registry). Returns their ids.
+    pub fn abort_live(&self, reason: &str) -> Vec<String> {
+        let runs = self.runs();
+        for l in runs.values() {
             l.abort.abort(reason);
         }
+        runs.keys().cloned().collect()
     }
 
     /// Waits until no run is live (each has recovered its faults and has its verdict),

@@ -4,6 +4,8 @@
 
 pub mod auth;
 pub mod error;
+pub mod experiments;
+pub mod halt;
 pub mod health;
 pub mod intake;
 pub mod live;
@@ -12,6 +14,7 @@ pub mod runs;
 pub mod server;
 pub mod sse;
 pub mod state;
+pub mod webhooks;
 
 pub use auth::{Auth, Role};
 pub use error::ApiError;
@@ -22,5 +25,11 @@ pub use state::ApiState;
 /// Mounts every route: the health routes at the root, the rest under `/api/v1`.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     health::configure(cfg);
-    cfg.service(actix_web::web::scope("/api/v1").configure(runs::configure));
+    webhooks::configure(cfg);
+    cfg.service(
+        actix_web::web::scope("/api/v1")
+            .configure(runs::configure)
+            .configure(experiments::configure)
+            .configure(halt::configure),
+    );
 }

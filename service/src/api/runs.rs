@@ -31,6 +31,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/runs/{id}/junit.xml", web::get().to(junit));
 }
 
+/// The answer to a run that could not start: 503 while shutting down or halted.
+pub(super) fn start_error(e: LiveError) -> ApiError {
+    match e {
+        LiveError::ShuttingDown | LiveError::Halted(_) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
+        other => ApiError::internal("creating the run", &other),
+    }
+}
+
 /// The answer to a created run.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -43,12 +53,12 @@ struct Created {
 }
 
 /// The absolute URL of `path` on this server, as the client reached it.
-fn absolute(req: &HttpRequest, path: &str) -> String {
+pub(super) fn absolute(req: &HttpRequest, path: &str) -> String {
     let info = req.connection_info();
     format!("{}://{}{path}", info.scheme(), info.host())
 }
 
-async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
+pub(super) async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
@@ -91,10 +101,7 @@ async fn create(
             .map_err(|e| ApiError::internal("planning the dry run", &e))?;
         return Ok(HttpResponse::Ok().json(plan));
     }
-    let id = state.live.start(intake.experiment).map_err(|e| match e {
-        LiveError::ShuttingDown => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-        other => ApiError::internal("creating the run", &other),
-    })?;
+    let id = state.live.start(intake.experiment).map_err(start_error)?;
     let path = format!("/api/v1/runs/{id}");
     let created = Created {
         url: absolute(&req, &path),

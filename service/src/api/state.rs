@@ -5,6 +5,7 @@ use std::sync::Arc;
 use faultline_exporter::ServiceMetrics;
 
 use super::live::LiveRuns;
+use super::webhooks::GitlabHooks;
 use crate::engine::inject::Injector;
 use crate::store::Store;
 
@@ -19,6 +20,8 @@ pub struct ApiState {
     /// True when faults are injected by the in-process agent, so dry runs can resolve
     /// local targets on this machine.
     pub resolve_locally: bool,
+    /// The GitLab webhook's config, once `serve --gitlab-config` set it.
+    pub gitlab: std::sync::OnceLock<Arc<GitlabHooks>>,
 }
 
 impl ApiState {
@@ -30,6 +33,7 @@ impl ApiState {
             live,
             metrics,
             resolve_locally,
+            gitlab: std::sync::OnceLock::new(),
         }
     }
 

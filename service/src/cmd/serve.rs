@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use faultline::api::webhooks::GitlabHooks;
 use faultline::api::{Auth, Service, check_bind};
 use faultline::checks::PrometheusClient;
 use faultline::engine::inject::Injector;
 use faultline::engine::runner::RunOptions;
-use faultline::notify::{Notifier, RetryPolicy};
+use faultline::gitlab::{GitlabClient, GitlabConfig, GitlabObserver};
+use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
 use faultline::outputs::MetricsObserver;
 use faultline::runs::wait_for_signal;
 use faultline::store::Store;
@@ -105,25 +107,74 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     if let Some(g) = &grafana {
         opts.observers.push(g.clone());
     }
-    // Notifications: verdicts go to the store's outbox first, so none is lost while a
-    // channel is down; the worker keeps retrying them for as long as the service runs.
-    let notifier = match &args.notify.notify_config {
-        Some(path) => {
-            let link = format!("{public_link}/api/v1/runs/{{run}}/report.html");
-            let channels =
-                Notifier::load(path, args.notify.notify_templates.as_deref(), Some(link))?;
-            Some(Notifier::start(
-                channels,
-                store.clone(),
-                RetryPolicy::default(),
-            ))
-        }
+    if let Some(dir) = &args.experiments {
+        let names = load_experiments(&store, dir)?;
+        tracing::info!(dir = %dir.display(), experiments = names.len(), "experiment catalog loaded");
+    }
+    let gitlab = match &args.gitlab_config {
+        Some(path) => Some(
+            GitlabConfig::load(path).map_err(|e| anyhow::anyhow!("invalid GitLab config:\n{e}"))?,
+        ),
         None => None,
     };
+    let gitlab_client = gitlab
+        .as_ref()
+        .and_then(|g| g.api.as_ref())
+        .map(GitlabClient::new)
+        .transpose()
+        .context("failed to set up the GitLab API client")?;
+    // Notifications and GitLab statuses: verdicts go to the store's outbox first, so none
+    // is lost while a channel is down; the worker keeps retrying them for as long as the
+    // service runs.
+    let link = format!("{public_link}/api/v1/runs/{{run}}/report.html");
+    let channels = match &args.notify.notify_config {
+        Some(path) => Some(Notifier::load(
+            path,
+            args.notify.notify_templates.as_deref(),
+            Some(link.clone()),
+        )?),
+        None if gitlab_client.is_some() => Some(Channels::new(
+            NotifyConfig {
+                report_url: Some(link.clone()),
+                ..NotifyConfig::default()
+            },
+            Templates::load(None)?,
+        )?),
+        None => None,
+    };
+    let notifier = channels.map(|ch| {
+        let ch = match &gitlab_client {
+            Some(c) => ch.with_gitlab(c.clone()),
+            None => ch,
+        };
+        Notifier::start(ch, store.clone(), RetryPolicy::default())
+    });
     if let Some(n) = &notifier {
-        opts.observers.push(n.observer());
+        if args.notify.notify_config.is_some() {
+            opts.observers.push(n.observer());
+        }
+        if gitlab_client.is_some() {
+            opts.observers
+                .push(Arc::new(GitlabObserver::new(n.outbox().clone())));
+        }
     }
+    let halted = store
+        .halted()
+        .context("failed to read the emergency stop")?;
     let service = Service::open(store, injector, opts, auth)?;
+    service.state.metrics.emergency_stop(halted.is_some());
+    if let Some(h) = &halted {
+        tracing::warn!(reason = %h.reason, since = %h.at, "the emergency stop is engaged: no run starts until it is released (faultline resume)");
+    }
+    if let Some(config) = gitlab {
+        faultline::api::webhooks::install(
+            &service.state,
+            GitlabHooks {
+                config,
+                client: gitlab_client,
+            },
+        );
+    }
     let registry = service.state.metrics.registry();
     run_metrics
         .register(registry)
@@ -161,4 +212,16 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Loads `--experiments DIR` into the catalog, or says every problem found.
+fn load_experiments(store: &Store, dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    faultline::catalog::load_dir(store, dir).map_err(|errors| {
+        let text: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
+        anyhow::anyhow!(
+            "--experiments {}: nothing loaded:\n{}",
+            dir.display(),
+            text.join("\n")
+        )
+    })
 }

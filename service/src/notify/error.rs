@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// One problem in the notification config, with where it is.
+/// One problem in a config file (notifications, GitLab), with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     /// The config file.

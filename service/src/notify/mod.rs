@@ -12,7 +12,7 @@ pub mod routing;
 pub mod send;
 pub mod slack;
 pub mod templates;
-mod walk;
+pub(crate) mod walk;
 pub mod webhook;
 
 pub use config::NotifyConfig;

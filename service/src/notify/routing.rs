@@ -27,8 +27,18 @@ pub enum Destination {
         /// Receiver URL.
         url: String,
     },
-    /// The GitLab commit status / MR note (sent by the GitLab integration).
+    /// The GitLab commit status / MR note, as an experiment's `notify:` or a route asks;
+    /// what is actually sent for GitLab-triggered runs are the two below.
     Gitlab,
+    /// The run's commit status on the triggering SHA, posted with the run's state at
+    /// send time (so a late retry never moves GitLab backwards). `phase` (`running`,
+    /// `final`) only keeps the two posts apart in the outbox.
+    GitlabStatus {
+        /// `running` or `final`.
+        phase: String,
+    },
+    /// The verdict note on the merge request, one per experiment, updated in place.
+    GitlabNote,
 }
 
 impl Destination {
@@ -38,7 +48,9 @@ impl Destination {
             Destination::Email { .. } => "email",
             Destination::Slack { .. } => "slack",
             Destination::Webhook { .. } => "webhook",
-            Destination::Gitlab => "gitlab",
+            Destination::Gitlab | Destination::GitlabStatus { .. } | Destination::GitlabNote => {
+                "gitlab"
+            }
         }
     }
 
@@ -53,6 +65,8 @@ impl Destination {
             Destination::Slack { channel } => format!("slack:{channel}"),
             Destination::Webhook { url } => format!("webhook:{url}"),
             Destination::Gitlab => "gitlab".into(),
+            Destination::GitlabStatus { phase } => format!("gitlab-status:{phase}"),
+            Destination::GitlabNote => "gitlab-note".into(),
         }
     }
 

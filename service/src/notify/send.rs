@@ -10,6 +10,7 @@ use super::error::{NotifyError, SendError};
 use super::routing::Destination;
 use super::templates::{Message, Templates};
 use super::{slack, webhook};
+use crate::gitlab::GitlabClient;
 use crate::report::Report;
 
 /// How long one HTTP delivery may take.
@@ -24,6 +25,7 @@ pub struct Channels {
     templates: Templates,
     http: reqwest::Client,
     email: Option<EmailChannel>,
+    gitlab: Option<GitlabClient>,
 }
 
 impl Channels {
@@ -40,7 +42,14 @@ impl Channels {
             templates,
             http,
             email,
+            gitlab: None,
         })
+    }
+
+    /// Adds GitLab's API, for the commit statuses and MR notes of GitLab-triggered runs.
+    pub fn with_gitlab(mut self, client: GitlabClient) -> Channels {
+        self.gitlab = Some(client);
+        self
     }
 
     /// The config the channels came from.
@@ -101,13 +110,21 @@ impl Channels {
                 "gitlab notifications are sent by the GitLab integration, not by this worker"
                     .into(),
             )),
+            Destination::GitlabStatus { .. } | Destination::GitlabNote => {
+                let client = self.gitlab.as_ref().ok_or_else(|| {
+                    SendError::Permanent(
+                        "no GitLab API configured (`api:` in --gitlab-config)".into(),
+                    )
+                })?;
+                crate::gitlab::report::send(client, dest, &report, link.as_deref()).await
+            }
         }
     }
 }
 
 /// 2xx is delivered; 429 and 5xx are retried (429 after the receiver's Retry-After);
 /// other statuses are permanent (a 404 webhook will not start existing on retry).
-pub(super) async fn http_outcome(what: &str, resp: reqwest::Response) -> Result<(), SendError> {
+pub(crate) async fn http_outcome(what: &str, resp: reqwest::Response) -> Result<(), SendError> {
     let status = resp.status();
     if status.is_success() {
         return Ok(());

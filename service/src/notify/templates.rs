@@ -261,6 +261,7 @@ pub(crate) fn sample_report(experiment: &str) -> Report {
                 spec_json: "{}".into(),
                 created_at: now,
                 finished_at: Some(now),
+                gitlab: None,
             },
             Vec::new(),
         )

@@ -6,13 +6,13 @@ use faultline_agent::spec::decode::tree::{Node, ScalarKind, Value};
 
 use super::error::ConfigError;
 
-pub(super) struct Walk<'a> {
-    pub(super) file: &'a str,
-    pub(super) errors: Vec<ConfigError>,
+pub(crate) struct Walk<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) errors: Vec<ConfigError>,
 }
 
 impl Walk<'_> {
-    pub(super) fn err(&mut self, node: &Node, field: &str, message: impl Into<String>) {
+    pub(crate) fn err(&mut self, node: &Node, field: &str, message: impl Into<String>) {
         self.errors.push(ConfigError {
             file: self.file.to_string(),
             line: node.pos.line,
@@ -23,7 +23,7 @@ impl Walk<'_> {
     }
 
     /// The map's entries, after checking every key is one of `allowed`.
-    pub(super) fn map<'n>(
+    pub(crate) fn map<'n>(
         &mut self,
         node: &'n Node,
         path: &str,
@@ -57,7 +57,7 @@ impl Walk<'_> {
         Some(out)
     }
 
-    pub(super) fn string(&mut self, node: &Node, field: &str) -> Option<String> {
+    pub(crate) fn string(&mut self, node: &Node, field: &str) -> Option<String> {
         match &node.value {
             Value::Scalar(s) if !matches!(s.kind, ScalarKind::Null) && !s.raw.is_empty() => {
                 Some(s.raw.clone())
@@ -73,7 +73,7 @@ impl Walk<'_> {
         }
     }
 
-    pub(super) fn strings(&mut self, node: &Node, field: &str) -> Option<Vec<String>> {
+    pub(crate) fn strings(&mut self, node: &Node, field: &str) -> Option<Vec<String>> {
         match &node.value {
             Value::Seq(items) if !items.is_empty() => items
                 .iter()
@@ -88,7 +88,7 @@ impl Walk<'_> {
         }
     }
 
-    pub(super) fn url(&mut self, node: &Node, field: &str) -> Option<String> {
+    pub(crate) fn url(&mut self, node: &Node, field: &str) -> Option<String> {
         let s = self.string(node, field)?;
         match check_url(&s) {
             Ok(()) => Some(s),
@@ -101,7 +101,7 @@ impl Walk<'_> {
 
     /// A secret given inline, by environment variable or by file (`{base}`, `{base}Env`,
     /// `{base}File`): exactly one of them.
-    pub(super) fn secret(
+    pub(crate) fn secret(
         &mut self,
         parent: &Node,
         path: &str,
@@ -151,7 +151,7 @@ impl Walk<'_> {
     }
 }
 
-pub(super) fn join(path: &str, field: &str) -> String {
+pub(crate) fn join(path: &str, field: &str) -> String {
     if path.is_empty() {
         field.to_string()
     } else {

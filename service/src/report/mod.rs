@@ -9,3 +9,7 @@ mod model;
 pub use html::to_html;
 pub use junit::to_junit;
 pub use model::{CheckSummary, FaultWindow, Report};
+
+/// A finished run with a fault and a failed check, for other modules' tests.
+#[cfg(test)]
+pub(crate) use model::tests::sample_report;

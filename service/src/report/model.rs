@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::engine::{RunEvent, RunState, StoredEvent};
+use crate::gitlab::GitlabContext;
 use crate::store::RunRow;
 
 /// Schema version of the JSON report; bump on any incompatible change.
@@ -35,6 +36,9 @@ pub struct Report {
     pub checks: Vec<CheckSummary>,
     /// One entry per fault, in apply order.
     pub faults: Vec<FaultWindow>,
+    /// The GitLab event (project, commit, pipeline, merge request) that started the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gitlab: Option<GitlabContext>,
     /// Every event.
     pub events: Vec<StoredEvent>,
 }
@@ -173,6 +177,7 @@ impl Report {
                 .map(|f| (f - run.created_at).num_milliseconds() as f64 / 1e3),
             checks,
             faults,
+            gitlab: run.gitlab.clone(),
             events,
         }
     }

@@ -1,7 +1,11 @@
-//! Where runs and their events live: an embedded SQLite file by default (DESIGN §8).
+//! Where runs and their events live: an embedded SQLite file by default (DESIGN §8), with
+//! the experiment catalog, webhook deliveries and the notification outbox beside them.
 
+mod catalog;
+mod migrate;
 mod outbox;
 mod sqlite;
 
+pub use catalog::{Delivery, ExperimentRow, Halt};
 pub use outbox::{NewNotification, NotificationRow, NotificationStatus};
 pub use sqlite::{RunRow, Store, StoreError};

@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::engine::{RunEvent, RunState, StoredEvent};
+use crate::gitlab::GitlabContext;
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +71,9 @@ pub struct RunRow {
     pub created_at: DateTime<Utc>,
     /// When the run reached a terminal state.
     pub finished_at: Option<DateTime<Utc>>,
+    /// The GitLab event that started the run, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gitlab: Option<GitlabContext>,
 }
 
 /// The store handle; cheap to share behind an `Arc`.
@@ -77,7 +81,8 @@ pub struct Store {
     conn: Mutex<Connection>,
 }
 
-const SCHEMA: &str = "
+/// Version 1 of the schema: runs and their events.
+pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id          TEXT PRIMARY KEY,
     experiment  TEXT NOT NULL,
@@ -118,9 +123,7 @@ impl Store {
             .map_err(sql("set synchronous"))?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql("set foreign_keys"))?;
-        conn.execute_batch(SCHEMA).map_err(sql("migrate"))?;
-        conn.execute_batch(super::outbox::SCHEMA)
-            .map_err(sql("migrate notifications"))?;
+        super::migrate::migrate(&conn)?;
         Ok(Store {
             conn: Mutex::new(conn),
         })
@@ -140,10 +143,22 @@ impl Store {
         experiment: &str,
         spec_json: &str,
     ) -> Result<(), StoreError> {
+        self.create_run_from(id, experiment, spec_json, None)
+    }
+
+    /// Creates a run in `pending` that GitLab event `gitlab` (if any) started.
+    pub fn create_run_from(
+        &self,
+        id: &str,
+        experiment: &str,
+        spec_json: &str,
+        gitlab: Option<&GitlabContext>,
+    ) -> Result<(), StoreError> {
+        let gitlab = gitlab.map(|g| serde_json::to_string(g).expect("GitlabContext serialises"));
         self.conn()
             .execute(
-                "INSERT INTO runs (id, experiment, state, spec_json, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, experiment, RunState::Pending.as_str(), spec_json, Utc::now().to_rfc3339()],
+                "INSERT INTO runs (id, experiment, state, spec_json, created_at, gitlab_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, experiment, RunState::Pending.as_str(), spec_json, Utc::now().to_rfc3339(), gitlab],
             )
             .map_err(sql("create run"))?;
         Ok(())
@@ -198,7 +213,7 @@ impl Store {
         let conn = self.conn();
         let row = conn
             .query_row(
-                "SELECT id, experiment, state, reason, spec_json, created_at, finished_at FROM runs WHERE id = ?1",
+                "SELECT id, experiment, state, reason, spec_json, created_at, finished_at, gitlab_json FROM runs WHERE id = ?1",
                 [id],
                 raw_row,
             )
@@ -213,7 +228,7 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(
-                "SELECT id, experiment, state, reason, spec_json, created_at, finished_at FROM runs ORDER BY created_at DESC LIMIT ?1",
+                "SELECT id, experiment, state, reason, spec_json, created_at, finished_at, gitlab_json FROM runs ORDER BY created_at DESC LIMIT ?1",
             )
             .map_err(sql("list runs"))?;
         let rows = stmt.query_map([limit], raw_row).map_err(sql("list runs"))?;
@@ -288,6 +303,7 @@ type RawRow = (
     String,
     String,
     Option<String>,
+    Option<String>,
 );
 
 fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
@@ -299,11 +315,12 @@ fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
         r.get(4)?,
         r.get(5)?,
         r.get(6)?,
+        r.get(7)?,
     ))
 }
 
 fn decode_row(
-    (id, experiment, state, reason, spec_json, created, finished): RawRow,
+    (id, experiment, state, reason, spec_json, created, finished, gitlab): RawRow,
 ) -> Result<RunRow, StoreError> {
     let corrupt = |what, detail: String| StoreError::Corrupt {
         run: id.clone(),
@@ -317,6 +334,10 @@ fn decode_row(
             .map(|f| parse_time(&f))
             .transpose()
             .map_err(|e| corrupt("finished_at", e))?,
+        gitlab: gitlab
+            .map(|g| serde_json::from_str(&g))
+            .transpose()
+            .map_err(|e| corrupt("gitlab_json", e.to_string()))?,
         id,
         experiment,
         reason,

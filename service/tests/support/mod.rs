@@ -150,6 +150,16 @@ impl TestServer {
 
     /// A server over `dir` (reusing its store file: a restart).
     pub async fn start_in(dir: Arc<tempfile::TempDir>) -> TestServer {
+        TestServer::start_with(dir, |_, _| {}, |_| {}).await
+    }
+
+    /// A server over `dir` whose run options `options` may change (observers) before the
+    /// service opens, and whose state `install` may extend (the GitLab webhook) after.
+    pub async fn start_with(
+        dir: Arc<tempfile::TempDir>,
+        options: impl FnOnce(&mut RunOptions, &Arc<Store>),
+        install: impl FnOnce(&Service),
+    ) -> TestServer {
         let agent = Agent::open(dir.path().join("agent")).await.unwrap();
         let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
         let auth = Auth::parse(
@@ -157,10 +167,11 @@ impl TestServer {
             "test tokens",
         )
         .unwrap();
-        let opts = RunOptions {
+        let mut opts = RunOptions {
             lease: Duration::from_secs(10),
             ..RunOptions::default()
         };
+        options(&mut opts, &store);
         let service = Service::open(
             store.clone(),
             Injector::InProcess(Arc::new(agent.clone())),
@@ -168,6 +179,7 @@ impl TestServer {
             auth,
         )
         .unwrap();
+        install(&service);
         let interrupted = service.interrupted.clone();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

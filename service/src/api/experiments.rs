@@ -1,0 +1,154 @@
+//! `/api/v1/experiments`: the catalog webhooks (and people) run by name. A stored
+//! experiment is validated like `faultline validate` (422 naming every field and line)
+//! before it is written; `POST .../{name}/runs` starts one.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+
+use super::auth::{Operator, Viewer};
+use super::error::ApiError;
+use super::runs::{absolute, read_body};
+use super::state::ApiState;
+use crate::catalog::{self, CatalogError};
+
+/// Mounts the routes under `/api/v1`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/experiments", web::post().to(create))
+        .route("/experiments", web::get().to(list))
+        .route("/experiments/{name}", web::get().to(get))
+        .route("/experiments/{name}", web::delete().to(delete))
+        .route("/experiments/{name}/runs", web::post().to(run));
+}
+
+/// An experiment as the API shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Shown {
+    name: String,
+    source: String,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    url: String,
+    /// The document as stored (templates unfilled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+}
+
+fn catalog_error(e: CatalogError) -> ApiError {
+    match e {
+        CatalogError::Invalid(errs) => {
+            let mut a = ApiError::invalid_spec(&errs);
+            a.status = StatusCode::UNPROCESSABLE_ENTITY;
+            a
+        }
+        CatalogError::Template(_) | CatalogError::NotOne(_) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+        }
+        CatalogError::NoSuch(_) => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+        other => ApiError::internal("the experiment catalog", &other),
+    }
+}
+
+async fn create(
+    _: Operator,
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(payload).await?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?
+        .to_string();
+    let store = state.store.clone();
+    let (name, created) = web::block(move || catalog::put(&store, &text, "api"))
+        .await
+        .map_err(|e| ApiError::internal("storing the experiment", &e))?
+        .map_err(catalog_error)?;
+    let url = absolute(&req, &format!("/api/v1/experiments/{name}"));
+    let mut resp = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(resp
+        .insert_header((LOCATION, url.clone()))
+        .json(serde_json::json!({ "name": name, "created": created, "url": url })))
+}
+
+async fn list(
+    _: Viewer,
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = state
+        .store
+        .list_experiments()
+        .map_err(|e| ApiError::internal("listing experiments", &e))?;
+    let shown: Vec<Shown> = rows
+        .into_iter()
+        .map(|r| Shown {
+            url: absolute(&req, &format!("/api/v1/experiments/{}", r.name)),
+            name: r.name,
+            source: r.source,
+            updated_at: r.updated_at,
+            text: None,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "experiments": shown })))
+}
+
+async fn get(
+    _: Viewer,
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = state
+        .store
+        .experiment(&name)
+        .map_err(|e| ApiError::internal("reading the experiment", &e))?
+        .ok_or_else(|| catalog_error(CatalogError::NoSuch(name.to_string())))?;
+    Ok(HttpResponse::Ok().json(Shown {
+        url: absolute(&req, &format!("/api/v1/experiments/{}", row.name)),
+        name: row.name,
+        source: row.source,
+        updated_at: row.updated_at,
+        text: Some(row.text),
+    }))
+}
+
+async fn delete(
+    _: Operator,
+    state: web::Data<ApiState>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let gone = state
+        .store
+        .delete_experiment(&name)
+        .map_err(|e| ApiError::internal("deleting the experiment", &e))?;
+    if gone {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(catalog_error(CatalogError::NoSuch(name.to_string())))
+    }
+}
+
+async fn run(
+    _: Operator,
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, exp) = catalog::get(&state.store, &name, None).map_err(catalog_error)?;
+    let id = state.live.start(exp).map_err(super::runs::start_error)?;
+    let path = format!("/api/v1/runs/{id}");
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, absolute(&req, &path)))
+        .json(serde_json::json!({
+            "id": id,
+            "url": absolute(&req, &path),
+            "eventsUrl": absolute(&req, &format!("{path}/events")),
+            "reportUrl": absolute(&req, &format!("{path}/report.html")),
+        })))
+}

@@ -1,0 +1,265 @@
+//! `POST /webhooks/gitlab`: GitLab's webhook. Checks the secret token (constant time,
+//! per project), deduplicates GitLab's retries, reads the payload, and starts the
+//! experiments the rules name — answering at once with the runs' ids and URLs, since
+//! GitLab gives up on a webhook after 10 s and disables one that keeps failing.
+//!
+//! Answers: 201 runs started; 202 nothing to do (with the reason); 200 a duplicate (the
+//! first answer again); 400 malformed; 401 bad or missing token; 404 not configured; 413
+//! too big. GitLab counts every 4xx/5xx as a failure, so events that are merely not for
+//! us are 2xx.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+
+use super::error::ApiError;
+use super::runs::{absolute, read_body};
+use super::state::ApiState;
+use crate::catalog;
+use crate::gitlab::config::GitlabConfig;
+use crate::gitlab::hooks::{self, EventKind};
+use crate::gitlab::rules;
+use crate::gitlab::{GitlabClient, GitlabContext};
+use crate::notify::routing::Glob;
+
+/// What the webhook needs, from `serve --gitlab-config`.
+pub struct GitlabHooks {
+    /// Projects, secrets and rules.
+    pub config: GitlabConfig,
+    /// GitLab's API, when configured (dry-run previews on merge requests use it).
+    pub client: Option<GitlabClient>,
+}
+
+/// Mounts `/webhooks/gitlab`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/webhooks/gitlab", web::post().to(gitlab));
+}
+
+/// One run a delivery started.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Started {
+    experiment: String,
+    rule: String,
+    id: String,
+    url: String,
+    report_url: String,
+}
+
+/// One experiment a delivery should have started but could not.
+#[derive(Debug, Serialize)]
+struct NotStarted {
+    experiment: String,
+    rule: String,
+    error: String,
+}
+
+fn header<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// The project patterns `token` is the secret of (compared with every configured
+/// secret, in constant time each, so timing tells nothing about which were close).
+fn authorized<'c>(cfg: &'c GitlabConfig, token: &str) -> Vec<&'c Glob> {
+    let mut out = Vec::new();
+    for p in &cfg.projects {
+        if bool::from(p.secret.as_bytes().ct_eq(token.as_bytes())) {
+            out.push(&p.path);
+        }
+    }
+    out
+}
+
+fn answer(status: StatusCode, body: serde_json::Value) -> HttpResponse {
+    HttpResponse::build(status).json(body)
+}
+
+async fn gitlab(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let metrics = state.metrics.clone();
+    let event_label = header(&req, "X-Gitlab-Event")
+        .and_then(EventKind::from_header)
+        .map_or("unknown", EventKind::name);
+    let outcome = handle(&req, &state, payload).await;
+    let label = match &outcome {
+        Ok((_, o)) => *o,
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => "unauthorized",
+        Err(e) if e.status.is_client_error() => "invalid",
+        Err(_) => "error",
+    };
+    metrics.webhook_request(event_label, label);
+    outcome.map(|(r, _)| r)
+}
+
+async fn handle(
+    req: &HttpRequest,
+    state: &ApiState,
+    payload: web::Payload,
+) -> Result<(HttpResponse, &'static str), ApiError> {
+    let Some(hooks) = state.gitlab.get().cloned() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "GitLab webhooks are not configured on this server (faultline serve --gitlab-config)",
+        ));
+    };
+    let body = read_body(payload).await?;
+    let Some(token) = header(req, "X-Gitlab-Token") else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing X-Gitlab-Token: set the webhook's Secret token to the project's secret",
+        ));
+    };
+    let allowed = authorized(&hooks.config, token);
+    if allowed.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "X-Gitlab-Token matches no configured project secret",
+        ));
+    }
+    let Some(event) = header(req, "X-Gitlab-Event") else {
+        return Err(ApiError::bad_request(
+            "missing X-Gitlab-Event header; is this a GitLab webhook?",
+        ));
+    };
+    let Some(kind) = EventKind::from_header(event) else {
+        return Ok((
+            answer(
+                StatusCode::ACCEPTED,
+                serde_json::json!({ "ignored": format!("{event} is not an event faultline acts on") }),
+            ),
+            "ignored",
+        ));
+    };
+    let ev = hooks::parse(kind, &body)
+        .map_err(|e| ApiError::bad_request(format!("{event} payload: {e}")))?;
+    if !allowed.iter().any(|g| g.matches(&ev.context.project_path)) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "X-Gitlab-Token is not the secret of project {}",
+                ev.context.project_path
+            ),
+        ));
+    }
+    // GitLab keeps Idempotency-Key across retries and manual resends; older versions
+    // only send X-Gitlab-Event-UUID.
+    let delivery = header(req, "Idempotency-Key").or_else(|| header(req, "X-Gitlab-Event-UUID"));
+    if let Some(uuid) = delivery
+        && let Some(seen) = state
+            .store
+            .claim_delivery(uuid, event)
+            .map_err(|e| ApiError::internal("recording the delivery", &e))?
+    {
+        let mut first: serde_json::Value = serde_json::from_str(&seen.response).unwrap_or_else(
+            |_| serde_json::json!({ "note": "the first delivery is still being handled" }),
+        );
+        if let Some(m) = first.as_object_mut() {
+            m.insert("duplicate".into(), true.into());
+            m.insert(
+                "firstReceivedAt".into(),
+                seen.received_at.to_rfc3339().into(),
+            );
+        }
+        return Ok((answer(StatusCode::OK, first), "duplicate"));
+    }
+    let mut cx = ev.context.clone();
+    cx.event_uuid = delivery.map(str::to_string);
+    let (status, body, outcome) = start_runs(req, state, &hooks.config, &ev, cx);
+    if let Some(uuid) = delivery
+        && let Err(e) = state.store.finish_delivery(uuid, &body.to_string())
+    {
+        tracing::error!(delivery = %uuid, error = %e, "cannot store the webhook answer; a retry would be answered as in progress");
+    }
+    Ok((answer(status, body), outcome))
+}
+
+fn start_runs(
+    req: &HttpRequest,
+    state: &ApiState,
+    config: &GitlabConfig,
+    ev: &hooks::HookEvent,
+    cx: GitlabContext,
+) -> (StatusCode, serde_json::Value, &'static str) {
+    let names: Vec<String> = match state.store.list_experiments() {
+        Ok(rows) => rows.into_iter().map(|r| r.name).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot list the experiment catalog");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({ "error": "cannot read the experiment catalog" }),
+                "error",
+            );
+        }
+    };
+    let matches = match rules::select(&config.rules, ev, &names) {
+        Ok(m) => m,
+        Err(why) => {
+            return (
+                StatusCode::ACCEPTED,
+                serde_json::json!({ "ignored": why }),
+                "ignored",
+            );
+        }
+    };
+    let mut started = Vec::new();
+    let mut failed = Vec::new();
+    for m in matches {
+        let result = catalog::get(&state.store, &m.experiment, Some(&cx))
+            .map_err(|e| e.to_string())
+            .and_then(|(_, exp)| {
+                state
+                    .live
+                    .start_from(exp, Some(cx.clone()))
+                    .map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(id) => {
+                tracing::info!(run = %id, experiment = %m.experiment, rule = %m.rule, gitlab = %cx.summary(), "webhook started a run");
+                let path = format!("/api/v1/runs/{id}");
+                started.push(Started {
+                    url: absolute(req, &path),
+                    report_url: absolute(req, &format!("{path}/report.html")),
+                    experiment: m.experiment,
+                    rule: m.rule,
+                    id,
+                });
+            }
+            Err(error) => failed.push(NotStarted {
+                experiment: m.experiment,
+                rule: m.rule,
+                error,
+            }),
+        }
+    }
+    if started.is_empty() {
+        // Refused (emergency stop, shutting down) or broken experiments: still a 2xx, so
+        // GitLab does not disable the hook over our own state; the reasons are in the body.
+        return (
+            StatusCode::ACCEPTED,
+            serde_json::json!({ "refused": failed }),
+            "refused",
+        );
+    }
+    (
+        StatusCode::CREATED,
+        serde_json::json!({ "runs": started, "notStarted": failed }),
+        "triggered",
+    )
+}
+
+/// Sets the webhook's config on a running service's state.
+pub fn install(state: &ApiState, hooks: GitlabHooks) {
+    if state.gitlab.set(Arc::new(hooks)).is_err() {
+        tracing::warn!("GitLab webhook config already set; keeping the first");
+    }
+}

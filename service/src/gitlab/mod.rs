@@ -1,0 +1,16 @@
+//! GitLab: webhook payloads and the rules that turn them into runs, the context a run
+//! keeps of the event, and reporting back (commit statuses, merge-request notes) through
+//! GitLab's REST API v4.
+
+pub mod client;
+pub mod config;
+pub mod context;
+pub mod hooks;
+pub mod report;
+pub mod rules;
+
+pub use client::GitlabClient;
+pub use config::GitlabConfig;
+pub use context::GitlabContext;
+pub use hooks::{EventKind, HookEvent};
+pub use report::GitlabObserver;

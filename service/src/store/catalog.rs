@@ -1,0 +1,285 @@
+//! The store's smaller tables: the experiment catalog (what webhooks and the API run by
+//! name), webhook deliveries (GitLab retries a delivery it thinks failed; each is acted on
+//! once) and the emergency stop (it must survive a restart, or a crash would re-open the
+//! gate an operator closed).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::sqlite::{parse_time, sql};
+use super::{Store, StoreError};
+
+/// Added by schema version 2.
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS experiments (
+    name        TEXT PRIMARY KEY,
+    text        TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    uuid        TEXT PRIMARY KEY,
+    event       TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    response    TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS halt (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    reason      TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    at          TEXT NOT NULL
+);
+";
+
+/// An experiment in the catalog: its document as submitted (it may hold `{{ gitlab.* }}`
+/// template values, filled in per trigger).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExperimentRow {
+    /// `metadata.name`.
+    pub name: String,
+    /// The YAML or JSON document.
+    pub text: String,
+    /// `api`, or the file it was loaded from.
+    pub source: String,
+    /// When it was last written.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A webhook delivery seen before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The event header value.
+    pub event: String,
+    /// When it first arrived.
+    pub received_at: DateTime<Utc>,
+    /// The JSON answer given the first time; empty while that first request is still
+    /// being handled (or if the process died handling it).
+    pub response: String,
+}
+
+/// The emergency stop, while it is engaged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Halt {
+    /// Why.
+    pub reason: String,
+    /// Who engaged it (the token's role and name, or `cli`).
+    pub actor: String,
+    /// Since when.
+    pub at: DateTime<Utc>,
+}
+
+fn corrupt(what: &'static str) -> impl Fn(String) -> StoreError {
+    move |detail| StoreError::Corrupt {
+        run: String::new(),
+        what,
+        detail,
+    }
+}
+
+impl Store {
+    /// Writes experiment `name` (replacing it); returns true if it is new.
+    pub fn put_experiment(&self, name: &str, text: &str, source: &str) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let existed: bool = conn
+            .query_row("SELECT 1 FROM experiments WHERE name = ?1", [name], |_| {
+                Ok(())
+            })
+            .optional()
+            .map_err(sql("read experiment"))?
+            .is_some();
+        conn.execute(
+            "INSERT INTO experiments (name, text, source, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(name) DO UPDATE SET text = excluded.text, source = excluded.source, updated_at = excluded.updated_at",
+            params![name, text, source, Utc::now().to_rfc3339()],
+        )
+        .map_err(sql("write experiment"))?;
+        Ok(!existed)
+    }
+
+    /// Experiment `name`, if the catalog has it.
+    pub fn experiment(&self, name: &str) -> Result<Option<ExperimentRow>, StoreError> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT name, text, source, updated_at FROM experiments WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?)),
+            )
+            .optional()
+            .map_err(sql("read experiment"))?;
+        row.map(experiment_row).transpose()
+    }
+
+    /// Every experiment, by name.
+    pub fn list_experiments(&self) -> Result<Vec<ExperimentRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT name, text, source, updated_at FROM experiments ORDER BY name")
+            .map_err(sql("list experiments"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?))
+            })
+            .map_err(sql("list experiments"))?;
+        rows.map(|r| r.map_err(sql("list experiments")).and_then(experiment_row))
+            .collect()
+    }
+
+    /// Removes experiment `name`; false if there was none. Its past runs stay.
+    pub fn delete_experiment(&self, name: &str) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute("DELETE FROM experiments WHERE name = ?1", [name])
+            .map_err(sql("delete experiment"))?;
+        Ok(n > 0)
+    }
+
+    /// Records delivery `uuid` as being handled. Returns the earlier delivery if `uuid`
+    /// was seen before (the caller answers as it did then and acts on nothing).
+    pub fn claim_delivery(&self, uuid: &str, event: &str) -> Result<Option<Delivery>, StoreError> {
+        let conn = self.conn();
+        let inserted = conn
+            .execute(
+                "INSERT OR IGNORE INTO webhook_deliveries (uuid, event, received_at) VALUES (?1, ?2, ?3)",
+                params![uuid, event, Utc::now().to_rfc3339()],
+            )
+            .map_err(sql("claim delivery"))?;
+        if inserted == 1 {
+            return Ok(None);
+        }
+        let (event, at, response): (String, String, String) = conn
+            .query_row(
+                "SELECT event, received_at, response FROM webhook_deliveries WHERE uuid = ?1",
+                [uuid],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .map_err(sql("read delivery"))?;
+        Ok(Some(Delivery {
+            event,
+            received_at: parse_time(&at).map_err(corrupt("delivery time"))?,
+            response,
+        }))
+    }
+
+    /// Stores the answer given to delivery `uuid`, for its duplicates.
+    pub fn finish_delivery(&self, uuid: &str, response: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE webhook_deliveries SET response = ?2 WHERE uuid = ?1",
+                params![uuid, response],
+            )
+            .map_err(sql("finish delivery"))?;
+        Ok(())
+    }
+
+    /// Engages the emergency stop (keeping the first reason if it already is).
+    pub fn halt(&self, reason: &str, actor: &str) -> Result<Halt, StoreError> {
+        self.conn()
+            .execute(
+                "INSERT OR IGNORE INTO halt (id, reason, actor, at) VALUES (1, ?1, ?2, ?3)",
+                params![reason, actor, Utc::now().to_rfc3339()],
+            )
+            .map_err(sql("engage emergency stop"))?;
+        self.halted()?.ok_or_else(|| StoreError::Corrupt {
+            run: String::new(),
+            what: "halt",
+            detail: "written but not readable".into(),
+        })
+    }
+
+    /// Releases the emergency stop; returns what was engaged, if anything.
+    pub fn release_halt(&self) -> Result<Option<Halt>, StoreError> {
+        let was = self.halted()?;
+        self.conn()
+            .execute("DELETE FROM halt", [])
+            .map_err(sql("release emergency stop"))?;
+        Ok(was)
+    }
+
+    /// The emergency stop, if engaged.
+    pub fn halted(&self) -> Result<Option<Halt>, StoreError> {
+        let row: Option<(String, String, String)> = self
+            .conn()
+            .query_row("SELECT reason, actor, at FROM halt WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .map_err(sql("read emergency stop"))?;
+        row.map(|(reason, actor, at)| {
+            Ok(Halt {
+                reason,
+                actor,
+                at: parse_time(&at).map_err(corrupt("halt time"))?,
+            })
+        })
+        .transpose()
+    }
+}
+
+fn experiment_row(
+    (name, text, source, at): (String, String, String, String),
+) -> Result<ExperimentRow, StoreError> {
+    Ok(ExperimentRow {
+        updated_at: parse_time(&at).map_err(corrupt("experiment time"))?,
+        name,
+        text,
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn experiments_are_written_replaced_listed_and_deleted() {
+        let s = Store::open_in_memory().unwrap();
+        assert!(s.put_experiment("b", "v1", "api").unwrap());
+        assert!(!s.put_experiment("b", "v2", "api").unwrap());
+        assert!(s.put_experiment("a", "x", "examples/a.yaml").unwrap());
+        assert_eq!(s.experiment("b").unwrap().unwrap().text, "v2");
+        let names: Vec<String> = s
+            .list_experiments()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        assert!(s.delete_experiment("b").unwrap());
+        assert!(!s.delete_experiment("b").unwrap());
+        assert_eq!(s.experiment("b").unwrap(), None);
+    }
+
+    #[test]
+    fn a_delivery_is_claimed_once_and_its_answer_kept() {
+        let s = Store::open_in_memory().unwrap();
+        assert_eq!(s.claim_delivery("u1", "Pipeline Hook").unwrap(), None);
+        let again = s.claim_delivery("u1", "Pipeline Hook").unwrap().unwrap();
+        assert_eq!(again.response, "");
+        s.finish_delivery("u1", r#"{"runs":[]}"#).unwrap();
+        let again = s.claim_delivery("u1", "Pipeline Hook").unwrap().unwrap();
+        assert_eq!(again.response, r#"{"runs":[]}"#);
+        assert_eq!(s.claim_delivery("u2", "Push Hook").unwrap(), None);
+    }
+
+    #[test]
+    fn the_emergency_stop_survives_a_reopen_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        {
+            let s = Store::open(&path).unwrap();
+            let h = s.halt("bad day", "admin").unwrap();
+            assert_eq!(h.reason, "bad day");
+            // A second stop keeps the first reason.
+            assert_eq!(s.halt("again", "x").unwrap().reason, "bad day");
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.halted().unwrap().unwrap().actor, "admin");
+        assert!(s.release_halt().unwrap().is_some());
+        assert_eq!(s.halted().unwrap(), None);
+        assert_eq!(s.release_halt().unwrap(), None);
+    }
+}
