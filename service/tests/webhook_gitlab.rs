@@ -667,3 +667,108 @@ async fn the_emergency_stop_survives_a_restart() {
     assert!(e.to_string().contains("frozen for the release"), "{e}");
     assert!(second.state.store.list_runs(10).unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ci_job_reports_to_its_own_pipeline_and_a_dry_run_previews_on_the_merge_request() {
+    let r = rig().await;
+    let s = &r.server;
+    let sha = "bcbb5ec396a2c0f828686f14fac9b80b780504f2";
+    let yaml = experiment(
+        "ci-pause",
+        r.target.0.id(),
+        &format!("http://127.0.0.1:{}/", r.web_port),
+        "1s",
+    );
+    let envelope = |dry: bool, path: &str, sha: &str| {
+        serde_json::json!({
+            "experiment": yaml,
+            "dryRun": dry,
+            "gitlab": { "event": "ci", "projectId": 1, "projectPath": path, "sha": sha, "pipelineId": 31, "mrIid": 1, "gitRef": "feature" },
+        })
+    };
+    let post = |body: Value| {
+        client()
+            .post(s.url("/api/v1/runs"))
+            .bearer_auth(OPERATOR)
+            .json(&body)
+            .send()
+    };
+
+    // A dry run from a merge-request pipeline: the plan, and a preview note on the MR.
+    let res = post(envelope(true, "gitlab-org/gitlab-test", sha))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let plan: Value = res.json().await.unwrap();
+    assert_eq!(plan["dryRun"], true);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !r
+        .gitlab
+        .notes()
+        .iter()
+        .any(|n| n.contains("<!-- faultline:preview:ci-pause -->"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no preview note: {:#?}",
+            r.gitlab.seen()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let preview = r
+        .gitlab
+        .notes()
+        .into_iter()
+        .find(|n| n.contains("preview"))
+        .unwrap();
+    assert!(
+        preview.contains("`processPause`") && preview.contains("guards allow"),
+        "{preview}"
+    );
+    assert!(
+        s.store.list_runs(10).unwrap().is_empty(),
+        "a dry run creates no run"
+    );
+
+    // The run itself: status on the job's pipeline, verdict note beside the preview.
+    let res = post(envelope(false, "gitlab-org/gitlab-test", sha))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(run_report(s, &id).await["gitlab"]["pipelineId"], 31);
+    gitlab_status(&r.gitlab, sha, "faultline/ci-pause", "success").await;
+    let last = r
+        .gitlab
+        .seen()
+        .into_iter()
+        .rfind(|x| x.path.contains("/statuses/"))
+        .unwrap();
+    assert_eq!(
+        (last.body["pipeline_id"].clone(), last.body["ref"].clone()),
+        (31.into(), "feature".into())
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while r.gitlab.notes().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no verdict note: {:#?}",
+            r.gitlab.notes()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Only configured projects may be reported to; the SHA must be whole.
+    let res = post(envelope(false, "someone/else", sha)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = post(envelope(false, "gitlab-org/gitlab-test", "bcbb5ec3"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("gitlab.sha"));
+    assert_eq!(s.store.list_runs(10).unwrap().len(), 1);
+    assert!(r.gitlab.problems().is_empty(), "{:?}", r.gitlab.problems());
+}

@@ -2,13 +2,15 @@
 //!
 //! Accepted bodies: the experiment itself as YAML or JSON (native or Chaos Mesh), or the
 //! envelope `{"experiment": <experiment as JSON, or its YAML text as a string>, "dryRun":
-//! bool}`. Validation is the spec loader's, so the errors carry the same field paths and
+//! bool, "gitlab": {...}}` — `gitlab` is the pipeline a CI job runs in
+//! (`faultline trigger` fills it from `CI_*` variables), so the run reports back to it. Validation is the spec loader's, so the errors carry the same field paths and
 //! lines as `faultline validate`; for an envelope the lines refer to the experiment
 //! pretty-printed on its own (two-space JSON), which the error message says.
 
 use faultline_agent::spec::{Experiment, load_str};
 
 use super::error::ApiError;
+use crate::gitlab::GitlabContext;
 
 /// A validated submission.
 #[derive(Debug, Clone)]
@@ -17,6 +19,8 @@ pub struct Intake {
     pub experiment: Experiment,
     /// Plan only, inject nothing (`dryRun` in the envelope or `spec.guard.dryRun`).
     pub dry_run: bool,
+    /// The GitLab pipeline the submitting CI job runs in, if it said.
+    pub gitlab: Option<GitlabContext>,
 }
 
 /// Content types the intake reads; anything else is 415.
@@ -51,9 +55,9 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Intake, ApiError
             "empty body; send an experiment as YAML or JSON",
         ));
     }
-    let (doc, mut dry_run, source) = match envelope(text)? {
-        Some((doc, dry)) => (doc, dry, "body.experiment"),
-        None => (text.to_string(), false, "body"),
+    let (doc, mut dry_run, gitlab, source) = match envelope(text)? {
+        Some(e) => (e.doc, e.dry_run, e.gitlab, "body.experiment"),
+        None => (text.to_string(), false, None, "body"),
     };
     let mut exps = load_str(&doc, source).map_err(|e| ApiError::invalid_spec(&e))?;
     if exps.len() != 1 {
@@ -67,12 +71,20 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Intake, ApiError
     Ok(Intake {
         experiment,
         dry_run,
+        gitlab,
     })
 }
 
-/// If `text` is the `{"experiment": ..., "dryRun": ...}` envelope, its experiment as text
-/// and the flag. Text that is not JSON, or JSON that is an experiment itself, is `None`.
-fn envelope(text: &str) -> Result<Option<(String, bool)>, ApiError> {
+/// The envelope's parts.
+struct Envelope {
+    doc: String,
+    dry_run: bool,
+    gitlab: Option<GitlabContext>,
+}
+
+/// If `text` is the `{"experiment": ..., "dryRun": ..., "gitlab": ...}` envelope, its
+/// parts. Text that is not JSON, or JSON that is an experiment itself, is `None`.
+fn envelope(text: &str) -> Result<Option<Envelope>, ApiError> {
     let Ok(serde_json::Value::Object(mut map)) = serde_json::from_str(text) else {
         return Ok(None);
     };
@@ -93,9 +105,13 @@ fn envelope(text: &str) -> Result<Option<(String, bool)>, ApiError> {
             )));
         }
     };
+    let gitlab = match map.remove("gitlab") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(gitlab_context(v)?),
+    };
     if let Some(unknown) = map.keys().next() {
         return Err(ApiError::bad_request(format!(
-            "unknown field `{unknown}` in the request; expected `experiment` and `dryRun`"
+            "unknown field `{unknown}` in the request; expected `experiment`, `dryRun` and `gitlab`"
         )));
     }
     let doc = match exp {
@@ -103,7 +119,29 @@ fn envelope(text: &str) -> Result<Option<(String, bool)>, ApiError> {
         other => serde_json::to_string_pretty(&other)
             .map_err(|e| ApiError::bad_request(format!("experiment: {e}")))?,
     };
-    Ok(Some((doc, dry_run)))
+    Ok(Some(Envelope {
+        doc,
+        dry_run,
+        gitlab,
+    }))
+}
+
+/// The envelope's `gitlab` object, with the fields a commit status needs.
+fn gitlab_context(v: serde_json::Value) -> Result<GitlabContext, ApiError> {
+    let cx: GitlabContext = serde_path_to_error::deserialize(v)
+        .map_err(|e| ApiError::bad_request(format!("gitlab.{}: {}", e.path(), e.inner())))?;
+    if cx.project_id == 0 || cx.project_path.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "gitlab.projectId and gitlab.projectPath are required (CI_PROJECT_ID, CI_PROJECT_PATH)",
+        ));
+    }
+    if cx.sha.len() != 40 || !cx.sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::bad_request(format!(
+            "gitlab.sha: {:?} is not a full commit SHA (CI_COMMIT_SHA)",
+            cx.sha
+        )));
+    }
+    Ok(cx)
 }
 
 #[cfg(test)]

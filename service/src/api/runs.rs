@@ -31,6 +31,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/runs/{id}/junit.xml", web::get().to(junit));
 }
 
+/// GitLab's API for a run submitted with pipeline context `cx`: only projects the GitLab
+/// config lists may be reported to (an operator token must not make faultline write on
+/// any project its GitLab token can reach). Without a GitLab API the context is kept for
+/// reports only.
+fn gitlab_for(
+    state: &ApiState,
+    cx: &crate::gitlab::GitlabContext,
+) -> Result<Option<crate::gitlab::GitlabClient>, ApiError> {
+    let Some(hooks) = state.gitlab.get() else {
+        return Ok(None);
+    };
+    if !hooks
+        .config
+        .projects
+        .iter()
+        .any(|p| p.path.matches(&cx.project_path))
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "gitlab.projectPath {} is not a project of this server's GitLab config",
+                cx.project_path
+            ),
+        ));
+    }
+    Ok(hooks.client.clone())
+}
+
 /// The answer to a run that could not start: 503 while shutting down or halted.
 pub(super) fn start_error(e: LiveError) -> ApiError {
     match e {
@@ -92,6 +120,10 @@ async fn create(
                 .to_ascii_lowercase()
         });
     let intake = intake::parse(content_type.as_deref(), &body)?;
+    let client = match &intake.gitlab {
+        Some(cx) => gitlab_for(&state, cx)?,
+        None => None,
+    };
     if intake.dry_run {
         let exp = intake.experiment;
         let local = state.resolve_locally;
@@ -99,9 +131,17 @@ async fn create(
         let plan = web::block(move || dry_run(&exp, local))
             .await
             .map_err(|e| ApiError::internal("planning the dry run", &e))?;
+        if let (Some(client), Some(cx)) = (client, intake.gitlab)
+            && cx.mr_iid.is_some()
+        {
+            tokio::spawn(crate::gitlab::preview::post(client, plan.clone(), cx));
+        }
         return Ok(HttpResponse::Ok().json(plan));
     }
-    let id = state.live.start(intake.experiment).map_err(start_error)?;
+    let id = state
+        .live
+        .start_from(intake.experiment, intake.gitlab)
+        .map_err(start_error)?;
     let path = format!("/api/v1/runs/{id}");
     let created = Created {
         url: absolute(&req, &path),

@@ -6,6 +6,7 @@ pub mod client;
 pub mod config;
 pub mod context;
 pub mod hooks;
+pub mod preview;
 pub mod report;
 pub mod rules;
 
