@@ -49,6 +49,7 @@ if [ "$install" = 1 ]; then
     # Pinned: 4.75.x fails on this machine's Node 20 (notes/real-peers.md). It copies the
     # repository into each job's build dir with rsync (installed above).
     if [ "$(gitlab-ci-local --version 2>/dev/null | tail -n1)" != 4.70.0 ]; then
+        command -v npm >/dev/null || apt_install nodejs npm
         say "npm install -g gitlab-ci-local@4.70.0"
         npm install -g --silent gitlab-ci-local@4.70.0
     fi
