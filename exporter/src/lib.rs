@@ -1,16 +1,18 @@
-//! faultline's observability seam: every Prometheus metric family, the log/tracing set-up
-//! and the Grafana annotation client. The service and the node agent only call it;
-//! metric names live here and nowhere else.
+//! faultline's observability seam: every Prometheus metric family (and the GitLab metrics
+//! report a CI job writes), the log/tracing set-up and the Grafana annotation client. The
+//! service and the node agent only call it; metric names live here and nowhere else.
 #![forbid(unsafe_code)]
 
 pub mod agent_metrics;
 pub mod grafana;
 pub mod logging;
+pub mod metrics_report;
 pub mod run_metrics;
 pub mod service_metrics;
 mod text;
 
 pub use agent_metrics::{AgentMetrics, AgentOp, RecoveryReason};
 pub use logging::LogFormat;
+pub use metrics_report::{MetricsReport, PhaseValues};
 pub use run_metrics::{Bound, RunMetrics};
 pub use service_metrics::ServiceMetrics;

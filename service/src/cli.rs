@@ -83,7 +83,15 @@ faultline serve --tokens-file tokens --agent http://10.0.0.5:7150 --agent-token-
     Serve(ServeArgs),
     /// Ask a running server to run an experiment; the exit code is the verdict.
     #[command(
-        after_help = "Example (a GitLab job):\n  faultline trigger --server https://faultline.example.org experiment.yaml --wait --junit report.xml"
+        long_about = "Posts one experiment to a faultline server and prints the run's id and URL. \
+                      With --wait it follows the run's progress, prints the verdict and a table \
+                      of every check per phase (value, min, max, expectation, result), writes \
+                      the reports asked for and exits with the verdict. This is what the GitLab \
+                      template in ci/faultline.gitlab-ci.yml runs.",
+        after_help = "Exit status: 0 passed, 1 failed, 2 aborted, error, invalid input, an unreachable \
+server or --timeout (the run goes on on the server; the message names it and its URL).\n\n\
+Example (a GitLab job):\n  faultline trigger --server \"$FAULTLINE_URL\" --wait --timeout 15m \\\n    \
+--junit report.xml --html report.html --metrics metrics.txt experiment.yaml"
     )]
     Trigger(TriggerArgs),
     /// Remove whatever faults a killed run left behind, from the agent's journal.
@@ -276,7 +284,12 @@ pub struct TriggerArgs {
     /// With --wait: write the HTML report here.
     #[arg(long, value_name = "FILE", requires = "wait")]
     pub html: Option<PathBuf>,
-    /// With --wait: give up waiting after this long (the run goes on; exit 2).
+    /// With --wait: write the GitLab metrics report (OpenMetrics text) here: each check's
+    /// value, min, max and result per phase, the verdict and the run's duration.
+    #[arg(long, value_name = "FILE", requires = "wait")]
+    pub metrics: Option<PathBuf>,
+    /// With --wait: give up waiting after this long, e.g. `15m`. Exit 2; the run goes on
+    /// on the server, and the reports asked for show how far it got.
     #[arg(long, value_name = "DURATION", requires = "wait")]
     pub timeout: Option<faultline_agent::spec::Duration>,
     /// Plan only: print what would be injected, inject nothing.

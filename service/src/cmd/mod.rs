@@ -1,9 +1,12 @@
-//! One file per subcommand; each returns the process exit code.
+//! One file per subcommand; each returns the process exit code. `trigger_report` is
+//! `trigger`'s reading of a run's report (verdict table, GitLab metrics report), apart so
+//! the command's HTTP flow stays short.
 
 pub mod demo;
 pub mod recover;
 pub mod run;
 pub mod serve;
 pub mod trigger;
+pub mod trigger_report;
 pub mod validate;
 pub mod version;

@@ -1,8 +1,10 @@
 //! `faultline trigger`: what a CI job runs. Posts one experiment to a faultline server,
 //! prints the run's id and URL and, with `--wait`, follows the run's event stream (SSE)
 //! as progress lines, prints the verdict and the checks table, writes the reports asked
-//! for, and exits with the verdict: 0 passed, 1 failed, 2 aborted, error, invalid input,
-//! an unreachable server or a timeout.
+//! for (JUnit, HTML, GitLab metrics), and exits with the verdict: 0 passed, 1 failed, 2
+//! aborted, error, invalid input, an unreachable server or a timeout. A timeout leaves the
+//! run to the server (it ends and recovers on its own) and still writes the reports of
+//! where it got to.
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,6 +16,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::run::{NOT_A_VERDICT, exit_code};
+use super::trigger_report::{RunSummary, metrics_text, verdict_table};
 use crate::cli::TriggerArgs;
 
 /// How often a dropped event stream is reopened before giving up.
@@ -152,22 +155,59 @@ async fn trigger(args: &TriggerArgs) -> anyhow::Result<u8> {
         .as_str()
         .ok_or_else(|| anyhow!("the server's answer has no run id: {body}"))?
         .to_string();
-    println!("run {id} created: {}", body["url"].as_str().unwrap_or(""));
+    let url = body["url"]
+        .as_str()
+        .map_or_else(|| format!("{}/api/v1/runs/{id}", api.base), str::to_string);
+    println!("run {id} created: {url}");
     if !args.wait {
         return Ok(0);
     }
     let follow = follow(&api, &id);
-    let (verdict, reason) = match args.timeout {
-        Some(t) => tokio::time::timeout(t.std(), follow)
-            .await
-            .map_err(|_| anyhow!("gave up waiting after {t}; run {id} goes on on the server"))??,
-        None => follow.await?,
+    // Ok(verdict) or Err(the timeout that expired first).
+    let ended = match args.timeout {
+        Some(t) => match tokio::time::timeout(t.std(), follow).await {
+            Ok(end) => Ok(end?),
+            Err(_) => Err(t),
+        },
+        None => Ok(follow.await?),
     };
-    println!("verdict: {verdict} — {reason}");
-    print_checks(&api, &id).await;
+    // One report document feeds the table and the metrics file, so they agree.
+    let summary = fetch_summary(&api, &id).await;
+    let code = match &ended {
+        Ok((verdict, reason)) => {
+            println!("verdict: {verdict} — {reason}");
+            exit_code(*verdict)
+        }
+        Err(t) => {
+            // The run is the server's: it goes on and ends (and recovers) on its own. Say
+            // which run, where it is and how to stop it; the reports below show how far it
+            // got, so a CI job's `when: always` artifacts are still there to look at.
+            let state = match &summary {
+                Ok(s) if s.verdict.is_terminal() => format!("ended {} just then", s.verdict),
+                Ok(s) => format!("is still {} and goes on on the server", s.verdict),
+                Err(_) => "goes on on the server".to_string(),
+            };
+            eprintln!(
+                "faultline trigger: gave up waiting after {t}: run {id} {state}: {url} \
+                 (abort it with POST {url}/abort)"
+            );
+            NOT_A_VERDICT
+        }
+    };
+    match &summary {
+        Ok(s) => print!("{}", verdict_table(s)),
+        Err(e) => eprintln!("faultline trigger: no checks table: {e:#}"),
+    }
     write_report(&api, &id, "junit.xml", args.junit.as_deref()).await?;
     write_report(&api, &id, "report.html", args.html.as_deref()).await?;
-    Ok(exit_code(verdict))
+    if let Some(path) = &args.metrics {
+        let s = summary.map_err(|e| e.context(format!("cannot write {}", path.display())))?;
+        let text = metrics_text(&s).context("encoding the metrics report")?;
+        std::fs::write(path, text)
+            .with_context(|| format!("failed to write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(code)
 }
 
 /// Follows the run's events until its end marker; reconnects with `Last-Event-ID` when
@@ -232,38 +272,13 @@ async fn read_stream(res: reqwest::Response, last: &mut u64) -> Option<(RunState
     None
 }
 
-/// The checks table from the JSON report; a failure here only costs the table.
-async fn print_checks(api: &Api, id: &str) {
-    let Ok(res) = api.get(&format!("/api/v1/runs/{id}/report.json")).await else {
-        return;
-    };
-    let Ok(report) = res.json::<Value>().await else {
-        return;
-    };
-    let checks = report["checks"].as_array().cloned().unwrap_or_default();
-    if checks.is_empty() {
-        return;
-    }
-    println!(
-        "{:<24} {:<7} {:<14} {:>10} {:>10}  result",
-        "check", "phase", "expect", "min", "max"
-    );
-    for c in checks {
-        let num = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.4}"));
-        println!(
-            "{:<24} {:<7} {:<14} {:>10} {:>10}  {}",
-            c["check"].as_str().unwrap_or(""),
-            c["phase"].as_str().unwrap_or(""),
-            c["expect"].as_str().unwrap_or(""),
-            num(&c["min"]),
-            num(&c["max"]),
-            if c["ok"].as_bool() == Some(true) {
-                "ok"
-            } else {
-                "NOT MET"
-            }
-        );
-    }
+/// The run's report as `trigger` reads it.
+async fn fetch_summary(api: &Api, id: &str) -> anyhow::Result<RunSummary> {
+    api.get(&format!("/api/v1/runs/{id}/report.json"))
+        .await?
+        .json::<RunSummary>()
+        .await
+        .with_context(|| format!("the report of run {id} is not the JSON expected"))
 }
 
 async fn write_report(api: &Api, id: &str, name: &str, to: Option<&Path>) -> anyhow::Result<()> {
