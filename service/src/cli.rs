@@ -292,9 +292,15 @@ pub struct TriggerArgs {
     /// on the server, and the reports asked for show how far it got.
     #[arg(long, value_name = "DURATION", requires = "wait")]
     pub timeout: Option<faultline_agent::spec::Duration>,
-    /// Plan only: print what would be injected, inject nothing.
+    /// Plan only: print what would be injected, inject nothing. In a merge-request
+    /// pipeline the server also posts the plan as a note on the merge request.
     #[arg(long, conflicts_with = "wait")]
     pub dry_run: bool,
+    /// Inside GitLab CI, do not send the job's pipeline (CI_PROJECT_ID, CI_COMMIT_SHA,
+    /// CI_PIPELINE_ID, CI_MERGE_REQUEST_IID, ...) with the run; by default the server then
+    /// posts the commit status and the MR note for it.
+    #[arg(long)]
+    pub no_gitlab_context: bool,
     /// The experiment file (YAML or JSON, exactly one experiment).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,

@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use faultline::gitlab::GitlabContext;
 use anyhow::{Context, anyhow};
 use faultline::engine::progress::print_progress;
 use faultline::engine::{RunState, StoredEvent};
@@ -97,8 +98,18 @@ async fn trigger(args: &TriggerArgs) -> anyhow::Result<u8> {
     };
     let json_file = args.file.extension().is_some_and(|e| e == "json");
     let req = api.req(reqwest::Method::POST, "/api/v1/runs");
-    let req = if args.dry_run {
-        req.json(&serde_json::json!({ "experiment": text, "dryRun": true }))
+    // Inside a GitLab CI job the run reports to the job's own commit and pipeline (status,
+    // MR note; for a dry run, the blast-radius preview on the MR).
+    let gitlab = if args.no_gitlab_context {
+        None
+    } else {
+        GitlabContext::from_ci_env(|k| std::env::var(k).ok())
+    };
+    if let Some(cx) = &gitlab {
+        eprintln!("faultline: reporting to GitLab {}", cx.summary());
+    }
+    let req = if args.dry_run || gitlab.is_some() {
+        req.json(&serde_json::json!({ "experiment": text, "dryRun": args.dry_run, "gitlab": gitlab }))
     } else {
         req.header(
             "content-type",

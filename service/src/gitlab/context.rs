@@ -44,6 +44,31 @@ pub struct GitlabContext {
 }
 
 impl GitlabContext {
+    /// The pipeline a GitLab CI job runs in, from its predefined variables (`lookup` is
+    /// `std::env::var` outside tests); `None` outside GitLab CI or without a project id
+    /// and full commit SHA.
+    pub fn from_ci_env(lookup: impl Fn(&str) -> Option<String>) -> Option<GitlabContext> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        if get("GITLAB_CI").as_deref() != Some("true") {
+            return None;
+        }
+        let sha = get("CI_COMMIT_SHA")?;
+        Some(GitlabContext {
+            event: "ci".into(),
+            event_uuid: None,
+            project_id: get("CI_PROJECT_ID")?.parse().ok()?,
+            project_path: get("CI_PROJECT_PATH")?,
+            project_url: get("CI_PROJECT_URL").unwrap_or_default(),
+            sha,
+            git_ref: get("CI_COMMIT_REF_NAME"),
+            pipeline_id: get("CI_PIPELINE_ID").and_then(|v| v.parse().ok()),
+            mr_iid: get("CI_MERGE_REQUEST_IID").and_then(|v| v.parse().ok()),
+            environment: get("CI_ENVIRONMENT_NAME"),
+            environment_url: get("CI_ENVIRONMENT_URL"),
+            user: get("GITLAB_USER_LOGIN"),
+        })
+    }
+
     /// The values experiment templates may use as `{{ gitlab.<name> }}`.
     pub fn template_values(&self) -> serde_json::Value {
         serde_json::json!({
@@ -89,6 +114,29 @@ impl GitlabContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ci_job_knows_its_pipeline_and_nothing_outside_gitlab_ci() {
+        let env = |k: &str| {
+            let v = match k {
+                "GITLAB_CI" => "true",
+                "CI_PROJECT_ID" => "42",
+                "CI_PROJECT_PATH" => "group/checkout",
+                "CI_COMMIT_SHA" => "bcbb5ec396a2c0f828686f14fac9b80b780504f2",
+                "CI_PIPELINE_ID" => "31",
+                "CI_MERGE_REQUEST_IID" => "7",
+                "CI_COMMIT_REF_NAME" => "feature",
+                "CI_ENVIRONMENT_NAME" => "",
+                _ => return None,
+            };
+            Some(v.to_string())
+        };
+        let c = GitlabContext::from_ci_env(env).unwrap();
+        assert_eq!((c.project_id, c.pipeline_id, c.mr_iid), (42, Some(31), Some(7)));
+        assert_eq!(c.environment, None, "empty variables are absent");
+        assert_eq!(c.event, "ci");
+        assert_eq!(GitlabContext::from_ci_env(|k| if k == "GITLAB_CI" { None } else { env(k) }), None);
+    }
 
     #[test]
     fn round_trips_and_summarises() {
