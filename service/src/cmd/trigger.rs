@@ -9,10 +9,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use faultline::gitlab::GitlabContext;
 use anyhow::{Context, anyhow};
 use faultline::engine::progress::print_progress;
 use faultline::engine::{RunState, StoredEvent};
+use faultline::gitlab::GitlabContext;
 use futures::StreamExt;
 use serde_json::Value;
 
@@ -109,7 +109,9 @@ async fn trigger(args: &TriggerArgs) -> anyhow::Result<u8> {
         eprintln!("faultline: reporting to GitLab {}", cx.summary());
     }
     let req = if args.dry_run || gitlab.is_some() {
-        req.json(&serde_json::json!({ "experiment": text, "dryRun": args.dry_run, "gitlab": gitlab }))
+        req.json(
+            &serde_json::json!({ "experiment": text, "dryRun": args.dry_run, "gitlab": gitlab }),
+        )
     } else {
         req.header(
             "content-type",

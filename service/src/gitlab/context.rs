@@ -132,10 +132,16 @@ mod tests {
             Some(v.to_string())
         };
         let c = GitlabContext::from_ci_env(env).unwrap();
-        assert_eq!((c.project_id, c.pipeline_id, c.mr_iid), (42, Some(31), Some(7)));
+        assert_eq!(
+            (c.project_id, c.pipeline_id, c.mr_iid),
+            (42, Some(31), Some(7))
+        );
         assert_eq!(c.environment, None, "empty variables are absent");
         assert_eq!(c.event, "ci");
-        assert_eq!(GitlabContext::from_ci_env(|k| if k == "GITLAB_CI" { None } else { env(k) }), None);
+        assert_eq!(
+            GitlabContext::from_ci_env(|k| if k == "GITLAB_CI" { None } else { env(k) }),
+            None
+        );
     }
 
     #[test]
