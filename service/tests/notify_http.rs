@@ -310,6 +310,7 @@ routes:
     let info = faultline::engine::observe::RunInfo {
         id: "run-d".into(),
         experiment: "exp".into(),
+        gitlab: None,
     };
     obs.observe(&info, &end, chrono::Utc::now());
     let deadline = std::time::Instant::now() + Duration::from_secs(20);

@@ -16,6 +16,8 @@ pub struct RunInfo {
     pub id: String,
     /// Experiment name.
     pub experiment: String,
+    /// The GitLab event that started the run, if one did.
+    pub gitlab: Option<crate::gitlab::GitlabContext>,
 }
 
 /// Something that wants to know what happens to runs.

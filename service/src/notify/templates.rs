@@ -76,6 +76,10 @@ pub struct Message {
     pub summary: String,
     /// The Slack header (emoji, verdict, experiment), within Slack's limit.
     pub header: String,
+    /// What GitLab triggered the run: `group/app@1a2b3c4d (pipeline 31, !7)`.
+    pub trigger: Option<String>,
+    /// Link to the triggering pipeline (or the MR, or the project).
+    pub trigger_url: Option<String>,
     /// Every check, formatted.
     pub checks: Vec<CheckLine>,
     /// The checks in groups of ten (Slack's limit per section).
@@ -140,11 +144,27 @@ impl Message {
             header,
             check_batches: checks.chunks(SLACK_FIELDS).map(<[_]>::to_vec).collect(),
             checks,
+            trigger: r.gitlab.as_ref().map(|g| g.summary()),
+            trigger_url: r.gitlab.as_ref().and_then(trigger_url),
             report_url,
             environment,
             r,
         }
     }
+}
+
+/// The GitLab page of the event that started a run: its pipeline, else its merge
+/// request, else the project.
+fn trigger_url(g: &crate::gitlab::GitlabContext) -> Option<String> {
+    let base = g.project_url.trim_end_matches('/');
+    if base.is_empty() {
+        return None;
+    }
+    Some(match (g.pipeline_id, g.mr_iid) {
+        (Some(p), _) => format!("{base}/-/pipelines/{p}"),
+        (None, Some(mr)) => format!("{base}/-/merge_requests/{mr}"),
+        (None, None) => base.to_string(),
+    })
 }
 
 /// Slack mrkdwn needs `&`, `<` and `>` escaped, or user text can forge links/mentions.
@@ -334,6 +354,44 @@ mod tests {
         assert_eq!(
             blocks.last().unwrap()["text"]["text"],
             "<https://f.example/r/1|Open the report>"
+        );
+    }
+
+    #[test]
+    fn a_gitlab_triggered_run_names_its_commit_pipeline_and_merge_request_everywhere() {
+        let t = Templates::load(None).unwrap();
+        let mut r = sample_report("checkout");
+        r.gitlab = Some(crate::gitlab::GitlabContext {
+            event: "pipeline".into(),
+            project_id: 1,
+            project_path: "group/checkout".into(),
+            project_url: "https://gitlab.example.org/group/checkout".into(),
+            sha: "bcbb5ec396a2c0f828686f14fac9b80b780504f2".into(),
+            pipeline_id: Some(31),
+            mr_iid: Some(7),
+            ..Default::default()
+        });
+        let m = Message::new(r, None, None);
+        let want = "group/checkout@bcbb5ec3 (pipeline 31, !7)";
+        let url = "https://gitlab.example.org/group/checkout/-/pipelines/31";
+        let text = t.email_text(&m).unwrap();
+        assert!(text.contains(&format!("GitLab:    {want} {url}")), "{text}");
+        // minijinja's HTML escaping writes `/` as `&#x2f;`, which browsers read as `/`.
+        let html = t.email_html(&m).unwrap().replace("&#x2f;", "/");
+        assert!(
+            html.contains(&format!("<a href=\"{url}\">{want}</a>")),
+            "{html}"
+        );
+        let slack = t.slack(&m).unwrap();
+        let ctx = slack["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["type"] == "context")
+            .unwrap();
+        assert_eq!(
+            ctx["elements"][0]["text"],
+            format!("GitLab: <{url}|{want}>")
         );
     }
 

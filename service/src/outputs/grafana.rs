@@ -79,6 +79,14 @@ fn key(run: &str, fault: &str) -> String {
     format!("{run}/{fault}")
 }
 
+/// `, GitLab group/app@1a2b3c4d (pipeline 31, !7)` for a GitLab-triggered run.
+fn gitlab_suffix(run: &RunInfo) -> String {
+    run.gitlab
+        .as_ref()
+        .map(|g| format!(", GitLab {}", html(&g.summary())))
+        .unwrap_or_default()
+}
+
 /// Escapes text for Grafana's annotation text, which is rendered as HTML.
 fn html(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -108,12 +116,13 @@ impl RunObserver for GrafanaObserver {
                         time_end: None,
                         tags: tags.clone(),
                         text: format!(
-                            "faultline: {} on {} (step {}), experiment {}, run {} — <a href=\"{}\">report</a>",
+                            "faultline: {} on {} (step {}), experiment {}, run {}{} — <a href=\"{}\">report</a>",
                             html(kind),
                             html(target),
                             html(step),
                             html(&run.experiment),
                             html(&run.id),
+                            gitlab_suffix(run),
                             html(&link)
                         ),
                     },
@@ -159,11 +168,12 @@ impl RunObserver for GrafanaObserver {
                             verdict.clone(),
                         ],
                         text: format!(
-                            "faultline verdict: {} — {} (experiment {}, run {}) — <a href=\"{}\">report</a>",
+                            "faultline verdict: {} — {} (experiment {}, run {}{}) — <a href=\"{}\">report</a>",
                             html(&verdict),
                             html(reason),
                             html(&run.experiment),
                             html(&run.id),
+                            gitlab_suffix(run),
                             html(&link)
                         ),
                     },
@@ -174,5 +184,30 @@ impl RunObserver for GrafanaObserver {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gitlab_triggered_runs_name_their_commit_in_the_annotation_text() {
+        let mut run = RunInfo {
+            id: "r1".into(),
+            experiment: "e".into(),
+            gitlab: None,
+        };
+        assert_eq!(gitlab_suffix(&run), "");
+        run.gitlab = Some(crate::gitlab::GitlabContext {
+            project_path: "g/<app>".into(),
+            sha: "bcbb5ec396a2c0f828686f14fac9b80b780504f2".into(),
+            pipeline_id: Some(31),
+            ..Default::default()
+        });
+        assert_eq!(
+            gitlab_suffix(&run),
+            ", GitLab g/&lt;app&gt;@bcbb5ec3 (pipeline 31)"
+        );
     }
 }

@@ -140,6 +140,7 @@ mod tests {
         let info = |id: &str| RunInfo {
             id: id.into(),
             experiment: "e".into(),
+            gitlab: None,
         };
         let applied = |fault: &str| RunEvent::FaultApplied {
             fault: fault.into(),

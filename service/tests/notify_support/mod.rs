@@ -56,6 +56,7 @@ pub fn finish_run(
     let info = RunInfo {
         id: run.into(),
         experiment: experiment.into(),
+        gitlab: None,
     };
     observer.observe(&info, &end, Utc::now());
 }

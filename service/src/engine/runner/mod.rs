@@ -105,9 +105,13 @@ impl Runner {
         exp: Experiment,
     ) -> Runner {
         let (abort_tx, _) = watch::channel(None);
+        // Observers (annotations, notifications) name the commit and pipeline of a
+        // GitLab-triggered run; the store has them since the run was created.
+        let gitlab = store.run(&run).ok().and_then(|r| r.gitlab);
         let info = RunInfo {
             id: run.clone(),
             experiment: exp.metadata.name.clone(),
+            gitlab,
         };
         Runner {
             store,
