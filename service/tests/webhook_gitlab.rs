@@ -102,6 +102,7 @@ async fn rig() -> Rig {
     let gl = GitlabClient::new(&api).unwrap();
     let hooks_client = gl.clone();
     let cfg = config(&gitlab.base);
+    let counted = notifier.clone();
     let server = TestServer::start_with(
         Arc::new(tempfile::tempdir().unwrap()),
         move |opts, store| {
@@ -125,6 +126,9 @@ async fn rig() -> Rig {
             *slot.lock().unwrap() = Some(n);
         },
         move |service| {
+            if let Some(n) = counted.lock().unwrap().as_ref() {
+                n.outbox().count_with(service.state.metrics.clone());
+            }
             install(
                 &service.state,
                 GitlabHooks {
@@ -389,6 +393,19 @@ async fn merge_request_pipelines_keep_one_note_and_survive_a_gitlab_outage() {
         "the outage's three refusals were retried ({posts} posts)"
     );
     assert!(r.gitlab.problems().is_empty(), "{:?}", r.gitlab.problems());
+    let metrics = client()
+        .get(r.server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"faultline_notifications_total{channel="gitlab",outcome="retry"} 3"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"faultline_notifications_total{channel="gitlab",outcome="sent"}"#));
     // The outbox holds each GitLab post once, all sent.
     let rows = r.server.store.notifications(&id2).unwrap();
     assert!(

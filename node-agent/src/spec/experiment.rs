@@ -168,8 +168,9 @@ pub struct Notify {
     /// Where to send.
     #[serde(flatten)]
     pub channel: Channel,
-    /// Which verdicts; default all.
-    #[serde(default = "Verdict::all")]
+    /// Which verdicts; default failed, aborted and error (a passing run tells only
+    /// those who ask for `passed`).
+    #[serde(default = "Verdict::unsuccessful")]
     pub on: Vec<Verdict>,
 }
 
@@ -210,7 +211,12 @@ impl Verdict {
     /// Every verdict's spelling.
     pub const ALL_NAMES: [&'static str; 4] = ["passed", "failed", "aborted", "error"];
 
-    /// All four, the default filter.
+    /// Every verdict but `passed`: the default of a `notify:` entry.
+    pub fn unsuccessful() -> Vec<Verdict> {
+        vec![Verdict::Failed, Verdict::Aborted, Verdict::Error]
+    }
+
+    /// All four.
     pub fn all() -> Vec<Verdict> {
         vec![
             Verdict::Passed,

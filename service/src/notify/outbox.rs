@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
+use faultline_exporter::ServiceMetrics;
 
 use super::error::SendError;
 use super::routing::Destination;
@@ -57,6 +58,7 @@ struct Inner {
     policy: RetryPolicy,
     wake: tokio::sync::Notify,
     in_flight: Mutex<HashSet<i64>>,
+    metrics: std::sync::OnceLock<Arc<ServiceMetrics>>,
 }
 
 /// The outbox: write notifications, and the worker that sends them.
@@ -80,7 +82,20 @@ impl Outbox {
                 policy,
                 wake: tokio::sync::Notify::new(),
                 in_flight: Mutex::new(HashSet::new()),
+                metrics: std::sync::OnceLock::new(),
             }),
+        }
+    }
+
+    /// Counts every delivery attempt in `metrics`
+    /// (`faultline_notifications_total{channel,outcome}`) from now on.
+    pub fn count_with(&self, metrics: Arc<ServiceMetrics>) {
+        let _ = self.inner.metrics.set(metrics);
+    }
+
+    fn count(&self, channel: &str, outcome: &str) {
+        if let Some(m) = self.inner.metrics.get() {
+            m.notification(channel, outcome);
         }
     }
 
@@ -185,23 +200,27 @@ impl Outbox {
         };
         let written = match outcome {
             Ok(()) => {
+                self.count(&row.channel, "sent");
                 tracing::info!(run = %row.run, route = %row.route, attempts, "notification sent");
                 store.notification_sent(row.id, attempts)
             }
             Err(SendError::Retry { reason, after })
                 if attempts < self.inner.policy.max_attempts =>
             {
+                self.count(&row.channel, "retry");
                 let delay = after.unwrap_or_else(|| self.inner.policy.delay(attempts));
                 let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 tracing::warn!(run = %row.run, route = %row.route, attempts, retry_in = ?delay, error = %reason, "notification not delivered; will retry");
                 store.notification_retry(row.id, attempts, next, &reason)
             }
             Err(SendError::Retry { reason, .. }) => {
+                self.count(&row.channel, "failed");
                 let why = format!("gave up after {attempts} attempts: {reason}");
                 tracing::error!(run = %row.run, route = %row.route, error = %why, "notification failed");
                 store.notification_failed(row.id, attempts, &why)
             }
             Err(SendError::Permanent(why)) => {
+                self.count(&row.channel, "failed");
                 tracing::error!(run = %row.run, route = %row.route, error = %why, "notification refused; not retrying");
                 store.notification_failed(row.id, attempts, &why)
             }

@@ -136,7 +136,7 @@ pub struct Route {
 /// The verdicts a route hears about when it does not say: failed, aborted and error
 /// (someone must look), never passed unless asked for.
 pub fn default_verdicts() -> Vec<Verdict> {
-    vec![Verdict::Failed, Verdict::Aborted, Verdict::Error]
+    Verdict::unsuccessful()
 }
 
 /// The verdict of a terminal state; `None` while the run is live.

@@ -349,7 +349,7 @@ fn one_notify(cx: &mut Cx, o: &Obj<'_>) -> Option<Notify> {
                 v.into_iter().collect::<Option<Vec<_>>>()
             })
         }
-        None => Some(Verdict::all()),
+        None => Some(Verdict::unsuccessful()),
     };
     Some(Notify {
         channel: channel?,
