@@ -99,6 +99,27 @@ Example (a GitLab job):\n  faultline trigger --server \"$FAULTLINE_URL\" --wait 
         after_help = "Exit status: 0 when nothing is left applied, 1 otherwise.\n\nExample:\n  sudo faultline recover --state-dir /var/lib/faultline"
     )]
     Recover(StateArgs),
+    /// Emergency stop: abort every run on a server and refuse new ones from every trigger
+    /// (API, webhooks, schedules) until `faultline resume`; survives a server restart.
+    #[command(
+        name = "stop-all",
+        after_help = "Needs an operator or admin token.\n\nExample:\n  faultline stop-all --server http://127.0.0.1:8080 --token-file token --reason \"checkout incident\""
+    )]
+    StopAll(StopAllArgs),
+    /// Release the emergency stop (admin token).
+    #[command(
+        after_help = "Example:\n  faultline resume --server http://127.0.0.1:8080 --token-file admin.token"
+    )]
+    Resume(ServerArgs),
+    /// Config file helpers.
+    #[command(
+        after_help = "Example:\n  faultline config example gitlab > /etc/faultline/gitlab.yaml"
+    )]
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Print the version.
     #[command(after_help = "Example:\n  faultline version")]
     Version,
@@ -261,20 +282,9 @@ pub struct ServeArgs {
 /// Options of `trigger`.
 #[derive(Debug, Args)]
 pub struct TriggerArgs {
-    /// The faultline server, e.g. `https://faultline.example.org`.
-    #[arg(long, value_name = "URL", env = "FAULTLINE_URL")]
-    pub server: String,
-    /// Bearer token (operator or admin).
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "FAULTLINE_TOKEN",
-        hide_env_values = true
-    )]
-    pub token: Option<String>,
-    /// File holding the bearer token.
-    #[arg(long, value_name = "FILE", conflicts_with = "token")]
-    pub token_file: Option<PathBuf>,
+    /// Which server, and the token to call it with.
+    #[command(flatten)]
+    pub api: ServerArgs,
     /// Follow the run's progress and exit with its verdict.
     #[arg(long)]
     pub wait: bool,
@@ -304,4 +314,54 @@ pub struct TriggerArgs {
     /// The experiment file (YAML or JSON, exactly one experiment).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+}
+
+/// How to reach a faultline server (for `trigger`, `stop-all`, `resume`).
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The faultline server, e.g. `https://faultline.example.org`.
+    #[arg(long, value_name = "URL", env = "FAULTLINE_URL")]
+    pub server: String,
+    /// Bearer token (operator or admin).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "FAULTLINE_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// File holding the bearer token.
+    #[arg(long, value_name = "FILE", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+}
+
+/// Options of `stop-all`.
+#[derive(Debug, Args)]
+pub struct StopAllArgs {
+    /// Which server, and the token (operator or admin).
+    #[command(flatten)]
+    pub api: ServerArgs,
+    /// Why: shown on every aborted run and on every refused trigger.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example config file.
+    Example {
+        /// Which file.
+        #[arg(value_enum, default_value_t = ConfigKind::Gitlab)]
+        kind: ConfigKind,
+    },
+}
+
+/// The config files faultline reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfigKind {
+    /// `serve --gitlab-config`: webhook projects and secrets, rules, GitLab's API.
+    Gitlab,
+    /// `run`/`serve --notify-config`: SMTP, Slack, webhooks, routes.
+    Notify,
 }

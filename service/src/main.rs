@@ -39,6 +39,11 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Trigger(args) => cmd::trigger::run(args),
         Command::Recover(args) => cmd::recover::run(args),
+        Command::StopAll(args) => cmd::halt::stop_all(args),
+        Command::Resume(args) => cmd::halt::resume(args),
+        Command::Config {
+            command: cli::ConfigCommand::Example { kind },
+        } => Ok(cmd::config::example(*kind)),
         Command::Version => Ok(cmd::version::run()),
     };
     match code {

@@ -20,7 +20,11 @@ struct Serve {
 fn serve() -> Serve {
     let dir = tempfile::tempdir().unwrap();
     let tokens = dir.path().join("tokens");
-    std::fs::write(&tokens, format!("viewer:{VIEWER}\noperator:{OPERATOR}\n")).unwrap();
+    std::fs::write(
+        &tokens,
+        format!("viewer:{VIEWER}\noperator:{OPERATOR}\nadmin:{ADMIN}\n"),
+    )
+    .unwrap();
     let port = free_port();
     let child = Command::new(BIN)
         .args([
@@ -47,10 +51,15 @@ fn serve() -> Serve {
 
 /// Runs `faultline trigger` with `args`; returns its exit code and stdout + stderr.
 fn trigger(s: &Serve, token: &str, args: &[&str]) -> (i32, String) {
-    let token_file = s.dir.path().join(format!("token-{}", token.len()));
+    client_command(s, "trigger", token, args)
+}
+
+/// Runs `faultline SUBCOMMAND --server ... --token-file ... args`.
+fn client_command(s: &Serve, subcommand: &str, token: &str, args: &[&str]) -> (i32, String) {
+    let token_file = s.dir.path().join(format!("token-{}", &token[..5]));
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
     let out = Command::new(BIN)
-        .args(["trigger", "--server", &s.base, "--token-file"])
+        .args([subcommand, "--server", &s.base, "--token-file"])
         .arg(&token_file)
         .args(args)
         .output()
@@ -354,4 +363,36 @@ fn serve_refuses_no_auth_off_loopback() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("without authentication"), "{err}");
+}
+
+#[test]
+fn stop_all_refuses_every_trigger_until_an_admin_resumes() {
+    let s = serve();
+    let target = sleeper();
+    let (_web, port) = http_server();
+    let file = write(
+        &s,
+        "exp.yaml",
+        &pause_yaml("halt-cli", target.0.id(), port, "1s"),
+    );
+    let (code, out) = client_command(&s, "stop-all", OPERATOR, &["--reason", "release freeze"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("emergency stop engaged") && out.contains("release freeze"),
+        "{out}"
+    );
+    let (code, out) = trigger(&s, OPERATOR, &["--wait", &file]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("release freeze"),
+        "the refusal names the stop: {out}"
+    );
+    let (code, out) = client_command(&s, "resume", OPERATOR, &[]);
+    assert_ne!(code, 0, "only an admin releases the stop: {out}");
+    assert!(out.contains("needs the admin role"), "{out}");
+    let (code, out) = client_command(&s, "resume", ADMIN, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("released"), "{out}");
+    let (code, out) = trigger(&s, OPERATOR, &["--wait", &file]);
+    assert_eq!(code, 0, "{out}");
 }

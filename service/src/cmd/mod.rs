@@ -2,7 +2,9 @@
 //! `trigger`'s reading of a run's report (verdict table, GitLab metrics report), apart so
 //! the command's HTTP flow stays short.
 
+pub mod config;
 pub mod demo;
+pub mod halt;
 pub mod recover;
 pub mod run;
 pub mod serve;

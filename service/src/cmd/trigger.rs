@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::run::{NOT_A_VERDICT, exit_code};
 use super::trigger_report::{RunSummary, metrics_text, verdict_table};
-use crate::cli::TriggerArgs;
+use crate::cli::{ServerArgs, TriggerArgs};
 
 /// How often a dropped event stream is reopened before giving up.
 const RECONNECTS: u32 = 5;
@@ -35,14 +35,27 @@ pub fn run(args: &TriggerArgs) -> anyhow::Result<u8> {
     }
 }
 
-struct Api {
+/// A faultline server's API, as the CLI calls it.
+pub(super) struct Api {
     http: reqwest::Client,
-    base: String,
+    pub(super) base: String,
     token: Option<String>,
 }
 
 impl Api {
-    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    /// A client for `args`' server and token.
+    pub(super) fn new(args: &ServerArgs) -> anyhow::Result<Api> {
+        Ok(Api {
+            http: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .build()
+                .context("failed to set up the HTTP client")?,
+            base: args.server.trim_end_matches('/').to_string(),
+            token: token(args)?,
+        })
+    }
+
+    pub(super) fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let r = self.http.request(method, format!("{}{path}", self.base));
         match &self.token {
             Some(t) => r.bearer_auth(t),
@@ -63,7 +76,7 @@ impl Api {
 }
 
 /// Turns an error status into an error naming the server's explanation.
-async fn check(res: reqwest::Response, what: &str) -> anyhow::Result<reqwest::Response> {
+pub(super) async fn check(res: reqwest::Response, what: &str) -> anyhow::Result<reqwest::Response> {
     let status = res.status();
     if status.is_success() {
         return Ok(res);
@@ -76,7 +89,7 @@ async fn check(res: reqwest::Response, what: &str) -> anyhow::Result<reqwest::Re
     Err(anyhow!("{what}: the server answered {status}: {msg}"))
 }
 
-fn token(args: &TriggerArgs) -> anyhow::Result<Option<String>> {
+fn token(args: &ServerArgs) -> anyhow::Result<Option<String>> {
     if let Some(path) = &args.token_file {
         let t = std::fs::read_to_string(path)
             .with_context(|| format!("failed to read token file {}", path.display()))?;
@@ -88,14 +101,7 @@ fn token(args: &TriggerArgs) -> anyhow::Result<Option<String>> {
 async fn trigger(args: &TriggerArgs) -> anyhow::Result<u8> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("failed to read {}", args.file.display()))?;
-    let api = Api {
-        http: reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .context("failed to set up the HTTP client")?,
-        base: args.server.trim_end_matches('/').to_string(),
-        token: token(args)?,
-    };
+    let api = Api::new(&args.api)?;
     let json_file = args.file.extension().is_some_and(|e| e == "json");
     let req = api.req(reqwest::Method::POST, "/api/v1/runs");
     // Inside a GitLab CI job the run reports to the job's own commit and pipeline (status,

@@ -1,0 +1,57 @@
+//! `faultline config example KIND`: the commented example config files, the same ones
+//! that are in `examples/config/` (a test parses them, so they cannot rot).
+
+use crate::cli::ConfigKind;
+
+/// `serve --gitlab-config`.
+pub const GITLAB: &str = include_str!("../../../examples/config/gitlab.yaml");
+/// `--notify-config`.
+pub const NOTIFY: &str = include_str!("../../../examples/config/notify.yaml");
+
+/// Prints the example of `kind`.
+pub fn example(kind: ConfigKind) -> u8 {
+    print!(
+        "{}",
+        match kind {
+            ConfigKind::Gitlab => GITLAB,
+            ConfigKind::Notify => NOTIFY,
+        }
+    );
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Secrets by file or variable cannot resolve here: give them inline instead.
+    fn inline(text: &str) -> String {
+        text.lines()
+            .map(|l| {
+                let t = l.trim_start();
+                let indent = &l[..l.len() - t.len()];
+                for (key, base) in [
+                    ("secretEnv:", "secret"),
+                    ("secretFile:", "secret"),
+                    ("tokenFile:", "token"),
+                    ("passwordEnv:", "password"),
+                ] {
+                    if t.starts_with(key) {
+                        return format!("{indent}{base}: example-secret-0123456789");
+                    }
+                }
+                l.to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_examples_are_valid_configs() {
+        let g = faultline::gitlab::GitlabConfig::parse(&inline(GITLAB), "gitlab.yaml").unwrap();
+        assert_eq!(g.rules.len(), 2);
+        assert!(g.api.is_some());
+        let n = faultline::notify::NotifyConfig::parse(&inline(NOTIFY), "notify.yaml").unwrap();
+        assert_eq!(n.routes.len(), 3);
+    }
+}
