@@ -229,6 +229,7 @@ async fn mutated_deliveries_get_2xx_or_4xx_and_unreadable_ones_run_nothing() {
                 GitlabHooks {
                     config: cfg,
                     client: None,
+                    outbox: None,
                 },
             )
         },

@@ -138,10 +138,14 @@ async fn create(
         }
         return Ok(HttpResponse::Ok().json(plan));
     }
+    let reports_to_gitlab = client.is_some();
     let id = state
         .live
         .start_from(intake.experiment, intake.gitlab)
         .map_err(start_error)?;
+    if reports_to_gitlab && let Some(hooks) = state.gitlab.get() {
+        hooks.accepted(&id);
+    }
     let path = format!("/api/v1/runs/{id}");
     let created = Created {
         url: absolute(&req, &path),

@@ -23,6 +23,7 @@ use crate::gitlab::config::GitlabConfig;
 use crate::gitlab::hooks::{self, EventKind};
 use crate::gitlab::rules;
 use crate::gitlab::{GitlabClient, GitlabContext};
+use crate::notify::Outbox;
 use crate::notify::routing::Glob;
 
 /// What the webhook needs, from `serve --gitlab-config`.
@@ -31,6 +32,23 @@ pub struct GitlabHooks {
     pub config: GitlabConfig,
     /// GitLab's API, when configured (dry-run previews on merge requests use it).
     pub client: Option<GitlabClient>,
+    /// The outbox GitLab statuses go through, to post `pending` as soon as a run is
+    /// accepted (the engine's observer posts the later states).
+    pub outbox: Option<Outbox>,
+}
+
+impl GitlabHooks {
+    /// Queues the `pending` commit status of run `id`, just created from `cx`.
+    pub fn accepted(&self, id: &str) {
+        if let Some(o) = &self.outbox {
+            let dest = [crate::notify::Destination::GitlabStatus {
+                phase: "pending".into(),
+            }];
+            if let Err(e) = o.enqueue(id, crate::engine::RunState::Pending, &dest) {
+                tracing::error!(run = %id, error = %e, "cannot queue the pending GitLab status");
+            }
+        }
+    }
 }
 
 /// Mounts `/webhooks/gitlab`.
@@ -174,7 +192,7 @@ async fn handle(
     }
     let mut cx = ev.context.clone();
     cx.event_uuid = delivery.map(str::to_string);
-    let (status, body, outcome) = start_runs(req, state, &hooks.config, &ev, cx);
+    let (status, body, outcome) = start_runs(req, state, &hooks, &ev, cx);
     if let Some(uuid) = delivery
         && let Err(e) = state.store.finish_delivery(uuid, &body.to_string())
     {
@@ -186,7 +204,7 @@ async fn handle(
 fn start_runs(
     req: &HttpRequest,
     state: &ApiState,
-    config: &GitlabConfig,
+    hooks: &GitlabHooks,
     ev: &hooks::HookEvent,
     cx: GitlabContext,
 ) -> (StatusCode, serde_json::Value, &'static str) {
@@ -201,7 +219,7 @@ fn start_runs(
             );
         }
     };
-    let matches = match rules::select(&config.rules, ev, &names) {
+    let matches = match rules::select(&hooks.config.rules, ev, &names) {
         Ok(m) => m,
         Err(why) => {
             return (
@@ -224,6 +242,7 @@ fn start_runs(
             });
         match result {
             Ok(id) => {
+                hooks.accepted(&id);
                 tracing::info!(run = %id, experiment = %m.experiment, rule = %m.rule, gitlab = %cx.summary(), "webhook started a run");
                 let path = format!("/api/v1/runs/{id}");
                 started.push(Started {

@@ -171,6 +171,10 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
             &service.state,
             GitlabHooks {
                 config,
+                outbox: gitlab_client
+                    .as_ref()
+                    .and(notifier.as_ref())
+                    .map(|n| n.outbox().clone()),
                 client: gitlab_client,
             },
         );

@@ -164,14 +164,24 @@ pub async fn send(
         SendError::Permanent("the run was not triggered from GitLab: no commit to report on".into())
     })?;
     match dest {
-        Destination::GitlabStatus { .. } => {
-            let mut description = match report.verdict {
+        Destination::GitlabStatus { phase } => {
+            // Each post says the state it was queued for (a late retry of `running` after
+            // the verdict is refused by GitLab's own state machine, which counts as sent);
+            // `final` says the verdict.
+            let state = match phase.as_str() {
+                "pending" => RunState::Pending,
+                "running" if !report.verdict.is_terminal() => report.verdict,
+                "running" => RunState::CheckingBefore,
+                _ => report.verdict,
+            };
+            let mut description = match state {
                 s if s.is_terminal() => format!("{}: {}", s.as_str(), report.reason),
+                RunState::Pending => "chaos experiment queued".to_string(),
                 s => format!("chaos experiment {}", s.as_str()),
             };
             description = description.chars().take(255).collect();
             let status = CommitStatus {
-                state: status_state(report.verdict),
+                state: status_state(state),
                 name: status_name(&report.experiment),
                 target_url: link.map(str::to_string),
                 description,
