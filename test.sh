@@ -39,7 +39,7 @@ if [ "$install" = 1 ]; then
         echo "test.sh must run as root (tests create netns, qdiscs and cgroups)" >&2
         exit 2
     fi
-    apt_install iproute2 nftables procps iputils-ping prometheus \
+    apt_install iproute2 nftables procps iputils-ping prometheus prometheus-alertmanager \
         qemu-system-x86 busybox-static cpio kmod xz-utils zstd rsync curl
     rustup component add rustfmt clippy >/dev/null 2>&1 || true
     # The SMTP peer the notification tests mail to (DESIGN §9, real peers).

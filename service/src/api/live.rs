@@ -41,6 +41,8 @@ pub enum LiveError {
 
 struct Live {
     abort: AbortHandle,
+    /// `spec.abortOnAlerts`: alert names that end the run when Alertmanager says they fire.
+    alerts: Vec<String>,
     /// The number of events recorded so far; event streams wait on changes.
     news: watch::Receiver<u64>,
 }
@@ -109,6 +111,7 @@ impl LiveRuns {
         let id = crate::runs::create_run_from(&self.store, &exp, gitlab.as_ref())
             .map_err(LiveError::Create)?;
         let experiment = exp.metadata.name.clone();
+        let alerts = exp.spec.abort_on_alerts.clone();
         self.metrics.run_started(&experiment);
         let (news_tx, news_rx) = watch::channel(0u64);
         let faults = Arc::new(Mutex::new(HashMap::<String, String>::new()));
@@ -139,6 +142,7 @@ impl LiveRuns {
             id.clone(),
             Live {
                 abort,
+                alerts,
                 news: news_rx,
             },
         );
@@ -172,6 +176,19 @@ impl LiveRuns {
             }
             None => Err(LiveError::NotLive(id.to_string())),
         }
+    }
+
+    /// Aborts every live run whose `spec.abortOnAlerts` names `alert`, with `reason`.
+    /// Returns their ids.
+    pub fn abort_on_alert(&self, alert: &str, reason: &str) -> Vec<String> {
+        let runs = self.runs();
+        runs.iter()
+            .filter(|(_, l)| l.alerts.iter().any(|a| a == alert))
+            .map(|(id, l)| {
+                l.abort.abort(reason);
+                id.clone()
+            })
+            .collect()
     }
 
     /// A receiver that changes whenever run `id` records an event; `None` if the run is

@@ -2,6 +2,7 @@
 //! and abort; `/healthz`, `/readyz`, `/metrics`. One file per resource; [`Service`] holds
 //! the process around it.
 
+pub mod alertmanager;
 pub mod auth;
 pub mod error;
 pub mod experiments;
@@ -26,6 +27,7 @@ pub use state::ApiState;
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     health::configure(cfg);
     webhooks::configure(cfg);
+    alertmanager::configure(cfg);
     cfg.service(
         actix_web::web::scope("/api/v1")
             .configure(runs::configure)

@@ -100,6 +100,7 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
             .prometheus
             .as_deref()
             .map(|u| PrometheusClient::new(u, Duration::from_secs(5))),
+        alerts_pushed: true,
         ..RunOptions::default()
     };
     opts.observers

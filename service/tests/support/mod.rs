@@ -169,6 +169,7 @@ impl TestServer {
         .unwrap();
         let mut opts = RunOptions {
             lease: Duration::from_secs(10),
+            alerts_pushed: true,
             ..RunOptions::default()
         };
         options(&mut opts, &store);

@@ -39,9 +39,9 @@ impl Runner {
 
     pub(super) fn prepare_checks(&self) -> Result<Vec<CheckProbe>, Stop> {
         let prom = self.opts.prometheus.as_ref();
-        if prom.is_none() && !self.exp.spec.abort_on_alerts.is_empty() {
+        if prom.is_none() && !self.opts.alerts_pushed && !self.exp.spec.abort_on_alerts.is_empty() {
             return Err(Stop::Error(
-                "spec.abortOnAlerts needs a Prometheus URL (--prometheus URL or FAULTLINE_PROMETHEUS_URL) to watch the alerts".into(),
+                "spec.abortOnAlerts needs a Prometheus URL (--prometheus URL or FAULTLINE_PROMETHEUS_URL) to watch the alerts, or faultline serve with Alertmanager sending to /webhooks/alertmanager".into(),
             ));
         }
         self.exp

@@ -35,6 +35,9 @@ pub struct RunOptions {
     pub prometheus: Option<PrometheusClient>,
     /// Who hears about every event (metrics, annotations, notifications, progress).
     pub observers: Observers,
+    /// True when Alertmanager can push firing alerts (`serve`'s `/webhooks/alertmanager`):
+    /// `spec.abortOnAlerts` then works without a Prometheus URL to poll.
+    pub alerts_pushed: bool,
 }
 
 impl Default for RunOptions {
@@ -43,6 +46,7 @@ impl Default for RunOptions {
             lease: Duration::from_secs(30),
             prometheus: None,
             observers: Observers::default(),
+            alerts_pushed: false,
         }
     }
 }

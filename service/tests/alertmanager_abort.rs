@@ -1,0 +1,240 @@
+//! Alert-driven abort through a real Alertmanager (Debian `prometheus-alertmanager`) on
+//! loopback: an alert is pushed to Alertmanager's API, Alertmanager calls faultline's
+//! `/webhooks/alertmanager` with its bearer token, and the run that lists the alert in
+//! `spec.abortOnAlerts` is aborted — its paused target running again — while a run that
+//! does not list it goes on.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use faultline::engine::RunState;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::*;
+
+fn experiment(name: &str, pid: u32, port: u16, alert: &str) -> String {
+    format!(
+        r#"apiVersion: faultline.dev/v1alpha1
+kind: Experiment
+metadata: {{ name: {name} }}
+spec:
+  target: {{ local: {{ pid: {pid} }} }}
+  abortOnAlerts: [{alert}]
+  steadyState:
+    - name: availability
+      http: {{ url: "http://127.0.0.1:{port}/", every: 200ms, timeout: 500ms }}
+      expect: ">= 0.99"
+  steps:
+    - name: pause
+      processPause: {{}}
+      duration: 60s
+"#
+    )
+}
+
+struct Alertmanager {
+    _proc: Proc,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Alertmanager routing every alert to `webhook` with `token`, or `None` if it is not
+/// installed (the test then says so and passes as skipped).
+async fn alertmanager(webhook: &str, token: &str) -> Option<Alertmanager> {
+    if Command::new("prometheus-alertmanager")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!(
+            "SKIPPED: prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager; ./test.sh does it)"
+        );
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("alertmanager.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "route:\n  receiver: faultline\n  group_by: [alertname]\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\n\
+             receivers:\n  - name: faultline\n    webhook_configs:\n      - url: {webhook}\n        send_resolved: false\n\
+             \x20       http_config:\n          authorization:\n            credentials: {token}\n"
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let child = Command::new("prometheus-alertmanager")
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        // No gossip: clustering would listen on every interface.
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start alertmanager");
+    let am = Alertmanager {
+        _proc: Proc(child),
+        url: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !client()
+        .get(format!("{}/-/ready", am.url))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "alertmanager never got ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Some(am)
+}
+
+async fn state(s: &TestServer, id: &str) -> (RunState, String) {
+    let r: Value = client()
+        .get(s.url(&format!("/api/v1/runs/{id}")))
+        .bearer_auth(VIEWER)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        RunState::parse(r["verdict"].as_str().unwrap()).unwrap(),
+        r["reason"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+async fn start(s: &TestServer, yaml: String) -> String {
+    let res = client()
+        .post(s.url("/api/v1/runs"))
+        .bearer_auth(OPERATOR)
+        .body(yaml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_firing_alert_from_alertmanager_aborts_the_runs_that_list_it() {
+    let s = TestServer::start().await;
+    let Some(am) = alertmanager(&s.url("/webhooks/alertmanager"), OPERATOR).await else {
+        return;
+    };
+    let (_web, port) = http_server();
+    let (a, b) = (sleeper(), sleeper());
+    let listed = start(&s, experiment("listed", a.0.id(), port, "CheckoutBurnRate")).await;
+    let other = start(&s, experiment("other", b.0.id(), port, "SomethingElse")).await;
+    assert!(
+        wait_stopped(a.0.id()).await && wait_stopped(b.0.id()).await,
+        "never paused"
+    );
+
+    let t0 = Instant::now();
+    let res = client()
+        .post(format!("{}/api/v2/alerts", am.url))
+        .json(&json!([{ "labels": { "alertname": "CheckoutBurnRate", "severity": "page" } }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let reason = loop {
+        let (st, reason) = state(&s, &listed).await;
+        if st.is_terminal() {
+            assert_eq!(st, RunState::Aborted, "{reason}");
+            break reason;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Alertmanager's alert never aborted the run"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    eprintln!("alert pushed -> run aborted in {:?}", t0.elapsed());
+    assert!(
+        reason.contains("alert CheckoutBurnRate fired (Alertmanager"),
+        "{reason}"
+    );
+    assert_ne!(proc_state(a.0.id()), 'T', "the pause outlived the abort");
+    // The run that watches another alert goes on.
+    let (st, _) = state(&s, &other).await;
+    assert!(!st.is_terminal(), "{other} is {st}");
+    assert_eq!(proc_state(b.0.id()), 'T');
+    let res = client()
+        .post(s.url(&format!("/api/v1/runs/{other}/abort")))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !state(&s, &other).await.0.is_terminal() {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_ne!(
+        proc_state(b.0.id()),
+        'T',
+        "the second pause outlived its abort"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receiver_wants_a_token_and_alertmanagers_payload() {
+    let s = TestServer::start().await;
+    let url = s.url("/webhooks/alertmanager");
+    let res = client()
+        .post(&url)
+        .json(&json!({ "version": "4", "alerts": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = client()
+        .post(&url)
+        .bearer_auth(VIEWER)
+        .json(&json!({ "version": "4", "alerts": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = client()
+        .post(&url)
+        .bearer_auth(OPERATOR)
+        .body("{\"alerts\": 3}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("alerts"));
+    let res = client()
+        .post(&url)
+        .bearer_auth(OPERATOR)
+        .json(&json!({ "version": "3", "alerts": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = client()
+        .post(&url)
+        .bearer_auth(OPERATOR)
+        .json(&json!({ "version": "4", "status": "firing", "alerts": [{ "status": "firing", "labels": { "alertname": "Nobody" } }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["aborted"], json!([]));
+}
