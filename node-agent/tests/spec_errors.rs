@@ -27,6 +27,7 @@ fn with(head: &str, body: &str) -> String {
 /// (name, document, path, line, text that must appear in the message or hint)
 fn cases() -> Vec<(&'static str, String, &'static str, usize, &'static str)> {
     vec![
+        ("silence matchers not a map", format!("{NATIVE}  silenceAlerts: [namespace]\n{LOCAL}    - processKill: {{}}\n"), "spec.silenceAlerts", 5, "map"),
         ("typo in a fault field", native("    - networkDelay: {latncy: 10ms}\n      duration: 1s\n"), "spec.steps[0].networkDelay.latncy", 7, "did you mean `latency`"),
         ("missing latency", native("    - networkDelay: {jitter: 1ms}\n      duration: 1s\n"), "spec.steps[0].networkDelay.latency", 7, "missing required field `latency`"),
         ("workers too high", native("    - stressCpu: {workers: 1000, load: 50}\n      duration: 1s\n"), "spec.steps[0].stressCpu.workers", 7, "allowed 1 to 256"),

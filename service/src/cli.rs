@@ -273,6 +273,12 @@ pub struct ServeArgs {
     /// Enables `POST /webhooks/gitlab`. `faultline config example gitlab` prints one.
     #[arg(long, value_name = "FILE", env = "FAULTLINE_GITLAB_CONFIG")]
     pub gitlab_config: Option<PathBuf>,
+    /// Alertmanager (API v2) for `spec.silenceAlerts`: a silence with the experiment's
+    /// matchers is held for each run's fault window and expired when the run ends.
+    /// (Firing alerts reach runs the other way: point an Alertmanager webhook receiver at
+    /// /webhooks/alertmanager.)
+    #[arg(long, value_name = "URL", env = "FAULTLINE_ALERTMANAGER_URL")]
+    pub alertmanager: Option<String>,
     /// Load every experiment file (*.yaml, *.yml, *.json) of DIR into the catalog at
     /// start, replacing same-named ones; a bad file stops the start with its errors.
     #[arg(long, value_name = "DIR", env = "FAULTLINE_EXPERIMENTS_DIR")]

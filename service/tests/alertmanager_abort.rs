@@ -2,7 +2,8 @@
 //! loopback: an alert is pushed to Alertmanager's API, Alertmanager calls faultline's
 //! `/webhooks/alertmanager` with its bearer token, and the run that lists the alert in
 //! `spec.abortOnAlerts` is aborted — its paused target running again — while a run that
-//! does not list it goes on.
+//! does not list it goes on. And the other direction: `spec.silenceAlerts` holds a silence
+//! in that Alertmanager for the fault window, then expires it.
 
 mod support;
 
@@ -237,4 +238,141 @@ async fn the_receiver_wants_a_token_and_alertmanagers_payload() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.json::<Value>().await.unwrap()["aborted"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silence_covers_the_fault_window_and_is_expired_after() {
+    // The receiver URL is never called here; Alertmanager only holds the silence.
+    let Some(am) = alertmanager("http://127.0.0.1:9/", OPERATOR).await else {
+        return;
+    };
+    let am_url = am.url.clone();
+    let s = TestServer::start_with(
+        std::sync::Arc::new(tempfile::tempdir().unwrap()),
+        move |opts, store| {
+            opts.observers.push(std::sync::Arc::new(
+                faultline::outputs::SilenceObserver::new(&am_url, store.clone()).unwrap(),
+            ));
+        },
+        |_| {},
+    )
+    .await;
+    let (_web, port) = http_server();
+    let target = sleeper();
+    let yaml = format!(
+        r#"apiVersion: faultline.dev/v1alpha1
+kind: Experiment
+metadata: {{ name: quiet }}
+spec:
+  target: {{ local: {{ pid: {} }} }}
+  silenceAlerts: {{ namespace: checkout, team: sre }}
+  steadyState:
+    - name: availability
+      http: {{ url: "http://127.0.0.1:{port}/", every: 200ms, timeout: 500ms }}
+      expect: ">= 0.99"
+  steps:
+    - name: pause
+      processPause: {{}}
+      duration: 4s
+"#,
+        target.0.id()
+    );
+    let id = start(&s, yaml).await;
+    assert!(wait_stopped(target.0.id()).await, "never paused");
+    let silences = || async {
+        client()
+            .get(format!("{}/api/v2/silences", am.url))
+            .send()
+            .await
+            .unwrap()
+            .json::<Vec<Value>>()
+            .await
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let silence = loop {
+        if let Some(x) = silences()
+            .await
+            .into_iter()
+            .find(|x| x["status"]["state"] == "active")
+        {
+            break x;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no active silence during the fault"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(silence["createdBy"], "faultline");
+    assert!(silence["comment"].as_str().unwrap().contains(&id));
+    let mut m: Vec<(String, String)> = silence["matchers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().into(),
+                m["value"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    m.sort();
+    assert_eq!(
+        m,
+        [
+            ("namespace".to_string(), "checkout".to_string()),
+            ("team".into(), "sre".into())
+        ]
+    );
+    // It ends on its own even if nobody expires it: within the steps plus the margin.
+    let ends = chrono::DateTime::parse_from_rfc3339(silence["endsAt"].as_str().unwrap()).unwrap();
+    let left = ends.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    assert!(
+        left > chrono::Duration::seconds(60) && left < chrono::Duration::seconds(320),
+        "{left}"
+    );
+    // An alert with those labels fired now is suppressed by it.
+    let res = client()
+        .post(format!("{}/api/v2/alerts", am.url))
+        .json(&json!([{ "labels": { "alertname": "CheckoutLatency", "namespace": "checkout", "team": "sre" } }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let alerts: Vec<Value> = client()
+            .get(format!("{}/api/v2/alerts", am.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if alerts.iter().any(|a| a["status"]["state"] == "suppressed") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the alert was not silenced: {alerts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The run ends; the silence is expired.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !state(&s, &id).await.0.is_terminal() {
+        assert!(Instant::now() < deadline, "run never ended");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_ne!(proc_state(target.0.id()), 'T');
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while silences()
+        .await
+        .iter()
+        .any(|x| x["status"]["state"] == "active")
+    {
+        assert!(Instant::now() < deadline, "the silence outlived its run");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

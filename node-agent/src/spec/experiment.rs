@@ -74,6 +74,10 @@ pub struct ExperimentSpec {
     /// Prometheus alert names that abort the run when they fire.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub abort_on_alerts: Vec<String>,
+    /// Label matchers (`namespace: final`) of an Alertmanager silence held for the fault
+    /// window, so the chaos does not page anyone; needs `serve --alertmanager`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub silence_alerts: std::collections::BTreeMap<String, String>,
 }
 
 impl ExperimentSpec {

@@ -13,7 +13,7 @@ use faultline::engine::inject::Injector;
 use faultline::engine::runner::RunOptions;
 use faultline::gitlab::{GitlabClient, GitlabConfig, GitlabObserver};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
-use faultline::outputs::MetricsObserver;
+use faultline::outputs::{MetricsObserver, SilenceObserver};
 use faultline::runs::wait_for_signal;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
@@ -107,6 +107,14 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
         .push(Arc::new(MetricsObserver::new(run_metrics.clone())));
     if let Some(g) = &grafana {
         opts.observers.push(g.clone());
+    }
+    if let Some(url) = &args.alertmanager {
+        faultline::notify::config::check_url(url)
+            .map_err(|why| anyhow::anyhow!("--alertmanager: {why}"))?;
+        opts.observers.push(Arc::new(
+            SilenceObserver::new(url, store.clone())
+                .context("failed to set up the Alertmanager client")?,
+        ));
     }
     if let Some(dir) = &args.experiments {
         let names = load_experiments(&store, dir)?;

@@ -133,6 +133,7 @@ pub fn document(
                 guard: Guard::default(),
                 deadline: None,
                 abort_on_alerts: Vec::new(),
+                silence_alerts: Default::default(),
             },
         })
     })

@@ -57,6 +57,7 @@ pub static SPEC: Schema = Schema {
         ("guard", Some(&GUARD)),
         ("deadline", None),
         ("abortOnAlerts", None),
+        ("silenceAlerts", None),
     ],
 };
 
@@ -203,7 +204,12 @@ fn spec(cx: &mut Cx, o: &Obj<'_>) -> Option<ExperimentSpec> {
         Some(n) => cx.strings(n, "spec.abortOnAlerts"),
         None => Some(Vec::new()),
     };
+    let silence = match o.get("silenceAlerts") {
+        Some(n) => cx.string_map(n, "spec.silenceAlerts"),
+        None => Some(Default::default()),
+    };
     Some(ExperimentSpec {
+        silence_alerts: silence?,
         target: tgt.ok()?,
         steady_state: steady?,
         steps: steps?,
