@@ -187,6 +187,20 @@ async fn every_panel_query_returns_data_from_a_real_serve_and_prometheus() {
     std::fs::write(&token, "tok").unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
+    // The webhook and notification panels need their series: a GitLab config whose rule
+    // matches nothing, and a notification route to a receiver that is down (retries).
+    let gitlab = dir.path().join("gitlab.yaml");
+    std::fs::write(
+        &gitlab,
+        "projects:\n  - path: \"*\"\n    secret: dashboards-secret-0123\nrules:\n  - events: [deployment]\n    experiments: [\"none\"]\n",
+    )
+    .unwrap();
+    let notify = dir.path().join("notify.yaml");
+    std::fs::write(
+        &notify,
+        "webhook:\n  secret: dashboards-webhook-secret\nroutes:\n  - webhook: http://127.0.0.1:9/down\n    on: [passed]\n",
+    )
+    .unwrap();
     let _serve = Proc(
         Command::new(env!("CARGO_BIN_EXE_faultline"))
             .args(["serve", "--insecure-no-auth", "--listen"])
@@ -195,6 +209,10 @@ async fn every_panel_query_returns_data_from_a_real_serve_and_prometheus() {
             .arg(dir.path().join("state"))
             .args(["--grafana-url", &grafana.url(), "--grafana-token-file"])
             .arg(&token)
+            .arg("--gitlab-config")
+            .arg(&gitlab)
+            .arg("--notify-config")
+            .arg(&notify)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -258,6 +276,34 @@ spec:
     assert_eq!(run["verdict"], "passed", "{run}");
     assert_ne!(common::proc_state(sleeper.pid()), 'T');
     drop(web);
+    let push = std::fs::read(repo().join("service/tests/fixtures/gitlab/push.json")).unwrap();
+    let res = http
+        .post(format!("{base}/webhooks/gitlab"))
+        .header("X-Gitlab-Event", "Push Hook")
+        .header("X-Gitlab-Token", "dashboards-secret-0123")
+        .body(push)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::ACCEPTED);
+    // The verdict's webhook notification meets a closed port and is retried.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains(r#"faultline_notifications_total{channel="webhook",outcome="retry"}"#)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the notification was never attempted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // serve's wiring: the annotations reached Grafana (region + verdict point).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);

@@ -172,6 +172,9 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
         .context("failed to read the emergency stop")?;
     let service = Service::open(store, injector, opts, auth)?;
     service.state.metrics.emergency_stop(halted.is_some());
+    if let Some(n) = &notifier {
+        n.outbox().count_with(service.state.metrics.clone());
+    }
     if let Some(h) = &halted {
         tracing::warn!(reason = %h.reason, since = %h.at, "the emergency stop is engaged: no run starts until it is released (faultline resume)");
     }
