@@ -13,4 +13,5 @@ pub mod notify;
 pub mod outputs;
 pub mod report;
 pub mod runs;
+pub mod schedule;
 pub mod store;

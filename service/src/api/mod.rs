@@ -12,6 +12,7 @@ pub mod intake;
 pub mod live;
 pub mod plan;
 pub mod runs;
+pub mod schedules;
 pub mod server;
 pub mod sse;
 pub mod state;
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
         actix_web::web::scope("/api/v1")
             .configure(runs::configure)
             .configure(experiments::configure)
-            .configure(halt::configure),
+            .configure(halt::configure)
+            .configure(schedules::configure),
     );
 }

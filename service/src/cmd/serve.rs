@@ -200,11 +200,19 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
             .register_metrics(registry)
             .context("failed to register the Grafana annotation metrics")?;
     }
+    // Schedules fire on this replica; cluster mode hands leadership to a Lease elector.
+    let leading = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let scheduler = faultline::schedule::spawn(
+        service.state.store.clone(),
+        service.live().clone(),
+        leading.clone(),
+    );
     let server = service.bind(listener)?;
     // Parsed by scripts and tests waiting for the service: keep the wording.
     println!("faultline listening on http://{}", args.listen);
     tracing::info!(listen = %args.listen, state_dir = %dir.display(), interrupted = service.interrupted.len(), "serving");
     service.run_until(server, wait_for_signal()).await?;
+    scheduler.abort();
     if let Some(agent) = agent {
         let left = agent
             .shutdown()
