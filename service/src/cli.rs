@@ -70,14 +70,20 @@ sudo faultline run --prometheus http://127.0.0.1:9090 experiment.yaml"
     Demo(StateArgs),
     /// Serve the HTTP API, webhooks and metrics.
     #[command(
-        long_about = "Serves /api/v1 (runs: create, list, get, abort, events as SSE, reports), \
-                      /healthz, /readyz and /metrics. Runs are driven in the background; faults \
-                      go through the in-process agent (journaled under --state-dir) or a node \
-                      agent (--agent). SIGTERM or Ctrl-C aborts every live run, waits for its \
-                      faults to be recovered, then exits. On start, runs a previous process left \
-                      unfinished are marked error.",
+        long_about = "Serves /api/v1 (runs: create, list, get, abort, events as SSE, reports; \
+                      experiments: the catalog webhooks and schedules run by name; schedules; \
+                      emergency-stop), /webhooks/gitlab (with --gitlab-config), \
+                      /webhooks/alertmanager (firing alerts abort the runs that list them in \
+                      abortOnAlerts), /healthz, /readyz and /metrics. Runs are driven in the \
+                      background; faults go through the in-process agent (journaled under \
+                      --state-dir) or a node agent (--agent). Catalog experiments with \
+                      spec.schedule fire at their cron times (UTC). SIGTERM or Ctrl-C aborts \
+                      every live run, waits for its faults to be recovered, then exits. On \
+                      start, faults a killed process left are recovered from the journal and \
+                      runs it left unfinished are marked error.",
         after_help = "Examples:\n  faultline serve --tokens-file /etc/faultline/tokens   # lines `role:token`, role viewer|operator|admin\n  \
 faultline serve --insecure-no-auth --listen 127.0.0.1:8080 --state-dir /tmp/fl\n  \
+faultline serve --tokens-file tokens --gitlab-config gitlab.yaml --experiments examples/native --public-url https://faultline.example.org\n  \
 faultline serve --tokens-file tokens --agent http://10.0.0.5:7150 --agent-token-file agent.token"
     )]
     Serve(ServeArgs),
