@@ -161,16 +161,9 @@ impl GitlabClient {
 
     /// Creates a note on merge request `iid`.
     pub async fn create_note(&self, project: u64, iid: u64, body: &str) -> Result<(), SendError> {
-        let what = format!("GitLab note on !{iid}");
-        let resp = self
-            .http
-            .post(self.url(&format!("/projects/{project}/merge_requests/{iid}/notes")))
-            .header("PRIVATE-TOKEN", &self.token)
-            .json(&serde_json::json!({ "body": body }))
-            .send()
+        let url = self.url(&format!("/projects/{project}/merge_requests/{iid}/notes"));
+        self.write_note(self.http.post(url), &format!("GitLab note on !{iid}"), body)
             .await
-            .map_err(|e| transport(&what, &e))?;
-        http_outcome(&what, resp).await
     }
 
     /// Replaces the body of note `note` on merge request `iid`.
@@ -181,18 +174,30 @@ impl GitlabClient {
         note: u64,
         body: &str,
     ) -> Result<(), SendError> {
-        let what = format!("GitLab note {note} on !{iid}");
-        let resp = self
-            .http
-            .put(self.url(&format!(
-                "/projects/{project}/merge_requests/{iid}/notes/{note}"
-            )))
+        let url = self.url(&format!(
+            "/projects/{project}/merge_requests/{iid}/notes/{note}"
+        ));
+        self.write_note(
+            self.http.put(url),
+            &format!("GitLab note {note} on !{iid}"),
+            body,
+        )
+        .await
+    }
+
+    async fn write_note(
+        &self,
+        req: reqwest::RequestBuilder,
+        what: &str,
+        body: &str,
+    ) -> Result<(), SendError> {
+        let resp = req
             .header("PRIVATE-TOKEN", &self.token)
             .json(&serde_json::json!({ "body": body }))
             .send()
             .await
-            .map_err(|e| transport(&what, &e))?;
-        http_outcome(&what, resp).await
+            .map_err(|e| transport(what, &e))?;
+        http_outcome(what, resp).await
     }
 
     /// Writes `body` as the note carrying `marker` (a hidden HTML comment): updates the

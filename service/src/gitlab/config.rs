@@ -22,12 +22,12 @@
 
 use std::path::Path;
 
-use faultline_agent::spec::decode::tree::{Node, Value, parse};
+use faultline_agent::spec::decode::tree::{Node, Value};
 
 use super::hooks::EventKind;
 use crate::notify::error::{ConfigError, ConfigErrors};
 use crate::notify::routing::Glob;
-use crate::notify::walk::{Walk, join};
+use crate::notify::walk::{Walk, join, one_document, read_file};
 
 /// Where GitLab's REST API is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,16 +80,7 @@ pub struct GitlabConfig {
 impl GitlabConfig {
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<GitlabConfig, ConfigErrors> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![ConfigError {
-                file: name.clone(),
-                line: 0,
-                col: 0,
-                field: String::new(),
-                message: format!("cannot read the GitLab config: {e}"),
-            }])
-        })?;
+        let (text, name) = read_file(path, "GitLab config")?;
         GitlabConfig::parse(&text, &name)
     }
 
@@ -99,31 +90,8 @@ impl GitlabConfig {
             file,
             errors: Vec::new(),
         };
-        let docs = parse(text).map_err(|e| {
-            ConfigErrors(vec![ConfigError {
-                file: file.to_string(),
-                line: e.pos.line,
-                col: e.pos.col,
-                field: String::new(),
-                message: format!("not YAML: {}", e.message),
-            }])
-        })?;
         let mut cfg = GitlabConfig::default();
-        let root = match docs.as_slice() {
-            [doc] => doc.root.as_ref(),
-            [] => None,
-            [_, second, ..] => {
-                let at = second.root.as_ref().map(|n| n.pos).unwrap_or_default();
-                return Err(ConfigErrors(vec![ConfigError {
-                    file: file.to_string(),
-                    line: at.line,
-                    col: at.col,
-                    field: String::new(),
-                    message: "one document expected; remove the `---`".into(),
-                }]));
-            }
-        };
-        let Some(root) = root else {
+        let Some(root) = one_document(text, file)? else {
             return Err(ConfigErrors(vec![ConfigError {
                 file: file.to_string(),
                 line: 1,
@@ -132,6 +100,7 @@ impl GitlabConfig {
                 message: "the GitLab config is empty; it needs `projects:` and `rules:`".into(),
             }]));
         };
+        let root = &root;
         let mut saw_projects = false;
         let mut saw_rules = false;
         for (k, v) in w

@@ -29,12 +29,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use faultline_agent::spec::Verdict;
-use faultline_agent::spec::decode::tree::{Node, ScalarKind, Value, parse};
+use faultline_agent::spec::decode::tree::{Node, ScalarKind, Value};
 
 pub use super::walk::check_url;
-use super::walk::{Walk, join};
+use super::walk::{Walk, join, one_document, read_file};
 
-use super::error::{ConfigError, ConfigErrors};
+use super::error::ConfigErrors;
 use super::routing::{Destination, Glob, Route};
 
 /// How the SMTP connection is secured.
@@ -85,16 +85,7 @@ pub struct NotifyConfig {
 impl NotifyConfig {
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<NotifyConfig, ConfigErrors> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![ConfigError {
-                file: name.clone(),
-                line: 0,
-                col: 0,
-                field: String::new(),
-                message: format!("cannot read the notification config: {e}"),
-            }])
-        })?;
+        let (text, name) = read_file(path, "notification config")?;
         NotifyConfig::parse(&text, &name)
     }
 
@@ -104,31 +95,10 @@ impl NotifyConfig {
             file,
             errors: Vec::new(),
         };
-        let docs = parse(text).map_err(|e| {
-            ConfigErrors(vec![ConfigError {
-                file: file.to_string(),
-                line: e.pos.line,
-                col: e.pos.col,
-                field: String::new(),
-                message: format!("not YAML: {}", e.message),
-            }])
-        })?;
-        let mut cfg = NotifyConfig::default();
-        match docs.as_slice() {
-            [] => {}
-            [doc] => {
-                if let Some(root) = &doc.root {
-                    cfg = read_root(&mut w, root);
-                }
-            }
-            [_, second, ..] => w.errors.push(ConfigError {
-                file: file.to_string(),
-                line: second.pos.line,
-                col: second.pos.col,
-                field: String::new(),
-                message: "one document expected".into(),
-            }),
-        }
+        let cfg = match one_document(text, file)? {
+            Some(root) => read_root(&mut w, &root),
+            None => NotifyConfig::default(),
+        };
         if w.errors.is_empty() {
             Ok(cfg)
         } else {

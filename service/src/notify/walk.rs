@@ -2,9 +2,60 @@
 //! record an error with file, line, column and field path instead of stopping, so one
 //! pass reports every problem.
 
-use faultline_agent::spec::decode::tree::{Node, ScalarKind, Value};
+use faultline_agent::spec::decode::tree::{Node, ScalarKind, Value, parse};
 
-use super::error::ConfigError;
+use super::error::{ConfigError, ConfigErrors};
+
+fn whole_file(file: &str, line: usize, col: usize, message: String) -> ConfigErrors {
+    ConfigErrors(vec![ConfigError {
+        file: file.to_string(),
+        line,
+        col,
+        field: String::new(),
+        message,
+    }])
+}
+
+/// Reads config file `path`; `what` ("notification config") names it in the error.
+/// Returns the text and the name errors use for the file.
+pub(crate) fn read_file(
+    path: &std::path::Path,
+    what: &str,
+) -> Result<(String, String), ConfigErrors> {
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((text, name)),
+        Err(e) => Err(whole_file(
+            &name,
+            0,
+            0,
+            format!("cannot read the {what}: {e}"),
+        )),
+    }
+}
+
+/// The root of `text`'s one YAML document; `None` for an empty file.
+pub(crate) fn one_document(text: &str, file: &str) -> Result<Option<Node>, ConfigErrors> {
+    let docs = parse(text).map_err(|e| {
+        whole_file(
+            file,
+            e.pos.line,
+            e.pos.col,
+            format!("not YAML: {}", e.message),
+        )
+    })?;
+    let mut docs = docs.into_iter();
+    let first = docs.next();
+    if let Some(second) = docs.next() {
+        return Err(whole_file(
+            file,
+            second.pos.line,
+            second.pos.col,
+            "one document expected; remove the `---`".into(),
+        ));
+    }
+    Ok(first.and_then(|d| d.root))
+}
 
 pub(crate) struct Walk<'a> {
     pub(crate) file: &'a str,
