@@ -458,7 +458,7 @@ async fn bench() {
     let rows = [
         Row {
             name: "a",
-            what: "ignored, unique UUID (dedupe INSERT+UPDATE, 2 fsync'd commits)",
+            what: "ignored, unique UUID (ignored events are not recorded: no store write)",
             url: ignoring.url.clone(),
             uuid: true,
             answer: "ignored",
@@ -477,17 +477,33 @@ async fn bench() {
             uuid: false,
             answer: "refused",
         },
+        Row {
+            name: "d",
+            what: "rule matches, unique UUID: delivery recorded (INSERT+UPDATE, 2 fsync'd commits), then refused",
+            url: matching.url.clone(),
+            uuid: true,
+            answer: "refused",
+        },
     ];
     for row in &rows {
         let uuid = row.uuid.then(|| uuid::Uuid::new_v4().to_string());
         preflight(row, &body, uuid.as_deref()).await;
         if let Some(u) = &uuid {
-            // The delivery was recorded: claiming it again finds it.
-            let seen = ignoring
-                .store
-                .claim_delivery(u, "Pipeline Hook")
-                .expect("claim");
-            assert!(seen.is_some(), "row a's delivery was not recorded");
+            // Deliveries that would start runs are recorded (claiming again finds them);
+            // ignored ones are not.
+            let recorded = row.answer != "ignored";
+            let store = if recorded {
+                &matching.store
+            } else {
+                &ignoring.store
+            };
+            let seen = store.claim_delivery(u, "Pipeline Hook").expect("claim");
+            assert_eq!(
+                seen.is_some(),
+                recorded,
+                "row {}: delivery recorded?",
+                row.name
+            );
         }
     }
 

@@ -169,8 +169,35 @@ async fn handle(
             ),
         ));
     }
-    // GitLab keeps Idempotency-Key across retries and manual resends; older versions
-    // only send X-Gitlab-Event-UUID.
+    // Most deliveries are events no rule wants: answer those before touching the store.
+    let wanted = match rules::applicable(&hooks.config.rules, &ev) {
+        Ok(r) => r,
+        Err(why) => {
+            return Ok((
+                answer(StatusCode::ACCEPTED, serde_json::json!({ "ignored": why })),
+                "ignored",
+            ));
+        }
+    };
+    let names: Vec<String> = state
+        .store
+        .list_experiments()
+        .map_err(|e| ApiError::internal("reading the experiment catalog", &e))?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    let matches = match rules::experiments(&wanted, &names) {
+        Ok(m) => m,
+        Err(why) => {
+            return Ok((
+                answer(StatusCode::ACCEPTED, serde_json::json!({ "ignored": why })),
+                "ignored",
+            ));
+        }
+    };
+    // Only deliveries that would start runs are recorded: repeating an ignored one is
+    // harmless, and the record is an fsync'd write. GitLab keeps Idempotency-Key across
+    // retries and manual resends; older versions only send X-Gitlab-Event-UUID.
     let delivery = header(req, "Idempotency-Key").or_else(|| header(req, "X-Gitlab-Event-UUID"));
     if let Some(uuid) = delivery
         && let Some(seen) = state
@@ -192,7 +219,7 @@ async fn handle(
     }
     let mut cx = ev.context.clone();
     cx.event_uuid = delivery.map(str::to_string);
-    let (status, body, outcome) = start_runs(req, state, &hooks, &ev, cx);
+    let (status, body, outcome) = start_runs(req, state, &hooks, matches, cx);
     if let Some(uuid) = delivery
         && let Err(e) = state.store.finish_delivery(uuid, &body.to_string())
     {
@@ -205,30 +232,25 @@ fn start_runs(
     req: &HttpRequest,
     state: &ApiState,
     hooks: &GitlabHooks,
-    ev: &hooks::HookEvent,
+    matches: Vec<rules::Match>,
     cx: GitlabContext,
 ) -> (StatusCode, serde_json::Value, &'static str) {
-    let names: Vec<String> = match state.store.list_experiments() {
-        Ok(rows) => rows.into_iter().map(|r| r.name).collect(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot list the experiment catalog");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                serde_json::json!({ "error": "cannot read the experiment catalog" }),
-                "error",
-            );
-        }
-    };
-    let matches = match rules::select(&hooks.config.rules, ev, &names) {
-        Ok(m) => m,
-        Err(why) => {
-            return (
-                StatusCode::ACCEPTED,
-                serde_json::json!({ "ignored": why }),
-                "ignored",
-            );
-        }
-    };
+    // Refused before any experiment is read or rendered.
+    if let Ok(Some(h)) = state.store.halted() {
+        let refused: Vec<NotStarted> = matches
+            .into_iter()
+            .map(|m| NotStarted {
+                experiment: m.experiment,
+                rule: m.rule,
+                error: super::live::LiveError::Halted(h.clone()).to_string(),
+            })
+            .collect();
+        return (
+            StatusCode::ACCEPTED,
+            serde_json::json!({ "refused": refused }),
+            "refused",
+        );
+    }
     let mut started = Vec::new();
     let mut failed = Vec::new();
     for m in matches {
@@ -261,8 +283,8 @@ fn start_runs(
         }
     }
     if started.is_empty() {
-        // Refused (emergency stop, shutting down) or broken experiments: still a 2xx, so
-        // GitLab does not disable the hook over our own state; the reasons are in the body.
+        // Refused (shutting down) or broken experiments: still a 2xx, so GitLab does not
+        // disable the hook over our own state; the reasons are in the body.
         return (
             StatusCode::ACCEPTED,
             serde_json::json!({ "refused": failed }),

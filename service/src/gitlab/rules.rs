@@ -52,21 +52,32 @@ fn names(rule: &Rule) -> String {
         .join("/")
 }
 
-/// The experiments `ev` runs under `rules`, from the catalog's `experiments` names;
-/// deduplicated (two rules naming the same experiment run it once). `Err` holds why
-/// nothing matched, one reason per rule.
-pub fn select(
-    rules: &[Rule],
-    ev: &HookEvent,
-    experiments: &[String],
-) -> Result<Vec<Match>, String> {
+/// The rules whose conditions `ev` meets; `Err` says, per rule, why none does. Cheap: it
+/// needs no catalog, so an event nobody wants is answered without touching the store.
+pub fn applicable<'r>(rules: &'r [Rule], ev: &HookEvent) -> Result<Vec<&'r Rule>, String> {
+    let mut out = Vec::new();
+    let mut why = Vec::new();
+    for rule in rules {
+        match mismatch(rule, ev) {
+            Some(reason) => why.push(format!("rule {}: {reason}", rule.name)),
+            None => out.push(rule),
+        }
+    }
+    if out.is_empty() {
+        if why.is_empty() {
+            why.push("no rules are configured".into());
+        }
+        return Err(why.join("; "));
+    }
+    Ok(out)
+}
+
+/// The catalog experiments (of `experiments`, by name) that `rules` name, deduplicated
+/// (two rules naming the same experiment run it once). `Err` says why there are none.
+pub fn experiments(rules: &[&Rule], experiments: &[String]) -> Result<Vec<Match>, String> {
     let mut out: Vec<Match> = Vec::new();
     let mut why = Vec::new();
     for rule in rules {
-        if let Some(reason) = mismatch(rule, ev) {
-            why.push(format!("rule {}: {reason}", rule.name));
-            continue;
-        }
         let hits: Vec<&String> = experiments
             .iter()
             .filter(|name| rule.experiments.iter().any(|g| g.matches(name)))
@@ -87,13 +98,15 @@ pub fn select(
         }
     }
     if out.is_empty() {
-        if why.is_empty() {
-            why.push("no rules are configured".into());
-        }
         Err(why.join("; "))
     } else {
         Ok(out)
     }
+}
+
+/// [`applicable`] then [`experiments`].
+pub fn select(rules: &[Rule], ev: &HookEvent, names: &[String]) -> Result<Vec<Match>, String> {
+    experiments(&applicable(rules, ev)?, names)
 }
 
 #[cfg(test)]

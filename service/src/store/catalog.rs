@@ -117,7 +117,7 @@ impl Store {
     pub fn list_experiments(&self) -> Result<Vec<ExperimentRow>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare("SELECT name, text, source, updated_at FROM experiments ORDER BY name")
+            .prepare_cached("SELECT name, text, source, updated_at FROM experiments ORDER BY name")
             .map_err(sql("list experiments"))?;
         let rows = stmt
             .query_map([], |r| {
