@@ -38,6 +38,9 @@ pub enum LogFormatArg {
 }
 
 /// The subcommands.
+// `serve` has many more options than the rest; the value is parsed once per process, so
+// boxing it would only make every match noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check experiment files (native or Chaos Mesh) and report every error.
@@ -73,12 +76,16 @@ sudo faultline run --prometheus http://127.0.0.1:9090 experiment.yaml"
         long_about = "Serves /api/v1 (runs: create, list, get, abort, events as SSE, reports), \
                       /healthz, /readyz and /metrics. Runs are driven in the background; faults \
                       go through the in-process agent (journaled under --state-dir) or a node \
-                      agent (--agent). SIGTERM or Ctrl-C aborts every live run, waits for its \
+                      agent (--agent). With --kubernetes (cluster mode) pod targets are resolved \
+                      through the Kubernetes API, podKill/podFailure run through it, other faults \
+                      go to the agent of each pod's node, and the replicas elect a leader with a \
+                      Lease. SIGTERM or Ctrl-C aborts every live run, waits for its \
                       faults to be recovered, then exits. On start, runs a previous process left \
                       unfinished are marked error.",
         after_help = "Examples:\n  faultline serve --tokens-file /etc/faultline/tokens   # lines `role:token`, role viewer|operator|admin\n  \
 faultline serve --insecure-no-auth --listen 127.0.0.1:8080 --state-dir /tmp/fl\n  \
-faultline serve --tokens-file tokens --agent http://10.0.0.5:7150 --agent-token-file agent.token"
+faultline serve --tokens-file tokens --agent http://10.0.0.5:7150 --agent-token-file agent.token\n  \
+faultline serve --tokens-file tokens --kubernetes --agent-token-file /var/run/faultline/agent-token --kube-qps 100 --kube-burst 200"
     )]
     Serve(ServeArgs),
     /// Ask a running server to run an experiment; the exit code is the verdict.
@@ -219,12 +226,13 @@ pub struct ServeArgs {
     /// A node agent to inject faults through, instead of the in-process agent.
     #[arg(long, value_name = "URL", env = "FAULTLINE_AGENT_URL")]
     pub agent: Option<String>,
-    /// File holding the node agent's bearer token.
+    /// File holding the node agents' bearer token (with --agent, or --kubernetes where
+    /// it is the mounted Secret shared by every agent).
     #[arg(
         long,
         value_name = "FILE",
         env = "FAULTLINE_AGENT_TOKEN_FILE",
-        requires = "agent"
+        requires = "agent_or_cluster"
     )]
     pub agent_token_file: Option<PathBuf>,
     /// Prometheus server for `prometheus:` checks.
@@ -239,6 +247,82 @@ pub struct ServeArgs {
     /// Where verdicts are sent.
     #[command(flatten)]
     pub notify: NotifyArgs,
+    /// Kubernetes targets and pod faults.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Cluster mode of `serve` (Kubernetes pod targets). The Helm chart sets these names.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("agent_or_cluster").args(["agent", "kubernetes"]).multiple(true)))]
+pub struct ClusterArgs {
+    /// Cluster mode: resolve pod targets and run podKill/podFailure through the Kubernetes
+    /// API (in-cluster service account, else KUBECONFIG), send node faults to the agent
+    /// of each pod's node, and compete for the leader Lease.
+    #[arg(long, env = "FAULTLINE_KUBERNETES", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub kubernetes: bool,
+    /// Label selector of the agent DaemonSet's pods; the agent of a node is the ready one
+    /// on that node.
+    #[arg(
+        long,
+        value_name = "SELECTOR",
+        env = "FAULTLINE_AGENT_SELECTOR",
+        default_value = "app.kubernetes.io/name=faultline-agent"
+    )]
+    pub agent_selector: String,
+    /// Namespace of the agent pods [default: $POD_NAMESPACE, else `faultline`].
+    #[arg(long, value_name = "NS", env = "FAULTLINE_AGENT_NAMESPACE")]
+    pub agent_namespace: Option<String>,
+    /// Port the agents listen on, on their pod IP.
+    #[arg(
+        long,
+        value_name = "PORT",
+        env = "FAULTLINE_AGENT_PORT",
+        default_value_t = 7150
+    )]
+    pub agent_port: u16,
+    /// Client-side rate limit on the Kubernetes API: requests a second on average.
+    #[arg(
+        long,
+        value_name = "QPS",
+        env = "FAULTLINE_KUBE_QPS",
+        default_value_t = 50.0
+    )]
+    pub kube_qps: f64,
+    /// Client-side rate limit on the Kubernetes API: requests allowed in a burst.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "FAULTLINE_KUBE_BURST",
+        default_value_t = 100
+    )]
+    pub kube_burst: u32,
+    /// Image podFailure swaps into the pods' containers until recovery.
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        env = "FAULTLINE_PAUSE_IMAGE",
+        default_value = "registry.k8s.io/pause:3.10"
+    )]
+    pub pause_image: String,
+    /// A namespace no run may touch, whatever the experiment says; repeat for several.
+    /// Given, the list replaces the default [default: kube-system and $POD_NAMESPACE].
+    #[arg(
+        long = "protect-namespace",
+        value_name = "NS",
+        env = "FAULTLINE_PROTECT_NAMESPACES",
+        value_delimiter = ','
+    )]
+    pub protect_namespaces: Vec<String>,
+    /// Name of the coordination.k8s.io Lease (in the service's namespace) the replicas
+    /// compete for; one of them leads.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "FAULTLINE_LEADER_LEASE",
+        default_value = "faultline-leader"
+    )]
+    pub leader_lease: String,
 }
 
 /// Options of `trigger`.

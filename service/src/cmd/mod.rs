@@ -1,5 +1,6 @@
 //! One file per subcommand; each returns the process exit code.
 
+pub mod cluster;
 pub mod demo;
 pub mod recover;
 pub mod run;

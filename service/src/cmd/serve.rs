@@ -52,15 +52,7 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     );
     let (injector, agent) = match &args.agent {
         Some(url) => {
-            let token = match &args.agent_token_file {
-                Some(p) => Some(
-                    std::fs::read_to_string(p)
-                        .with_context(|| format!("failed to read {}", p.display()))?
-                        .trim()
-                        .to_string(),
-                ),
-                None => None,
-            };
+            let token = read_token(args.agent_token_file.as_deref())?;
             let client = AgentClient::new(url.clone(), token)
                 .with_context(|| format!("failed to set up the agent client for {url}"))?;
             (Injector::Remote(client), None)
@@ -123,6 +115,15 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     if let Some(n) = &notifier {
         opts.observers.push(n.observer());
     }
+    let cluster = match args.cluster.kubernetes {
+        true => {
+            let token = read_token(args.agent_token_file.as_deref())?;
+            let mode = crate::cmd::cluster::start(&args.cluster, token, opts.lease).await?;
+            opts.cluster = Some(mode.cluster.clone());
+            Some(mode)
+        }
+        false => None,
+    };
     let service = Service::open(store, injector, opts, auth)?;
     let registry = service.state.metrics.registry();
     run_metrics
@@ -150,6 +151,9 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
             );
         }
     }
+    if let Some(c) = cluster {
+        c.shutdown().await;
+    }
     if let Some(g) = grafana {
         let left = g.sender().flush(Duration::from_secs(5)).await;
         if left > 0 {
@@ -161,4 +165,14 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The agents' bearer token from `--agent-token-file`, trimmed.
+fn read_token(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
+    path.map(|p| {
+        std::fs::read_to_string(p)
+            .map(|t| t.trim().to_string())
+            .with_context(|| format!("failed to read {}", p.display()))
+    })
+    .transpose()
 }

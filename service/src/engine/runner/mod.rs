@@ -15,6 +15,7 @@ use faultline_agent::spec::steady::Phase;
 use tokio::sync::watch;
 
 mod checks;
+mod cluster;
 mod faults;
 mod safety;
 
@@ -23,6 +24,7 @@ use super::observe::{FnObserver, Observers, RunInfo};
 use super::plan::{guard_refusal, label as step_label};
 use super::{RunEvent, RunState};
 use crate::checks::PrometheusClient;
+use crate::kube::Cluster;
 use crate::store::Store;
 
 /// Settings a run takes from the service's configuration.
@@ -35,6 +37,9 @@ pub struct RunOptions {
     pub prometheus: Option<PrometheusClient>,
     /// Who hears about every event (metrics, annotations, notifications, progress).
     pub observers: Observers,
+    /// The Kubernetes cluster, in cluster mode (`faultline serve --kubernetes`): pod
+    /// targets are resolved and pod faults carried out through it.
+    pub cluster: Option<Cluster>,
 }
 
 impl Default for RunOptions {
@@ -43,6 +48,7 @@ impl Default for RunOptions {
             lease: Duration::from_secs(30),
             prometheus: None,
             observers: Observers::default(),
+            cluster: None,
         }
     }
 }
@@ -75,10 +81,12 @@ enum Stop {
 }
 
 /// A fault this run has applied and not yet recovered.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Active {
     id: FaultId,
     step: String,
+    /// Where it was applied, so it is renewed and recovered there.
+    place: cluster::Place,
 }
 
 /// One run of one experiment.
@@ -163,6 +171,9 @@ impl Runner {
         self.go(RunState::CheckingBefore, "")?;
         if let Some(refusal) = guard_refusal(&self.exp) {
             return Ok((RunState::Failed, format!("{refusal}; nothing injected")));
+        }
+        if let Some(refusal) = self.cluster_guard().await? {
+            return Ok((RunState::Failed, refusal));
         }
         if let Some(refusal) = self.error_budget_refusal().await? {
             return Ok((RunState::Failed, refusal));

@@ -1,0 +1,498 @@
+//! Faults on Kubernetes pods (cluster mode): podKill and podFailure through the API, every
+//! other kind sent to the agent of each chosen pod's node with the pods' container IDs as
+//! targets. Each pod gets its own `FaultApplied` (target `pod NS/NAME`), and every fault is
+//! registered before it is applied, so the step end, an abort and the final sweep recover
+//! it through the same [`Place`] it was applied through.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::Utc;
+use faultline_agent::agent::error_chain;
+use faultline_agent::client::AgentClient;
+use faultline_agent::faults::FaultId;
+use faultline_agent::protocol::ApplyRequest;
+use faultline_agent::spec::fault::Executor;
+use faultline_agent::spec::{FaultKind, FaultStep, LocalTarget, PodSelector};
+use futures::StreamExt;
+use futures::future::join_all;
+
+use super::{Active, Runner, Stop};
+use crate::engine::RunEvent;
+use crate::engine::inject::Injector;
+use crate::kube::pod_failure::OriginalImages;
+use crate::kube::pod_kill::{Killed, kill_pod};
+use crate::kube::{Cluster, KubeError, PodTarget};
+
+/// How many pods are deleted or patched at once; the client's rate limit paces them.
+const POD_CONCURRENCY: usize = 16;
+
+/// Where an active fault lives, so it is renewed and recovered the way it was applied.
+#[derive(Clone)]
+pub(super) enum Place {
+    /// The run's injector (local targets).
+    Injector,
+    /// A node agent found through the Kubernetes API.
+    Agent {
+        /// Its client.
+        client: AgentClient,
+        /// The node, for messages.
+        node: String,
+    },
+    /// Pods whose images podFailure swapped.
+    PodFailure(Vec<FailedPod>),
+}
+
+/// One pod of a podFailure.
+#[derive(Clone)]
+pub(super) struct FailedPod {
+    pod: PodTarget,
+    /// The event id (`<fault>-<n>`).
+    event: String,
+    /// What the annotation holds, once patched (renewals rewrite its expiry).
+    record: Option<OriginalImages>,
+}
+
+impl Runner {
+    /// The guard in cluster mode, before anything is injected: each Kubernetes target is
+    /// listed and checked against the protected namespaces and `maxTargets`/`maxPercent`.
+    /// `Ok(Some(reason))` refuses the run.
+    pub(super) async fn cluster_guard(&self) -> Result<Option<String>, Stop> {
+        let targets = crate::engine::plan::kubernetes_targets(&self.exp);
+        if targets.is_empty() {
+            return Ok(None);
+        }
+        let Some(cluster) = self.opts.cluster.as_ref() else {
+            return Err(Stop::Error(
+                "Kubernetes pod targets need `faultline serve --kubernetes` (cluster mode); use a `local` target with `faultline run`".into(),
+            ));
+        };
+        for sel in targets {
+            match cluster
+                .check(sel, self.namespace(), &self.exp.spec.guard)
+                .await
+            {
+                Ok(_) => {}
+                Err(e @ KubeError::Guard(_)) => return Ok(Some(format!("{e}; nothing injected"))),
+                Err(e) => {
+                    return Err(Stop::Error(format!(
+                        "{}; nothing injected",
+                        error_chain(&e)
+                    )));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn namespace(&self) -> Option<&str> {
+        self.exp.metadata.namespace.as_deref()
+    }
+
+    /// Runs one fault step against pods.
+    pub(super) async fn exec_pod_fault(
+        &self,
+        f: &FaultStep,
+        sel: &PodSelector,
+        label: String,
+    ) -> Result<(), Stop> {
+        let cluster = self.opts.cluster.as_ref().ok_or_else(|| {
+            Stop::Error(format!(
+                "step {label}: Kubernetes pod targets need `faultline serve --kubernetes` (cluster mode)"
+            ))
+        })?;
+        let fail = |e: KubeError| Stop::Error(format!("step {label}: {}", error_chain(&e)));
+        let sel_result = cluster
+            .select(sel, self.namespace(), &self.exp.spec.guard)
+            .await
+            .map_err(fail)?;
+        if sel_result.chosen.is_empty() {
+            self.record(RunEvent::Note {
+                message: format!(
+                    "step {label}: mode {} chose none of the {} pods matching {}",
+                    sel.mode, sel_result.matched, sel_result.described
+                ),
+            })?;
+            self.enter_observing(&label)?;
+            return self
+                .wait(f.duration.map(|d| d.std()).unwrap_or_default())
+                .await;
+        }
+        let id = self.next_fault_id();
+        let pods = sel_result.chosen;
+        match (&f.fault, f.fault.executor()) {
+            (FaultKind::PodKill(k), _) => {
+                self.kill_pods(cluster, &id, k.grace_period.map(|d| d.std()), &pods, &label)
+                    .await
+            }
+            (FaultKind::PodFailure(p), _) => {
+                self.fail_pods(cluster, &id, &p.container_names, pods, &label)
+                    .await?;
+                self.enter_observing(&label)?;
+                self.wait(f.duration.map(|d| d.std()).unwrap_or_default())
+                    .await?;
+                self.recover_one(&id).await
+            }
+            (kind, Executor::Agent) => {
+                let ids = self
+                    .apply_on_agents(cluster, &id, kind, &pods, &label)
+                    .await?;
+                self.enter_observing(&label)?;
+                if kind.is_instant() {
+                    for id in &ids {
+                        self.forget(id);
+                    }
+                    return Ok(());
+                }
+                self.wait(f.duration.map(|d| d.std()).unwrap_or_default())
+                    .await?;
+                for id in &ids {
+                    self.recover_one(id).await?;
+                }
+                Ok(())
+            }
+            (kind, Executor::KubernetesApi) => Err(Stop::Error(format!(
+                "step {label}: {} has no Kubernetes implementation",
+                kind.name()
+            ))),
+        }
+    }
+
+    async fn kill_pods(
+        &self,
+        cluster: &Cluster,
+        id: &FaultId,
+        grace: Option<std::time::Duration>,
+        pods: &[PodTarget],
+        label: &str,
+    ) -> Result<(), Stop> {
+        let grace = grace.map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+        let client = cluster.client();
+        // The futures are built before they go into the stream: a closure returning a
+        // borrowing future inside `buffered` defeats the Send inference of the step future.
+        let kills: Vec<_> = pods
+            .iter()
+            .map(|p| kill_pod(client, &p.namespace, &p.name, grace))
+            .collect();
+        let results: Vec<_> = futures::stream::iter(kills)
+            .buffered(POD_CONCURRENCY)
+            .collect()
+            .await;
+        let mut first_err = None;
+        for ((n, p), result) in pods.iter().enumerate().zip(results) {
+            let fault = format!("{id}-{n}");
+            match result {
+                Ok(killed) => {
+                    self.record(RunEvent::FaultApplied {
+                        fault: fault.clone(),
+                        kind: "podKill".into(),
+                        target: p.label(),
+                        step: label.to_string(),
+                    })?;
+                    let outcome = match killed {
+                        Killed::Deleted => "instant",
+                        Killed::AlreadyGone => "alreadyGone",
+                    };
+                    self.record(RunEvent::FaultRecovered {
+                        fault,
+                        outcome: outcome.into(),
+                    })?;
+                }
+                Err(e) => {
+                    first_err.get_or_insert_with(|| format!("step {label}: {}", error_chain(&e)));
+                }
+            }
+        }
+        self.enter_observing(label)?;
+        first_err.map_or(Ok(()), |e| Err(Stop::Error(e)))
+    }
+
+    async fn fail_pods(
+        &self,
+        cluster: &Cluster,
+        id: &FaultId,
+        containers: &[String],
+        pods: Vec<PodTarget>,
+        label: &str,
+    ) -> Result<(), Stop> {
+        let failed: Vec<FailedPod> = pods
+            .into_iter()
+            .enumerate()
+            .map(|(n, pod)| FailedPod {
+                pod,
+                event: format!("{id}-{n}"),
+                record: None,
+            })
+            .collect();
+        // Registered before the first patch: a stop mid-way restores every pod, and
+        // restoring one that was never patched finds no annotation and is a no-op.
+        self.register(id.clone(), label, Place::PodFailure(failed.clone()));
+        let expires = Utc::now() + chrono::Duration::from_std(self.opts.lease).unwrap_or_default();
+        let injector = cluster.pod_failure();
+        let fault = id.to_string();
+        let patches: Vec<_> = failed
+            .iter()
+            .map(|fp| injector.fail(&fp.pod.namespace, &fp.pod.name, containers, &fault, expires))
+            .collect();
+        let results: Vec<_> = futures::stream::iter(patches)
+            .buffered(POD_CONCURRENCY)
+            .collect()
+            .await;
+        let mut patched = failed;
+        let mut first_err = None;
+        for (fp, r) in patched.iter_mut().zip(results) {
+            match r {
+                Ok(record) => fp.record = Some(record),
+                Err(e) => {
+                    first_err.get_or_insert_with(|| format!("step {label}: {}", error_chain(&e)));
+                }
+            }
+        }
+        self.replace_place(id, Place::PodFailure(patched.clone()));
+        for fp in patched.iter().filter(|fp| fp.record.is_some()) {
+            self.record(RunEvent::FaultApplied {
+                fault: fp.event.clone(),
+                kind: "podFailure".into(),
+                target: fp.pod.label(),
+                step: label.to_string(),
+            })?;
+        }
+        first_err.map_or(Ok(()), |e| Err(Stop::Error(e)))
+    }
+
+    /// Sends `kind` to the agent of every node the pods run on, one request per node
+    /// (`<id>n<k>`), targets being the pods' container IDs. Returns the request ids.
+    async fn apply_on_agents(
+        &self,
+        cluster: &Cluster,
+        id: &FaultId,
+        kind: &FaultKind,
+        pods: &[PodTarget],
+        label: &str,
+    ) -> Result<Vec<FaultId>, Stop> {
+        let fail = |e: KubeError| Stop::Error(format!("step {label}: {}", error_chain(&e)));
+        let mut by_node: BTreeMap<String, Vec<(LocalTarget, &PodTarget)>> = BTreeMap::new();
+        for p in pods {
+            let node = p.node.clone().ok_or_else(|| {
+                fail(KubeError::NoAgent {
+                    target: p.label(),
+                    message: "not scheduled on a node yet".into(),
+                })
+            })?;
+            for t in container_targets(kind, p).map_err(fail)? {
+                by_node.entry(node.clone()).or_default().push((t, p));
+            }
+        }
+        let nodes: BTreeSet<String> = by_node.keys().cloned().collect();
+        let agents = cluster.agents().for_nodes(&nodes).await.map_err(fail)?;
+        let mut calls = Vec::new();
+        for (k, (node, targets)) in by_node.iter().enumerate() {
+            let Some(agent) = agents.get(node) else {
+                continue;
+            };
+            let req_id = FaultId::new(format!("{id}n{k}"))
+                .map_err(|e| Stop::Error(format!("step {label}: {e}")))?;
+            self.register(
+                req_id.clone(),
+                label,
+                Place::Agent {
+                    client: agent.client.clone(),
+                    node: node.clone(),
+                },
+            );
+            let req = ApplyRequest {
+                id: req_id.clone(),
+                kind: kind.clone(),
+                targets: targets.iter().map(|(t, _)| t.clone()).collect(),
+                lease_seconds: self.opts.lease.as_secs().max(1),
+            };
+            let client = agent.client.clone();
+            let who = format!("agent {} ({}) on node {node}", agent.pod, agent.url);
+            calls.push(async move { (req_id, who, targets, client.apply(&req).await) });
+        }
+        let mut ids = Vec::new();
+        let mut first_err = None;
+        for (req_id, who, targets, result) in join_all(calls).await {
+            ids.push(req_id);
+            match result {
+                Ok(resp) => {
+                    for (rec, (_, pod)) in resp.records.iter().zip(targets.iter()) {
+                        self.record(RunEvent::FaultApplied {
+                            fault: rec.id.to_string(),
+                            kind: kind.name().into(),
+                            target: pod.label(),
+                            step: label.to_string(),
+                        })?;
+                        if kind.is_instant() {
+                            self.record(RunEvent::FaultRecovered {
+                                fault: rec.id.to_string(),
+                                outcome: "instant".into(),
+                            })?;
+                        }
+                    }
+                }
+                Err(e) => {
+                    first_err
+                        .get_or_insert_with(|| format!("step {label}: {who}: {}", error_chain(&e)));
+                }
+            }
+        }
+        first_err.map_or(Ok(ids), |e| Err(Stop::Error(e)))
+    }
+
+    pub(super) fn register(&self, id: FaultId, step: &str, place: Place) {
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Active {
+                id,
+                step: step.to_string(),
+                place,
+            });
+    }
+
+    fn replace_place(&self, id: &FaultId, place: Place) {
+        let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(a) = active.iter_mut().find(|a| &a.id == id) {
+            a.place = place;
+        }
+    }
+}
+
+impl Place {
+    /// Recovers fault `id` here; `(event id, outcome)` of what was recovered.
+    pub(super) async fn recover(
+        &self,
+        id: &FaultId,
+        injector: &Injector,
+        cluster: Option<&Cluster>,
+    ) -> Result<Vec<(String, String)>, String> {
+        match self {
+            Place::Injector => injector.recover(id).await.map(outcomes),
+            Place::Agent { client, node } => client
+                .recover(id)
+                .await
+                .map(|r| outcomes(r.recovered))
+                .map_err(|e| format!("agent on node {node}: {}", error_chain(&e))),
+            Place::PodFailure(pods) => {
+                let Some(cluster) = cluster else {
+                    return Err("podFailure recovery needs cluster mode".into());
+                };
+                let mut out = Vec::new();
+                let mut errors = Vec::new();
+                for fp in pods {
+                    match cluster
+                        .pod_failure()
+                        .restore(&fp.pod.namespace, &fp.pod.name)
+                        .await
+                    {
+                        // A pod never patched (the apply stopped before it) is no event.
+                        Ok(r) if fp.record.is_some() => {
+                            out.push((fp.event.clone(), r.outcome().to_string()))
+                        }
+                        Ok(_) => {}
+                        Err(e) => errors.push(error_chain(&e)),
+                    }
+                }
+                if errors.is_empty() {
+                    Ok(out)
+                } else {
+                    Err(errors.join("; "))
+                }
+            }
+        }
+    }
+
+    /// Extends the lease of fault `id` here by `lease` from now.
+    pub(super) async fn renew(
+        &self,
+        id: &FaultId,
+        injector: &Injector,
+        cluster: Option<&Cluster>,
+        lease: std::time::Duration,
+    ) -> Result<(), String> {
+        let secs = lease.as_secs().max(1);
+        match self {
+            Place::Injector => injector.renew(id, secs).await,
+            Place::Agent { client, node } => client
+                .renew(id, secs)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("agent on node {node}: {}", error_chain(&e))),
+            Place::PodFailure(pods) => {
+                let Some(cluster) = cluster else {
+                    return Ok(());
+                };
+                let expires = Utc::now() + chrono::Duration::from_std(lease).unwrap_or_default();
+                for fp in pods {
+                    if let Some(rec) = &fp.record {
+                        let rec = OriginalImages {
+                            expires,
+                            ..rec.clone()
+                        };
+                        cluster
+                            .pod_failure()
+                            .renew(&fp.pod.namespace, &fp.pod.name, &rec)
+                            .await
+                            .map_err(|e| error_chain(&e))?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn outcomes(recovered: Vec<faultline_agent::protocol::RecoveredFault>) -> Vec<(String, String)> {
+    recovered
+        .into_iter()
+        .map(|r| {
+            let outcome = serde_json::to_value(&r.outcome)
+                .ok()
+                .and_then(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .or_else(|| Some(v.to_string()))
+                })
+                .unwrap_or_default();
+            (r.id.to_string(), outcome)
+        })
+        .collect()
+}
+
+/// The agent targets of one pod: for containerKill the named containers, for every other
+/// agent fault the pod's first started container (network faults act on the pod's shared
+/// network namespace, stress on the container's cgroup, as Chaos Mesh does by default).
+fn container_targets(kind: &FaultKind, p: &PodTarget) -> Result<Vec<LocalTarget>, KubeError> {
+    let started = |name: &str| -> Result<LocalTarget, KubeError> {
+        match p.containers.iter().find(|(n, _)| n == name) {
+            Some((_, Some(id))) => Ok(LocalTarget::ContainerId(id.clone())),
+            Some((_, None)) => Err(KubeError::NoContainer {
+                pod: p.key(),
+                message: format!("container `{name}` has not started (no containerID yet)"),
+            }),
+            None => Err(KubeError::NoContainer {
+                pod: p.key(),
+                message: format!(
+                    "containerKill.containerNames: no container `{name}` (the pod has {})",
+                    p.containers
+                        .iter()
+                        .map(|(n, _)| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
+        }
+    };
+    match kind {
+        FaultKind::ContainerKill(k) => k.container_names.iter().map(|n| started(n)).collect(),
+        _ => p
+            .containers
+            .iter()
+            .find_map(|(_, id)| id.clone())
+            .map(|id| vec![LocalTarget::ContainerId(id)])
+            .ok_or_else(|| KubeError::NoContainer {
+                pod: p.key(),
+                message: "no container has started yet (no containerID)".into(),
+            }),
+    }
+}
