@@ -7,7 +7,7 @@ use faultline_agent::protocol::ApplyRequest;
 use faultline_agent::spec::{FaultStep, Step, Target};
 use futures::future::{BoxFuture, join_all};
 
-use super::cluster::Place;
+use super::place::Place;
 use super::{Active, Runner, Stop};
 use crate::engine::RunEvent;
 use crate::engine::plan::label as step_label;

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 mod checks;
 mod cluster;
 mod faults;
+mod place;
 mod safety;
 
 use super::inject::Injector;
@@ -86,7 +87,7 @@ struct Active {
     id: FaultId,
     step: String,
     /// Where it was applied, so it is renewed and recovered there.
-    place: cluster::Place,
+    place: place::Place,
 }
 
 /// One run of one experiment.
