@@ -88,6 +88,7 @@ pub async fn start(
         client,
         LeaseConfig::new(args.leader_lease.clone(), lease_ns, identity),
     ));
+    cluster.follow_leadership(elector.subscribe());
     let mut tasks = Vec::new();
     {
         let elector = elector.clone();

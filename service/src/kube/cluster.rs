@@ -1,11 +1,12 @@
 //! The handle the engine holds in cluster mode: resolves a step's pods (selectors, mode,
 //! guard), and gives access to the pod faults and the agents of the pods' nodes.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ::kube::Client;
 use faultline_agent::spec::{Guard, PodSelector};
 use k8s_openapi::api::core::v1::Pod;
+use tokio::sync::watch;
 
 use super::agents::{AgentDirectory, AgentSettings};
 use super::error::KubeError;
@@ -125,6 +126,8 @@ struct Inner {
     pod_failure: PodFailureInjector,
     protected: Vec<String>,
     rng: Mutex<fastrand::Rng>,
+    /// The leader elector's view, once one runs.
+    leader: OnceLock<watch::Receiver<bool>>,
 }
 
 impl Cluster {
@@ -139,8 +142,20 @@ impl Cluster {
                 client,
                 protected: cfg.protected_namespaces,
                 rng: Mutex::new(fastrand::Rng::new()),
+                leader: OnceLock::new(),
             }),
         }
+    }
+
+    /// Reports leadership from `leading` (a [`LeaderElector`](super::LeaderElector)'s
+    /// subscription) from now on; the first one set stays.
+    pub fn follow_leadership(&self, leading: watch::Receiver<bool>) {
+        let _ = self.inner.leader.set(leading);
+    }
+
+    /// Whether this replica leads, when an elector runs.
+    pub fn leads(&self) -> Option<bool> {
+        self.inner.leader.get().map(|rx| *rx.borrow())
     }
 
     /// The API client.

@@ -1,6 +1,7 @@
 //! Leader election over a coordination.k8s.io/v1 Lease.
 
-use faultline::kube::{LeaderElector, LeaseConfig};
+use faultline::kube::agents::AgentSettings;
+use faultline::kube::{Cluster, ClusterConfig, LeaderElector, LeaseConfig};
 use http::Method;
 use k8s_openapi::jiff::Timestamp;
 use serde_json::json;
@@ -58,9 +59,26 @@ async fn the_first_replica_creates_the_lease_and_leads() {
         )
         .status(201),
     ]);
+    let cluster = Cluster::new(
+        client.clone(),
+        ClusterConfig::new(AgentSettings {
+            namespace: "faultline".into(),
+            selector: "app.kubernetes.io/name=faultline-agent".into(),
+            port: 7150,
+            token: None,
+        }),
+    );
     let e = elector(client, "svc-a");
     let mut leads = e.subscribe();
+    assert_eq!(
+        cluster.leads(),
+        None,
+        "no elector yet: /readyz says nothing about leading"
+    );
+    cluster.follow_leadership(e.subscribe());
+    assert_eq!(cluster.leads(), Some(false));
     assert!(e.try_acquire_or_renew(now()).await.unwrap());
+    assert_eq!(cluster.leads(), Some(true), "what /readyz reports");
     let seen = done(calls).await;
     let spec = &seen[1].body["spec"];
     assert_eq!(spec["holderIdentity"], json!("svc-a"));
