@@ -4,6 +4,8 @@
 
 mod kube_support;
 
+#[path = "kube_mock/agent_faults.rs"]
+mod agent_faults;
 #[path = "kube_mock/engine.rs"]
 mod engine;
 #[path = "kube_mock/lease.rs"]

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ::kube::Client;
-use faultline_agent::spec::{Guard, PodSelector};
+use faultline_agent::spec::{FaultKind, Guard, LocalTarget, PodSelector};
 use k8s_openapi::api::core::v1::Pod;
 use tokio::sync::watch;
 
@@ -51,6 +51,8 @@ pub struct PodTarget {
     /// Containers by name, with the runtime's container ID once started (the scheme
     /// prefix, `containerd://`, removed).
     pub containers: Vec<(String, Option<String>)>,
+    /// The pod's IPs (`status.podIPs`, else `status.podIP`); empty until it has one.
+    pub ips: Vec<std::net::IpAddr>,
 }
 
 impl PodTarget {
@@ -76,7 +78,20 @@ impl PodTarget {
                 (n, id)
             })
             .collect();
+        let status = pod.status.as_ref();
+        let mut ips: Vec<std::net::IpAddr> = status
+            .and_then(|s| s.pod_ips.as_ref())
+            .map(|v| v.iter().filter_map(|ip| ip.ip.parse().ok()).collect())
+            .unwrap_or_default();
+        if ips.is_empty()
+            && let Some(ip) = status
+                .and_then(|s| s.pod_ip.as_deref())
+                .and_then(|ip| ip.parse().ok())
+        {
+            ips.push(ip);
+        }
         PodTarget {
+            ips,
             namespace: pod.metadata.namespace.clone().unwrap_or_default(),
             name: pod.metadata.name.clone().unwrap_or_default(),
             node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
@@ -92,6 +107,44 @@ impl PodTarget {
     /// The target text of run events, `pod NS/NAME` (metrics read the namespace from it).
     pub fn label(&self) -> String {
         format!("pod {}", self.key())
+    }
+
+    /// The agent targets of one pod: for containerKill the named containers, for every other
+    /// agent fault the pod's first started container (network faults act on the pod's shared
+    /// network namespace, stress on the container's cgroup, as Chaos Mesh does by default).
+    pub fn agent_targets(&self, kind: &FaultKind) -> Result<Vec<LocalTarget>, KubeError> {
+        let started = |name: &str| -> Result<LocalTarget, KubeError> {
+            match self.containers.iter().find(|(n, _)| n == name) {
+                Some((_, Some(id))) => Ok(LocalTarget::ContainerId(id.clone())),
+                Some((_, None)) => Err(KubeError::NoContainer {
+                    pod: self.key(),
+                    message: format!("container `{name}` has not started (no containerID yet)"),
+                }),
+                None => Err(KubeError::NoContainer {
+                    pod: self.key(),
+                    message: format!(
+                        "containerKill.containerNames: no container `{name}` (the pod has {})",
+                        self.containers
+                            .iter()
+                            .map(|(n, _)| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }),
+            }
+        };
+        match kind {
+            FaultKind::ContainerKill(k) => k.container_names.iter().map(|n| started(n)).collect(),
+            _ => self
+                .containers
+                .iter()
+                .find_map(|(_, id)| id.clone())
+                .map(|id| vec![LocalTarget::ContainerId(id)])
+                .ok_or_else(|| KubeError::NoContainer {
+                    pod: self.key(),
+                    message: "no container has started yet (no containerID)".into(),
+                }),
+        }
     }
 }
 
@@ -203,7 +256,7 @@ impl Cluster {
         experiment_ns: Option<&str>,
         guard: &Guard,
     ) -> Result<usize, KubeError> {
-        let (matched, namespaces) = self.matching(sel, experiment_ns, guard).await?;
+        let (matched, namespaces) = self.matching(sel, experiment_ns, Some(guard)).await?;
         self.check_counts(sel, &namespaces, matched.len(), guard)?;
         Ok(matched.len())
     }
@@ -215,25 +268,42 @@ impl Cluster {
         experiment_ns: Option<&str>,
         guard: &Guard,
     ) -> Result<Selection, KubeError> {
-        let (matched, namespaces) = self.matching(sel, experiment_ns, guard).await?;
+        let (matched, namespaces) = self.matching(sel, experiment_ns, Some(guard)).await?;
         let n = matched.len();
         self.check_counts(sel, &namespaces, n, guard)?;
+        Ok(self.pick(sel, matched, &namespaces))
+    }
+
+    /// The peer pods of a network fault (NetworkChaos `target`): chosen by their mode, with
+    /// no guard, since peers only receive or send the affected traffic — a partition from
+    /// CoreDNS in kube-system is a fair experiment.
+    pub async fn select_peers(
+        &self,
+        sel: &PodSelector,
+        experiment_ns: Option<&str>,
+    ) -> Result<Selection, KubeError> {
+        let (matched, namespaces) = self.matching(sel, experiment_ns, None).await?;
+        Ok(self.pick(sel, matched, &namespaces))
+    }
+
+    fn pick(&self, sel: &PodSelector, matched: Vec<Pod>, namespaces: &[String]) -> Selection {
+        let n = matched.len();
         let chosen = {
             let mut rng = self.inner.rng.lock().unwrap_or_else(|p| p.into_inner());
             choose(matched, sel.mode, &mut rng)
         };
-        Ok(Selection {
+        Selection {
             matched: n,
             chosen: chosen.iter().map(PodTarget::from_pod).collect(),
-            described: describe(sel, &namespaces),
-        })
+            described: describe(sel, namespaces),
+        }
     }
 
     async fn matching(
         &self,
         sel: &PodSelector,
         experiment_ns: Option<&str>,
-        guard: &Guard,
+        guard: Option<&Guard>,
     ) -> Result<(Vec<Pod>, Vec<String>), KubeError> {
         // Named pods carry their namespaces; the others search the selector's.
         let namespaces = if sel.pods.is_empty() {
@@ -242,13 +312,17 @@ impl Cluster {
             sel.pods.keys().cloned().collect()
         };
         // Refuse before listing: a protected namespace is never even searched.
-        for ns in &namespaces {
-            self.refuse_protected(ns, guard, None)?;
+        if let Some(guard) = guard {
+            for ns in &namespaces {
+                self.refuse_protected(ns, guard, None)?;
+            }
         }
         let matched = self.inner.resolver.matching(sel, &namespaces).await?;
-        for p in &matched {
-            let ns = p.metadata.namespace.as_deref().unwrap_or_default();
-            self.refuse_protected(ns, guard, Some(&pod_key(p)))?;
+        if let Some(guard) = guard {
+            for p in &matched {
+                let ns = p.metadata.namespace.as_deref().unwrap_or_default();
+                self.refuse_protected(ns, guard, Some(&pod_key(p)))?;
+            }
         }
         if matched.is_empty() {
             return Err(KubeError::NoPodSelected {

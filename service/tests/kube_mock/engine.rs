@@ -13,23 +13,21 @@ use faultline::kube::pod_failure::ORIGINAL_IMAGES_ANNOTATION;
 use faultline::kube::{Cluster, ClusterConfig};
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
-use faultline_agent::spec::LocalTarget;
 use http::Method;
 use serde_json::json;
 
-use crate::kube_support::fake_agent::{Call, FakeAgent};
-use crate::kube_support::fixtures::{PodFx, container_id, pod_list};
+use crate::kube_support::fixtures::{PodFx, pod_list};
 use crate::kube_support::{Exchange, done, testcontext};
 
-const PODS: &str = "/api/v1/namespaces/shop/pods";
+pub(crate) const PODS: &str = "/api/v1/namespaces/shop/pods";
 
-struct Fixture {
+pub(crate) struct Fixture {
     store: Arc<Store>,
     agent: Arc<Agent>,
     _dir: tempfile::TempDir,
 }
 
-async fn fixture() -> Fixture {
+pub(crate) async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     Fixture {
         agent: Arc::new(Agent::open(dir.path().join("agent")).await.unwrap()),
@@ -38,7 +36,7 @@ async fn fixture() -> Fixture {
     }
 }
 
-fn runner(f: &Fixture, cluster: Cluster, steps: &str, target: &str) -> Runner {
+pub(crate) fn runner(f: &Fixture, cluster: Cluster, steps: &str, target: &str) -> Runner {
     let yaml = format!(
         "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {{ name: pods, namespace: shop }}\nspec:\n  target: {target}\n  steps:\n{steps}"
     );
@@ -60,7 +58,7 @@ fn runner(f: &Fixture, cluster: Cluster, steps: &str, target: &str) -> Runner {
     )
 }
 
-fn cluster(client: kube::Client, port: u16, protected: &[&str]) -> Cluster {
+pub(crate) fn cluster(client: kube::Client, port: u16, protected: &[&str]) -> Cluster {
     Cluster::new(
         client,
         ClusterConfig {
@@ -76,10 +74,10 @@ fn cluster(client: kube::Client, port: u16, protected: &[&str]) -> Cluster {
 }
 
 /// (kind, fault, target) of each FaultApplied and (fault, outcome) of each FaultRecovered.
-type Applied = Vec<(String, String, String)>;
-type Recovered = Vec<(String, String)>;
+pub(crate) type Applied = Vec<(String, String, String)>;
+pub(crate) type Recovered = Vec<(String, String)>;
 
-fn faults(f: &Fixture) -> (Applied, Recovered, String) {
+pub(crate) fn faults(f: &Fixture) -> (Applied, Recovered, String) {
     let mut applied = Vec::new();
     let mut recovered = Vec::new();
     let mut last_reason = String::new();
@@ -99,7 +97,7 @@ fn faults(f: &Fixture) -> (Applied, Recovered, String) {
     (applied, recovered, last_reason)
 }
 
-fn web(i: usize, node: &str) -> PodFx {
+pub(crate) fn web(i: usize, node: &str) -> PodFx {
     PodFx::new("shop", &format!("web-{i}"), node)
 }
 
@@ -224,141 +222,6 @@ async fn an_abort_during_pod_failure_restores_the_pod() {
     );
     let (_, recovered, _) = faults(&f);
     assert_eq!(recovered, vec![("run1-f1-0".into(), "removed".into())]);
-}
-
-#[tokio::test]
-async fn agent_faults_go_to_each_pods_node_agent_by_container_id() {
-    let f = fixture().await;
-    let agent = FakeAgent::start("t0ken").await;
-    let (client, server) = testcontext();
-    let pods = pod_list(&[web(0, "node-a"), web(1, "node-b")], "");
-    let mut agents = Vec::new();
-    for (name, node) in [("agent-a", "node-a"), ("agent-b", "node-b")] {
-        let mut a = PodFx::new("faultline", name, node).ip("127.0.0.1");
-        a.labels = vec![("app.kubernetes.io/name".into(), "faultline-agent".into())];
-        agents.push(a);
-    }
-    let calls = server.run(vec![
-        Exchange::get(PODS, pods.clone()),
-        Exchange::get(PODS, pods),
-        Exchange::get("/api/v1/namespaces/faultline/pods", pod_list(&agents, ""))
-            .query("labelSelector", "app.kubernetes.io/name=faultline-agent"),
-    ]);
-    let steps = "    - stressCpu: { workers: 1, load: 10 }\n      duration: 1s\n";
-    let r = runner(
-        &f,
-        cluster(client, agent.port, &[]),
-        steps,
-        "{ namespaces: [shop], labelSelectors: { app: web }, mode: all }",
-    );
-    assert_eq!(r.execute().await, RunState::Passed);
-    done(calls).await;
-    let calls = agent.calls();
-    let applies: Vec<(String, Vec<LocalTarget>)> = calls
-        .iter()
-        .filter_map(|c| match c {
-            Call::Apply(req) => Some((req.id.to_string(), req.targets.clone())),
-            _ => None,
-        })
-        .collect();
-    let mut applies = applies;
-    applies.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(
-        applies,
-        vec![
-            (
-                "run1-f1n0".into(),
-                vec![LocalTarget::ContainerId(container_id("web-0", "app"))]
-            ),
-            (
-                "run1-f1n1".into(),
-                vec![LocalTarget::ContainerId(container_id("web-1", "app"))]
-            ),
-        ]
-    );
-    let mut recovers: Vec<String> = calls
-        .iter()
-        .filter_map(|c| match c {
-            Call::Recover(id) => Some(id.clone()),
-            _ => None,
-        })
-        .collect();
-    recovers.sort();
-    assert_eq!(recovers, vec!["run1-f1n0", "run1-f1n1"]);
-    let (mut applied, mut recovered, _) = faults(&f);
-    applied.sort();
-    recovered.sort();
-    assert_eq!(
-        applied,
-        vec![
-            (
-                "stressCpu".into(),
-                "run1-f1n0-0".into(),
-                "pod shop/web-0".into()
-            ),
-            (
-                "stressCpu".into(),
-                "run1-f1n1-0".into(),
-                "pod shop/web-1".into()
-            ),
-        ]
-    );
-    assert_eq!(
-        recovered,
-        vec![
-            ("run1-f1n0-0".into(), "removed".into()),
-            ("run1-f1n1-0".into(), "removed".into())
-        ]
-    );
-    agent.stop().await;
-}
-
-#[tokio::test]
-async fn container_kill_targets_the_named_container_and_is_instant() {
-    let f = fixture().await;
-    let agent = FakeAgent::start("t0ken").await;
-    let (client, server) = testcontext();
-    let pod = web(0, "node-a").container("sidecar", "envoyproxy/envoy:v1.32.1");
-    let mut a = PodFx::new("faultline", "agent-a", "node-a").ip("127.0.0.1");
-    a.labels = vec![("app.kubernetes.io/name".into(), "faultline-agent".into())];
-    let calls = server.run(vec![
-        Exchange::get(PODS, pod_list(std::slice::from_ref(&pod), "")),
-        Exchange::get(PODS, pod_list(&[pod], "")),
-        Exchange::get("/api/v1/namespaces/faultline/pods", pod_list(&[a], "")),
-    ]);
-    let steps = "    - containerKill: { containerNames: [sidecar] }\n";
-    let r = runner(
-        &f,
-        cluster(client, agent.port, &[]),
-        steps,
-        "{ namespaces: [shop], mode: all }",
-    );
-    assert_eq!(r.execute().await, RunState::Passed);
-    done(calls).await;
-    let calls = agent.calls();
-    assert_eq!(
-        calls.len(),
-        1,
-        "an instant fault is not recovered: {calls:?}"
-    );
-    let Call::Apply(req) = &calls[0] else {
-        panic!("{calls:?}")
-    };
-    assert_eq!(
-        req.targets,
-        vec![LocalTarget::ContainerId(container_id("web-0", "sidecar"))]
-    );
-    let (applied, recovered, _) = faults(&f);
-    assert_eq!(
-        applied,
-        vec![(
-            "containerKill".into(),
-            "run1-f1n0-0".into(),
-            "pod shop/web-0".into()
-        )]
-    );
-    assert_eq!(recovered, vec![("run1-f1n0-0".into(), "instant".into())]);
-    agent.stop().await;
 }
 
 #[tokio::test]

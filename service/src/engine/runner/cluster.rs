@@ -11,7 +11,7 @@ use faultline_agent::agent::error_chain;
 use faultline_agent::faults::FaultId;
 use faultline_agent::protocol::ApplyRequest;
 use faultline_agent::spec::fault::Executor;
-use faultline_agent::spec::{FaultKind, FaultStep, LocalTarget, PodSelector};
+use faultline_agent::spec::{FaultKind, FaultStep, LocalTarget, NetworkScope, PodSelector};
 use futures::StreamExt;
 use futures::future::join_all;
 
@@ -105,6 +105,7 @@ impl Runner {
                 self.recover_one(&id).await
             }
             (kind, Executor::Agent) => {
+                let kind = &self.resolve_peers(cluster, kind, &label).await?;
                 let ids = self
                     .apply_on_agents(cluster, &id, kind, &pods, &label)
                     .await?;
@@ -231,6 +232,46 @@ impl Runner {
         first_err.map_or(Ok(()), |e| Err(Stop::Error(e)))
     }
 
+    /// A network fault's `peerSelector` (NetworkChaos `target`) resolved to the peer pods'
+    /// IPs, added to `peers`: the agent only knows addresses. A selector that yields no IP
+    /// is an error — for a partition, no peers would mean all traffic.
+    async fn resolve_peers(
+        &self,
+        cluster: &Cluster,
+        kind: &FaultKind,
+        label: &str,
+    ) -> Result<FaultKind, Stop> {
+        let mut kind = kind.clone();
+        let Some(scope) = scope_mut(&mut kind) else {
+            return Ok(kind);
+        };
+        let Some(sel) = scope.peer_selector.take() else {
+            return Ok(kind);
+        };
+        let peers = cluster
+            .select_peers(&sel, self.namespace())
+            .await
+            .map_err(|e| Stop::Error(format!("step {label}: peerSelector: {}", error_chain(&e))))?;
+        let ips: Vec<ipnet::IpNet> = peers
+            .chosen
+            .iter()
+            .flat_map(|p| p.ips.iter().copied().map(ipnet::IpNet::from))
+            .collect();
+        if ips.is_empty() {
+            return Err(Stop::Error(format!(
+                "step {label}: peerSelector: none of the {} chosen peer pods ({}) has an IP yet",
+                peers.chosen.len(),
+                peers.described
+            )));
+        }
+        for ip in ips {
+            if !scope.peers.contains(&ip) {
+                scope.peers.push(ip);
+            }
+        }
+        Ok(kind)
+    }
+
     /// Sends `kind` to the agent of every node the pods run on, one request per node
     /// (`<id>n<k>`), targets being the pods' container IDs. Returns the request ids.
     async fn apply_on_agents(
@@ -250,7 +291,7 @@ impl Runner {
                     message: "not scheduled on a node yet".into(),
                 })
             })?;
-            for t in container_targets(kind, p).map_err(fail)? {
+            for t in p.agent_targets(kind).map_err(fail)? {
                 by_node.entry(node.clone()).or_default().push((t, p));
             }
         }
@@ -330,40 +371,16 @@ impl Runner {
     }
 }
 
-/// The agent targets of one pod: for containerKill the named containers, for every other
-/// agent fault the pod's first started container (network faults act on the pod's shared
-/// network namespace, stress on the container's cgroup, as Chaos Mesh does by default).
-fn container_targets(kind: &FaultKind, p: &PodTarget) -> Result<Vec<LocalTarget>, KubeError> {
-    let started = |name: &str| -> Result<LocalTarget, KubeError> {
-        match p.containers.iter().find(|(n, _)| n == name) {
-            Some((_, Some(id))) => Ok(LocalTarget::ContainerId(id.clone())),
-            Some((_, None)) => Err(KubeError::NoContainer {
-                pod: p.key(),
-                message: format!("container `{name}` has not started (no containerID yet)"),
-            }),
-            None => Err(KubeError::NoContainer {
-                pod: p.key(),
-                message: format!(
-                    "containerKill.containerNames: no container `{name}` (the pod has {})",
-                    p.containers
-                        .iter()
-                        .map(|(n, _)| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            }),
-        }
-    };
-    match kind {
-        FaultKind::ContainerKill(k) => k.container_names.iter().map(|n| started(n)).collect(),
-        _ => p
-            .containers
-            .iter()
-            .find_map(|(_, id)| id.clone())
-            .map(|id| vec![LocalTarget::ContainerId(id)])
-            .ok_or_else(|| KubeError::NoContainer {
-                pod: p.key(),
-                message: "no container has started yet (no containerID)".into(),
-            }),
-    }
+/// The traffic scope of a network fault.
+fn scope_mut(kind: &mut FaultKind) -> Option<&mut NetworkScope> {
+    Some(match kind {
+        FaultKind::NetworkDelay(f) => &mut f.scope,
+        FaultKind::NetworkLoss(f) => &mut f.scope,
+        FaultKind::NetworkDuplicate(f) => &mut f.scope,
+        FaultKind::NetworkCorrupt(f) => &mut f.scope,
+        FaultKind::NetworkReorder(f) => &mut f.scope,
+        FaultKind::NetworkBandwidth(f) => &mut f.scope,
+        FaultKind::NetworkPartition(f) => &mut f.scope,
+        _ => return None,
+    })
 }
