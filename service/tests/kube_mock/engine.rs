@@ -268,3 +268,22 @@ async fn guard_refusals_fail_the_run_before_anything_is_injected() {
         "guard: pods (all) in shop (mode all) would hit 3 of 3 matching pods, over spec.guard.maxTargets = 2; nothing injected"
     );
 }
+
+#[tokio::test]
+async fn a_peer_selector_on_a_local_target_is_refused_not_sent_unresolved() {
+    let f = fixture().await;
+    let (client, server) = testcontext();
+    let calls = server.run(vec![]);
+    let steps = "    - networkPartition: { peerSelector: { namespaces: [pay], mode: all } }\n      duration: 1s\n";
+    let r = runner(
+        &f,
+        cluster(client, 7150, &[]),
+        steps,
+        "{ local: { pid: 1 } }",
+    );
+    assert_eq!(r.execute().await, RunState::Error);
+    done(calls).await;
+    let (applied, _, reason) = faults(&f);
+    assert!(applied.is_empty());
+    assert!(reason.contains("`peerSelector` names pods"), "{reason}");
+}

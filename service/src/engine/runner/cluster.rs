@@ -384,3 +384,10 @@ fn scope_mut(kind: &mut FaultKind) -> Option<&mut NetworkScope> {
         _ => return None,
     })
 }
+
+/// True when a network fault names peers by `peerSelector`, which only cluster mode can
+/// resolve.
+pub(super) fn has_peer_selector(kind: &FaultKind) -> bool {
+    let mut kind = kind.clone();
+    scope_mut(&mut kind).is_some_and(|s| s.peer_selector.is_some())
+}

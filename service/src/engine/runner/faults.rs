@@ -83,6 +83,12 @@ impl Runner {
                 )));
             }
         };
+        if super::cluster::has_peer_selector(&f.fault) {
+            // The agent only knows addresses: unresolved, a partition would cut everything.
+            return Err(Stop::Error(format!(
+                "step {label}: `peerSelector` names pods, which only `faultline serve --kubernetes` resolves; give `peers` addresses for a local target"
+            )));
+        }
         let id = self.next_fault_id();
         let req = ApplyRequest {
             id: id.clone(),
