@@ -22,7 +22,7 @@ use crate::kube::pod_kill::{Killed, kill_pod};
 use crate::kube::{Cluster, KubeError, PodTarget};
 
 /// How many pods are deleted or patched at once; the client's rate limit paces them.
-const POD_CONCURRENCY: usize = 16;
+pub(super) const POD_CONCURRENCY: usize = 16;
 
 impl Runner {
     /// The guard in cluster mode, before anything is injected: each Kubernetes target is
@@ -199,7 +199,8 @@ impl Runner {
         // Registered before the first patch: a stop mid-way restores every pod, and
         // restoring one that was never patched finds no annotation and is a no-op.
         self.register(id.clone(), label, Place::PodFailure(failed.clone()));
-        let expires = Utc::now() + chrono::Duration::from_std(self.opts.lease).unwrap_or_default();
+        let pf_lease = super::place::pod_failure_lease(self.opts.lease);
+        let expires = Utc::now() + chrono::Duration::from_std(pf_lease).unwrap_or_default();
         let injector = cluster.pod_failure();
         let fault = id.to_string();
         let patches: Vec<_> = failed

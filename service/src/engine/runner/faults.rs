@@ -24,12 +24,21 @@ impl Runner {
                 tokio::time::sleep(lease / 3).await;
                 let now: Vec<Active> = active.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 for a in now {
-                    if let Err(e) = a
+                    match a
                         .place
                         .renew(&a.id, &injector, cluster.as_ref(), lease)
                         .await
                     {
-                        tracing::warn!(fault = %a.id, error = %e, "lease renewal failed; the fault is recovered when the lease lapses");
+                        Ok(Some(place)) => {
+                            let mut active = active.lock().unwrap_or_else(|p| p.into_inner());
+                            if let Some(cur) = active.iter_mut().find(|c| c.id == a.id) {
+                                cur.place = place;
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(fault = %a.id, error = %e, "lease renewal failed; the fault is recovered when the lease lapses");
+                        }
                     }
                 }
             }
