@@ -361,3 +361,70 @@ pub struct TriggerArgs {
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let mut argv = vec!["faultline", "serve"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map(|c| match c.command {
+            Command::Serve(s) => s,
+            other => panic!("{other:?}"),
+        })
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn cluster_flags_have_the_chart_s_names_and_defaults() {
+        let s = serve(&["--kubernetes", "--agent-token-file", "/run/t"]).unwrap();
+        let c = &s.cluster;
+        assert!(c.kubernetes);
+        assert_eq!(c.agent_selector, "app.kubernetes.io/name=faultline-agent");
+        assert_eq!(c.agent_namespace, None);
+        assert_eq!(c.agent_port, 7150);
+        assert_eq!((c.kube_qps, c.kube_burst), (50.0, 100));
+        assert_eq!(c.pause_image, "registry.k8s.io/pause:3.10");
+        assert!(
+            c.protect_namespaces.is_empty(),
+            "empty means kube-system + $POD_NAMESPACE"
+        );
+        assert_eq!(c.leader_lease, "faultline-leader");
+        let s = serve(&[
+            "--kubernetes",
+            "--protect-namespace",
+            "payments",
+            "--protect-namespace",
+            "kube-system",
+            "--kube-qps",
+            "200",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.cluster.protect_namespaces,
+            vec!["payments", "kube-system"]
+        );
+        assert_eq!(s.cluster.kube_qps, 200.0);
+    }
+
+    #[test]
+    fn an_agent_token_needs_an_agent_or_cluster_mode() {
+        let err = serve(&["--agent-token-file", "/run/t"]).unwrap_err();
+        assert!(err.to_string().contains("--kubernetes"), "{err}");
+        assert!(
+            serve(&[
+                "--agent",
+                "http://10.0.0.5:7150",
+                "--agent-token-file",
+                "/run/t"
+            ])
+            .is_ok()
+        );
+    }
+}
