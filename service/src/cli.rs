@@ -38,6 +38,9 @@ pub enum LogFormatArg {
 }
 
 /// The subcommands.
+// `serve` has many more options than the rest; the value is parsed once per process, so
+// boxing it would only make every match noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check experiment files (native or Chaos Mesh) and report every error.
@@ -76,15 +79,19 @@ sudo faultline run --prometheus http://127.0.0.1:9090 experiment.yaml"
                       /webhooks/alertmanager (firing alerts abort the runs that list them in \
                       abortOnAlerts), /healthz, /readyz and /metrics. Runs are driven in the \
                       background; faults go through the in-process agent (journaled under \
-                      --state-dir) or a node agent (--agent). Catalog experiments with \
-                      spec.schedule fire at their cron times (UTC). SIGTERM or Ctrl-C aborts \
-                      every live run, waits for its faults to be recovered, then exits. On \
-                      start, faults a killed process left are recovered from the journal and \
-                      runs it left unfinished are marked error.",
+                      --state-dir) or a node agent (--agent). With --kubernetes (cluster mode) \
+                      pod targets are resolved through the Kubernetes API, podKill/podFailure \
+                      run through it, other faults go to the agent of each pod's node, and the \
+                      replicas elect a leader with a Lease (only the leader fires schedules). \
+                      Catalog experiments with spec.schedule fire at their cron times (UTC). \
+                      SIGTERM or Ctrl-C aborts every live run, waits for its faults to be \
+                      recovered, then exits. On start, faults a killed process left are \
+                      recovered from the journal and runs it left unfinished are marked error.",
         after_help = "Examples:\n  faultline serve --tokens-file /etc/faultline/tokens   # lines `role:token`, role viewer|operator|admin\n  \
 faultline serve --insecure-no-auth --listen 127.0.0.1:8080 --state-dir /tmp/fl\n  \
 faultline serve --tokens-file tokens --gitlab-config gitlab.yaml --experiments examples/native --public-url https://faultline.example.org\n  \
-faultline serve --tokens-file tokens --agent http://10.0.0.5:7150 --agent-token-file agent.token"
+faultline serve --tokens-file tokens --agent http://10.0.0.5:7150 --agent-token-file agent.token\n  \
+faultline serve --tokens-file tokens --kubernetes --agent-token-file /var/run/faultline/agent-token --kube-qps 100 --kube-burst 200"
     )]
     Serve(ServeArgs),
     /// Ask a running server to run an experiment; the exit code is the verdict.
@@ -254,12 +261,13 @@ pub struct ServeArgs {
     /// A node agent to inject faults through, instead of the in-process agent.
     #[arg(long, value_name = "URL", env = "FAULTLINE_AGENT_URL")]
     pub agent: Option<String>,
-    /// File holding the node agent's bearer token.
+    /// File holding the node agents' bearer token (with --agent, or --kubernetes where
+    /// it is the mounted Secret shared by every agent).
     #[arg(
         long,
         value_name = "FILE",
         env = "FAULTLINE_AGENT_TOKEN_FILE",
-        requires = "agent"
+        requires = "agent_or_cluster"
     )]
     pub agent_token_file: Option<PathBuf>,
     /// Prometheus server for `prometheus:` checks.
@@ -289,6 +297,82 @@ pub struct ServeArgs {
     /// start, replacing same-named ones; a bad file stops the start with its errors.
     #[arg(long, value_name = "DIR", env = "FAULTLINE_EXPERIMENTS_DIR")]
     pub experiments: Option<PathBuf>,
+    /// Kubernetes targets and pod faults.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Cluster mode of `serve` (Kubernetes pod targets). The Helm chart sets these names.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("agent_or_cluster").args(["agent", "kubernetes"]).multiple(true)))]
+pub struct ClusterArgs {
+    /// Cluster mode: resolve pod targets and run podKill/podFailure through the Kubernetes
+    /// API (in-cluster service account, else KUBECONFIG), send node faults to the agent
+    /// of each pod's node, and compete for the leader Lease.
+    #[arg(long, env = "FAULTLINE_KUBERNETES", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub kubernetes: bool,
+    /// Label selector of the agent DaemonSet's pods; the agent of a node is the ready one
+    /// on that node.
+    #[arg(
+        long,
+        value_name = "SELECTOR",
+        env = "FAULTLINE_AGENT_SELECTOR",
+        default_value = "app.kubernetes.io/name=faultline-agent"
+    )]
+    pub agent_selector: String,
+    /// Namespace of the agent pods [default: $POD_NAMESPACE, else `faultline`].
+    #[arg(long, value_name = "NS", env = "FAULTLINE_AGENT_NAMESPACE")]
+    pub agent_namespace: Option<String>,
+    /// Port the agents listen on, on their pod IP.
+    #[arg(
+        long,
+        value_name = "PORT",
+        env = "FAULTLINE_AGENT_PORT",
+        default_value_t = 7150
+    )]
+    pub agent_port: u16,
+    /// Client-side rate limit on the Kubernetes API: requests a second on average.
+    #[arg(
+        long,
+        value_name = "QPS",
+        env = "FAULTLINE_KUBE_QPS",
+        default_value_t = 50.0
+    )]
+    pub kube_qps: f64,
+    /// Client-side rate limit on the Kubernetes API: requests allowed in a burst.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "FAULTLINE_KUBE_BURST",
+        default_value_t = 100
+    )]
+    pub kube_burst: u32,
+    /// Image podFailure swaps into the pods' containers until recovery.
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        env = "FAULTLINE_PAUSE_IMAGE",
+        default_value = "registry.k8s.io/pause:3.10"
+    )]
+    pub pause_image: String,
+    /// A namespace no run may touch, whatever the experiment says; repeat for several.
+    /// Given, the list replaces the default [default: kube-system and $POD_NAMESPACE].
+    #[arg(
+        long = "protect-namespace",
+        value_name = "NS",
+        env = "FAULTLINE_PROTECT_NAMESPACES",
+        value_delimiter = ','
+    )]
+    pub protect_namespaces: Vec<String>,
+    /// Name of the coordination.k8s.io Lease (in the service's namespace) the replicas
+    /// compete for; one of them leads.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "FAULTLINE_LEADER_LEASE",
+        default_value = "faultline-leader"
+    )]
+    pub leader_lease: String,
 }
 
 /// Options of `trigger`.
@@ -376,4 +460,71 @@ pub enum ConfigKind {
     Gitlab,
     /// `run`/`serve --notify-config`: SMTP, Slack, webhooks, routes.
     Notify,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let mut argv = vec!["faultline", "serve"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map(|c| match c.command {
+            Command::Serve(s) => s,
+            other => panic!("{other:?}"),
+        })
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn cluster_flags_have_the_chart_s_names_and_defaults() {
+        let s = serve(&["--kubernetes", "--agent-token-file", "/run/t"]).unwrap();
+        let c = &s.cluster;
+        assert!(c.kubernetes);
+        assert_eq!(c.agent_selector, "app.kubernetes.io/name=faultline-agent");
+        assert_eq!(c.agent_namespace, None);
+        assert_eq!(c.agent_port, 7150);
+        assert_eq!((c.kube_qps, c.kube_burst), (50.0, 100));
+        assert_eq!(c.pause_image, "registry.k8s.io/pause:3.10");
+        assert!(
+            c.protect_namespaces.is_empty(),
+            "empty means kube-system + $POD_NAMESPACE"
+        );
+        assert_eq!(c.leader_lease, "faultline-leader");
+        let s = serve(&[
+            "--kubernetes",
+            "--protect-namespace",
+            "payments",
+            "--protect-namespace",
+            "kube-system",
+            "--kube-qps",
+            "200",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.cluster.protect_namespaces,
+            vec!["payments", "kube-system"]
+        );
+        assert_eq!(s.cluster.kube_qps, 200.0);
+    }
+
+    #[test]
+    fn an_agent_token_needs_an_agent_or_cluster_mode() {
+        let err = serve(&["--agent-token-file", "/run/t"]).unwrap_err();
+        assert!(err.to_string().contains("--kubernetes"), "{err}");
+        assert!(
+            serve(&[
+                "--agent",
+                "http://10.0.0.5:7150",
+                "--agent-token-file",
+                "/run/t"
+            ])
+            .is_ok()
+        );
+    }
 }

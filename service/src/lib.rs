@@ -1,6 +1,6 @@
-//! The faultline service: the run engine and its store, steady-state probes, reports and
-//! the local demo; the binary (`main.rs`) adds the CLI and HTTP front ends. Faults
-//! themselves are carried out by the node-agent library.
+//! The faultline service: the run engine and its store, Kubernetes targets and pod faults
+//! (`kube`), steady-state probes, reports and the local demo; the binary (`main.rs`) adds
+//! the CLI and HTTP front ends. Faults on a node are carried out by the node-agent library.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -9,6 +9,7 @@ pub mod checks;
 pub mod demo;
 pub mod engine;
 pub mod gitlab;
+pub mod kube;
 pub mod notify;
 pub mod outputs;
 pub mod report;

@@ -6,7 +6,6 @@
 //! none.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -56,12 +55,14 @@ pub fn scheduled(store: &Store, after: DateTime<Utc>) -> Vec<Scheduled> {
         .collect()
 }
 
-/// Starts the scheduler on the current runtime. `leading` says whether this replica may
-/// fire schedules right now.
+/// Whether this replica may fire schedules now (the Lease, in cluster mode).
+pub type Leading = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// Starts the scheduler on the current runtime.
 pub fn spawn(
     store: Arc<Store>,
     live: Arc<LiveRuns>,
-    leading: Arc<AtomicBool>,
+    leading: Leading,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut since = Utc::now();
@@ -73,7 +74,7 @@ pub fn spawn(
                 if next > now {
                     continue;
                 }
-                if !leading.load(Ordering::SeqCst) {
+                if !leading() {
                     tracing::debug!(experiment = %s.experiment, "not the leader; another replica fires this schedule");
                     continue;
                 }

@@ -32,7 +32,7 @@ async fn the_leader_fires_schedules_and_the_emergency_stop_holds_them() {
             *h.lock().unwrap() = Some(faultline::schedule::spawn(
                 svc.state.store.clone(),
                 svc.live().clone(),
-                l,
+                Arc::new(move || l.load(Ordering::SeqCst)),
             ));
         },
     )

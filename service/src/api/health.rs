@@ -21,13 +21,23 @@ async fn readyz(state: web::Data<ApiState>) -> HttpResponse {
     match state.store.list_runs(1) {
         Ok(_) => HttpResponse::Ok()
             .content_type("text/plain")
-            .body("ready\n"),
+            .body(ready_text(&state)),
         Err(e) => HttpResponse::ServiceUnavailable()
             .content_type("text/plain")
             .body(format!(
                 "store not reachable: {}\n",
                 faultline_agent::agent::error_chain(&e)
             )),
+    }
+}
+
+/// `ready`, and in cluster mode whether this replica holds the leader Lease (readiness
+/// does not depend on it: every replica serves the API).
+fn ready_text(state: &ApiState) -> String {
+    match state.live.cluster().and_then(|c| c.leads()) {
+        Some(true) => "ready\nleader: this replica\n".into(),
+        Some(false) => "ready\nleader: another replica\n".into(),
+        None => "ready\n".into(),
     }
 }
 

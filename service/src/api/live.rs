@@ -85,6 +85,11 @@ impl LiveRuns {
         &self.injector
     }
 
+    /// The cluster runs use, in cluster mode.
+    pub fn cluster(&self) -> Option<&crate::kube::Cluster> {
+        self.opts.cluster.as_ref()
+    }
+
     fn runs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
         self.runs.lock().unwrap_or_else(|p| p.into_inner())
     }

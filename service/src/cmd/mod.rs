@@ -2,6 +2,7 @@
 //! `trigger`'s reading of a run's report (verdict table, GitLab metrics report), apart so
 //! the command's HTTP flow stays short.
 
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod halt;

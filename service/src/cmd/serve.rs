@@ -54,15 +54,7 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     );
     let (injector, agent) = match &args.agent {
         Some(url) => {
-            let token = match &args.agent_token_file {
-                Some(p) => Some(
-                    std::fs::read_to_string(p)
-                        .with_context(|| format!("failed to read {}", p.display()))?
-                        .trim()
-                        .to_string(),
-                ),
-                None => None,
-            };
+            let token = read_token(args.agent_token_file.as_deref())?;
             let client = AgentClient::new(url.clone(), token)
                 .with_context(|| format!("failed to set up the agent client for {url}"))?;
             (Injector::Remote(client), None)
@@ -170,6 +162,15 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     let halted = store
         .halted()
         .context("failed to read the emergency stop")?;
+    let cluster = match args.cluster.kubernetes {
+        true => {
+            let token = read_token(args.agent_token_file.as_deref())?;
+            let mode = crate::cmd::cluster::start(&args.cluster, token, opts.lease).await?;
+            opts.cluster = Some(mode.cluster.clone());
+            Some(mode)
+        }
+        false => None,
+    };
     let service = Service::open(store, injector, opts, auth)?;
     service.state.metrics.emergency_stop(halted.is_some());
     if let Some(n) = &notifier {
@@ -200,13 +201,16 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
             .register_metrics(registry)
             .context("failed to register the Grafana annotation metrics")?;
     }
-    // Schedules fire on this replica; cluster mode hands leadership to a Lease elector.
-    let leading = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let scheduler = faultline::schedule::spawn(
-        service.state.store.clone(),
-        service.live().clone(),
-        leading.clone(),
-    );
+    // Schedules fire on one replica: the Lease holder in cluster mode, else this one.
+    let leading: faultline::schedule::Leading = match &cluster {
+        Some(mode) => {
+            let c = mode.cluster.clone();
+            Arc::new(move || c.leads().unwrap_or(false))
+        }
+        None => Arc::new(|| true),
+    };
+    let scheduler =
+        faultline::schedule::spawn(service.state.store.clone(), service.live().clone(), leading);
     let server = service.bind(listener)?;
     // Parsed by scripts and tests waiting for the service: keep the wording.
     println!("faultline listening on http://{}", args.listen);
@@ -224,6 +228,9 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
                 "recovered faults still applied at shutdown"
             );
         }
+    }
+    if let Some(c) = cluster {
+        c.shutdown().await;
     }
     if let Some(g) = grafana {
         let left = g.sender().flush(Duration::from_secs(5)).await;
@@ -248,4 +255,14 @@ fn load_experiments(store: &Store, dir: &std::path::Path) -> anyhow::Result<Vec<
             text.join("\n")
         )
     })
+}
+
+/// The agents' bearer token from `--agent-token-file`, trimmed.
+fn read_token(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
+    path.map(|p| {
+        std::fs::read_to_string(p)
+            .map(|t| t.trim().to_string())
+            .with_context(|| format!("failed to read {}", p.display()))
+    })
+    .transpose()
 }

@@ -2,7 +2,7 @@
 //! the input of the guard that refuses a run before injection (blast radius, protected
 //! namespaces).
 
-use faultline_agent::spec::{Experiment, FaultStep, Step, Target};
+use faultline_agent::spec::{Experiment, FaultStep, PodSelector, Step, Target};
 use serde::Serialize;
 
 /// One fault the run would apply.
@@ -124,6 +124,13 @@ pub fn guard_refusal(exp: &Experiment) -> Option<String> {
         }
     }
     None
+}
+
+/// Every distinct Kubernetes selector the steps aim at (for the cluster-mode guard).
+pub fn kubernetes_targets(exp: &Experiment) -> Vec<&PodSelector> {
+    let mut targets: Vec<&Target> = Vec::new();
+    collect_targets(exp, &exp.spec.steps, &mut targets);
+    targets.into_iter().filter_map(Target::kubernetes).collect()
 }
 
 fn collect_targets<'e>(exp: &'e Experiment, steps: &'e [Step], out: &mut Vec<&'e Target>) {

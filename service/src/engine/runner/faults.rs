@@ -7,6 +7,7 @@ use faultline_agent::protocol::ApplyRequest;
 use faultline_agent::spec::{FaultStep, Step, Target};
 use futures::future::{BoxFuture, join_all};
 
+use super::place::Place;
 use super::{Active, Runner, Stop};
 use crate::engine::RunEvent;
 use crate::engine::plan::label as step_label;
@@ -15,20 +16,29 @@ impl Runner {
     /// Renews every active fault's lease every third of the lease.
     pub(super) fn spawn_renewer(&self) -> tokio::task::JoinHandle<()> {
         let injector = self.injector.clone();
+        let cluster = self.opts.cluster.clone();
         let lease = self.opts.lease;
         let active = self.active.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(lease / 3).await;
-                let ids: Vec<FaultId> = active
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .iter()
-                    .map(|a| a.id.clone())
-                    .collect();
-                for id in ids {
-                    if let Err(e) = injector.renew(&id, lease.as_secs().max(1)).await {
-                        tracing::warn!(fault = %id, error = %e, "lease renewal failed; the agent recovers the fault when the lease lapses");
+                let now: Vec<Active> = active.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                for a in now {
+                    match a
+                        .place
+                        .renew(&a.id, &injector, cluster.as_ref(), lease)
+                        .await
+                    {
+                        Ok(Some(place)) => {
+                            let mut active = active.lock().unwrap_or_else(|p| p.into_inner());
+                            if let Some(cur) = active.iter_mut().find(|c| c.id == a.id) {
+                                cur.place = place;
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(fault = %a.id, error = %e, "lease renewal failed; the fault is recovered when the lease lapses");
+                        }
                     }
                 }
             }
@@ -75,17 +85,19 @@ impl Runner {
         let target = f.target.as_ref().or(self.exp.spec.target.as_ref());
         let local = match target {
             Some(Target::Local(t)) => t.clone(),
-            Some(Target::Kubernetes(_)) => {
-                return Err(Stop::Error(format!(
-                    "step {label}: Kubernetes pod targets need `faultline serve` with cluster access (not built yet); use a `local` target with `faultline run`"
-                )));
-            }
+            Some(Target::Kubernetes(sel)) => return self.exec_pod_fault(f, sel, label).await,
             None => {
                 return Err(Stop::Error(format!(
                     "step {label}: no target (set spec.target or the step's target)"
                 )));
             }
         };
+        if super::cluster::has_peer_selector(&f.fault) {
+            // The agent only knows addresses: unresolved, a partition would cut everything.
+            return Err(Stop::Error(format!(
+                "step {label}: `peerSelector` names pods, which only `faultline serve --kubernetes` resolves; give `peers` addresses for a local target"
+            )));
+        }
         let id = self.next_fault_id();
         let req = ApplyRequest {
             id: id.clone(),
@@ -95,13 +107,7 @@ impl Runner {
         };
         // Registered before the call: if the run stops while the apply is in flight, the
         // sweep still recovers it by id.
-        self.active
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Active {
-                id: id.clone(),
-                step: label.clone(),
-            });
+        self.register(id.clone(), &label, Place::Injector);
         let records = match self.injector.apply(req).await {
             Ok(r) => r,
             Err(e) => {
@@ -135,22 +141,22 @@ impl Runner {
     }
 
     pub(super) async fn recover_one(&self, id: &FaultId) -> Result<(), Stop> {
-        match self.injector.recover(id).await {
+        let place = self
+            .active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|a| &a.id == id)
+            .map(|a| a.place.clone())
+            .unwrap_or(Place::Injector);
+        match place
+            .recover(id, &self.injector, self.opts.cluster.as_ref())
+            .await
+        {
             Ok(recovered) => {
                 self.forget(id);
-                for r in recovered {
-                    let outcome = serde_json::to_value(&r.outcome)
-                        .ok()
-                        .and_then(|v| {
-                            v.as_str()
-                                .map(str::to_string)
-                                .or_else(|| Some(v.to_string()))
-                        })
-                        .unwrap_or_default();
-                    self.record(RunEvent::FaultRecovered {
-                        fault: r.id.to_string(),
-                        outcome,
-                    })?;
+                for (fault, outcome) in recovered {
+                    self.record(RunEvent::FaultRecovered { fault, outcome })?;
                 }
                 Ok(())
             }
@@ -183,7 +189,11 @@ impl Runner {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         for a in left {
-            if let Err(e) = self.injector.recover(&a.id).await {
+            if let Err(e) = a
+                .place
+                .recover(&a.id, &self.injector, self.opts.cluster.as_ref())
+                .await
+            {
                 tracing::error!(run = %self.run, fault = %a.id, step = %a.step, error = %e, "fault could not be recovered; its lease will lapse");
             }
         }

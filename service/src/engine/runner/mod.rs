@@ -15,7 +15,9 @@ use faultline_agent::spec::steady::Phase;
 use tokio::sync::watch;
 
 mod checks;
+mod cluster;
 mod faults;
+mod place;
 mod safety;
 
 use super::inject::Injector;
@@ -23,6 +25,7 @@ use super::observe::{FnObserver, Observers, RunInfo};
 use super::plan::{guard_refusal, label as step_label};
 use super::{RunEvent, RunState};
 use crate::checks::PrometheusClient;
+use crate::kube::Cluster;
 use crate::store::Store;
 
 /// Settings a run takes from the service's configuration.
@@ -38,6 +41,9 @@ pub struct RunOptions {
     /// True when Alertmanager can push firing alerts (`serve`'s `/webhooks/alertmanager`):
     /// `spec.abortOnAlerts` then works without a Prometheus URL to poll.
     pub alerts_pushed: bool,
+    /// The Kubernetes cluster, in cluster mode (`faultline serve --kubernetes`): pod
+    /// targets are resolved and pod faults carried out through it.
+    pub cluster: Option<Cluster>,
 }
 
 impl Default for RunOptions {
@@ -47,6 +53,7 @@ impl Default for RunOptions {
             prometheus: None,
             observers: Observers::default(),
             alerts_pushed: false,
+            cluster: None,
         }
     }
 }
@@ -79,10 +86,12 @@ enum Stop {
 }
 
 /// A fault this run has applied and not yet recovered.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Active {
     id: FaultId,
     step: String,
+    /// Where it was applied, so it is renewed and recovered there.
+    place: place::Place,
 }
 
 /// One run of one experiment.
@@ -171,6 +180,9 @@ impl Runner {
         self.go(RunState::CheckingBefore, "")?;
         if let Some(refusal) = guard_refusal(&self.exp) {
             return Ok((RunState::Failed, format!("{refusal}; nothing injected")));
+        }
+        if let Some(refusal) = self.cluster_guard().await? {
+            return Ok((RunState::Failed, refusal));
         }
         if let Some(refusal) = self.error_budget_refusal().await? {
             return Ok((RunState::Failed, refusal));

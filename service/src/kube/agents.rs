@@ -1,0 +1,137 @@
+//! Finds the node agent of each node: agents are a DaemonSet, so the agent of node N is
+//! the ready pod with the agent label (`--agent-selector`) in the agent namespace whose
+//! `spec.nodeName` is N; the service talks to it on its pod IP and `--agent-port`, with the
+//! token from `--agent-token-file`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use ::kube::api::{Api, ListParams};
+use faultline_agent::client::AgentClient;
+use k8s_openapi::api::core::v1::Pod;
+
+use super::error::KubeError;
+use super::resolve::Resolver;
+
+/// Where the agents run and how to reach them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSettings {
+    /// Namespace of the agent DaemonSet.
+    pub namespace: String,
+    /// Label selector of the agent pods.
+    pub selector: String,
+    /// Port the agents listen on.
+    pub port: u16,
+    /// Bearer token for the agents.
+    pub token: Option<String>,
+}
+
+/// One node's agent.
+#[derive(Debug, Clone)]
+pub struct NodeAgent {
+    /// The agent pod, `NS/NAME`.
+    pub pod: String,
+    /// `http://IP:PORT`.
+    pub url: String,
+    /// A client for it.
+    pub client: AgentClient,
+}
+
+/// Looks agents up through the API.
+#[derive(Clone)]
+pub struct AgentDirectory {
+    resolver: Resolver,
+    settings: AgentSettings,
+}
+
+impl AgentDirectory {
+    /// A directory listing agents with `resolver`'s client.
+    pub fn new(resolver: Resolver, settings: AgentSettings) -> AgentDirectory {
+        AgentDirectory { resolver, settings }
+    }
+
+    /// The agent of every node in `nodes`: one list of the agent pods (paginated), not
+    /// one call per node, so a step over 10,000 pods on 500 nodes costs one request. A
+    /// node without a ready agent is an error naming the node and what was found there.
+    pub async fn for_nodes(
+        &self,
+        nodes: &BTreeSet<String>,
+    ) -> Result<BTreeMap<String, NodeAgent>, KubeError> {
+        let s = &self.settings;
+        let api: Api<Pod> = Api::namespaced(self.resolver.client().clone(), &s.namespace);
+        let lp = ListParams::default().labels(&s.selector);
+        let agents = self
+            .resolver
+            .list_all(
+                &api,
+                lp,
+                &format!("namespace {} (agents: {})", s.namespace, s.selector),
+            )
+            .await?;
+        let mut by_node: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();
+        for a in &agents {
+            if let Some(node) = a.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
+                by_node.entry(node).or_default().push(a);
+            }
+        }
+        let mut out = BTreeMap::new();
+        for node in nodes {
+            let found = by_node
+                .get(node.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let Some((pod, ip)) = found.iter().find_map(|p| ready_ip(p).map(|ip| (*p, ip))) else {
+                let what = if found.is_empty() {
+                    format!(
+                        "no agent pod ({}) in namespace {} runs on this node; is the DaemonSet scheduled there (taints, nodeSelector)?",
+                        s.selector, s.namespace
+                    )
+                } else {
+                    let names: Vec<String> =
+                        found.iter().map(|p| super::select::pod_key(p)).collect();
+                    format!("agent pod {} is not ready", names.join(", "))
+                };
+                return Err(KubeError::NoAgent {
+                    target: format!("node {node}"),
+                    message: what,
+                });
+            };
+            let url = match ip {
+                IpAddr::V4(v4) => format!("http://{v4}:{}", s.port),
+                IpAddr::V6(v6) => format!("http://[{v6}]:{}", s.port),
+            };
+            let client = AgentClient::new(url.clone(), s.token.clone()).map_err(|source| {
+                KubeError::AgentClient {
+                    url: url.clone(),
+                    source,
+                }
+            })?;
+            out.insert(
+                node.clone(),
+                NodeAgent {
+                    pod: super::select::pod_key(pod),
+                    url,
+                    client,
+                },
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// The pod IP of a running agent pod whose `Ready` condition is true.
+fn ready_ip(p: &Pod) -> Option<IpAddr> {
+    let st = p.status.as_ref()?;
+    if st.phase.as_deref() != Some("Running") {
+        return None;
+    }
+    let ready = st
+        .conditions
+        .as_ref()?
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    if !ready {
+        return None;
+    }
+    st.pod_ip.as_deref()?.parse().ok()
+}

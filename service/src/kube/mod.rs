@@ -1,0 +1,27 @@
+//! Kubernetes targets and pod faults (DESIGN §3, §5): pods chosen by Chaos Mesh's selectors
+//! and modes, podKill and podFailure through the API, the agent of each pod's node found
+//! through the API, and a Lease so one replica leads.
+//!
+//! [`select`] is pure (selector and mode logic over listed pods); everything else talks to
+//! the API server through a [`kube::Client`](::kube::Client) that [`client::connect`] builds
+//! with a client-side rate limit. [`Cluster`] is the handle the engine holds.
+
+pub mod agents;
+pub mod client;
+pub mod cluster;
+pub mod error;
+pub mod lease;
+pub mod pod_failure;
+pub mod pod_kill;
+pub mod rate_limit;
+pub mod resolve;
+pub mod select;
+
+pub use agents::AgentDirectory;
+pub use client::{ClientOptions, connect};
+pub use cluster::{Cluster, ClusterConfig, PodTarget};
+pub use error::KubeError;
+pub use lease::{LeaderElector, LeaseConfig};
+pub use pod_failure::{ORIGINAL_IMAGES_ANNOTATION, PodFailureInjector};
+pub use rate_limit::RateLimitLayer;
+pub use resolve::Resolver;
