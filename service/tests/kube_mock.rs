@@ -335,3 +335,39 @@ async fn pod_kill_reports_an_api_refusal() {
     );
     assert!(text.contains("cannot delete resource"), "{text}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_client_side_rate_limit_paces_a_paginated_list() {
+    use faultline::kube::{RateLimitLayer, Resolver};
+    use tower::Layer;
+    let (svc, handle) = tower_test::mock::pair::<
+        http::Request<kube::client::Body>,
+        http::Response<kube::client::Body>,
+    >();
+    // QPS 10, burst 1: four pages are one call at once and three 100 ms apart.
+    let client =
+        kube::client::ClientBuilder::new(RateLimitLayer::new(10.0, 1).layer(svc), "default")
+            .build();
+    let pods: Vec<PodFx> = (0..4).map(web).collect();
+    let calls = kube_support::ApiServerVerifier::from_handle(handle).run(vec![
+        Exchange::get(PODS, pod_list(&pods[..1], "1")),
+        Exchange::get(PODS, pod_list(&pods[1..2], "2")).query("continue", "1"),
+        Exchange::get(PODS, pod_list(&pods[2..3], "3")).query("continue", "2"),
+        Exchange::get(PODS, pod_list(&pods[3..], "")).query("continue", "3"),
+    ]);
+    let start = tokio::time::Instant::now();
+    let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(client.clone(), "shop");
+    let got = Resolver::new(client, 1)
+        .list_all(&api, kube::api::ListParams::default(), "namespace shop")
+        .await
+        .unwrap();
+    let took = start.elapsed();
+    done(calls).await;
+    assert_eq!(got.len(), 4);
+    assert!(
+        (std::time::Duration::from_millis(300)..std::time::Duration::from_millis(320))
+            .contains(&took),
+        "{took:?}"
+    );
+}
