@@ -371,3 +371,38 @@ async fn the_client_side_rate_limit_paces_a_paginated_list() {
         "{took:?}"
     );
 }
+
+#[tokio::test]
+async fn a_dry_run_in_cluster_mode_lists_the_pods_and_applies_the_guard() {
+    use faultline::api::plan::{dry_run, resolve_in_cluster};
+    let yaml = "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: { name: dry, namespace: shop }\nspec:\n  target: { labelSelectors: { app: web }, mode: fixed, value: \"2\" }\n  guard: { maxTargets: 3 }\n  steps:\n    - podKill: {}\n    - podKill: {}\n      target: { namespaces: [pay], mode: all }\n";
+    let exp = faultline_agent::spec::load_str(yaml, "t.yaml")
+        .unwrap()
+        .remove(0);
+    let (client, server) = testcontext();
+    let pay: Vec<PodFx> = (0..5)
+        .map(|i| PodFx::new("pay", &format!("api-{i}"), "node-b"))
+        .collect();
+    let calls = server.run(vec![
+        Exchange::get(PODS, pod_list(&[web(0), web(1), web(2)], ""))
+            .query("labelSelector", "app=web"),
+        Exchange::get("/api/v1/namespaces/pay/pods", pod_list(&pay, "")),
+    ]);
+    let mut plan = dry_run(&exp, false);
+    assert_eq!(
+        plan.refusal, None,
+        "without the cluster the guard cannot count pods"
+    );
+    resolve_in_cluster(&mut plan, &exp, &cluster(client)).await;
+    done(calls).await;
+    assert_eq!(
+        plan.targets[0].resolved,
+        Some(json!({ "matchingPods": 3, "mode": "fixed 2", "atMost": 2 }))
+    );
+    assert_eq!(
+        plan.refusal.as_deref(),
+        Some(
+            "guard: pods (all) in pay (mode all) would hit 5 of 5 matching pods, over spec.guard.maxTargets = 3; nothing would be injected"
+        )
+    );
+}

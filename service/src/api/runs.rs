@@ -85,10 +85,15 @@ async fn create(
     if intake.dry_run {
         let exp = intake.experiment;
         let local = state.resolve_locally;
+        let cluster = state.live.cluster().cloned();
+        let in_cluster = cluster.as_ref().map(|_| exp.clone());
         // Resolving scans /proc: keep it off the async worker.
-        let plan = web::block(move || dry_run(&exp, local))
+        let mut plan = web::block(move || dry_run(&exp, local))
             .await
             .map_err(|e| ApiError::internal("planning the dry run", &e))?;
+        if let (Some(c), Some(exp)) = (cluster, in_cluster) {
+            super::plan::resolve_in_cluster(&mut plan, &exp, &c).await;
+        }
         return Ok(HttpResponse::Ok().json(plan));
     }
     let id = state.live.start(intake.experiment).map_err(|e| match e {
