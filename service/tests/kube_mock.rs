@@ -335,3 +335,74 @@ async fn pod_kill_reports_an_api_refusal() {
     );
     assert!(text.contains("cannot delete resource"), "{text}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_client_side_rate_limit_paces_a_paginated_list() {
+    use faultline::kube::{RateLimitLayer, Resolver};
+    use tower::Layer;
+    let (svc, handle) = tower_test::mock::pair::<
+        http::Request<kube::client::Body>,
+        http::Response<kube::client::Body>,
+    >();
+    // QPS 10, burst 1: four pages are one call at once and three 100 ms apart.
+    let client =
+        kube::client::ClientBuilder::new(RateLimitLayer::new(10.0, 1).layer(svc), "default")
+            .build();
+    let pods: Vec<PodFx> = (0..4).map(web).collect();
+    let calls = kube_support::ApiServerVerifier::from_handle(handle).run(vec![
+        Exchange::get(PODS, pod_list(&pods[..1], "1")),
+        Exchange::get(PODS, pod_list(&pods[1..2], "2")).query("continue", "1"),
+        Exchange::get(PODS, pod_list(&pods[2..3], "3")).query("continue", "2"),
+        Exchange::get(PODS, pod_list(&pods[3..], "")).query("continue", "3"),
+    ]);
+    let start = tokio::time::Instant::now();
+    let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(client.clone(), "shop");
+    let got = Resolver::new(client, 1)
+        .list_all(&api, kube::api::ListParams::default(), "namespace shop")
+        .await
+        .unwrap();
+    let took = start.elapsed();
+    done(calls).await;
+    assert_eq!(got.len(), 4);
+    assert!(
+        (std::time::Duration::from_millis(300)..std::time::Duration::from_millis(320))
+            .contains(&took),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_in_cluster_mode_lists_the_pods_and_applies_the_guard() {
+    use faultline::api::plan::{dry_run, resolve_in_cluster};
+    let yaml = "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: { name: dry, namespace: shop }\nspec:\n  target: { labelSelectors: { app: web }, mode: fixed, value: \"2\" }\n  guard: { maxTargets: 3 }\n  steps:\n    - podKill: {}\n    - podKill: {}\n      target: { namespaces: [pay], mode: all }\n";
+    let exp = faultline_agent::spec::load_str(yaml, "t.yaml")
+        .unwrap()
+        .remove(0);
+    let (client, server) = testcontext();
+    let pay: Vec<PodFx> = (0..5)
+        .map(|i| PodFx::new("pay", &format!("api-{i}"), "node-b"))
+        .collect();
+    let calls = server.run(vec![
+        Exchange::get(PODS, pod_list(&[web(0), web(1), web(2)], ""))
+            .query("labelSelector", "app=web"),
+        Exchange::get("/api/v1/namespaces/pay/pods", pod_list(&pay, "")),
+    ]);
+    let mut plan = dry_run(&exp, false);
+    assert_eq!(
+        plan.refusal, None,
+        "without the cluster the guard cannot count pods"
+    );
+    resolve_in_cluster(&mut plan, &exp, &cluster(client)).await;
+    done(calls).await;
+    assert_eq!(
+        plan.targets[0].resolved,
+        Some(json!({ "matchingPods": 3, "mode": "fixed 2", "atMost": 2 }))
+    );
+    assert_eq!(
+        plan.refusal.as_deref(),
+        Some(
+            "guard: pods (all) in pay (mode all) would hit 5 of 5 matching pods, over spec.guard.maxTargets = 3; nothing would be injected"
+        )
+    );
+}

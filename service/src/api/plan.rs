@@ -1,11 +1,13 @@
 //! Dry runs over the API: the engine's plan (what would be injected, when, on what), the
-//! guard's verdict, and each local target resolved on this machine now — with nothing
-//! injected and no run created.
+//! guard's verdict, and each target resolved now (local ones on this machine, pod targets
+//! through the Kubernetes API in cluster mode) — with nothing injected and no run created.
 
 use faultline_agent::spec::{Experiment, Step, Target};
 use serde::Serialize;
 
 use crate::engine::plan::{PlannedFault, guard_refusal, plan as engine_plan};
+use crate::kube::select::max_chosen;
+use crate::kube::{Cluster, KubeError};
 
 /// The answer to a dry run.
 #[derive(Debug, Clone, Serialize)]
@@ -74,9 +76,10 @@ pub fn dry_run(exp: &Experiment, resolve_locally: bool) -> DryRun {
 
 fn resolve(target: &Target, locally: bool) -> TargetPlan {
     let (resolved, note) = match target {
+        // Replaced by `resolve_in_cluster` when the service runs in cluster mode.
         Target::Kubernetes(_) => (
             None,
-            Some("Kubernetes targets are resolved when the run starts".to_string()),
+            Some("Kubernetes targets are resolved when the run starts (in cluster mode: now, by the dry run)".to_string()),
         ),
         Target::Local(_) if !locally => (
             None,
@@ -97,6 +100,42 @@ fn resolve(target: &Target, locally: bool) -> TargetPlan {
         target: serde_json::to_value(target).unwrap_or_default(),
         resolved,
         note,
+    }
+}
+
+/// In cluster mode: each Kubernetes target of `plan` listed now, with the guard applied
+/// as the run would apply it before injecting (protected namespaces, maxTargets,
+/// maxPercent). Nothing is chosen or injected.
+pub async fn resolve_in_cluster(plan: &mut DryRun, exp: &Experiment, cluster: &Cluster) {
+    for tp in plan.targets.iter_mut() {
+        let Ok(Target::Kubernetes(sel)) = serde_json::from_value::<Target>(tp.target.clone())
+        else {
+            continue;
+        };
+        match cluster
+            .check(&sel, exp.metadata.namespace.as_deref(), &exp.spec.guard)
+            .await
+        {
+            Ok(n) => {
+                tp.resolved = Some(serde_json::json!({
+                    "matchingPods": n,
+                    "mode": sel.mode.to_string(),
+                    "atMost": max_chosen(sel.mode, n),
+                }));
+                tp.note = None;
+            }
+            Err(e @ KubeError::Guard(_)) => {
+                tp.note = Some(e.to_string());
+                plan.refusal
+                    .get_or_insert_with(|| format!("{e}; nothing would be injected"));
+            }
+            Err(e) => {
+                tp.note = Some(format!(
+                    "does not resolve now: {}",
+                    faultline_agent::agent::error_chain(&e)
+                ))
+            }
+        }
     }
 }
 

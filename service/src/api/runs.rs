@@ -127,10 +127,16 @@ async fn create(
     if intake.dry_run {
         let exp = intake.experiment;
         let local = state.resolve_locally;
+        let cluster = state.live.cluster().cloned();
+        let in_cluster = cluster.as_ref().map(|_| exp.clone());
         // Resolving scans /proc: keep it off the async worker.
-        let plan = web::block(move || dry_run(&exp, local))
+        let mut plan = web::block(move || dry_run(&exp, local))
             .await
             .map_err(|e| ApiError::internal("planning the dry run", &e))?;
+        if let (Some(c), Some(exp)) = (cluster, in_cluster) {
+            super::plan::resolve_in_cluster(&mut plan, &exp, &c).await;
+        }
+        // The preview shows the pods the cluster resolved, so it is posted after.
         if let (Some(client), Some(cx)) = (client, intake.gitlab)
             && cx.mr_iid.is_some()
         {

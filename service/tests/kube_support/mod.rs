@@ -96,6 +96,12 @@ pub struct Seen {
 }
 
 impl ApiServerVerifier {
+    /// A verifier over a mock handle whose service side the test wired up itself (e.g.
+    /// behind a rate limit).
+    pub fn from_handle(h: Handle) -> ApiServerVerifier {
+        ApiServerVerifier(h)
+    }
+
     /// Answers `calls` in order, asserting each; returns what it saw.
     pub fn run(mut self, calls: Vec<Exchange>) -> tokio::task::JoinHandle<Vec<Seen>> {
         tokio::spawn(async move {
