@@ -35,6 +35,10 @@ struct Live {
     root: Context,
     phase: Option<BoxedSpan>,
     faults: HashMap<String, BoxedSpan>,
+    /// The latest time used so far. `during` checks are reported from their own task, so
+    /// one stamped just before a state change can arrive just after it; times never go
+    /// back within a run, so an event always lies inside the span it is attached to.
+    last: SystemTime,
 }
 
 /// Builds a trace per run.
@@ -129,6 +133,7 @@ impl TraceObserver {
             root: Context::new().with_span(root),
             phase: None,
             faults: HashMap::new(),
+            last: at,
         }
     }
 }
@@ -168,12 +173,15 @@ impl RunObserver for TraceObserver {
                 Some(l) => l,
                 None => self.start_run(run, at),
             };
+            let at = at.max(live.last);
             finish(live, *to, reason, at);
             return;
         }
         let live = runs
             .entry(run.id.clone())
             .or_insert_with(|| self.start_run(run, at));
+        let at = at.max(live.last);
+        live.last = at;
         match event {
             RunEvent::StateChanged { to, reason } => {
                 if let Some(mut p) = live.phase.take() {
