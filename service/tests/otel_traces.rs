@@ -144,19 +144,11 @@ fn spans_of(body: &[u8]) -> Vec<(Span, Vec<KeyValue>)> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_is_one_trace_with_a_span_per_state_and_fault_and_survives_a_503() {
-    let (otlp_port, seen) = receiver(1).await;
-    let dir = tempfile::tempdir().unwrap();
-    let agent = Arc::new(Agent::open(dir.path().join("agent")).await.unwrap());
-    let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
-    let (_web, port) = http_server(&std::env::temp_dir());
-    let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
-    let pid = sleeper.pid();
-    let yaml = format!(
+fn pause_yaml(name: &str, pid: u32, port: u16) -> String {
+    format!(
         r#"apiVersion: faultline.dev/v1alpha1
 kind: Experiment
-metadata: {{ name: traced }}
+metadata: {{ name: {name} }}
 spec:
   target: {{ local: {{ pid: {pid} }} }}
   steadyState:
@@ -168,7 +160,71 @@ spec:
       processPause: {{}}
       duration: 1s
 "#
+    )
+}
+
+/// `faultline run` exits only after its spans are out: the standard
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTEL_SERVICE_NAME` are enough to turn export on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faultline_run_flushes_its_trace_before_it_exits() {
+    let (otlp_port, seen) = receiver(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_web, port) = http_server(&std::env::temp_dir());
+    let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
+    let exp = dir.path().join("exp.yaml");
+    std::fs::write(&exp, pause_yaml("cli-traced", sleeper.pid(), port)).unwrap();
+    let state = dir.path().join("state");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .arg("run")
+            .arg("--state-dir")
+            .arg(&state)
+            .arg(&exp)
+            .env_remove("FAULTLINE_OTLP_ENDPOINT")
+            .env(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("http://127.0.0.1:{otlp_port}"),
+            )
+            .env("OTEL_SERVICE_NAME", "faultline-cli-test")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    // Checked the moment the process is gone: nothing may still be on its way.
+    let requests = seen.lock().unwrap().clone();
+    let spans: Vec<(Span, Vec<KeyValue>)> =
+        requests.iter().flat_map(|r| spans_of(&r.body)).collect();
+    let root = spans
+        .iter()
+        .find(|(s, _)| s.name == "faultline.run")
+        .unwrap_or_else(|| panic!("no run span among {} request(s); {stdout}", requests.len()));
+    assert_eq!(
+        text(&root.0.attributes, "faultline.experiment"),
+        "cli-traced"
+    );
+    assert_eq!(text(&root.0.attributes, "faultline.verdict"), "passed");
+    assert_eq!(text(&root.1, "service.name"), "faultline-cli-test");
+    assert!(spans.iter().any(|(s, _)| s.name == "faultline.fault"));
+    drop(sleeper);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_is_one_trace_with_a_span_per_state_and_fault_and_survives_a_503() {
+    let (otlp_port, seen) = receiver(1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Arc::new(Agent::open(dir.path().join("agent")).await.unwrap());
+    let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
+    let (_web, port) = http_server(&std::env::temp_dir());
+    let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
+    let pid = sleeper.pid();
+    let yaml = pause_yaml("traced", pid, port);
     let exp = load_str(&yaml, "traced.yaml").unwrap().remove(0);
     let gitlab = GitlabContext {
         event: "pipeline".into(),
