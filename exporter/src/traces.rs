@@ -10,7 +10,8 @@
 //! back to it), `OTEL_SERVICE_NAME` and `service.name` in `OTEL_RESOURCE_ATTRIBUTES` (both
 //! win over the name given here), other `OTEL_RESOURCE_ATTRIBUTES`,
 //! `OTEL_EXPORTER_OTLP_HEADERS` / `OTEL_EXPORTER_OTLP_TRACES_HEADERS` (e.g. an auth
-//! header), `OTEL_EXPORTER_OTLP_TIMEOUT` / `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`, and
+//! header), `OTEL_EXPORTER_OTLP_TIMEOUT` / `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` (ms, default
+//! 10 s per export including its retries), and
 //! `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`.
 //! Not honoured: `OTEL_EXPORTER_OTLP_PROTOCOL` (always `http/protobuf`),
 //! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (the endpoint given here wins) and compression.
@@ -18,8 +19,6 @@
 //! Delivery: the SDK retries a failed export (429, 502, 503, 504, no response) up to 3
 //! times with backoff (100 ms doubling, within the export timeout), honouring
 //! `Retry-After`; after that the batch is dropped. Spans are kept in memory only.
-
-use std::time::Duration;
 
 use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::TracerProvider as _;
@@ -118,7 +117,6 @@ impl Tracing {
             .with_http()
             .with_protocol(Protocol::HttpBinary)
             .with_endpoint(url.clone())
-            .with_timeout(Duration::from_secs(10))
             .build()
             .map_err(|source| TracingError::Build {
                 endpoint: url.clone(),

@@ -230,3 +230,53 @@ impl RunObserver for TraceObserver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gitlab_runs_carry_project_commit_pipeline_and_merge_request() {
+        let mut run = RunInfo {
+            id: "r1".into(),
+            experiment: "e".into(),
+            gitlab: None,
+        };
+        assert!(gitlab_attributes(&run).is_empty());
+        run.gitlab = Some(crate::gitlab::GitlabContext {
+            event: "merge_request".into(),
+            project_path: "g/app".into(),
+            sha: "bcbb5ec3".into(),
+            pipeline_id: Some(31),
+            mr_iid: Some(7),
+            ..Default::default()
+        });
+        let attrs = gitlab_attributes(&run);
+        let get = |k: &str| {
+            attrs
+                .iter()
+                .find(|kv| kv.key.as_str() == k)
+                .map(|kv| kv.value.clone())
+        };
+        assert_eq!(get("gitlab.project.path"), Some("g/app".into()));
+        assert_eq!(get("gitlab.commit.sha"), Some("bcbb5ec3".into()));
+        assert_eq!(get("gitlab.pipeline.id"), Some(31i64.into()));
+        assert_eq!(get("gitlab.merge_request.iid"), Some(7i64.into()));
+        assert_eq!(get("gitlab.ref"), None);
+    }
+
+    #[test]
+    fn a_check_without_a_value_says_why() {
+        let attrs = check_attributes(&RunEvent::CheckEvaluated {
+            check: "availability".into(),
+            phase: "during".into(),
+            value: None,
+            expect: ">= 0.99".into(),
+            ok: false,
+            error: Some("connection refused".into()),
+        });
+        let keys: Vec<&str> = attrs.iter().map(|kv| kv.key.as_str()).collect();
+        assert!(!keys.contains(&"faultline.check.value"));
+        assert!(keys.contains(&"faultline.check.error"));
+    }
+}
