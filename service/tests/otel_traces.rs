@@ -215,6 +215,76 @@ async fn faultline_run_flushes_its_trace_before_it_exits() {
     drop(sleeper);
 }
 
+/// `faultline serve --otlp-endpoint` exports a run's trace while it keeps serving (the
+/// standard `OTEL_BSP_SCHEDULE_DELAY` shortens the batch delay from 5 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faultline_serve_exports_each_run_while_serving() {
+    let (otlp_port, seen) = receiver(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_web, port) = http_server(&std::env::temp_dir());
+    let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
+    let exp = dir.path().join("exp.yaml");
+    std::fs::write(&exp, pause_yaml("serve-traced", sleeper.pid(), port)).unwrap();
+    let listen = common::free_port();
+    let _serve = Proc(
+        Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args(["serve", "--insecure-no-auth", "--listen"])
+            .arg(format!("127.0.0.1:{listen}"))
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .arg("--otlp-endpoint")
+            .arg(format!("http://127.0.0.1:{otlp_port}/"))
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    common::wait_for_port(listen);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args(["trigger", "--wait", "--server"])
+            .arg(format!("http://127.0.0.1:{listen}"))
+            .arg(&exp)
+            .env_remove("FAULTLINE_TOKEN")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let spans: Vec<Span> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|r| spans_of(&r.body))
+            .map(|(s, _)| s)
+            .collect();
+        if let Some(root) = spans.iter().find(|s| s.name == "faultline.run") {
+            assert_eq!(
+                text(&root.attributes, "faultline.experiment"),
+                "serve-traced"
+            );
+            assert_eq!(text(&root.attributes, "faultline.verdict"), "passed");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no run span 10 s after the verdict, while serving"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(sleeper);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_is_one_trace_with_a_span_per_state_and_fault_and_survives_a_503() {
     let (otlp_port, seen) = receiver(1).await;
