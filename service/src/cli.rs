@@ -78,8 +78,7 @@ sudo faultline run --prometheus http://127.0.0.1:9090 experiment.yaml"
                       unfinished are marked error.",
         after_help = "Examples:\n  faultline serve --tokens-file /etc/faultline/tokens   # lines `role:token`, role viewer|operator|admin\n  \
 faultline serve --insecure-no-auth --listen 127.0.0.1:8080 --state-dir /tmp/fl\n  \
-faultline serve --tokens-file tokens --agent http://10.0.0.5:7150 --agent-token-file agent.token\n  \
-faultline serve --tokens-file tokens --otlp-endpoint http://127.0.0.1:4318   # a trace per run"
+faultline serve --tokens-file tokens --agent http://10.0.0.5:7150 --agent-token-file agent.token"
     )]
     Serve(ServeArgs),
     /// Ask a running server to run an experiment; the exit code is the verdict.
