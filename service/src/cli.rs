@@ -200,6 +200,30 @@ pub struct RunArgs {
     /// Where verdicts are sent.
     #[command(flatten)]
     pub notify: NotifyArgs,
+    /// OpenTelemetry trace export.
+    #[command(flatten)]
+    pub otlp: OtlpArgs,
+}
+
+/// Where traces of runs are sent (for `run`, and `serve`).
+#[derive(Debug, Clone, Args)]
+pub struct OtlpArgs {
+    /// OTLP/HTTP base URL (e.g. http://127.0.0.1:4318; `/v1/traces` is appended): a trace
+    /// per run, a span per state and per fault, as protobuf. Falls back to
+    /// OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set. OTEL_SERVICE_NAME,
+    /// OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS apply.
+    #[arg(long, value_name = "URL", env = "FAULTLINE_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+}
+
+impl OtlpArgs {
+    /// `--otlp-endpoint`, else the standard `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub fn endpoint(&self) -> Option<String> {
+        self.otlp_endpoint
+            .clone()
+            .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok())
+            .filter(|e| !e.trim().is_empty())
+    }
 }
 
 /// Where verdicts are sent (for `run`, and `serve`).
@@ -297,6 +321,9 @@ pub struct ServeArgs {
     /// start, replacing same-named ones; a bad file stops the start with its errors.
     #[arg(long, value_name = "DIR", env = "FAULTLINE_EXPERIMENTS_DIR")]
     pub experiments: Option<PathBuf>,
+    /// OpenTelemetry trace export.
+    #[command(flatten)]
+    pub otlp: OtlpArgs,
     /// Kubernetes targets and pod faults.
     #[command(flatten)]
     pub cluster: ClusterArgs,

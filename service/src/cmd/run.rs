@@ -16,9 +16,10 @@ use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_agent::spec::{Experiment, load_file};
 
-use crate::cli::{GrafanaArgs, RunArgs};
-use faultline::outputs::GrafanaObserver;
+use crate::cli::{GrafanaArgs, OtlpArgs, RunArgs};
 use faultline::outputs::grafana::ReportLink;
+use faultline::outputs::{GrafanaObserver, TraceObserver};
+use faultline_exporter::Tracing;
 use faultline_exporter::grafana::{GrafanaConfig, SenderConfig};
 
 /// Exit code: every experiment passed.
@@ -136,6 +137,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         if let Some(g) = &grafana {
             opts.observers.push(g.clone());
         }
+        let traces = trace_observer(&args.otlp)?;
+        if let Some((_, t)) = &traces {
+            opts.observers.push(t.clone());
+        }
         let store = Arc::new(store);
         let notifier = channels.map(|c| Notifier::start(c, store.clone(), RetryPolicy::default()));
         if let Some(n) = &notifier {
@@ -171,6 +176,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
                 );
             }
         }
+        if let Some((t, _)) = traces {
+            // A one-shot process: send every run's spans before exiting.
+            if let Err(e) = t.shutdown().await {
+                println!("traces: {:#}", anyhow::Error::from(e));
+            }
+        }
         if let Some(n) = notifier {
             println!("{}", n.finish(NOTIFY_WAIT).await?);
         }
@@ -204,4 +215,21 @@ pub fn grafana_observer(
     let obs = GrafanaObserver::start(cfg, state_dir, SenderConfig::default(), report_link)
         .context("starting Grafana annotations")?;
     Ok(Some(Arc::new(obs)))
+}
+
+/// The OTLP trace export and its run observer that `args` ask for, if any (for `run` and
+/// `serve`). Needs a tokio runtime; shut the [`Tracing`] down before exiting.
+pub fn trace_observer(args: &OtlpArgs) -> anyhow::Result<Option<(Tracing, Arc<TraceObserver>)>> {
+    let Some(endpoint) = args.endpoint() else {
+        return Ok(None);
+    };
+    let export = Tracing::start(&endpoint, "faultline").context("starting OTLP trace export")?;
+    tracing::info!(
+        endpoint = export.endpoint(),
+        "exporting run traces over OTLP/HTTP"
+    );
+    let observer = Arc::new(TraceObserver::new(
+        export.tracer(faultline::outputs::traces::SCOPE),
+    ));
+    Ok(Some((export, observer)))
 }

@@ -100,6 +100,10 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     if let Some(g) = &grafana {
         opts.observers.push(g.clone());
     }
+    let traces = crate::cmd::run::trace_observer(&args.otlp)?;
+    if let Some((_, t)) = &traces {
+        opts.observers.push(t.clone());
+    }
     if let Some(url) = &args.alertmanager {
         faultline::notify::config::check_url(url)
             .map_err(|why| anyhow::anyhow!("--alertmanager: {why}"))?;
@@ -240,6 +244,11 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
                 "Grafana annotations not sent yet; kept queued for the next start"
             );
         }
+    }
+    if let Some((t, _)) = traces
+        && let Err(e) = t.shutdown().await
+    {
+        tracing::warn!(error = %format!("{:#}", anyhow::Error::from(e)), "the last run traces may not have been sent");
     }
     tracing::info!("stopped");
     Ok(())

@@ -1,10 +1,13 @@
 //! Outputs that hear about runs as they happen ([`crate::engine::observe::RunObserver`]s):
-//! Grafana annotations, the run metric families and Alertmanager silences.
+//! Grafana annotations, the run metric families, Alertmanager silences and OpenTelemetry
+//! traces.
 
 pub mod grafana;
 pub mod metrics;
 pub mod silences;
+pub mod traces;
 
 pub use grafana::GrafanaObserver;
 pub use metrics::MetricsObserver;
 pub use silences::SilenceObserver;
+pub use traces::TraceObserver;

@@ -1,0 +1,498 @@
+//! A real run's trace over OTLP/HTTP: a local receiver on loopback speaks the protocol
+//! (POST /v1/traces, `application/x-protobuf`, protobuf `ExportTraceServiceRequest`),
+//! answers the first export 503 like a collector under pressure, and the test decodes
+//! every body and asserts the span tree of a run that paused a `sleep` process.
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use faultline::engine::RunState;
+use faultline::engine::inject::Injector;
+use faultline::engine::runner::{RunOptions, Runner};
+use faultline::gitlab::GitlabContext;
+use faultline::outputs::TraceObserver;
+use faultline::store::Store;
+use faultline_agent::agent::Agent;
+use faultline_agent::spec::load_str;
+use faultline_exporter::Tracing;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+use common::{Proc, http_server};
+
+/// One request the receiver got, and the status it answered.
+#[derive(Debug, Clone)]
+struct Request {
+    method: String,
+    path: String,
+    content_type: String,
+    body: Vec<u8>,
+    status: u16,
+}
+
+/// An OTLP/HTTP receiver answering 503 to the first `fail_first` requests, then 200 with
+/// an empty `ExportTraceServiceResponse` (a valid empty protobuf message).
+async fn receiver(fail_first: usize) -> (u16, Arc<Mutex<Vec<Request>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::<Request>::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let log = log.clone();
+            tokio::spawn(async move {
+                let (rd, mut wr) = sock.into_split();
+                let mut rd = BufReader::new(rd);
+                // Keep-alive: several requests may come on one connection.
+                loop {
+                    let mut line = String::new();
+                    if rd.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut parts = line.split_whitespace();
+                    let method = parts.next().unwrap_or_default().to_string();
+                    let path = parts.next().unwrap_or_default().to_string();
+                    let mut headers = HashMap::new();
+                    loop {
+                        let mut h = String::new();
+                        rd.read_line(&mut h).await.unwrap();
+                        let h = h.trim_end();
+                        if h.is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = h.split_once(':') {
+                            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                        }
+                    }
+                    let len: usize = headers
+                        .get("content-length")
+                        .and_then(|l| l.parse().ok())
+                        .expect("the exporter sends a content-length");
+                    let mut body = vec![0; len];
+                    rd.read_exact(&mut body).await.unwrap();
+                    let status = {
+                        let mut seen = log.lock().unwrap();
+                        let status = if seen.len() < fail_first { 503 } else { 200 };
+                        seen.push(Request {
+                            method,
+                            path,
+                            content_type: headers.get("content-type").cloned().unwrap_or_default(),
+                            body,
+                            status,
+                        });
+                        status
+                    };
+                    let reply = if status == 503 {
+                        "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n".to_string()
+                    } else {
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n"
+                            .to_string()
+                    };
+                    if wr.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a Value> {
+    attrs
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v| v.value.as_ref())
+}
+
+fn text(attrs: &[KeyValue], key: &str) -> String {
+    match attr(attrs, key) {
+        Some(Value::StringValue(s)) => s.clone(),
+        other => panic!("{key}: not a string attribute: {other:?}"),
+    }
+}
+
+fn spans_of(body: &[u8]) -> Vec<(Span, Vec<KeyValue>)> {
+    let req =
+        ExportTraceServiceRequest::decode(body).expect("a protobuf ExportTraceServiceRequest");
+    let mut out = Vec::new();
+    for rs in req.resource_spans {
+        let resource = rs.resource.map(|r| r.attributes).unwrap_or_default();
+        for ss in rs.scope_spans {
+            assert_eq!(
+                ss.scope.as_ref().map(|s| s.name.as_str()),
+                Some("faultline")
+            );
+            for s in ss.spans {
+                out.push((s, resource.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn pause_yaml(name: &str, pid: u32, port: u16) -> String {
+    format!(
+        r#"apiVersion: faultline.dev/v1alpha1
+kind: Experiment
+metadata: {{ name: {name} }}
+spec:
+  target: {{ local: {{ pid: {pid} }} }}
+  steadyState:
+    - name: availability
+      http: {{ url: "http://127.0.0.1:{port}/", every: 100ms, timeout: 1s }}
+      expect: ">= 0.99"
+  steps:
+    - name: pause
+      processPause: {{}}
+      duration: 1s
+"#
+    )
+}
+
+/// `faultline run` exits only after its spans are out: the standard
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTEL_SERVICE_NAME` are enough to turn export on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faultline_run_flushes_its_trace_before_it_exits() {
+    let (otlp_port, seen) = receiver(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_web, port) = http_server(&std::env::temp_dir());
+    let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
+    let exp = dir.path().join("exp.yaml");
+    std::fs::write(&exp, pause_yaml("cli-traced", sleeper.pid(), port)).unwrap();
+    let state = dir.path().join("state");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .arg("run")
+            .arg("--state-dir")
+            .arg(&state)
+            .arg(&exp)
+            .env_remove("FAULTLINE_OTLP_ENDPOINT")
+            .env(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("http://127.0.0.1:{otlp_port}"),
+            )
+            .env("OTEL_SERVICE_NAME", "faultline-cli-test")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Checked the moment the process is gone: nothing may still be on its way.
+    let requests = seen.lock().unwrap().clone();
+    let spans: Vec<(Span, Vec<KeyValue>)> =
+        requests.iter().flat_map(|r| spans_of(&r.body)).collect();
+    let root = spans
+        .iter()
+        .find(|(s, _)| s.name == "faultline.run")
+        .unwrap_or_else(|| panic!("no run span among {} request(s); {stdout}", requests.len()));
+    assert_eq!(
+        text(&root.0.attributes, "faultline.experiment"),
+        "cli-traced"
+    );
+    assert_eq!(text(&root.0.attributes, "faultline.verdict"), "passed");
+    assert_eq!(text(&root.1, "service.name"), "faultline-cli-test");
+    assert!(spans.iter().any(|(s, _)| s.name == "faultline.fault"));
+    drop(sleeper);
+}
+
+/// `faultline serve --otlp-endpoint` exports a run's trace while it keeps serving (the
+/// standard `OTEL_BSP_SCHEDULE_DELAY` shortens the batch delay from 5 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faultline_serve_exports_each_run_while_serving() {
+    let (otlp_port, seen) = receiver(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_web, port) = http_server(&std::env::temp_dir());
+    let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
+    let exp = dir.path().join("exp.yaml");
+    std::fs::write(&exp, pause_yaml("serve-traced", sleeper.pid(), port)).unwrap();
+    let listen = common::free_port();
+    let _serve = Proc(
+        Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args(["serve", "--insecure-no-auth", "--listen"])
+            .arg(format!("127.0.0.1:{listen}"))
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .arg("--otlp-endpoint")
+            .arg(format!("http://127.0.0.1:{otlp_port}/"))
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    common::wait_for_port(listen);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args(["trigger", "--wait", "--server"])
+            .arg(format!("http://127.0.0.1:{listen}"))
+            .arg(&exp)
+            .env_remove("FAULTLINE_TOKEN")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let spans: Vec<Span> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|r| spans_of(&r.body))
+            .map(|(s, _)| s)
+            .collect();
+        if let Some(root) = spans.iter().find(|s| s.name == "faultline.run") {
+            assert_eq!(
+                text(&root.attributes, "faultline.experiment"),
+                "serve-traced"
+            );
+            assert_eq!(text(&root.attributes, "faultline.verdict"), "passed");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no run span 10 s after the verdict, while serving"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(sleeper);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_is_one_trace_with_a_span_per_state_and_fault_and_survives_a_503() {
+    let (otlp_port, seen) = receiver(1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Arc::new(Agent::open(dir.path().join("agent")).await.unwrap());
+    let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
+    let (_web, port) = http_server(&std::env::temp_dir());
+    let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
+    let pid = sleeper.pid();
+    let yaml = pause_yaml("traced", pid, port);
+    let exp = load_str(&yaml, "traced.yaml").unwrap().remove(0);
+    let gitlab = GitlabContext {
+        event: "pipeline".into(),
+        project_path: "shop/checkout".into(),
+        sha: "bcbb5ec396a2c0f828686f14fac9b80b780504f2".into(),
+        pipeline_id: Some(31),
+        mr_iid: Some(7),
+        ..Default::default()
+    };
+    store
+        .create_run_from("run-otel", "traced", "{}", Some(&gitlab))
+        .unwrap();
+
+    let export =
+        Tracing::start(&format!("http://127.0.0.1:{otlp_port}"), "faultline-test").unwrap();
+    let mut opts = RunOptions {
+        lease: Duration::from_secs(10),
+        ..RunOptions::default()
+    };
+    opts.observers.push(Arc::new(TraceObserver::new(
+        export.tracer(faultline::outputs::traces::SCOPE),
+    )));
+    let runner = Runner::new(
+        store.clone(),
+        Injector::InProcess(agent.clone()),
+        opts,
+        "run-otel".into(),
+        exp,
+    );
+    let verdict = runner.execute().await;
+    assert_eq!(verdict, RunState::Passed, "{:?}", store.run("run-otel"));
+    export.shutdown().await.expect("spans flushed");
+
+    let requests = seen.lock().unwrap().clone();
+    assert!(requests.len() >= 2, "the 503 was not retried: {requests:?}");
+    for r in &requests {
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.path, "/v1/traces", "OTLP/HTTP's traces path");
+        assert_eq!(r.content_type, "application/x-protobuf");
+    }
+    assert_eq!(requests[0].status, 503);
+    // The SDK retries a 503 (OTLP/HTTP marks it retryable): every span the refused
+    // request carried arrives in a later accepted one.
+    let accepted: Vec<(Span, Vec<KeyValue>)> = requests
+        .iter()
+        .filter(|r| r.status == 200)
+        .flat_map(|r| spans_of(&r.body))
+        .collect();
+    for (refused, _) in spans_of(&requests[0].body) {
+        assert!(
+            accepted.iter().any(|(s, _)| s.span_id == refused.span_id),
+            "span {} refused with 503 was lost",
+            refused.name
+        );
+    }
+    // Retries may deliver a span twice; the tree is judged on distinct spans.
+    let mut spans: Vec<Span> = Vec::new();
+    for (s, resource) in accepted {
+        assert_eq!(text(&resource, "service.name"), "faultline-test");
+        if !spans.iter().any(|x| x.span_id == s.span_id) {
+            spans.push(s);
+        }
+    }
+
+    let root = spans
+        .iter()
+        .find(|s| s.name == "faultline.run")
+        .expect("a faultline.run span");
+    assert!(root.parent_span_id.is_empty(), "the run span is a root");
+    assert_eq!(text(&root.attributes, "faultline.run.id"), "run-otel");
+    assert_eq!(text(&root.attributes, "faultline.experiment"), "traced");
+    assert_eq!(text(&root.attributes, "faultline.verdict"), "passed");
+    assert_eq!(
+        text(&root.attributes, "gitlab.project.path"),
+        "shop/checkout"
+    );
+    assert_eq!(text(&root.attributes, "gitlab.commit.sha"), gitlab.sha);
+    assert_eq!(
+        attr(&root.attributes, "gitlab.pipeline.id"),
+        Some(&Value::IntValue(31))
+    );
+    assert_eq!(
+        attr(&root.attributes, "gitlab.merge_request.iid"),
+        Some(&Value::IntValue(7))
+    );
+    assert!(root.start_time_unix_nano <= root.end_time_unix_nano);
+    for s in &spans {
+        assert_eq!(
+            s.trace_id, root.trace_id,
+            "{} is in the run's trace",
+            s.name
+        );
+        assert!(s.start_time_unix_nano <= s.end_time_unix_nano, "{}", s.name);
+        assert!(
+            s.start_time_unix_nano >= root.start_time_unix_nano
+                && s.end_time_unix_nano <= root.end_time_unix_nano,
+            "{} lies inside the run span",
+            s.name
+        );
+        if s.span_id != root.span_id {
+            assert_eq!(
+                s.parent_span_id, root.span_id,
+                "{} is the run's child",
+                s.name
+            );
+        }
+    }
+    let mut states: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.name != "faultline.run" && s.name != "faultline.fault")
+        .collect();
+    states.sort_by_key(|s| s.start_time_unix_nano);
+    let names: Vec<&str> = states.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "checking-before",
+            "injecting",
+            "observing",
+            "recovering",
+            "checking-after"
+        ]
+    );
+    for w in states.windows(2) {
+        assert_eq!(
+            w[0].end_time_unix_nano, w[1].start_time_unix_nano,
+            "{} ends as {} starts",
+            w[0].name, w[1].name
+        );
+    }
+
+    let faults: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.name == "faultline.fault")
+        .collect();
+    assert_eq!(faults.len(), 1, "one fault span");
+    let fault = faults[0];
+    assert_eq!(
+        text(&fault.attributes, "faultline.fault.kind"),
+        "processPause"
+    );
+    assert!(
+        text(&fault.attributes, "faultline.fault.target").contains(&pid.to_string()),
+        "{:?}",
+        fault.attributes
+    );
+    assert_eq!(text(&fault.attributes, "faultline.step"), "pause");
+    assert_eq!(
+        text(&fault.attributes, "faultline.fault.outcome"),
+        "removed"
+    );
+    let (injecting, observing) = (states[1], states[2]);
+    // Applied while injecting; the engine removes a step's faults when its time is up and
+    // records that just before the move to recovering, so the span ends around there.
+    assert!(
+        fault.start_time_unix_nano >= injecting.start_time_unix_nano
+            && fault.start_time_unix_nano <= observing.start_time_unix_nano,
+        "the fault starts while injecting"
+    );
+    assert!(
+        fault.end_time_unix_nano >= observing.start_time_unix_nano
+            && fault.end_time_unix_nano <= states[3].start_time_unix_nano,
+        "the fault is active while observing and removed by the time recovering starts"
+    );
+    assert!(
+        fault.end_time_unix_nano - fault.start_time_unix_nano >= 900_000_000,
+        "the fault lasted its 1s step"
+    );
+
+    // Checks are span events on the state they were measured in.
+    let checks = |s: &Span| -> Vec<(String, bool)> {
+        s.events
+            .iter()
+            .filter(|e| e.name == "check")
+            .map(|e| {
+                assert!(e.time_unix_nano >= s.start_time_unix_nano);
+                assert!(e.time_unix_nano <= s.end_time_unix_nano);
+                assert_eq!(text(&e.attributes, "faultline.check.expect"), ">= 0.99");
+                assert!(matches!(
+                    attr(&e.attributes, "faultline.check.value"),
+                    Some(Value::DoubleValue(_))
+                ));
+                let ok = matches!(
+                    attr(&e.attributes, "faultline.check.ok"),
+                    Some(Value::BoolValue(true))
+                );
+                (text(&e.attributes, "faultline.check.phase"), ok)
+            })
+            .collect()
+    };
+    let before = checks(states[0]);
+    assert!(!before.is_empty() && before.iter().all(|(p, ok)| p == "before" && *ok));
+    assert!(
+        checks(observing).iter().any(|(p, ok)| p == "during" && *ok),
+        "{:?}",
+        observing.events
+    );
+    let after = checks(states[4]);
+    assert!(!after.is_empty() && after.iter().all(|(p, ok)| p == "after" && *ok));
+    drop(sleeper);
+}
