@@ -33,7 +33,7 @@ import sys
 import tempfile
 import tomllib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import helm_python as helm
 import kubernetes_validate
@@ -192,7 +192,11 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 def mount_for(workload: dict, path: str) -> tuple[dict, dict]:
     """The volumeMount that holds `path` (longest prefix) and its volume."""
     c = container(workload)
-    mounts = [m for m in c.get("volumeMounts", []) if path == m["mountPath"] or path.startswith(m["mountPath"].rstrip("/") + "/")]
+    mounts = [
+        m
+        for m in c.get("volumeMounts", [])
+        if path == m["mountPath"] or path.startswith(m["mountPath"].rstrip("/") + "/")
+    ]
     assert mounts, f"nothing is mounted at {path}"
     m = max(mounts, key=lambda m: len(m["mountPath"]))
     vols = {v["name"]: v for v in workload["spec"]["template"]["spec"]["volumes"]}
@@ -240,13 +244,18 @@ def validate_all(case: str, objs: list[dict]) -> None:
         try:
             kubernetes_validate.validate(obj, KUBE_VERSION, strict=True)
         except kubernetes_validate.ValidationError as e:
-            bad.append(f"{o['__template']} {obj['kind']}/{obj['metadata'].get('name')}: {e.message} at {list(e.path)}")
+            bad.append(
+                f"{o['__template']} {obj['kind']}/{obj['metadata'].get('name')}: "
+                f"{e.message} at {list(e.path)}"
+            )
         except kubernetes_validate.SchemaNotFoundError:
             bad.append(f"{obj['kind']} {obj['apiVersion']}: no Kubernetes {KUBE_VERSION} schema")
     result(
         f"k8s-validate-{case}",
         not bad,
-        "; ".join(bad) if bad else f"{len(objs) - crd} objects valid against Kubernetes {KUBE_VERSION} (strict), {crd} Prometheus Operator objects checked by hand",
+        "; ".join(bad)
+        if bad
+        else f"{len(objs) - crd} objects valid against Kubernetes {KUBE_VERSION} (strict), {crd} Prometheus Operator objects checked by hand",
     )
 
 
@@ -270,14 +279,22 @@ def check_agent(case: str, objs: list[dict], values: dict) -> None:
         want = {"/sys/fs/cgroup": ("/sys/fs/cgroup", False), "/lib/modules": ("/lib/modules", True)}
         for path, (host, ro) in want.items():
             m, v = mount_for(ds, path)
-            assert m["mountPath"] == path and v.get("hostPath", {}).get("path") == host, f"{path} is not hostPath {host}"
+            assert m["mountPath"] == path and v.get("hostPath", {}).get("path") == host, (
+                f"{path} is not hostPath {host}"
+            )
             assert bool(m.get("readOnly")) == ro, f"{path} readOnly={m.get('readOnly')}, want {ro}"
         state = f["state-dir"][0]
         m, v = mount_for(ds, state)
-        assert v.get("hostPath", {}).get("path") == values["agent"]["stateHostPath"], f"--state-dir {state} is not on the host"
+        assert v.get("hostPath", {}).get("path") == values["agent"]["stateHostPath"], (
+            f"--state-dir {state} is not on the host"
+        )
         assert not m.get("readOnly"), "the journal is read-only"
-        assert not any(m["mountPath"] == "/proc" for m in c["volumeMounts"]), "/proc mounted (hostPID already gives the node's)"
-        return f"/sys/fs/cgroup rw, /lib/modules ro, journal {state} on host {values['agent']['stateHostPath']}"
+        assert not any(m["mountPath"] == "/proc" for m in c["volumeMounts"]), (
+            "/proc mounted (hostPID already gives the node's)"
+        )
+        return (
+            f"/sys/fs/cgroup rw, /lib/modules ro, journal {state} on host {values['agent']['stateHostPath']}"
+        )
 
     def args() -> str:
         assert f.get("listen") == [f"0.0.0.0:{port}"], f"--listen {f.get('listen')}"
@@ -322,22 +339,41 @@ def check_service(case: str, objs: list[dict], values: dict) -> None:
             want = values["auth"]["existingSecret"] or f"{RELEASE}-faultline-tokens"
             assert name == want, f"--{flag} from Secret {name}, want {want}"
         m, v = mount_for(dep, f["state-dir"][0])
-        assert not m.get("readOnly") and ("emptyDir" in v or "persistentVolumeClaim" in v), f"state dir on {v}"
+        assert not m.get("readOnly") and ("emptyDir" in v or "persistentVolumeClaim" in v), (
+            f"state dir on {v}"
+        )
         prot = set(f.get("protect-namespace", []))
         assert {"kube-system", NAMESPACE} <= prot, f"protected {prot}"
         env = {e["name"]: e for e in c.get("env", [])}
-        assert env.get("POD_NAMESPACE", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.namespace", "POD_NAMESPACE not from the downward API"
-        return f"serve --kubernetes, tokens from Secret {name}, protects {sorted(prot)}, POD_NAMESPACE from the downward API"
+        assert (
+            env.get("POD_NAMESPACE", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+            == "metadata.namespace"
+        ), "POD_NAMESPACE not from the downward API"
+        return (
+            f"serve --kubernetes, tokens from Secret {name}, protects {sorted(prot)}, "
+            "POD_NAMESPACE from the downward API"
+        )
 
     def agent_selector() -> str:
         sel = dict(kv.split("=", 1) for kv in f["agent-selector"][0].split(","))
         labels = ds["spec"]["template"]["metadata"]["labels"]
         assert selects(sel, labels), f"--agent-selector {sel} does not match the agent pods {labels}"
-        assert not selects(sel, dep["spec"]["template"]["metadata"]["labels"]), "--agent-selector also matches the service pods"
-        assert labels.get("app.kubernetes.io/name") == "faultline-agent", "agent pods lack the default --agent-selector label"
-        assert f["agent-namespace"] == [ds["metadata"]["namespace"]], f"--agent-namespace {f['agent-namespace']}"
-        assert f["agent-port"] == [str(container(ds)["ports"][0]["containerPort"])], f"--agent-port {f['agent-port']}"
-        return f"--agent-selector {f['agent-selector'][0]} selects the DaemonSet's pods only, port {f['agent-port'][0]}"
+        assert not selects(sel, dep["spec"]["template"]["metadata"]["labels"]), (
+            "--agent-selector also matches the service pods"
+        )
+        assert labels.get("app.kubernetes.io/name") == "faultline-agent", (
+            "agent pods lack the default --agent-selector label"
+        )
+        assert f["agent-namespace"] == [ds["metadata"]["namespace"]], (
+            f"--agent-namespace {f['agent-namespace']}"
+        )
+        assert f["agent-port"] == [str(container(ds)["ports"][0]["containerPort"])], (
+            f"--agent-port {f['agent-port']}"
+        )
+        return (
+            f"--agent-selector {f['agent-selector'][0]} selects the DaemonSet's pods only, "
+            f"port {f['agent-port'][0]}"
+        )
 
     def probes() -> str:
         lp, rp = c["livenessProbe"]["httpGet"], c["readinessProbe"]["httpGet"]
@@ -345,7 +381,9 @@ def check_service(case: str, objs: list[dict], values: dict) -> None:
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
         assert ports.get(lp["port"]) == 8080 == ports.get(rp["port"]), f"probe port {lp['port']}"
         svc = one(objs, "Service", lambda o: o["spec"].get("clusterIP") != "None")
-        assert selects(svc["spec"]["selector"], dep["spec"]["template"]["metadata"]["labels"]), "Service selects other pods"
+        assert selects(svc["spec"]["selector"], dep["spec"]["template"]["metadata"]["labels"]), (
+            "Service selects other pods"
+        )
         assert svc["spec"]["ports"][0]["targetPort"] in ports, "Service targetPort is not a container port"
         return "liveness /healthz, readiness /readyz on 8080; the Service selects the service pods"
 
@@ -363,17 +401,25 @@ def check_rbac(case: str, objs: list[dict]) -> None:
     def rbac() -> str:
         cr, role = one(objs, "ClusterRole"), one(objs, "Role")
         got = rules_of(cr)
-        assert got == CLUSTER_RULES, f"ClusterRole extra {sorted(got - CLUSTER_RULES)} missing {sorted(CLUSTER_RULES - got)}"
+        assert got == CLUSTER_RULES, (
+            f"ClusterRole extra {sorted(got - CLUSTER_RULES)} missing {sorted(CLUSTER_RULES - got)}"
+        )
         lease = flags(container(dep))["leader-lease"][0]
         got, want = rules_of(role), leader_rules(lease)
         assert got == want, f"Role extra {sorted(got - want)} missing {sorted(want - got)}"
         assert role["metadata"]["namespace"] == NAMESPACE, "leader Role outside the release namespace"
         for binding, target in (("ClusterRoleBinding", cr), ("RoleBinding", role)):
             b = one(objs, binding)
-            assert b["roleRef"]["name"] == target["metadata"]["name"], f"{binding} binds {b['roleRef']['name']}"
+            assert b["roleRef"]["name"] == target["metadata"]["name"], (
+                f"{binding} binds {b['roleRef']['name']}"
+            )
             subjects = [(s["kind"], s["name"], s.get("namespace")) for s in b["subjects"]]
             assert subjects == [("ServiceAccount", sa, NAMESPACE)], f"{binding} subjects {subjects}"
-        bound = [o for o in objs if o["kind"].endswith("Binding") and any(s["name"] == agent_sa for s in o["subjects"])]
+        bound = [
+            o
+            for o in objs
+            if o["kind"].endswith("Binding") and any(s["name"] == agent_sa for s in o["subjects"])
+        ]
         assert not bound, "the agent's service account is bound to a role"
         asa = one(objs, "ServiceAccount", lambda o: o["metadata"]["name"] == agent_sa)
         assert asa.get("automountServiceAccountToken") is False, "agent ServiceAccount automounts its token"
@@ -389,10 +435,16 @@ def check_network_policy(case: str, objs: list[dict], values: dict) -> None:
     agent_ports = {p["name"]: p["containerPort"] for p in container(ds)["ports"]}
 
     def agents() -> str:
-        pols = [p for p in objs if p["kind"] == "NetworkPolicy" and selects(p["spec"]["podSelector"]["matchLabels"], agent_labels)]
+        pols = [
+            p
+            for p in objs
+            if p["kind"] == "NetworkPolicy" and selects(p["spec"]["podSelector"]["matchLabels"], agent_labels)
+        ]
         assert len(pols) == 1, f"{len(pols)} NetworkPolicies select the agent pods"
         spec = pols[0]["spec"]
-        assert not selects(spec["podSelector"]["matchLabels"], server_labels), "the agent policy selects the service pods"
+        assert not selects(spec["podSelector"]["matchLabels"], server_labels), (
+            "the agent policy selects the service pods"
+        )
         assert spec["policyTypes"] == ["Ingress"] and len(spec["ingress"]) == 1, f"policy {spec}"
         rule = spec["ingress"][0]
         ports = [agent_ports.get(p["port"], p["port"]) for p in rule["ports"]]
@@ -400,17 +452,26 @@ def check_network_policy(case: str, objs: list[dict], values: dict) -> None:
         peers = rule["from"]
         assert peers, "ingress from anywhere"
         first = peers[0]
-        assert set(first) == {"podSelector"} and selects(first["podSelector"]["matchLabels"], server_labels), f"first peer {first}"
+        assert set(first) == {"podSelector"} and selects(
+            first["podSelector"]["matchLabels"], server_labels
+        ), f"first peer {first}"
         extra = peers[1:]
         assert extra == values["networkPolicy"]["agentMetricsFrom"], f"peers beyond the service: {extra}"
-        return f"agent port {ports[0]} open to the service's pods{' and the metrics scrapers' if extra else ' only'}"
+        who = "the service's pods and the metrics scrapers" if extra else "the service's pods only"
+        return f"agent port {ports[0]} open to {who}"
 
     def api() -> str:
-        pol = one(objs, "NetworkPolicy", lambda p: selects(p["spec"]["podSelector"]["matchLabels"], server_labels))
+        pol = one(
+            objs, "NetworkPolicy", lambda p: selects(p["spec"]["podSelector"]["matchLabels"], server_labels)
+        )
         rule = pol["spec"]["ingress"]
         assert len(rule) == 1 and [p["port"] for p in rule[0]["ports"]] == ["http"], f"API ingress {rule}"
-        assert rule[0].get("from", []) == values["networkPolicy"]["apiFrom"], f"API peers {rule[0].get('from')}"
-        return "API port open to " + ("the configured peers" if values["networkPolicy"]["apiFrom"] else "anyone")
+        assert rule[0].get("from", []) == values["networkPolicy"]["apiFrom"], (
+            f"API peers {rule[0].get('from')}"
+        )
+        return "API port open to " + (
+            "the configured peers" if values["networkPolicy"]["apiFrom"] else "anyone"
+        )
 
     check(f"networkpolicy-agents-{case}", agents)
     check(f"networkpolicy-api-{case}", api)
@@ -426,10 +487,12 @@ def check_secret(case: str, objs: list[dict], values: dict) -> None:
         lines = base64.b64decode(s["data"]["tokens"]).decode().splitlines()
         # The rules of faultline's tokens file (service/src/api/auth.rs): `role:token`.
         for line in lines:
-            assert re.fullmatch(r"(viewer|operator|admin):[^\s:#]{16,}", line), f"bad tokens line {line.split(':')[0]}:..."
+            assert re.fullmatch(r"(viewer|operator|admin):[^\s:#]{16,}", line), (
+                f"bad tokens line {line.split(':')[0]}:..."
+            )
         agent = base64.b64decode(s["data"]["agent-token"]).decode()
         assert len(agent) >= 16 and agent.strip() == agent, "agent token short or padded"
-        roles = [l.split(":")[0] for l in lines]
+        roles = [line.split(":")[0] for line in lines]
         if values["auth"]["tokens"]:
             assert roles == [t["role"] for t in values["auth"]["tokens"]], f"roles {roles}"
         else:
@@ -443,7 +506,11 @@ def check_monitoring(case: str, objs: list[dict], values: dict) -> None:
     sms = [o for o in objs if o["kind"] == "ServiceMonitor"]
     rules = [o for o in objs if o["kind"] == "PrometheusRule"]
     if not values["serviceMonitor"]["enabled"]:
-        result(f"monitoring-off-{case}", not sms and not rules, f"{len(sms)} ServiceMonitors, {len(rules)} PrometheusRules while disabled")
+        result(
+            f"monitoring-off-{case}",
+            not sms and not rules,
+            f"{len(sms)} ServiceMonitors, {len(rules)} PrometheusRules while disabled",
+        )
         return
 
     def monitors() -> str:
@@ -451,22 +518,32 @@ def check_monitoring(case: str, objs: list[dict], values: dict) -> None:
         services = [o for o in objs if o["kind"] == "Service"]
         scraped = []
         for sm in sms:
-            assert selects(values["serviceMonitor"]["labels"], sm["metadata"]["labels"]), "selector labels for Prometheus missing"
-            match = [s for s in services if selects(sm["spec"]["selector"]["matchLabels"], s["metadata"]["labels"])]
+            assert selects(values["serviceMonitor"]["labels"], sm["metadata"]["labels"]), (
+                "selector labels for Prometheus missing"
+            )
+            match = [
+                s for s in services if selects(sm["spec"]["selector"]["matchLabels"], s["metadata"]["labels"])
+            ]
             assert len(match) == 1, f"{sm['metadata']['name']} selects {len(match)} Services"
             names = {p["name"] for p in match[0]["spec"]["ports"]}
             for ep in sm["spec"]["endpoints"]:
                 assert ep["port"] in names and ep["path"] == "/metrics", f"endpoint {ep}"
-            pods = [w for w in (deployment(objs), daemonset(objs)) if selects(match[0]["spec"]["selector"], w["spec"]["template"]["metadata"]["labels"])]
+            pods = [
+                w
+                for w in (deployment(objs), daemonset(objs))
+                if selects(match[0]["spec"]["selector"], w["spec"]["template"]["metadata"]["labels"])
+            ]
             assert len(pods) == 1, f"Service {match[0]['metadata']['name']} selects {len(pods)} workloads"
             scraped.append(pods[0]["kind"])
         assert sorted(scraped) == ["DaemonSet", "Deployment"], f"scrapes {scraped}"
-        return "one ServiceMonitor for the service, one for the agents, each through a Service selecting exactly its pods"
+        return "a ServiceMonitor each for the service and the agents, through a Service selecting exactly their pods"
 
     def prometheus_rule() -> str:
         (pr,) = rules
         source = yaml.safe_load((ROOT / "deploy/prometheus/faultline-rules.yml").read_text())
-        assert pr["spec"]["groups"] == source["groups"], "the PrometheusRule's groups differ from deploy/prometheus/faultline-rules.yml"
+        assert pr["spec"]["groups"] == source["groups"], (
+            "the PrometheusRule's groups differ from deploy/prometheus/faultline-rules.yml"
+        )
         n = sum(len(g["rules"]) for g in source["groups"])
         promtool = shutil.which("promtool")
         if not promtool:
@@ -485,10 +562,12 @@ def check_monitoring(case: str, objs: list[dict], values: dict) -> None:
 def check_dashboards(case: str, objs: list[dict]) -> None:
     def dashboards() -> str:
         cm = one(objs, "ConfigMap", lambda o: o["metadata"]["name"].endswith("-dashboards"))
-        assert cm["metadata"]["labels"].get("grafana_dashboard") == "1", "no grafana_dashboard: \"1\" label"
+        assert cm["metadata"]["labels"].get("grafana_dashboard") == "1", 'no grafana_dashboard: "1" label'
         sources = {p.name: p.read_text() for p in sorted((ROOT / "dashboards").glob("*.json"))}
         assert sources, "no dashboards/*.json"
-        assert cm["data"] == sources, f"ConfigMap keys {sorted(cm['data'])} or contents differ from dashboards/*.json"
+        assert cm["data"] == sources, (
+            f"ConfigMap keys {sorted(cm['data'])} or contents differ from dashboards/*.json"
+        )
         return f"{len(sources)} dashboards, byte-identical to dashboards/*.json, labelled for the sidecar"
 
     check(f"dashboards-configmap-{case}", dashboards)
@@ -498,42 +577,66 @@ def check_case_specific(case: str, objs: list[dict], values: dict) -> None:
     dep = deployment(objs)
     vols = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
     if case == "persistence":
+
         def pvc() -> str:
             claim = one(objs, "PersistentVolumeClaim")
-            assert vols["state"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"], "state volume is not the claim"
-            assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi" and claim["spec"]["storageClassName"] == "fast", "claim size/class"
-            assert dep["spec"]["strategy"]["type"] == "Recreate", "RollingUpdate with a ReadWriteOnce volume would deadlock on another node"
+            assert vols["state"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"], (
+                "state volume is not the claim"
+            )
+            assert (
+                claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
+                and claim["spec"]["storageClassName"] == "fast"
+            ), "claim size/class"
+            assert dep["spec"]["strategy"]["type"] == "Recreate", (
+                "RollingUpdate with a ReadWriteOnce volume would deadlock on another node"
+            )
             return "state on the claim, Recreate strategy for the ReadWriteOnce volume"
+
         check("persistence-claim", pvc)
     if case == "default":
+
         def ephemeral() -> str:
-            assert "emptyDir" in vols["state"] and not [o for o in objs if o["kind"] == "PersistentVolumeClaim"], "state not in an emptyDir"
+            assert "emptyDir" in vols["state"] and not [
+                o for o in objs if o["kind"] == "PersistentVolumeClaim"
+            ], "state not in an emptyDir"
             assert dep["spec"]["replicas"] == 1, "replicas"
             return "one replica, state in an emptyDir, no claim"
+
         check("default-state", ephemeral)
     if case == "replicas-2":
+
         def two() -> str:
             spec = dep["spec"]
             assert spec["replicas"] == 2, f"replicas {spec['replicas']}"
             assert spec["strategy"]["type"] == "RollingUpdate", "Recreate would stop both replicas at once"
             return "2 replicas (one leads through the Lease), RollingUpdate"
+
         check("replicas-2", two)
     if case == "everything":
+
         def optional_flags() -> str:
             f = flags(container(dep))
             want = {
-                "kube-qps": ["200"], "kube-burst": ["400"], "prometheus": ["http://prometheus.monitoring:9090"],
-                "grafana-url": ["http://grafana.monitoring"], "grafana-dashboard-uid": ["faultline-overview"],
+                "kube-qps": ["200"],
+                "kube-burst": ["400"],
+                "prometheus": ["http://prometheus.monitoring:9090"],
+                "grafana-url": ["http://grafana.monitoring"],
+                "grafana-dashboard-uid": ["faultline-overview"],
                 "public-url": ["https://faultline.example.org"],
             }
             for k, v in want.items():
                 assert f.get(k) == v, f"--{k} {f.get(k)}, want {v}"
-            assert secret_file(dep, f["grafana-token-file"][0]) == ("grafana-sa", "token"), "grafana token source"
+            assert secret_file(dep, f["grafana-token-file"][0]) == ("grafana-sa", "token"), (
+                "grafana token source"
+            )
             name, key = secret_file(dep, f["notify-config"][0])
             notify = one(objs, "Secret", lambda o: o["metadata"]["name"] == name)
-            assert yaml.safe_load(base64.b64decode(notify["data"][key])) == values["notify"]["config"], "notify config not passed through"
+            assert yaml.safe_load(base64.b64decode(notify["data"][key])) == values["notify"]["config"], (
+                "notify config not passed through"
+            )
             assert "monitoring" in f["protect-namespace"], "protectedNamespaces"
-            return "qps/burst, Prometheus, Grafana (token from its Secret), public URL and notify config all reach the args"
+            return "qps/burst, Prometheus, Grafana (token from its Secret), public URL, notify config reach the args"
+
         check("everything-flags", optional_flags)
 
 
@@ -546,12 +649,21 @@ def check_refusals(chart: helm.Chart) -> None:
         ("schema-replicas-type", {"replicas": "two"}, "/replicas"),
         ("schema-unknown-key", {"replica": 2}, "'replica'"),
         ("schema-agent-port-range", {"agent": {"port": 70000}}, "/agent/port"),
-        ("schema-token-role", {"auth": {"tokens": [{"role": "root", "token": "0123456789abcdefgh"}]}}, "/auth/tokens/0/role"),
-        ("schema-token-short", {"auth": {"tokens": [{"role": "admin", "token": "short"}]}}, "/auth/tokens/0/token"),
+        (
+            "schema-token-role",
+            {"auth": {"tokens": [{"role": "root", "token": "0123456789abcdefgh"}]}},
+            "/auth/tokens/0/role",
+        ),
+        (
+            "schema-token-short",
+            {"auth": {"tokens": [{"role": "admin", "token": "short"}]}},
+            "/auth/tokens/0/token",
+        ),
         ("schema-log-format", {"logFormat": "xml"}, "/logFormat"),
         ("schema-nested-unknown", {"agent": {"hostNetwork": True}}, "'hostNetwork'"),
     ]
     for name, values, field in bad:
+
         def refused(values=values, field=field) -> str:
             try:
                 chart.validate_schema(values)
@@ -567,6 +679,7 @@ def check_refusals(chart: helm.Chart) -> None:
             else:
                 raise AssertionError("rendered although the schema refuses it")
             return f"refused, naming {field}"
+
         check(name, refused)
 
     # Rules across fields, enforced by the templates' `fail`.
@@ -575,6 +688,7 @@ def check_refusals(chart: helm.Chart) -> None:
         ("refuse-grafana-no-token", {"grafana": {"url": "http://grafana"}}, "grafana.tokenSecret.name"),
     ]
     for name, values, field in cross:
+
         def failed(values=values, field=field) -> str:
             try:
                 chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
@@ -582,13 +696,15 @@ def check_refusals(chart: helm.Chart) -> None:
                 assert field in str(e), f"message does not name {field}: {e}"
                 return f"render fails naming {field}"
             raise AssertionError(f"{values} rendered")
+
         check(name, failed)
 
     def good_values() -> str:
-        for case, values in CASES.items():
+        for values in CASES.values():
             chart.validate_schema(values)
         chart.validate_schema(yaml.safe_load((CHART / "values.yaml").read_text()))
         return f"values.yaml and the {len(CASES)} override sets pass the schema"
+
     check("schema-accepts-good-values", good_values)
 
 
@@ -598,18 +714,30 @@ def check_refusals(chart: helm.Chart) -> None:
 def check_copies() -> None:
     def copies() -> str:
         pairs = [(p, CHART / "dashboards" / p.name) for p in sorted((ROOT / "dashboards").glob("*.json"))]
-        pairs.append((ROOT / "deploy/prometheus/faultline-rules.yml", CHART / "prometheus/faultline-rules.yml"))
-        stale = [str(c.relative_to(ROOT)) for s, c in pairs if not c.exists() or not filecmp.cmp(s, c, shallow=False)]
+        pairs.append(
+            (ROOT / "deploy/prometheus/faultline-rules.yml", CHART / "prometheus/faultline-rules.yml")
+        )
+        stale = [
+            str(c.relative_to(ROOT))
+            for s, c in pairs
+            if not c.exists() or not filecmp.cmp(s, c, shallow=False)
+        ]
         extra = sorted({p.name for p in (CHART / "dashboards").glob("*.json")} - {s.name for s, _ in pairs})
-        assert not stale and not extra, f"stale {stale}, no source for {extra}: run deploy/sync-chart-files.sh"
+        assert not stale and not extra, (
+            f"stale {stale}, no source for {extra}: run deploy/sync-chart-files.sh"
+        )
         return f"{len(pairs)} files in the chart equal their sources"
+
     check("chart-file-copies", copies)
 
 
 def check_lint() -> None:
     for name, values in (("default", None), ("everything", EVERYTHING)):
+
         def lint(values=values) -> str:
-            report = helm.lint(CHART, values, strict=True, namespace=NAMESPACE, kube_version=f"v{KUBE_VERSION}")
+            report = helm.lint(
+                CHART, values, strict=True, namespace=NAMESPACE, kube_version=f"v{KUBE_VERSION}"
+            )
             # Severity 2 = warning, 3 = error; strict lint fails on both. 1 = info (e.g.
             # "icon is recommended") is only advice.
             bad = [f"{m['path']}: {m['error']}" for m in report["messages"] if m["severity"] >= 2]
@@ -617,6 +745,7 @@ def check_lint() -> None:
             assert not bad, "; ".join(dict.fromkeys(bad))
             infos = [m["error"] for m in report["messages"] if m["severity"] < 2]
             return f"no warnings or errors ({len(infos)} info: {'; '.join(infos) or 'none'})"
+
         check(f"helm-lint-strict-{name}", lint)
 
 
@@ -629,19 +758,29 @@ def built(binary: str) -> Path | None:
 def check_flags_exist(objs: list[dict]) -> None:
     """Every flag the chart passes is one the binary knows: a renamed flag would otherwise
     surface only as a crash-looping pod on a real cluster."""
-    for binary, workload, sub in (("faultline", deployment(objs), ["serve"]), ("faultline-agent", daemonset(objs), [])):
+    for binary, workload, sub in (
+        ("faultline", deployment(objs), ["serve"]),
+        ("faultline-agent", daemonset(objs), []),
+    ):
         exe = built(binary)
         if exe is None:
-            result(f"flags-known-{binary}", None, f"{binary} is not built (cargo build -p {binary}); flags not checked")
+            result(
+                f"flags-known-{binary}",
+                None,
+                f"{binary} is not built (cargo build -p {binary}); flags not checked",
+            )
             continue
 
         def known(exe=exe, workload=workload, sub=sub, binary=binary) -> str:
-            help_text = subprocess.run([exe, *sub, "--help"], capture_output=True, text=True, check=True).stdout
+            help_text = subprocess.run(
+                [exe, *sub, "--help"], capture_output=True, text=True, check=True
+            ).stdout
             help_text += subprocess.run([exe, "--help"], capture_output=True, text=True, check=True).stdout
             passed = sorted({a[2:].split("=")[0] for a in container(workload)["args"] if a.startswith("--")})
             missing = [f for f in passed if not re.search(rf"--{re.escape(f)}\b", help_text)]
-            assert not missing, f"{exe.relative_to(ROOT) if exe.is_relative_to(ROOT) else exe} {' '.join(sub)} does not know --{', --'.join(missing)}"
+            assert not missing, f"{exe} {' '.join(sub)} does not know --{', --'.join(missing)}"
             return f"all {len(passed)} flags the chart passes are in `{binary} {' '.join(sub)} --help`"
+
         check(f"flags-known-{binary}", known)
 
 
@@ -658,7 +797,9 @@ def check_dockerfile(objs: list[dict]) -> None:
         return m.group(1)
 
     def targets() -> str:
-        assert stages.get("builder", "").startswith("rust:1-bookworm"), f"builder from {stages.get('builder')}"
+        assert stages.get("builder", "").startswith("rust:1-bookworm"), (
+            f"builder from {stages.get('builder')}"
+        )
         for t in ("service", "agent"):
             assert stages.get(t) == "debian:bookworm-slim", f"target {t} from {stages.get(t)}"
         return "targets service and agent on debian:bookworm-slim, built on rust:1-bookworm"
@@ -676,26 +817,37 @@ def check_dockerfile(objs: list[dict]) -> None:
             assert bins[exe][0] in packages, f"the build does not build package {bins[exe][0]} ({exe})"
             assert f"target/release/{exe} /out/{exe}" in text, f"{exe} is not copied out of target/release"
             body = stage(target)
-            assert f"COPY --from=builder /out/{exe} /usr/local/bin/{exe}" in body, f"target {target} does not copy {exe}"
+            assert f"COPY --from=builder /out/{exe} /usr/local/bin/{exe}" in body, (
+                f"target {target} does not copy {exe}"
+            )
             assert f'ENTRYPOINT ["/usr/local/bin/{exe}"]' in body, f"target {target} does not run {exe}"
         assert "nftables" in stage("agent"), "the agent image lacks nftables (networkPartition runs nft)"
-        assert re.search(r"^target/?$", (ROOT / ".dockerignore").read_text(), re.M), ".dockerignore sends target/ to the daemon"
+        assert re.search(r"^target/?$", (ROOT / ".dockerignore").read_text(), re.M), (
+            ".dockerignore sends target/ to the daemon"
+        )
         return f"cargo builds {packages}; each target copies and runs its binary; agent has nft"
 
     def users() -> str:
         uid = deployment(objs)["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
         assert re.search(rf"^USER {uid}:{uid}$", stage("service"), re.M), f"service image user is not {uid}"
         assert re.search(r"^USER 0:0$", stage("agent"), re.M), "agent image does not run as root"
-        assert re.search(r"^EXPOSE 8080$", stage("service"), re.M) and re.search(rf"^EXPOSE {values['agent']['port']}$", stage("agent"), re.M), "EXPOSE ports"
+        assert re.search(r"^EXPOSE 8080$", stage("service"), re.M) and re.search(
+            rf"^EXPOSE {values['agent']['port']}$", stage("agent"), re.M
+        ), "EXPOSE ports"
         return f"service image runs as {uid} (the chart's runAsUser), agent as root"
 
     def images() -> str:
         version = cargo["workspace"]["package"]["version"]
-        assert chart_meta["appVersion"] == version, f"appVersion {chart_meta['appVersion']} != workspace version {version}"
+        assert chart_meta["appVersion"] == version, (
+            f"appVersion {chart_meta['appVersion']} != workspace version {version}"
+        )
         tagged = dict((t, ref) for t, ref in re.findall(r"docker build --target (\S+)\s+-t (\S+)", text))
         want = {"service": values["image"], "agent": values["agent"]["image"]}
         for target, image in want.items():
-            assert tagged.get(target) == f"{image['repository']}:{version}", f"Dockerfile tags {target} as {tagged.get(target)}, chart pulls {image['repository']}:{version}"
+            assert tagged.get(target) == f"{image['repository']}:{version}", (
+                f"Dockerfile tags {target} as {tagged.get(target)}, "
+                f"chart pulls {image['repository']}:{version}"
+            )
         rendered = {container(deployment(objs))["image"], container(daemonset(objs))["image"]}
         assert rendered == set(tagged.values()), f"rendered images {rendered}"
         return f"chart images {sorted(rendered)} are what the Dockerfile's targets are tagged"
@@ -705,7 +857,12 @@ def check_dockerfile(objs: list[dict]) -> None:
 
 
 def main() -> int:
-    result("helm-sdk", True, f"Helm SDK {helm.helm_sdk_version()} (helm-python-sdk {helm.__version__}), kubernetes-validate for {KUBE_VERSION}")
+    result(
+        "helm-sdk",
+        True,
+        f"Helm SDK {helm.helm_sdk_version()} (helm-python-sdk {helm.__version__}), "
+        f"kubernetes-validate for {KUBE_VERSION}",
+    )
     check_lint()
     check_copies()
     chart = helm.Chart.load(CHART)
