@@ -28,10 +28,15 @@ import filecmp
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Callable
 
@@ -784,6 +789,115 @@ def check_flags_exist(objs: list[dict]) -> None:
         check(f"flags-known-{binary}", known)
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_status(url: str, token: str | None = None) -> int:
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def serve_and_probe(cmd: list[str], base: str, probe: Callable[[], str]) -> str:
+    """Starts `cmd`, waits for `base`/healthz, runs `probe`, then SIGTERMs it and wants 0."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if http_status(f"{base}/healthz") == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{cmd[0]} did not come up: {proc.communicate(timeout=5)[1][-400:]}")
+            time.sleep(0.1)
+        out = probe()
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    rc = proc.wait(timeout=30)
+    assert rc == 0, f"exit {rc} on SIGTERM: {proc.stderr.read()[-400:]}"
+    return out
+
+
+def check_rendered_secret_works(objs: list[dict]) -> None:
+    """The generated Secret, used for real: the agent started with the DaemonSet's own args
+    (addresses and paths moved to a temp dir) takes the agent token and nothing else, and
+    `faultline serve` takes every generated API token."""
+    secret = one(objs, "Secret", lambda o: "tokens" in o.get("data", {}))
+    agent_token = base64.b64decode(secret["data"]["agent-token"]).decode()
+    api_tokens = dict(
+        line.split(":", 1) for line in base64.b64decode(secret["data"]["tokens"]).decode().splitlines()
+    )
+
+    agent = built("faultline-agent")
+    if agent is None:
+        result("secret-agent-token-live", None, "faultline-agent is not built; not started")
+    else:
+
+        def agent_live() -> str:
+            with tempfile.TemporaryDirectory() as tmp:
+                port = free_port()
+                (Path(tmp) / "agent-token").write_text(agent_token)
+                moved = {
+                    "listen": f"127.0.0.1:{port}",
+                    "state-dir": f"{tmp}/agent",
+                    "token-file": f"{tmp}/agent-token",
+                }
+                args = []
+                for a in container(daemonset(objs))["args"]:
+                    k = a[2:].partition("=")[0]
+                    args.append(f"--{k}={moved[k]}" if k in moved else a)
+                base = f"http://127.0.0.1:{port}"
+
+                def probe() -> str:
+                    codes = (
+                        http_status(f"{base}/v1/faults", agent_token),
+                        http_status(f"{base}/v1/faults", "not-the-token"),
+                    )
+                    assert codes == (200, 401), f"/v1/faults with the token, without: {codes}"
+                    return "agent token accepted, a wrong one refused"
+
+                out = serve_and_probe([str(agent), *args], base, probe)
+                return f"{out}; started with the DaemonSet's args {' '.join(args)}"
+
+        check("secret-agent-token-live", agent_live)
+
+    service = built("faultline")
+    if service is None:
+        result("secret-api-tokens-live", None, "faultline is not built; not started")
+        return
+
+    def service_live() -> str:
+        with tempfile.TemporaryDirectory() as tmp:
+            port = free_port()
+            tokens = Path(tmp) / "tokens"
+            tokens.write_text(base64.b64decode(secret["data"]["tokens"]).decode())
+            base = f"http://127.0.0.1:{port}"
+            # Without --kubernetes: this machine has no API server to connect to.
+            cmd = [str(service), "serve", f"--listen=127.0.0.1:{port}", f"--state-dir={tmp}/state"]
+            cmd.append(f"--tokens-file={tokens}")
+
+            def probe() -> str:
+                for role, token in api_tokens.items():
+                    code = http_status(f"{base}/api/v1/runs", token)
+                    assert code == 200, f"GET /api/v1/runs as {role}: {code}"
+                code = http_status(f"{base}/api/v1/runs", "not-a-token")
+                assert code == 401, f"a wrong token got {code}"
+                return f"faultline serve accepts the generated {sorted(api_tokens)} tokens, refuses others"
+
+            return serve_and_probe(cmd, base, probe)
+
+    check("secret-api-tokens-live", service_live)
+
+
 def check_dockerfile(objs: list[dict]) -> None:
     text = (ROOT / "Dockerfile").read_text()
     values = yaml.safe_load((CHART / "values.yaml").read_text())
@@ -890,6 +1004,8 @@ def main() -> int:
     check_refusals(chart)
     if "everything" in rendered:
         check_flags_exist(rendered["everything"])
+    if "default" in rendered:
+        check_rendered_secret_works(rendered["default"])
     if "default" in rendered:
         check_dockerfile(rendered["default"])
     return 1 if failures else 0
