@@ -614,7 +614,11 @@ def check_case_specific(case: str, objs: list[dict], values: dict) -> None:
             spec = dep["spec"]
             assert spec["replicas"] == 2, f"replicas {spec['replicas']}"
             assert spec["strategy"]["type"] == "RollingUpdate", "Recreate would stop both replicas at once"
-            return "2 replicas (one leads through the Lease), RollingUpdate"
+            svc = one(objs, "Service", lambda o: o["spec"].get("clusterIP") != "None")
+            assert svc["spec"].get("sessionAffinity") == "ClientIP", (
+                "clients not pinned to the replica with their runs"
+            )
+            return "2 replicas (one leads through the Lease), RollingUpdate, clients pinned by ClientIP"
 
         check("replicas-2", two)
     if case == "everything":
