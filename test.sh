@@ -53,6 +53,11 @@ if [ "$install" = 1 ]; then
         say "npm install -g gitlab-ci-local@4.70.0"
         npm install -g --silent gitlab-ci-local@4.70.0
     fi
+    # Helm v4's Go SDK (bundled as a C library: no helm binary, no network at run time) and
+    # the Kubernetes OpenAPI schemas, for the chart check in the peers tier.
+    python3 -c 'import helm_python, kubernetes_validate' 2>/dev/null \
+        || pip install --quiet helm-python-sdk kubernetes-validate \
+        || pip install --quiet --break-system-packages helm-python-sdk kubernetes-validate
 fi
 
 # Counts `cargo test` results from a log: sums every "test result:" line.
@@ -113,8 +118,10 @@ for tier in $tiers; do
             p=$(grep -c '^PEER-RESULT .* PASS' "$logs/peers.log" || true)
             f=$(grep -c '^PEER-RESULT .* FAIL' "$logs/peers.log" || true)
             passed=$((passed + p)); failed=$((failed + f))
+            while IFS= read -r line; do skipped+=("peer ${line#PEER-RESULT }"); done \
+                < <(grep '^PEER-RESULT .* SKIP' "$logs/peers.log")
         else
-            skipped+=("peers: tests/peers/run.sh is missing (Prometheus, promtool and the SMTP server run inside the unit tier)")
+            skipped+=("peers: tests/peers/run.sh is missing (it runs the Helm chart and gitlab-ci-local checks; Prometheus, Alertmanager, promtool and the SMTP server run inside the unit tier)")
         fi
         ;;
     kube)

@@ -1,0 +1,106 @@
+{{/*
+Names and labels. The service's pods are `app.kubernetes.io/name: <name>`, the agents'
+`<name>-agent` (faultline / faultline-agent by default, which is what `faultline serve
+--kubernetes` looks for when no --agent-selector is given). The chart passes the agent
+selector explicitly anyway, built from the same helper as the DaemonSet's pod labels, so
+the two cannot drift apart.
+*/}}
+
+{{- define "faultline.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 57 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "faultline.agentName" -}}
+{{- printf "%s-agent" (include "faultline.name" .) -}}
+{{- end -}}
+
+{{/* Room for the "-agent-metrics" suffix within the 63-character name limit. */}}
+{{- define "faultline.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 49 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 49 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 49 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "faultline.agentFullname" -}}
+{{- printf "%s-agent" (include "faultline.fullname" .) -}}
+{{- end -}}
+
+{{- define "faultline.commonLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: faultline
+{{- end -}}
+
+{{/* Selector labels: immutable on a Deployment/DaemonSet, so nothing that changes per release. */}}
+{{- define "faultline.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "faultline.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "faultline.agentSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "faultline.agentName" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "faultline.labels" -}}
+{{ include "faultline.commonLabels" . }}
+{{ include "faultline.selectorLabels" . }}
+app.kubernetes.io/component: server
+{{- end -}}
+
+{{- define "faultline.agentLabels" -}}
+{{ include "faultline.commonLabels" . }}
+{{ include "faultline.agentSelectorLabels" . }}
+app.kubernetes.io/component: agent
+{{- end -}}
+
+{{/* `--agent-selector`: the agent pods' selector labels as `k=v,k=v`. */}}
+{{- define "faultline.agentSelectorArg" -}}
+{{- $pairs := list -}}
+{{- range $k, $v := (include "faultline.agentSelectorLabels" . | fromYaml) -}}
+{{- $pairs = append $pairs (printf "%s=%s" $k $v) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
+{{- define "faultline.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "faultline.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "faultline.secretName" -}}
+{{- default (printf "%s-tokens" (include "faultline.fullname" .)) .Values.auth.existingSecret -}}
+{{- end -}}
+
+{{- define "faultline.notifySecretName" -}}
+{{- default (printf "%s-notify" (include "faultline.fullname" .)) .Values.notify.existingSecret -}}
+{{- end -}}
+
+{{- define "faultline.notifyEnabled" -}}
+{{- if or .Values.notify.existingSecret .Values.notify.config }}true{{ end -}}
+{{- end -}}
+
+{{- define "faultline.leaseName" -}}
+{{- default (printf "%s-leader" (include "faultline.fullname" .)) .Values.leaderElection.leaseName -}}
+{{- end -}}
+
+{{- define "faultline.image" -}}
+{{- printf "%s:%s" .image.repository (default .chart.AppVersion .image.tag) -}}
+{{- end -}}
+
+{{/* Protected namespaces: the configured ones plus the release's own, each once. */}}
+{{- define "faultline.protectedNamespaces" -}}
+{{- $all := append (.Values.protectedNamespaces | default list) .Release.Namespace | uniq -}}
+{{- toYaml $all -}}
+{{- end -}}
