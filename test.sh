@@ -128,8 +128,12 @@ for tier in $tiers; do
         if [ -n "${KUBECONFIG:-}" ]; then
             run_tier kube cargo test --workspace -- --ignored kube_ || failures+=("kubernetes (real cluster)")
             count_cargo "$logs/kube.log"
+            # The chart on that cluster, and the seed talk's experiments run unchanged.
+            run_tier kube-seed tests/kube/seed-experiments.sh || failures+=("kubernetes: chart + seed experiments")
+            passed=$((passed + $(grep -c '^KUBE-RESULT .* PASS' "$logs/kube-seed.log" || true)))
+            failed=$((failed + $(grep -c '^KUBE-RESULT .* FAIL' "$logs/kube-seed.log" || true)))
         else
-            skipped+=("kube: no Kubernetes API server can run here; set KUBECONFIG to run the real-cluster suite")
+            skipped+=("kube: no Kubernetes API server can run here; set KUBECONFIG (and FAULTLINE_IMAGE, FAULTLINE_AGENT_IMAGE) to run the real-cluster suite: kube_* tests and tests/kube/seed-experiments.sh")
         fi
         ;;
     *) echo "unknown tier $tier" >&2; exit 2 ;;
