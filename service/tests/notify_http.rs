@@ -192,6 +192,100 @@ routes:
     );
 }
 
+/// Slack's Web API `chat.postMessage` as documented: bearer bot token, JSON with
+/// `channel`, `text` and `blocks`; errors come back as HTTP 200 with `{"ok": false}`.
+fn post_message_judge() -> Judge {
+    let blocks = slack_judge();
+    Box::new(move |r: &Request| {
+        if r.path != "/api/chat.postMessage" {
+            return Some((404, Vec::new(), "unknown_method".into()));
+        }
+        if r.header("authorization") != Some("Bearer xoxb-test-token") {
+            return Some((
+                200,
+                Vec::new(),
+                r#"{"ok":false,"error":"invalid_auth"}"#.into(),
+            ));
+        }
+        let v: Value = serde_json::from_slice(&r.body).ok()?;
+        if v["channel"] == "nowhere" {
+            return Some((
+                200,
+                Vec::new(),
+                r#"{"ok":false,"error":"channel_not_found"}"#.into(),
+            ));
+        }
+        if !v["channel"].is_string() {
+            return Some((
+                200,
+                Vec::new(),
+                r#"{"ok":false,"error":"channel_not_found"}"#.into(),
+            ));
+        }
+        blocks(r)
+    })
+}
+
+#[tokio::test]
+async fn a_bot_token_posts_with_chat_post_message_and_retries_what_slack_calls_transient() {
+    let ok = r#"{"ok":true,"channel":"C0123","ts":"1700000000.000100"}"#.to_string();
+    let slack = Receiver::start(
+        vec![
+            (
+                200,
+                Vec::new(),
+                r#"{"ok":false,"error":"ratelimited"}"#.into(),
+            ),
+            (200, Vec::new(), ok.clone()),
+            (200, Vec::new(), ok),
+        ],
+        post_message_judge(),
+    )
+    .await;
+    let ch = channels(&format!(
+        "slack:\n  botToken: xoxb-test-token\n  apiUrl: {}/api\nroutes:\n  - slack: \"#team-sre\"\n  - slack: nowhere\n",
+        slack.url
+    ));
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let n = Notifier::start(ch, store.clone(), fast());
+    finish_run(
+        &store,
+        &*n.observer(),
+        "run-b",
+        "checkout",
+        "{}",
+        RunState::Failed,
+    );
+    let rows = settled(&store, "run-b").await;
+    let by = |k: &str| rows.iter().find(|r| r.route == k).unwrap().clone();
+    let sre = by("slack:#team-sre");
+    assert_eq!(
+        (sre.status, sre.attempts),
+        (NotificationStatus::Sent, 2),
+        "ratelimited is retried: {sre:?}"
+    );
+    let gone = by("slack:nowhere");
+    assert_eq!(
+        (gone.status, gone.attempts),
+        (NotificationStatus::Failed, 1),
+        "{gone:?}"
+    );
+    assert!(
+        gone.last_error.contains("channel_not_found"),
+        "{}",
+        gone.last_error
+    );
+    let sent = slack
+        .got()
+        .into_iter()
+        .filter(|r| r.path == "/api/chat.postMessage")
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+        .find(|v| v["channel"] == "#team-sre")
+        .unwrap();
+    assert_eq!(sent["text"], "FAILED checkout");
+    assert!(sent["blocks"].as_array().is_some_and(|b| !b.is_empty()));
+}
+
 /// A receiver that checks the signature the way a user's would: recompute the HMAC of
 /// the raw body with the shared secret, compare in constant time; 401 if it differs.
 fn verifying_judge(secret: &'static str) -> Judge {

@@ -35,6 +35,7 @@ mod tests {
                     ("secretFile:", "secret"),
                     ("tokenFile:", "token"),
                     ("passwordEnv:", "password"),
+                    ("botTokenEnv:", "botToken"),
                 ] {
                     if t.starts_with(key) {
                         return format!("{indent}{base}: example-secret-0123456789");

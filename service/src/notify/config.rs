@@ -15,6 +15,7 @@
 //!   from: "faultline <faultline@example.org>"
 //! slack:
 //!   webhooks: { team-sre: "https://hooks.slack.com/services/T0/B0/XXXX" }
+//!   botTokenEnv: SLACK_BOT_TOKEN  # chat.postMessage for channels without a webhook
 //! webhook:
 //!   secretEnv: FAULTLINE_WEBHOOK_SECRET   # or secret / secretFile
 //! routes:
@@ -76,6 +77,12 @@ pub struct NotifyConfig {
     pub email: Option<SmtpSettings>,
     /// Slack channel name -> incoming-webhook URL.
     pub slack_webhooks: BTreeMap<String, String>,
+    /// A Slack bot token (`xoxb-...`, scope `chat:write`): channels without a webhook are
+    /// posted to with `chat.postMessage`.
+    pub slack_bot_token: Option<String>,
+    /// Slack's Web API base; default `https://slack.com/api` (tests point it at a local
+    /// server).
+    pub slack_api_url: Option<String>,
     /// The secret webhook bodies are signed with.
     pub webhook_secret: Option<String>,
     /// Global routes, in file order.
@@ -140,10 +147,26 @@ fn read_root(w: &mut Walk<'_>, root: &Node) -> NotifyConfig {
             "environment" => cfg.environment = w.string(v, k),
             "email" => cfg.email = read_email(w, v),
             "slack" => {
-                let Some(f) = w.map(v, "slack", &["webhooks"]) else {
+                let Some(f) = w.map(
+                    v,
+                    "slack",
+                    &[
+                        "webhooks",
+                        "botToken",
+                        "botTokenEnv",
+                        "botTokenFile",
+                        "apiUrl",
+                    ],
+                ) else {
                     continue;
                 };
-                for (_, hooks) in f {
+                cfg.slack_bot_token = w.secret(v, "slack", "botToken", &f);
+                if let Some((_, u)) = f.iter().find(|(k, _)| *k == "apiUrl")
+                    && let Some(u) = w.url(u, "slack.apiUrl")
+                {
+                    cfg.slack_api_url = Some(u.trim_end_matches('/').to_string());
+                }
+                for (_, hooks) in f.into_iter().filter(|(k, _)| *k == "webhooks") {
                     let Value::Map(pairs) = &hooks.value else {
                         w.err(
                             hooks,
@@ -384,9 +407,11 @@ impl NotifyConfig {
             Destination::Email { .. } if self.email.is_none() => {
                 Some("email needs an SMTP server: add `email: { host: ..., from: ... }`".into())
             }
-            Destination::Slack { channel } if !self.slack_webhooks.contains_key(channel) => {
+            Destination::Slack { channel }
+                if !self.slack_webhooks.contains_key(channel) && self.slack_bot_token.is_none() =>
+            {
                 Some(format!(
-                    "no incoming webhook for Slack channel {channel:?}: add it under `slack.webhooks`"
+                    "no incoming webhook for Slack channel {channel:?}: add it under `slack.webhooks`, or give `slack.botToken` to post with chat.postMessage"
                 ))
             }
             Destination::Webhook { .. } if self.webhook_secret.is_none() => {

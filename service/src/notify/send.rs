@@ -88,15 +88,25 @@ impl Channels {
                 ch.send(mail).await
             }
             Destination::Slack { channel } => {
-                let url = self.cfg.slack_webhooks.get(channel).ok_or_else(|| {
-                    SendError::Permanent(format!("no webhook for Slack channel {channel}"))
-                })?;
                 let m = Message::new(report, link, self.cfg.environment.clone());
                 let body = self
                     .templates
                     .slack(&m)
                     .map_err(|e| SendError::Permanent(e.to_string()))?;
-                slack::send(&self.http, url, &body).await
+                // A channel's own incoming webhook wins; the bot token reaches the rest.
+                match (
+                    self.cfg.slack_webhooks.get(channel),
+                    &self.cfg.slack_bot_token,
+                ) {
+                    (Some(url), _) => slack::send(&self.http, url, &body).await,
+                    (None, Some(token)) => {
+                        let api = self.cfg.slack_api_url.as_deref().unwrap_or(slack::API);
+                        slack::post_message(&self.http, api, token, channel, &body).await
+                    }
+                    (None, None) => Err(SendError::Permanent(format!(
+                        "no webhook for Slack channel {channel} and no bot token"
+                    ))),
+                }
             }
             Destination::Webhook { url } => {
                 let secret = self.cfg.webhook_secret.as_deref().unwrap_or_default();
