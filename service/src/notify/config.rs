@@ -22,6 +22,7 @@
 //!   - email: [sre@example.org]
 //!     on: [failed, aborted]
 //!     experiments: "checkout-*"
+//!     environments: [production]   # the GitLab environment, else `environment:` above
 //!   - slack: team-sre
 //!   - webhook: https://ci.example.org/faultline
 //! ```
@@ -132,7 +133,15 @@ const EMAIL: &[&str] = &[
     "passwordFile",
     "from",
 ];
-const ROUTE: &[&str] = &["email", "slack", "webhook", "gitlab", "on", "experiments"];
+const ROUTE: &[&str] = &[
+    "email",
+    "slack",
+    "webhook",
+    "gitlab",
+    "on",
+    "experiments",
+    "environments",
+];
 
 fn read_root(w: &mut Walk<'_>, root: &Node) -> NotifyConfig {
     let mut cfg = NotifyConfig::default();
@@ -309,6 +318,7 @@ fn read_route(w: &mut Walk<'_>, node: &Node, i: usize) -> Option<Route> {
     let mut dest = None;
     let mut on = None;
     let mut experiments = None;
+    let mut environments = None;
     let mut channels = 0;
     for (k, v) in &fields {
         let field = join(&path, k);
@@ -371,6 +381,11 @@ fn read_route(w: &mut Walk<'_>, node: &Node, i: usize) -> Option<Route> {
                     .strings(v, &field)
                     .map(|g| g.into_iter().map(Glob::new).collect())
             }
+            "environments" => {
+                environments = w
+                    .strings(v, &field)
+                    .map(|g| g.into_iter().map(Glob::new).collect())
+            }
             _ => unreachable!("w.map only returns allowed keys"),
         }
     }
@@ -387,6 +402,7 @@ fn read_route(w: &mut Walk<'_>, node: &Node, i: usize) -> Option<Route> {
         destination: dest?,
         on: on.unwrap_or_else(super::routing::default_verdicts),
         experiments: experiments.unwrap_or_default(),
+        environments: environments.unwrap_or_default(),
     })
 }
 

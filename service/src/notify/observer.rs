@@ -58,12 +58,13 @@ impl RunObserver for NotifyObserver {
             return;
         }
         let spec = spec_routes(self.outbox.store(), &run.id);
-        let mut dests = resolve(
-            &self.outbox.channels().config().routes,
-            &run.experiment,
-            &spec,
-            *to,
-        );
+        let cfg = self.outbox.channels().config();
+        let environment = run
+            .gitlab
+            .as_ref()
+            .and_then(|g| g.environment.as_deref())
+            .or(cfg.environment.as_deref());
+        let mut dests = resolve(&cfg.routes, &run.experiment, environment, &spec, *to);
         dests.retain(|d| *d != Destination::Gitlab);
         self.runs
             .lock()

@@ -131,6 +131,9 @@ pub struct Route {
     pub on: Vec<Verdict>,
     /// Experiment-name patterns; empty means every experiment.
     pub experiments: Vec<Glob>,
+    /// Environment patterns (the run's GitLab environment, else the config's
+    /// `environment`); empty means any, and a run with no environment.
+    pub environments: Vec<Glob>,
 }
 
 /// The verdicts a route hears about when it does not say: failed, aborted and error
@@ -155,6 +158,7 @@ pub const fn verdict_of(state: RunState) -> Option<Verdict> {
 pub fn resolve(
     routes: &[Route],
     experiment: &str,
+    environment: Option<&str>,
     spec: &[Notify],
     state: RunState,
 ) -> Vec<Destination> {
@@ -169,6 +173,10 @@ pub fn resolve(
         .iter()
         .filter(|r| r.on.contains(&verdict))
         .filter(|r| r.experiments.is_empty() || r.experiments.iter().any(|g| g.matches(experiment)))
+        .filter(|r| {
+            r.environments.is_empty()
+                || environment.is_some_and(|e| r.environments.iter().any(|g| g.matches(e)))
+        })
         .map(|r| r.destination.clone());
     let mut out: Vec<Destination> = Vec::new();
     for d in from_spec.chain(global) {
@@ -194,6 +202,7 @@ mod tests {
                 on.to_vec()
             },
             experiments: globs.iter().map(|g| Glob::new(*g)).collect(),
+            environments: Vec::new(),
         }
     }
 
@@ -280,7 +289,7 @@ mod tests {
             ),
         ];
         for (exp, state, want) in table {
-            let got: Vec<String> = resolve(&routes, exp, &spec, state)
+            let got: Vec<String> = resolve(&routes, exp, None, &spec, state)
                 .iter()
                 .map(Destination::key)
                 .collect();
@@ -295,7 +304,7 @@ mod tests {
             CheckingAfter,
         ] {
             assert!(
-                resolve(&routes, "payments", &spec, live).is_empty(),
+                resolve(&routes, "payments", None, &spec, live).is_empty(),
                 "{live}"
             );
         }
@@ -311,11 +320,35 @@ mod tests {
             (Error, true),
         ] {
             assert_eq!(
-                !resolve(&routes, "e", &[], state).is_empty(),
+                !resolve(&routes, "e", None, &[], state).is_empty(),
                 hears,
                 "{state}"
             );
         }
+    }
+
+    #[test]
+    fn environment_routes_hear_only_runs_in_their_environment() {
+        let mut prod = route(email("oncall@x"), &[], &[]);
+        prod.environments = vec![Glob::new("prod*")];
+        let any = route(hook("https://h/all"), &[], &[]);
+        let routes = [prod, any];
+        let keys = |env: Option<&str>| -> Vec<String> {
+            resolve(&routes, "e", env, &[], Failed)
+                .iter()
+                .map(Destination::key)
+                .collect()
+        };
+        assert_eq!(
+            keys(Some("production")),
+            ["email:oncall@x", "webhook:https://h/all"]
+        );
+        assert_eq!(keys(Some("staging")), ["webhook:https://h/all"]);
+        assert_eq!(
+            keys(None),
+            ["webhook:https://h/all"],
+            "no environment: only routes for any"
+        );
     }
 
     #[test]
