@@ -103,6 +103,39 @@ async fn a_yaml_run_is_created_at_once_streams_its_events_and_passes() {
     let runs = get_json(&s, "/api/v1/runs?limit=5").await;
     assert_eq!(runs["runs"][0]["id"], id.as_str());
     assert_eq!(runs["runs"][0]["state"], "passed");
+    assert!(runs["next"].is_null(), "one run: no next page");
+    let page = get_json(&s, "/api/v1/runs?limit=1&state=passed&experiment=api-pass").await;
+    assert_eq!(page["runs"][0]["id"], id.as_str());
+    let next = page["next"].as_str().unwrap();
+    assert!(
+        next.contains(&format!("before={id}")) && next.contains("state=passed"),
+        "{next}"
+    );
+    let after: Value = client()
+        .get(next)
+        .bearer_auth(VIEWER)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["runs"], json!([]));
+    assert!(
+        get_json(&s, "/api/v1/runs?state=failed").await["runs"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    for bad in ["/api/v1/runs?state=finished", "/api/v1/runs?colour=red"] {
+        let res = client()
+            .get(s.url(bad))
+            .bearer_auth(VIEWER)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
 
     let metrics = client()
         .get(s.url("/metrics"))

@@ -14,7 +14,7 @@ use super::plan::dry_run;
 use super::state::ApiState;
 use crate::engine::RunState;
 use crate::report::{Report, to_html, to_junit};
-use crate::store::RunRow;
+use crate::store::{RunFilter, RunRow};
 
 /// Bodies over this are refused with 413 (an experiment is a few KiB).
 pub const MAX_BODY: usize = 1 << 20;
@@ -166,8 +166,16 @@ async fn create(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ListQuery {
+    /// Page size, 1-1000 (default 50).
     limit: Option<u32>,
+    /// Only this experiment's runs.
+    experiment: Option<String>,
+    /// Only runs in this state (`passed`, `failed`, `aborted`, `error`, or a live state).
+    state: Option<String>,
+    /// The page after this run id (the previous page's `next` has it).
+    before: Option<String>,
 }
 
 /// One run in a list (without its spec and events).
@@ -190,10 +198,41 @@ async fn list(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = q.limit.unwrap_or(50).clamp(1, 1000);
-    let rows = state
-        .store
-        .list_runs(limit)
-        .map_err(|e| ApiError::internal("listing runs", &e))?;
+    let run_state = match q.state.as_deref() {
+        None => None,
+        Some(s) => Some(RunState::parse(s).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "state={s}: not a run state; use passed, failed, aborted, error, pending, checking-before, injecting, observing, recovering or checking-after"
+            ))
+        })?),
+    };
+    let store = state.store.clone();
+    let f = (q.experiment.clone(), run_state, q.before.clone(), limit);
+    let rows = web::block(move || {
+        store.find_runs(&RunFilter {
+            experiment: f.0.as_deref(),
+            state: f.1,
+            before: f.2.as_deref(),
+            limit: f.3,
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal("listing runs", &e))?
+    .map_err(|e| ApiError::internal("listing runs", &e))?;
+    let next = (rows.len() == limit as usize).then(|| {
+        let mut url = format!(
+            "/api/v1/runs?limit={limit}&before={}",
+            rows[rows.len() - 1].id
+        );
+        // Experiment names are DNS-1123 (validated), states are fixed words: no escaping.
+        if let Some(e) = &q.experiment {
+            url.push_str(&format!("&experiment={e}"));
+        }
+        if let Some(s) = run_state {
+            url.push_str(&format!("&state={s}"));
+        }
+        absolute(&req, &url)
+    });
     let runs: Vec<Summary> = rows
         .into_iter()
         .map(|r: RunRow| Summary {
@@ -206,7 +245,7 @@ async fn list(
             finished_at: r.finished_at,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "runs": runs })))
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "runs": runs, "next": next })))
 }
 
 fn report(state: &ApiState, id: &str) -> Result<Report, ApiError> {

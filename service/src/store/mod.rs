@@ -8,4 +8,4 @@ mod sqlite;
 
 pub use catalog::{Delivery, ExperimentRow, Halt};
 pub use outbox::{NewNotification, NotificationRow, NotificationStatus};
-pub use sqlite::{RunRow, Store, StoreError};
+pub use sqlite::{RunFilter, RunRow, Store, StoreError};

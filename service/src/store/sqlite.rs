@@ -76,6 +76,19 @@ pub struct RunRow {
     pub gitlab: Option<GitlabContext>,
 }
 
+/// Which runs [`Store::find_runs`] returns.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunFilter<'a> {
+    /// Only this experiment's.
+    pub experiment: Option<&'a str>,
+    /// Only runs in this state (a verdict, or a live state).
+    pub state: Option<RunState>,
+    /// Start after this run id (the previous page's last).
+    pub before: Option<&'a str>,
+    /// At most this many.
+    pub limit: u32,
+}
+
 /// The store handle; cheap to share behind an `Arc`.
 pub struct Store {
     conn: Mutex<Connection>,
@@ -233,6 +246,36 @@ impl Store {
             .map_err(sql("list runs"))?;
         let rows = stmt.query_map([limit], raw_row).map_err(sql("list runs"))?;
         rows.map(|r| r.map_err(sql("list runs")).and_then(decode_row))
+            .collect()
+    }
+
+    /// Runs newest first, filtered by experiment and state, after the cursor `before`
+    /// (a run id: the page starts with the run created just before it). At most `limit`.
+    pub fn find_runs(&self, f: &RunFilter<'_>) -> Result<Vec<RunRow>, StoreError> {
+        let conn = self.conn();
+        // Keyset pagination on (created_at, id): stable while runs are being added, and no
+        // OFFSET scan on a long history.
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, experiment, state, reason, spec_json, created_at, finished_at, gitlab_json FROM runs
+                 WHERE (?1 IS NULL OR experiment = ?1)
+                   AND (?2 IS NULL OR state = ?2)
+                   AND (?3 IS NULL OR (created_at, id) < (SELECT created_at, id FROM runs WHERE id = ?3))
+                 ORDER BY created_at DESC, id DESC LIMIT ?4",
+            )
+            .map_err(sql("find runs"))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    f.experiment,
+                    f.state.map(RunState::as_str),
+                    f.before,
+                    f.limit
+                ],
+                raw_row,
+            )
+            .map_err(sql("find runs"))?;
+        rows.map(|r| r.map_err(sql("find runs")).and_then(decode_row))
             .collect()
     }
 
@@ -430,5 +473,60 @@ mod tests {
         assert_eq!(run.reason, "service restarted mid-run");
         assert!(run.finished_at.is_some());
         assert_eq!(s.list_runs(10).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn runs_are_found_by_experiment_and_state_a_page_at_a_time() {
+        let s = Store::open_in_memory().unwrap();
+        for i in 0..7 {
+            let exp = if i % 2 == 0 { "even" } else { "odd" };
+            s.create_run(&format!("r{i}"), exp, "{}").unwrap();
+            if i < 3 {
+                s.record(&format!("r{i}"), &go(RunState::Error)).unwrap();
+            }
+        }
+        let ids = |f: RunFilter<'_>| -> Vec<String> {
+            s.find_runs(&f).unwrap().into_iter().map(|r| r.id).collect()
+        };
+        let all = ids(RunFilter {
+            limit: 100,
+            ..RunFilter::default()
+        });
+        assert_eq!(all.len(), 7);
+        let page1 = ids(RunFilter {
+            limit: 3,
+            ..RunFilter::default()
+        });
+        let page2 = ids(RunFilter {
+            limit: 3,
+            before: page1.last().map(String::as_str),
+            ..RunFilter::default()
+        });
+        let page3 = ids(RunFilter {
+            limit: 3,
+            before: page2.last().map(String::as_str),
+            ..RunFilter::default()
+        });
+        let paged: Vec<String> = [page1, page2, page3].concat();
+        assert_eq!(paged, all, "pages cover every run once, in order");
+        let even = ids(RunFilter {
+            experiment: Some("even"),
+            limit: 100,
+            ..RunFilter::default()
+        });
+        assert_eq!(even.len(), 4);
+        let errored = ids(RunFilter {
+            state: Some(RunState::Error),
+            limit: 100,
+            ..RunFilter::default()
+        });
+        assert_eq!(errored.len(), 3);
+        let odd_errors = ids(RunFilter {
+            experiment: Some("odd"),
+            state: Some(RunState::Error),
+            limit: 100,
+            ..RunFilter::default()
+        });
+        assert_eq!(odd_errors, ["r1"]);
     }
 }
