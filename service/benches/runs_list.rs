@@ -45,6 +45,16 @@ async fn bench() {
         } else {
             RunState::Error
         };
+        // The state machine's way: a verdict comes after checking-before.
+        store
+            .record(
+                &id,
+                &RunEvent::StateChanged {
+                    to: RunState::CheckingBefore,
+                    reason: String::new(),
+                },
+            )
+            .expect("event");
         store
             .record(
                 &id,
