@@ -11,6 +11,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use faultline_agent::spec::{Experiment, Schedule};
+
 use crate::api::LiveRuns;
 use crate::catalog;
 use crate::store::Store;
@@ -31,9 +33,10 @@ pub struct Scheduled {
     pub next: Option<DateTime<Utc>>,
 }
 
-/// Every scheduled experiment of the catalog and its next time after `after`. Templated
-/// documents (`{{ gitlab.* }}`) are left out: a schedule has no GitLab event to fill them.
-pub fn scheduled(store: &Store, after: DateTime<Utc>) -> Vec<Scheduled> {
+/// Every scheduled experiment of the catalog, instantiated once per catalog read.
+/// Templated documents (`{{ gitlab.* }}`) are left out: a schedule has no GitLab event to
+/// fill them.
+fn read_catalog(store: &Store) -> Vec<(String, Experiment, Schedule)> {
     let rows = match store.list_experiments() {
         Ok(r) => r,
         Err(e) => {
@@ -45,12 +48,20 @@ pub fn scheduled(store: &Store, after: DateTime<Utc>) -> Vec<Scheduled> {
         .filter(|r| !r.text.contains("{{"))
         .filter_map(|r| {
             let exp = catalog::instantiate(&r.text, None, &r.name).ok()?;
-            let s = exp.spec.schedule?;
-            Some(Scheduled {
-                experiment: r.name,
-                cron: s.as_str().to_string(),
-                next: s.cron().after(&after).next(),
-            })
+            let s = exp.spec.schedule.clone()?;
+            Some((r.name, exp, s))
+        })
+        .collect()
+}
+
+/// Every scheduled experiment of the catalog and its next time after `after`.
+pub fn scheduled(store: &Store, after: DateTime<Utc>) -> Vec<Scheduled> {
+    read_catalog(store)
+        .into_iter()
+        .map(|(name, _, s)| Scheduled {
+            experiment: name,
+            cron: s.as_str().to_string(),
+            next: s.cron().after(&after).next(),
         })
         .collect()
 }
@@ -68,44 +79,35 @@ pub fn spawn(
         let mut since = Utc::now();
         loop {
             let now = Utc::now();
-            // Everything due in (since, now] fires once.
-            for s in scheduled(&store, since) {
-                let Some(next) = s.next else { continue };
-                if next > now {
-                    continue;
+            // One catalog read a tick: what is due in (since, now] fires once, and the
+            // earliest time after now says how long to sleep.
+            let mut wake: Option<DateTime<Utc>> = None;
+            for (name, exp, s) in read_catalog(&store) {
+                if s.cron().after(&since).next().is_some_and(|t| t <= now) {
+                    if leading() {
+                        fire(&live, &name, s.as_str(), exp);
+                    } else {
+                        tracing::debug!(experiment = %name, "not the leader; another replica fires this schedule");
+                    }
                 }
-                if !leading() {
-                    tracing::debug!(experiment = %s.experiment, "not the leader; another replica fires this schedule");
-                    continue;
-                }
-                fire(&store, &live, &s);
+                let next = s.cron().after(&now).next();
+                wake = match (wake, next) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
             }
             since = now;
-            let next = scheduled(&store, now)
-                .into_iter()
-                .filter_map(|s| s.next)
-                .min()
+            let sleep = wake
                 .map_or(REREAD, |t| (t - Utc::now()).to_std().unwrap_or_default())
                 .clamp(Duration::from_millis(50), REREAD);
-            tokio::time::sleep(next).await;
+            tokio::time::sleep(sleep).await;
         }
     })
 }
 
-fn fire(store: &Store, live: &Arc<LiveRuns>, s: &Scheduled) {
-    let exp = match catalog::get(store, &s.experiment, None) {
-        Ok((_, exp)) => exp,
-        Err(e) => {
-            tracing::error!(experiment = %s.experiment, error = %e, "scheduled experiment is no longer valid; not started");
-            return;
-        }
-    };
+fn fire(live: &Arc<LiveRuns>, name: &str, cron: &str, exp: Experiment) {
     match live.start(exp) {
-        Ok(id) => {
-            tracing::info!(run = %id, experiment = %s.experiment, cron = %s.cron, "schedule started a run")
-        }
-        Err(e) => {
-            tracing::warn!(experiment = %s.experiment, error = %e, "schedule did not start a run")
-        }
+        Ok(id) => tracing::info!(run = %id, experiment = %name, %cron, "schedule started a run"),
+        Err(e) => tracing::warn!(experiment = %name, error = %e, "schedule did not start a run"),
     }
 }
