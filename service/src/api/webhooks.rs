@@ -179,13 +179,10 @@ async fn handle(
             ));
         }
     };
-    let names: Vec<String> = state
+    let names = state
         .store
-        .list_experiments()
-        .map_err(|e| ApiError::internal("reading the experiment catalog", &e))?
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+        .experiment_names()
+        .map_err(|e| ApiError::internal("reading the experiment catalog", &e))?;
     let matches = match rules::experiments(&wanted, &names) {
         Ok(m) => m,
         Err(why) => {

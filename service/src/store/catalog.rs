@@ -128,6 +128,19 @@ impl Store {
             .collect()
     }
 
+    /// Every experiment's name, sorted (what webhook rules match against: no documents read).
+    pub fn experiment_names(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT name FROM experiments ORDER BY name")
+            .map_err(sql("list experiment names"))?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(sql("list experiment names"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(sql("list experiment names"))
+    }
+
     /// Removes experiment `name`; false if there was none. Its past runs stay.
     pub fn delete_experiment(&self, name: &str) -> Result<bool, StoreError> {
         let n = self
