@@ -207,13 +207,13 @@ async fn list(
         })?),
     };
     let store = state.store.clone();
-    let f = (q.experiment.clone(), run_state, q.before.clone(), limit);
+    let (experiment, before) = (q.experiment.clone(), q.before.clone());
     let rows = web::block(move || {
         store.find_runs(&RunFilter {
-            experiment: f.0.as_deref(),
-            state: f.1,
-            before: f.2.as_deref(),
-            limit: f.3,
+            experiment: experiment.as_deref(),
+            state: run_state,
+            before: before.as_deref(),
+            limit,
         })
     })
     .await
