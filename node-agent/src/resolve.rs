@@ -608,6 +608,14 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = child.id();
+        // On a loaded machine the new argv can show in /proc a moment after spawn returns.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c.starts_with(name.as_bytes()))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         let by_pid = resolve(&LocalTarget::Pid(pid));
         let by_name = resolve(&LocalTarget::ProcessName(name.clone()));
         let own_comm = fs::read_to_string("/proc/self/comm").unwrap();
