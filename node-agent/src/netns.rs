@@ -21,6 +21,7 @@ use std::process::Command;
 use nix::sched::{CloneFlags, setns};
 
 use crate::error::FaultError;
+use crate::faults::NetnsId;
 
 /// Opens a netns file. A missing file means the namespace (or the process holding it) is
 /// gone: that is [`FaultError::TargetNotFound`], so callers can tell it from other errors.
@@ -35,6 +36,63 @@ pub fn open(path: &Path) -> Result<File, FaultError> {
             source,
         },
     })
+}
+
+/// The identity of the namespace at `path`; a missing file is `TargetNotFound`.
+pub fn id(path: &Path) -> Result<NetnsId, FaultError> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).map_err(|source| match source.kind() {
+        io::ErrorKind::NotFound => {
+            FaultError::TargetNotFound(format!("network namespace {}", path.display()))
+        }
+        _ => FaultError::Io {
+            action: "stat network namespace",
+            path: path.to_path_buf(),
+            source,
+        },
+    })?;
+    Ok(NetnsId {
+        dev: m.dev(),
+        ino: m.ino(),
+    })
+}
+
+/// A path that reaches namespace `id` now: `path` if it still leads there, else a
+/// `/run/netns/*` mount or the `/proc/PID/ns/net` of any process in it.
+///
+/// A fault resolved through a PID must outlive that PID: a Kubernetes pod's namespace
+/// outlives an app container killed mid-fault (the pause container holds it), and a named
+/// namespace outlives every process in it. Without this, recovery saw `/proc/PID/ns/net`
+/// gone, called the target gone, and left the qdisc or nft table in place (found by the
+/// reliability suite, `service/tests/reliability.rs`). A reused PID in another namespace
+/// is not mistaken for it either. `TargetNotFound` when nothing holds the namespace any
+/// more: then the kernel has freed it, and every qdisc and rule in it with it. `id` is
+/// `None` for faults journaled before ids were recorded: `path` is all there is.
+pub fn locate(path: &Path, id: Option<NetnsId>) -> Result<PathBuf, FaultError> {
+    let Some(id) = id else {
+        return Ok(path.to_path_buf());
+    };
+    if self::id(path).ok() == Some(id) {
+        return Ok(path.to_path_buf());
+    }
+    let entries = |dir: &str| std::fs::read_dir(dir).into_iter().flatten().flatten();
+    let named = entries("/run/netns").map(|e| e.path());
+    let in_procs = entries("/proc")
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(|e| e.path().join("ns/net"));
+    named
+        .chain(in_procs)
+        .find(|p| self::id(p).ok() == Some(id))
+        .ok_or_else(|| {
+            FaultError::TargetNotFound(format!(
+                "network namespace {} (nothing holds it any more)",
+                path.display()
+            ))
+        })
 }
 
 /// A job for the netns worker: enter the namespace, run, send the result back.
@@ -128,6 +186,52 @@ mod tests {
         let e = open(Path::new("/run/netns/fltest-does-not-exist-at-all")).unwrap_err();
         assert!(matches!(e, FaultError::TargetNotFound(_)), "{e}");
         assert!(command_in(Path::new("/proc/999999999/ns/net"), "true").is_err());
+    }
+
+    #[test]
+    fn a_namespace_is_found_again_after_the_process_it_was_reached_through_dies() {
+        if !nix::unistd::Uid::effective().is_root() {
+            eprintln!("skipped: needs root to create a network namespace");
+            return;
+        }
+        let name = format!("fltest-{}-locate", std::process::id());
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        struct Del(String);
+        impl Drop for Del {
+            fn drop(&mut self) {
+                let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+            }
+        }
+        let _del = Del(name.clone());
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &name, "sleep", "30"])
+            .spawn()
+            .unwrap();
+        let by_pid = PathBuf::from(format!("/proc/{}/ns/net", child.id()));
+        let named = PathBuf::from(format!("/run/netns/{name}"));
+        let want = id(&named).unwrap();
+        // `ip netns exec` enters the namespace before it execs sleep.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while id(&by_pid).ok() != Some(want) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert_eq!(locate(&by_pid, Some(want)).unwrap(), by_pid);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(locate(&by_pid, Some(want)).unwrap(), named);
+        // The host's namespace is not the one asked for.
+        let host = id(Path::new("/proc/self/ns/net")).unwrap();
+        assert_ne!(host, want);
+        drop(_del);
+        assert!(matches!(
+            locate(&by_pid, Some(want)),
+            Err(FaultError::TargetNotFound(_))
+        ));
+        assert_eq!(locate(&by_pid, None).unwrap(), by_pid);
     }
 
     #[test]

@@ -186,11 +186,12 @@ impl Host {
             source,
         })?;
         let cgroups = mount::dirs_of_proc(&mount::parse_proc_cgroup(&text), &self.mounts()?);
-        let netns = Some(self.proc.join(first.to_string()).join("ns/net"));
+        let netns = self.proc.join(first.to_string()).join("ns/net");
         Ok(Resolved {
             procs,
             cgroups,
-            netns,
+            netns_id: crate::netns::id(&netns).ok(),
+            netns: Some(netns),
         })
     }
 
@@ -217,6 +218,7 @@ impl Host {
             procs,
             cgroups,
             netns: None,
+            netns_id: None,
         })
     }
 
@@ -247,6 +249,7 @@ impl Host {
         Ok(Resolved {
             procs: Vec::new(),
             cgroups: Vec::new(),
+            netns_id: crate::netns::id(&path).ok(),
             netns: Some(path),
         })
     }

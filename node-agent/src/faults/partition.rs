@@ -226,9 +226,16 @@ impl Fault for Partition {
     }
 
     async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
-        let netns = netns_of(rec)?.to_path_buf();
+        let path = netns_of(rec)?.to_path_buf();
+        let id = rec.resolved.netns_id;
         let table = table_name(rec);
         blocking(move || {
+            // The path may be a dead PID's while the namespace, and our table, live on.
+            let netns = match netns::locate(&path, id) {
+                Ok(p) => p,
+                Err(FaultError::TargetNotFound(what)) => return Ok(Recovered::TargetGone(what)),
+                Err(e) => return Err(e),
+            };
             match table_exists(&netns, &table) {
                 Ok(true) => {}
                 Ok(false) => return Ok(Recovered::AlreadyGone),

@@ -74,6 +74,16 @@ pub struct CgroupDir {
     pub v2: bool,
 }
 
+/// A network namespace's identity: the (device, inode) of its nsfs file, the same through
+/// every path that reaches it (`/run/netns/NAME`, `/proc/PID/ns/net`) and stable for the namespace's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NetnsId {
+    /// `st_dev` of the nsfs file.
+    pub dev: u64,
+    /// `st_ino` of the nsfs file.
+    pub ino: u64,
+}
+
 /// What the agent found for a [`LocalTarget`] when it applied the fault.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Resolved {
@@ -83,6 +93,10 @@ pub struct Resolved {
     pub cgroups: Vec<CgroupDir>,
     /// Path to the target's network namespace (`/proc/PID/ns/net` or `/run/netns/NAME`).
     pub netns: Option<PathBuf>,
+    /// That namespace's identity when it was resolved, so recovery finds it again when
+    /// the path no longer leads there (the PID died; see `netns::locate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns_id: Option<NetnsId>,
 }
 
 /// The journal's record of one fault on one target.

@@ -221,7 +221,7 @@ pub(crate) async fn recover(
     scope: &NetworkScope,
 ) -> Result<Recovered, FaultError> {
     let netns = netns_of(rec)?;
-    let nl = match Netlink::take_kept(netns) {
+    let nl = match Netlink::take_kept(netns, rec.resolved.netns_id) {
         Ok(nl) => nl,
         Err(FaultError::TargetNotFound(what)) => return Ok(Recovered::TargetGone(what)),
         Err(e) => return Err(e),

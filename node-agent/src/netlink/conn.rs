@@ -1,6 +1,5 @@
 //! A route netlink connection bound to one network namespace.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -10,6 +9,7 @@ use tokio::task::JoinHandle;
 use super::link::{self, Link};
 use super::qdisc::QdiscHandle;
 use crate::error::FaultError;
+use crate::faults::NetnsId;
 use crate::netns;
 
 /// One route netlink socket inside a network namespace, driven by a tokio task that ends
@@ -39,25 +39,10 @@ impl Drop for Driver {
 static KEPT: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
 
 /// One kept connection: netns path, the namespace's (device, inode), the connection.
-type Kept = (PathBuf, (u64, u64), Netlink);
+type Kept = (PathBuf, NetnsId, Netlink);
 
 fn kept() -> std::sync::MutexGuard<'static, Vec<Kept>> {
     KEPT.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// (device, inode) of the namespace at `path`; a missing file is `TargetNotFound`.
-fn ns_id(path: &Path) -> Result<(u64, u64), FaultError> {
-    let m = std::fs::metadata(path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => {
-            FaultError::TargetNotFound(format!("network namespace {}", path.display()))
-        }
-        _ => FaultError::Io {
-            action: "stat network namespace",
-            path: path.to_path_buf(),
-            source,
-        },
-    })?;
-    Ok((m.dev(), m.ino()))
 }
 
 impl Netlink {
@@ -90,7 +75,7 @@ impl Netlink {
     /// alive: a runtime that shut down ends it), else a new one, which is kept. Saves
     /// recover the socket set-up that apply already paid for.
     pub fn open_kept(path: &Path) -> Result<Self, FaultError> {
-        let id = ns_id(path)?;
+        let id = netns::id(path)?;
         let mut kept = kept();
         kept.retain(|(_, _, nl)| !nl.driver.0.is_finished());
         if let Some((_, _, nl)) = kept.iter().find(|(p, i, _)| p == path && *i == id) {
@@ -104,19 +89,24 @@ impl Netlink {
         Ok(nl)
     }
 
-    /// Removes and returns the kept connection for `path` if it is still usable, else opens
-    /// a new one that is not kept (recover: the fault is over, the namespace must be free
-    /// to go).
-    pub fn take_kept(path: &Path) -> Result<Self, FaultError> {
+    /// Removes and returns the kept connection for `path` if it is still usable and in
+    /// namespace `id` (the fault's, when known), else opens a new one that is not kept
+    /// (recover: the fault is over, the namespace must be free to go) wherever
+    /// [`netns::locate`] finds that namespace now. A kept socket acts in its namespace for
+    /// as long as it lives, even when `path` (a dead PID's) no longer leads there.
+    pub fn take_kept(path: &Path, id: Option<NetnsId>) -> Result<Self, FaultError> {
         let taken = {
             let mut kept = kept();
             let i = kept.iter().position(|(p, _, _)| p == path);
             i.map(|i| kept.swap_remove(i))
         };
-        let id = ns_id(path)?;
+        let id = match id {
+            Some(id) => id,
+            None => netns::id(path)?,
+        };
         match taken {
             Some((_, i, nl)) if i == id && !nl.driver.0.is_finished() => Ok(nl),
-            _ => Self::open(path),
+            _ => Self::open(&netns::locate(path, Some(id))?),
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod alertmanager;
 pub mod auth;
+pub mod deadline;
 pub mod error;
 pub mod experiments;
 pub mod halt;

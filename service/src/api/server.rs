@@ -12,6 +12,7 @@ use actix_web::{App, HttpServer, web};
 use faultline_exporter::ServiceMetrics;
 
 use super::auth::Auth;
+use super::deadline;
 use super::live::LiveRuns;
 use super::state::ApiState;
 use crate::engine::inject::Injector;
@@ -114,13 +115,14 @@ impl Service {
             App::new()
                 .app_data(state.clone())
                 .app_data(auth.clone())
-                .wrap_fn(|req, srv| {
+                .wrap_fn(|mut req, srv| {
                     let metrics = req
                         .app_data::<web::Data<ApiState>>()
                         .map(|s| s.metrics.clone());
+                    let missed = deadline::limit_body(&mut req);
                     let fut = srv.call(req);
                     async move {
-                        let res = fut.await?;
+                        let res = deadline::answer(fut.await?.map_into_boxed_body(), &missed);
                         if let Some(m) = metrics {
                             let route = res
                                 .request()
