@@ -21,7 +21,11 @@ pub struct TraceParent(SpanContext);
 impl TraceParent {
     /// The span of `cx`, when it has a valid one.
     pub fn of(cx: &Context) -> Option<TraceParent> {
-        let sc = cx.span().span_context().clone();
+        TraceParent::new(cx.span().span_context().clone())
+    }
+
+    /// A span's context as a parent, when it is a valid one.
+    pub fn new(sc: SpanContext) -> Option<TraceParent> {
         sc.is_valid().then_some(TraceParent(sc))
     }
 

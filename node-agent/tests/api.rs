@@ -200,6 +200,12 @@ async fn apply_renew_list_and_delete_with_404_and_409() {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // One record renewed once; the refused renewal is not counted.
+    let metrics = agent.metrics().encode_text();
+    assert!(
+        metrics.contains("faultline_agent_lease_renewals_total 1"),
+        "{metrics}"
+    );
 
     let list: ListResponse = test::call_and_read_body_json(
         &app,

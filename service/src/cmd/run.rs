@@ -140,6 +140,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         let traces = trace_observer(&args.otlp)?;
         if let Some((_, t)) = &traces {
             opts.observers.push(t.clone());
+            // Fault spans open before their apply call, which carries them to the agent.
+            opts.fault_traces = Some(t.clone());
         }
         let store = Arc::new(store);
         let notifier = channels.map(|c| Notifier::start(c, store.clone(), RetryPolicy::default()));

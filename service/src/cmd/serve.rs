@@ -103,6 +103,8 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     let traces = crate::cmd::run::trace_observer(&args.otlp)?;
     if let Some((_, t)) = &traces {
         opts.observers.push(t.clone());
+        // Fault spans open before their apply call, which carries them to the agent.
+        opts.fault_traces = Some(t.clone());
     }
     if let Some(url) = &args.alertmanager {
         faultline::notify::config::check_url(url)

@@ -44,6 +44,14 @@ pub enum RunEvent {
         target: String,
         /// Step name.
         step: String,
+        /// Who applied it: `in-process`, a node agent's URL, or `kubernetes-api` (pod
+        /// faults, which the service carries out itself). Empty in events stored before
+        /// this was recorded.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        agent: String,
+        /// The node the target runs on, when known (cluster mode).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
     },
     /// A fault was removed.
     FaultRecovered {

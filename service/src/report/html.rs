@@ -58,6 +58,17 @@ fn describe(ev: &RunEvent) -> String {
             kind,
             target,
             step,
+            agent,
+            ..
+        } if !agent.is_empty() => {
+            format!("applied {kind} on {target} by {agent} (step {step}, fault {fault})")
+        }
+        RunEvent::FaultApplied {
+            fault,
+            kind,
+            target,
+            step,
+            ..
         } => format!("applied {kind} on {target} (step {step}, fault {fault})"),
         RunEvent::FaultRecovered { fault, outcome } => {
             format!("recovered fault {fault}: {outcome}")

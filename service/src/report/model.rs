@@ -142,6 +142,7 @@ impl Report {
                     kind,
                     target,
                     step,
+                    ..
                 } => faults.push(FaultWindow {
                     fault: fault.clone(),
                     kind: kind.clone(),

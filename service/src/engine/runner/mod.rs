@@ -21,7 +21,7 @@ mod place;
 mod safety;
 
 use super::inject::Injector;
-use super::observe::{FnObserver, Observers, RunInfo};
+use super::observe::{FaultTraces, FnObserver, Observers, RunInfo};
 use super::plan::{guard_refusal, label as step_label};
 use super::{RunEvent, RunState};
 use crate::checks::PrometheusClient;
@@ -44,6 +44,9 @@ pub struct RunOptions {
     /// The Kubernetes cluster, in cluster mode (`faultline serve --kubernetes`): pod
     /// targets are resolved and pod faults carried out through it.
     pub cluster: Option<Cluster>,
+    /// Where fault spans are opened before their apply call, so calls to node agents
+    /// carry their trace context (the trace observer, when traces are exported).
+    pub fault_traces: Option<Arc<dyn FaultTraces>>,
 }
 
 impl Default for RunOptions {
@@ -54,6 +57,7 @@ impl Default for RunOptions {
             observers: Observers::default(),
             alerts_pushed: false,
             cluster: None,
+            fault_traces: None,
         }
     }
 }
@@ -345,6 +349,18 @@ impl Runner {
         eval: &crate::checks::Evaluation,
     ) -> Result<(), Stop> {
         self.record(checks::check_event(check, phase, eval))
+    }
+
+    /// Opens the span of fault request `id` before it is applied; its trace context.
+    fn trace_starting(&self, id: &FaultId) -> Option<faultline_exporter::TraceParent> {
+        let t = self.opts.fault_traces.as_ref()?;
+        t.fault_starting(&self.info, id.as_str())
+    }
+
+    /// The trace context of fault request `id` (renewals, recovery).
+    fn trace_of(&self, id: &FaultId) -> Option<faultline_exporter::TraceParent> {
+        let t = self.opts.fault_traces.as_ref()?;
+        t.fault_context(&self.info, id.as_str())
     }
 
     fn record(&self, ev: RunEvent) -> Result<(), Stop> {
