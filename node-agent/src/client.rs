@@ -72,6 +72,16 @@ impl AgentClient {
         Ok(AgentClient { http, base, token })
     }
 
+    /// A client for another agent at `base`, sharing this one's connection pool and
+    /// token (one client probing a thousand agents, not a thousand clients).
+    pub fn at(&self, base: &str) -> AgentClient {
+        AgentClient {
+            http: self.http.clone(),
+            base: base.trim_end_matches('/').to_string(),
+            token: self.token.clone(),
+        }
+    }
+
     /// `POST /v1/faults`.
     pub async fn apply(&self, req: &ApplyRequest) -> Result<ApplyResponse, ClientError> {
         self.apply_under(req, None).await

@@ -135,7 +135,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Some(endpoint) => {
             let t = Tracing::start(&endpoint, "faultline-agent")
                 .context("starting OTLP trace export")?;
-            tracing::info!(endpoint = t.endpoint(), "exporting fault call spans over OTLP/HTTP");
+            tracing::info!(
+                endpoint = t.endpoint(),
+                "exporting fault call spans over OTLP/HTTP"
+            );
             Some(t)
         }
         None => None,

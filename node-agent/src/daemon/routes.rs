@@ -176,10 +176,9 @@ async fn renew(
     let id = fault_id(&path)?;
     let req: RenewRequest = decode(&body)?;
     let span = span(&http, tracer.as_ref(), AgentCall::Renew, &id);
-    let (renewed, lease_until) =
-        finish(span, agent.renew(id, req.lease_seconds).await, |s, r| {
-            s.count("faultline.agent.records", r.0.len());
-        })?;
+    let (renewed, lease_until) = finish(span, agent.renew(id, req.lease_seconds).await, |s, r| {
+        s.count("faultline.agent.records", r.0.len());
+    })?;
     Ok(HttpResponse::Ok().json(RenewResponse {
         renewed,
         lease_until,

@@ -13,6 +13,7 @@ use faultline::engine::inject::Injector;
 use faultline::engine::runner::RunOptions;
 use faultline::gitlab::{GitlabClient, GitlabConfig, GitlabObserver};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
+use faultline::outputs::agent_health::KnownAgents;
 use faultline::outputs::{MetricsObserver, SilenceObserver};
 use faultline::runs::wait_for_signal;
 use faultline::store::Store;
@@ -177,7 +178,18 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
         }
         false => None,
     };
+    let known_agents = match (&cluster, &injector) {
+        (Some(mode), _) => KnownAgents::cluster(mode.cluster.agents().clone())
+            .context("failed to set up the agent health probe")?,
+        (None, Injector::InProcess(a)) => KnownAgents::InProcess(a.clone()),
+        (None, Injector::Remote(c)) => KnownAgents::Remote(c.clone()),
+    };
     let service = Service::open(store, injector, opts, auth)?;
+    let agent_probe = faultline::outputs::agent_health::spawn(
+        known_agents,
+        service.state.metrics.clone(),
+        faultline::outputs::agent_health::PROBE_EVERY,
+    );
     service.state.metrics.emergency_stop(halted.is_some());
     if let Some(n) = &notifier {
         n.outbox().count_with(service.state.metrics.clone());
@@ -223,6 +235,7 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     tracing::info!(listen = %args.listen, state_dir = %dir.display(), interrupted = service.interrupted.len(), "serving");
     service.run_until(server, wait_for_signal()).await?;
     scheduler.abort();
+    agent_probe.abort();
     if let Some(agent) = agent {
         let left = agent
             .shutdown()

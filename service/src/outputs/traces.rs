@@ -306,7 +306,10 @@ impl FaultTraces for TraceObserver {
             .or_insert_with(|| self.start_run(run, now));
         let at = now.max(live.last);
         live.last = at;
-        let attrs = vec![KeyValue::new("faultline.fault.request", request.to_string())];
+        let attrs = vec![KeyValue::new(
+            "faultline.fault.request",
+            request.to_string(),
+        )];
         let span = self.child(live, FAULT_SPAN.to_string(), at, attrs);
         let parent = TraceParent::new(span.span_context().clone());
         live.opened.insert(request.to_string(), span);

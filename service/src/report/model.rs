@@ -213,6 +213,9 @@ pub(crate) mod tests {
             kind: "networkDelay".into(),
             target: "netns web".into(),
             step: "delay".into(),
+            // Stored before events named their agent: the report still reads.
+            agent: String::new(),
+            node: None,
         };
         s.record("r1", &applied).unwrap();
         s.record("r1", &go(RunState::Observing)).unwrap();

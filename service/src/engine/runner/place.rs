@@ -238,7 +238,13 @@ mod tests {
         let injector = Injector::InProcess(std::sync::Arc::new(agent.await.unwrap()));
         let id = FaultId::new("run1-f1").unwrap();
         let next = place
-            .renew(&id, &injector, Some(&cluster), Duration::from_secs(30), None)
+            .renew(
+                &id,
+                &injector,
+                Some(&cluster),
+                Duration::from_secs(30),
+                None,
+            )
             .await
             .unwrap()
             .expect("a renewal changes the records");
