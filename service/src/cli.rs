@@ -209,7 +209,10 @@ pub struct RunArgs {
 #[derive(Debug, Clone, Args)]
 pub struct OtlpArgs {
     /// OTLP/HTTP base URL (e.g. http://127.0.0.1:4318; `/v1/traces` is appended): a trace
-    /// per run, a span per state and per fault, as protobuf. Falls back to
+    /// per run, a span per state, per fault (with the agent that applied it) and per check
+    /// and phase, as protobuf. Calls to node agents then carry the fault's span as a W3C
+    /// `traceparent`, so an agent run with its own --otlp-endpoint adds its spans under
+    /// it. Falls back to
     /// OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set. OTEL_SERVICE_NAME,
     /// OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS apply.
     #[arg(long, value_name = "URL", env = "FAULTLINE_OTLP_ENDPOINT")]
