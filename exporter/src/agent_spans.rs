@@ -61,9 +61,7 @@ impl AgentTracer {
 
     /// Starts the span of `call` about fault (request or record) `fault`, under `parent`.
     pub fn start(&self, call: AgentCall, parent: Option<&TraceParent>, fault: &str) -> AgentSpan {
-        let cx = parent
-            .map(TraceParent::context)
-            .unwrap_or_else(opentelemetry::Context::new);
+        let cx = parent.map(TraceParent::context).unwrap_or_default();
         let span = self
             .tracer
             .span_builder(call.span_name())

@@ -278,8 +278,7 @@ async fn the_metrics_endpoint_passes_promtool() {
     let _: RecoverResponse = test::call_and_read_body_json(&app, del).await;
     assert!(wait_until(Duration::from_secs(5), || s.state() == 'S').is_some());
     let body =
-        test::call_and_read_body(&app, test::TestRequest::get().uri("/metrics").to_request())
-            .await;
+        test::call_and_read_body(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
     let text = String::from_utf8(body.to_vec()).unwrap();
     for needle in [
         "faultline_agent_lease_renewals_total 1",
