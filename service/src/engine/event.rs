@@ -79,3 +79,34 @@ pub struct StoredEvent {
     #[serde(flatten)]
     pub event: RunEvent,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_events_stored_before_the_agent_was_recorded_still_read() {
+        let old = r#"{"type":"faultApplied","fault":"r1-f1-0","kind":"processPause","target":"pid 7","step":"pause"}"#;
+        let ev: RunEvent = serde_json::from_str(old).unwrap();
+        let RunEvent::FaultApplied { agent, node, .. } = &ev else {
+            panic!("{ev:?}")
+        };
+        assert!(agent.is_empty() && node.is_none());
+        // Written back, it is the same document: nothing empty is added.
+        assert_eq!(serde_json::to_string(&ev).unwrap(), old);
+        let new = RunEvent::FaultApplied {
+            fault: "r1-f1n0-0".into(),
+            kind: "stressCpu".into(),
+            target: "pod shop/web-0".into(),
+            step: "stress".into(),
+            agent: "http://10.0.0.5:7150".into(),
+            node: Some("node-a".into()),
+        };
+        let text = serde_json::to_string(&new).unwrap();
+        assert!(
+            text.contains(r#""agent":"http://10.0.0.5:7150","node":"node-a""#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<RunEvent>(&text).unwrap(), new);
+    }
+}

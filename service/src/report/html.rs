@@ -60,16 +60,15 @@ fn describe(ev: &RunEvent) -> String {
             step,
             agent,
             ..
-        } if !agent.is_empty() => {
-            format!("applied {kind} on {target} by {agent} (step {step}, fault {fault})")
+        } => {
+            // Events stored before the agent was recorded have none.
+            let by = if agent.is_empty() {
+                String::new()
+            } else {
+                format!(" by {agent}")
+            };
+            format!("applied {kind} on {target}{by} (step {step}, fault {fault})")
         }
-        RunEvent::FaultApplied {
-            fault,
-            kind,
-            target,
-            step,
-            ..
-        } => format!("applied {kind} on {target} (step {step}, fault {fault})"),
         RunEvent::FaultRecovered { fault, outcome } => {
             format!("recovered fault {fault}: {outcome}")
         }
@@ -190,6 +189,26 @@ pub fn to_html(r: &Report) -> String {
 mod tests {
     use super::*;
     use crate::report::model::tests::sample_report;
+
+    #[test]
+    fn an_applied_fault_names_its_agent_when_the_event_has_one() {
+        let ev = |agent: &str| RunEvent::FaultApplied {
+            fault: "r1-f1-0".into(),
+            kind: "processPause".into(),
+            target: "pid 7".into(),
+            step: "pause".into(),
+            agent: agent.into(),
+            node: None,
+        };
+        assert_eq!(
+            describe(&ev("http://10.0.0.5:7150")),
+            "applied processPause on pid 7 by http://10.0.0.5:7150 (step pause, fault r1-f1-0)"
+        );
+        assert_eq!(
+            describe(&ev("")),
+            "applied processPause on pid 7 (step pause, fault r1-f1-0)"
+        );
+    }
 
     #[test]
     fn the_page_shows_the_verdict_checks_and_fault_windows_escaped() {
