@@ -492,9 +492,11 @@ async fn a_run_is_one_trace_with_a_span_per_state_and_fault_and_survives_a_503()
         assert_eq!(found.len(), 1, "one {p} span of the check");
         found[0]
     };
+    // `during` checks start measuring just before the first injection, so their first
+    // evaluation may still fall in checking-before; they end before checking-after.
     for (p, first, last) in [
         ("before", states[0], states[0]),
-        ("during", states[1], states[3]),
+        ("during", states[0], states[3]),
         ("after", states[4], states[4]),
     ] {
         let c = phase(p);
