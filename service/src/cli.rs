@@ -345,24 +345,72 @@ impl ServeArgs {
             ("listen", "--listen", self.listen.clone()),
             ("stateDir", "--state-dir", self.state_dir.clone()),
             ("tokensFile", "--tokens-file", self.tokens_file.clone()),
-            ("insecureNoAuth", "--insecure-no-auth", self.insecure_no_auth.clone()),
+            (
+                "insecureNoAuth",
+                "--insecure-no-auth",
+                self.insecure_no_auth.clone(),
+            ),
             ("lease", "--lease", self.lease.clone()),
             ("prometheusUrl", "--prometheus", self.prometheus.clone()),
-            ("alertmanagerUrl", "--alertmanager", self.alertmanager.clone()),
+            (
+                "alertmanagerUrl",
+                "--alertmanager",
+                self.alertmanager.clone(),
+            ),
             ("agentUrl", "--agent", self.agent.clone()),
-            ("agentTokenFile", "--agent-token-file", self.agent_token_file.clone()),
+            (
+                "agentTokenFile",
+                "--agent-token-file",
+                self.agent_token_file.clone(),
+            ),
             ("experimentsDir", "--experiments", self.experiments.clone()),
-            ("gitlabConfig", "--gitlab-config", self.gitlab_config.clone()),
-            ("notifyConfig", "--notify-config", path(&self.notify.notify_config)),
-            ("notifyTemplates", "--notify-templates", path(&self.notify.notify_templates)),
+            (
+                "gitlabConfig",
+                "--gitlab-config",
+                self.gitlab_config.clone(),
+            ),
+            (
+                "notifyConfig",
+                "--notify-config",
+                path(&self.notify.notify_config),
+            ),
+            (
+                "notifyTemplates",
+                "--notify-templates",
+                path(&self.notify.notify_templates),
+            ),
             ("publicUrl", "--public-url", self.grafana.public_url.clone()),
-            ("grafanaUrl", "--grafana-url", self.grafana.grafana_url.clone()),
-            ("grafanaTokenFile", "--grafana-token-file", path(&self.grafana.grafana_token_file)),
-            ("grafanaDashboardUid", "--grafana-dashboard-uid", self.grafana.grafana_dashboard_uid.clone()),
-            ("otlpEndpoint", "--otlp-endpoint", self.otlp.otlp_endpoint.clone()),
+            (
+                "grafanaUrl",
+                "--grafana-url",
+                self.grafana.grafana_url.clone(),
+            ),
+            (
+                "grafanaTokenFile",
+                "--grafana-token-file",
+                path(&self.grafana.grafana_token_file),
+            ),
+            (
+                "grafanaDashboardUid",
+                "--grafana-dashboard-uid",
+                self.grafana.grafana_dashboard_uid.clone(),
+            ),
+            (
+                "otlpEndpoint",
+                "--otlp-endpoint",
+                self.otlp.otlp_endpoint.clone(),
+            ),
             ("kubernetes", "--kubernetes", c.kubernetes.clone()),
-            ("agentSelector", "--agent-selector", c.agent_selector.clone()),
-            ("agentNamespace", "--agent-namespace", c.agent_namespace.clone()),
+            (
+                "agentSelector",
+                "--agent-selector",
+                c.agent_selector.clone(),
+            ),
+            (
+                "agentNamespace",
+                "--agent-namespace",
+                c.agent_namespace.clone(),
+            ),
             ("agentPort", "--agent-port", c.agent_port.clone()),
             ("kubeQps", "--kube-qps", c.kube_qps.clone()),
             ("kubeBurst", "--kube-burst", c.kube_burst.clone()),
@@ -545,13 +593,33 @@ mod tests {
         assert_eq!(envs, want);
         // `given` names every key once, with the flag clap knows.
         let s = serve(&[
-            "--listen=1", "--state-dir=1", "--tokens-file=1", "--insecure-no-auth", "--lease=1",
-            "--prometheus=1", "--alertmanager=1", "--agent=1", "--agent-token-file=1",
-            "--experiments=1", "--gitlab-config=1", "--notify-config=1", "--notify-templates=1",
-            "--public-url=1", "--grafana-url=1", "--grafana-token-file=1",
-            "--grafana-dashboard-uid=1", "--otlp-endpoint=1", "--kubernetes", "--agent-selector=1",
-            "--agent-namespace=1", "--agent-port=1", "--kube-qps=1", "--kube-burst=1",
-            "--pause-image=1", "--protect-namespace=1", "--leader-lease=1",
+            "--listen=1",
+            "--state-dir=1",
+            "--tokens-file=1",
+            "--insecure-no-auth",
+            "--lease=1",
+            "--prometheus=1",
+            "--alertmanager=1",
+            "--agent=1",
+            "--agent-token-file=1",
+            "--experiments=1",
+            "--gitlab-config=1",
+            "--notify-config=1",
+            "--notify-templates=1",
+            "--public-url=1",
+            "--grafana-url=1",
+            "--grafana-token-file=1",
+            "--grafana-dashboard-uid=1",
+            "--otlp-endpoint=1",
+            "--kubernetes",
+            "--agent-selector=1",
+            "--agent-namespace=1",
+            "--agent-port=1",
+            "--kube-qps=1",
+            "--kube-burst=1",
+            "--pause-image=1",
+            "--protect-namespace=1",
+            "--leader-lease=1",
         ])
         .unwrap();
         let given = s.given();
@@ -559,14 +627,33 @@ mod tests {
         assert_eq!(keys, KEYS);
         for (_, flag, _) in &given {
             let long = flag.trim_start_matches("--");
-            assert!(serve_cmd.get_arguments().any(|a| a.get_long() == Some(long)), "{flag}");
+            assert!(
+                serve_cmd
+                    .get_arguments()
+                    .any(|a| a.get_long() == Some(long)),
+                "{flag}"
+            );
         }
     }
 
     #[test]
     fn boolean_flags_take_an_optional_value() {
-        assert_eq!(serve(&["--kubernetes"]).unwrap().cluster.kubernetes.as_deref(), Some("true"));
-        assert_eq!(serve(&["--kubernetes=false"]).unwrap().cluster.kubernetes.as_deref(), Some("false"));
+        assert_eq!(
+            serve(&["--kubernetes"])
+                .unwrap()
+                .cluster
+                .kubernetes
+                .as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            serve(&["--kubernetes=false"])
+                .unwrap()
+                .cluster
+                .kubernetes
+                .as_deref(),
+            Some("false")
+        );
         assert_eq!(serve(&[]).unwrap().cluster.kubernetes, None);
         // Without `=`, the next word is not taken as the flag's value.
         assert!(serve(&["--insecure-no-auth", "stray"]).is_err());

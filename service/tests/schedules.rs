@@ -134,7 +134,10 @@ async fn a_zoned_schedule_shows_its_zone_and_next_time_in_utc_and_local() {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = res.text().await.unwrap();
     assert!(body.contains("spec.schedule.timezone"), "{body}");
-    assert!(body.contains("Europe/Berlin"), "the suggestion is missing: {body}");
+    assert!(
+        body.contains("Europe/Berlin"),
+        "the suggestion is missing: {body}"
+    );
 
     let res = client()
         .post(s.url("/api/v1/experiments"))
@@ -143,7 +146,12 @@ async fn a_zoned_schedule_shows_its_zone_and_next_time_in_utc_and_local() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
     let list: Value = client()
         .get(s.url("/api/v1/schedules"))
         .bearer_auth(VIEWER)
@@ -158,7 +166,11 @@ async fn a_zoned_schedule_shows_its_zone_and_next_time_in_utc_and_local() {
     let next = chrono::DateTime::parse_from_rfc3339(entry["next"].as_str().unwrap()).unwrap();
     let local = chrono::DateTime::parse_from_rfc3339(entry["nextLocal"].as_str().unwrap()).unwrap();
     assert_eq!(next, local, "two different instants: {entry}");
-    assert_eq!(next.offset().local_minus_utc(), 0, "`next` is not in UTC: {entry}");
+    assert_eq!(
+        next.offset().local_minus_utc(),
+        0,
+        "`next` is not in UTC: {entry}"
+    );
     // 03:00 on a weekday in Berlin, at its offset then (+01:00 or +02:00).
     let off = local.offset().local_minus_utc();
     assert!(off == 3600 || off == 7200, "{entry}");

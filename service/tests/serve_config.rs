@@ -73,7 +73,10 @@ fn refused(dir: &Path, args: &[&str], env: &[(&str, String)]) -> String {
         if let Some(s) = child.0.try_wait().unwrap() {
             break s;
         }
-        assert!(Instant::now() < deadline, "serve started despite a bad config");
+        assert!(
+            Instant::now() < deadline,
+            "serve started despite a bad config"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut text = String::new();
@@ -114,14 +117,20 @@ async fn a_flag_beats_its_variable_which_beats_the_file_which_beats_the_default(
     // The file alone.
     let (serve, addr) = start(elsewhere.path(), &["--config", &config], &[]);
     assert_eq!(addr, format!("127.0.0.1:{file_port}"));
-    assert!(d.join("state/faultline.db").exists(), "stateDir not relative to the file");
+    assert!(
+        d.join("state/faultline.db").exists(),
+        "stateDir not relative to the file"
+    );
     assert_eq!(status(&addr, VIEWER).await, StatusCode::OK);
     drop(serve);
 
     // Variables over the file: the address and the tokens file.
     let env = [
         ("FAULTLINE_LISTEN", format!("127.0.0.1:{env_port}")),
-        ("FAULTLINE_TOKENS_FILE", d.join("env-tokens").display().to_string()),
+        (
+            "FAULTLINE_TOKENS_FILE",
+            d.join("env-tokens").display().to_string(),
+        ),
     ];
     let (serve, addr) = start(elsewhere.path(), &["--config", &config], &env);
     assert_eq!(addr, format!("127.0.0.1:{env_port}"));
@@ -164,10 +173,16 @@ fn a_bad_config_names_the_key_and_line_and_starts_nothing() {
     // A bad variable names the variable.
     let env = [("FAULTLINE_KUBE_QPS", "fast".to_string())];
     let err = refused(d, &["--insecure-no-auth", "--state-dir", "state"], &env);
-    assert!(err.contains("FAULTLINE_KUBE_QPS): `fast` is not a number"), "{err}");
+    assert!(
+        err.contains("FAULTLINE_KUBE_QPS): `fast` is not a number"),
+        "{err}"
+    );
     assert!(!d.join("state").exists());
 
     // A missing file is an error too, not "all defaults".
     let err = refused(d, &["--config", "nowhere.yaml", "--insecure-no-auth"], &[]);
-    assert!(err.contains("nowhere.yaml: cannot read the serve config"), "{err}");
+    assert!(
+        err.contains("nowhere.yaml: cannot read the serve config"),
+        "{err}"
+    );
 }

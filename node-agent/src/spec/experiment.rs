@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::fault::FaultKind;
+use super::schedule::Schedule;
 use super::selector::Target;
 use super::steady::SteadyCheck;
-use super::schedule::Schedule;
 use super::units::{Duration, Percent};
 
 /// The native `apiVersion`.

@@ -270,8 +270,14 @@ mod tests {
     fn a_zoned_schedule_follows_the_zone_s_offset_across_the_year() {
         // 03:00 on weekdays in Berlin: 02:00 UTC in winter (CET), 01:00 UTC in summer.
         let s = berlin("0 3 * * 1-5");
-        assert_eq!(times(&s, "2026-01-09T12:00:00Z", 1), ["2026-01-12T02:00:00+00:00"]);
-        assert_eq!(times(&s, "2026-07-10T12:00:00Z", 1), ["2026-07-13T01:00:00+00:00"]);
+        assert_eq!(
+            times(&s, "2026-01-09T12:00:00Z", 1),
+            ["2026-01-12T02:00:00+00:00"]
+        );
+        assert_eq!(
+            times(&s, "2026-07-10T12:00:00Z", 1),
+            ["2026-07-13T01:00:00+00:00"]
+        );
     }
 
     #[test]
@@ -321,7 +327,10 @@ mod tests {
     fn weekdays_are_numbered_as_crontab_numbers_them() {
         // 2026-01-09 is a Friday; `1-5` is Monday to Friday, 0 and 7 are Sunday.
         let s = Schedule::parse("0 3 * * 1-5").unwrap();
-        assert_eq!(times(&s, "2026-01-09T12:00:00Z", 1), ["2026-01-12T03:00:00+00:00"]);
+        assert_eq!(
+            times(&s, "2026-01-09T12:00:00Z", 1),
+            ["2026-01-12T03:00:00+00:00"]
+        );
         for sunday in ["0 3 * * 0", "0 3 * * 7", "0 3 * * sun", "0 3 * * 5-7/2"] {
             let s = Schedule::parse(sunday).unwrap();
             let first = times(&s, "2026-01-09T12:00:00Z", 1);
@@ -329,7 +338,11 @@ mod tests {
         }
         assert_eq!(weekdays("*/2").unwrap(), "SUN,TUE,THU,SAT");
         assert_eq!(weekdays("MON-FRI").unwrap(), "MON,TUE,WED,THU,FRI");
-        assert!(Schedule::parse("0 3 * * 5-1").unwrap_err().contains("backwards"));
+        assert!(
+            Schedule::parse("0 3 * * 5-1")
+                .unwrap_err()
+                .contains("backwards")
+        );
         assert!(Schedule::parse("0 3 * * 8").unwrap_err().contains("0-7"));
     }
 

@@ -12,7 +12,6 @@ use faultline_agent::agent::error_chain;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-
 /// Cluster mode while the service runs.
 pub struct ClusterMode {
     /// What runs use.

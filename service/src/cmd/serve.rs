@@ -46,8 +46,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
 /// the `--config` file, over the defaults.
 fn settings(args: &ServeArgs) -> anyhow::Result<ServeConfig> {
     let file = match &args.config {
-        Some(path) => ServeLayer::load(path)
-            .map_err(|e| anyhow::anyhow!("invalid serve config:\n{e}"))?,
+        Some(path) => {
+            ServeLayer::load(path).map_err(|e| anyhow::anyhow!("invalid serve config:\n{e}"))?
+        }
         None => ServeLayer::default(),
     };
     let cwd = std::env::current_dir().context("no working directory")?;

@@ -108,7 +108,10 @@ fn unknown(key: &str) -> String {
         let file_key = KEYS
             .iter()
             .filter(|k| k.ends_with("File"))
-            .find(|k| k.to_ascii_lowercase().starts_with(&lower[..lower.len().min(5)]))
+            .find(|k| {
+                k.to_ascii_lowercase()
+                    .starts_with(&lower[..lower.len().min(5)])
+            })
             .unwrap_or(&"tokensFile");
         return format!(
             "secrets are not accepted inline; put it in a file and give its path as `{file_key}`"
@@ -154,14 +157,37 @@ mod tests {
         .unwrap_err();
         let lines: Vec<String> = e.0.iter().map(ToString::to_string).collect();
         assert_eq!(lines.len(), 7, "{lines:#?}");
-        assert_eq!(lines[0], "serve.yaml:2:1: lisen: unknown key; did you mean `listen`?");
-        assert!(lines[1].starts_with("serve.yaml:3:10: kubeQps: `fast` is not a number"), "{}", lines[1]);
-        assert!(lines[2].starts_with("serve.yaml:4:12: agentPort:"), "{}", lines[2]);
-        assert!(lines[3].contains("5:1: token: secrets are not accepted inline"), "{}", lines[3]);
+        assert_eq!(
+            lines[0],
+            "serve.yaml:2:1: lisen: unknown key; did you mean `listen`?"
+        );
+        assert!(
+            lines[1].starts_with("serve.yaml:3:10: kubeQps: `fast` is not a number"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].starts_with("serve.yaml:4:12: agentPort:"),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[3].contains("5:1: token: secrets are not accepted inline"),
+            "{}",
+            lines[3]
+        );
         assert!(lines[3].contains("tokensFile"), "{}", lines[3]);
-        assert!(lines[4].contains("6:1: grafana: unknown key"), "{}", lines[4]);
+        assert!(
+            lines[4].contains("6:1: grafana: unknown key"),
+            "{}",
+            lines[4]
+        );
         assert!(lines[5].contains("8:1: listen: set twice"), "{}", lines[5]);
-        assert!(lines[6].contains("9:16: prometheusUrl: malformed URL"), "{}", lines[6]);
+        assert!(
+            lines[6].contains("9:16: prometheusUrl: malformed URL"),
+            "{}",
+            lines[6]
+        );
     }
 
     #[test]

@@ -290,7 +290,11 @@ mod tests {
     fn layer(pairs: &[(&str, &str)]) -> ServeLayer {
         let mut l = ServeLayer::default();
         for (k, v) in pairs {
-            assert!(l.set(k, Raw::Text(v.to_string()), Path::new("/base")).unwrap(), "{k}");
+            assert!(
+                l.set(k, Raw::Text(v.to_string()), Path::new("/base"))
+                    .unwrap(),
+                "{k}"
+            );
         }
         l
     }
@@ -303,7 +307,11 @@ mod tests {
         let mut seen: Vec<String> = KEYS.iter().map(|k| env_var(k)).collect();
         seen.sort();
         seen.dedup();
-        assert_eq!(seen.len(), KEYS.len(), "two keys share an environment variable");
+        assert_eq!(
+            seen.len(),
+            KEYS.len(),
+            "two keys share an environment variable"
+        );
     }
 
     #[test]
@@ -351,6 +359,10 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.len(), 6, "{e:#?}");
         assert!(e[1].contains("FAULTLINE_AGENT_TOKEN_FILE"), "{}", e[1]);
-        assert!(layer(&[("agentTokenFile", "a"), ("kubernetes", "yes")]).resolve().is_ok());
+        assert!(
+            layer(&[("agentTokenFile", "a"), ("kubernetes", "yes")])
+                .resolve()
+                .is_ok()
+        );
     }
 }

@@ -126,13 +126,29 @@ mod tests {
             PathBuf::from("/etc/faultline/tokens")
         );
         assert_eq!(PathBuf::read(t("/x"), here).unwrap(), PathBuf::from("/x"));
-        assert!(bool::read(t("maybe"), here).unwrap_err().contains("true or false"));
+        assert!(
+            bool::read(t("maybe"), here)
+                .unwrap_err()
+                .contains("true or false")
+        );
         assert!(bool::read(t("FALSE"), here).is_ok_and(|b| !b));
-        assert!(SocketAddr::read(t("localhost"), here).unwrap_err().contains("127.0.0.1:8080"));
+        assert!(
+            SocketAddr::read(t("localhost"), here)
+                .unwrap_err()
+                .contains("127.0.0.1:8080")
+        );
         assert!(u16::read(t("70000"), here).unwrap_err().contains("port"));
-        assert!(HttpUrl::read(t("ftp://x"), here).unwrap_err().contains("http"));
+        assert!(
+            HttpUrl::read(t("ftp://x"), here)
+                .unwrap_err()
+                .contains("http")
+        );
         assert!(Duration::read(t("30"), here).is_err());
-        assert!(String::read(Raw::List(vec!["a".into()]), here).unwrap_err().contains("list"));
+        assert!(
+            String::read(Raw::List(vec!["a".into()]), here)
+                .unwrap_err()
+                .contains("list")
+        );
         assert_eq!(
             Vec::<String>::read(t("a, b"), here).unwrap(),
             vec!["a".to_string(), "b".to_string()]

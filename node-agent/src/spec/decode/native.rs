@@ -379,7 +379,11 @@ fn schedule(cx: &mut Cx, n: &Node, path: &str) -> Option<Schedule> {
             Some(z) => {
                 let at = o.at("timezone");
                 let name = cx.string(z, &at)?;
-                Some(parse_zone(name.trim()).map_err(|e| cx.err(&at, z.pos, e)).ok()?)
+                Some(
+                    parse_zone(name.trim())
+                        .map_err(|e| cx.err(&at, z.pos, e))
+                        .ok()?,
+                )
             }
             None => None,
         };
