@@ -156,6 +156,14 @@ pub fn to_html(r: &Report) -> String {
         })
         .collect();
     let mut env = Environment::new();
+    // Timestamps are stored to the nanosecond; a person reads milliseconds.
+    env.add_filter("when", |t: String| {
+        chrono::DateTime::parse_from_rfc3339(&t).map_or(t, |d| {
+            d.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M:%S%.3f UTC")
+                .to_string()
+        })
+    });
     env.add_template("report.html", TEMPLATE)
         .expect("report template parses");
     let tmpl = env
