@@ -63,6 +63,11 @@ fn describe(ev: &RunEvent) -> String {
             format!("recovered fault {fault}: {outcome}")
         }
         RunEvent::Note { message } => message.clone(),
+        RunEvent::CheckCompared { check, comparison } => format!(
+            "check {check} (during vs before): {}: {}",
+            if comparison.ok { "held" } else { "FAILED" },
+            comparison.reason
+        ),
     }
 }
 

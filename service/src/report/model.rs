@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::checks::Comparison;
 use crate::engine::{RunEvent, RunState, StoredEvent};
 use crate::gitlab::GitlabContext;
 use crate::store::RunRow;
@@ -67,7 +68,11 @@ pub struct CheckSummary {
     pub last_error: Option<String>,
     /// Whether the check held in this phase. For `after`, the last evaluation decides
     /// (the value had to come back within the recovery window); elsewhere every one must.
+    /// For a `during` entry with a comparison, the comparison decides.
     pub ok: bool,
+    /// The statistical verdict of a check with `compare:`, on its `during` entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
 }
 
 /// When a fault was active.
@@ -119,6 +124,7 @@ impl Report {
                             last: None,
                             last_error: None,
                             ok: true,
+                            comparison: None,
                         });
                         checks.len() - 1
                     });
@@ -160,6 +166,30 @@ impl Report {
                         w.ended_at = Some(ev.at);
                         w.outcome = Some(outcome.clone());
                     }
+                }
+                RunEvent::CheckCompared { check, comparison } => {
+                    let key = (check.clone(), "during".to_string());
+                    let i = *index.entry(key).or_insert_with(|| {
+                        checks.push(CheckSummary {
+                            check: check.clone(),
+                            phase: "during".into(),
+                            expect: String::new(),
+                            evaluations: 0,
+                            failures: 0,
+                            min: None,
+                            max: None,
+                            last: None,
+                            last_error: None,
+                            ok: true,
+                            comparison: None,
+                        });
+                        checks.len() - 1
+                    });
+                    let c = &mut checks[i];
+                    // The comparison is the during verdict; `expect` is shown for the eye.
+                    c.ok = comparison.ok;
+                    c.expect = format!("{} vs before", comparison.limit);
+                    c.comparison = Some(comparison.clone());
                 }
                 RunEvent::StateChanged { .. } | RunEvent::Note { .. } => {}
             }
