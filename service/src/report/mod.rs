@@ -3,6 +3,7 @@
 //! request) and HTML (a person looks at it: faults against check values on one timeline).
 
 mod html;
+mod distribution;
 mod junit;
 mod model;
 
@@ -12,4 +13,4 @@ pub use model::{CheckSummary, FaultWindow, Report};
 
 /// A finished run with a fault and a failed check, for other modules' tests.
 #[cfg(test)]
-pub(crate) use model::tests::sample_report;
+pub(crate) use model::tests::{compared_report, sample_report};

@@ -267,6 +267,81 @@ pub(crate) mod tests {
         Report::build(&s.run("r1").unwrap(), s.events("r1").unwrap())
     }
 
+    /// A finished run whose latency check with `compare:` got worse during the fault.
+    pub(crate) fn compared_report() -> Report {
+        use faultline_agent::spec::compare::{Baseline, StatTest};
+        use faultline_agent::spec::{ChangeLimit, Compare};
+        let s = Store::open_in_memory().unwrap();
+        s.create_run("r2", "compare", "{}").unwrap();
+        let spec = Compare {
+            baseline: Baseline::Before,
+            test: StatTest::MannWhitney,
+            p: 0.05,
+            limit: ChangeLimit::MaxIncrease(20.0),
+            samples: 10,
+        };
+        let before: Vec<Option<f64>> = (0..12).map(|i| Some(0.010 + i as f64 * 1e-4)).collect();
+        let mut during: Vec<Option<f64>> =
+            (0..14).map(|i| Some(0.030 + i as f64 * 1e-3)).collect();
+        during[0] = None;
+        let comparison = crate::checks::compare::compare(&spec, Some("s"), &before, &during);
+        let check = |phase: &str, value: f64| RunEvent::CheckEvaluated {
+            check: "latency".into(),
+            phase: phase.into(),
+            value: Some(value),
+            expect: "p99 < 1s".into(),
+            ok: true,
+            error: None,
+        };
+        for (to, ev) in [
+            (RunState::CheckingBefore, Some(check("before", 0.011))),
+            (RunState::Injecting, None),
+            (RunState::Observing, Some(check("during", 0.04))),
+            (RunState::Recovering, None),
+        ] {
+            let go = RunEvent::StateChanged {
+                to,
+                reason: String::new(),
+            };
+            s.record("r2", &go).unwrap();
+            if let Some(ev) = ev {
+                s.record("r2", &ev).unwrap();
+            }
+        }
+        s.record(
+            "r2",
+            &RunEvent::CheckCompared {
+                check: "latency".into(),
+                comparison,
+            },
+        )
+        .unwrap();
+        let end = RunEvent::StateChanged {
+            to: RunState::Error,
+            reason: "latency was worse during the faults than before".into(),
+        };
+        s.record("r2", &end).unwrap();
+        Report::build(&s.run("r2").unwrap(), s.events("r2").unwrap())
+    }
+
+    #[test]
+    fn a_comparison_decides_the_during_entry_and_is_in_the_json() {
+        let r = compared_report();
+        let during = r.checks.iter().find(|c| c.phase == "during").unwrap();
+        assert!(!during.ok, "the comparison failed although `expect` held");
+        assert_eq!(during.expect, "maxIncrease 20% vs before");
+        let json = serde_json::to_value(&r).unwrap();
+        let c = &json["checks"][1]["comparison"];
+        assert_eq!(c["test"], "mann-whitney");
+        assert_eq!(c["during"]["count"], 14);
+        assert_eq!(c["during"]["failed"], 1);
+        assert_eq!(c["baseline"]["values"].as_array().unwrap().len(), 12);
+        assert!(c["p"].as_f64().unwrap() < 1e-4, "{c}");
+        assert!(c["u"].as_f64().is_some() && c["change"].as_f64().unwrap() > 2.0, "{c}");
+        assert_eq!(c["unit"], "s");
+        assert!(json["checks"][0].get("comparison").is_none());
+    }
+
     #[test]
     fn checks_are_summarised_per_phase_and_faults_get_windows() {
         let r = sample_report();
