@@ -101,7 +101,7 @@ async fn run(target_pid: u32, port: u16) -> Outcome {
     let comparison = events
         .iter()
         .find_map(|e| match &e.event {
-            RunEvent::CheckCompared { comparison, .. } => Some(comparison.clone()),
+            RunEvent::CheckCompared { comparison, .. } => Some((**comparison).clone()),
             _ => None,
         })
         .unwrap_or_else(|| panic!("no comparison recorded: {row:?}"));
@@ -127,7 +127,8 @@ async fn a_fault_that_slows_the_service_fails_the_comparison() {
     assert!(c.change.is_none_or(|ch| ch > 0.5), "{c:?}");
     assert!(c.baseline.count >= 15 && c.during.count >= 15, "{c:?}");
     assert!(
-        o.reason.contains("latency was worse during the faults than before")
+        o.reason
+            .contains("latency was worse during the faults than before")
             && o.reason.contains("mann-whitney U = "),
         "{}",
         o.reason

@@ -176,7 +176,10 @@ mod tests {
 
     #[test]
     fn compares_round_trip_through_json() {
-        for limit in [ChangeLimit::MaxIncrease(20.0), ChangeLimit::MaxDecrease(5.0)] {
+        for limit in [
+            ChangeLimit::MaxIncrease(20.0),
+            ChangeLimit::MaxDecrease(5.0),
+        ] {
             let c = Compare {
                 baseline: Baseline::Before,
                 test: StatTest::MannWhitney,

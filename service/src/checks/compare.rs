@@ -191,7 +191,11 @@ pub fn show(v: Option<f64>, unit: Option<&str>) -> String {
 fn summary(values: &[f64]) -> SampleSummary {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let q = |p: f64| (!sorted.is_empty()).then(|| quantile(&sorted, p)).and_then(finite);
+    let q = |p: f64| {
+        (!sorted.is_empty())
+            .then(|| quantile(&sorted, p))
+            .and_then(finite)
+    };
     SampleSummary {
         count: values.len(),
         failed: values.iter().filter(|v| !v.is_finite()).count(),
@@ -263,7 +267,11 @@ mod tests {
         assert!(c.p.unwrap() < 0.001, "{c:?}");
         assert!((c.change.unwrap() - 0.5).abs() < 1e-9, "{c:?}");
         assert_eq!(c.u, Some(144.0), "every during sample is slower");
-        assert!(c.reason.contains("median 10.05 ms -> 15.07 ms (+50.0%)"), "{}", c.reason);
+        assert!(
+            c.reason.contains("median 10.05 ms -> 15.07 ms (+50.0%)"),
+            "{}",
+            c.reason
+        );
         assert!(c.reason.ends_with("worse"), "{}", c.reason);
         assert_eq!(c.baseline.median, Some(0.01005));
     }
@@ -315,9 +323,20 @@ mod tests {
             &failing,
         );
         assert!(!c.ok, "{c:?}");
-        assert_eq!((c.during.failed, c.during.median, c.change), (7, None, None));
-        assert!(c.reason.contains("-> failed (up to failing)"), "{}", c.reason);
-        assert_eq!(c.during.values.len(), 5, "only successful values are plotted");
+        assert_eq!(
+            (c.during.failed, c.during.median, c.change),
+            (7, None, None)
+        );
+        assert!(
+            c.reason.contains("-> failed (up to failing)"),
+            "{}",
+            c.reason
+        );
+        assert_eq!(
+            c.during.values.len(),
+            5,
+            "only successful values are plotted"
+        );
 
         let c = compare(
             &spec(ChangeLimit::MaxIncrease(20.0)),
@@ -326,12 +345,19 @@ mod tests {
             &ms(&BASE[..3]),
         );
         assert!(!c.ok && c.p.is_none(), "{c:?}");
-        assert!(c.reason.starts_with("inconclusive: 12 before and 3 during"), "{}", c.reason);
+        assert!(
+            c.reason.starts_with("inconclusive: 12 before and 3 during"),
+            "{}",
+            c.reason
+        );
     }
 
     #[test]
     fn quantiles_interpolate_like_numpy() {
         let s = summary(&[1.0, 2.0, 3.0, 4.0]);
-        assert_eq!((s.min, s.q1, s.median, s.q3, s.max), (Some(1.0), Some(1.75), Some(2.5), Some(3.25), Some(4.0)));
+        assert_eq!(
+            (s.min, s.q1, s.median, s.q3, s.max),
+            (Some(1.0), Some(1.75), Some(2.5), Some(3.25), Some(4.0))
+        );
     }
 }

@@ -39,8 +39,9 @@ pub enum RunEvent {
     CheckCompared {
         /// Check name.
         check: String,
-        /// Both windows' samples, the test's result and the verdict.
-        comparison: crate::checks::Comparison,
+        /// Both windows' samples, the test's result and the verdict (boxed: it is far
+        /// larger than the other events).
+        comparison: Box<crate::checks::Comparison>,
     },
     /// A fault became active on a target.
     FaultApplied {

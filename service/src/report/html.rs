@@ -163,7 +163,11 @@ pub fn to_html(r: &Report) -> String {
     let distributions: Vec<distribution::Plot> = r
         .checks
         .iter()
-        .filter_map(|c| c.comparison.as_ref().map(|cmp| distribution::plot(&c.check, cmp)))
+        .filter_map(|c| {
+            c.comparison
+                .as_ref()
+                .map(|cmp| distribution::plot(&c.check, cmp))
+        })
         .collect();
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)
@@ -197,14 +201,20 @@ mod tests {
     #[test]
     fn a_comparison_shows_both_distributions() {
         let html = to_html(&compared_report());
-        assert!(html.contains("<h2>Compared with the baseline</h2>"), "{html}");
+        assert!(
+            html.contains("<h2>Compared with the baseline</h2>"),
+            "{html}"
+        );
         assert_eq!(html.matches("<g class=\"window before\">").count(), 1);
         assert_eq!(html.matches("<g class=\"window during\">").count(), 1);
         // Every kept sample is a dot: 12 before, 13 during (one failed).
         assert_eq!(html.matches("r=\"1.6\"").count(), 25, "{html}");
         assert!(html.contains("n = 14, median 37.50 ms, 1 failed"), "{html}");
         assert!(html.contains("maxIncrease 20% vs before"));
-        assert!(html.contains("mann-whitney U = "), "the verdict line is shown");
+        assert!(
+            html.contains("mann-whitney U = "),
+            "the verdict line is shown"
+        );
         assert!(!html.contains("report rendering failed"));
     }
 

@@ -62,17 +62,17 @@ pub fn to_junit(r: &Report) -> String {
                 comparison_text(cmp)
             } else {
                 format!(
-                "expected {}; {} of {} evaluations failed; last {} (min {}, max {}){}",
-                c.expect,
-                c.failures,
-                c.evaluations,
-                fmt_value(c.last),
-                fmt_value(c.min),
-                fmt_value(c.max),
-                c.last_error
-                    .as_ref()
-                    .map(|e| format!("; last error: {e}"))
-                    .unwrap_or_default()
+                    "expected {}; {} of {} evaluations failed; last {} (min {}, max {}){}",
+                    c.expect,
+                    c.failures,
+                    c.evaluations,
+                    fmt_value(c.last),
+                    fmt_value(c.min),
+                    fmt_value(c.max),
+                    c.last_error
+                        .as_ref()
+                        .map(|e| format!("; last error: {e}"))
+                        .unwrap_or_default()
                 )
             };
             format!(

@@ -2,8 +2,8 @@
 //! document webhooks and the API return), JUnit XML (GitLab shows it in the merge
 //! request) and HTML (a person looks at it: faults against check values on one timeline).
 
-mod html;
 mod distribution;
+mod html;
 mod junit;
 mod model;
 
@@ -13,4 +13,4 @@ pub use model::{CheckSummary, FaultWindow, Report};
 
 /// A finished run with a fault and a failed check, for other modules' tests.
 #[cfg(test)]
-pub(crate) use model::tests::{compared_report, sample_report};
+pub(crate) use model::tests::sample_report;

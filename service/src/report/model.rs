@@ -189,7 +189,7 @@ impl Report {
                     // The comparison is the during verdict; `expect` is shown for the eye.
                     c.ok = comparison.ok;
                     c.expect = format!("{} vs before", comparison.limit);
-                    c.comparison = Some(comparison.clone());
+                    c.comparison = Some((**comparison).clone());
                 }
                 RunEvent::StateChanged { .. } | RunEvent::Note { .. } => {}
             }
@@ -281,8 +281,7 @@ pub(crate) mod tests {
             samples: 10,
         };
         let before: Vec<Option<f64>> = (0..12).map(|i| Some(0.010 + i as f64 * 1e-4)).collect();
-        let mut during: Vec<Option<f64>> =
-            (0..14).map(|i| Some(0.030 + i as f64 * 1e-3)).collect();
+        let mut during: Vec<Option<f64>> = (0..14).map(|i| Some(0.030 + i as f64 * 1e-3)).collect();
         during[0] = None;
         let comparison = crate::checks::compare::compare(&spec, Some("s"), &before, &during);
         let check = |phase: &str, value: f64| RunEvent::CheckEvaluated {
@@ -312,7 +311,7 @@ pub(crate) mod tests {
             "r2",
             &RunEvent::CheckCompared {
                 check: "latency".into(),
-                comparison,
+                comparison: Box::new(comparison),
             },
         )
         .unwrap();
@@ -337,7 +336,10 @@ pub(crate) mod tests {
         assert_eq!(c["during"]["failed"], 1);
         assert_eq!(c["baseline"]["values"].as_array().unwrap().len(), 12);
         assert!(c["p"].as_f64().unwrap() < 1e-4, "{c}");
-        assert!(c["u"].as_f64().is_some() && c["change"].as_f64().unwrap() > 2.0, "{c}");
+        assert!(
+            c["u"].as_f64().is_some() && c["change"].as_f64().unwrap() > 2.0,
+            "{c}"
+        );
         assert_eq!(c["unit"], "s");
         assert!(json["checks"][0].get("comparison").is_none());
     }

@@ -155,10 +155,8 @@ fn percent(cx: &mut Cx, n: &Node, path: &str, max: f64, max_included: bool) -> O
                 n.pos,
                 format!(
                     "expected a percentage with a `%`, got {}",
-                    n.scalar().map_or(n.type_name().to_string(), |s| format!(
-                        "`{}`",
-                        s.raw
-                    ))
+                    n.scalar()
+                        .map_or(n.type_name().to_string(), |s| format!("`{}`", s.raw))
                 ),
                 "write it like `20%`",
             );

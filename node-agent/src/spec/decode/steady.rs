@@ -207,14 +207,10 @@ fn check(cx: &mut Cx, o: &Obj<'_>, names: &mut Vec<String>) -> Option<SteadyChec
         None => Some(None),
     };
     let compare = match o.get("compare") {
-        Some(n) => super::compare::compare(
-            cx,
-            n,
-            &o.at("compare"),
-            probe.as_ref(),
-            phases.as_deref(),
-        )
-        .map(Some),
+        Some(n) => {
+            super::compare::compare(cx, n, &o.at("compare"), probe.as_ref(), phases.as_deref())
+                .map(Some)
+        }
         None => Some(None),
     };
     let check = SteadyCheck {

@@ -12,7 +12,10 @@ use crate::engine::RunEvent;
 /// Raw samples of checks with `compare:`, by check name and phase; shared with the tasks
 /// that measure the `during` checks.
 #[derive(Clone, Default)]
-pub(super) struct Samples(Arc<Mutex<BTreeMap<(String, &'static str), Vec<Option<f64>>>>>);
+pub(super) struct Samples(Arc<Mutex<BTreeMap<Key, Vec<Option<f64>>>>>);
+
+/// Check name and phase.
+type Key = (String, &'static str);
 
 impl Samples {
     /// Keeps what `probe` measured in `phase`, if its check compares.
@@ -63,7 +66,7 @@ impl Runner {
             }
             self.record(RunEvent::CheckCompared {
                 check: name.clone(),
-                comparison,
+                comparison: Box::new(comparison),
             })?;
         }
         Ok(failed)
