@@ -3,7 +3,9 @@
 //! worker is the fault. Aimed at the server's cgroup, the worker competes for the quota
 //! and the server's latency rises: the comparison fails the run with p < 0.05. Aimed at a
 //! sleeper in another capped cgroup, the same fault leaves the latency alone: passed.
-//! Both prove the workers are gone afterwards; the cgroups (and their members) are
+//! The limit, `maxIncrease: 100%`, leaves room for the noise of a shared machine (medians
+//! of a few ms moved by up to ~60% between windows with no fault); the stress moves it
+//! by ~+300% to +900%. Both prove the workers are gone afterwards; the cgroups (and their members) are
 //! removed on drop even when an assertion fails.
 
 mod common;
@@ -27,6 +29,10 @@ use common::Proc;
 /// than the server needs to answer a probe every 50 ms, far less than a busy worker takes,
 /// and independent of how busy the (shared) machine is.
 const QUOTA_US: u32 = 20_000;
+
+/// One experiment at a time: on two shared cores, one test's stress would be the other's
+/// background noise.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A v1 `cpu` cgroup named for this test, capped at [`QUOTA_US`].
 fn capped_cgroup(tag: &str) -> TestCgroup {
@@ -54,7 +60,7 @@ spec:
       http: {{ url: "http://127.0.0.1:{port}/", every: 50ms, timeout: 2s }}
       expect: "p99 < 2s"
       phases: [before, during]
-      compare: {{ maxIncrease: 50%, p: 0.05, samples: 15 }}
+      compare: {{ maxIncrease: 100%, p: 0.05, samples: 15 }}
   steps:
     - name: stress
       stressCpu: {{ workers: 1, load: 100 }}
@@ -70,7 +76,10 @@ struct Outcome {
     report: Report,
 }
 
-async fn run(target_pid: u32, port: u16) -> Outcome {
+/// Runs the experiment as run `id`. Ids differ per test: stress workers are found by
+/// their fault id, which starts with the run id, and the tests run in parallel.
+async fn run(id: &str, target_pid: u32, port: u16) -> Outcome {
+    let _one_at_a_time = SERIAL.lock().await;
     faultline_agent::faults::stress::set_worker_exe(env!("CARGO_BIN_EXE_faultline"));
     let dir = tempfile::tempdir().unwrap();
     let agent = Arc::new(Agent::open(dir.path().join("agent")).await.unwrap());
@@ -78,7 +87,7 @@ async fn run(target_pid: u32, port: u16) -> Outcome {
     let exp = load_str(&yaml(target_pid, port), "t.yaml")
         .unwrap_or_else(|e| panic!("{e}"))
         .remove(0);
-    store.create_run("r", &exp.metadata.name, "{}").unwrap();
+    store.create_run(id, &exp.metadata.name, "{}").unwrap();
     let opts = RunOptions {
         lease: Duration::from_secs(10),
         ..RunOptions::default()
@@ -87,7 +96,7 @@ async fn run(target_pid: u32, port: u16) -> Outcome {
         store.clone(),
         Injector::InProcess(agent.clone()),
         opts,
-        "r".into(),
+        id.into(),
         exp,
     )
     .execute()
@@ -96,8 +105,8 @@ async fn run(target_pid: u32, port: u16) -> Outcome {
         agent.list().await.unwrap().is_empty(),
         "a fault outlived its run"
     );
-    let row = store.run("r").unwrap();
-    let events = store.events("r").unwrap();
+    let row = store.run(id).unwrap();
+    let events = store.events(id).unwrap();
     let comparison = events
         .iter()
         .find_map(|e| match &e.event {
@@ -118,13 +127,13 @@ async fn a_fault_that_slows_the_service_fails_the_comparison() {
     let cg = capped_cgroup("cmp-slow");
     let (web, port) = common::http_server(&std::env::temp_dir());
     cg.add(web.pid()).unwrap();
-    let o = run(web.pid(), port).await;
+    let o = run("slowed", web.pid(), port).await;
     let c = &o.comparison;
     eprintln!("slowed: {}", c.reason);
     assert_eq!(o.verdict, RunState::Failed, "{}", o.reason);
     assert!(!c.ok, "{c:?}");
     assert!(c.p.unwrap() < 0.05, "{c:?}");
-    assert!(c.change.is_none_or(|ch| ch > 0.5), "{c:?}");
+    assert!(c.change.is_none_or(|ch| ch > 1.0), "{c:?}");
     assert!(c.baseline.count >= 15 && c.during.count >= 15, "{c:?}");
     assert!(
         o.reason
@@ -156,7 +165,7 @@ async fn a_fault_that_does_not_touch_the_service_passes() {
     web_cg.add(web.pid()).unwrap();
     let sleeper = common::sleeper();
     other.add(sleeper.pid()).unwrap();
-    let o = run(sleeper.pid(), port).await;
+    let o = run("unaffected", sleeper.pid(), port).await;
     let c = &o.comparison;
     eprintln!("unaffected: {}", c.reason);
     assert_eq!(o.verdict, RunState::Passed, "{}", o.reason);
