@@ -2,6 +2,7 @@
 //! its validating decoder and the Chaos Mesh import.
 
 pub mod chaos_mesh;
+pub mod compare;
 pub mod decode;
 pub mod error;
 pub mod experiment;
@@ -14,6 +15,7 @@ pub mod target;
 pub mod units;
 pub mod yaml;
 
+pub use compare::{ChangeLimit, Compare};
 pub use error::{SpecError, SpecErrors};
 pub use experiment::{
     Channel, Experiment, ExperimentSpec, FaultStep, Guard, Metadata, Notify, Step, Verdict,

@@ -214,11 +214,21 @@ impl RunObserver for TraceObserver {
                     f.end_with_timestamp(at);
                 }
             }
-            RunEvent::CheckEvaluated { .. } | RunEvent::Note { .. } => {
+            RunEvent::CheckEvaluated { .. }
+            | RunEvent::CheckCompared { .. }
+            | RunEvent::Note { .. } => {
                 let (name, attrs) = match event {
                     RunEvent::Note { message } => (
                         "note",
                         vec![KeyValue::new("faultline.note", message.clone())],
+                    ),
+                    RunEvent::CheckCompared { check, comparison } => (
+                        "comparison",
+                        vec![
+                            KeyValue::new("faultline.check", check.clone()),
+                            KeyValue::new("faultline.check.ok", comparison.ok),
+                            KeyValue::new("faultline.check.comparison", comparison.reason.clone()),
+                        ],
                     ),
                     _ => ("check", check_attributes(event)),
                 };
