@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -26,8 +25,11 @@ use prost::Message;
 const TOKEN: &str = "otlp-test-token";
 const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
+/// What the receiver got: (path, body) per request.
+type Requests = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// An OTLP/HTTP receiver on loopback: every POST body it got, by path. Answers 200.
-fn receiver() -> (u16, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+fn receiver() -> (u16, Requests) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));

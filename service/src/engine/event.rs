@@ -34,6 +34,15 @@ pub enum RunEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A check with `compare:` had its `during` samples compared with its `before`
+    /// samples, once the faults were removed; this, not `expect`, is its `during` verdict.
+    CheckCompared {
+        /// Check name.
+        check: String,
+        /// Both windows' samples, the test's result and the verdict (boxed: it is far
+        /// larger than the other events).
+        comparison: Box<crate::checks::Comparison>,
+    },
     /// A fault became active on a target.
     FaultApplied {
         /// Fault id (unique per agent).

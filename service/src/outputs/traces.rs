@@ -8,7 +8,9 @@
 //!   FaultRecovered, with its kind, target, step and the agent that applied it;
 //! - one `check NAME` span per steady-state check and phase, from the start of the state
 //!   it was first measured in to its last evaluation; every evaluation is a span event on
-//!   it, and the span says how many missed the expectation (status error if any did).
+//!   it, and the span says how many missed the expectation (status error if any did). A
+//!   `compare:` check's comparison is an event on its `during` span and is that span's
+//!   verdict.
 //!
 //! A fault's span is opened *before* its apply call ([`FaultTraces`]), because the call to
 //! a node agent carries the span as its W3C `traceparent`: the agent's own spans
@@ -52,6 +54,9 @@ struct CheckSpan {
     value: Option<f64>,
     expect: String,
     error: Option<String>,
+    /// A `compare:` check's verdict on its `during` window (ok, why), which replaces
+    /// `expect` as that span's verdict.
+    compared: Option<(bool, String)>,
 }
 
 /// A run still going: its root span (inside a context, to parent the others), the state
@@ -215,6 +220,7 @@ impl TraceObserver {
                     value: None,
                     expect: expect.clone(),
                     error: None,
+                    compared: None,
                 },
             );
         }
@@ -243,8 +249,9 @@ fn end_check(mut c: CheckSpan) {
         .set_attribute(KeyValue::new("faultline.check.evaluations", c.evaluations));
     c.span
         .set_attribute(KeyValue::new("faultline.check.failures", c.failures));
+    let ok = c.compared.as_ref().map_or(c.failures == 0, |(ok, _)| *ok);
     c.span
-        .set_attribute(KeyValue::new("faultline.check.ok", c.failures == 0));
+        .set_attribute(KeyValue::new("faultline.check.ok", ok));
     if let Some(v) = c.value {
         c.span
             .set_attribute(KeyValue::new("faultline.check.value", v));
@@ -253,13 +260,14 @@ fn end_check(mut c: CheckSpan) {
         c.span
             .set_attribute(KeyValue::new("faultline.check.error", e));
     }
-    c.span.set_status(if c.failures == 0 {
-        Status::Ok
-    } else {
-        Status::error(format!(
+    c.span.set_status(match &c.compared {
+        Some((true, _)) => Status::Ok,
+        Some((false, why)) => Status::error(why.clone()),
+        None if c.failures == 0 => Status::Ok,
+        None => Status::error(format!(
             "{} of {} evaluations missed `{}`",
             c.failures, c.evaluations, c.expect
-        ))
+        )),
     });
     c.span.end_with_timestamp(c.last);
 }
@@ -394,6 +402,28 @@ impl RunObserver for TraceObserver {
                 }
             }
             RunEvent::CheckEvaluated { .. } => self.check_evaluated(live, event, at),
+            RunEvent::CheckCompared { check, comparison } => {
+                let attrs = vec![
+                    KeyValue::new("faultline.check", check.clone()),
+                    KeyValue::new("faultline.check.ok", comparison.ok),
+                    KeyValue::new("faultline.check.comparison", comparison.reason.clone()),
+                ];
+                // The comparison is the `during` verdict of its check: it goes on that
+                // span (and decides its status); without one, on the state span.
+                match live.checks.get_mut(&(check.clone(), "during".to_string())) {
+                    Some(c) => {
+                        c.span.add_event_with_timestamp("comparison", at, attrs);
+                        c.compared = Some((comparison.ok, comparison.reason.clone()));
+                    }
+                    None => match &mut live.phase {
+                        Some(p) => p.add_event_with_timestamp("comparison", at, attrs),
+                        None => live
+                            .root
+                            .span()
+                            .add_event_with_timestamp("comparison", at, attrs),
+                    },
+                }
+            }
             RunEvent::Note { message } => {
                 let attrs = vec![KeyValue::new("faultline.note", message.clone())];
                 match &mut live.phase {

@@ -6,7 +6,7 @@ use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
 
-use super::Report;
+use super::{Report, distribution};
 use crate::engine::{RunEvent, RunState};
 
 const TEMPLATE: &str = include_str!("report.html");
@@ -73,6 +73,11 @@ fn describe(ev: &RunEvent) -> String {
             format!("recovered fault {fault}: {outcome}")
         }
         RunEvent::Note { message } => message.clone(),
+        RunEvent::CheckCompared { check, comparison } => format!(
+            "check {check} (during vs before): {}: {}",
+            if comparison.ok { "held" } else { "FAILED" },
+            comparison.reason
+        ),
     }
 }
 
@@ -165,7 +170,24 @@ pub fn to_html(r: &Report) -> String {
             text: describe(&e.event),
         })
         .collect();
+    let distributions: Vec<distribution::Plot> = r
+        .checks
+        .iter()
+        .filter_map(|c| {
+            c.comparison
+                .as_ref()
+                .map(|cmp| distribution::plot(&c.check, cmp))
+        })
+        .collect();
     let mut env = Environment::new();
+    // Timestamps are stored to the nanosecond; a person reads milliseconds.
+    env.add_filter("when", |t: String| {
+        chrono::DateTime::parse_from_rfc3339(&t).map_or(t, |d| {
+            d.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M:%S%.3f UTC")
+                .to_string()
+        })
+    });
     env.add_template("report.html", TEMPLATE)
         .expect("report template parses");
     let tmpl = env
@@ -181,6 +203,10 @@ pub fn to_html(r: &Report) -> String {
         height => height,
         span_seconds => format!("{span:.1}"),
         verdict_class => verdict_class,
+        distributions => Value::from(Serde(&distributions)),
+        dist_width => distribution::WIDTH + distribution::LEFT,
+        dist_height => distribution::HEIGHT + 60.0,
+        dist_left => distribution::LEFT,
     })
     .unwrap_or_else(|e| format!("<!doctype html><p>report rendering failed: {e}</p>"))
 }
@@ -188,7 +214,27 @@ pub fn to_html(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::tests::sample_report;
+    use crate::report::model::tests::{compared_report, sample_report};
+
+    #[test]
+    fn a_comparison_shows_both_distributions() {
+        let html = to_html(&compared_report());
+        assert!(
+            html.contains("<h2>Compared with the baseline</h2>"),
+            "{html}"
+        );
+        assert_eq!(html.matches("<g class=\"window before\">").count(), 1);
+        assert_eq!(html.matches("<g class=\"window during\">").count(), 1);
+        // Every kept sample is a dot: 12 before, 13 during (one failed).
+        assert_eq!(html.matches("r=\"1.6\"").count(), 25, "{html}");
+        assert!(html.contains("n = 14, median 37.50 ms, 1 failed"), "{html}");
+        assert!(html.contains("maxIncrease 20% vs before"));
+        assert!(
+            html.contains("mann-whitney U = "),
+            "the verdict line is shown"
+        );
+        assert!(!html.contains("report rendering failed"));
+    }
 
     #[test]
     fn an_applied_fault_names_its_agent_when_the_event_has_one() {

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 mod checks;
 mod cluster;
+mod compare;
 mod faults;
 mod place;
 mod safety;
@@ -110,6 +111,8 @@ pub struct Runner {
     next_fault: Mutex<u32>,
     abort_tx: Arc<watch::Sender<Option<String>>>,
     info: RunInfo,
+    /// Raw samples of checks with `compare:`, for their statistical verdict.
+    samples: compare::Samples,
 }
 
 impl Runner {
@@ -141,6 +144,7 @@ impl Runner {
             next_fault: Mutex::new(0),
             abort_tx: Arc::new(abort_tx),
             info,
+            samples: compare::Samples::default(),
         }
     }
 
@@ -247,9 +251,10 @@ impl Runner {
             return Err(Stop::Aborted(reason));
         }
 
+        let worse = self.compare_windows(&checks)?;
         self.go(RunState::CheckingAfter, "")?;
         let failed_after = self.check_phase(&checks, Phase::After, true).await?;
-        let mut why = Vec::new();
+        let mut why = worse;
         if !failed_during.is_empty() {
             why.push(format!(
                 "{} failed during the faults",
