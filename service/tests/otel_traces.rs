@@ -511,13 +511,28 @@ async fn a_run_is_one_trace_with_a_span_per_state_and_fault_and_survives_a_503()
             attr(&c.attributes, "faultline.check.value"),
             Some(Value::DoubleValue(_))
         ));
+        // Every evaluation met the expectation: one event, the first; the count has all.
         let evaluations: Vec<_> = c.events.iter().filter(|e| e.name == "evaluation").collect();
-        assert!(!evaluations.is_empty(), "{p}: no evaluation events");
         assert_eq!(
-            attr(&c.attributes, "faultline.check.evaluations"),
-            Some(&Value::IntValue(evaluations.len() as i64)),
-            "{p}"
+            evaluations.len(),
+            1,
+            "{p}: only the first (no change followed)"
         );
+        let Some(Value::IntValue(n)) = attr(&c.attributes, "faultline.check.evaluations") else {
+            panic!("{p}: no evaluation count")
+        };
+        assert!(*n >= 1, "{p}");
+        if p == "during" {
+            assert!(
+                *n >= 2,
+                "measured throughout the 1 s fault, every 100 ms: {n}"
+            );
+        }
+        let range = |k: &str| match attr(&c.attributes, k) {
+            Some(Value::DoubleValue(v)) => *v,
+            other => panic!("{p}: {k}: {other:?}"),
+        };
+        assert!(range("faultline.check.value.min") <= range("faultline.check.value.max"));
         assert_eq!(
             attr(&c.attributes, "faultline.check.failures"),
             Some(&Value::IntValue(0))
@@ -543,7 +558,8 @@ async fn a_run_is_one_trace_with_a_span_per_state_and_fault_and_survives_a_503()
 
 /// A run through a node agent (the real daemon, on loopback, with `--otlp-endpoint`'s
 /// exporter): the apply, renew and recover calls carry the fault span as `traceparent`,
-/// and the agent's own spans arrive in the run's trace as that span's children.
+/// and the agent's own spans arrive in the run's trace as that span's children. The fault
+/// pauses the web server the check probes, so the `during` check span reports the misses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agents_spans_are_children_of_the_fault_span_in_the_runs_trace() {
     let (otlp_port, seen) = receiver(0).await;
@@ -564,10 +580,9 @@ async fn the_agents_spans_are_children_of_the_fault_span_in_the_runs_trace() {
     tokio::spawn(server);
 
     let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
-    let (_web, port) = http_server(&std::env::temp_dir());
-    let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
+    let (web, port) = http_server(&std::env::temp_dir());
     // A 3 s lease is renewed every second: a 2.5 s pause spans at least two renewals.
-    let yaml = pause_for("traced-agent", sleeper.pid(), port, "2500ms");
+    let yaml = pause_for("traced-agent", web.pid(), port, "2500ms");
     let exp = load_str(&yaml, "traced-agent.yaml").unwrap().remove(0);
     store
         .create_run_from("run-agent", "traced-agent", "{}", None)
@@ -590,17 +605,14 @@ async fn the_agents_spans_are_children_of_the_fault_span_in_the_runs_trace() {
         exp,
     );
     let verdict = runner.execute().await;
-    assert_eq!(verdict, RunState::Passed, "{:?}", store.run("run-agent"));
+    // The server answered nothing while paused: the during check failed the run.
+    assert_eq!(verdict, RunState::Failed, "{:?}", store.run("run-agent"));
     export.shutdown().await.expect("service spans flushed");
     daemon.stop(true).await;
     agent_export.shutdown().await.expect("agent spans flushed");
     agent.shutdown().await.unwrap();
-    assert_ne!(
-        common::proc_state(sleeper.pid()),
-        'T',
-        "the pause was removed"
-    );
-    drop(sleeper);
+    assert_ne!(common::proc_state(web.pid()), 'T', "the pause was removed");
+    drop(web);
 
     let mut spans: Vec<(Span, Vec<KeyValue>)> = Vec::new();
     for (s, resource) in seen.lock().unwrap().iter().flat_map(|r| spans_of(&r.body)) {
@@ -665,5 +677,55 @@ async fn the_agents_spans_are_children_of_the_fault_span_in_the_runs_trace() {
         Some(1),
         "the apply span is ok: {:?}",
         apply.status
+    );
+
+    // The during check: missed while the server was paused, so an error span whose
+    // events mark the change to missed; the after check met again.
+    let check = |phase: &str| -> &Span {
+        &spans
+            .iter()
+            .find(|(s, _)| {
+                s.name == "check availability"
+                    && text(&s.attributes, "faultline.check.phase") == phase
+            })
+            .unwrap_or_else(|| panic!("no {phase} check span"))
+            .0
+    };
+    let during = check("during");
+    assert_eq!(
+        during.status.as_ref().map(|s| s.code),
+        Some(2),
+        "{during:?}"
+    );
+    assert_eq!(
+        attr(&during.attributes, "faultline.check.ok"),
+        Some(&Value::BoolValue(false))
+    );
+    assert!(matches!(
+        attr(&during.attributes, "faultline.check.failures"),
+        Some(Value::IntValue(n)) if *n >= 1
+    ));
+    let outcomes: Vec<bool> = during
+        .events
+        .iter()
+        .filter(|e| e.name == "evaluation")
+        .map(|e| {
+            matches!(
+                attr(&e.attributes, "faultline.check.ok"),
+                Some(Value::BoolValue(true))
+            )
+        })
+        .collect();
+    assert!(
+        outcomes.contains(&false),
+        "the miss is an event: {outcomes:?}"
+    );
+    assert!(
+        outcomes.windows(2).all(|w| w[0] != w[1]),
+        "events only where the outcome changed: {outcomes:?}"
+    );
+    assert_eq!(
+        attr(&check("after").attributes, "faultline.check.ok"),
+        Some(&Value::BoolValue(true))
     );
 }

@@ -7,8 +7,10 @@
 //! - one `faultline.fault` span per fault record, from just before its apply call to its
 //!   FaultRecovered, with its kind, target, step and the agent that applied it;
 //! - one `check NAME` span per steady-state check and phase, from the start of the state
-//!   it was first measured in to its last evaluation; every evaluation is a span event on
-//!   it, and the span says how many missed the expectation (status error if any did). A
+//!   it was first measured in to its last evaluation; its first evaluation and every
+//!   change between met and missed are span events on it, and its attributes count every
+//!   evaluation, how many missed the expectation (status error if any did), the last
+//!   value and the range. A
 //!   `compare:` check's comparison is an event on its `during` span and is that span's
 //!   verdict.
 //!
@@ -51,7 +53,11 @@ struct CheckSpan {
     last: SystemTime,
     evaluations: i64,
     failures: i64,
+    /// The last evaluation's outcome: only changes become span events.
+    last_ok: Option<bool>,
     value: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
     expect: String,
     error: Option<String>,
     /// A `compare:` check's verdict on its `during` window (ok, why), which replaces
@@ -217,7 +223,10 @@ impl TraceObserver {
                     last: at,
                     evaluations: 0,
                     failures: 0,
+                    last_ok: None,
                     value: None,
+                    min: None,
+                    max: None,
                     expect: expect.clone(),
                     error: None,
                     compared: None,
@@ -227,15 +236,25 @@ impl TraceObserver {
         let Some(c) = live.checks.get_mut(&key) else {
             return;
         };
-        c.span
-            .add_event_with_timestamp("evaluation", at, check_attributes(event));
+        // A `during` check is measured every second or so for the whole fault window:
+        // an event per evaluation would be noise and hit the SDK's 128 events per span
+        // (OTEL_SPAN_EVENT_COUNT_LIMIT), dropping the later ones. The first evaluation
+        // and every change between met and missed are events; the counts, last value
+        // and range cover them all.
+        if c.last_ok != Some(*ok) {
+            c.span
+                .add_event_with_timestamp("evaluation", at, check_attributes(event));
+            c.last_ok = Some(*ok);
+        }
         c.last = at;
         c.evaluations += 1;
         if !ok {
             c.failures += 1;
         }
-        if value.is_some() {
-            c.value = *value;
+        if let Some(v) = *value {
+            c.value = Some(v);
+            c.min = Some(c.min.map_or(v, |m| m.min(v)));
+            c.max = Some(c.max.map_or(v, |m| m.max(v)));
         }
         if error.is_some() {
             c.error.clone_from(error);
@@ -252,9 +271,14 @@ fn end_check(mut c: CheckSpan) {
     let ok = c.compared.as_ref().map_or(c.failures == 0, |(ok, _)| *ok);
     c.span
         .set_attribute(KeyValue::new("faultline.check.ok", ok));
-    if let Some(v) = c.value {
-        c.span
-            .set_attribute(KeyValue::new("faultline.check.value", v));
+    for (key, v) in [
+        ("faultline.check.value", c.value),
+        ("faultline.check.value.min", c.min),
+        ("faultline.check.value.max", c.max),
+    ] {
+        if let Some(v) = v {
+            c.span.set_attribute(KeyValue::new(key, v));
+        }
     }
     if let Some(e) = c.error {
         c.span
