@@ -4,7 +4,9 @@
 //! `reason` from the closed enums below. A fault id is never a label (it would grow the
 //! series count without bound).
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
 
 /// Why the agent recovered a fault; the `reason` label of `faultline_agent_recoveries_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +71,7 @@ pub struct AgentMetrics {
     recover_seconds: HistogramVec,
     errors_total: IntCounterVec,
     lease_lapses_total: IntCounterVec,
+    lease_renewals_total: IntCounter,
     recoveries_total: IntCounterVec,
 }
 
@@ -119,6 +122,11 @@ impl AgentMetrics {
             ),
             &["kind"],
         )?;
+        // No kind label: a renewal is the service saying "still here", whatever the fault.
+        let lease_renewals_total = IntCounter::new(
+            "faultline_agent_lease_renewals_total",
+            "Fault leases extended by a renewal (one per record renewed).",
+        )?;
         let recoveries_total = IntCounterVec::new(
             Opts::new(
                 "faultline_agent_recoveries_total",
@@ -131,6 +139,7 @@ impl AgentMetrics {
         registry.register(Box::new(recover_seconds.clone()))?;
         registry.register(Box::new(errors_total.clone()))?;
         registry.register(Box::new(lease_lapses_total.clone()))?;
+        registry.register(Box::new(lease_renewals_total.clone()))?;
         registry.register(Box::new(recoveries_total.clone()))?;
         crate::text::register_build_info(
             &registry,
@@ -145,8 +154,18 @@ impl AgentMetrics {
             recover_seconds,
             errors_total,
             lease_lapses_total,
+            lease_renewals_total,
             recoveries_total,
         })
+    }
+
+    /// Starts the lapse counter of each of `kinds` at 0, so a dashboard's lapse rate
+    /// reads 0 rather than "no data" on an agent that never saw a lapse (a counter child
+    /// only appears once touched). `kinds` is the agent's closed list of fault kinds.
+    pub fn init_kinds<'a>(&self, kinds: impl IntoIterator<Item = &'a str>) {
+        for k in kinds {
+            self.lease_lapses_total.with_label_values(&[k]);
+        }
     }
 
     /// Sets the number of active faults of `kind`.
@@ -185,6 +204,12 @@ impl AgentMetrics {
         self.lease_lapses_total.with_label_values(&[kind]).inc();
     }
 
+    /// Counts `records` leases extended by one renewal.
+    pub fn lease_renewed(&self, records: usize) {
+        self.lease_renewals_total
+            .inc_by(u64::try_from(records).unwrap_or(u64::MAX));
+    }
+
     /// The registry, for callers that gather it together with others.
     pub fn registry(&self) -> &Registry {
         &self.registry
@@ -208,6 +233,7 @@ mod tests {
         m.recovered("processPause", RecoveryReason::Lease, 0.002);
         m.error("networkDelay", AgentOp::Apply);
         m.lease_lapsed("processPause");
+        m.lease_renewed(2);
         let text = m.encode_text();
         for needle in [
             r#"faultline_agent_faults_active{kind="processPause"} 2"#,
@@ -216,7 +242,22 @@ mod tests {
             r#"faultline_agent_recoveries_total{reason="lease"} 1"#,
             r#"faultline_agent_errors_total{kind="networkDelay",op="apply"} 1"#,
             r#"faultline_agent_lease_lapses_total{kind="processPause"} 1"#,
+            "faultline_agent_lease_renewals_total 2",
             r#"faultline_agent_build_info{version="1.2.3"} 1"#,
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn renewals_and_initialised_lapses_read_zero_before_anything_happens() {
+        let m = AgentMetrics::new("x").unwrap();
+        m.init_kinds(["processPause", "networkDelay"]);
+        let text = m.encode_text();
+        for needle in [
+            "faultline_agent_lease_renewals_total 0",
+            r#"faultline_agent_lease_lapses_total{kind="networkDelay"} 0"#,
+            r#"faultline_agent_lease_lapses_total{kind="processPause"} 0"#,
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }

@@ -5,17 +5,21 @@
 #![forbid(unsafe_code)]
 
 pub mod agent_metrics;
+pub mod agent_spans;
 pub mod grafana;
 pub mod logging;
 pub mod metrics_report;
 pub mod run_metrics;
 pub mod service_metrics;
 mod text;
+pub mod trace_context;
 pub mod traces;
 
 pub use agent_metrics::{AgentMetrics, AgentOp, RecoveryReason};
+pub use agent_spans::{AgentCall, AgentSpan, AgentTracer};
 pub use logging::LogFormat;
 pub use metrics_report::{MetricsReport, PhaseValues};
 pub use run_metrics::{Bound, RunMetrics};
 pub use service_metrics::ServiceMetrics;
+pub use trace_context::{TRACEPARENT, TraceParent};
 pub use traces::{Tracing, TracingError};

@@ -22,6 +22,8 @@ pub struct ServiceMetrics {
     webhook_requests: IntCounterVec,
     notifications: IntCounterVec,
     emergency_stop: prometheus::IntGauge,
+    agents_known: prometheus::IntGauge,
+    agents_healthy: prometheus::IntGauge,
 }
 
 /// Run duration buckets from 1 s to ~2.3 h: experiments last seconds to hours.
@@ -93,6 +95,18 @@ impl ServiceMetrics {
             "faultline_emergency_stop",
             "1 while the emergency stop is engaged (every run aborted, new runs refused).",
         )?;
+        // Plain gauges, no per-agent label: a cluster has one agent per node, and a
+        // node name as a label would grow without bound as nodes come and go.
+        let agents_known = prometheus::IntGauge::new(
+            "faultline_agents_known",
+            "Node agents the service knows (its --agent, the in-process agent, or the agent pods it discovered), at the last probe.",
+        )?;
+        let agents_healthy = prometheus::IntGauge::new(
+            "faultline_agents_healthy",
+            "Node agents that answered their health check at the last probe.",
+        )?;
+        registry.register(Box::new(agents_known.clone()))?;
+        registry.register(Box::new(agents_healthy.clone()))?;
         registry.register(Box::new(webhook_requests.clone()))?;
         registry.register(Box::new(notifications.clone()))?;
         registry.register(Box::new(emergency_stop.clone()))?;
@@ -119,6 +133,8 @@ impl ServiceMetrics {
             webhook_requests,
             notifications,
             emergency_stop,
+            agents_known,
+            agents_healthy,
         })
     }
 
@@ -175,6 +191,13 @@ impl ServiceMetrics {
         self.emergency_stop.set(i64::from(engaged));
     }
 
+    /// The result of one agent health probe: `known` agents, `healthy` of them answering.
+    pub fn agents(&self, known: usize, healthy: usize) {
+        let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        self.agents_known.set(n(known));
+        self.agents_healthy.set(n(healthy));
+    }
+
     /// The registry, for callers that gather it together with others.
     pub fn registry(&self) -> &Registry {
         &self.registry
@@ -200,6 +223,7 @@ mod tests {
         m.fault_active("processPause", -1);
         m.check_value("checkout", "availability", "during", 0.995);
         m.api_request("/api/v1/runs/{id}", 200);
+        m.agents(3, 2);
         let text = m.encode_text();
         for needle in [
             r#"faultline_runs_started_total{experiment="checkout"} 1"#,
@@ -210,6 +234,8 @@ mod tests {
             r#"faultline_check_value{check="availability",experiment="checkout",phase="during"} 0.995"#,
             r#"faultline_api_requests_total{route="/api/v1/runs/{id}",status="200"} 1"#,
             r#"faultline_build_info{version="1.2.3"} 1"#,
+            "faultline_agents_known 3",
+            "faultline_agents_healthy 2",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }

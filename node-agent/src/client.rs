@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use faultline_exporter::{TRACEPARENT, TraceParent};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -71,9 +72,29 @@ impl AgentClient {
         Ok(AgentClient { http, base, token })
     }
 
+    /// A client for another agent at `base`, sharing this one's connection pool and
+    /// token (one client probing a thousand agents, not a thousand clients).
+    pub fn at(&self, base: &str) -> AgentClient {
+        AgentClient {
+            http: self.http.clone(),
+            base: base.trim_end_matches('/').to_string(),
+            token: self.token.clone(),
+        }
+    }
+
     /// `POST /v1/faults`.
     pub async fn apply(&self, req: &ApplyRequest) -> Result<ApplyResponse, ClientError> {
-        self.call(Method::POST, "/v1/faults".into(), Some(req))
+        self.apply_under(req, None).await
+    }
+
+    /// `POST /v1/faults` with a W3C `traceparent` header naming `parent` (the fault's
+    /// span), so the agent's span of the call joins that trace.
+    pub async fn apply_under(
+        &self,
+        req: &ApplyRequest,
+        parent: Option<&TraceParent>,
+    ) -> Result<ApplyResponse, ClientError> {
+        self.call(Method::POST, "/v1/faults".into(), Some(req), parent)
             .await
     }
 
@@ -83,29 +104,54 @@ impl AgentClient {
         id: &FaultId,
         lease_seconds: u64,
     ) -> Result<RenewResponse, ClientError> {
+        self.renew_under(id, lease_seconds, None).await
+    }
+
+    /// [`AgentClient::renew`] under `parent` (see [`AgentClient::apply_under`]).
+    pub async fn renew_under(
+        &self,
+        id: &FaultId,
+        lease_seconds: u64,
+        parent: Option<&TraceParent>,
+    ) -> Result<RenewResponse, ClientError> {
         self.call(
             Method::POST,
             format!("/v1/faults/{id}/renew"),
             Some(&RenewRequest { lease_seconds }),
+            parent,
         )
         .await
     }
 
     /// `DELETE /v1/faults/{id}`.
     pub async fn recover(&self, id: &FaultId) -> Result<RecoverResponse, ClientError> {
-        self.call::<(), _>(Method::DELETE, format!("/v1/faults/{id}"), None)
+        self.recover_under(id, None).await
+    }
+
+    /// [`AgentClient::recover`] under `parent` (see [`AgentClient::apply_under`]).
+    pub async fn recover_under(
+        &self,
+        id: &FaultId,
+        parent: Option<&TraceParent>,
+    ) -> Result<RecoverResponse, ClientError> {
+        self.call::<(), _>(Method::DELETE, format!("/v1/faults/{id}"), None, parent)
             .await
+    }
+
+    /// The agent's base URL (`http://10.0.0.5:7150`).
+    pub fn url(&self) -> &str {
+        &self.base
     }
 
     /// `GET /v1/faults`.
     pub async fn list(&self) -> Result<ListResponse, ClientError> {
-        self.call::<(), _>(Method::GET, "/v1/faults".into(), None)
+        self.call::<(), _>(Method::GET, "/v1/faults".into(), None, None)
             .await
     }
 
     /// `GET /healthz`.
     pub async fn health(&self) -> Result<Health, ClientError> {
-        self.call::<(), _>(Method::GET, "/healthz".into(), None)
+        self.call::<(), _>(Method::GET, "/healthz".into(), None, None)
             .await
     }
 
@@ -114,6 +160,7 @@ impl AgentClient {
         method: Method,
         path: String,
         body: Option<&B>,
+        parent: Option<&TraceParent>,
     ) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.base);
         let transport = |source| ClientError::Transport {
@@ -126,6 +173,9 @@ impl AgentClient {
         }
         if let Some(b) = body {
             req = req.json(b);
+        }
+        if let Some(p) = parent {
+            req = req.header(TRACEPARENT, p.header_value());
         }
         let resp = req.send().await.map_err(transport)?;
         let status = resp.status();

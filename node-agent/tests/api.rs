@@ -200,6 +200,12 @@ async fn apply_renew_list_and_delete_with_404_and_409() {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // One record renewed once; the refused renewal is not counted.
+    let metrics = agent.metrics().encode_text();
+    assert!(
+        metrics.contains("faultline_agent_lease_renewals_total 1"),
+        "{metrics}"
+    );
 
     let list: ListResponse = test::call_and_read_body_json(
         &app,
@@ -245,4 +251,64 @@ async fn a_fault_that_fails_to_apply_is_422_with_the_executors_message() {
     );
     assert_eq!(s.state(), 'S');
     agent.shutdown().await.unwrap();
+}
+
+/// `GET /metrics` after an apply, a renewal and a recovery is valid Prometheus text
+/// (`promtool check metrics`, Prometheus' own linter), renewals and lapses included.
+#[actix_web::test]
+async fn the_metrics_endpoint_passes_promtool() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::open(dir.path()).await.unwrap();
+    let app = app!(agent);
+    let s = Sleeper::spawn();
+    let _: ApplyResponse = test::call_and_read_body_json(
+        &app,
+        post("/v1/faults", &pause_body("prom1", s.pid())).to_request(),
+    )
+    .await;
+    let _: RenewResponse = test::call_and_read_body_json(
+        &app,
+        post("/v1/faults/prom1/renew", &json!({"leaseSeconds": 60})).to_request(),
+    )
+    .await;
+    let del = test::TestRequest::delete()
+        .uri("/v1/faults/prom1")
+        .insert_header(("Authorization", format!("Bearer {TOKEN}")))
+        .to_request();
+    let _: RecoverResponse = test::call_and_read_body_json(&app, del).await;
+    assert!(wait_until(Duration::from_secs(5), || s.state() == 'S').is_some());
+    let body =
+        test::call_and_read_body(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    for needle in [
+        "faultline_agent_lease_renewals_total 1",
+        r#"faultline_agent_lease_lapses_total{kind="processPause"} 0"#,
+    ] {
+        assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
+    agent.shutdown().await.unwrap();
+    let Ok(mut child) = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("SKIPPED: `promtool` is not installed (apt-get install prometheus)");
+        return;
+    };
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -83,11 +83,23 @@ sudo faultline run --prometheus http://127.0.0.1:9090 experiment.yaml"
                       pod targets are resolved through the Kubernetes API, podKill/podFailure \
                       run through it, other faults go to the agent of each pod's node, and the \
                       replicas elect a leader with a Lease (only the leader fires schedules). \
-                      Catalog experiments with spec.schedule fire at their cron times (UTC). \
+                      Catalog experiments with spec.schedule fire at their cron times (UTC, or \
+                      the zone of `schedule: { cron, timezone }`). \
                       SIGTERM or Ctrl-C aborts every live run, waits for its faults to be \
                       recovered, then exits. On start, faults a killed process left are \
-                      recovered from the journal and runs it left unfinished are marked error.",
-        after_help = "Examples:\n  faultline serve --tokens-file /etc/faultline/tokens   # lines `role:token`, role viewer|operator|admin\n  \
+                      recovered from the journal and runs it left unfinished are marked error.\n\n\
+                      Every setting can come from a flag, a FAULTLINE_* environment variable or \
+                      the --config file; a flag beats its variable, which beats the file, which \
+                      beats the default. The variable of a config key is FAULTLINE_ and the key in \
+                      upper snake case (agentTokenFile -> FAULTLINE_AGENT_TOKEN_FILE); each \
+                      option below shows its variable. `faultline config example serve` prints \
+                      a commented config. A bad config (unknown key, bad value) stops the start \
+                      with the file, line and key, before anything is opened or listened on. \
+                      Secrets are only read from files (tokensFile, agentTokenFile, \
+                      grafanaTokenFile), never inline.",
+        after_help = "Examples:\n  faultline serve --config /etc/faultline/serve.yaml\n  \
+FAULTLINE_LISTEN=0.0.0.0:8080 faultline serve --config serve.yaml --prometheus http://127.0.0.1:9090\n  \
+faultline serve --tokens-file /etc/faultline/tokens   # lines `role:token`, role viewer|operator|admin\n  \
 faultline serve --insecure-no-auth --listen 127.0.0.1:8080 --state-dir /tmp/fl\n  \
 faultline serve --tokens-file tokens --gitlab-config gitlab.yaml --experiments examples/native --public-url https://faultline.example.org\n  \
 faultline serve --tokens-file tokens --agent http://10.0.0.5:7150 --agent-token-file agent.token\n  \
@@ -126,7 +138,7 @@ Example (a GitLab job):\n  faultline trigger --server \"$FAULTLINE_URL\" --wait 
     Resume(ServerArgs),
     /// Config file helpers.
     #[command(
-        after_help = "Example:\n  faultline config example gitlab > /etc/faultline/gitlab.yaml"
+        after_help = "Examples:\n  faultline config example > /etc/faultline/serve.yaml\n  faultline config example gitlab > /etc/faultline/gitlab.yaml"
     )]
     Config {
         /// What to do.
@@ -209,7 +221,10 @@ pub struct RunArgs {
 #[derive(Debug, Clone, Args)]
 pub struct OtlpArgs {
     /// OTLP/HTTP base URL (e.g. http://127.0.0.1:4318; `/v1/traces` is appended): a trace
-    /// per run, a span per state and per fault, as protobuf. Falls back to
+    /// per run, a span per state, per fault (with the agent that applied it) and per check
+    /// and phase, as protobuf. Calls to node agents then carry the fault's span as a W3C
+    /// `traceparent`, so an agent run with its own --otlp-endpoint adds its spans under
+    /// it. Falls back to
     /// OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set. OTEL_SERVICE_NAME,
     /// OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS apply.
     #[arg(long, value_name = "URL", env = "FAULTLINE_OTLP_ENDPOINT")]
@@ -233,21 +248,17 @@ pub struct NotifyArgs {
     /// Without it, experiments' `notify:` entries are not sent.
     #[arg(long, value_name = "FILE", env = "FAULTLINE_NOTIFY_CONFIG")]
     pub notify_config: Option<PathBuf>,
-    /// Directory whose email.txt / email.html / slack.json override the shipped templates.
-    #[arg(long, value_name = "DIR", requires = "notify_config")]
+    /// Directory whose email.txt / email.html / slack.json override the shipped templates
+    /// (needs --notify-config).
+    #[arg(long, value_name = "DIR", env = "FAULTLINE_NOTIFY_TEMPLATES")]
     pub notify_templates: Option<PathBuf>,
 }
 
 /// Where to annotate runs in Grafana (for `run`, and `serve`).
 #[derive(Debug, Clone, Args)]
 pub struct GrafanaArgs {
-    /// Grafana base URL; annotations are off without it.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "FAULTLINE_GRAFANA_URL",
-        requires = "grafana_token_file"
-    )]
+    /// Grafana base URL (needs --grafana-token-file); annotations are off without it.
+    #[arg(long, value_name = "URL", env = "FAULTLINE_GRAFANA_URL")]
     pub grafana_url: Option<String>,
     /// File holding a Grafana service-account token (role Editor, or annotations:write).
     #[arg(long, value_name = "FILE", env = "FAULTLINE_GRAFANA_TOKEN_FILE")]
@@ -261,45 +272,43 @@ pub struct GrafanaArgs {
     pub public_url: Option<String>,
 }
 
-/// Options of `serve`.
+/// Options of `serve`. Every one is also a key of the `--config` file and a `FAULTLINE_*`
+/// variable (the key in upper snake case); a flag beats its variable, which beats the file.
+/// Values stay text here: [`faultline::config`] reads them, so a bad one gets the same
+/// message from any source.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(
-        long,
-        value_name = "ADDR",
-        env = "FAULTLINE_LISTEN",
-        default_value = "127.0.0.1:8080"
-    )]
-    pub listen: std::net::SocketAddr,
-    /// Store (`faultline.db`) and in-process agent journal (`agent/`) location.
-    #[command(flatten)]
-    pub state: StateArgs,
+    /// Serve config file (YAML, keys as in `faultline config example serve`); relative
+    /// paths in it start at its directory.
+    #[arg(long, value_name = "FILE", env = "FAULTLINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR", env = "FAULTLINE_LISTEN")]
+    pub listen: Option<String>,
+    /// State directory: the store (`faultline.db`), the in-process agent's journal
+    /// (`agent/`) and reports [default: /var/lib/faultline].
+    #[arg(long, value_name = "DIR", env = "FAULTLINE_STATE_DIR")]
+    pub state_dir: Option<String>,
     /// Bearer tokens, one `role:token` per line (roles: viewer, operator, admin).
     #[arg(long, value_name = "FILE", env = "FAULTLINE_TOKENS_FILE")]
-    pub tokens_file: Option<PathBuf>,
-    /// Serve without authentication (everyone is admin); refused unless --listen is a
-    /// loopback address.
-    #[arg(long, conflicts_with = "tokens_file")]
-    pub insecure_no_auth: bool,
+    pub tokens_file: Option<String>,
+    /// Serve without authentication (everyone is admin); refused unless the listen
+    /// address is a loopback one.
+    #[arg(long, value_name = "BOOL", env = "FAULTLINE_INSECURE_NO_AUTH", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub insecure_no_auth: Option<String>,
     /// A node agent to inject faults through, instead of the in-process agent.
     #[arg(long, value_name = "URL", env = "FAULTLINE_AGENT_URL")]
     pub agent: Option<String>,
     /// File holding the node agents' bearer token (with --agent, or --kubernetes where
     /// it is the mounted Secret shared by every agent).
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "FAULTLINE_AGENT_TOKEN_FILE",
-        requires = "agent_or_cluster"
-    )]
-    pub agent_token_file: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", env = "FAULTLINE_AGENT_TOKEN_FILE")]
+    pub agent_token_file: Option<String>,
     /// Prometheus server for `prometheus:` checks.
     #[arg(long, value_name = "URL", env = "FAULTLINE_PROMETHEUS_URL")]
     pub prometheus: Option<String>,
-    /// Lease of each fault, renewed every third of it while the run lives.
-    #[arg(long, value_name = "DURATION", default_value = "30s")]
-    pub lease: faultline_agent::spec::Duration,
+    /// Lease of each fault, renewed every third of it while the run lives [default: 30s].
+    #[arg(long, value_name = "DURATION", env = "FAULTLINE_LEASE")]
+    pub lease: Option<String>,
     /// Grafana annotations of the fault windows and verdicts.
     #[command(flatten)]
     pub grafana: GrafanaArgs,
@@ -310,7 +319,7 @@ pub struct ServeArgs {
     /// events to catalog experiments, and the REST API for commit statuses and MR notes.
     /// Enables `POST /webhooks/gitlab`. `faultline config example gitlab` prints one.
     #[arg(long, value_name = "FILE", env = "FAULTLINE_GITLAB_CONFIG")]
-    pub gitlab_config: Option<PathBuf>,
+    pub gitlab_config: Option<String>,
     /// Alertmanager (API v2) for `spec.silenceAlerts`: a silence with the experiment's
     /// matchers is held for each run's fault window and expired when the run ends.
     /// (Firing alerts reach runs the other way: point an Alertmanager webhook receiver at
@@ -320,7 +329,7 @@ pub struct ServeArgs {
     /// Load every experiment file (*.yaml, *.yml, *.json) of DIR into the catalog at
     /// start, replacing same-named ones; a bad file stops the start with its errors.
     #[arg(long, value_name = "DIR", env = "FAULTLINE_EXPERIMENTS_DIR")]
-    pub experiments: Option<PathBuf>,
+    pub experiments: Option<String>,
     /// OpenTelemetry trace export.
     #[command(flatten)]
     pub otlp: OtlpArgs,
@@ -329,59 +338,125 @@ pub struct ServeArgs {
     pub cluster: ClusterArgs,
 }
 
+impl ServeArgs {
+    /// What the flags and `FAULTLINE_*` variables say, as (config key, flag, value).
+    pub fn given(&self) -> Vec<(&'static str, &'static str, String)> {
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        let c = &self.cluster;
+        let list = (!c.protect_namespaces.is_empty()).then(|| c.protect_namespaces.join(","));
+        [
+            ("listen", "--listen", self.listen.clone()),
+            ("stateDir", "--state-dir", self.state_dir.clone()),
+            ("tokensFile", "--tokens-file", self.tokens_file.clone()),
+            (
+                "insecureNoAuth",
+                "--insecure-no-auth",
+                self.insecure_no_auth.clone(),
+            ),
+            ("lease", "--lease", self.lease.clone()),
+            ("prometheusUrl", "--prometheus", self.prometheus.clone()),
+            (
+                "alertmanagerUrl",
+                "--alertmanager",
+                self.alertmanager.clone(),
+            ),
+            ("agentUrl", "--agent", self.agent.clone()),
+            (
+                "agentTokenFile",
+                "--agent-token-file",
+                self.agent_token_file.clone(),
+            ),
+            ("experimentsDir", "--experiments", self.experiments.clone()),
+            (
+                "gitlabConfig",
+                "--gitlab-config",
+                self.gitlab_config.clone(),
+            ),
+            (
+                "notifyConfig",
+                "--notify-config",
+                path(&self.notify.notify_config),
+            ),
+            (
+                "notifyTemplates",
+                "--notify-templates",
+                path(&self.notify.notify_templates),
+            ),
+            ("publicUrl", "--public-url", self.grafana.public_url.clone()),
+            (
+                "grafanaUrl",
+                "--grafana-url",
+                self.grafana.grafana_url.clone(),
+            ),
+            (
+                "grafanaTokenFile",
+                "--grafana-token-file",
+                path(&self.grafana.grafana_token_file),
+            ),
+            (
+                "grafanaDashboardUid",
+                "--grafana-dashboard-uid",
+                self.grafana.grafana_dashboard_uid.clone(),
+            ),
+            (
+                "otlpEndpoint",
+                "--otlp-endpoint",
+                self.otlp.otlp_endpoint.clone(),
+            ),
+            ("kubernetes", "--kubernetes", c.kubernetes.clone()),
+            (
+                "agentSelector",
+                "--agent-selector",
+                c.agent_selector.clone(),
+            ),
+            (
+                "agentNamespace",
+                "--agent-namespace",
+                c.agent_namespace.clone(),
+            ),
+            ("agentPort", "--agent-port", c.agent_port.clone()),
+            ("kubeQps", "--kube-qps", c.kube_qps.clone()),
+            ("kubeBurst", "--kube-burst", c.kube_burst.clone()),
+            ("pauseImage", "--pause-image", c.pause_image.clone()),
+            ("protectNamespaces", "--protect-namespace", list),
+            ("leaderLease", "--leader-lease", c.leader_lease.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(k, f, v)| v.map(|v| (k, f, v)))
+        .collect()
+    }
+}
+
 /// Cluster mode of `serve` (Kubernetes pod targets). The Helm chart sets these names.
 #[derive(Debug, Clone, Args)]
-#[command(group(clap::ArgGroup::new("agent_or_cluster").args(["agent", "kubernetes"]).multiple(true)))]
 pub struct ClusterArgs {
     /// Cluster mode: resolve pod targets and run podKill/podFailure through the Kubernetes
     /// API (in-cluster service account, else KUBECONFIG), send node faults to the agent
     /// of each pod's node, and compete for the leader Lease.
-    #[arg(long, env = "FAULTLINE_KUBERNETES", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
-    pub kubernetes: bool,
+    #[arg(long, value_name = "BOOL", env = "FAULTLINE_KUBERNETES", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub kubernetes: Option<String>,
     /// Label selector of the agent DaemonSet's pods; the agent of a node is the ready one
-    /// on that node.
-    #[arg(
-        long,
-        value_name = "SELECTOR",
-        env = "FAULTLINE_AGENT_SELECTOR",
-        default_value = "app.kubernetes.io/name=faultline-agent"
-    )]
-    pub agent_selector: String,
+    /// on that node [default: app.kubernetes.io/name=faultline-agent].
+    #[arg(long, value_name = "SELECTOR", env = "FAULTLINE_AGENT_SELECTOR")]
+    pub agent_selector: Option<String>,
     /// Namespace of the agent pods [default: $POD_NAMESPACE, else `faultline`].
     #[arg(long, value_name = "NS", env = "FAULTLINE_AGENT_NAMESPACE")]
     pub agent_namespace: Option<String>,
-    /// Port the agents listen on, on their pod IP.
-    #[arg(
-        long,
-        value_name = "PORT",
-        env = "FAULTLINE_AGENT_PORT",
-        default_value_t = 7150
-    )]
-    pub agent_port: u16,
-    /// Client-side rate limit on the Kubernetes API: requests a second on average.
-    #[arg(
-        long,
-        value_name = "QPS",
-        env = "FAULTLINE_KUBE_QPS",
-        default_value_t = 50.0
-    )]
-    pub kube_qps: f64,
-    /// Client-side rate limit on the Kubernetes API: requests allowed in a burst.
-    #[arg(
-        long,
-        value_name = "N",
-        env = "FAULTLINE_KUBE_BURST",
-        default_value_t = 100
-    )]
-    pub kube_burst: u32,
-    /// Image podFailure swaps into the pods' containers until recovery.
-    #[arg(
-        long,
-        value_name = "IMAGE",
-        env = "FAULTLINE_PAUSE_IMAGE",
-        default_value = "registry.k8s.io/pause:3.10"
-    )]
-    pub pause_image: String,
+    /// Port the agents listen on, on their pod IP [default: 7150].
+    #[arg(long, value_name = "PORT", env = "FAULTLINE_AGENT_PORT")]
+    pub agent_port: Option<String>,
+    /// Client-side rate limit on the Kubernetes API: requests a second on average
+    /// [default: 50].
+    #[arg(long, value_name = "QPS", env = "FAULTLINE_KUBE_QPS")]
+    pub kube_qps: Option<String>,
+    /// Client-side rate limit on the Kubernetes API: requests allowed in a burst
+    /// [default: 100].
+    #[arg(long, value_name = "N", env = "FAULTLINE_KUBE_BURST")]
+    pub kube_burst: Option<String>,
+    /// Image podFailure swaps into the pods' containers until recovery
+    /// [default: registry.k8s.io/pause:3.10].
+    #[arg(long, value_name = "IMAGE", env = "FAULTLINE_PAUSE_IMAGE")]
+    pub pause_image: Option<String>,
     /// A namespace no run may touch, whatever the experiment says; repeat for several.
     /// Given, the list replaces the default [default: kube-system and $POD_NAMESPACE].
     #[arg(
@@ -392,14 +467,9 @@ pub struct ClusterArgs {
     )]
     pub protect_namespaces: Vec<String>,
     /// Name of the coordination.k8s.io Lease (in the service's namespace) the replicas
-    /// compete for; one of them leads.
-    #[arg(
-        long,
-        value_name = "NAME",
-        env = "FAULTLINE_LEADER_LEASE",
-        default_value = "faultline-leader"
-    )]
-    pub leader_lease: String,
+    /// compete for; one of them leads [default: faultline-leader].
+    #[arg(long, value_name = "NAME", env = "FAULTLINE_LEADER_LEASE")]
+    pub leader_lease: Option<String>,
 }
 
 /// Options of `trigger`.
@@ -475,7 +545,7 @@ pub enum ConfigCommand {
     /// Print a commented example config file.
     Example {
         /// Which file.
-        #[arg(value_enum, default_value_t = ConfigKind::Gitlab)]
+        #[arg(value_enum, default_value_t = ConfigKind::Serve)]
         kind: ConfigKind,
     },
 }
@@ -483,6 +553,8 @@ pub enum ConfigCommand {
 /// The config files faultline reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ConfigKind {
+    /// `serve --config`: every serve setting (each also a FAULTLINE_* variable).
+    Serve,
     /// `serve --gitlab-config`: webhook projects and secrets, rules, GitLab's API.
     Gitlab,
     /// `run`/`serve --notify-config`: SMTP, Slack, webhooks, routes.
@@ -509,49 +581,84 @@ mod tests {
     }
 
     #[test]
-    fn cluster_flags_have_the_chart_s_names_and_defaults() {
-        let s = serve(&["--kubernetes", "--agent-token-file", "/run/t"]).unwrap();
-        let c = &s.cluster;
-        assert!(c.kubernetes);
-        assert_eq!(c.agent_selector, "app.kubernetes.io/name=faultline-agent");
-        assert_eq!(c.agent_namespace, None);
-        assert_eq!(c.agent_port, 7150);
-        assert_eq!((c.kube_qps, c.kube_burst), (50.0, 100));
-        assert_eq!(c.pause_image, "registry.k8s.io/pause:3.10");
-        assert!(
-            c.protect_namespaces.is_empty(),
-            "empty means kube-system + $POD_NAMESPACE"
-        );
-        assert_eq!(c.leader_lease, "faultline-leader");
+    fn every_config_key_has_a_flag_whose_variable_follows_the_key() {
+        use faultline::config::{KEYS, env_var};
+        let cmd = Cli::command();
+        let serve_cmd = cmd.find_subcommand("serve").unwrap();
+        let mut envs: Vec<String> = serve_cmd
+            .get_arguments()
+            .filter_map(|a| a.get_env().map(|e| e.to_string_lossy().into_owned()))
+            .filter(|e| e != "FAULTLINE_CONFIG" && e != "FAULTLINE_LOG_FORMAT")
+            .collect();
+        envs.sort();
+        let mut want: Vec<String> = KEYS.iter().map(|k| env_var(k)).collect();
+        want.sort();
+        assert_eq!(envs, want);
+        // `given` names every key once, with the flag clap knows.
         let s = serve(&[
+            "--listen=1",
+            "--state-dir=1",
+            "--tokens-file=1",
+            "--insecure-no-auth",
+            "--lease=1",
+            "--prometheus=1",
+            "--alertmanager=1",
+            "--agent=1",
+            "--agent-token-file=1",
+            "--experiments=1",
+            "--gitlab-config=1",
+            "--notify-config=1",
+            "--notify-templates=1",
+            "--public-url=1",
+            "--grafana-url=1",
+            "--grafana-token-file=1",
+            "--grafana-dashboard-uid=1",
+            "--otlp-endpoint=1",
             "--kubernetes",
-            "--protect-namespace",
-            "payments",
-            "--protect-namespace",
-            "kube-system",
-            "--kube-qps",
-            "200",
+            "--agent-selector=1",
+            "--agent-namespace=1",
+            "--agent-port=1",
+            "--kube-qps=1",
+            "--kube-burst=1",
+            "--pause-image=1",
+            "--protect-namespace=1",
+            "--leader-lease=1",
         ])
         .unwrap();
-        assert_eq!(
-            s.cluster.protect_namespaces,
-            vec!["payments", "kube-system"]
-        );
-        assert_eq!(s.cluster.kube_qps, 200.0);
+        let given = s.given();
+        let keys: Vec<&str> = given.iter().map(|(k, _, _)| *k).collect();
+        assert_eq!(keys, KEYS);
+        for (_, flag, _) in &given {
+            let long = flag.trim_start_matches("--");
+            assert!(
+                serve_cmd
+                    .get_arguments()
+                    .any(|a| a.get_long() == Some(long)),
+                "{flag}"
+            );
+        }
     }
 
     #[test]
-    fn an_agent_token_needs_an_agent_or_cluster_mode() {
-        let err = serve(&["--agent-token-file", "/run/t"]).unwrap_err();
-        assert!(err.to_string().contains("--kubernetes"), "{err}");
-        assert!(
-            serve(&[
-                "--agent",
-                "http://10.0.0.5:7150",
-                "--agent-token-file",
-                "/run/t"
-            ])
-            .is_ok()
+    fn boolean_flags_take_an_optional_value() {
+        assert_eq!(
+            serve(&["--kubernetes"])
+                .unwrap()
+                .cluster
+                .kubernetes
+                .as_deref(),
+            Some("true")
         );
+        assert_eq!(
+            serve(&["--kubernetes=false"])
+                .unwrap()
+                .cluster
+                .kubernetes
+                .as_deref(),
+            Some("false")
+        );
+        assert_eq!(serve(&[]).unwrap().cluster.kubernetes, None);
+        // Without `=`, the next word is not taken as the flag's value.
+        assert!(serve(&["--insecure-no-auth", "stray"]).is_err());
     }
 }

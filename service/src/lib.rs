@@ -6,6 +6,7 @@
 pub mod api;
 pub mod catalog;
 pub mod checks;
+pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod gitlab;

@@ -1,6 +1,7 @@
 //! Schedules: catalog experiments with `spec.schedule` (cron) are started by the service
 //! at their times, through the same [`LiveRuns::start`] as every other trigger — so the
-//! emergency stop refuses them too. Times are UTC. Only the replica that leads (a
+//! emergency stop refuses them too. Times are UTC unless the schedule names a time zone
+//! (`{ cron, timezone }`; the DST rule is in [`faultline_agent::spec::schedule`]). Only the replica that leads (a
 //! Kubernetes Lease in cluster mode; always, on one machine) fires them. Runs missed while
 //! no service was up are not made up: a chaos experiment at the wrong hour is worse than
 //! none.
@@ -8,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
 use faultline_agent::spec::{Experiment, Schedule};
@@ -29,8 +30,12 @@ pub struct Scheduled {
     pub experiment: String,
     /// The cron expression as written.
     pub cron: String,
-    /// The next time it fires (UTC).
+    /// The IANA zone the cron fields are read in (`UTC` for the string form).
+    pub timezone: String,
+    /// The next time it fires, in UTC.
     pub next: Option<DateTime<Utc>>,
+    /// The same instant in `timezone`, with its offset (e.g. `2026-03-30T03:00:00+02:00`).
+    pub next_local: Option<DateTime<FixedOffset>>,
 }
 
 /// Every scheduled experiment of the catalog, instantiated once per catalog read.
@@ -58,10 +63,16 @@ fn read_catalog(store: &Store) -> Vec<(String, Experiment, Schedule)> {
 pub fn scheduled(store: &Store, after: DateTime<Utc>) -> Vec<Scheduled> {
     read_catalog(store)
         .into_iter()
-        .map(|(name, _, s)| Scheduled {
-            experiment: name,
-            cron: s.as_str().to_string(),
-            next: s.cron().after(&after).next(),
+        .map(|(name, _, s)| {
+            let zone = s.effective_zone();
+            let next = s.next_after(after);
+            Scheduled {
+                experiment: name,
+                cron: s.as_str().to_string(),
+                timezone: zone.name().to_string(),
+                next,
+                next_local: next.map(|t| t.with_timezone(&zone).fixed_offset()),
+            }
         })
         .collect()
 }
@@ -83,14 +94,14 @@ pub fn spawn(
             // earliest time after now says how long to sleep.
             let mut wake: Option<DateTime<Utc>> = None;
             for (name, exp, s) in read_catalog(&store) {
-                if s.cron().after(&since).next().is_some_and(|t| t <= now) {
+                if s.next_after(since).is_some_and(|t| t <= now) {
                     if leading() {
                         fire(&live, &name, s.as_str(), exp);
                     } else {
                         tracing::debug!(experiment = %name, "not the leader; another replica fires this schedule");
                     }
                 }
-                let next = s.cron().after(&now).next();
+                let next = s.next_after(now);
                 wake = match (wake, next) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),

@@ -355,6 +355,9 @@ spec:
             r#"faultline_check_threshold{{bound="lower",check="availability",experiment="{experiment}",phase="before"}} 0.99"#
         ),
         r#"faultline_grafana_annotation_requests_total{op="create",outcome="ok"} 2"#.to_string(),
+        // serve probes its in-process agent at start: the agents panel has real values.
+        "faultline_agents_known 1".to_string(),
+        "faultline_agents_healthy 1".to_string(),
     ] {
         assert!(text.contains(&needle), "missing {needle} in\n{text}");
     }

@@ -1,7 +1,9 @@
 //! A real run's trace over OTLP/HTTP: a local receiver on loopback speaks the protocol
 //! (POST /v1/traces, `application/x-protobuf`, protobuf `ExportTraceServiceRequest`),
 //! answers the first export 503 like a collector under pressure, and the test decodes
-//! every body and asserts the span tree of a run that paused a `sleep` process.
+//! every body and asserts the span tree of a run that paused a `sleep` process — and,
+//! with a node agent on loopback exporting to the same receiver, that the agent's spans
+//! join the run's trace under the fault's span (W3C `traceparent`).
 
 mod common;
 
@@ -17,8 +19,10 @@ use faultline::gitlab::GitlabContext;
 use faultline::outputs::TraceObserver;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
+use faultline_agent::client::AgentClient;
+use faultline_agent::daemon::{Auth, serve_traced};
 use faultline_agent::spec::load_str;
-use faultline_exporter::Tracing;
+use faultline_exporter::{AgentTracer, Tracing};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
@@ -132,9 +136,10 @@ fn spans_of(body: &[u8]) -> Vec<(Span, Vec<KeyValue>)> {
     for rs in req.resource_spans {
         let resource = rs.resource.map(|r| r.attributes).unwrap_or_default();
         for ss in rs.scope_spans {
-            assert_eq!(
-                ss.scope.as_ref().map(|s| s.name.as_str()),
-                Some("faultline")
+            let scope = ss.scope.as_ref().map(|s| s.name.as_str());
+            assert!(
+                matches!(scope, Some("faultline" | "faultline-agent")),
+                "{scope:?}"
             );
             for s in ss.spans {
                 out.push((s, resource.clone()));
@@ -145,6 +150,10 @@ fn spans_of(body: &[u8]) -> Vec<(Span, Vec<KeyValue>)> {
 }
 
 fn pause_yaml(name: &str, pid: u32, port: u16) -> String {
+    pause_for(name, pid, port, "1s")
+}
+
+fn pause_for(name: &str, pid: u32, port: u16, duration: &str) -> String {
     format!(
         r#"apiVersion: faultline.dev/v1alpha1
 kind: Experiment
@@ -158,7 +167,7 @@ spec:
   steps:
     - name: pause
       processPause: {{}}
-      duration: 1s
+      duration: {duration}
 "#
     )
 }
@@ -404,7 +413,11 @@ async fn a_run_is_one_trace_with_a_span_per_state_and_fault_and_survives_a_503()
     }
     let mut states: Vec<&Span> = spans
         .iter()
-        .filter(|s| s.name != "faultline.run" && s.name != "faultline.fault")
+        .filter(|s| {
+            s.name != "faultline.run"
+                && s.name != "faultline.fault"
+                && !s.name.starts_with("check ")
+        })
         .collect();
     states.sort_by_key(|s| s.start_time_unix_nano);
     let names: Vec<&str> = states.iter().map(|s| s.name.as_str()).collect();
@@ -446,6 +459,7 @@ async fn a_run_is_one_trace_with_a_span_per_state_and_fault_and_survives_a_503()
         text(&fault.attributes, "faultline.fault.outcome"),
         "removed"
     );
+    assert_eq!(text(&fault.attributes, "faultline.agent"), "in-process");
     let (injecting, observing) = (states[1], states[2]);
     // Applied while injecting; the engine removes a step's faults when its time is up and
     // records that just before the move to recovering, so the span ends around there.
@@ -464,35 +478,254 @@ async fn a_run_is_one_trace_with_a_span_per_state_and_fault_and_survives_a_503()
         "the fault lasted its 1s step"
     );
 
-    // Checks are span events on the state they were measured in.
-    let checks = |s: &Span| -> Vec<(String, bool)> {
-        s.events
+    // A span per check and phase, under the run, each evaluation an event on it; it
+    // lies within the states of its phase.
+    let checks: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.name == "check availability")
+        .collect();
+    let phase = |p: &str| -> &Span {
+        let found: Vec<&&Span> = checks
             .iter()
-            .filter(|e| e.name == "check")
-            .map(|e| {
-                assert!(e.time_unix_nano >= s.start_time_unix_nano);
-                assert!(e.time_unix_nano <= s.end_time_unix_nano);
-                assert_eq!(text(&e.attributes, "faultline.check.expect"), ">= 0.99");
-                assert!(matches!(
-                    attr(&e.attributes, "faultline.check.value"),
-                    Some(Value::DoubleValue(_))
-                ));
-                let ok = matches!(
-                    attr(&e.attributes, "faultline.check.ok"),
-                    Some(Value::BoolValue(true))
-                );
-                (text(&e.attributes, "faultline.check.phase"), ok)
-            })
-            .collect()
+            .filter(|s| text(&s.attributes, "faultline.check.phase") == p)
+            .collect();
+        assert_eq!(found.len(), 1, "one {p} span of the check");
+        found[0]
     };
-    let before = checks(states[0]);
-    assert!(!before.is_empty() && before.iter().all(|(p, ok)| p == "before" && *ok));
-    assert!(
-        checks(observing).iter().any(|(p, ok)| p == "during" && *ok),
-        "{:?}",
-        observing.events
-    );
-    let after = checks(states[4]);
-    assert!(!after.is_empty() && after.iter().all(|(p, ok)| p == "after" && *ok));
+    // `during` checks start measuring just before the first injection, so their first
+    // evaluation may still fall in checking-before; they end before checking-after.
+    for (p, first, last) in [
+        ("before", states[0], states[0]),
+        ("during", states[0], states[3]),
+        ("after", states[4], states[4]),
+    ] {
+        let c = phase(p);
+        assert_eq!(text(&c.attributes, "faultline.check"), "availability");
+        assert_eq!(text(&c.attributes, "faultline.check.expect"), ">= 0.99");
+        assert_eq!(
+            attr(&c.attributes, "faultline.check.ok"),
+            Some(&Value::BoolValue(true)),
+            "{p}"
+        );
+        assert!(matches!(
+            attr(&c.attributes, "faultline.check.value"),
+            Some(Value::DoubleValue(_))
+        ));
+        // Every evaluation met the expectation: one event, the first; the count has all.
+        let evaluations: Vec<_> = c.events.iter().filter(|e| e.name == "evaluation").collect();
+        assert_eq!(
+            evaluations.len(),
+            1,
+            "{p}: only the first (no change followed)"
+        );
+        let Some(Value::IntValue(n)) = attr(&c.attributes, "faultline.check.evaluations") else {
+            panic!("{p}: no evaluation count")
+        };
+        assert!(*n >= 1, "{p}");
+        if p == "during" {
+            assert!(
+                *n >= 2,
+                "measured throughout the 1 s fault, every 100 ms: {n}"
+            );
+        }
+        let range = |k: &str| match attr(&c.attributes, k) {
+            Some(Value::DoubleValue(v)) => *v,
+            other => panic!("{p}: {k}: {other:?}"),
+        };
+        assert!(range("faultline.check.value.min") <= range("faultline.check.value.max"));
+        assert_eq!(
+            attr(&c.attributes, "faultline.check.failures"),
+            Some(&Value::IntValue(0))
+        );
+        for e in evaluations {
+            assert!(e.time_unix_nano >= c.start_time_unix_nano);
+            assert!(e.time_unix_nano <= c.end_time_unix_nano);
+            assert_eq!(text(&e.attributes, "faultline.check.phase"), p);
+            assert!(matches!(
+                attr(&e.attributes, "faultline.check.value"),
+                Some(Value::DoubleValue(_))
+            ));
+        }
+        assert!(
+            c.start_time_unix_nano >= first.start_time_unix_nano
+                && c.end_time_unix_nano <= last.end_time_unix_nano,
+            "the {p} check lies within its states"
+        );
+    }
+    assert_eq!(checks.len(), 3, "before, during, after");
     drop(sleeper);
+}
+
+/// A run through a node agent (the real daemon, on loopback, with `--otlp-endpoint`'s
+/// exporter): the apply, renew and recover calls carry the fault span as `traceparent`,
+/// and the agent's own spans arrive in the run's trace as that span's children. The fault
+/// pauses the web server the check probes, so the `during` check span reports the misses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agents_spans_are_children_of_the_fault_span_in_the_runs_trace() {
+    let (otlp_port, seen) = receiver(0).await;
+    let otlp = format!("http://127.0.0.1:{otlp_port}");
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::open(dir.path().join("agent")).await.unwrap();
+    let agent_export = Tracing::start(&otlp, "faultline-agent").unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = serve_traced(
+        agent.clone(),
+        Auth::Disabled,
+        listener,
+        Some(AgentTracer::new(&agent_export)),
+    )
+    .unwrap();
+    let daemon = server.handle();
+    tokio::spawn(server);
+
+    let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
+    let (web, port) = http_server(&std::env::temp_dir());
+    // A 3 s lease is renewed every second: a 2.5 s pause spans at least two renewals.
+    let yaml = pause_for("traced-agent", web.pid(), port, "2500ms");
+    let exp = load_str(&yaml, "traced-agent.yaml").unwrap().remove(0);
+    store
+        .create_run_from("run-agent", "traced-agent", "{}", None)
+        .unwrap();
+    let export = Tracing::start(&otlp, "faultline-test").unwrap();
+    let traces = Arc::new(TraceObserver::new(
+        export.tracer(faultline::outputs::traces::SCOPE),
+    ));
+    let mut opts = RunOptions {
+        lease: Duration::from_secs(3),
+        ..RunOptions::default()
+    };
+    opts.observers.push(traces.clone());
+    opts.fault_traces = Some(traces);
+    let runner = Runner::new(
+        store.clone(),
+        Injector::Remote(AgentClient::new(url.clone(), None).unwrap()),
+        opts,
+        "run-agent".into(),
+        exp,
+    );
+    let verdict = runner.execute().await;
+    // The server answered nothing while paused: the during check failed the run.
+    assert_eq!(verdict, RunState::Failed, "{:?}", store.run("run-agent"));
+    export.shutdown().await.expect("service spans flushed");
+    daemon.stop(true).await;
+    agent_export.shutdown().await.expect("agent spans flushed");
+    agent.shutdown().await.unwrap();
+    assert_ne!(common::proc_state(web.pid()), 'T', "the pause was removed");
+    drop(web);
+
+    let mut spans: Vec<(Span, Vec<KeyValue>)> = Vec::new();
+    for (s, resource) in seen.lock().unwrap().iter().flat_map(|r| spans_of(&r.body)) {
+        if !spans.iter().any(|(x, _)| x.span_id == s.span_id) {
+            spans.push((s, resource));
+        }
+    }
+    let find = |name: &str| -> Vec<&(Span, Vec<KeyValue>)> {
+        spans.iter().filter(|(s, _)| s.name == name).collect()
+    };
+    let root = &find("faultline.run")[0].0;
+    let faults = find("faultline.fault");
+    assert_eq!(faults.len(), 1, "one fault span");
+    let fault = &faults[0].0;
+    assert_eq!(text(&fault.attributes, "faultline.agent"), url);
+    assert_eq!(fault.parent_span_id, root.span_id);
+
+    for (name, at_least) in [
+        ("faultline.agent.apply", 1),
+        ("faultline.agent.recover", 1),
+        ("faultline.agent.renew", 1),
+    ] {
+        let found = find(name);
+        assert!(
+            found.len() >= at_least,
+            "no {name} span among {:?}",
+            spans.iter().map(|(s, _)| &s.name).collect::<Vec<_>>()
+        );
+        for (s, resource) in found {
+            assert_eq!(text(resource, "service.name"), "faultline-agent");
+            assert_eq!(s.trace_id, root.trace_id, "{name} is in the run's trace");
+            assert_eq!(
+                s.parent_span_id, fault.span_id,
+                "{name}'s parent is the fault span"
+            );
+            assert_eq!(
+                text(&s.attributes, "faultline.fault.id"),
+                text(&fault.attributes, "faultline.fault.request"),
+                "{name} is about the fault's request"
+            );
+            // Opened before the apply call, ended after the recover call returned. (A
+            // renewal taken just before the recovery may answer after it: start only.)
+            assert!(
+                s.start_time_unix_nano >= fault.start_time_unix_nano,
+                "{name} starts within the fault span"
+            );
+            if name != "faultline.agent.renew" {
+                assert!(
+                    s.end_time_unix_nano <= fault.end_time_unix_nano,
+                    "{name} ends within the fault span"
+                );
+            }
+        }
+    }
+    let apply = &find("faultline.agent.apply")[0].0;
+    assert_eq!(
+        text(&apply.attributes, "faultline.fault.kind"),
+        "processPause"
+    );
+    assert_eq!(
+        apply.status.as_ref().map(|s| s.code),
+        Some(1),
+        "the apply span is ok: {:?}",
+        apply.status
+    );
+
+    // The during check: missed while the server was paused, so an error span whose
+    // events mark the change to missed; the after check met again.
+    let check = |phase: &str| -> &Span {
+        &spans
+            .iter()
+            .find(|(s, _)| {
+                s.name == "check availability"
+                    && text(&s.attributes, "faultline.check.phase") == phase
+            })
+            .unwrap_or_else(|| panic!("no {phase} check span"))
+            .0
+    };
+    let during = check("during");
+    assert_eq!(
+        during.status.as_ref().map(|s| s.code),
+        Some(2),
+        "{during:?}"
+    );
+    assert_eq!(
+        attr(&during.attributes, "faultline.check.ok"),
+        Some(&Value::BoolValue(false))
+    );
+    assert!(matches!(
+        attr(&during.attributes, "faultline.check.failures"),
+        Some(Value::IntValue(n)) if *n >= 1
+    ));
+    let outcomes: Vec<bool> = during
+        .events
+        .iter()
+        .filter(|e| e.name == "evaluation")
+        .map(|e| {
+            matches!(
+                attr(&e.attributes, "faultline.check.ok"),
+                Some(Value::BoolValue(true))
+            )
+        })
+        .collect();
+    assert!(
+        outcomes.contains(&false),
+        "the miss is an event: {outcomes:?}"
+    );
+    assert!(
+        outcomes.windows(2).all(|w| w[0] != w[1]),
+        "events only where the outcome changed: {outcomes:?}"
+    );
+    assert_eq!(
+        attr(&check("after").attributes, "faultline.check.ok"),
+        Some(&Value::BoolValue(true))
+    );
 }

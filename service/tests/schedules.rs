@@ -113,3 +113,68 @@ async fn the_leader_fires_schedules_and_the_emergency_stop_holds_them() {
     }
     assert_ne!(proc_state(target.0.id()), 'T');
 }
+
+/// A zoned schedule lists its zone and the next time both in UTC and in the zone (the
+/// same instant); a misspelt zone is refused with 422 naming the field and line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zoned_schedule_shows_its_zone_and_next_time_in_utc_and_local() {
+    let s = TestServer::start().await;
+    let doc = |zone: &str| {
+        format!(
+            "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {{ name: berlin-nightly }}\nspec:\n  schedule:\n    cron: \"0 3 * * 1-5\"\n    timezone: {zone}\n  target: {{ local: {{ pid: 1 }} }}\n  steps:\n    - processPause: {{}}\n      duration: 1s\n"
+        )
+    };
+    let res = client()
+        .post(s.url("/api/v1/experiments"))
+        .bearer_auth(OPERATOR)
+        .body(doc("Europe/Berln"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("spec.schedule.timezone"), "{body}");
+    assert!(
+        body.contains("Europe/Berlin"),
+        "the suggestion is missing: {body}"
+    );
+
+    let res = client()
+        .post(s.url("/api/v1/experiments"))
+        .bearer_auth(OPERATOR)
+        .body(doc("Europe/Berlin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let list: Value = client()
+        .get(s.url("/api/v1/schedules"))
+        .bearer_auth(VIEWER)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry = &list["schedules"][0];
+    assert_eq!(entry["timezone"], "Europe/Berlin", "{list}");
+    let next = chrono::DateTime::parse_from_rfc3339(entry["next"].as_str().unwrap()).unwrap();
+    let local = chrono::DateTime::parse_from_rfc3339(entry["nextLocal"].as_str().unwrap()).unwrap();
+    assert_eq!(next, local, "two different instants: {entry}");
+    assert_eq!(
+        next.offset().local_minus_utc(),
+        0,
+        "`next` is not in UTC: {entry}"
+    );
+    // 03:00 on a weekday in Berlin, at its offset then (+01:00 or +02:00).
+    let off = local.offset().local_minus_utc();
+    assert!(off == 3600 || off == 7200, "{entry}");
+    assert_eq!(local.format("%H:%M").to_string(), "03:00", "{entry}");
+    use chrono::Datelike;
+    assert!(local.weekday().number_from_monday() <= 5, "{entry}");
+}

@@ -9,7 +9,9 @@ use chrono::Utc;
 use faultline_exporter::{AgentMetrics, AgentOp, RecoveryReason};
 use tokio::sync::{mpsc, oneshot};
 
-use super::events::{ActiveChanged, FaultApplied, FaultOpFailed, FaultRecovered, LeaseLapsed};
+use super::events::{
+    ActiveChanged, FaultApplied, FaultOpFailed, FaultRecovered, LeaseLapsed, LeaseRenewed,
+};
 use super::request::{lease_until, record_id, validate};
 use super::{AgentError, Command, StartupReport, error_chain};
 use crate::faults::{Family, Fault, FaultId, FaultRecord};
@@ -331,6 +333,12 @@ impl Core {
         for rid in &ids {
             self.journal.renewed(rid, until)?;
         }
+        LeaseRenewed {
+            id,
+            records: ids.len(),
+            until,
+        }
+        .emit(&self.metrics);
         Ok((ids, until))
     }
 

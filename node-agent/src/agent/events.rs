@@ -77,6 +77,21 @@ impl LeaseLapsed<'_> {
     }
 }
 
+/// The service renewed the leases of `records` (one call, one fault id).
+pub(super) struct LeaseRenewed<'a> {
+    pub id: &'a FaultId,
+    pub records: usize,
+    pub until: chrono::DateTime<chrono::Utc>,
+}
+
+impl LeaseRenewed<'_> {
+    pub fn emit(self, m: &AgentMetrics) {
+        tracing::debug!(id = %self.id, records = self.records, lease_until = %self.until,
+            "lease renewed");
+        m.lease_renewed(self.records);
+    }
+}
+
 /// The number of active faults changed; sets the gauge for every agent-run kind so a kind
 /// that drops to zero reads 0 rather than keeping its last value.
 pub(super) struct ActiveChanged<'a> {

@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use faultline_agent::Agent;
 use faultline_agent::daemon::{self, Auth};
+use faultline_exporter::{AgentTracer, Tracing};
 
 /// faultline's node agent: applies and recovers faults on this node, with leases and a
 /// journal so that no fault outlives its lease.
@@ -20,6 +21,10 @@ use faultline_agent::daemon::{self, Auth};
 ///
 /// API (JSON): POST /v1/faults, POST /v1/faults/{id}/renew, DELETE /v1/faults/{id},
 /// GET /v1/faults (bearer token); GET /healthz, GET /metrics (open).
+///
+/// With --otlp-endpoint, each apply, recover and renew exports a span
+/// (`faultline.agent.apply` / `recover` / `renew`) over OTLP/HTTP, a child of the fault's
+/// span in the run's trace when the service sent a W3C `traceparent` header.
 #[derive(Debug, Parser)]
 #[command(name = "faultline-agent", version, about, long_about)]
 struct Args {
@@ -42,6 +47,13 @@ struct Args {
     /// pause and kill processes on this node: for tests and single-user machines only.
     #[arg(long, conflicts_with = "token_file")]
     insecure_no_auth: bool,
+
+    /// OTLP/HTTP base URL (e.g. http://otel-collector:4318; `/v1/traces` is appended) to
+    /// export a span per fault call to, as protobuf. Falls back to
+    /// OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set. OTEL_SERVICE_NAME (default
+    /// faultline-agent), OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS apply.
+    #[arg(long, value_name = "URL", env = "FAULTLINE_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
 
     /// Log line format on stderr (level from RUST_LOG, default info).
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
@@ -99,6 +111,14 @@ fn auth(args: &Args) -> anyhow::Result<Auth> {
     }
 }
 
+/// `--otlp-endpoint`, else the standard `OTEL_EXPORTER_OTLP_ENDPOINT`.
+fn otlp_endpoint(args: &Args) -> Option<String> {
+    args.otlp_endpoint
+        .clone()
+        .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok())
+        .filter(|e| !e.trim().is_empty())
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
     let auth = auth(&args)?;
     // Bind before recovering: a second agent on the same port fails here without
@@ -111,10 +131,32 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let report = agent.startup_report();
     tracing::info!(listen = %args.listen, state_dir = %args.state_dir.display(),
         recovered = report.recovered.len(), failed = report.failed.len(), "agent ready");
-    let server =
-        daemon::serve(agent.clone(), auth, listener).context("failed to start the HTTP server")?;
+    let export = match otlp_endpoint(&args) {
+        Some(endpoint) => {
+            let t = Tracing::start(&endpoint, "faultline-agent")
+                .context("starting OTLP trace export")?;
+            tracing::info!(
+                endpoint = t.endpoint(),
+                "exporting fault call spans over OTLP/HTTP"
+            );
+            Some(t)
+        }
+        None => None,
+    };
+    let server = daemon::serve_traced(
+        agent.clone(),
+        auth,
+        listener,
+        export.as_ref().map(AgentTracer::new),
+    )
+    .context("failed to start the HTTP server")?;
     // Returns once actix has handled SIGTERM/SIGINT and drained requests in flight.
     server.await.context("HTTP server failed")?;
+    if let Some(t) = export
+        && let Err(e) = t.shutdown().await
+    {
+        tracing::warn!(error = %format!("{:#}", anyhow::Error::from(e)), "the last spans may not have been sent");
+    }
     tracing::info!("stopping: recovering every active fault");
     let recovered = agent
         .shutdown()

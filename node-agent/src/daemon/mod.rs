@@ -4,6 +4,9 @@
 //! and `/metrics` are open so probes and Prometheus need no secret. The daemon serves
 //! from one worker thread: the agent does one fault at a time anyway, and every extra
 //! worker costs memory on every node.
+//!
+//! With an [`AgentTracer`] (`faultline-agent --otlp-endpoint`), apply, recover and renew
+//! each export a span, a child of the caller's W3C `traceparent` when it sent one.
 
 mod auth;
 mod routes;
@@ -15,6 +18,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
+use faultline_exporter::AgentTracer;
 
 use crate::agent::Agent;
 
@@ -28,11 +32,25 @@ pub fn serve(
     auth: Auth,
     listener: TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
+    serve_traced(agent, auth, listener, None)
+}
+
+/// As [`serve`], exporting a span per fault call through `tracer` when given.
+pub fn serve_traced(
+    agent: Agent,
+    auth: Auth,
+    listener: TcpListener,
+    tracer: Option<AgentTracer>,
+) -> std::io::Result<actix_web::dev::Server> {
     let server = HttpServer::new(move || {
-        App::new()
+        let app = App::new()
             .app_data(web::Data::new(agent.clone()))
-            .app_data(web::Data::new(auth.clone()))
-            .configure(configure)
+            .app_data(web::Data::new(auth.clone()));
+        match &tracer {
+            Some(t) => app.app_data(web::Data::new(t.clone())),
+            None => app,
+        }
+        .configure(configure)
     })
     .workers(1)
     .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())

@@ -1,7 +1,9 @@
-//! Route handlers: decode, call the agent, map its errors to statuses.
+//! Route handlers: decode, call the agent, map its errors to statuses; with a tracer, a
+//! span per fault call under the caller's `traceparent`.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use faultline_exporter::{AgentCall, AgentSpan, AgentTracer, TRACEPARENT, TraceParent};
 use serde::de::DeserializeOwned;
 
 use super::auth::Authorized;
@@ -13,7 +15,8 @@ use crate::protocol::{
     RenewResponse,
 };
 
-/// Mounts every route on an actix app (the app must carry `Data<Agent>` and `Data<Auth>`).
+/// Mounts every route on an actix app (the app must carry `Data<Agent>` and `Data<Auth>`;
+/// `Data<AgentTracer>` is optional).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics))
@@ -109,26 +112,73 @@ fn fault_id(raw: &str) -> Result<FaultId, ApiError> {
         .map_err(|reason| ApiError::bad_request(format!("invalid `id` in path: {reason}")))
 }
 
+/// The span of one fault call, when the daemon exports spans.
+fn span(
+    http: &HttpRequest,
+    tracer: Option<&web::Data<AgentTracer>>,
+    call: AgentCall,
+    fault: &FaultId,
+) -> Option<AgentSpan> {
+    let parent = http
+        .headers()
+        .get(TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceParent::parse);
+    tracer.map(|t| t.start(call, parent.as_ref(), fault.as_str()))
+}
+
+/// Ends `span` with the call's outcome and passes the outcome on.
+fn finish<T>(
+    span: Option<AgentSpan>,
+    result: Result<T, AgentError>,
+    attrs: impl FnOnce(&mut AgentSpan, &T),
+) -> Result<T, AgentError> {
+    if let Some(mut s) = span {
+        match &result {
+            Ok(v) => {
+                attrs(&mut s, v);
+                s.ok();
+            }
+            Err(e) => s.failed(&error_chain(e)),
+        }
+    }
+    result
+}
+
 async fn apply(
     _: Authorized,
+    http: HttpRequest,
     agent: web::Data<Agent>,
+    tracer: Option<web::Data<AgentTracer>>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let req: ApplyRequest = decode(&body)?;
     let id = req.id.clone();
-    let records = agent.apply(req).await?;
+    let mut span = span(&http, tracer.as_ref(), AgentCall::Apply, &id);
+    if let Some(s) = span.as_mut() {
+        s.text("faultline.fault.kind", req.kind.name());
+        s.count("faultline.fault.targets", req.targets.len());
+    }
+    let records = finish(span, agent.apply(req).await, |s, r| {
+        s.count("faultline.agent.records", r.len());
+    })?;
     Ok(HttpResponse::Ok().json(ApplyResponse { id, records }))
 }
 
 async fn renew(
     _: Authorized,
+    http: HttpRequest,
     agent: web::Data<Agent>,
+    tracer: Option<web::Data<AgentTracer>>,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let id = fault_id(&path)?;
     let req: RenewRequest = decode(&body)?;
-    let (renewed, lease_until) = agent.renew(id, req.lease_seconds).await?;
+    let span = span(&http, tracer.as_ref(), AgentCall::Renew, &id);
+    let (renewed, lease_until) = finish(span, agent.renew(id, req.lease_seconds).await, |s, r| {
+        s.count("faultline.agent.records", r.0.len());
+    })?;
     Ok(HttpResponse::Ok().json(RenewResponse {
         renewed,
         lease_until,
@@ -137,11 +187,16 @@ async fn renew(
 
 async fn recover(
     _: Authorized,
+    http: HttpRequest,
     agent: web::Data<Agent>,
+    tracer: Option<web::Data<AgentTracer>>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = fault_id(&path)?;
-    let recovered = agent.recover(id).await?;
+    let span = span(&http, tracer.as_ref(), AgentCall::Recover, &id);
+    let recovered = finish(span, agent.recover(id).await, |s, r| {
+        s.count("faultline.agent.records", r.len());
+    })?;
     Ok(HttpResponse::Ok().json(RecoverResponse { recovered }))
 }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::fault::FaultKind;
+use super::schedule::Schedule;
 use super::selector::Target;
 use super::steady::SteadyCheck;
 use super::units::{Duration, Percent};
@@ -62,7 +63,7 @@ pub struct ExperimentSpec {
     /// Who hears about the verdict.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<Notify>,
-    /// Cron schedule for recurring runs.
+    /// Cron schedule for recurring runs (UTC, or in the time zone it names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
     /// Blast-radius limits.
@@ -239,80 +240,6 @@ impl Verdict {
             "error" => Verdict::Error,
             _ => return None,
         })
-    }
-}
-
-/// A validated cron expression, kept as written.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Schedule {
-    expr: String,
-    parsed: cron::Schedule,
-}
-
-impl PartialEq for Schedule {
-    fn eq(&self, other: &Self) -> bool {
-        self.expr == other.expr
-    }
-}
-
-impl Eq for Schedule {}
-
-impl Schedule {
-    /// Checks a cron expression: the standard 5 fields, or 6/7 with seconds (and year).
-    pub fn parse(expr: &str) -> Result<Schedule, String> {
-        let t = expr.trim();
-        // The `cron` crate wants a seconds field; the usual 5-field form fires at second 0.
-        let full = match t.split_whitespace().count() {
-            5 => format!("0 {t}"),
-            6 | 7 => t.to_string(),
-            n => {
-                return Err(format!(
-                    "cron expression `{t}` has {n} fields; write 5 (minute hour day month weekday) or 6-7 with seconds"
-                ));
-            }
-        };
-        let parsed = full.parse::<cron::Schedule>().map_err(|e| {
-            // The cron crate's message repeats the input with a caret line; keep its
-            // last line, the reason, so the error stays on one line.
-            let text = e.to_string();
-            let why = text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            format!("cron expression `{t}` is invalid: {why}")
-        })?;
-        Ok(Schedule {
-            expr: t.to_string(),
-            parsed,
-        })
-    }
-
-    /// The expression as written.
-    pub fn as_str(&self) -> &str {
-        &self.expr
-    }
-
-    /// The parsed schedule, to compute the next run.
-    pub fn cron(&self) -> &cron::Schedule {
-        &self.parsed
-    }
-}
-
-impl TryFrom<String> for Schedule {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Schedule::parse(&s)
-    }
-}
-
-impl From<Schedule> for String {
-    fn from(s: Schedule) -> String {
-        s.expr
     }
 }
 

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::compare::Compare;
 use super::units::Duration;
 
 /// One steady-state check.
@@ -31,6 +32,10 @@ pub struct SteadyCheck {
     /// In the `after` phase, how long the value may take to come back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_within: Option<Duration>,
+    /// Opt-in statistical verdict for `during`: compared with the `before` samples instead
+    /// of judged by `expect` (which still gates `before` and `after`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<Compare>,
 }
 
 /// A check's measurement.
@@ -489,6 +494,13 @@ mod tests {
                 abort_below: Some(0.5),
                 abort_above: None,
                 recovery_within: Some(Duration::from_secs(30)),
+                compare: Some(Compare {
+                    baseline: super::super::compare::Baseline::Before,
+                    test: super::super::compare::StatTest::MannWhitney,
+                    p: 0.05,
+                    limit: super::super::compare::ChangeLimit::MaxIncrease(20.0),
+                    samples: 20,
+                }),
             };
             let json = serde_json::to_string(&check).unwrap();
             let back: SteadyCheck = serde_json::from_str(&json).unwrap();

@@ -152,15 +152,25 @@ impl AgentProc {
         token_file: &std::path::Path,
         port: u16,
     ) -> AgentProc {
-        let child = Command::new(env!("CARGO_BIN_EXE_faultline-agent"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+        AgentProc::start_with(state_dir, token_file, port, |_| {})
+    }
+
+    /// As [`AgentProc::start`], with more arguments or environment set by `more`.
+    pub fn start_with(
+        state_dir: &std::path::Path,
+        token_file: &std::path::Path,
+        port: u16,
+        more: impl FnOnce(&mut Command),
+    ) -> AgentProc {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_faultline-agent"));
+        cmd.args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--state-dir")
             .arg(state_dir)
             .arg("--token-file")
             .arg(token_file)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn faultline-agent");
+            .stdin(Stdio::null());
+        more(&mut cmd);
+        let child = cmd.spawn().expect("spawn faultline-agent");
         let mut a = AgentProc { child, port };
         let up = wait_until(Duration::from_secs(20), || {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()

@@ -279,7 +279,9 @@ fn observe(
             value: Some(v),
             ..
         } => m.check_value(experiment, check, phase, *v),
-        RunEvent::CheckEvaluated { .. } | RunEvent::Note { .. } | RunEvent::StateChanged { .. } => {
-        }
+        RunEvent::CheckEvaluated { .. }
+        | RunEvent::CheckCompared { .. }
+        | RunEvent::Note { .. }
+        | RunEvent::StateChanged { .. } => {}
     }
 }

@@ -16,5 +16,5 @@ async fn list(_: Viewer, state: web::Data<ApiState>) -> Result<HttpResponse, Api
     let list = web::block(move || crate::schedule::scheduled(&store, chrono::Utc::now()))
         .await
         .map_err(|e| ApiError::internal("listing schedules", &e))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "schedules": list, "timezone": "UTC" })))
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "schedules": list })))
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use faultline_agent::spec::SteadyCheck;
 use faultline_agent::spec::steady::{HttpMethod, Probe, Statistic};
 
-use super::{HttpProbe, LatencyWindow, PrometheusClient};
+use super::{HttpProbe, HttpSample, LatencyWindow, PrometheusClient};
 
 /// Samples an HTTP check takes for one judgement outside the `during` phase.
 const HTTP_SAMPLES_PER_JUDGEMENT: usize = 3;
@@ -45,6 +45,9 @@ pub struct CheckProbe {
     /// The check as spec'd.
     pub check: SteadyCheck,
     measure: Measure,
+    /// Every raw measurement (a request's latency in seconds, a query's value; `None` when
+    /// it failed), kept for the statistical verdict of checks with `compare:`.
+    samples: Vec<Option<f64>>,
 }
 
 impl CheckProbe {
@@ -90,6 +93,7 @@ impl CheckProbe {
         Ok(CheckProbe {
             check: check.clone(),
             measure,
+            samples: Vec::new(),
         })
     }
 
@@ -104,15 +108,86 @@ impl CheckProbe {
     /// Takes one more sample (HTTP) or query (Prometheus) and judges the current window.
     pub async fn measure_continuous(&mut self) -> Evaluation {
         match &mut self.measure {
-            Measure::Prometheus { client, query } => judge(
-                &self.check,
-                client.instant(query).await.map_err(|e| e.to_string()),
-            ),
+            Measure::Prometheus { client, query } => {
+                let v = client.instant(query).await.map_err(|e| e.to_string());
+                self.samples.push(v.as_ref().ok().copied());
+                judge(&self.check, v)
+            }
             Measure::Http { probe, window, .. } => {
-                window.push(probe.sample().await);
+                let s = probe.sample().await;
+                self.samples.push(latency(&s));
+                window.push(s);
                 let v = stat(window, self.check.expect.statistic);
                 judge(&self.check, v)
             }
+        }
+    }
+
+    /// The baseline of a check with `compare:`: `n` measurements one interval apart,
+    /// judged together against `expect` (an HTTP window of all `n` requests; for a query,
+    /// its median, and every value must hold).
+    pub async fn measure_baseline(&mut self, n: usize) -> Evaluation {
+        let every = self.interval();
+        match &mut self.measure {
+            Measure::Prometheus { client, query } => {
+                let mut values = Vec::with_capacity(n);
+                let mut failed = 0;
+                let mut last_error = None;
+                for i in 0..n {
+                    if i > 0 {
+                        tokio::time::sleep(every).await;
+                    }
+                    let v = client.instant(query).await.map_err(|e| e.to_string());
+                    self.samples.push(v.as_ref().ok().copied());
+                    match v {
+                        Ok(v) => {
+                            failed += usize::from(!self.check.expect.holds(v));
+                            values.push(v);
+                        }
+                        Err(e) => {
+                            failed += 1;
+                            last_error = Some(e);
+                        }
+                    }
+                }
+                values.sort_by(f64::total_cmp);
+                let value = values.get(values.len() / 2).copied();
+                Evaluation {
+                    value,
+                    ok: value.is_some() && failed == 0,
+                    error: last_error.or_else(|| {
+                        (failed > 0).then(|| {
+                            format!("{failed} of {n} baseline values did not meet the expectation")
+                        })
+                    }),
+                }
+            }
+            Measure::Http { probe, .. } => {
+                let mut window = LatencyWindow::new(Duration::MAX / 4);
+                for i in 0..n {
+                    if i > 0 {
+                        tokio::time::sleep(every).await;
+                    }
+                    let s = probe.sample().await;
+                    self.samples.push(latency(&s));
+                    window.push(s);
+                }
+                let v = stat(&window, self.check.expect.statistic);
+                judge(&self.check, v)
+            }
+        }
+    }
+
+    /// The raw measurements so far, leaving none.
+    pub fn take_samples(&mut self) -> Vec<Option<f64>> {
+        std::mem::take(&mut self.samples)
+    }
+
+    /// The unit of [`CheckProbe::take_samples`]' values: seconds for an HTTP check.
+    pub fn sample_unit(&self) -> Option<&'static str> {
+        match self.measure {
+            Measure::Prometheus { .. } => None,
+            Measure::Http { .. } => Some("s"),
         }
     }
 
@@ -167,6 +242,11 @@ fn judge(check: &SteadyCheck, value: Result<f64, String>) -> Evaluation {
             error: Some(e),
         },
     }
+}
+
+/// A request's latency in seconds; `None` when it got no good answer.
+fn latency(s: &HttpSample) -> Option<f64> {
+    s.latency.filter(|_| s.ok).map(|l| l.as_secs_f64())
 }
 
 fn method_name(m: HttpMethod) -> &'static str {

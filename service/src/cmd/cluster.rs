@@ -4,14 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use faultline::config::KubeSettings;
 use faultline::kube::agents::AgentSettings;
 use faultline::kube::{ClientOptions, Cluster, ClusterConfig, LeaderElector, LeaseConfig, connect};
 use faultline_agent::agent::error_chain;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-use crate::cli::ClusterArgs;
 
 /// Cluster mode while the service runs.
 pub struct ClusterMode {
@@ -24,19 +23,10 @@ pub struct ClusterMode {
 /// Connects and starts the elector and the podFailure sweep. `lease` is the fault lease:
 /// a podFailure whose annotation has not been renewed for that long has no live run.
 pub async fn start(
-    args: &ClusterArgs,
+    args: &KubeSettings,
     agent_token: Option<String>,
     lease: Duration,
 ) -> anyhow::Result<ClusterMode> {
-    if !(args.kube_qps.is_finite() && args.kube_qps > 0.0) {
-        bail!(
-            "--kube-qps must be a positive number of requests a second, not {}",
-            args.kube_qps
-        );
-    }
-    if args.kube_burst == 0 {
-        bail!("--kube-burst must be at least 1");
-    }
     let own_ns = std::env::var("POD_NAMESPACE")
         .ok()
         .filter(|s| !s.is_empty());
@@ -53,8 +43,8 @@ pub async fn start(
         args.protect_namespaces.clone()
     };
     let client = connect(ClientOptions {
-        qps: args.kube_qps,
-        burst: args.kube_burst,
+        qps: args.qps,
+        burst: args.burst,
     })
     .await
     .context("--kubernetes")?;
@@ -69,7 +59,7 @@ pub async fn start(
         })
     };
     let cluster = Cluster::new(client.clone(), cfg);
-    tracing::info!(agents = %format!("{} in {agent_ns}:{}", args.agent_selector, args.agent_port), protected = %protected.join(","), qps = args.kube_qps, burst = args.kube_burst, "cluster mode");
+    tracing::info!(agents = %format!("{} in {agent_ns}:{}", args.agent_selector, args.agent_port), protected = %protected.join(","), qps = args.qps, burst = args.burst, "cluster mode");
 
     // The service-restart case: pods a previous process left with the pause image. Only
     // lapsed leases are touched, so a live run of another replica keeps its pods.

@@ -3,6 +3,8 @@
 
 use crate::cli::ConfigKind;
 
+/// `serve --config`.
+pub const SERVE: &str = include_str!("../../../examples/config/serve.yaml");
 /// `serve --gitlab-config`.
 pub const GITLAB: &str = include_str!("../../../examples/config/gitlab.yaml");
 /// `--notify-config`.
@@ -13,6 +15,7 @@ pub fn example(kind: ConfigKind) -> u8 {
     print!(
         "{}",
         match kind {
+            ConfigKind::Serve => SERVE,
             ConfigKind::Gitlab => GITLAB,
             ConfigKind::Notify => NOTIFY,
         }
@@ -54,5 +57,22 @@ mod tests {
         assert!(g.api.is_some());
         let n = faultline::notify::NotifyConfig::parse(&inline(NOTIFY), "notify.yaml").unwrap();
         assert_eq!(n.routes.len(), 3);
+        let base = std::path::Path::new("/etc/faultline");
+        let s = faultline::config::ServeLayer::parse(SERVE, "serve.yaml", base).unwrap();
+        // The example sets what a production service needs and resolves as it is.
+        assert!(s.tokens_file.is_some() && s.listen.is_some() && s.prometheus_url.is_some());
+        s.resolve().unwrap();
+    }
+
+    /// Every key is in the example, commented out or set, so it documents them all.
+    #[test]
+    fn the_serve_example_shows_every_key() {
+        for key in faultline::config::KEYS {
+            let shown = SERVE
+                .lines()
+                .map(|l| l.trim_start_matches(['#', ' ']))
+                .any(|l| l.starts_with(&format!("{key}:")));
+            assert!(shown, "examples/config/serve.yaml does not show `{key}`");
+        }
     }
 }

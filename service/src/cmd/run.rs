@@ -67,6 +67,14 @@ pub fn exit_code(v: RunState) -> u8 {
 
 /// Runs `run`.
 pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
+    // Not clap `requires`: `serve` shares these flags, and its config file may give the
+    // partner, so each command checks the pair itself.
+    if args.grafana.grafana_url.is_some() && args.grafana.grafana_token_file.is_none() {
+        anyhow::bail!("--grafana-url needs --grafana-token-file (a service-account token)");
+    }
+    if args.notify.notify_templates.is_some() && args.notify.notify_config.is_none() {
+        anyhow::bail!("--notify-templates needs --notify-config");
+    }
     let exps = match load_file(&args.file) {
         Ok(e) => e,
         Err(errors) => {
@@ -140,6 +148,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         let traces = trace_observer(&args.otlp)?;
         if let Some((_, t)) = &traces {
             opts.observers.push(t.clone());
+            // Fault spans open before their apply call, which carries them to the agent.
+            opts.fault_traces = Some(t.clone());
         }
         let store = Arc::new(store);
         let notifier = channels.map(|c| Notifier::start(c, store.clone(), RetryPolicy::default()));

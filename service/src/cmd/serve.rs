@@ -13,6 +13,7 @@ use faultline::engine::inject::Injector;
 use faultline::engine::runner::RunOptions;
 use faultline::gitlab::{GitlabClient, GitlabConfig, GitlabObserver};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
+use faultline::outputs::agent_health::KnownAgents;
 use faultline::outputs::{MetricsObserver, SilenceObserver};
 use faultline::runs::wait_for_signal;
 use faultline::store::Store;
@@ -20,24 +21,55 @@ use faultline_agent::agent::Agent;
 use faultline_agent::client::AgentClient;
 use faultline_exporter::RunMetrics;
 
-use crate::cli::ServeArgs;
+use faultline::config::value::Raw;
+use faultline::config::{ServeConfig, ServeLayer, env_var};
+
+use crate::cli::{GrafanaArgs, OtlpArgs, ServeArgs};
 
 /// Runs `serve` until SIGTERM or Ctrl-C; 0 after a clean stop.
 pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
-    let auth = match (&args.tokens_file, args.insecure_no_auth) {
+    // Settings first: a bad config stops here, before anything is bound, created or opened.
+    let cfg = settings(args)?;
+    let auth = match (&cfg.tokens_file, cfg.insecure_no_auth) {
         (Some(path), _) => Auth::from_file(path)?,
         (None, true) => Auth::Disabled,
         (None, false) => bail!(
-            "no --tokens-file given; pass one (lines `role:token`), or --insecure-no-auth on a loopback address"
+            "no tokensFile given (--tokens-file, FAULTLINE_TOKENS_FILE or the config file); give one (lines `role:token`), or insecureNoAuth on a loopback address"
         ),
     };
-    check_bind(args.listen, &auth)?;
+    check_bind(cfg.listen, &auth)?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    rt.block_on(serve(args, auth))?;
+    rt.block_on(serve(&cfg, auth))?;
     Ok(0)
 }
 
-async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
+/// Flags and FAULTLINE_* variables (clap has already put a flag over its variable) over
+/// the `--config` file, over the defaults.
+fn settings(args: &ServeArgs) -> anyhow::Result<ServeConfig> {
+    let file = match &args.config {
+        Some(path) => {
+            ServeLayer::load(path).map_err(|e| anyhow::anyhow!("invalid serve config:\n{e}"))?
+        }
+        None => ServeLayer::default(),
+    };
+    let cwd = std::env::current_dir().context("no working directory")?;
+    let mut given = ServeLayer::default();
+    let mut errors = Vec::new();
+    for (key, flag, value) in args.given() {
+        if let Err(why) = given.set(key, Raw::Text(value), &cwd) {
+            errors.push(format!("{flag} (or {}): {why}", env_var(key)));
+        }
+    }
+    if !errors.is_empty() {
+        bail!("invalid serve settings:\n{}", errors.join("\n"));
+    }
+    given
+        .over(file)
+        .resolve()
+        .map_err(|e| anyhow::anyhow!("invalid serve settings:\n{}", e.join("\n")))
+}
+
+async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
     if matches!(auth, Auth::Disabled) {
         tracing::warn!("serving the API without authentication (--insecure-no-auth)");
     }
@@ -45,14 +77,14 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     // store or the journal of the first.
     let listener = TcpListener::bind(args.listen)
         .with_context(|| format!("failed to listen on {}", args.listen))?;
-    let dir = &args.state.state_dir;
+    let dir = &args.state_dir;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("failed to create state dir {}", dir.display()))?;
     let store = Arc::new(
         Store::open(&dir.join("faultline.db"))
             .with_context(|| format!("failed to open the store in {}", dir.display()))?,
     );
-    let (injector, agent) = match &args.agent {
+    let (injector, agent) = match &args.agent_url {
         Some(url) => {
             let token = read_token(args.agent_token_file.as_deref())?;
             let client = AgentClient::new(url.clone(), token)
@@ -75,21 +107,25 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     // service's registry once it exists (below).
     let run_metrics = RunMetrics::new().context("failed to create the run metrics")?;
     let public = args
-        .grafana
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", args.listen));
     let public = public.trim_end_matches('/').to_string();
     let public_link = public.clone();
     let grafana = crate::cmd::run::grafana_observer(
-        &args.grafana,
+        &GrafanaArgs {
+            grafana_url: args.grafana_url.clone(),
+            grafana_token_file: args.grafana_token_file.clone(),
+            grafana_dashboard_uid: args.grafana_dashboard_uid.clone(),
+            public_url: args.public_url.clone(),
+        },
         dir,
         Box::new(move |run| format!("{public}/api/v1/runs/{run}/report.html")),
     )?;
     let mut opts = RunOptions {
-        lease: args.lease.std().max(Duration::from_secs(3)),
+        lease: args.lease,
         prometheus: args
-            .prometheus
+            .prometheus_url
             .as_deref()
             .map(|u| PrometheusClient::new(u, Duration::from_secs(5))),
         alerts_pushed: true,
@@ -100,19 +136,21 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     if let Some(g) = &grafana {
         opts.observers.push(g.clone());
     }
-    let traces = crate::cmd::run::trace_observer(&args.otlp)?;
+    let traces = crate::cmd::run::trace_observer(&OtlpArgs {
+        otlp_endpoint: args.otlp_endpoint.clone(),
+    })?;
     if let Some((_, t)) = &traces {
         opts.observers.push(t.clone());
+        // Fault spans open before their apply call, which carries them to the agent.
+        opts.fault_traces = Some(t.clone());
     }
-    if let Some(url) = &args.alertmanager {
-        faultline::notify::config::check_url(url)
-            .map_err(|why| anyhow::anyhow!("--alertmanager: {why}"))?;
+    if let Some(url) = &args.alertmanager_url {
         opts.observers.push(Arc::new(
             SilenceObserver::new(url, store.clone())
                 .context("failed to set up the Alertmanager client")?,
         ));
     }
-    if let Some(dir) = &args.experiments {
+    if let Some(dir) = &args.experiments_dir {
         let names = load_experiments(&store, dir)?;
         tracing::info!(dir = %dir.display(), experiments = names.len(), "experiment catalog loaded");
     }
@@ -132,10 +170,10 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     // is lost while a channel is down; the worker keeps retrying them for as long as the
     // service runs.
     let link = format!("{public_link}/api/v1/runs/{{run}}/report.html");
-    let channels = match &args.notify.notify_config {
+    let channels = match &args.notify_config {
         Some(path) => Some(Notifier::load(
             path,
-            args.notify.notify_templates.as_deref(),
+            args.notify_templates.as_deref(),
             Some(link.clone()),
         )?),
         None if gitlab_client.is_some() => Some(Channels::new(
@@ -155,7 +193,7 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
         Notifier::start(ch, store.clone(), RetryPolicy::default())
     });
     if let Some(n) = &notifier {
-        if args.notify.notify_config.is_some() {
+        if args.notify_config.is_some() {
             opts.observers.push(n.observer());
         }
         if gitlab_client.is_some() {
@@ -166,16 +204,27 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     let halted = store
         .halted()
         .context("failed to read the emergency stop")?;
-    let cluster = match args.cluster.kubernetes {
+    let cluster = match args.kube.enabled {
         true => {
             let token = read_token(args.agent_token_file.as_deref())?;
-            let mode = crate::cmd::cluster::start(&args.cluster, token, opts.lease).await?;
+            let mode = crate::cmd::cluster::start(&args.kube, token, opts.lease).await?;
             opts.cluster = Some(mode.cluster.clone());
             Some(mode)
         }
         false => None,
     };
+    let known_agents = match (&cluster, &injector) {
+        (Some(mode), _) => KnownAgents::cluster(mode.cluster.agents().clone())
+            .context("failed to set up the agent health probe")?,
+        (None, Injector::InProcess(a)) => KnownAgents::InProcess(a.clone()),
+        (None, Injector::Remote(c)) => KnownAgents::Remote(c.clone()),
+    };
     let service = Service::open(store, injector, opts, auth)?;
+    let agent_probe = faultline::outputs::agent_health::spawn(
+        known_agents,
+        service.state.metrics.clone(),
+        faultline::outputs::agent_health::PROBE_EVERY,
+    );
     service.state.metrics.emergency_stop(halted.is_some());
     if let Some(n) = &notifier {
         n.outbox().count_with(service.state.metrics.clone());
@@ -221,6 +270,7 @@ async fn serve(args: &ServeArgs, auth: Auth) -> anyhow::Result<()> {
     tracing::info!(listen = %args.listen, state_dir = %dir.display(), interrupted = service.interrupted.len(), "serving");
     service.run_until(server, wait_for_signal()).await?;
     scheduler.abort();
+    agent_probe.abort();
     if let Some(agent) = agent {
         let left = agent
             .shutdown()

@@ -34,6 +34,15 @@ pub enum RunEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A check with `compare:` had its `during` samples compared with its `before`
+    /// samples, once the faults were removed; this, not `expect`, is its `during` verdict.
+    CheckCompared {
+        /// Check name.
+        check: String,
+        /// Both windows' samples, the test's result and the verdict (boxed: it is far
+        /// larger than the other events).
+        comparison: Box<crate::checks::Comparison>,
+    },
     /// A fault became active on a target.
     FaultApplied {
         /// Fault id (unique per agent).
@@ -44,6 +53,14 @@ pub enum RunEvent {
         target: String,
         /// Step name.
         step: String,
+        /// Who applied it: `in-process`, a node agent's URL, or `kubernetes-api` (pod
+        /// faults, which the service carries out itself). Empty in events stored before
+        /// this was recorded.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        agent: String,
+        /// The node the target runs on, when known (cluster mode).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
     },
     /// A fault was removed.
     FaultRecovered {
@@ -70,4 +87,35 @@ pub struct StoredEvent {
     /// The event.
     #[serde(flatten)]
     pub event: RunEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_events_stored_before_the_agent_was_recorded_still_read() {
+        let old = r#"{"type":"faultApplied","fault":"r1-f1-0","kind":"processPause","target":"pid 7","step":"pause"}"#;
+        let ev: RunEvent = serde_json::from_str(old).unwrap();
+        let RunEvent::FaultApplied { agent, node, .. } = &ev else {
+            panic!("{ev:?}")
+        };
+        assert!(agent.is_empty() && node.is_none());
+        // Written back, it is the same document: nothing empty is added.
+        assert_eq!(serde_json::to_string(&ev).unwrap(), old);
+        let new = RunEvent::FaultApplied {
+            fault: "r1-f1n0-0".into(),
+            kind: "stressCpu".into(),
+            target: "pod shop/web-0".into(),
+            step: "stress".into(),
+            agent: "http://10.0.0.5:7150".into(),
+            node: Some("node-a".into()),
+        };
+        let text = serde_json::to_string(&new).unwrap();
+        assert!(
+            text.contains(r#""agent":"http://10.0.0.5:7150","node":"node-a""#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<RunEvent>(&text).unwrap(), new);
+    }
 }

@@ -1,6 +1,7 @@
 //! How the engine reaches the faults: the agent library in-process (`faultline run`,
 //! `faultline demo`) or node agents over HTTP (`faultline serve`). Same requests, same
-//! journal and lease semantics either way.
+//! journal and lease semantics either way. Calls to a node agent carry the fault span's
+//! W3C trace context when the run is traced; in-process calls have no hop to carry it over.
 
 use std::sync::Arc;
 
@@ -8,6 +9,13 @@ use faultline_agent::agent::{Agent, error_chain};
 use faultline_agent::client::AgentClient;
 use faultline_agent::faults::{FaultId, FaultRecord};
 use faultline_agent::protocol::{ApplyRequest, RecoveredFault};
+use faultline_exporter::TraceParent;
+
+/// The `agent` of faults the in-process agent applies (events, span attributes).
+pub const IN_PROCESS: &str = "in-process";
+/// The `agent` of pod faults (podKill, podFailure): the service itself, through the
+/// Kubernetes API.
+pub const KUBERNETES_API: &str = "kubernetes-api";
 
 /// Where faults are carried out.
 #[derive(Clone)]
@@ -19,13 +27,25 @@ pub enum Injector {
 }
 
 impl Injector {
-    /// Applies `req` to all its targets (all or nothing). The error text names the
-    /// target and the step that failed.
-    pub async fn apply(&self, req: ApplyRequest) -> Result<Vec<FaultRecord>, String> {
+    /// Who applies the faults: [`IN_PROCESS`] or the node agent's URL.
+    pub fn agent(&self) -> String {
+        match self {
+            Injector::InProcess(_) => IN_PROCESS.to_string(),
+            Injector::Remote(c) => c.url().to_string(),
+        }
+    }
+
+    /// Applies `req` to all its targets (all or nothing), under `parent` (the fault's
+    /// span). The error text names the target and the step that failed.
+    pub async fn apply(
+        &self,
+        req: ApplyRequest,
+        parent: Option<&TraceParent>,
+    ) -> Result<Vec<FaultRecord>, String> {
         match self {
             Injector::InProcess(a) => a.apply(req).await.map_err(|e| error_chain(&e)),
             Injector::Remote(c) => c
-                .apply(&req)
+                .apply_under(&req, parent)
                 .await
                 .map(|r| r.records)
                 .map_err(|e| error_chain(&e)),
@@ -33,11 +53,15 @@ impl Injector {
     }
 
     /// Recovers every record of `id`.
-    pub async fn recover(&self, id: &FaultId) -> Result<Vec<RecoveredFault>, String> {
+    pub async fn recover(
+        &self,
+        id: &FaultId,
+        parent: Option<&TraceParent>,
+    ) -> Result<Vec<RecoveredFault>, String> {
         match self {
             Injector::InProcess(a) => a.recover(id.clone()).await.map_err(|e| error_chain(&e)),
             Injector::Remote(c) => c
-                .recover(id)
+                .recover_under(id, parent)
                 .await
                 .map(|r| r.recovered)
                 .map_err(|e| error_chain(&e)),
@@ -45,7 +69,12 @@ impl Injector {
     }
 
     /// Extends the lease of every record of `id`.
-    pub async fn renew(&self, id: &FaultId, lease_seconds: u64) -> Result<(), String> {
+    pub async fn renew(
+        &self,
+        id: &FaultId,
+        lease_seconds: u64,
+        parent: Option<&TraceParent>,
+    ) -> Result<(), String> {
         match self {
             Injector::InProcess(a) => a
                 .renew(id.clone(), lease_seconds)
@@ -53,7 +82,7 @@ impl Injector {
                 .map(|_| ())
                 .map_err(|e| error_chain(&e)),
             Injector::Remote(c) => c
-                .renew(id, lease_seconds)
+                .renew_under(id, lease_seconds, parent)
                 .await
                 .map(|_| ())
                 .map_err(|e| error_chain(&e)),

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use faultline_exporter::TraceParent;
 
 use super::RunEvent;
 
@@ -25,6 +26,18 @@ pub trait RunObserver: Send + Sync {
     /// Called once per event, after it is persisted, in order per run. Must not block:
     /// queue anything slow.
     fn observe(&self, run: &RunInfo, event: &RunEvent, at: DateTime<Utc>);
+}
+
+/// The trace context calls to agents carry. Spans are built from events, which are only
+/// recorded once a call has returned; so just before a fault is applied the engine asks
+/// for its span to be opened, and sends that span as the `traceparent` of the apply (and
+/// later of its renewals and recovery): the agent's own spans then hang under it.
+pub trait FaultTraces: Send + Sync {
+    /// Opens the span of fault request `request` of `run`, about to be applied, and
+    /// returns its context.
+    fn fault_starting(&self, run: &RunInfo, request: &str) -> Option<TraceParent>;
+    /// The context of the span [`FaultTraces::fault_starting`] opened for `request`.
+    fn fault_context(&self, run: &RunInfo, request: &str) -> Option<TraceParent>;
 }
 
 /// A closure as an observer (progress printing, tests).

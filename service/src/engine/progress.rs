@@ -28,5 +28,10 @@ pub fn print_progress(ev: &RunEvent) {
             println!("     - {fault} recovered: {outcome}")
         }
         RunEvent::Note { message } => println!("     {message}"),
+        RunEvent::CheckCompared { check, comparison } => println!(
+            "     check {check} (during vs before) {}: {}",
+            if comparison.ok { "ok" } else { "NOT MET" },
+            comparison.reason
+        ),
     }
 }

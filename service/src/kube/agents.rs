@@ -37,6 +37,16 @@ pub struct NodeAgent {
     pub client: AgentClient,
 }
 
+/// An agent pod the directory found, for the health probe.
+#[derive(Debug, Clone)]
+pub struct DiscoveredAgent {
+    /// The agent pod, `NS/NAME`.
+    pub pod: String,
+    /// `http://IP:PORT`, when the pod is running, ready and has an IP; `None` counts as
+    /// unhealthy without a call.
+    pub url: Option<String>,
+}
+
 /// Looks agents up through the API.
 #[derive(Clone)]
 pub struct AgentDirectory {
@@ -58,16 +68,7 @@ impl AgentDirectory {
         nodes: &BTreeSet<String>,
     ) -> Result<BTreeMap<String, NodeAgent>, KubeError> {
         let s = &self.settings;
-        let api: Api<Pod> = Api::namespaced(self.resolver.client().clone(), &s.namespace);
-        let lp = ListParams::default().labels(&s.selector);
-        let agents = self
-            .resolver
-            .list_all(
-                &api,
-                lp,
-                &format!("namespace {} (agents: {})", s.namespace, s.selector),
-            )
-            .await?;
+        let agents = self.list().await?;
         let mut by_node: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();
         for a in &agents {
             if let Some(node) = a.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
@@ -96,16 +97,7 @@ impl AgentDirectory {
                     message: what,
                 });
             };
-            let url = match ip {
-                IpAddr::V4(v4) => format!("http://{v4}:{}", s.port),
-                IpAddr::V6(v6) => format!("http://[{v6}]:{}", s.port),
-            };
-            let client = AgentClient::new(url.clone(), s.token.clone()).map_err(|source| {
-                KubeError::AgentClient {
-                    url: url.clone(),
-                    source,
-                }
-            })?;
+            let (url, client) = self.client(ip)?;
             out.insert(
                 node.clone(),
                 NodeAgent {
@@ -116,6 +108,60 @@ impl AgentDirectory {
             );
         }
         Ok(out)
+    }
+}
+
+impl AgentDirectory {
+    /// The settings (the probe builds one client with its token for every agent).
+    pub fn settings(&self) -> &AgentSettings {
+        &self.settings
+    }
+
+    /// Every agent pod (the DaemonSet's, by its label), ready or not: one paginated list.
+    pub async fn discover(&self) -> Result<Vec<DiscoveredAgent>, KubeError> {
+        let mut out = Vec::new();
+        for p in self.list().await? {
+            out.push(DiscoveredAgent {
+                pod: super::select::pod_key(&p),
+                url: ready_ip(&p).map(|ip| self.url(ip)),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn list(&self) -> Result<Vec<Pod>, KubeError> {
+        let s = &self.settings;
+        let api: Api<Pod> = Api::namespaced(self.resolver.client().clone(), &s.namespace);
+        let lp = ListParams::default().labels(&s.selector);
+        self.resolver
+            .list_all(
+                &api,
+                lp,
+                &format!("namespace {} (agents: {})", s.namespace, s.selector),
+            )
+            .await
+    }
+
+    /// The URL of the agent on `ip`.
+    fn url(&self, ip: IpAddr) -> String {
+        let port = self.settings.port;
+        match ip {
+            IpAddr::V4(v4) => format!("http://{v4}:{port}"),
+            IpAddr::V6(v6) => format!("http://[{v6}]:{port}"),
+        }
+    }
+
+    /// The URL of the agent on `ip` and a client for it.
+    fn client(&self, ip: IpAddr) -> Result<(String, AgentClient), KubeError> {
+        let s = &self.settings;
+        let url = self.url(ip);
+        let client = AgentClient::new(url.clone(), s.token.clone()).map_err(|source| {
+            KubeError::AgentClient {
+                url: url.clone(),
+                source,
+            }
+        })?;
+        Ok((url, client))
     }
 }
 

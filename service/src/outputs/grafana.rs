@@ -105,6 +105,7 @@ impl RunObserver for GrafanaObserver {
                 kind,
                 target,
                 step,
+                ..
             } => {
                 let tags = vec![TAG.to_string(), run.experiment.clone(), kind.clone()];
                 let key = key(&run.id, fault);

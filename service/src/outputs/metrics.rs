@@ -147,6 +147,8 @@ mod tests {
             kind: "processPause".into(),
             target: "pid 1".into(),
             step: "s".into(),
+            agent: "in-process".into(),
+            node: None,
         };
         let recovered = |fault: &str| RunEvent::FaultRecovered {
             fault: fault.into(),

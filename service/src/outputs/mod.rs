@@ -1,7 +1,8 @@
 //! Outputs that hear about runs as they happen ([`crate::engine::observe::RunObserver`]s):
 //! Grafana annotations, the run metric families, Alertmanager silences and OpenTelemetry
-//! traces.
+//! traces; and the agent health probe behind the agent gauges.
 
+pub mod agent_health;
 pub mod grafana;
 pub mod metrics;
 pub mod silences;

@@ -6,7 +6,7 @@ use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
 
-use super::Report;
+use super::{Report, distribution};
 use crate::engine::{RunEvent, RunState};
 
 const TEMPLATE: &str = include_str!("report.html");
@@ -58,11 +58,26 @@ fn describe(ev: &RunEvent) -> String {
             kind,
             target,
             step,
-        } => format!("applied {kind} on {target} (step {step}, fault {fault})"),
+            agent,
+            ..
+        } => {
+            // Events stored before the agent was recorded have none.
+            let by = if agent.is_empty() {
+                String::new()
+            } else {
+                format!(" by {agent}")
+            };
+            format!("applied {kind} on {target}{by} (step {step}, fault {fault})")
+        }
         RunEvent::FaultRecovered { fault, outcome } => {
             format!("recovered fault {fault}: {outcome}")
         }
         RunEvent::Note { message } => message.clone(),
+        RunEvent::CheckCompared { check, comparison } => format!(
+            "check {check} (during vs before): {}: {}",
+            if comparison.ok { "held" } else { "FAILED" },
+            comparison.reason
+        ),
     }
 }
 
@@ -155,7 +170,24 @@ pub fn to_html(r: &Report) -> String {
             text: describe(&e.event),
         })
         .collect();
+    let distributions: Vec<distribution::Plot> = r
+        .checks
+        .iter()
+        .filter_map(|c| {
+            c.comparison
+                .as_ref()
+                .map(|cmp| distribution::plot(&c.check, cmp))
+        })
+        .collect();
     let mut env = Environment::new();
+    // Timestamps are stored to the nanosecond; a person reads milliseconds.
+    env.add_filter("when", |t: String| {
+        chrono::DateTime::parse_from_rfc3339(&t).map_or(t, |d| {
+            d.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M:%S%.3f UTC")
+                .to_string()
+        })
+    });
     env.add_template("report.html", TEMPLATE)
         .expect("report template parses");
     let tmpl = env
@@ -171,6 +203,10 @@ pub fn to_html(r: &Report) -> String {
         height => height,
         span_seconds => format!("{span:.1}"),
         verdict_class => verdict_class,
+        distributions => Value::from(Serde(&distributions)),
+        dist_width => distribution::WIDTH + distribution::LEFT,
+        dist_height => distribution::HEIGHT + 60.0,
+        dist_left => distribution::LEFT,
     })
     .unwrap_or_else(|e| format!("<!doctype html><p>report rendering failed: {e}</p>"))
 }
@@ -178,7 +214,47 @@ pub fn to_html(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::tests::sample_report;
+    use crate::report::model::tests::{compared_report, sample_report};
+
+    #[test]
+    fn a_comparison_shows_both_distributions() {
+        let html = to_html(&compared_report());
+        assert!(
+            html.contains("<h2>Compared with the baseline</h2>"),
+            "{html}"
+        );
+        assert_eq!(html.matches("<g class=\"window before\">").count(), 1);
+        assert_eq!(html.matches("<g class=\"window during\">").count(), 1);
+        // Every kept sample is a dot: 12 before, 13 during (one failed).
+        assert_eq!(html.matches("r=\"1.6\"").count(), 25, "{html}");
+        assert!(html.contains("n = 14, median 37.50 ms, 1 failed"), "{html}");
+        assert!(html.contains("maxIncrease 20% vs before"));
+        assert!(
+            html.contains("mann-whitney U = "),
+            "the verdict line is shown"
+        );
+        assert!(!html.contains("report rendering failed"));
+    }
+
+    #[test]
+    fn an_applied_fault_names_its_agent_when_the_event_has_one() {
+        let ev = |agent: &str| RunEvent::FaultApplied {
+            fault: "r1-f1-0".into(),
+            kind: "processPause".into(),
+            target: "pid 7".into(),
+            step: "pause".into(),
+            agent: agent.into(),
+            node: None,
+        };
+        assert_eq!(
+            describe(&ev("http://10.0.0.5:7150")),
+            "applied processPause on pid 7 by http://10.0.0.5:7150 (step pause, fault r1-f1-0)"
+        );
+        assert_eq!(
+            describe(&ev("")),
+            "applied processPause on pid 7 (step pause, fault r1-f1-0)"
+        );
+    }
 
     #[test]
     fn the_page_shows_the_verdict_checks_and_fault_windows_escaped() {

@@ -3,6 +3,7 @@
 //! SLO failed in which phase.
 
 use super::Report;
+use crate::checks::compare::show;
 use crate::engine::RunState;
 
 /// Escapes text for XML attributes and content.
@@ -27,6 +28,28 @@ fn fmt_value(v: Option<f64>) -> String {
     v.map_or_else(|| "none".to_string(), |v| format!("{v}"))
 }
 
+/// A failed comparison: the verdict line and both windows' summaries.
+fn comparison_text(c: &crate::checks::Comparison) -> String {
+    let unit = c.unit.as_deref();
+    let window = |name: &str, s: &crate::checks::SampleSummary| {
+        format!(
+            "{name}: {} samples ({} failed), median {}, quartiles {} .. {}",
+            s.count,
+            s.failed,
+            show(s.median, unit),
+            show(s.q1, unit),
+            show(s.q3, unit)
+        )
+    };
+    format!(
+        "{} vs before: {}; {}; {}",
+        c.limit,
+        c.reason,
+        window("before", &c.baseline),
+        window("during", &c.during)
+    )
+}
+
 /// Renders `r` as a JUnit XML document.
 pub fn to_junit(r: &Report) -> String {
     let mut cases = Vec::new();
@@ -35,19 +58,23 @@ pub fn to_junit(r: &Report) -> String {
         let body = if c.ok {
             String::new()
         } else {
-            let msg = format!(
-                "expected {}; {} of {} evaluations failed; last {} (min {}, max {}){}",
-                c.expect,
-                c.failures,
-                c.evaluations,
-                fmt_value(c.last),
-                fmt_value(c.min),
-                fmt_value(c.max),
-                c.last_error
-                    .as_ref()
-                    .map(|e| format!("; last error: {e}"))
-                    .unwrap_or_default()
-            );
+            let msg = if let Some(cmp) = &c.comparison {
+                comparison_text(cmp)
+            } else {
+                format!(
+                    "expected {}; {} of {} evaluations failed; last {} (min {}, max {}){}",
+                    c.expect,
+                    c.failures,
+                    c.evaluations,
+                    fmt_value(c.last),
+                    fmt_value(c.min),
+                    fmt_value(c.max),
+                    c.last_error
+                        .as_ref()
+                        .map(|e| format!("; last error: {e}"))
+                        .unwrap_or_default()
+                )
+            };
             format!(
                 "<failure message=\"{}\" type=\"slo\">{}</failure>",
                 esc(&msg),
@@ -113,7 +140,25 @@ pub fn to_junit(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::tests::sample_report;
+    use crate::report::model::tests::{compared_report, sample_report};
+
+    #[test]
+    fn a_failed_comparison_carries_its_values() {
+        let xml = to_junit(&compared_report());
+        let case = xml
+            .lines()
+            .find(|l| l.contains("name=\"latency (during)\""))
+            .unwrap();
+        for needle in [
+            "maxIncrease 20% vs before: median 10.55 ms -&gt; 37.50 ms",
+            "mann-whitney U = ",
+            "p = ",
+            "before: 12 samples (0 failed), median 10.55 ms",
+            "during: 14 samples (1 failed), median 37.50 ms",
+        ] {
+            assert!(case.contains(needle), "{needle}: {case}");
+        }
+    }
 
     #[test]
     fn failed_checks_and_the_verdict_are_failures_and_names_are_escaped() {

@@ -2,6 +2,7 @@
 //! document webhooks and the API return), JUnit XML (GitLab shows it in the merge
 //! request) and HTML (a person looks at it: faults against check values on one timeline).
 
+mod distribution;
 mod html;
 mod junit;
 mod model;

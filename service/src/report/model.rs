@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::checks::Comparison;
 use crate::engine::{RunEvent, RunState, StoredEvent};
 use crate::gitlab::GitlabContext;
 use crate::store::RunRow;
@@ -67,7 +68,11 @@ pub struct CheckSummary {
     pub last_error: Option<String>,
     /// Whether the check held in this phase. For `after`, the last evaluation decides
     /// (the value had to come back within the recovery window); elsewhere every one must.
+    /// For a `during` entry with a comparison, the comparison decides.
     pub ok: bool,
+    /// The statistical verdict of a check with `compare:`, on its `during` entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
 }
 
 /// When a fault was active.
@@ -119,6 +124,7 @@ impl Report {
                             last: None,
                             last_error: None,
                             ok: true,
+                            comparison: None,
                         });
                         checks.len() - 1
                     });
@@ -142,6 +148,7 @@ impl Report {
                     kind,
                     target,
                     step,
+                    ..
                 } => faults.push(FaultWindow {
                     fault: fault.clone(),
                     kind: kind.clone(),
@@ -160,6 +167,30 @@ impl Report {
                         w.ended_at = Some(ev.at);
                         w.outcome = Some(outcome.clone());
                     }
+                }
+                RunEvent::CheckCompared { check, comparison } => {
+                    let key = (check.clone(), "during".to_string());
+                    let i = *index.entry(key).or_insert_with(|| {
+                        checks.push(CheckSummary {
+                            check: check.clone(),
+                            phase: "during".into(),
+                            expect: String::new(),
+                            evaluations: 0,
+                            failures: 0,
+                            min: None,
+                            max: None,
+                            last: None,
+                            last_error: None,
+                            ok: true,
+                            comparison: None,
+                        });
+                        checks.len() - 1
+                    });
+                    let c = &mut checks[i];
+                    // The comparison is the during verdict; `expect` is shown for the eye.
+                    c.ok = comparison.ok;
+                    c.expect = format!("{} vs before", comparison.limit);
+                    c.comparison = Some((**comparison).clone());
                 }
                 RunEvent::StateChanged { .. } | RunEvent::Note { .. } => {}
             }
@@ -212,6 +243,9 @@ pub(crate) mod tests {
             kind: "networkDelay".into(),
             target: "netns web".into(),
             step: "delay".into(),
+            // Stored before events named their agent: the report still reads.
+            agent: String::new(),
+            node: None,
         };
         s.record("r1", &applied).unwrap();
         s.record("r1", &go(RunState::Observing)).unwrap();
@@ -235,6 +269,83 @@ pub(crate) mod tests {
         };
         s.record("r1", &end).unwrap();
         Report::build(&s.run("r1").unwrap(), s.events("r1").unwrap())
+    }
+
+    /// A finished run whose latency check with `compare:` got worse during the fault.
+    pub(crate) fn compared_report() -> Report {
+        use faultline_agent::spec::compare::{Baseline, StatTest};
+        use faultline_agent::spec::{ChangeLimit, Compare};
+        let s = Store::open_in_memory().unwrap();
+        s.create_run("r2", "compare", "{}").unwrap();
+        let spec = Compare {
+            baseline: Baseline::Before,
+            test: StatTest::MannWhitney,
+            p: 0.05,
+            limit: ChangeLimit::MaxIncrease(20.0),
+            samples: 10,
+        };
+        let before: Vec<Option<f64>> = (0..12).map(|i| Some(0.010 + i as f64 * 1e-4)).collect();
+        let mut during: Vec<Option<f64>> = (0..14).map(|i| Some(0.030 + i as f64 * 1e-3)).collect();
+        during[0] = None;
+        let comparison = crate::checks::compare::compare(&spec, Some("s"), &before, &during);
+        let check = |phase: &str, value: f64| RunEvent::CheckEvaluated {
+            check: "latency".into(),
+            phase: phase.into(),
+            value: Some(value),
+            expect: "p99 < 1s".into(),
+            ok: true,
+            error: None,
+        };
+        for (to, ev) in [
+            (RunState::CheckingBefore, Some(check("before", 0.011))),
+            (RunState::Injecting, None),
+            (RunState::Observing, Some(check("during", 0.04))),
+            (RunState::Recovering, None),
+        ] {
+            let go = RunEvent::StateChanged {
+                to,
+                reason: String::new(),
+            };
+            s.record("r2", &go).unwrap();
+            if let Some(ev) = ev {
+                s.record("r2", &ev).unwrap();
+            }
+        }
+        s.record(
+            "r2",
+            &RunEvent::CheckCompared {
+                check: "latency".into(),
+                comparison: Box::new(comparison),
+            },
+        )
+        .unwrap();
+        let end = RunEvent::StateChanged {
+            to: RunState::Error,
+            reason: "latency was worse during the faults than before".into(),
+        };
+        s.record("r2", &end).unwrap();
+        Report::build(&s.run("r2").unwrap(), s.events("r2").unwrap())
+    }
+
+    #[test]
+    fn a_comparison_decides_the_during_entry_and_is_in_the_json() {
+        let r = compared_report();
+        let during = r.checks.iter().find(|c| c.phase == "during").unwrap();
+        assert!(!during.ok, "the comparison failed although `expect` held");
+        assert_eq!(during.expect, "maxIncrease 20% vs before");
+        let json = serde_json::to_value(&r).unwrap();
+        let c = &json["checks"][1]["comparison"];
+        assert_eq!(c["test"], "mann-whitney");
+        assert_eq!(c["during"]["count"], 14);
+        assert_eq!(c["during"]["failed"], 1);
+        assert_eq!(c["baseline"]["values"].as_array().unwrap().len(), 12);
+        assert!(c["p"].as_f64().unwrap() < 1e-4, "{c}");
+        assert!(
+            c["u"].as_f64().is_some() && c["change"].as_f64().unwrap() > 2.0,
+            "{c}"
+        );
+        assert_eq!(c["unit"], "s");
+        assert!(json["checks"][0].get("comparison").is_none());
     }
 
     #[test]

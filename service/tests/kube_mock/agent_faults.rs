@@ -5,7 +5,7 @@ use faultline::engine::RunState;
 use faultline_agent::spec::{FaultKind, LocalTarget};
 use serde_json::json;
 
-use super::engine::{PODS, cluster, faults, fixture, runner, web};
+use super::engine::{PODS, cluster, faults, fixture, runner, runner_traced, web};
 use crate::kube_support::fake_agent::{Call, FakeAgent};
 use crate::kube_support::fixtures::{PodFx, container_id, pod_list};
 use crate::kube_support::{Exchange, done, testcontext};
@@ -100,6 +100,77 @@ async fn agent_faults_go_to_each_pods_node_agent_by_container_id() {
             ("run1-f1n1-0".into(), "removed".into())
         ]
     );
+    assert!(
+        agent.traced_calls().iter().all(|(_, h)| h.is_none()),
+        "an untraced run sends no traceparent"
+    );
+    agent.stop().await;
+}
+
+/// Hands out a parent span per fault request whose span id ends in the request's node
+/// index, so each call can be matched to the span of its own request.
+struct NodeSpans;
+
+fn parent_of(request: &str) -> String {
+    let n: u64 = request.rsplit('n').next().unwrap().parse().unwrap();
+    format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{:016x}-01", n + 1)
+}
+
+impl faultline::engine::observe::FaultTraces for NodeSpans {
+    fn fault_starting(
+        &self,
+        _: &faultline::engine::observe::RunInfo,
+        request: &str,
+    ) -> Option<faultline_exporter::TraceParent> {
+        faultline_exporter::TraceParent::parse(&parent_of(request))
+    }
+
+    fn fault_context(
+        &self,
+        _: &faultline::engine::observe::RunInfo,
+        request: &str,
+    ) -> Option<faultline_exporter::TraceParent> {
+        faultline_exporter::TraceParent::parse(&parent_of(request))
+    }
+}
+
+/// Each node agent's apply and recover carry the span of their own request as
+/// `traceparent`.
+#[tokio::test]
+async fn calls_to_node_agents_carry_their_fault_span_as_traceparent() {
+    let f = fixture().await;
+    let agent = FakeAgent::start("t0ken").await;
+    let (client, server) = testcontext();
+    let pods = pod_list(&[web(0, "node-a"), web(1, "node-b")], "");
+    let agents = [
+        agent_pod("agent-a", "node-a"),
+        agent_pod("agent-b", "node-b"),
+    ];
+    let calls = server.run(vec![
+        Exchange::get(PODS, pods.clone()),
+        Exchange::get(PODS, pods),
+        Exchange::get(AGENTS, pod_list(&agents, ""))
+            .query("labelSelector", "app.kubernetes.io/name=faultline-agent"),
+    ]);
+    let steps = "    - stressCpu: { workers: 1, load: 10 }\n      duration: 1s\n";
+    let r = runner_traced(
+        &f,
+        cluster(client, agent.port, &[]),
+        steps,
+        "{ namespaces: [shop], labelSelectors: { app: web }, mode: all }",
+        Some(std::sync::Arc::new(NodeSpans)),
+    );
+    assert_eq!(r.execute().await, RunState::Passed);
+    done(calls).await;
+    let traced = agent.traced_calls();
+    assert_eq!(traced.len(), 4, "two applies, two recoveries: {traced:?}");
+    for (call, header) in traced {
+        let request = match &call {
+            Call::Apply(req) => req.id.to_string(),
+            Call::Recover(id) | Call::Renew(id) => id.clone(),
+        };
+        assert_eq!(header, Some(parent_of(&request)), "{call:?}");
+    }
     agent.stop().await;
 }
 

@@ -37,6 +37,17 @@ pub(crate) async fn fixture() -> Fixture {
 }
 
 pub(crate) fn runner(f: &Fixture, cluster: Cluster, steps: &str, target: &str) -> Runner {
+    runner_traced(f, cluster, steps, target, None)
+}
+
+/// As [`runner`], with fault spans opened through `traces`.
+pub(crate) fn runner_traced(
+    f: &Fixture,
+    cluster: Cluster,
+    steps: &str,
+    target: &str,
+    traces: Option<Arc<dyn faultline::engine::observe::FaultTraces>>,
+) -> Runner {
     let yaml = format!(
         "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {{ name: pods, namespace: shop }}\nspec:\n  target: {target}\n  steps:\n{steps}"
     );
@@ -47,6 +58,7 @@ pub(crate) fn runner(f: &Fixture, cluster: Cluster, steps: &str, target: &str) -
     let opts = RunOptions {
         lease: Duration::from_secs(30),
         cluster: Some(cluster),
+        fault_traces: traces,
         ..RunOptions::default()
     };
     Runner::new(

@@ -22,7 +22,16 @@ pub enum Call {
 #[derive(Default)]
 struct State {
     calls: Vec<Call>,
+    /// The `traceparent` header of each call, in call order.
+    traceparents: Vec<Option<String>>,
     applied: Vec<FaultRecord>,
+}
+
+fn traceparent(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// A running fake agent.
@@ -65,6 +74,16 @@ impl FakeAgent {
         self.state.lock().unwrap().calls.clone()
     }
 
+    /// Every call so far with the `traceparent` header it carried.
+    pub fn traced_calls(&self) -> Vec<(Call, Option<String>)> {
+        let s = self.state.lock().unwrap();
+        s.calls
+            .iter()
+            .cloned()
+            .zip(s.traceparents.clone())
+            .collect()
+    }
+
     /// Stops it.
     pub async fn stop(self) {
         self.server.stop(false).await;
@@ -102,6 +121,7 @@ async fn apply(
         .collect();
     let mut s = state.lock().unwrap();
     s.calls.push(Call::Apply(Box::new(body.clone())));
+    s.traceparents.push(traceparent(&req));
     s.applied.extend(records.clone());
     HttpResponse::Created().json(ApplyResponse {
         id: body.id,
@@ -121,6 +141,7 @@ async fn recover(
     let id = id.into_inner();
     let mut s = state.lock().unwrap();
     s.calls.push(Call::Recover(id.clone()));
+    s.traceparents.push(traceparent(&req));
     let prefix = format!("{id}-");
     let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut s.applied)
         .into_iter()
@@ -146,10 +167,8 @@ async fn renew(
     if !authorized(&req, &token) {
         return HttpResponse::Unauthorized().finish();
     }
-    state
-        .lock()
-        .unwrap()
-        .calls
-        .push(Call::Renew(id.into_inner()));
+    let mut s = state.lock().unwrap();
+    s.calls.push(Call::Renew(id.into_inner()));
+    s.traceparents.push(traceparent(&req));
     HttpResponse::Ok().json(serde_json::json!({ "renewed": [], "leaseUntil": chrono::Utc::now() }))
 }

@@ -6,6 +6,7 @@ use super::steps::{DefaultTarget, STEP, Steps};
 use super::target::{TARGET, target};
 use super::tree::Node;
 use crate::spec::experiment::*;
+use crate::spec::schedule::{Schedule, parse_zone};
 use crate::spec::selector::Target;
 use crate::spec::units::{Duration, Percent};
 
@@ -46,6 +47,11 @@ pub static NOTIFY: Schema = Schema {
     ],
 };
 
+/// `spec.schedule` in its zoned form.
+pub static SCHEDULE: Schema = Schema {
+    fields: &[("cron", None), ("timezone", None)],
+};
+
 /// `spec`.
 pub static SPEC: Schema = Schema {
     fields: &[
@@ -53,7 +59,7 @@ pub static SPEC: Schema = Schema {
         ("steadyState", Some(&CHECK)),
         ("steps", Some(&STEP)),
         ("notify", Some(&NOTIFY)),
-        ("schedule", None),
+        ("schedule", Some(&SCHEDULE)),
         ("guard", Some(&GUARD)),
         ("deadline", None),
         ("abortOnAlerts", None),
@@ -174,20 +180,7 @@ fn spec(cx: &mut Cx, o: &Obj<'_>) -> Option<ExperimentSpec> {
         None => Some(Vec::new()),
     };
     let schedule = match o.get("schedule") {
-        Some(n) => cx
-            .string(n, "spec.schedule")
-            .and_then(|s| match Schedule::parse(&s) {
-                Ok(s) => Some(Some(s)),
-                Err(e) => {
-                    cx.err_hint(
-                        "spec.schedule",
-                        n.pos,
-                        e,
-                        "e.g. `0 3 * * *` runs at 03:00 every day",
-                    );
-                    None
-                }
-            }),
+        Some(n) => schedule(cx, n, "spec.schedule").map(Some),
         None => Some(None),
     };
     let guard = match o.get("guard") {
@@ -361,4 +354,44 @@ fn one_notify(cx: &mut Cx, o: &Obj<'_>) -> Option<Notify> {
         channel: channel?,
         on: on?,
     })
+}
+
+/// `spec.schedule`: a cron string (UTC) or `{ cron, timezone }`.
+fn schedule(cx: &mut Cx, n: &Node, path: &str) -> Option<Schedule> {
+    let cron = |cx: &mut Cx, n: &Node, path: &str| {
+        let s = cx.string(n, path)?;
+        Schedule::parse(&s)
+            .map_err(|e| cx.err_hint(path, n.pos, e, "e.g. `0 3 * * *` runs at 03:00 every day"))
+            .ok()
+    };
+    if n.scalar().is_some() {
+        return cron(cx, n, path);
+    }
+    cx.object(n, path, &SCHEDULE, |cx, o| {
+        let parsed = match o.get("cron") {
+            Some(c) => cron(cx, c, &o.at("cron")),
+            None => {
+                cx.missing(o, "cron", "a cron expression like `0 3 * * 1-5`");
+                None
+            }
+        };
+        let zone = match o.get("timezone") {
+            Some(z) => {
+                let at = o.at("timezone");
+                let name = cx.string(z, &at)?;
+                Some(
+                    parse_zone(name.trim())
+                        .map_err(|e| cx.err(&at, z.pos, e))
+                        .ok()?,
+                )
+            }
+            None => None,
+        };
+        let parsed = parsed?;
+        Some(match zone {
+            Some(z) => parsed.in_zone(z),
+            None => parsed,
+        })
+    })
+    .flatten()
 }

@@ -28,6 +28,7 @@ pub static CHECK: Schema = Schema {
         ("abortBelow", None),
         ("abortAbove", None),
         ("recoveryWithin", None),
+        ("compare", Some(&super::compare::COMPARE)),
     ],
 };
 
@@ -205,6 +206,13 @@ fn check(cx: &mut Cx, o: &Obj<'_>, names: &mut Vec<String>) -> Option<SteadyChec
         }
         None => Some(None),
     };
+    let compare = match o.get("compare") {
+        Some(n) => {
+            super::compare::compare(cx, n, &o.at("compare"), probe.as_ref(), phases.as_deref())
+                .map(Some)
+        }
+        None => Some(None),
+    };
     let check = SteadyCheck {
         name: name?,
         probe: probe?,
@@ -213,6 +221,7 @@ fn check(cx: &mut Cx, o: &Obj<'_>, names: &mut Vec<String>) -> Option<SteadyChec
         abort_below: below?,
         abort_above: above?,
         recovery_within: recovery?,
+        compare: compare?,
     };
     (cx.errors.len() == errors_before).then_some(check)
 }

@@ -76,19 +76,34 @@ impl Runner {
                     None
                 };
                 let give_up = tokio::time::Instant::now() + window.unwrap_or_default();
+                // A comparing check's baseline is its `samples` measurements before.
+                let baseline = c
+                    .check
+                    .compare
+                    .filter(|_| phase == Phase::Before)
+                    .map(|cmp| cmp.samples as usize);
                 loop {
+                    let measure = async {
+                        match baseline {
+                            Some(n) => probe.measure_baseline(n).await,
+                            None => probe.measure_once().await,
+                        }
+                    };
                     // After an abort the run still checks that the system came back; only
                     // a live run can be aborted out of its checks.
                     let eval = if abortable {
                         tokio::select! {
-                            e = probe.measure_once() => e,
+                            e = measure => e,
                             r = self.abort_signal() => return Err(Stop::Aborted(r)),
                         }
                     } else {
-                        probe.measure_once().await
+                        measure.await
                     };
                     self.record_check(&c.check, phase_name, &eval)?;
                     if eval.ok || tokio::time::Instant::now() >= give_up {
+                        if baseline.is_some() {
+                            self.samples.keep(&mut probe, "before");
+                        }
                         return Ok((!eval.ok).then(|| c.check.name.clone()));
                     }
                     tokio::time::sleep(probe.interval()).await;
@@ -125,6 +140,7 @@ impl Runner {
             let abort = self.abort_handle();
             let observers = self.opts.observers.clone();
             let info = self.info.clone();
+            let samples = self.samples.clone();
             tasks.push(tokio::spawn(async move {
                 let mut failed = false;
                 loop {
@@ -147,6 +163,12 @@ impl Runner {
                         _ = tokio::time::sleep(probe.interval()) => {}
                         _ = stop.changed() => break,
                     }
+                }
+                // A comparing check's `during` verdict is its comparison, made once the
+                // faults are removed; `expect` only colours its timeline here.
+                if probe.check.compare.is_some() {
+                    samples.keep(&mut probe, "during");
+                    return None;
                 }
                 failed.then(|| probe.check.name.clone())
             }));

@@ -18,6 +18,7 @@ use futures::future::join_all;
 use super::place::{FailedPod, Place};
 use super::{Active, Runner, Stop};
 use crate::engine::RunEvent;
+use crate::engine::inject::KUBERNETES_API;
 use crate::kube::pod_kill::{Killed, kill_pod};
 use crate::kube::{Cluster, KubeError, PodTarget};
 
@@ -160,6 +161,8 @@ impl Runner {
                         kind: "podKill".into(),
                         target: p.label(),
                         step: label.to_string(),
+                        agent: KUBERNETES_API.into(),
+                        node: p.node.clone(),
                     })?;
                     let outcome = match killed {
                         Killed::Deleted => "instant",
@@ -228,6 +231,8 @@ impl Runner {
                 kind: "podFailure".into(),
                 target: fp.pod.label(),
                 step: label.to_string(),
+                agent: KUBERNETES_API.into(),
+                node: fp.pod.node.clone(),
             })?;
         }
         first_err.map_or(Ok(()), |e| Err(Stop::Error(e)))
@@ -321,11 +326,16 @@ impl Runner {
             };
             let client = agent.client.clone();
             let who = format!("agent {} ({}) on node {node}", agent.pod, agent.url);
-            calls.push(async move { (req_id, who, targets, client.apply(&req).await) });
+            let parent = self.trace_starting(&req_id);
+            let at = (agent.url.clone(), node.clone());
+            calls.push(async move {
+                let result = client.apply_under(&req, parent.as_ref()).await;
+                (req_id, who, at, targets, result)
+            });
         }
         let mut ids = Vec::new();
         let mut first_err = None;
-        for (req_id, who, targets, result) in join_all(calls).await {
+        for (req_id, who, (url, node), targets, result) in join_all(calls).await {
             ids.push(req_id);
             match result {
                 Ok(resp) => {
@@ -335,6 +345,8 @@ impl Runner {
                             kind: kind.name().into(),
                             target: pod.label(),
                             step: label.to_string(),
+                            agent: url.clone(),
+                            node: Some(node.clone()),
                         })?;
                         if kind.is_instant() {
                             self.record(RunEvent::FaultRecovered {

@@ -19,14 +19,19 @@ impl Runner {
         let cluster = self.opts.cluster.clone();
         let lease = self.opts.lease;
         let active = self.active.clone();
+        let traces = self.opts.fault_traces.clone();
+        let info = self.info.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(lease / 3).await;
                 let now: Vec<Active> = active.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 for a in now {
+                    let parent = traces
+                        .as_ref()
+                        .and_then(|t| t.fault_context(&info, a.id.as_str()));
                     match a
                         .place
-                        .renew(&a.id, &injector, cluster.as_ref(), lease)
+                        .renew(&a.id, &injector, cluster.as_ref(), lease, parent.as_ref())
                         .await
                     {
                         Ok(Some(place)) => {
@@ -108,7 +113,8 @@ impl Runner {
         // Registered before the call: if the run stops while the apply is in flight, the
         // sweep still recovers it by id.
         self.register(id.clone(), &label, Place::Injector);
-        let records = match self.injector.apply(req).await {
+        let parent = self.trace_starting(&id);
+        let records = match self.injector.apply(req, parent.as_ref()).await {
             Ok(r) => r,
             Err(e) => {
                 self.forget(&id);
@@ -121,6 +127,8 @@ impl Runner {
                 kind: f.fault.name().into(),
                 target: r.target.to_string(),
                 step: label.clone(),
+                agent: self.injector.agent(),
+                node: None,
             })?;
         }
         self.enter_observing(&label)?;
@@ -149,8 +157,14 @@ impl Runner {
             .find(|a| &a.id == id)
             .map(|a| a.place.clone())
             .unwrap_or(Place::Injector);
+        let parent = self.trace_of(id);
         match place
-            .recover(id, &self.injector, self.opts.cluster.as_ref())
+            .recover(
+                id,
+                &self.injector,
+                self.opts.cluster.as_ref(),
+                parent.as_ref(),
+            )
             .await
         {
             Ok(recovered) => {
@@ -189,9 +203,15 @@ impl Runner {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         for a in left {
+            let parent = self.trace_of(&a.id);
             if let Err(e) = a
                 .place
-                .recover(&a.id, &self.injector, self.opts.cluster.as_ref())
+                .recover(
+                    &a.id,
+                    &self.injector,
+                    self.opts.cluster.as_ref(),
+                    parent.as_ref(),
+                )
                 .await
             {
                 tracing::error!(run = %self.run, fault = %a.id, step = %a.step, error = %e, "fault could not be recovered; its lease will lapse");

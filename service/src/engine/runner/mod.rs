@@ -16,12 +16,13 @@ use tokio::sync::watch;
 
 mod checks;
 mod cluster;
+mod compare;
 mod faults;
 mod place;
 mod safety;
 
 use super::inject::Injector;
-use super::observe::{FnObserver, Observers, RunInfo};
+use super::observe::{FaultTraces, FnObserver, Observers, RunInfo};
 use super::plan::{guard_refusal, label as step_label};
 use super::{RunEvent, RunState};
 use crate::checks::PrometheusClient;
@@ -44,6 +45,9 @@ pub struct RunOptions {
     /// The Kubernetes cluster, in cluster mode (`faultline serve --kubernetes`): pod
     /// targets are resolved and pod faults carried out through it.
     pub cluster: Option<Cluster>,
+    /// Where fault spans are opened before their apply call, so calls to node agents
+    /// carry their trace context (the trace observer, when traces are exported).
+    pub fault_traces: Option<Arc<dyn FaultTraces>>,
 }
 
 impl Default for RunOptions {
@@ -54,6 +58,7 @@ impl Default for RunOptions {
             observers: Observers::default(),
             alerts_pushed: false,
             cluster: None,
+            fault_traces: None,
         }
     }
 }
@@ -106,6 +111,8 @@ pub struct Runner {
     next_fault: Mutex<u32>,
     abort_tx: Arc<watch::Sender<Option<String>>>,
     info: RunInfo,
+    /// Raw samples of checks with `compare:`, for their statistical verdict.
+    samples: compare::Samples,
 }
 
 impl Runner {
@@ -137,6 +144,7 @@ impl Runner {
             next_fault: Mutex::new(0),
             abort_tx: Arc::new(abort_tx),
             info,
+            samples: compare::Samples::default(),
         }
     }
 
@@ -243,9 +251,10 @@ impl Runner {
             return Err(Stop::Aborted(reason));
         }
 
+        let worse = self.compare_windows(&checks)?;
         self.go(RunState::CheckingAfter, "")?;
         let failed_after = self.check_phase(&checks, Phase::After, true).await?;
-        let mut why = Vec::new();
+        let mut why = worse;
         if !failed_during.is_empty() {
             why.push(format!(
                 "{} failed during the faults",
@@ -345,6 +354,18 @@ impl Runner {
         eval: &crate::checks::Evaluation,
     ) -> Result<(), Stop> {
         self.record(checks::check_event(check, phase, eval))
+    }
+
+    /// Opens the span of fault request `id` before it is applied; its trace context.
+    fn trace_starting(&self, id: &FaultId) -> Option<faultline_exporter::TraceParent> {
+        let t = self.opts.fault_traces.as_ref()?;
+        t.fault_starting(&self.info, id.as_str())
+    }
+
+    /// The trace context of fault request `id` (renewals, recovery).
+    fn trace_of(&self, id: &FaultId) -> Option<faultline_exporter::TraceParent> {
+        let t = self.opts.fault_traces.as_ref()?;
+        t.fault_context(&self.info, id.as_str())
     }
 
     fn record(&self, ev: RunEvent) -> Result<(), Stop> {

@@ -6,6 +6,7 @@ use chrono::Utc;
 use faultline_agent::agent::error_chain;
 use faultline_agent::client::AgentClient;
 use faultline_agent::faults::FaultId;
+use faultline_exporter::TraceParent;
 use futures::StreamExt;
 
 use super::cluster::POD_CONCURRENCY;
@@ -40,17 +41,19 @@ pub(crate) struct FailedPod {
 }
 
 impl Place {
-    /// Recovers fault `id` here; `(event id, outcome)` of what was recovered.
+    /// Recovers fault `id` here, under `parent` (its span); `(event id, outcome)` of what
+    /// was recovered.
     pub(super) async fn recover(
         &self,
         id: &FaultId,
         injector: &Injector,
         cluster: Option<&Cluster>,
+        parent: Option<&TraceParent>,
     ) -> Result<Vec<(String, String)>, String> {
         match self {
-            Place::Injector => injector.recover(id).await.map(outcomes),
+            Place::Injector => injector.recover(id, parent).await.map(outcomes),
             Place::Agent { client, node } => client
-                .recover(id)
+                .recover_under(id, parent)
                 .await
                 .map(|r| outcomes(r.recovered))
                 .map_err(|e| format!("agent on node {node}: {}", error_chain(&e))),
@@ -100,12 +103,13 @@ impl Place {
         injector: &Injector,
         cluster: Option<&Cluster>,
         lease: std::time::Duration,
+        parent: Option<&TraceParent>,
     ) -> Result<Option<Place>, String> {
         let secs = lease.as_secs().max(1);
         match self {
-            Place::Injector => injector.renew(id, secs).await.map(|_| None),
+            Place::Injector => injector.renew(id, secs, parent).await.map(|_| None),
             Place::Agent { client, node } => client
-                .renew(id, secs)
+                .renew_under(id, secs, parent)
                 .await
                 .map(|_| None)
                 .map_err(|e| format!("agent on node {node}: {}", error_chain(&e))),
@@ -234,7 +238,13 @@ mod tests {
         let injector = Injector::InProcess(std::sync::Arc::new(agent.await.unwrap()));
         let id = FaultId::new("run1-f1").unwrap();
         let next = place
-            .renew(&id, &injector, Some(&cluster), Duration::from_secs(30))
+            .renew(
+                &id,
+                &injector,
+                Some(&cluster),
+                Duration::from_secs(30),
+                None,
+            )
             .await
             .unwrap()
             .expect("a renewal changes the records");

@@ -1,0 +1,373 @@
+//! `spec.schedule`: a cron expression, in UTC (the string form) or in a named IANA time
+//! zone (`{ cron: "0 3 * * 1-5", timezone: Europe/Berlin }`).
+//!
+//! Daylight-saving rule, the one Vixie cron follows for fixed times: a schedule fires at
+//! most once per wall-clock time. A local time that a spring-forward skips fires at the
+//! end of the gap (02:30 on the day Berlin jumps from 02:00 to 03:00 fires at 03:00 CEST);
+//! a local time that a fall-back repeats fires on its first occurrence only (02:30 CEST,
+//! not again at 02:30 CET). The `cron` crate alone would skip the first and fire twice on
+//! the second — a chaos experiment run twice at night, or silently not at all.
+
+use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// A validated cron expression, kept as written, with the zone its times are in.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    expr: String,
+    parsed: cron::Schedule,
+    /// `None`: the string form, UTC.
+    zone: Option<Tz>,
+}
+
+impl PartialEq for Schedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.expr == other.expr && self.zone == other.zone
+    }
+}
+
+impl Eq for Schedule {}
+
+impl Schedule {
+    /// Checks a cron expression: the standard 5 fields, or 6/7 with seconds (and year).
+    pub fn parse(expr: &str) -> Result<Schedule, String> {
+        let t = expr.trim();
+        // The `cron` crate wants a seconds field; the usual 5-field form fires at second 0.
+        let mut fields: Vec<String> = t.split_whitespace().map(str::to_string).collect();
+        match fields.len() {
+            5 => fields.insert(0, "0".into()),
+            6 | 7 => {}
+            n => {
+                return Err(format!(
+                    "cron expression `{t}` has {n} fields; write 5 (minute hour day month weekday) or 6-7 with seconds"
+                ));
+            }
+        }
+        fields[5] = weekdays(&fields[5]).map_err(|why| format!("cron expression `{t}`: {why}"))?;
+        let full = fields.join(" ");
+        let parsed = full.parse::<cron::Schedule>().map_err(|e| {
+            // The cron crate's message repeats the input with a caret line; keep its
+            // last line, the reason, so the error stays on one line.
+            let text = e.to_string();
+            let why = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            format!("cron expression `{t}` is invalid: {why}")
+        })?;
+        Ok(Schedule {
+            expr: t.to_string(),
+            parsed,
+            zone: None,
+        })
+    }
+
+    /// The same schedule with its times in `zone`.
+    pub fn in_zone(self, zone: Tz) -> Schedule {
+        Schedule {
+            zone: Some(zone),
+            ..self
+        }
+    }
+
+    /// The expression as written.
+    pub fn as_str(&self) -> &str {
+        &self.expr
+    }
+
+    /// The zone named in the spec; `None` for the string form (UTC).
+    pub fn zone(&self) -> Option<Tz> {
+        self.zone
+    }
+
+    /// The zone the cron fields are read in (UTC unless one is named).
+    pub fn effective_zone(&self) -> Tz {
+        self.zone.unwrap_or(Tz::UTC)
+    }
+
+    /// The first time strictly after `after` that the schedule fires, by the DST rule of
+    /// the module doc.
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let tz = self.effective_zone();
+        // Iterate wall-clock times: cron over a zone without DST (UTC standing in for
+        // "naive local"), then place each candidate in the real zone.
+        let local = Utc.from_utc_datetime(&after.with_timezone(&tz).naive_local());
+        for wall in self.parsed.after(&local) {
+            let at = match tz.from_local_datetime(&wall.naive_utc()) {
+                LocalResult::Single(t) => t,
+                // Repeated by a fall-back: the first occurrence only.
+                LocalResult::Ambiguous(first, _) => first,
+                LocalResult::None => end_of_gap(tz, wall.naive_utc())?,
+            }
+            .with_timezone(&Utc);
+            // Times already passed (the second pass of a repeated hour, or several
+            // skipped times that share one gap's end) do not fire again.
+            if at > after {
+                return Some(at);
+            }
+        }
+        None
+    }
+}
+
+const DAY_NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+/// The weekday field in standard cron numbering (0 or 7 = Sunday, 1 = Monday, as crontab(5)
+/// and Kubernetes CronJobs read it) as the `cron` crate's names: that crate numbers days
+/// Quartz-style (1 = Sunday), so `1-5` would otherwise mean Sunday to Thursday.
+fn weekdays(field: &str) -> Result<String, String> {
+    if field == "*" || field == "?" {
+        return Ok(field.to_string());
+    }
+    let day = |s: &str| -> Result<u32, String> {
+        if let Some(i) = DAY_NAMES.iter().position(|n| n.eq_ignore_ascii_case(s)) {
+            return Ok(i as u32);
+        }
+        match s.parse::<u32>() {
+            Ok(n) if n <= 7 => Ok(n),
+            _ => Err(format!(
+                "weekday `{s}` is not 0-7 (0 and 7 are Sunday) or a name like MON"
+            )),
+        }
+    };
+    let mut set = [false; 7];
+    for item in field.split(',') {
+        let (base, step) = match item.split_once('/') {
+            Some((b, s)) => match s.parse::<u32>() {
+                Ok(n) if n > 0 => (b, n),
+                _ => return Err(format!("weekday step `{s}` is not a positive number")),
+            },
+            None => (item, 1),
+        };
+        let (from, to) = match base.split_once('-') {
+            _ if base == "*" => (0, 6),
+            Some((a, b)) => (day(a)?, day(b)?),
+            None if item.contains('/') => (day(base)?, 6),
+            None => (day(base)?, day(base)?),
+        };
+        if from > to {
+            return Err(format!(
+                "weekday range `{base}` runs backwards; write e.g. `5-7` or `FRI,SAT,SUN`"
+            ));
+        }
+        for d in (from..=to).step_by(step as usize) {
+            set[(d % 7) as usize] = true;
+        }
+    }
+    let names: Vec<&str> = (0..7).filter(|&d| set[d]).map(|d| DAY_NAMES[d]).collect();
+    Ok(names.join(","))
+}
+
+/// The first existing local time after `wall`, which a spring-forward skipped. Gaps are
+/// whole minutes and at most a day long (Samoa, 2011), so a bounded minute walk finds it.
+fn end_of_gap(tz: Tz, wall: NaiveDateTime) -> Option<DateTime<Tz>> {
+    let mut t = wall.with_second(0)?;
+    for _ in 0..=(25 * 60) {
+        t += chrono::Duration::minutes(1);
+        if let Some(at) = tz.from_local_datetime(&t).earliest() {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// Checks an IANA zone name, with a suggestion for a near miss.
+pub fn parse_zone(name: &str) -> Result<Tz, String> {
+    name.parse::<Tz>().map_err(|_| {
+        let names = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name());
+        match crate::spec::decode::cx::closest(name, names) {
+            Some(near) => format!("unknown time zone `{name}`; did you mean `{near}`?"),
+            None => format!(
+                "unknown time zone `{name}`; use an IANA name like `Europe/Berlin` or `UTC`"
+            ),
+        }
+    })
+}
+
+/// The two forms in JSON/YAML.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Form {
+    Utc(String),
+    Zoned(Zoned),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Zoned {
+    cron: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timezone: Option<String>,
+}
+
+impl Serialize for Schedule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.zone {
+            None => Form::Utc(self.expr.clone()),
+            Some(z) => Form::Zoned(Zoned {
+                cron: self.expr.clone(),
+                timezone: Some(z.name().to_string()),
+            }),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Schedule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let (cron, zone) = match Form::deserialize(d)? {
+            Form::Utc(c) => (c, None),
+            Form::Zoned(z) => (z.cron, z.timezone),
+        };
+        let s = Schedule::parse(&cron).map_err(D::Error::custom)?;
+        match zone {
+            None => Ok(s),
+            Some(z) => Ok(s.in_zone(parse_zone(&z).map_err(D::Error::custom)?)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn berlin(expr: &str) -> Schedule {
+        Schedule::parse(expr)
+            .unwrap()
+            .in_zone(parse_zone("Europe/Berlin").unwrap())
+    }
+
+    fn times(s: &Schedule, from: &str, n: usize) -> Vec<String> {
+        let mut at = utc(from);
+        (0..n)
+            .map(|_| {
+                at = s.next_after(at).unwrap();
+                at.to_rfc3339()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_string_form_is_utc() {
+        let s = Schedule::parse("0 3 * * *").unwrap();
+        assert_eq!(s.zone(), None);
+        assert_eq!(
+            times(&s, "2026-03-28T12:00:00Z", 2),
+            ["2026-03-29T03:00:00+00:00", "2026-03-30T03:00:00+00:00"]
+        );
+    }
+
+    #[test]
+    fn a_zoned_schedule_follows_the_zone_s_offset_across_the_year() {
+        // 03:00 on weekdays in Berlin: 02:00 UTC in winter (CET), 01:00 UTC in summer.
+        let s = berlin("0 3 * * 1-5");
+        assert_eq!(
+            times(&s, "2026-01-09T12:00:00Z", 1),
+            ["2026-01-12T02:00:00+00:00"]
+        );
+        assert_eq!(
+            times(&s, "2026-07-10T12:00:00Z", 1),
+            ["2026-07-13T01:00:00+00:00"]
+        );
+    }
+
+    #[test]
+    fn spring_forward_fires_a_skipped_time_once_at_the_end_of_the_gap() {
+        // 2026-03-29: Berlin jumps from 02:00 CET (01:00 UTC) to 03:00 CEST.
+        let s = berlin("30 2 * * *");
+        assert_eq!(
+            times(&s, "2026-03-28T12:00:00Z", 3),
+            [
+                "2026-03-29T01:00:00+00:00", // the gap's end, 03:00 CEST
+                "2026-03-30T00:30:00+00:00", // 02:30 CEST
+                "2026-03-31T00:30:00+00:00",
+            ]
+        );
+        // Every 20 minutes: 02:00, 02:20 and 02:40 all fall in the gap and fire once.
+        let s = berlin("*/20 * * * *");
+        assert_eq!(
+            times(&s, "2026-03-29T00:30:00Z", 4),
+            [
+                "2026-03-29T00:40:00+00:00", // 01:40 CET
+                "2026-03-29T01:00:00+00:00", // 03:00 CEST, for the skipped times
+                "2026-03-29T01:20:00+00:00", // 03:20 CEST
+                "2026-03-29T01:40:00+00:00",
+            ]
+        );
+    }
+
+    #[test]
+    fn fall_back_fires_a_repeated_time_on_its_first_occurrence_only() {
+        // 2026-10-25: Berlin goes from 03:00 CEST (01:00 UTC) back to 02:00 CET.
+        let s = berlin("30 2 * * *");
+        assert_eq!(
+            times(&s, "2026-10-24T12:00:00Z", 2),
+            [
+                "2026-10-25T00:30:00+00:00", // 02:30 CEST; not again at 02:30 CET
+                "2026-10-26T01:30:00+00:00", // 02:30 CET
+            ]
+        );
+        // Asked from inside the repeated hour's second pass, the next is after it.
+        assert_eq!(
+            times(&s, "2026-10-25T01:10:00Z", 1),
+            ["2026-10-26T01:30:00+00:00"]
+        );
+    }
+
+    #[test]
+    fn weekdays_are_numbered_as_crontab_numbers_them() {
+        // 2026-01-09 is a Friday; `1-5` is Monday to Friday, 0 and 7 are Sunday.
+        let s = Schedule::parse("0 3 * * 1-5").unwrap();
+        assert_eq!(
+            times(&s, "2026-01-09T12:00:00Z", 1),
+            ["2026-01-12T03:00:00+00:00"]
+        );
+        for sunday in ["0 3 * * 0", "0 3 * * 7", "0 3 * * sun", "0 3 * * 5-7/2"] {
+            let s = Schedule::parse(sunday).unwrap();
+            let first = times(&s, "2026-01-09T12:00:00Z", 1);
+            assert_eq!(first, ["2026-01-11T03:00:00+00:00"], "{sunday}");
+        }
+        assert_eq!(weekdays("*/2").unwrap(), "SUN,TUE,THU,SAT");
+        assert_eq!(weekdays("MON-FRI").unwrap(), "MON,TUE,WED,THU,FRI");
+        assert!(
+            Schedule::parse("0 3 * * 5-1")
+                .unwrap_err()
+                .contains("backwards")
+        );
+        assert!(Schedule::parse("0 3 * * 8").unwrap_err().contains("0-7"));
+    }
+
+    #[test]
+    fn zone_names_are_checked_with_a_suggestion() {
+        assert_eq!(parse_zone("UTC").unwrap(), Tz::UTC);
+        let e = parse_zone("Europe/Berln").unwrap_err();
+        assert!(e.contains("did you mean `Europe/Berlin`"), "{e}");
+        let e = parse_zone("Mars/Olympus").unwrap_err();
+        assert!(e.contains("IANA"), "{e}");
+    }
+
+    #[test]
+    fn both_forms_round_trip_through_json() {
+        for s in [Schedule::parse("0 3 * * *").unwrap(), berlin("0 3 * * 1-5")] {
+            let j = serde_json::to_string(&s).unwrap();
+            let back: Schedule = serde_json::from_str(&j).unwrap();
+            assert_eq!(back, s, "{j}");
+        }
+        assert_eq!(
+            serde_json::to_string(&berlin("0 3 * * 1-5")).unwrap(),
+            r#"{"cron":"0 3 * * 1-5","timezone":"Europe/Berlin"}"#
+        );
+        let e = serde_json::from_str::<Schedule>(r#"{"cron":"0 3 * * *","timezone":"Nowhere"}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown time zone"), "{e}");
+    }
+}

@@ -1,0 +1,368 @@
+//! The serve settings: [`ServeLayer`] holds what one source (file, env, flags) says, every
+//! key optional; layers merge by precedence and [`ServeLayer::resolve`] fills the defaults
+//! and checks the keys that depend on each other.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use faultline_agent::spec::Duration;
+
+use super::value::{HttpUrl, Raw, Setting};
+
+/// The environment variable of a config key: `FAULTLINE_` and the key in upper snake case
+/// (`agentTokenFile` -> `FAULTLINE_AGENT_TOKEN_FILE`).
+pub fn env_var(key: &str) -> String {
+    let mut out = String::from("FAULTLINE_");
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+macro_rules! layer {
+    ($($(#[doc = $doc:literal])* $field:ident: $ty:ty = $key:literal,)*) => {
+        /// What one source says about each serve setting; `None` = not said.
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct ServeLayer {
+            $($(#[doc = $doc])* pub $field: Option<$ty>,)*
+        }
+
+        /// Every key of the serve config file, in the order `config example serve` shows.
+        pub const KEYS: &[&str] = &[$($key),*];
+
+        impl ServeLayer {
+            /// This layer over `lower`: a key this one sets wins.
+            pub fn over(self, lower: ServeLayer) -> ServeLayer {
+                ServeLayer { $($field: self.$field.or(lower.$field),)* }
+            }
+
+            /// Sets `key` from its raw value. `Ok(false)`: no such key.
+            pub fn set(&mut self, key: &str, raw: Raw, base: &Path) -> Result<bool, String> {
+                match key {
+                    $($key => self.$field = Some(<$ty as Setting>::read(raw, base)?),)*
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            }
+        }
+    };
+}
+
+layer! {
+    /// Address to listen on.
+    listen: SocketAddr = "listen",
+    /// Store, journal and reports directory.
+    state_dir: PathBuf = "stateDir",
+    /// Bearer tokens, `role:token` lines.
+    tokens_file: PathBuf = "tokensFile",
+    /// Serve without authentication (loopback only).
+    insecure_no_auth: bool = "insecureNoAuth",
+    /// Lease of each fault.
+    lease: Duration = "lease",
+    /// Prometheus for `prometheus:` checks.
+    prometheus_url: HttpUrl = "prometheusUrl",
+    /// Alertmanager for `spec.silenceAlerts`.
+    alertmanager_url: HttpUrl = "alertmanagerUrl",
+    /// A node agent instead of the in-process one.
+    agent_url: HttpUrl = "agentUrl",
+    /// The agents' bearer token.
+    agent_token_file: PathBuf = "agentTokenFile",
+    /// Experiments loaded into the catalog at start.
+    experiments_dir: PathBuf = "experimentsDir",
+    /// GitLab integration config.
+    gitlab_config: PathBuf = "gitlabConfig",
+    /// Notification config.
+    notify_config: PathBuf = "notifyConfig",
+    /// Notification template overrides.
+    notify_templates: PathBuf = "notifyTemplates",
+    /// The URL people reach this service at.
+    public_url: HttpUrl = "publicUrl",
+    /// Grafana for annotations.
+    grafana_url: HttpUrl = "grafanaUrl",
+    /// Grafana service-account token.
+    grafana_token_file: PathBuf = "grafanaTokenFile",
+    /// Dashboard the annotations go to.
+    grafana_dashboard_uid: String = "grafanaDashboardUid",
+    /// OTLP/HTTP endpoint for traces.
+    otlp_endpoint: HttpUrl = "otlpEndpoint",
+    /// Cluster mode.
+    kubernetes: bool = "kubernetes",
+    /// Label selector of the agent pods.
+    agent_selector: String = "agentSelector",
+    /// Namespace of the agent pods.
+    agent_namespace: String = "agentNamespace",
+    /// Port of the agents.
+    agent_port: u16 = "agentPort",
+    /// Kubernetes API requests a second.
+    kube_qps: f64 = "kubeQps",
+    /// Kubernetes API burst.
+    kube_burst: u32 = "kubeBurst",
+    /// Image podFailure swaps in.
+    pause_image: String = "pauseImage",
+    /// Namespaces no run may touch.
+    protect_namespaces: Vec<String> = "protectNamespaces",
+    /// Name of the leader Lease.
+    leader_lease: String = "leaderLease",
+}
+
+/// Cluster mode settings (`kubernetes: true`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeSettings {
+    /// Cluster mode on.
+    pub enabled: bool,
+    /// Label selector of the agent DaemonSet's pods.
+    pub agent_selector: String,
+    /// Namespace of the agent pods (`None`: $POD_NAMESPACE, else `faultline`).
+    pub agent_namespace: Option<String>,
+    /// Port the agents listen on.
+    pub agent_port: u16,
+    /// Client-side rate limit, requests a second.
+    pub qps: f64,
+    /// Client-side burst.
+    pub burst: u32,
+    /// Image podFailure swaps in.
+    pub pause_image: String,
+    /// Protected namespaces (empty: kube-system and $POD_NAMESPACE).
+    pub protect_namespaces: Vec<String>,
+    /// Leader Lease name.
+    pub leader_lease: String,
+}
+
+/// Every serve setting, defaults filled in and checked together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// State directory.
+    pub state_dir: PathBuf,
+    /// Bearer tokens file.
+    pub tokens_file: Option<PathBuf>,
+    /// No authentication.
+    pub insecure_no_auth: bool,
+    /// Fault lease.
+    pub lease: std::time::Duration,
+    /// Prometheus base URL.
+    pub prometheus_url: Option<String>,
+    /// Alertmanager base URL.
+    pub alertmanager_url: Option<String>,
+    /// Node agent URL.
+    pub agent_url: Option<String>,
+    /// Agents' token file.
+    pub agent_token_file: Option<PathBuf>,
+    /// Catalog directory.
+    pub experiments_dir: Option<PathBuf>,
+    /// GitLab config file.
+    pub gitlab_config: Option<PathBuf>,
+    /// Notification config file.
+    pub notify_config: Option<PathBuf>,
+    /// Notification templates directory.
+    pub notify_templates: Option<PathBuf>,
+    /// Public URL (default http://LISTEN).
+    pub public_url: Option<String>,
+    /// Grafana base URL.
+    pub grafana_url: Option<String>,
+    /// Grafana token file.
+    pub grafana_token_file: Option<PathBuf>,
+    /// Grafana dashboard UID.
+    pub grafana_dashboard_uid: Option<String>,
+    /// OTLP endpoint (else OTEL_EXPORTER_OTLP_ENDPOINT).
+    pub otlp_endpoint: Option<String>,
+    /// Cluster mode.
+    pub kube: KubeSettings,
+}
+
+/// Default `listen`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default `stateDir`.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/faultline";
+
+/// `key` (env `FAULTLINE_KEY`), for messages about keys that depend on each other (the
+/// value may have come from any layer).
+fn named(key: &str) -> String {
+    format!("`{key}` (env {})", env_var(key))
+}
+
+impl ServeLayer {
+    /// Fills the defaults and checks the keys that go together; every problem at once.
+    pub fn resolve(self) -> Result<ServeConfig, Vec<String>> {
+        let mut errors = Vec::new();
+        let url = |u: Option<HttpUrl>| u.map(|u| u.0.trim_end_matches('/').to_string());
+        let insecure = self.insecure_no_auth.unwrap_or(false);
+        let kubernetes = self.kubernetes.unwrap_or(false);
+        if insecure && self.tokens_file.is_some() {
+            errors.push(format!(
+                "{} and {} are both set: give one",
+                named("tokensFile"),
+                named("insecureNoAuth")
+            ));
+        }
+        if self.agent_token_file.is_some() && self.agent_url.is_none() && !kubernetes {
+            errors.push(format!(
+                "{} needs {} or {}",
+                named("agentTokenFile"),
+                named("agentUrl"),
+                named("kubernetes")
+            ));
+        }
+        if self.grafana_url.is_some() && self.grafana_token_file.is_none() {
+            errors.push(format!(
+                "{} needs {} (a service-account token)",
+                named("grafanaUrl"),
+                named("grafanaTokenFile")
+            ));
+        }
+        if self.notify_templates.is_some() && self.notify_config.is_none() {
+            errors.push(format!(
+                "{} needs {}",
+                named("notifyTemplates"),
+                named("notifyConfig")
+            ));
+        }
+        let qps = self.kube_qps.unwrap_or(50.0);
+        if !(qps.is_finite() && qps > 0.0) {
+            errors.push(format!(
+                "{}: must be a positive number of requests a second, not {qps}",
+                named("kubeQps")
+            ));
+        }
+        let burst = self.kube_burst.unwrap_or(100);
+        if burst == 0 {
+            errors.push(format!("{}: must be at least 1", named("kubeBurst")));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ServeConfig {
+            listen: self
+                .listen
+                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a valid default")),
+            state_dir: self
+                .state_dir
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
+            tokens_file: self.tokens_file,
+            insecure_no_auth: insecure,
+            // Shorter leases would expire between two renewals on a busy machine.
+            lease: self
+                .lease
+                .map_or(std::time::Duration::from_secs(30), |d| d.std())
+                .max(std::time::Duration::from_secs(3)),
+            prometheus_url: url(self.prometheus_url),
+            alertmanager_url: url(self.alertmanager_url),
+            agent_url: url(self.agent_url),
+            agent_token_file: self.agent_token_file,
+            experiments_dir: self.experiments_dir,
+            gitlab_config: self.gitlab_config,
+            notify_config: self.notify_config,
+            notify_templates: self.notify_templates,
+            public_url: url(self.public_url),
+            grafana_url: url(self.grafana_url),
+            grafana_token_file: self.grafana_token_file,
+            grafana_dashboard_uid: self.grafana_dashboard_uid,
+            otlp_endpoint: url(self.otlp_endpoint),
+            kube: KubeSettings {
+                enabled: kubernetes,
+                agent_selector: self
+                    .agent_selector
+                    .unwrap_or_else(|| "app.kubernetes.io/name=faultline-agent".into()),
+                agent_namespace: self.agent_namespace,
+                agent_port: self.agent_port.unwrap_or(7150),
+                qps,
+                burst,
+                pause_image: self
+                    .pause_image
+                    .unwrap_or_else(|| "registry.k8s.io/pause:3.10".into()),
+                protect_namespaces: self.protect_namespaces.unwrap_or_default(),
+                leader_lease: self
+                    .leader_lease
+                    .unwrap_or_else(|| "faultline-leader".into()),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(pairs: &[(&str, &str)]) -> ServeLayer {
+        let mut l = ServeLayer::default();
+        for (k, v) in pairs {
+            assert!(
+                l.set(k, Raw::Text(v.to_string()), Path::new("/base"))
+                    .unwrap(),
+                "{k}"
+            );
+        }
+        l
+    }
+
+    #[test]
+    fn env_names_follow_the_keys() {
+        assert_eq!(env_var("listen"), "FAULTLINE_LISTEN");
+        assert_eq!(env_var("agentTokenFile"), "FAULTLINE_AGENT_TOKEN_FILE");
+        assert_eq!(env_var("kubeQps"), "FAULTLINE_KUBE_QPS");
+        let mut seen: Vec<String> = KEYS.iter().map(|k| env_var(k)).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(
+            seen.len(),
+            KEYS.len(),
+            "two keys share an environment variable"
+        );
+    }
+
+    #[test]
+    fn defaults_are_the_chart_s_and_the_issue_s() {
+        let c = ServeLayer::default().resolve().unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.state_dir, PathBuf::from("/var/lib/faultline"));
+        assert_eq!(c.lease, std::time::Duration::from_secs(30));
+        let k = &c.kube;
+        assert!(!k.enabled);
+        assert_eq!(k.agent_selector, "app.kubernetes.io/name=faultline-agent");
+        assert_eq!((k.agent_port, k.qps, k.burst), (7150, 50.0, 100));
+        assert_eq!(k.pause_image, "registry.k8s.io/pause:3.10");
+        assert_eq!(k.leader_lease, "faultline-leader");
+        assert!(k.protect_namespaces.is_empty());
+    }
+
+    #[test]
+    fn a_higher_layer_wins_key_by_key() {
+        let flags = layer(&[("listen", "127.0.0.1:1")]);
+        let env = layer(&[("listen", "127.0.0.1:2"), ("kubeQps", "7")]);
+        let file = layer(&[
+            ("listen", "127.0.0.1:3"),
+            ("kubeQps", "8"),
+            ("stateDir", "state"),
+        ]);
+        let c = flags.over(env.over(file)).resolve().unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:1");
+        assert_eq!(c.kube.qps, 7.0);
+        assert_eq!(c.state_dir, PathBuf::from("/base/state"));
+    }
+
+    #[test]
+    fn keys_that_go_together_are_checked_together() {
+        let e = layer(&[
+            ("tokensFile", "t"),
+            ("insecureNoAuth", "true"),
+            ("agentTokenFile", "a"),
+            ("grafanaUrl", "http://g"),
+            ("notifyTemplates", "d"),
+            ("kubeQps", "0"),
+            ("kubeBurst", "0"),
+        ])
+        .resolve()
+        .unwrap_err();
+        assert_eq!(e.len(), 6, "{e:#?}");
+        assert!(e[1].contains("FAULTLINE_AGENT_TOKEN_FILE"), "{}", e[1]);
+        assert!(
+            layer(&[("agentTokenFile", "a"), ("kubernetes", "yes")])
+                .resolve()
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! The statistical verdict end to end: a Python HTTP server on loopback is the system
+//! under test, inside its own cgroup with a CPU quota; `stressCpu` with one full-load
+//! worker is the fault. Aimed at the server's cgroup, the worker competes for the quota
+//! and the server's latency rises: the comparison fails the run with p < 0.05. Aimed at a
+//! sleeper in another capped cgroup, the same fault leaves the latency alone: passed.
+//! The limit, `maxIncrease: 100%`, leaves room for the noise of a shared machine (medians
+//! of a few ms moved by up to ~60% between windows with no fault); the stress moves it
+//! by ~+300% to +900%. Both prove the workers are gone afterwards; the cgroups (and their members) are
+//! removed on drop even when an assertion fails.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use faultline::checks::Comparison;
+use faultline::engine::inject::Injector;
+use faultline::engine::runner::{RunOptions, Runner};
+use faultline::engine::{RunEvent, RunState};
+use faultline::report::Report;
+use faultline::store::Store;
+use faultline_agent::agent::Agent;
+use faultline_agent::cgroup::TestCgroup;
+use faultline_agent::spec::load_str;
+
+use common::Proc;
+
+/// CPU quota of each test cgroup: 20 ms per 100 ms period, a fifth of one core. Far more
+/// than the server needs to answer a probe every 50 ms, far less than a busy worker takes,
+/// and independent of how busy the (shared) machine is.
+const QUOTA_US: u32 = 20_000;
+
+/// One experiment at a time: on two shared cores, one test's stress would be the other's
+/// background noise.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A v1 `cpu` cgroup named for this test, capped at [`QUOTA_US`].
+fn capped_cgroup(tag: &str) -> TestCgroup {
+    let cg = TestCgroup::create(
+        &format!("fltest-{}-{tag}", std::process::id()),
+        &["cpu", "cpuacct"],
+        false,
+    )
+    .expect("create a test cgroup (needs root and the v1 cpu hierarchy)");
+    let dir = cg.dir("cpu").expect("the cpu hierarchy is mounted");
+    std::fs::write(dir.join("cpu.cfs_period_us"), "100000").unwrap();
+    std::fs::write(dir.join("cpu.cfs_quota_us"), QUOTA_US.to_string()).unwrap();
+    cg
+}
+
+fn yaml(target_pid: u32, port: u16) -> String {
+    format!(
+        r#"apiVersion: faultline.dev/v1alpha1
+kind: Experiment
+metadata: {{ name: compare-test }}
+spec:
+  target: {{ local: {{ pid: {target_pid} }} }}
+  steadyState:
+    - name: latency
+      http: {{ url: "http://127.0.0.1:{port}/", every: 50ms, timeout: 2s }}
+      expect: "p99 < 2s"
+      phases: [before, during]
+      compare: {{ maxIncrease: 100%, p: 0.05, samples: 15 }}
+  steps:
+    - name: stress
+      stressCpu: {{ workers: 1, load: 100 }}
+      duration: 4s
+"#
+    )
+}
+
+struct Outcome {
+    verdict: RunState,
+    reason: String,
+    comparison: Comparison,
+    report: Report,
+}
+
+/// Runs the experiment as run `id`. Ids differ per test: stress workers are found by
+/// their fault id, which starts with the run id, and the tests run in parallel.
+async fn run(id: &str, target_pid: u32, port: u16) -> Outcome {
+    let _one_at_a_time = SERIAL.lock().await;
+    faultline_agent::faults::stress::set_worker_exe(env!("CARGO_BIN_EXE_faultline"));
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Arc::new(Agent::open(dir.path().join("agent")).await.unwrap());
+    let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
+    let exp = load_str(&yaml(target_pid, port), "t.yaml")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .remove(0);
+    store.create_run(id, &exp.metadata.name, "{}").unwrap();
+    let opts = RunOptions {
+        lease: Duration::from_secs(10),
+        ..RunOptions::default()
+    };
+    let verdict = Runner::new(
+        store.clone(),
+        Injector::InProcess(agent.clone()),
+        opts,
+        id.into(),
+        exp,
+    )
+    .execute()
+    .await;
+    assert!(
+        agent.list().await.unwrap().is_empty(),
+        "a fault outlived its run"
+    );
+    let row = store.run(id).unwrap();
+    let events = store.events(id).unwrap();
+    let comparison = events
+        .iter()
+        .find_map(|e| match &e.event {
+            RunEvent::CheckCompared { comparison, .. } => Some((**comparison).clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no comparison recorded: {row:?}"));
+    Outcome {
+        verdict,
+        reason: row.reason.clone(),
+        comparison,
+        report: Report::build(&row, events),
+    }
+}
+
+#[tokio::test]
+async fn a_fault_that_slows_the_service_fails_the_comparison() {
+    let cg = capped_cgroup("cmp-slow");
+    let (web, port) = common::http_server(&std::env::temp_dir());
+    cg.add(web.pid()).unwrap();
+    let o = run("slowed", web.pid(), port).await;
+    let c = &o.comparison;
+    eprintln!("slowed: {}", c.reason);
+    assert_eq!(o.verdict, RunState::Failed, "{}", o.reason);
+    assert!(!c.ok, "{c:?}");
+    assert!(c.p.unwrap() < 0.05, "{c:?}");
+    assert!(c.change.is_none_or(|ch| ch > 1.0), "{c:?}");
+    assert!(c.baseline.count >= 15 && c.during.count >= 15, "{c:?}");
+    assert!(
+        o.reason
+            .contains("latency was worse during the faults than before")
+            && o.reason.contains("mann-whitney U = "),
+        "{}",
+        o.reason
+    );
+    // The report's during entry carries the comparison and is judged by it.
+    let during = o
+        .report
+        .checks
+        .iter()
+        .find(|s| s.phase == "during")
+        .unwrap();
+    assert!(!during.ok && during.comparison.is_some());
+    assert_eq!(
+        cg.members(),
+        [web.pid()],
+        "the stress worker was not removed"
+    );
+}
+
+#[tokio::test]
+async fn a_fault_that_does_not_touch_the_service_passes() {
+    let web_cg = capped_cgroup("cmp-web");
+    let other = capped_cgroup("cmp-other");
+    let (web, port) = common::http_server(&std::env::temp_dir());
+    web_cg.add(web.pid()).unwrap();
+    let sleeper = common::sleeper();
+    other.add(sleeper.pid()).unwrap();
+    let o = run("unaffected", sleeper.pid(), port).await;
+    let c = &o.comparison;
+    eprintln!("unaffected: {}", c.reason);
+    assert_eq!(o.verdict, RunState::Passed, "{}", o.reason);
+    assert!(c.ok && c.p.is_some(), "{c:?}");
+    assert_eq!(
+        other.members(),
+        [sleeper.pid()],
+        "the stress worker was not removed"
+    );
+    drop::<Proc>(web);
+}
