@@ -127,6 +127,7 @@ EVERYTHING = merge(
             "dashboardUid": "faultline-overview",
         },
         "publicUrl": "https://faultline.example.org",
+        "tracing": {"otlpEndpoint": "http://otel-collector.monitoring:4318"},
         "notify": {"config": {"slack": {"webhooks": {"team-sre": "https://hooks.slack.com/x"}}}},
         "auth": {
             "tokens": [{"role": "operator", "token": "ci-token-0123456789abcdef"}],
@@ -310,7 +311,12 @@ def check_agent(case: str, objs: list[dict], values: dict) -> None:
         assert projected == ["agent-token"], f"the agent sees secret keys {projected}, want only agent-token"
         tol = pod.get("tolerations", [])
         assert {"operator": "Exists"} in tol, f"tolerations {tol} do not reach every node"
-        return f"--listen 0.0.0.0:{port}, token from {name}/{key} only, tolerates every taint"
+        otlp = values["tracing"]["otlpEndpoint"]
+        assert f.get("otlp-endpoint") == ([otlp] if otlp else None), f"--otlp-endpoint {f.get('otlp-endpoint')}"
+        return (
+            f"--listen 0.0.0.0:{port}, token from {name}/{key} only, tolerates every taint, "
+            f"traces {'to ' + otlp if otlp else 'off'}"
+        )
 
     check(f"agent-privileges-{case}", privileged)
     check(f"agent-mounts-{case}", mounts)
@@ -354,9 +360,11 @@ def check_service(case: str, objs: list[dict], values: dict) -> None:
             env.get("POD_NAMESPACE", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
             == "metadata.namespace"
         ), "POD_NAMESPACE not from the downward API"
+        otlp = values["tracing"]["otlpEndpoint"]
+        assert f.get("otlp-endpoint") == ([otlp] if otlp else None), f"--otlp-endpoint {f.get('otlp-endpoint')}"
         return (
             f"serve --kubernetes, tokens from Secret {name}, protects {sorted(prot)}, "
-            "POD_NAMESPACE from the downward API"
+            f"POD_NAMESPACE from the downward API, traces {'to ' + otlp if otlp else 'off'}"
         )
 
     def agent_selector() -> str:
