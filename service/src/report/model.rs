@@ -95,6 +95,25 @@ pub struct FaultWindow {
     pub outcome: Option<String>,
 }
 
+impl CheckSummary {
+    /// A check in `phase` with nothing evaluated yet.
+    fn empty(check: &str, phase: &str, expect: &str) -> CheckSummary {
+        CheckSummary {
+            check: check.to_string(),
+            phase: phase.to_string(),
+            expect: expect.to_string(),
+            evaluations: 0,
+            failures: 0,
+            min: None,
+            max: None,
+            last: None,
+            last_error: None,
+            ok: true,
+            comparison: None,
+        }
+    }
+}
+
 impl Report {
     /// Builds the report of `run` from its events.
     pub fn build(run: &RunRow, events: Vec<StoredEvent>) -> Report {
@@ -113,19 +132,7 @@ impl Report {
                 } => {
                     let key = (check.clone(), phase.clone());
                     let i = *index.entry(key).or_insert_with(|| {
-                        checks.push(CheckSummary {
-                            check: check.clone(),
-                            phase: phase.clone(),
-                            expect: expect.clone(),
-                            evaluations: 0,
-                            failures: 0,
-                            min: None,
-                            max: None,
-                            last: None,
-                            last_error: None,
-                            ok: true,
-                            comparison: None,
-                        });
+                        checks.push(CheckSummary::empty(check, phase, expect));
                         checks.len() - 1
                     });
                     let c = &mut checks[i];
@@ -171,19 +178,7 @@ impl Report {
                 RunEvent::CheckCompared { check, comparison } => {
                     let key = (check.clone(), "during".to_string());
                     let i = *index.entry(key).or_insert_with(|| {
-                        checks.push(CheckSummary {
-                            check: check.clone(),
-                            phase: "during".into(),
-                            expect: String::new(),
-                            evaluations: 0,
-                            failures: 0,
-                            min: None,
-                            max: None,
-                            last: None,
-                            last_error: None,
-                            ok: true,
-                            comparison: None,
-                        });
+                        checks.push(CheckSummary::empty(check, "during", ""));
                         checks.len() - 1
                     });
                     let c = &mut checks[i];
