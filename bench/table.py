@@ -71,7 +71,7 @@ class Table:
         ])
 
     def missing(self, id_, what, how):
-        self.rows.append([id_, what, "0", "—", "—", "—", "", how, "not measured"])
+        self.rows.append([id_, what, "0", "—", "—", "—", "", "", f"not measured ({how})"])
 
 
 def kernel_figure(path):
@@ -195,6 +195,11 @@ def build(t, kernel):
         t.row("P7", co, "", "(compared)", "")
         t.row("P7", fr, f"{rr:.1f}× less than Chaos Toolkit", "≥ 5× less peak RSS", yes(rr >= 5))
         t.row("P7", cr, "", "(compared)", "")
+        fs, cs = t.get("P7", "faultline_pss"), t.get("P7", "chaos_pss")
+        if fs and cs:
+            rs = statistics.median(cs["samples"]) / statistics.median(fs["samples"])
+            t.row("P7", fs, f"{rs:.1f}× less than Chaos Toolkit", "(whole tree, shared pages once)", "")
+            t.row("P7", cs, "", "(compared)", "")
     else:
         t.missing("P7", "same experiment through faultline run and Chaos Toolkit", "vs_chaostoolkit")
 
@@ -290,8 +295,11 @@ NOTES = """
   them all). Rows: a = ignored with unique UUID, b = ignored, c = matched then refused by the
   emergency stop, d = c with a recorded delivery (2 fsync'd commits).
 - **P7** `service/benches/vs_chaostoolkit.rs`: HTTP probe, SIGKILL of a victim, HTTP probe,
-  in both tools, alternating; overhead = wall time minus the experiment's own sleeps (none);
-  peak RSS = highest sampled sum over the tool's whole process tree (1 ms sampling).
+  in both tools, alternating; overhead = wall time minus the experiment's own sleeps
+  (faultline judges an HTTP check on 3 requests `every: 10ms` apart: 40 ms subtracted; Chaos
+  Toolkit's probe is one request); peak RSS = the largest process's VmHWM in the tool's
+  process tree (read every 1 ms); peak tree PSS = highest sampled sum of PSS over the whole
+  tree (every 10 ms; summed RSS would count a forked child's copy-on-write pages twice).
 - **P8** `service/benches/kube_resolve.rs`: pod lists served by kube's mock service through
   the client-side rate limit; resolve and choose only — injecting into 10,000 targets is not
   simulated.
