@@ -48,28 +48,45 @@ chaos=$(command -v pyenv >/dev/null && pyenv which chaos 2>/dev/null || command 
 export FAULTLINE_BENCH_CHAOS=${FAULTLINE_BENCH_CHAOS:-$chaos}
 
 # --- build once -------------------------------------------------------------------------
+# The executables are run directly: `cargo bench -p CRATE` would resolve features for that
+# crate alone and rebuild its dependencies in release mode a second time.
 say "cargo bench --workspace --no-run (release)"
-cargo bench --workspace --no-run --quiet || { echo "bench.sh: build failed" >&2; exit 1; }
+executables=$out/executables.txt
+cargo bench --workspace --no-run --message-format=json 2>"$out/build.log" |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and "bench" in m["target"]["kind"]:
+        print(m["target"]["name"], m["executable"], m["manifest_path"].rsplit("/", 1)[0])
+' >"$executables" || { tail -n 30 "$out/build.log" >&2; echo "bench.sh: build failed" >&2; exit 1; }
 
-# id  crate  bench
+# id  bench
 benches="
-P1 faultline-agent netlink_vs_tc
-P2 faultline-agent agents_fanout
-P3 faultline-agent lease_expiry
-P4 faultline-agent stress_fidelity
-P5 faultline-agent agent_rss
-P5 faultline idle_rss
-P6 faultline webhook_intake
-P7 faultline vs_chaostoolkit
-P8 faultline kube_resolve
+P1 netlink_vs_tc
+P2 agents_fanout
+P3 lease_expiry
+P4 stress_fidelity
+P5 agent_rss
+P5 idle_rss
+P6 webhook_intake
+P7 vs_chaostoolkit
+P8 kube_resolve
 "
 failed=()
-while read -r id crate bench; do
+while read -r id bench; do
     [ -n "$id" ] || continue
     if [ -n "$only" ] && ! [[ ",$only," == *",$id,"* ]]; then continue; fi
     say "$id: $bench"
+    read -r _ exe dir < <(grep "^$bench " "$executables")
+    if [ -z "${exe:-}" ]; then
+        failed+=("$bench")
+        echo "$bench: no executable was built" >&2
+        continue
+    fi
     s=$SECONDS
-    if cargo bench --quiet -p "$crate" --bench "$bench" </dev/null >"$out/$bench.log" 2>&1; then
+    # As `cargo bench` runs it: from the crate's directory, with `--bench`.
+    if (cd "$dir" && "$exe" --bench) </dev/null >"$out/$bench.log" 2>&1; then
         tail -n 12 "$out/$bench.log" >&2
         echo "($((SECONDS - s)) s)" >&2
     else

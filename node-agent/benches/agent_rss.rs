@@ -73,14 +73,20 @@ fn main() -> anyhow::Result<()> {
         "agent",
         &format!("faultline-agent idle RSS after {CYCLES} apply/recover cycles"),
         "MiB",
-        &runs.iter().map(|f| kib_to_mib(f.rss_idle)).collect::<Vec<_>>(),
+        &runs
+            .iter()
+            .map(|f| kib_to_mib(f.rss_idle))
+            .collect::<Vec<_>>(),
     );
     report::emit(
         "P5",
         "agent_start",
         "faultline-agent idle RSS at start",
         "MiB",
-        &runs.iter().map(|f| kib_to_mib(f.rss_start)).collect::<Vec<_>>(),
+        &runs
+            .iter()
+            .map(|f| kib_to_mib(f.rss_start))
+            .collect::<Vec<_>>(),
     );
     let f = runs.iter().max_by_key(|f| f.rss_idle).expect("one run");
     let Figures {

@@ -68,17 +68,27 @@ async fn bench() {
         let took = t0.elapsed();
         for (a, r) in answers.into_iter().enumerate() {
             let r = r.unwrap_or_else(|e| panic!("agent {a} apply: {e}"));
-            assert_eq!(r.records.len(), PER_AGENT, "agent {a}: one record per target");
+            assert_eq!(
+                r.records.len(),
+                PER_AGENT,
+                "agent {a}: one record per target"
+            );
         }
         for (i, nl) in links.iter().enumerate() {
-            assert!(has_tbf(nl).await, "round {round}: target {i} has no tbf qdisc");
+            assert!(
+                has_tbf(nl).await,
+                "round {round}: target {i} has no tbf qdisc"
+            );
         }
         let recovered = join_all(clients.iter().zip(&reqs).map(|(c, r)| c.recover(&r.id))).await;
         for (a, r) in recovered.into_iter().enumerate() {
             r.unwrap_or_else(|e| panic!("agent {a} recover: {e}"));
         }
         for (i, nl) in links.iter().enumerate() {
-            assert!(!has_tbf(nl).await, "round {round}: target {i} still has tbf");
+            assert!(
+                !has_tbf(nl).await,
+                "round {round}: target {i} still has tbf"
+            );
         }
         // Round 0 warms connections, page cache and the agents' allocators.
         if round > 0 {

@@ -74,7 +74,9 @@ fn main() {
         "MiB",
         &runs.iter().map(|r| mib(r.0)).collect::<Vec<_>>(),
     );
-    println!("faultline serve idle RSS (goal <= 25 MiB)\n| run | VmRSS | anonymous | file-backed |\n|---|---|---|---|");
+    println!(
+        "faultline serve idle RSS (goal <= 25 MiB)\n| run | VmRSS | anonymous | file-backed |\n|---|---|---|---|"
+    );
     for (i, (rss, anon, file)) in runs.iter().enumerate() {
         println!(
             "| {} | {:.2} MiB | {:.2} MiB | {:.2} MiB |",

@@ -8,11 +8,11 @@
 //!
 //! `cargo bench -p faultline --bench kube_resolve`
 
-#[path = "../../bench/report.rs"]
-mod report;
 #[path = "../tests/kube_support/fixtures.rs"]
 #[allow(dead_code)]
 mod fixtures;
+#[path = "../../bench/report.rs"]
+mod report;
 
 use std::time::Instant;
 

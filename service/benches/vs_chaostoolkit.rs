@@ -160,11 +160,21 @@ fn one_run(tool: Tool, dir: &Path, url: &str, chaos: &str, n: usize) -> Measured
         if let Some(s) = victim.0.try_wait().expect("wait victim") {
             break s;
         }
-        assert!(waited < 2000, "{}: victim still alive:\n{}", name(tool), text());
+        assert!(
+            waited < 2000,
+            "{}: victim still alive:\n{}",
+            name(tool),
+            text()
+        );
         std::thread::sleep(Duration::from_millis(1));
         waited += 1;
     };
-    assert_eq!(status.signal(), Some(9), "{}: victim not SIGKILLed", name(tool));
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "{}: victim not SIGKILLed",
+        name(tool)
+    );
     m
 }
 
@@ -184,9 +194,10 @@ fn median(v: &[f64]) -> f64 {
 fn main() {
     let chaos = std::env::var("FAULTLINE_BENCH_CHAOS").unwrap_or_else(|_| "chaos".into());
     let version = Command::new(&chaos).arg("--version").output();
-    let Ok(version) = version.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    else {
-        eprintln!("Chaos Toolkit not found as `{chaos}`: pip install chaostoolkit (./bench.sh does)");
+    let Ok(version) = version.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()) else {
+        eprintln!(
+            "Chaos Toolkit not found as `{chaos}`: pip install chaostoolkit (./bench.sh does)"
+        );
         std::process::exit(2);
     };
     let dir = tempfile::tempdir().expect("temp dir");
@@ -207,9 +218,7 @@ fn main() {
             .collect()
     };
     let peak = |v: &[Measured]| -> Vec<f64> { v.iter().map(|m| mib(m.peak_rss_kib)).collect() };
-    let pss = |v: &[Measured]| -> Vec<f64> {
-        v.iter().map(|m| mib(m.peak_tree_pss_kib)).collect()
-    };
+    let pss = |v: &[Measured]| -> Vec<f64> { v.iter().map(|m| mib(m.peak_tree_pss_kib)).collect() };
     let (fo, co) = (
         overhead(&fl, Tool::Faultline),
         overhead(&ct, Tool::ChaosToolkit),
@@ -264,9 +273,7 @@ fn main() {
     println!(
         "\nsame experiment (HTTP probe, SIGKILL, HTTP probe), {runs} runs each, alternating; RSS sampled every {SAMPLE_EVERY:?}"
     );
-    println!(
-        "| tool | overhead ms | peak RSS MiB | peak tree PSS MiB |\n|---|---|---|---|"
-    );
+    println!("| tool | overhead ms | peak RSS MiB | peak tree PSS MiB |\n|---|---|---|---|");
     let range = |v: &[f64]| {
         let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = v.iter().copied().fold(0.0, f64::max);

@@ -552,9 +552,27 @@ async fn bench() {
             let rps: Vec<f64> = samples.iter().map(|s| s.rps).collect();
             let p99: Vec<f64> = samples.iter().map(|s| s.p99_ms).collect();
             let errors: Vec<f64> = samples.iter().map(|s| s.non_2xx as f64).collect();
-            report::emit("P6", &format!("rps_{}_{conns}", row.name), &label, "req/s", &rps);
-            report::emit("P6", &format!("p99_{}_{conns}", row.name), &label, "ms", &p99);
-            report::emit("P6", &format!("non2xx_{}_{conns}", row.name), &label, "", &errors);
+            report::emit(
+                "P6",
+                &format!("rps_{}_{conns}", row.name),
+                &label,
+                "req/s",
+                &rps,
+            );
+            report::emit(
+                "P6",
+                &format!("p99_{}_{conns}", row.name),
+                &label,
+                "ms",
+                &p99,
+            );
+            report::emit(
+                "P6",
+                &format!("non2xx_{}_{conns}", row.name),
+                &label,
+                "",
+                &errors,
+            );
             let rps: Vec<f64> = samples.iter().map(|s| s.rps).collect();
             let (lo, hi) = (
                 rps.iter().copied().fold(f64::INFINITY, f64::min),

@@ -110,7 +110,8 @@ impl AgentProc {
             .arg(dir.path().join("state"))
             .arg("--token-file")
             .arg(&token_file)
-            .env("RUST_LOG", "warn")
+            // Lapses are the point of P3; their warnings would drown the bench's table.
+            .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn faultline-agent");
