@@ -5,6 +5,8 @@
 
 #[path = "../tests/netns_pair/mod.rs"]
 mod netns_pair;
+#[path = "../../bench/report.rs"]
+mod report;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -15,6 +17,7 @@ use faultline_agent::spec::fault::NetworkBandwidth;
 use faultline_agent::spec::{BitRate, Bytes, FaultKind, NetworkScope};
 use netns_pair::{record, sh};
 
+/// Rounds of each method (3 under `./bench.sh --quick`).
 const REPS: usize = 5;
 
 /// N namespaces `fltest-<pid>-bench-<i>`, each holding a veth pair (`va` up); removed on drop.
@@ -142,16 +145,32 @@ fn main() {
     rt.block_on(run_netlink(&paths, &fam, &kind));
     assert_clean(&targets.0);
 
+    let reps = report::reps(REPS, 3);
     let (mut t_tc, mut t_nl) = (Vec::new(), Vec::new());
-    for _ in 0..REPS {
+    for _ in 0..reps {
         t_tc.push(run_tc(&targets.0));
         assert_clean(&targets.0);
         t_nl.push(rt.block_on(run_netlink(&paths, &fam, &kind)));
         assert_clean(&targets.0);
     }
+    let as_ms = |v: &[Duration]| v.iter().map(|d| ms(*d)).collect::<Vec<_>>();
+    report::emit(
+        "P1",
+        "netlink",
+        &format!("faultline netlink executor: apply+recover tbf on {n} netns targets"),
+        "ms",
+        &as_ms(&t_nl),
+    );
+    report::emit(
+        "P1",
+        "tc",
+        &format!("exec `tc` per target (Chaos Mesh / Litmus way), same {n} targets"),
+        "ms",
+        &as_ms(&t_tc),
+    );
     let (tmin, tmed, tmax) = stats(t_tc);
     let (nmin, nmed, nmax) = stats(t_nl);
-    println!("\napply + recover a tbf fault on {n} veth targets (one netns each), {REPS} runs");
+    println!("\napply + recover a tbf fault on {n} veth targets (one netns each), {reps} runs");
     println!(
         "{:<34} {:>10} {:>10} {:>10} {:>12}",
         "method", "min ms", "median ms", "max ms", "per target"

@@ -19,6 +19,11 @@
 //! with the server's two workers than an in-process client would); without `wrk` on the
 //! PATH, in-process reqwest clients stand in and the output says so. A last table times
 //! the handler's steps in-process, one thread, to show where a request's time goes.
+//!
+//! Under `./bench.sh --quick`: 8 and 32 connections, 2 repeats of 1 s.
+
+#[path = "../../bench/report.rs"]
+mod report;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -423,7 +428,10 @@ async fn bench() {
                 .to_string()
         });
     match &wrk {
-        Some(v) => println!("load: {v}, one thread, closed loop, {SECONDS} s per measurement"),
+        Some(v) => println!(
+            "load: {v}, one thread, closed loop, {} s per measurement",
+            if report::quick() { 1 } else { SECONDS }
+        ),
         None => println!(
             "load: wrk NOT FOUND on PATH; falling back to in-process reqwest clients (they share the two cores with the server, so figures are lower than wrk's)"
         ),
@@ -527,14 +535,44 @@ async fn bench() {
         "| row | what | conns | requests | req/s min / median / max | p50 ms | p99 ms (median / worst) | max ms | non-2xx | not 202 | goal |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    let (connections, repeats, seconds) = if report::quick() {
+        (&[8, 32][..], 2, 1)
+    } else {
+        (&CONNECTIONS[..], REPEATS, SECONDS)
+    };
     for row in &rows {
         // Warm-up: connections, SQLite page cache, the allocator.
         let _ = measure(row, 8, 1).await;
-        for conns in CONNECTIONS {
+        for &conns in connections {
             let mut samples = Vec::new();
-            for _ in 0..REPEATS {
-                samples.push(measure(row, conns, SECONDS).await);
+            for _ in 0..repeats {
+                samples.push(measure(row, conns, seconds).await);
             }
+            let label = format!("{}: {} ({conns} connections)", row.name, row.what);
+            let rps: Vec<f64> = samples.iter().map(|s| s.rps).collect();
+            let p99: Vec<f64> = samples.iter().map(|s| s.p99_ms).collect();
+            let errors: Vec<f64> = samples.iter().map(|s| s.non_2xx as f64).collect();
+            report::emit(
+                "P6",
+                &format!("rps_{}_{conns}", row.name),
+                &label,
+                "req/s",
+                &rps,
+            );
+            report::emit(
+                "P6",
+                &format!("p99_{}_{conns}", row.name),
+                &label,
+                "ms",
+                &p99,
+            );
+            report::emit(
+                "P6",
+                &format!("non2xx_{}_{conns}", row.name),
+                &label,
+                "",
+                &errors,
+            );
             let rps: Vec<f64> = samples.iter().map(|s| s.rps).collect();
             let (lo, hi) = (
                 rps.iter().copied().fold(f64::INFINITY, f64::min),
@@ -560,7 +598,7 @@ async fn bench() {
         }
     }
     println!(
-        "\ngoal: >= {GOAL_RPS:.0} req/s (median of {REPEATS}) with p99 < {GOAL_P99_MS} ms (median of {REPEATS}) and no non-2xx"
+        "\ngoal: >= {GOAL_RPS:.0} req/s (median of {repeats}) with p99 < {GOAL_P99_MS} ms (median of {repeats}) and no non-2xx"
     );
 
     steps(&body, &ignoring.store, &matching.store);

@@ -1,0 +1,89 @@
+//! P5 (service): resident memory of `faultline serve` started and left idle — the embedded
+//! SQLite store created, the HTTP API listening on loopback with a tokens file, the
+//! in-process agent open — read from /proc 1 s after `/healthz` first answers. Three runs,
+//! each a fresh process and state dir (one under `./bench.sh --quick`). Goal: <= 25 MiB
+//! (Chaos Mesh's controller: 17-37 MiB in the talk).
+//!
+//! `cargo bench -p faultline --bench idle_rss`
+
+#[path = "../../bench/report.rs"]
+mod report;
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{ProcGuard, mib, status_kib};
+
+/// (VmRSS, RssAnon, RssFile) in KiB of one idle service.
+fn one_service() -> (u64, u64, u64) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "operator:bench-idle-token-0123456789\n").expect("tokens");
+    let service = ProcGuard::spawn(
+        Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .arg("--tokens-file")
+            .arg(&tokens)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let started = Instant::now();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        loop {
+            if let Ok(r) = http.get(&url).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "faultline serve did not answer {url}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let pid = service.pid();
+    (
+        status_kib(pid, "VmRSS:"),
+        status_kib(pid, "RssAnon:"),
+        status_kib(pid, "RssFile:"),
+    )
+}
+
+fn main() {
+    let runs: Vec<_> = (0..report::reps(3, 1)).map(|_| one_service()).collect();
+    report::emit(
+        "P5",
+        "service",
+        "faultline serve idle RSS (SQLite store, API, in-process agent)",
+        "MiB",
+        &runs.iter().map(|r| mib(r.0)).collect::<Vec<_>>(),
+    );
+    println!(
+        "faultline serve idle RSS (goal <= 25 MiB)\n| run | VmRSS | anonymous | file-backed |\n|---|---|---|---|"
+    );
+    for (i, (rss, anon, file)) in runs.iter().enumerate() {
+        println!(
+            "| {} | {:.2} MiB | {:.2} MiB | {:.2} MiB |",
+            i + 1,
+            mib(*rss),
+            mib(*anon),
+            mib(*file)
+        );
+    }
+}
