@@ -200,9 +200,12 @@ impl CheckProbe {
             ),
             Measure::Http { probe, every, .. } => {
                 let mut window = LatencyWindow::new(Duration::MAX / 4);
+                // `every` apart from start to start: a slow answer does not stretch the
+                // judgement by its own latency.
+                let start = tokio::time::Instant::now();
                 for i in 0..HTTP_SAMPLES_PER_JUDGEMENT {
                     if i > 0 {
-                        tokio::time::sleep(*every).await;
+                        tokio::time::sleep_until(start + *every * i as u32).await;
                     }
                     window.push(probe.sample().await);
                 }
