@@ -504,12 +504,16 @@ fn env_num(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// The pids of every stress worker alive now (argv[1] is the marker).
+/// The pids of every stress worker of this build alive now (argv[1] is the marker).
 fn stress_workers() -> Vec<u32> {
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| cmdline(*pid).get(1).is_some_and(|a| a == MARKER))
+        .filter(|pid| {
+            // Ours only: another copy of this suite (another checkout) may run meanwhile.
+            let argv = cmdline(*pid);
+            argv.first().is_some_and(|a| a == FAULTLINE) && argv.get(1).is_some_and(|a| a == MARKER)
+        })
         .collect()
 }
 

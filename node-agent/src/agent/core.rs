@@ -239,8 +239,19 @@ impl Core {
     ) -> Result<Vec<RecoveredFault>, AgentError> {
         let mut done = Vec::new();
         let mut first_err = None;
-        // Newest first: undo in the reverse order of applying.
-        for id in ids.into_iter().rev() {
+        // Newest first: undo in the reverse order of applying. But pauses before anything
+        // else: a frozen process cannot die, so killing the stress workers that share a
+        // frozen target's cgroup waits in vain until the pause is undone (the reliability
+        // suite found `faultline recover` failing so after a SIGKILLed run).
+        let mut ids: Vec<FaultId> = ids.into_iter().rev().collect();
+        ids.sort_by_key(|id| {
+            let pause =
+                self.journal.active().get(id).is_some_and(|a| {
+                    matches!(a.record.kind, crate::spec::FaultKind::ProcessPause(_))
+                });
+            !pause
+        });
+        for id in ids {
             match self.recover_one(&id, reason).await {
                 Ok(r) => done.push(r),
                 Err(e) => {
