@@ -18,8 +18,9 @@ if [ "${1:-}" = --quick ]; then
     repeat=${SOAK_REPEAT:-1}
 fi
 target=${CARGO_TARGET_DIR:-target}
-out=$target/soak
-mkdir -p "$out" docs
+mkdir -p "$target/soak" docs
+# Absolute: the tests run with their package's directory as the working directory.
+out=$(cd "$target/soak" && pwd)
 rm -f "$out"/*.log
 started=$(date +%s)
 
