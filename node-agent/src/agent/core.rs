@@ -133,7 +133,7 @@ impl Core {
             tracing::warn!(count = ids.len(), dir = %self.journal.dir().display(),
                 "journal holds faults a previous agent or run left applied; recovering them");
         }
-        for id in ids {
+        for id in self.recovery_order(ids) {
             match self.recover_one(&id, RecoveryReason::Startup).await {
                 Ok(r) => report.recovered.push(r),
                 Err(e) => report.failed.push((id, error_chain(&e))),
@@ -231,18 +231,11 @@ impl Core {
         result
     }
 
-    /// Recovers each id; one failure does not stop the others. Returns the first error.
-    async fn recover_ids(
-        &mut self,
-        ids: Vec<FaultId>,
-        reason: RecoveryReason,
-    ) -> Result<Vec<RecoveredFault>, AgentError> {
-        let mut done = Vec::new();
-        let mut first_err = None;
-        // Newest first: undo in the reverse order of applying. But pauses before anything
-        // else: a frozen process cannot die, so killing the stress workers that share a
-        // frozen target's cgroup waits in vain until the pause is undone (the reliability
-        // suite found `faultline recover` failing so after a SIGKILLed run).
+    /// The order to recover `ids` in: newest first (undo in the reverse order of applying),
+    /// but pauses before anything else. A frozen process cannot die, so killing stress
+    /// workers that share a frozen target's cgroup waits in vain until the pause is undone
+    /// (the reliability suite found `faultline recover` failing so after a SIGKILLed run).
+    fn recovery_order(&self, ids: Vec<FaultId>) -> Vec<FaultId> {
         let mut ids: Vec<FaultId> = ids.into_iter().rev().collect();
         ids.sort_by_key(|id| {
             let pause =
@@ -251,7 +244,18 @@ impl Core {
                 });
             !pause
         });
-        for id in ids {
+        ids
+    }
+
+    /// Recovers each id; one failure does not stop the others. Returns the first error.
+    async fn recover_ids(
+        &mut self,
+        ids: Vec<FaultId>,
+        reason: RecoveryReason,
+    ) -> Result<Vec<RecoveredFault>, AgentError> {
+        let mut done = Vec::new();
+        let mut first_err = None;
+        for id in self.recovery_order(ids) {
             match self.recover_one(&id, reason).await {
                 Ok(r) => done.push(r),
                 Err(e) => {
