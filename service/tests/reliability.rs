@@ -22,9 +22,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+mod support;
+
 use faultline_agent::Journal;
 use faultline_agent::cgroup::TestCgroup;
 use faultline_agent::faults::stress::worker::MARKER;
+use support::proc_state;
 
 const FAULTLINE: &str = env!("CARGO_BIN_EXE_faultline");
 const LANES: usize = 3;
@@ -181,7 +184,7 @@ impl Lane {
         if state.trim() != "THAWED" {
             found.push(format!("freezer.state {}", state.trim()));
         }
-        if alive && proc_state(target) == Some('T') {
+        if alive && proc_state(target) == 'T' {
             found.push(format!("target {target} left stopped"));
         }
         let journal = Journal::open(&self.state.path().join("agent")).unwrap();
@@ -220,11 +223,6 @@ fn cmdline(pid: u32) -> Vec<String> {
         .filter(|a| !a.is_empty())
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect()
-}
-
-fn proc_state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit(')').next()?.trim().chars().next()
 }
 
 /// How a run is made to end.

@@ -6,7 +6,7 @@
 mod support;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::*;
@@ -91,26 +91,7 @@ async fn tokens_never_reach_logs_or_reports() {
         .as_str()
         .unwrap()
         .to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let run: Value = c
-            .get(format!("{base}/api/v1/runs/{id}"))
-            .bearer_auth(VIEWER)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if ["passed", "failed", "aborted", "error"]
-            .iter()
-            .any(|v| run["verdict"] == *v)
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "run never ended: {run}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_verdict(&base, &id).await;
     let mut texts = Vec::new();
     for report in ["report.html", "report.json", "junit.xml", "events"] {
         let r = c

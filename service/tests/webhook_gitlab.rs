@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use faultline::api::webhooks::{GitlabHooks, install};
-use faultline::engine::RunState;
 use faultline::gitlab::config::ApiSettings;
 use faultline::gitlab::{GitlabClient, GitlabConfig, GitlabObserver};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
@@ -195,26 +194,7 @@ async fn deliver(
 }
 
 async fn run_report(s: &TestServer, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r: Value = client()
-            .get(s.url(&format!("/api/v1/runs/{id}")))
-            .bearer_auth(VIEWER)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if RunState::parse(r["verdict"].as_str().unwrap())
-            .unwrap()
-            .is_terminal()
-        {
-            return r;
-        }
-        assert!(Instant::now() < deadline, "run {id} never ended");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_verdict(&s.base, id).await
 }
 
 /// Waits for GitLab to hold `state` for `name` on `sha`.

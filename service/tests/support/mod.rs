@@ -87,6 +87,31 @@ pub fn proc_state(pid: u32) -> char {
         .unwrap_or('?')
 }
 
+/// The run `id` as `GET {base}/api/v1/runs/{id}` shows it once it has a verdict (waits up
+/// to 60 s, asking as the viewer).
+pub async fn wait_verdict(base: &str, id: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r: serde_json::Value = client()
+            .get(format!("{base}/api/v1/runs/{id}"))
+            .bearer_auth(VIEWER)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let state = r["verdict"]
+            .as_str()
+            .and_then(faultline::engine::RunState::parse);
+        if state.is_some_and(|s| s.is_terminal()) {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "run {id} never ended: {r}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Waits (up to 20 s) until `pid` is stopped.
 pub async fn wait_stopped(pid: u32) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
