@@ -97,6 +97,8 @@ fn cases() -> Vec<(&'static str, String, &'static str, usize, &'static str)> {
         ("cm direction typo", with(NET, "  action: delay\n  delay: {latency: 1ms}\n  direction: too\n"), "spec.direction", 10, "did you mean `to`"),
         ("cm pod action", with(POD, "  action: pod-explode\n"), "spec.action", 7, "pod-kill, pod-failure, container-kill"),
         ("cm pod failure no duration", with(POD, "  action: pod-failure\n"), "spec.duration", 5, "needs a `duration`"),
+        ("cm zero duration", "apiVersion: chaos-mesh.org/v1alpha1\nkind: NetworkChaos\nmetadata: {name: n}\nspec:\n  mode: all\n  selector: {namespaces: [final]}\n  duration: ' 0s'\n  action: delay\n  delay: {latency: 1ms}\n".into(), "spec.duration", 7, "longer than 0s"),
+        ("cm pod failure zero duration", with(POD, "  action: pod-failure\n  duration: 0s\n"), "spec.duration", 8, "longer than 0s"),
         ("cm container kill no names", with(POD, "  action: container-kill\n"), "spec.containerNames", 5, "non-empty `containerNames`"),
         ("cm missing mode", "apiVersion: chaos-mesh.org/v1alpha1\nkind: PodChaos\nmetadata: {name: p}\nspec:\n  selector: {namespaces: [a]}\n  action: pod-kill\n".into(), "spec.mode", 5, "missing required field `mode`"),
         ("cm selector typo", "apiVersion: chaos-mesh.org/v1alpha1\nkind: PodChaos\nmetadata: {name: p}\nspec:\n  mode: all\n  selector: {namespace: [a]}\n  action: pod-kill\n".into(), "spec.selector.namespace", 6, "did you mean `namespaces`"),

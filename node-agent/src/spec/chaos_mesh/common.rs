@@ -64,14 +64,25 @@ pub fn duration(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<
     Some(deadline.or(own))
 }
 
-/// Reports a missing duration for a chaos that holds until removed.
-pub fn need_duration(cx: &mut Cx, o: &Obj<'_>, what: &str) {
-    cx.err_hint(
-        &o.at("duration"),
-        o.pos,
-        format!("{what} needs a `duration`"),
-        "Chaos Mesh keeps it until the object is deleted; faultline needs to know when to recover: add e.g. `duration: 30s`",
-    );
+/// The duration of a chaos that holds until removed: refuses a missing one and `0s`
+/// (nothing would be injected, and the native form refuses it too).
+pub fn need_duration(cx: &mut Cx, o: &Obj<'_>, dur: Option<Duration>, what: &str) -> Option<Duration> {
+    match dur {
+        None => {
+            cx.err_hint(
+                &o.at("duration"),
+                o.pos,
+                format!("{what} needs a `duration`"),
+                "Chaos Mesh keeps it until the object is deleted; faultline needs to know when to recover: add e.g. `duration: 30s`",
+            );
+            None
+        }
+        Some(d) if d == Duration::ZERO => {
+            cx.err(&o.at("duration"), pos_of(o, "duration"), "must be longer than 0s");
+            None
+        }
+        Some(d) => Some(d),
+    }
 }
 
 /// Rejects a field faultline cannot carry out, naming it.

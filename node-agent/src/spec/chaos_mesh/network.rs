@@ -366,10 +366,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
         }
     }
     let fault = fault(cx, o, action, scope?);
-    let dur = dur?;
-    if dur.is_none() {
-        need_duration(cx, o, "a NetworkChaos");
-    }
+    let dur = need_duration(cx, o, dur?, "a NetworkChaos");
     let step = Step::Fault(FaultStep {
         name: None,
         fault: fault?,

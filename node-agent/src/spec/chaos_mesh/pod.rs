@@ -85,10 +85,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
             )
         }
         "pod-failure" => {
-            let Some(d) = dur else {
-                need_duration(cx, o, "a pod-failure");
-                return None;
-            };
+            let d = need_duration(cx, o, dur, "a pod-failure")?;
             (
                 FaultKind::PodFailure(PodFailure {
                     container_names: names,

@@ -155,10 +155,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
             None
         }
     };
-    let dur = dur?;
-    if dur.is_none() {
-        need_duration(cx, o, "a StressChaos");
-    }
+    let dur = need_duration(cx, o, dur?, "a StressChaos");
     let (tgt, dur, faults) = (tgt?, dur?, faults?);
     ok.then_some(())?;
     let mut steps: Vec<Step> = faults
