@@ -150,24 +150,54 @@ impl Journal {
     /// Journals `record` (of request `group`) as about to be applied. Call before
     /// touching the kernel; when it returns, the entry is on disk.
     pub fn applying(&mut self, group: &FaultId, record: &FaultRecord) -> Result<(), JournalError> {
-        self.append(&Entry::Applying {
-            group: group.clone(),
-            record: Box::new(record.clone()),
-        })?;
-        self.active.insert(
-            record.id.clone(),
-            Active {
+        self.applying_all(group, std::slice::from_ref(record))
+    }
+
+    /// [`Journal::applying`] for all `records` of request `group`, with one fsync: a
+    /// request on 1,000 containers waited on 1,000 of them before.
+    pub fn applying_all(
+        &mut self,
+        group: &FaultId,
+        records: &[FaultRecord],
+    ) -> Result<(), JournalError> {
+        let entries: Vec<Entry> = records
+            .iter()
+            .map(|record| Entry::Applying {
                 group: group.clone(),
-                record: record.clone(),
-            },
-        );
+                record: Box::new(record.clone()),
+            })
+            .collect();
+        self.append(&entries)?;
+        for record in records {
+            self.active.insert(
+                record.id.clone(),
+                Active {
+                    group: group.clone(),
+                    record: record.clone(),
+                },
+            );
+        }
         Ok(())
     }
 
     /// Journals that `id` was recovered (or never stayed applied).
     pub fn recovered(&mut self, id: &FaultId) -> Result<(), JournalError> {
-        self.append(&Entry::Recovered { id: id.clone() })?;
-        self.active.remove(id);
+        self.recovered_all(std::slice::from_ref(id))
+    }
+
+    /// [`Journal::recovered`] for all of `ids`, with one fsync.
+    pub fn recovered_all(&mut self, ids: &[FaultId]) -> Result<(), JournalError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let entries: Vec<Entry> = ids
+            .iter()
+            .map(|id| Entry::Recovered { id: id.clone() })
+            .collect();
+        self.append(&entries)?;
+        for id in ids {
+            self.active.remove(id);
+        }
         self.maybe_compact()
     }
 
@@ -177,15 +207,34 @@ impl Journal {
         id: &FaultId,
         lease_until: DateTime<Utc>,
     ) -> Result<(), JournalError> {
-        if !self.active.contains_key(id) {
+        self.renewed_all(std::slice::from_ref(id), lease_until)
+    }
+
+    /// [`Journal::renewed`] for all of `ids`, with one fsync.
+    pub fn renewed_all(
+        &mut self,
+        ids: &[FaultId],
+        lease_until: DateTime<Utc>,
+    ) -> Result<(), JournalError> {
+        let known: Vec<&FaultId> = ids
+            .iter()
+            .filter(|id| self.active.contains_key(*id))
+            .collect();
+        if known.is_empty() {
             return Ok(());
         }
-        self.append(&Entry::Renewed {
-            id: id.clone(),
-            lease_until,
-        })?;
-        if let Some(a) = self.active.get_mut(id) {
-            a.record.lease_until = lease_until;
+        let entries: Vec<Entry> = known
+            .iter()
+            .map(|id| Entry::Renewed {
+                id: (*id).clone(),
+                lease_until,
+            })
+            .collect();
+        self.append(&entries)?;
+        for id in known {
+            if let Some(a) = self.active.get_mut(id) {
+                a.record.lease_until = lease_until;
+            }
         }
         self.maybe_compact()
     }
@@ -204,16 +253,19 @@ impl Journal {
         Ok(())
     }
 
-    fn append(&mut self, entry: &Entry) -> Result<(), JournalError> {
-        let mut line = encode(entry)?;
-        line.push('\n');
-        // One write of the whole line, then fsync: a crash leaves at most one partial
-        // last line, which replay skips.
+    fn append(&mut self, entries: &[Entry]) -> Result<(), JournalError> {
+        let mut text = String::new();
+        for entry in entries {
+            text.push_str(&encode(entry)?);
+            text.push('\n');
+        }
+        // One write of whole lines, then fsync: a crash leaves at most one partial last
+        // line, which replay skips.
         self.file
-            .write_all(line.as_bytes())
+            .write_all(text.as_bytes())
             .map_err(io("append to", &self.path))?;
         self.file.sync_data().map_err(io("fsync", &self.path))?;
-        self.lines_since_compact += 1;
+        self.lines_since_compact += entries.len();
         Ok(())
     }
 }
@@ -399,6 +451,31 @@ mod tests {
         assert_eq!(ids(&j), ["g-0", "h-0"]);
         assert_eq!(j.active()[&group("h-0")].record.lease_until, later);
         assert_eq!(j.active()[&group("g-0")].group, group("g"));
+    }
+
+    #[test]
+    fn batches_are_replayed_like_single_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let later = Utc::now() + chrono::Duration::seconds(300);
+        let recs: Vec<FaultRecord> = (0..5).map(|i| rec(&format!("g-{i}"))).collect();
+        {
+            let mut j = Journal::open(dir.path()).unwrap();
+            j.applying_all(&group("g"), &recs).unwrap();
+            j.recovered_all(&[group("g-1"), group("g-3")]).unwrap();
+            j.renewed_all(&[group("g-0"), group("g-3"), group("nope")], later)
+                .unwrap();
+            j.recovered_all(&[]).unwrap();
+        }
+        let text = std::fs::read_to_string(dir.path().join(JOURNAL_FILE)).unwrap();
+        assert_eq!(
+            text.lines().count(),
+            5 + 2 + 1,
+            "one line per entry:\n{text}"
+        );
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(ids(&j), ["g-0", "g-2", "g-4"]);
+        assert_eq!(j.active()[&group("g-0")].record.lease_until, later);
+        assert_ne!(j.active()[&group("g-2")].record.lease_until, later);
     }
 
     #[test]

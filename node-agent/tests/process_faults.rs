@@ -155,13 +155,43 @@ async fn freezer_pause_freezes_the_v1_cgroup_and_thaws_it() {
 }
 
 #[tokio::test]
+async fn a_pause_request_returns_once_every_process_is_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::open(dir.path()).await.unwrap();
+    let sleepers: Vec<Sleeper> = (0..20).map(|_| Sleeper::spawn()).collect();
+    agent
+        .apply(req(
+            "pause20",
+            r#"{"processPause":{}}"#,
+            sleepers.iter().map(|s| LocalTarget::Pid(s.pid())).collect(),
+        ))
+        .await
+        .unwrap();
+    // No waiting here: the agent waits for the kernel once for the whole request.
+    let states: Vec<char> = sleepers.iter().map(Sleeper::state).collect();
+    assert!(
+        states.iter().all(|&c| c == 'T'),
+        "states right after apply: {states:?}"
+    );
+    agent
+        .recover(FaultId::new("pause20").unwrap())
+        .await
+        .unwrap();
+    for s in &sleepers {
+        assert!(s.reaches('S'), "pid {} must run again", s.pid());
+    }
+    agent.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_request_over_several_targets_is_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::open(dir.path()).await.unwrap();
     let cg = FreezerCgroup::create("aon");
     let inside = Sleeper::spawn();
     cg.add(inside.pid());
-    // In the root freezer cgroup, which can never be frozen: the second apply fails.
+    // In the root freezer cgroup, which can never be frozen: the second apply fails, and
+    // the third is never tried (journaled with the others, then settled).
     let outside = Sleeper::spawn();
     let e = agent
         .apply(req(
@@ -170,6 +200,7 @@ async fn a_request_over_several_targets_is_all_or_nothing() {
             vec![
                 LocalTarget::Pid(inside.pid()),
                 LocalTarget::Pid(outside.pid()),
+                LocalTarget::Pid(inside.pid()),
             ],
         ))
         .await

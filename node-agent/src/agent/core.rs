@@ -25,6 +25,13 @@ const RECENT_INSTANT: usize = 256;
 const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
+/// A record undone in the kernel, waiting to be journaled as recovered.
+struct Undone {
+    rec: FaultRecord,
+    outcome: crate::faults::Recovered,
+    took: Duration,
+}
+
 struct Core {
     journal: Journal,
     metrics: Arc<AgentMetrics>,
@@ -185,19 +192,19 @@ impl Core {
             })
             .map(|a| a.record.id.clone())
             .collect();
-        for id in due {
+        for id in &due {
             // A retry of a failed recovery is not a second lapse.
             if let Some(a) = self
                 .journal
                 .active()
-                .get(&id)
-                .filter(|_| !self.retry.contains_key(&id))
+                .get(id)
+                .filter(|_| !self.retry.contains_key(id))
             {
                 LeaseLapsed { rec: &a.record }.emit(&self.metrics);
             }
-            // A failure is logged and counted by recover_one, which also schedules the retry.
-            let _ = self.recover_one(&id, RecoveryReason::Lease).await;
         }
+        // A failure is logged and counted by undo, which also schedules the retry.
+        let _ = self.recover_ids(due, RecoveryReason::Lease).await;
         self.active_changed();
     }
 
@@ -253,19 +260,20 @@ impl Core {
         ids: Vec<FaultId>,
         reason: RecoveryReason,
     ) -> Result<Vec<RecoveredFault>, AgentError> {
-        let mut done = Vec::new();
+        let mut undone = Vec::new();
         let mut first_err = None;
         for id in self.recovery_order(ids) {
-            match self.recover_one(&id, reason).await {
-                Ok(r) => done.push(r),
+            match self.undo(&id).await {
+                Ok(u) => undone.push(u),
                 Err(e) => {
                     first_err.get_or_insert(e);
                 }
             }
         }
-        match first_err {
-            Some(e) => Err(e),
-            None => Ok(done),
+        let done = self.settle(undone, reason);
+        match (first_err, done) {
+            (Some(e), _) | (None, Err(e)) => Err(e),
+            (None, Ok(done)) => Ok(done),
         }
     }
 
@@ -276,6 +284,14 @@ impl Core {
         id: &FaultId,
         reason: RecoveryReason,
     ) -> Result<RecoveredFault, AgentError> {
+        let undone = self.undo(id).await?;
+        let mut done = self.settle(vec![undone], reason)?;
+        Ok(done.remove(0))
+    }
+
+    /// Undoes one active record in the kernel, not yet journaled; on failure it stays
+    /// active and a retry is scheduled.
+    async fn undo(&mut self, id: &FaultId) -> Result<Undone, AgentError> {
         let Some(active) = self.journal.active().get(id) else {
             return Err(AgentError::NotFound(id.clone()));
         };
@@ -286,8 +302,12 @@ impl Core {
             // Apply refuses such kinds, so a journal never holds one applied.
             None => Ok(crate::faults::Recovered::AlreadyGone),
         };
-        let outcome = match outcome {
-            Ok(o) => o,
+        match outcome {
+            Ok(outcome) => Ok(Undone {
+                rec,
+                outcome,
+                took: started.elapsed(),
+            }),
             Err(source) => {
                 let wait = self
                     .retry
@@ -305,34 +325,50 @@ impl Core {
                     error: &err,
                 }
                 .emit(&self.metrics);
-                return Err(err);
+                Err(err)
             }
-        };
-        if let Err(e) = self.journal.recovered(id) {
-            // The fault is gone but the journal still lists it: the next start recovers it
-            // again, which is harmless (recovery is idempotent).
-            FaultOpFailed {
-                id,
-                kind: &rec.kind,
-                op: AgentOp::Journal,
-                error: &e,
+        }
+    }
+
+    /// Journals `undone` as recovered, all with one fsync, and reports each.
+    fn settle(
+        &mut self,
+        undone: Vec<Undone>,
+        reason: RecoveryReason,
+    ) -> Result<Vec<RecoveredFault>, AgentError> {
+        let ids: Vec<FaultId> = undone.iter().map(|u| u.rec.id.clone()).collect();
+        if let Err(e) = self.journal.recovered_all(&ids) {
+            // The faults are gone but the journal still lists them: the next start
+            // recovers them again, which is harmless (recovery is idempotent).
+            for u in &undone {
+                FaultOpFailed {
+                    id: &u.rec.id,
+                    kind: &u.rec.kind,
+                    op: AgentOp::Journal,
+                    error: &e,
+                }
+                .emit(&self.metrics);
             }
-            .emit(&self.metrics);
             return Err(e.into());
         }
-        self.retry.remove(id);
-        FaultRecovered {
-            rec: &rec,
-            reason,
-            outcome: &outcome,
-            took: started.elapsed(),
-        }
-        .emit(&self.metrics);
-        Ok(RecoveredFault {
-            id: id.clone(),
-            kind: rec.kind.name().to_string(),
-            outcome,
-        })
+        Ok(undone
+            .into_iter()
+            .map(|u| {
+                self.retry.remove(&u.rec.id);
+                FaultRecovered {
+                    rec: &u.rec,
+                    reason,
+                    outcome: &u.outcome,
+                    took: u.took,
+                }
+                .emit(&self.metrics);
+                RecoveredFault {
+                    id: u.rec.id.clone(),
+                    kind: u.rec.kind.name().to_string(),
+                    outcome: u.outcome,
+                }
+            })
+            .collect())
     }
 
     fn renew(
@@ -345,9 +381,7 @@ impl Core {
         if ids.is_empty() {
             return Err(AgentError::NotFound(id.clone()));
         }
-        for rid in &ids {
-            self.journal.renewed(rid, until)?;
-        }
+        self.journal.renewed_all(&ids, until)?;
         LeaseRenewed {
             id,
             records: ids.len(),
@@ -366,9 +400,9 @@ impl Core {
         // Resolve every target before anything is journaled or applied: a missing target
         // fails the request with nothing changed.
         let mut records = Vec::with_capacity(req.targets.len());
-        for (index, target) in req.targets.iter().enumerate() {
-            let resolved = crate::resolve::resolve(target)
-                .map_err(|source| AgentError::Target { index, source })?;
+        let all = crate::resolve::resolve_all(&req.targets);
+        for (index, (target, resolved)) in req.targets.iter().zip(all).enumerate() {
+            let resolved = resolved.map_err(|source| AgentError::Target { index, source })?;
             records.push(FaultRecord {
                 id: record_id(&req.id, index)?,
                 kind: req.kind.clone(),
@@ -377,9 +411,10 @@ impl Core {
                 lease_until,
             });
         }
-        let mut applied: Vec<FaultId> = Vec::new();
-        for rec in &records {
-            if let Err(e) = self.journal.applying(&req.id, rec) {
+        // Journaled all at once (one fsync) before the first is applied; a record whose
+        // apply was never tried is settled as recovered without touching anything.
+        if let Err(e) = self.journal.applying_all(&req.id, &records) {
+            if let Some(rec) = records.first() {
                 FaultOpFailed {
                     id: &rec.id,
                     kind: &rec.kind,
@@ -387,9 +422,11 @@ impl Core {
                     error: &e,
                 }
                 .emit(&self.metrics);
-                self.roll_back(applied).await;
-                return Err(e.into());
             }
+            return Err(e.into());
+        }
+        let mut applied: Vec<FaultId> = Vec::new();
+        for (i, rec) in records.iter().enumerate() {
             let started = Instant::now();
             match family.apply(rec).await {
                 Ok(()) => {
@@ -413,6 +450,11 @@ impl Core {
                         error: &err,
                     }
                     .emit(&self.metrics);
+                    let untried: Vec<FaultId> =
+                        records[i + 1..].iter().map(|r| r.id.clone()).collect();
+                    if let Err(e) = self.journal.recovered_all(&untried) {
+                        tracing::warn!(error = %e, "could not journal never-applied records as recovered; the next start settles them");
+                    }
                     // The executor left nothing applied, but recovering is idempotent and
                     // settles the journal entry written above.
                     applied.push(rec.id.clone());
@@ -421,11 +463,10 @@ impl Core {
                 }
             }
         }
+        family.settle(&records).await;
         if req.kind.is_instant() {
             // A kill is done once sent: nothing stays to recover.
-            for id in &applied {
-                self.journal.recovered(id)?;
-            }
+            self.journal.recovered_all(&applied)?;
             self.recent_instant.push_back((
                 req.id.clone(),
                 req.kind.clone(),

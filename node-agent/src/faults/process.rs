@@ -59,11 +59,24 @@ impl Fault for Process {
                         rec.target
                     )));
                 }
-                wait_stopped(&stopped).await;
+                // `settle` waits for the stops to take effect, once for the whole request.
                 Ok(())
             }
             other => Err(unsupported(rec, other)),
         }
+    }
+
+    /// A SIGSTOPped process shows as stopped once the kernel delivered the signal; when
+    /// the request returns, every pause is in effect.
+    async fn settle(&self, recs: &[FaultRecord]) {
+        let signalled: Vec<ProcRef> = recs
+            .iter()
+            .filter(|r| {
+                matches!(&r.kind, FaultKind::ProcessPause(p) if p.method == PauseMethod::Signal)
+            })
+            .flat_map(live)
+            .collect();
+        wait_stopped(&signalled).await;
     }
 
     async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {

@@ -66,7 +66,12 @@ pub fn duration(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<
 
 /// The duration of a chaos that holds until removed: refuses a missing one and `0s`
 /// (nothing would be injected, and the native form refuses it too).
-pub fn need_duration(cx: &mut Cx, o: &Obj<'_>, dur: Option<Duration>, what: &str) -> Option<Duration> {
+pub fn need_duration(
+    cx: &mut Cx,
+    o: &Obj<'_>,
+    dur: Option<Duration>,
+    what: &str,
+) -> Option<Duration> {
     match dur {
         None => {
             cx.err_hint(
@@ -78,7 +83,11 @@ pub fn need_duration(cx: &mut Cx, o: &Obj<'_>, dur: Option<Duration>, what: &str
             None
         }
         Some(d) if d == Duration::ZERO => {
-            cx.err(&o.at("duration"), pos_of(o, "duration"), "must be longer than 0s");
+            cx.err(
+                &o.at("duration"),
+                pos_of(o, "duration"),
+                "must be longer than 0s",
+            );
             None
         }
         Some(d) => Some(d),

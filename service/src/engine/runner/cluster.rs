@@ -119,10 +119,7 @@ impl Runner {
                 }
                 self.wait(f.duration.map(|d| d.std()).unwrap_or_default())
                     .await?;
-                for id in &ids {
-                    self.recover_one(id).await?;
-                }
-                Ok(())
+                self.recover_each(&ids).await
             }
             (kind, Executor::KubernetesApi) => Err(Stop::Error(format!(
                 "step {label}: {} has no Kubernetes implementation",
@@ -152,32 +149,34 @@ impl Runner {
             .collect()
             .await;
         let mut first_err = None;
+        let mut evs = Vec::new();
         for ((n, p), result) in pods.iter().enumerate().zip(results) {
             let fault = format!("{id}-{n}");
             match result {
                 Ok(killed) => {
-                    self.record(RunEvent::FaultApplied {
+                    evs.push(RunEvent::FaultApplied {
                         fault: fault.clone(),
                         kind: "podKill".into(),
                         target: p.label(),
                         step: label.to_string(),
                         agent: KUBERNETES_API.into(),
                         node: p.node.clone(),
-                    })?;
+                    });
                     let outcome = match killed {
                         Killed::Deleted => "instant",
                         Killed::AlreadyGone => "alreadyGone",
                     };
-                    self.record(RunEvent::FaultRecovered {
+                    evs.push(RunEvent::FaultRecovered {
                         fault,
                         outcome: outcome.into(),
-                    })?;
+                    });
                 }
                 Err(e) => {
                     first_err.get_or_insert_with(|| format!("step {label}: {}", error_chain(&e)));
                 }
             }
         }
+        self.record_all(evs)?;
         self.enter_observing(label)?;
         first_err.map_or(Ok(()), |e| Err(Stop::Error(e)))
     }
@@ -225,16 +224,20 @@ impl Runner {
             }
         }
         self.replace_place(id, Place::PodFailure(patched.clone()));
-        for fp in patched.iter().filter(|fp| fp.record.is_some()) {
-            self.record(RunEvent::FaultApplied {
-                fault: fp.event.clone(),
-                kind: "podFailure".into(),
-                target: fp.pod.label(),
-                step: label.to_string(),
-                agent: KUBERNETES_API.into(),
-                node: fp.pod.node.clone(),
-            })?;
-        }
+        self.record_all(
+            patched
+                .iter()
+                .filter(|fp| fp.record.is_some())
+                .map(|fp| RunEvent::FaultApplied {
+                    fault: fp.event.clone(),
+                    kind: "podFailure".into(),
+                    target: fp.pod.label(),
+                    step: label.to_string(),
+                    agent: KUBERNETES_API.into(),
+                    node: fp.pod.node.clone(),
+                })
+                .collect(),
+        )?;
         first_err.map_or(Ok(()), |e| Err(Stop::Error(e)))
     }
 
@@ -339,22 +342,24 @@ impl Runner {
             ids.push(req_id);
             match result {
                 Ok(resp) => {
+                    let mut evs = Vec::with_capacity(resp.records.len());
                     for (rec, (_, pod)) in resp.records.iter().zip(targets.iter()) {
-                        self.record(RunEvent::FaultApplied {
+                        evs.push(RunEvent::FaultApplied {
                             fault: rec.id.to_string(),
                             kind: kind.name().into(),
                             target: pod.label(),
                             step: label.to_string(),
                             agent: url.clone(),
                             node: Some(node.clone()),
-                        })?;
+                        });
                         if kind.is_instant() {
-                            self.record(RunEvent::FaultRecovered {
+                            evs.push(RunEvent::FaultRecovered {
                                 fault: rec.id.to_string(),
                                 outcome: "instant".into(),
-                            })?;
+                            });
                         }
                     }
+                    self.record_all(evs)?;
                 }
                 Err(e) => {
                     first_err

@@ -369,10 +369,21 @@ impl Runner {
     }
 
     fn record(&self, ev: RunEvent) -> Result<(), Stop> {
+        self.record_all(vec![ev])
+    }
+
+    /// Persists `evs` in one transaction, then tells the observers of each in order: the
+    /// events of a step over many targets cost one commit, not one each.
+    fn record_all(&self, evs: Vec<RunEvent>) -> Result<(), Stop> {
+        if evs.is_empty() {
+            return Ok(());
+        }
         self.store
-            .record(&self.run, &ev)
+            .record_all(&self.run, &evs)
             .map_err(|e| Stop::Error(format!("store: {e}")))?;
-        self.opts.observers.notify(&self.info, &ev);
+        for ev in &evs {
+            self.opts.observers.notify(&self.info, ev);
+        }
         Ok(())
     }
 }
