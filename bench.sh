@@ -71,6 +71,7 @@ P5 agent_rss
 P5 idle_rss
 P6 webhook_intake
 P7 vs_chaostoolkit
+P8 pods_inject
 P8 kube_resolve
 "
 failed=()
