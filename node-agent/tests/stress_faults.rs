@@ -295,3 +295,61 @@ async fn workers_exit_when_their_parent_dies() {
     let gone = eventually(Duration::from_secs(5), || marked(&id).is_empty()).await;
     assert!(gone, "orphaned worker {:?} still runs", marked(&id));
 }
+
+/// Thaws a v1 freezer cgroup on drop.
+struct ThawOnDrop(std::path::PathBuf);
+
+impl Drop for ThawOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.0, "THAWED");
+    }
+}
+
+#[tokio::test]
+async fn stress_in_a_frozen_cgroup_recovers_and_its_workers_die_at_the_thaw() {
+    use_agent_binary_for_workers();
+    // A pause by freezer on the same target, as in `parallel: [stressCpu, processPause]`.
+    let cg = TestCgroup::create(&name("frzstress"), &["cpu", "cpuacct", "freezer"], false).unwrap();
+    let sleep = ChildGuard::sleep();
+    cg.add(sleep.pid()).unwrap();
+    let target = LocalTarget::Cgroup(cg.dir("freezer").unwrap().to_path_buf());
+    let rec = record(
+        "frzstress",
+        cpu(50.0),
+        target.clone(),
+        resolve(&target).unwrap(),
+    );
+    Stress.apply(&rec).await.unwrap();
+    let workers = marked(&rec.id);
+    assert_eq!(workers.len(), 1);
+    let state = cg.dir("freezer").unwrap().join("freezer.state");
+    // Declared after the cgroup and the sleep, so dropped before them: a failing assert
+    // must not leave frozen processes that the cleanup would wait on for ever.
+    let _thaw = ThawOnDrop(state.clone());
+    std::fs::write(&state, "FROZEN").unwrap();
+    let frozen = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        std::fs::read_to_string(&state).unwrap().trim() == "FROZEN"
+    });
+    assert!(frozen, "the freezer did not settle");
+
+    // A frozen worker cannot die, but it holds its SIGKILL and never runs again: the
+    // stress is over, and recovery says so instead of failing after its 5 s wait.
+    let how = Stress.recover(&rec).await;
+    assert!(matches!(how, Ok(Recovered::Removed)), "{how:?}");
+
+    std::fs::write(&state, "THAWED").unwrap();
+    let gone = (0..500).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        marked(&rec.id).is_empty()
+    });
+    assert!(gone, "workers left after the thaw: {:?}", marked(&rec.id));
+    for d in &cg.dirs {
+        assert_eq!(
+            procs::read(&d.path).unwrap(),
+            [sleep.pid()],
+            "members of {}",
+            d.path.display()
+        );
+    }
+}

@@ -239,9 +239,11 @@ impl Core {
     }
 
     /// The order to recover `ids` in: newest first (undo in the reverse order of applying),
-    /// but pauses before anything else. A frozen process cannot die, so killing stress
-    /// workers that share a frozen target's cgroup waits in vain until the pause is undone
-    /// (the reliability suite found `faultline recover` failing so after a SIGKILLed run).
+    /// but pauses before anything else. A frozen process cannot die: stress workers that
+    /// share a frozen target's cgroup only exit once the pause is undone, so undoing it
+    /// first lets the stress recovery see them gone (the reliability suite found
+    /// `faultline recover` failing after a SIGKILLed run before workers in a frozen cgroup
+    /// counted as killed).
     fn recovery_order(&self, ids: Vec<FaultId>) -> Vec<FaultId> {
         let mut ids: Vec<FaultId> = ids.into_iter().rev().collect();
         ids.sort_by_key(|id| {

@@ -218,7 +218,9 @@ fn watch(fault: FaultId, mut child: Child, cgroups: Vec<CgroupDir>, oom_before: 
 /// known by PID and start time: an exiting one has an empty argv already, and a PID may
 /// be reused. A zombie that is not our child counts as gone (its parent reaps it); our
 /// own are reaped by their watcher task, and if none runs (its runtime ended) a zombie
-/// is dead all the same once the wait is over.
+/// is dead all the same once the wait is over. A worker in a frozen cgroup (a pause of
+/// the same target) counts as killed: it cannot run again, and it dies with the SIGKILL
+/// it holds when the pause is undone, so the stress is over either way.
 pub async fn kill_and_wait(id: &FaultId, procs: &[ProcRef]) -> Result<(), FaultError> {
     let host = Host::system();
     let me = std::process::id();
@@ -244,6 +246,7 @@ pub async fn kill_and_wait(id: &FaultId, procs: &[ProcRef]) -> Result<(), FaultE
                 }
                 _ => None,
             })
+            .filter(|(pid, zombie)| *zombie || !in_frozen_cgroup(&host, *pid))
             .collect();
         if left.is_empty() || (Instant::now() > deadline && left.iter().all(|(_, zombie)| *zombie))
         {
@@ -260,4 +263,24 @@ pub async fn kill_and_wait(id: &FaultId, procs: &[ProcRef]) -> Result<(), FaultE
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// True if `pid` sits in a frozen (or freezing) cgroup, v1 freezer or v2.
+fn in_frozen_cgroup(host: &Host, pid: u32) -> bool {
+    use crate::cgroup::{v1, v2};
+    let Ok(r) = host.resolve(&crate::spec::LocalTarget::Pid(pid)) else {
+        return false;
+    };
+    r.cgroups.iter().any(|d| {
+        if d.v2 {
+            v2::freezer::is_frozen(&d.path).unwrap_or(false)
+        } else if d.controllers.iter().any(|c| c == "freezer") {
+            matches!(
+                v1::freezer::state(&d.path),
+                Ok(v1::freezer::State::Frozen | v1::freezer::State::Freezing)
+            )
+        } else {
+            false
+        }
+    })
 }
