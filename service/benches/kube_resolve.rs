@@ -19,7 +19,7 @@ use std::time::Instant;
 use faultline::kube::agents::AgentSettings;
 use faultline::kube::{Cluster, ClusterConfig, RateLimitLayer};
 use faultline_agent::spec::{Guard, PodSelector};
-use fixtures::{PodFx, pod_list_json};
+use fixtures::{PodFx, continue_index, paged_pod_lists};
 use http::{Request, Response};
 use kube::client::{Body, ClientBuilder};
 use tower::Layer;
@@ -35,18 +35,7 @@ fn pages(pods: usize, page: usize) -> Vec<Vec<u8>> {
             p.json()
         })
         .collect();
-    let n = all.len().div_ceil(page);
-    all.chunks(page)
-        .enumerate()
-        .map(|(k, chunk)| {
-            let next = if k + 1 < n {
-                format!("{}", k + 1)
-            } else {
-                String::new()
-            };
-            serde_json::to_vec(&pod_list_json(chunk.to_vec(), &next)).unwrap()
-        })
-        .collect()
+    paged_pod_lists(all, page)
 }
 
 /// Answers list calls from `pages`, the `continue` token being the page index.
@@ -59,12 +48,7 @@ fn serve(
         while let Some((req, send)) = handle.next_request().await {
             calls += 1;
             let q = req.uri().query().unwrap_or_default().to_string();
-            let k: usize = q
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("continue="))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            let body = pages.get(k).cloned().unwrap_or_default();
+            let body = pages.get(continue_index(&q)).cloned().unwrap_or_default();
             send.send_response(Response::builder().body(Body::from(body)).unwrap());
         }
         calls

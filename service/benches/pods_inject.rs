@@ -40,7 +40,7 @@ use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_agent::cgroup::TestCgroup;
 use faultline_agent::client::AgentClient;
-use fixtures::{PodFx, container_id, pod_list_json};
+use fixtures::{PodFx, container_id, continue_index, paged_pod_lists, pod_list_json};
 use http::{Request, Response};
 use kube::client::{Body, ClientBuilder};
 use nix::sys::signal::{Signal, kill};
@@ -236,19 +236,7 @@ impl Api {
         let all: Vec<serde_json::Value> = (0..pods())
             .map(|i| PodFx::new("shop", &pod_name(i), &format!("node-{}", i % NODES)).json())
             .collect();
-        let n = all.len().div_ceil(PAGE);
-        let pages = all
-            .chunks(PAGE)
-            .enumerate()
-            .map(|(k, chunk)| {
-                let next = if k + 1 < n {
-                    format!("{}", k + 1)
-                } else {
-                    String::new()
-                };
-                serde_json::to_vec(&pod_list_json(chunk.to_vec(), &next)).unwrap()
-            })
-            .collect();
+        let pages = paged_pod_lists(all, PAGE);
         let agents: Vec<serde_json::Value> = (0..NODES)
             .map(|k| {
                 let mut a = PodFx::new("faultline", &format!("agent-{k}"), &format!("node-{k}"))
@@ -277,12 +265,7 @@ impl Api {
                 let body = if path == "/api/v1/namespaces/faultline/pods" {
                     agents.clone()
                 } else if path == "/api/v1/namespaces/shop/pods" {
-                    let k: usize = q
-                        .split('&')
-                        .find_map(|kv| kv.strip_prefix("continue="))
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0);
-                    pages.get(k).cloned().unwrap_or_default()
+                    pages.get(continue_index(&q)).cloned().unwrap_or_default()
                 } else {
                     panic!("P8: unexpected API call {} {path}?{q}", req.method());
                 };

@@ -157,6 +157,34 @@ pub fn pod_list_json(items: Vec<Value>, next: &str) -> Value {
     json!({ "kind": "PodList", "apiVersion": "v1", "metadata": metadata, "items": items })
 }
 
+/// `items` as serialized PodList pages of `page` pods, each page's `continue` token being
+/// the next page's index (see [`continue_index`]).
+pub fn paged_pod_lists(items: Vec<Value>, page: usize) -> Vec<Vec<u8>> {
+    let n = items.len().div_ceil(page);
+    items
+        .chunks(page)
+        .enumerate()
+        .map(|(k, chunk)| {
+            let next = if k + 1 < n {
+                format!("{}", k + 1)
+            } else {
+                String::new()
+            };
+            serde_json::to_vec(&pod_list_json(chunk.to_vec(), &next)).unwrap()
+        })
+        .collect()
+}
+
+/// The page a list call asks for: its `continue` token as [`paged_pod_lists`] wrote it,
+/// 0 without one.
+pub fn continue_index(query: &str) -> usize {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("continue="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// A Lease as `kubectl get lease -o json` shows it.
 pub fn lease(holder: Option<&str>, renew: &str, transitions: i32, rv: &str) -> Value {
     json!({
