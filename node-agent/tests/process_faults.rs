@@ -275,30 +275,44 @@ async fn shutdown_recovers_everything_and_a_second_agent_cannot_share_the_dir() 
 #[tokio::test]
 async fn a_journal_left_by_a_killed_run_is_recovered_by_recover_state_dir() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Sleeper::spawn();
+    let sleepers: Vec<Sleeper> = (0..3).map(|_| Sleeper::spawn()).collect();
     {
         let agent = Agent::open(dir.path()).await.unwrap();
-        agent
-            .apply(req(
-                "left1",
-                r#"{"processPause":{}}"#,
-                vec![LocalTarget::Pid(s.pid())],
-            ))
-            .await
-            .unwrap();
-        // Dropping without shutdown: the fault stays, as after `kill -9`.
+        for (id, targets) in [("left1", &sleepers[..1]), ("left2", &sleepers[1..])] {
+            agent
+                .apply(req(
+                    id,
+                    r#"{"processPause":{}}"#,
+                    targets.iter().map(|s| LocalTarget::Pid(s.pid())).collect(),
+                ))
+                .await
+                .unwrap();
+        }
+        // Dropping without shutdown: the faults stay, as after `kill -9`.
     }
-    assert!(s.reaches('T'));
-    // The agent thread releases the lock shortly after the last handle goes.
-    let mut report = None;
+    assert!(sleepers.iter().all(|s| s.reaches('T')));
+    let report = recover_when_unlocked(dir.path()).await;
+    assert_eq!(report.recovered.len(), 3, "{report:?}");
+    assert!(report.failed.is_empty(), "{report:?}");
+    for s in &sleepers {
+        assert!(wait_until(Duration::from_secs(5), || s.state() == 'S').is_some());
+    }
+    // All three were journaled recovered: a second start finds nothing to do.
+    let again = recover_when_unlocked(dir.path()).await;
+    assert!(
+        again.recovered.is_empty() && again.failed.is_empty(),
+        "{again:?}"
+    );
+}
+
+/// `recover_state_dir`, retried while the previous agent's thread still holds the lock
+/// (it releases it shortly after the last handle goes).
+async fn recover_when_unlocked(dir: &std::path::Path) -> faultline_agent::agent::StartupReport {
     for _ in 0..500 {
-        if let Ok(r) = faultline_agent::recover_state_dir(dir.path()).await {
-            report = Some(r);
-            break;
+        if let Ok(r) = faultline_agent::recover_state_dir(dir).await {
+            return r;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let report = report.expect("recover_state_dir");
-    assert_eq!(report.recovered.len(), 1);
-    assert!(wait_until(Duration::from_secs(5), || s.state() == 'S').is_some());
+    panic!("recover_state_dir: {} stayed locked", dir.display());
 }
