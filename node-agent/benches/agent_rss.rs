@@ -5,6 +5,8 @@
 //!
 //! Run: `cargo bench -p faultline-agent --bench agent_rss` (as root).
 
+#[path = "../../bench/procfs.rs"]
+mod procfs;
 #[path = "../../bench/report.rs"]
 mod report;
 
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 use faultline_agent::protocol::ApplyRequest;
 use faultline_agent::spec::LocalTarget;
 use faultline_agent::{AgentClient, FaultId};
+use procfs::status_kib;
 
 const CYCLES: usize = 1000;
 
@@ -25,20 +28,6 @@ impl Drop for Guard {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(field)?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
 }
 
 fn threads(pid: u32) -> usize {

@@ -30,12 +30,9 @@ const PER_AGENT: usize = 10;
 /// Measured rounds (10 under `--quick`), after one warm-up round.
 const ROUNDS: usize = 40;
 
-fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(bench());
+#[tokio::main]
+async fn main() {
+    bench().await;
 }
 
 async fn bench() {

@@ -27,12 +27,9 @@ const ROUNDS: usize = 3;
 /// The shortest lease the protocol allows.
 const LEASE_SECONDS: u64 = 1;
 
-fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(bench());
+#[tokio::main]
+async fn main() {
+    bench().await;
 }
 
 async fn bench() {

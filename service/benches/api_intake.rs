@@ -15,12 +15,9 @@ use faultline_agent::agent::Agent;
 
 const SECONDS: u64 = 3;
 
-fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(bench());
+#[tokio::main]
+async fn main() {
+    bench().await;
 }
 
 async fn bench() {

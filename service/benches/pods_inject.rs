@@ -40,6 +40,7 @@ use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_agent::cgroup::TestCgroup;
 use faultline_agent::client::AgentClient;
+use faultline_agent::resolve::Host;
 use fixtures::{PodFx, container_id, continue_index, paged_pod_lists, pod_list_json};
 use http::{Request, Response};
 use kube::client::{Body, ClientBuilder};
@@ -112,12 +113,9 @@ impl Containers {
 
 /// How many of `pids` are stopped (`T` in /proc/PID/stat).
 fn stopped(pids: &[Pid]) -> usize {
+    let host = Host::system();
     pids.iter()
-        .filter(|p| {
-            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
-            stat.rsplit_once(") ")
-                .is_some_and(|(_, rest)| rest.starts_with('T'))
-        })
+        .filter(|p| host.stat(p.as_raw() as u32).is_some_and(|s| s.state == 'T'))
         .count()
 }
 

@@ -17,12 +17,9 @@ use faultline_agent::client::AgentClient;
 const RUNS: usize = 10_000;
 const REQUESTS: usize = 500;
 
-fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(bench());
+#[tokio::main]
+async fn main() {
+    bench().await;
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {

@@ -89,12 +89,9 @@ rules:
     experiments: ["bench-*"]
 "#;
 
-fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(bench());
+#[tokio::main]
+async fn main() {
+    bench().await;
 }
 
 /// A service on a loopback port with the webhook installed, stopped on drop.

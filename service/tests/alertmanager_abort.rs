@@ -98,15 +98,7 @@ async fn alertmanager(webhook: &str, token: &str) -> Option<Alertmanager> {
 }
 
 async fn state(s: &TestServer, id: &str) -> (RunState, String) {
-    let r: Value = client()
-        .get(s.url(&format!("/api/v1/runs/{id}")))
-        .bearer_auth(VIEWER)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = viewer_json(s.url(&format!("/api/v1/runs/{id}"))).await;
     (
         RunState::parse(r["verdict"].as_str().unwrap()).unwrap(),
         r["reason"].as_str().unwrap_or("").to_string(),

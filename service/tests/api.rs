@@ -111,15 +111,7 @@ async fn a_yaml_run_is_created_at_once_streams_its_events_and_passes() {
         next.contains(&format!("before={id}")) && next.contains("state=passed"),
         "{next}"
     );
-    let after: Value = client()
-        .get(next)
-        .bearer_auth(VIEWER)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after: Value = viewer_json(next).await;
     assert_eq!(after["runs"], json!([]));
     assert!(
         get_json(&s, "/api/v1/runs?state=failed").await["runs"]

@@ -82,15 +82,7 @@ async fn a_killed_service_leaves_no_fault_and_no_running_run_after_restart() {
         std::thread::sleep(Duration::from_millis(10));
     }
     eprintln!("restart -> pause recovered in {:?}", restarted.elapsed());
-    let run: Value = client()
-        .get(format!("{base}/api/v1/runs/{id}"))
-        .bearer_auth(VIEWER)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let run: Value = viewer_json(format!("{base}/api/v1/runs/{id}")).await;
     assert_eq!(run["verdict"], "error", "{run}");
     assert_eq!(run["reason"], "service restarted mid-run");
     // And the restarted service runs new experiments as usual.

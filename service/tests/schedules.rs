@@ -56,15 +56,7 @@ async fn the_leader_fires_schedules_and_the_emergency_stop_holds_them() {
         "{}",
         res.text().await.unwrap()
     );
-    let list: Value = client()
-        .get(s.url("/api/v1/schedules"))
-        .bearer_auth(VIEWER)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = viewer_json(s.url("/api/v1/schedules")).await;
     assert_eq!(list["schedules"][0]["experiment"], "every-2s");
     assert_eq!(list["schedules"][0]["cron"], "*/2 * * * * *");
     let next = chrono::DateTime::parse_from_rfc3339(list["schedules"][0]["next"].as_str().unwrap())
@@ -152,15 +144,7 @@ async fn a_zoned_schedule_shows_its_zone_and_next_time_in_utc_and_local() {
         "{}",
         res.text().await.unwrap()
     );
-    let list: Value = client()
-        .get(s.url("/api/v1/schedules"))
-        .bearer_auth(VIEWER)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = viewer_json(s.url("/api/v1/schedules")).await;
     let entry = &list["schedules"][0];
     assert_eq!(entry["timezone"], "Europe/Berlin", "{list}");
     let next = chrono::DateTime::parse_from_rfc3339(entry["next"].as_str().unwrap()).unwrap();

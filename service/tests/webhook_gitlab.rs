@@ -620,15 +620,7 @@ async fn the_emergency_stop_aborts_runs_and_refuses_every_trigger_until_an_admin
         release(OPERATOR).await.unwrap().status(),
         StatusCode::FORBIDDEN
     );
-    let state: Value = client()
-        .get(s.url("/api/v1/emergency-stop"))
-        .bearer_auth(VIEWER)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state: Value = viewer_json(s.url("/api/v1/emergency-stop")).await;
     assert_eq!(state["engaged"], true);
     assert_eq!(release(ADMIN).await.unwrap().status(), StatusCode::OK);
     let res = deliver(s, "Pipeline Hook", Some(SECRET_ORG), None, pipeline).await;

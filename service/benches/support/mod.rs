@@ -8,6 +8,10 @@ use std::net::TcpListener;
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
+#[path = "../../../bench/procfs.rs"]
+mod procfs;
+pub use procfs::{rollup_kib, status_kib};
+
 /// Kills and reaps the child on drop, so a failed bench leaves nothing running.
 pub struct ProcGuard(pub Child);
 
@@ -29,36 +33,6 @@ impl Drop for ProcGuard {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// A `/proc/PID/status` field in KiB (`VmRSS:`, `VmHWM:`, `RssAnon:`), 0 when gone.
-pub fn status_kib(pid: u32, field: &str) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(field)?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
-}
-
-/// A `kB` field of `/proc/PID/smaps_rollup` (`Pss:`), 0 when gone.
-fn rollup_kib(pid: u32, field: &str) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(field)?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
 }
 
 /// `pid` and all its descendants, from each thread's `children` list.

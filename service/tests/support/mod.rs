@@ -87,20 +87,25 @@ pub fn proc_state(pid: u32) -> char {
         .unwrap_or('?')
 }
 
+/// `GET url` as the viewer, the body as JSON.
+pub async fn viewer_json(url: impl reqwest::IntoUrl) -> serde_json::Value {
+    client()
+        .get(url)
+        .bearer_auth(VIEWER)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The run `id` as `GET {base}/api/v1/runs/{id}` shows it once it has a verdict (waits up
 /// to 60 s, asking as the viewer).
 pub async fn wait_verdict(base: &str, id: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let r: serde_json::Value = client()
-            .get(format!("{base}/api/v1/runs/{id}"))
-            .bearer_auth(VIEWER)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r: serde_json::Value = viewer_json(format!("{base}/api/v1/runs/{id}")).await;
         let state = r["verdict"]
             .as_str()
             .and_then(faultline::engine::RunState::parse);
