@@ -184,6 +184,46 @@ async fn a_pause_request_returns_once_every_process_is_stopped() {
 }
 
 #[tokio::test]
+async fn a_freezer_pause_returns_once_every_cgroup_is_frozen() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::open(dir.path()).await.unwrap();
+    let cgroups: Vec<FreezerCgroup> = (0..20)
+        .map(|i| FreezerCgroup::create(&format!("many{i}")))
+        .collect();
+    let sleepers: Vec<Sleeper> = cgroups
+        .iter()
+        .map(|cg| {
+            let s = Sleeper::spawn();
+            cg.add(s.pid());
+            s
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    agent
+        .apply(req(
+            "frz20",
+            r#"{"processPause":{"method":"freezer"}}"#,
+            sleepers.iter().map(|s| LocalTarget::Pid(s.pid())).collect(),
+        ))
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    // No waiting here: the agent waits for the kernel once for the whole request.
+    let states: Vec<String> = cgroups.iter().map(FreezerCgroup::state).collect();
+    assert!(
+        states.iter().all(|s| s == "FROZEN"),
+        "states right after apply: {states:?}"
+    );
+    println!("20 cgroups frozen in {took:?}");
+    agent.recover(FaultId::new("frz20").unwrap()).await.unwrap();
+    for (cg, s) in cgroups.iter().zip(&sleepers) {
+        assert_eq!(cg.state(), "THAWED");
+        assert!(s.reaches('S'), "pid {} must run again", s.pid());
+    }
+    agent.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_request_over_several_targets_is_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::open(dir.path()).await.unwrap();

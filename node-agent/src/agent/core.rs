@@ -14,6 +14,7 @@ use super::events::{
 };
 use super::request::{lease_until, record_id, validate};
 use super::{AgentError, Command, StartupReport, error_chain};
+use crate::error::FaultError;
 use crate::faults::{Family, Fault, FaultId, FaultRecord};
 use crate::journal::Journal;
 use crate::protocol::{ApplyRequest, RecoveredFault};
@@ -441,18 +442,7 @@ impl Core {
                     applied.push(rec.id.clone());
                 }
                 Err(source) => {
-                    let err = AgentError::Apply {
-                        kind: rec.kind.name(),
-                        target: rec.target.to_string(),
-                        source,
-                    };
-                    FaultOpFailed {
-                        id: &rec.id,
-                        kind: &rec.kind,
-                        op: AgentOp::Apply,
-                        error: &err,
-                    }
-                    .emit(&self.metrics);
+                    let err = self.apply_failed(rec, source);
                     let untried: Vec<FaultId> =
                         records[i + 1..].iter().map(|r| r.id.clone()).collect();
                     if let Err(e) = self.journal.recovered_all(&untried) {
@@ -466,7 +456,11 @@ impl Core {
                 }
             }
         }
-        family.settle(&records).await;
+        if let Err((i, source)) = family.settle(&records).await {
+            let err = self.apply_failed(&records[i], source);
+            self.roll_back(applied).await;
+            return Err(err);
+        }
         if req.kind.is_instant() {
             // A kill is done once sent: nothing stays to recover.
             self.journal.recovered_all(&applied)?;
@@ -482,6 +476,23 @@ impl Core {
         }
         self.active_changed();
         Ok(records)
+    }
+
+    /// The error for `rec`'s failed apply, counted and logged.
+    fn apply_failed(&self, rec: &FaultRecord, source: FaultError) -> AgentError {
+        let err = AgentError::Apply {
+            kind: rec.kind.name(),
+            target: rec.target.to_string(),
+            source,
+        };
+        FaultOpFailed {
+            id: &rec.id,
+            kind: &rec.kind,
+            op: AgentOp::Apply,
+            error: &err,
+        }
+        .emit(&self.metrics);
+        err
     }
 
     async fn roll_back(&mut self, applied: Vec<FaultId>) {

@@ -36,8 +36,11 @@ pub trait Fault {
     /// Waits until what `apply` set up for all of `recs` (one request) is in effect, for
     /// kinds the kernel carries out asynchronously. Called once after every record of a
     /// request applied, so a request on 1,000 containers waits once, not 1,000 times.
-    async fn settle(&self, recs: &[FaultRecord]) {
+    /// An error names the record (its index in `recs`) that did not take effect in time;
+    /// the caller then recovers the whole request, so nothing stays half-applied.
+    async fn settle(&self, recs: &[FaultRecord]) -> Result<(), (usize, FaultError)> {
         let _ = recs;
+        Ok(())
     }
 }
 
@@ -98,7 +101,7 @@ impl Fault for Family {
         }
     }
 
-    async fn settle(&self, recs: &[FaultRecord]) {
+    async fn settle(&self, recs: &[FaultRecord]) -> Result<(), (usize, FaultError)> {
         match self {
             Family::Stress(f) => f.settle(recs).await,
             Family::Process(f) => f.settle(recs).await,

@@ -29,14 +29,8 @@ impl Fault for Process {
             FaultKind::ProcessKill(k) => signal_some(rec, k.signal.number()),
             FaultKind::ContainerKill(_) => signal_some(rec, libc::SIGKILL),
             FaultKind::ProcessPause(p) if p.method == PauseMethod::Freezer => {
-                let fz = Freezer::find(rec)?;
-                fz.set(true)?;
-                if let Err(e) = fz.wait_frozen().await {
-                    // Do not leave a half-frozen cgroup behind a failed apply.
-                    let _ = fz.set(false);
-                    return Err(e);
-                }
-                Ok(())
+                // `settle` waits for the freeze to take effect, once for the whole request.
+                Freezer::find(rec)?.set(true)
             }
             FaultKind::ProcessPause(_) => {
                 let mut stopped = Vec::new();
@@ -66,17 +60,24 @@ impl Fault for Process {
         }
     }
 
-    /// A SIGSTOPped process shows as stopped once the kernel delivered the signal; when
-    /// the request returns, every pause is in effect.
-    async fn settle(&self, recs: &[FaultRecord]) {
+    /// A SIGSTOPped process shows as stopped once the kernel delivered the signal, a
+    /// cgroup as frozen once every task in it is; when the request returns, every pause
+    /// is in effect. A cgroup that does not freeze in time fails the request.
+    async fn settle(&self, recs: &[FaultRecord]) -> Result<(), (usize, FaultError)> {
+        let by = |method: PauseMethod| move |r: &&FaultRecord| matches!(&r.kind, FaultKind::ProcessPause(p) if p.method == method);
         let signalled: Vec<ProcRef> = recs
             .iter()
-            .filter(|r| {
-                matches!(&r.kind, FaultKind::ProcessPause(p) if p.method == PauseMethod::Signal)
-            })
+            .filter(by(PauseMethod::Signal))
             .flat_map(live)
             .collect();
         wait_stopped(&signalled).await;
+        let mut freezing = Vec::new();
+        for (i, rec) in recs.iter().enumerate() {
+            if by(PauseMethod::Freezer)(&rec) {
+                freezing.push((i, Freezer::find(rec).map_err(|e| (i, e))?));
+            }
+        }
+        wait_frozen(freezing, FREEZE_TIMEOUT).await
     }
 
     async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
@@ -284,20 +285,37 @@ impl Freezer {
             text.trim() == "FROZEN"
         })
     }
+}
 
-    /// Waits until the kernel reports the cgroup frozen (v1 passes through FREEZING).
-    async fn wait_frozen(&self) -> Result<(), FaultError> {
-        let started = Instant::now();
-        while !self.is_frozen()? {
-            if started.elapsed() > FREEZE_TIMEOUT {
-                return Err(FaultError::FreezeTimeout {
-                    path: self.dir.clone(),
-                    waited: FREEZE_TIMEOUT,
-                });
+/// Waits until the kernel reports every cgroup in `freezing` frozen (v1 passes through
+/// FREEZING), checking them all together; the first one still not frozen after `timeout`
+/// is the error, with its index.
+async fn wait_frozen(
+    mut freezing: Vec<(usize, Freezer)>,
+    timeout: Duration,
+) -> Result<(), (usize, FaultError)> {
+    let started = Instant::now();
+    loop {
+        let mut still = Vec::new();
+        for (i, fz) in freezing {
+            if !fz.is_frozen().map_err(|e| (i, e))? {
+                still.push((i, fz));
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        Ok(())
+        freezing = still;
+        let Some((i, fz)) = freezing.first() else {
+            return Ok(());
+        };
+        if started.elapsed() > timeout {
+            return Err((
+                *i,
+                FaultError::FreezeTimeout {
+                    path: fz.dir.clone(),
+                    waited: timeout,
+                },
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -319,4 +337,54 @@ fn holds_self(dir: &Path) -> bool {
         let mine = mount.join(path.trim_start_matches('/'));
         dir.starts_with(&mount) && mine.starts_with(dir)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A v1-style freezer file the test controls (the kernel's states are
+    /// THAWED/FREEZING/FROZEN), so "never finishes freezing" can be produced on purpose.
+    fn fake_v1(dir: &Path, state: &str) -> Freezer {
+        let file = dir.join("freezer.state");
+        std::fs::write(&file, state).unwrap();
+        Freezer {
+            dir: dir.to_path_buf(),
+            file,
+            v2: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn waiting_for_freezes_names_the_cgroup_that_never_froze() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs: Vec<PathBuf> = (0..3).map(|i| tmp.path().join(i.to_string())).collect();
+        for d in &dirs {
+            std::fs::create_dir(d).unwrap();
+        }
+        let freezing = vec![
+            (0, fake_v1(&dirs[0], "FROZEN")),
+            (1, fake_v1(&dirs[1], "FREEZING")),
+            (2, fake_v1(&dirs[2], "FROZEN")),
+        ];
+        let (i, e) = wait_frozen(freezing, Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert_eq!(i, 1);
+        assert!(
+            matches!(&e, FaultError::FreezeTimeout { path, .. } if path == &dirs[1]),
+            "{e:?}"
+        );
+
+        // Every cgroup frozen, one only after a while: the wait returns once it is.
+        let late = fake_v1(&dirs[1], "FREEZING");
+        let file = late.file.clone();
+        let freezing = vec![(0, fake_v1(&dirs[0], "FROZEN")), (1, late)];
+        let writer = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            std::fs::write(file, "FROZEN").unwrap();
+        });
+        wait_frozen(freezing, Duration::from_secs(5)).await.unwrap();
+        writer.await.unwrap();
+    }
 }
