@@ -171,17 +171,25 @@ def build(t, kernel):
     else:
         t.missing("P5", "service idle RSS", "idle_rss")
 
-    # P6: per webhook row, the connection count with the best median throughput.
+    # P6: per webhook row, the connection count with the best median throughput among
+    # those that meet the goal (>= 20k/s and p99 < 5 ms at the same load), else the best
+    # throughput. A closed loop past saturation (64 connections on 2 shared cores) adds
+    # only queueing: the same throughput at a p99 that grows with the connection count,
+    # so the best meeting load is the figure; the bench log prints every load.
     rows = sorted({n.split("_")[1] for (i, n) in t.m if i == "P6" and n.startswith("rps_")})
     for r in rows:
-        best = max((x for (i, n), x in t.m.items() if i == "P6" and n.startswith(f"rps_{r}_")),
-                   key=lambda x: statistics.median(x["samples"]))
-        conns = best["name"].split("_")[2]
-        p99 = statistics.median(t.get("P6", f"p99_{r}_{conns}")["samples"])
-        errs = sum(t.get("P6", f"non2xx_{r}_{conns}")["samples"])
-        rps = statistics.median(best["samples"])
+        loads = []
+        for (i, n), x in t.m.items():
+            if i == "P6" and n.startswith(f"rps_{r}_"):
+                conns = n.split("_")[2]
+                rps = statistics.median(x["samples"])
+                p99 = statistics.median(t.get("P6", f"p99_{r}_{conns}")["samples"])
+                errs = sum(t.get("P6", f"non2xx_{r}_{conns}")["samples"])
+                meets = rps >= 20000 and p99 < 5 and errs == 0
+                loads.append((meets, rps, x, conns, p99, errs))
+        meets, rps, best, conns, p99, errs = max(loads, key=lambda l: (l[0], l[1]))
         t.row("P6", best, f"p99 {p99:.2f} ms (median), non-2xx {errs:.0f}",
-              "≥ 20k events/s, p99 < 5 ms", yes(rps >= 20000 and p99 < 5 and errs == 0))
+              "≥ 20k events/s, p99 < 5 ms", yes(meets))
     if not rows:
         t.missing("P6", "webhook intake", "webhook_intake")
 
@@ -293,9 +301,10 @@ NOTES = """
   HTTP) and `service/benches/idle_rss.rs` (`faultline serve` 1 s after `/healthz` answers).
   Chaos Mesh's figures are the talk's, not measured here.
 - **P6** `service/benches/webhook_intake.rs`: GitLab Pipeline Hook deliveries by `wrk` on
-  loopback; per row the connection count with the best median throughput (the bench prints
-  them all). Rows: a = ignored with unique UUID, b = ignored, c = matched then refused by the
-  emergency stop, d = c with a recorded delivery (2 fsync'd commits).
+  loopback; per row the connection count (1, 8, 32, 64) with the best median throughput
+  among those meeting the goal, else the best throughput (the bench log prints them all).
+  Rows: a = ignored with unique UUID, b = ignored, c = matched then refused by the emergency
+  stop, d = c with a recorded delivery (2 fsync'd commits).
 - **P7** `service/benches/vs_chaostoolkit.rs`: HTTP probe, SIGKILL of a victim, HTTP probe,
   in both tools, alternating; overhead = wall time minus the experiment's own sleeps
   (faultline judges an HTTP check on 3 requests `every: 10ms` apart: 40 ms subtracted; Chaos
