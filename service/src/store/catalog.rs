@@ -101,14 +101,17 @@ impl Store {
 
     /// Experiment `name`, if the catalog has it.
     pub fn experiment(&self, name: &str) -> Result<Option<ExperimentRow>, StoreError> {
-        let row = self
-            .conn()
-            .query_row(
+        let conn = self.conn();
+        let row = conn
+            .prepare_cached(
                 "SELECT name, text, source, updated_at FROM experiments WHERE name = ?1",
-                [name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?)),
             )
-            .optional()
+            .and_then(|mut stmt| {
+                stmt.query_row([name], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?))
+                })
+                .optional()
+            })
             .map_err(sql("read experiment"))?;
         row.map(experiment_row).transpose()
     }
@@ -214,12 +217,14 @@ impl Store {
 
     /// The emergency stop, if engaged.
     pub fn halted(&self) -> Result<Option<Halt>, StoreError> {
-        let row: Option<(String, String, String)> = self
-            .conn()
-            .query_row("SELECT reason, actor, at FROM halt WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        // Read on every webhook and API start: a cached statement skips compiling the SQL.
+        let conn = self.conn();
+        let row: Option<(String, String, String)> = conn
+            .prepare_cached("SELECT reason, actor, at FROM halt WHERE id = 1")
+            .and_then(|mut stmt| {
+                stmt.query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
             })
-            .optional()
             .map_err(sql("read emergency stop"))?;
         row.map(|(reason, actor, at)| {
             Ok(Halt {
