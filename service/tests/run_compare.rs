@@ -30,6 +30,12 @@ use common::Proc;
 /// and independent of how busy the (shared) machine is.
 const QUOTA_US: u32 = 20_000;
 
+/// Samples per window. Under the quota a stressed server answers some probes at once
+/// (those that arrive while the period's quota lasts) and the rest ~40 ms later, so the
+/// shift is in well over half the samples, not all: with 15 before-samples the test's
+/// power was too low: about one run in three missed p < 0.05 on a slowed server.
+const SAMPLES: usize = 30;
+
 /// One experiment at a time: on two shared cores, one test's stress would be the other's
 /// background noise.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -48,6 +54,10 @@ fn capped_cgroup(tag: &str) -> TestCgroup {
     cg
 }
 
+/// The probe interval is prime to the quota's 100 ms period on purpose: at 50 ms every
+/// probe hit the same two phases of the period, so a run's probes either all missed the
+/// stretch where quota is left (the server answers at once) or half of them hit it, and
+/// the half runs looked unharmed.
 fn yaml(target_pid: u32, port: u16) -> String {
     format!(
         r#"apiVersion: faultline.dev/v1alpha1
@@ -57,10 +67,10 @@ spec:
   target: {{ local: {{ pid: {target_pid} }} }}
   steadyState:
     - name: latency
-      http: {{ url: "http://127.0.0.1:{port}/", every: 50ms, timeout: 2s }}
+      http: {{ url: "http://127.0.0.1:{port}/", every: 37ms, timeout: 2s }}
       expect: "p99 < 2s"
       phases: [before, during]
-      compare: {{ maxIncrease: 100%, p: 0.05, samples: 15 }}
+      compare: {{ maxIncrease: 100%, p: 0.05, samples: {SAMPLES} }}
   steps:
     - name: stress
       stressCpu: {{ workers: 1, load: 100 }}
@@ -125,7 +135,10 @@ async fn run(id: &str, target_pid: u32, port: u16) -> Outcome {
 #[tokio::test]
 async fn a_fault_that_slows_the_service_fails_the_comparison() {
     let cg = capped_cgroup("cmp-slow");
-    let (web, port) = common::http_server(&std::env::temp_dir());
+    // It serves an empty directory: a listing of /tmp costs CPU that grows with whatever
+    // the machine keeps there, and eats into the quota before any fault.
+    let site = tempfile::tempdir().unwrap();
+    let (web, port) = common::http_server(site.path());
     cg.add(web.pid()).unwrap();
     let o = run("slowed", web.pid(), port).await;
     let c = &o.comparison;
@@ -134,7 +147,10 @@ async fn a_fault_that_slows_the_service_fails_the_comparison() {
     assert!(!c.ok, "{c:?}");
     assert!(c.p.unwrap() < 0.05, "{c:?}");
     assert!(c.change.is_none_or(|ch| ch > 1.0), "{c:?}");
-    assert!(c.baseline.count >= 15 && c.during.count >= 15, "{c:?}");
+    assert!(
+        c.baseline.count >= SAMPLES && c.during.count >= SAMPLES,
+        "{c:?}"
+    );
     assert!(
         o.reason
             .contains("latency was worse during the faults than before")
@@ -161,7 +177,8 @@ async fn a_fault_that_slows_the_service_fails_the_comparison() {
 async fn a_fault_that_does_not_touch_the_service_passes() {
     let web_cg = capped_cgroup("cmp-web");
     let other = capped_cgroup("cmp-other");
-    let (web, port) = common::http_server(&std::env::temp_dir());
+    let site = tempfile::tempdir().unwrap();
+    let (web, port) = common::http_server(site.path());
     web_cg.add(web.pid()).unwrap();
     let sleeper = common::sleeper();
     other.add(sleeper.pid()).unwrap();
