@@ -143,13 +143,11 @@ impl Core {
         }
         // Undone one by one, journaled together: one fsync for the lot, so a journal of
         // 1,000 records is settled well within R2's "recovered within 1 s of start".
-        let mut undone = Vec::new();
-        for id in self.recovery_order(ids) {
-            match self.undo(&id).await {
-                Ok(u) => undone.push(u),
-                Err(e) => report.failed.push((id, error_chain(&e))),
-            }
-        }
+        let (undone, failed) = self.undo_each(ids).await;
+        report.failed = failed
+            .into_iter()
+            .map(|(id, e)| (id, error_chain(&e)))
+            .collect();
         let ids: Vec<FaultId> = undone.iter().map(|u| u.rec.id.clone()).collect();
         match self.settle(undone, RecoveryReason::Startup) {
             Ok(done) => report.recovered = done,
@@ -276,21 +274,27 @@ impl Core {
         ids: Vec<FaultId>,
         reason: RecoveryReason,
     ) -> Result<Vec<RecoveredFault>, AgentError> {
-        let mut undone = Vec::new();
-        let mut first_err = None;
-        for id in self.recovery_order(ids) {
-            match self.undo(&id).await {
-                Ok(u) => undone.push(u),
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
-        }
+        let (undone, failed) = self.undo_each(ids).await;
+        let first_err = failed.into_iter().next().map(|(_, e)| e);
         let done = self.settle(undone, reason);
         match (first_err, done) {
             (Some(e), _) | (None, Err(e)) => Err(e),
             (None, Ok(done)) => Ok(done),
         }
+    }
+
+    /// Undoes each of `ids` in recovery order; one failure does not stop the others.
+    /// Nothing is journaled yet: that is [`Core::settle`]'s, once for all of them.
+    async fn undo_each(&mut self, ids: Vec<FaultId>) -> (Vec<Undone>, Vec<(FaultId, AgentError)>) {
+        let mut undone = Vec::new();
+        let mut failed = Vec::new();
+        for id in self.recovery_order(ids) {
+            match self.undo(&id).await {
+                Ok(u) => undone.push(u),
+                Err(e) => failed.push((id, e)),
+            }
+        }
+        (undone, failed)
     }
 
     /// Undoes one active record in the kernel, not yet journaled; on failure it stays

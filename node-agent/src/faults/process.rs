@@ -64,19 +64,19 @@ impl Fault for Process {
     /// cgroup as frozen once every task in it is; when the request returns, every pause
     /// is in effect. A cgroup that does not freeze in time fails the request.
     async fn settle(&self, recs: &[FaultRecord]) -> Result<(), (usize, FaultError)> {
-        let by = |method: PauseMethod| move |r: &&FaultRecord| matches!(&r.kind, FaultKind::ProcessPause(p) if p.method == method);
         let signalled: Vec<ProcRef> = recs
             .iter()
-            .filter(by(PauseMethod::Signal))
+            .filter(|r| pause_by(r, PauseMethod::Signal))
             .flat_map(live)
             .collect();
         wait_stopped(&signalled).await;
-        let mut freezing = Vec::new();
-        for (i, rec) in recs.iter().enumerate() {
-            if by(PauseMethod::Freezer)(&rec) {
-                freezing.push((i, Freezer::find(rec).map_err(|e| (i, e))?));
-            }
-        }
+        // Apply checked each freezer already: only which dir is needed here.
+        let freezing = recs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| pause_by(r, PauseMethod::Freezer))
+            .filter_map(|(i, r)| Some((i, Freezer::of(r)?)))
+            .collect();
         wait_frozen(freezing, FREEZE_TIMEOUT).await
     }
 
@@ -91,10 +91,11 @@ impl Fault for Process {
                         return Ok(Recovered::TargetGone("the cgroup no longer exists".into()));
                     }
                 };
-                if !fz.file.exists() {
+                let file = fz.file();
+                if !file.exists() {
                     return Ok(Recovered::TargetGone(format!(
                         "{} no longer exists",
-                        fz.file.display()
+                        file.display()
                     )));
                 }
                 fz.set(false)?;
@@ -143,6 +144,11 @@ fn signal_some(rec: &FaultRecord, sig: i32) -> Result<(), FaultError> {
         )));
     }
     Ok(())
+}
+
+/// True if `rec` is a processPause carried out by `method`.
+fn pause_by(rec: &FaultRecord, method: PauseMethod) -> bool {
+    matches!(&rec.kind, FaultKind::ProcessPause(p) if p.method == method)
 }
 
 /// The resolved processes that are still the same processes.
@@ -197,93 +203,85 @@ fn send(p: ProcRef, sig: i32) -> Result<bool, FaultError> {
     }
 }
 
-/// A cgroup freezer control file and the values that freeze and thaw it.
+/// The cgroup a freezer pause freezes: the target's v1 `freezer` dir if it has one, else
+/// its v2 dir. Freezing and reading it go through `cgroup::{v1, v2}::freezer`.
 struct Freezer {
     dir: PathBuf,
-    file: PathBuf,
     v2: bool,
 }
 
 impl Freezer {
-    /// The v1 `freezer` hierarchy's dir if the target has one, else its v2 dir.
-    fn find(rec: &FaultRecord) -> Result<Freezer, FaultError> {
+    /// The dir for `rec` as resolved at apply time (no I/O); `None` if it has neither.
+    fn of(rec: &FaultRecord) -> Option<Freezer> {
         let cg = &rec.resolved.cgroups;
         let dir = cg
             .iter()
             .find(|c| !c.v2 && c.controllers.iter().any(|n| n == "freezer"))
-            .or_else(|| cg.iter().find(|c| c.v2))
-            .ok_or_else(|| FaultError::Unsupported {
-                kind: rec.kind.name(),
-                target: rec.target.to_string(),
-                reason: "the target is in no freezer (v1) or unified (v2) cgroup".into(),
-            })?;
-        let file = dir.path.join(if dir.v2 {
-            "cgroup.freeze"
-        } else {
-            "freezer.state"
-        });
+            .or_else(|| cg.iter().find(|c| c.v2))?;
+        Some(Freezer {
+            dir: dir.path.clone(),
+            v2: dir.v2,
+        })
+    }
+
+    /// [`Freezer::of`], checked before anything is frozen: the dir has a freezer file and
+    /// does not hold the agent.
+    fn find(rec: &FaultRecord) -> Result<Freezer, FaultError> {
         let unsupported = |reason: String| FaultError::Unsupported {
             kind: rec.kind.name(),
             target: rec.target.to_string(),
             reason,
         };
+        let fz = Freezer::of(rec).ok_or_else(|| {
+            unsupported("the target is in no freezer (v1) or unified (v2) cgroup".into())
+        })?;
+        let file = fz.file();
         if !file.exists() {
             // The root cgroup has no freezer file: freezing it would stop the machine.
             return Err(unsupported(format!(
                 "{} has no {} (a root cgroup cannot be frozen)",
-                dir.path.display(),
+                fz.dir.display(),
                 file.file_name()
                     .and_then(|n| n.to_str())
                     .unwrap_or_default()
             )));
         }
-        if holds_self(&dir.path) {
+        if holds_self(&fz.dir) {
             return Err(unsupported(format!(
                 "{} holds the agent itself; freezing it would freeze the agent",
-                dir.path.display()
+                fz.dir.display()
             )));
         }
-        Ok(Freezer {
-            dir: dir.path.clone(),
-            file,
-            v2: dir.v2,
+        Ok(fz)
+    }
+
+    /// The control file: `cgroup.freeze` (v2) or `freezer.state` (v1).
+    fn file(&self) -> PathBuf {
+        self.dir.join(if self.v2 {
+            "cgroup.freeze"
+        } else {
+            "freezer.state"
         })
     }
 
     fn set(&self, frozen: bool) -> Result<(), FaultError> {
-        let value = match (self.v2, frozen) {
-            (true, true) => "1",
-            (true, false) => "0",
-            (false, true) => "FROZEN",
-            (false, false) => "THAWED",
-        };
-        std::fs::write(&self.file, value).map_err(|source| FaultError::Io {
-            action: if frozen {
-                "write FROZEN/1 to"
-            } else {
-                "write THAWED/0 to"
-            },
-            path: self.file.clone(),
-            source,
-        })
+        use crate::cgroup::{v1, v2};
+        match (self.v2, frozen) {
+            (true, true) => v2::freezer::freeze(&self.dir),
+            (true, false) => v2::freezer::thaw(&self.dir),
+            (false, true) => v1::freezer::freeze(&self.dir),
+            (false, false) => v1::freezer::thaw(&self.dir),
+        }
     }
 
+    /// True once every task is frozen (v1 passes through FREEZING first).
     fn is_frozen(&self) -> Result<bool, FaultError> {
-        let path = if self.v2 {
-            self.dir.join("cgroup.events")
+        use crate::cgroup::{v1, v2};
+        if self.v2 {
+            v2::freezer::is_frozen(&self.dir)
         } else {
-            self.file.clone()
-        };
-        let text = std::fs::read_to_string(&path).map_err(|source| FaultError::Io {
-            action: "read",
-            path: path.clone(),
-            source,
-        })?;
-        Ok(if self.v2 {
-            text.lines().any(|l| l.trim() == "frozen 1")
-        } else {
-            text.trim() == "FROZEN"
-        })
+            Ok(v1::freezer::state(&self.dir)? == v1::freezer::State::Frozen)
+        }
     }
 }
 
@@ -346,13 +344,12 @@ mod tests {
     /// A v1-style freezer file the test controls (the kernel's states are
     /// THAWED/FREEZING/FROZEN), so "never finishes freezing" can be produced on purpose.
     fn fake_v1(dir: &Path, state: &str) -> Freezer {
-        let file = dir.join("freezer.state");
-        std::fs::write(&file, state).unwrap();
-        Freezer {
+        let fz = Freezer {
             dir: dir.to_path_buf(),
-            file,
             v2: false,
-        }
+        };
+        std::fs::write(fz.file(), state).unwrap();
+        fz
     }
 
     #[tokio::test]
@@ -378,7 +375,7 @@ mod tests {
 
         // Every cgroup frozen, one only after a while: the wait returns once it is.
         let late = fake_v1(&dirs[1], "FREEZING");
-        let file = late.file.clone();
+        let file = late.file();
         let freezing = vec![(0, fake_v1(&dirs[0], "FROZEN")), (1, late)];
         let writer = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(30)).await;
