@@ -23,8 +23,6 @@ use faultline_agent::agent::Agent;
 use faultline_agent::cgroup::TestCgroup;
 use faultline_agent::spec::load_str;
 
-use common::Proc;
-
 /// CPU quota of each test cgroup: 20 ms per 100 ms period, a fifth of one core. Far more
 /// than the server needs to answer a probe every 50 ms, far less than a busy worker takes,
 /// and independent of how busy the (shared) machine is.
@@ -135,10 +133,8 @@ async fn run(id: &str, target_pid: u32, port: u16) -> Outcome {
 #[tokio::test]
 async fn a_fault_that_slows_the_service_fails_the_comparison() {
     let cg = capped_cgroup("cmp-slow");
-    // It serves an empty directory: a listing of /tmp costs CPU that grows with whatever
-    // the machine keeps there, and eats into the quota before any fault.
-    let site = tempfile::tempdir().unwrap();
-    let (web, port) = common::http_server(site.path());
+    // An empty directory: a listing of /tmp would eat into the quota before any fault.
+    let (web, port) = common::empty_http_server();
     cg.add(web.pid()).unwrap();
     let o = run("slowed", web.pid(), port).await;
     let c = &o.comparison;
@@ -177,8 +173,7 @@ async fn a_fault_that_slows_the_service_fails_the_comparison() {
 async fn a_fault_that_does_not_touch_the_service_passes() {
     let web_cg = capped_cgroup("cmp-web");
     let other = capped_cgroup("cmp-other");
-    let site = tempfile::tempdir().unwrap();
-    let (web, port) = common::http_server(site.path());
+    let (web, port) = common::empty_http_server();
     web_cg.add(web.pid()).unwrap();
     let sleeper = common::sleeper();
     other.add(sleeper.pid()).unwrap();
@@ -192,5 +187,5 @@ async fn a_fault_that_does_not_touch_the_service_passes() {
         [sleeper.pid()],
         "the stress worker was not removed"
     );
-    drop::<Proc>(web);
+    drop(web);
 }

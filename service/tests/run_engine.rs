@@ -17,18 +17,9 @@ use faultline_agent::spec::load_str;
 
 use common::{Proc, free_port, proc_state};
 
-/// The test's web server. It serves an empty directory of its own: a listing of /tmp
-/// costs CPU that grows with whatever the machine keeps there, and a check's probe can
-/// time out on it.
-struct Web {
-    proc: Proc,
-    _site: tempfile::TempDir,
-}
-
-fn http_server() -> (Web, u16) {
-    let site = tempfile::tempdir().unwrap();
-    let (proc, port) = common::http_server(site.path());
-    (Web { proc, _site: site }, port)
+/// Availability checks time this server, so it serves an empty directory.
+fn http_server() -> (common::EmptySite, u16) {
+    common::empty_http_server()
 }
 
 struct Fixture {
@@ -185,7 +176,7 @@ async fn not_steady_before_means_nothing_is_injected() {
 async fn breaching_an_abort_bound_recovers_at_once_and_ends_aborted() {
     let f = fixture().await;
     let (web, port) = http_server();
-    let pid = web.proc.pid();
+    let pid = web.pid();
     // Pausing the web server itself takes the service down: availability falls below the
     // bound within a few samples, long before the 60 s step would end.
     let yaml = pause_yaml(

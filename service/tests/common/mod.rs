@@ -76,6 +76,28 @@ pub fn http_server(dir: &Path) -> (Proc, u16) {
     (p, port)
 }
 
+/// A web server (see [`http_server`]) serving an empty directory of its own, removed
+/// after the server. For tests whose checks time the server: a listing of /tmp costs
+/// CPU that grows with whatever the machine keeps there.
+pub struct EmptySite {
+    pub proc: Proc,
+    _dir: tempfile::TempDir,
+}
+
+impl EmptySite {
+    /// The server's PID.
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+}
+
+/// [`http_server`] on an empty directory.
+pub fn empty_http_server() -> (EmptySite, u16) {
+    let dir = tempfile::tempdir().expect("a tempdir for the test's site");
+    let (proc, port) = http_server(dir.path());
+    (EmptySite { proc, _dir: dir }, port)
+}
+
 /// Waits until something accepts connections on `port` (10 s at most).
 pub fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
