@@ -135,7 +135,10 @@ fn main() {
         },
     });
     let fam = Family::of(&kind).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    // The runtime the agent's executors run on (`agent/core.rs`: one current-thread runtime
+    // on the agent thread). On a multi-thread runtime every netlink reply would wake the
+    // caller across threads, which about doubled the time measured here.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
