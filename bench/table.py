@@ -283,7 +283,8 @@ NOTES = """
 - **runs**: repeated runs of the measure (for P3, every fault of every round; for P4 CPU,
   one 5 s cgroup accounting window each). Ratios compare medians measured in the same run.
 - **P1** `node-agent/benches/netlink_vs_tc.rs`: tbf apply+recover on 100 veth targets in
-  their own netns, faultline's netlink executor vs one `tc` exec per step.
+  their own netns, faultline's netlink executor (on a current-thread runtime, as on the
+  agent thread) vs one `tc` exec per step.
 - **P2** `node-agent/benches/agents_fanout.rs`: 10 `faultline-agent` processes on loopback
   (bearer token), 10 netns targets each; one `POST /v1/faults` per agent, all at once; the
   time until the last answer (journaled and in the kernel; every round then checks all 100
@@ -295,8 +296,10 @@ NOTES = """
   the netem row comes from the kernel tier (`tests/kernel-tier/`, Debian's cloud kernel in
   QEMU under TCG): the rise of the minimum RTT of 20 pings when 10 ms delay is applied (netem
   puts a floor under every packet; TCG scheduling noise moves the median up, never the
-  floor). It is re-measured only with `./bench.sh --kernel`; otherwise the row shows the last
-  kernel-tier log found and its date.
+  floor). The guest runs with `idle=poll nohz=off` (`tests/kernel-tier/run.sh` says why):
+  without them, leaving idle under TCG cost every delayed packet 0.3-0.8 ms of emulation
+  and the floor rose 10.3-10.8 ms; with them 10.0-10.4 ms. It is re-measured only with
+  `./bench.sh --kernel`; otherwise the row shows the last kernel-tier log found and its date.
 - **P5** `node-agent/benches/agent_rss.rs` (VmRSS after 1,000 apply/recover cycles over
   HTTP) and `service/benches/idle_rss.rs` (`faultline serve` 1 s after `/healthz` answers).
   Chaos Mesh's figures are the talk's, not measured here.
@@ -339,12 +342,6 @@ NOTES = """
   anything starts, so a resent one is answered, not run twice. That is two `synchronous=FULL`
   commits per delivery, so the rate is bounded by fsync: about 1.8k/s on this disk.
   Deliveries no rule wants (rows a and b) are never written.
-- **P4 netem in QEMU.** The delayed RTT's floor includes the guest timer's slack under TCG
-  emulation: 10.35 to 10.8 ms over recent runs, for a 10 ms netem delay. The qdisc
-  itself is checked to say `delay 10ms`.
-- **P1** sits at about 10×, on either side from run to run: 6.1× to 11.2× over six runs
-  of one build on 2026-12-02. Both sides handle one target after the other, and the netlink
-  side takes about 0.5 ms per target for apply plus recover.
 """
 
 

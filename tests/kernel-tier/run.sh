@@ -13,6 +13,7 @@
 #                         tier's dependency builds; stripped, it is small) or release
 #   FAULTLINE_KT_TIMEOUT  seconds the guest may run (default 300)
 #   FAULTLINE_KT_ACCEL    tcg (default) or kvm (only where /dev/kvm really works)
+#   FAULTLINE_KT_APPEND   more guest kernel parameters (e.g. to compare timer settings)
 #   FAULTLINE_KT_KEEP     set to 1 to keep the build dir (initramfs, console log)
 #   CARGO_TARGET_DIR      honoured as usual (default: target/ in the repository)
 set -euo pipefail
@@ -168,9 +169,16 @@ say "initramfs $(du -h "$work/initrd.gz" | cut -f1), $(echo "$needed" | wc -w) m
 # --- 5. boot --------------------------------------------------------------------------
 # TCG by default: a /dev/kvm that exists can still fail (nested virtualisation here stops
 # the guest with "KVM internal error ... emulation failure"), and TCG boots in seconds.
+#
+# Under TCG the guest polls when idle and keeps its periodic tick (idle=poll nohz=off).
+# Leaving idle and restarting a stopped tick is microseconds on hardware but ~0.3-0.8 ms
+# of emulated MMIO here. A netem-delayed packet is released by a timer in an idle guest,
+# so that cost landed on every delayed ping: its floor rose 10.3-10.8 ms for a 10 ms delay.
+# With these two it rose 9.97-10.12 ms. Packets sent at once never wait for a timer, so
+# the baseline did not change. The guest then spins one host core while it runs (~35 s).
 case "${FAULTLINE_KT_ACCEL:-tcg}" in
-    tcg) accel=(-accel tcg) ;;
-    kvm) accel=(-accel kvm -cpu host) ;;
+    tcg) accel=(-accel tcg) guest_args="idle=poll nohz=off" ;;
+    kvm) accel=(-accel kvm -cpu host) guest_args="" ;;
     *) die "FAULTLINE_KT_ACCEL must be tcg or kvm" ;;
 esac
 say "booting $kv (${accel[1]}, timeout ${guest_timeout}s)"
@@ -179,7 +187,7 @@ t_boot=$SECONDS
 set +e
 timeout "$guest_timeout" qemu-system-x86_64 "${accel[@]}" -m 512 -smp 1 -nographic -no-reboot \
     -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
-    -append "console=ttyS0 quiet panic=-1" </dev/null >"$console" 2>&1
+    -append "console=ttyS0 quiet panic=-1 $guest_args ${FAULTLINE_KT_APPEND:-}" </dev/null >"$console" 2>&1
 qemu_rc=$?
 set -e
 guest_secs=$((SECONDS - t_boot))

@@ -89,7 +89,7 @@ delay_body() { # id latency leaseSeconds
 }
 
 # --- guest set-up ---------------------------------------------------------------------
-log "kernel $(uname -r), boot took $(now) s, $(dmesg | grep -o 'Hypervisor detected: .*' || echo 'no hypervisor detected'), $(grep -c ^processor /proc/cpuinfo) cpu"
+log "kernel $(uname -r), boot took $(now) s, $(dmesg | grep -o 'Hypervisor detected: .*' || echo 'no hypervisor detected'), $(grep -c ^processor /proc/cpuinfo) cpu, clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource), cmdline: $(cat /proc/cmdline)"
 $IP link set lo up
 # veth is set-up, not the subject: load it explicitly. From here on the kernel's own
 # module autoloading is refused (and logged), so only the agent can load sch_netem.
