@@ -2,7 +2,6 @@
 
 mod support;
 
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use faultline_agent::FaultError;
@@ -42,13 +41,7 @@ fn container_id(salt: u32) -> String {
 fn pid_name_and_cgroup_find_the_same_process_and_dirs() {
     let cg = TestCgroup::create(&name("res"), &["cpu", "cpuacct", "memory"], true).unwrap();
     let argv0 = name("proc");
-    let sleep = ChildGuard(
-        Command::new("sleep")
-            .arg0(&argv0)
-            .arg("600")
-            .spawn()
-            .unwrap(),
-    );
+    let sleep = ChildGuard::sleep_named(&argv0);
     cg.add(sleep.pid()).unwrap();
 
     let by_pid = resolve(&LocalTarget::Pid(sleep.pid())).unwrap();

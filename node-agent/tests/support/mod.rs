@@ -19,7 +19,7 @@ pub fn use_agent_binary_for_workers() {
 pub struct ChildGuard(pub Child);
 
 impl ChildGuard {
-    /// `sleep 600`, optionally with another argv[0].
+    /// `sleep 600`.
     pub fn sleep() -> ChildGuard {
         ChildGuard(
             Command::new("sleep")
@@ -27,6 +27,32 @@ impl ChildGuard {
                 .spawn()
                 .expect("spawn sleep"),
         )
+    }
+
+    /// `sleep 600` with argv[0] `argv0`, returned once `/proc/PID/cmdline` shows it.
+    ///
+    /// `spawn` returns when the kernel has swapped in the new image, a moment before exec
+    /// writes the new argv into it; until then the cmdline reads empty. On a loaded
+    /// machine a resolve by name in that moment found nothing (seen once in CI).
+    pub fn sleep_named(argv0: &str) -> ChildGuard {
+        use std::os::unix::process::CommandExt;
+        let child = ChildGuard(
+            Command::new("sleep")
+                .arg0(argv0)
+                .arg("600")
+                .spawn()
+                .expect("spawn sleep"),
+        );
+        let cmdline = format!("/proc/{}/cmdline", child.pid());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !std::fs::read(&cmdline).is_ok_and(|c| c.starts_with(argv0.as_bytes())) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{cmdline} never showed argv[0] {argv0}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        child
     }
 
     pub fn pid(&self) -> u32 {
