@@ -158,10 +158,10 @@ impl Store {
     pub fn claim_delivery(&self, uuid: &str, event: &str) -> Result<Option<Delivery>, StoreError> {
         let conn = self.conn();
         let inserted = conn
-            .execute(
+            .prepare_cached(
                 "INSERT OR IGNORE INTO webhook_deliveries (uuid, event, received_at) VALUES (?1, ?2, ?3)",
-                params![uuid, event, Utc::now().to_rfc3339()],
             )
+            .and_then(|mut st| st.execute(params![uuid, event, Utc::now().to_rfc3339()]))
             .map_err(sql("claim delivery"))?;
         if inserted == 1 {
             return Ok(None);
@@ -183,10 +183,8 @@ impl Store {
     /// Stores the answer given to delivery `uuid`, for its duplicates.
     pub fn finish_delivery(&self, uuid: &str, response: &str) -> Result<(), StoreError> {
         self.conn()
-            .execute(
-                "UPDATE webhook_deliveries SET response = ?2 WHERE uuid = ?1",
-                params![uuid, response],
-            )
+            .prepare_cached("UPDATE webhook_deliveries SET response = ?2 WHERE uuid = ?1")
+            .and_then(|mut st| st.execute(params![uuid, response]))
             .map_err(sql("finish delivery"))?;
         Ok(())
     }
