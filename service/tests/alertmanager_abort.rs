@@ -126,7 +126,7 @@ async fn a_firing_alert_from_alertmanager_aborts_the_runs_that_list_it() {
     let Some(am) = alertmanager(&s.url("/webhooks/alertmanager"), OPERATOR).await else {
         return;
     };
-    let (_web, port) = http_server();
+    let (_web, port) = empty_http_server();
     let (a, b) = (sleeper(), sleeper());
     let listed = start(&s, experiment("listed", a.0.id(), port, "CheckoutBurnRate")).await;
     let other = start(&s, experiment("other", b.0.id(), port, "SomethingElse")).await;
@@ -249,7 +249,7 @@ async fn a_silence_covers_the_fault_window_and_is_expired_after() {
         |_| {},
     )
     .await;
-    let (_web, port) = http_server();
+    let (_web, port) = empty_http_server();
     let target = sleeper();
     let yaml = format!(
         r#"apiVersion: faultline.dev/v1alpha1

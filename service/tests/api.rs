@@ -53,7 +53,7 @@ async fn wait_terminal(s: &TestServer, id: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_yaml_run_is_created_at_once_streams_its_events_and_passes() {
     let s = TestServer::start().await;
-    let (_web, port) = http_server();
+    let (_web, port) = empty_http_server();
     let target = sleeper();
     let pid = target.0.id();
     let res = post_yaml(&s, OPERATOR, &pause_yaml("api-pass", pid, port, "1s")).await;
@@ -158,7 +158,7 @@ async fn a_yaml_run_is_created_at_once_streams_its_events_and_passes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_come_as_html_json_and_junit_and_events_resume_after_last_event_id() {
     let s = TestServer::start().await;
-    let (_web, port) = http_server();
+    let (_web, port) = empty_http_server();
     let target = sleeper();
     let res = post_yaml(
         &s,
@@ -392,7 +392,7 @@ async fn a_dry_run_resolves_the_target_and_injects_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abort_through_the_api_recovers_the_fault_and_ends_aborted() {
     let s = TestServer::start().await;
-    let (_web, port) = http_server();
+    let (_web, port) = empty_http_server();
     let target = sleeper();
     let pid = target.0.id();
     let res = post_yaml(&s, OPERATOR, &pause_yaml("api-abort", pid, port, "60s")).await;
@@ -438,7 +438,7 @@ async fn an_abort_through_the_api_recovers_the_fault_and_ends_aborted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_the_service_aborts_live_runs_and_recovers_their_faults() {
     let s = TestServer::start().await;
-    let (_web, port) = http_server();
+    let (_web, port) = empty_http_server();
     let target = sleeper();
     let pid = target.0.id();
     let res = post_yaml(&s, OPERATOR, &pause_yaml("api-stop", pid, port, "60s")).await;

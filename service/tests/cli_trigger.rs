@@ -81,7 +81,7 @@ fn write(s: &Serve, name: &str, body: &str) -> String {
 #[test]
 fn trigger_wait_exits_with_the_verdict_and_writes_junit() {
     let s = serve();
-    let (web, port) = http_server();
+    let (web, port) = empty_http_server();
     let target = sleeper();
 
     // Passing: a paused bystander does not hurt the web server.
@@ -162,7 +162,7 @@ fn trigger_wait_exits_with_the_verdict_and_writes_junit() {
     let fail = write(
         &s,
         "fail.yaml",
-        &pause_yaml("ci-fail", web.0.id(), port, "1500ms"),
+        &pause_yaml("ci-fail", web.pid(), port, "1500ms"),
     );
     let junit = s.dir.path().join("fail.xml");
     let metrics = s.dir.path().join("fail-metrics.txt");
@@ -204,11 +204,7 @@ fn trigger_wait_exits_with_the_verdict_and_writes_junit() {
     assert_eq!(series.get(verdict).map(String::as_str), Some("1"), "{text}");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("<failure"), "{xml}");
-    assert_ne!(
-        proc_state(web.0.id()),
-        'T',
-        "the web server was not resumed"
-    );
+    assert_ne!(proc_state(web.pid()), 'T', "the web server was not resumed");
 
     // Invalid input and a token without the operator role: 2, with the reason.
     let bad = write(&s, "bad.yaml", &pause_yaml("bad", 1, port, "1 fortnight"));
@@ -258,7 +254,7 @@ fn metric_lines(text: &str) -> std::collections::BTreeMap<String, String> {
 #[test]
 fn trigger_timeout_exits_2_naming_the_run_and_leaves_it_running() {
     let s = serve();
-    let (_web, port) = http_server();
+    let (_web, port) = empty_http_server();
     let target = sleeper();
     let exp = write(
         &s,
@@ -369,7 +365,7 @@ fn serve_refuses_no_auth_off_loopback() {
 fn stop_all_refuses_every_trigger_until_an_admin_resumes() {
     let s = serve();
     let target = sleeper();
-    let (_web, port) = http_server();
+    let (_web, port) = empty_http_server();
     let file = write(
         &s,
         "exp.yaml",

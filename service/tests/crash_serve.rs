@@ -42,7 +42,7 @@ async fn a_killed_service_leaves_no_fault_and_no_running_run_after_restart() {
     let state = dir.path().join("state");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let (_web, web_port) = http_server();
+    let (_web, web_port) = empty_http_server();
     let target = sleeper();
     let pid = target.0.id();
 

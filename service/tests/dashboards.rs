@@ -220,7 +220,7 @@ async fn every_panel_query_returns_data_from_a_real_serve_and_prometheus() {
     );
     wait_for_port(port);
 
-    let (web, web_port) = common::http_server(&std::env::temp_dir());
+    let (web, web_port) = common::empty_http_server();
     let sleeper = common::sleeper();
     let experiment = format!("dash-{}", std::process::id());
     let yaml = format!(

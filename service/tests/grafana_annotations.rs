@@ -53,7 +53,7 @@ fn observer(state: &Path, url: &str) -> Arc<GrafanaObserver> {
 /// Runs a 1 s `processPause` on a fresh `sleep` with `obs` observing; returns the run id
 /// and verdict, and proves the pause was removed.
 async fn run_pause(state: &Path, obs: Arc<GrafanaObserver>) -> (String, RunState) {
-    let (web, port) = common::http_server(&std::env::temp_dir());
+    let (web, port) = common::empty_http_server();
     let sleeper = Proc(
         std::process::Command::new("sleep")
             .arg("60")
@@ -254,7 +254,7 @@ async fn faultline_run_with_the_grafana_flags_annotates_and_links_the_report_fil
     let grafana = FakeGrafana::start(0, TOKEN).await;
     let token = dir.path().join("token");
     std::fs::write(&token, TOKEN).unwrap();
-    let (web, port) = common::http_server(&std::env::temp_dir());
+    let (web, port) = common::empty_http_server();
     let sleeper = Proc(
         std::process::Command::new("sleep")
             .arg("60")

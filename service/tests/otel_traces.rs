@@ -31,7 +31,7 @@ use prost::Message;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-use common::{Proc, http_server};
+use common::{Proc, empty_http_server};
 
 /// One request the receiver got, and the status it answered.
 #[derive(Debug, Clone)]
@@ -178,7 +178,7 @@ spec:
 async fn faultline_run_flushes_its_trace_before_it_exits() {
     let (otlp_port, seen) = receiver(0).await;
     let dir = tempfile::tempdir().unwrap();
-    let (_web, port) = http_server(&std::env::temp_dir());
+    let (_web, port) = empty_http_server();
     let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
     let exp = dir.path().join("exp.yaml");
     std::fs::write(&exp, pause_yaml("cli-traced", sleeper.pid(), port)).unwrap();
@@ -230,7 +230,7 @@ async fn faultline_run_flushes_its_trace_before_it_exits() {
 async fn faultline_serve_exports_each_run_while_serving() {
     let (otlp_port, seen) = receiver(0).await;
     let dir = tempfile::tempdir().unwrap();
-    let (_web, port) = http_server(&std::env::temp_dir());
+    let (_web, port) = empty_http_server();
     let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
     let exp = dir.path().join("exp.yaml");
     std::fs::write(&exp, pause_yaml("serve-traced", sleeper.pid(), port)).unwrap();
@@ -300,7 +300,7 @@ async fn a_run_is_one_trace_with_a_span_per_state_and_fault_and_survives_a_503()
     let dir = tempfile::tempdir().unwrap();
     let agent = Arc::new(Agent::open(dir.path().join("agent")).await.unwrap());
     let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
-    let (_web, port) = http_server(&std::env::temp_dir());
+    let (_web, port) = empty_http_server();
     let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
     let pid = sleeper.pid();
     let yaml = pause_yaml("traced", pid, port);
@@ -580,7 +580,7 @@ async fn the_agents_spans_are_children_of_the_fault_span_in_the_runs_trace() {
     tokio::spawn(server);
 
     let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
-    let (web, port) = http_server(&std::env::temp_dir());
+    let (web, port) = empty_http_server();
     // A 3 s lease is renewed every second: a 2.5 s pause spans at least two renewals.
     let yaml = pause_for("traced-agent", web.pid(), port, "2500ms");
     let exp = load_str(&yaml, "traced-agent.yaml").unwrap().remove(0);

@@ -15,12 +15,7 @@ use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_agent::spec::load_str;
 
-use common::{Proc, free_port, proc_state};
-
-/// Availability checks time this server, so it serves an empty directory.
-fn http_server() -> (common::EmptySite, u16) {
-    common::empty_http_server()
-}
+use common::{Proc, empty_http_server, free_port, proc_state};
 
 struct Fixture {
     store: Arc<Store>,
@@ -97,7 +92,7 @@ spec:
 #[tokio::test]
 async fn a_fault_the_system_tolerates_passes_and_is_removed() {
     let f = fixture().await;
-    let (web, port) = http_server();
+    let (web, port) = empty_http_server();
     let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
     let pid = sleeper.0.id();
     let r = runner(&f, "pass1", &pause_yaml(pid, port, "", "1s"));
@@ -175,7 +170,7 @@ async fn not_steady_before_means_nothing_is_injected() {
 #[tokio::test]
 async fn breaching_an_abort_bound_recovers_at_once_and_ends_aborted() {
     let f = fixture().await;
-    let (web, port) = http_server();
+    let (web, port) = empty_http_server();
     let pid = web.pid();
     // Pausing the web server itself takes the service down: availability falls below the
     // bound within a few samples, long before the 60 s step would end.
@@ -215,7 +210,7 @@ async fn breaching_an_abort_bound_recovers_at_once_and_ends_aborted() {
 #[tokio::test]
 async fn an_operator_abort_recovers_and_says_why() {
     let f = fixture().await;
-    let (web, port) = http_server();
+    let (web, port) = empty_http_server();
     let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
     let pid = sleeper.0.id();
     let r = runner(&f, "abort2", &pause_yaml(pid, port, "", "60s"));
@@ -249,7 +244,7 @@ async fn an_operator_abort_recovers_and_says_why() {
 #[tokio::test]
 async fn a_fault_that_cannot_be_applied_ends_the_run_in_error_naming_the_target() {
     let f = fixture().await;
-    let (web, port) = http_server();
+    let (web, port) = empty_http_server();
     let gone = {
         let mut c = Command::new("true").spawn().unwrap();
         let pid = c.id();

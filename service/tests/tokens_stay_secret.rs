@@ -41,7 +41,7 @@ async fn tokens_never_reach_logs_or_reports() {
             .unwrap(),
     );
     wait_for_port(port);
-    let (_web, web_port) = http_server();
+    let (_web, web_port) = empty_http_server();
     let target = sleeper();
     let c = client();
 

@@ -83,14 +83,14 @@ struct Rig {
     server: TestServer,
     gitlab: FakeGitlab,
     _notifier: Notifier,
-    _web: Proc,
+    _web: EmptySite,
     web_port: u16,
     target: Proc,
 }
 
 async fn rig() -> Rig {
     let gitlab = FakeGitlab::start();
-    let (web, web_port) = http_server();
+    let (web, web_port) = empty_http_server();
     let target = sleeper();
     let notifier: Arc<Mutex<Option<Notifier>>> = Arc::default();
     let slot = notifier.clone();

@@ -22,6 +22,7 @@ impl Drop for Proc {
         // SIGCONT first: a stopped process does not die of SIGKILL until it is continued.
         let _ = Command::new("kill")
             .args(["-CONT", &self.0.id().to_string()])
+            .stderr(Stdio::null())
             .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -98,13 +99,14 @@ pub fn empty_http_server() -> (EmptySite, u16) {
     (EmptySite { proc, _dir: dir }, port)
 }
 
-/// Waits until something accepts connections on `port` (10 s at most).
+/// Waits until something accepts connections on `port` (20 s at most: a loaded CI
+/// machine can take that long to start a Python server).
 pub fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             Instant::now() < deadline,
-            "nothing listens on port {port} after 10 s"
+            "nothing listens on port {port} after 20 s"
         );
         std::thread::sleep(Duration::from_millis(50));
     }

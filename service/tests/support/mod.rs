@@ -4,7 +4,6 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,77 +14,11 @@ use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use futures::StreamExt;
 
-/// A child process killed (and resumed first, if paused) on drop.
-pub struct Proc(pub Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        // SIGCONT first: a stopped process does not die of SIGKILL until it is reaped.
-        let _ = Command::new("kill")
-            .args(["-CONT", &self.0.id().to_string()])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `sleep 120`, as a fault target nobody else cares about.
-pub fn sleeper() -> Proc {
-    Proc(
-        Command::new("sleep")
-            .arg("120")
-            .spawn()
-            .expect("sleep runs"),
-    )
-}
-
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Waits until something accepts connections on `port`.
-pub fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A Python HTTP server on a loopback port, answering before it is returned.
-pub fn http_server() -> (Proc, u16) {
-    let port = free_port();
-    let child = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            &port.to_string(),
-        ])
-        .current_dir(std::env::temp_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 runs the test's HTTP server");
-    let p = Proc(child);
-    wait_for_port(port);
-    (p, port)
-}
-
-/// The state letter of `/proc/PID/stat` (`T` = stopped).
-pub fn proc_state(pid: u32) -> char {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    stat.rsplit_once(") ")
-        .and_then(|(_, rest)| rest.chars().next())
-        .unwrap_or('?')
-}
+// Processes, ports and the web server under test come from `common`, shared with the
+// tests that need no faultline server.
+#[path = "../common/mod.rs"]
+mod common;
+pub use common::*;
 
 /// `GET url` as the viewer, the body as JSON.
 pub async fn viewer_json(url: impl reqwest::IntoUrl) -> serde_json::Value {
