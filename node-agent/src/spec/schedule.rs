@@ -7,6 +7,11 @@
 //! a local time that a fall-back repeats fires on its first occurrence only (02:30 CEST,
 //! not again at 02:30 CET). The `cron` crate alone would skip the first and fire twice on
 //! the second — a chaos experiment run twice at night, or silently not at all.
+//!
+//! Day rule, crontab(5)'s: when both the day-of-month and the weekday field are
+//! restricted (neither is `*` or `?`), a day matches if either does, so `0 3 1 * MON` runs
+//! on the 1st and on every Monday. The `cron` crate alone requires both (Quartz's
+//! reading), which would run it only on a Monday the 1st: a few times a year.
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
@@ -16,7 +21,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone)]
 pub struct Schedule {
     expr: String,
-    parsed: cron::Schedule,
+    /// One schedule, or two under the day rule (days by date, days by weekday): the
+    /// schedule fires at the earlier of their next times.
+    parsed: Vec<cron::Schedule>,
     /// `None`: the string form, UTC.
     zone: Option<Tz>,
 }
@@ -44,21 +51,35 @@ impl Schedule {
                 ));
             }
         }
+        let unrestricted = |f: &str| f == "*" || f == "?";
+        let either_day = !unrestricted(&fields[3]) && !unrestricted(&fields[5]);
         fields[5] = weekdays(&fields[5]).map_err(|why| format!("cron expression `{t}`: {why}"))?;
-        let full = fields.join(" ");
-        let parsed = full.parse::<cron::Schedule>().map_err(|e| {
-            // The cron crate's message repeats the input with a caret line; keep its
-            // last line, the reason, so the error stays on one line.
-            let text = e.to_string();
-            let why = text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            format!("cron expression `{t}` is invalid: {why}")
-        })?;
+        let compile = |fields: &[String]| {
+            fields.join(" ").parse::<cron::Schedule>().map_err(|e| {
+                // The cron crate's message repeats the input with a caret line; keep its
+                // last line, the reason, so the error stays on one line.
+                let text = e.to_string();
+                let why = text
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                format!("cron expression `{t}` is invalid: {why}")
+            })
+        };
+        // Compiled whole first, so an error names the expression as written.
+        let whole = compile(&fields)?;
+        let parsed = if either_day {
+            let mut by_date = fields.clone();
+            by_date[5] = "*".into();
+            let mut by_weekday = fields;
+            by_weekday[3] = "*".into();
+            vec![compile(&by_date)?, compile(&by_weekday)?]
+        } else {
+            vec![whole]
+        };
         Ok(Schedule {
             expr: t.to_string(),
             parsed,
@@ -92,26 +113,33 @@ impl Schedule {
     /// The first time strictly after `after` that the schedule fires, by the DST rule of
     /// the module doc.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let tz = self.effective_zone();
-        // Iterate wall-clock times: cron over a zone without DST (UTC standing in for
-        // "naive local"), then place each candidate in the real zone.
-        let local = Utc.from_utc_datetime(&after.with_timezone(&tz).naive_local());
-        for wall in self.parsed.after(&local) {
-            let at = match tz.from_local_datetime(&wall.naive_utc()) {
-                LocalResult::Single(t) => t,
-                // Repeated by a fall-back: the first occurrence only.
-                LocalResult::Ambiguous(first, _) => first,
-                LocalResult::None => end_of_gap(tz, wall.naive_utc())?,
-            }
-            .with_timezone(&Utc);
-            // Times already passed (the second pass of a repeated hour, or several
-            // skipped times that share one gap's end) do not fire again.
-            if at > after {
-                return Some(at);
-            }
-        }
-        None
+        self.parsed
+            .iter()
+            .filter_map(|p| next_of(p, self.effective_zone(), after))
+            .min()
     }
+}
+
+/// [`Schedule::next_after`] for one compiled schedule.
+fn next_of(parsed: &cron::Schedule, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    // Iterate wall-clock times: cron over a zone without DST (UTC standing in for
+    // "naive local"), then place each candidate in the real zone.
+    let local = Utc.from_utc_datetime(&after.with_timezone(&tz).naive_local());
+    for wall in parsed.after(&local) {
+        let at = match tz.from_local_datetime(&wall.naive_utc()) {
+            LocalResult::Single(t) => t,
+            // Repeated by a fall-back: the first occurrence only.
+            LocalResult::Ambiguous(first, _) => first,
+            LocalResult::None => end_of_gap(tz, wall.naive_utc())?,
+        }
+        .with_timezone(&Utc);
+        // Times already passed (the second pass of a repeated hour, or several
+        // skipped times that share one gap's end) do not fire again.
+        if at > after {
+            return Some(at);
+        }
+    }
+    None
 }
 
 const DAY_NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
@@ -344,6 +372,47 @@ mod tests {
                 .contains("backwards")
         );
         assert!(Schedule::parse("0 3 * * 8").unwrap_err().contains("0-7"));
+    }
+
+    #[test]
+    fn a_date_and_a_weekday_both_given_fire_on_either_as_crontab_does() {
+        // January 2026: the 1st is a Thursday, Mondays are the 5th, 12th, 19th, 26th.
+        let s = Schedule::parse("0 3 1,15 * MON").unwrap();
+        assert_eq!(
+            times(&s, "2025-12-31T12:00:00Z", 5),
+            [
+                "2026-01-01T03:00:00+00:00",
+                "2026-01-05T03:00:00+00:00",
+                "2026-01-12T03:00:00+00:00",
+                "2026-01-15T03:00:00+00:00",
+                "2026-01-19T03:00:00+00:00",
+            ]
+        );
+        // A day matching both fires once. 2026-06-01 is a Monday.
+        let s = Schedule::parse("0 3 1 * 1").unwrap();
+        assert_eq!(
+            times(&s, "2026-05-31T12:00:00Z", 2),
+            ["2026-06-01T03:00:00+00:00", "2026-06-08T03:00:00+00:00"]
+        );
+        // Either field left open: only the other one restricts (the 1st of each month;
+        // every Monday), in the seconds form too.
+        for (expr, want) in [
+            ("0 3 1 * *", "2026-02-01T03:00:00+00:00"),
+            ("0 3 * * MON", "2026-01-19T03:00:00+00:00"),
+            ("0 0 3 1 * ?", "2026-02-01T03:00:00+00:00"),
+        ] {
+            let s = Schedule::parse(expr).unwrap();
+            assert_eq!(times(&s, "2026-01-13T12:00:00Z", 1), [want], "{expr}");
+        }
+        // In a zone, each side keeps the DST rule: Berlin, Mondays and the 29th, 02:30;
+        // 2026-03-29 (a Sunday) skips 02:00-03:00, so it fires at 03:00 CEST (01:00 UTC).
+        let s = Schedule::parse("30 2 29 * MON")
+            .unwrap()
+            .in_zone(parse_zone("Europe/Berlin").unwrap());
+        assert_eq!(
+            times(&s, "2026-03-28T00:00:00Z", 2),
+            ["2026-03-29T01:00:00+00:00", "2026-03-30T00:30:00+00:00"]
+        );
     }
 
     #[test]
