@@ -6,14 +6,17 @@
 //!
 //! Rows (every answer is a 202, so GitLab would count each delivery as delivered):
 //! - `a`: no rule matches ("ignored"), a unique `X-Gitlab-Event-UUID` per delivery: token
-//!   check, JSON parse, the catalog listing (a SQLite read), rules, and the dedupe record
-//!   (an INSERT and an UPDATE, each its own fsync'd commit: WAL, `synchronous=FULL`).
-//! - `b`: as `a` without the UUID header, so no store write.
+//!   check, JSON parse, the catalog listing (a SQLite read), rules. Ignored deliveries are
+//!   not recorded, so no store write.
+//! - `b`: as `a` without the UUID header.
 //! - `c`: a rule matches a catalog experiment (with `guard.dryRun` and template values)
 //!   while the emergency stop is engaged ("refused"): `a` without the UUID, plus the
 //!   experiment's row read, template rendering, spec parse and validation, and the halt
 //!   read. Nothing runs: a matched dry run would still create and store a run, so the
 //!   stop is what keeps this row pure intake.
+//! - `d`: `c` with a unique UUID, so the delivery is recorded before the refusal and its
+//!   answer after: an INSERT and an UPDATE, `synchronous=FULL`, group-committed with
+//!   whatever other deliveries wait at the same time (`store/deliveries.rs`).
 //!
 //! The load comes from `wrk` (a separate C process with one thread, so it competes less
 //! with the server's two workers than an in-process client would); without `wrk` on the
@@ -484,7 +487,7 @@ async fn bench() {
         },
         Row {
             name: "d",
-            what: "rule matches, unique UUID: delivery recorded (INSERT+UPDATE, 2 fsync'd commits), then refused",
+            what: "rule matches, unique UUID: delivery recorded (INSERT+UPDATE, group commit), then refused",
             url: matching.url.clone(),
             uuid: true,
             answer: "refused",
@@ -502,7 +505,10 @@ async fn bench() {
             } else {
                 &ignoring.store
             };
-            let seen = store.claim_delivery(u, "Pipeline Hook").expect("claim");
+            let seen = store
+                .claim_delivery(u, "Pipeline Hook")
+                .await
+                .expect("claim");
             assert_eq!(
                 seen.is_some(),
                 recorded,
@@ -640,15 +646,21 @@ fn steps(body: &[u8], ignoring: &Store, matching: &Store) {
         let _ = std::hint::black_box(rules::select(&ignore_cfg.rules, &ev, &[]));
     });
     time(
-        "store.claim_delivery + finish_delivery (row a's extra)",
+        "store.claim_delivery + finish_delivery, one at a time: 2 commits (row d's extra)",
         short,
         &mut || {
             n += 1;
             let u = format!("{prefix}-{n}");
-            ignoring.claim_delivery(&u, "Pipeline Hook").expect("claim");
-            ignoring
-                .finish_delivery(&u, "{\"ignored\":\"bench\"}")
-                .expect("finish");
+            futures::executor::block_on(async {
+                ignoring
+                    .claim_delivery(&u, "Pipeline Hook")
+                    .await
+                    .expect("claim");
+                ignoring
+                    .finish_delivery(&u, "{\"ignored\":\"bench\"}")
+                    .await
+                    .expect("finish");
+            });
         },
     );
     time("rules::select, matching (row c)", short, &mut || {

@@ -200,6 +200,7 @@ async fn handle(
         && let Some(seen) = state
             .store
             .claim_delivery(uuid, event)
+            .await
             .map_err(|e| ApiError::internal("recording the delivery", &e))?
     {
         let mut first: serde_json::Value = serde_json::from_str(&seen.response).unwrap_or_else(
@@ -218,7 +219,7 @@ async fn handle(
     cx.event_uuid = delivery.map(str::to_string);
     let (status, body, outcome) = start_runs(req, state, &hooks, matches, cx);
     if let Some(uuid) = delivery
-        && let Err(e) = state.store.finish_delivery(uuid, &body.to_string())
+        && let Err(e) = state.store.finish_delivery(uuid, &body.to_string()).await
     {
         tracing::error!(delivery = %uuid, error = %e, "cannot store the webhook answer; a retry would be answered as in progress");
     }

@@ -153,42 +153,6 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Records delivery `uuid` as being handled. Returns the earlier delivery if `uuid`
-    /// was seen before (the caller answers as it did then and acts on nothing).
-    pub fn claim_delivery(&self, uuid: &str, event: &str) -> Result<Option<Delivery>, StoreError> {
-        let conn = self.conn();
-        let inserted = conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO webhook_deliveries (uuid, event, received_at) VALUES (?1, ?2, ?3)",
-            )
-            .and_then(|mut st| st.execute(params![uuid, event, Utc::now().to_rfc3339()]))
-            .map_err(sql("claim delivery"))?;
-        if inserted == 1 {
-            return Ok(None);
-        }
-        let (event, at, response): (String, String, String) = conn
-            .query_row(
-                "SELECT event, received_at, response FROM webhook_deliveries WHERE uuid = ?1",
-                [uuid],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .map_err(sql("read delivery"))?;
-        Ok(Some(Delivery {
-            event,
-            received_at: parse_time(&at).map_err(corrupt("delivery time"))?,
-            response,
-        }))
-    }
-
-    /// Stores the answer given to delivery `uuid`, for its duplicates.
-    pub fn finish_delivery(&self, uuid: &str, response: &str) -> Result<(), StoreError> {
-        self.conn()
-            .prepare_cached("UPDATE webhook_deliveries SET response = ?2 WHERE uuid = ?1")
-            .and_then(|mut st| st.execute(params![uuid, response]))
-            .map_err(sql("finish delivery"))?;
-        Ok(())
-    }
-
     /// Engages the emergency stop (keeping the first reason if it already is).
     pub fn halt(&self, reason: &str, actor: &str) -> Result<Halt, StoreError> {
         self.conn()
@@ -267,18 +231,6 @@ mod tests {
         assert!(s.delete_experiment("b").unwrap());
         assert!(!s.delete_experiment("b").unwrap());
         assert_eq!(s.experiment("b").unwrap(), None);
-    }
-
-    #[test]
-    fn a_delivery_is_claimed_once_and_its_answer_kept() {
-        let s = Store::open_in_memory().unwrap();
-        assert_eq!(s.claim_delivery("u1", "Pipeline Hook").unwrap(), None);
-        let again = s.claim_delivery("u1", "Pipeline Hook").unwrap().unwrap();
-        assert_eq!(again.response, "");
-        s.finish_delivery("u1", r#"{"runs":[]}"#).unwrap();
-        let again = s.claim_delivery("u1", "Pipeline Hook").unwrap().unwrap();
-        assert_eq!(again.response, r#"{"runs":[]}"#);
-        assert_eq!(s.claim_delivery("u2", "Push Hook").unwrap(), None);
     }
 
     #[test]

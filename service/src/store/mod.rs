@@ -2,6 +2,7 @@
 //! the experiment catalog, webhook deliveries and the notification outbox beside them.
 
 mod catalog;
+mod deliveries;
 mod migrate;
 mod outbox;
 mod sqlite;

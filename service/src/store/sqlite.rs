@@ -3,7 +3,7 @@
 //! next step — so after a crash the file says exactly how far the run got.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -36,6 +36,15 @@ pub enum StoreError {
         from: RunState,
         /// Requested state.
         to: RunState,
+    },
+    /// A write shared with other requests failed (group commit: the whole batch rolled
+    /// back), or the thread that writes them is gone.
+    #[error("store {op} failed: {detail}")]
+    Writer {
+        /// What was being done.
+        op: &'static str,
+        /// The error, as text (one error answers every request of the batch).
+        detail: String,
     },
     /// A stored row could not be decoded (written by a newer or broken version).
     #[error("run {run}: stored {what} is unreadable: {detail}")]
@@ -91,7 +100,9 @@ pub struct RunFilter<'a> {
 
 /// The store handle; cheap to share behind an `Arc`.
 pub struct Store {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
+    /// Records webhook deliveries with group commit, on the same connection.
+    pub(super) deliveries: super::deliveries::DeliveryWriter,
 }
 
 /// Version 1 of the schema: runs and their events.
@@ -137,8 +148,10 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql("set foreign_keys"))?;
         super::migrate::migrate(&conn)?;
+        let conn = Arc::new(Mutex::new(conn));
         Ok(Store {
-            conn: Mutex::new(conn),
+            deliveries: super::deliveries::DeliveryWriter::new(conn.clone()),
+            conn,
         })
     }
 

@@ -1,0 +1,330 @@
+//! Webhook deliveries, recorded with group commit.
+//!
+//! A delivery that would start runs is recorded before anything starts, so a resent one
+//! (GitLab resends what it thinks failed) is answered, not run twice; its answer is stored
+//! after. Both writes are `synchronous=FULL` commits: at one fsync each, intake of such
+//! deliveries was bounded by the disk at about 1.8k/s (docs/benchmarks.md, P6 row d).
+//!
+//! Here one writer thread commits them: whatever claims and answers arrive while it waits
+//! for the connection or for an fsync go into its next transaction, so a burst shares one
+//! fsync. Nobody hears back before their row is durable, and a batch that fails fails
+//! every request in it (none is half-recorded: the transaction rolls back).
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, TransactionBehavior, params};
+use tokio::sync::oneshot;
+
+use super::catalog::Delivery;
+use super::sqlite::parse_time;
+use super::{Store, StoreError};
+
+/// The most requests one transaction takes; the rest wait for the next.
+const MAX_BATCH: usize = 1024;
+
+/// The writer thread's inbox, started on first use (most stores never see a delivery).
+pub(super) struct DeliveryWriter {
+    conn: Arc<Mutex<Connection>>,
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
+    commits: Arc<AtomicU64>,
+}
+
+enum Job {
+    Claim {
+        uuid: String,
+        event: String,
+        at: DateTime<Utc>,
+        reply: oneshot::Sender<Result<Option<Delivery>, StoreError>>,
+    },
+    Finish {
+        uuid: String,
+        response: String,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+}
+
+/// What a job found, read inside the transaction, decoded after it committed.
+enum Found {
+    /// Claimed now, or the answer stored.
+    Done,
+    /// Seen before: (event, received_at, response) as stored.
+    Seen(String, String, String),
+}
+
+impl DeliveryWriter {
+    pub(super) fn new(conn: Arc<Mutex<Connection>>) -> DeliveryWriter {
+        DeliveryWriter {
+            conn,
+            tx: Mutex::new(None),
+            commits: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Hands `job` to the writer thread, starting it if needed.
+    fn submit(&self, job: Job) -> Result<(), StoreError> {
+        let mut tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        if tx.is_none() {
+            let (send, recv) = mpsc::channel();
+            let conn = self.conn.clone();
+            let commits = self.commits.clone();
+            std::thread::Builder::new()
+                .name("faultline-deliveries".into())
+                .spawn(move || run(&conn, &recv, &commits))
+                .map_err(|e| stopped(&format!("cannot start its thread: {e}")))?;
+            *tx = Some(send);
+        }
+        let sender = tx.as_ref().expect("started above");
+        sender.send(job).map_err(|_| {
+            *tx = None;
+            stopped("its thread is gone")
+        })
+    }
+
+    /// Transactions committed so far.
+    pub(super) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+}
+
+fn stopped(why: &str) -> StoreError {
+    StoreError::Writer {
+        op: "record delivery",
+        detail: format!("the delivery writer stopped: {why}"),
+    }
+}
+
+/// The writer thread: one transaction per batch, until the store is dropped.
+fn run(conn: &Mutex<Connection>, inbox: &mpsc::Receiver<Job>, commits: &AtomicU64) {
+    while let Ok(first) = inbox.recv() {
+        let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+        // Taken after the lock: what queued up meanwhile rides along.
+        let batch: Vec<Job> = std::iter::once(first)
+            .chain(inbox.try_iter().take(MAX_BATCH - 1))
+            .collect();
+        let written = write(&mut conn, &batch);
+        drop(conn);
+        if written.is_ok() {
+            commits.fetch_add(1, Ordering::Relaxed);
+        }
+        answer(batch, written);
+    }
+}
+
+fn write(conn: &mut Connection, batch: &[Job]) -> Result<Vec<Found>, rusqlite::Error> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut found = Vec::with_capacity(batch.len());
+    for job in batch {
+        found.push(match job {
+            Job::Claim {
+                uuid, event, at, ..
+            } => {
+                let inserted = tx
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO webhook_deliveries (uuid, event, received_at) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![uuid, event, at.to_rfc3339()])?;
+                if inserted == 1 {
+                    Found::Done
+                } else {
+                    tx.prepare_cached(
+                        "SELECT event, received_at, response FROM webhook_deliveries WHERE uuid = ?1",
+                    )?
+                    .query_row([uuid], |r| Ok(Found::Seen(r.get(0)?, r.get(1)?, r.get(2)?)))?
+                }
+            }
+            Job::Finish { uuid, response, .. } => {
+                tx.prepare_cached("UPDATE webhook_deliveries SET response = ?2 WHERE uuid = ?1")?
+                    .execute(params![uuid, response])?;
+                Found::Done
+            }
+        });
+    }
+    tx.commit()?;
+    Ok(found)
+}
+
+/// Tells each job's caller how it went, now that it is durable (or was rolled back).
+fn answer(batch: Vec<Job>, written: Result<Vec<Found>, rusqlite::Error>) {
+    let found = match written {
+        Ok(found) => found,
+        Err(e) => {
+            let detail = e.to_string();
+            let failed = || StoreError::Writer {
+                op: "record delivery",
+                detail: detail.clone(),
+            };
+            for job in batch {
+                // A caller that gave up waiting has nobody to tell.
+                let _ = match job {
+                    Job::Claim { reply, .. } => reply.send(Err(failed())).map_err(drop),
+                    Job::Finish { reply, .. } => reply.send(Err(failed())).map_err(drop),
+                };
+            }
+            return;
+        }
+    };
+    for (job, found) in batch.into_iter().zip(found) {
+        let _ = match (job, found) {
+            (Job::Claim { reply, .. }, Found::Done) => reply.send(Ok(None)).map_err(drop),
+            (Job::Claim { reply, .. }, Found::Seen(event, at, response)) => reply
+                .send(decode(event, &at, response).map(Some))
+                .map_err(drop),
+            (Job::Finish { reply, .. }, _) => reply.send(Ok(())).map_err(drop),
+        };
+    }
+}
+
+fn decode(event: String, at: &str, response: String) -> Result<Delivery, StoreError> {
+    let received_at = parse_time(at).map_err(|detail| StoreError::Corrupt {
+        run: String::new(),
+        what: "delivery time",
+        detail,
+    })?;
+    Ok(Delivery {
+        event,
+        received_at,
+        response,
+    })
+}
+
+/// Waits for the writer's answer to a submitted job.
+async fn reply<T>(rx: oneshot::Receiver<Result<T, StoreError>>) -> Result<T, StoreError> {
+    rx.await
+        .unwrap_or_else(|_| Err(stopped("it dropped the request")))
+}
+
+impl Store {
+    /// Records delivery `uuid` as being handled. Resolves to the earlier delivery if
+    /// `uuid` was seen before (the caller answers as it did then and acts on nothing).
+    ///
+    /// The request is queued when this is called, not when the future is first polled.
+    pub fn claim_delivery(
+        &self,
+        uuid: &str,
+        event: &str,
+    ) -> impl Future<Output = Result<Option<Delivery>, StoreError>> + use<> {
+        let (reply_tx, rx) = oneshot::channel();
+        let queued = self.deliveries.submit(Job::Claim {
+            uuid: uuid.to_string(),
+            event: event.to_string(),
+            at: Utc::now(),
+            reply: reply_tx,
+        });
+        async move {
+            queued?;
+            reply(rx).await
+        }
+    }
+
+    /// Stores the answer given to delivery `uuid`, for its duplicates.
+    pub fn finish_delivery(
+        &self,
+        uuid: &str,
+        response: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + use<> {
+        let (reply_tx, rx) = oneshot::channel();
+        let queued = self.deliveries.submit(Job::Finish {
+            uuid: uuid.to_string(),
+            response: response.to_string(),
+            reply: reply_tx,
+        });
+        async move {
+            queued?;
+            reply(rx).await
+        }
+    }
+
+    /// Delivery transactions committed so far (each holds one or more requests).
+    pub fn delivery_commits(&self) -> u64 {
+        self.deliveries.commits()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_delivery_is_claimed_once_and_its_answer_kept() {
+        let s = Store::open_in_memory().unwrap();
+        assert_eq!(s.claim_delivery("u1", "Pipeline Hook").await.unwrap(), None);
+        let again = s
+            .claim_delivery("u1", "Pipeline Hook")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.response, "");
+        assert_eq!(again.event, "Pipeline Hook");
+        s.finish_delivery("u1", r#"{"runs":[]}"#).await.unwrap();
+        let again = s
+            .claim_delivery("u1", "Pipeline Hook")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.response, r#"{"runs":[]}"#);
+        assert_eq!(s.claim_delivery("u2", "Push Hook").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_cannot_be_written_fails_every_request_in_it() {
+        let s = Store::open_in_memory().unwrap();
+        s.conn()
+            .execute_batch("DROP TABLE webhook_deliveries")
+            .unwrap();
+        let held = s.conn();
+        let claim = s.claim_delivery("u1", "Pipeline Hook");
+        let finish = s.finish_delivery("u0", "{}");
+        drop(held);
+        for e in [claim.await.unwrap_err(), finish.await.unwrap_err()] {
+            assert!(
+                e.to_string().contains("no such table: webhook_deliveries"),
+                "{e}"
+            );
+        }
+        assert_eq!(s.delivery_commits(), 0);
+    }
+
+    #[tokio::test]
+    async fn requests_that_queue_up_share_one_commit_and_each_uuid_is_claimed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let s = Store::open(&path).unwrap();
+        // Hold the connection, as a run's write would, while 300 requests arrive: 100
+        // deliveries, each sent twice, and an answer for each of the first 50.
+        let held = s.conn();
+        let claims: Vec<_> = (0..200)
+            .map(|i| s.claim_delivery(&format!("u{}", i % 100), "Pipeline Hook"))
+            .collect();
+        let finishes: Vec<_> = (0..50)
+            .map(|i| s.finish_delivery(&format!("u{i}"), &format!("answer {i}")))
+            .collect();
+        drop(held);
+        let claimed = futures::future::join_all(claims).await;
+        for r in futures::future::join_all(finishes).await {
+            r.unwrap();
+        }
+        // The writer took the first request, then everything queued behind the lock.
+        assert_eq!(s.delivery_commits(), 1);
+        for i in 0..100 {
+            let (first, second) = (&claimed[i], &claimed[i + 100]);
+            assert_eq!(*first.as_ref().unwrap(), None, "u{i} first send");
+            let seen = second.as_ref().unwrap().as_ref().unwrap();
+            assert_eq!(
+                seen.response, "",
+                "u{i}: the second send sees it in progress"
+            );
+        }
+        drop(s);
+        // Durable: another connection sees every delivery and the 50 answers.
+        let conn = Connection::open(&path).unwrap();
+        let count = |q: &str| conn.query_row(q, [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(count("SELECT count(*) FROM webhook_deliveries"), 100);
+        assert_eq!(
+            count("SELECT count(*) FROM webhook_deliveries WHERE response LIKE 'answer %'"),
+            50
+        );
+    }
+}
