@@ -6,11 +6,19 @@
 //! deliveries was bounded by the disk at about 1.8k/s (docs/benchmarks.md, P6 row d).
 //!
 //! Here one writer thread commits them: whatever claims and answers arrive while it waits
-//! for the connection or for an fsync go into its next transaction, so a burst shares one
+//! for the write lock or for an fsync go into its next transaction, so a burst shares one
 //! fsync. Nobody hears back before their row is durable, and a batch that fails fails
 //! every request in it (none is half-recorded: the transaction rolls back).
+//!
+//! A file store's writer has its own connection. WAL lets the store's connection read
+//! (the catalog, the emergency stop) while the writer waits on an fsync; had it shared
+//! that connection, every request would have queued behind each fsync for its reads,
+//! and batches stayed at two or three. A write of a run meanwhile waits for the batch
+//! through SQLite's busy timeout (rusqlite's 5 s). An in-memory store has one
+//! connection, so there the writer shares it.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -19,7 +27,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
 use super::catalog::Delivery;
-use super::sqlite::parse_time;
+use super::sqlite::{parse_time, sql};
 use super::{Store, StoreError};
 
 /// The most requests one transaction takes; the rest wait for the next.
@@ -27,9 +35,24 @@ const MAX_BATCH: usize = 1024;
 
 /// The writer thread's inbox, started on first use (most stores never see a delivery).
 pub(super) struct DeliveryWriter {
-    conn: Arc<Mutex<Connection>>,
+    db: Db,
     tx: Mutex<Option<mpsc::Sender<Job>>>,
     commits: Arc<AtomicU64>,
+}
+
+/// Where the writer writes.
+#[derive(Clone)]
+pub(super) enum Db {
+    /// The store's file: the writer opens a connection of its own.
+    File(PathBuf),
+    /// The store's only connection (in memory).
+    Shared(Arc<Mutex<Connection>>),
+}
+
+/// The writer's connection, opened on its thread.
+enum WriterConn {
+    Own(Connection),
+    Shared(Arc<Mutex<Connection>>),
 }
 
 enum Job {
@@ -55,9 +78,9 @@ enum Found {
 }
 
 impl DeliveryWriter {
-    pub(super) fn new(conn: Arc<Mutex<Connection>>) -> DeliveryWriter {
+    pub(super) fn new(db: Db) -> DeliveryWriter {
         DeliveryWriter {
-            conn,
+            db,
             tx: Mutex::new(None),
             commits: Arc::new(AtomicU64::new(0)),
         }
@@ -67,12 +90,15 @@ impl DeliveryWriter {
     fn submit(&self, job: Job) -> Result<(), StoreError> {
         let mut tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         if tx.is_none() {
+            let conn = match &self.db {
+                Db::File(path) => WriterConn::Own(open(path)?),
+                Db::Shared(conn) => WriterConn::Shared(conn.clone()),
+            };
             let (send, recv) = mpsc::channel();
-            let conn = self.conn.clone();
             let commits = self.commits.clone();
             std::thread::Builder::new()
                 .name("faultline-deliveries".into())
-                .spawn(move || run(&conn, &recv, &commits))
+                .spawn(move || run(conn, &recv, &commits))
                 .map_err(|e| stopped(&format!("cannot start its thread: {e}")))?;
             *tx = Some(send);
         }
@@ -96,16 +122,25 @@ fn stopped(why: &str) -> StoreError {
     }
 }
 
+/// The writer's own connection to the store file, durable as the store's is.
+fn open(path: &std::path::Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(sql("open the delivery writer's connection"))?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(sql("set synchronous"))?;
+    Ok(conn)
+}
+
 /// The writer thread: one transaction per batch, until the store is dropped.
-fn run(conn: &Mutex<Connection>, inbox: &mpsc::Receiver<Job>, commits: &AtomicU64) {
+fn run(mut conn: WriterConn, inbox: &mpsc::Receiver<Job>, commits: &AtomicU64) {
     while let Ok(first) = inbox.recv() {
-        let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-        // Taken after the lock: what queued up meanwhile rides along.
-        let batch: Vec<Job> = std::iter::once(first)
-            .chain(inbox.try_iter().take(MAX_BATCH - 1))
-            .collect();
-        let written = write(&mut conn, &batch);
-        drop(conn);
+        let (batch, written) = match &mut conn {
+            WriterConn::Own(c) => write(c, first, inbox),
+            WriterConn::Shared(c) => write(
+                &mut c.lock().unwrap_or_else(|p| p.into_inner()),
+                first,
+                inbox,
+            ),
+        };
         if written.is_ok() {
             commits.fetch_add(1, Ordering::Relaxed);
         }
@@ -113,8 +148,25 @@ fn run(conn: &Mutex<Connection>, inbox: &mpsc::Receiver<Job>, commits: &AtomicU6
     }
 }
 
-fn write(conn: &mut Connection, batch: &[Job]) -> Result<Vec<Found>, rusqlite::Error> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+/// One transaction: `first`, and what queued up behind it by the time the write lock
+/// was ours.
+fn write(
+    conn: &mut Connection,
+    first: Job,
+    inbox: &mpsc::Receiver<Job>,
+) -> (Vec<Job>, Result<Vec<Found>, rusqlite::Error>) {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return (vec![first], Err(e)),
+    };
+    let batch: Vec<Job> = std::iter::once(first)
+        .chain(inbox.try_iter().take(MAX_BATCH - 1))
+        .collect();
+    let written = write_all(tx, &batch);
+    (batch, written)
+}
+
+fn write_all(tx: rusqlite::Transaction<'_>, batch: &[Job]) -> Result<Vec<Found>, rusqlite::Error> {
     let mut found = Vec::with_capacity(batch.len());
     for job in batch {
         found.push(match job {
@@ -292,21 +344,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.db");
         let s = Store::open(&path).unwrap();
-        // Hold the connection, as a run's write would, while 300 requests arrive: 100
+        // Hold the write lock, as a run's write would, while 300 requests arrive: 100
         // deliveries, each sent twice, and an answer for each of the first 50.
-        let held = s.conn();
+        s.conn().execute_batch("BEGIN IMMEDIATE").unwrap();
         let claims: Vec<_> = (0..200)
             .map(|i| s.claim_delivery(&format!("u{}", i % 100), "Pipeline Hook"))
             .collect();
         let finishes: Vec<_> = (0..50)
             .map(|i| s.finish_delivery(&format!("u{i}"), &format!("answer {i}")))
             .collect();
-        drop(held);
+        // Reads go on meanwhile (WAL): the store's connection is not held by the writer.
+        assert_eq!(s.halted().unwrap(), None);
+        s.conn().execute_batch("COMMIT").unwrap();
         let claimed = futures::future::join_all(claims).await;
         for r in futures::future::join_all(finishes).await {
             r.unwrap();
         }
-        // The writer took the first request, then everything queued behind the lock.
+        // The writer took the first request, then everything queued behind the lock
+        // (rusqlite's busy timeout let it wait).
         assert_eq!(s.delivery_commits(), 1);
         for i in 0..100 {
             let (first, second) = (&claimed[i], &claimed[i + 100]);

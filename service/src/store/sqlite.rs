@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+use super::deliveries::{Db, DeliveryWriter};
 use crate::engine::{RunEvent, RunState, StoredEvent};
 use crate::gitlab::GitlabContext;
 
@@ -102,7 +103,7 @@ pub struct RunFilter<'a> {
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
     /// Records webhook deliveries with group commit, on the same connection.
-    pub(super) deliveries: super::deliveries::DeliveryWriter,
+    pub(super) deliveries: DeliveryWriter,
 }
 
 /// Version 1 of the schema: runs and their events.
@@ -130,15 +131,15 @@ impl Store {
     /// Opens (creating if needed) the store file.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let conn = Connection::open(path).map_err(sql("open"))?;
-        Store::init(conn)
+        Store::init(conn, Some(path))
     }
 
     /// A store that lives in memory (tests, `faultline run --no-store`).
     pub fn open_in_memory() -> Result<Store, StoreError> {
-        Store::init(Connection::open_in_memory().map_err(sql("open"))?)
+        Store::init(Connection::open_in_memory().map_err(sql("open"))?, None)
     }
 
-    fn init(conn: Connection) -> Result<Store, StoreError> {
+    fn init(conn: Connection, path: Option<&Path>) -> Result<Store, StoreError> {
         // WAL + FULL: every committed event survives a power cut, readers never block the
         // engine's writes.
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -149,8 +150,12 @@ impl Store {
             .map_err(sql("set foreign_keys"))?;
         super::migrate::migrate(&conn)?;
         let conn = Arc::new(Mutex::new(conn));
+        let db = match path {
+            Some(p) => Db::File(p.to_path_buf()),
+            None => Db::Shared(conn.clone()),
+        };
         Ok(Store {
-            deliveries: super::deliveries::DeliveryWriter::new(conn.clone()),
+            deliveries: DeliveryWriter::new(db),
             conn,
         })
     }
