@@ -320,6 +320,34 @@ mod tests {
         assert_eq!(s.claim_delivery("u2", "Push Hook").await.unwrap(), None);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_run_recorded_while_deliveries_commit_loses_no_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Arc::new(Store::open(&dir.path().join("f.db")).unwrap());
+        s.create_run("r1", "e", "{}").unwrap();
+        let recorder = {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for i in 0..300 {
+                    let ev = crate::engine::RunEvent::Note {
+                        message: format!("event {i}"),
+                    };
+                    s.record("r1", &ev).unwrap();
+                }
+            })
+        };
+        for round in 0..30 {
+            let claims: Vec<_> = (0..10)
+                .map(|i| s.claim_delivery(&format!("u{round}-{i}"), "Pipeline Hook"))
+                .collect();
+            for c in futures::future::join_all(claims).await {
+                assert_eq!(c.unwrap(), None);
+            }
+        }
+        recorder.join().expect("every event recorded");
+        assert_eq!(s.events("r1").unwrap().len(), 300);
+    }
+
     #[tokio::test]
     async fn a_batch_that_cannot_be_written_fails_every_request_in_it() {
         let s = Store::open_in_memory().unwrap();

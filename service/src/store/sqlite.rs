@@ -206,7 +206,12 @@ impl Store {
     /// Returns the last event's sequence number (the one before, when `events` is empty).
     pub fn record_all(&self, run: &str, events: &[RunEvent]) -> Result<u64, StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction().map_err(sql("begin"))?;
+        // Immediate: the write lock first, waiting (busy timeout) while the delivery
+        // writer's connection commits. A deferred transaction would read first, and its
+        // write would then fail outright (SQLITE_BUSY) had the writer committed meanwhile.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin"))?;
         let state: Option<String> = tx
             .query_row("SELECT state FROM runs WHERE id = ?1", [run], |r| r.get(0))
             .optional()
