@@ -174,8 +174,9 @@ say "initramfs $(du -h "$work/initrd.gz" | cut -f1), $(echo "$needed" | wc -w) m
 # Leaving idle and restarting a stopped tick is microseconds on hardware but ~0.3-0.8 ms
 # of emulated MMIO here. A netem-delayed packet is released by a timer in an idle guest,
 # so that cost landed on every delayed ping: its floor rose 10.3-10.8 ms for a 10 ms delay.
-# With these two it rose 9.97-10.12 ms. Packets sent at once never wait for a timer, so
-# the baseline did not change. The guest then spins one host core while it runs (~35 s).
+# With these two it rose 9.97-10.53 ms over eight runs. Packets sent at once never wait
+# for a timer, so the baseline did not change. The guest then spins one host core while it
+# runs (~35 s).
 case "${FAULTLINE_KT_ACCEL:-tcg}" in
     tcg) accel=(-accel tcg) guest_args="idle=poll nohz=off" ;;
     kvm) accel=(-accel kvm -cpu host) guest_args="" ;;
