@@ -69,8 +69,6 @@ impl Schedule {
                 format!("cron expression `{t}` is invalid: {why}")
             })
         };
-        // Compiled whole first, so an error names the expression as written.
-        let whole = compile(&fields)?;
         let parsed = if either_day {
             let mut by_date = fields.clone();
             by_date[5] = "*".into();
@@ -78,7 +76,7 @@ impl Schedule {
             by_weekday[3] = "*".into();
             vec![compile(&by_date)?, compile(&by_weekday)?]
         } else {
-            vec![whole]
+            vec![compile(&fields)?]
         };
         Ok(Schedule {
             expr: t.to_string(),

@@ -1,7 +1,7 @@
 //! The store's smaller tables: the experiment catalog (what webhooks and the API run by
-//! name), webhook deliveries (GitLab retries a delivery it thinks failed; each is acted on
-//! once) and the emergency stop (it must survive a restart, or a crash would re-open the
-//! gate an operator closed).
+//! name) and the emergency stop (it must survive a restart, or a crash would re-open the
+//! gate an operator closed). The webhook deliveries table is created here too; it is
+//! written by [`super::deliveries`].
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -47,18 +47,6 @@ pub struct ExperimentRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A webhook delivery seen before.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    /// The event header value.
-    pub event: String,
-    /// When it first arrived.
-    pub received_at: DateTime<Utc>,
-    /// The JSON answer given the first time; empty while that first request is still
-    /// being handled (or if the process died handling it).
-    pub response: String,
-}
-
 /// The emergency stop, while it is engaged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,7 +59,7 @@ pub struct Halt {
     pub at: DateTime<Utc>,
 }
 
-fn corrupt(what: &'static str) -> impl Fn(String) -> StoreError {
+pub(super) fn corrupt(what: &'static str) -> impl Fn(String) -> StoreError {
     move |detail| StoreError::Corrupt {
         run: String::new(),
         what,

@@ -18,7 +18,7 @@
 //! connection, so there the writer shares it.
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -26,9 +26,21 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
-use super::catalog::Delivery;
-use super::sqlite::{parse_time, sql};
+use super::catalog::corrupt;
+use super::sqlite::{configure, parse_time, sql};
 use super::{Store, StoreError};
+
+/// A webhook delivery seen before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The event header value.
+    pub event: String,
+    /// When it first arrived.
+    pub received_at: DateTime<Utc>,
+    /// The JSON answer given the first time; empty while that first request is still
+    /// being handled (or if the process died handling it).
+    pub response: String,
+}
 
 /// The most requests one transaction takes; the rest wait for the next.
 const MAX_BATCH: usize = 1024;
@@ -41,7 +53,6 @@ pub(super) struct DeliveryWriter {
 }
 
 /// Where the writer writes.
-#[derive(Clone)]
 pub(super) enum Db {
     /// The store's file: the writer opens a connection of its own.
     File(PathBuf),
@@ -49,23 +60,20 @@ pub(super) enum Db {
     Shared(Arc<Mutex<Connection>>),
 }
 
-/// The writer's connection, opened on its thread.
-enum WriterConn {
-    Own(Connection),
-    Shared(Arc<Mutex<Connection>>),
-}
+/// Where the writer's caller hears back.
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 enum Job {
     Claim {
         uuid: String,
         event: String,
         at: DateTime<Utc>,
-        reply: oneshot::Sender<Result<Option<Delivery>, StoreError>>,
+        reply: Reply<Option<Delivery>>,
     },
     Finish {
         uuid: String,
         response: String,
-        reply: oneshot::Sender<Result<(), StoreError>>,
+        reply: Reply<()>,
     },
 }
 
@@ -90,9 +98,11 @@ impl DeliveryWriter {
     fn submit(&self, job: Job) -> Result<(), StoreError> {
         let mut tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         if tx.is_none() {
+            // A connection of its own is still behind a mutex: uncontended, it costs
+            // nothing, and one writer loop serves both kinds of store.
             let conn = match &self.db {
-                Db::File(path) => WriterConn::Own(open(path)?),
-                Db::Shared(conn) => WriterConn::Shared(conn.clone()),
+                Db::File(path) => Arc::new(Mutex::new(open(path)?)),
+                Db::Shared(conn) => conn.clone(),
             };
             let (send, recv) = mpsc::channel();
             let commits = self.commits.clone();
@@ -122,25 +132,21 @@ fn stopped(why: &str) -> StoreError {
     }
 }
 
-/// The writer's own connection to the store file, durable as the store's is.
-fn open(path: &std::path::Path) -> Result<Connection, StoreError> {
+/// The writer's own connection to the store file, set up as the store's is.
+fn open(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(sql("open the delivery writer's connection"))?;
-    conn.pragma_update(None, "synchronous", "FULL")
-        .map_err(sql("set synchronous"))?;
+    configure(&conn)?;
     Ok(conn)
 }
 
 /// The writer thread: one transaction per batch, until the store is dropped.
-fn run(mut conn: WriterConn, inbox: &mpsc::Receiver<Job>, commits: &AtomicU64) {
+fn run(conn: Arc<Mutex<Connection>>, inbox: &mpsc::Receiver<Job>, commits: &AtomicU64) {
     while let Ok(first) = inbox.recv() {
-        let (batch, written) = match &mut conn {
-            WriterConn::Own(c) => write(c, first, inbox),
-            WriterConn::Shared(c) => write(
-                &mut c.lock().unwrap_or_else(|p| p.into_inner()),
-                first,
-                inbox,
-            ),
-        };
+        let (batch, written) = write(
+            &mut conn.lock().unwrap_or_else(|p| p.into_inner()),
+            first,
+            inbox,
+        );
         if written.is_ok() {
             commits.fetch_add(1, Ordering::Relaxed);
         }
@@ -198,54 +204,43 @@ fn write_all(tx: rusqlite::Transaction<'_>, batch: &[Job]) -> Result<Vec<Found>,
     Ok(found)
 }
 
-/// Tells each job's caller how it went, now that it is durable (or was rolled back).
+/// Tells each job's caller how it went, now that it is durable (or was rolled back). A
+/// caller that gave up waiting has nobody to tell.
 fn answer(batch: Vec<Job>, written: Result<Vec<Found>, rusqlite::Error>) {
     let found = match written {
         Ok(found) => found,
         Err(e) => {
-            let detail = e.to_string();
             let failed = || StoreError::Writer {
                 op: "record delivery",
-                detail: detail.clone(),
+                detail: e.to_string(),
             };
             for job in batch {
-                // A caller that gave up waiting has nobody to tell.
-                let _ = match job {
-                    Job::Claim { reply, .. } => reply.send(Err(failed())).map_err(drop),
-                    Job::Finish { reply, .. } => reply.send(Err(failed())).map_err(drop),
-                };
+                match job {
+                    Job::Claim { reply, .. } => drop(reply.send(Err(failed()))),
+                    Job::Finish { reply, .. } => drop(reply.send(Err(failed()))),
+                }
             }
             return;
         }
     };
     for (job, found) in batch.into_iter().zip(found) {
-        let _ = match (job, found) {
-            (Job::Claim { reply, .. }, Found::Done) => reply.send(Ok(None)).map_err(drop),
-            (Job::Claim { reply, .. }, Found::Seen(event, at, response)) => reply
-                .send(decode(event, &at, response).map(Some))
-                .map_err(drop),
-            (Job::Finish { reply, .. }, _) => reply.send(Ok(())).map_err(drop),
-        };
+        match (job, found) {
+            (Job::Claim { reply, .. }, Found::Done) => drop(reply.send(Ok(None))),
+            (Job::Claim { reply, .. }, Found::Seen(event, at, response)) => {
+                let seen = parse_time(&at)
+                    .map_err(corrupt("delivery time"))
+                    .map(|received_at| {
+                        Some(Delivery {
+                            event,
+                            received_at,
+                            response,
+                        })
+                    });
+                drop(reply.send(seen));
+            }
+            (Job::Finish { reply, .. }, _) => drop(reply.send(Ok(()))),
+        }
     }
-}
-
-fn decode(event: String, at: &str, response: String) -> Result<Delivery, StoreError> {
-    let received_at = parse_time(at).map_err(|detail| StoreError::Corrupt {
-        run: String::new(),
-        what: "delivery time",
-        detail,
-    })?;
-    Ok(Delivery {
-        event,
-        received_at,
-        response,
-    })
-}
-
-/// Waits for the writer's answer to a submitted job.
-async fn reply<T>(rx: oneshot::Receiver<Result<T, StoreError>>) -> Result<T, StoreError> {
-    rx.await
-        .unwrap_or_else(|_| Err(stopped("it dropped the request")))
 }
 
 impl Store {
@@ -258,34 +253,43 @@ impl Store {
         uuid: &str,
         event: &str,
     ) -> impl Future<Output = Result<Option<Delivery>, StoreError>> + use<> {
-        let (reply_tx, rx) = oneshot::channel();
-        let queued = self.deliveries.submit(Job::Claim {
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Claim {
             uuid: uuid.to_string(),
             event: event.to_string(),
             at: Utc::now(),
-            reply: reply_tx,
-        });
-        async move {
-            queued?;
-            reply(rx).await
-        }
+            reply,
+        };
+        self.ask(job, rx)
     }
 
-    /// Stores the answer given to delivery `uuid`, for its duplicates.
+    /// Stores the answer given to delivery `uuid`, for its duplicates (queued at once,
+    /// as [`Store::claim_delivery`]).
     pub fn finish_delivery(
         &self,
         uuid: &str,
         response: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + use<> {
-        let (reply_tx, rx) = oneshot::channel();
-        let queued = self.deliveries.submit(Job::Finish {
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Finish {
             uuid: uuid.to_string(),
             response: response.to_string(),
-            reply: reply_tx,
-        });
+            reply,
+        };
+        self.ask(job, rx)
+    }
+
+    /// Queues `job` now; the future is its answer, `rx`.
+    fn ask<T>(
+        &self,
+        job: Job,
+        rx: oneshot::Receiver<Result<T, StoreError>>,
+    ) -> impl Future<Output = Result<T, StoreError>> + use<T> {
+        let queued = self.deliveries.submit(job);
         async move {
             queued?;
-            reply(rx).await
+            rx.await
+                .unwrap_or_else(|_| Err(stopped("it dropped the request")))
         }
     }
 

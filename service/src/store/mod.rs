@@ -7,6 +7,7 @@ mod migrate;
 mod outbox;
 mod sqlite;
 
-pub use catalog::{Delivery, ExperimentRow, Halt};
+pub use catalog::{ExperimentRow, Halt};
+pub use deliveries::Delivery;
 pub use outbox::{NewNotification, NotificationRow, NotificationStatus};
 pub use sqlite::{RunFilter, RunRow, Store, StoreError};

@@ -59,6 +59,18 @@ pub enum StoreError {
     },
 }
 
+/// Settings every connection to the store gets (the store's own and the delivery
+/// writer's). WAL + FULL: every committed write survives a power cut, readers never block
+/// the engine's writes.
+pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql("set journal_mode"))?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(sql("set synchronous"))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(sql("set foreign_keys"))
+}
+
 pub(super) fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |source| StoreError::Sqlite { op, source }
 }
@@ -140,14 +152,7 @@ impl Store {
     }
 
     fn init(conn: Connection, path: Option<&Path>) -> Result<Store, StoreError> {
-        // WAL + FULL: every committed event survives a power cut, readers never block the
-        // engine's writes.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql("set journal_mode"))?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(sql("set synchronous"))?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(sql("set foreign_keys"))?;
+        configure(&conn)?;
         super::migrate::migrate(&conn)?;
         let conn = Arc::new(Mutex::new(conn));
         let db = match path {
