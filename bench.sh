@@ -61,6 +61,11 @@ for line in sys.stdin:
         print(m["target"]["name"], m["executable"], m["manifest_path"].rsplit("/", 1)[0])
 ' >"$executables" || { tail -n 30 "$out/build.log" >&2; echo "bench.sh: build failed" >&2; exit 1; }
 
+# How much of the linker's order file the measured `faultline` still has (a stale one is
+# only a lost saving: P5 and P7 read the binary's resident code).
+layout=$(build-support/order/profile.sh --check 2>&1)
+say "$layout"
+
 # id  bench
 benches="
 P1 netlink_vs_tc
@@ -117,5 +122,5 @@ mode=full
 [ -n "$only" ] && mode="$mode, only $only"
 python3 bench/table.py "$results" docs/benchmarks.md --kernel-log "$kernel_log" \
     --mode "$mode" --load-start "$load_start" --seconds "$((SECONDS - t0))" \
-    --failed "${failed[@]}"
+    --layout "$layout" --failed "${failed[@]}"
 [ ${#failed[@]} -eq 0 ]

@@ -2,7 +2,7 @@
 """Assembles the benchmark table of issue 10 from the benches' JSON lines.
 
     bench/table.py RESULTS.jsonl OUT.md [--kernel-log FILE] [--mode quick|full]
-                   [--load-start "1 5 15"] [--seconds N] [--failed NAME ...]
+                   [--load-start "1 5 15"] [--seconds N] [--layout TEXT] [--failed NAME ...]
 
 Each line of RESULTS.jsonl is one measure, written by a bench through bench/report.rs:
 {"id", "name", "label", "unit", "samples"}. The goals and the pairs compared live here, in
@@ -264,6 +264,8 @@ def render(t, mc, args):
         f"- machine: {mc['cpu']}, {mc['cores']} cores, {mc['mem']}, kernel {mc['kernel']}",
         f"- load average (1/5/15 min): {mc['load_start']} at start, {mc['load_end']} at end "
         "(the cores are shared: other work running meanwhile shows up here)",
+        f"- code layout: {args.layout or 'not checked'} "
+        "(`build-support/order/profile.sh` regenerates it)",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
@@ -326,18 +328,21 @@ NOTES = """
 ## Where the goals are out of reach here, and why
 
 - **P7 peak RSS (5× less than Chaos Toolkit, so `faultline run` at most about 6.8 MiB).**
-  A run peaks at about 15 MiB. In one measured run, 11.5 MiB of it was file-backed and
-  2.5 MiB anonymous:
-  - about 8 MiB is the binary's code the run touches (the kernel maps 64 KB around each
-    page fault);
-  - 2.2 MiB is libc, libm and the loader;
-  - 1.8 MiB is data that position-independent code relocates at start.
+  A run peaked at 15.2 MiB until 2026-12-02, 9.5 MiB of it the binary's code: the kernel
+  maps 64 KB around each page a process faults in, and the 1.7 MB of functions a run
+  executes were scattered over 13 MB of code. The linker now lays them out side by side
+  from an order file (`build-support/order/`, profiled under callgrind; the "code layout"
+  line above says how much of it the measured binary has), and a run peaks at about
+  8.5 MiB (4×). What is left, in one measured run:
+  - 3 MiB of code, 1.1 MiB of read-only data;
+  - 1.9 MiB of pointers in read-only data that the loader relocates at start, because the
+    binary is position-independent (ASLR): every such page is written, so resident;
+  - 2.3 MiB of libc, libm and the loader; 0.4 MiB of heap.
 
-  The release profile already trades speed for size (`opt-level = "s"`: 21 MiB down to
-  15), and packed relocations drop the 2 MiB `.rela.dyn` the loader read. What is left is
-  the code of one binary that serves, stores runs in SQLite, probes over HTTP and renders a
-  report. Going under 7 MiB would need a second, minimal runner binary, which the design's
-  "one binary" rules out. The whole tree's PSS is 2.2× less than Chaos Toolkit's.
+  A non-PIE binary would not relocate and might reach 5×, at the cost of ASLR for a
+  service that runs as root and takes network input: not taken. The release profile
+  already trades speed for size (`opt-level = "s"`), and packed relocations drop the 2 MiB
+  `.rela.dyn` the loader read.
 - **P6 row d (recorded deliveries).** A delivery that would start runs is recorded before
   anything starts, so a resent one is answered, not run twice: an INSERT before and an
   UPDATE after, each durable (`synchronous=FULL`) before the request goes on. One writer
@@ -363,6 +368,7 @@ def main():
     ap.add_argument("--kernel-log")
     ap.add_argument("--mode", default="full")
     ap.add_argument("--load-start", default="")
+    ap.add_argument("--layout", default="")
     ap.add_argument("--seconds", default="?")
     ap.add_argument("--failed", nargs="*", default=[])
     args = ap.parse_args()

@@ -923,12 +923,16 @@ def check_dockerfile(objs: list[dict]) -> None:
         return m.group(1)
 
     def targets() -> str:
-        assert stages.get("builder", "").startswith("rust:1-bookworm"), (
-            f"builder from {stages.get('builder')}"
-        )
+        # Built on the runtime's Debian (the binaries link its glibc), with a pinned
+        # toolchain no older than the workspace's rust-version.
+        builder = stages.get("builder", "")
+        m = re.fullmatch(r"rust:1\.(\d+)(?:\.\d+)?-bookworm", builder)
+        assert m, f"builder from {builder}"
+        minimum = int(cargo["workspace"]["package"]["rust-version"].split(".")[1])
+        assert int(m.group(1)) >= minimum, f"builder {builder} older than rust-version 1.{minimum}"
         for t in ("service", "agent"):
             assert stages.get(t) == "debian:bookworm-slim", f"target {t} from {stages.get(t)}"
-        return "targets service and agent on debian:bookworm-slim, built on rust:1-bookworm"
+        return f"targets service and agent on debian:bookworm-slim, built on {builder}"
 
     def binaries() -> str:
         build = re.search(r"cargo build --release[^\n]*", text).group(0)
