@@ -352,11 +352,12 @@ NOTES = """
   rest is CPU: row d is row c (about 22k/s, itself at the 20k line) plus two trips
   through the writer thread and SQLite per delivery, on the same 2 cores.
   Deliveries no rule wants (rows a and b) are never written.
-- **P6 row c** sits at the 20k line: 21.5k to 23k/s across runs. Whether its p99 stays under
+- **P6 row c** sits at the 20k line: 21.5k to 24.7k/s across runs. Whether its p99 stays under
   5 ms at the load that reaches 20k depends on what else the shared cores run.
 - **P4 netem in QEMU.** Even with `idle=poll nohz=off`, the floor lands 10.0 to 10.53 ms
-  over eight runs on 2026-12-02, on either side of the 0.5 ms bound. The rest is the
-  emulated timer interrupt and softirq path. The qdisc itself is checked to say
+  over eight runs on 2026-12-02, on either side of the 0.5 ms bound (the row shows the
+  newest kernel-tier log the table found, with its date). The rest is the emulated timer
+  interrupt and softirq path. The qdisc itself is checked to say
   `delay 10ms`.
 """
 
