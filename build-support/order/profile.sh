@@ -29,8 +29,8 @@ bin=${CARGO_TARGET_DIR:-target}/release/faultline
 
 coverage() {
     local have total
-    total=$(sort -u "$order" | wc -l)
-    have=$(nm --defined-only "$bin" | awk '{print $3}' | sort -u | comm -12 - <(sort -u "$order") | wc -l)
+    total=$(wc -l <"$order") # written without repeats
+    have=$(nm --defined-only "$bin" | awk '{print $3}' | sort -u | comm -12 - <(sort "$order") | wc -l)
     echo "order file: $have of $total functions found in $bin"
 }
 
@@ -51,10 +51,10 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+callgrind=(valgrind --tool=callgrind --demangle=no --dump-instr=no)
 profiled() { # NAME ARGS...: runs the binary under callgrind, output in $work/NAME.cg
     local name=$1; shift
-    valgrind --tool=callgrind --demangle=no --dump-instr=no --callgrind-out-file="$work/$name.cg" \
-        "$bin" "$@" >"$work/$name.log" 2>&1
+    "${callgrind[@]}" --callgrind-out-file="$work/$name.cg" "$bin" "$@" >"$work/$name.log" 2>&1
 }
 
 mkdir -p "$work/www"
@@ -92,7 +92,8 @@ EOF
 
     api_port=$(free_port)
     echo "operator:order-profile-token-0123456789" >"$work/tokens"
-    valgrind --tool=callgrind --demangle=no --dump-instr=no --callgrind-out-file="$work/$tag-serve.cg" \
+    # Not through profiled: $! must be valgrind itself, which the TERM below stops.
+    "${callgrind[@]}" --callgrind-out-file="$work/$tag-serve.cg" \
         "$bin" serve --listen "127.0.0.1:$api_port" --state-dir "$work/$tag-serve-state" \
         --tokens-file "$work/tokens" >"$work/$tag-serve.log" 2>&1 &
     serve=$!
