@@ -12,7 +12,8 @@
 #   FAULTLINE_KT_PROFILE  cargo profile for the agent: debug (default: shares the unit
 #                         tier's dependency builds; stripped, it is small) or release
 #   FAULTLINE_KT_TIMEOUT  seconds the guest may run (default 300)
-#   FAULTLINE_KT_ACCEL    tcg (default) or kvm (only where /dev/kvm really works)
+#   FAULTLINE_KT_ACCEL    tcg (default; guest time counts instructions), tcg-realtime (guest
+#                         time is host time, as before) or kvm (only where /dev/kvm works)
 #   FAULTLINE_KT_APPEND   more guest kernel parameters (e.g. to compare timer settings)
 #   FAULTLINE_KT_KEEP     set to 1 to keep the build dir (initramfs, console log)
 #   CARGO_TARGET_DIR      honoured as usual (default: target/ in the repository)
@@ -170,19 +171,20 @@ say "initramfs $(du -h "$work/initrd.gz" | cut -f1), $(echo "$needed" | wc -w) m
 # TCG by default: a /dev/kvm that exists can still fail (nested virtualisation here stops
 # the guest with "KVM internal error ... emulation failure"), and TCG boots in seconds.
 #
-# Under TCG the guest polls when idle and keeps its periodic tick (idle=poll nohz=off).
-# Leaving idle and restarting a stopped tick is microseconds on hardware but ~0.3-0.8 ms
-# of emulated MMIO here. A netem-delayed packet is released by a timer in an idle guest,
-# so that cost landed on every delayed ping: its floor rose 10.3-10.8 ms for a 10 ms delay.
-# With these two it rose 9.97-10.53 ms over eight runs. Packets sent at once never wait
-# for a timer, so the baseline did not change. The guest then spins one host core while it
-# runs (~35 s).
+# Under TCG the guest's clock counts instructions (-icount, sleep=off: an idle guest jumps
+# to its next timer). In real time an emulated timer interrupt, leaving idle or a restarted
+# tick costs 0.3-0.8 ms of emulated MMIO, and that landed on every packet netem releases:
+# a 10 ms delay measured 10.3-10.8 ms, and still 9.97-10.64 with idle=poll nohz=off. On
+# hardware these cost microseconds. Counted instructions keep the emulator's own cost and
+# the host's load out of the guest's time, as on a real node: the floor rose 10.002 ms.
+# tcg-realtime is the old mode (guest time = host time, polling idle), for comparison.
 case "${FAULTLINE_KT_ACCEL:-tcg}" in
-    tcg) accel=(-accel tcg) guest_args="idle=poll nohz=off" ;;
+    tcg) accel=(-accel tcg -icount shift=auto,sleep=off) guest_args="" ;;
+    tcg-realtime) accel=(-accel tcg) guest_args="idle=poll nohz=off" ;;
     kvm) accel=(-accel kvm -cpu host) guest_args="" ;;
-    *) die "FAULTLINE_KT_ACCEL must be tcg or kvm" ;;
+    *) die "FAULTLINE_KT_ACCEL must be tcg, tcg-realtime or kvm" ;;
 esac
-say "booting $kv (${accel[1]}, timeout ${guest_timeout}s)"
+say "booting $kv (${FAULTLINE_KT_ACCEL:-tcg}: ${accel[*]}, timeout ${guest_timeout}s)"
 console=$work/console.log
 t_boot=$SECONDS
 set +e
