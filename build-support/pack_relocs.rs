@@ -19,7 +19,9 @@
 //!    13 MB of code, kept 9.5 MiB of `faultline run` resident; laid out side by side, about
 //!    3 MiB. A name the file holds that the binary lacks is skipped without a warning: a
 //!    stale file costs the saving, never the build. Only on x86_64, where rustc links with
-//!    its own lld by default (GNU ld has no such flag) and where the file was profiled;
+//!    its own lld by default (GNU ld has no such flag) and where the file was profiled, and
+//!    only in optimized builds (`PROFILE=release`, which bench builds are too): the file
+//!    names optimized functions, so a debug link would read its 1 MB for nothing.
 //!    `FAULTLINE_NO_ORDER_FILE=1` leaves it out (for a build that links with GNU ld).
 fn main() {
     println!("cargo:rerun-if-changed=../build-support/pack_relocs.rs");
@@ -38,7 +40,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=FAULTLINE_NO_ORDER_FILE");
     let x86_64 = std::env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|a| a == "x86_64");
     let opted_out = std::env::var_os("FAULTLINE_NO_ORDER_FILE").is_some_and(|v| v == "1");
-    if x86_64 && !opted_out && std::path::Path::new(&order).exists() {
+    let optimized = std::env::var("PROFILE").is_ok_and(|p| p == "release");
+    if x86_64 && optimized && !opted_out && std::path::Path::new(&order).exists() {
         println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={order}");
         println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
     }

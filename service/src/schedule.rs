@@ -71,7 +71,7 @@ pub fn scheduled(store: &Store, after: DateTime<Utc>) -> Vec<Scheduled> {
                 cron: s.as_str().to_string(),
                 timezone: zone.name().to_string(),
                 next,
-                next_local: next.map(|t| t.with_timezone(&zone).fixed_offset()),
+                next_local: next.map(|t| zone.with_offset(t)),
             }
         })
         .collect()

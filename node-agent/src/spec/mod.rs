@@ -14,6 +14,7 @@ pub mod steady;
 pub mod target;
 pub mod units;
 pub mod yaml;
+pub mod zone;
 
 pub use compare::{ChangeLimit, Compare};
 pub use error::{SpecError, SpecErrors};

@@ -14,7 +14,8 @@
 //! reading), which would run it only on a Monday the 1st: a few times a year.
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
-use chrono_tz::Tz;
+
+pub use crate::spec::zone::Zone;
 use serde::{Deserialize, Serialize};
 
 /// A validated cron expression, kept as written, with the zone its times are in.
@@ -25,7 +26,7 @@ pub struct Schedule {
     /// schedule fires at the earlier of their next times.
     parsed: Vec<cron::Schedule>,
     /// `None`: the string form, UTC.
-    zone: Option<Tz>,
+    zone: Option<Zone>,
 }
 
 impl PartialEq for Schedule {
@@ -86,7 +87,7 @@ impl Schedule {
     }
 
     /// The same schedule with its times in `zone`.
-    pub fn in_zone(self, zone: Tz) -> Schedule {
+    pub fn in_zone(self, zone: Zone) -> Schedule {
         Schedule {
             zone: Some(zone),
             ..self
@@ -99,38 +100,38 @@ impl Schedule {
     }
 
     /// The zone named in the spec; `None` for the string form (UTC).
-    pub fn zone(&self) -> Option<Tz> {
-        self.zone
+    pub fn zone(&self) -> Option<&Zone> {
+        self.zone.as_ref()
     }
 
     /// The zone the cron fields are read in (UTC unless one is named).
-    pub fn effective_zone(&self) -> Tz {
-        self.zone.unwrap_or(Tz::UTC)
+    pub fn effective_zone(&self) -> Zone {
+        self.zone.clone().unwrap_or_else(Zone::utc)
     }
 
     /// The first time strictly after `after` that the schedule fires, by the DST rule of
     /// the module doc.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let zone = self.effective_zone();
         self.parsed
             .iter()
-            .filter_map(|p| next_of(p, self.effective_zone(), after))
+            .filter_map(|p| next_of(p, &zone, after))
             .min()
     }
 }
 
 /// [`Schedule::next_after`] for one compiled schedule.
-fn next_of(parsed: &cron::Schedule, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn next_of(parsed: &cron::Schedule, zone: &Zone, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
     // Iterate wall-clock times: cron over a zone without DST (UTC standing in for
     // "naive local"), then place each candidate in the real zone.
-    let local = Utc.from_utc_datetime(&after.with_timezone(&tz).naive_local());
+    let local = Utc.from_utc_datetime(&zone.wall_clock(after)?);
     for wall in parsed.after(&local) {
-        let at = match tz.from_local_datetime(&wall.naive_utc()) {
+        let at = match zone.instants_of(wall.naive_utc()) {
             LocalResult::Single(t) => t,
             // Repeated by a fall-back: the first occurrence only.
             LocalResult::Ambiguous(first, _) => first,
-            LocalResult::None => end_of_gap(tz, wall.naive_utc())?,
-        }
-        .with_timezone(&Utc);
+            LocalResult::None => end_of_gap(zone, wall.naive_utc())?,
+        };
         // Times already passed (the second pass of a repeated hour, or several
         // skipped times that share one gap's end) do not fire again.
         if at > after {
@@ -190,11 +191,11 @@ fn weekdays(field: &str) -> Result<String, String> {
 
 /// The first existing local time after `wall`, which a spring-forward skipped. Gaps are
 /// whole minutes and at most a day long (Samoa, 2011), so a bounded minute walk finds it.
-fn end_of_gap(tz: Tz, wall: NaiveDateTime) -> Option<DateTime<Tz>> {
+fn end_of_gap(zone: &Zone, wall: NaiveDateTime) -> Option<DateTime<Utc>> {
     let mut t = wall.with_second(0)?;
     for _ in 0..=(25 * 60) {
         t += chrono::Duration::minutes(1);
-        if let Some(at) = tz.from_local_datetime(&t).earliest() {
+        if let Some(at) = zone.instants_of(t).earliest() {
             return Some(at);
         }
     }
@@ -202,16 +203,15 @@ fn end_of_gap(tz: Tz, wall: NaiveDateTime) -> Option<DateTime<Tz>> {
 }
 
 /// Checks an IANA zone name, with a suggestion for a near miss.
-pub fn parse_zone(name: &str) -> Result<Tz, String> {
-    name.parse::<Tz>().map_err(|_| {
-        let names = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name());
-        match crate::spec::decode::cx::closest(name, names) {
+pub fn parse_zone(name: &str) -> Result<Zone, String> {
+    Zone::named(name).ok_or_else(
+        || match crate::spec::decode::cx::closest(name, Zone::names()) {
             Some(near) => format!("unknown time zone `{name}`; did you mean `{near}`?"),
             None => format!(
                 "unknown time zone `{name}`; use an IANA name like `Europe/Berlin` or `UTC`"
             ),
-        }
-    })
+        },
+    )
 }
 
 /// The two forms in JSON/YAML.
@@ -232,7 +232,7 @@ struct Zoned {
 
 impl Serialize for Schedule {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.zone {
+        match &self.zone {
             None => Form::Utc(self.expr.clone()),
             Some(z) => Form::Zoned(Zoned {
                 cron: self.expr.clone(),
@@ -415,7 +415,7 @@ mod tests {
 
     #[test]
     fn zone_names_are_checked_with_a_suggestion() {
-        assert_eq!(parse_zone("UTC").unwrap(), Tz::UTC);
+        assert_eq!(parse_zone("UTC").unwrap(), Zone::utc());
         let e = parse_zone("Europe/Berln").unwrap_err();
         assert!(e.contains("did you mean `Europe/Berlin`"), "{e}");
         let e = parse_zone("Mars/Olympus").unwrap_err();
