@@ -304,7 +304,7 @@ NOTES = """
   puts a floor under every packet; TCG scheduling noise moves the median up, never the
   floor). The guest's clock counts instructions (`-icount`, `tests/kernel-tier/run.sh` says
   why): in real time every emulated timer interrupt cost a delayed packet 0.3-0.8 ms of
-  emulation, and the floor rose 10.0-10.8 ms; counted, it rose 10.002 ms. It is re-measured only with
+  emulation, and the floor rose 10.0-10.8 ms; counted (4 ns per instruction), 10.01 ms. It is re-measured only with
   `./bench.sh --kernel`; otherwise the row shows the last kernel-tier log found and its date.
 - **P5** `node-agent/benches/agent_rss.rs` (VmRSS after 1,000 apply/recover cycles over
   HTTP) and `service/benches/idle_rss.rs` (`faultline serve` 1 s after `/healthz` answers).

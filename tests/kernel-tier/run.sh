@@ -14,6 +14,7 @@
 #   FAULTLINE_KT_TIMEOUT  seconds the guest may run (default 300)
 #   FAULTLINE_KT_ACCEL    tcg (default; guest time counts instructions), tcg-realtime (guest
 #                         time is host time, as before) or kvm (only where /dev/kvm works)
+#   FAULTLINE_KT_ICOUNT   QEMU's -icount value under tcg (default shift=2,sleep=off)
 #   FAULTLINE_KT_APPEND   more guest kernel parameters (e.g. to compare timer settings)
 #   FAULTLINE_KT_KEEP     set to 1 to keep the build dir (initramfs, console log)
 #   CARGO_TARGET_DIR      honoured as usual (default: target/ in the repository)
@@ -171,15 +172,18 @@ say "initramfs $(du -h "$work/initrd.gz" | cut -f1), $(echo "$needed" | wc -w) m
 # TCG by default: a /dev/kvm that exists can still fail (nested virtualisation here stops
 # the guest with "KVM internal error ... emulation failure"), and TCG boots in seconds.
 #
-# Under TCG the guest's clock counts instructions (-icount, sleep=off: an idle guest jumps
-# to its next timer). In real time an emulated timer interrupt, leaving idle or a restarted
-# tick costs 0.3-0.8 ms of emulated MMIO, and that landed on every packet netem releases:
-# a 10 ms delay measured 10.3-10.8 ms, and still 9.97-10.64 with idle=poll nohz=off. On
-# hardware these cost microseconds. Counted instructions keep the emulator's own cost and
-# the host's load out of the guest's time, as on a real node: the floor rose 10.002 ms.
+# Under TCG the guest's clock counts instructions: 4 ns each (-icount shift=2), and an idle
+# guest jumps to its next timer (sleep=off). In real time an emulated timer interrupt,
+# leaving idle or a restarted tick costs 0.3-0.8 ms of emulated MMIO, and that landed on
+# every packet netem releases: a 10 ms delay measured 10.3-10.8 ms, and still 9.97-10.64
+# with idle=poll nohz=off. On hardware these cost microseconds. Counted instructions keep
+# the emulator's cost and the host's load out of the guest's time, as on a real node: the
+# floor rose 10.010-10.015 ms with three busy loops on the host's two cores. A fixed shift,
+# not shift=auto: auto re-ties guest time to host time, and on a loaded CI host that moved
+# the baseline floor from 0.04 to 0.32 ms. FAULTLINE_KT_ICOUNT overrides the -icount value.
 # tcg-realtime is the old mode (guest time = host time, polling idle), for comparison.
 case "${FAULTLINE_KT_ACCEL:-tcg}" in
-    tcg) accel=(-accel tcg -icount shift=auto,sleep=off) guest_args="" ;;
+    tcg) accel=(-accel tcg -icount "${FAULTLINE_KT_ICOUNT:-shift=2,sleep=off}") guest_args="" ;;
     tcg-realtime) accel=(-accel tcg) guest_args="idle=poll nohz=off" ;;
     kvm) accel=(-accel kvm -cpu host) guest_args="" ;;
     *) die "FAULTLINE_KT_ACCEL must be tcg, tcg-realtime or kvm" ;;
