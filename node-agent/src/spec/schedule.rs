@@ -14,9 +14,9 @@
 //! reading), which would run it only on a Monday the 1st: a few times a year.
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
+use serde::{Deserialize, Serialize};
 
 pub use crate::spec::zone::Zone;
-use serde::{Deserialize, Serialize};
 
 /// A validated cron expression, kept as written, with the zone its times are in.
 #[derive(Debug, Clone)]
