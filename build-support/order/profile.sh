@@ -10,8 +10,9 @@
 #
 # How: every function the binary executes in a few ordinary uses is recorded under
 # valgrind's callgrind (exact, unlike sampling), in first-executed order:
-#   1. `faultline run` of an experiment with an HTTP steady state and a processKill, on a
-#      fresh state directory and again on the same one (a user's second run);
+#   1. `faultline run` of P7's experiment (bench/p7-experiment.yaml: an HTTP steady state
+#      and a processKill), on a fresh state directory and again on the same one (a user's
+#      second run);
 #   2. `faultline validate` of every example;
 #   3. `faultline serve` until it answers /healthz and one API request.
 # Loopback only; every process it starts is stopped on exit.
@@ -70,20 +71,8 @@ profile_uses() {
         sleep 600 &
         victim=$!
         pids+=("$victim")
-        cat >"$work/experiment.yaml" <<EOF
-apiVersion: faultline.dev/v1alpha1
-kind: Experiment
-metadata: { name: order-profile }
-spec:
-  target: { local: { pid: $victim } }
-  steadyState:
-    - name: web-up
-      http: { url: "http://127.0.0.1:$web_port/", status: 200, every: 10ms, timeout: 2s }
-      expect: ">= 99%"
-      phases: [before, after]
-  steps:
-    - processKill: {}
-EOF
+        sed -e "s|\${URL}|http://127.0.0.1:$web_port/|" -e "s|\${PID}|$victim|" \
+            bench/p7-experiment.yaml >"$work/experiment.yaml"
         profiled "$tag-run-$round" run --state-dir "$work/$tag-state" "$work/experiment.yaml" ||
             { cat "$work/$tag-run-$round.log" >&2; echo "profile.sh: faultline run failed" >&2; exit 1; }
     done

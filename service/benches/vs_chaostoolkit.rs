@@ -51,22 +51,18 @@ fn own_sleeps(tool: Tool) -> Duration {
     }
 }
 
+/// The experiment, shared with `build-support/order/profile.sh`.
+const FAULTLINE_EXPERIMENT: &str = include_str!("../../bench/p7-experiment.yaml");
+
 fn faultline_experiment(url: &str, pid: u32) -> String {
-    format!(
-        r#"apiVersion: faultline.dev/v1alpha1
-kind: Experiment
-metadata: {{ name: bench-kill }}
-spec:
-  target: {{ local: {{ pid: {pid} }} }}
-  steadyState:
-    - name: web-up
-      http: {{ url: "{url}", status: 200, every: {EVERY_MS}ms, timeout: 2s }}
-      expect: ">= 99%"
-      phases: [before, after]
-  steps:
-    - processKill: {{}}
-"#
-    )
+    // The wall-time correction (`own_sleeps`) assumes this interval.
+    assert!(
+        FAULTLINE_EXPERIMENT.contains(&format!("every: {EVERY_MS}ms")),
+        "bench/p7-experiment.yaml: every is not {EVERY_MS}ms"
+    );
+    FAULTLINE_EXPERIMENT
+        .replace("${URL}", url)
+        .replace("${PID}", &pid.to_string())
 }
 
 fn chaos_experiment(url: &str, pid: u32) -> String {

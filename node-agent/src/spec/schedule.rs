@@ -16,7 +16,7 @@
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use crate::spec::zone::Zone;
+use crate::spec::zone::Zone;
 
 /// A validated cron expression, kept as written, with the zone its times are in.
 #[derive(Debug, Clone)]

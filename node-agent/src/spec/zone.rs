@@ -10,7 +10,8 @@
 //! P7). The TZif files are 200 KB of plain bytes, and only a named zone is parsed.
 
 use chrono::{
-    DateTime, Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Timelike, Utc,
+    DateTime, Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset as _, Timelike,
+    Utc,
 };
 use jiff::tz::{AmbiguousOffset, Offset, TimeZone};
 
@@ -98,9 +99,8 @@ impl Zone {
     /// `at` with this zone's offset then (e.g. `2026-03-30T03:00:00+02:00`).
     pub fn with_offset(&self, at: DateTime<Utc>) -> DateTime<FixedOffset> {
         let seconds = timestamp(at).map_or(0, |t| self.tz.to_offset(t).seconds());
-        let offset = FixedOffset::east_opt(seconds)
-            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero"));
-        at.with_timezone(&offset)
+        // FixedOffset refuses a day or more; no tz database offset is that large.
+        at.with_timezone(&FixedOffset::east_opt(seconds).unwrap_or(Utc.fix()))
     }
 }
 
