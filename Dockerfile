@@ -8,7 +8,7 @@
 # Chart.yaml appVersion = the workspace version); tests/peers/helm_chart.py checks that
 # they, the targets and the paths copied here agree.
 
-# ---- build: both binaries in one cargo invocation (one dependency graph, built once) ----
+# ---- build: both binaries, as they ship (build-support/dist.sh: static-pie, fat LTO) ----
 # The toolchain is pinned to the one build-support/order/faultline.txt was profiled with:
 # symbol names carry a hash of the compiler's version, and a function order naming other
 # symbols is skipped (the image then works, with about 6 MiB more code resident per run).
@@ -19,9 +19,9 @@ COPY . .
 # out in the same step because a cache mount is not part of the image.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p faultline -p faultline-agent \
-    && install -D -m 0755 target/release/faultline /out/faultline \
-    && install -D -m 0755 target/release/faultline-agent /out/faultline-agent
+    build-support/dist.sh \
+    && install -D -m 0755 target/dist/faultline /out/faultline \
+    && install -D -m 0755 target/dist/faultline-agent /out/faultline-agent
 
 # ---- the service: unprivileged -------------------------------------------------------------
 FROM debian:bookworm-slim AS service

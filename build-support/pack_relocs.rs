@@ -36,7 +36,14 @@ fn main() {
         std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default(),
         std::env::var("CARGO_PKG_NAME").unwrap_or_default()
     );
-    println!("cargo:rerun-if-changed={order}");
+    // A file that does not exist would make cargo rerun this script, and so rebuild the
+    // package and everything above it, at every build (the agent has no order file): watch
+    // the directory instead, which notices the file appearing.
+    if std::path::Path::new(&order).exists() {
+        println!("cargo:rerun-if-changed={order}");
+    } else {
+        println!("cargo:rerun-if-changed=../build-support/order");
+    }
     println!("cargo:rerun-if-env-changed=FAULTLINE_NO_ORDER_FILE");
     let x86_64 = std::env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|a| a == "x86_64");
     let opted_out = std::env::var_os("FAULTLINE_NO_ORDER_FILE").is_some_and(|v| v == "1");

@@ -19,14 +19,14 @@
 #
 #   build-support/order/profile.sh           profile, rewrite the file, print coverage
 #   build-support/order/profile.sh --check   only print how much of the file the current
-#                                            release binary still has (bench.sh calls this)
+#                                            shipped binary (target/dist) still has (bench.sh calls this)
 #
 # Rerun it after a toolchain update or a large change of dependencies: symbol names carry a
 # hash of their crate's build, so those two make an order file stale.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 order=build-support/order/faultline.txt
-bin=${CARGO_TARGET_DIR:-target}/release/faultline
+bin=${CARGO_TARGET_DIR:-target}/dist/faultline # as it ships: build-support/dist.sh
 
 coverage() {
     local have total
@@ -94,16 +94,13 @@ profile_uses() {
     wait "$serve" || true
 }
 
-# Symbol names carry a hash of their crate's build, and a bench build turns on tokio's
-# test-util (a dev-dependency's) for every crate, so the shipped build (the Dockerfile's)
-# and the bench build name most functions differently. Both are profiled; the file holds
-# both sets, and each binary's linker finds its own.
-cargo build --release --locked -q -p faultline -p faultline-agent 2>&1 | tail -n 5 >&2
+# The shipped build (build-support/dist.sh, the Dockerfile's and what bench.sh measures):
+# symbol names carry a hash of their crate's build, so another build (a bench build turns
+# on tokio's test-util for every crate) finds only some of them.
+build-support/dist.sh 2>&1 | tail -n 5 >&2
 profile_uses shipped
-cargo bench --workspace --no-run -q 2>&1 | tail -n 5 >&2
-profile_uses bench
 
-python3 - "$order" "$work"/shipped-*.cg "$work"/bench-*.cg <<'EOF'
+python3 - "$order" "$work"/shipped-*.cg <<'EOF'
 import re, sys
 # callgrind's compressed names: "fn=(id) name" defines id, "fn=(id)" reuses it; the same
 # for cfn= (callees) and ob=/cob= (the object a function is in).

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use faultline_agent::protocol::ApplyRequest;
 use faultline_agent::spec::LocalTarget;
 use faultline_agent::{AgentClient, FaultId};
-use procfs::status_kib;
+use procfs::{measured_exe, status_kib};
 
 const CYCLES: usize = 1000;
 
@@ -53,14 +53,15 @@ struct Figures {
 }
 
 fn main() -> anyhow::Result<()> {
+    let (exe, build) = measured_exe("faultline-agent", env!("CARGO_BIN_EXE_faultline-agent"));
     let runs = (0..report::reps(3, 1))
-        .map(|_| one_agent())
+        .map(|_| one_agent(&exe))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let kib_to_mib = |k: u64| k as f64 / 1024.0;
     report::emit(
         "P5",
         "agent",
-        &format!("faultline-agent idle RSS after {CYCLES} apply/recover cycles"),
+        &format!("faultline-agent idle RSS after {CYCLES} apply/recover cycles ({build})"),
         "MiB",
         &runs
             .iter()
@@ -111,13 +112,13 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn one_agent() -> anyhow::Result<Figures> {
+fn one_agent(exe: &std::path::Path) -> anyhow::Result<Figures> {
     let dir = tempfile::tempdir()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
     let agent = Guard(
-        Command::new(env!("CARGO_BIN_EXE_faultline-agent"))
+        Command::new(exe)
             .args([
                 "--listen",
                 &format!("127.0.0.1:{port}"),

@@ -13,10 +13,10 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{ProcGuard, mib, status_kib};
+use support::{ProcGuard, measured_exe, mib, status_kib};
 
 /// (VmRSS, RssAnon, RssFile) in KiB of one idle service.
-fn one_service() -> (u64, u64, u64) {
+fn one_service(exe: &std::path::Path) -> (u64, u64, u64) {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -25,7 +25,7 @@ fn one_service() -> (u64, u64, u64) {
     let tokens = dir.path().join("tokens");
     std::fs::write(&tokens, "operator:bench-idle-token-0123456789\n").expect("tokens");
     let service = ProcGuard::spawn(
-        Command::new(env!("CARGO_BIN_EXE_faultline"))
+        Command::new(exe)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--state-dir")
             .arg(dir.path().join("state"))
@@ -66,11 +66,12 @@ fn one_service() -> (u64, u64, u64) {
 }
 
 fn main() {
-    let runs: Vec<_> = (0..report::reps(3, 1)).map(|_| one_service()).collect();
+    let (exe, build) = measured_exe("faultline", env!("CARGO_BIN_EXE_faultline"));
+    let runs: Vec<_> = (0..report::reps(3, 1)).map(|_| one_service(&exe)).collect();
     report::emit(
         "P5",
         "service",
-        "faultline serve idle RSS (SQLite store, API, in-process agent)",
+        &format!("faultline serve idle RSS (SQLite store, API, in-process agent; {build})"),
         "MiB",
         &runs.iter().map(|r| mib(r.0)).collect::<Vec<_>>(),
     );

@@ -95,8 +95,15 @@ enum Tool {
     ChaosToolkit,
 }
 
+/// The two tools' executables: faultline's as it ships (when bench.sh built it), Chaos
+/// Toolkit's `chaos` script.
+struct Tools {
+    faultline: std::path::PathBuf,
+    chaos: String,
+}
+
 /// One run of `tool` against a fresh victim, checked.
-fn one_run(tool: Tool, dir: &Path, url: &str, chaos: &str, n: usize) -> Measured {
+fn one_run(tool: Tool, dir: &Path, url: &str, tools: &Tools, n: usize) -> Measured {
     let mut victim = ProcGuard::spawn(Command::new("sleep").arg("600"));
     let out = dir.join(format!("run-{n}.log"));
     let log = std::fs::File::create(&out).expect("log file");
@@ -104,7 +111,7 @@ fn one_run(tool: Tool, dir: &Path, url: &str, chaos: &str, n: usize) -> Measured
         Tool::Faultline => {
             let exp = dir.join("experiment.yaml");
             std::fs::write(&exp, faultline_experiment(url, victim.pid())).expect("experiment");
-            let mut c = Command::new(env!("CARGO_BIN_EXE_faultline"));
+            let mut c = Command::new(&tools.faultline);
             // One state dir for every run, as on a user's machine.
             c.arg("run")
                 .arg("--state-dir")
@@ -115,7 +122,7 @@ fn one_run(tool: Tool, dir: &Path, url: &str, chaos: &str, n: usize) -> Measured
         Tool::ChaosToolkit => {
             let exp = dir.join("experiment.json");
             std::fs::write(&exp, chaos_experiment(url, victim.pid())).expect("experiment");
-            let mut c = Command::new(chaos);
+            let mut c = Command::new(&tools.chaos);
             c.args(["--no-version-check", "--no-log-file", "--settings"])
                 .arg(dir.join("no-settings.yaml"))
                 .arg("run")
@@ -196,17 +203,19 @@ fn main() {
         );
         std::process::exit(2);
     };
+    let (faultline, build) = support::measured_exe("faultline", env!("CARGO_BIN_EXE_faultline"));
+    let tools = Tools { faultline, chaos };
     let dir = tempfile::tempdir().expect("temp dir");
     let url = support::http_ok_server();
     let runs = report::reps(RUNS, 3);
     let (mut fl, mut ct) = (Vec::new(), Vec::new());
     // Warm-up (page cache, Python's bytecode cache, the faultline store), then alternate
     // so both tools see the same machine load.
-    one_run(Tool::Faultline, dir.path(), &url, &chaos, 0);
-    one_run(Tool::ChaosToolkit, dir.path(), &url, &chaos, 0);
+    one_run(Tool::Faultline, dir.path(), &url, &tools, 0);
+    one_run(Tool::ChaosToolkit, dir.path(), &url, &tools, 0);
     for i in 1..=runs {
-        fl.push(one_run(Tool::Faultline, dir.path(), &url, &chaos, i));
-        ct.push(one_run(Tool::ChaosToolkit, dir.path(), &url, &chaos, i));
+        fl.push(one_run(Tool::Faultline, dir.path(), &url, &tools, i));
+        ct.push(one_run(Tool::ChaosToolkit, dir.path(), &url, &tools, i));
     }
     let overhead = |v: &[Measured], tool| -> Vec<f64> {
         v.iter()
@@ -225,7 +234,7 @@ fn main() {
         "P7",
         "faultline_overhead",
         &format!(
-            "faultline run: wall overhead (probe, processKill, probe; minus its {} ms of probe intervals)",
+            "faultline run ({build}): wall overhead (probe, processKill, probe; minus its {} ms of probe intervals)",
             own_sleeps(Tool::Faultline).as_millis()
         ),
         "ms",
@@ -241,14 +250,14 @@ fn main() {
     report::emit(
         "P7",
         "faultline_rss",
-        "faultline run: peak RSS (largest process's VmHWM)",
+        &format!("faultline run ({build}): peak RSS (largest process's VmHWM)"),
         "MiB",
         &fp,
     );
     report::emit(
         "P7",
         "faultline_pss",
-        "faultline run: peak PSS of its whole process tree",
+        &format!("faultline run ({build}): peak PSS of its whole process tree"),
         "MiB",
         &fs,
     );

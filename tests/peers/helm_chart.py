@@ -923,8 +923,9 @@ def check_dockerfile(objs: list[dict]) -> None:
         return m.group(1)
 
     def targets() -> str:
-        # Built on the runtime's Debian (the binaries link its glibc), with a pinned
-        # toolchain no older than the workspace's rust-version.
+        # Built on the runtime's Debian (dist.sh links its glibc into the binaries; the
+        # image supplies /etc/nsswitch.conf and the CA roots), with a pinned toolchain no
+        # older than the workspace's rust-version.
         builder = stages.get("builder", "")
         m = re.fullmatch(r"rust:1\.(\d+)(?:\.\d+)?-bookworm", builder)
         assert m, f"builder from {builder}"
@@ -935,8 +936,11 @@ def check_dockerfile(objs: list[dict]) -> None:
         return f"targets service and agent on debian:bookworm-slim, built on {builder}"
 
     def binaries() -> str:
-        build = re.search(r"cargo build --release[^\n]*", text).group(0)
-        packages = re.findall(r"-p (\S+)", build)
+        # The image builds what build-support/dist.sh builds (one `cargo rustc` per binary).
+        assert re.search(r"^\s*build-support/dist\.sh", text, re.M), "the Dockerfile does not run build-support/dist.sh"
+        dist = (ROOT / "build-support" / "dist.sh").read_text()
+        packages = re.search(r"^for bin in ([^;]+);", dist, re.M).group(1).split()
+        assert re.search(r'cargo rustc --release --locked -q -p "\$bin" --bin "\$bin"', dist), "dist.sh does not build each binary"
         bins = {}
         for member in cargo["workspace"]["members"]:
             manifest = tomllib.loads((ROOT / member / "Cargo.toml").read_text())
@@ -945,7 +949,7 @@ def check_dockerfile(objs: list[dict]) -> None:
         for exe, target in (("faultline", "service"), ("faultline-agent", "agent")):
             assert exe in bins and bins[exe][1].exists(), f"no binary {exe} in the workspace"
             assert bins[exe][0] in packages, f"the build does not build package {bins[exe][0]} ({exe})"
-            assert f"target/release/{exe} /out/{exe}" in text, f"{exe} is not copied out of target/release"
+            assert f"target/dist/{exe} /out/{exe}" in text, f"{exe} is not copied out of target/dist"
             body = stage(target)
             assert f"COPY --from=builder /out/{exe} /usr/local/bin/{exe}" in body, (
                 f"target {target} does not copy {exe}"
@@ -955,7 +959,7 @@ def check_dockerfile(objs: list[dict]) -> None:
         assert re.search(r"^target/?$", (ROOT / ".dockerignore").read_text(), re.M), (
             ".dockerignore sends target/ to the daemon"
         )
-        return f"cargo builds {packages}; each target copies and runs its binary; agent has nft"
+        return f"dist.sh builds {packages}; each target copies and runs its binary; agent has nft"
 
     def users() -> str:
         uid = deployment(objs)["spec"]["template"]["spec"]["securityContext"]["runAsUser"]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 #[path = "../../../bench/procfs.rs"]
 mod procfs;
-pub use procfs::{rollup_kib, status_kib};
+pub use procfs::{measured_exe, rollup_kib, status_kib};
 
 /// Kills and reaps the child on drop, so a failed bench leaves nothing running.
 pub struct ProcGuard(pub Child);
