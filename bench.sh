@@ -3,8 +3,8 @@
 # each, collects their JSON lines and writes docs/benchmarks.md with the date and machine
 # (bench/table.py holds the goals and ratios). Benchmarks are never run by ./test.sh.
 #
-#   ./bench.sh            full table (about 5 minutes on 2 cores)
-#   ./bench.sh --quick    fewer repeats, same measures (about 2 minutes)
+#   ./bench.sh            full table (about 16 minutes on 2 cores, plus the builds)
+#   ./bench.sh --quick    fewer repeats, same measures
 #   ./bench.sh --kernel   also re-measure the netem delay in the kernel tier (QEMU, ~1 min)
 #   ./bench.sh --only P1,P7   run only some rows (the table then lacks the others)
 #

