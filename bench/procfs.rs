@@ -36,7 +36,11 @@ pub fn rollup_kib(pid: u32, field: &str) -> u64 {
 pub fn measured_exe(name: &str, bench_build: &str) -> (std::path::PathBuf, &'static str) {
     if let Some(dir) = std::env::var_os("FAULTLINE_BENCH_DIST") {
         let exe = std::path::Path::new(&dir).join(name);
-        assert!(exe.is_file(), "FAULTLINE_BENCH_DIST has no {}", exe.display());
+        assert!(
+            exe.is_file(),
+            "FAULTLINE_BENCH_DIST has no {}",
+            exe.display()
+        );
         return (exe, "shipped build");
     }
     eprintln!(
