@@ -218,10 +218,19 @@ async fn handle(
     let mut cx = ev.context.clone();
     cx.event_uuid = delivery.map(str::to_string);
     let (status, body, outcome) = start_runs(req, state, &hooks, matches, cx);
-    if let Some(uuid) = delivery
-        && let Err(e) = state.store.finish_delivery(uuid, &body.to_string()).await
-    {
-        tracing::error!(delivery = %uuid, error = %e, "cannot store the webhook answer; a retry would be answered as in progress");
+    if let Some(uuid) = delivery {
+        // Queued now, ahead of any resend (the writer keeps arrival order), but not waited
+        // for: the claim above is what keeps a resend from running twice, and it is durable
+        // already. Should the process die before this commits, a resend is answered "still
+        // being handled", as when it dies while starting the runs. Waiting would put a
+        // second fsync in front of every recorded delivery's answer.
+        let stored = state.store.finish_delivery(uuid, &body.to_string());
+        let uuid = uuid.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = stored.await {
+                tracing::error!(delivery = %uuid, error = %e, "cannot store the webhook answer; a retry would be answered as in progress");
+            }
+        });
     }
     Ok((answer(status, body), outcome))
 }

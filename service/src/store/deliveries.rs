@@ -5,10 +5,12 @@
 //! after. Both writes are `synchronous=FULL` commits: at one fsync each, intake of such
 //! deliveries was bounded by the disk at about 1.8k/s (docs/benchmarks.md, P6 row d).
 //!
-//! Here one writer thread commits them: whatever claims and answers arrive while it waits
-//! for the write lock or for an fsync go into its next transaction, so a burst shares one
-//! fsync. Nobody hears back before their row is durable, and a batch that fails fails
-//! every request in it (none is half-recorded: the transaction rolls back).
+//! Here one writer thread commits them, in the order they were queued: whatever claims
+//! and answers arrive while it waits for the write lock or for an fsync go into its next
+//! transaction, so a burst shares one fsync. No claim hears back before its row is
+//! durable, and a batch that fails fails every request in it (none is half-recorded: the
+//! transaction rolls back). The webhook handler queues the answer before it replies but
+//! does not wait for its commit (`api/webhooks.rs` says why).
 //!
 //! A file store's writer has its own connection. WAL lets the store's connection read
 //! (the catalog, the emergency stop) while the writer waits on an fsync; had it shared
