@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 #[path = "../../../bench/procfs.rs"]
 mod procfs;
+#[allow(unused_imports)] // each bench uses a part
 pub use procfs::{measured_exe, rollup_kib, status_kib};
 
 /// Kills and reaps the child on drop, so a failed bench leaves nothing running.
