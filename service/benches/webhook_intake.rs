@@ -661,7 +661,7 @@ fn steps(body: &[u8], ignoring: &Store, matching: &Store) {
                     .await
                     .expect("claim");
                 ignoring
-                    .finish_delivery(&u, "{\"ignored\":\"bench\"}")
+                    .finish_delivery(&u, "{\"ignored\":\"bench\"}".into())
                     .await
                     .expect("finish");
             });

@@ -99,6 +99,13 @@ fn answer(status: StatusCode, body: serde_json::Value) -> HttpResponse {
     HttpResponse::build(status).json(body)
 }
 
+/// An answer already serialised.
+fn json_text(status: StatusCode, text: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(text)
+}
+
 async fn gitlab(
     req: HttpRequest,
     state: web::Data<ApiState>,
@@ -218,13 +225,15 @@ async fn handle(
     let mut cx = ev.context.clone();
     cx.event_uuid = delivery.map(str::to_string);
     let (status, body, outcome) = start_runs(req, state, &hooks, matches, cx);
+    // Serialised once: the stored answer is the reply, byte for byte.
+    let text = body.to_string();
     if let Some(uuid) = delivery {
         // Queued now, ahead of any resend (the writer keeps arrival order), but not waited
         // for: the claim above is what keeps a resend from running twice, and it is durable
         // already. Should the process die before this commits, a resend is answered "still
         // being handled", as when it dies while starting the runs. Waiting would put a
         // second fsync in front of every recorded delivery's answer.
-        let stored = state.store.finish_delivery(uuid, &body.to_string());
+        let stored = state.store.finish_delivery(uuid, text.clone());
         let uuid = uuid.to_string();
         tokio::spawn(async move {
             if let Err(e) = stored.await {
@@ -232,7 +241,7 @@ async fn handle(
             }
         });
     }
-    Ok((answer(status, body), outcome))
+    Ok((json_text(status, text), outcome))
 }
 
 fn start_runs(

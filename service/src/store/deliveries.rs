@@ -270,12 +270,12 @@ impl Store {
     pub fn finish_delivery(
         &self,
         uuid: &str,
-        response: &str,
+        response: String,
     ) -> impl Future<Output = Result<(), StoreError>> + use<> {
         let (reply, rx) = oneshot::channel();
         let job = Job::Finish {
             uuid: uuid.to_string(),
-            response: response.to_string(),
+            response,
             reply,
         };
         self.ask(job, rx)
@@ -316,7 +316,7 @@ mod tests {
             .unwrap();
         assert_eq!(again.response, "");
         assert_eq!(again.event, "Pipeline Hook");
-        s.finish_delivery("u1", r#"{"runs":[]}"#).await.unwrap();
+        s.finish_delivery("u1", r#"{"runs":[]}"#.into()).await.unwrap();
         let again = s
             .claim_delivery("u1", "Pipeline Hook")
             .await
@@ -362,7 +362,7 @@ mod tests {
             .unwrap();
         let held = s.conn();
         let claim = s.claim_delivery("u1", "Pipeline Hook");
-        let finish = s.finish_delivery("u0", "{}");
+        let finish = s.finish_delivery("u0", "{}".into());
         drop(held);
         for e in [claim.await.unwrap_err(), finish.await.unwrap_err()] {
             assert!(
@@ -385,7 +385,7 @@ mod tests {
             .map(|i| s.claim_delivery(&format!("u{}", i % 100), "Pipeline Hook"))
             .collect();
         let finishes: Vec<_> = (0..50)
-            .map(|i| s.finish_delivery(&format!("u{i}"), &format!("answer {i}")))
+            .map(|i| s.finish_delivery(&format!("u{i}"), format!("answer {i}")))
             .collect();
         // Reads go on meanwhile (WAL): the store's connection is not held by the writer.
         assert_eq!(s.halted().unwrap(), None);
