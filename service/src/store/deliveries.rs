@@ -316,7 +316,9 @@ mod tests {
             .unwrap();
         assert_eq!(again.response, "");
         assert_eq!(again.event, "Pipeline Hook");
-        s.finish_delivery("u1", r#"{"runs":[]}"#.into()).await.unwrap();
+        s.finish_delivery("u1", r#"{"runs":[]}"#.into())
+            .await
+            .unwrap();
         let again = s
             .claim_delivery("u1", "Pipeline Hook")
             .await
