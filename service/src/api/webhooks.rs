@@ -9,6 +9,7 @@
 //! us are 2xx.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -25,6 +26,7 @@ use crate::gitlab::rules;
 use crate::gitlab::{GitlabClient, GitlabContext};
 use crate::notify::Outbox;
 use crate::notify::routing::Glob;
+use crate::store::{PRUNE_AT_MOST, Store};
 
 /// What the webhook needs, from `serve --gitlab-config`.
 pub struct GitlabHooks {
@@ -318,5 +320,106 @@ fn start_runs(
 pub fn install(state: &ApiState, hooks: GitlabHooks) {
     if state.gitlab.set(Arc::new(hooks)).is_err() {
         tracing::warn!("GitLab webhook config already set; keeping the first");
+    }
+}
+
+/// How often `serve` deletes deliveries older than `keepDeliveries`.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// Deletes recorded deliveries first received more than `keep` ago: at once, then every
+/// `every`, until the task is aborted. A backlog goes in several bounded prunes, each its
+/// own transaction, so claims arriving meanwhile wait for one prune at most.
+pub fn prune_deliveries(
+    store: Arc<Store>,
+    keep: Duration,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            // None: a retention longer than time has run; nothing is that old.
+            let Some(before) = chrono::TimeDelta::from_std(keep)
+                .ok()
+                .and_then(|keep| chrono::Utc::now().checked_sub_signed(keep))
+            else {
+                continue;
+            };
+            let mut pruned = 0;
+            loop {
+                match store.prune_deliveries(before).await {
+                    Ok(n) => {
+                        pruned += n;
+                        if n < PRUNE_AT_MOST {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot delete old webhook deliveries; trying again later");
+                        break;
+                    }
+                }
+            }
+            if pruned > 0 {
+                tracing::info!(pruned, before = %before, "deleted webhook deliveries older than keepDeliveries");
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn old_deliveries_are_deleted_at_start_in_bounded_prunes_and_recent_ones_kept() {
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let old = 2 * PRUNE_AT_MOST + 1;
+        let claims: Vec<_> = (0..old)
+            .map(|i| format!("old-{i}"))
+            .chain((0..10).map(|i| format!("new-{i}")))
+            .map(|uuid| store.claim_delivery(&uuid, "Pipeline Hook"))
+            .collect();
+        for c in futures::future::join_all(claims).await {
+            c.unwrap();
+        }
+        let forty_days_ago = (chrono::Utc::now() - chrono::Duration::days(40)).to_rfc3339();
+        store
+            .conn()
+            .execute(
+                "UPDATE webhook_deliveries SET received_at = ?1 WHERE uuid LIKE 'old-%'",
+                [&forty_days_ago],
+            )
+            .unwrap();
+        let count = || -> i64 {
+            store
+                .conn()
+                .query_row("SELECT count(*) FROM webhook_deliveries", [], |r| r.get(0))
+                .unwrap()
+        };
+        // Every hour: only the prune at start can have run by the time this looks.
+        let task = prune_deliveries(
+            store.clone(),
+            Duration::from_secs(30 * 24 * 3600),
+            Duration::from_secs(3600),
+        );
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while count() != 10 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        task.abort();
+        assert_eq!(
+            count(),
+            10,
+            "the recent deliveries, and only those, are kept"
+        );
+        assert!(
+            store
+                .claim_delivery("new-3", "Pipeline Hook")
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 }

@@ -232,6 +232,13 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
     if let Some(h) = &halted {
         tracing::warn!(reason = %h.reason, since = %h.at, "the emergency stop is engaged: no run starts until it is released (faultline resume)");
     }
+    let pruning = gitlab.as_ref().map(|config| {
+        faultline::api::webhooks::prune_deliveries(
+            service.state.store.clone(),
+            config.keep_deliveries,
+            faultline::api::webhooks::PRUNE_EVERY,
+        )
+    });
     if let Some(config) = gitlab {
         faultline::api::webhooks::install(
             &service.state,
@@ -271,6 +278,9 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
     service.run_until(server, wait_for_signal()).await?;
     scheduler.abort();
     agent_probe.abort();
+    if let Some(p) = pruning {
+        p.abort();
+    }
     if let Some(agent) = agent {
         let left = agent
             .shutdown()

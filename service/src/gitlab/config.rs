@@ -18,6 +18,7 @@
 //!     refs: [main]                         # default: any
 //!     environments: [staging]              # default: any
 //!     experiments: ["checkout-*"]          # catalog names (globs)
+//! keepDeliveries: 720h                     # how long a resend is answered, not re-run
 //! ```
 
 use std::path::Path;
@@ -67,7 +68,7 @@ pub struct Rule {
 }
 
 /// Everything `--gitlab-config` says.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct GitlabConfig {
     /// The REST API, if statuses and notes are to be written.
     pub api: Option<ApiSettings>,
@@ -75,6 +76,29 @@ pub struct GitlabConfig {
     pub projects: Vec<ProjectAuth>,
     /// Rules, in file order.
     pub rules: Vec<Rule>,
+    /// How long a recorded delivery is kept: a resend within it is answered as the first
+    /// time, not run again (`keepDeliveries`).
+    pub keep_deliveries: std::time::Duration,
+}
+
+/// Default `keepDeliveries`: 30 days. GitLab retries a failed delivery within minutes and
+/// a person resends one from the webhook's recent events, so a month covers both with
+/// room, and the table stays a month of deliveries, not every one ever received.
+pub const DEFAULT_KEEP_DELIVERIES: std::time::Duration =
+    std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Shortest `keepDeliveries`: under it, GitLab's own retries could run twice.
+const MIN_KEEP_DELIVERIES: std::time::Duration = std::time::Duration::from_secs(3600);
+
+impl Default for GitlabConfig {
+    fn default() -> GitlabConfig {
+        GitlabConfig {
+            api: None,
+            projects: Vec::new(),
+            rules: Vec::new(),
+            keep_deliveries: DEFAULT_KEEP_DELIVERIES,
+        }
+    }
 }
 
 impl GitlabConfig {
@@ -104,7 +128,7 @@ impl GitlabConfig {
         let mut saw_projects = false;
         let mut saw_rules = false;
         for (k, v) in w
-            .map(root, "", &["api", "projects", "rules"])
+            .map(root, "", &["api", "projects", "rules", "keepDeliveries"])
             .unwrap_or_default()
         {
             match k {
@@ -125,6 +149,11 @@ impl GitlabConfig {
                         }
                     }
                 }
+                "keepDeliveries" => {
+                    if let Some(d) = keep_deliveries(&mut w, v) {
+                        cfg.keep_deliveries = d;
+                    }
+                }
                 _ => {}
             }
         }
@@ -142,6 +171,25 @@ impl GitlabConfig {
             Ok(cfg)
         } else {
             Err(ConfigErrors(w.errors))
+        }
+    }
+}
+
+fn keep_deliveries(w: &mut Walk<'_>, v: &Node) -> Option<std::time::Duration> {
+    let text = w.string(v, "keepDeliveries")?;
+    match text.parse::<faultline_agent::spec::Duration>() {
+        Ok(d) if d.std() >= MIN_KEEP_DELIVERIES => Some(d.std()),
+        Ok(_) => {
+            w.err(
+                v,
+                "keepDeliveries",
+                format!("`{text}` is too short: at least 1h, or GitLab's own retries of a delivery could run its experiments twice"),
+            );
+            None
+        }
+        Err(e) => {
+            w.err(v, "keepDeliveries", format!("{e} (e.g. 720h for 30 days)"));
+            None
         }
     }
 }
@@ -329,6 +377,31 @@ rules:
         assert_eq!(r.name, "staging");
         assert_eq!(r.events, [EventKind::Deployment]);
         assert!(r.experiments[0].matches("checkout-under-stress"));
+        assert_eq!(c.keep_deliveries, DEFAULT_KEEP_DELIVERIES);
+    }
+
+    #[test]
+    fn deliveries_are_kept_as_long_as_asked_and_at_least_an_hour() {
+        let c = GitlabConfig::parse(&format!("{GOOD}keepDeliveries: 168h\n"), "g.yaml").unwrap();
+        assert_eq!(
+            c.keep_deliveries,
+            std::time::Duration::from_secs(7 * 24 * 3600)
+        );
+        for (value, want) in [
+            (
+                "30m",
+                "g.yaml:13:17: keepDeliveries: `30m` is too short: at least 1h",
+            ),
+            (
+                "a month",
+                "g.yaml:13:17: keepDeliveries: duration `a month`",
+            ),
+        ] {
+            let e = GitlabConfig::parse(&format!("{GOOD}keepDeliveries: {value}\n"), "g.yaml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{value}: missing {want:?} in:\n{e}");
+        }
     }
 
     #[test]

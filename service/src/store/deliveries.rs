@@ -12,6 +12,10 @@
 //! transaction rolls back). The webhook handler queues the answer before it replies but
 //! does not wait for its commit (`api/webhooks.rs` says why).
 //!
+//! Deliveries are kept for a while, not for ever: [`Store::prune_deliveries`] deletes the
+//! oldest ones, a bounded number per transaction so a prune never holds up a burst of
+//! claims for long (`api/webhooks.rs` runs it for as long as the GitLab webhook is on).
+//!
 //! A file store's writer has its own connection. WAL lets the store's connection read
 //! (the catalog, the emergency stop) while the writer waits on an fsync; had it shared
 //! that connection, every request would have queued behind each fsync for its reads,
@@ -47,6 +51,11 @@ pub struct Delivery {
 /// The most requests one transaction takes; the rest wait for the next.
 const MAX_BATCH: usize = 1024;
 
+/// The most deliveries one prune deletes. Each is a random page of the uuid index, so a
+/// large prune is as slow as a large batch of claims; a backlog (a first start after a
+/// long time, a lowered retention) goes in several.
+pub const PRUNE_AT_MOST: usize = 1000;
+
 /// The writer thread's inbox, started on first use (most stores never see a delivery).
 pub(super) struct DeliveryWriter {
     db: Db,
@@ -77,6 +86,10 @@ enum Job {
         response: String,
         reply: Reply<()>,
     },
+    Prune {
+        before: DateTime<Utc>,
+        reply: Reply<usize>,
+    },
 }
 
 /// What a job found, read inside the transaction, decoded after it committed.
@@ -85,6 +98,8 @@ enum Found {
     Done,
     /// Seen before: (event, received_at, response) as stored.
     Seen(String, String, String),
+    /// This many deleted.
+    Pruned(usize),
 }
 
 impl DeliveryWriter {
@@ -200,6 +215,18 @@ fn write_all(tx: rusqlite::Transaction<'_>, batch: &[Job]) -> Result<Vec<Found>,
                     .execute(params![uuid, response])?;
                 Found::Done
             }
+            // Rows are in arrival order (rowids only grow), so the oldest are the first
+            // rowids: looking at those alone bounds the work. A full `WHERE received_at <`
+            // would read the whole table at every prune once nothing is old. The times
+            // are RFC 3339 in UTC as `to_rfc3339` writes them, which sort as they read.
+            Job::Prune { before, .. } => Found::Pruned(
+                tx.prepare_cached(
+                    "DELETE FROM webhook_deliveries WHERE rowid IN \
+                     (SELECT rowid FROM webhook_deliveries ORDER BY rowid LIMIT ?2) \
+                     AND received_at < ?1",
+                )?
+                .execute(params![before.to_rfc3339(), PRUNE_AT_MOST as i64])?,
+            ),
         });
     }
     tx.commit()?;
@@ -220,6 +247,7 @@ fn answer(batch: Vec<Job>, written: Result<Vec<Found>, rusqlite::Error>) {
                 match job {
                     Job::Claim { reply, .. } => drop(reply.send(Err(failed()))),
                     Job::Finish { reply, .. } => drop(reply.send(Err(failed()))),
+                    Job::Prune { reply, .. } => drop(reply.send(Err(failed()))),
                 }
             }
             return;
@@ -227,7 +255,6 @@ fn answer(batch: Vec<Job>, written: Result<Vec<Found>, rusqlite::Error>) {
     };
     for (job, found) in batch.into_iter().zip(found) {
         match (job, found) {
-            (Job::Claim { reply, .. }, Found::Done) => drop(reply.send(Ok(None))),
             (Job::Claim { reply, .. }, Found::Seen(event, at, response)) => {
                 let seen = parse_time(&at)
                     .map_err(corrupt("delivery time"))
@@ -240,7 +267,11 @@ fn answer(batch: Vec<Job>, written: Result<Vec<Found>, rusqlite::Error>) {
                     });
                 drop(reply.send(seen));
             }
+            // Each job's own kind of finding: a claim finds Done or Seen, a prune Pruned.
+            (Job::Claim { reply, .. }, _) => drop(reply.send(Ok(None))),
             (Job::Finish { reply, .. }, _) => drop(reply.send(Ok(()))),
+            (Job::Prune { reply, .. }, Found::Pruned(n)) => drop(reply.send(Ok(n))),
+            (Job::Prune { reply, .. }, _) => drop(reply.send(Ok(0))),
         }
     }
 }
@@ -279,6 +310,17 @@ impl Store {
             reply,
         };
         self.ask(job, rx)
+    }
+
+    /// Deletes deliveries first received before `before`, the oldest first and at most
+    /// [`PRUNE_AT_MOST`] of them; resolves to how many. A resend of a deleted one is a new
+    /// delivery again.
+    pub fn prune_deliveries(
+        &self,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = Result<usize, StoreError>> + use<> {
+        let (reply, rx) = oneshot::channel();
+        self.ask(Job::Prune { before, reply }, rx)
     }
 
     /// Queues `job` now; the future is its answer, `rx`.
@@ -326,6 +368,48 @@ mod tests {
             .unwrap();
         assert_eq!(again.response, r#"{"runs":[]}"#);
         assert_eq!(s.claim_delivery("u2", "Push Hook").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_prune_deletes_the_oldest_deliveries_a_bounded_number_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("f.db")).unwrap();
+        let old = PRUNE_AT_MOST + 500;
+        let claims: Vec<_> = (0..old)
+            .map(|i| format!("old-{i}"))
+            .chain((0..10).map(|i| format!("new-{i}")))
+            .map(|uuid| s.claim_delivery(&uuid, "Pipeline Hook"))
+            .collect();
+        for c in futures::future::join_all(claims).await {
+            assert_eq!(c.unwrap(), None);
+        }
+        let month_ago = (Utc::now() - chrono::Duration::days(31)).to_rfc3339();
+        s.conn()
+            .execute(
+                "UPDATE webhook_deliveries SET received_at = ?1 WHERE uuid LIKE 'old-%'",
+                [&month_ago],
+            )
+            .unwrap();
+        let cutoff = Utc::now() - chrono::Duration::days(30);
+        assert_eq!(s.prune_deliveries(cutoff).await.unwrap(), PRUNE_AT_MOST);
+        assert_eq!(s.prune_deliveries(cutoff).await.unwrap(), 500);
+        assert_eq!(s.prune_deliveries(cutoff).await.unwrap(), 0);
+        let left: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM webhook_deliveries", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 10, "only the recent deliveries are kept");
+        // A resend of a pruned delivery is new again; a recent one is still known.
+        assert_eq!(
+            s.claim_delivery("old-7", "Pipeline Hook").await.unwrap(),
+            None
+        );
+        assert!(
+            s.claim_delivery("new-7", "Pipeline Hook")
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

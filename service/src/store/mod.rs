@@ -8,6 +8,6 @@ mod outbox;
 mod sqlite;
 
 pub use catalog::{ExperimentRow, Halt};
-pub use deliveries::Delivery;
+pub use deliveries::{Delivery, PRUNE_AT_MOST};
 pub use outbox::{NewNotification, NotificationRow, NotificationStatus};
 pub use sqlite::{RunFilter, RunRow, Store, StoreError};
