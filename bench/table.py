@@ -346,22 +346,25 @@ NOTES = """
   each round checks all 10,000 processes were stopped while the fault held and none after.
   `service/benches/kube_resolve.rs` times resolving alone.
 
-## Where the goals are out of reach here, and why
+## The rows that move with the shared cores
 
 - **P6 row d (recorded deliveries).** A delivery that would start runs is recorded before
-  anything starts, so a resent one is answered, not run twice: an INSERT before and an
-  UPDATE after, each durable (`synchronous=FULL`) before the request goes on. One writer
-  thread group-commits them (`service/src/store/deliveries.rs`), so concurrent deliveries
-  share an fsync. That took the row from 1.96k/s (two commits each) to 12.8k/s at 32
-  connections with p99 under 5 ms, and 14.4k to 15.5k/s at 64 with p99 8-9 ms, on
-  2026-12-02; on a quiet machine (2026-12-02 18:00) 17.9k/s at 32 connections with p99
-  3.2 ms, and 21.9k/s at 64 with p99 5.1 ms, just over the line. The rest is CPU: row d is
-  row c plus two trips through the writer thread and SQLite per delivery (each request
-  waits for two group commits), on the same 2 cores.
-  Deliveries no rule wants (rows a and b) are never written.
+  anything starts, so a resent one is answered, not run twice: an INSERT, durable
+  (`synchronous=FULL`) before anything starts, and an UPDATE with the answer, queued before
+  the reply but not waited for (the claim is what stops a second run). One writer thread
+  group-commits them (`service/src/store/deliveries.rs`), so concurrent deliveries share
+  an fsync. The row went from 1.96k/s (two commits each, one at a time) to 12.8k/s group
+  committed (2026-12-02) and 21.9k/s at p99 5.1 ms on a quiet machine, still waiting for
+  both commits; waiting for the claim alone (2026-12-03): 31.7k/s at p99 4.4 ms (64
+  connections, load 1.5-2.0), 25.5k/s at p99 3.5 ms (32, load 0.0-1.8), and 19.3k/s at
+  p99 4.1 ms on a busy host, whose single-threaded steps (the table `webhook_intake` prints
+  first) ran 40-55% slower than in the 25.5k/s run and its commits twice as slow. Recorded
+  deliveries are kept for the GitLab config's `keepDeliveries` (30 days), so the table and
+  its uuid index stay a month deep. Deliveries no rule wants (rows a and b) are never
+  written.
 - **P6 row c** depends most on what else the shared cores run: 19.6k/s (p99 5.5 ms) at a
   load average of 1.8-3.0 on 2026-12-02 16:00, 34.9k/s (p99 3.2 ms) at 0.7-1.3 at 18:00,
-  with the same code on the request path.
+  and 34.0k to 56.3k/s on 2026-12-03, with the same code on the request path.
 """
 
 
