@@ -150,7 +150,7 @@ async fn run(id: &str, target_pid: u32, port: u16) -> Outcome {
             RunEvent::CheckCompared { comparison, .. } => Some((**comparison).clone()),
             _ => None,
         })
-        .unwrap_or_else(|| panic!("no comparison recorded: {row:?}"));
+        .unwrap_or_else(|| panic!("no comparison recorded: {row:?}\nevents: {events:#?}"));
     Outcome {
         verdict,
         reason: row.reason.clone(),

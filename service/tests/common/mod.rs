@@ -58,21 +58,28 @@ pub fn sleeper() -> Proc {
 
 /// A Python HTTP server serving `dir` on a loopback port, answering before it returns.
 pub fn http_server(dir: &Path) -> (Proc, u16) {
-    let port = free_port();
-    let child = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            &port.to_string(),
-        ])
+    // Port 0, and the port read back from the server's first line: a port picked here
+    // and handed over could be taken meanwhile (another test's server, a client's
+    // ephemeral port), and waiting for it then found the other listener, not this one.
+    let mut child = Command::new("python3")
+        .args(["-u", "-m", "http.server", "--bind", "127.0.0.1", "0"])
         .current_dir(dir)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("python3 runs the test's HTTP server");
+    let stdout = child.stdout.take().expect("piped stdout");
     let p = Proc(child);
+    // "Serving HTTP on 127.0.0.1 port 45678 (http://127.0.0.1:45678/) ..."
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+        .expect("the HTTP server's first line");
+    let port = line
+        .split_whitespace()
+        .skip_while(|w| *w != "port")
+        .nth(1)
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no port in the HTTP server's first line: {line:?}"));
     wait_for_port(port);
     (p, port)
 }
