@@ -14,8 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use faultline_agent::protocol::ApplyRequest;
-use faultline_agent::spec::LocalTarget;
 use faultline_agent::{AgentClient, FaultId};
+use faultline_spec::LocalTarget;
 use procfs::{measured_exe, status_kib};
 
 const CYCLES: usize = 1000;

@@ -21,7 +21,7 @@ use std::time::Instant;
 use faultline_agent::FaultId;
 use faultline_agent::netlink::Netlink;
 use faultline_agent::protocol::ApplyRequest;
-use faultline_agent::spec::LocalTarget;
+use faultline_spec::LocalTarget;
 use futures::future::join_all;
 use support::{AgentProc, Targets, bandwidth_on_va, has_tbf, percentile};
 

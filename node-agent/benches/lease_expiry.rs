@@ -18,7 +18,7 @@ use chrono::Utc;
 use faultline_agent::FaultId;
 use faultline_agent::netlink::Netlink;
 use faultline_agent::protocol::ApplyRequest;
-use faultline_agent::spec::LocalTarget;
+use faultline_spec::LocalTarget;
 use support::{AgentProc, Targets, bandwidth_on_va, has_tbf, percentile};
 
 const TARGETS: usize = 100;

@@ -13,8 +13,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use faultline_agent::faults::{Family, Fault};
-use faultline_agent::spec::fault::NetworkBandwidth;
-use faultline_agent::spec::{BitRate, Bytes, FaultKind, NetworkScope};
+use faultline_spec::fault::NetworkBandwidth;
+use faultline_spec::{BitRate, Bytes, FaultKind, NetworkScope};
 use netns_pair::{record, sh};
 
 /// Rounds of each method (3 under `./bench.sh --quick`).

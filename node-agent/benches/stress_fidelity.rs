@@ -13,8 +13,8 @@ use std::time::Duration;
 use faultline_agent::cgroup::TestCgroup;
 use faultline_agent::faults::{Fault, stress::Stress};
 use faultline_agent::resolve::resolve;
-use faultline_agent::spec::fault::{StressCpu, StressMemory};
-use faultline_agent::spec::{Bytes, FaultKind, LocalTarget, Percent};
+use faultline_spec::fault::{StressCpu, StressMemory};
+use faultline_spec::{Bytes, FaultKind, LocalTarget, Percent};
 use support::*;
 
 /// The CPU measuring window (2 s under `--quick`).

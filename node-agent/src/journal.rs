@@ -415,7 +415,7 @@ fn write_compacted(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{FaultKind, LocalTarget};
+    use faultline_spec::{FaultKind, LocalTarget};
 
     fn rec(id: &str) -> FaultRecord {
         FaultRecord {

@@ -1,6 +1,6 @@
-//! The faultline node agent as a library: the experiment spec shared by the service and
-//! the agent, the agent protocol and its client, and the fault executors that the daemon
-//! runs and `faultline run` reuses in-process.
+//! The faultline node agent as a library: the agent protocol and its client, and the fault
+//! executors that the daemon runs and `faultline run` reuses in-process. The fault
+//! vocabulary it executes comes from `faultline-spec`.
 //!
 //! It is not the run engine (that is the service's): it applies and recovers faults on one
 //! node, keeps a journal so no fault outlives its lease, and says what it did.
@@ -22,7 +22,6 @@ pub mod netns;
 pub mod protocol;
 #[cfg(target_os = "linux")]
 pub mod resolve;
-pub mod spec;
 
 pub use agent::{Agent, AgentError, StartupReport, recover_state_dir};
 pub use client::{AgentClient, ClientError};

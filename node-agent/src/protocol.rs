@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::faults::{FaultId, FaultRecord, Recovered};
-use crate::spec::{FaultKind, LocalTarget};
+use faultline_spec::{FaultKind, LocalTarget};
 
 /// The longest lease an apply or renew may ask for (one day): a fault that must hold
 /// longer is renewed.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::cgroup::mount::{self, CgroupMount};
 use crate::error::FaultError;
 use crate::faults::{ProcRef, Resolved};
-use crate::spec::LocalTarget;
+use faultline_spec::LocalTarget;
 
 /// Shortest container-ID prefix accepted, as `docker ps` prints it.
 const MIN_CONTAINER_PREFIX: usize = 12;

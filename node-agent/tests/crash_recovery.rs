@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use common::{AgentProc, Sleeper, free_port, wait_until};
 use faultline_agent::protocol::ApplyRequest;
-use faultline_agent::spec::LocalTarget;
 use faultline_agent::{AgentClient, FaultId};
+use faultline_spec::LocalTarget;
 use nix::sys::signal::Signal;
 
 const TOKEN: &str = "crash-test-token";

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use common::{AgentProc, Sleeper, free_port, wait_until};
 use faultline_agent::protocol::ApplyRequest;
-use faultline_agent::spec::LocalTarget;
 use faultline_agent::{AgentClient, FaultId};
 use faultline_exporter::TraceParent;
+use faultline_spec::LocalTarget;
 use nix::sys::signal::Signal;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;

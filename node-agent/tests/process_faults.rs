@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::{FreezerCgroup, Sleeper, wait_until};
 use faultline_agent::protocol::ApplyRequest;
-use faultline_agent::spec::LocalTarget;
 use faultline_agent::{Agent, AgentError, FaultError, FaultId, Recovered};
+use faultline_spec::LocalTarget;
 
 fn req(id: &str, kind: &str, targets: Vec<LocalTarget>) -> ApplyRequest {
     ApplyRequest {

@@ -7,7 +7,7 @@ use std::process::Command;
 use faultline_agent::FaultError;
 use faultline_agent::cgroup::TestCgroup;
 use faultline_agent::resolve::resolve;
-use faultline_agent::spec::LocalTarget;
+use faultline_spec::LocalTarget;
 use support::*;
 
 /// A named netns (`ip netns add`), deleted on drop.

@@ -6,11 +6,9 @@ mod netns_pair;
 
 use faultline_agent::faults::{Family, Fault, shaping::HANDLE};
 use faultline_agent::netlink::Netlink;
-use faultline_agent::spec::fault::{NetworkBandwidth, NetworkDelay};
-use faultline_agent::spec::{
-    BitRate, Bytes, Direction, Duration, FaultKind, NetworkScope, Percent,
-};
 use faultline_agent::{FaultError, Recovered};
+use faultline_spec::fault::{NetworkBandwidth, NetworkDelay};
+use faultline_spec::{BitRate, Bytes, Direction, Duration, FaultKind, NetworkScope, Percent};
 use netns_pair::{NetnsPair, record, sh};
 
 fn tbf(rate: &str, scope: NetworkScope) -> FaultKind {

@@ -11,9 +11,9 @@ use faultline_agent::cgroup::{TestCgroup, procs, v2};
 use faultline_agent::faults::stress::{Stress, StressEvent, subscribe};
 use faultline_agent::faults::{Fault, FaultRecord, Recovered};
 use faultline_agent::resolve::resolve;
-use faultline_agent::spec::fault::{StressCpu, StressMemory};
-use faultline_agent::spec::{Bytes, FaultKind, LocalTarget, Percent};
 use faultline_agent::{FaultError, Resolved};
+use faultline_spec::fault::{StressCpu, StressMemory};
+use faultline_spec::{Bytes, FaultKind, LocalTarget, Percent};
 use support::*;
 
 const MIB: u64 = 1 << 20;

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use faultline::kube::agents::AgentSettings;
 use faultline::kube::{Cluster, ClusterConfig, RateLimitLayer};
-use faultline_agent::spec::{Guard, PodSelector};
+use faultline_spec::{Guard, PodSelector};
 use fixtures::{PodFx, continue_index, paged_pod_lists};
 use http::{Request, Response};
 use kube::client::{Body, ClientBuilder};

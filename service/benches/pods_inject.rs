@@ -345,7 +345,7 @@ async fn round(k: usize, api: &Api, agents: &Agents, c: &Containers) -> Round {
     let yaml = format!(
         "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {{ name: p8, namespace: shop }}\nspec:\n  target: {{ namespaces: [shop], labelSelectors: {{ app: web }}, mode: all }}\n  steps:\n    - processPause: {{}}\n      duration: {HOLD}\n"
     );
-    let exp = faultline_agent::spec::load_str(&yaml, "p8.yaml")
+    let exp = faultline_spec::load_str(&yaml, "p8.yaml")
         .unwrap()
         .remove(0);
     let run = format!("p8-r{k}");

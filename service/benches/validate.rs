@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use faultline_agent::spec::load_str;
+use faultline_spec::load_str;
 
 fn native(bytes: usize) -> String {
     let mut s = String::from(

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use faultline_agent::spec::{Experiment, SpecErrors, load_str};
+use faultline_spec::{Experiment, SpecErrors, load_str};
 
 use crate::gitlab::GitlabContext;
 use crate::store::{ExperimentRow, Store, StoreError};

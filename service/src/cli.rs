@@ -202,7 +202,7 @@ pub struct RunArgs {
     /// Lease of each fault: if this process dies, the journal lets the next run (or
     /// `faultline recover`) remove the fault; renewed every third of it while running.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
-    pub lease: faultline_agent::spec::Duration,
+    pub lease: faultline_spec::Duration,
     /// Print what would be injected, in order, and inject nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -494,7 +494,7 @@ pub struct TriggerArgs {
     /// With --wait: give up waiting after this long, e.g. `15m`. Exit 2; the run goes on
     /// on the server, and the reports asked for show how far it got.
     #[arg(long, value_name = "DURATION", requires = "wait")]
-    pub timeout: Option<faultline_agent::spec::Duration>,
+    pub timeout: Option<faultline_spec::Duration>,
     /// Plan only: print what would be injected, inject nothing. In a merge-request
     /// pipeline the server also posts the plan as a note on the merge request.
     #[arg(long, conflicts_with = "wait")]

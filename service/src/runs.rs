@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use faultline_agent::spec::Experiment;
+use faultline_spec::Experiment;
 
 use crate::engine::RunState;
 use crate::engine::inject::Injector;

@@ -1,7 +1,7 @@
 //! Schedules: catalog experiments with `spec.schedule` (cron) are started by the service
 //! at their times, through the same [`LiveRuns::start`] as every other trigger — so the
 //! emergency stop refuses them too. Times are UTC unless the schedule names a time zone
-//! (`{ cron, timezone }`; the DST rule is in [`faultline_agent::spec::schedule`]). Only the replica that leads (a
+//! (`{ cron, timezone }`; the DST rule is in [`faultline_spec::schedule`]). Only the replica that leads (a
 //! Kubernetes Lease in cluster mode; always, on one machine) fires them. Runs missed while
 //! no service was up are not made up: a chaos experiment at the wrong hour is worse than
 //! none.
@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
-use faultline_agent::spec::{Experiment, Schedule};
+use faultline_spec::{Experiment, Schedule};
 
 use crate::api::LiveRuns;
 use crate::catalog;

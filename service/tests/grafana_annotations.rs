@@ -18,8 +18,8 @@ use faultline::engine::runner::{RunOptions, Runner};
 use faultline::outputs::GrafanaObserver;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
-use faultline_agent::spec::load_str;
 use faultline_exporter::grafana::{GrafanaConfig, SenderConfig};
+use faultline_spec::load_str;
 
 use common::{Proc, free_port, proc_state};
 use grafana_fake::{FakeGrafana, Stored};

@@ -14,7 +14,7 @@ use faultline::kube::pod_kill::{Killed, kill_pod};
 use faultline::kube::{
     ClientOptions, Cluster, ClusterConfig, LeaderElector, LeaseConfig, PodFailureInjector, connect,
 };
-use faultline_agent::spec::{Guard, PodSelector};
+use faultline_spec::{Guard, PodSelector};
 use futures::FutureExt;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Pod;

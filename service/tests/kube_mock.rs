@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use faultline::kube::agents::AgentSettings;
 use faultline::kube::pod_kill::{Killed, kill_pod};
 use faultline::kube::{Cluster, ClusterConfig, KubeError};
-use faultline_agent::spec::{Guard, PodSelector};
+use faultline_spec::{Guard, PodSelector};
 use http::Method;
 use kube_support::fixtures::{PodFx, container_id, pod_list};
 use kube_support::{Exchange, done, pod_not_found, testcontext};
@@ -376,9 +376,7 @@ async fn the_client_side_rate_limit_paces_a_paginated_list() {
 async fn a_dry_run_in_cluster_mode_lists_the_pods_and_applies_the_guard() {
     use faultline::api::plan::{dry_run, resolve_in_cluster};
     let yaml = "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: { name: dry, namespace: shop }\nspec:\n  target: { labelSelectors: { app: web }, mode: fixed, value: \"2\" }\n  guard: { maxTargets: 3 }\n  steps:\n    - podKill: {}\n    - podKill: {}\n      target: { namespaces: [pay], mode: all }\n";
-    let exp = faultline_agent::spec::load_str(yaml, "t.yaml")
-        .unwrap()
-        .remove(0);
+    let exp = faultline_spec::load_str(yaml, "t.yaml").unwrap().remove(0);
     let (client, server) = testcontext();
     let pay: Vec<PodFx> = (0..5)
         .map(|i| PodFx::new("pay", &format!("api-{i}"), "node-b"))

@@ -17,7 +17,7 @@ use faultline::engine::runner::{RunOptions, Runner};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
 use faultline::store::{NotificationStatus, Store};
 use faultline_agent::agent::Agent;
-use faultline_agent::spec::load_str;
+use faultline_spec::load_str;
 
 use common::{Proc, free_port, wait_for_port};
 use notify_support::{finish_run, settled, spec_with_notify};

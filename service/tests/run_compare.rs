@@ -22,7 +22,7 @@ use faultline::report::Report;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_agent::cgroup::TestCgroup;
-use faultline_agent::spec::load_str;
+use faultline_spec::load_str;
 
 /// CPU quota of each test cgroup: 20 ms per 100 ms period, a fifth of one core. Far more
 /// than the server needs to answer a probe every 50 ms, far less than a busy worker takes,

@@ -13,7 +13,7 @@ use faultline::engine::runner::{RunOptions, Runner};
 use faultline::engine::{RunEvent, RunState};
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
-use faultline_agent::spec::load_str;
+use faultline_spec::load_str;
 
 use common::{Proc, empty_http_server, free_port, proc_state};
 
@@ -34,7 +34,7 @@ async fn fixture() -> Fixture {
     }
 }
 
-fn experiment(yaml: &str) -> faultline_agent::spec::Experiment {
+fn experiment(yaml: &str) -> faultline_spec::Experiment {
     load_str(yaml, "test.yaml")
         .unwrap_or_else(|e| panic!("{e}"))
         .remove(0)

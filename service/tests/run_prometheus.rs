@@ -15,7 +15,7 @@ use faultline::engine::runner::{RunOptions, Runner};
 use faultline::engine::{RunEvent, RunState};
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
-use faultline_agent::spec::load_str;
+use faultline_spec::load_str;
 
 const RULES: &str = r#"groups:
   - name: faultline-test

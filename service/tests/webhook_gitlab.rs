@@ -657,7 +657,7 @@ async fn the_emergency_stop_survives_a_restart() {
     drop(first);
     // A new process over the same store file: the stop is still engaged.
     let second = open(Arc::new(faultline::store::Store::open(&path).unwrap()));
-    let exp = faultline_agent::spec::load_str(&pause_yaml("after-restart", 1, 9, "1s"), "t.yaml")
+    let exp = faultline_spec::load_str(&pause_yaml("after-restart", 1, 9, "1s"), "t.yaml")
         .unwrap()
         .remove(0);
     let e = second.live().start(exp).unwrap_err();

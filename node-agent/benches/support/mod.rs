@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use faultline_agent::AgentClient;
 use faultline_agent::netlink::Netlink;
-use faultline_agent::spec::{BitRate, Bytes, FaultKind, NetworkScope, fault::NetworkBandwidth};
+use faultline_spec::{BitRate, Bytes, FaultKind, NetworkScope, fault::NetworkBandwidth};
 
 /// N namespaces `fltest-<pid>-<tag>-<i>`, each holding a veth pair (`va` up); removed on drop
 /// (which also removes any qdisc left in them).

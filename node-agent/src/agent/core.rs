@@ -18,7 +18,7 @@ use crate::error::FaultError;
 use crate::faults::{Family, Fault, FaultId, FaultRecord};
 use crate::journal::Journal;
 use crate::protocol::{ApplyRequest, RecoveredFault};
-use crate::spec::{FaultKind, LocalTarget};
+use faultline_spec::{FaultKind, LocalTarget};
 
 /// Instant faults remembered for idempotent retries of the same request.
 const RECENT_INSTANT: usize = 256;
@@ -259,10 +259,9 @@ impl Core {
     fn recovery_order(&self, ids: Vec<FaultId>) -> Vec<FaultId> {
         let mut ids: Vec<FaultId> = ids.into_iter().rev().collect();
         ids.sort_by_key(|id| {
-            let pause =
-                self.journal.active().get(id).is_some_and(|a| {
-                    matches!(a.record.kind, crate::spec::FaultKind::ProcessPause(_))
-                });
+            let pause = self.journal.active().get(id).is_some_and(|a| {
+                matches!(a.record.kind, faultline_spec::FaultKind::ProcessPause(_))
+            });
             !pause
         });
         ids

@@ -6,7 +6,7 @@ use std::time::Duration;
 use faultline_exporter::{AgentMetrics, AgentOp, RecoveryReason};
 
 use crate::faults::{FaultId, FaultRecord, Recovered};
-use crate::spec::FaultKind;
+use faultline_spec::FaultKind;
 
 use super::error_chain;
 

@@ -5,8 +5,8 @@ use super::shaping::{self, Shape};
 use super::{Fault, FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::netlink::Tbf;
-use crate::spec::FaultKind;
-use crate::spec::fault::NetworkBandwidth;
+use faultline_spec::FaultKind;
+use faultline_spec::fault::NetworkBandwidth;
 
 /// The bandwidth fault family.
 #[derive(Debug, Default, Clone, Copy)]

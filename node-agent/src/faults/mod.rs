@@ -21,7 +21,7 @@ pub mod stress;
 pub use record::{CgroupDir, FaultId, FaultRecord, NetnsId, ProcRef, Recovered, Resolved};
 
 use crate::error::FaultError;
-use crate::spec::FaultKind;
+use faultline_spec::FaultKind;
 
 /// What every fault family implements.
 #[allow(async_fn_in_trait)] // used through the `Family` enum, never as `dyn`

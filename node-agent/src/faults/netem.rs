@@ -8,7 +8,7 @@ use super::shaping::{self, Shape};
 use super::{Fault, FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::netlink;
-use crate::spec::{FaultKind, NetemParams, NetworkScope};
+use faultline_spec::{FaultKind, NetemParams, NetworkScope};
 
 /// The netem fault family.
 #[derive(Debug, Default, Clone, Copy)]
@@ -16,7 +16,7 @@ pub struct Netem;
 
 /// The netem options for a spec's parameters.
 pub fn options(p: &NetemParams) -> netlink::Netem {
-    let ns = |d: crate::spec::Duration| u64::try_from(d.std().as_nanos()).unwrap_or(u64::MAX);
+    let ns = |d: faultline_spec::Duration| u64::try_from(d.std().as_nanos()).unwrap_or(u64::MAX);
     netlink::Netem {
         latency_ns: ns(p.latency),
         jitter_ns: ns(p.jitter),
@@ -64,7 +64,7 @@ impl Fault for Netem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{Duration, Percent};
+    use faultline_spec::{Duration, Percent};
 
     #[test]
     fn spec_percentages_become_fractions() {

@@ -21,7 +21,7 @@ use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 use super::{Fault, FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::netns;
-use crate::spec::{FaultKind, NetworkScope};
+use faultline_spec::{FaultKind, NetworkScope};
 
 /// The partition fault family.
 #[derive(Debug, Default, Clone, Copy)]

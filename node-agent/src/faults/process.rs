@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use super::{Fault, FaultRecord, ProcRef, Recovered};
 use crate::error::FaultError;
 use crate::resolve::is_alive;
-use crate::spec::FaultKind;
-use crate::spec::fault::PauseMethod;
+use faultline_spec::FaultKind;
+use faultline_spec::fault::PauseMethod;
 
 /// The process fault family.
 #[derive(Debug, Default, Clone, Copy)]

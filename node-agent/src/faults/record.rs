@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{FaultKind, LocalTarget};
+use faultline_spec::{FaultKind, LocalTarget};
 
 /// Identifies one fault on one target; unique per agent. The service builds it as
 /// `<run>-<step>-<target>`; it names kernel objects (nft table `faultline_<id>`), so it is

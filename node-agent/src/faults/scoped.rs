@@ -7,7 +7,7 @@
 use super::shaping::{HANDLE, Shape};
 use crate::error::FaultError;
 use crate::netlink::{End, HtbClass, HtbRoot, Netlink, errno, u32_filters};
-use crate::spec::NetworkScope;
+use faultline_spec::NetworkScope;
 
 /// Minor number of the class that carries the fault.
 const FAULT_CLASS: u16 = 1;

@@ -19,7 +19,7 @@ use super::{FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::kmod;
 use crate::netlink::{End, Link, Netem, Netlink, Tbf, errno};
-use crate::spec::{Direction, NetworkScope};
+use faultline_spec::{Direction, NetworkScope};
 
 /// Major number of every root qdisc faultline installs (`handle fa17:`).
 pub const HANDLE: u16 = 0xfa17;

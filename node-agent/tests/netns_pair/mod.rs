@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use faultline_agent::netns;
-use faultline_agent::spec::{FaultKind, LocalTarget};
 use faultline_agent::{FaultId, FaultRecord, Resolved};
+use faultline_spec::{FaultKind, LocalTarget};
 
 /// Runs a shell command for set-up or a cross-check; panics with its output on failure.
 pub fn sh(cmd: &str) -> String {

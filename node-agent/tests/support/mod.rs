@@ -8,7 +8,7 @@ use chrono::Utc;
 use faultline_agent::cgroup::{TestCgroup, usage};
 use faultline_agent::faults::stress::worker::MARKER;
 use faultline_agent::faults::{FaultId, FaultRecord, Resolved};
-use faultline_agent::spec::{FaultKind, LocalTarget};
+use faultline_spec::{FaultKind, LocalTarget};
 
 /// Workers are the agent binary re-exec'ed: the test harness's own `main` cannot be one.
 pub fn use_agent_binary_for_workers() {

@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use faultline_agent::spec::SpecErrors;
+use faultline_spec::SpecErrors;
 use serde::Serialize;
 
 /// One problem in a submitted experiment, where it is.

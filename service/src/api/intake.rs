@@ -7,7 +7,7 @@
 //! lines as `faultline validate`; for an envelope the lines refer to the experiment
 //! pretty-printed on its own (two-space JSON), which the error message says.
 
-use faultline_agent::spec::{Experiment, load_str};
+use faultline_spec::{Experiment, load_str};
 
 use super::error::ApiError;
 use crate::gitlab::GitlabContext;

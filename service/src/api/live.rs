@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use faultline_agent::spec::Experiment;
 use faultline_exporter::ServiceMetrics;
+use faultline_spec::Experiment;
 use tokio::sync::{Notify, watch};
 
 use crate::engine::RunEvent;

@@ -2,7 +2,7 @@
 //! guard's verdict, and each target resolved now (local ones on this machine, pod targets
 //! through the Kubernetes API in cluster mode) — with nothing injected and no run created.
 
-use faultline_agent::spec::{Experiment, Step, Target};
+use faultline_spec::{Experiment, Step, Target};
 use serde::Serialize;
 
 use crate::engine::plan::{PlannedFault, guard_refusal, plan as engine_plan};

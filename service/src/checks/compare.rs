@@ -4,7 +4,7 @@
 //! worse way by more than `maxIncrease` / `maxDecrease`): significance alone flags a
 //! 1% shift given enough samples, a median move alone can be noise.
 
-use faultline_agent::spec::Compare;
+use faultline_spec::Compare;
 use serde::{Deserialize, Serialize};
 
 use super::mann_whitney;
@@ -233,8 +233,8 @@ fn quantile(sorted: &[f64], p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use faultline_agent::spec::compare::{Baseline, StatTest};
-    use faultline_agent::spec::{ChangeLimit, Compare};
+    use faultline_spec::compare::{Baseline, StatTest};
+    use faultline_spec::{ChangeLimit, Compare};
 
     fn spec(limit: ChangeLimit) -> Compare {
         Compare {

@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use faultline_agent::spec::SteadyCheck;
-use faultline_agent::spec::steady::{HttpMethod, Probe, Statistic};
+use faultline_spec::SteadyCheck;
+use faultline_spec::steady::{HttpMethod, Probe, Statistic};
 
 use super::{HttpProbe, HttpSample, LatencyWindow, PrometheusClient};
 

@@ -14,7 +14,7 @@ use faultline::notify::{Channels, Notifier, RetryPolicy, check_experiment};
 use faultline::runs::run_experiment;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
-use faultline_agent::spec::{Experiment, load_file};
+use faultline_spec::{Experiment, load_file};
 
 use crate::cli::{GrafanaArgs, OtlpArgs, RunArgs};
 use faultline::outputs::grafana::ReportLink;

@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use anyhow::Context;
-use faultline_agent::spec::{Experiment, SpecErrors, load_file, load_str, yaml};
+use faultline_spec::{Experiment, SpecErrors, load_file, load_str, yaml};
 
 use crate::cli::{OutputFormat, ValidateArgs};
 
@@ -17,7 +17,7 @@ fn load(path: &std::path::Path) -> Result<Vec<Experiment>, SpecErrors> {
         if let Err(e) = std::io::stdin().read_to_string(&mut text) {
             return Err(SpecErrors {
                 file: "-".into(),
-                errors: vec![faultline_agent::spec::SpecError::new(
+                errors: vec![faultline_spec::SpecError::new(
                     "",
                     1,
                     1,

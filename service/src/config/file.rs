@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use faultline_agent::spec::decode::cx::closest;
-use faultline_agent::spec::decode::tree::{Node, Value};
+use faultline_spec::decode::cx::closest;
+use faultline_spec::decode::tree::{Node, Value};
 
 use super::serve::{KEYS, ServeLayer};
 use super::value::Raw;

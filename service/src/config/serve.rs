@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use faultline_agent::spec::Duration;
+use faultline_spec::Duration;
 
 use super::value::{HttpUrl, Raw, Setting};
 

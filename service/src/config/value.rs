@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use faultline_agent::spec::Duration;
+use faultline_spec::Duration;
 
 use crate::notify::config::check_url;
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use faultline_agent::agent::Agent;
-use faultline_agent::spec::load_str;
+use faultline_spec::load_str;
 
 use crate::checks::PrometheusClient;
 use crate::engine::RunState;

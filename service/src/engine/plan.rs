@@ -2,7 +2,7 @@
 //! the input of the guard that refuses a run before injection (blast radius, protected
 //! namespaces).
 
-use faultline_agent::spec::{Experiment, FaultStep, PodSelector, Step, Target};
+use faultline_spec::{Experiment, FaultStep, PodSelector, Step, Target};
 use serde::Serialize;
 
 /// One fault the run would apply.
@@ -152,7 +152,7 @@ fn collect_targets<'e>(exp: &'e Experiment, steps: &'e [Step], out: &mut Vec<&'e
 #[cfg(test)]
 mod tests {
     use super::*;
-    use faultline_agent::spec::load_str;
+    use faultline_spec::load_str;
 
     fn exp(steps: &str, guard: &str) -> Experiment {
         let yaml = format!(

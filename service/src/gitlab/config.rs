@@ -23,7 +23,7 @@
 
 use std::path::Path;
 
-use faultline_agent::spec::decode::tree::{Node, Value};
+use faultline_spec::decode::tree::{Node, Value};
 
 use super::hooks::EventKind;
 use crate::notify::error::{ConfigError, ConfigErrors};
@@ -177,7 +177,7 @@ impl GitlabConfig {
 
 fn keep_deliveries(w: &mut Walk<'_>, v: &Node) -> Option<std::time::Duration> {
     let text = w.string(v, "keepDeliveries")?;
-    match text.parse::<faultline_agent::spec::Duration>() {
+    match text.parse::<faultline_spec::Duration>() {
         Ok(d) if d.std() >= MIN_KEEP_DELIVERIES => Some(d.std()),
         Ok(_) => {
             w.err(

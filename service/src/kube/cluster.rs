@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ::kube::Client;
-use faultline_agent::spec::{FaultKind, Guard, LocalTarget, PodSelector};
+use faultline_spec::{FaultKind, Guard, LocalTarget, PodSelector};
 use k8s_openapi::api::core::v1::Pod;
 use tokio::sync::watch;
 

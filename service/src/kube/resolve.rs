@@ -5,7 +5,7 @@
 
 use ::kube::Client;
 use ::kube::api::{Api, ListParams};
-use faultline_agent::spec::PodSelector;
+use faultline_spec::PodSelector;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::error::KubeError;

@@ -2,7 +2,7 @@
 //! filters it cannot apply (annotations, phases), and the modes that pick among the
 //! matching pods (`pkg/selector/generic/mode.go`). No I/O here, so every rule is unit-tested.
 
-use faultline_agent::spec::{LabelOperator, Mode, PodPhase, PodSelector};
+use faultline_spec::{LabelOperator, Mode, PodPhase, PodSelector};
 use k8s_openapi::api::core::v1::Pod;
 
 /// The `labelSelector` query for `sel`: match labels, then expressions, in Kubernetes'
@@ -157,8 +157,8 @@ pub fn pod_key(pod: &Pod) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use faultline_agent::spec::LabelExpression;
-    use faultline_agent::spec::units::Percent;
+    use faultline_spec::LabelExpression;
+    use faultline_spec::units::Percent;
     use std::collections::BTreeMap;
 
     fn pod(name: &str, phase: &str, annotations: &[(&str, &str)]) -> Pod {

@@ -30,8 +30,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use faultline_agent::spec::Verdict;
-use faultline_agent::spec::decode::tree::{Node, ScalarKind, Value};
+use faultline_spec::Verdict;
+use faultline_spec::decode::tree::{Node, ScalarKind, Value};
 
 pub use super::walk::check_url;
 use super::walk::{Walk, join, one_document, read_file};

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use faultline_agent::spec::{Experiment, Notify};
+use faultline_spec::{Experiment, Notify};
 
 use super::config::{NotifyConfig, check_url};
 use super::error::NotifyError;

@@ -2,7 +2,7 @@
 //! routes of the config, filtered by verdict and experiment name, deduplicated by
 //! destination (the same mailbox named twice gets one mail).
 
-use faultline_agent::spec::{Channel, Notify, Verdict};
+use faultline_spec::{Channel, Notify, Verdict};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::RunState;

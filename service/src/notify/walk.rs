@@ -2,7 +2,7 @@
 //! record an error with file, line, column and field path instead of stopping, so one
 //! pass reports every problem.
 
-use faultline_agent::spec::decode::tree::{Node, ScalarKind, Value, parse};
+use faultline_spec::decode::tree::{Node, ScalarKind, Value, parse};
 
 use super::error::{ConfigError, ConfigErrors};
 

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use faultline_agent::spec::steady::{Comparator, Condition, Expectation};
 use faultline_exporter::{Bound, RunMetrics};
+use faultline_spec::steady::{Comparator, Condition, Expectation};
 
 use crate::engine::RunEvent;
 use crate::engine::observe::{RunInfo, RunObserver};

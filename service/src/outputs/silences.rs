@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use faultline_agent::spec::Experiment;
+use faultline_spec::Experiment;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
@@ -60,7 +60,7 @@ impl SilenceObserver {
                 f.starts_at_seconds
                     + f.duration
                         .as_deref()
-                        .and_then(|d| d.parse::<faultline_agent::spec::Duration>().ok())
+                        .and_then(|d| d.parse::<faultline_spec::Duration>().ok())
                         .map_or(0.0, |d| d.std().as_secs_f64())
             })
             .fold(0.0, f64::max);

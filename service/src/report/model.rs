@@ -268,8 +268,8 @@ pub(crate) mod tests {
 
     /// A finished run whose latency check with `compare:` got worse during the fault.
     pub(crate) fn compared_report() -> Report {
-        use faultline_agent::spec::compare::{Baseline, StatTest};
-        use faultline_agent::spec::{ChangeLimit, Compare};
+        use faultline_spec::compare::{Baseline, StatTest};
+        use faultline_spec::{ChangeLimit, Compare};
         let s = Store::open_in_memory().unwrap();
         s.create_run("r2", "compare", "{}").unwrap();
         let spec = Compare {

@@ -2,7 +2,7 @@
 //! the pods' container IDs as targets and peer selectors resolved to pod IPs.
 
 use faultline::engine::RunState;
-use faultline_agent::spec::{FaultKind, LocalTarget};
+use faultline_spec::{FaultKind, LocalTarget};
 use serde_json::json;
 
 use super::engine::{PODS, cluster, faults, fixture, runner, runner_traced, web};

@@ -51,7 +51,7 @@ pub(crate) fn runner_traced(
     let yaml = format!(
         "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {{ name: pods, namespace: shop }}\nspec:\n  target: {target}\n  steps:\n{steps}"
     );
-    let exp = faultline_agent::spec::load_str(&yaml, "t.yaml")
+    let exp = faultline_spec::load_str(&yaml, "t.yaml")
         .unwrap_or_else(|e| panic!("{e}"))
         .remove(0);
     f.store.create_run("run1", "pods", "{}").unwrap();

@@ -5,7 +5,7 @@ use super::workers;
 use crate::error::FaultError;
 use crate::faults::{Fault, FaultRecord, Recovered};
 use crate::resolve;
-use crate::spec::{FaultKind, LocalTarget};
+use faultline_spec::{FaultKind, LocalTarget};
 
 /// The stress fault family.
 #[derive(Debug, Default, Clone, Copy)]
@@ -90,8 +90,8 @@ fn check_target(rec: &FaultRecord) -> Result<(), FaultError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::fault::{StressCpu, StressMemory};
-    use crate::spec::{Bytes, Percent};
+    use faultline_spec::fault::{StressCpu, StressMemory};
+    use faultline_spec::{Bytes, Percent};
 
     #[test]
     fn memory_is_split_and_nothing_is_lost() {

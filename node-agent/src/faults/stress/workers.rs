@@ -268,7 +268,7 @@ pub async fn kill_and_wait(id: &FaultId, procs: &[ProcRef]) -> Result<(), FaultE
 /// True if `pid` sits in a frozen (or freezing) cgroup, v1 freezer or v2.
 fn in_frozen_cgroup(host: &Host, pid: u32) -> bool {
     use crate::cgroup::{v1, v2};
-    let Ok(r) = host.resolve(&crate::spec::LocalTarget::Pid(pid)) else {
+    let Ok(r) = host.resolve(&faultline_spec::LocalTarget::Pid(pid)) else {
         return false;
     };
     r.cgroups.iter().any(|d| {

@@ -1,7 +1,7 @@
 //! The runner's steady-state checks: judged once per phase, and continuously while faults
 //! are active (where abort bounds are enforced).
 
-use faultline_agent::spec::steady::Phase;
+use faultline_spec::steady::Phase;
 use futures::future::join_all;
 use tokio::sync::watch;
 
@@ -185,7 +185,7 @@ impl Runner {
 }
 
 pub(super) fn check_event(
-    check: &faultline_agent::spec::SteadyCheck,
+    check: &faultline_spec::SteadyCheck,
     phase: &str,
     eval: &crate::checks::Evaluation,
 ) -> RunEvent {

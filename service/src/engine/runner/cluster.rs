@@ -10,8 +10,8 @@ use chrono::Utc;
 use faultline_agent::agent::error_chain;
 use faultline_agent::faults::FaultId;
 use faultline_agent::protocol::ApplyRequest;
-use faultline_agent::spec::fault::Executor;
-use faultline_agent::spec::{FaultKind, FaultStep, LocalTarget, NetworkScope, PodSelector};
+use faultline_spec::fault::Executor;
+use faultline_spec::{FaultKind, FaultStep, LocalTarget, NetworkScope, PodSelector};
 use futures::StreamExt;
 use futures::future::join_all;
 

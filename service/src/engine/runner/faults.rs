@@ -4,7 +4,7 @@
 
 use faultline_agent::faults::FaultId;
 use faultline_agent::protocol::ApplyRequest;
-use faultline_agent::spec::{FaultStep, Step, Target};
+use faultline_spec::{FaultStep, Step, Target};
 use futures::future::{BoxFuture, join_all};
 
 use super::place::Place;

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use faultline_agent::faults::FaultId;
-use faultline_agent::spec::Experiment;
-use faultline_agent::spec::steady::Phase;
+use faultline_spec::Experiment;
+use faultline_spec::steady::Phase;
 use tokio::sync::watch;
 
 mod checks;
@@ -349,7 +349,7 @@ impl Runner {
 
     fn record_check(
         &self,
-        check: &faultline_agent::spec::SteadyCheck,
+        check: &faultline_spec::SteadyCheck,
         phase: &str,
         eval: &crate::checks::Evaluation,
     ) -> Result<(), Stop> {

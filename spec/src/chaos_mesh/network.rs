@@ -3,13 +3,13 @@
 //! `externalTargets` (peer addresses) narrow the traffic.
 
 use super::common::{Translated, duration, need_duration, pos_of, target};
-use crate::spec::decode::cx::{Cx, Obj, Schema, index};
-use crate::spec::decode::fault::peer;
-use crate::spec::decode::target::{SELECTOR, mode, selector_fields};
-use crate::spec::experiment::{FaultStep, Step};
-use crate::spec::fault::*;
-use crate::spec::selector::PodSelector;
-use crate::spec::units::{BitRate, Bytes, Duration, Percent};
+use crate::decode::cx::{Cx, Obj, Schema, index};
+use crate::decode::fault::peer;
+use crate::decode::target::{SELECTOR, mode, selector_fields};
+use crate::experiment::{FaultStep, Step};
+use crate::fault::*;
+use crate::selector::PodSelector;
+use crate::units::{BitRate, Bytes, Duration, Percent};
 
 /// `delay.reorder`.
 pub static REORDER: Schema = Schema {

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use super::tree::{Node, Pos, ScalarKind, Value};
-use crate::spec::error::SpecError;
-use crate::spec::units::{Percent, UnitError};
+use crate::error::SpecError;
+use crate::units::{Percent, UnitError};
 
 /// The fields an object may have; a field that is itself an object names its schema, so an
 /// unknown field can be recognised as one that belongs one level down (or up).

@@ -1,7 +1,7 @@
 //! Table of bad specs: each must fail with an error at the exact field path and line, whose
 //! message (or hint) says what is wrong. Every error in a file is reported, not just one.
 
-use faultline_agent::spec::load_str;
+use faultline_spec::load_str;
 
 const NATIVE: &str =
     "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {name: t}\nspec:\n";

@@ -4,10 +4,10 @@ use super::cx::{Cx, Obj, Schema, index};
 use super::fault;
 use super::target::{TARGET, target};
 use super::tree::Node;
-use crate::spec::experiment::{FaultStep, Step};
-use crate::spec::fault::FaultKind;
-use crate::spec::selector::Target;
-use crate::spec::units::Duration;
+use crate::experiment::{FaultStep, Step};
+use crate::fault::FaultKind;
+use crate::selector::Target;
+use crate::units::Duration;
 
 /// One step's fields: the group keys, the fault kinds, and the per-fault options.
 pub static STEP: Schema = Schema {

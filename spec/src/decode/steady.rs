@@ -2,8 +2,8 @@
 
 use super::cx::{Cx, Obj, Schema, index};
 use super::tree::Node;
-use crate::spec::steady::*;
-use crate::spec::units::Duration;
+use crate::steady::*;
+use crate::units::Duration;
 
 /// An HTTP probe's fields.
 pub static HTTP: Schema = Schema {

@@ -3,8 +3,8 @@
 
 use super::cx::{Cx, Obj, Schema};
 use super::tree::{Node, ScalarKind};
-use crate::spec::compare::*;
-use crate::spec::steady::{Phase, Probe};
+use crate::compare::*;
+use crate::steady::{Phase, Probe};
 
 /// `compare`'s fields.
 pub static COMPARE: Schema = Schema {

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use faultline_agent::spec::fault::{FaultKind, PodFailure, StressCpu, StressMemory};
-use faultline_agent::spec::*;
+use faultline_spec::fault::{FaultKind, PodFailure, StressCpu, StressMemory};
+use faultline_spec::*;
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")

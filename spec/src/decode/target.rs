@@ -2,8 +2,8 @@
 
 use super::cx::{Cx, Obj, Schema, index, join};
 use super::tree::Node;
-use crate::spec::selector::{LabelExpression, LabelOperator, Mode, PodPhase, PodSelector, Target};
-use crate::spec::target::LocalTarget;
+use crate::selector::{LabelExpression, LabelOperator, Mode, PodPhase, PodSelector, Target};
+use crate::target::LocalTarget;
 
 /// Schema of one `expressionSelectors` entry.
 pub static EXPRESSION: Schema = Schema {

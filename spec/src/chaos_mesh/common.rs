@@ -1,13 +1,13 @@
 //! What every Chaos Mesh kind shares: metadata, `selector` + `mode`/`value`, `duration`,
 //! and the wrapping of a translated spec into a native experiment.
 
-use crate::spec::decode::cx::{Cx, Obj, Schema};
-use crate::spec::decode::native::metadata;
-use crate::spec::decode::target::{SELECTOR, mode, selector_fields};
-use crate::spec::decode::tree::{Node, Pos};
-use crate::spec::experiment::{API_VERSION, Experiment, ExperimentSpec, Guard, KIND, Step};
-use crate::spec::selector::Target;
-use crate::spec::units::Duration;
+use crate::decode::cx::{Cx, Obj, Schema};
+use crate::decode::native::metadata;
+use crate::decode::target::{SELECTOR, mode, selector_fields};
+use crate::decode::tree::{Node, Pos};
+use crate::experiment::{API_VERSION, Experiment, ExperimentSpec, Guard, KIND, Step};
+use crate::selector::Target;
+use crate::units::Duration;
 
 /// Kubernetes object metadata as `kubectl get -o yaml` prints it; the server-set fields are
 /// accepted and dropped so an exported object imports as it is.

@@ -5,10 +5,10 @@ use super::steady::{self, CHECK};
 use super::steps::{DefaultTarget, STEP, Steps};
 use super::target::{TARGET, target};
 use super::tree::Node;
-use crate::spec::experiment::*;
-use crate::spec::schedule::{Schedule, parse_zone};
-use crate::spec::selector::Target;
-use crate::spec::units::{Duration, Percent};
+use crate::experiment::*;
+use crate::schedule::{Schedule, parse_zone};
+use crate::selector::Target;
+use crate::units::{Duration, Percent};
 
 /// Object metadata.
 pub static METADATA: Schema = Schema {

@@ -1,5 +1,9 @@
-//! The experiment spec (DESIGN §4): typed values, fault kinds, targets, the native document,
-//! its validating decoder and the Chaos Mesh import.
+//! faultline's experiment language (DESIGN §4): typed values, fault kinds, targets, the
+//! native document, its validating decoder (errors with file, line, field and fix), the
+//! Chaos Mesh import, schedules and time zones.
+//!
+//! It is pure: no I/O beyond reading a spec's text, and no other workspace crate. The node
+//! agent depends on it for the fault vocabulary it executes; the service for the rest.
 
 pub mod chaos_mesh;
 pub mod compare;

@@ -7,9 +7,9 @@ use ipnet::IpNet;
 use super::cx::{Cx, Obj, Schema, index};
 use super::target::{mode, selector_fields};
 use super::tree::Node;
-use crate::spec::fault::*;
-use crate::spec::selector::PodSelector;
-use crate::spec::units::{BitRate, Bytes, Duration};
+use crate::fault::*;
+use crate::selector::PodSelector;
+use crate::units::{BitRate, Bytes, Duration};
 
 /// Most stress workers per fault: more only measures the scheduler.
 pub const MAX_WORKERS: i64 = 256;
@@ -137,7 +137,7 @@ fn workers(cx: &mut Cx, o: &Obj<'_>) -> Option<u32> {
     .map(|w| w as u32)
 }
 
-fn pct(cx: &mut Cx, n: &Node, p: &str) -> Option<crate::spec::units::Percent> {
+fn pct(cx: &mut Cx, n: &Node, p: &str) -> Option<crate::units::Percent> {
     cx.percent(n, p)
 }
 

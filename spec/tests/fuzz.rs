@@ -1,7 +1,7 @@
 //! No input makes the decoder panic: arbitrary bytes, and valid specs mutated line by line
 //! and character by character. 10,000 cases each by default (PROPTEST_CASES overrides).
 
-use faultline_agent::spec::{load_str, yaml};
+use faultline_spec::{load_str, yaml};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 

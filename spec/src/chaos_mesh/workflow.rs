@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use super::common::{Translated, pos_of};
 use super::{network, pod, stress};
-use crate::spec::decode::cx::{Cx, Obj, Schema, index, join};
-use crate::spec::decode::tree::Node;
-use crate::spec::experiment::Step;
-use crate::spec::units::Duration;
+use crate::decode::cx::{Cx, Obj, Schema, index, join};
+use crate::decode::tree::Node;
+use crate::experiment::Step;
+use crate::units::Duration;
 
 /// One template.
 pub static TEMPLATE: Schema = Schema {
@@ -111,13 +111,13 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>) -> Option<Vec<Step>> {
 fn unknown_template(
     cx: &mut Cx,
     path: &str,
-    pos: crate::spec::decode::Pos,
+    pos: crate::decode::Pos,
     name: &str,
     templates: &HashMap<String, Template<'_>>,
 ) {
     let mut names: Vec<&str> = templates.keys().map(String::as_str).collect();
     names.sort_unstable();
-    let hint = match crate::spec::decode::cx::closest(name, names.iter().copied()) {
+    let hint = match crate::decode::cx::closest(name, names.iter().copied()) {
         Some(c) => format!("did you mean `{c}`?"),
         None => format!("templates: {}", names.join(", ")),
     };
@@ -273,7 +273,7 @@ fn template(
     }
 }
 
-fn set_target(step: &mut Step, target: &crate::spec::selector::Target) {
+fn set_target(step: &mut Step, target: &crate::selector::Target) {
     match step {
         Step::Fault(f) => f.target = Some(target.clone()),
         Step::Parallel(c) | Step::Serial(c) => c.iter_mut().for_each(|s| set_target(s, target)),

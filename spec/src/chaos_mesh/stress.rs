@@ -2,12 +2,12 @@
 //! both together become a `parallel` group.
 
 use super::common::{Translated, duration, need_duration, target, unsupported};
-use crate::spec::decode::cx::{Cx, Obj, Schema};
-use crate::spec::decode::fault::MAX_WORKERS;
-use crate::spec::decode::target::SELECTOR;
-use crate::spec::experiment::{FaultStep, Step};
-use crate::spec::fault::{FaultKind, StressCpu, StressMemory};
-use crate::spec::units::{Bytes, Duration};
+use crate::decode::cx::{Cx, Obj, Schema};
+use crate::decode::fault::MAX_WORKERS;
+use crate::decode::target::SELECTOR;
+use crate::experiment::{FaultStep, Step};
+use crate::fault::{FaultKind, StressCpu, StressMemory};
+use crate::units::{Bytes, Duration};
 
 /// `stressors.cpu`.
 pub static CPU: Schema = Schema {

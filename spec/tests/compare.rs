@@ -1,8 +1,8 @@
 //! A check's `compare:` block: good forms decode to the typed value with defaults filled
 //! in; each bad value fails at its exact field path and line with a message that says why.
 
-use faultline_agent::spec::compare::{Baseline, StatTest};
-use faultline_agent::spec::{ChangeLimit, Compare, load_str, yaml};
+use faultline_spec::compare::{Baseline, StatTest};
+use faultline_spec::{ChangeLimit, Compare, load_str, yaml};
 
 /// A valid experiment around one check; the check's `compare` is on line 14.
 fn doc(probe: &str, phases: &str, compare: &str) -> String {

@@ -16,7 +16,7 @@
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::spec::zone::Zone;
+use crate::zone::Zone;
 
 /// A validated cron expression, kept as written, with the zone its times are in.
 #[derive(Debug, Clone)]
@@ -204,14 +204,12 @@ fn end_of_gap(zone: &Zone, wall: NaiveDateTime) -> Option<DateTime<Utc>> {
 
 /// Checks an IANA zone name, with a suggestion for a near miss.
 pub fn parse_zone(name: &str) -> Result<Zone, String> {
-    Zone::named(name).ok_or_else(
-        || match crate::spec::decode::cx::closest(name, Zone::names()) {
-            Some(near) => format!("unknown time zone `{name}`; did you mean `{near}`?"),
-            None => format!(
-                "unknown time zone `{name}`; use an IANA name like `Europe/Berlin` or `UTC`"
-            ),
-        },
-    )
+    Zone::named(name).ok_or_else(|| match crate::decode::cx::closest(name, Zone::names()) {
+        Some(near) => format!("unknown time zone `{name}`; did you mean `{near}`?"),
+        None => {
+            format!("unknown time zone `{name}`; use an IANA name like `Europe/Berlin` or `UTC`")
+        }
+    })
 }
 
 /// The two forms in JSON/YAML.

@@ -8,8 +8,8 @@ pub mod pod;
 pub mod stress;
 pub mod workflow;
 
-use crate::spec::decode::{Cx, Node};
-use crate::spec::experiment::Experiment;
+use crate::decode::{Cx, Node};
+use crate::experiment::Experiment;
 
 /// Chaos Mesh's API version.
 pub const API_VERSION: &str = "chaos-mesh.org/v1alpha1";

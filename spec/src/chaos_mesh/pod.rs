@@ -1,11 +1,11 @@
 //! PodChaos: `pod-kill`, `pod-failure`, `container-kill`.
 
 use super::common::{Translated, duration, need_duration, pos_of, target};
-use crate::spec::decode::cx::{Cx, Obj, Schema};
-use crate::spec::decode::target::SELECTOR;
-use crate::spec::experiment::{FaultStep, Step};
-use crate::spec::fault::{ContainerKill, FaultKind, PodFailure, PodKill};
-use crate::spec::units::Duration;
+use crate::decode::cx::{Cx, Obj, Schema};
+use crate::decode::target::SELECTOR;
+use crate::experiment::{FaultStep, Step};
+use crate::fault::{ContainerKill, FaultKind, PodFailure, PodKill};
+use crate::units::Duration;
 
 /// PodChaos `spec`.
 pub static SPEC: Schema = Schema {
