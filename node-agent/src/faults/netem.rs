@@ -30,6 +30,7 @@ pub fn options(p: &NetemParams) -> netlink::Netem {
         reorder: p.reorder.fraction(),
         reorder_corr: p.reorder_correlation.fraction(),
         gap: p.gap,
+        rate_bytes_per_sec: 0,
         limit: 0,
     }
 }
