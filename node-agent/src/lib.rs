@@ -22,9 +22,11 @@ pub mod netns;
 pub mod protocol;
 #[cfg(target_os = "linux")]
 pub mod resolve;
+pub mod target;
 
 pub use agent::{Agent, AgentError, StartupReport, recover_state_dir};
 pub use client::{AgentClient, ClientError};
 pub use error::FaultError;
-pub use faults::{Fault, FaultId, FaultRecord, Recovered, Resolved};
+pub use faults::{Fault, FaultId, FaultRecord, Recovered};
 pub use journal::{Journal, JournalError};
+pub use target::Resolved;

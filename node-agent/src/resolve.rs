@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cgroup::mount::{self, CgroupMount};
 use crate::error::FaultError;
-use crate::faults::{ProcRef, Resolved};
+use crate::target::{ProcRef, Resolved};
 use faultline_spec::LocalTarget;
 
 /// Shortest container-ID prefix accepted, as `docker ps` prints it.

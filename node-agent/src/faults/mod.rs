@@ -18,7 +18,7 @@ mod scoped;
 pub mod shaping;
 pub mod stress;
 
-pub use record::{CgroupDir, FaultId, FaultRecord, NetnsId, ProcRef, Recovered, Resolved};
+pub use record::{FaultId, FaultRecord, Recovered};
 
 use crate::error::FaultError;
 use faultline_spec::FaultKind;

@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{Fault, FaultRecord, ProcRef, Recovered};
+use super::{Fault, FaultRecord, Recovered};
+use crate::target::ProcRef;
 use crate::error::FaultError;
 use crate::resolve::is_alive;
 use faultline_spec::FaultKind;

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use super::link::{self, Link};
 use super::qdisc::QdiscHandle;
 use crate::error::FaultError;
-use crate::faults::NetnsId;
+use crate::target::NetnsId;
 use crate::netns;
 
 /// One route netlink socket inside a network namespace, driven by a tokio task that ends

@@ -21,7 +21,8 @@ use super::events::{StressEvent, emit};
 use super::worker::{Job, MARKER};
 use crate::cgroup::{procs, usage};
 use crate::error::FaultError;
-use crate::faults::{CgroupDir, FaultId, ProcRef};
+use crate::faults::FaultId;
+use crate::target::{CgroupDir, ProcRef};
 use crate::resolve::Host;
 
 /// How long recovery waits for killed workers to disappear.
