@@ -1,8 +1,9 @@
 //! networkBandwidth: a tbf qdisc over netlink in the target's netns (see
 //! [`super::shaping`] for interfaces, direction and recovery).
 
+use super::fault::Fault;
+use super::record::{FaultRecord, Recovered};
 use super::shaping::{self, Shape};
-use super::{Fault, FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::netlink::Tbf;
 use faultline_spec::FaultKind;

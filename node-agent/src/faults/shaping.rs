@@ -14,8 +14,8 @@
 
 use std::path::Path;
 
+use super::record::{FaultRecord, Recovered};
 use super::scoped;
-use super::{FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::kmod;
 use crate::netlink::{End, Link, Netem, Netlink, Tbf, errno};
