@@ -14,8 +14,6 @@ pub mod partition;
 pub mod process;
 mod record;
 #[cfg(target_os = "linux")]
-mod scoped;
-#[cfg(target_os = "linux")]
 pub mod shaping;
 pub mod stress;
 
