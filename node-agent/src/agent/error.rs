@@ -1,4 +1,4 @@
-//! Why an agent call failed, and how an error reads with its causes.
+//! Why an agent call failed.
 
 use crate::error::FaultError;
 use crate::faults::FaultId;
@@ -70,16 +70,4 @@ pub enum AgentError {
     /// The agent is shutting down or has stopped (HTTP 503).
     #[error("the agent is shutting down")]
     Stopped,
-}
-
-/// `err` and its sources, joined with `: `, for logs and HTTP error bodies.
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = err.to_string();
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        s.push_str(": ");
-        s.push_str(&e.to_string());
-        cur = e.source();
-    }
-    s
 }

@@ -22,6 +22,7 @@ mod recover;
 mod request;
 mod thread;
 
+pub use crate::error::error_chain;
 pub use command::StartupReport;
-pub use error::{AgentError, error_chain};
+pub use error::AgentError;
 pub use handle::{Agent, recover_state_dir};

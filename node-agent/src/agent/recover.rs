@@ -7,8 +7,9 @@ use faultline_exporter::{AgentOp, RecoveryReason};
 
 use super::command::StartupReport;
 use super::core::Core;
-use super::error::{AgentError, error_chain};
+use super::error::AgentError;
 use super::events::{FaultOpFailed, FaultRecovered};
+use crate::error::error_chain;
 use crate::faults::{Family, Fault, FaultId, FaultRecord, Recovered};
 use crate::protocol::RecoveredFault;
 use faultline_spec::FaultKind;

@@ -4,8 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::agent::{AgentError, error_chain};
-use crate::error::FaultError;
+use crate::agent::AgentError;
+use crate::error::{FaultError, error_chain};
 use crate::protocol::ErrorBody;
 
 /// An error answer: a status and an [`ErrorBody`].

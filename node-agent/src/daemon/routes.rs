@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 
 use super::auth::Authorized;
 use super::error::ApiError;
-use crate::agent::{Agent, AgentError, error_chain};
+use crate::agent::{Agent, AgentError};
+use crate::error::error_chain;
 use crate::faults::FaultId;
 use crate::protocol::{
     ApplyRequest, ApplyResponse, Health, ListResponse, RecoverResponse, RenewRequest, RenewResponse,

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::error::FaultIdError;
 use crate::target::Resolved;
 use faultline_spec::{FaultKind, LocalTarget};
 
@@ -16,18 +17,16 @@ pub struct FaultId(String);
 
 impl FaultId {
     /// Checks the charset and length.
-    pub fn new(s: impl Into<String>) -> Result<Self, String> {
+    pub fn new(s: impl Into<String>) -> Result<Self, FaultIdError> {
         let s = s.into();
         if s.is_empty() || s.len() > 48 {
-            return Err(format!("fault id `{s}` must be 1 to 48 characters"));
+            return Err(FaultIdError::Length { id: s });
         }
         if !s
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            return Err(format!(
-                "fault id `{s}` may only hold A-Z, a-z, 0-9, `-` and `_`"
-            ));
+            return Err(FaultIdError::Charset { id: s });
         }
         Ok(FaultId(s))
     }
@@ -75,4 +74,24 @@ pub enum Recovered {
     AlreadyGone,
     /// The target no longer exists; its fault went with it.
     TargetGone(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_ids_are_checked_for_length_and_charset() {
+        assert_eq!(FaultId::new("run1-f2_x").unwrap().as_str(), "run1-f2_x");
+        assert!(matches!(FaultId::new(""), Err(FaultIdError::Length { .. })));
+        let e = FaultId::new("a".repeat(49)).unwrap_err();
+        assert!(matches!(e, FaultIdError::Length { .. }), "{e}");
+        assert!(e.to_string().ends_with("must be 1 to 48 characters"), "{e}");
+        let e = FaultId::new("a b").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "fault id `a b` may only hold A-Z, a-z, 0-9, `-` and `_`"
+        );
+        assert_eq!(FaultId::random().as_str().len(), 16);
+    }
 }
