@@ -1,7 +1,13 @@
 //! The node agent's errors. `FaultError` is what an apply or recover can fail with; every
-//! variant names the step and carries what an operator needs to act on it.
+//! variant names the step and carries what an operator needs to act on it. The smaller
+//! enums below are the steps' own errors (a fault id's check, tbf's limits, the modprobe
+//! fallback), each carried into a `FaultError` or an HTTP 400 by its caller.
+//!
+//! A leaf: it imports nothing of the crate, so every module can use it.
 
 use std::path::PathBuf;
+
+use faultline_spec::Bytes;
 
 /// Why a fault could not be applied or recovered.
 #[derive(Debug, thiserror::Error)]
@@ -130,4 +136,83 @@ pub enum FaultError {
         /// How long the agent waited.
         waited_ms: u64,
     },
+}
+
+/// Why a text is not a fault id (`[A-Za-z0-9_-]`, 1 to 48 characters: it names kernel
+/// objects such as the nft table `faultline_<id>`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultIdError {
+    /// Empty, or longer than 48 characters.
+    #[error("fault id `{id}` must be 1 to 48 characters")]
+    Length {
+        /// The text as given.
+        id: String,
+    },
+    /// A character outside `[A-Za-z0-9_-]`.
+    #[error("fault id `{id}` may only hold A-Z, a-z, 0-9, `-` and `_`")]
+    Charset {
+        /// The text as given.
+        id: String,
+    },
+}
+
+/// Why a networkBandwidth spec cannot become tbf options: tbf's burst and limit are
+/// 32-bit byte counts, and neither may be 0.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BandwidthError {
+    /// `buffer` (tbf's burst) does not fit 32 bits.
+    #[error("buffer {buffer} is above tbf's 4 GiB")]
+    BufferTooLarge {
+        /// The spec's buffer.
+        buffer: Bytes,
+    },
+    /// `limit` does not fit 32 bits.
+    #[error("limit {limit} is above tbf's 4 GiB")]
+    LimitTooLarge {
+        /// The spec's limit.
+        limit: Bytes,
+    },
+    /// `buffer` or `limit` is 0.
+    #[error("buffer and limit must be above 0")]
+    Zero,
+}
+
+/// Why the `modprobe` fallback did not load a module (after `finit_module` refused a
+/// compressed file).
+#[derive(Debug, thiserror::Error)]
+pub enum ModprobeError {
+    /// No modprobe in `/usr/sbin`, `/sbin`, `/usr/bin` or `/bin`.
+    #[error("no modprobe to fall back to")]
+    NotInstalled,
+    /// modprobe could not be started.
+    #[error("failed to run {program}")]
+    Spawn {
+        /// The modprobe found.
+        program: &'static str,
+        /// The spawn error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// modprobe ran and failed.
+    #[error("{program} {module}: {stderr}")]
+    Failed {
+        /// The modprobe found.
+        program: &'static str,
+        /// The module asked for.
+        module: String,
+        /// What modprobe printed on stderr, trimmed.
+        stderr: String,
+    },
+}
+
+/// `err` and its sources, joined with `: `, for logs and HTTP error bodies.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        s.push_str(": ");
+        s.push_str(&e.to_string());
+        cur = e.source();
+    }
+    s
 }

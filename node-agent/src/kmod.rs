@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use nix::errno::Errno;
 use nix::kmod::{ModuleInitFlags, finit_module};
 
-use crate::error::FaultError;
+use crate::error::{FaultError, ModprobeError, error_chain};
 
 /// A module and a symbol only it defines, which `/proc/kallsyms` lists when it is built in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,13 +194,16 @@ fn load(name: &'static str, path: &Path) -> Result<(), FaultError> {
         Ok(()) | Err(Errno::EEXIST) => Ok(()),
         // A kernel without in-kernel decompression rejects the flag or the file: let
         // modprobe (which decompresses in user space) try.
-        Err(e) if compressed => modprobe(name).map_err(|m| fail(format!("finit_module: {e}; {m}"))),
+        Err(e) if compressed => {
+            modprobe(name).map_err(|m| fail(format!("finit_module: {e}; {}", error_chain(&m))))
+        }
         Err(e) => Err(fail(format!("finit_module: {e}"))),
     }
 }
 
-fn modprobe(name: &str) -> Result<(), String> {
-    let prog = [
+/// `modprobe NAME`, for kernels whose `finit_module` cannot decompress the file.
+fn modprobe(name: &'static str) -> Result<(), ModprobeError> {
+    let program = [
         "/usr/sbin/modprobe",
         "/sbin/modprobe",
         "/usr/bin/modprobe",
@@ -208,18 +211,19 @@ fn modprobe(name: &str) -> Result<(), String> {
     ]
     .into_iter()
     .find(|p| Path::new(p).exists())
-    .ok_or_else(|| "no modprobe to fall back to".to_string())?;
-    let out = Command::new(prog)
+    .ok_or(ModprobeError::NotInstalled)?;
+    let out = Command::new(program)
         .arg(name)
         .output()
-        .map_err(|e| format!("{prog}: {e}"))?;
+        .map_err(|source| ModprobeError::Spawn { program, source })?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "{prog} {name}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Err(ModprobeError::Failed {
+            program,
+            module: name.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
     }
 }
 

@@ -4,6 +4,11 @@
 //!
 //! It is not the run engine (that is the service's): it applies and recovers faults on one
 //! node, keeps a journal so no fault outlives its lease, and says what it did.
+//!
+//! Its modules import one way, from the HTTP edge down to plain data: `daemon` -> `agent`
+//! -> `journal`, `protocol` -> `faults` -> `resolve`, `netlink` -> `cgroup`, `netns`,
+//! `kmod` -> `target`, `error`. Nothing imports upwards, and no two files import each
+//! other.
 
 pub mod agent;
 #[cfg(target_os = "linux")]
@@ -22,9 +27,11 @@ pub mod netns;
 pub mod protocol;
 #[cfg(target_os = "linux")]
 pub mod resolve;
+pub mod target;
 
 pub use agent::{Agent, AgentError, StartupReport, recover_state_dir};
 pub use client::{AgentClient, ClientError};
-pub use error::FaultError;
-pub use faults::{Fault, FaultId, FaultRecord, Recovered, Resolved};
+pub use error::{FaultError, FaultIdError};
+pub use faults::{Fault, FaultId, FaultRecord, Recovered};
 pub use journal::{Journal, JournalError};
+pub use target::Resolved;

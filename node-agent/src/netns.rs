@@ -21,7 +21,7 @@ use std::process::Command;
 use nix::sched::{CloneFlags, setns};
 
 use crate::error::FaultError;
-use crate::faults::NetnsId;
+use crate::target::NetnsId;
 
 /// Opens a netns file. A missing file means the namespace (or the process holding it) is
 /// gone: that is [`FaultError::TargetNotFound`], so callers can tell it from other errors.

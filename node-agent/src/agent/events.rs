@@ -8,7 +8,7 @@ use faultline_exporter::{AgentMetrics, AgentOp, RecoveryReason};
 use crate::faults::{FaultId, FaultRecord, Recovered};
 use faultline_spec::FaultKind;
 
-use super::error_chain;
+use crate::error::error_chain;
 
 /// A fault was applied to one target.
 pub(super) struct FaultApplied<'a> {

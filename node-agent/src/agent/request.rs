@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 
-use super::AgentError;
+use super::error::AgentError;
 use crate::faults::{Family, FaultId};
 use crate::protocol::{ApplyRequest, MAX_LEASE_SECONDS};
 

@@ -4,7 +4,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::FaultError;
-use crate::faults::CgroupDir;
+use crate::target::CgroupDir;
 
 /// One mounted cgroup hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::cgroup::mount;
 use crate::cgroup::procs;
 use crate::error::FaultError;
-use crate::faults::CgroupDir;
+use crate::target::CgroupDir;
 
 /// A cgroup that exists while this value lives.
 #[derive(Debug)]

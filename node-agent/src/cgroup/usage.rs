@@ -3,7 +3,7 @@
 
 use crate::cgroup::{v1, v2};
 use crate::error::FaultError;
-use crate::faults::CgroupDir;
+use crate::target::CgroupDir;
 
 fn v1_dir<'a>(dirs: &'a [CgroupDir], controller: &str) -> Option<&'a CgroupDir> {
     dirs.iter()

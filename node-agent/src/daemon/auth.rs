@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::{FromRequest, HttpRequest, web};
 use subtle::ConstantTimeEq;
 
-use super::routes::ApiError;
+use super::error::ApiError;
 
 /// Who may call `/v1/*`.
 #[derive(Clone)]

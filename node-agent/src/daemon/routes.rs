@@ -1,18 +1,17 @@
 //! Route handlers: decode, call the agent, map its errors to statuses; with a tracer, a
 //! span per fault call under the caller's `traceparent`.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use faultline_exporter::{AgentCall, AgentSpan, AgentTracer, TRACEPARENT, TraceParent};
 use serde::de::DeserializeOwned;
 
 use super::auth::Authorized;
-use crate::agent::{Agent, AgentError, error_chain};
-use crate::error::FaultError;
+use super::error::ApiError;
+use crate::agent::{Agent, AgentError};
+use crate::error::error_chain;
 use crate::faults::FaultId;
 use crate::protocol::{
-    ApplyRequest, ApplyResponse, ErrorBody, Health, ListResponse, RecoverResponse, RenewRequest,
-    RenewResponse,
+    ApplyRequest, ApplyResponse, Health, ListResponse, RecoverResponse, RenewRequest, RenewResponse,
 };
 
 /// Mounts every route on an actix app (the app must carry `Data<Agent>` and `Data<Auth>`;
@@ -27,70 +26,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/faults/{id}", web::delete().to(recover))
                 .route("/faults/{id}/renew", web::post().to(renew)),
         );
-}
-
-/// An error answer: a status and an [`ErrorBody`].
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    message: String,
-}
-
-impl ApiError {
-    pub(super) fn unauthorized() -> ApiError {
-        ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            message: "missing or wrong bearer token".into(),
-        }
-    }
-
-    fn bad_request(message: String) -> ApiError {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            message,
-        }
-    }
-}
-
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.status, self.message)
-    }
-}
-
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        self.status
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(ErrorBody {
-            error: self.message.clone(),
-        })
-    }
-}
-
-impl From<AgentError> for ApiError {
-    fn from(e: AgentError) -> ApiError {
-        let status = match &e {
-            AgentError::Invalid { .. } => StatusCode::BAD_REQUEST,
-            AgentError::Conflict(_) => StatusCode::CONFLICT,
-            AgentError::NotFound(_) => StatusCode::NOT_FOUND,
-            AgentError::Target {
-                source: FaultError::TargetNotFound(_),
-                ..
-            } => StatusCode::NOT_FOUND,
-            AgentError::Target { .. } | AgentError::Apply { .. } | AgentError::Recover { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            AgentError::Journal(_) | AgentError::Start { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            AgentError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
-        };
-        ApiError {
-            status,
-            message: error_chain(&e),
-        }
-    }
 }
 
 /// Decodes a JSON body, naming the field that is wrong (`kind.networkDelay.latency: ...`).

@@ -1,9 +1,10 @@
 //! networkBandwidth: a tbf qdisc over netlink in the target's netns (see
 //! [`super::shaping`] for interfaces, direction and recovery).
 
+use super::fault::Fault;
+use super::record::{FaultRecord, Recovered};
 use super::shaping::{self, Shape};
-use super::{Fault, FaultRecord, Recovered};
-use crate::error::FaultError;
+use crate::error::{BandwidthError, FaultError};
 use crate::netlink::Tbf;
 use faultline_spec::FaultKind;
 use faultline_spec::fault::NetworkBandwidth;
@@ -25,13 +26,13 @@ fn spec(rec: &FaultRecord) -> Result<&NetworkBandwidth, FaultError> {
 
 /// The tbf options for a spec, or why the kernel cannot take them (tbf's burst and limit
 /// are 32-bit byte counts).
-pub fn options(b: &NetworkBandwidth) -> Result<Tbf, String> {
+pub fn options(b: &NetworkBandwidth) -> Result<Tbf, BandwidthError> {
     let burst = u32::try_from(b.buffer.0)
-        .map_err(|_| format!("buffer {} is above tbf's 4 GiB", b.buffer))?;
+        .map_err(|_| BandwidthError::BufferTooLarge { buffer: b.buffer })?;
     let limit =
-        u32::try_from(b.limit.0).map_err(|_| format!("limit {} is above tbf's 4 GiB", b.limit))?;
+        u32::try_from(b.limit.0).map_err(|_| BandwidthError::LimitTooLarge { limit: b.limit })?;
     if burst == 0 || limit == 0 {
-        return Err("buffer and limit must be above 0".into());
+        return Err(BandwidthError::Zero);
     }
     Ok(Tbf {
         rate: b.rate.bytes_per_sec().max(1),
@@ -43,15 +44,45 @@ pub fn options(b: &NetworkBandwidth) -> Result<Tbf, String> {
 impl Fault for Bandwidth {
     async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
         let b = spec(rec)?;
-        let tbf = options(b).map_err(|reason| FaultError::Unsupported {
+        let tbf = options(b).map_err(|e| FaultError::Unsupported {
             kind: rec.kind.name(),
             target: rec.target.to_string(),
-            reason,
+            reason: e.to_string(),
         })?;
         shaping::apply(rec, &b.scope, Shape::Tbf(tbf)).await
     }
 
     async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
         shaping::recover(rec, &spec(rec)?.scope).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_spec::{BitRate, Bytes, NetworkScope};
+
+    fn spec(buffer: u64, limit: u64) -> NetworkBandwidth {
+        NetworkBandwidth {
+            rate: BitRate(8_000_000),
+            limit: Bytes(limit),
+            buffer: Bytes(buffer),
+            scope: NetworkScope::default(),
+        }
+    }
+
+    #[test]
+    fn options_the_kernel_cannot_take_say_which() {
+        let t = options(&spec(10_000, 20_000)).unwrap();
+        assert_eq!((t.rate, t.burst, t.limit), (1_000_000, 10_000, 20_000));
+        let big = u64::from(u32::MAX) + 1;
+        assert!(matches!(
+            options(&spec(big, 1)),
+            Err(BandwidthError::BufferTooLarge { .. })
+        ));
+        let e = options(&spec(1, big)).unwrap_err();
+        assert!(matches!(e, BandwidthError::LimitTooLarge { .. }), "{e}");
+        assert!(e.to_string().ends_with("is above tbf's 4 GiB"), "{e}");
+        assert_eq!(options(&spec(0, 1)), Err(BandwidthError::Zero));
     }
 }

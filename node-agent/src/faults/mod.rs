@@ -8,41 +8,20 @@
 //!   after a crash has exactly what it needs and nothing in memory.
 
 pub mod bandwidth;
+mod fault;
 pub mod netem;
 pub mod partition;
 pub mod process;
 mod record;
 #[cfg(target_os = "linux")]
-mod scoped;
-#[cfg(target_os = "linux")]
 pub mod shaping;
 pub mod stress;
 
-pub use record::{CgroupDir, FaultId, FaultRecord, NetnsId, ProcRef, Recovered, Resolved};
+pub use fault::Fault;
+pub use record::{FaultId, FaultRecord, Recovered};
 
 use crate::error::FaultError;
 use faultline_spec::FaultKind;
-
-/// What every fault family implements.
-#[allow(async_fn_in_trait)] // used through the `Family` enum, never as `dyn`
-pub trait Fault {
-    /// Checks what can be checked without changing anything (module present, target
-    /// alive, tools present), then sets the fault up. On error nothing stays applied.
-    async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError>;
-
-    /// Removes what `apply` set up for `rec`. Gone already is `Ok`.
-    async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError>;
-
-    /// Waits until what `apply` set up for all of `recs` (one request) is in effect, for
-    /// kinds the kernel carries out asynchronously. Called once after every record of a
-    /// request applied, so a request on 1,000 containers waits once, not 1,000 times.
-    /// An error names the record (its index in `recs`) that did not take effect in time;
-    /// the caller then recovers the whole request, so nothing stays half-applied.
-    async fn settle(&self, recs: &[FaultRecord]) -> Result<(), (usize, FaultError)> {
-        let _ = recs;
-        Ok(())
-    }
-}
 
 /// The family that carries out a fault kind on a node.
 #[derive(Debug, Clone, Copy)]

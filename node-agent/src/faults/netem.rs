@@ -4,8 +4,9 @@
 //! `sch_netem` is loaded by the agent when missing; a kernel without it fails the apply
 //! with the package to install, before anything is changed.
 
+use super::fault::Fault;
+use super::record::{FaultRecord, Recovered};
 use super::shaping::{self, Shape};
-use super::{Fault, FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::netlink;
 use faultline_spec::{FaultKind, NetemParams, NetworkScope};

@@ -18,7 +18,8 @@ use nftables::schema::{Chain, NfCmd, NfListObject, NfObject, Nftables, Rule, Tab
 use nftables::stmt::{Match, Operator, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 
-use super::{Fault, FaultRecord, Recovered};
+use super::fault::Fault;
+use super::record::{FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::netns;
 use faultline_spec::{FaultKind, NetworkScope};

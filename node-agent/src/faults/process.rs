@@ -8,9 +8,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{Fault, FaultRecord, ProcRef, Recovered};
+use super::fault::Fault;
+use super::record::{FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::resolve::is_alive;
+use crate::target::ProcRef;
 use faultline_spec::FaultKind;
 use faultline_spec::fault::PauseMethod;
 

@@ -5,8 +5,10 @@ use rtnetlink::packet_core::{DefaultNla, NLM_F_CREATE, NLM_F_EXCL};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::tc::{TcAttribute, TcHandle, TcMessage};
 
+use super::conn::Netlink;
+use super::htb::HtbClass;
 use super::qdisc::send;
-use super::{HtbClass, Netlink, U32Filter};
+use super::u32::U32Filter;
 use crate::error::FaultError;
 
 const TCA_OPTIONS: u16 = 2;

@@ -9,8 +9,8 @@ use tokio::task::JoinHandle;
 use super::link::{self, Link};
 use super::qdisc::QdiscHandle;
 use crate::error::FaultError;
-use crate::faults::NetnsId;
 use crate::netns;
+use crate::target::NetnsId;
 
 /// One route netlink socket inside a network namespace, driven by a tokio task that ends
 /// when the last clone of this value is dropped.

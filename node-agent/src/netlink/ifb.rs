@@ -6,7 +6,7 @@ use std::io;
 use futures::TryStreamExt;
 use rtnetlink::LinkIfb;
 
-use super::Netlink;
+use super::conn::Netlink;
 use crate::error::FaultError;
 
 /// `ETH_P_ALL`, in network byte order as `tcm_info` carries it (`protocol all`).

@@ -12,7 +12,9 @@ use rtnetlink::packet_core::{
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::tc::{TcAttribute, TcHandle, TcMessage};
 
-use super::{HtbRoot, Netem, Tbf};
+use super::htb::HtbRoot;
+use super::netem::Netem;
+use super::tbf::Tbf;
 use crate::error::FaultError;
 
 const TCA_OPTIONS: u16 = 2;

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use faultline_agent::cgroup::{TestCgroup, usage};
 use faultline_agent::faults::stress::worker::MARKER;
-use faultline_agent::faults::{FaultId, FaultRecord, Resolved};
+use faultline_agent::faults::{FaultId, FaultRecord};
+use faultline_agent::target::Resolved;
 use faultline_spec::{FaultKind, LocalTarget};
 
 /// Workers are the agent binary re-exec'ed: the test harness's own `main` cannot be one.

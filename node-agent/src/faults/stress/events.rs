@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::faults::FaultId;
+use crate::faults::record::FaultId;
 
 /// Events kept for a slow receiver.
 pub const CAPACITY: usize = 256;

@@ -3,7 +3,8 @@
 use super::worker::Job;
 use super::workers;
 use crate::error::FaultError;
-use crate::faults::{Fault, FaultRecord, Recovered};
+use crate::faults::fault::Fault;
+use crate::faults::record::{FaultRecord, Recovered};
 use crate::resolve;
 use faultline_spec::{FaultKind, LocalTarget};
 

@@ -21,8 +21,9 @@ use super::events::{StressEvent, emit};
 use super::worker::{Job, MARKER};
 use crate::cgroup::{procs, usage};
 use crate::error::FaultError;
-use crate::faults::{CgroupDir, FaultId, ProcRef};
+use crate::faults::record::FaultId;
 use crate::resolve::Host;
+use crate::target::{CgroupDir, ProcRef};
 
 /// How long recovery waits for killed workers to disappear.
 const KILL_WAIT: Duration = Duration::from_secs(5);

@@ -1,100 +1,23 @@
-//! The agent's journal: an append-only JSON-lines file under the state dir, fsync'd, that
-//! says which faults may still be applied. It is written *before* the kernel is touched,
-//! so after a crash (or `kill -9`) the next start knows exactly what to undo.
-//!
-//! One line per entry:
-//! - `{"op":"applying","group":"<request id>","record":{FaultRecord}}` before apply;
-//! - `{"op":"recovered","id":"<record id>"}` after recovery (or after an instant fault);
-//! - `{"op":"renewed","id":"<record id>","leaseUntil":"<RFC 3339>"}` when a lease is renewed.
-//!
-//! Replaying the lines in order gives the records still applied. A line that does not
-//! parse (a crash mid-write, a disk error) is reported with its line number and skipped:
-//! it never stops the recovery of the rest. On open, and whenever the file has grown well
-//! past what is active, it is compacted: the active records are written to a temp file,
-//! fsync'd and renamed over the journal.
-//!
-//! A `lock` file held with `flock` keeps two agents (or an agent and `faultline run`) from
-//! journaling into the same directory at once.
+//! [`Journal`]: the open journal of one state dir. It appends entries with one write and
+//! one fsync per batch, keeps the active records in memory, and compacts the file when it
+//! has grown well past them.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
+use super::compact::write_compacted;
+use super::error::{JournalError, io};
+use super::format::{Active, Entry, JOURNAL_FILE, encode};
+use super::lock::lock_dir;
+use super::replay::replay;
 use crate::faults::{FaultId, FaultRecord};
-
-/// The journal file's name inside the state dir.
-pub const JOURNAL_FILE: &str = "journal.jsonl";
-/// The lock file's name inside the state dir.
-pub const LOCK_FILE: &str = "lock";
 
 /// Compact once this many lines were appended beyond the active records.
 const COMPACT_AFTER_LINES: usize = 4096;
-
-/// Why the journal could not be opened or written.
-#[derive(Debug, thiserror::Error)]
-pub enum JournalError {
-    /// A file or directory operation failed.
-    #[error("failed to {action} {path}")]
-    Io {
-        /// The step, e.g. "fsync".
-        action: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Another process holds the state dir's lock.
-    #[error(
-        "state dir {dir} is in use by another faultline agent or run ({holder}); \
-         stop it or pick another --state-dir"
-    )]
-    Locked {
-        /// The state dir.
-        dir: PathBuf,
-        /// What the lock file says about its holder (its pid), or "unknown".
-        holder: String,
-    },
-    /// An entry could not be encoded (never expected: the types are plain data).
-    #[error("failed to encode journal entry for {id}")]
-    Encode {
-        /// The record concerned.
-        id: FaultId,
-        /// The encoder's error.
-        #[source]
-        source: serde_json::Error,
-    },
-}
-
-/// One journal line.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
-enum Entry {
-    Applying {
-        group: FaultId,
-        record: Box<FaultRecord>,
-    },
-    Recovered {
-        id: FaultId,
-    },
-    Renewed {
-        id: FaultId,
-        lease_until: DateTime<Utc>,
-    },
-}
-
-/// A record the journal says may still be applied, with the request it came from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Active {
-    /// The id of the request (`POST /v1/faults` body `id`) this record belongs to.
-    pub group: FaultId,
-    /// The record as journaled, with its latest lease.
-    pub record: FaultRecord,
-}
 
 /// The open journal of one state dir; holds the dir's lock until dropped.
 #[derive(Debug)]
@@ -268,148 +191,6 @@ impl Journal {
         self.lines_since_compact += entries.len();
         Ok(())
     }
-}
-
-fn entry_id(entry: &Entry) -> FaultId {
-    match entry {
-        Entry::Applying { record, .. } => record.id.clone(),
-        Entry::Recovered { id } | Entry::Renewed { id, .. } => id.clone(),
-    }
-}
-
-fn encode(entry: &Entry) -> Result<String, JournalError> {
-    serde_json::to_string(entry).map_err(|source| JournalError::Encode {
-        id: entry_id(entry),
-        source,
-    })
-}
-
-fn io<'a>(
-    action: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(std::io::Error) -> JournalError + 'a {
-    move |source| JournalError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// Takes the dir's flock without blocking and writes our pid into the lock file so the
-/// next one to try can say who holds it.
-fn lock_dir(dir: &Path) -> Result<nix::fcntl::Flock<File>, JournalError> {
-    use nix::fcntl::{Flock, FlockArg};
-    let path = dir.join(LOCK_FILE);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io("open lock file", &path))?;
-    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-        Ok(lock) => {
-            let mut f: &File = &lock;
-            f.set_len(0).map_err(io("truncate lock file", &path))?;
-            writeln!(f, "pid {}", std::process::id()).map_err(io("write pid to", &path))?;
-            Ok(lock)
-        }
-        Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
-            let holder = std::fs::read_to_string(&path)
-                .ok()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "unknown".into());
-            Err(JournalError::Locked {
-                dir: dir.to_path_buf(),
-                holder,
-            })
-        }
-        Err((_, errno)) => Err(JournalError::Io {
-            action: "flock",
-            path,
-            source: std::io::Error::from_raw_os_error(errno as i32),
-        }),
-    }
-}
-
-/// Reads the journal; returns the active records and how many lines were unreadable.
-fn replay(path: &Path) -> Result<(BTreeMap<FaultId, Active>, usize), JournalError> {
-    let mut active = BTreeMap::new();
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((active, 0)),
-        Err(source) => {
-            return Err(JournalError::Io {
-                action: "open",
-                path: path.to_path_buf(),
-                source,
-            });
-        }
-    };
-    let mut corrupt = 0;
-    // Lines are read as bytes: a torn write may have cut a UTF-8 sequence.
-    for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
-        let line = line.map_err(io("read", path))?;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice::<Entry>(&line) {
-            Ok(Entry::Applying { group, record }) => {
-                active.insert(
-                    record.id.clone(),
-                    Active {
-                        group,
-                        record: *record,
-                    },
-                );
-            }
-            Ok(Entry::Recovered { id }) => {
-                active.remove(&id);
-            }
-            Ok(Entry::Renewed { id, lease_until }) => {
-                if let Some(a) = active.get_mut(&id) {
-                    a.record.lease_until = lease_until;
-                }
-            }
-            Err(e) => {
-                corrupt += 1;
-                tracing::warn!(path = %path.display(), line = n + 1, error = %e, "skipping unreadable journal line");
-            }
-        }
-    }
-    Ok((active, corrupt))
-}
-
-/// Writes the active records to a temp file, fsyncs it, renames it over the journal and
-/// fsyncs the dir, then returns the journal opened for appending.
-fn write_compacted(
-    dir: &Path,
-    path: &Path,
-    active: &BTreeMap<FaultId, Active>,
-) -> Result<File, JournalError> {
-    let tmp = dir.join(format!("{JOURNAL_FILE}.tmp"));
-    let mut out = String::new();
-    for a in active.values() {
-        out.push_str(&encode(&Entry::Applying {
-            group: a.group.clone(),
-            record: Box::new(a.record.clone()),
-        })?);
-        out.push('\n');
-    }
-    {
-        let mut f = File::create(&tmp).map_err(io("create", &tmp))?;
-        f.write_all(out.as_bytes()).map_err(io("write", &tmp))?;
-        f.sync_all().map_err(io("fsync", &tmp))?;
-    }
-    std::fs::rename(&tmp, path).map_err(io("rename compacted journal to", path))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io("fsync", dir))?;
-    OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(io("open for append", path))
 }
 
 #[cfg(test)]

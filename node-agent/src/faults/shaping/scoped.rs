@@ -4,9 +4,9 @@
 //! traffic into that class (`tc filter ... u32 match ip dst P match ip dport N flowid
 //! fa17:1`). Everything hangs under our root, so recovery stays "delete our root".
 
-use super::shaping::{HANDLE, Shape};
+use super::root::{self, HANDLE, Shape};
 use crate::error::FaultError;
-use crate::netlink::{End, HtbClass, HtbRoot, Netlink, errno, u32_filters};
+use crate::netlink::{End, HtbClass, HtbRoot, Netlink, u32_filters};
 use faultline_spec::NetworkScope;
 
 /// Minor number of the class that carries the fault.
@@ -27,14 +27,14 @@ const CLASS: HtbClass = HtbClass {
 const ROOT: HtbRoot = HtbRoot { direct_qlen: 1000 };
 
 /// True if `scope` limits the fault to some peers or ports.
-pub(crate) fn is_scoped(scope: &NetworkScope) -> bool {
+pub(super) fn is_scoped(scope: &NetworkScope) -> bool {
     !scope.peers.is_empty() || !scope.ports.is_empty()
 }
 
 /// Puts the scoped tree on `ifindex`, matching the `end` address/port of its packets
 /// (`Dst` on an interface's egress, `Src` on the IFB that carries what it receives).
 /// Replaces whatever tree of ours was there, so applying twice leaves one tree.
-pub(crate) async fn put(
+pub(super) async fn put(
     nl: &Netlink,
     ifindex: u32,
     end: End,
@@ -42,7 +42,7 @@ pub(crate) async fn put(
     shape: &Shape,
 ) -> Result<(), FaultError> {
     // htb cannot change into another tree in place: start from nothing of ours.
-    del_root(nl, ifindex).await?;
+    root::del(nl, ifindex).await?;
     nl.qdisc()
         .replace(ifindex)
         .root()
@@ -66,22 +66,4 @@ pub(crate) async fn put(
     let filters = u32_filters(end, &scope.peers, &scope.ports);
     nl.add_u32_filters(ifindex, HANDLE, &filters, FAULT_CLASS)
         .await
-}
-
-/// `tc qdisc del dev #IF root handle fa17:`; true if it was there. The kernel answers
-/// ENOENT when the device has no root qdisc and EINVAL ("Invalid handle") when the root
-/// has another handle: both mean nothing of ours is there, without a dump to find out.
-pub(crate) async fn del_root(nl: &Netlink, ifindex: u32) -> Result<bool, FaultError> {
-    match nl
-        .qdisc()
-        .del(ifindex)
-        .root()
-        .handle(HANDLE)
-        .execute()
-        .await
-    {
-        Ok(()) => Ok(true),
-        Err(e) if matches!(errno(&e), Some(libc::ENOENT | libc::EINVAL)) => Ok(false),
-        Err(e) => Err(e),
-    }
 }

@@ -1,0 +1,26 @@
+//! The seam every fault family implements; the contract it keeps is in the `faults`
+//! module's doc.
+
+use super::record::{FaultRecord, Recovered};
+use crate::error::FaultError;
+
+/// What every fault family implements.
+#[allow(async_fn_in_trait)] // used through the `Family` enum, never as `dyn`
+pub trait Fault {
+    /// Checks what can be checked without changing anything (module present, target
+    /// alive, tools present), then sets the fault up. On error nothing stays applied.
+    async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError>;
+
+    /// Removes what `apply` set up for `rec`. Gone already is `Ok`.
+    async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError>;
+
+    /// Waits until what `apply` set up for all of `recs` (one request) is in effect, for
+    /// kinds the kernel carries out asynchronously. Called once after every record of a
+    /// request applied, so a request on 1,000 containers waits once, not 1,000 times.
+    /// An error names the record (its index in `recs`) that did not take effect in time;
+    /// the caller then recovers the whole request, so nothing stays half-applied.
+    async fn settle(&self, recs: &[FaultRecord]) -> Result<(), (usize, FaultError)> {
+        let _ = recs;
+        Ok(())
+    }
+}

@@ -1,0 +1,48 @@
+//! The state dir's lock: one agent (or `faultline run`) journals into a dir at a time.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+use super::error::{JournalError, io};
+
+/// The lock file's name inside the state dir.
+pub const LOCK_FILE: &str = "lock";
+
+/// Takes the dir's flock without blocking and writes our pid into the lock file so the
+/// next one to try can say who holds it.
+pub(super) fn lock_dir(dir: &Path) -> Result<nix::fcntl::Flock<File>, JournalError> {
+    use nix::fcntl::{Flock, FlockArg};
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io("open lock file", &path))?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => {
+            let mut f: &File = &lock;
+            f.set_len(0).map_err(io("truncate lock file", &path))?;
+            writeln!(f, "pid {}", std::process::id()).map_err(io("write pid to", &path))?;
+            Ok(lock)
+        }
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
+            let holder = std::fs::read_to_string(&path)
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "unknown".into());
+            Err(JournalError::Locked {
+                dir: dir.to_path_buf(),
+                holder,
+            })
+        }
+        Err((_, errno)) => Err(JournalError::Io {
+            action: "flock",
+            path,
+            source: std::io::Error::from_raw_os_error(errno as i32),
+        }),
+    }
+}
