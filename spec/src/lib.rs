@@ -27,8 +27,10 @@ pub use experiment::{
 };
 pub use fault::{Direction, FaultKind, NetemParams, NetworkScope, Signal};
 pub use load::{load_file, load_str};
-pub use schedule::Schedule;
-pub use selector::{LabelExpression, LabelOperator, Mode, PodPhase, PodSelector, Target};
-pub use steady::{Expectation, HttpProbe, Phase, Probe, SteadyCheck};
+pub use schedule::{Schedule, ScheduleError, WeekdayError, ZoneError};
+pub use selector::{
+    LabelExpression, LabelOperator, Mode, ModeError, PodPhase, PodSelector, Target,
+};
+pub use steady::{Expectation, ExpectationError, HttpProbe, Phase, Probe, SteadyCheck};
 pub use target::LocalTarget;
 pub use units::{BitRate, Bytes, Duration, Percent, UnitError};

@@ -322,7 +322,42 @@ impl Expectation {
     }
 }
 
-fn parse_threshold(s: &str) -> Result<Threshold, String> {
+/// Why an `expect` string is not an expectation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpectationError {
+    /// Nothing written.
+    #[error("empty expectation")]
+    Empty,
+    /// A threshold that is not a number.
+    #[error("`{0}` is not a number (with an optional unit ms, s or %)")]
+    NotANumber(String),
+    /// A threshold that is infinite or NaN.
+    #[error("`{0}` is not a finite number")]
+    NotFinite(String),
+    /// `LOW..HIGH` with different units on each end.
+    #[error("range `{0}` mixes units")]
+    MixedUnits(String),
+    /// `LOW..HIGH` with LOW above HIGH.
+    #[error("range `{0}` is empty: its low end is above its high end")]
+    EmptyRange(String),
+    /// No `<`, `>`, `=` or `!` anywhere.
+    #[error("`{0}` has no comparison operator")]
+    NoOperator(String),
+    /// A statistic name that is not one of value, p50, ...
+    #[error("unknown statistic `{0}`")]
+    UnknownStatistic(String),
+    /// Operator characters that make no operator (`=>`).
+    #[error("`{0}` does not start with a comparison operator")]
+    BadOperator(String),
+    /// A latency statistic with a threshold that is not a time.
+    #[error("latency statistic `{0}` needs a time unit, like `300ms`")]
+    NeedsTimeUnit(String),
+    /// A time threshold on a plain value.
+    #[error("a time unit needs a latency statistic, like `p99 < 300ms`")]
+    NeedsLatencyStatistic,
+}
+
+fn parse_threshold(s: &str) -> Result<Threshold, ExpectationError> {
     let t = s.trim();
     let (num, unit) = if let Some(n) = t.strip_suffix("ms") {
         (n, Some(ThresholdUnit::Millis))
@@ -336,30 +371,28 @@ fn parse_threshold(s: &str) -> Result<Threshold, String> {
     let value: f64 = num
         .trim()
         .parse()
-        .map_err(|_| format!("`{t}` is not a number (with an optional unit ms, s or %)"))?;
+        .map_err(|_| ExpectationError::NotANumber(t.to_string()))?;
     if !value.is_finite() {
-        return Err(format!("`{t}` is not a finite number"));
+        return Err(ExpectationError::NotFinite(t.to_string()));
     }
     Ok(Threshold { value, unit })
 }
 
 impl FromStr for Expectation {
-    type Err = String;
+    type Err = ExpectationError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
         if t.is_empty() {
-            return Err("empty expectation".into());
+            return Err(ExpectationError::Empty);
         }
         if let Some((lo, hi)) = t.split_once("..") {
             let (low, high) = (parse_threshold(lo)?, parse_threshold(hi)?);
             if low.unit != high.unit {
-                return Err(format!("range `{t}` mixes units"));
+                return Err(ExpectationError::MixedUnits(t.to_string()));
             }
             if low.value > high.value {
-                return Err(format!(
-                    "range `{t}` is empty: its low end is above its high end"
-                ));
+                return Err(ExpectationError::EmptyRange(t.to_string()));
             }
             return Ok(Expectation {
                 statistic: Statistic::Value,
@@ -368,28 +401,27 @@ impl FromStr for Expectation {
         }
         let op_at = t
             .find(['<', '>', '=', '!'])
-            .ok_or_else(|| format!("`{t}` has no comparison operator"))?;
+            .ok_or_else(|| ExpectationError::NoOperator(t.to_string()))?;
         let (stat, rest) = t.split_at(op_at);
         let stat = stat.trim();
         let statistic = if stat.is_empty() {
             Statistic::Value
         } else {
-            Statistic::parse(stat).ok_or_else(|| format!("unknown statistic `{stat}`"))?
+            Statistic::parse(stat)
+                .ok_or_else(|| ExpectationError::UnknownStatistic(stat.to_string()))?
         };
         let (op, num) = Comparator::TABLE
             .iter()
             .find_map(|(sym, op)| rest.strip_prefix(sym).map(|n| (*op, n)))
-            .ok_or_else(|| format!("`{rest}` does not start with a comparison operator"))?;
+            .ok_or_else(|| ExpectationError::BadOperator(rest.to_string()))?;
         let threshold = parse_threshold(num)?;
         match (statistic.is_latency(), threshold.unit) {
             (true, Some(ThresholdUnit::Millis | ThresholdUnit::Seconds)) => {}
             (true, _) => {
-                return Err(format!(
-                    "latency statistic `{stat}` needs a time unit, like `300ms`"
-                ));
+                return Err(ExpectationError::NeedsTimeUnit(stat.to_string()));
             }
             (false, Some(ThresholdUnit::Millis | ThresholdUnit::Seconds)) => {
-                return Err("a time unit needs a latency statistic, like `p99 < 300ms`".into());
+                return Err(ExpectationError::NeedsLatencyStatistic);
             }
             (false, _) => {}
         }
@@ -427,7 +459,7 @@ impl fmt::Display for Expectation {
 }
 
 impl TryFrom<String> for Expectation {
-    type Error = String;
+    type Error = ExpectationError;
 
     fn try_from(s: String) -> Result<Self, Self::Error> {
         s.parse()
@@ -472,7 +504,7 @@ mod tests {
             ("1..0", "empty"),
         ] {
             let err = s.parse::<Expectation>().unwrap_err();
-            assert!(err.contains(needle), "{s}: {err}");
+            assert!(err.to_string().contains(needle), "{s}: {err}");
         }
     }
 

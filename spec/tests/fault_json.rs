@@ -8,7 +8,10 @@ use faultline_spec::{FaultKind, Step};
 /// (kind, its JSON as the types serialise it)
 const PINNED: [(&str, &str); 14] = [
     ("stressCpu", r#"{"stressCpu":{"workers":2,"load":50.0}}"#),
-    ("stressMemory", r#"{"stressMemory":{"workers":1,"size":"256MB"}}"#),
+    (
+        "stressMemory",
+        r#"{"stressMemory":{"workers":1,"size":"256MB"}}"#,
+    ),
     (
         "networkDelay",
         r#"{"networkDelay":{"latency":"10ms","jitter":"1ms","correlation":25.0,"direction":"both","peers":["10.0.0.0/8"],"ports":[80,443],"device":"eth0","peerSelector":{"namespaces":["db"],"labelSelectors":{"app":"pg"},"mode":"all"}}}"#,
@@ -41,13 +44,20 @@ const PINNED: [(&str, &str); 14] = [
     ("processPause", r#"{"processPause":{"method":"freezer"}}"#),
     ("podKill", r#"{"podKill":{"gracePeriod":"5s"}}"#),
     ("podFailure", r#"{"podFailure":{"containerNames":["app"]}}"#),
-    ("containerKill", r#"{"containerKill":{"containerNames":["app","sidecar"]}}"#),
+    (
+        "containerKill",
+        r#"{"containerKill":{"containerNames":["app","sidecar"]}}"#,
+    ),
 ];
 
 #[test]
 fn every_kind_serialises_to_its_pinned_json() {
     let names: Vec<_> = PINNED.iter().map(|(k, _)| *k).collect();
-    assert_eq!(names, FaultKind::ALL_NAMES, "one pinned document per kind, in order");
+    assert_eq!(
+        names,
+        FaultKind::ALL_NAMES,
+        "one pinned document per kind, in order"
+    );
     for (kind, json) in PINNED {
         let f: FaultKind = serde_json::from_str(json).unwrap_or_else(|e| panic!("{kind}: {e}"));
         assert_eq!(f.name(), kind);
@@ -66,8 +76,14 @@ fn defaults_are_filled_in_and_written_out_as_before() {
             r#"{"networkReorder":{"reorder":5,"latency":"1ms"}}"#,
             r#"{"networkReorder":{"reorder":5.0,"correlation":0.0,"gap":0,"latency":"1ms","direction":"to"}}"#,
         ),
-        (r#"{"processKill":{}}"#, r#"{"processKill":{"signal":"SIGKILL"}}"#),
-        (r#"{"processPause":{}}"#, r#"{"processPause":{"method":"signal"}}"#),
+        (
+            r#"{"processKill":{}}"#,
+            r#"{"processKill":{"signal":"SIGKILL"}}"#,
+        ),
+        (
+            r#"{"processPause":{}}"#,
+            r#"{"processPause":{"method":"signal"}}"#,
+        ),
         (r#"{"podKill":{}}"#, r#"{"podKill":{}}"#),
         (r#"{"podFailure":{}}"#, r#"{"podFailure":{}}"#),
     ] {

@@ -361,7 +361,14 @@ fn schedule(cx: &mut Cx, n: &Node, path: &str) -> Option<Schedule> {
     let cron = |cx: &mut Cx, n: &Node, path: &str| {
         let s = cx.string(n, path)?;
         Schedule::parse(&s)
-            .map_err(|e| cx.err_hint(path, n.pos, e, "e.g. `0 3 * * *` runs at 03:00 every day"))
+            .map_err(|e| {
+                cx.err_hint(
+                    path,
+                    n.pos,
+                    e.to_string(),
+                    "e.g. `0 3 * * *` runs at 03:00 every day",
+                )
+            })
             .ok()
     };
     if n.scalar().is_some() {
@@ -381,7 +388,7 @@ fn schedule(cx: &mut Cx, n: &Node, path: &str) -> Option<Schedule> {
                 let name = cx.string(z, &at)?;
                 Some(
                     parse_zone(name.trim())
-                        .map_err(|e| cx.err(&at, z.pos, e))
+                        .map_err(|e| cx.err(&at, z.pos, e.to_string()))
                         .ok()?,
                 )
             }

@@ -100,7 +100,7 @@ pub fn mode(cx: &mut Cx, o: &Obj<'_>) -> Option<Mode> {
             } else {
                 "only fixed, fixed-percent and random-max-percent take a `value`"
             };
-            cx.err_hint(&path, pos, e, hint);
+            cx.err_hint(&path, pos, e.to_string(), hint);
             None
         }
     }
