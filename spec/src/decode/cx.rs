@@ -9,21 +9,44 @@ use super::tree::{Node, Pos, ScalarKind, Value};
 use crate::error::SpecError;
 use crate::units::{Percent, UnitError};
 
+/// One field of a schema: its name, and its schema when it holds an object.
+pub type Field = (&'static str, Option<&'static Schema>);
+
 /// The fields an object may have; a field that is itself an object names its schema, so an
 /// unknown field can be recognised as one that belongs one level down (or up).
 #[derive(Debug)]
 pub struct Schema {
     /// Field names with their schema when they hold an object.
-    pub fields: &'static [(&'static str, Option<&'static Schema>)],
+    pub fields: &'static [Field],
+    /// Schemas whose fields sit beside these, in this object (a network fault's traffic
+    /// scope, a step's fault kinds); their fields count as this object's, after its own.
+    pub include: &'static [&'static Schema],
 }
 
 impl Schema {
+    /// A schema of just these fields.
+    pub const fn new(fields: &'static [Field]) -> Self {
+        Schema {
+            fields,
+            include: &[],
+        }
+    }
+
+    /// Every field, own ones first, then those of the included schemas (depth first).
+    fn all(&'static self) -> Vec<&'static Field> {
+        let mut out: Vec<&'static Field> = self.fields.iter().collect();
+        for s in self.include {
+            out.extend(s.all());
+        }
+        out
+    }
+
     fn has(&'static self, name: &str) -> bool {
-        self.fields.iter().any(|(f, _)| *f == name)
+        self.all().iter().any(|(f, _)| *f == name)
     }
 
     fn names(&'static self) -> impl Iterator<Item = &'static str> {
-        self.fields.iter().map(|(f, _)| *f)
+        self.all().into_iter().map(|(f, _)| *f)
     }
 }
 
@@ -59,6 +82,7 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// A map being read: look fields up by name.
+#[derive(Clone)]
 pub struct Obj<'n> {
     /// Path of the object.
     pub path: String,
@@ -192,8 +216,8 @@ impl Cx {
         // 2. A field of a child object (present ones first): it needs indenting.
         let present = |f: &str| obj.get(f).is_some();
         let mut children: Vec<_> = schema
-            .fields
-            .iter()
+            .all()
+            .into_iter()
             .filter_map(|(f, c)| c.map(|c| (*f, c)))
             .collect();
         children.sort_by_key(|(f, _)| !present(f));
@@ -232,8 +256,8 @@ impl Cx {
             }
             // 4. A sibling object (another child of that ancestor).
             if let Some((sib, _)) = aschema
-                .fields
-                .iter()
+                .all()
+                .into_iter()
                 .find(|(_, c)| c.is_some_and(|c| c.has(name)))
             {
                 return self.err_hint(
