@@ -25,7 +25,7 @@ pub use error::{SpecError, SpecErrors};
 pub use experiment::{
     Channel, Experiment, ExperimentSpec, FaultStep, Guard, Metadata, Notify, Step, Verdict,
 };
-pub use fault::{Direction, FaultKind, NetemParams, NetworkScope, Signal};
+pub use fault::{Direction, FaultKind, NetemParams, NetworkScope, NodeFault, PodFault, Signal};
 pub use load::{load_file, load_str};
 pub use schedule::{Schedule, ScheduleError, WeekdayError, ZoneError};
 pub use selector::{

@@ -128,3 +128,35 @@ fn unknown_fields_beside_a_traffic_scope_are_refused_too() {
     let json = r#"{"networkDelay":{"latency":"1ms","bogus":1}}"#;
     assert!(serde_json::from_str::<FaultKind>(json).is_err(), "{json}");
 }
+
+#[test]
+fn the_agent_s_and_the_service_s_kinds_serialise_as_the_spec_s() {
+    use faultline_spec::{NodeFault, PodFault};
+    let (mut node, mut pod) = (0, 0);
+    for (kind, json) in PINNED {
+        let f: FaultKind = serde_json::from_str(json).unwrap();
+        match (f.to_node(), f.to_pod()) {
+            (Some(n), None) => {
+                node += 1;
+                assert_eq!(n.name(), kind);
+                assert_eq!(serde_json::to_string(&n).unwrap(), json, "{kind}");
+                let back: NodeFault = serde_json::from_str(json).unwrap();
+                assert_eq!(FaultKind::from(back), f, "{kind}");
+            }
+            (None, Some(p)) => {
+                pod += 1;
+                assert_eq!(p.name(), kind);
+                assert_eq!(serde_json::to_string(&p).unwrap(), json, "{kind}");
+                let back: PodFault = serde_json::from_str(json).unwrap();
+                assert_eq!(FaultKind::from(back), f, "{kind}");
+                assert!(serde_json::from_str::<NodeFault>(json).is_err(), "{kind}");
+            }
+            other => panic!("{kind} is in neither or both: {other:?}"),
+        }
+    }
+    assert_eq!(
+        (node, pod),
+        (NodeFault::ALL_NAMES.len(), PodFault::ALL_NAMES.len())
+    );
+    assert_eq!(PodFault::ALL_NAMES, ["podKill", "podFailure"]);
+}

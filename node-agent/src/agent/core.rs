@@ -18,7 +18,7 @@ use crate::error::FaultError;
 use crate::faults::{Family, Fault, FaultId, FaultRecord};
 use crate::journal::Journal;
 use crate::protocol::{ApplyRequest, RecoveredFault};
-use faultline_spec::{FaultKind, LocalTarget};
+use faultline_spec::{LocalTarget, NodeFault};
 
 /// Instant faults remembered for idempotent retries of the same request.
 const RECENT_INSTANT: usize = 256;
@@ -39,7 +39,7 @@ struct Core {
     /// Records whose recovery failed: when to try again and the wait after that.
     retry: HashMap<FaultId, (Instant, Duration)>,
     /// Instant requests done lately: (id, kind, targets, records).
-    recent_instant: VecDeque<(FaultId, FaultKind, Vec<LocalTarget>, Vec<FaultRecord>)>,
+    recent_instant: VecDeque<(FaultId, NodeFault, Vec<LocalTarget>, Vec<FaultRecord>)>,
 }
 
 /// The thread's body: open, recover what the journal holds, report ready, then serve.
@@ -163,7 +163,7 @@ impl Core {
     }
 
     fn active_changed(&self) {
-        let kinds: Vec<&FaultKind> = self
+        let kinds: Vec<&NodeFault> = self
             .journal
             .active()
             .values()
@@ -260,7 +260,7 @@ impl Core {
         let mut ids: Vec<FaultId> = ids.into_iter().rev().collect();
         ids.sort_by_key(|id| {
             let pause = self.journal.active().get(id).is_some_and(|a| {
-                matches!(a.record.kind, faultline_spec::FaultKind::ProcessPause(_))
+                matches!(a.record.kind, faultline_spec::NodeFault::ProcessPause(_))
             });
             !pause
         });

@@ -21,7 +21,7 @@ pub mod stress;
 pub use record::{CgroupDir, FaultId, FaultRecord, NetnsId, ProcRef, Recovered, Resolved};
 
 use crate::error::FaultError;
-use faultline_spec::FaultKind;
+use faultline_spec::NodeFault;
 
 /// What every fault family implements.
 #[allow(async_fn_in_trait)] // used through the `Family` enum, never as `dyn`
@@ -60,22 +60,21 @@ pub enum Family {
 }
 
 impl Family {
-    /// The family for `kind`, or `None` for kinds the service carries out itself
-    /// (pod kill and pod failure go through the Kubernetes API).
-    pub fn of(kind: &FaultKind) -> Option<Family> {
+    /// The family for `kind`. Every `NodeFault` has one: the `Option` is left from when
+    /// the wire type also held the service's pod kinds, and goes with its callers' checks.
+    pub fn of(kind: &NodeFault) -> Option<Family> {
         Some(match kind {
-            FaultKind::StressCpu(_) | FaultKind::StressMemory(_) => Family::Stress(stress::Stress),
-            FaultKind::ProcessKill(_)
-            | FaultKind::ProcessPause(_)
-            | FaultKind::ContainerKill(_) => Family::Process(process::Process),
-            FaultKind::NetworkDelay(_)
-            | FaultKind::NetworkLoss(_)
-            | FaultKind::NetworkDuplicate(_)
-            | FaultKind::NetworkCorrupt(_)
-            | FaultKind::NetworkReorder(_) => Family::Netem(netem::Netem),
-            FaultKind::NetworkBandwidth(_) => Family::Bandwidth(bandwidth::Bandwidth),
-            FaultKind::NetworkPartition(_) => Family::Partition(partition::Partition),
-            FaultKind::PodKill(_) | FaultKind::PodFailure(_) => return None,
+            NodeFault::StressCpu(_) | NodeFault::StressMemory(_) => Family::Stress(stress::Stress),
+            NodeFault::ProcessKill(_)
+            | NodeFault::ProcessPause(_)
+            | NodeFault::ContainerKill(_) => Family::Process(process::Process),
+            NodeFault::NetworkDelay(_)
+            | NodeFault::NetworkLoss(_)
+            | NodeFault::NetworkDuplicate(_)
+            | NodeFault::NetworkCorrupt(_)
+            | NodeFault::NetworkReorder(_) => Family::Netem(netem::Netem),
+            NodeFault::NetworkBandwidth(_) => Family::Bandwidth(bandwidth::Bandwidth),
+            NodeFault::NetworkPartition(_) => Family::Partition(partition::Partition),
         })
     }
 }

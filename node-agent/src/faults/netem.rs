@@ -8,7 +8,7 @@ use super::shaping::{self, Shape};
 use super::{Fault, FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::netlink;
-use faultline_spec::{FaultKind, NetemParams, NetworkScope};
+use faultline_spec::{NetemParams, NetworkScope, NodeFault};
 
 /// The netem fault family.
 #[derive(Debug, Default, Clone, Copy)]
@@ -45,7 +45,7 @@ fn params(rec: &FaultRecord) -> Result<(NetemParams, &NetworkScope), FaultError>
 impl Fault for Netem {
     async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
         let (p, scope) = params(rec)?;
-        if matches!(rec.kind, FaultKind::NetworkReorder(_)) && p.latency.std().is_zero() {
+        if matches!(rec.kind, NodeFault::NetworkReorder(_)) && p.latency.std().is_zero() {
             return Err(FaultError::Unsupported {
                 kind: rec.kind.name(),
                 target: rec.target.to_string(),

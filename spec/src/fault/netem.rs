@@ -1,6 +1,6 @@
 //! The netem options a netem-backed kind sets: the agent builds one netem qdisc from them.
 
-use super::{FaultKind, NetworkScope, NodeFault};
+use super::{NetworkScope, NodeFault};
 use crate::units::{Duration, Percent};
 
 /// The netem options one qdisc carries; the delay/loss/duplicate/corrupt/reorder kinds
@@ -60,46 +60,6 @@ impl NodeFault {
                 &c.scope
             }
             NodeFault::NetworkReorder(r) => {
-                p.reorder = r.reorder;
-                p.reorder_correlation = r.correlation;
-                p.gap = r.gap;
-                p.latency = r.latency;
-                &r.scope
-            }
-            _ => return None,
-        };
-        Some((p, scope))
-    }
-}
-
-// TEMPORARY: the agent still takes a `FaultKind`; removed when it takes a `NodeFault`.
-impl FaultKind {
-    /// The netem options and traffic scope of a netem-backed kind; `None` for the rest.
-    pub fn netem(&self) -> Option<(NetemParams, &NetworkScope)> {
-        let mut p = NetemParams::default();
-        let scope = match self {
-            FaultKind::NetworkDelay(d) => {
-                p.latency = d.latency;
-                p.jitter = d.jitter;
-                p.delay_correlation = d.correlation;
-                &d.scope
-            }
-            FaultKind::NetworkLoss(l) => {
-                p.loss = l.loss;
-                p.loss_correlation = l.correlation;
-                &l.scope
-            }
-            FaultKind::NetworkDuplicate(d) => {
-                p.duplicate = d.duplicate;
-                p.duplicate_correlation = d.correlation;
-                &d.scope
-            }
-            FaultKind::NetworkCorrupt(c) => {
-                p.corrupt = c.corrupt;
-                p.corrupt_correlation = c.correlation;
-                &c.scope
-            }
-            FaultKind::NetworkReorder(r) => {
                 p.reorder = r.reorder;
                 p.reorder_correlation = r.correlation;
                 p.gap = r.gap;
