@@ -111,7 +111,8 @@ pub struct Sig;
 impl Read for Sig {
     type Value = Signal;
     fn describe() -> String {
-        "signal".into()
+        let n: Vec<_> = Signal::ALL_NAMES.iter().map(|n| format!("`{n}`")).collect();
+        format!("signal: {}, or its number", n.join(", "))
     }
 
     fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<Signal> {
@@ -169,7 +170,8 @@ pub struct OneOf<T>(PhantomData<T>);
 impl<T: Words> Read for OneOf<T> {
     type Value = T;
     fn describe() -> String {
-        "word".into()
+        let w: Vec<_> = T::WORDS.iter().map(|w| format!("`{w}`")).collect();
+        format!("one of {}", w.join(", "))
     }
 
     fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<T> {

@@ -8,6 +8,7 @@
 
 pub mod decl;
 pub(crate) mod declare;
+pub mod docs;
 pub mod kinds;
 pub mod netem;
 pub mod scope;
