@@ -27,10 +27,11 @@ pub use experiment::{
 };
 pub use fault::{Direction, FaultKind, NetemParams, NetworkScope, NodeFault, PodFault, Signal};
 pub use load::{load_file, load_str};
-pub use schedule::{Schedule, ScheduleError, WeekdayError, ZoneError};
+pub use schedule::{Schedule, ScheduleError, WeekdayError};
 pub use selector::{
     LabelExpression, LabelOperator, Mode, ModeError, PodPhase, PodSelector, Target,
 };
 pub use steady::{Expectation, ExpectationError, HttpProbe, Phase, Probe, SteadyCheck};
 pub use target::LocalTarget;
 pub use units::{BitRate, Bytes, Duration, Percent, UnitError};
+pub use zone::{Zone, ZoneError};

@@ -16,7 +16,7 @@
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::zone::Zone;
+use crate::zone::{Zone, parse_zone};
 
 /// Why a cron expression was refused. The reasons are printed inside the message (not as a
 /// `source`): the decoder shows each spec error on one line.
@@ -62,22 +62,6 @@ pub enum WeekdayError {
     /// A range whose start is after its end.
     #[error("weekday range `{0}` runs backwards; write e.g. `5-7` or `FRI,SAT,SUN`")]
     Backwards(String),
-}
-
-/// A time zone name that is not in the IANA database.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ZoneError {
-    /// Unknown, but close to a known name.
-    #[error("unknown time zone `{name}`; did you mean `{near}`?")]
-    Misspelt {
-        /// The name as written.
-        name: String,
-        /// The closest known name.
-        near: &'static str,
-    },
-    /// Unknown and close to nothing.
-    #[error("unknown time zone `{0}`; use an IANA name like `Europe/Berlin` or `UTC`")]
-    Unknown(String),
 }
 
 /// A validated cron expression, kept as written, with the zone its times are in.
@@ -265,17 +249,6 @@ fn end_of_gap(zone: &Zone, wall: NaiveDateTime) -> Option<DateTime<Utc>> {
         }
     }
     None
-}
-
-/// Checks an IANA zone name, with a suggestion for a near miss.
-pub fn parse_zone(name: &str) -> Result<Zone, ZoneError> {
-    Zone::named(name).ok_or_else(|| match crate::decode::cx::closest(name, Zone::names()) {
-        Some(near) => ZoneError::Misspelt {
-            name: name.to_string(),
-            near,
-        },
-        None => ZoneError::Unknown(name.to_string()),
-    })
 }
 
 /// The two forms in JSON/YAML.
@@ -482,16 +455,6 @@ mod tests {
             ["2026-03-29T01:00:00+00:00", "2026-03-30T00:30:00+00:00"]
         );
     }
-
-    #[test]
-    fn zone_names_are_checked_with_a_suggestion() {
-        assert_eq!(parse_zone("UTC").unwrap(), Zone::utc());
-        let e = parse_zone("Europe/Berln").unwrap_err().to_string();
-        assert!(e.contains("did you mean `Europe/Berlin`"), "{e}");
-        let e = parse_zone("Mars/Olympus").unwrap_err().to_string();
-        assert!(e.contains("IANA"), "{e}");
-    }
-
     #[test]
     fn both_forms_round_trip_through_json() {
         for s in [Schedule::parse("0 3 * * *").unwrap(), berlin("0 3 * * 1-5")] {

@@ -5,6 +5,7 @@ pub mod compare;
 pub mod cx;
 pub mod fault;
 pub mod native;
+pub mod scalars;
 pub mod source;
 pub mod steady;
 pub mod steps;

@@ -6,9 +6,10 @@ use super::steps::{DefaultTarget, STEP, Steps};
 use super::target::{TARGET, target};
 use super::tree::Node;
 use crate::experiment::*;
-use crate::schedule::{Schedule, parse_zone};
+use crate::schedule::Schedule;
 use crate::selector::Target;
 use crate::units::{Duration, Percent};
+use crate::zone::parse_zone;
 
 /// Object metadata.
 pub static METADATA: Schema = Schema::new(&[

@@ -43,7 +43,10 @@ fn write_page(out: &mut String) -> std::fmt::Result {
          Chaos Mesh column is where an imported manifest keeps the same value, under `spec`."
     )?;
     writeln!(out)?;
-    writeln!(out, "| Kind | Carried out by | Aims at | Lasts | Chaos Mesh |")?;
+    writeln!(
+        out,
+        "| Kind | Carried out by | Aims at | Lasts | Chaos Mesh |"
+    )?;
     writeln!(out, "|---|---|---|---|---|")?;
     for k in KINDS {
         writeln!(
