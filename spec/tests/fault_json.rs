@@ -160,3 +160,33 @@ fn the_agent_s_and_the_service_s_kinds_serialise_as_the_spec_s() {
     );
     assert_eq!(PodFault::ALL_NAMES, ["podKill", "podFailure"]);
 }
+
+/// `validate --explain` prints a fault as these types serialise it: the keys it lists are
+/// the declared fields (own and traffic scope), every required one among them.
+#[test]
+fn the_printed_fields_are_the_declared_ones() {
+    for (kind, json) in PINNED {
+        let f: FaultKind = serde_json::from_str(json).unwrap();
+        let decl = f.decl();
+        let declared: Vec<_> = decl
+            .fields
+            .iter()
+            .chain(decl.scope.unwrap_or_default())
+            .collect();
+        let value = serde_json::to_value(&f).unwrap();
+        let printed = value[kind].as_object().unwrap();
+        for key in printed.keys() {
+            assert!(
+                declared.iter().any(|d| d.name == key),
+                "{kind}: `{key}` is printed but not declared"
+            );
+        }
+        for d in declared.iter().filter(|d| d.required()) {
+            assert!(
+                printed.contains_key(d.name),
+                "{kind}: required `{}` is not printed",
+                d.name
+            );
+        }
+    }
+}

@@ -8,7 +8,7 @@ use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::target::{SELECTOR, mode, selector_fields};
 use crate::decode::value::{Dur, Pct, Read};
 use crate::experiment::{FaultStep, Step};
-use crate::fault::{FaultKind, KindDecl, NetworkScope, Params};
+use crate::fault::{FaultKind, FieldDecl, KindDecl, NetworkScope, Params};
 use crate::selector::PodSelector;
 use crate::units::Duration;
 
@@ -120,8 +120,13 @@ fn kind_for(o: &Obj<'_>, action: &str) -> Option<&'static KindDecl> {
 
 /// The Chaos Mesh objects a kind's fields sit in (`delay` for a delay), in order.
 fn objects_of(kind: &KindDecl) -> Vec<&'static str> {
+    objects_holding(kind, |_| true)
+}
+
+/// The objects of `kind`'s fields that pass `keep`, in order, each once.
+fn objects_holding(kind: &KindDecl, keep: impl Fn(&FieldDecl) -> bool) -> Vec<&'static str> {
     let mut out = Vec::new();
-    for f in kind.fields {
+    for f in kind.fields.iter().filter(|f| keep(f)) {
         if let Some((first, _)) = f.chaos_mesh.and_then(|p| p.split_once('.'))
             && !out.contains(&first)
         {
@@ -133,15 +138,15 @@ fn objects_of(kind: &KindDecl) -> Vec<&'static str> {
 
 fn fault(cx: &mut Cx, o: &Obj<'_>, action: &str, scope: NetworkScope) -> Option<FaultKind> {
     let kind = kind_for(o, action)?;
-    let objects = objects_of(kind);
-    for name in &objects {
+    // An object that holds a required field must be there (`loss` for a loss).
+    for name in objects_holding(kind, FieldDecl::required) {
         if o.get(name).is_none() {
             cx.missing(o, name, &format!("the {name} parameters"));
             return None;
         }
     }
-    if objects.is_empty() && scope.peers.is_empty() && scope.peer_selector.is_none() {
-        // Only a partition has no parameters of its own: its peers are the fault.
+    if kind.fields.is_empty() && scope.peers.is_empty() && scope.peer_selector.is_none() {
+        // A kind with no parameters of its own, a partition, is its peers.
         cx.err_hint(
             &o.at("action"),
             pos_of(o, "action"),
