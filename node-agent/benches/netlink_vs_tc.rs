@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use faultline_agent::faults::{Family, Fault};
 use faultline_spec::fault::NetworkBandwidth;
-use faultline_spec::{BitRate, Bytes, FaultKind, NetworkScope};
+use faultline_spec::{BitRate, Bytes, NetworkScope, NodeFault};
 use netns_pair::{record, sh};
 
 /// Rounds of each method (3 under `./bench.sh --quick`).
@@ -83,7 +83,7 @@ fn run_tc(names: &[String]) -> Duration {
 }
 
 /// The product path: the bandwidth executor's apply and recover per target.
-async fn run_netlink(paths: &[PathBuf], fam: &Family, kind: &FaultKind) -> Duration {
+async fn run_netlink(paths: &[PathBuf], fam: &Family, kind: &NodeFault) -> Duration {
     let recs: Vec<_> = paths
         .iter()
         .map(|p| record("bench", kind.clone(), p))
@@ -122,7 +122,7 @@ fn main() {
         .unwrap_or(100);
     let targets = Targets::new(n);
     let paths = targets.paths();
-    let kind = FaultKind::NetworkBandwidth(NetworkBandwidth {
+    let kind = NodeFault::NetworkBandwidth(NetworkBandwidth {
         rate: "10mbps".parse::<BitRate>().unwrap(),
         limit: Bytes(64 * 1024),
         buffer: Bytes(16 * 1024),

@@ -14,7 +14,7 @@ use faultline_agent::cgroup::TestCgroup;
 use faultline_agent::faults::{Fault, stress::Stress};
 use faultline_agent::resolve::resolve;
 use faultline_spec::fault::{StressCpu, StressMemory};
-use faultline_spec::{Bytes, FaultKind, LocalTarget, Percent};
+use faultline_spec::{Bytes, LocalTarget, NodeFault, Percent};
 use support::*;
 
 /// The CPU measuring window (2 s under `--quick`).
@@ -33,7 +33,7 @@ struct Row {
 
 async fn cpu_case(cg: &TestCgroup, tag: &str, load: f64, window: Duration) -> f64 {
     let target = LocalTarget::Cgroup(cg.path.clone().into());
-    let kind = FaultKind::StressCpu(StressCpu {
+    let kind = NodeFault::StressCpu(StressCpu {
         workers: 1,
         load: Percent::new(load).unwrap(),
     });
@@ -47,7 +47,7 @@ async fn cpu_case(cg: &TestCgroup, tag: &str, load: f64, window: Duration) -> f6
 
 async fn memory_case(cg: &TestCgroup) -> f64 {
     let target = LocalTarget::Cgroup(cg.path.clone().into());
-    let kind = FaultKind::StressMemory(StressMemory {
+    let kind = NodeFault::StressMemory(StressMemory {
         workers: 1,
         size: Bytes(64 << 20),
     });

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::faults::{FaultId, FaultRecord, Recovered};
-use faultline_spec::{FaultKind, LocalTarget};
+use faultline_spec::{LocalTarget, NodeFault};
 
 /// The longest lease an apply or renew may ask for (one day): a fault that must hold
 /// longer is renewed.
@@ -33,7 +33,7 @@ pub struct ApplyRequest {
     /// The request id; record ids derive from it (`<id>-<n>`).
     pub id: FaultId,
     /// The fault and its parameters, as a one-key map (`{"networkDelay":{...}}`).
-    pub kind: FaultKind,
+    pub kind: NodeFault,
     /// Where to apply it; at least one.
     pub targets: Vec<LocalTarget>,
     /// The agent recovers the fault by itself this many seconds from now unless renewed

@@ -8,11 +8,11 @@ use faultline_agent::faults::{Family, Fault, shaping::HANDLE};
 use faultline_agent::netlink::Netlink;
 use faultline_agent::{FaultError, Recovered};
 use faultline_spec::fault::{NetworkBandwidth, NetworkDelay, NetworkPartition};
-use faultline_spec::{BitRate, Bytes, Direction, Duration, FaultKind, NetworkScope, Percent};
+use faultline_spec::{BitRate, Bytes, Direction, Duration, NetworkScope, NodeFault, Percent};
 use netns_pair::{NetnsPair, record, sh};
 
-fn tbf(rate: &str, scope: NetworkScope) -> FaultKind {
-    FaultKind::NetworkBandwidth(NetworkBandwidth {
+fn tbf(rate: &str, scope: NetworkScope) -> NodeFault {
+    NodeFault::NetworkBandwidth(NetworkBandwidth {
         rate: rate.parse::<BitRate>().unwrap(),
         limit: Bytes(64 * 1024),
         buffer: Bytes(16 * 1024),
@@ -186,7 +186,7 @@ async fn recover_after_the_netns_is_gone_is_target_gone() {
 async fn netem_either_works_or_says_the_module_is_missing_and_changes_nothing() {
     let pair = NetnsPair::new("netem");
     let before = pair.tc_show_a();
-    let kind = FaultKind::NetworkDelay(NetworkDelay {
+    let kind = NodeFault::NetworkDelay(NetworkDelay {
         latency: Duration::from_millis(10),
         jitter: Duration::ZERO,
         correlation: Percent::default(),
@@ -240,7 +240,7 @@ async fn partition_drops_peer_traffic_both_ways_and_recovers() {
     };
     let rec = record(
         "part",
-        FaultKind::NetworkPartition(NetworkPartition { scope }),
+        NodeFault::NetworkPartition(NetworkPartition { scope }),
         &pair.a_path(),
     );
     let fam = Family::of(&rec.kind).unwrap();
@@ -272,7 +272,7 @@ async fn partition_of_a_gone_netns_is_target_gone() {
     };
     let rec = record(
         "pgone",
-        FaultKind::NetworkPartition(NetworkPartition { scope }),
+        NodeFault::NetworkPartition(NetworkPartition { scope }),
         &pair.a_path(),
     );
     let fam = Family::of(&rec.kind).unwrap();

@@ -8,11 +8,11 @@ use faultline_agent::faults::{Family, Fault, shaping::HANDLE};
 use faultline_agent::netlink::Netlink;
 use faultline_agent::{FaultError, Recovered};
 use faultline_spec::fault::{NetworkBandwidth, NetworkDelay};
-use faultline_spec::{BitRate, Bytes, Direction, Duration, FaultKind, NetworkScope, Percent};
+use faultline_spec::{BitRate, Bytes, Direction, Duration, NetworkScope, NodeFault, Percent};
 use netns_pair::{NetnsPair, record, sh};
 
-fn tbf(rate: &str, scope: NetworkScope) -> FaultKind {
-    FaultKind::NetworkBandwidth(NetworkBandwidth {
+fn tbf(rate: &str, scope: NetworkScope) -> NodeFault {
+    NodeFault::NetworkBandwidth(NetworkBandwidth {
         rate: rate.parse::<BitRate>().unwrap(),
         limit: Bytes(64 * 1024),
         buffer: Bytes(16 * 1024),
@@ -242,7 +242,7 @@ async fn ipv6_and_ipv4_peers_with_ports_both_ways_install_and_go() {
 async fn scoped_netem_either_works_or_says_the_module_is_missing_and_changes_nothing() {
     let pair = NetnsPair::new("snetem");
     let before = tc_all(&pair.a);
-    let kind = FaultKind::NetworkDelay(NetworkDelay {
+    let kind = NodeFault::NetworkDelay(NetworkDelay {
         latency: Duration::from_millis(10),
         jitter: Duration::ZERO,
         correlation: Percent::default(),

@@ -13,20 +13,20 @@ use faultline_agent::faults::{Fault, FaultRecord, Recovered};
 use faultline_agent::resolve::resolve;
 use faultline_agent::{FaultError, Resolved};
 use faultline_spec::fault::{StressCpu, StressMemory};
-use faultline_spec::{Bytes, FaultKind, LocalTarget, Percent};
+use faultline_spec::{Bytes, LocalTarget, NodeFault, Percent};
 use support::*;
 
 const MIB: u64 = 1 << 20;
 
-fn cpu(load: f64) -> FaultKind {
-    FaultKind::StressCpu(StressCpu {
+fn cpu(load: f64) -> NodeFault {
+    NodeFault::StressCpu(StressCpu {
         workers: 1,
         load: Percent::new(load).unwrap(),
     })
 }
 
-fn mem(workers: u32, bytes: u64) -> FaultKind {
-    FaultKind::StressMemory(StressMemory {
+fn mem(workers: u32, bytes: u64) -> NodeFault {
+    NodeFault::StressMemory(StressMemory {
         workers,
         size: Bytes(bytes),
     })
@@ -253,7 +253,7 @@ async fn workers_are_all_or_nothing() {
     good.add(sleep.pid()).unwrap();
     let mut resolved = resolve(&LocalTarget::Cgroup(good.path.clone().into())).unwrap();
     resolved.cgroups.extend(bad.dirs.iter().cloned());
-    let kind = FaultKind::StressCpu(StressCpu {
+    let kind = NodeFault::StressCpu(StressCpu {
         workers: 3,
         load: Percent::new(100.0).unwrap(),
     });

@@ -25,10 +25,13 @@ pub use error::{SpecError, SpecErrors};
 pub use experiment::{
     Channel, Experiment, ExperimentSpec, FaultStep, Guard, Metadata, Notify, Step, Verdict,
 };
-pub use fault::{Direction, FaultKind, NetemParams, NetworkScope, Signal};
+pub use fault::{Direction, FaultKind, NetemParams, NetworkScope, NodeFault, PodFault, Signal};
 pub use load::{load_file, load_str};
-pub use schedule::Schedule;
-pub use selector::{LabelExpression, LabelOperator, Mode, PodPhase, PodSelector, Target};
-pub use steady::{Expectation, HttpProbe, Phase, Probe, SteadyCheck};
+pub use schedule::{Schedule, ScheduleError, WeekdayError};
+pub use selector::{
+    LabelExpression, LabelOperator, Mode, ModeError, PodPhase, PodSelector, Target,
+};
+pub use steady::{Expectation, ExpectationError, HttpProbe, Phase, Probe, SteadyCheck};
 pub use target::LocalTarget;
 pub use units::{BitRate, Bytes, Duration, Percent, UnitError};
+pub use zone::{Zone, ZoneError};

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::target::LocalTarget;
-use super::units::Percent;
+use super::units::{Percent, UnitError};
 
 /// An experiment's (or a step's) target: exactly one of Kubernetes pods or a local thing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,13 +205,13 @@ impl Mode {
     }
 
     /// Builds a mode from its spelling and `value` (as Chaos Mesh writes it, a string).
-    pub fn from_parts(name: &str, value: Option<&str>) -> Result<Mode, String> {
-        let need = |v: Option<&str>| -> Result<String, String> {
+    pub fn from_parts(name: &str, value: Option<&str>) -> Result<Mode, ModeError> {
+        let need = |v: Option<&str>| {
             v.map(|s| s.trim().to_string())
-                .ok_or_else(|| format!("mode `{name}` needs a `value`"))
+                .ok_or_else(|| ModeError::NeedsValue(name.to_string()))
         };
         let no_value = |m: Mode| match value {
-            Some(_) => Err(format!("mode `{name}` takes no `value`; remove it")),
+            Some(_) => Err(ModeError::TakesNoValue(name.to_string())),
             None => Ok(m),
         };
         match name {
@@ -221,15 +221,14 @@ impl Mode {
                 let v = need(value)?;
                 match v.parse::<u32>() {
                     Ok(n) if n >= 1 => Ok(Mode::Fixed(n)),
-                    _ => Err(format!(
-                        "value `{v}` for mode `fixed` must be a whole number of pods, at least 1"
-                    )),
+                    _ => Err(ModeError::NotACount(v)),
                 }
             }
             "fixed-percent" | "random-max-percent" => {
                 let v = need(value)?;
-                let p: Percent = v.parse().map_err(|e: super::units::UnitError| {
-                    format!("value for mode `{name}`: {e}")
+                let p: Percent = v.parse().map_err(|why| ModeError::NotAPercent {
+                    mode: name.to_string(),
+                    why,
                 })?;
                 Ok(if name == "fixed-percent" {
                     Mode::FixedPercent(p)
@@ -237,10 +236,7 @@ impl Mode {
                     Mode::RandomMaxPercent(p)
                 })
             }
-            other => Err(format!(
-                "unknown mode `{other}`; allowed: {}",
-                Mode::ALL_NAMES.join(", ")
-            )),
+            other => Err(ModeError::Unknown(other.to_string())),
         }
     }
 
@@ -252,6 +248,32 @@ impl Mode {
             Mode::FixedPercent(p) | Mode::RandomMaxPercent(p) => Some(p.to_string()),
         }
     }
+}
+
+/// Why a `mode` and `value` do not make a mode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModeError {
+    /// A mode that counts or takes a share was given no `value`.
+    #[error("mode `{0}` needs a `value`")]
+    NeedsValue(String),
+    /// `one` or `all` was given a `value`.
+    #[error("mode `{0}` takes no `value`; remove it")]
+    TakesNoValue(String),
+    /// `fixed` with a value that is not a pod count.
+    #[error("value `{0}` for mode `fixed` must be a whole number of pods, at least 1")]
+    NotACount(String),
+    /// A percent mode with a value that is not a percentage (the reason is part of the
+    /// one-line message, not a `source`).
+    #[error("value for mode `{mode}`: {why}")]
+    NotAPercent {
+        /// The mode's spelling.
+        mode: String,
+        /// Why the value is not a percentage.
+        why: UnitError,
+    },
+    /// No such mode.
+    #[error("unknown mode `{0}`; allowed: {all}", all = Mode::ALL_NAMES.join(", "))]
+    Unknown(String),
 }
 
 impl fmt::Display for Mode {
@@ -272,7 +294,7 @@ struct ModeRepr {
 }
 
 impl TryFrom<ModeRepr> for Mode {
-    type Error = String;
+    type Error = ModeError;
 
     fn try_from(r: ModeRepr) -> Result<Self, Self::Error> {
         Mode::from_parts(&r.mode, r.value.as_deref())
@@ -299,21 +321,25 @@ mod tests {
         assert!(
             Mode::from_parts("fixed", None)
                 .unwrap_err()
+                .to_string()
                 .contains("needs a `value`")
         );
         assert!(
             Mode::from_parts("one", Some("1"))
                 .unwrap_err()
+                .to_string()
                 .contains("takes no")
         );
         assert!(
             Mode::from_parts("fixed-percent", Some("150"))
                 .unwrap_err()
+                .to_string()
                 .contains("0 to 100")
         );
         assert!(
             Mode::from_parts("some", None)
                 .unwrap_err()
+                .to_string()
                 .contains("random-max-percent")
         );
     }

@@ -121,6 +121,33 @@ fn civil(wall: NaiveDateTime) -> Option<jiff::civil::DateTime> {
     .ok()
 }
 
+/// A time zone name that is not in the IANA database.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ZoneError {
+    /// Unknown, but close to a known name.
+    #[error("unknown time zone `{name}`; did you mean `{near}`?")]
+    Misspelt {
+        /// The name as written.
+        name: String,
+        /// The closest known name.
+        near: &'static str,
+    },
+    /// Unknown and close to nothing.
+    #[error("unknown time zone `{0}`; use an IANA name like `Europe/Berlin` or `UTC`")]
+    Unknown(String),
+}
+
+/// Checks an IANA zone name, with a suggestion for a near miss.
+pub fn parse_zone(name: &str) -> Result<Zone, ZoneError> {
+    Zone::named(name).ok_or_else(|| match crate::decode::cx::closest(name, Zone::names()) {
+        Some(near) => ZoneError::Misspelt {
+            name: name.to_string(),
+            near,
+        },
+        None => ZoneError::Unknown(name.to_string()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +205,14 @@ mod tests {
             berlin.instants_of(wall("2026-06-01 12:00")),
             LocalResult::Single(utc("2026-06-01T10:00:00Z"))
         );
+    }
+
+    #[test]
+    fn zone_names_are_checked_with_a_suggestion() {
+        assert_eq!(parse_zone("UTC").unwrap(), Zone::utc());
+        let e = parse_zone("Europe/Berln").unwrap_err().to_string();
+        assert!(e.contains("did you mean `Europe/Berlin`"), "{e}");
+        let e = parse_zone("Mars/Olympus").unwrap_err().to_string();
+        assert!(e.contains("IANA"), "{e}");
     }
 }

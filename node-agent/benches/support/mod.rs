@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use faultline_agent::AgentClient;
 use faultline_agent::netlink::Netlink;
-use faultline_spec::{BitRate, Bytes, FaultKind, NetworkScope, fault::NetworkBandwidth};
+use faultline_spec::{BitRate, Bytes, NetworkScope, NodeFault, fault::NetworkBandwidth};
 
 /// N namespaces `fltest-<pid>-<tag>-<i>`, each holding a veth pair (`va` up); removed on drop
 /// (which also removes any qdisc left in them).
@@ -62,8 +62,8 @@ impl Drop for Targets {
 
 /// The fault both agent benches apply: tbf on `va` (the machine's kernel has no sch_netem;
 /// the kernel tier measures netem).
-pub fn bandwidth_on_va() -> FaultKind {
-    FaultKind::NetworkBandwidth(NetworkBandwidth {
+pub fn bandwidth_on_va() -> NodeFault {
+    NodeFault::NetworkBandwidth(NetworkBandwidth {
         rate: "10mbps".parse::<BitRate>().expect("rate"),
         limit: Bytes(64 * 1024),
         buffer: Bytes(16 * 1024),

@@ -11,7 +11,7 @@ use faultline_exporter::AgentMetrics;
 use super::events::ActiveChanged;
 use crate::faults::{FaultId, FaultRecord};
 use crate::journal::Journal;
-use faultline_spec::{FaultKind, LocalTarget};
+use faultline_spec::{LocalTarget, NodeFault};
 
 /// What the agent thread owns; only that thread touches it, one command at a time.
 pub(super) struct Core {
@@ -22,7 +22,7 @@ pub(super) struct Core {
     /// Records whose recovery failed: when to try again and the wait after that.
     pub(super) retry: HashMap<FaultId, (Instant, Duration)>,
     /// Instant requests done lately: (id, kind, targets, records).
-    pub(super) recent_instant: VecDeque<(FaultId, FaultKind, Vec<LocalTarget>, Vec<FaultRecord>)>,
+    pub(super) recent_instant: VecDeque<(FaultId, NodeFault, Vec<LocalTarget>, Vec<FaultRecord>)>,
 }
 
 impl Core {
@@ -38,7 +38,7 @@ impl Core {
 
     /// Sets the active-faults gauge from what the journal holds.
     pub(super) fn active_changed(&self) {
-        let kinds: Vec<&FaultKind> = self
+        let kinds: Vec<&NodeFault> = self
             .journal
             .active()
             .values()

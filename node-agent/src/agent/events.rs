@@ -6,7 +6,7 @@ use std::time::Duration;
 use faultline_exporter::{AgentMetrics, AgentOp, RecoveryReason};
 
 use crate::faults::{FaultId, FaultRecord, Recovered};
-use faultline_spec::FaultKind;
+use faultline_spec::NodeFault;
 
 use crate::error::error_chain;
 
@@ -28,7 +28,7 @@ impl FaultApplied<'_> {
 /// An operation on a fault failed.
 pub(super) struct FaultOpFailed<'a> {
     pub id: &'a FaultId,
-    pub kind: &'a FaultKind,
+    pub kind: &'a NodeFault,
     pub op: AgentOp,
     pub error: &'a (dyn std::error::Error + 'static),
 }
@@ -95,12 +95,12 @@ impl LeaseRenewed<'_> {
 /// The number of active faults changed; sets the gauge for every agent-run kind so a kind
 /// that drops to zero reads 0 rather than keeping its last value.
 pub(super) struct ActiveChanged<'a> {
-    pub active: &'a [&'a FaultKind],
+    pub active: &'a [&'a NodeFault],
 }
 
 impl ActiveChanged<'_> {
     pub fn emit(self, m: &AgentMetrics) {
-        for name in FaultKind::ALL_NAMES {
+        for name in NodeFault::ALL_NAMES {
             let n = self.active.iter().filter(|k| k.name() == name).count();
             m.set_active(name, n);
         }

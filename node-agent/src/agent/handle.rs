@@ -41,7 +41,7 @@ impl Agent {
         metrics: Arc<AgentMetrics>,
     ) -> Result<Agent, AgentError> {
         let dir = state_dir.as_ref().to_path_buf();
-        metrics.init_kinds(faultline_spec::FaultKind::ALL_NAMES);
+        metrics.init_kinds(faultline_spec::NodeFault::ALL_NAMES);
         let (tx, rx) = mpsc::channel(64);
         let (ready_tx, ready_rx) = oneshot::channel();
         let (m, d) = (metrics.clone(), dir.clone());

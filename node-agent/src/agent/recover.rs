@@ -12,7 +12,7 @@ use super::events::{FaultOpFailed, FaultRecovered};
 use crate::error::error_chain;
 use crate::faults::{Family, Fault, FaultId, FaultRecord, Recovered};
 use crate::protocol::RecoveredFault;
-use faultline_spec::FaultKind;
+use faultline_spec::NodeFault;
 
 /// First and longest wait before retrying a recovery that failed.
 const RETRY_FIRST: Duration = Duration::from_secs(1);
@@ -88,7 +88,7 @@ impl Core {
                 .journal
                 .active()
                 .get(id)
-                .is_some_and(|a| matches!(a.record.kind, FaultKind::ProcessPause(_)));
+                .is_some_and(|a| matches!(a.record.kind, NodeFault::ProcessPause(_)));
             !pause
         });
         ids

@@ -6,7 +6,7 @@ use super::record::{FaultRecord, Recovered};
 use super::shaping::{self, Shape};
 use crate::error::{BandwidthError, FaultError};
 use crate::netlink::Tbf;
-use faultline_spec::FaultKind;
+use faultline_spec::NodeFault;
 use faultline_spec::fault::NetworkBandwidth;
 
 /// The bandwidth fault family.
@@ -15,7 +15,7 @@ pub struct Bandwidth;
 
 fn spec(rec: &FaultRecord) -> Result<&NetworkBandwidth, FaultError> {
     match &rec.kind {
-        FaultKind::NetworkBandwidth(b) => Ok(b),
+        NodeFault::NetworkBandwidth(b) => Ok(b),
         other => Err(FaultError::Unsupported {
             kind: other.name(),
             target: rec.target.to_string(),

@@ -21,7 +21,7 @@ pub use fault::Fault;
 pub use record::{FaultId, FaultRecord, Recovered};
 
 use crate::error::FaultError;
-use faultline_spec::FaultKind;
+use faultline_spec::NodeFault;
 
 /// The family that carries out a fault kind on a node.
 #[derive(Debug, Clone, Copy)]
@@ -39,22 +39,21 @@ pub enum Family {
 }
 
 impl Family {
-    /// The family for `kind`, or `None` for kinds the service carries out itself
-    /// (pod kill and pod failure go through the Kubernetes API).
-    pub fn of(kind: &FaultKind) -> Option<Family> {
+    /// The family for `kind`. Every `NodeFault` has one: the `Option` is left from when
+    /// the wire type also held the service's pod kinds, and goes with its callers' checks.
+    pub fn of(kind: &NodeFault) -> Option<Family> {
         Some(match kind {
-            FaultKind::StressCpu(_) | FaultKind::StressMemory(_) => Family::Stress(stress::Stress),
-            FaultKind::ProcessKill(_)
-            | FaultKind::ProcessPause(_)
-            | FaultKind::ContainerKill(_) => Family::Process(process::Process),
-            FaultKind::NetworkDelay(_)
-            | FaultKind::NetworkLoss(_)
-            | FaultKind::NetworkDuplicate(_)
-            | FaultKind::NetworkCorrupt(_)
-            | FaultKind::NetworkReorder(_) => Family::Netem(netem::Netem),
-            FaultKind::NetworkBandwidth(_) => Family::Bandwidth(bandwidth::Bandwidth),
-            FaultKind::NetworkPartition(_) => Family::Partition(partition::Partition),
-            FaultKind::PodKill(_) | FaultKind::PodFailure(_) => return None,
+            NodeFault::StressCpu(_) | NodeFault::StressMemory(_) => Family::Stress(stress::Stress),
+            NodeFault::ProcessKill(_)
+            | NodeFault::ProcessPause(_)
+            | NodeFault::ContainerKill(_) => Family::Process(process::Process),
+            NodeFault::NetworkDelay(_)
+            | NodeFault::NetworkLoss(_)
+            | NodeFault::NetworkDuplicate(_)
+            | NodeFault::NetworkCorrupt(_)
+            | NodeFault::NetworkReorder(_) => Family::Netem(netem::Netem),
+            NodeFault::NetworkBandwidth(_) => Family::Bandwidth(bandwidth::Bandwidth),
+            NodeFault::NetworkPartition(_) => Family::Partition(partition::Partition),
         })
     }
 }

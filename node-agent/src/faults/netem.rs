@@ -9,7 +9,7 @@ use super::record::{FaultRecord, Recovered};
 use super::shaping::{self, Shape};
 use crate::error::FaultError;
 use crate::netlink;
-use faultline_spec::{FaultKind, NetemParams, NetworkScope};
+use faultline_spec::{NetemParams, NetworkScope, NodeFault};
 
 /// The netem fault family.
 #[derive(Debug, Default, Clone, Copy)]
@@ -47,7 +47,7 @@ fn params(rec: &FaultRecord) -> Result<(NetemParams, &NetworkScope), FaultError>
 impl Fault for Netem {
     async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
         let (p, scope) = params(rec)?;
-        if matches!(rec.kind, FaultKind::NetworkReorder(_)) && p.latency.std().is_zero() {
+        if matches!(rec.kind, NodeFault::NetworkReorder(_)) && p.latency.std().is_zero() {
             return Err(FaultError::Unsupported {
                 kind: rec.kind.name(),
                 target: rec.target.to_string(),

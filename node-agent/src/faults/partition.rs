@@ -22,7 +22,7 @@ use super::fault::Fault;
 use super::record::{FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::netns;
-use faultline_spec::{FaultKind, NetworkScope};
+use faultline_spec::{NetworkScope, NodeFault};
 
 /// The partition fault family.
 #[derive(Debug, Default, Clone, Copy)]
@@ -41,10 +41,10 @@ fn scope(rec: &FaultRecord) -> Result<&NetworkScope, FaultError> {
         reason: reason.into(),
     };
     match &rec.kind {
-        FaultKind::NetworkPartition(p) if p.scope.peers.is_empty() => Err(unsupported(
+        NodeFault::NetworkPartition(p) if p.scope.peers.is_empty() => Err(unsupported(
             "a partition needs `peers`; to cut everything use networkLoss 100%",
         )),
-        FaultKind::NetworkPartition(p) => Ok(&p.scope),
+        NodeFault::NetworkPartition(p) => Ok(&p.scope),
         _ => Err(unsupported("not a partition fault")),
     }
 }

@@ -13,7 +13,7 @@ use super::record::{FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::resolve::is_alive;
 use crate::target::ProcRef;
-use faultline_spec::FaultKind;
+use faultline_spec::NodeFault;
 use faultline_spec::fault::PauseMethod;
 
 /// The process fault family.
@@ -28,13 +28,13 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(1);
 impl Fault for Process {
     async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
         match &rec.kind {
-            FaultKind::ProcessKill(k) => signal_some(rec, k.signal.number()),
-            FaultKind::ContainerKill(_) => signal_some(rec, libc::SIGKILL),
-            FaultKind::ProcessPause(p) if p.method == PauseMethod::Freezer => {
+            NodeFault::ProcessKill(k) => signal_some(rec, k.signal.number()),
+            NodeFault::ContainerKill(_) => signal_some(rec, libc::SIGKILL),
+            NodeFault::ProcessPause(p) if p.method == PauseMethod::Freezer => {
                 // `settle` waits for the freeze to take effect, once for the whole request.
                 Freezer::find(rec)?.set(true)
             }
-            FaultKind::ProcessPause(_) => {
+            NodeFault::ProcessPause(_) => {
                 let mut stopped = Vec::new();
                 for p in live(rec) {
                     match send(p, libc::SIGSTOP) {
@@ -85,8 +85,8 @@ impl Fault for Process {
     async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
         match &rec.kind {
             // A signal cannot be taken back; there is nothing to remove.
-            FaultKind::ProcessKill(_) | FaultKind::ContainerKill(_) => Ok(Recovered::AlreadyGone),
-            FaultKind::ProcessPause(p) if p.method == PauseMethod::Freezer => {
+            NodeFault::ProcessKill(_) | NodeFault::ContainerKill(_) => Ok(Recovered::AlreadyGone),
+            NodeFault::ProcessPause(p) if p.method == PauseMethod::Freezer => {
                 let fz = match Freezer::find(rec) {
                     Ok(fz) => fz,
                     Err(_) => {
@@ -103,7 +103,7 @@ impl Fault for Process {
                 fz.set(false)?;
                 Ok(Recovered::Removed)
             }
-            FaultKind::ProcessPause(_) => {
+            NodeFault::ProcessPause(_) => {
                 let mut resumed = 0;
                 for p in live(rec) {
                     if send(p, libc::SIGCONT)? {
@@ -123,7 +123,7 @@ impl Fault for Process {
     }
 }
 
-fn unsupported(rec: &FaultRecord, kind: &FaultKind) -> FaultError {
+fn unsupported(rec: &FaultRecord, kind: &NodeFault) -> FaultError {
     FaultError::Unsupported {
         kind: kind.name(),
         target: rec.target.to_string(),
@@ -150,7 +150,7 @@ fn signal_some(rec: &FaultRecord, sig: i32) -> Result<(), FaultError> {
 
 /// True if `rec` is a processPause carried out by `method`.
 fn pause_by(rec: &FaultRecord, method: PauseMethod) -> bool {
-    matches!(&rec.kind, FaultKind::ProcessPause(p) if p.method == method)
+    matches!(&rec.kind, NodeFault::ProcessPause(p) if p.method == method)
 }
 
 /// The resolved processes that are still the same processes.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::FaultIdError;
 use crate::target::Resolved;
-use faultline_spec::{FaultKind, LocalTarget};
+use faultline_spec::{LocalTarget, NodeFault};
 
 /// Identifies one fault on one target; unique per agent. The service builds it as
 /// `<run>-<step>-<target>`; it names kernel objects (nft table `faultline_<id>`), so it is
@@ -55,7 +55,7 @@ pub struct FaultRecord {
     /// Unique id on this agent.
     pub id: FaultId,
     /// The fault and its parameters.
-    pub kind: FaultKind,
+    pub kind: NodeFault,
     /// The target as asked for.
     pub target: LocalTarget,
     /// The target as found.

@@ -196,12 +196,12 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use faultline_spec::{FaultKind, LocalTarget};
+    use faultline_spec::{LocalTarget, NodeFault};
 
     fn rec(id: &str) -> FaultRecord {
         FaultRecord {
             id: FaultId::new(id).unwrap(),
-            kind: FaultKind::ProcessPause(Default::default()),
+            kind: NodeFault::ProcessPause(Default::default()),
             target: LocalTarget::Pid(4242),
             resolved: Default::default(),
             lease_until: Utc::now(),

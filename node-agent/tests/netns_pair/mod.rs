@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use faultline_agent::netns;
 use faultline_agent::{FaultId, FaultRecord, Resolved};
-use faultline_spec::{FaultKind, LocalTarget};
+use faultline_spec::{LocalTarget, NodeFault};
 
 /// Runs a shell command for set-up or a cross-check; panics with its output on failure.
 pub fn sh(cmd: &str) -> String {
@@ -30,7 +30,7 @@ pub fn sh(cmd: &str) -> String {
 }
 
 /// A fault record aimed at the netns at `path`, as the agent would journal it.
-pub fn record(tag: &str, kind: FaultKind, path: &Path) -> FaultRecord {
+pub fn record(tag: &str, kind: NodeFault, path: &Path) -> FaultRecord {
     FaultRecord {
         id: FaultId::new(format!("{tag}-{}", std::process::id())).unwrap(),
         kind,

@@ -9,7 +9,7 @@ use faultline_agent::cgroup::{TestCgroup, usage};
 use faultline_agent::faults::stress::worker::MARKER;
 use faultline_agent::faults::{FaultId, FaultRecord};
 use faultline_agent::target::Resolved;
-use faultline_spec::{FaultKind, LocalTarget};
+use faultline_spec::{LocalTarget, NodeFault};
 
 /// Workers are the agent binary re-exec'ed: the test harness's own `main` cannot be one.
 pub fn use_agent_binary_for_workers() {
@@ -74,7 +74,7 @@ pub fn name(tag: &str) -> String {
 }
 
 /// A record as the journal would hold it.
-pub fn record(tag: &str, kind: FaultKind, target: LocalTarget, resolved: Resolved) -> FaultRecord {
+pub fn record(tag: &str, kind: NodeFault, target: LocalTarget, resolved: Resolved) -> FaultRecord {
     FaultRecord {
         id: FaultId::new(name(tag)).unwrap(),
         kind,

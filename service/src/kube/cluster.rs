@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ::kube::Client;
-use faultline_spec::{FaultKind, Guard, LocalTarget, PodSelector};
+use faultline_spec::{Guard, LocalTarget, NodeFault, PodSelector};
 use k8s_openapi::api::core::v1::Pod;
 use tokio::sync::watch;
 
@@ -112,7 +112,7 @@ impl PodTarget {
     /// The agent targets of one pod: for containerKill the named containers, for every other
     /// agent fault the pod's first started container (network faults act on the pod's shared
     /// network namespace, stress on the container's cgroup, as Chaos Mesh does by default).
-    pub fn agent_targets(&self, kind: &FaultKind) -> Result<Vec<LocalTarget>, KubeError> {
+    pub fn agent_targets(&self, kind: &NodeFault) -> Result<Vec<LocalTarget>, KubeError> {
         let started = |name: &str| -> Result<LocalTarget, KubeError> {
             match self.containers.iter().find(|(n, _)| n == name) {
                 Some((_, Some(id))) => Ok(LocalTarget::ContainerId(id.clone())),
@@ -134,7 +134,7 @@ impl PodTarget {
             }
         };
         match kind {
-            FaultKind::ContainerKill(k) => k.container_names.iter().map(|n| started(n)).collect(),
+            NodeFault::ContainerKill(k) => k.container_names.iter().map(|n| started(n)).collect(),
             _ => self
                 .containers
                 .iter()

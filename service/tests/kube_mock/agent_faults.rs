@@ -2,7 +2,7 @@
 //! the pods' container IDs as targets and peer selectors resolved to pod IPs.
 
 use faultline::engine::RunState;
-use faultline_spec::{FaultKind, LocalTarget};
+use faultline_spec::{LocalTarget, NodeFault};
 use serde_json::json;
 
 use super::engine::{PODS, cluster, faults, fixture, runner, runner_traced, web};
@@ -252,7 +252,7 @@ async fn a_partition_reaches_its_peer_pods_by_ip() {
     let Call::Apply(req) = &calls[0] else {
         panic!("{calls:?}")
     };
-    let FaultKind::NetworkPartition(p) = &req.kind else {
+    let NodeFault::NetworkPartition(p) = &req.kind else {
         panic!("{:?}", req.kind)
     };
     let mut peers: Vec<String> = p.scope.peers.iter().map(|n| n.to_string()).collect();

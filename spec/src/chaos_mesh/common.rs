@@ -11,20 +11,18 @@ use crate::units::Duration;
 
 /// Kubernetes object metadata as `kubectl get -o yaml` prints it; the server-set fields are
 /// accepted and dropped so an exported object imports as it is.
-pub static METADATA: Schema = Schema {
-    fields: &[
-        ("name", None),
-        ("namespace", None),
-        ("labels", None),
-        ("annotations", None),
-        ("uid", None),
-        ("resourceVersion", None),
-        ("generation", None),
-        ("creationTimestamp", None),
-        ("managedFields", None),
-        ("finalizers", None),
-    ],
-};
+pub static METADATA: Schema = Schema::new(&[
+    ("name", None),
+    ("namespace", None),
+    ("labels", None),
+    ("annotations", None),
+    ("uid", None),
+    ("resourceVersion", None),
+    ("generation", None),
+    ("creationTimestamp", None),
+    ("managedFields", None),
+    ("finalizers", None),
+]);
 
 /// The annotation that records where an imported experiment came from.
 pub const SOURCE_ANNOTATION: &str = "faultline.dev/source";

@@ -3,6 +3,7 @@
 //! here too; fields faultline cannot carry out are refused by name rather than ignored.
 
 pub mod common;
+pub mod fields;
 pub mod network;
 pub mod pod;
 pub mod stress;

@@ -3,158 +3,78 @@
 //! `externalTargets` (peer addresses) narrow the traffic.
 
 use super::common::{Translated, duration, need_duration, pos_of, target};
-use crate::decode::cx::{Cx, Obj, Schema, index};
-use crate::decode::fault::peer;
+use super::fields::{Paths, actions_of, kinds_of, present};
+use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::target::{SELECTOR, mode, selector_fields};
+use crate::decode::value::{Dur, Pct, Read};
 use crate::experiment::{FaultStep, Step};
-use crate::fault::*;
+use crate::fault::{FaultKind, FieldDecl, KindDecl, NetworkScope, Params};
 use crate::selector::PodSelector;
-use crate::units::{BitRate, Bytes, Duration, Percent};
+use crate::units::Duration;
+
+/// The Chaos Mesh kind this file translates.
+const KIND: &str = "NetworkChaos";
 
 /// `delay.reorder`.
-pub static REORDER: Schema = Schema {
-    fields: &[("reorder", None), ("correlation", None), ("gap", None)],
-};
+pub static REORDER: Schema =
+    Schema::new(&[("reorder", None), ("correlation", None), ("gap", None)]);
 /// `delay`.
-pub static DELAY: Schema = Schema {
-    fields: &[
-        ("latency", None),
-        ("jitter", None),
-        ("correlation", None),
-        ("reorder", Some(&REORDER)),
-    ],
-};
+pub static DELAY: Schema = Schema::new(&[
+    ("latency", None),
+    ("jitter", None),
+    ("correlation", None),
+    ("reorder", Some(&REORDER)),
+]);
 /// `loss`.
-pub static LOSS: Schema = Schema {
-    fields: &[("loss", None), ("correlation", None)],
-};
+pub static LOSS: Schema = Schema::new(&[("loss", None), ("correlation", None)]);
 /// `duplicate`.
-pub static DUPLICATE: Schema = Schema {
-    fields: &[("duplicate", None), ("correlation", None)],
-};
+pub static DUPLICATE: Schema = Schema::new(&[("duplicate", None), ("correlation", None)]);
 /// `corrupt`.
-pub static CORRUPT: Schema = Schema {
-    fields: &[("corrupt", None), ("correlation", None)],
-};
+pub static CORRUPT: Schema = Schema::new(&[("corrupt", None), ("correlation", None)]);
 /// `bandwidth`.
-pub static BANDWIDTH: Schema = Schema {
-    fields: &[
-        ("rate", None),
-        ("limit", None),
-        ("buffer", None),
-        ("peakrate", None),
-        ("minburst", None),
-    ],
-};
+pub static BANDWIDTH: Schema = Schema::new(&[
+    ("rate", None),
+    ("limit", None),
+    ("buffer", None),
+    ("peakrate", None),
+    ("minburst", None),
+]);
 /// `target`: the peer pods.
-pub static TARGET: Schema = Schema {
-    fields: &[
-        ("selector", Some(&SELECTOR)),
-        ("mode", None),
-        ("value", None),
-    ],
-};
+pub static TARGET: Schema = Schema::new(&[
+    ("selector", Some(&SELECTOR)),
+    ("mode", None),
+    ("value", None),
+]);
 /// NetworkChaos `spec`.
-pub static SPEC: Schema = Schema {
-    fields: &[
-        ("selector", Some(&SELECTOR)),
-        ("mode", None),
-        ("value", None),
-        ("duration", None),
-        ("action", None),
-        ("delay", Some(&DELAY)),
-        ("loss", Some(&LOSS)),
-        ("duplicate", Some(&DUPLICATE)),
-        ("corrupt", Some(&CORRUPT)),
-        ("bandwidth", Some(&BANDWIDTH)),
-        ("direction", None),
-        ("target", Some(&TARGET)),
-        ("externalTargets", None),
-        ("device", None),
-    ],
-};
+pub static SPEC: Schema = Schema::new(&[
+    ("selector", Some(&SELECTOR)),
+    ("mode", None),
+    ("value", None),
+    ("duration", None),
+    ("action", None),
+    ("delay", Some(&DELAY)),
+    ("loss", Some(&LOSS)),
+    ("duplicate", Some(&DUPLICATE)),
+    ("corrupt", Some(&CORRUPT)),
+    ("bandwidth", Some(&BANDWIDTH)),
+    ("direction", None),
+    ("target", Some(&TARGET)),
+    ("externalTargets", None),
+    ("device", None),
+]);
 /// The NetworkChaos document.
-pub static ROOT: Schema = Schema {
-    fields: &[
-        ("apiVersion", None),
-        ("kind", None),
-        ("metadata", Some(&super::common::METADATA)),
-        ("spec", Some(&SPEC)),
-        ("status", None),
-    ],
-};
+pub static ROOT: Schema = Schema::new(&[
+    ("apiVersion", None),
+    ("kind", None),
+    ("metadata", Some(&super::common::METADATA)),
+    ("spec", Some(&SPEC)),
+    ("status", None),
+]);
 
-/// NetworkChaos actions faultline carries out.
-pub const ACTIONS: [&str; 6] = [
-    "delay",
-    "loss",
-    "duplicate",
-    "corrupt",
-    "bandwidth",
-    "partition",
-];
-
-fn pct(cx: &mut Cx, o: &Obj<'_>, name: &str, required: bool) -> Option<Percent> {
-    match o.get(name) {
-        Some(n) => cx.percent(n, &o.at(name)),
-        None if required => {
-            cx.missing(o, name, "a percentage from 0 to 100, e.g. '25'");
-            None
-        }
-        None => Some(Percent::default()),
-    }
-}
-
-fn dur(cx: &mut Cx, o: &Obj<'_>, name: &str, required: bool) -> Option<Duration> {
-    match o.get(name) {
-        Some(n) => cx.parsed(n, &o.at(name), "a duration >= 0 like `10ms`"),
-        None if required => {
-            cx.missing(o, name, "a duration like `10ms`");
-            None
-        }
-        None => Some(Duration::ZERO),
-    }
-}
-
-/// Chaos Mesh writes `limit`/`buffer` as plain byte counts; a unit is accepted too.
-fn bytes(cx: &mut Cx, o: &Obj<'_>, name: &str) -> Option<Bytes> {
-    let Some(n) = o.get(name) else {
-        cx.missing(o, name, "a byte count, at least 1");
-        return None;
-    };
-    let b: Bytes = cx.parsed(n, &o.at(name), "a byte count like `20480` or `20KiB`")?;
-    if b.0 == 0 {
-        cx.err(&o.at(name), n.pos, "must be at least 1 byte");
-        return None;
-    }
-    Some(b)
-}
-
+/// Reads the traffic scope: `direction`, `externalTargets` (peer addresses) and `device`
+/// as the scope's fields declare them; `target` (peer pods, Chaos Mesh's own shape) here.
 fn scope(cx: &mut Cx, o: &Obj<'_>) -> Option<NetworkScope> {
-    let direction = match o.get("direction") {
-        Some(n) => cx
-            .one_of(n, &o.at("direction"), &["to", "from", "both"])
-            .map(|d| match d {
-                "from" => Direction::From,
-                "both" => Direction::Both,
-                _ => Direction::To,
-            }),
-        None => Some(Direction::To),
-    };
-    let peers = match o.get("externalTargets") {
-        Some(n) => {
-            let p = o.at("externalTargets");
-            cx.list(n, &p).and_then(|items| {
-                let v: Vec<_> = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, it)| peer(cx, it, &index(&p, i)))
-                    .collect();
-                v.into_iter().collect::<Option<Vec<_>>>()
-            })
-        }
-        None => Some(Vec::new()),
-    };
+    let own = NetworkScope::read(cx, &Paths::root(o));
     let peer_selector = match o.get("target") {
         Some(n) => cx
             .object(n, &o.at("target"), &TARGET, |cx, t| {
@@ -175,168 +95,134 @@ fn scope(cx: &mut Cx, o: &Obj<'_>) -> Option<NetworkScope> {
             .flatten(),
         None => Some(None),
     };
-    let device = match o.get("device") {
-        Some(n) => cx.nonempty(n, &o.at("device")).map(Some),
-        None => Some(None),
-    };
-    Some(NetworkScope {
-        direction: direction?,
-        peers: peers?,
-        ports: Vec::new(),
-        device: device?,
-        peer_selector: peer_selector?,
-    })
+    let mut scope = own?;
+    scope.peer_selector = peer_selector?;
+    Some(scope)
 }
 
-fn sub<T>(
-    cx: &mut Cx,
-    o: &Obj<'_>,
-    name: &str,
-    schema: &'static Schema,
-    f: impl FnOnce(&mut Cx, &Obj<'_>) -> Option<T>,
-) -> Option<T> {
-    match o.get(name) {
-        Some(n) => cx.object(n, &o.at(name), schema, f).flatten(),
-        None => {
-            cx.missing(o, name, &format!("the {name} parameters"));
-            None
+/// The kind `action` names: the one whose `when` field is present, else the plain one.
+fn kind_for(o: &Obj<'_>, action: &str) -> Option<&'static KindDecl> {
+    let all: Vec<_> = kinds_of(KIND)
+        .filter(|k| k.chaos_mesh.is_some_and(|c| c.action == action))
+        .collect();
+    all.iter()
+        .find(|k| {
+            k.chaos_mesh
+                .and_then(|c| c.when)
+                .is_some_and(|w| present(o, w))
+        })
+        .or_else(|| {
+            all.iter()
+                .find(|k| k.chaos_mesh.is_some_and(|c| c.when.is_none()))
+        })
+        .copied()
+}
+
+/// The Chaos Mesh objects a kind's fields sit in (`delay` for a delay), in order.
+fn objects_of(kind: &KindDecl) -> Vec<&'static str> {
+    objects_holding(kind, |_| true)
+}
+
+/// The objects of `kind`'s fields that pass `keep`, in order, each once.
+fn objects_holding(kind: &KindDecl, keep: impl Fn(&FieldDecl) -> bool) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for f in kind.fields.iter().filter(|f| keep(f)) {
+        if let Some((first, _)) = f.chaos_mesh.and_then(|p| p.split_once('.'))
+            && !out.contains(&first)
+        {
+            out.push(first);
         }
     }
+    out
 }
 
 fn fault(cx: &mut Cx, o: &Obj<'_>, action: &str, scope: NetworkScope) -> Option<FaultKind> {
-    Some(match action {
-        "delay" => sub(cx, o, "delay", &DELAY, |cx, d| {
-            let latency = dur(cx, d, "latency", true);
-            let jitter = dur(cx, d, "jitter", false);
-            let correlation = pct(cx, d, "correlation", false);
-            let reorder = match d.get("reorder") {
-                Some(n) => cx
-                    .object(n, &d.at("reorder"), &REORDER, |cx, r| {
-                        let share = pct(cx, r, "reorder", true);
-                        let corr = pct(cx, r, "correlation", false);
-                        let gap = match r.get("gap") {
-                            Some(g) => cx
-                                .int(g, &r.at("gap"), 0, i64::from(u32::MAX))
-                                .map(|g| g as u32),
-                            None => Some(0),
-                        };
-                        Some((share?, corr?, gap?))
-                    })
-                    .flatten()
-                    .map(Some),
-                None => Some(None),
-            };
-            let (latency, jitter, correlation, reorder) =
-                (latency?, jitter?, correlation?, reorder?);
-            Some(match reorder {
-                // netem carries reorder and delay in one qdisc; faultline's reorder fault
-                // has its own latency, so jitter cannot ride along.
-                Some((reorder, corr, gap)) => {
-                    if jitter != Duration::ZERO {
-                        cx.err(
-                            &d.at("jitter"),
-                            pos_of(d, "jitter"),
-                            "jitter together with reorder is not supported; set one of them",
-                        );
-                        return None;
-                    }
-                    FaultKind::NetworkReorder(NetworkReorder {
-                        reorder,
-                        correlation: corr,
-                        gap,
-                        latency,
-                        scope: scope.clone(),
-                    })
-                }
-                None => FaultKind::NetworkDelay(NetworkDelay {
-                    latency,
-                    jitter,
-                    correlation,
-                    scope: scope.clone(),
-                }),
-            })
-        })?,
-        "loss" => sub(cx, o, "loss", &LOSS, |cx, l| {
-            let (v, c) = (pct(cx, l, "loss", true), pct(cx, l, "correlation", false));
-            Some(FaultKind::NetworkLoss(NetworkLoss {
-                loss: v?,
-                correlation: c?,
-                scope: scope.clone(),
-            }))
-        })?,
-        "duplicate" => sub(cx, o, "duplicate", &DUPLICATE, |cx, l| {
-            let (v, c) = (
-                pct(cx, l, "duplicate", true),
-                pct(cx, l, "correlation", false),
-            );
-            Some(FaultKind::NetworkDuplicate(NetworkDuplicate {
-                duplicate: v?,
-                correlation: c?,
-                scope: scope.clone(),
-            }))
-        })?,
-        "corrupt" => sub(cx, o, "corrupt", &CORRUPT, |cx, l| {
-            let (v, c) = (
-                pct(cx, l, "corrupt", true),
-                pct(cx, l, "correlation", false),
-            );
-            Some(FaultKind::NetworkCorrupt(NetworkCorrupt {
-                corrupt: v?,
-                correlation: c?,
-                scope: scope.clone(),
-            }))
-        })?,
-        "bandwidth" => sub(cx, o, "bandwidth", &BANDWIDTH, |cx, b| {
-            let rate = match b.get("rate") {
-                Some(n) => cx.parsed::<BitRate>(n, &b.at("rate"), "a rate like `1mbps`"),
-                None => {
-                    cx.missing(b, "rate", "a rate like `1mbps`");
-                    None
-                }
-            };
-            let (limit, buffer) = (bytes(cx, b, "limit"), bytes(cx, b, "buffer"));
-            for f in ["peakrate", "minburst"] {
-                if let Some(n) = b.get(f) {
-                    let zero = n.scalar().is_some_and(|s| s.raw == "0");
-                    if !zero {
-                        cx.err(
-                            &b.at(f),
-                            n.pos,
-                            format!("`{f}` is not supported: faultline's tbf has one rate"),
-                        );
-                    }
-                }
-            }
-            Some(FaultKind::NetworkBandwidth(NetworkBandwidth {
-                rate: rate?,
-                limit: limit?,
-                buffer: buffer?,
-                scope: scope.clone(),
-            }))
-        })?,
-        _ => {
-            if scope.peers.is_empty() && scope.peer_selector.is_none() {
-                cx.err_hint(
-                    &o.at("action"),
-                    pos_of(o, "action"),
-                    "a partition needs peers",
-                    "add `target:` (peer pods) or `externalTargets:` (addresses)",
-                );
-                return None;
-            }
-            FaultKind::NetworkPartition(NetworkPartition { scope })
+    let kind = kind_for(o, action)?;
+    // An object that holds a required field must be there (`loss` for a loss).
+    for name in objects_holding(kind, FieldDecl::required) {
+        if o.get(name).is_none() {
+            cx.missing(o, name, &format!("the {name} parameters"));
+            return None;
         }
-    })
+    }
+    if kind.fields.is_empty() && scope.peers.is_empty() && scope.peer_selector.is_none() {
+        // A kind with no parameters of its own, a partition, is its peers.
+        cx.err_hint(
+            &o.at("action"),
+            pos_of(o, "action"),
+            "a partition needs peers",
+            "add `target:` (peer pods) or `externalTargets:` (addresses)",
+        );
+        return None;
+    }
+    let paths = Paths::open(cx, o, "", &SPEC, kind).with_scope(scope);
+    let mut ok = refuse_extras(cx, &paths);
+    let fault = (kind.read)(cx, &paths);
+    if kind.chaos_mesh.and_then(|c| c.when) == Some("delay.reorder") {
+        ok &= reorder_leaves_delay_alone(cx, &paths);
+    }
+    ok.then_some(fault?)
+}
+
+/// Chaos Mesh fields faultline cannot carry out unless they are zero, with why.
+const UNLESS_ZERO: [(&str, &str, &str); 2] = [
+    ("bandwidth", "peakrate", "faultline's tbf has one rate"),
+    ("bandwidth", "minburst", "faultline's tbf has one rate"),
+];
+
+fn refuse_extras(cx: &mut Cx, paths: &Paths<'_>) -> bool {
+    let mut ok = true;
+    for (object, field, why) in UNLESS_ZERO {
+        let Some((o, n)) = paths.obj(object).and_then(|o| o.get(field).map(|n| (o, n))) else {
+            continue;
+        };
+        if n.scalar().is_none_or(|s| s.raw != "0") {
+            cx.err(
+                &o.at(field),
+                n.pos,
+                format!("`{field}` is not supported: {why}"),
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// netem carries reorder and delay in one qdisc; faultline's reorder has its own latency
+/// only, so a jitter cannot ride along. The delay's `correlation` is checked and, as
+/// before, not carried.
+fn reorder_leaves_delay_alone(cx: &mut Cx, paths: &Paths<'_>) -> bool {
+    let Some(d) = paths.obj("delay") else {
+        return false;
+    };
+    let jitter = d
+        .get("jitter")
+        .map(|n| (Dur::read(cx, n, &d.at("jitter")), n.pos));
+    let correlation = d
+        .get("correlation")
+        .is_none_or(|n| Pct::read(cx, n, &d.at("correlation")).is_some());
+    match jitter {
+        Some((None, _)) => false,
+        Some((Some(j), pos)) if j != Duration::ZERO => {
+            cx.err(
+                &d.at("jitter"),
+                pos,
+                "jitter together with reorder is not supported; set one of them",
+            );
+            false
+        }
+        _ => correlation,
+    }
 }
 
 /// Translates a NetworkChaos `spec`.
 pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<Translated> {
     let tgt = target(cx, o);
     let dur = duration(cx, o, deadline);
+    let actions = actions_of(KIND);
     let action = match o.get("action") {
         Some(n) => {
-            let a = cx.one_of(n, &o.at("action"), &ACTIONS);
+            let a = cx.one_of(n, &o.at("action"), &actions);
             if a.is_none()
                 && n.scalar().is_some_and(|s| s.raw == "netem")
                 && let Some(e) = cx.errors.last_mut()
@@ -346,22 +232,26 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
             a
         }
         None => {
-            cx.missing(o, "action", &ACTIONS.join(", "));
+            cx.missing(o, "action", &actions.join(", "));
             None
         }
     };
     let scope = scope(cx, o);
     let action = action?;
     // Sub-objects of other actions would be silently ignored by Chaos Mesh; say so.
-    for other in ["delay", "loss", "duplicate", "corrupt", "bandwidth"] {
-        if other != action
-            && let Some(n) = o.get(other)
-        {
+    let mine = kind_for(o, action).map(objects_of).unwrap_or_default();
+    for k in kinds_of(KIND) {
+        for other in objects_of(k) {
+            let Some(n) = o.get(other) else { continue };
+            if mine.contains(&other) || !first_owner(k, other) {
+                continue;
+            }
+            let owner = k.chaos_mesh.map_or(other, |c| c.action);
             cx.err_hint(
                 &o.at(other),
                 n.pos,
                 format!("`{other}` does not apply to action `{action}`"),
-                format!("remove it, or set `action: {other}`"),
+                format!("remove it, or set `action: {owner}`"),
             );
         }
     }
@@ -374,4 +264,12 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
         target: None,
     });
     Some(Translated { step, target: tgt? })
+}
+
+/// True when `kind` is the first kind that keeps fields in `object` (so a stray object is
+/// reported once).
+fn first_owner(kind: &KindDecl, object: &str) -> bool {
+    kinds_of(KIND)
+        .find(|k| objects_of(k).contains(&object))
+        .is_some_and(|k| k.name == kind.name)
 }

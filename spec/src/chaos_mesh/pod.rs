@@ -1,6 +1,7 @@
 //! PodChaos: `pod-kill`, `pod-failure`, `container-kill`.
 
 use super::common::{Translated, duration, need_duration, pos_of, target};
+use super::fields::actions_of;
 use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::target::SELECTOR;
 use crate::experiment::{FaultStep, Step};
@@ -8,42 +9,42 @@ use crate::fault::{ContainerKill, FaultKind, PodFailure, PodKill};
 use crate::units::Duration;
 
 /// PodChaos `spec`.
-pub static SPEC: Schema = Schema {
-    fields: &[
-        ("selector", Some(&SELECTOR)),
-        ("mode", None),
-        ("value", None),
-        ("duration", None),
-        ("action", None),
-        ("containerNames", None),
-        ("gracePeriod", None),
-    ],
-};
+pub static SPEC: Schema = Schema::new(&[
+    ("selector", Some(&SELECTOR)),
+    ("mode", None),
+    ("value", None),
+    ("duration", None),
+    ("action", None),
+    ("containerNames", None),
+    ("gracePeriod", None),
+]);
 /// The PodChaos document.
-pub static ROOT: Schema = Schema {
-    fields: &[
-        ("apiVersion", None),
-        ("kind", None),
-        ("metadata", Some(&super::common::METADATA)),
-        ("spec", Some(&SPEC)),
-        ("status", None),
-    ],
-};
+pub static ROOT: Schema = Schema::new(&[
+    ("apiVersion", None),
+    ("kind", None),
+    ("metadata", Some(&super::common::METADATA)),
+    ("spec", Some(&SPEC)),
+    ("status", None),
+]);
 
-/// PodChaos actions.
-pub const ACTIONS: [&str; 3] = ["pod-kill", "pod-failure", "container-kill"];
+/// The Chaos Mesh kind this file translates.
+const KIND: &str = "PodChaos";
 
-/// Translates a PodChaos `spec`.
+/// Translates a PodChaos `spec`. Its fields are read here rather than through the kinds'
+/// readers: `gracePeriod` is whole seconds in Chaos Mesh, and which fields apply depends on
+/// the action.
 ///
 /// A kill happens once, so its `duration` has no meaning in faultline; Chaos Mesh also
 /// ignores it for a single kill, so it is accepted and dropped rather than refused.
 pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<Translated> {
     let tgt = target(cx, o);
     let dur = duration(cx, o, deadline);
+    let actions = actions_of(KIND);
     let action = match o.get("action") {
-        Some(n) => cx.one_of(n, &o.at("action"), &ACTIONS),
+        Some(n) => cx.one_of(n, &o.at("action"), &actions),
         None => {
-            cx.missing(o, "action", "pod-kill, pod-failure or container-kill");
+            let (last, rest) = actions.split_last().unwrap_or((&"", &[]));
+            cx.missing(o, "action", &format!("{} or {last}", rest.join(", ")));
             None
         }
     };

@@ -2,116 +2,99 @@
 //! both together become a `parallel` group.
 
 use super::common::{Translated, duration, need_duration, target, unsupported};
-use crate::decode::cx::{Cx, Obj, Schema};
-use crate::decode::fault::MAX_WORKERS;
+use super::fields::{Paths, actions_of, kinds_of};
+use crate::decode::cx::{Cx, Obj, Schema, join};
 use crate::decode::target::SELECTOR;
 use crate::experiment::{FaultStep, Step};
-use crate::fault::{FaultKind, StressCpu, StressMemory};
-use crate::units::{Bytes, Duration};
+use crate::fault::FaultKind;
+use crate::units::Duration;
+
+/// The Chaos Mesh kind this file translates.
+const KIND: &str = "StressChaos";
 
 /// `stressors.cpu`.
-pub static CPU: Schema = Schema {
-    fields: &[("workers", None), ("load", None), ("options", None)],
-};
+pub static CPU: Schema = Schema::new(&[("workers", None), ("load", None), ("options", None)]);
 /// `stressors.memory`.
-pub static MEMORY: Schema = Schema {
-    fields: &[
-        ("workers", None),
-        ("size", None),
-        ("options", None),
-        ("oomScoreAdj", None),
-    ],
-};
+pub static MEMORY: Schema = Schema::new(&[
+    ("workers", None),
+    ("size", None),
+    ("options", None),
+    ("oomScoreAdj", None),
+]);
 /// `stressors`.
-pub static STRESSORS: Schema = Schema {
-    fields: &[("cpu", Some(&CPU)), ("memory", Some(&MEMORY))],
-};
+pub static STRESSORS: Schema = Schema::new(&[("cpu", Some(&CPU)), ("memory", Some(&MEMORY))]);
 /// StressChaos `spec`.
-pub static SPEC: Schema = Schema {
-    fields: &[
-        ("selector", Some(&SELECTOR)),
-        ("mode", None),
-        ("value", None),
-        ("duration", None),
-        ("stressors", Some(&STRESSORS)),
-        ("stressngStressors", None),
-        ("containerNames", None),
-    ],
-};
+pub static SPEC: Schema = Schema::new(&[
+    ("selector", Some(&SELECTOR)),
+    ("mode", None),
+    ("value", None),
+    ("duration", None),
+    ("stressors", Some(&STRESSORS)),
+    ("stressngStressors", None),
+    ("containerNames", None),
+]);
 /// The StressChaos document.
-pub static ROOT: Schema = Schema {
-    fields: &[
-        ("apiVersion", None),
-        ("kind", None),
-        ("metadata", Some(&super::common::METADATA)),
-        ("spec", Some(&SPEC)),
-        ("status", None),
-    ],
-};
+pub static ROOT: Schema = Schema::new(&[
+    ("apiVersion", None),
+    ("kind", None),
+    ("metadata", Some(&super::common::METADATA)),
+    ("spec", Some(&SPEC)),
+    ("status", None),
+]);
 
-fn workers(cx: &mut Cx, o: &Obj<'_>) -> Option<u32> {
-    match o.get("workers") {
-        Some(n) => cx
-            .int(n, &o.at("workers"), 1, MAX_WORKERS)
-            .map(|w| w as u32),
-        None => {
-            cx.missing(o, "workers", "a whole number from 1 to 256");
-            None
-        }
-    }
-}
-
-fn cpu(cx: &mut Cx, o: &Obj<'_>) -> Option<FaultKind> {
-    let ok = unsupported(
-        cx,
-        o,
+/// Chaos Mesh stressor fields faultline cannot carry out, with why.
+const REFUSED: [(&str, &str, &str); 3] = [
+    (
+        "cpu",
         "options",
         "raw stress-ng options; use workers and load",
-    );
-    let w = workers(cx, o);
-    let load = match o.get("load") {
-        Some(n) => cx.percent(n, &o.at("load")),
-        None => {
-            cx.missing(o, "load", "a percentage from 0 to 100");
-            None
-        }
-    };
-    ok.then_some(())?;
-    Some(FaultKind::StressCpu(StressCpu {
-        workers: w?,
-        load: load?,
-    }))
-}
-
-fn memory(cx: &mut Cx, o: &Obj<'_>) -> Option<FaultKind> {
-    let ok = unsupported(
-        cx,
-        o,
+    ),
+    (
+        "memory",
         "options",
         "raw stress-ng options; use workers and size",
-    ) & unsupported(cx, o, "oomScoreAdj", "faultline leaves the OOM score alone");
-    let w = workers(cx, o);
-    let size = match o.get("size") {
-        Some(n) => cx
-            .parsed::<Bytes>(n, &o.at("size"), "a size like `256MB` or `50MiB`")
-            .and_then(|b| {
-                if b.0 == 0 {
-                    cx.err(&o.at("size"), n.pos, "must be more than 0 bytes");
-                    None
-                } else {
-                    Some(b)
-                }
-            }),
-        None => {
-            cx.missing(o, "size", "a size like `256MB`");
-            None
+    ),
+    (
+        "memory",
+        "oomScoreAdj",
+        "faultline leaves the OOM score alone",
+    ),
+];
+
+/// Reads the stressors inside `stressors` (`s`), one fault each.
+fn stressors(cx: &mut Cx, s: &Obj<'_>) -> Option<Vec<FaultKind>> {
+    let mut faults = Vec::new();
+    let mut ok = true;
+    for kind in kinds_of(KIND) {
+        let stressor = kind.chaos_mesh.map_or("", |c| c.action);
+        if s.get(stressor).is_none() {
+            continue;
         }
-    };
-    ok.then_some(())?;
-    Some(FaultKind::StressMemory(StressMemory {
-        workers: w?,
-        size: size?,
-    }))
+        let paths = Paths::open(cx, s, "stressors", &STRESSORS, kind);
+        let Some(o) = paths.obj(&join("stressors", stressor)) else {
+            ok = false; // not a map: said when it was opened
+            continue;
+        };
+        for (on, field, why) in REFUSED {
+            if on == stressor {
+                ok &= unsupported(cx, o, field, why);
+            }
+        }
+        match (kind.read)(cx, &paths) {
+            Some(f) => faults.push(f),
+            None => ok = false,
+        }
+    }
+    if faults.is_empty() && ok {
+        let names: Vec<_> = actions_of(KIND).iter().map(|s| format!("`{s}`")).collect();
+        cx.err(
+            &s.path,
+            s.pos,
+            format!("needs {} (or both)", names.join(" or ")),
+        );
+        return None;
+    }
+    ok.then_some(faults)
 }
 
 /// Translates a StressChaos `spec` (top level or embedded in a workflow template).
@@ -131,20 +114,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
     let dur = duration(cx, o, deadline);
     let faults = match o.get("stressors") {
         Some(n) => cx
-            .object(n, &o.at("stressors"), &STRESSORS, |cx, s| {
-                let c = s
-                    .get("cpu")
-                    .map(|n| cx.object(n, &s.at("cpu"), &CPU, cpu).flatten());
-                let m = s
-                    .get("memory")
-                    .map(|n| cx.object(n, &s.at("memory"), &MEMORY, memory).flatten());
-                if c.is_none() && m.is_none() {
-                    cx.err(&s.path, s.pos, "needs `cpu` or `memory` (or both)");
-                    return None;
-                }
-                let faults: Option<Vec<FaultKind>> = [c, m].into_iter().flatten().collect();
-                faults
-            })
+            .object(n, &o.at("stressors"), &STRESSORS, stressors)
             .flatten(),
         None => {
             cx.missing(

@@ -12,31 +12,25 @@ use crate::experiment::Step;
 use crate::units::Duration;
 
 /// One template.
-pub static TEMPLATE: Schema = Schema {
-    fields: &[
-        ("name", None),
-        ("templateType", None),
-        ("deadline", None),
-        ("children", None),
-        ("stressChaos", Some(&stress::SPEC)),
-        ("networkChaos", Some(&network::SPEC)),
-        ("podChaos", Some(&pod::SPEC)),
-    ],
-};
+pub static TEMPLATE: Schema = Schema::new(&[
+    ("name", None),
+    ("templateType", None),
+    ("deadline", None),
+    ("children", None),
+    ("stressChaos", Some(&stress::SPEC)),
+    ("networkChaos", Some(&network::SPEC)),
+    ("podChaos", Some(&pod::SPEC)),
+]);
 /// Workflow `spec`.
-pub static SPEC: Schema = Schema {
-    fields: &[("entry", None), ("templates", Some(&TEMPLATE))],
-};
+pub static SPEC: Schema = Schema::new(&[("entry", None), ("templates", Some(&TEMPLATE))]);
 /// The Workflow document.
-pub static ROOT: Schema = Schema {
-    fields: &[
-        ("apiVersion", None),
-        ("kind", None),
-        ("metadata", Some(&super::common::METADATA)),
-        ("spec", Some(&SPEC)),
-        ("status", None),
-    ],
-};
+pub static ROOT: Schema = Schema::new(&[
+    ("apiVersion", None),
+    ("kind", None),
+    ("metadata", Some(&super::common::METADATA)),
+    ("spec", Some(&SPEC)),
+    ("status", None),
+]);
 
 /// Template types faultline translates.
 pub const TYPES: [&str; 6] = [

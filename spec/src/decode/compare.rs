@@ -7,16 +7,14 @@ use crate::compare::*;
 use crate::steady::{Phase, Probe};
 
 /// `compare`'s fields.
-pub static COMPARE: Schema = Schema {
-    fields: &[
-        ("baseline", None),
-        ("test", None),
-        ("p", None),
-        ("maxIncrease", None),
-        ("maxDecrease", None),
-        ("samples", None),
-    ],
-};
+pub static COMPARE: Schema = Schema::new(&[
+    ("baseline", None),
+    ("test", None),
+    ("p", None),
+    ("maxIncrease", None),
+    ("maxDecrease", None),
+    ("samples", None),
+]);
 
 /// Reads `compare` of a check whose probe and phases are already read (either may be
 /// `None` when it had errors of its own; the checks that need it are then skipped).

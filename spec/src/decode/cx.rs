@@ -1,29 +1,48 @@
-//! The decoding context: collects every error with its path and position, knows the schema
-//! of each object (to name unknown fields and say where they belong), and reads typed
-//! values out of nodes.
+//! The decoding context: collects every error with its path and position, and knows the
+//! schema of each object, to name unknown fields and say where they belong. Its typed
+//! scalar readers are in `scalars.rs`.
 
-use std::collections::BTreeMap;
-use std::str::FromStr;
-
-use super::tree::{Node, Pos, ScalarKind, Value};
+use super::tree::{Node, Pos, Value};
 use crate::error::SpecError;
-use crate::units::{Percent, UnitError};
+
+/// One field of a schema: its name, and its schema when it holds an object.
+pub type Field = (&'static str, Option<&'static Schema>);
 
 /// The fields an object may have; a field that is itself an object names its schema, so an
 /// unknown field can be recognised as one that belongs one level down (or up).
 #[derive(Debug)]
 pub struct Schema {
     /// Field names with their schema when they hold an object.
-    pub fields: &'static [(&'static str, Option<&'static Schema>)],
+    pub fields: &'static [Field],
+    /// Schemas whose fields sit beside these, in this object (a network fault's traffic
+    /// scope, a step's fault kinds); their fields count as this object's, after its own.
+    pub include: &'static [&'static Schema],
 }
 
 impl Schema {
+    /// A schema of just these fields.
+    pub const fn new(fields: &'static [Field]) -> Self {
+        Schema {
+            fields,
+            include: &[],
+        }
+    }
+
+    /// Every field, own ones first, then those of the included schemas (depth first).
+    fn all(&'static self) -> Vec<&'static Field> {
+        let mut out: Vec<&'static Field> = self.fields.iter().collect();
+        for s in self.include {
+            out.extend(s.all());
+        }
+        out
+    }
+
     fn has(&'static self, name: &str) -> bool {
-        self.fields.iter().any(|(f, _)| *f == name)
+        self.all().iter().any(|(f, _)| *f == name)
     }
 
     fn names(&'static self) -> impl Iterator<Item = &'static str> {
-        self.fields.iter().map(|(f, _)| *f)
+        self.all().into_iter().map(|(f, _)| *f)
     }
 }
 
@@ -59,6 +78,7 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// A map being read: look fields up by name.
+#[derive(Clone)]
 pub struct Obj<'n> {
     /// Path of the object.
     pub path: String,
@@ -192,8 +212,8 @@ impl Cx {
         // 2. A field of a child object (present ones first): it needs indenting.
         let present = |f: &str| obj.get(f).is_some();
         let mut children: Vec<_> = schema
-            .fields
-            .iter()
+            .all()
+            .into_iter()
             .filter_map(|(f, c)| c.map(|c| (*f, c)))
             .collect();
         children.sort_by_key(|(f, _)| !present(f));
@@ -232,8 +252,8 @@ impl Cx {
             }
             // 4. A sibling object (another child of that ancestor).
             if let Some((sib, _)) = aschema
-                .fields
-                .iter()
+                .all()
+                .into_iter()
                 .find(|(_, c)| c.is_some_and(|c| c.has(name)))
             {
                 return self.err_hint(
@@ -251,200 +271,6 @@ impl Cx {
             msg,
             format!("known fields here: {}", fields.join(", ")),
         )
-    }
-
-    /// A string (any non-null scalar, as written).
-    pub fn string(&mut self, node: &Node, path: &str) -> Option<String> {
-        match node.scalar() {
-            Some(s) if !node.is_null() => Some(s.raw.clone()),
-            _ => {
-                self.expected(path, node, "a string");
-                None
-            }
-        }
-    }
-
-    /// A non-empty string.
-    pub fn nonempty(&mut self, node: &Node, path: &str) -> Option<String> {
-        let s = self.string(node, path)?;
-        if s.trim().is_empty() {
-            self.err(path, node.pos, "must not be empty");
-            return None;
-        }
-        Some(s)
-    }
-
-    /// One of `allowed`, with a suggestion when it is close to one.
-    pub fn one_of(
-        &mut self,
-        node: &Node,
-        path: &str,
-        allowed: &[&'static str],
-    ) -> Option<&'static str> {
-        let s = self.string(node, path)?;
-        if let Some(a) = allowed.iter().find(|a| **a == s) {
-            return Some(a);
-        }
-        let msg = format!(
-            "`{}` is not allowed; allowed: {}",
-            truncate(&s),
-            allowed.join(", ")
-        );
-        match closest(&s, allowed.iter().copied()) {
-            Some(c) => self.err_hint(path, node.pos, msg, format!("did you mean `{c}`?")),
-            None => self.err(path, node.pos, msg),
-        }
-        None
-    }
-
-    /// A whole number in `lo..=hi`.
-    pub fn int(&mut self, node: &Node, path: &str, lo: i64, hi: i64) -> Option<i64> {
-        match node.scalar().map(|s| s.kind) {
-            Some(ScalarKind::Int(i)) if (lo..=hi).contains(&i) => Some(i),
-            Some(ScalarKind::Int(i)) => {
-                self.err(
-                    path,
-                    node.pos,
-                    format!("{i} is out of range; allowed {lo} to {hi}"),
-                );
-                None
-            }
-            _ => {
-                self.expected(path, node, &format!("a whole number from {lo} to {hi}"));
-                None
-            }
-        }
-    }
-
-    /// A finite number.
-    pub fn number(&mut self, node: &Node, path: &str) -> Option<f64> {
-        match node.scalar().map(|s| s.kind) {
-            Some(ScalarKind::Int(i)) => Some(i as f64),
-            Some(ScalarKind::Float(f)) if f.is_finite() => Some(f),
-            _ => {
-                self.expected(path, node, "a number");
-                None
-            }
-        }
-    }
-
-    /// A boolean.
-    pub fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
-        match node.scalar().map(|s| s.kind) {
-            Some(ScalarKind::Bool(b)) => Some(b),
-            _ => {
-                self.expected(path, node, "true or false");
-                None
-            }
-        }
-    }
-
-    /// A percentage, 0 to 100, as a number or a string (`'100'`, `50%`).
-    pub fn percent(&mut self, node: &Node, path: &str) -> Option<Percent> {
-        let r = match node.scalar().map(|s| (s.kind, s.raw.as_str())) {
-            Some((ScalarKind::Int(i), _)) => Percent::new(i as f64),
-            Some((ScalarKind::Float(f), _)) => Percent::new(f),
-            Some((ScalarKind::Str, raw)) => raw.parse(),
-            _ => {
-                self.expected(path, node, "a percentage from 0 to 100");
-                return None;
-            }
-        };
-        self.unit(node, path, r, "a percentage from 0 to 100")
-    }
-
-    /// A value with a unit that parses from its text (`Duration`, `Bytes`, `BitRate`).
-    pub fn parsed<T: FromStr<Err = UnitError>>(
-        &mut self,
-        node: &Node,
-        path: &str,
-        what: &str,
-    ) -> Option<T> {
-        match node.scalar() {
-            Some(s) if !node.is_null() && !matches!(s.kind, ScalarKind::Bool(_)) => {
-                let r = s.raw.parse::<T>();
-                self.unit(node, path, r, what)
-            }
-            _ => {
-                self.expected(path, node, what);
-                None
-            }
-        }
-    }
-
-    fn unit<T>(
-        &mut self,
-        node: &Node,
-        path: &str,
-        r: Result<T, UnitError>,
-        what: &str,
-    ) -> Option<T> {
-        match r {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.err(path, node.pos, format!("{}; allowed: {what}", e.0));
-                None
-            }
-        }
-    }
-
-    /// A list.
-    pub fn list<'n>(&mut self, node: &'n Node, path: &str) -> Option<&'n [Node]> {
-        match &node.value {
-            Value::Seq(items) => Some(items),
-            _ => {
-                self.expected(path, node, "a list");
-                None
-            }
-        }
-    }
-
-    /// A list of strings.
-    pub fn strings(&mut self, node: &Node, path: &str) -> Option<Vec<String>> {
-        let items = self.list(node, path)?;
-        let mut out = Vec::with_capacity(items.len());
-        let mut ok = true;
-        for (i, n) in items.iter().enumerate() {
-            match self.nonempty(n, &index(path, i)) {
-                Some(s) => out.push(s),
-                None => ok = false,
-            }
-        }
-        ok.then_some(out)
-    }
-
-    /// A map of strings to strings (labels, annotations, selectors).
-    pub fn string_map(&mut self, node: &Node, path: &str) -> Option<BTreeMap<String, String>> {
-        let Value::Map(entries) = &node.value else {
-            self.expected(path, node, "a map of names to strings");
-            return None;
-        };
-        let mut out = BTreeMap::new();
-        let mut ok = true;
-        for (k, v) in entries {
-            let Some(key) = k.key_text() else {
-                self.err(
-                    path,
-                    k.pos,
-                    "a key must be a plain name, not a map or a list",
-                );
-                ok = false;
-                continue;
-            };
-            let p = join(path, key);
-            if out.contains_key(key) {
-                self.err(&p, k.pos, format!("duplicate key `{key}`"));
-                ok = false;
-                continue;
-            }
-            match self.string(v, &p) {
-                Some(s) => {
-                    out.insert(key.to_string(), s);
-                }
-                None => ok = false,
-            }
-        }
-        ok.then_some(out)
     }
 }
 

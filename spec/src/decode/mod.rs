@@ -5,10 +5,13 @@ pub mod compare;
 pub mod cx;
 pub mod fault;
 pub mod native;
+pub mod scalars;
+pub mod source;
 pub mod steady;
 pub mod steps;
 pub mod target;
 pub mod tree;
+pub mod value;
 
 pub use cx::{Cx, Obj, Schema};
 pub use tree::{Node, Pos};

@@ -6,76 +6,63 @@ use super::steps::{DefaultTarget, STEP, Steps};
 use super::target::{TARGET, target};
 use super::tree::Node;
 use crate::experiment::*;
-use crate::schedule::{Schedule, parse_zone};
+use crate::schedule::Schedule;
 use crate::selector::Target;
 use crate::units::{Duration, Percent};
+use crate::zone::parse_zone;
 
 /// Object metadata.
-pub static METADATA: Schema = Schema {
-    fields: &[
-        ("name", None),
-        ("namespace", None),
-        ("labels", None),
-        ("annotations", None),
-    ],
-};
+pub static METADATA: Schema = Schema::new(&[
+    ("name", None),
+    ("namespace", None),
+    ("labels", None),
+    ("annotations", None),
+]);
 
 /// `spec.guard`.
-pub static GUARD: Schema = Schema {
-    fields: &[
-        ("maxTargets", None),
-        ("maxPercent", None),
-        ("protectedNamespaces", None),
-        ("dryRun", None),
-        ("errorBudget", Some(&ERROR_BUDGET)),
-    ],
-};
+pub static GUARD: Schema = Schema::new(&[
+    ("maxTargets", None),
+    ("maxPercent", None),
+    ("protectedNamespaces", None),
+    ("dryRun", None),
+    ("errorBudget", Some(&ERROR_BUDGET)),
+]);
 
 /// `spec.guard.errorBudget`.
-pub static ERROR_BUDGET: Schema = Schema {
-    fields: &[("prometheus", None), ("expect", None)],
-};
+pub static ERROR_BUDGET: Schema = Schema::new(&[("prometheus", None), ("expect", None)]);
 
 /// One `notify` entry.
-pub static NOTIFY: Schema = Schema {
-    fields: &[
-        ("slack", None),
-        ("email", None),
-        ("webhook", None),
-        ("gitlab", None),
-        ("on", None),
-    ],
-};
+pub static NOTIFY: Schema = Schema::new(&[
+    ("slack", None),
+    ("email", None),
+    ("webhook", None),
+    ("gitlab", None),
+    ("on", None),
+]);
 
 /// `spec.schedule` in its zoned form.
-pub static SCHEDULE: Schema = Schema {
-    fields: &[("cron", None), ("timezone", None)],
-};
+pub static SCHEDULE: Schema = Schema::new(&[("cron", None), ("timezone", None)]);
 
 /// `spec`.
-pub static SPEC: Schema = Schema {
-    fields: &[
-        ("target", Some(&TARGET)),
-        ("steadyState", Some(&CHECK)),
-        ("steps", Some(&STEP)),
-        ("notify", Some(&NOTIFY)),
-        ("schedule", Some(&SCHEDULE)),
-        ("guard", Some(&GUARD)),
-        ("deadline", None),
-        ("abortOnAlerts", None),
-        ("silenceAlerts", None),
-    ],
-};
+pub static SPEC: Schema = Schema::new(&[
+    ("target", Some(&TARGET)),
+    ("steadyState", Some(&CHECK)),
+    ("steps", Some(&STEP)),
+    ("notify", Some(&NOTIFY)),
+    ("schedule", Some(&SCHEDULE)),
+    ("guard", Some(&GUARD)),
+    ("deadline", None),
+    ("abortOnAlerts", None),
+    ("silenceAlerts", None),
+]);
 
 /// The document.
-pub static ROOT: Schema = Schema {
-    fields: &[
-        ("apiVersion", None),
-        ("kind", None),
-        ("metadata", Some(&METADATA)),
-        ("spec", Some(&SPEC)),
-    ],
-};
+pub static ROOT: Schema = Schema::new(&[
+    ("apiVersion", None),
+    ("kind", None),
+    ("metadata", Some(&METADATA)),
+    ("spec", Some(&SPEC)),
+]);
 
 /// Checks a Kubernetes object name (DNS-1123 subdomain).
 pub fn dns_name(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
@@ -361,7 +348,14 @@ fn schedule(cx: &mut Cx, n: &Node, path: &str) -> Option<Schedule> {
     let cron = |cx: &mut Cx, n: &Node, path: &str| {
         let s = cx.string(n, path)?;
         Schedule::parse(&s)
-            .map_err(|e| cx.err_hint(path, n.pos, e, "e.g. `0 3 * * *` runs at 03:00 every day"))
+            .map_err(|e| {
+                cx.err_hint(
+                    path,
+                    n.pos,
+                    e.to_string(),
+                    "e.g. `0 3 * * *` runs at 03:00 every day",
+                )
+            })
             .ok()
     };
     if n.scalar().is_some() {
@@ -381,7 +375,7 @@ fn schedule(cx: &mut Cx, n: &Node, path: &str) -> Option<Schedule> {
                 let name = cx.string(z, &at)?;
                 Some(
                     parse_zone(name.trim())
-                        .map_err(|e| cx.err(&at, z.pos, e))
+                        .map_err(|e| cx.err(&at, z.pos, e.to_string()))
                         .ok()?,
                 )
             }

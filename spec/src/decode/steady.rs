@@ -6,31 +6,27 @@ use crate::steady::*;
 use crate::units::Duration;
 
 /// An HTTP probe's fields.
-pub static HTTP: Schema = Schema {
-    fields: &[
-        ("url", None),
-        ("method", None),
-        ("status", None),
-        ("bodyContains", None),
-        ("every", None),
-        ("timeout", None),
-    ],
-};
+pub static HTTP: Schema = Schema::new(&[
+    ("url", None),
+    ("method", None),
+    ("status", None),
+    ("bodyContains", None),
+    ("every", None),
+    ("timeout", None),
+]);
 
 /// One check's fields.
-pub static CHECK: Schema = Schema {
-    fields: &[
-        ("name", None),
-        ("prometheus", None),
-        ("http", Some(&HTTP)),
-        ("expect", None),
-        ("phases", None),
-        ("abortBelow", None),
-        ("abortAbove", None),
-        ("recoveryWithin", None),
-        ("compare", Some(&super::compare::COMPARE)),
-    ],
-};
+pub static CHECK: Schema = Schema::new(&[
+    ("name", None),
+    ("prometheus", None),
+    ("http", Some(&HTTP)),
+    ("expect", None),
+    ("phases", None),
+    ("abortBelow", None),
+    ("abortAbove", None),
+    ("recoveryWithin", None),
+    ("compare", Some(&super::compare::COMPARE)),
+]);
 
 /// Reads the `steadyState` list.
 pub fn checks(cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<SteadyCheck>> {

@@ -5,11 +5,11 @@ use super::fault;
 use super::target::{TARGET, target};
 use super::tree::Node;
 use crate::experiment::{FaultStep, Step};
-use crate::fault::FaultKind;
+use crate::fault::{FaultKind, STEP_KEYS, Targets};
 use crate::selector::Target;
 use crate::units::Duration;
 
-/// One step's fields: the group keys, the fault kinds, and the per-fault options.
+/// One step's fields: the group keys, the per-fault options, and every fault kind.
 pub static STEP: Schema = Schema {
     fields: &[
         ("name", None),
@@ -18,21 +18,8 @@ pub static STEP: Schema = Schema {
         ("parallel", None),
         ("serial", None),
         ("suspend", None),
-        ("stressCpu", Some(&fault::STRESS_CPU)),
-        ("stressMemory", Some(&fault::STRESS_MEMORY)),
-        ("networkDelay", Some(&fault::NETWORK_DELAY)),
-        ("networkLoss", Some(&fault::NETWORK_LOSS)),
-        ("networkDuplicate", Some(&fault::NETWORK_DUPLICATE)),
-        ("networkCorrupt", Some(&fault::NETWORK_CORRUPT)),
-        ("networkReorder", Some(&fault::NETWORK_REORDER)),
-        ("networkBandwidth", Some(&fault::NETWORK_BANDWIDTH)),
-        ("networkPartition", Some(&fault::NETWORK_PARTITION)),
-        ("processKill", Some(&fault::PROCESS_KILL)),
-        ("processPause", Some(&fault::PROCESS_PAUSE)),
-        ("podKill", Some(&fault::POD_KILL)),
-        ("podFailure", Some(&fault::POD_FAILURE)),
-        ("containerKill", Some(&fault::CONTAINER_KILL)),
     ],
+    include: &[&STEP_KEYS],
 };
 
 const GROUPS: [&str; 3] = ["parallel", "serial", "suspend"];
@@ -224,10 +211,7 @@ impl Steps {
             Some(Target::Local(_)) => DefaultTarget::Local,
             None => self.default,
         };
-        let pod_fault = matches!(
-            f,
-            FaultKind::PodKill(_) | FaultKind::PodFailure(_) | FaultKind::ContainerKill(_)
-        );
+        let pod_fault = f.decl().targets == Targets::Pods;
         match effective {
             DefaultTarget::None => {
                 cx.err_hint(

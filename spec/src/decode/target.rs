@@ -6,49 +6,54 @@ use crate::selector::{LabelExpression, LabelOperator, Mode, PodPhase, PodSelecto
 use crate::target::LocalTarget;
 
 /// Schema of one `expressionSelectors` entry.
-pub static EXPRESSION: Schema = Schema {
-    fields: &[("key", None), ("operator", None), ("values", None)],
-};
+pub static EXPRESSION: Schema = Schema::new(&[("key", None), ("operator", None), ("values", None)]);
 
 /// Chaos Mesh's `selector` (no mode: that sits beside it).
-pub static SELECTOR: Schema = Schema {
-    fields: &[
-        ("namespaces", None),
-        ("labelSelectors", None),
-        ("expressionSelectors", None),
-        ("fieldSelectors", None),
-        ("annotationSelectors", None),
-        ("podPhaseSelectors", None),
-        ("pods", None),
-    ],
-};
+pub static SELECTOR: Schema = Schema::new(&[
+    ("namespaces", None),
+    ("labelSelectors", None),
+    ("expressionSelectors", None),
+    ("fieldSelectors", None),
+    ("annotationSelectors", None),
+    ("podPhaseSelectors", None),
+    ("pods", None),
+]);
+
+/// A peer selector (a network fault's `peerSelector`): selector fields plus mode/value.
+pub static PEER: Schema = Schema::new(&[
+    ("namespaces", None),
+    ("labelSelectors", None),
+    ("expressionSelectors", None),
+    ("fieldSelectors", None),
+    ("annotationSelectors", None),
+    ("podPhaseSelectors", None),
+    ("pods", None),
+    ("mode", None),
+    ("value", None),
+]);
 
 /// `local:` targets.
-pub static LOCAL: Schema = Schema {
-    fields: &[
-        ("pid", None),
-        ("processName", None),
-        ("cgroup", None),
-        ("netns", None),
-        ("containerId", None),
-    ],
-};
+pub static LOCAL: Schema = Schema::new(&[
+    ("pid", None),
+    ("processName", None),
+    ("cgroup", None),
+    ("netns", None),
+    ("containerId", None),
+]);
 
 /// The native `target` (selector, mode and value inline; or `local`).
-pub static TARGET: Schema = Schema {
-    fields: &[
-        ("namespaces", None),
-        ("labelSelectors", None),
-        ("expressionSelectors", None),
-        ("fieldSelectors", None),
-        ("annotationSelectors", None),
-        ("podPhaseSelectors", None),
-        ("pods", None),
-        ("mode", None),
-        ("value", None),
-        ("local", Some(&LOCAL)),
-    ],
-};
+pub static TARGET: Schema = Schema::new(&[
+    ("namespaces", None),
+    ("labelSelectors", None),
+    ("expressionSelectors", None),
+    ("fieldSelectors", None),
+    ("annotationSelectors", None),
+    ("podPhaseSelectors", None),
+    ("pods", None),
+    ("mode", None),
+    ("value", None),
+    ("local", Some(&LOCAL)),
+]);
 
 /// Reads a native `target`.
 pub fn target(cx: &mut Cx, node: &Node, path: &str) -> Option<Target> {
@@ -100,7 +105,7 @@ pub fn mode(cx: &mut Cx, o: &Obj<'_>) -> Option<Mode> {
             } else {
                 "only fixed, fixed-percent and random-max-percent take a `value`"
             };
-            cx.err_hint(&path, pos, e, hint);
+            cx.err_hint(&path, pos, e.to_string(), hint);
             None
         }
     }

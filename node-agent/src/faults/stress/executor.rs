@@ -6,7 +6,7 @@ use crate::error::FaultError;
 use crate::faults::fault::Fault;
 use crate::faults::record::{FaultRecord, Recovered};
 use crate::resolve;
-use faultline_spec::{FaultKind, LocalTarget};
+use faultline_spec::{LocalTarget, NodeFault};
 
 /// The stress fault family.
 #[derive(Debug, Default, Clone, Copy)]
@@ -36,15 +36,15 @@ impl Fault for Stress {
 }
 
 /// One [`Job`] per worker. Memory is split evenly; the first worker takes the remainder.
-fn jobs(kind: &FaultKind) -> Result<Vec<Job>, FaultError> {
+fn jobs(kind: &NodeFault) -> Result<Vec<Job>, FaultError> {
     Ok(match kind {
-        FaultKind::StressCpu(c) => vec![
+        NodeFault::StressCpu(c) => vec![
             Job::Cpu {
                 load: c.load.value()
             };
             c.workers as usize
         ],
-        FaultKind::StressMemory(m) => {
+        NodeFault::StressMemory(m) => {
             let n = u64::from(m.workers);
             (0..n)
                 .map(|i| Job::Memory {
@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn memory_is_split_and_nothing_is_lost() {
-        let j = jobs(&FaultKind::StressMemory(StressMemory {
+        let j = jobs(&NodeFault::StressMemory(StressMemory {
             workers: 3,
             size: Bytes(100),
         }))
@@ -109,7 +109,7 @@ mod tests {
                 Job::Memory { bytes: 33 }
             ]
         );
-        let j = jobs(&FaultKind::StressCpu(StressCpu {
+        let j = jobs(&NodeFault::StressCpu(StressCpu {
             workers: 2,
             load: Percent::new(40.0).unwrap(),
         }))

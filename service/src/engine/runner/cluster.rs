@@ -10,8 +10,7 @@ use chrono::Utc;
 use faultline_agent::agent::error_chain;
 use faultline_agent::faults::FaultId;
 use faultline_agent::protocol::ApplyRequest;
-use faultline_spec::fault::Executor;
-use faultline_spec::{FaultKind, FaultStep, LocalTarget, NetworkScope, PodSelector};
+use faultline_spec::{FaultKind, FaultStep, LocalTarget, NodeFault, PodSelector};
 use futures::StreamExt;
 use futures::future::join_all;
 
@@ -92,7 +91,7 @@ impl Runner {
         }
         let id = self.next_fault_id();
         let pods = sel_result.chosen;
-        match (&f.fault, f.fault.executor()) {
+        match (&f.fault, f.fault.to_node()) {
             (FaultKind::PodKill(k), _) => {
                 self.kill_pods(cluster, &id, k.grace_period.map(|d| d.std()), &pods, &label)
                     .await
@@ -105,7 +104,7 @@ impl Runner {
                     .await?;
                 self.recover_one(&id).await
             }
-            (kind, Executor::Agent) => {
+            (_, Some(kind)) => {
                 let kind = &self.resolve_peers(cluster, kind, &label).await?;
                 let ids = self
                     .apply_on_agents(cluster, &id, kind, &pods, &label)
@@ -121,7 +120,7 @@ impl Runner {
                     .await?;
                 self.recover_each(&ids).await
             }
-            (kind, Executor::KubernetesApi) => Err(Stop::Error(format!(
+            (kind, None) => Err(Stop::Error(format!(
                 "step {label}: {} has no Kubernetes implementation",
                 kind.name()
             ))),
@@ -247,11 +246,10 @@ impl Runner {
     async fn resolve_peers(
         &self,
         cluster: &Cluster,
-        kind: &FaultKind,
+        mut kind: NodeFault,
         label: &str,
-    ) -> Result<FaultKind, Stop> {
-        let mut kind = kind.clone();
-        let Some(scope) = scope_mut(&mut kind) else {
+    ) -> Result<NodeFault, Stop> {
+        let Some(scope) = kind.scope_mut() else {
             return Ok(kind);
         };
         let Some(sel) = scope.peer_selector.take() else {
@@ -287,7 +285,7 @@ impl Runner {
         &self,
         cluster: &Cluster,
         id: &FaultId,
-        kind: &FaultKind,
+        kind: &NodeFault,
         pods: &[PodTarget],
         label: &str,
     ) -> Result<Vec<FaultId>, Stop> {
@@ -389,23 +387,8 @@ impl Runner {
     }
 }
 
-/// The traffic scope of a network fault.
-fn scope_mut(kind: &mut FaultKind) -> Option<&mut NetworkScope> {
-    Some(match kind {
-        FaultKind::NetworkDelay(f) => &mut f.scope,
-        FaultKind::NetworkLoss(f) => &mut f.scope,
-        FaultKind::NetworkDuplicate(f) => &mut f.scope,
-        FaultKind::NetworkCorrupt(f) => &mut f.scope,
-        FaultKind::NetworkReorder(f) => &mut f.scope,
-        FaultKind::NetworkBandwidth(f) => &mut f.scope,
-        FaultKind::NetworkPartition(f) => &mut f.scope,
-        _ => return None,
-    })
-}
-
 /// True when a network fault names peers by `peerSelector`, which only cluster mode can
 /// resolve.
 pub(super) fn has_peer_selector(kind: &FaultKind) -> bool {
-    let mut kind = kind.clone();
-    scope_mut(&mut kind).is_some_and(|s| s.peer_selector.is_some())
+    kind.scope().is_some_and(|s| s.peer_selector.is_some())
 }

@@ -103,10 +103,16 @@ impl Runner {
                 "step {label}: `peerSelector` names pods, which only `faultline serve --kubernetes` resolves; give `peers` addresses for a local target"
             )));
         }
+        let Some(kind) = f.fault.to_node() else {
+            return Err(Stop::Error(format!(
+                "step {label}: {} is carried out through the Kubernetes API and needs a Kubernetes target",
+                f.fault.name()
+            )));
+        };
         let id = self.next_fault_id();
         let req = ApplyRequest {
             id: id.clone(),
-            kind: f.fault.clone(),
+            kind,
             targets: vec![local],
             lease_seconds: self.opts.lease.as_secs().max(1),
         };

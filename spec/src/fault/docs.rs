@@ -1,0 +1,167 @@
+//! `docs/faults.md`: every kind's fields, types, defaults and docs, written from the
+//! declarations, so the page cannot drift from what the decoder accepts. `tests/docs.rs`
+//! fails when the committed page differs and says how to regenerate it.
+
+use std::fmt::Write;
+
+use super::{ChaosMesh, Executor, FieldDecl, KINDS, KindDecl, NetworkScope, Params, Targets};
+
+/// The command that regenerates the page.
+pub const REGENERATE: &str = "FAULTLINE_BLESS=1 cargo test -p faultline-spec --test docs";
+
+/// The whole page.
+pub fn markdown() -> String {
+    let mut out = String::new();
+    let _ = write_page(&mut out);
+    out
+}
+
+fn write_page(out: &mut String) -> std::fmt::Result {
+    writeln!(out, "# Fault kinds")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "<!-- Generated from spec/src/fault/kinds.rs; do not edit. Regenerate with: {REGENERATE} -->"
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "A fault step names one kind as a key, its fields as a map, beside the step's own \
+         `name`, `duration` and `target`:"
+    )?;
+    writeln!(out)?;
+    writeln!(out, "```yaml")?;
+    writeln!(out, "steps:")?;
+    writeln!(out, "  - networkDelay: {{ latency: 50ms, jitter: 5ms }}")?;
+    writeln!(out, "    duration: 30s")?;
+    writeln!(out, "```")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "A field without a default must be given. Instant kinds happen once and take no \
+         `duration`; the others hold for the step's `duration` and are then recovered. The \
+         Chaos Mesh column is where an imported manifest keeps the same value, under `spec`."
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| Kind | Carried out by | Aims at | Lasts | Chaos Mesh |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    for k in KINDS {
+        writeln!(
+            out,
+            "| [`{0}`](#{1}) | {2} | {3} | {4} | {5} |",
+            k.name,
+            k.name.to_ascii_lowercase(),
+            executor(k.executor),
+            targets(k.targets),
+            lasts(k),
+            k.chaos_mesh.map_or("—".to_string(), chaos_mesh),
+        )?;
+    }
+    for k in KINDS {
+        writeln!(out)?;
+        write_kind(out, k)?;
+    }
+    writeln!(out)?;
+    writeln!(out, "## Traffic scope")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Every network kind takes these fields beside its own; empty lists mean all traffic."
+    )?;
+    writeln!(out)?;
+    write_fields(out, NetworkScope::FIELDS)
+}
+
+fn write_kind(out: &mut String, k: &KindDecl) -> std::fmt::Result {
+    writeln!(out, "## `{}`", k.name)?;
+    writeln!(out)?;
+    writeln!(out, "{}", paragraph(k.doc))?;
+    writeln!(out)?;
+    let cm = k
+        .chaos_mesh
+        .map_or("none.".to_string(), |c| format!("{}.", chaos_mesh(c)));
+    writeln!(
+        out,
+        "Carried out by the {}; aims at {}; {}. Chaos Mesh: {cm}",
+        executor(k.executor),
+        targets(k.targets),
+        if k.instant {
+            "happens once"
+        } else {
+            "holds for the step's `duration`"
+        },
+    )?;
+    if !k.fields.is_empty() {
+        writeln!(out)?;
+        write_fields(out, k.fields)?;
+    }
+    if k.scope.is_some() {
+        writeln!(out)?;
+        writeln!(out, "Plus the [traffic scope](#traffic-scope) fields.")?;
+    }
+    Ok(())
+}
+
+fn write_fields(out: &mut String, fields: &[FieldDecl]) -> std::fmt::Result {
+    writeln!(out, "| Field | Type | Default | Description | Chaos Mesh |")?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    for f in fields {
+        writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} |",
+            f.name,
+            (f.ty)(),
+            f.default.map_or("required".to_string(), |d| d()),
+            cell(&paragraph(f.doc)),
+            f.chaos_mesh.map_or("—".to_string(), |p| format!("`{p}`")),
+        )?;
+    }
+    Ok(())
+}
+
+fn executor(e: Executor) -> &'static str {
+    match e {
+        Executor::Agent => "node agent",
+        Executor::KubernetesApi => "service (Kubernetes API)",
+    }
+}
+
+fn targets(t: Targets) -> &'static str {
+    match t {
+        Targets::LocalOrPods => "a local target or pods",
+        Targets::Pods => "pods",
+    }
+}
+
+fn lasts(k: &KindDecl) -> &'static str {
+    if k.instant { "once" } else { "`duration`" }
+}
+
+fn chaos_mesh(c: ChaosMesh) -> String {
+    let select = if c.kind == "StressChaos" {
+        format!("`stressors.{}`", c.action)
+    } else {
+        format!("`action: {}`", c.action)
+    };
+    match c.when {
+        Some(w) => format!("{} {select} with `{w}`", c.kind),
+        None => format!("{} {select}", c.kind),
+    }
+}
+
+/// A doc comment as one line of prose.
+fn paragraph(doc: &str) -> String {
+    doc.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Text safe inside a table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}

@@ -1,0 +1,314 @@
+//! Every fault kind, declared once: what it does, who carries it out (`node`: the agent;
+//! `pod`: the service through the Kubernetes API), what it may aim at, where Chaos Mesh
+//! keeps it, and its fields: type, reader, default, docs, Chaos Mesh path. The native
+//! decoder, the Chaos Mesh import, `docs/faults.md` and the JSON the agent takes all come
+//! from here (`declare.rs` says how).
+//!
+//! The order is the order messages list kinds in; a new kind goes where it reads best.
+
+use super::declare::fault_kinds;
+use super::{ChaosMesh, NetworkScope, PauseMethod, Signal, Targets};
+use crate::decode::cx::{Cx, Obj};
+use crate::decode::value::{Dur, Int, Names, OneOf, Opt, Pct, Rate, Sig, Size};
+use crate::units::{BitRate, Bytes, Duration, Percent};
+
+/// Most stress workers per fault: more only measures the scheduler.
+pub const MAX_WORKERS: i64 = 256;
+
+fault_kinds! {
+    /// CPU stress: `workers` busy processes in the target's cgroup, each duty-cycled to
+    /// `load` percent of one core.
+    node StressCpu "stressCpu" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::stress("cpu")),
+    } {
+        /// Number of worker processes (1..=256).
+        workers: u32 as Int<1, { MAX_WORKERS }>, required "a whole number from 1 to 256",
+            chaos_mesh "stressors.cpu.workers";
+        /// Percent of one core each worker keeps busy (0..=100).
+        load: Percent as Pct, required "a percentage from 0 to 100",
+            chaos_mesh "stressors.cpu.load";
+    }
+
+    /// Memory stress: `workers` processes in the target's cgroup that together allocate
+    /// and touch `size`.
+    node StressMemory "stressMemory" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::stress("memory")),
+    } {
+        /// Number of worker processes (1..=256); each holds `size / workers`.
+        workers: u32 as Int<1, { MAX_WORKERS }>, required "a whole number from 1 to 256",
+            chaos_mesh "stressors.memory.workers";
+        /// Total memory to allocate and keep resident.
+        size: Bytes as Size, required "a size like `256MB`",
+            chaos_mesh "stressors.memory.size";
+    }
+
+    /// netem delay on the target's interfaces.
+    node NetworkDelay "networkDelay" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::network("delay")),
+    } {
+        /// Added latency.
+        latency: Duration as Dur, required "a duration like `10ms`",
+            chaos_mesh "delay.latency";
+        /// Random variation around `latency`.
+        jitter: Duration as Dur = default, chaos_mesh "delay.jitter";
+        /// Correlation of each delay with the previous one, percent.
+        correlation: Percent as Pct = default, chaos_mesh "delay.correlation";
+        ..scope: NetworkScope
+    }
+
+    /// netem packet loss.
+    node NetworkLoss "networkLoss" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::network("loss")),
+    } {
+        /// Share of packets dropped.
+        loss: Percent as Pct, required "a percentage from 0 to 100", chaos_mesh "loss.loss";
+        /// Correlation with the previous packet's fate, percent.
+        correlation: Percent as Pct = default, chaos_mesh "loss.correlation";
+        ..scope: NetworkScope
+    }
+
+    /// netem packet duplication.
+    node NetworkDuplicate "networkDuplicate" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::network("duplicate")),
+    } {
+        /// Share of packets sent twice.
+        duplicate: Percent as Pct, required "a percentage from 0 to 100",
+            chaos_mesh "duplicate.duplicate";
+        /// Correlation, percent.
+        correlation: Percent as Pct = default, chaos_mesh "duplicate.correlation";
+        ..scope: NetworkScope
+    }
+
+    /// netem packet corruption.
+    node NetworkCorrupt "networkCorrupt" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::network("corrupt")),
+    } {
+        /// Share of packets with a flipped bit.
+        corrupt: Percent as Pct, required "a percentage from 0 to 100",
+            chaos_mesh "corrupt.corrupt";
+        /// Correlation, percent.
+        correlation: Percent as Pct = default, chaos_mesh "corrupt.correlation";
+        ..scope: NetworkScope
+    }
+
+    /// netem reordering. The kernel reorders only delayed traffic, so a `latency` is part
+    /// of it, as in Chaos Mesh's `delay.reorder`.
+    node NetworkReorder "networkReorder" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::network("delay").when("delay.reorder")),
+    } {
+        /// Share of packets sent at once (out of order) instead of delayed.
+        reorder: Percent as Pct, required "a percentage from 0 to 100",
+            chaos_mesh "delay.reorder.reorder";
+        /// Correlation, percent.
+        correlation: Percent as Pct = default, chaos_mesh "delay.reorder.correlation";
+        /// Reorder every `gap`-th packet (0 = netem's default).
+        gap: u32 as Int<0, { u32::MAX as i64 }> = default, chaos_mesh "delay.reorder.gap";
+        /// Delay the rest of the packets by this much.
+        latency: Duration as Dur,
+            required "a duration like `10ms` (netem reorders only delayed packets)",
+            chaos_mesh "delay.latency";
+        ..scope: NetworkScope
+    }
+
+    /// tbf bandwidth limit.
+    node NetworkBandwidth "networkBandwidth" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::network("bandwidth")),
+    } {
+        /// Sustained rate.
+        rate: BitRate as Rate, required "a rate like `1mbps`", chaos_mesh "bandwidth.rate";
+        /// Bytes that may queue waiting for tokens.
+        limit: Bytes as Size, required "bytes that may queue, like `20KB`",
+            chaos_mesh "bandwidth.limit";
+        /// Bucket size in bytes (the burst).
+        buffer: Bytes as Size, required "the bucket size in bytes, like `10KB`",
+            chaos_mesh "bandwidth.buffer";
+        ..scope: NetworkScope
+    }
+
+    /// nftables drop rules between the target and `peers`. `peers` (or a `peerSelector`)
+    /// must not be empty: a partition from everything is a different fault, use
+    /// `networkLoss: { loss: 100 }`.
+    node NetworkPartition "networkPartition" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::network("partition")),
+        check: needs_peers,
+    } {
+        ..scope: NetworkScope
+    }
+
+    /// Signal the target processes (default SIGKILL).
+    #[derive(Eq, Default)]
+    node ProcessKill "processKill" {
+        targets: Targets::LocalOrPods,
+        instant: true,
+        chaos_mesh: None,
+    } {
+        /// Signal name or number.
+        signal: Signal as Sig = default;
+    }
+
+    /// Stop the target processes for the fault's duration.
+    #[derive(Eq, Default)]
+    node ProcessPause "processPause" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: None,
+    } {
+        /// How: SIGSTOP/SIGCONT per process, or the cgroup freezer.
+        method: PauseMethod as OneOf<PauseMethod> = default;
+    }
+
+    /// Delete the target pods (Kubernetes API, run by the service).
+    #[derive(Eq, Default)]
+    pod PodKill "podKill" {
+        targets: Targets::Pods,
+        instant: true,
+        chaos_mesh: Some(ChaosMesh::pod("pod-kill")),
+    } {
+        /// Grace period for the delete; default: the pod's own. (Chaos Mesh writes it in
+        /// whole seconds.)
+        #[serde(skip_serializing_if = "Option::is_none")]
+        grace_period("gracePeriod"): Option<Duration> as Opt<Dur> = default,
+            chaos_mesh "gracePeriod";
+    }
+
+    /// Make the pods' containers fail by swapping their images to a pause image for the
+    /// duration (Kubernetes API).
+    #[derive(Eq, Default)]
+    pod PodFailure "podFailure" {
+        targets: Targets::Pods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::pod("pod-failure")),
+    } {
+        /// Only these containers; default all.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        container_names("containerNames"): Vec<String> as Names = default,
+            chaos_mesh "containerNames";
+    }
+
+    /// Kill named containers of the target pods (via the node agent).
+    #[derive(Eq, Default)]
+    node ContainerKill "containerKill" {
+        targets: Targets::Pods,
+        instant: true,
+        chaos_mesh: Some(ChaosMesh::pod("container-kill")),
+        check: names_a_container,
+    } {
+        /// Containers to kill; at least one.
+        container_names("containerNames"): Vec<String> as Names,
+            required "a non-empty list of container names", chaos_mesh "containerNames";
+    }
+}
+
+/// A partition needs peers (addresses or a selector) to be a partition.
+fn needs_peers(cx: &mut Cx, o: &Obj<'_>, p: &NetworkPartition) -> bool {
+    if p.scope.peers.is_empty() && p.scope.peer_selector.is_none() {
+        cx.err_hint(
+            &o.at("peers"),
+            o.pos,
+            "a partition needs non-empty `peers` (or a `peerSelector`)",
+            "to drop all traffic use `networkLoss: { loss: 100 }`",
+        );
+        return false;
+    }
+    true
+}
+
+/// A container kill names at least one container.
+fn names_a_container(cx: &mut Cx, o: &Obj<'_>, k: &ContainerKill) -> bool {
+    if k.container_names.is_empty() {
+        cx.err(
+            &o.at("containerNames"),
+            o.pos,
+            "must name at least one container",
+        );
+        return false;
+    }
+    true
+}
+
+impl FaultKind {
+    /// The spec key of this kind, e.g. `networkDelay`; used in logs, metrics and reports.
+    pub const fn name(&self) -> &'static str {
+        self.decl().name
+    }
+
+    /// Where the fault is carried out.
+    pub const fn executor(&self) -> super::Executor {
+        self.decl().executor
+    }
+
+    /// True for faults that happen once (a kill) rather than holding for a duration.
+    pub const fn is_instant(&self) -> bool {
+        self.decl().instant
+    }
+}
+
+impl NodeFault {
+    /// The spec key of this kind, e.g. `networkDelay`; used in logs, metrics and reports.
+    pub const fn name(&self) -> &'static str {
+        self.decl().name
+    }
+
+    /// True for faults that happen once (a kill) rather than holding for a duration.
+    pub const fn is_instant(&self) -> bool {
+        self.decl().instant
+    }
+}
+
+impl PodFault {
+    /// The spec key of this kind, e.g. `podKill`.
+    pub const fn name(&self) -> &'static str {
+        self.decl().name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_round_trip_through_json_as_one_key_maps() {
+        let json = r#"{"networkDelay":{"latency":"10ms","jitter":"0s","correlation":100.0,"direction":"to"}}"#;
+        let f: FaultKind = serde_json::from_str(json).unwrap();
+        let FaultKind::NetworkDelay(d) = &f else {
+            panic!("wrong kind: {f:?}")
+        };
+        assert_eq!(d.latency, Duration::from_millis(10));
+        assert_eq!(d.correlation.value(), 100.0);
+        let back: FaultKind = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        assert_eq!(back, f);
+    }
+
+    #[test]
+    fn every_name_is_listed() {
+        let kinds = [
+            FaultKind::StressCpu(StressCpu {
+                workers: 1,
+                load: Percent::new(1.0).unwrap(),
+            }),
+            FaultKind::ProcessKill(ProcessKill::default()),
+            FaultKind::PodKill(PodKill::default()),
+        ];
+        for k in kinds {
+            assert!(FaultKind::ALL_NAMES.contains(&k.name()));
+        }
+    }
+}

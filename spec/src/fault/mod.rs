@@ -1,0 +1,25 @@
+//! The fault kinds of DESIGN §5, each declared once in `kinds.rs` with its typed
+//! parameters.
+//!
+//! The spec names a kind in `steps` ([`FaultKind`], a one-key map in YAML/JSON:
+//! `stressCpu: { workers: 1, load: 100 }`); the agent takes the kinds it carries out as a
+//! [`NodeFault`] (same JSON), the service the ones it carries out itself as a
+//! [`PodFault`]. [`KINDS`] holds every kind's declaration for the decoders and the docs.
+
+pub mod decl;
+pub(crate) mod declare;
+pub mod docs;
+pub mod kinds;
+pub mod netem;
+pub mod scope;
+pub mod values;
+
+pub use decl::{ChaosMesh, Executor, FieldDecl, Kind, KindDecl, Params, Targets};
+pub use kinds::{
+    ContainerKill, FaultKind, KINDS, MAX_WORKERS, NetworkBandwidth, NetworkCorrupt, NetworkDelay,
+    NetworkDuplicate, NetworkLoss, NetworkPartition, NetworkReorder, NodeFault, PodFailure,
+    PodFault, PodKill, ProcessKill, ProcessPause, STEP_KEYS, StressCpu, StressMemory,
+};
+pub use netem::NetemParams;
+pub use scope::{Direction, NetworkScope};
+pub use values::{PauseMethod, Signal};

@@ -1,0 +1,192 @@
+//! The JSON of every fault kind, pinned: the agent protocol and the journals on disk carry
+//! it, so a change to the fault types must not change a byte of it. One document per kind
+//! with every field set (scope fields too), and the same as a step (the kind flattened
+//! beside `name` and `duration`).
+
+use faultline_spec::{FaultKind, Step};
+
+/// (kind, its JSON as the types serialise it)
+const PINNED: [(&str, &str); 14] = [
+    ("stressCpu", r#"{"stressCpu":{"workers":2,"load":50.0}}"#),
+    (
+        "stressMemory",
+        r#"{"stressMemory":{"workers":1,"size":"256MB"}}"#,
+    ),
+    (
+        "networkDelay",
+        r#"{"networkDelay":{"latency":"10ms","jitter":"1ms","correlation":25.0,"direction":"both","peers":["10.0.0.0/8"],"ports":[80,443],"device":"eth0","peerSelector":{"namespaces":["db"],"labelSelectors":{"app":"pg"},"mode":"all"}}}"#,
+    ),
+    (
+        "networkLoss",
+        r#"{"networkLoss":{"loss":5.0,"correlation":0.0,"direction":"to"}}"#,
+    ),
+    (
+        "networkDuplicate",
+        r#"{"networkDuplicate":{"duplicate":1.5,"correlation":10.0,"direction":"from","ports":[53]}}"#,
+    ),
+    (
+        "networkCorrupt",
+        r#"{"networkCorrupt":{"corrupt":2.0,"correlation":0.0,"direction":"to","device":"veth1"}}"#,
+    ),
+    (
+        "networkReorder",
+        r#"{"networkReorder":{"reorder":25.0,"correlation":50.0,"gap":5,"latency":"20ms","direction":"to"}}"#,
+    ),
+    (
+        "networkBandwidth",
+        r#"{"networkBandwidth":{"rate":"1mbps","limit":"20KB","buffer":"10KB","direction":"to"}}"#,
+    ),
+    (
+        "networkPartition",
+        r#"{"networkPartition":{"direction":"both","peers":["10.1.2.3/32","fd00::/8"]}}"#,
+    ),
+    ("processKill", r#"{"processKill":{"signal":"SIGTERM"}}"#),
+    ("processPause", r#"{"processPause":{"method":"freezer"}}"#),
+    ("podKill", r#"{"podKill":{"gracePeriod":"5s"}}"#),
+    ("podFailure", r#"{"podFailure":{"containerNames":["app"]}}"#),
+    (
+        "containerKill",
+        r#"{"containerKill":{"containerNames":["app","sidecar"]}}"#,
+    ),
+];
+
+#[test]
+fn every_kind_serialises_to_its_pinned_json() {
+    let names: Vec<_> = PINNED.iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        names,
+        FaultKind::ALL_NAMES,
+        "one pinned document per kind, in order"
+    );
+    for (kind, json) in PINNED {
+        let f: FaultKind = serde_json::from_str(json).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(f.name(), kind);
+        assert_eq!(serde_json::to_string(&f).unwrap(), json, "{kind}");
+    }
+}
+
+#[test]
+fn defaults_are_filled_in_and_written_out_as_before() {
+    for (json, written) in [
+        (
+            r#"{"networkDelay":{"latency":"10ms"}}"#,
+            r#"{"networkDelay":{"latency":"10ms","jitter":"0s","correlation":0.0,"direction":"to"}}"#,
+        ),
+        (
+            r#"{"networkReorder":{"reorder":5,"latency":"1ms"}}"#,
+            r#"{"networkReorder":{"reorder":5.0,"correlation":0.0,"gap":0,"latency":"1ms","direction":"to"}}"#,
+        ),
+        (
+            r#"{"processKill":{}}"#,
+            r#"{"processKill":{"signal":"SIGKILL"}}"#,
+        ),
+        (
+            r#"{"processPause":{}}"#,
+            r#"{"processPause":{"method":"signal"}}"#,
+        ),
+        (r#"{"podKill":{}}"#, r#"{"podKill":{}}"#),
+        (r#"{"podFailure":{}}"#, r#"{"podFailure":{}}"#),
+    ] {
+        let f: FaultKind = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        assert_eq!(serde_json::to_string(&f).unwrap(), written, "{json}");
+    }
+}
+
+#[test]
+fn required_fields_and_unknown_fields_are_refused_as_before() {
+    for json in [
+        r#"{"stressCpu":{"workers":1}}"#,
+        r#"{"stressMemory":{"size":"1MB"}}"#,
+        r#"{"networkDelay":{}}"#,
+        r#"{"networkReorder":{"reorder":5}}"#,
+        r#"{"networkBandwidth":{"rate":"1mbps","limit":"1KB"}}"#,
+        r#"{"containerKill":{}}"#,
+        r#"{"stressCpu":{"workers":1,"load":5,"extra":1}}"#,
+        r#"{"processKill":{"signal":"SIGWHAT"}}"#,
+        r#"{"stressGpu":{}}"#,
+    ] {
+        assert!(serde_json::from_str::<FaultKind>(json).is_err(), "{json}");
+    }
+}
+
+#[test]
+fn a_fault_step_carries_the_kind_beside_its_timing() {
+    for (kind, json) in PINNED {
+        let inner = &json[1..json.len() - 1];
+        let step = format!(r#"{{"name":"s",{inner},"duration":"30s"}}"#);
+        let s: Step = serde_json::from_str(&step).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let Step::Fault(f) = &s else {
+            panic!("{kind}: not a fault step: {s:?}")
+        };
+        assert_eq!(f.fault.name(), kind);
+        assert_eq!(serde_json::to_string(&s).unwrap(), step, "{kind}");
+    }
+}
+
+#[test]
+fn unknown_fields_beside_a_traffic_scope_are_refused_too() {
+    let json = r#"{"networkDelay":{"latency":"1ms","bogus":1}}"#;
+    assert!(serde_json::from_str::<FaultKind>(json).is_err(), "{json}");
+}
+
+#[test]
+fn the_agent_s_and_the_service_s_kinds_serialise_as_the_spec_s() {
+    use faultline_spec::{NodeFault, PodFault};
+    let (mut node, mut pod) = (0, 0);
+    for (kind, json) in PINNED {
+        let f: FaultKind = serde_json::from_str(json).unwrap();
+        match (f.to_node(), f.to_pod()) {
+            (Some(n), None) => {
+                node += 1;
+                assert_eq!(n.name(), kind);
+                assert_eq!(serde_json::to_string(&n).unwrap(), json, "{kind}");
+                let back: NodeFault = serde_json::from_str(json).unwrap();
+                assert_eq!(FaultKind::from(back), f, "{kind}");
+            }
+            (None, Some(p)) => {
+                pod += 1;
+                assert_eq!(p.name(), kind);
+                assert_eq!(serde_json::to_string(&p).unwrap(), json, "{kind}");
+                let back: PodFault = serde_json::from_str(json).unwrap();
+                assert_eq!(FaultKind::from(back), f, "{kind}");
+                assert!(serde_json::from_str::<NodeFault>(json).is_err(), "{kind}");
+            }
+            other => panic!("{kind} is in neither or both: {other:?}"),
+        }
+    }
+    assert_eq!(
+        (node, pod),
+        (NodeFault::ALL_NAMES.len(), PodFault::ALL_NAMES.len())
+    );
+    assert_eq!(PodFault::ALL_NAMES, ["podKill", "podFailure"]);
+}
+
+/// `validate --explain` prints a fault as these types serialise it: the keys it lists are
+/// the declared fields (own and traffic scope), every required one among them.
+#[test]
+fn the_printed_fields_are_the_declared_ones() {
+    for (kind, json) in PINNED {
+        let f: FaultKind = serde_json::from_str(json).unwrap();
+        let decl = f.decl();
+        let declared: Vec<_> = decl
+            .fields
+            .iter()
+            .chain(decl.scope.unwrap_or_default())
+            .collect();
+        let value = serde_json::to_value(&f).unwrap();
+        let printed = value[kind].as_object().unwrap();
+        for key in printed.keys() {
+            assert!(
+                declared.iter().any(|d| d.name == key),
+                "{kind}: `{key}` is printed but not declared"
+            );
+        }
+        for d in declared.iter().filter(|d| d.required()) {
+            assert!(
+                printed.contains_key(d.name),
+                "{kind}: required `{}` is not printed",
+                d.name
+            );
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Every message the fault decoders print, pinned word for word: each case below is a bad
+//! document, and `tests/messages.txt` holds what `validate` prints for it (file, line,
+//! column, path, message, hint). `errors.rs` says which field and line an error must name;
+//! this file keeps the wording from drifting when the decoders change shape.
+//!
+//! After a deliberate change of wording, regenerate the file and review its diff:
+//!
+//!     FAULTLINE_BLESS=1 cargo test -p faultline-spec --test messages
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use faultline_spec::load_str;
+
+const NATIVE: &str =
+    "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {name: t}\nspec:\n";
+const LOCAL: &str = "  target: {local: {pid: 1}}\n  steps:\n";
+const KUBE: &str = "  target: {namespaces: [a], mode: all}\n  steps:\n";
+const CM: &str = "apiVersion: chaos-mesh.org/v1alpha1\nkind: ";
+const CM_SPEC: &str = "metadata: {name: c}\nspec:\n  mode: all\n  selector: {namespaces: [a]}\n";
+
+/// A local step: `kind: params` held for 1s.
+fn step(kind_and_params: &str) -> String {
+    format!("{NATIVE}{LOCAL}    - {kind_and_params}\n      duration: 1s\n")
+}
+
+/// An instant local step (no duration).
+fn once(kind_and_params: &str) -> String {
+    format!("{NATIVE}{LOCAL}    - {kind_and_params}\n")
+}
+
+/// A step on pods.
+fn pods(kind_and_params: &str, duration: bool) -> String {
+    let d = if duration { "\n      duration: 1s" } else { "" };
+    format!("{NATIVE}{KUBE}    - {kind_and_params}{d}\n")
+}
+
+/// A Chaos Mesh document of `kind` with `body` under `spec` (two-space indented).
+fn chaos(kind: &str, body: &str) -> String {
+    format!("{CM}{kind}\n{CM_SPEC}{body}")
+}
+
+fn cases() -> Vec<(&'static str, String)> {
+    let net = |b: &str| chaos("NetworkChaos", &format!("  duration: 30s\n{b}"));
+    let stress = |b: &str| chaos("StressChaos", &format!("  duration: 30s\n{b}"));
+    vec![
+        // Native: every kind, every field, the ways each goes wrong.
+        ("stressCpu not a map", step("stressCpu: 5")),
+        ("stressCpu empty", step("stressCpu: {}")),
+        ("stressCpu null", step("stressCpu:")),
+        ("stressCpu bad types", step("stressCpu: {workers: many, load: [1]}")),
+        ("stressCpu ranges", step("stressCpu: {workers: 257, load: -1}")),
+        ("stressCpu load string", step("stressCpu: {workers: 1, load: '50%'}")),
+        ("stressCpu load words", step("stressCpu: {workers: 1, load: half}")),
+        ("stressCpu typo", step("stressCpu: {wrokers: 1, load: 5}")),
+        ("stressCpu stranger", step("stressCpu: {workers: 1, load: 5, gpu: 1}")),
+        ("stressCpu step field inside", step("stressCpu: {workers: 1, load: 5, duration: 1s}")),
+        ("stressMemory empty", step("stressMemory: {}")),
+        ("stressMemory zero", step("stressMemory: {workers: 1, size: 0}")),
+        ("stressMemory bad size", step("stressMemory: {workers: 1, size: 12 parsecs}")),
+        ("stressMemory bool size", step("stressMemory: {workers: 1, size: true}")),
+        ("networkDelay empty", step("networkDelay: {}")),
+        ("networkDelay bad values", step("networkDelay: {latency: fast, jitter: -1ms, correlation: 101}")),
+        ("networkDelay list latency", step("networkDelay: {latency: [1ms]}")),
+        ("networkDelay scope values", step("networkDelay: {latency: 1ms, direction: up, peers: 10.0.0.1, ports: [http], device: 'eth/0'}")),
+        ("networkDelay long device", step("networkDelay: {latency: 1ms, device: averyveryverylongname}")),
+        ("networkDelay empty device", step("networkDelay: {latency: 1ms, device: ''}")),
+        ("networkDelay peers", step("networkDelay: {latency: 1ms, peers: [10.0.0.300, db.example.org, '']}")),
+        ("networkDelay peer selector", step("networkDelay: {latency: 1ms, peerSelector: {namespaces: [a], mode: some, app: x}}")),
+        ("networkDelay peer selector not a map", step("networkDelay: {latency: 1ms, peerSelector: [a]}")),
+        ("networkDelay selector field at kind level", step("networkDelay: {latency: 1ms, namespaces: [a]}")),
+        ("networkDelay scope field at step level", step("networkDelay: {latency: 1ms}\n      direction: to")),
+        ("networkDelay typo", step("networkDelay: {latency: 1ms, jiter: 1ms}")),
+        ("networkDelay stranger", step("networkDelay: {latency: 1ms, bandwidth: 1mbps}")),
+        ("networkLoss empty", step("networkLoss: {}")),
+        ("networkLoss bad", step("networkLoss: {loss: lots, correlation: x}")),
+        ("networkDuplicate empty", step("networkDuplicate: {}")),
+        ("networkDuplicate over", step("networkDuplicate: {duplicate: 200}")),
+        ("networkCorrupt empty", step("networkCorrupt: {}")),
+        ("networkCorrupt bad", step("networkCorrupt: {corrupt: '5', correlation: 1000}")),
+        ("networkReorder empty", step("networkReorder: {}")),
+        ("networkReorder bad", step("networkReorder: {reorder: x, gap: -1, latency: 1}")),
+        ("networkReorder big gap", step("networkReorder: {reorder: 5, gap: 99999999999, latency: 1ms}")),
+        ("networkBandwidth empty", step("networkBandwidth: {}")),
+        ("networkBandwidth zero", step("networkBandwidth: {rate: 0, limit: 0, buffer: 0B}")),
+        ("networkBandwidth bad", step("networkBandwidth: {rate: fast, limit: 1 lot, buffer: [1]}")),
+        ("networkBandwidth typo", step("networkBandwidth: {rate: 1mbps, limit: 1KB, bufer: 1KB}")),
+        ("networkPartition empty", step("networkPartition: {}")),
+        ("networkPartition null", step("networkPartition:")),
+        ("networkPartition ports only", step("networkPartition: {ports: [80]}")),
+        ("networkPartition selector ok but bad port", step("networkPartition: {peerSelector: {namespaces: [a], mode: all}, ports: [0]}")),
+        ("processKill bad signal", once("processKill: {signal: [9]}")),
+        ("processKill unknown signal", once("processKill: {signal: SIGSEGV}")),
+        ("processKill typo", once("processKill: {signl: KILL}")),
+        ("processKill not a map", once("processKill: kill")),
+        ("processPause bad method", step("processPause: {method: frezer}")),
+        ("processPause stranger method", step("processPause: {method: sleep}")),
+        ("podKill bad grace", pods("podKill: {gracePeriod: 5}", false)),
+        ("podKill typo", pods("podKill: {grace: 5s}", false)),
+        ("podKill with duration", pods("podKill: {}", true)),
+        ("podFailure bad names", pods("podFailure: {containerNames: app}", true)),
+        ("podFailure empty name", pods("podFailure: {containerNames: ['']}", true)),
+        ("podFailure without duration", pods("podFailure: {}", false)),
+        ("containerKill missing", pods("containerKill: {}", false)),
+        ("containerKill empty", pods("containerKill: {containerNames: []}", false)),
+        ("containerKill local", once("containerKill: {containerNames: [a]}")),
+        ("step without kind", once("name: x")),
+        ("step with unknown kind", once("stressGpu: {}")),
+        ("step with two kinds", step("stressCpu: {workers: 1, load: 5}\n      stressMemory: {workers: 1, size: 1MB}")),
+        ("step not a map", once("stressCpu")),
+        // Chaos Mesh: the same fields as Chaos Mesh spells them.
+        ("cm delay empty", net("  action: delay\n  delay: {}\n")),
+        ("cm delay bad", net("  action: delay\n  delay: {latency: soon, jitter: x, correlation: '101'}\n")),
+        ("cm delay not a map", net("  action: delay\n  delay: 10ms\n")),
+        ("cm reorder empty", net("  action: delay\n  delay:\n    latency: 1ms\n    reorder: {}\n")),
+        ("cm reorder bad", net("  action: delay\n  delay:\n    latency: 1ms\n    reorder: {reorder: x, correlation: y, gap: -2}\n")),
+        ("cm reorder with jitter", net("  action: delay\n  delay:\n    latency: 1ms\n    jitter: 2ms\n    reorder: {reorder: '5'}\n")),
+        ("cm reorder with zero jitter", net("  action: delay\n  delay:\n    latency: 1ms\n    jitter: 0ms\n    reorder: {reorder: '5', gap: 3}\n    corelation: x\n")),
+        ("cm reorder with bad jitter", net("  action: delay\n  delay:\n    latency: 1ms\n    jitter: never\n    reorder: {reorder: '5'}\n")),
+        ("cm loss empty", net("  action: loss\n  loss: {}\n")),
+        ("cm loss bad", net("  action: loss\n  loss: {loss: x, correlation: '-1'}\n")),
+        ("cm duplicate empty", net("  action: duplicate\n  duplicate: {}\n")),
+        ("cm duplicate bad", net("  action: duplicate\n  duplicate: {duplicate: '200'}\n")),
+        ("cm corrupt empty", net("  action: corrupt\n  corrupt: {}\n")),
+        ("cm corrupt missing object", net("  action: corrupt\n")),
+        ("cm bandwidth empty", net("  action: bandwidth\n  bandwidth: {}\n")),
+        ("cm bandwidth zero", net("  action: bandwidth\n  bandwidth: {rate: 0, limit: 0, buffer: 0}\n")),
+        ("cm bandwidth bad", net("  action: bandwidth\n  bandwidth: {rate: fast, limit: lots, buffer: '1 KB', minburst: 1}\n")),
+        ("cm bandwidth zero peakrate", net("  action: bandwidth\n  bandwidth: {rate: 1mbps, limit: 1, buffer: 1, peakrate: 0, typo: 1}\n")),
+        ("cm partition without peers", net("  action: partition\n")),
+        ("cm partition bad peers", net("  action: partition\n  externalTargets: [1.2.3.4/40, x]\n  direction: down\n  device: ''\n")),
+        ("cm partition bad target", net("  action: partition\n  target: {mode: all}\n")),
+        ("cm partition target typo", net("  action: partition\n  target: {selector: {namespaces: [b]}, mode: one, namespaces: [c]}\n")),
+        ("cm network no action", net("  delay: {latency: 1ms}\n")),
+        ("cm network netem", net("  action: netem\n  delay: {latency: 1ms}\n")),
+        ("cm network stray objects", net("  action: loss\n  loss: {loss: '1'}\n  delay: {latency: 1ms}\n  bandwidth: {rate: 1mbps}\n")),
+        ("cm network no duration", chaos("NetworkChaos", "  action: loss\n  loss: {loss: '1'}\n")),
+        ("cm stress empty", stress("  stressors: {}\n")),
+        ("cm stress cpu empty", stress("  stressors:\n    cpu: {}\n")),
+        ("cm stress cpu bad", stress("  stressors:\n    cpu: {workers: 0, load: '101', options: ['--cpu 1']}\n")),
+        ("cm stress memory empty", stress("  stressors:\n    memory: {}\n")),
+        ("cm stress memory bad", stress("  stressors:\n    memory: {workers: 300, size: 0, oomScoreAdj: -1000}\n")),
+        ("cm stress memory units", stress("  stressors:\n    memory: {workers: 1, size: 1 GB}\n")),
+        ("cm stress both bad", stress("  stressors:\n    cpu: {workers: x}\n    memory: {size: x}\n")),
+        ("cm stress refused", stress("  stressors:\n    cpu: {workers: 1, load: 1}\n  containerNames: [a]\n  stressngStressors: x\n")),
+        ("cm stress no stressors", stress("")),
+        ("cm stress no duration", chaos("StressChaos", "  stressors:\n    cpu: {workers: 1, load: 1}\n")),
+        ("cm pod empty", chaos("PodChaos", "")),
+        ("cm pod kill with names", chaos("PodChaos", "  action: pod-kill\n  containerNames: [a]\n")),
+        ("cm pod kill bad grace", chaos("PodChaos", "  action: pod-kill\n  gracePeriod: 5s\n")),
+        ("cm pod kill grace range", chaos("PodChaos", "  action: pod-kill\n  gracePeriod: -5\n")),
+        ("cm pod failure grace", chaos("PodChaos", "  action: pod-failure\n  duration: 1m\n  gracePeriod: 5\n")),
+        ("cm pod failure bad names", chaos("PodChaos", "  action: pod-failure\n  duration: 1m\n  containerNames: a\n")),
+        ("cm container kill empty names", chaos("PodChaos", "  action: container-kill\n  containerNames: []\n")),
+        ("cm pod action typo", chaos("PodChaos", "  action: pod-kil\n")),
+        (
+            "cm workflow embedded",
+            chaos(
+                "Workflow",
+                "  entry: main\n  templates:\n    - name: main\n      templateType: NetworkChaos\n      deadline: 1m\n      networkChaos:\n        action: loss\n        mode: all\n        selector: {namespaces: [a]}\n        loss: {loss: '500'}\n",
+            )
+            .replace("  mode: all\n  selector: {namespaces: [a]}\n  entry", "  entry"),
+        ),
+    ]
+}
+
+fn render() -> String {
+    let mut out = String::new();
+    for (name, doc) in cases() {
+        let shown = match load_str(&doc, "case.yaml") {
+            Ok(e) => format!("ACCEPTED: {}", serde_json::to_string(&e).unwrap()),
+            Err(errs) => errs.to_string(),
+        };
+        writeln!(out, "## {name}\n{shown}\n").unwrap();
+    }
+    out
+}
+
+#[test]
+fn fault_messages_are_worded_as_pinned() {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/messages.txt");
+    let now = render();
+    if std::env::var_os("FAULTLINE_BLESS").is_some() {
+        std::fs::write(&file, &now).unwrap();
+        return;
+    }
+    let pinned = std::fs::read_to_string(&file).unwrap_or_default();
+    if pinned != now {
+        let first = pinned
+            .lines()
+            .zip(now.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(pinned.lines().count().min(now.lines().count()));
+        panic!(
+            "fault messages differ from tests/messages.txt from line {}:\n  pinned: {}\n  now:    {}\n\
+             If the change is meant, regenerate the file and review its diff:\n  \
+             FAULTLINE_BLESS=1 cargo test -p faultline-spec --test messages",
+            first + 1,
+            pinned.lines().nth(first).unwrap_or("<end>"),
+            now.lines().nth(first).unwrap_or("<end>"),
+        );
+    }
+}
