@@ -29,6 +29,8 @@ fn cases() -> Vec<(&'static str, String, &'static str, usize, &'static str)> {
     vec![
         ("silence matchers not a map", format!("{NATIVE}  silenceAlerts: [namespace]\n{LOCAL}    - processKill: {{}}\n"), "spec.silenceAlerts", 5, "map"),
         ("typo in a fault field", native("    - networkDelay: {latncy: 10ms}\n      duration: 1s\n"), "spec.steps[0].networkDelay.latncy", 7, "did you mean `latency`"),
+        ("netem without effect", native("    - networkNetem: {direction: to}\n      duration: 1s\n"), "spec.steps[0].networkNetem.latency", 7, "sets no effect"),
+        ("netem reorder without delay", native("    - networkNetem: {reorder: 10}\n      duration: 1s\n"), "spec.steps[0].networkNetem.reorder", 7, "only delayed packets"),
         ("missing latency", native("    - networkDelay: {jitter: 1ms}\n      duration: 1s\n"), "spec.steps[0].networkDelay.latency", 7, "missing required field `latency`"),
         ("workers too high", native("    - stressCpu: {workers: 1000, load: 50}\n      duration: 1s\n"), "spec.steps[0].stressCpu.workers", 7, "allowed 1 to 256"),
         ("workers zero", native("    - stressCpu: {workers: 0, load: 50}\n      duration: 1s\n"), "spec.steps[0].stressCpu.workers", 7, "allowed 1 to 256"),
@@ -88,7 +90,8 @@ fn cases() -> Vec<(&'static str, String, &'static str, usize, &'static str)> {
         ("cm no stressors", with(STRESS, "  stressngStressors: \"--cpu 1\"\n"), "spec.stressngStressors", 8, "not supported"),
         ("cm delay direction misplaced", with(NET, "  action: delay\n  delay:\n    latency: 10ms\n    direction: to\n"), "spec.delay.direction", 11, "line up with `delay:`"),
         ("cm unknown action", with(NET, "  action: slow\n"), "spec.action", 8, "allowed: delay, loss"),
-        ("cm netem action", with(NET, "  action: netem\n"), "spec.action", 8, "one NetworkChaos per action"),
+        ("cm netem no effect", with(NET, "  action: netem\n"), "spec.action", 8, "sets no effect"),
+        ("cm netem reorder without latency", with(NET, "  action: netem\n  delay: {reorder: {reorder: 10}}\n"), "spec.delay.latency", 9, "only delayed packets"),
         ("cm delay missing object", with(NET, "  action: delay\n"), "spec.delay", 5, "missing required field `delay`"),
         ("cm loss over 100", with(NET, "  action: loss\n  loss: {loss: '150'}\n"), "spec.loss.loss", 9, "allowed 0 to 100"),
         ("cm external hostname", with(NET, "  action: partition\n  externalTargets: [example.org]\n"), "spec.externalTargets[0]", 9, "host name"),

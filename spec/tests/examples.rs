@@ -129,6 +129,30 @@ fn seed_network_delay_translates_field_by_field() {
 }
 
 #[test]
+fn chaos_mesh_netem_becomes_one_combined_netem_field_by_field() {
+    let e = &load("chaos-mesh/network-netem.yaml")[0];
+    nginx_final(e.spec.target.as_ref().unwrap(), Mode::All);
+    let f = only_fault(e);
+    let FaultKind::NetworkNetem(n) = &f.fault else {
+        panic!("{:?}", f.fault)
+    };
+    let pct = |v| Percent::new(v).unwrap();
+    assert_eq!(
+        (n.latency, n.jitter, n.delay_correlation),
+        (
+            Duration::from_millis(10),
+            Duration::from_millis(1),
+            pct(25.0)
+        )
+    );
+    assert_eq!((n.loss, n.loss_correlation), (pct(20.0), pct(5.0)));
+    assert_eq!((n.duplicate, n.corrupt), (pct(1.0), pct(2.0)));
+    assert_eq!(n.rate, Some(faultline_spec::BitRate(1_000_000)));
+    assert_eq!(n.reorder, Percent::default());
+    assert_eq!(f.duration, Some(Duration::from_secs(30)));
+}
+
+#[test]
 fn seed_workflow_keeps_its_order_and_targets() {
     let e = &load("chaos-mesh/workflow.yaml")[0];
     assert_eq!(

@@ -6,7 +6,7 @@
 use faultline_spec::{FaultKind, Step};
 
 /// (kind, its JSON as the types serialise it)
-const PINNED: [(&str, &str); 14] = [
+const PINNED: [(&str, &str); 15] = [
     ("stressCpu", r#"{"stressCpu":{"workers":2,"load":50.0}}"#),
     (
         "stressMemory",
@@ -31,6 +31,10 @@ const PINNED: [(&str, &str); 14] = [
     (
         "networkReorder",
         r#"{"networkReorder":{"reorder":25.0,"correlation":50.0,"gap":5,"latency":"20ms","direction":"to"}}"#,
+    ),
+    (
+        "networkNetem",
+        r#"{"networkNetem":{"latency":"10ms","jitter":"1ms","delayCorrelation":25.0,"loss":20.0,"lossCorrelation":5.0,"duplicate":1.0,"duplicateCorrelation":0.0,"corrupt":2.0,"corruptCorrelation":0.0,"reorder":0.0,"reorderCorrelation":0.0,"gap":0,"rate":"1mbps","direction":"to"}}"#,
     ),
     (
         "networkBandwidth",

@@ -137,7 +137,7 @@ while within "$(calc "$(now) - $t0")" 0 15; do
 done
 [ -n "$AGENT_UP" ] || AGENT_UP="agent did not answer /healthz within 15 s (last: $(answer))"
 if [ "$AGENT_UP" != yes ]; then
-    for c in netem-autoload delay recover loss scoped-delay lease partition stress-cpu stress-memory; do
+    for c in netem-autoload delay recover loss netem-combined scoped-delay lease partition stress-cpu stress-memory; do
         result "$c" FAIL "$AGENT_UP"
     done
     finish
@@ -213,6 +213,33 @@ else
         result loss PASS "$detail"
     else
         result loss FAIL "$detail"
+    fi
+fi
+
+# (d1) networkNetem: delay, loss and netem's own rate in ONE netem qdisc (Chaos Mesh's
+# `action: netem`). The floor of the RTT rises by the delay plus the echo request's
+# serialisation at 1 Mbit/s (98 bytes on the wire: 0.784 ms; the reply is not shaped),
+# about a fifth of the requests are lost, and the qdisc shows all three.
+api POST /v1/faults '{"id":"t8","kind":{"networkNetem":{"latency":"10ms","loss":20,"rate":"1mbps"}},"targets":[{"netns":"fl-a"}],"leaseSeconds":60}'
+if ! ok; then
+    result netem-combined FAIL "apply networkNetem: $(answer)"
+else
+    QDISC=$(qdisc_line)
+    set -- $(rtt 100)
+    samples netem-combined
+    GOT=$3 MIN_RISE=$(calc "$4 - $BASE_MIN") LOST=$(calc "100 - $3")
+    api DELETE /v1/faults/t8 ""
+    RECOVERED=recovered
+    ok || RECOVERED="recover failed: $(answer)"
+    has_netem && RECOVERED="$RECOVERED, but netem still there: $(qdisc_line)"
+    detail="$GOT of 100 pings answered ($LOST % lost), rtt min rise ${MIN_RISE} ms (10 ms delay + 0.784 ms at 1 Mbit/s); qdisc: $QDISC; $RECOVERED"
+    # 100 requests at 20 % loss: 7-35 lost is beyond three standard deviations (4 each side).
+    if echo "$QDISC" | grep -q 'delay 10' && echo "$QDISC" | grep -q 'loss 20%' &&
+        echo "$QDISC" | grep -q 'rate 1Mbit' && within "$LOST" 7 35 &&
+        within "$MIN_RISE" 10.28 11.28 && [ "$RECOVERED" = recovered ]; then
+        result netem-combined PASS "$detail"
+    else
+        result netem-combined FAIL "$detail"
     fi
 fi
 

@@ -51,7 +51,8 @@ impl Family {
             | NodeFault::NetworkLoss(_)
             | NodeFault::NetworkDuplicate(_)
             | NodeFault::NetworkCorrupt(_)
-            | NodeFault::NetworkReorder(_) => Family::Netem(netem::Netem),
+            | NodeFault::NetworkReorder(_)
+            | NodeFault::NetworkNetem(_) => Family::Netem(netem::Netem),
             NodeFault::NetworkBandwidth(_) => Family::Bandwidth(bandwidth::Bandwidth),
             NodeFault::NetworkPartition(_) => Family::Partition(partition::Partition),
         })

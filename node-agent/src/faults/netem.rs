@@ -1,5 +1,5 @@
-//! networkDelay / Loss / Duplicate / Corrupt / Reorder: a netem qdisc over netlink in the
-//! target's netns (see [`super::shaping`] for interfaces, direction and recovery).
+//! networkDelay / Loss / Duplicate / Corrupt / Reorder, and networkNetem (any of them plus
+//! netem's rate, in one qdisc): a netem qdisc over netlink in the target's netns (see [`super::shaping`] for interfaces, direction and recovery).
 //!
 //! `sch_netem` is loaded by the agent when missing; a kernel without it fails the apply
 //! with the package to install, before anything is changed.
@@ -9,7 +9,7 @@ use super::record::{FaultRecord, Recovered};
 use super::shaping::{self, Shape};
 use crate::error::FaultError;
 use crate::netlink;
-use faultline_spec::{NetemParams, NetworkScope, NodeFault};
+use faultline_spec::{NetemParams, NetworkScope};
 
 /// The netem fault family.
 #[derive(Debug, Default, Clone, Copy)]
@@ -31,7 +31,7 @@ pub fn options(p: &NetemParams) -> netlink::Netem {
         reorder: p.reorder.fraction(),
         reorder_corr: p.reorder_correlation.fraction(),
         gap: p.gap,
-        rate_bytes_per_sec: 0,
+        rate_bytes_per_sec: p.rate.map_or(0, |r| r.bytes_per_sec().max(1)),
         limit: 0,
     }
 }
@@ -47,7 +47,9 @@ fn params(rec: &FaultRecord) -> Result<(NetemParams, &NetworkScope), FaultError>
 impl Fault for Netem {
     async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
         let (p, scope) = params(rec)?;
-        if matches!(rec.kind, NodeFault::NetworkReorder(_)) && p.latency.std().is_zero() {
+        // The agent's API takes JSON the spec's decoder never saw, so this is checked here
+        // too: without a delay netem never reorders, and the fault would do nothing.
+        if p.reorder.value() > 0.0 && p.latency.std().is_zero() {
             return Err(FaultError::Unsupported {
                 kind: rec.kind.name(),
                 target: rec.target.to_string(),
@@ -79,5 +81,19 @@ mod tests {
         assert_eq!(o.latency_ns, 10_000_000);
         assert_eq!(o.loss, 0.5);
         assert_eq!(o.jitter_ns, 0);
+        assert_eq!(o.rate_bytes_per_sec, 0, "no rate unless one is set");
+    }
+
+    #[test]
+    fn a_combined_netem_sets_every_effect_and_the_rate_in_one_qdisc() {
+        let fault: faultline_spec::NodeFault = serde_json::from_str(
+            r#"{"networkNetem":{"latency":"10ms","loss":20,"duplicate":1,"corrupt":2,"rate":"1mbps"}}"#,
+        )
+        .unwrap();
+        let (p, _) = fault.netem().expect("networkNetem is netem-backed");
+        let o = options(&p);
+        assert_eq!(o.latency_ns, 10_000_000);
+        assert_eq!((o.loss, o.duplicate, o.corrupt), (0.2, 0.01, 0.02));
+        assert_eq!(o.rate_bytes_per_sec, 125_000);
     }
 }

@@ -209,6 +209,7 @@ mod tests {
                 "loss",
                 "duplicate",
                 "corrupt",
+                "netem",
                 "bandwidth",
                 "partition"
             ]

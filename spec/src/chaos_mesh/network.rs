@@ -39,6 +39,8 @@ pub static BANDWIDTH: Schema = Schema::new(&[
     ("peakrate", None),
     ("minburst", None),
 ]);
+/// `rate` (action netem): netem's own rate limit.
+pub static RATE: Schema = Schema::new(&[("rate", None)]);
 /// `target`: the peer pods.
 pub static TARGET: Schema = Schema::new(&[
     ("selector", Some(&SELECTOR)),
@@ -57,6 +59,7 @@ pub static SPEC: Schema = Schema::new(&[
     ("duplicate", Some(&DUPLICATE)),
     ("corrupt", Some(&CORRUPT)),
     ("bandwidth", Some(&BANDWIDTH)),
+    ("rate", Some(&RATE)),
     ("direction", None),
     ("target", Some(&TARGET)),
     ("externalTargets", None),
@@ -161,7 +164,36 @@ fn fault(cx: &mut Cx, o: &Obj<'_>, action: &str, scope: NetworkScope) -> Option<
     if kind.chaos_mesh.and_then(|c| c.when) == Some("delay.reorder") {
         ok &= reorder_leaves_delay_alone(cx, &paths);
     }
-    ok.then_some(fault?)
+    let fault = fault?;
+    if let FaultKind::NetworkNetem(n) = &fault {
+        ok &= netem_does_something(cx, o, n);
+    }
+    ok.then_some(fault)
+}
+
+/// `action: netem` with no effect object would inject a netem that does nothing; reorder
+/// needs a delay (the kernel reorders only delayed packets).
+fn netem_does_something(cx: &mut Cx, o: &Obj<'_>, n: &crate::fault::kinds::NetworkNetem) -> bool {
+    const EFFECTS: [&str; 5] = ["delay", "loss", "duplicate", "corrupt", "rate"];
+    if EFFECTS.iter().all(|e| o.get(e).is_none()) {
+        cx.err_hint(
+            &o.at("action"),
+            pos_of(o, "action"),
+            "`netem` sets no effect",
+            "add at least one of `delay`, `loss`, `duplicate`, `corrupt`, `rate`",
+        );
+        return false;
+    }
+    if n.reorder.value() > 0.0 && n.latency == Duration::ZERO {
+        cx.err_hint(
+            &o.at("delay.latency"),
+            pos_of(o, "delay"),
+            "netem reorders only delayed packets",
+            "set `delay.latency` above 0",
+        );
+        return false;
+    }
+    true
 }
 
 /// Chaos Mesh fields faultline cannot carry out unless they are zero, with why.
@@ -221,16 +253,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
     let dur = duration(cx, o, deadline);
     let actions = actions_of(KIND);
     let action = match o.get("action") {
-        Some(n) => {
-            let a = cx.one_of(n, &o.at("action"), &actions);
-            if a.is_none()
-                && n.scalar().is_some_and(|s| s.raw == "netem")
-                && let Some(e) = cx.errors.last_mut()
-            {
-                e.hint = Some("split a `netem` chaos into one NetworkChaos per action".into());
-            }
-            a
-        }
+        Some(n) => cx.one_of(n, &o.at("action"), &actions),
         None => {
             cx.missing(o, "action", &actions.join(", "));
             None

@@ -124,6 +124,53 @@ fault_kinds! {
         ..scope: NetworkScope
     }
 
+    /// Several netem effects in ONE netem qdisc — delay, loss, duplicate, corrupt, reorder
+    /// and netem's own rate limit — as Chaos Mesh's `action: netem` sets them. Separate
+    /// netem kinds on one target would replace each other's qdisc; this one combines them.
+    /// At least one effect must be set.
+    #[derive(Default)]
+    node NetworkNetem "networkNetem" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::network("netem")),
+        check: netem_does_something,
+    } {
+        /// Added latency.
+        latency: Duration as Dur = default, chaos_mesh "delay.latency";
+        /// Random variation around `latency`.
+        jitter: Duration as Dur = default, chaos_mesh "delay.jitter";
+        /// Correlation of each delay with the previous one, percent.
+        delay_correlation("delayCorrelation"): Percent as Pct = default,
+            chaos_mesh "delay.correlation";
+        /// Share of packets dropped.
+        loss: Percent as Pct = default, chaos_mesh "loss.loss";
+        /// Correlation with the previous packet's fate, percent.
+        loss_correlation("lossCorrelation"): Percent as Pct = default,
+            chaos_mesh "loss.correlation";
+        /// Share of packets sent twice.
+        duplicate: Percent as Pct = default, chaos_mesh "duplicate.duplicate";
+        /// Duplicate correlation, percent.
+        duplicate_correlation("duplicateCorrelation"): Percent as Pct = default,
+            chaos_mesh "duplicate.correlation";
+        /// Share of packets with a flipped bit.
+        corrupt: Percent as Pct = default, chaos_mesh "corrupt.corrupt";
+        /// Corrupt correlation, percent.
+        corrupt_correlation("corruptCorrelation"): Percent as Pct = default,
+            chaos_mesh "corrupt.correlation";
+        /// Share of packets sent at once (out of order); needs a `latency`.
+        reorder: Percent as Pct = default, chaos_mesh "delay.reorder.reorder";
+        /// Reorder correlation, percent.
+        reorder_correlation("reorderCorrelation"): Percent as Pct = default,
+            chaos_mesh "delay.reorder.correlation";
+        /// Reorder every `gap`-th packet (0 = netem's default).
+        gap: u32 as Int<0, { u32::MAX as i64 }> = default, chaos_mesh "delay.reorder.gap";
+        /// netem's own rate limit: each packet waits its serialisation time at this rate
+        /// (unlike `networkBandwidth`'s tbf, it adds to `latency` instead of queueing).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rate: Option<BitRate> as Opt<Rate> = default, chaos_mesh "rate.rate";
+        ..scope: NetworkScope
+    }
+
     /// tbf bandwidth limit.
     node NetworkBandwidth "networkBandwidth" {
         targets: Targets::LocalOrPods,
@@ -225,6 +272,32 @@ fn needs_peers(cx: &mut Cx, o: &Obj<'_>, p: &NetworkPartition) -> bool {
             o.pos,
             "a partition needs non-empty `peers` (or a `peerSelector`)",
             "to drop all traffic use `networkLoss: { loss: 100 }`",
+        );
+        return false;
+    }
+    true
+}
+
+/// A netem with nothing set would be a fault that does nothing; reorder needs a delay
+/// (the kernel reorders only delayed packets).
+fn netem_does_something(cx: &mut Cx, o: &Obj<'_>, n: &NetworkNetem) -> bool {
+    let zero = Percent::default();
+    let effects = [n.loss, n.duplicate, n.corrupt, n.reorder];
+    if n.latency == Duration::ZERO && n.rate.is_none() && effects.iter().all(|e| *e == zero) {
+        cx.err_hint(
+            &o.at("latency"),
+            o.pos,
+            "sets no effect: a netem fault needs a latency, loss, duplicate, corrupt, reorder or rate",
+            "set at least one, e.g. `latency: 10ms`",
+        );
+        return false;
+    }
+    if n.reorder != zero && n.latency == Duration::ZERO {
+        cx.err_hint(
+            &o.at("reorder"),
+            o.pos,
+            "netem reorders only delayed packets",
+            "set a `latency` above 0",
         );
         return false;
     }

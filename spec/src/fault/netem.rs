@@ -1,10 +1,10 @@
 //! The netem options a netem-backed kind sets: the agent builds one netem qdisc from them.
 
 use super::{NetworkScope, NodeFault};
-use crate::units::{Duration, Percent};
+use crate::units::{BitRate, Duration, Percent};
 
 /// The netem options one qdisc carries; the delay/loss/duplicate/corrupt/reorder kinds
-/// each set some of them.
+/// each set some of them, `networkNetem` any of them.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct NetemParams {
     /// Added latency.
@@ -31,6 +31,8 @@ pub struct NetemParams {
     pub reorder_correlation: Percent,
     /// Reorder gap.
     pub gap: u32,
+    /// netem's own rate limit; `None`: none.
+    pub rate: Option<BitRate>,
 }
 
 impl NodeFault {
@@ -65,6 +67,24 @@ impl NodeFault {
                 p.gap = r.gap;
                 p.latency = r.latency;
                 &r.scope
+            }
+            NodeFault::NetworkNetem(n) => {
+                p = NetemParams {
+                    latency: n.latency,
+                    jitter: n.jitter,
+                    delay_correlation: n.delay_correlation,
+                    loss: n.loss,
+                    loss_correlation: n.loss_correlation,
+                    duplicate: n.duplicate,
+                    duplicate_correlation: n.duplicate_correlation,
+                    corrupt: n.corrupt,
+                    corrupt_correlation: n.corrupt_correlation,
+                    reorder: n.reorder,
+                    reorder_correlation: n.reorder_correlation,
+                    gap: n.gap,
+                    rate: n.rate,
+                };
+                &n.scope
             }
             _ => return None,
         };
