@@ -35,10 +35,11 @@ use std::time::{Duration, Instant};
 
 use faultline::api::webhooks::{GitlabHooks, install};
 use faultline::api::{Auth, Service};
+use faultline::domain::GitlabContext;
 use faultline::engine::inject::Injector;
 use faultline::engine::runner::RunOptions;
 use faultline::gitlab::hooks::{self, EventKind};
-use faultline::gitlab::{GitlabConfig, GitlabContext, rules};
+use faultline::gitlab::{GitlabConfig, rules};
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
 

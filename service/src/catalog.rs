@@ -8,7 +8,7 @@ use std::path::Path;
 
 use faultline_spec::{Experiment, SpecErrors, load_str};
 
-use crate::gitlab::GitlabContext;
+use crate::domain::GitlabContext;
 use crate::store::{ExperimentRow, Store, StoreError};
 
 /// Why an experiment could not be stored or instantiated.

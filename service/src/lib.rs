@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod checks;
 pub mod config;
 pub mod demo;
+pub mod domain;
 pub mod engine;
 pub mod gitlab;
 pub mod kube;

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use faultline_spec::Experiment;
 
-use crate::engine::RunState;
+use crate::domain::GitlabContext;
+use crate::domain::RunState;
 use crate::engine::inject::Injector;
 use crate::engine::observe::FnObserver;
 use crate::engine::runner::{RunOptions, Runner};
-use crate::gitlab::GitlabContext;
 use crate::report::{Report, to_html, to_junit};
 use crate::store::Store;
 
@@ -69,7 +69,7 @@ pub async fn run_experiment(
     opts: RunOptions,
     exp: &Experiment,
     report_root: &Path,
-    progress: Option<fn(&crate::engine::RunEvent)>,
+    progress: Option<fn(&crate::domain::RunEvent)>,
 ) -> anyhow::Result<Finished> {
     let run = create_run(&store, exp)?;
     let mut opts = opts;

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use faultline::engine::RunState;
+use faultline::domain::RunState;
 use faultline::engine::inject::Injector;
 use faultline::engine::runner::{RunOptions, Runner};
 use faultline::outputs::GrafanaObserver;

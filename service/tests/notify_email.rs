@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use faultline::engine::RunState;
+use faultline::domain::RunState;
 use faultline::engine::inject::Injector;
 use faultline::engine::runner::{RunOptions, Runner};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};

@@ -14,10 +14,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use faultline::checks::Comparison;
+use faultline::domain::Comparison;
+use faultline::domain::{RunEvent, RunState};
 use faultline::engine::inject::Injector;
 use faultline::engine::runner::{RunOptions, Runner};
-use faultline::engine::{RunEvent, RunState};
 use faultline::report::Report;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use common::{Proc, Prometheus, http_server, proc_state, sleeper, start_prometheus};
 use faultline::checks::PrometheusClient;
+use faultline::domain::{RunEvent, RunState};
 use faultline::engine::inject::Injector;
 use faultline::engine::runner::{RunOptions, Runner};
-use faultline::engine::{RunEvent, RunState};
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_spec::load_str;

@@ -13,10 +13,10 @@ use faultline_exporter::ServiceMetrics;
 use faultline_spec::Experiment;
 use tokio::sync::{Notify, watch};
 
-use crate::engine::RunEvent;
+use crate::domain::GitlabContext;
+use crate::domain::RunEvent;
 use crate::engine::inject::Injector;
 use crate::engine::runner::{AbortHandle, RunOptions, Runner};
-use crate::gitlab::GitlabContext;
 use crate::store::{Halt, Store};
 
 /// Why a run could not be started or aborted.

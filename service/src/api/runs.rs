@@ -12,9 +12,10 @@ use super::intake;
 use super::live::LiveError;
 use super::plan::dry_run;
 use super::state::ApiState;
-use crate::engine::RunState;
+use crate::domain::RunRow;
+use crate::domain::RunState;
 use crate::report::{Report, to_html, to_junit};
-use crate::store::{RunFilter, RunRow};
+use crate::store::RunFilter;
 
 /// Bodies over this are refused with 413 (an experiment is a few KiB).
 pub const MAX_BODY: usize = 1 << 20;
@@ -37,7 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// reports only.
 fn gitlab_for(
     state: &ApiState,
-    cx: &crate::gitlab::GitlabContext,
+    cx: &crate::domain::GitlabContext,
 ) -> Result<Option<crate::gitlab::GitlabClient>, ApiError> {
     let Some(hooks) = state.gitlab.get() else {
         return Ok(None);

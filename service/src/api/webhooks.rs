@@ -20,10 +20,11 @@ use super::error::ApiError;
 use super::runs::{absolute, read_body};
 use super::state::ApiState;
 use crate::catalog;
+use crate::domain::GitlabContext;
+use crate::gitlab::GitlabClient;
 use crate::gitlab::config::GitlabConfig;
 use crate::gitlab::hooks::{self, EventKind};
 use crate::gitlab::rules;
-use crate::gitlab::{GitlabClient, GitlabContext};
 use crate::notify::Outbox;
 use crate::notify::routing::Glob;
 use crate::store::{PRUNE_AT_MOST, Store};
@@ -46,7 +47,7 @@ impl GitlabHooks {
             let dest = [crate::notify::Destination::GitlabStatus {
                 phase: "pending".into(),
             }];
-            if let Err(e) = o.enqueue(id, crate::engine::RunState::Pending, &dest) {
+            if let Err(e) = o.enqueue(id, crate::domain::RunState::Pending, &dest) {
                 tracing::error!(run = %id, error = %e, "cannot queue the pending GitLab status");
             }
         }

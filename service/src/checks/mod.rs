@@ -2,13 +2,10 @@
 //! A probe that cannot measure returns an error, which a check counts as not met (never as
 //! met: an unreachable Prometheus must not pass a run).
 
-pub mod compare;
 pub mod evaluate;
 pub mod http;
-pub mod mann_whitney;
 pub mod prometheus;
 
-pub use compare::{Comparison, SampleSummary};
 pub use evaluate::{CheckProbe, Evaluation};
 pub use http::{HttpProbe, HttpSample, LatencyWindow};
 pub use prometheus::PrometheusClient;

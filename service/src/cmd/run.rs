@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use faultline::checks::PrometheusClient;
-use faultline::engine::RunState;
+use faultline::domain::RunState;
+use faultline::domain::progress::print_progress;
 use faultline::engine::inject::Injector;
 use faultline::engine::plan::{guard_refusal, plan};
-use faultline::engine::progress::print_progress;
 use faultline::engine::runner::RunOptions;
 use faultline::notify::{Channels, Notifier, RetryPolicy, check_experiment};
 use faultline::runs::run_experiment;

@@ -22,9 +22,9 @@ use faultline_agent::agent::Agent;
 use faultline_spec::load_str;
 
 use crate::checks::PrometheusClient;
-use crate::engine::RunState;
+use crate::domain::RunState;
+use crate::domain::progress::print_progress;
 use crate::engine::inject::Injector;
-use crate::engine::progress::print_progress;
 use crate::engine::runner::RunOptions;
 use crate::runs::run_experiment;
 use crate::store::Store;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use faultline_exporter::TraceParent;
 
-use super::RunEvent;
+use crate::domain::RunEvent;
 
 /// The run an event belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub struct RunInfo {
     /// Experiment name.
     pub experiment: String,
     /// The GitLab event that started the run, if one did.
-    pub gitlab: Option<crate::gitlab::GitlabContext>,
+    pub gitlab: Option<crate::domain::GitlabContext>,
 }
 
 /// Something that wants to know what happens to runs.

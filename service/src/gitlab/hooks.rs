@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::context::GitlabContext;
+use crate::domain::GitlabContext;
 
 /// The event kinds faultline acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

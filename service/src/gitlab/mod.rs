@@ -4,7 +4,6 @@
 
 pub mod client;
 pub mod config;
-pub mod context;
 pub mod hooks;
 pub mod preview;
 pub mod report;
@@ -12,6 +11,5 @@ pub mod rules;
 
 pub use client::GitlabClient;
 pub use config::GitlabConfig;
-pub use context::GitlabContext;
 pub use hooks::{EventKind, HookEvent};
 pub use report::GitlabObserver;

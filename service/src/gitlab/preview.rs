@@ -3,8 +3,8 @@
 //! guard applies — before anyone merges.
 
 use super::client::GitlabClient;
-use super::context::GitlabContext;
 use crate::api::plan::DryRun;
+use crate::domain::GitlabContext;
 use crate::notify::SendError;
 
 /// The hidden marker of an experiment's preview note.

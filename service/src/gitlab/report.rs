@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 
 use super::client::{CommitStatus, GitlabClient, StatusState};
+use crate::domain::{RunEvent, RunState};
 use crate::engine::observe::{RunInfo, RunObserver};
-use crate::engine::{RunEvent, RunState};
 use crate::notify::{Destination, Outbox, SendError};
 use crate::report::Report;
 

@@ -112,7 +112,7 @@ pub fn select(rules: &[Rule], ev: &HookEvent, names: &[String]) -> Result<Vec<Ma
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gitlab::context::GitlabContext;
+    use crate::domain::trigger::GitlabContext;
     use crate::gitlab::hooks::EventKind;
     use crate::notify::routing::Glob;
 

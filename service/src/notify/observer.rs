@@ -16,7 +16,7 @@ use super::outbox::{Outbox, RetryPolicy};
 use super::routing::{Destination, resolve};
 use super::send::Channels;
 use super::templates::Templates;
-use crate::engine::RunEvent;
+use crate::domain::RunEvent;
 use crate::engine::observe::{RunInfo, RunObserver};
 use crate::store::{NotificationRow, NotificationStatus, Store};
 

@@ -14,7 +14,7 @@ use faultline_exporter::ServiceMetrics;
 use super::error::SendError;
 use super::routing::Destination;
 use super::send::Channels;
-use crate::engine::RunState;
+use crate::domain::RunState;
 use crate::report::Report;
 use crate::store::{NewNotification, NotificationRow, Store, StoreError};
 

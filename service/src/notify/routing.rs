@@ -5,7 +5,7 @@
 use faultline_spec::{Channel, Notify, Verdict};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::RunState;
+use crate::domain::RunState;
 
 /// Where one notification goes. Stored in the outbox as JSON, so it holds no secret:
 /// those are looked up in the config when sending.

@@ -11,7 +11,7 @@ use minijinja::{Environment, Value};
 use serde::Serialize;
 
 use super::error::NotifyError;
-use crate::engine::RunState;
+use crate::domain::RunState;
 use crate::report::Report;
 
 /// Template names, as files in `--notify-templates`.
@@ -155,7 +155,7 @@ impl Message {
 
 /// The GitLab page of the event that started a run: its pipeline, else its merge
 /// request, else the project.
-fn trigger_url(g: &crate::gitlab::GitlabContext) -> Option<String> {
+fn trigger_url(g: &crate::domain::GitlabContext) -> Option<String> {
     let base = g.project_url.trim_end_matches('/');
     if base.is_empty() {
         return None;
@@ -245,8 +245,9 @@ impl Templates {
 /// A finished run with a check that failed, for checking templates at start-up. Built
 /// through an in-memory store, the way real reports are.
 pub(crate) fn sample_report(experiment: &str) -> Report {
-    use crate::engine::RunEvent;
-    use crate::store::{RunRow, Store};
+    use crate::domain::RunEvent;
+    use crate::domain::RunRow;
+    use crate::store::Store;
     let check = |phase: &str, value: f64, ok| RunEvent::CheckEvaluated {
         check: "availability".into(),
         phase: phase.into(),
@@ -361,7 +362,7 @@ mod tests {
     fn a_gitlab_triggered_run_names_its_commit_pipeline_and_merge_request_everywhere() {
         let t = Templates::load(None).unwrap();
         let mut r = sample_report("checkout");
-        r.gitlab = Some(crate::gitlab::GitlabContext {
+        r.gitlab = Some(crate::domain::GitlabContext {
             event: "pipeline".into(),
             project_id: 1,
             project_path: "group/checkout".into(),

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use faultline_exporter::{Bound, RunMetrics};
 use faultline_spec::steady::{Comparator, Condition, Expectation};
 
-use crate::engine::RunEvent;
+use crate::domain::RunEvent;
 use crate::engine::observe::{RunInfo, RunObserver};
 
 /// What the observer remembers of a run still going: fault id -> (kind, namespace).
@@ -162,7 +162,7 @@ mod tests {
         assert_eq!(value(), 1.0, "r2's fault is still on");
         // r2 ends without reporting the recovery: the gauge must not stay up.
         let end = RunEvent::StateChanged {
-            to: crate::engine::RunState::Error,
+            to: crate::domain::RunState::Error,
             reason: String::new(),
         };
         obs.observe(&info("r2"), &end, now);

@@ -13,7 +13,7 @@ use faultline_spec::Experiment;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-use crate::engine::RunEvent;
+use crate::domain::RunEvent;
 use crate::engine::observe::{RunInfo, RunObserver};
 use crate::store::Store;
 

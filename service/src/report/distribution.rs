@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use crate::checks::compare::show;
-use crate::checks::{Comparison, SampleSummary};
+use crate::domain::compare::show;
+use crate::domain::{Comparison, SampleSummary};
 
 /// Plot area, in SVG pixels.
 pub const WIDTH: f64 = 360.0;

@@ -7,7 +7,7 @@ use minijinja::{Environment, Value, context};
 use serde::Serialize;
 
 use super::{Report, distribution};
-use crate::engine::{RunEvent, RunState};
+use crate::domain::{RunEvent, RunState};
 
 const TEMPLATE: &str = include_str!("report.html");
 const WIDTH: f64 = 760.0;

@@ -3,8 +3,8 @@
 //! SLO failed in which phase.
 
 use super::Report;
-use crate::checks::compare::show;
-use crate::engine::RunState;
+use crate::domain::RunState;
+use crate::domain::compare::show;
 
 /// Escapes text for XML attributes and content.
 fn esc(s: &str) -> String {
@@ -29,9 +29,9 @@ fn fmt_value(v: Option<f64>) -> String {
 }
 
 /// A failed comparison: the verdict line and both windows' summaries.
-fn comparison_text(c: &crate::checks::Comparison) -> String {
+fn comparison_text(c: &crate::domain::Comparison) -> String {
     let unit = c.unit.as_deref();
-    let window = |name: &str, s: &crate::checks::SampleSummary| {
+    let window = |name: &str, s: &crate::domain::SampleSummary| {
         format!(
             "{name}: {} samples ({} failed), median {}, quartiles {} .. {}",
             s.count,

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::checks::Comparison;
-use crate::engine::{RunEvent, RunState, StoredEvent};
-use crate::gitlab::GitlabContext;
-use crate::store::RunRow;
+use crate::domain::Comparison;
+use crate::domain::GitlabContext;
+use crate::domain::RunRow;
+use crate::domain::{RunEvent, RunState, StoredEvent};
 
 /// Schema version of the JSON report; bump on any incompatible change.
 pub const REPORT_SCHEMA: &str = "faultline.dev/report/v1";
@@ -282,7 +282,7 @@ pub(crate) mod tests {
         let before: Vec<Option<f64>> = (0..12).map(|i| Some(0.010 + i as f64 * 1e-4)).collect();
         let mut during: Vec<Option<f64>> = (0..14).map(|i| Some(0.030 + i as f64 * 1e-3)).collect();
         during[0] = None;
-        let comparison = crate::checks::compare::compare(&spec, Some("s"), &before, &during);
+        let comparison = crate::domain::compare::compare(&spec, Some("s"), &before, &during);
         let check = |phase: &str, value: f64| RunEvent::CheckEvaluated {
             check: "latency".into(),
             phase: phase.into(),

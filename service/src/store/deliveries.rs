@@ -421,7 +421,7 @@ mod tests {
             let s = s.clone();
             std::thread::spawn(move || {
                 for i in 0..300 {
-                    let ev = crate::engine::RunEvent::Note {
+                    let ev = crate::domain::RunEvent::Note {
                         message: format!("event {i}"),
                     };
                     s.record("r1", &ev).unwrap();

@@ -10,4 +10,4 @@ mod sqlite;
 pub use catalog::{ExperimentRow, Halt};
 pub use deliveries::{Delivery, PRUNE_AT_MOST};
 pub use outbox::{NewNotification, NotificationRow, NotificationStatus};
-pub use sqlite::{RunFilter, RunRow, Store, StoreError};
+pub use sqlite::{RunFilter, Store, StoreError};

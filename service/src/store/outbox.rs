@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::sqlite::sql;
 use super::{Store, StoreError};
-use crate::engine::RunState;
+use crate::domain::RunState;
 
 /// The outbox table. `UNIQUE (run_id, route)` is the deduplication: a route hears about a
 /// run once, however many times the end of the run is observed.

@@ -7,11 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 
 use super::deliveries::{Db, DeliveryWriter};
-use crate::engine::{RunEvent, RunState, StoredEvent};
-use crate::gitlab::GitlabContext;
+use crate::domain::GitlabContext;
+use crate::domain::{RunEvent, RunRow, RunState, StoredEvent};
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -73,29 +72,6 @@ pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
 
 pub(super) fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |source| StoreError::Sqlite { op, source }
-}
-
-/// A run as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunRow {
-    /// Run id.
-    pub id: String,
-    /// Experiment name.
-    pub experiment: String,
-    /// Current state (the verdict once terminal).
-    pub state: RunState,
-    /// Why it ended the way it did, once terminal.
-    pub reason: String,
-    /// The experiment as JSON, as it was when the run was created.
-    pub spec_json: String,
-    /// When the run was created.
-    pub created_at: DateTime<Utc>,
-    /// When the run reached a terminal state.
-    pub finished_at: Option<DateTime<Utc>>,
-    /// The GitLab event that started the run, if one did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gitlab: Option<GitlabContext>,
 }
 
 /// Which runs [`Store::find_runs`] returns.

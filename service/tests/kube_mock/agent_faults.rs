@@ -1,7 +1,7 @@
 //! Agent faults in cluster mode: sent to the fake agent of each chosen pod's node, with
 //! the pods' container IDs as targets and peer selectors resolved to pod IPs.
 
-use faultline::engine::RunState;
+use faultline::domain::RunState;
 use faultline_spec::{FaultKind, LocalTarget};
 use serde_json::json;
 

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use faultline::domain::{RunEvent, RunState};
 use faultline::engine::inject::Injector;
 use faultline::engine::runner::{RunOptions, Runner};
-use faultline::engine::{RunEvent, RunState};
 use faultline::kube::agents::AgentSettings;
 use faultline::kube::pod_failure::ORIGINAL_IMAGES_ANNOTATION;
 use faultline::kube::{Cluster, ClusterConfig};

@@ -7,7 +7,7 @@ use tokio::sync::watch;
 
 use super::{Runner, Stop};
 use crate::checks::CheckProbe;
-use crate::engine::{RunEvent, RunState};
+use crate::domain::{RunEvent, RunState};
 
 impl Runner {
     /// After an aborted run's faults are removed: did the system come back? The verdict

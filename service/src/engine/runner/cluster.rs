@@ -17,7 +17,7 @@ use futures::future::join_all;
 
 use super::place::{FailedPod, Place};
 use super::{Active, Runner, Stop};
-use crate::engine::RunEvent;
+use crate::domain::RunEvent;
 use crate::engine::inject::KUBERNETES_API;
 use crate::kube::pod_kill::{Killed, kill_pod};
 use crate::kube::{Cluster, KubeError, PodTarget};

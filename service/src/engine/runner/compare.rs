@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::{Runner, Stop};
-use crate::checks::{CheckProbe, compare};
-use crate::engine::RunEvent;
+use crate::checks::CheckProbe;
+use crate::domain::RunEvent;
+use crate::domain::compare;
 
 /// Raw samples of checks with `compare:`, by check name and phase; shared with the tasks
 /// that measure the `during` checks.

@@ -9,7 +9,7 @@ use futures::future::{BoxFuture, join_all};
 
 use super::place::Place;
 use super::{Active, Runner, Stop};
-use crate::engine::RunEvent;
+use crate::domain::RunEvent;
 use crate::engine::plan::label as step_label;
 
 impl Runner {

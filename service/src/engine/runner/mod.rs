@@ -24,8 +24,8 @@ mod safety;
 use super::inject::Injector;
 use super::observe::{FaultTraces, FnObserver, Observers, RunInfo};
 use super::plan::{guard_refusal, label as step_label};
-use super::{RunEvent, RunState};
 use crate::checks::PrometheusClient;
+use crate::domain::{RunEvent, RunState};
 use crate::kube::Cluster;
 use crate::store::Store;
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{Runner, Stop};
-use crate::engine::RunEvent;
+use crate::domain::RunEvent;
 
 /// How often `spec.abortOnAlerts` is checked while faults are active.
 const ALERT_POLL: Duration = Duration::from_millis(500);

@@ -41,7 +41,7 @@ pub enum RunEvent {
         check: String,
         /// Both windows' samples, the test's result and the verdict (boxed: it is far
         /// larger than the other events).
-        comparison: Box<crate::checks::Comparison>,
+        comparison: Box<super::compare::Comparison>,
     },
     /// A fault became active on a target.
     FaultApplied {

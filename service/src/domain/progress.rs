@@ -1,6 +1,6 @@
 //! Progress lines for people watching a run in a terminal (`faultline run`, `demo`).
 
-use super::RunEvent;
+use super::event::RunEvent;
 
 /// One line per event, for `faultline run` and `demo`.
 pub fn print_progress(ev: &RunEvent) {
