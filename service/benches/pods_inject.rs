@@ -30,10 +30,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::{RunOptions, Runner};
+use faultline::application::ports::observe::{RunInfo, RunObserver};
 use faultline::domain::{RunEvent, RunState};
-use faultline::engine::inject::Injector;
-use faultline::engine::observe::{RunInfo, RunObserver};
-use faultline::engine::runner::{RunOptions, Runner};
 use faultline::kube::agents::AgentSettings;
 use faultline::kube::{Cluster, ClusterConfig, RateLimitLayer};
 use faultline::store::Store;

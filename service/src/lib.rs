@@ -4,17 +4,12 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
-pub mod catalog;
-pub mod checks;
+pub mod application;
 pub mod config;
 pub mod demo;
 pub mod domain;
-pub mod engine;
 pub mod gitlab;
 pub mod kube;
 pub mod notify;
 pub mod outputs;
-pub mod report;
-pub mod runs;
-pub mod schedule;
 pub mod store;

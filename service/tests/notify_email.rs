@@ -11,9 +11,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::{RunOptions, Runner};
 use faultline::domain::RunState;
-use faultline::engine::inject::Injector;
-use faultline::engine::runner::{RunOptions, Runner};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
 use faultline::store::{NotificationStatus, Store};
 use faultline_agent::agent::Agent;

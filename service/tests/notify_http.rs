@@ -401,7 +401,7 @@ routes:
         to: RunState::Failed,
         reason: String::new(),
     };
-    let info = faultline::engine::observe::RunInfo {
+    let info = faultline::application::ports::observe::RunInfo {
         id: "run-d".into(),
         experiment: "exp".into(),
         gitlab: None,

@@ -7,8 +7,8 @@ mod support;
 use std::sync::Arc;
 
 use faultline::api::webhooks::{GitlabHooks, install};
-use faultline::gitlab::GitlabConfig;
-use faultline::gitlab::hooks::{EventKind, parse};
+use faultline::application::gitlab_trigger::GitlabConfig;
+use faultline::application::gitlab_trigger::hooks::{EventKind, parse};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use serde_json::Value;

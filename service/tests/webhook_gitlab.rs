@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use faultline::api::webhooks::{GitlabHooks, install};
-use faultline::gitlab::config::ApiSettings;
-use faultline::gitlab::{GitlabClient, GitlabConfig, GitlabObserver};
+use faultline::application::gitlab_trigger::GitlabConfig;
+use faultline::application::gitlab_trigger::config::ApiSettings;
+use faultline::gitlab::{GitlabClient, GitlabObserver};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
 use gitlab_fake::FakeGitlab;
 use reqwest::StatusCode;
@@ -642,8 +643,8 @@ async fn the_emergency_stop_survives_a_restart() {
                 .unwrap();
         faultline::api::Service::open(
             store,
-            faultline::engine::inject::Injector::Remote(agent),
-            faultline::engine::runner::RunOptions::default(),
+            faultline::application::engine::inject::Injector::Remote(agent),
+            faultline::application::engine::runner::RunOptions::default(),
             faultline::api::Auth::Disabled,
         )
         .unwrap()

@@ -11,7 +11,8 @@ use super::auth::{Operator, Viewer};
 use super::error::ApiError;
 use super::runs::{absolute, read_body};
 use super::state::ApiState;
-use crate::catalog::{self, CatalogError};
+use crate::application::catalog;
+use crate::application::catalog::CatalogError;
 
 /// Mounts the routes under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {

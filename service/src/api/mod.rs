@@ -10,8 +10,6 @@ pub mod experiments;
 pub mod halt;
 pub mod health;
 pub mod intake;
-pub mod live;
-pub mod plan;
 pub mod runs;
 pub mod schedules;
 pub mod server;
@@ -21,7 +19,6 @@ pub mod webhooks;
 
 pub use auth::{Auth, Role};
 pub use error::ApiError;
-pub use live::LiveRuns;
 pub use server::{ServeError, Service, check_bind};
 pub use state::ApiState;
 

@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Operator, Viewer};
 use super::error::{ApiError, store_error};
 use super::intake;
-use super::live::LiveError;
-use super::plan::dry_run;
 use super::state::ApiState;
+use crate::application::dry_run::dry_run;
+use crate::application::live::LiveError;
+use crate::application::report::{Report, to_html, to_junit};
 use crate::domain::RunRow;
 use crate::domain::RunState;
-use crate::report::{Report, to_html, to_junit};
 use crate::store::RunFilter;
 
 /// Bodies over this are refused with 413 (an experiment is a few KiB).
@@ -135,7 +135,7 @@ async fn create(
             .await
             .map_err(|e| ApiError::internal("planning the dry run", &e))?;
         if let (Some(c), Some(exp)) = (cluster, in_cluster) {
-            super::plan::resolve_in_cluster(&mut plan, &exp, &c).await;
+            crate::application::dry_run::resolve_in_cluster(&mut plan, &exp, &c).await;
         }
         // The preview shows the pods the cluster resolved, so it is posted after.
         if let (Some(client), Some(cx)) = (client, intake.gitlab)

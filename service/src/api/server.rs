@@ -13,10 +13,10 @@ use faultline_exporter::ServiceMetrics;
 
 use super::auth::Auth;
 use super::deadline;
-use super::live::LiveRuns;
 use super::state::ApiState;
-use crate::engine::inject::Injector;
-use crate::engine::runner::RunOptions;
+use crate::application::engine::inject::Injector;
+use crate::application::engine::runner::RunOptions;
+use crate::application::live::LiveRuns;
 use crate::store::{Store, StoreError};
 
 /// The reason given to runs a previous process left non-terminal.

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use faultline_exporter::ServiceMetrics;
 
-use super::live::LiveRuns;
 use super::webhooks::GitlabHooks;
-use crate::engine::inject::Injector;
+use crate::application::engine::inject::Injector;
+use crate::application::live::LiveRuns;
 use crate::store::Store;
 
 /// The service's shared state, one per process.

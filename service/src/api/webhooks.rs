@@ -19,14 +19,15 @@ use subtle::ConstantTimeEq;
 use super::error::ApiError;
 use super::runs::{absolute, read_body};
 use super::state::ApiState;
-use crate::catalog;
+use crate::application::catalog;
+use crate::application::config_file::Glob;
+use crate::application::gitlab_trigger::config::GitlabConfig;
+use crate::application::gitlab_trigger::hooks;
+use crate::application::gitlab_trigger::hooks::EventKind;
+use crate::application::gitlab_trigger::rules;
 use crate::domain::GitlabContext;
 use crate::gitlab::GitlabClient;
-use crate::gitlab::config::GitlabConfig;
-use crate::gitlab::hooks::{self, EventKind};
-use crate::gitlab::rules;
 use crate::notify::Outbox;
-use crate::notify::routing::Glob;
 use crate::store::{PRUNE_AT_MOST, Store};
 
 /// What the webhook needs, from `serve --gitlab-config`.
@@ -261,7 +262,7 @@ fn start_runs(
             .map(|m| NotStarted {
                 experiment: m.experiment,
                 rule: m.rule,
-                error: super::live::LiveError::Halted(h.clone()).to_string(),
+                error: crate::application::live::LiveError::Halted(h.clone()).to_string(),
             })
             .collect();
         return (

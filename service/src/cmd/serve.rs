@@ -8,14 +8,15 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use faultline::api::webhooks::GitlabHooks;
 use faultline::api::{Auth, Service, check_bind};
-use faultline::checks::PrometheusClient;
-use faultline::engine::inject::Injector;
-use faultline::engine::runner::RunOptions;
-use faultline::gitlab::{GitlabClient, GitlabConfig, GitlabObserver};
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::RunOptions;
+use faultline::application::gitlab_trigger::GitlabConfig;
+use faultline::application::probes::PrometheusClient;
+use faultline::application::runs::wait_for_signal;
+use faultline::gitlab::{GitlabClient, GitlabObserver};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
 use faultline::outputs::agent_health::KnownAgents;
 use faultline::outputs::{MetricsObserver, SilenceObserver};
-use faultline::runs::wait_for_signal;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_agent::client::AgentClient;
@@ -262,15 +263,18 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
             .context("failed to register the Grafana annotation metrics")?;
     }
     // Schedules fire on one replica: the Lease holder in cluster mode, else this one.
-    let leading: faultline::schedule::Leading = match &cluster {
+    let leading: faultline::application::schedule::Leading = match &cluster {
         Some(mode) => {
             let c = mode.cluster.clone();
             Arc::new(move || c.leads().unwrap_or(false))
         }
         None => Arc::new(|| true),
     };
-    let scheduler =
-        faultline::schedule::spawn(service.state.store.clone(), service.live().clone(), leading);
+    let scheduler = faultline::application::schedule::spawn(
+        service.state.store.clone(),
+        service.live().clone(),
+        leading,
+    );
     let server = service.bind(listener)?;
     // Parsed by scripts and tests waiting for the service: keep the wording.
     println!("faultline listening on http://{}", args.listen);
@@ -316,7 +320,7 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
 
 /// Loads `--experiments DIR` into the catalog, or says every problem found.
 fn load_experiments(store: &Store, dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
-    faultline::catalog::load_dir(store, dir).map_err(|errors| {
+    faultline::application::catalog::load_dir(store, dir).map_err(|errors| {
         let text: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
         anyhow::anyhow!(
             "--experiments {}: nothing loaded:\n{}",

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use faultline_spec::Duration;
 
-use crate::notify::config::check_url;
+use crate::application::config_file::walk::check_url;
 
 /// A setting's raw value: text (flag, env, file scalar) or a file's list.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::ApiSettings;
+use crate::application::gitlab_trigger::config::ApiSettings;
 use crate::notify::SendError;
 use crate::notify::send::http_outcome;
 

@@ -3,13 +3,8 @@
 //! GitLab's REST API v4.
 
 pub mod client;
-pub mod config;
-pub mod hooks;
 pub mod preview;
 pub mod report;
-pub mod rules;
 
 pub use client::GitlabClient;
-pub use config::GitlabConfig;
-pub use hooks::{EventKind, HookEvent};
 pub use report::GitlabObserver;

@@ -3,7 +3,7 @@
 //! guard applies — before anyone merges.
 
 use super::client::GitlabClient;
-use crate::api::plan::DryRun;
+use crate::application::dry_run::DryRun;
 use crate::domain::GitlabContext;
 use crate::notify::SendError;
 

@@ -6,10 +6,10 @@
 use chrono::{DateTime, Utc};
 
 use super::client::{CommitStatus, GitlabClient, StatusState};
+use crate::application::ports::observe::{RunInfo, RunObserver};
+use crate::application::report::Report;
 use crate::domain::{RunEvent, RunState};
-use crate::engine::observe::{RunInfo, RunObserver};
 use crate::notify::{Destination, Outbox, SendError};
-use crate::report::Report;
 
 /// Queues the GitLab posts of runs that GitLab started.
 pub struct GitlabObserver {
@@ -226,7 +226,7 @@ mod tests {
 
     #[test]
     fn the_note_carries_its_marker_and_escapes_cells() {
-        let mut r = crate::report::sample_report();
+        let mut r = crate::application::report::sample_report();
         r.reason = "p99 | too high\nsecond line".into();
         let b = note_body(&r, Some("http://f/r.html"));
         assert!(b.starts_with(&note_marker(&r.experiment)), "{b}");

@@ -33,11 +33,10 @@ use std::path::Path;
 use faultline_spec::Verdict;
 use faultline_spec::decode::tree::{Node, ScalarKind, Value};
 
-pub use super::walk::check_url;
-use super::walk::{Walk, join, one_document, read_file};
+use crate::application::config_file::walk::{Walk, check_url, join, one_document, read_file};
 
-use super::error::ConfigErrors;
-use super::routing::{Destination, Glob, Route};
+use super::routing::{Destination, Route};
+use crate::application::config_file::{ConfigErrors, Glob};
 
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,11 +12,10 @@ pub mod routing;
 pub mod send;
 pub mod slack;
 pub mod templates;
-pub(crate) mod walk;
 pub mod webhook;
 
 pub use config::NotifyConfig;
-pub use error::{ConfigError, ConfigErrors, NotifyError, SendError};
+pub use error::{NotifyError, SendError};
 pub use observer::{Notifier, Summary, check_experiment};
 pub use outbox::{Outbox, RetryPolicy};
 pub use routing::{Destination, Route};

@@ -10,14 +10,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use faultline_spec::{Experiment, Notify};
 
-use super::config::{NotifyConfig, check_url};
+use super::config::NotifyConfig;
 use super::error::NotifyError;
 use super::outbox::{Outbox, RetryPolicy};
 use super::routing::{Destination, resolve};
 use super::send::Channels;
 use super::templates::Templates;
+use crate::application::config_file::walk::check_url;
+use crate::application::ports::observe::{RunInfo, RunObserver};
 use crate::domain::RunEvent;
-use crate::engine::observe::{RunInfo, RunObserver};
 use crate::store::{NotificationRow, NotificationStatus, Store};
 
 /// The notification subsystem of one process: outbox, worker and observer.

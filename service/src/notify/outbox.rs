@@ -14,8 +14,8 @@ use faultline_exporter::ServiceMetrics;
 use super::error::SendError;
 use super::routing::Destination;
 use super::send::Channels;
+use crate::application::report::Report;
 use crate::domain::RunState;
-use crate::report::Report;
 use crate::store::{NewNotification, NotificationRow, Store, StoreError};
 
 /// How often and how long to retry.

@@ -10,8 +10,8 @@ use super::error::{NotifyError, SendError};
 use super::routing::Destination;
 use super::templates::{Message, Templates};
 use super::{slack, webhook};
+use crate::application::report::Report;
 use crate::gitlab::GitlabClient;
-use crate::report::Report;
 
 /// How long one HTTP delivery may take.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(15);

@@ -11,8 +11,8 @@ use minijinja::{Environment, Value};
 use serde::Serialize;
 
 use super::error::NotifyError;
+use crate::application::report::Report;
 use crate::domain::RunState;
-use crate::report::Report;
 
 /// Template names, as files in `--notify-templates`.
 pub const NAMES: [&str; 3] = ["email.txt", "email.html", "slack.json"];

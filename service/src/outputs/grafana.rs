@@ -16,8 +16,8 @@ use faultline_exporter::grafana::{
     SenderError,
 };
 
+use crate::application::ports::observe::{RunInfo, RunObserver};
 use crate::domain::RunEvent;
-use crate::engine::observe::{RunInfo, RunObserver};
 
 /// The tag every faultline annotation carries.
 pub const TAG: &str = "faultline";

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use faultline_exporter::{Bound, RunMetrics};
 use faultline_spec::steady::{Comparator, Condition, Expectation};
 
+use crate::application::ports::observe::{RunInfo, RunObserver};
 use crate::domain::RunEvent;
-use crate::engine::observe::{RunInfo, RunObserver};
 
 /// What the observer remembers of a run still going: fault id -> (kind, namespace).
 type Live = HashMap<String, (String, String)>;

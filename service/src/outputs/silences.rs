@@ -13,8 +13,8 @@ use faultline_spec::Experiment;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
+use crate::application::ports::observe::{RunInfo, RunObserver};
 use crate::domain::RunEvent;
-use crate::engine::observe::{RunInfo, RunObserver};
 use crate::store::Store;
 
 /// How long past the planned end a silence lasts, for after-checks and slow recoveries.
@@ -54,7 +54,7 @@ impl SilenceObserver {
         if exp.spec.silence_alerts.is_empty() {
             return None;
         }
-        let planned = crate::engine::plan::plan(&exp)
+        let planned = crate::application::engine::plan::plan(&exp)
             .iter()
             .map(|f| {
                 f.starts_at_seconds

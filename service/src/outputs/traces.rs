@@ -35,8 +35,8 @@ use opentelemetry::global::{BoxedSpan, BoxedTracer};
 use opentelemetry::trace::{Span, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 
+use crate::application::ports::observe::{FaultTraces, RunInfo, RunObserver};
 use crate::domain::{RunEvent, RunState};
-use crate::engine::observe::{FaultTraces, RunInfo, RunObserver};
 
 /// The instrumentation scope of these spans.
 pub const SCOPE: &str = "faultline";

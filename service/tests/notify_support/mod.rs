@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use faultline::application::ports::observe::{RunInfo, RunObserver};
 use faultline::domain::{RunEvent, RunState};
-use faultline::engine::observe::{RunInfo, RunObserver};
 use faultline::store::{NotificationRow, NotificationStatus, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::{Runner, Stop};
-use crate::checks::CheckProbe;
+use crate::application::probes::CheckProbe;
 use crate::domain::RunEvent;
 use crate::domain::compare;
 

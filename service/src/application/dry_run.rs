@@ -5,7 +5,7 @@
 use faultline_spec::{Experiment, Step, Target};
 use serde::Serialize;
 
-use crate::engine::plan::{PlannedFault, guard_refusal, plan as engine_plan};
+use crate::application::engine::plan::{PlannedFault, guard_refusal, plan as engine_plan};
 use crate::kube::select::max_chosen;
 use crate::kube::{Cluster, KubeError};
 

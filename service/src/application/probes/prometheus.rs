@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{ProbeError, chain};
+use super::error::{ProbeError, chain};
 
 /// A Prometheus server to ask.
 #[derive(Debug, Clone)]

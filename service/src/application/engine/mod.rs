@@ -2,6 +2,5 @@
 //! experiment through them.
 
 pub mod inject;
-pub mod observe;
 pub mod plan;
 pub mod runner;

@@ -112,9 +112,9 @@ pub fn select(rules: &[Rule], ev: &HookEvent, names: &[String]) -> Result<Vec<Ma
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::application::config_file::Glob;
+    use crate::application::gitlab_trigger::hooks::EventKind;
     use crate::domain::trigger::GitlabContext;
-    use crate::gitlab::hooks::EventKind;
-    use crate::notify::routing::Glob;
 
     fn rule(events: &[EventKind], status: &[&str], env: &[&str], exps: &[&str]) -> Rule {
         Rule {

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use faultline_spec::Experiment;
 
+use crate::application::engine::inject::Injector;
+use crate::application::engine::runner::{RunOptions, Runner};
+use crate::application::ports::observe::FnObserver;
+use crate::application::report::{Report, to_html, to_junit};
 use crate::domain::GitlabContext;
 use crate::domain::RunState;
-use crate::engine::inject::Injector;
-use crate::engine::observe::FnObserver;
-use crate::engine::runner::{RunOptions, Runner};
-use crate::report::{Report, to_html, to_junit};
 use crate::store::Store;
 
 /// How a finished run went and where its reports are.

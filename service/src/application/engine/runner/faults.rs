@@ -9,8 +9,8 @@ use futures::future::{BoxFuture, join_all};
 
 use super::place::Place;
 use super::{Active, Runner, Stop};
+use crate::application::engine::plan::label as step_label;
 use crate::domain::RunEvent;
-use crate::engine::plan::label as step_label;
 
 impl Runner {
     /// Renews every active fault's lease every third of the lease.

@@ -214,7 +214,7 @@ pub fn to_html(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::tests::{compared_report, sample_report};
+    use crate::application::report::model::tests::{compared_report, sample_report};
 
     #[test]
     fn a_comparison_shows_both_distributions() {

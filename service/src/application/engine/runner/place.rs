@@ -10,7 +10,7 @@ use faultline_exporter::TraceParent;
 use futures::StreamExt;
 
 use super::cluster::POD_CONCURRENCY;
-use crate::engine::inject::Injector;
+use crate::application::engine::inject::Injector;
 use crate::kube::pod_failure::OriginalImages;
 use crate::kube::{Cluster, PodTarget};
 

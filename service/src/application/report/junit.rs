@@ -140,7 +140,7 @@ pub fn to_junit(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::tests::{compared_report, sample_report};
+    use crate::application::report::model::tests::{compared_report, sample_report};
 
     #[test]
     fn a_failed_comparison_carries_its_values() {

@@ -1,14 +1,4 @@
-//! Steady-state probes: measure a value the experiment's expectations are judged against.
-//! A probe that cannot measure returns an error, which a check counts as not met (never as
-//! met: an unreachable Prometheus must not pass a run).
-
-pub mod evaluate;
-pub mod http;
-pub mod prometheus;
-
-pub use evaluate::{CheckProbe, Evaluation};
-pub use http::{HttpProbe, HttpSample, LatencyWindow};
-pub use prometheus::PrometheusClient;
+//! Why a probe produced no value, and how errors are flattened into one line.
 
 /// Why a probe produced no value.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,8 @@ use std::time::Duration;
 use faultline_spec::SteadyCheck;
 use faultline_spec::steady::{HttpMethod, Probe, Statistic};
 
-use super::{HttpProbe, HttpSample, LatencyWindow, PrometheusClient};
+use super::http::{HttpProbe, HttpSample, LatencyWindow};
+use super::prometheus::PrometheusClient;
 
 /// Samples an HTTP check takes for one judgement outside the `during` phase.
 const HTTP_SAMPLES_PER_JUDGEMENT: usize = 3;

@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use faultline_spec::{Experiment, Schedule};
 
-use crate::api::LiveRuns;
-use crate::catalog;
+use crate::application::catalog;
+use crate::application::live::LiveRuns;
 use crate::store::Store;
 
 /// How often the catalog is re-read for new or changed schedules (a re-read parses every

@@ -17,8 +17,8 @@ use futures::future::join_all;
 
 use super::place::{FailedPod, Place};
 use super::{Active, Runner, Stop};
+use crate::application::engine::inject::KUBERNETES_API;
 use crate::domain::RunEvent;
-use crate::engine::inject::KUBERNETES_API;
 use crate::kube::pod_kill::{Killed, kill_pod};
 use crate::kube::{Cluster, KubeError, PodTarget};
 
@@ -30,7 +30,7 @@ impl Runner {
     /// listed and checked against the protected namespaces and `maxTargets`/`maxPercent`.
     /// `Ok(Some(reason))` refuses the run.
     pub(super) async fn cluster_guard(&self) -> Result<Option<String>, Stop> {
-        let targets = crate::engine::plan::kubernetes_targets(&self.exp);
+        let targets = crate::application::engine::plan::kubernetes_targets(&self.exp);
         if targets.is_empty() {
             return Ok(None);
         }

@@ -6,7 +6,7 @@ use futures::future::join_all;
 use tokio::sync::watch;
 
 use super::{Runner, Stop};
-use crate::checks::CheckProbe;
+use crate::application::probes::CheckProbe;
 use crate::domain::{RunEvent, RunState};
 
 impl Runner {
@@ -187,7 +187,7 @@ impl Runner {
 pub(super) fn check_event(
     check: &faultline_spec::SteadyCheck,
     phase: &str,
-    eval: &crate::checks::Evaluation,
+    eval: &crate::application::probes::Evaluation,
 ) -> RunEvent {
     RunEvent::CheckEvaluated {
         check: check.name.clone(),

@@ -13,10 +13,10 @@ use faultline_exporter::ServiceMetrics;
 use faultline_spec::Experiment;
 use tokio::sync::{Notify, watch};
 
+use crate::application::engine::inject::Injector;
+use crate::application::engine::runner::{AbortHandle, RunOptions, Runner};
 use crate::domain::GitlabContext;
 use crate::domain::RunEvent;
-use crate::engine::inject::Injector;
-use crate::engine::runner::{AbortHandle, RunOptions, Runner};
 use crate::store::{Halt, Store};
 
 /// Why a run could not be started or aborted.
@@ -113,7 +113,7 @@ impl LiveRuns {
         if let Some(h) = self.store.halted().map_err(LiveError::HaltUnknown)? {
             return Err(LiveError::Halted(h));
         }
-        let id = crate::runs::create_run_from(&self.store, &exp, gitlab.as_ref())
+        let id = crate::application::runs::create_run_from(&self.store, &exp, gitlab.as_ref())
             .map_err(LiveError::Create)?;
         let experiment = exp.metadata.name.clone();
         let alerts = exp.spec.abort_on_alerts.clone();

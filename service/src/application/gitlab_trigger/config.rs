@@ -26,9 +26,9 @@ use std::path::Path;
 use faultline_spec::decode::tree::{Node, Value};
 
 use super::hooks::EventKind;
-use crate::notify::error::{ConfigError, ConfigErrors};
-use crate::notify::routing::Glob;
-use crate::notify::walk::{Walk, join, one_document, read_file};
+use crate::application::config_file::Glob;
+use crate::application::config_file::walk::{Walk, join, one_document, read_file};
+use crate::application::config_file::{ConfigError, ConfigErrors};
 
 /// Where GitLab's REST API is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,9 +22,9 @@ mod place;
 mod safety;
 
 use super::inject::Injector;
-use super::observe::{FaultTraces, FnObserver, Observers, RunInfo};
 use super::plan::{guard_refusal, label as step_label};
-use crate::checks::PrometheusClient;
+use crate::application::ports::observe::{FaultTraces, FnObserver, Observers, RunInfo};
+use crate::application::probes::PrometheusClient;
 use crate::domain::{RunEvent, RunState};
 use crate::kube::Cluster;
 use crate::store::Store;
@@ -351,7 +351,7 @@ impl Runner {
         &self,
         check: &faultline_spec::SteadyCheck,
         phase: &str,
-        eval: &crate::checks::Evaluation,
+        eval: &crate::application::probes::Evaluation,
     ) -> Result<(), Stop> {
         self.record(checks::check_event(check, phase, eval))
     }

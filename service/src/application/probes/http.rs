@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::chain;
+use super::error::chain;
 
 /// One request's outcome.
 #[derive(Debug, Clone, PartialEq)]
