@@ -454,7 +454,7 @@ async fn bench() {
     std::fs::create_dir_all(dir.path().join("match")).expect("dir");
     let ignoring = Server::start(&dir.path().join("ignore"), CONFIG_IGNORE).await;
     let matching = Server::start(&dir.path().join("match"), CONFIG_MATCH).await;
-    faultline::application::catalog::put(&matching.store, &experiment(sleeper.id()), "bench")
+    faultline::application::catalog::put(&*matching.store, &experiment(sleeper.id()), "bench")
         .expect("catalog");
     matching
         .store

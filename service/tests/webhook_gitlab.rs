@@ -399,7 +399,7 @@ async fn merge_request_pipelines_keep_one_note_and_survive_a_gitlab_outage() {
     let rows = r.server.store.notifications(&id2).unwrap();
     assert!(
         rows.iter()
-            .all(|n| n.status == faultline::store::NotificationStatus::Sent),
+            .all(|n| n.status == faultline::application::ports::NotificationStatus::Sent),
         "{rows:?}"
     );
 }

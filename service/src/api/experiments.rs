@@ -62,7 +62,7 @@ async fn create(
         .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?
         .to_string();
     let store = state.store.clone();
-    let (name, created) = web::block(move || catalog::put(&store, &text, "api"))
+    let (name, created) = web::block(move || catalog::put(&*store, &text, "api"))
         .await
         .map_err(|e| ApiError::internal("storing the experiment", &e))?
         .map_err(catalog_error)?;
@@ -141,7 +141,7 @@ async fn run(
     state: web::Data<ApiState>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, exp) = catalog::get(&state.store, &name, None).map_err(catalog_error)?;
+    let (_, exp) = catalog::get(&*state.store, &name, None).map_err(catalog_error)?;
     let id = state.live.start(exp).map_err(super::runs::start_error)?;
     let path = format!("/api/v1/runs/{id}");
     Ok(HttpResponse::Created()

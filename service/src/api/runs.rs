@@ -12,10 +12,10 @@ use super::intake;
 use super::state::ApiState;
 use crate::application::dry_run::dry_run;
 use crate::application::live::LiveError;
+use crate::application::ports::RunFilter;
 use crate::application::report::{Report, to_html, to_junit};
 use crate::domain::RunRow;
 use crate::domain::RunState;
-use crate::store::RunFilter;
 
 /// Bodies over this are refused with 413 (an experiment is a few KiB).
 pub const MAX_BODY: usize = 1 << 20;

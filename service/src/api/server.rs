@@ -17,7 +17,7 @@ use super::state::ApiState;
 use crate::application::engine::inject::Injector;
 use crate::application::engine::runner::RunOptions;
 use crate::application::live::LiveRuns;
-use crate::store::{Store, StoreError};
+use crate::application::ports::{Storage, StoreError};
 
 /// The reason given to runs a previous process left non-terminal.
 pub const INTERRUPTED: &str = "service restarted mid-run";
@@ -72,7 +72,7 @@ impl Service {
     /// Ends what a previous process left running (`error`, [`INTERRUPTED`]) and prepares
     /// the registry. Must be called inside the tokio runtime runs will be spawned on.
     pub fn open(
-        store: Arc<Store>,
+        store: Arc<dyn Storage>,
         injector: Injector,
         opts: RunOptions,
         auth: Auth,

@@ -25,10 +25,10 @@ use crate::application::gitlab_trigger::config::GitlabConfig;
 use crate::application::gitlab_trigger::hooks;
 use crate::application::gitlab_trigger::hooks::EventKind;
 use crate::application::gitlab_trigger::rules;
+use crate::application::ports::{DeliveryLog, PRUNE_AT_MOST};
 use crate::domain::GitlabContext;
 use crate::gitlab::GitlabClient;
 use crate::notify::Outbox;
-use crate::store::{PRUNE_AT_MOST, Store};
 
 /// What the webhook needs, from `serve --gitlab-config`.
 pub struct GitlabHooks {
@@ -274,7 +274,7 @@ fn start_runs(
     let mut started = Vec::new();
     let mut failed = Vec::new();
     for m in matches {
-        let result = catalog::get(&state.store, &m.experiment, Some(&cx))
+        let result = catalog::get(&*state.store, &m.experiment, Some(&cx))
             .map_err(|e| e.to_string())
             .and_then(|(_, exp)| {
                 state
@@ -332,7 +332,7 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// `every`, until the task is aborted. A backlog goes in several bounded prunes, each its
 /// own transaction, so claims arriving meanwhile wait for one prune at most.
 pub fn prune_deliveries(
-    store: Arc<Store>,
+    store: Arc<dyn DeliveryLog>,
     keep: Duration,
     every: Duration,
 ) -> tokio::task::JoinHandle<()> {
@@ -373,6 +373,7 @@ pub fn prune_deliveries(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
 
     #[tokio::test]
     async fn old_deliveries_are_deleted_at_start_in_bounded_prunes_and_recent_ones_kept() {

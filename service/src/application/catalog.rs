@@ -8,8 +8,8 @@ use std::path::Path;
 
 use faultline_spec::{Experiment, SpecErrors, load_str};
 
+use crate::application::ports::{CatalogStore, ExperimentRow, StoreError};
 use crate::domain::GitlabContext;
-use crate::store::{ExperimentRow, Store, StoreError};
 
 /// Why an experiment could not be stored or instantiated.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +91,11 @@ pub fn instantiate(
 
 /// Checks `text` (with the sample values) and stores it under its `metadata.name`.
 /// Returns the name and whether it is new.
-pub fn put(store: &Store, text: &str, source: &str) -> Result<(String, bool), CatalogError> {
+pub fn put(
+    store: &dyn CatalogStore,
+    text: &str,
+    source: &str,
+) -> Result<(String, bool), CatalogError> {
     let exp = instantiate(text, None, source)?;
     let name = exp.metadata.name;
     let created = store
@@ -102,7 +106,7 @@ pub fn put(store: &Store, text: &str, source: &str) -> Result<(String, bool), Ca
 
 /// Experiment `name` instantiated for `cx`.
 pub fn get(
-    store: &Store,
+    store: &dyn CatalogStore,
     name: &str,
     cx: Option<&GitlabContext>,
 ) -> Result<(ExperimentRow, Experiment), CatalogError> {
@@ -117,7 +121,7 @@ pub fn get(
 /// Loads every `*.yaml`, `*.yml` and `*.json` file of `dir` into the catalog (one
 /// experiment per file). Every file is checked before any is stored: a bad file stops
 /// the start-up with its errors, and nothing is half-loaded.
-pub fn load_dir(store: &Store, dir: &Path) -> Result<Vec<String>, Vec<CatalogError>> {
+pub fn load_dir(store: &dyn CatalogStore, dir: &Path) -> Result<Vec<String>, Vec<CatalogError>> {
     let read = std::fs::read_dir(dir).map_err(|source| {
         vec![CatalogError::Read {
             path: dir.display().to_string(),
@@ -162,6 +166,7 @@ pub fn load_dir(store: &Store, dir: &Path) -> Result<Vec<String>, Vec<CatalogErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
 
     const T: &str = "apiVersion: faultline.dev/v1alpha1
 kind: Experiment

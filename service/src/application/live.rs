@@ -15,9 +15,9 @@ use tokio::sync::{Notify, watch};
 
 use crate::application::engine::inject::Injector;
 use crate::application::engine::runner::{AbortHandle, RunOptions, Runner};
+use crate::application::ports::{Halt, Storage};
 use crate::domain::GitlabContext;
 use crate::domain::RunEvent;
-use crate::store::{Halt, Store};
 
 /// Why a run could not be started or aborted.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +36,7 @@ pub enum LiveError {
     Halted(Halt),
     /// The emergency stop could not be read; refusing is the safe side.
     #[error("cannot read the emergency stop; refusing to start runs")]
-    HaltUnknown(#[source] crate::store::StoreError),
+    HaltUnknown(#[source] crate::application::ports::StoreError),
 }
 
 struct Live {
@@ -49,7 +49,7 @@ struct Live {
 
 /// The service's live runs.
 pub struct LiveRuns {
-    store: Arc<Store>,
+    store: Arc<dyn Storage>,
     injector: Injector,
     opts: RunOptions,
     metrics: Arc<ServiceMetrics>,
@@ -63,7 +63,7 @@ impl LiveRuns {
     /// A registry whose runs use `injector` and `opts` and are spawned on the current
     /// tokio runtime.
     pub fn new(
-        store: Arc<Store>,
+        store: Arc<dyn Storage>,
         injector: Injector,
         opts: RunOptions,
         metrics: Arc<ServiceMetrics>,
@@ -113,7 +113,7 @@ impl LiveRuns {
         if let Some(h) = self.store.halted().map_err(LiveError::HaltUnknown)? {
             return Err(LiveError::Halted(h));
         }
-        let id = crate::application::runs::create_run_from(&self.store, &exp, gitlab.as_ref())
+        let id = crate::application::runs::create_run_from(&*self.store, &exp, gitlab.as_ref())
             .map_err(LiveError::Create)?;
         let experiment = exp.metadata.name.clone();
         let alerts = exp.spec.abort_on_alerts.clone();

@@ -9,11 +9,11 @@ use faultline_spec::Experiment;
 
 use crate::application::engine::inject::Injector;
 use crate::application::engine::runner::{RunOptions, Runner};
+use crate::application::ports::RunStore;
 use crate::application::ports::observe::FnObserver;
 use crate::application::report::{Report, to_html, to_junit};
 use crate::domain::GitlabContext;
 use crate::domain::RunState;
-use crate::store::Store;
 
 /// How a finished run went and where its reports are.
 #[derive(Debug, Clone)]
@@ -37,13 +37,13 @@ pub fn new_run_id() -> String {
 
 /// Creates a `pending` run of `exp` in the store (the experiment stored as JSON) and
 /// returns its id; nothing is started.
-pub fn create_run(store: &Store, exp: &Experiment) -> anyhow::Result<String> {
+pub fn create_run(store: &dyn RunStore, exp: &Experiment) -> anyhow::Result<String> {
     create_run_from(store, exp, None)
 }
 
 /// [`create_run`] for a run that GitLab event `gitlab` triggered.
 pub fn create_run_from(
-    store: &Store,
+    store: &dyn RunStore,
     exp: &Experiment,
     gitlab: Option<&GitlabContext>,
 ) -> anyhow::Result<String> {
@@ -56,7 +56,7 @@ pub fn create_run_from(
 }
 
 /// The report of run `run` as it stands in the store (final once the run is terminal).
-pub fn build_report(store: &Store, run: &str) -> anyhow::Result<Report> {
+pub fn build_report(store: &dyn RunStore, run: &str) -> anyhow::Result<Report> {
     let row = store.run(run).context("reading the run")?;
     let events = store.events(run).context("reading the run's events")?;
     Ok(Report::build(&row, events))
@@ -64,14 +64,14 @@ pub fn build_report(store: &Store, run: &str) -> anyhow::Result<Report> {
 
 /// Runs `exp` to its verdict. Ctrl-C or SIGTERM aborts it (faults are recovered first).
 pub async fn run_experiment(
-    store: Arc<Store>,
+    store: Arc<dyn RunStore>,
     injector: Injector,
     opts: RunOptions,
     exp: &Experiment,
     report_root: &Path,
     progress: Option<fn(&crate::domain::RunEvent)>,
 ) -> anyhow::Result<Finished> {
-    let run = create_run(&store, exp)?;
+    let run = create_run(&*store, exp)?;
     let mut opts = opts;
     if let Some(p) = progress {
         opts.observers.push(Arc::new(FnObserver(p)));
@@ -85,7 +85,7 @@ pub async fn run_experiment(
     let verdict = runner.execute().await;
     signals.abort();
 
-    let report = build_report(&store, &run)?;
+    let report = build_report(&*store, &run)?;
     let dir = report_root.join(&run);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let write = |name: &str, body: String| {

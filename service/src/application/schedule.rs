@@ -16,7 +16,7 @@ use faultline_spec::{Experiment, Schedule};
 
 use crate::application::catalog;
 use crate::application::live::LiveRuns;
-use crate::store::Store;
+use crate::application::ports::CatalogStore;
 
 /// How often the catalog is re-read for new or changed schedules (a re-read parses every
 /// catalog document: well under a millisecond each).
@@ -41,7 +41,7 @@ pub struct Scheduled {
 /// Every scheduled experiment of the catalog, instantiated once per catalog read.
 /// Templated documents (`{{ gitlab.* }}`) are left out: a schedule has no GitLab event to
 /// fill them.
-fn read_catalog(store: &Store) -> Vec<(String, Experiment, Schedule)> {
+fn read_catalog(store: &dyn CatalogStore) -> Vec<(String, Experiment, Schedule)> {
     let rows = match store.list_experiments() {
         Ok(r) => r,
         Err(e) => {
@@ -60,7 +60,7 @@ fn read_catalog(store: &Store) -> Vec<(String, Experiment, Schedule)> {
 }
 
 /// Every scheduled experiment of the catalog and its next time after `after`.
-pub fn scheduled(store: &Store, after: DateTime<Utc>) -> Vec<Scheduled> {
+pub fn scheduled(store: &dyn CatalogStore, after: DateTime<Utc>) -> Vec<Scheduled> {
     read_catalog(store)
         .into_iter()
         .map(|(name, _, s)| {
@@ -82,7 +82,7 @@ pub type Leading = Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// Starts the scheduler on the current runtime.
 pub fn spawn(
-    store: Arc<Store>,
+    store: Arc<dyn CatalogStore>,
     live: Arc<LiveRuns>,
     leading: Leading,
 ) -> tokio::task::JoinHandle<()> {
@@ -93,7 +93,7 @@ pub fn spawn(
             // One catalog read a tick: what is due in (since, now] fires once, and the
             // earliest time after now says how long to sleep.
             let mut wake: Option<DateTime<Utc>> = None;
-            for (name, exp, s) in read_catalog(&store) {
+            for (name, exp, s) in read_catalog(&*store) {
                 if s.next_after(since).is_some_and(|t| t <= now) {
                     if leading() {
                         fire(&live, &name, s.as_str(), exp);

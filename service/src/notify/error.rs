@@ -47,7 +47,7 @@ pub enum NotifyError {
     },
     /// The store could not be read or written.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] crate::application::ports::StoreError),
 }
 
 /// Why one delivery attempt failed, and whether another attempt can help.

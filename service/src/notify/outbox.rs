@@ -14,9 +14,9 @@ use faultline_exporter::ServiceMetrics;
 use super::error::SendError;
 use super::routing::Destination;
 use super::send::Channels;
+use crate::application::ports::{NewNotification, NotificationRow, Storage, StoreError};
 use crate::application::report::Report;
 use crate::domain::RunState;
-use crate::store::{NewNotification, NotificationRow, Store, StoreError};
 
 /// How often and how long to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,7 @@ impl RetryPolicy {
 }
 
 struct Inner {
-    store: Arc<Store>,
+    store: Arc<dyn Storage>,
     channels: Channels,
     policy: RetryPolicy,
     wake: tokio::sync::Notify,
@@ -74,7 +74,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Outbox {
     /// An outbox over `store` sending through `channels`.
-    pub fn new(store: Arc<Store>, channels: Channels, policy: RetryPolicy) -> Outbox {
+    pub fn new(store: Arc<dyn Storage>, channels: Channels, policy: RetryPolicy) -> Outbox {
         Outbox {
             inner: Arc::new(Inner {
                 store,
@@ -105,7 +105,7 @@ impl Outbox {
     }
 
     /// The store.
-    pub fn store(&self) -> &Arc<Store> {
+    pub fn store(&self) -> &Arc<dyn Storage> {
         &self.inner.store
     }
 

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use faultline::application::ports::observe::{RunInfo, RunObserver};
+use faultline::application::ports::{NotificationRow, NotificationStatus};
 use faultline::domain::{RunEvent, RunState};
-use faultline::store::{NotificationRow, NotificationStatus, Store};
+use faultline::store::Store;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

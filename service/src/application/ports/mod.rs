@@ -1,6 +1,16 @@
 //! The ports: what the application needs from the outside world, as small traits the
-//! adapters implement.
+//! adapters implement (each by one adapter type, and a fake in tests where one helps).
 
+pub mod catalog_store;
+pub mod deliveries;
+pub mod notifications;
 pub mod observe;
+pub mod run_store;
+pub mod store;
 
+pub use catalog_store::{CatalogStore, ExperimentRow, Halt, HaltStore};
+pub use deliveries::{Delivery, DeliveryLog, PRUNE_AT_MOST};
+pub use notifications::{NewNotification, NotificationQueue, NotificationRow, NotificationStatus};
 pub use observe::{FaultTraces, FnObserver, Observers, RunInfo, RunObserver};
+pub use run_store::{RunFilter, RunStore};
+pub use store::{Storage, StoreError};

@@ -23,11 +23,11 @@ mod safety;
 
 use super::inject::Injector;
 use super::plan::{guard_refusal, label as step_label};
+use crate::application::ports::RunStore;
 use crate::application::ports::observe::{FaultTraces, FnObserver, Observers, RunInfo};
 use crate::application::probes::PrometheusClient;
 use crate::domain::{RunEvent, RunState};
 use crate::kube::Cluster;
-use crate::store::Store;
 
 /// Settings a run takes from the service's configuration.
 #[derive(Clone)]
@@ -101,7 +101,7 @@ struct Active {
 
 /// One run of one experiment.
 pub struct Runner {
-    store: Arc<Store>,
+    store: Arc<dyn RunStore>,
     injector: Injector,
     opts: RunOptions,
     run: String,
@@ -118,7 +118,7 @@ pub struct Runner {
 impl Runner {
     /// Prepares run `run` (already created in the store, `pending`) of `exp`.
     pub fn new(
-        store: Arc<Store>,
+        store: Arc<dyn RunStore>,
         injector: Injector,
         opts: RunOptions,
         run: String,
