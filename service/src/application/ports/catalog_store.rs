@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::store::StoreError;
+use super::store_error::StoreError;
 
 /// An experiment in the catalog: its document as submitted (it may hold `{{ gitlab.* }}`
 /// template values, filled in per trigger).

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
-use super::store::StoreError;
+use super::store_error::StoreError;
 
 /// A webhook delivery seen before.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,10 +7,12 @@ pub mod notifications;
 pub mod observe;
 pub mod run_store;
 pub mod store;
+pub mod store_error;
 
 pub use catalog_store::{CatalogStore, ExperimentRow, Halt, HaltStore};
 pub use deliveries::{Delivery, DeliveryLog, PRUNE_AT_MOST};
 pub use notifications::{NewNotification, NotificationQueue, NotificationRow, NotificationStatus};
 pub use observe::{FaultTraces, FnObserver, Observers, RunInfo, RunObserver};
 pub use run_store::{RunFilter, RunStore};
-pub use store::{Storage, StoreError};
+pub use store::Storage;
+pub use store_error::StoreError;

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::store::StoreError;
+use super::store_error::StoreError;
 use crate::domain::RunState;
 
 /// Where a notification is in its life.

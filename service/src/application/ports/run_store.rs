@@ -3,7 +3,7 @@
 
 use crate::domain::{GitlabContext, RunEvent, RunRow, RunState, StoredEvent};
 
-use super::store::StoreError;
+use super::store_error::StoreError;
 
 /// Which runs [`RunStore::find_runs`] returns.
 #[derive(Debug, Clone, Copy, Default)]

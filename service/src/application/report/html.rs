@@ -6,7 +6,8 @@ use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
 
-use super::{Report, distribution};
+use super::distribution;
+use super::model::Report;
 use crate::domain::{RunEvent, RunState};
 
 const TEMPLATE: &str = include_str!("report.html");

@@ -2,7 +2,7 @@
 //! one test case per check and phase and one per fault, so a merge request shows which
 //! SLO failed in which phase.
 
-use super::Report;
+use super::model::Report;
 use crate::domain::RunState;
 use crate::domain::compare::show;
 
