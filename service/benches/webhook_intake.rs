@@ -33,7 +33,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use faultline::api::webhooks::{GitlabHooks, install};
+use faultline::api::GitlabHooks;
+use faultline::api::webhooks::install;
 use faultline::api::{Auth, Service};
 use faultline::application::engine::inject::Injector;
 use faultline::application::engine::runner::RunOptions;
@@ -122,7 +123,7 @@ impl Server {
             &service.state,
             GitlabHooks {
                 config: GitlabConfig::parse(config, "bench-gitlab.yaml").expect("config"),
-                client: None,
+                previews: None,
                 outbox: None,
             },
         );

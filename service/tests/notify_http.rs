@@ -9,11 +9,10 @@ mod notify_support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use faultline::application::ports::Destination;
 use faultline::application::ports::NotificationStatus;
 use faultline::domain::RunState;
-use faultline::notify::{
-    Channels, Destination, Notifier, NotifyConfig, Outbox, RetryPolicy, Templates,
-};
+use faultline::notify::{Channels, Notifier, NotifyConfig, Outbox, RetryPolicy, Templates};
 use faultline::store::Store;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;

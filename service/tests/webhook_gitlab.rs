@@ -9,9 +9,11 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use faultline::api::webhooks::{GitlabHooks, install};
+use faultline::api::GitlabHooks;
+use faultline::api::webhooks::install;
 use faultline::application::gitlab_trigger::GitlabConfig;
 use faultline::application::gitlab_trigger::config::ApiSettings;
+use faultline::application::ports::Outbox;
 use faultline::gitlab::{GitlabClient, GitlabObserver};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
 use gitlab_fake::FakeGitlab;
@@ -134,8 +136,8 @@ async fn rig() -> Rig {
                 &service.state,
                 GitlabHooks {
                     config: cfg,
-                    client: Some(hooks_client),
-                    outbox,
+                    previews: Some(Arc::new(hooks_client)),
+                    outbox: outbox.map(|o| -> Arc<dyn Outbox> { Arc::new(o) }),
                 },
             )
         },

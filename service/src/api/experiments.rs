@@ -8,8 +8,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
 use super::auth::{Operator, Viewer};
+use super::body::{absolute, read_body};
 use super::error::ApiError;
-use super::runs::{absolute, read_body};
 use super::state::ApiState;
 use crate::application::catalog;
 use crate::application::catalog::CatalogError;

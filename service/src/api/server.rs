@@ -133,7 +133,7 @@ impl Service {
                         Ok(res)
                     }
                 })
-                .configure(super::configure)
+                .configure(super::routes::configure)
         })
         .workers(2)
         .disable_signals()

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use faultline_exporter::ServiceMetrics;
 
-use super::webhooks::GitlabHooks;
+use super::gitlab_hooks::GitlabHooks;
 use crate::application::engine::inject::Injector;
 use crate::application::live::LiveRuns;
 use crate::application::ports::Storage;

@@ -16,8 +16,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
+use super::body::{absolute, read_body};
 use super::error::ApiError;
-use super::runs::{absolute, read_body};
+use super::gitlab_hooks::GitlabHooks;
 use super::state::ApiState;
 use crate::application::catalog;
 use crate::application::config_file::Glob;
@@ -27,33 +28,6 @@ use crate::application::gitlab_trigger::hooks::EventKind;
 use crate::application::gitlab_trigger::rules;
 use crate::application::ports::{DeliveryLog, PRUNE_AT_MOST};
 use crate::domain::GitlabContext;
-use crate::gitlab::GitlabClient;
-use crate::notify::Outbox;
-
-/// What the webhook needs, from `serve --gitlab-config`.
-pub struct GitlabHooks {
-    /// Projects, secrets and rules.
-    pub config: GitlabConfig,
-    /// GitLab's API, when configured (dry-run previews on merge requests use it).
-    pub client: Option<GitlabClient>,
-    /// The outbox GitLab statuses go through, to post `pending` as soon as a run is
-    /// accepted (the engine's observer posts the later states).
-    pub outbox: Option<Outbox>,
-}
-
-impl GitlabHooks {
-    /// Queues the `pending` commit status of run `id`, just created from `cx`.
-    pub fn accepted(&self, id: &str) {
-        if let Some(o) = &self.outbox {
-            let dest = [crate::notify::Destination::GitlabStatus {
-                phase: "pending".into(),
-            }];
-            if let Err(e) = o.enqueue(id, crate::domain::RunState::Pending, &dest) {
-                tracing::error!(run = %id, error = %e, "cannot queue the pending GitLab status");
-            }
-        }
-    }
-}
 
 /// Mounts `/webhooks/gitlab`.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use faultline::api::webhooks::GitlabHooks;
+use faultline::api::GitlabHooks;
 use faultline::api::{Auth, Service, check_bind};
 use faultline::application::engine::inject::Injector;
 use faultline::application::engine::runner::RunOptions;
 use faultline::application::gitlab_trigger::GitlabConfig;
+use faultline::application::ports::{Outbox, PlanPreviews};
 use faultline::application::probes::PrometheusClient;
 use faultline::application::runs::wait_for_signal;
 use faultline::gitlab::{GitlabClient, GitlabObserver};
@@ -248,8 +249,8 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
                 outbox: gitlab_client
                     .as_ref()
                     .and(notifier.as_ref())
-                    .map(|n| n.outbox().clone()),
-                client: gitlab_client,
+                    .map(|n| -> Arc<dyn Outbox> { Arc::new(n.outbox().clone()) }),
+                previews: gitlab_client.map(|c| -> Arc<dyn PlanPreviews> { Arc::new(c) }),
             },
         );
     }

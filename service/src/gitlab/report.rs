@@ -3,23 +3,29 @@
 //! notification outbox, so a GitLab outage delays them but never loses the verdict, and a
 //! restart resumes them.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 
 use super::client::{CommitStatus, GitlabClient, StatusState};
 use crate::application::ports::observe::{RunInfo, RunObserver};
+use crate::application::ports::{DeliveryChannel, Destination, Outbox, SendError};
 use crate::application::report::Report;
 use crate::domain::{RunEvent, RunState};
-use crate::notify::{Destination, Outbox, SendError};
 
 /// Queues the GitLab posts of runs that GitLab started.
 pub struct GitlabObserver {
-    outbox: Outbox,
+    outbox: Arc<dyn Outbox>,
 }
 
 impl GitlabObserver {
-    /// An observer writing to `outbox`.
-    pub fn new(outbox: Outbox) -> GitlabObserver {
-        GitlabObserver { outbox }
+    /// An observer writing to `outbox` (the notification outbox, which sends GitLab's
+    /// entries back through this adapter's [`DeliveryChannel`]).
+    pub fn new(outbox: impl Outbox + 'static) -> GitlabObserver {
+        GitlabObserver {
+            outbox: Arc::new(outbox),
+        }
     }
 }
 
@@ -40,14 +46,8 @@ impl RunObserver for GitlabObserver {
             ],
             _ => return,
         };
-        let gitlab = match self.outbox.store().run(&run.id) {
-            Ok(row) => row.gitlab,
-            Err(e) => {
-                tracing::error!(run = %run.id, error = %e, "cannot read the run; GitLab not told");
-                return;
-            }
-        };
-        let Some(cx) = gitlab else { return };
+        // The run's GitLab context, read from the store when the run was prepared.
+        let Some(cx) = &run.gitlab else { return };
         let dests: Vec<Destination> = dests
             .into_iter()
             .filter(|d| *d != Destination::GitlabNote || cx.mr_iid.is_some())
@@ -209,6 +209,17 @@ pub async fn send(
             "not a GitLab destination: {}",
             other.key()
         ))),
+    }
+}
+
+impl DeliveryChannel for GitlabClient {
+    fn send<'a>(
+        &'a self,
+        dest: &'a Destination,
+        report: &'a Report,
+        link: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(send(self, dest, report, link))
     }
 }
 

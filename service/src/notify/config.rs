@@ -35,8 +35,9 @@ use faultline_spec::decode::tree::{Node, ScalarKind, Value};
 
 use crate::application::config_file::walk::{Walk, check_url, join, one_document, read_file};
 
-use super::routing::{Destination, Route};
+use super::routing::Route;
 use crate::application::config_file::{ConfigErrors, Glob};
+use crate::application::ports::Destination;
 
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,9 +9,10 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::config::{Security, SmtpSettings};
-use super::error::{NotifyError, SendError};
+use super::error::NotifyError;
 use super::templates::{Message, Templates};
 use crate::application::config_file::{ConfigError, ConfigErrors};
+use crate::application::ports::SendError;
 
 /// How long one SMTP conversation may take before the attempt counts as failed.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);

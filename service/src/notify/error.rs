@@ -1,7 +1,5 @@
 //! Errors of the notification subsystem: bad config at start-up, and why a send failed.
 
-use std::time::Duration;
-
 use crate::application::config_file::ConfigErrors;
 
 /// Why the notification subsystem could not start or render.
@@ -48,23 +46,6 @@ pub enum NotifyError {
     /// The store could not be read or written.
     #[error(transparent)]
     Store(#[from] crate::application::ports::StoreError),
-}
-
-/// Why one delivery attempt failed, and whether another attempt can help.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
-    /// Worth retrying (connection refused, 5xx, 429); `after` is the receiver's own
-    /// Retry-After, when it gave one.
-    #[error("{reason}")]
-    Retry {
-        /// What happened.
-        reason: String,
-        /// The receiver's Retry-After.
-        after: Option<Duration>,
-    },
-    /// Retrying cannot help (4xx, a rejected address, no settings for the channel).
-    #[error("{0}")]
-    Permanent(String),
 }
 
 impl From<ConfigErrors> for NotifyError {

@@ -15,9 +15,9 @@ pub mod templates;
 pub mod webhook;
 
 pub use config::NotifyConfig;
-pub use error::{NotifyError, SendError};
+pub use error::NotifyError;
 pub use observer::{Notifier, Summary, check_experiment};
 pub use outbox::{Outbox, RetryPolicy};
-pub use routing::{Destination, Route};
+pub use routing::Route;
 pub use send::Channels;
 pub use templates::Templates;

@@ -13,12 +13,14 @@ use faultline_spec::{Experiment, Notify};
 use super::config::NotifyConfig;
 use super::error::NotifyError;
 use super::outbox::{Outbox, RetryPolicy};
-use super::routing::{Destination, resolve};
+use super::routing::resolve;
 use super::send::Channels;
 use super::templates::Templates;
 use crate::application::config_file::walk::check_url;
 use crate::application::ports::observe::{RunInfo, RunObserver};
-use crate::application::ports::{NotificationRow, NotificationStatus, RunStore, Storage};
+use crate::application::ports::{
+    Destination, NotificationRow, NotificationStatus, RunStore, Storage,
+};
 use crate::domain::RunEvent;
 
 /// The notification subsystem of one process: outbox, worker and observer.

@@ -11,10 +11,10 @@ use std::time::Duration;
 use chrono::Utc;
 use faultline_exporter::ServiceMetrics;
 
-use super::error::SendError;
-use super::routing::Destination;
 use super::send::Channels;
-use crate::application::ports::{NewNotification, NotificationRow, Storage, StoreError};
+use crate::application::ports::{
+    Destination, NewNotification, NotificationRow, SendError, Storage, StoreError,
+};
 use crate::application::report::Report;
 use crate::domain::RunState;
 
@@ -254,6 +254,18 @@ impl Outbox {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+/// The outbox as the application's port: GitLab's observer and webhook queue through it.
+impl crate::application::ports::Outbox for Outbox {
+    fn enqueue(
+        &self,
+        run: &str,
+        verdict: RunState,
+        dests: &[Destination],
+    ) -> Result<usize, StoreError> {
+        Outbox::enqueue(self, run, verdict, dests)
     }
 }
 
