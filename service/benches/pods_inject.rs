@@ -352,7 +352,7 @@ async fn round(k: usize, api: &Api, agents: &Agents, c: &Containers) -> Round {
     store.create_run(&run, "p8", "{}").unwrap();
     let watch = Arc::new(Watch::default());
     let mut opts = RunOptions {
-        cluster: Some(cluster),
+        cluster: Some(std::sync::Arc::new(cluster)),
         ..RunOptions::default()
     };
     opts.observers.push(watch.clone());

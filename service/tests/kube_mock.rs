@@ -15,8 +15,9 @@ mod pod_faults;
 
 use std::collections::BTreeSet;
 
+use faultline::application::ports::Killed;
 use faultline::kube::agents::AgentSettings;
-use faultline::kube::pod_kill::{Killed, kill_pod};
+use faultline::kube::pod_kill::kill_pod;
 use faultline::kube::{Cluster, ClusterConfig, KubeError};
 use faultline_spec::{Guard, PodSelector};
 use http::Method;
@@ -49,7 +50,7 @@ fn cluster(client: kube::Client) -> Cluster {
     )
 }
 
-fn names(sel: &faultline::kube::cluster::Selection) -> BTreeSet<String> {
+fn names(sel: &faultline::application::ports::Selection) -> BTreeSet<String> {
     sel.chosen.iter().map(|p| p.key()).collect()
 }
 

@@ -114,7 +114,7 @@ async fn create(
             .await
             .map_err(|e| ApiError::internal("planning the dry run", &e))?;
         if let (Some(c), Some(exp)) = (cluster, in_cluster) {
-            crate::application::dry_run::resolve_in_cluster(&mut plan, &exp, &c).await;
+            crate::application::dry_run::resolve_in_cluster(&mut plan, &exp, &*c).await;
         }
         // The preview shows the pods the cluster resolved, so it is posted after.
         if let (Some(previews), Some(cx)) = (previews, intake.gitlab)

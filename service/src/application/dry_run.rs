@@ -6,8 +6,8 @@ use faultline_spec::{Experiment, Step, Target};
 use serde::Serialize;
 
 use crate::application::engine::plan::{PlannedFault, guard_refusal, plan as engine_plan};
-use crate::kube::select::max_chosen;
-use crate::kube::{Cluster, KubeError};
+use crate::application::ports::cluster::{ClusterError, PodCluster};
+use crate::domain::selection::max_chosen;
 
 /// The answer to a dry run.
 #[derive(Debug, Clone, Serialize)]
@@ -106,7 +106,7 @@ fn resolve(target: &Target, locally: bool) -> TargetPlan {
 /// In cluster mode: each Kubernetes target of `plan` listed now, with the guard applied
 /// as the run would apply it before injecting (protected namespaces, maxTargets,
 /// maxPercent). Nothing is chosen or injected.
-pub async fn resolve_in_cluster(plan: &mut DryRun, exp: &Experiment, cluster: &Cluster) {
+pub async fn resolve_in_cluster(plan: &mut DryRun, exp: &Experiment, cluster: &dyn PodCluster) {
     for tp in plan.targets.iter_mut() {
         let Ok(Target::Kubernetes(sel)) = serde_json::from_value::<Target>(tp.target.clone())
         else {
@@ -124,7 +124,7 @@ pub async fn resolve_in_cluster(plan: &mut DryRun, exp: &Experiment, cluster: &C
                 }));
                 tp.note = None;
             }
-            Err(e @ KubeError::Guard(_)) => {
+            Err(e @ ClusterError::Guard(_)) => {
                 tp.note = Some(e.to_string());
                 plan.refusal
                     .get_or_insert_with(|| format!("{e}; nothing would be injected"));

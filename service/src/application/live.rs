@@ -15,7 +15,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::application::engine::inject::Injector;
 use crate::application::engine::runner::{AbortHandle, RunOptions, Runner};
-use crate::application::ports::{Halt, Storage};
+use crate::application::ports::{Halt, PodCluster, Storage};
 use crate::domain::GitlabContext;
 use crate::domain::RunEvent;
 
@@ -86,7 +86,7 @@ impl LiveRuns {
     }
 
     /// The cluster runs use, in cluster mode.
-    pub fn cluster(&self) -> Option<&crate::kube::Cluster> {
+    pub fn cluster(&self) -> Option<&Arc<dyn PodCluster>> {
         self.opts.cluster.as_ref()
     }
 

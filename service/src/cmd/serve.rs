@@ -210,7 +210,7 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
         true => {
             let token = read_token(args.agent_token_file.as_deref())?;
             let mode = crate::cmd::cluster::start(&args.kube, token, opts.lease).await?;
-            opts.cluster = Some(mode.cluster.clone());
+            opts.cluster = Some(Arc::new(mode.cluster.clone()));
             Some(mode)
         }
         false => None,

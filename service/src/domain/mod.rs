@@ -9,6 +9,7 @@ pub mod event;
 mod mann_whitney;
 pub mod progress;
 pub mod run;
+pub mod selection;
 pub mod state;
 pub mod trigger;
 

@@ -13,13 +13,14 @@ pub mod error;
 pub mod lease;
 pub mod pod_failure;
 pub mod pod_kill;
+mod ports;
 pub mod rate_limit;
 pub mod resolve;
 pub mod select;
 
 pub use agents::AgentDirectory;
 pub use client::{ClientOptions, connect};
-pub use cluster::{Cluster, ClusterConfig, PodTarget};
+pub use cluster::{Cluster, ClusterConfig, pod_target};
 pub use error::KubeError;
 pub use lease::{LeaderElector, LeaseConfig};
 pub use pod_failure::{ORIGINAL_IMAGES_ANNOTATION, PodFailureInjector};

@@ -16,7 +16,7 @@ use faultline_agent::client::{AgentClient, ClientError};
 use faultline_exporter::ServiceMetrics;
 use futures::StreamExt;
 
-use crate::kube::AgentDirectory;
+use crate::application::ports::NodeAgents;
 
 /// How often the agents are probed.
 pub const PROBE_EVERY: Duration = Duration::from_secs(15);
@@ -35,8 +35,8 @@ pub enum KnownAgents {
     /// The agent DaemonSet's pods, found through the Kubernetes API; `client` carries the
     /// agents' token and is pointed at each pod in turn.
     Cluster {
-        /// Lists the agent pods.
-        directory: AgentDirectory,
+        /// Lists the agent pods (the `kube` adapter's agent directory).
+        directory: Arc<dyn NodeAgents>,
         /// The HTTP client every probe call shares.
         client: AgentClient,
     },
@@ -65,10 +65,13 @@ async fn healthy(client: &AgentClient) -> bool {
 
 impl KnownAgents {
     /// The agents of a cluster, probed with the directory's token.
-    pub fn cluster(directory: AgentDirectory) -> Result<KnownAgents, ClientError> {
+    pub fn cluster(directory: impl NodeAgents + 'static) -> Result<KnownAgents, ClientError> {
         // A base that is never called: every probe goes through `at(pod URL)`.
-        let client = AgentClient::new("http://127.0.0.1:0", directory.settings().token.clone())?;
-        Ok(KnownAgents::Cluster { directory, client })
+        let client = AgentClient::new("http://127.0.0.1:0", directory.token())?;
+        Ok(KnownAgents::Cluster {
+            directory: Arc::new(directory),
+            client,
+        })
     }
 
     /// Probes every agent once. An error means the agents could not even be listed
@@ -143,8 +146,8 @@ pub fn spawn(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kube::Resolver;
     use crate::kube::agents::AgentSettings;
+    use crate::kube::{AgentDirectory, Resolver};
     use http::{Request, Response};
     use kube::client::Body;
 

@@ -57,7 +57,7 @@ pub(crate) fn runner_traced(
     f.store.create_run("run1", "pods", "{}").unwrap();
     let opts = RunOptions {
         lease: Duration::from_secs(30),
-        cluster: Some(cluster),
+        cluster: Some(std::sync::Arc::new(cluster)),
         fault_traces: traces,
         ..RunOptions::default()
     };

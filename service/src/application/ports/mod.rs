@@ -2,6 +2,7 @@
 //! adapters implement (each by one adapter type, and a fake in tests where one helps).
 
 pub mod catalog_store;
+pub mod cluster;
 pub mod deliveries;
 pub mod notifications;
 pub mod observe;
@@ -12,6 +13,10 @@ pub mod store;
 pub mod store_error;
 
 pub use catalog_store::{CatalogStore, ExperimentRow, Halt, HaltStore};
+pub use cluster::{
+    ClusterError, DiscoveredAgent, Killed, NodeAgent, NodeAgents, OriginalImages, PodCluster,
+    PodFailures, PodTarget, Restored, Selection,
+};
 pub use deliveries::{Delivery, DeliveryLog, PRUNE_AT_MOST};
 pub use notifications::{NewNotification, NotificationQueue, NotificationRow, NotificationStatus};
 pub use observe::{FaultTraces, FnObserver, Observers, RunInfo, RunObserver};

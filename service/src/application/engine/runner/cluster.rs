@@ -15,15 +15,11 @@ use faultline_spec::{FaultKind, FaultStep, LocalTarget, NetworkScope, PodSelecto
 use futures::StreamExt;
 use futures::future::join_all;
 
-use super::place::{FailedPod, Place};
+use super::place::{FailedPod, POD_CONCURRENCY, Place};
 use super::{Active, Runner, Stop};
 use crate::application::engine::inject::KUBERNETES_API;
+use crate::application::ports::{ClusterError, Killed, PodCluster, PodTarget};
 use crate::domain::RunEvent;
-use crate::kube::pod_kill::{Killed, kill_pod};
-use crate::kube::{Cluster, KubeError, PodTarget};
-
-/// How many pods are deleted or patched at once; the client's rate limit paces them.
-pub(super) const POD_CONCURRENCY: usize = 16;
 
 impl Runner {
     /// The guard in cluster mode, before anything is injected: each Kubernetes target is
@@ -34,7 +30,7 @@ impl Runner {
         if targets.is_empty() {
             return Ok(None);
         }
-        let Some(cluster) = self.opts.cluster.as_ref() else {
+        let Some(cluster) = self.opts.cluster.as_deref() else {
             return Err(Stop::Error(
                 "Kubernetes pod targets need `faultline serve --kubernetes` (cluster mode); use a `local` target with `faultline run`".into(),
             ));
@@ -45,7 +41,9 @@ impl Runner {
                 .await
             {
                 Ok(_) => {}
-                Err(e @ KubeError::Guard(_)) => return Ok(Some(format!("{e}; nothing injected"))),
+                Err(e @ ClusterError::Guard(_)) => {
+                    return Ok(Some(format!("{e}; nothing injected")));
+                }
                 Err(e) => {
                     return Err(Stop::Error(format!(
                         "{}; nothing injected",
@@ -68,12 +66,12 @@ impl Runner {
         sel: &PodSelector,
         label: String,
     ) -> Result<(), Stop> {
-        let cluster = self.opts.cluster.as_ref().ok_or_else(|| {
+        let cluster = self.opts.cluster.as_deref().ok_or_else(|| {
             Stop::Error(format!(
                 "step {label}: Kubernetes pod targets need `faultline serve --kubernetes` (cluster mode)"
             ))
         })?;
-        let fail = |e: KubeError| Stop::Error(format!("step {label}: {}", error_chain(&e)));
+        let fail = |e: ClusterError| Stop::Error(format!("step {label}: {}", error_chain(&e)));
         let sel_result = cluster
             .select(sel, self.namespace(), &self.exp.spec.guard)
             .await
@@ -130,19 +128,18 @@ impl Runner {
 
     async fn kill_pods(
         &self,
-        cluster: &Cluster,
+        cluster: &dyn PodCluster,
         id: &FaultId,
         grace: Option<std::time::Duration>,
         pods: &[PodTarget],
         label: &str,
     ) -> Result<(), Stop> {
         let grace = grace.map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
-        let client = cluster.client();
         // The futures are built before they go into the stream: a closure returning a
         // borrowing future inside `buffered` defeats the Send inference of the step future.
         let kills: Vec<_> = pods
             .iter()
-            .map(|p| kill_pod(client, &p.namespace, &p.name, grace))
+            .map(|p| cluster.kill_pod(&p.namespace, &p.name, grace))
             .collect();
         let results: Vec<_> = futures::stream::iter(kills)
             .buffered(POD_CONCURRENCY)
@@ -183,7 +180,7 @@ impl Runner {
 
     async fn fail_pods(
         &self,
-        cluster: &Cluster,
+        cluster: &dyn PodCluster,
         id: &FaultId,
         containers: &[String],
         pods: Vec<PodTarget>,
@@ -246,7 +243,7 @@ impl Runner {
     /// is an error — for a partition, no peers would mean all traffic.
     async fn resolve_peers(
         &self,
-        cluster: &Cluster,
+        cluster: &dyn PodCluster,
         kind: &FaultKind,
         label: &str,
     ) -> Result<FaultKind, Stop> {
@@ -285,17 +282,17 @@ impl Runner {
     /// (`<id>n<k>`), targets being the pods' container IDs. Returns the request ids.
     async fn apply_on_agents(
         &self,
-        cluster: &Cluster,
+        cluster: &dyn PodCluster,
         id: &FaultId,
         kind: &FaultKind,
         pods: &[PodTarget],
         label: &str,
     ) -> Result<Vec<FaultId>, Stop> {
-        let fail = |e: KubeError| Stop::Error(format!("step {label}: {}", error_chain(&e)));
+        let fail = |e: ClusterError| Stop::Error(format!("step {label}: {}", error_chain(&e)));
         let mut by_node: BTreeMap<String, Vec<(LocalTarget, &PodTarget)>> = BTreeMap::new();
         for p in pods {
             let node = p.node.clone().ok_or_else(|| {
-                fail(KubeError::NoAgent {
+                fail(ClusterError::NoAgent {
                     target: p.label(),
                     message: "not scheduled on a node yet".into(),
                 })

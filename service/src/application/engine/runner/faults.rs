@@ -31,7 +31,7 @@ impl Runner {
                         .and_then(|t| t.fault_context(&info, a.id.as_str()));
                     match a
                         .place
-                        .renew(&a.id, &injector, cluster.as_ref(), lease, parent.as_ref())
+                        .renew(&a.id, &injector, cluster.as_deref(), lease, parent.as_ref())
                         .await
                     {
                         Ok(Some(place)) => {
@@ -167,7 +167,7 @@ impl Runner {
             .recover(
                 id,
                 &self.injector,
-                self.opts.cluster.as_ref(),
+                self.opts.cluster.as_deref(),
                 parent.as_ref(),
             )
             .await
@@ -228,7 +228,7 @@ impl Runner {
                 .recover(
                     &a.id,
                     &self.injector,
-                    self.opts.cluster.as_ref(),
+                    self.opts.cluster.as_deref(),
                     parent.as_ref(),
                 )
                 .await

@@ -23,11 +23,11 @@ mod safety;
 
 use super::inject::Injector;
 use super::plan::{guard_refusal, label as step_label};
+use crate::application::ports::PodCluster;
 use crate::application::ports::RunStore;
 use crate::application::ports::observe::{FaultTraces, FnObserver, Observers, RunInfo};
 use crate::application::probes::PrometheusClient;
 use crate::domain::{RunEvent, RunState};
-use crate::kube::Cluster;
 
 /// Settings a run takes from the service's configuration.
 #[derive(Clone)]
@@ -44,7 +44,7 @@ pub struct RunOptions {
     pub alerts_pushed: bool,
     /// The Kubernetes cluster, in cluster mode (`faultline serve --kubernetes`): pod
     /// targets are resolved and pod faults carried out through it.
-    pub cluster: Option<Cluster>,
+    pub cluster: Option<Arc<dyn PodCluster>>,
     /// Where fault spans are opened before their apply call, so calls to node agents
     /// carry their trace context (the trace observer, when traces are exported).
     pub fault_traces: Option<Arc<dyn FaultTraces>>,

@@ -9,10 +9,11 @@ use faultline_agent::faults::FaultId;
 use faultline_exporter::TraceParent;
 use futures::StreamExt;
 
-use super::cluster::POD_CONCURRENCY;
 use crate::application::engine::inject::Injector;
-use crate::kube::pod_failure::OriginalImages;
-use crate::kube::{Cluster, PodTarget};
+use crate::application::ports::{OriginalImages, PodCluster, PodTarget};
+
+/// How many pods are deleted or patched at once; the client's rate limit paces them.
+pub(super) const POD_CONCURRENCY: usize = 16;
 
 /// Where an active fault lives, so it is renewed and recovered the way it was applied.
 #[derive(Clone)]
@@ -47,7 +48,7 @@ impl Place {
         &self,
         id: &FaultId,
         injector: &Injector,
-        cluster: Option<&Cluster>,
+        cluster: Option<&dyn PodCluster>,
         parent: Option<&TraceParent>,
     ) -> Result<Vec<(String, String)>, String> {
         match self {
@@ -101,7 +102,7 @@ impl Place {
         &self,
         id: &FaultId,
         injector: &Injector,
-        cluster: Option<&Cluster>,
+        cluster: Option<&dyn PodCluster>,
         lease: std::time::Duration,
         parent: Option<&TraceParent>,
     ) -> Result<Option<Place>, String> {
@@ -173,8 +174,8 @@ fn outcomes(recovered: Vec<faultline_agent::protocol::RecoveredFault>) -> Vec<(S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kube::ClusterConfig;
     use crate::kube::agents::AgentSettings;
+    use crate::kube::{Cluster, ClusterConfig};
     use http::{Request, Response};
     use kube::client::Body;
     use std::time::Duration;
@@ -241,7 +242,7 @@ mod tests {
             .renew(
                 &id,
                 &injector,
-                Some(&cluster),
+                Some(&cluster as &dyn PodCluster),
                 Duration::from_secs(30),
                 None,
             )
