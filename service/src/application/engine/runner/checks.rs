@@ -5,11 +5,21 @@ use faultline_spec::steady::Phase;
 use futures::future::join_all;
 use tokio::sync::watch;
 
-use super::{Runner, Stop};
+use super::machine::Runner;
+use super::stop::Stop;
 use crate::application::probes::CheckProbe;
 use crate::domain::{RunEvent, RunState};
 
 impl Runner {
+    pub(super) fn record_check(
+        &self,
+        check: &faultline_spec::SteadyCheck,
+        phase: &str,
+        eval: &crate::application::probes::Evaluation,
+    ) -> Result<(), Stop> {
+        self.record(check_event(check, phase, eval))
+    }
+
     /// After an aborted run's faults are removed: did the system come back? The verdict
     /// stays `aborted`; the reason says whether the `after` checks held.
     pub(super) async fn check_after_abort(&self, reason: String) -> String {

@@ -15,8 +15,9 @@ use faultline_spec::{FaultKind, FaultStep, LocalTarget, NetworkScope, PodSelecto
 use futures::StreamExt;
 use futures::future::join_all;
 
+use super::machine::{Active, Runner};
 use super::place::{FailedPod, POD_CONCURRENCY, Place};
-use super::{Active, Runner, Stop};
+use super::stop::Stop;
 use crate::application::engine::inject::KUBERNETES_API;
 use crate::application::ports::{ClusterError, Killed, PodCluster, PodTarget};
 use crate::domain::RunEvent;

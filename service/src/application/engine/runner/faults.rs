@@ -7,8 +7,9 @@ use faultline_agent::protocol::ApplyRequest;
 use faultline_spec::{FaultStep, Step, Target};
 use futures::future::{BoxFuture, join_all};
 
+use super::machine::{Active, Runner};
 use super::place::Place;
-use super::{Active, Runner, Stop};
+use super::stop::Stop;
 use crate::application::engine::plan::label as step_label;
 use crate::domain::RunEvent;
 

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use super::{Runner, Stop};
+use super::machine::Runner;
+use super::stop::Stop;
 use crate::domain::RunEvent;
 
 /// How often `spec.abortOnAlerts` is checked while faults are active.
