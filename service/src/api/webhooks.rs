@@ -159,7 +159,10 @@ async fn handle(
         Ok(r) => r,
         Err(why) => {
             return Ok((
-                answer(StatusCode::ACCEPTED, serde_json::json!({ "ignored": why })),
+                answer(
+                    StatusCode::ACCEPTED,
+                    serde_json::json!({ "ignored": why.to_string() }),
+                ),
                 "ignored",
             ));
         }
@@ -172,7 +175,10 @@ async fn handle(
         Ok(m) => m,
         Err(why) => {
             return Ok((
-                answer(StatusCode::ACCEPTED, serde_json::json!({ "ignored": why })),
+                answer(
+                    StatusCode::ACCEPTED,
+                    serde_json::json!({ "ignored": why.to_string() }),
+                ),
                 "ignored",
             ));
         }

@@ -86,7 +86,7 @@ impl ServeLayer {
                 }
             };
             if let Err(why) = layer.set(key, raw, base) {
-                err(v, key, why);
+                err(v, key, why.to_string());
             }
         }
         if errors.is_empty() {

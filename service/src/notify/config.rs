@@ -224,7 +224,7 @@ fn read_root(w: &mut Walk<'_>, root: &Node) -> NotifyConfig {
         if let Err(why) = check_url(&probe) {
             // The root node's position is the best we have after the fact; find the key.
             let node = key_node(root, "reportUrl").unwrap_or(root);
-            w.err(node, "reportUrl", why);
+            w.err(node, "reportUrl", why.to_string());
         }
     }
     cross_check(w, &route_nodes, &cfg);

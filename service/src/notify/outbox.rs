@@ -52,6 +52,18 @@ impl RetryPolicy {
     }
 }
 
+/// Why a stored entry cannot be sent at all (retrying cannot help). The messages carry
+/// their cause: they are stored as the entry's last error.
+#[derive(Debug, thiserror::Error)]
+enum EntryError {
+    /// The destination JSON does not read back (written by another version).
+    #[error("stored destination is unreadable: {0}")]
+    Destination(serde_json::Error),
+    /// The run or its events could not be read for the report.
+    #[error("{0}")]
+    Run(StoreError),
+}
+
 struct Inner {
     store: Arc<dyn Storage>,
     channels: Channels,
@@ -196,7 +208,7 @@ impl Outbox {
                 let key = format!("faultline.{}.{}", row.run, row.id);
                 self.inner.channels.send(&dest, report, &key).await
             }
-            Err(why) => Err(SendError::Permanent(why)),
+            Err(why) => Err(SendError::Permanent(why.to_string())),
         };
         let written = match outcome {
             Ok(()) => {
@@ -232,12 +244,12 @@ impl Outbox {
         }
     }
 
-    fn prepare(&self, row: &NotificationRow) -> Result<(Destination, Report), String> {
-        let dest: Destination = serde_json::from_str(&row.destination)
-            .map_err(|e| format!("stored destination is unreadable: {e}"))?;
+    fn prepare(&self, row: &NotificationRow) -> Result<(Destination, Report), EntryError> {
+        let dest: Destination =
+            serde_json::from_str(&row.destination).map_err(EntryError::Destination)?;
         let store = &self.inner.store;
-        let run = store.run(&row.run).map_err(|e| e.to_string())?;
-        let events = store.events(&row.run).map_err(|e| e.to_string())?;
+        let run = store.run(&row.run).map_err(EntryError::Run)?;
+        let events = store.events(&row.run).map_err(EntryError::Run)?;
         Ok((dest, Report::build(&run, events)))
     }
 

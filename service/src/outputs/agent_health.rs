@@ -16,7 +16,7 @@ use faultline_agent::client::{AgentClient, ClientError};
 use faultline_exporter::ServiceMetrics;
 use futures::StreamExt;
 
-use crate::application::ports::NodeAgents;
+use crate::application::ports::{ClusterError, NodeAgents};
 
 /// How often the agents are probed.
 pub const PROBE_EVERY: Duration = Duration::from_secs(15);
@@ -76,7 +76,7 @@ impl KnownAgents {
 
     /// Probes every agent once. An error means the agents could not even be listed
     /// (Kubernetes API down): the gauges then keep their last values.
-    pub async fn probe(&self) -> Result<Probe, String> {
+    pub async fn probe(&self) -> Result<Probe, ClusterError> {
         match self {
             KnownAgents::InProcess(agent) => Ok(Probe {
                 known: 1,
@@ -88,10 +88,7 @@ impl KnownAgents {
                 healthy: usize::from(healthy(client).await),
             }),
             KnownAgents::Cluster { directory, client } => {
-                let pods = directory
-                    .discover()
-                    .await
-                    .map_err(|e| faultline_agent::agent::error_chain(&e))?;
+                let pods = directory.discover().await?;
                 let calls: Vec<_> = pods
                     .iter()
                     .filter_map(|p| p.url.as_deref())
@@ -136,7 +133,7 @@ pub fn spawn(
                     metrics.agents(p.known, p.healthy);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "could not list the agents; agent gauges keep their last values")
+                    tracing::warn!(error = %faultline_agent::agent::error_chain(&e), "could not list the agents; agent gauges keep their last values")
                 }
             }
         }

@@ -144,7 +144,7 @@ impl Walk<'_> {
         match check_url(&s) {
             Ok(()) => Some(s),
             Err(why) => {
-                self.err(node, field, why);
+                self.err(node, field, why.to_string());
                 None
             }
         }
@@ -210,16 +210,34 @@ pub(crate) fn join(path: &str, field: &str) -> String {
     }
 }
 
+/// Why a URL in a config is not an absolute http(s) URL with a host.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// Another scheme (`ftp://`, `file://`).
+    #[error("malformed URL {0:?}: the scheme must be http or https")]
+    Scheme(String),
+    /// No host (`http:///x`).
+    #[error("malformed URL {0:?}: no host")]
+    NoHost(String),
+    /// Not a URL at all.
+    #[error("malformed URL {url:?}: {reason}")]
+    Parse {
+        /// The text.
+        url: String,
+        /// The URL parser's complaint.
+        reason: String,
+    },
+}
+
 /// Whether `s` is an absolute http(s) URL with a host.
-pub fn check_url(s: &str) -> Result<(), String> {
+pub fn check_url(s: &str) -> Result<(), UrlError> {
     match reqwest::Url::parse(s) {
-        Ok(u) if !matches!(u.scheme(), "http" | "https") => Err(format!(
-            "malformed URL {s:?}: the scheme must be http or https"
-        )),
-        Ok(u) if u.host_str().is_none_or(str::is_empty) => {
-            Err(format!("malformed URL {s:?}: no host"))
-        }
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => Err(UrlError::Scheme(s.to_string())),
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => Err(UrlError::NoHost(s.to_string())),
         Ok(_) => Ok(()),
-        Err(e) => Err(format!("malformed URL {s:?}: {e}")),
+        Err(e) => Err(UrlError::Parse {
+            url: s.to_string(),
+            reason: e.to_string(),
+        }),
     }
 }

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use faultline_agent::agent::{Agent, error_chain};
-use faultline_agent::client::AgentClient;
+use faultline_agent::agent::{Agent, AgentError};
+use faultline_agent::client::{AgentClient, ClientError};
 use faultline_agent::faults::{FaultId, FaultRecord};
 use faultline_agent::protocol::{ApplyRequest, RecoveredFault};
 use faultline_exporter::TraceParent;
@@ -16,6 +16,18 @@ pub const IN_PROCESS: &str = "in-process";
 /// The `agent` of pod faults (podKill, podFailure): the service itself, through the
 /// Kubernetes API.
 pub const KUBERNETES_API: &str = "kubernetes-api";
+
+/// Why the agent did not do what was asked. Transparent: the message is the agent's, with
+/// its causes, whichever way it was reached.
+#[derive(Debug, thiserror::Error)]
+pub enum InjectError {
+    /// The in-process agent refused or failed the request.
+    #[error(transparent)]
+    InProcess(#[from] AgentError),
+    /// The node agent could not be reached, or answered with an error.
+    #[error(transparent)]
+    Remote(#[from] ClientError),
+}
 
 /// Where faults are carried out.
 #[derive(Clone)]
@@ -36,19 +48,19 @@ impl Injector {
     }
 
     /// Applies `req` to all its targets (all or nothing), under `parent` (the fault's
-    /// span). The error text names the target and the step that failed.
+    /// span). The error names the target and the step that failed.
     pub async fn apply(
         &self,
         req: ApplyRequest,
         parent: Option<&TraceParent>,
-    ) -> Result<Vec<FaultRecord>, String> {
+    ) -> Result<Vec<FaultRecord>, InjectError> {
         match self {
-            Injector::InProcess(a) => a.apply(req).await.map_err(|e| error_chain(&e)),
+            Injector::InProcess(a) => a.apply(req).await.map_err(InjectError::from),
             Injector::Remote(c) => c
                 .apply_under(&req, parent)
                 .await
                 .map(|r| r.records)
-                .map_err(|e| error_chain(&e)),
+                .map_err(InjectError::from),
         }
     }
 
@@ -57,14 +69,14 @@ impl Injector {
         &self,
         id: &FaultId,
         parent: Option<&TraceParent>,
-    ) -> Result<Vec<RecoveredFault>, String> {
+    ) -> Result<Vec<RecoveredFault>, InjectError> {
         match self {
-            Injector::InProcess(a) => a.recover(id.clone()).await.map_err(|e| error_chain(&e)),
+            Injector::InProcess(a) => a.recover(id.clone()).await.map_err(InjectError::from),
             Injector::Remote(c) => c
                 .recover_under(id, parent)
                 .await
                 .map(|r| r.recovered)
-                .map_err(|e| error_chain(&e)),
+                .map_err(InjectError::from),
         }
     }
 
@@ -74,18 +86,18 @@ impl Injector {
         id: &FaultId,
         lease_seconds: u64,
         parent: Option<&TraceParent>,
-    ) -> Result<(), String> {
+    ) -> Result<(), InjectError> {
         match self {
             Injector::InProcess(a) => a
                 .renew(id.clone(), lease_seconds)
                 .await
                 .map(|_| ())
-                .map_err(|e| error_chain(&e)),
+                .map_err(InjectError::from),
             Injector::Remote(c) => c
                 .renew_under(id, lease_seconds, parent)
                 .await
                 .map(|_| ())
-                .map_err(|e| error_chain(&e)),
+                .map_err(InjectError::from),
         }
     }
 }

@@ -14,31 +14,93 @@ pub struct Match {
     pub experiment: String,
 }
 
+/// The first condition of a rule an event failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Mismatch {
+    /// The event is of another kind (`pipeline/deployment`: the rule's kinds).
+    #[error("not a {0} event")]
+    Event(String),
+    /// The event's status is not one the rule wants.
+    #[error("status {status:?} is not one of {wanted:?}")]
+    Status {
+        /// The event's status (empty when it has none).
+        status: String,
+        /// The rule's statuses.
+        wanted: Vec<String>,
+    },
+    /// The project matches none of the rule's patterns.
+    #[error("project {0} does not match")]
+    Project(String),
+    /// The branch or tag matches none of the rule's patterns.
+    #[error("ref {0:?} does not match")]
+    Ref(String),
+    /// The environment matches none of the rule's patterns.
+    #[error("environment {0:?} does not match")]
+    Environment(String),
+}
+
+/// Why an event starts no run; the webhook answers with it, so whoever wires the
+/// webhook can see why nothing ran.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Ignored {
+    /// The GitLab config has no rules.
+    #[error("no rules are configured")]
+    NoRules,
+    /// Every rule failed a condition: each rule's name and the first it failed.
+    #[error("{}", mismatches(.0))]
+    NoRuleApplies(Vec<(String, Mismatch)>),
+    /// The rules that applied name no experiment of the catalog: their names.
+    #[error("{}", no_experiments(.0))]
+    NoExperiment(Vec<String>),
+}
+
+fn mismatches(m: &[(String, Mismatch)]) -> String {
+    m.iter()
+        .map(|(rule, why)| format!("rule {rule}: {why}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn no_experiments(rules: &[String]) -> String {
+    rules
+        .iter()
+        .map(|rule| {
+            format!(
+                "rule {rule}: matched, but no experiment in the catalog matches its `experiments`"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Why a rule did not act on an event (the first condition that failed).
-fn mismatch(rule: &Rule, ev: &HookEvent) -> Option<String> {
+fn mismatch(rule: &Rule, ev: &HookEvent) -> Option<Mismatch> {
     let cx = &ev.context;
     if !rule.events.contains(&ev.kind) {
-        return Some(format!("not a {} event", names(rule)));
+        return Some(Mismatch::Event(names(rule)));
     }
     if !rule.status.is_empty() {
         let st = ev.status.as_deref().unwrap_or("");
         if !rule.status.iter().any(|s| s == st) {
-            return Some(format!("status {st:?} is not one of {:?}", rule.status));
+            return Some(Mismatch::Status {
+                status: st.to_string(),
+                wanted: rule.status.clone(),
+            });
         }
     }
     if !rule.projects.is_empty() && !rule.projects.iter().any(|g| g.matches(&cx.project_path)) {
-        return Some(format!("project {} does not match", cx.project_path));
+        return Some(Mismatch::Project(cx.project_path.clone()));
     }
     if !rule.refs.is_empty() {
         let r = cx.git_ref.as_deref().unwrap_or("");
         if !rule.refs.iter().any(|g| g.matches(r)) {
-            return Some(format!("ref {r:?} does not match"));
+            return Some(Mismatch::Ref(r.to_string()));
         }
     }
     if !rule.environments.is_empty() {
         let env = cx.environment.as_deref().unwrap_or("");
         if !rule.environments.iter().any(|g| g.matches(env)) {
-            return Some(format!("environment {env:?} does not match"));
+            return Some(Mismatch::Environment(env.to_string()));
         }
     }
     None
@@ -54,27 +116,27 @@ fn names(rule: &Rule) -> String {
 
 /// The rules whose conditions `ev` meets; `Err` says, per rule, why none does. Cheap: it
 /// needs no catalog, so an event nobody wants is answered without touching the store.
-pub fn applicable<'r>(rules: &'r [Rule], ev: &HookEvent) -> Result<Vec<&'r Rule>, String> {
+pub fn applicable<'r>(rules: &'r [Rule], ev: &HookEvent) -> Result<Vec<&'r Rule>, Ignored> {
     let mut out = Vec::new();
     let mut why = Vec::new();
     for rule in rules {
         match mismatch(rule, ev) {
-            Some(reason) => why.push(format!("rule {}: {reason}", rule.name)),
+            Some(reason) => why.push((rule.name.clone(), reason)),
             None => out.push(rule),
         }
     }
     if out.is_empty() {
         if why.is_empty() {
-            why.push("no rules are configured".into());
+            return Err(Ignored::NoRules);
         }
-        return Err(why.join("; "));
+        return Err(Ignored::NoRuleApplies(why));
     }
     Ok(out)
 }
 
 /// The catalog experiments (of `experiments`, by name) that `rules` name, deduplicated
 /// (two rules naming the same experiment run it once). `Err` says why there are none.
-pub fn experiments(rules: &[&Rule], experiments: &[String]) -> Result<Vec<Match>, String> {
+pub fn experiments(rules: &[&Rule], experiments: &[String]) -> Result<Vec<Match>, Ignored> {
     let mut out: Vec<Match> = Vec::new();
     let mut why = Vec::new();
     for rule in rules {
@@ -83,10 +145,7 @@ pub fn experiments(rules: &[&Rule], experiments: &[String]) -> Result<Vec<Match>
             .filter(|name| rule.experiments.iter().any(|g| g.matches(name)))
             .collect();
         if hits.is_empty() {
-            why.push(format!(
-                "rule {}: matched, but no experiment in the catalog matches its `experiments`",
-                rule.name
-            ));
+            why.push(rule.name.clone());
         }
         for name in hits {
             if !out.iter().any(|m| &m.experiment == name) {
@@ -98,14 +157,14 @@ pub fn experiments(rules: &[&Rule], experiments: &[String]) -> Result<Vec<Match>
         }
     }
     if out.is_empty() {
-        Err(why.join("; "))
+        Err(Ignored::NoExperiment(why))
     } else {
         Ok(out)
     }
 }
 
 /// [`applicable`] then [`experiments`].
-pub fn select(rules: &[Rule], ev: &HookEvent, names: &[String]) -> Result<Vec<Match>, String> {
+pub fn select(rules: &[Rule], ev: &HookEvent, names: &[String]) -> Result<Vec<Match>, Ignored> {
     experiments(&applicable(rules, ev)?, names)
 }
 
@@ -156,15 +215,20 @@ mod tests {
         let m = select(&rules, &deployment("success", "staging"), &cat).unwrap();
         let names: Vec<&str> = m.iter().map(|m| m.experiment.as_str()).collect();
         assert_eq!(names, ["checkout-stress", "checkout-net"]);
-        let e = select(&rules, &deployment("running", "staging"), &cat).unwrap_err();
+        let e = select(&rules, &deployment("running", "staging"), &cat)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("status \"running\""), "{e}");
-        let e = select(&rules, &deployment("success", "production"), &cat).unwrap_err();
+        let e = select(&rules, &deployment("success", "production"), &cat)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("environment \"production\""), "{e}");
         let mut push = deployment("success", "staging");
         push.kind = EventKind::Push;
         assert!(
             select(&rules, &push, &cat)
                 .unwrap_err()
+                .to_string()
                 .contains("not a deployment event")
         );
         let mut other = deployment("success", "staging");
@@ -172,6 +236,7 @@ mod tests {
         assert!(
             select(&rules, &other, &cat)
                 .unwrap_err()
+                .to_string()
                 .contains("project elsewhere/app")
         );
         assert!(
@@ -181,12 +246,10 @@ mod tests {
                 &["billing".into()]
             )
             .unwrap_err()
+            .to_string()
             .contains("no experiment in the catalog")
         );
-        assert_eq!(
-            select(&[], &push, &cat).unwrap_err(),
-            "no rules are configured"
-        );
+        assert_eq!(select(&[], &push, &cat).unwrap_err(), Ignored::NoRules);
     }
 
     #[test]

@@ -10,13 +10,50 @@ use std::time::Duration;
 use faultline_spec::SteadyCheck;
 use faultline_spec::steady::{HttpMethod, Probe, Statistic};
 
-use super::http::{HttpProbe, HttpSample, LatencyWindow};
+use super::error::ProbeError;
+use super::http::{HttpProbe, HttpProbeError, HttpSample, LatencyWindow};
 use super::prometheus::PrometheusClient;
 
 /// Samples an HTTP check takes for one judgement outside the `during` phase.
 const HTTP_SAMPLES_PER_JUDGEMENT: usize = 3;
 /// How often a Prometheus check is evaluated while faults are active.
 const PROMETHEUS_EVERY: Duration = Duration::from_secs(1);
+
+/// Why a check could not be prepared; nothing is injected then.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckSetupError {
+    /// A Prometheus check without a Prometheus server to ask.
+    #[error(
+        "steady-state check `{check}` queries Prometheus, but no Prometheus URL is configured (--prometheus URL or FAULTLINE_PROMETHEUS_URL)"
+    )]
+    NoPrometheus {
+        /// The check's name.
+        check: String,
+    },
+    /// An HTTP check whose probe could not be set up.
+    #[error("steady-state check `{check}`")]
+    Http {
+        /// The check's name.
+        check: String,
+        /// Why.
+        #[source]
+        source: HttpProbeError,
+    },
+}
+
+/// Why one measurement has no value; its message is the evaluation's `error`.
+#[derive(Debug, thiserror::Error)]
+enum Unmeasured {
+    /// Prometheus gave no value.
+    #[error(transparent)]
+    Prometheus(#[from] ProbeError),
+    /// The window holds no sample yet.
+    #[error("no samples yet")]
+    NoSamples,
+    /// The window's requests failed (one counts as infinitely slow): the last one's error.
+    #[error("{0}")]
+    Failed(String),
+}
 
 /// One judgement of a check.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,15 +94,14 @@ impl CheckProbe {
     pub fn new(
         check: &SteadyCheck,
         prometheus: Option<&PrometheusClient>,
-    ) -> Result<CheckProbe, String> {
+    ) -> Result<CheckProbe, CheckSetupError> {
         let measure = match &check.probe {
             Probe::Prometheus(query) => {
-                let client = prometheus.cloned().ok_or_else(|| {
-                    format!(
-                        "steady-state check `{}` queries Prometheus, but no Prometheus URL is configured (--prometheus URL or FAULTLINE_PROMETHEUS_URL)",
-                        check.name
-                    )
-                })?;
+                let client = prometheus
+                    .cloned()
+                    .ok_or_else(|| CheckSetupError::NoPrometheus {
+                        check: check.name.clone(),
+                    })?;
                 Measure::Prometheus {
                     client,
                     query: query.clone(),
@@ -79,7 +115,10 @@ impl CheckProbe {
                     h.body_contains.clone(),
                     h.timeout.std(),
                 )
-                .map_err(|e| format!("steady-state check `{}`: {e}", check.name))?;
+                .map_err(|source| CheckSetupError::Http {
+                    check: check.name.clone(),
+                    source,
+                })?;
                 let every = h.every.std().max(Duration::from_millis(10));
                 // While faults are active, judge the last five samples: long enough to
                 // smooth one slow answer, short enough to see an outage within seconds.
@@ -110,7 +149,7 @@ impl CheckProbe {
     pub async fn measure_continuous(&mut self) -> Evaluation {
         match &mut self.measure {
             Measure::Prometheus { client, query } => {
-                let v = client.instant(query).await.map_err(|e| e.to_string());
+                let v = client.instant(query).await.map_err(Unmeasured::from);
                 self.samples.push(v.as_ref().ok().copied());
                 judge(&self.check, v)
             }
@@ -138,7 +177,7 @@ impl CheckProbe {
                     if i > 0 {
                         tokio::time::sleep(every).await;
                     }
-                    let v = client.instant(query).await.map_err(|e| e.to_string());
+                    let v = client.instant(query).await.map_err(Unmeasured::from);
                     self.samples.push(v.as_ref().ok().copied());
                     match v {
                         Ok(v) => {
@@ -147,7 +186,7 @@ impl CheckProbe {
                         }
                         Err(e) => {
                             failed += 1;
-                            last_error = Some(e);
+                            last_error = Some(e.to_string());
                         }
                     }
                 }
@@ -197,7 +236,7 @@ impl CheckProbe {
         match &mut self.measure {
             Measure::Prometheus { client, query } => judge(
                 &self.check,
-                client.instant(query).await.map_err(|e| e.to_string()),
+                client.instant(query).await.map_err(Unmeasured::from),
             ),
             Measure::Http { probe, every, .. } => {
                 let mut window = LatencyWindow::new(Duration::MAX / 4);
@@ -233,7 +272,7 @@ impl CheckProbe {
     }
 }
 
-fn judge(check: &SteadyCheck, value: Result<f64, String>) -> Evaluation {
+fn judge(check: &SteadyCheck, value: Result<f64, Unmeasured>) -> Evaluation {
     match value {
         Ok(v) => Evaluation {
             value: Some(v),
@@ -243,7 +282,7 @@ fn judge(check: &SteadyCheck, value: Result<f64, String>) -> Evaluation {
         Err(e) => Evaluation {
             value: None,
             ok: false,
-            error: Some(e),
+            error: Some(e.to_string()),
         },
     }
 }
@@ -262,8 +301,8 @@ fn method_name(m: HttpMethod) -> &'static str {
 }
 
 /// The statistic of an HTTP window, in base units (ratio, or seconds).
-fn stat(w: &LatencyWindow, s: Statistic) -> Result<f64, String> {
-    let no_samples = || "no samples yet".to_string();
+fn stat(w: &LatencyWindow, s: Statistic) -> Result<f64, Unmeasured> {
+    let no_samples = || Unmeasured::NoSamples;
     let ms = |q: f64| w.percentile_ms(q).ok_or_else(no_samples).map(|v| v / 1e3);
     let v = match s {
         Statistic::Value => w.success_ratio().ok_or_else(no_samples)?,
@@ -279,6 +318,8 @@ fn stat(w: &LatencyWindow, s: Statistic) -> Result<f64, String> {
         Ok(v)
     } else {
         // A failed request counts as infinitely slow; report why instead of `inf`.
-        Err(w.last_error().unwrap_or("request failed").to_string())
+        Err(Unmeasured::Failed(
+            w.last_error().unwrap_or("request failed").to_string(),
+        ))
     }
 }

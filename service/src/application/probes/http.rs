@@ -19,6 +19,18 @@ pub struct HttpSample {
     pub error: Option<String>,
 }
 
+/// Why an HTTP probe could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpProbeError {
+    /// The check's method is not an HTTP method.
+    #[error("`{0}` is not an HTTP method")]
+    Method(String),
+    /// The HTTP client could not be built (TLS roots, the resolver). Transparent: its
+    /// message is reqwest's, with its causes.
+    #[error(transparent)]
+    Client(reqwest::Error),
+}
+
 /// What to request and what counts as a good answer.
 #[derive(Debug, Clone)]
 pub struct HttpProbe {
@@ -37,7 +49,7 @@ pub struct HttpProbe {
 /// milliseconds each in a `faultline run` whose whole overhead is tens of ms, so the
 /// certificates are loaded once, and only when a probe needs TLS. Sharing a client also
 /// shares its connection pool between probes of the same server.
-fn shared_client(tls: bool) -> Result<reqwest::Client, String> {
+fn shared_client(tls: bool) -> Result<reqwest::Client, reqwest::Error> {
     static PLAIN: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     static TLS: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     let cell = if tls { &TLS } else { &PLAIN };
@@ -51,7 +63,7 @@ fn shared_client(tls: bool) -> Result<reqwest::Client, String> {
     } else {
         builder.tls_certs_only(Vec::new())
     };
-    let built = builder.build().map_err(|e| chain(&e))?;
+    let built = builder.build()?;
     Ok(cell.get_or_init(|| built).clone())
 }
 
@@ -63,16 +75,16 @@ impl HttpProbe {
         status: u16,
         body_contains: Option<String>,
         timeout: Duration,
-    ) -> Result<HttpProbe, String> {
+    ) -> Result<HttpProbe, HttpProbeError> {
         let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| format!("`{method}` is not an HTTP method"))?;
+            .map_err(|_| HttpProbeError::Method(method.to_string()))?;
         Ok(HttpProbe {
             url: url.to_string(),
             method,
             status,
             body_contains,
             timeout,
-            http: shared_client(url.starts_with("https://"))?,
+            http: shared_client(url.starts_with("https://")).map_err(HttpProbeError::Client)?,
         })
     }
 
@@ -85,11 +97,10 @@ impl HttpProbe {
                 .request(self.method.clone(), &self.url)
                 .timeout(self.timeout)
                 .send()
-                .await
-                .map_err(|e| chain(&e))?;
+                .await?;
             let status = resp.status().as_u16();
-            let body = resp.text().await.map_err(|e| chain(&e))?;
-            Ok::<_, String>((status, body))
+            let body = resp.text().await?;
+            Ok::<_, reqwest::Error>((status, body))
         }
         .await;
         let latency = at.elapsed();
@@ -98,7 +109,7 @@ impl HttpProbe {
                 at,
                 latency: None,
                 ok: false,
-                error: Some(e),
+                error: Some(chain(&e)),
             },
             Ok((status, _)) if status != self.status => HttpSample {
                 at,

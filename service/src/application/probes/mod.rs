@@ -8,6 +8,6 @@ pub mod http;
 pub mod prometheus;
 
 pub use error::ProbeError;
-pub use evaluate::{CheckProbe, Evaluation};
-pub use http::{HttpProbe, HttpSample, LatencyWindow};
+pub use evaluate::{CheckProbe, CheckSetupError, Evaluation};
+pub use http::{HttpProbe, HttpProbeError, HttpSample, LatencyWindow};
 pub use prometheus::PrometheusClient;

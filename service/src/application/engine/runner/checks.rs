@@ -6,7 +6,7 @@ use futures::future::join_all;
 use tokio::sync::watch;
 
 use super::machine::Runner;
-use super::stop::Stop;
+use super::stop::{RunError, Stop};
 use crate::application::probes::CheckProbe;
 use crate::domain::{RunEvent, RunState};
 
@@ -43,16 +43,14 @@ impl Runner {
                 format!("{reason}; the steady state came back after recovery")
             }
             Ok(failed) => format!("{reason}; {} did not recover after", failed.join(", ")),
-            Err(Stop::Error(e) | Stop::Aborted(e)) => format!("{reason}; after-checks failed: {e}"),
+            Err(stop) => format!("{reason}; after-checks failed: {}", stop.reason()),
         }
     }
 
     pub(super) fn prepare_checks(&self) -> Result<Vec<CheckProbe>, Stop> {
         let prom = self.opts.prometheus.as_ref();
         if prom.is_none() && !self.opts.alerts_pushed && !self.exp.spec.abort_on_alerts.is_empty() {
-            return Err(Stop::Error(
-                "spec.abortOnAlerts needs a Prometheus URL (--prometheus URL or FAULTLINE_PROMETHEUS_URL) to watch the alerts, or faultline serve with Alertmanager sending to /webhooks/alertmanager".into(),
-            ));
+            return Err(Stop::error(RunError::AlertsUnwatched));
         }
         self.exp
             .spec
@@ -60,7 +58,7 @@ impl Runner {
             .iter()
             .map(|c| CheckProbe::new(c, prom))
             .collect::<Result<_, _>>()
-            .map_err(Stop::Error)
+            .map_err(|e| Stop::error(RunError::Check(e)))
     }
 
     /// Judges every check of `phase` once. With `wait_for_recovery`, a failing check is
@@ -79,7 +77,7 @@ impl Runner {
             .map(|c| async move {
                 // Each judgement builds its own probe so the phases do not share windows.
                 let mut probe = CheckProbe::new(&c.check, self.opts.prometheus.as_ref())
-                    .map_err(Stop::Error)?;
+                    .map_err(|e| Stop::error(RunError::Check(e)))?;
                 let window = if wait_for_recovery {
                     c.check.recovery_within.map(|d| d.std())
                 } else {

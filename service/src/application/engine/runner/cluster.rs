@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Utc;
-use faultline_agent::agent::error_chain;
 use faultline_agent::faults::FaultId;
 use faultline_agent::protocol::ApplyRequest;
 use faultline_spec::fault::Executor;
@@ -17,7 +16,7 @@ use futures::future::join_all;
 
 use super::machine::{Active, Runner};
 use super::place::{FailedPod, POD_CONCURRENCY, Place};
-use super::stop::Stop;
+use super::stop::{RunError, Stop};
 use crate::application::engine::inject::KUBERNETES_API;
 use crate::application::ports::{ClusterError, Killed, PodCluster, PodTarget};
 use crate::domain::RunEvent;
@@ -32,9 +31,7 @@ impl Runner {
             return Ok(None);
         }
         let Some(cluster) = self.opts.cluster.as_deref() else {
-            return Err(Stop::Error(
-                "Kubernetes pod targets need `faultline serve --kubernetes` (cluster mode); use a `local` target with `faultline run`".into(),
-            ));
+            return Err(Stop::error(RunError::ClusterModeNeeded));
         };
         for sel in targets {
             match cluster
@@ -46,10 +43,7 @@ impl Runner {
                     return Ok(Some(format!("{e}; nothing injected")));
                 }
                 Err(e) => {
-                    return Err(Stop::Error(format!(
-                        "{}; nothing injected",
-                        error_chain(&e)
-                    )));
+                    return Err(Stop::error(RunError::ClusterCheck(e)));
                 }
             }
         }
@@ -68,11 +62,16 @@ impl Runner {
         label: String,
     ) -> Result<(), Stop> {
         let cluster = self.opts.cluster.as_deref().ok_or_else(|| {
-            Stop::Error(format!(
-                "step {label}: Kubernetes pod targets need `faultline serve --kubernetes` (cluster mode)"
-            ))
+            Stop::error(RunError::StepNeedsCluster {
+                step: label.clone(),
+            })
         })?;
-        let fail = |e: ClusterError| Stop::Error(format!("step {label}: {}", error_chain(&e)));
+        let fail = |source: ClusterError| {
+            Stop::error(RunError::Cluster {
+                step: label.clone(),
+                source,
+            })
+        };
         let sel_result = cluster
             .select(sel, self.namespace(), &self.exp.spec.guard)
             .await
@@ -120,10 +119,12 @@ impl Runner {
                     .await?;
                 self.recover_each(&ids).await
             }
-            (kind, Executor::KubernetesApi) => Err(Stop::Error(format!(
-                "step {label}: {} has no Kubernetes implementation",
-                kind.name()
-            ))),
+            (kind, Executor::KubernetesApi) => {
+                Err(Stop::error(RunError::NoKubernetesImplementation {
+                    step: label,
+                    kind: kind.name().to_string(),
+                }))
+            }
         }
     }
 
@@ -169,14 +170,17 @@ impl Runner {
                         outcome: outcome.into(),
                     });
                 }
-                Err(e) => {
-                    first_err.get_or_insert_with(|| format!("step {label}: {}", error_chain(&e)));
+                Err(source) => {
+                    first_err.get_or_insert_with(|| RunError::Cluster {
+                        step: label.to_string(),
+                        source,
+                    });
                 }
             }
         }
         self.record_all(evs)?;
         self.enter_observing(label)?;
-        first_err.map_or(Ok(()), |e| Err(Stop::Error(e)))
+        first_err.map_or(Ok(()), |e| Err(Stop::error(e)))
     }
 
     async fn fail_pods(
@@ -216,8 +220,11 @@ impl Runner {
         for (fp, r) in patched.iter_mut().zip(results) {
             match r {
                 Ok(record) => fp.record = Some(record),
-                Err(e) => {
-                    first_err.get_or_insert_with(|| format!("step {label}: {}", error_chain(&e)));
+                Err(source) => {
+                    first_err.get_or_insert_with(|| RunError::Cluster {
+                        step: label.to_string(),
+                        source,
+                    });
                 }
             }
         }
@@ -236,7 +243,7 @@ impl Runner {
                 })
                 .collect(),
         )?;
-        first_err.map_or(Ok(()), |e| Err(Stop::Error(e)))
+        first_err.map_or(Ok(()), |e| Err(Stop::error(e)))
     }
 
     /// A network fault's `peerSelector` (NetworkChaos `target`) resolved to the peer pods'
@@ -258,18 +265,23 @@ impl Runner {
         let peers = cluster
             .select_peers(&sel, self.namespace())
             .await
-            .map_err(|e| Stop::Error(format!("step {label}: peerSelector: {}", error_chain(&e))))?;
+            .map_err(|source| {
+                Stop::error(RunError::PeerSelector {
+                    step: label.to_string(),
+                    source,
+                })
+            })?;
         let ips: Vec<ipnet::IpNet> = peers
             .chosen
             .iter()
             .flat_map(|p| p.ips.iter().copied().map(ipnet::IpNet::from))
             .collect();
         if ips.is_empty() {
-            return Err(Stop::Error(format!(
-                "step {label}: peerSelector: none of the {} chosen peer pods ({}) has an IP yet",
-                peers.chosen.len(),
-                peers.described
-            )));
+            return Err(Stop::error(RunError::PeersWithoutIp {
+                step: label.to_string(),
+                chosen: peers.chosen.len(),
+                described: peers.described,
+            }));
         }
         for ip in ips {
             if !scope.peers.contains(&ip) {
@@ -289,7 +301,12 @@ impl Runner {
         pods: &[PodTarget],
         label: &str,
     ) -> Result<Vec<FaultId>, Stop> {
-        let fail = |e: ClusterError| Stop::Error(format!("step {label}: {}", error_chain(&e)));
+        let fail = |source: ClusterError| {
+            Stop::error(RunError::Cluster {
+                step: label.to_string(),
+                source,
+            })
+        };
         let mut by_node: BTreeMap<String, Vec<(LocalTarget, &PodTarget)>> = BTreeMap::new();
         for p in pods {
             let node = p.node.clone().ok_or_else(|| {
@@ -309,8 +326,12 @@ impl Runner {
             let Some(agent) = agents.get(node) else {
                 continue;
             };
-            let req_id = FaultId::new(format!("{id}n{k}"))
-                .map_err(|e| Stop::Error(format!("step {label}: {e}")))?;
+            let req_id = FaultId::new(format!("{id}n{k}")).map_err(|reason| {
+                Stop::error(RunError::FaultId {
+                    step: label.to_string(),
+                    reason,
+                })
+            })?;
             self.register(
                 req_id.clone(),
                 label,
@@ -359,13 +380,16 @@ impl Runner {
                     }
                     self.record_all(evs)?;
                 }
-                Err(e) => {
-                    first_err
-                        .get_or_insert_with(|| format!("step {label}: {who}: {}", error_chain(&e)));
+                Err(source) => {
+                    first_err.get_or_insert_with(|| RunError::AgentApply {
+                        step: label.to_string(),
+                        agent: who,
+                        source,
+                    });
                 }
             }
         }
-        first_err.map_or(Ok(ids), |e| Err(Stop::Error(e)))
+        first_err.map_or(Ok(ids), |e| Err(Stop::error(e)))
     }
 
     pub(super) fn register(&self, id: FaultId, step: &str, place: Place) {

@@ -4,7 +4,7 @@
 use faultline_spec::steady::Phase;
 
 use super::machine::Runner;
-use super::stop::Stop;
+use super::stop::{RunError, Stop};
 use crate::application::engine::plan::{guard_refusal, label as step_label};
 use crate::domain::RunState;
 
@@ -26,9 +26,9 @@ impl Runner {
         self.sweep().await;
         let current = *self.state.lock().unwrap_or_else(|p| p.into_inner());
         if !current.is_terminal()
-            && let Err(Stop::Error(e) | Stop::Aborted(e)) = self.go(verdict, &reason)
+            && let Err(stop) = self.go(verdict, &reason)
         {
-            tracing::error!(run = %self.run, error = %e, "could not record the verdict");
+            tracing::error!(run = %self.run, error = %stop.reason(), "could not record the verdict");
         }
         *self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -50,7 +50,7 @@ impl Runner {
             let firing = prom
                 .firing_alerts(alerts)
                 .await
-                .map_err(|e| Stop::Error(format!("spec.abortOnAlerts: {e}")))?;
+                .map_err(|e| Stop::error(RunError::Alerts(e)))?;
             if !firing.is_empty() {
                 let reason = format!(
                     "not steady, nothing injected: alert {} is firing",
@@ -123,20 +123,21 @@ impl Runner {
 
     /// Recovers everything and names the terminal state for an early stop.
     async fn stop(&self, stop: Stop) -> (RunState, String) {
-        let (verdict, reason) = match stop {
-            Stop::Aborted(r) => (RunState::Aborted, r),
-            Stop::Error(r) => (RunState::Error, r),
+        let verdict = match stop {
+            Stop::Aborted(_) => RunState::Aborted,
+            Stop::Error(_) => RunState::Error,
         };
+        let reason = stop.reason();
         let nothing_injected = matches!(
             *self.state.lock().unwrap_or_else(|p| p.into_inner()),
             RunState::Pending | RunState::CheckingBefore
         );
         if !nothing_injected {
             let _ = self.enter_recovering(&reason);
-            if let Err(Stop::Error(e) | Stop::Aborted(e)) = self.recover_all().await {
+            if let Err(failed) = self.recover_all().await {
                 return (
                     RunState::Error,
-                    format!("{reason}; and recovery failed: {e}"),
+                    format!("{reason}; and recovery failed: {}", failed.reason()),
                 );
             }
             if verdict == RunState::Aborted {

@@ -2,6 +2,7 @@
 //! through the injector with a lease renewed while it is active, and recovered — by its
 //! step, by an abort, or by the final sweep.
 
+use faultline_agent::agent::error_chain;
 use faultline_agent::faults::FaultId;
 use faultline_agent::protocol::ApplyRequest;
 use faultline_spec::{FaultStep, Step, Target};
@@ -9,7 +10,7 @@ use futures::future::{BoxFuture, join_all};
 
 use super::machine::{Active, Runner};
 use super::place::Place;
-use super::stop::Stop;
+use super::stop::{RunError, Stop};
 use crate::application::engine::plan::label as step_label;
 use crate::domain::RunEvent;
 
@@ -43,7 +44,7 @@ impl Runner {
                         }
                         Ok(None) => {}
                         Err(e) => {
-                            tracing::warn!(fault = %a.id, error = %e, "lease renewal failed; the fault is recovered when the lease lapses");
+                            tracing::warn!(fault = %a.id, error = %error_chain(&e), "lease renewal failed; the fault is recovered when the lease lapses");
                         }
                     }
                 }
@@ -93,16 +94,14 @@ impl Runner {
             Some(Target::Local(t)) => t.clone(),
             Some(Target::Kubernetes(sel)) => return self.exec_pod_fault(f, sel, label).await,
             None => {
-                return Err(Stop::Error(format!(
-                    "step {label}: no target (set spec.target or the step's target)"
-                )));
+                return Err(Stop::error(RunError::NoTarget { step: label }));
             }
         };
         if super::cluster::has_peer_selector(&f.fault) {
             // The agent only knows addresses: unresolved, a partition would cut everything.
-            return Err(Stop::Error(format!(
-                "step {label}: `peerSelector` names pods, which only `faultline serve --kubernetes` resolves; give `peers` addresses for a local target"
-            )));
+            return Err(Stop::error(RunError::PeerSelectorOutsideCluster {
+                step: label,
+            }));
         }
         let id = self.next_fault_id();
         let req = ApplyRequest {
@@ -119,7 +118,10 @@ impl Runner {
             Ok(r) => r,
             Err(e) => {
                 self.forget(&id);
-                return Err(Stop::Error(format!("step {label}: {e}")));
+                return Err(Stop::error(RunError::Apply {
+                    step: label,
+                    source: e,
+                }));
             }
         };
         self.record_all(
@@ -182,7 +184,10 @@ impl Runner {
                         .collect(),
                 )
             }
-            Err(e) => Err(Stop::Error(format!("recovering {id}: {e}"))),
+            Err(e) => Err(Stop::error(RunError::Recover {
+                fault: id.clone(),
+                source: e,
+            })),
         }
     }
 
@@ -234,7 +239,7 @@ impl Runner {
                 )
                 .await
             {
-                tracing::error!(run = %self.run, fault = %a.id, step = %a.step, error = %e, "fault could not be recovered; its lease will lapse");
+                tracing::error!(run = %self.run, fault = %a.id, step = %a.step, error = %error_chain(&e), "fault could not be recovered; its lease will lapse");
             }
         }
     }

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::options::{AbortHandle, RunOptions};
 use super::place::Place;
 use super::samples::Samples;
-use super::stop::Stop;
+use super::stop::{RunError, Stop};
 use crate::application::engine::inject::Injector;
 use crate::application::ports::observe::{FnObserver, RunInfo};
 use crate::application::ports::run_store::RunStore;
@@ -163,7 +163,7 @@ impl Runner {
         }
         self.store
             .record_all(&self.run, &evs)
-            .map_err(|e| Stop::Error(format!("store: {e}")))?;
+            .map_err(|e| Stop::error(RunError::Record(e)))?;
         for ev in &evs {
             self.opts.observers.notify(&self.info, ev);
         }

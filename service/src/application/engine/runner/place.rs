@@ -9,11 +9,48 @@ use faultline_agent::faults::FaultId;
 use faultline_exporter::TraceParent;
 use futures::StreamExt;
 
-use crate::application::engine::inject::Injector;
-use crate::application::ports::{OriginalImages, PodCluster, PodTarget};
+use faultline_agent::client::ClientError;
+
+use crate::application::engine::inject::{InjectError, Injector};
+use crate::application::ports::{ClusterError, OriginalImages, PodCluster, PodTarget};
 
 /// How many pods are deleted or patched at once; the client's rate limit paces them.
 pub(super) const POD_CONCURRENCY: usize = 16;
+
+/// Why a fault could not be renewed or recovered where it lives. The messages read as
+/// they did when this was text: the agent's chain, or each pod's, joined.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PlaceError {
+    /// The run's injector failed.
+    #[error(transparent)]
+    Injector(#[from] InjectError),
+    /// The node agent failed.
+    #[error("agent on node {node}")]
+    Agent {
+        /// The node.
+        node: String,
+        /// Why.
+        #[source]
+        source: ClientError,
+    },
+    /// podFailure pods outside cluster mode.
+    #[error("podFailure recovery needs cluster mode")]
+    NoCluster,
+    /// Some pods could not be restored: each one's error.
+    #[error("{}", restore_errors(.0))]
+    Restore(Vec<ClusterError>),
+    /// A pod's podFailure lease could not be renewed.
+    #[error(transparent)]
+    Renew(#[from] ClusterError),
+}
+
+fn restore_errors(errors: &[ClusterError]) -> String {
+    errors
+        .iter()
+        .map(|e| error_chain(e))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
 /// Where an active fault lives, so it is renewed and recovered the way it was applied.
 #[derive(Clone)]
@@ -50,17 +87,20 @@ impl Place {
         injector: &Injector,
         cluster: Option<&dyn PodCluster>,
         parent: Option<&TraceParent>,
-    ) -> Result<Vec<(String, String)>, String> {
+    ) -> Result<Vec<(String, String)>, PlaceError> {
         match self {
-            Place::Injector => injector.recover(id, parent).await.map(outcomes),
+            Place::Injector => Ok(injector.recover(id, parent).await.map(outcomes)?),
             Place::Agent { client, node } => client
                 .recover_under(id, parent)
                 .await
                 .map(|r| outcomes(r.recovered))
-                .map_err(|e| format!("agent on node {node}: {}", error_chain(&e))),
+                .map_err(|source| PlaceError::Agent {
+                    node: node.clone(),
+                    source,
+                }),
             Place::PodFailure(pods) => {
                 let Some(cluster) = cluster else {
-                    return Err("podFailure recovery needs cluster mode".into());
+                    return Err(PlaceError::NoCluster);
                 };
                 // Built before the stream so the future stays Send (see cluster.rs).
                 let restores: Vec<_> = pods
@@ -84,13 +124,13 @@ impl Place {
                             out.push((fp.event.clone(), r.outcome().to_string()))
                         }
                         Ok(_) => {}
-                        Err(e) => errors.push(error_chain(&e)),
+                        Err(e) => errors.push(e),
                     }
                 }
                 if errors.is_empty() {
                     Ok(out)
                 } else {
-                    Err(errors.join("; "))
+                    Err(PlaceError::Restore(errors))
                 }
             }
         }
@@ -105,15 +145,18 @@ impl Place {
         cluster: Option<&dyn PodCluster>,
         lease: std::time::Duration,
         parent: Option<&TraceParent>,
-    ) -> Result<Option<Place>, String> {
+    ) -> Result<Option<Place>, PlaceError> {
         let secs = lease.as_secs().max(1);
         match self {
-            Place::Injector => injector.renew(id, secs, parent).await.map(|_| None),
+            Place::Injector => Ok(injector.renew(id, secs, parent).await.map(|_| None)?),
             Place::Agent { client, node } => client
                 .renew_under(id, secs, parent)
                 .await
                 .map(|_| None)
-                .map_err(|e| format!("agent on node {node}: {}", error_chain(&e))),
+                .map_err(|source| PlaceError::Agent {
+                    node: node.clone(),
+                    source,
+                }),
             Place::PodFailure(pods) => {
                 let Some(cluster) = cluster else {
                     return Ok(None);
@@ -136,8 +179,7 @@ impl Place {
                     cluster
                         .pod_failure()
                         .renew(&fp.pod.namespace, &fp.pod.name, &next)
-                        .await
-                        .map_err(|e| error_chain(&e))?;
+                        .await?;
                     *rec = next;
                     changed = true;
                 }

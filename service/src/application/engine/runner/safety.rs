@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::machine::Runner;
-use super::stop::Stop;
+use super::stop::{RunError, Stop};
 use crate::domain::RunEvent;
 
 /// How often `spec.abortOnAlerts` is checked while faults are active.
@@ -17,9 +17,11 @@ impl Runner {
         let Some(budget) = &self.exp.spec.guard.error_budget else {
             return Ok(None);
         };
-        let prom = self.opts.prometheus.as_ref().ok_or_else(|| {
-            Stop::Error("spec.guard.errorBudget needs a Prometheus URL (--prometheus URL or FAULTLINE_PROMETHEUS_URL)".into())
-        })?;
+        let prom = self
+            .opts
+            .prometheus
+            .as_ref()
+            .ok_or_else(|| Stop::error(RunError::ErrorBudgetUnmeasurable))?;
         let measured = prom.instant(&budget.prometheus).await;
         let (value, error) = match &measured {
             Ok(v) => (Some(*v), None),
