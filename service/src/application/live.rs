@@ -16,6 +16,7 @@ use tokio::sync::{Notify, watch};
 use crate::application::engine::inject::Injector;
 use crate::application::engine::runner::{AbortHandle, RunOptions, Runner};
 use crate::application::ports::{Halt, PodCluster, Storage};
+use crate::application::runs::{RunsError, create_run_from};
 use crate::domain::GitlabContext;
 use crate::domain::RunEvent;
 
@@ -27,7 +28,7 @@ pub enum LiveError {
     ShuttingDown,
     /// The run could not be created in the store.
     #[error("failed to create the run in the store")]
-    Create(#[source] anyhow::Error),
+    Create(#[source] RunsError),
     /// The run is not driven by this service (finished, unknown, or a previous process's).
     #[error("run {0} is not running here")]
     NotLive(String),
@@ -113,8 +114,7 @@ impl LiveRuns {
         if let Some(h) = self.store.halted().map_err(LiveError::HaltUnknown)? {
             return Err(LiveError::Halted(h));
         }
-        let id = crate::application::runs::create_run_from(&*self.store, &exp, gitlab.as_ref())
-            .map_err(LiveError::Create)?;
+        let id = create_run_from(&*self.store, &exp, gitlab.as_ref()).map_err(LiveError::Create)?;
         let experiment = exp.metadata.name.clone();
         let alerts = exp.spec.abort_on_alerts.clone();
         self.metrics.run_started(&experiment);

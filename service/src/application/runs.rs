@@ -4,16 +4,46 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context;
 use faultline_spec::Experiment;
 
 use crate::application::engine::inject::Injector;
 use crate::application::engine::runner::{RunOptions, Runner};
-use crate::application::ports::RunStore;
 use crate::application::ports::observe::FnObserver;
+use crate::application::ports::{RunStore, StoreError};
 use crate::application::report::{Report, to_html, to_junit};
 use crate::domain::GitlabContext;
 use crate::domain::RunState;
+
+/// Why a run could not be created, or its reports built or written.
+#[derive(Debug, thiserror::Error)]
+pub enum RunsError {
+    /// The experiment does not serialise to the JSON stored with the run.
+    #[error("serialising the experiment")]
+    SerialiseExperiment(#[source] serde_json::Error),
+    /// The run could not be created in the store.
+    #[error("creating the run in the store")]
+    Create(#[source] StoreError),
+    /// The run could not be read back for its report.
+    #[error("reading the run")]
+    ReadRun(#[source] StoreError),
+    /// The run's events could not be read back for its report.
+    #[error("reading the run's events")]
+    ReadEvents(#[source] StoreError),
+    /// The report does not serialise to JSON.
+    #[error("serialising the report")]
+    SerialiseReport(#[source] serde_json::Error),
+    /// A report directory or file could not be written.
+    #[error("{action} {}", path.display())]
+    Write {
+        /// `creating` (the directory) or `writing` (a file).
+        action: &'static str,
+        /// The directory or file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// How a finished run went and where its reports are.
 #[derive(Debug, Clone)]
@@ -37,7 +67,7 @@ pub fn new_run_id() -> String {
 
 /// Creates a `pending` run of `exp` in the store (the experiment stored as JSON) and
 /// returns its id; nothing is started.
-pub fn create_run(store: &dyn RunStore, exp: &Experiment) -> anyhow::Result<String> {
+pub fn create_run(store: &dyn RunStore, exp: &Experiment) -> Result<String, RunsError> {
     create_run_from(store, exp, None)
 }
 
@@ -46,19 +76,19 @@ pub fn create_run_from(
     store: &dyn RunStore,
     exp: &Experiment,
     gitlab: Option<&GitlabContext>,
-) -> anyhow::Result<String> {
+) -> Result<String, RunsError> {
     let run = new_run_id();
-    let spec_json = serde_json::to_string(exp).context("serialising the experiment")?;
+    let spec_json = serde_json::to_string(exp).map_err(RunsError::SerialiseExperiment)?;
     store
         .create_run_from(&run, &exp.metadata.name, &spec_json, gitlab)
-        .context("creating the run in the store")?;
+        .map_err(RunsError::Create)?;
     Ok(run)
 }
 
 /// The report of run `run` as it stands in the store (final once the run is terminal).
-pub fn build_report(store: &dyn RunStore, run: &str) -> anyhow::Result<Report> {
-    let row = store.run(run).context("reading the run")?;
-    let events = store.events(run).context("reading the run's events")?;
+pub fn build_report(store: &dyn RunStore, run: &str) -> Result<Report, RunsError> {
+    let row = store.run(run).map_err(RunsError::ReadRun)?;
+    let events = store.events(run).map_err(RunsError::ReadEvents)?;
     Ok(Report::build(&row, events))
 }
 
@@ -70,7 +100,7 @@ pub async fn run_experiment(
     exp: &Experiment,
     report_root: &Path,
     progress: Option<fn(&crate::domain::RunEvent)>,
-) -> anyhow::Result<Finished> {
+) -> Result<Finished, RunsError> {
     let run = create_run(&*store, exp)?;
     let mut opts = opts;
     if let Some(p) = progress {
@@ -87,15 +117,23 @@ pub async fn run_experiment(
 
     let report = build_report(&*store, &run)?;
     let dir = report_root.join(&run);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(|source| RunsError::Write {
+        action: "creating",
+        path: dir.clone(),
+        source,
+    })?;
     let write = |name: &str, body: String| {
         let path = dir.join(name);
-        std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))
+        std::fs::write(&path, body).map_err(|source| RunsError::Write {
+            action: "writing",
+            path,
+            source,
+        })
     };
     write("report.html", to_html(&report))?;
     write(
         "report.json",
-        serde_json::to_string_pretty(&report).context("serialising the report")?,
+        serde_json::to_string_pretty(&report).map_err(RunsError::SerialiseReport)?,
     )?;
     write("junit.xml", to_junit(&report))?;
     Ok(Finished {
