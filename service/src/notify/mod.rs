@@ -4,6 +4,7 @@
 //! — Slack (Block Kit), email (SMTP) and signed webhooks.
 
 pub mod config;
+mod config_read;
 pub mod email;
 pub mod error;
 pub mod observer;
