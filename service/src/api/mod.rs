@@ -1,6 +1,7 @@
 //! The service's HTTP API (actix-web; DESIGN §6): `/api/v1/runs` and its events, reports
 //! and abort; `/healthz`, `/readyz`, `/metrics`. One file per resource; [`Service`] holds
-//! the process around it.
+//! the process around it. HTTP only: runs are started, aborted and followed through the
+//! application, the store and GitLab reached through its ports.
 
 pub mod alertmanager;
 pub mod auth;

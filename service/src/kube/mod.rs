@@ -4,7 +4,8 @@
 //!
 //! [`select`] is pure (selector and mode logic over listed pods); everything else talks to
 //! the API server through a [`kube::Client`](::kube::Client) that [`client::connect`] builds
-//! with a client-side rate limit. [`Cluster`] is the handle the engine holds.
+//! with a client-side rate limit. [`Cluster`] is the handle cluster mode wires into the
+//! engine: it implements the application's cluster ports (`ports.rs`).
 
 pub mod agents;
 pub mod client;

@@ -1,7 +1,9 @@
 //! Notifications: every finished run tells the right people (issue 9). Routes come from
 //! the experiment's `notify:` and the `--notify-config` file; the notifications a verdict
 //! calls for are written to the store's outbox first, then sent by a worker with retries
-//! — Slack (Block Kit), email (SMTP) and signed webhooks.
+//! — Slack (Block Kit), email (SMTP) and signed webhooks. The worker implements the
+//! application's `Outbox` port and hands GitLab's entries to the `DeliveryChannel` it is
+//! given (the `gitlab` adapter's client).
 
 pub mod config;
 mod config_read;

@@ -47,8 +47,8 @@ impl Store {
     }
 
     /// Deletes deliveries first received before `before`, the oldest first and at most
-    /// [`PRUNE_AT_MOST`] of them; resolves to how many. A resend of a deleted one is a new
-    /// delivery again.
+    /// [`PRUNE_AT_MOST`](crate::application::ports::PRUNE_AT_MOST) of them; resolves to
+    /// how many. A resend of a deleted one is a new delivery again.
     pub fn prune_deliveries(
         &self,
         before: DateTime<Utc>,

@@ -1,6 +1,6 @@
 //! The statistical verdict of checks with `compare:`: their raw samples are kept per
 //! phase while they are measured, and once the faults are removed the `during` window is
-//! compared with the `before` window (`checks::compare`) and the result recorded.
+//! compared with the `before` window (`domain::compare`) and the result recorded.
 
 use super::machine::Runner;
 use super::stop::Stop;
