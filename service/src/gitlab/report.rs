@@ -244,4 +244,70 @@ mod tests {
         assert!(b.contains("p99 \\| too high second line"), "{b}");
         assert!(b.contains("[report](http://f/r.html)"), "{b}");
     }
+
+    /// The outbox port, faked: what the observer queued.
+    #[derive(Default)]
+    struct Queued(std::sync::Mutex<Vec<(String, RunState, Vec<Destination>)>>);
+
+    impl Outbox for Arc<Queued> {
+        fn enqueue(
+            &self,
+            run: &str,
+            verdict: RunState,
+            dests: &[Destination],
+        ) -> Result<usize, crate::application::ports::StoreError> {
+            let mut q = self.0.lock().unwrap();
+            q.push((run.into(), verdict, dests.to_vec()));
+            Ok(dests.len())
+        }
+    }
+
+    #[test]
+    fn gitlab_runs_queue_a_running_status_then_the_verdict_and_a_note() {
+        let queued = Arc::new(Queued::default());
+        let observer = GitlabObserver::new(queued.clone());
+        let cx = crate::domain::GitlabContext {
+            mr_iid: Some(7),
+            ..Default::default()
+        };
+        let run = RunInfo {
+            id: "r1".into(),
+            experiment: "e".into(),
+            gitlab: Some(cx),
+        };
+        let to = |to| RunEvent::StateChanged {
+            to,
+            reason: String::new(),
+        };
+        for state in [
+            RunState::CheckingBefore,
+            RunState::Injecting,
+            RunState::Passed,
+        ] {
+            observer.observe(&run, &to(state), Utc::now());
+        }
+        // A run GitLab did not start is not reported there.
+        let local = RunInfo {
+            gitlab: None,
+            ..run.clone()
+        };
+        observer.observe(&local, &to(RunState::Failed), Utc::now());
+        let running = Destination::GitlabStatus {
+            phase: "running".into(),
+        };
+        let last = Destination::GitlabStatus {
+            phase: "final".into(),
+        };
+        assert_eq!(
+            *queued.0.lock().unwrap(),
+            [
+                ("r1".to_string(), RunState::CheckingBefore, vec![running]),
+                (
+                    "r1".to_string(),
+                    RunState::Passed,
+                    vec![last, Destination::GitlabNote]
+                ),
+            ]
+        );
+    }
 }
