@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faultline::api::{Auth, Service};
-use faultline::engine::inject::Injector;
-use faultline::engine::runner::RunOptions;
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::RunOptions;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
 

@@ -30,10 +30,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use faultline::engine::inject::Injector;
-use faultline::engine::observe::{RunInfo, RunObserver};
-use faultline::engine::runner::{RunOptions, Runner};
-use faultline::engine::{RunEvent, RunState};
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::{RunOptions, Runner};
+use faultline::application::ports::observe::{RunInfo, RunObserver};
+use faultline::domain::{RunEvent, RunState};
 use faultline::kube::agents::AgentSettings;
 use faultline::kube::{Cluster, ClusterConfig, RateLimitLayer};
 use faultline::store::Store;
@@ -352,7 +352,7 @@ async fn round(k: usize, api: &Api, agents: &Agents, c: &Containers) -> Round {
     store.create_run(&run, "p8", "{}").unwrap();
     let watch = Arc::new(Watch::default());
     let mut opts = RunOptions {
-        cluster: Some(cluster),
+        cluster: Some(std::sync::Arc::new(cluster)),
         ..RunOptions::default()
     };
     opts.observers.push(watch.clone());

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faultline::api::{Auth, Service};
-use faultline::engine::inject::Injector;
-use faultline::engine::runner::RunOptions;
-use faultline::engine::{RunEvent, RunState};
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::RunOptions;
+use faultline::domain::{RunEvent, RunState};
 use faultline::store::Store;
 use faultline_agent::client::AgentClient;
 

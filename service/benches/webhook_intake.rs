@@ -33,12 +33,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use faultline::api::webhooks::{GitlabHooks, install};
+use faultline::api::GitlabHooks;
+use faultline::api::webhooks::install;
 use faultline::api::{Auth, Service};
-use faultline::engine::inject::Injector;
-use faultline::engine::runner::RunOptions;
-use faultline::gitlab::hooks::{self, EventKind};
-use faultline::gitlab::{GitlabConfig, GitlabContext, rules};
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::RunOptions;
+use faultline::application::gitlab_trigger::hooks;
+use faultline::application::gitlab_trigger::hooks::EventKind;
+use faultline::application::gitlab_trigger::{GitlabConfig, rules};
+use faultline::domain::GitlabContext;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
 
@@ -120,7 +123,7 @@ impl Server {
             &service.state,
             GitlabHooks {
                 config: GitlabConfig::parse(config, "bench-gitlab.yaml").expect("config"),
-                client: None,
+                previews: None,
                 outbox: None,
             },
         );
@@ -452,7 +455,8 @@ async fn bench() {
     std::fs::create_dir_all(dir.path().join("match")).expect("dir");
     let ignoring = Server::start(&dir.path().join("ignore"), CONFIG_IGNORE).await;
     let matching = Server::start(&dir.path().join("match"), CONFIG_MATCH).await;
-    faultline::catalog::put(&matching.store, &experiment(sleeper.id()), "bench").expect("catalog");
+    faultline::application::catalog::put(&*matching.store, &experiment(sleeper.id()), "bench")
+        .expect("catalog");
     matching
         .store
         .halt("benchmark: nothing may run", "bench")
@@ -675,7 +679,8 @@ fn steps(body: &[u8], ignoring: &Store, matching: &Store) {
         short,
         &mut || {
             std::hint::black_box(
-                faultline::catalog::get(matching, "bench-dry", Some(&cx)).expect("get"),
+                faultline::application::catalog::get(matching, "bench-dry", Some(&cx))
+                    .expect("get"),
             );
         },
     );

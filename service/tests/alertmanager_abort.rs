@@ -10,7 +10,7 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use faultline::engine::RunState;
+use faultline::domain::RunState;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::*;

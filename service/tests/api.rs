@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use faultline::api::server::INTERRUPTED;
 use faultline::api::{Auth, check_bind};
-use faultline::engine::{RunEvent, RunState};
+use faultline::domain::{RunEvent, RunState};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::*;

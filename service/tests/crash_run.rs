@@ -86,7 +86,7 @@ fn a_killed_run_is_recovered_from_the_journal_and_ends_in_error() {
     let store = faultline::store::Store::open(&state.path().join("faultline.db")).unwrap();
     let runs = store.list_runs(10).unwrap();
     let killed = runs.iter().find(|r| r.experiment == "long-pause").unwrap();
-    assert_eq!(killed.state, faultline::engine::RunState::Error);
+    assert_eq!(killed.state, faultline::domain::RunState::Error);
     assert!(killed.reason.contains("killed"), "{}", killed.reason);
     drop(victim);
 }

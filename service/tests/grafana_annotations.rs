@@ -12,9 +12,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use faultline::engine::RunState;
-use faultline::engine::inject::Injector;
-use faultline::engine::runner::{RunOptions, Runner};
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::{RunOptions, Runner};
+use faultline::domain::RunState;
 use faultline::outputs::GrafanaObserver;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;

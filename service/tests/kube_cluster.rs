@@ -8,9 +8,11 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use faultline::application::ports::Killed;
+use faultline::application::ports::Restored;
 use faultline::kube::agents::AgentSettings;
-use faultline::kube::pod_failure::{ORIGINAL_IMAGES_ANNOTATION, Restored, read_annotation};
-use faultline::kube::pod_kill::{Killed, kill_pod};
+use faultline::kube::pod_failure::{ORIGINAL_IMAGES_ANNOTATION, read_annotation};
+use faultline::kube::pod_kill::kill_pod;
 use faultline::kube::{
     ClientOptions, Cluster, ClusterConfig, LeaderElector, LeaseConfig, PodFailureInjector, connect,
 };

@@ -15,8 +15,9 @@ mod pod_faults;
 
 use std::collections::BTreeSet;
 
+use faultline::application::ports::Killed;
 use faultline::kube::agents::AgentSettings;
-use faultline::kube::pod_kill::{Killed, kill_pod};
+use faultline::kube::pod_kill::kill_pod;
 use faultline::kube::{Cluster, ClusterConfig, KubeError};
 use faultline_spec::{Guard, PodSelector};
 use http::Method;
@@ -49,7 +50,7 @@ fn cluster(client: kube::Client) -> Cluster {
     )
 }
 
-fn names(sel: &faultline::kube::cluster::Selection) -> BTreeSet<String> {
+fn names(sel: &faultline::application::ports::Selection) -> BTreeSet<String> {
     sel.chosen.iter().map(|p| p.key()).collect()
 }
 
@@ -374,7 +375,7 @@ async fn the_client_side_rate_limit_paces_a_paginated_list() {
 
 #[tokio::test]
 async fn a_dry_run_in_cluster_mode_lists_the_pods_and_applies_the_guard() {
-    use faultline::api::plan::{dry_run, resolve_in_cluster};
+    use faultline::application::dry_run::{dry_run, resolve_in_cluster};
     let yaml = "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: { name: dry, namespace: shop }\nspec:\n  target: { labelSelectors: { app: web }, mode: fixed, value: \"2\" }\n  guard: { maxTargets: 3 }\n  steps:\n    - podKill: {}\n    - podKill: {}\n      target: { namespaces: [pay], mode: all }\n";
     let exp = faultline_spec::load_str(yaml, "t.yaml").unwrap().remove(0);
     let (client, server) = testcontext();

@@ -11,11 +11,12 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use faultline::engine::RunState;
-use faultline::engine::inject::Injector;
-use faultline::engine::runner::{RunOptions, Runner};
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::{RunOptions, Runner};
+use faultline::application::ports::NotificationStatus;
+use faultline::domain::RunState;
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
-use faultline::store::{NotificationStatus, Store};
+use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_spec::load_str;
 

@@ -9,11 +9,11 @@ mod notify_support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use faultline::engine::RunState;
-use faultline::notify::{
-    Channels, Destination, Notifier, NotifyConfig, Outbox, RetryPolicy, Templates,
-};
-use faultline::store::{NotificationStatus, Store};
+use faultline::application::ports::Destination;
+use faultline::application::ports::NotificationStatus;
+use faultline::domain::RunState;
+use faultline::notify::{Channels, Notifier, NotifyConfig, Outbox, RetryPolicy, Templates};
+use faultline::store::Store;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
@@ -397,11 +397,11 @@ routes:
     let spec = spec_with_notify(serde_json::json!([{ "webhook": format!("{}/a", hook.url) }]));
     finish_run(&store, &*obs, "run-d", "exp", &spec, RunState::Failed);
     // The engine observing the end twice (or a retry of the observer) adds nothing.
-    let end = faultline::engine::RunEvent::StateChanged {
+    let end = faultline::domain::RunEvent::StateChanged {
         to: RunState::Failed,
         reason: String::new(),
     };
-    let info = faultline::engine::observe::RunInfo {
+    let info = faultline::application::ports::observe::RunInfo {
         id: "run-d".into(),
         experiment: "exp".into(),
         gitlab: None,
@@ -445,7 +445,7 @@ async fn a_new_worker_sends_what_a_previous_process_left_pending() {
         let store = Arc::new(Store::open(&db).unwrap());
         let outbox = Outbox::new(store.clone(), channels(&yaml), fast());
         store.create_run("run-r", "exp", "{}").unwrap();
-        let end = faultline::engine::RunEvent::StateChanged {
+        let end = faultline::domain::RunEvent::StateChanged {
             to: RunState::Error,
             reason: "crashed".into(),
         };

@@ -12,10 +12,10 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use faultline::engine::RunState;
-use faultline::engine::inject::Injector;
-use faultline::engine::runner::{RunOptions, Runner};
-use faultline::gitlab::GitlabContext;
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::{RunOptions, Runner};
+use faultline::domain::GitlabContext;
+use faultline::domain::RunState;
 use faultline::outputs::TraceObserver;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{free_port, start_prometheus};
-use faultline::checks::{ProbeError, PrometheusClient};
+use faultline::application::probes::{ProbeError, PrometheusClient};
 
 const EMPTY_CONFIG: &str = "global:\n  scrape_interval: 15s\nscrape_configs: []\n";
 

@@ -14,11 +14,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use faultline::checks::Comparison;
-use faultline::engine::inject::Injector;
-use faultline::engine::runner::{RunOptions, Runner};
-use faultline::engine::{RunEvent, RunState};
-use faultline::report::Report;
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::{RunOptions, Runner};
+use faultline::application::report::Report;
+use faultline::domain::Comparison;
+use faultline::domain::{RunEvent, RunState};
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_agent::cgroup::TestCgroup;

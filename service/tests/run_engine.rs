@@ -8,9 +8,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use faultline::engine::inject::Injector;
-use faultline::engine::runner::{RunOptions, Runner};
-use faultline::engine::{RunEvent, RunState};
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::{RunOptions, Runner};
+use faultline::domain::{RunEvent, RunState};
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_spec::load_str;

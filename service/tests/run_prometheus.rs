@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Proc, Prometheus, http_server, proc_state, sleeper, start_prometheus};
-use faultline::checks::PrometheusClient;
-use faultline::engine::inject::Injector;
-use faultline::engine::runner::{RunOptions, Runner};
-use faultline::engine::{RunEvent, RunState};
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::{RunOptions, Runner};
+use faultline::application::probes::PrometheusClient;
+use faultline::domain::{RunEvent, RunState};
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_spec::load_str;

@@ -29,7 +29,7 @@ async fn the_leader_fires_schedules_and_the_emergency_stop_holds_them() {
         Arc::new(tempfile::tempdir().unwrap()),
         |_, _| {},
         move |svc| {
-            *h.lock().unwrap() = Some(faultline::schedule::spawn(
+            *h.lock().unwrap() = Some(faultline::application::schedule::spawn(
                 svc.state.store.clone(),
                 svc.live().clone(),
                 Arc::new(move || l.load(Ordering::SeqCst)),

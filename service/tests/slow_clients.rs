@@ -68,7 +68,7 @@ async fn a_body_trickling_in_is_cut_off_with_408_while_others_are_served() {
     assert!(sent < 100_000, "the whole body went through");
     assert!(answer.contains("not complete within"), "{answer}");
     // Nothing was started from the half-sent experiment.
-    let all = faultline::store::RunFilter {
+    let all = faultline::application::ports::RunFilter {
         limit: 100,
         ..Default::default()
     };

@@ -6,9 +6,10 @@ mod support;
 
 use std::sync::Arc;
 
-use faultline::api::webhooks::{GitlabHooks, install};
-use faultline::gitlab::GitlabConfig;
-use faultline::gitlab::hooks::{EventKind, parse};
+use faultline::api::GitlabHooks;
+use faultline::api::webhooks::install;
+use faultline::application::gitlab_trigger::GitlabConfig;
+use faultline::application::gitlab_trigger::hooks::{EventKind, parse};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use serde_json::Value;
@@ -228,7 +229,7 @@ async fn mutated_deliveries_get_2xx_or_4xx_and_unreadable_ones_run_nothing() {
                 &svc.state,
                 GitlabHooks {
                     config: cfg,
-                    client: None,
+                    previews: None,
                     outbox: None,
                 },
             )

@@ -9,9 +9,12 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use faultline::api::webhooks::{GitlabHooks, install};
-use faultline::gitlab::config::ApiSettings;
-use faultline::gitlab::{GitlabClient, GitlabConfig, GitlabObserver};
+use faultline::api::GitlabHooks;
+use faultline::api::webhooks::install;
+use faultline::application::gitlab_trigger::GitlabConfig;
+use faultline::application::gitlab_trigger::config::ApiSettings;
+use faultline::application::ports::Outbox;
+use faultline::gitlab::{GitlabClient, GitlabObserver};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
 use gitlab_fake::FakeGitlab;
 use reqwest::StatusCode;
@@ -133,8 +136,8 @@ async fn rig() -> Rig {
                 &service.state,
                 GitlabHooks {
                     config: cfg,
-                    client: Some(hooks_client),
-                    outbox,
+                    previews: Some(Arc::new(hooks_client)),
+                    outbox: outbox.map(|o| -> Arc<dyn Outbox> { Arc::new(o) }),
                 },
             )
         },
@@ -398,7 +401,7 @@ async fn merge_request_pipelines_keep_one_note_and_survive_a_gitlab_outage() {
     let rows = r.server.store.notifications(&id2).unwrap();
     assert!(
         rows.iter()
-            .all(|n| n.status == faultline::store::NotificationStatus::Sent),
+            .all(|n| n.status == faultline::application::ports::NotificationStatus::Sent),
         "{rows:?}"
     );
 }
@@ -642,8 +645,8 @@ async fn the_emergency_stop_survives_a_restart() {
                 .unwrap();
         faultline::api::Service::open(
             store,
-            faultline::engine::inject::Injector::Remote(agent),
-            faultline::engine::runner::RunOptions::default(),
+            faultline::application::engine::inject::Injector::Remote(agent),
+            faultline::application::engine::runner::RunOptions::default(),
             faultline::api::Auth::Disabled,
         )
         .unwrap()

@@ -12,8 +12,8 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::auth::Operator;
+use super::body::read_body;
 use super::error::ApiError;
-use super::runs::read_body;
 use super::state::ApiState;
 
 /// Mounts `/webhooks/alertmanager`.

@@ -101,9 +101,9 @@ impl ResponseError for ApiError {
 }
 
 /// Maps a store error: an unknown run is 404, anything else 500.
-pub fn store_error(id: &str, e: crate::store::StoreError) -> ApiError {
+pub fn store_error(id: &str, e: crate::application::ports::StoreError) -> ApiError {
     match e {
-        crate::store::StoreError::NoSuchRun(_) => ApiError::no_such_run(id),
+        crate::application::ports::StoreError::NoSuchRun(_) => ApiError::no_such_run(id),
         other => ApiError::internal("reading the store", &other),
     }
 }

@@ -8,10 +8,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
 use super::auth::{Operator, Viewer};
+use super::body::{absolute, read_body};
 use super::error::ApiError;
-use super::runs::{absolute, read_body};
 use super::state::ApiState;
-use crate::catalog::{self, CatalogError};
+use crate::application::catalog;
+use crate::application::catalog::CatalogError;
 
 /// Mounts the routes under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -61,7 +62,7 @@ async fn create(
         .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?
         .to_string();
     let store = state.store.clone();
-    let (name, created) = web::block(move || catalog::put(&store, &text, "api"))
+    let (name, created) = web::block(move || catalog::put(&*store, &text, "api"))
         .await
         .map_err(|e| ApiError::internal("storing the experiment", &e))?
         .map_err(catalog_error)?;
@@ -140,7 +141,7 @@ async fn run(
     state: web::Data<ApiState>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, exp) = catalog::get(&state.store, &name, None).map_err(catalog_error)?;
+    let (_, exp) = catalog::get(&*state.store, &name, None).map_err(catalog_error)?;
     let id = state.live.start(exp).map_err(super::runs::start_error)?;
     let path = format!("/api/v1/runs/{id}");
     Ok(HttpResponse::Created()

@@ -10,7 +10,7 @@
 use faultline_spec::{Experiment, load_str};
 
 use super::error::ApiError;
-use crate::gitlab::GitlabContext;
+use crate::domain::GitlabContext;
 
 /// A validated submission.
 #[derive(Debug, Clone)]

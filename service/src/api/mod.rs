@@ -1,17 +1,19 @@
 //! The service's HTTP API (actix-web; DESIGN §6): `/api/v1/runs` and its events, reports
 //! and abort; `/healthz`, `/readyz`, `/metrics`. One file per resource; [`Service`] holds
-//! the process around it.
+//! the process around it. HTTP only: runs are started, aborted and followed through the
+//! application, the store and GitLab reached through its ports.
 
 pub mod alertmanager;
 pub mod auth;
+pub mod body;
 pub mod deadline;
 pub mod error;
 pub mod experiments;
+pub mod gitlab_hooks;
 pub mod halt;
 pub mod health;
 pub mod intake;
-pub mod live;
-pub mod plan;
+pub mod routes;
 pub mod runs;
 pub mod schedules;
 pub mod server;
@@ -21,20 +23,6 @@ pub mod webhooks;
 
 pub use auth::{Auth, Role};
 pub use error::ApiError;
-pub use live::LiveRuns;
+pub use gitlab_hooks::GitlabHooks;
 pub use server::{ServeError, Service, check_bind};
 pub use state::ApiState;
-
-/// Mounts every route: the health routes at the root, the rest under `/api/v1`.
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    health::configure(cfg);
-    webhooks::configure(cfg);
-    alertmanager::configure(cfg);
-    cfg.service(
-        actix_web::web::scope("/api/v1")
-            .configure(runs::configure)
-            .configure(experiments::configure)
-            .configure(halt::configure)
-            .configure(schedules::configure),
-    );
-}

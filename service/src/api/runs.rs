@@ -1,23 +1,24 @@
 //! `/api/v1/runs`: create (or dry-run), list, get, abort, reports.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Operator, Viewer};
+use super::body::{absolute, read_body};
 use super::error::{ApiError, store_error};
 use super::intake;
-use super::live::LiveError;
-use super::plan::dry_run;
 use super::state::ApiState;
-use crate::engine::RunState;
-use crate::report::{Report, to_html, to_junit};
-use crate::store::{RunFilter, RunRow};
-
-/// Bodies over this are refused with 413 (an experiment is a few KiB).
-pub const MAX_BODY: usize = 1 << 20;
+use crate::application::dry_run::dry_run;
+use crate::application::live::LiveError;
+use crate::application::ports::PlanPreviews;
+use crate::application::ports::RunFilter;
+use crate::application::report::{Report, to_html, to_junit};
+use crate::domain::RunRow;
+use crate::domain::RunState;
 
 /// Mounts the routes under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -37,8 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// reports only.
 fn gitlab_for(
     state: &ApiState,
-    cx: &crate::gitlab::GitlabContext,
-) -> Result<Option<crate::gitlab::GitlabClient>, ApiError> {
+    cx: &crate::domain::GitlabContext,
+) -> Result<Option<Arc<dyn PlanPreviews>>, ApiError> {
     let Some(hooks) = state.gitlab.get() else {
         return Ok(None);
     };
@@ -56,7 +57,7 @@ fn gitlab_for(
             ),
         ));
     }
-    Ok(hooks.client.clone())
+    Ok(hooks.previews.clone())
 }
 
 /// The answer to a run that could not start: 503 while shutting down or halted.
@@ -80,27 +81,6 @@ struct Created {
     state: RunState,
 }
 
-/// The absolute URL of `path` on this server, as the client reached it.
-pub(super) fn absolute(req: &HttpRequest, path: &str) -> String {
-    let info = req.connection_info();
-    format!("{}://{}{path}", info.scheme(), info.host())
-}
-
-pub(super) async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is over {MAX_BODY} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 async fn create(
     _: Operator,
     req: HttpRequest,
@@ -120,7 +100,7 @@ async fn create(
                 .to_ascii_lowercase()
         });
     let intake = intake::parse(content_type.as_deref(), &body)?;
-    let client = match &intake.gitlab {
+    let previews = match &intake.gitlab {
         Some(cx) => gitlab_for(&state, cx)?,
         None => None,
     };
@@ -134,17 +114,17 @@ async fn create(
             .await
             .map_err(|e| ApiError::internal("planning the dry run", &e))?;
         if let (Some(c), Some(exp)) = (cluster, in_cluster) {
-            super::plan::resolve_in_cluster(&mut plan, &exp, &c).await;
+            crate::application::dry_run::resolve_in_cluster(&mut plan, &exp, &*c).await;
         }
         // The preview shows the pods the cluster resolved, so it is posted after.
-        if let (Some(client), Some(cx)) = (client, intake.gitlab)
+        if let (Some(previews), Some(cx)) = (previews, intake.gitlab)
             && cx.mr_iid.is_some()
         {
-            tokio::spawn(crate::gitlab::preview::post(client, plan.clone(), cx));
+            tokio::spawn(previews.post(plan.clone(), cx));
         }
         return Ok(HttpResponse::Ok().json(plan));
     }
-    let reports_to_gitlab = client.is_some();
+    let reports_to_gitlab = previews.is_some();
     let id = state
         .live
         .start_from(intake.experiment, intake.gitlab)

@@ -13,8 +13,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn list(_: Viewer, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
-    let list = web::block(move || crate::schedule::scheduled(&store, chrono::Utc::now()))
-        .await
-        .map_err(|e| ApiError::internal("listing schedules", &e))?;
+    let list =
+        web::block(move || crate::application::schedule::scheduled(&*store, chrono::Utc::now()))
+            .await
+            .map_err(|e| ApiError::internal("listing schedules", &e))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "schedules": list })))
 }

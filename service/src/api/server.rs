@@ -13,11 +13,11 @@ use faultline_exporter::ServiceMetrics;
 
 use super::auth::Auth;
 use super::deadline;
-use super::live::LiveRuns;
 use super::state::ApiState;
-use crate::engine::inject::Injector;
-use crate::engine::runner::RunOptions;
-use crate::store::{Store, StoreError};
+use crate::application::engine::inject::Injector;
+use crate::application::engine::runner::RunOptions;
+use crate::application::live::LiveRuns;
+use crate::application::ports::{Storage, StoreError};
 
 /// The reason given to runs a previous process left non-terminal.
 pub const INTERRUPTED: &str = "service restarted mid-run";
@@ -72,7 +72,7 @@ impl Service {
     /// Ends what a previous process left running (`error`, [`INTERRUPTED`]) and prepares
     /// the registry. Must be called inside the tokio runtime runs will be spawned on.
     pub fn open(
-        store: Arc<Store>,
+        store: Arc<dyn Storage>,
         injector: Injector,
         opts: RunOptions,
         auth: Auth,
@@ -133,7 +133,7 @@ impl Service {
                         Ok(res)
                     }
                 })
-                .configure(super::configure)
+                .configure(super::routes::configure)
         })
         .workers(2)
         .disable_signals()

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use super::auth::Viewer;
 use super::error::{ApiError, store_error};
 use super::state::ApiState;
-use crate::engine::StoredEvent;
+use crate::domain::StoredEvent;
 
 /// How often a stream re-reads the store when it has no news (a run another process
 /// drives, or a missed notification); also the keep-alive comment period.

@@ -4,15 +4,15 @@ use std::sync::Arc;
 
 use faultline_exporter::ServiceMetrics;
 
-use super::live::LiveRuns;
-use super::webhooks::GitlabHooks;
-use crate::engine::inject::Injector;
-use crate::store::Store;
+use super::gitlab_hooks::GitlabHooks;
+use crate::application::engine::inject::Injector;
+use crate::application::live::LiveRuns;
+use crate::application::ports::Storage;
 
 /// The service's shared state, one per process.
 pub struct ApiState {
     /// Runs, events, verdicts.
-    pub store: Arc<Store>,
+    pub store: Arc<dyn Storage>,
     /// The runs this process drives.
     pub live: Arc<LiveRuns>,
     /// The service's metric families.
@@ -26,7 +26,11 @@ pub struct ApiState {
 
 impl ApiState {
     /// State over `live` (which holds the store and the injector).
-    pub fn new(store: Arc<Store>, live: Arc<LiveRuns>, metrics: Arc<ServiceMetrics>) -> ApiState {
+    pub fn new(
+        store: Arc<dyn Storage>,
+        live: Arc<LiveRuns>,
+        metrics: Arc<ServiceMetrics>,
+    ) -> ApiState {
         let resolve_locally = matches!(live.injector(), Injector::InProcess(_));
         ApiState {
             store,

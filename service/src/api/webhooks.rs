@@ -16,42 +16,18 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
+use super::body::{absolute, read_body};
 use super::error::ApiError;
-use super::runs::{absolute, read_body};
+use super::gitlab_hooks::GitlabHooks;
 use super::state::ApiState;
-use crate::catalog;
-use crate::gitlab::config::GitlabConfig;
-use crate::gitlab::hooks::{self, EventKind};
-use crate::gitlab::rules;
-use crate::gitlab::{GitlabClient, GitlabContext};
-use crate::notify::Outbox;
-use crate::notify::routing::Glob;
-use crate::store::{PRUNE_AT_MOST, Store};
-
-/// What the webhook needs, from `serve --gitlab-config`.
-pub struct GitlabHooks {
-    /// Projects, secrets and rules.
-    pub config: GitlabConfig,
-    /// GitLab's API, when configured (dry-run previews on merge requests use it).
-    pub client: Option<GitlabClient>,
-    /// The outbox GitLab statuses go through, to post `pending` as soon as a run is
-    /// accepted (the engine's observer posts the later states).
-    pub outbox: Option<Outbox>,
-}
-
-impl GitlabHooks {
-    /// Queues the `pending` commit status of run `id`, just created from `cx`.
-    pub fn accepted(&self, id: &str) {
-        if let Some(o) = &self.outbox {
-            let dest = [crate::notify::Destination::GitlabStatus {
-                phase: "pending".into(),
-            }];
-            if let Err(e) = o.enqueue(id, crate::engine::RunState::Pending, &dest) {
-                tracing::error!(run = %id, error = %e, "cannot queue the pending GitLab status");
-            }
-        }
-    }
-}
+use crate::application::catalog;
+use crate::application::config_file::Glob;
+use crate::application::gitlab_trigger::config::GitlabConfig;
+use crate::application::gitlab_trigger::hooks;
+use crate::application::gitlab_trigger::hooks::EventKind;
+use crate::application::gitlab_trigger::rules;
+use crate::application::ports::{DeliveryLog, PRUNE_AT_MOST};
+use crate::domain::GitlabContext;
 
 /// Mounts `/webhooks/gitlab`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -183,7 +159,10 @@ async fn handle(
         Ok(r) => r,
         Err(why) => {
             return Ok((
-                answer(StatusCode::ACCEPTED, serde_json::json!({ "ignored": why })),
+                answer(
+                    StatusCode::ACCEPTED,
+                    serde_json::json!({ "ignored": why.to_string() }),
+                ),
                 "ignored",
             ));
         }
@@ -196,7 +175,10 @@ async fn handle(
         Ok(m) => m,
         Err(why) => {
             return Ok((
-                answer(StatusCode::ACCEPTED, serde_json::json!({ "ignored": why })),
+                answer(
+                    StatusCode::ACCEPTED,
+                    serde_json::json!({ "ignored": why.to_string() }),
+                ),
                 "ignored",
             ));
         }
@@ -260,7 +242,7 @@ fn start_runs(
             .map(|m| NotStarted {
                 experiment: m.experiment,
                 rule: m.rule,
-                error: super::live::LiveError::Halted(h.clone()).to_string(),
+                error: crate::application::live::LiveError::Halted(h.clone()).to_string(),
             })
             .collect();
         return (
@@ -272,7 +254,7 @@ fn start_runs(
     let mut started = Vec::new();
     let mut failed = Vec::new();
     for m in matches {
-        let result = catalog::get(&state.store, &m.experiment, Some(&cx))
+        let result = catalog::get(&*state.store, &m.experiment, Some(&cx))
             .map_err(|e| e.to_string())
             .and_then(|(_, exp)| {
                 state
@@ -330,7 +312,7 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// `every`, until the task is aborted. A backlog goes in several bounded prunes, each its
 /// own transaction, so claims arriving meanwhile wait for one prune at most.
 pub fn prune_deliveries(
-    store: Arc<Store>,
+    store: Arc<dyn DeliveryLog>,
     keep: Duration,
     every: Duration,
 ) -> tokio::task::JoinHandle<()> {
@@ -371,6 +353,7 @@ pub fn prune_deliveries(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
 
     #[tokio::test]
     async fn old_deliveries_are_deleted_at_start_in_bounded_prunes_and_recent_ones_kept() {

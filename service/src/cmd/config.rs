@@ -52,7 +52,11 @@ mod tests {
 
     #[test]
     fn the_examples_are_valid_configs() {
-        let g = faultline::gitlab::GitlabConfig::parse(&inline(GITLAB), "gitlab.yaml").unwrap();
+        let g = faultline::application::gitlab_trigger::GitlabConfig::parse(
+            &inline(GITLAB),
+            "gitlab.yaml",
+        )
+        .unwrap();
         assert_eq!(g.rules.len(), 2);
         assert!(g.api.is_some());
         let n = faultline::notify::NotifyConfig::parse(&inline(NOTIFY), "notify.yaml").unwrap();

@@ -6,16 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use faultline::api::webhooks::GitlabHooks;
+use faultline::api::GitlabHooks;
 use faultline::api::{Auth, Service, check_bind};
-use faultline::checks::PrometheusClient;
-use faultline::engine::inject::Injector;
-use faultline::engine::runner::RunOptions;
-use faultline::gitlab::{GitlabClient, GitlabConfig, GitlabObserver};
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::RunOptions;
+use faultline::application::gitlab_trigger::GitlabConfig;
+use faultline::application::ports::{Outbox, PlanPreviews};
+use faultline::application::probes::PrometheusClient;
+use faultline::application::runs::wait_for_signal;
+use faultline::gitlab::{GitlabClient, GitlabObserver};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
 use faultline::outputs::agent_health::KnownAgents;
 use faultline::outputs::{MetricsObserver, SilenceObserver};
-use faultline::runs::wait_for_signal;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_agent::client::AgentClient;
@@ -208,7 +210,7 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
         true => {
             let token = read_token(args.agent_token_file.as_deref())?;
             let mode = crate::cmd::cluster::start(&args.kube, token, opts.lease).await?;
-            opts.cluster = Some(mode.cluster.clone());
+            opts.cluster = Some(Arc::new(mode.cluster.clone()));
             Some(mode)
         }
         false => None,
@@ -247,8 +249,8 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
                 outbox: gitlab_client
                     .as_ref()
                     .and(notifier.as_ref())
-                    .map(|n| n.outbox().clone()),
-                client: gitlab_client,
+                    .map(|n| -> Arc<dyn Outbox> { Arc::new(n.outbox().clone()) }),
+                previews: gitlab_client.map(|c| -> Arc<dyn PlanPreviews> { Arc::new(c) }),
             },
         );
     }
@@ -262,15 +264,18 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
             .context("failed to register the Grafana annotation metrics")?;
     }
     // Schedules fire on one replica: the Lease holder in cluster mode, else this one.
-    let leading: faultline::schedule::Leading = match &cluster {
+    let leading: faultline::application::schedule::Leading = match &cluster {
         Some(mode) => {
             let c = mode.cluster.clone();
             Arc::new(move || c.leads().unwrap_or(false))
         }
         None => Arc::new(|| true),
     };
-    let scheduler =
-        faultline::schedule::spawn(service.state.store.clone(), service.live().clone(), leading);
+    let scheduler = faultline::application::schedule::spawn(
+        service.state.store.clone(),
+        service.live().clone(),
+        leading,
+    );
     let server = service.bind(listener)?;
     // Parsed by scripts and tests waiting for the service: keep the wording.
     println!("faultline listening on http://{}", args.listen);
@@ -316,7 +321,7 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
 
 /// Loads `--experiments DIR` into the catalog, or says every problem found.
 fn load_experiments(store: &Store, dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
-    faultline::catalog::load_dir(store, dir).map_err(|errors| {
+    faultline::application::catalog::load_dir(store, dir).map_err(|errors| {
         let text: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
         anyhow::anyhow!(
             "--experiments {}: nothing loaded:\n{}",

@@ -10,9 +10,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use faultline::engine::progress::print_progress;
-use faultline::engine::{RunState, StoredEvent};
-use faultline::gitlab::GitlabContext;
+use faultline::domain::GitlabContext;
+use faultline::domain::progress::print_progress;
+use faultline::domain::{RunState, StoredEvent};
 use futures::StreamExt;
 use serde_json::Value;
 

@@ -3,7 +3,7 @@
 //! the GitLab Metrics Report that `--metrics` writes. Both are built on the client from the
 //! one document, so they always agree with each other and with the JUnit file.
 
-use faultline::engine::RunState;
+use faultline::domain::RunState;
 use faultline_exporter::{MetricsReport, PhaseValues};
 use serde::Deserialize;
 

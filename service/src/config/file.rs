@@ -10,8 +10,8 @@ use faultline_spec::decode::tree::{Node, Value};
 
 use super::serve::{KEYS, ServeLayer};
 use super::value::Raw;
-use crate::notify::error::{ConfigError, ConfigErrors};
-use crate::notify::walk::{one_document, read_file};
+use crate::application::config_file::walk::{one_document, read_file};
+use crate::application::config_file::{ConfigError, ConfigErrors};
 
 impl ServeLayer {
     /// Reads and checks the config file at `path`.
@@ -86,7 +86,7 @@ impl ServeLayer {
                 }
             };
             if let Err(why) = layer.set(key, raw, base) {
-                err(v, key, why);
+                err(v, key, why.to_string());
             }
         }
         if errors.is_empty() {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use faultline_spec::Duration;
 
-use super::value::{HttpUrl, Raw, Setting};
+use super::value::{HttpUrl, Raw, Setting, ValueError};
 
 /// The environment variable of a config key: `FAULTLINE_` and the key in upper snake case
 /// (`agentTokenFile` -> `FAULTLINE_AGENT_TOKEN_FILE`).
@@ -40,7 +40,7 @@ macro_rules! layer {
             }
 
             /// Sets `key` from its raw value. `Ok(false)`: no such key.
-            pub fn set(&mut self, key: &str, raw: Raw, base: &Path) -> Result<bool, String> {
+            pub fn set(&mut self, key: &str, raw: Raw, base: &Path) -> Result<bool, ValueError> {
                 match key {
                     $($key => self.$field = Some(<$ty as Setting>::read(raw, base)?),)*
                     _ => return Ok(false),

@@ -21,12 +21,12 @@ use anyhow::{Context, bail};
 use faultline_agent::agent::Agent;
 use faultline_spec::load_str;
 
-use crate::checks::PrometheusClient;
-use crate::engine::RunState;
-use crate::engine::inject::Injector;
-use crate::engine::progress::print_progress;
-use crate::engine::runner::RunOptions;
-use crate::runs::run_experiment;
+use crate::application::engine::inject::Injector;
+use crate::application::engine::runner::RunOptions;
+use crate::application::probes::PrometheusClient;
+use crate::application::runs::run_experiment;
+use crate::domain::RunState;
+use crate::domain::progress::print_progress;
 use crate::store::Store;
 use sandbox::{HOST_ADDR, Sandbox};
 

@@ -60,7 +60,8 @@ pub async fn start(target: &str) -> anyhow::Result<Option<DemoPrometheus>> {
         _dir: dir,
     };
     // Ready, and the web server scraped once, before any experiment asks.
-    let client = crate::checks::PrometheusClient::new(&prom.url, Duration::from_secs(2));
+    let client =
+        crate::application::probes::PrometheusClient::new(&prom.url, Duration::from_secs(2));
     let deadline = Instant::now() + Duration::from_secs(30);
     while client.instant(r#"up{job="demo-web"}"#).await.ok() != Some(1.0) {
         if Instant::now() > deadline {

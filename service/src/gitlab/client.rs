@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::ApiSettings;
-use crate::notify::SendError;
-use crate::notify::send::http_outcome;
+use crate::application::gitlab_trigger::config::ApiSettings;
+use crate::application::ports::outbox::{SendError, http_outcome};
 
 /// How long one API call may take.
 const TIMEOUT: Duration = Duration::from_secs(15);

@@ -1,17 +1,12 @@
-//! GitLab: webhook payloads and the rules that turn them into runs, the context a run
-//! keeps of the event, and reporting back (commit statuses, merge-request notes) through
-//! GitLab's REST API v4.
+//! GitLab's REST API v4: reporting back on GitLab-triggered runs (commit statuses and a
+//! verdict note, queued through the application's outbox and delivered back through this
+//! adapter's `DeliveryChannel`) and dry-run previews on merge requests. The webhook's
+//! events, rules and config are the application's (`application::gitlab_trigger`); the
+//! context a run keeps of its event is the domain's.
 
 pub mod client;
-pub mod config;
-pub mod context;
-pub mod hooks;
 pub mod preview;
 pub mod report;
-pub mod rules;
 
 pub use client::GitlabClient;
-pub use config::GitlabConfig;
-pub use context::GitlabContext;
-pub use hooks::{EventKind, HookEvent};
 pub use report::GitlabObserver;

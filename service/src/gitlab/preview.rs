@@ -2,10 +2,12 @@
 //! updates) one note on the merge request saying what the experiment would hit and which
 //! guard applies — before anyone merges.
 
+use futures::future::BoxFuture;
+
 use super::client::GitlabClient;
-use super::context::GitlabContext;
-use crate::api::plan::DryRun;
-use crate::notify::SendError;
+use crate::application::dry_run::DryRun;
+use crate::application::ports::{PlanPreviews, SendError};
+use crate::domain::GitlabContext;
 
 /// The hidden marker of an experiment's preview note.
 pub fn marker(experiment: &str) -> String {
@@ -73,5 +75,11 @@ pub async fn post(client: GitlabClient, plan: DryRun, cx: GitlabContext) {
                 return;
             }
         }
+    }
+}
+
+impl PlanPreviews for GitlabClient {
+    fn post(&self, plan: DryRun, cx: GitlabContext) -> BoxFuture<'static, ()> {
+        Box::pin(post(self.clone(), plan, cx))
     }
 }

@@ -3,23 +3,29 @@
 //! notification outbox, so a GitLab outage delays them but never loses the verdict, and a
 //! restart resumes them.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 
 use super::client::{CommitStatus, GitlabClient, StatusState};
-use crate::engine::observe::{RunInfo, RunObserver};
-use crate::engine::{RunEvent, RunState};
-use crate::notify::{Destination, Outbox, SendError};
-use crate::report::Report;
+use crate::application::ports::observe::{RunInfo, RunObserver};
+use crate::application::ports::{DeliveryChannel, Destination, Outbox, SendError};
+use crate::application::report::Report;
+use crate::domain::{RunEvent, RunState};
 
 /// Queues the GitLab posts of runs that GitLab started.
 pub struct GitlabObserver {
-    outbox: Outbox,
+    outbox: Arc<dyn Outbox>,
 }
 
 impl GitlabObserver {
-    /// An observer writing to `outbox`.
-    pub fn new(outbox: Outbox) -> GitlabObserver {
-        GitlabObserver { outbox }
+    /// An observer writing to `outbox` (the notification outbox, which sends GitLab's
+    /// entries back through this adapter's [`DeliveryChannel`]).
+    pub fn new(outbox: impl Outbox + 'static) -> GitlabObserver {
+        GitlabObserver {
+            outbox: Arc::new(outbox),
+        }
     }
 }
 
@@ -40,14 +46,8 @@ impl RunObserver for GitlabObserver {
             ],
             _ => return,
         };
-        let gitlab = match self.outbox.store().run(&run.id) {
-            Ok(row) => row.gitlab,
-            Err(e) => {
-                tracing::error!(run = %run.id, error = %e, "cannot read the run; GitLab not told");
-                return;
-            }
-        };
-        let Some(cx) = gitlab else { return };
+        // The run's GitLab context, read from the store when the run was prepared.
+        let Some(cx) = &run.gitlab else { return };
         let dests: Vec<Destination> = dests
             .into_iter()
             .filter(|d| *d != Destination::GitlabNote || cx.mr_iid.is_some())
@@ -212,6 +212,17 @@ pub async fn send(
     }
 }
 
+impl DeliveryChannel for GitlabClient {
+    fn send<'a>(
+        &'a self,
+        dest: &'a Destination,
+        report: &'a Report,
+        link: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(send(self, dest, report, link))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,11 +237,77 @@ mod tests {
 
     #[test]
     fn the_note_carries_its_marker_and_escapes_cells() {
-        let mut r = crate::report::sample_report();
+        let mut r = crate::application::report::sample_report();
         r.reason = "p99 | too high\nsecond line".into();
         let b = note_body(&r, Some("http://f/r.html"));
         assert!(b.starts_with(&note_marker(&r.experiment)), "{b}");
         assert!(b.contains("p99 \\| too high second line"), "{b}");
         assert!(b.contains("[report](http://f/r.html)"), "{b}");
+    }
+
+    /// The outbox port, faked: what the observer queued.
+    #[derive(Default)]
+    struct Queued(std::sync::Mutex<Vec<(String, RunState, Vec<Destination>)>>);
+
+    impl Outbox for Arc<Queued> {
+        fn enqueue(
+            &self,
+            run: &str,
+            verdict: RunState,
+            dests: &[Destination],
+        ) -> Result<usize, crate::application::ports::StoreError> {
+            let mut q = self.0.lock().unwrap();
+            q.push((run.into(), verdict, dests.to_vec()));
+            Ok(dests.len())
+        }
+    }
+
+    #[test]
+    fn gitlab_runs_queue_a_running_status_then_the_verdict_and_a_note() {
+        let queued = Arc::new(Queued::default());
+        let observer = GitlabObserver::new(queued.clone());
+        let cx = crate::domain::GitlabContext {
+            mr_iid: Some(7),
+            ..Default::default()
+        };
+        let run = RunInfo {
+            id: "r1".into(),
+            experiment: "e".into(),
+            gitlab: Some(cx),
+        };
+        let to = |to| RunEvent::StateChanged {
+            to,
+            reason: String::new(),
+        };
+        for state in [
+            RunState::CheckingBefore,
+            RunState::Injecting,
+            RunState::Passed,
+        ] {
+            observer.observe(&run, &to(state), Utc::now());
+        }
+        // A run GitLab did not start is not reported there.
+        let local = RunInfo {
+            gitlab: None,
+            ..run.clone()
+        };
+        observer.observe(&local, &to(RunState::Failed), Utc::now());
+        let running = Destination::GitlabStatus {
+            phase: "running".into(),
+        };
+        let last = Destination::GitlabStatus {
+            phase: "final".into(),
+        };
+        assert_eq!(
+            *queued.0.lock().unwrap(),
+            [
+                ("r1".to_string(), RunState::CheckingBefore, vec![running]),
+                (
+                    "r1".to_string(),
+                    RunState::Passed,
+                    vec![last, Destination::GitlabNote]
+                ),
+            ]
+        );
     }
 }

@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1::Pod;
 
 use super::error::KubeError;
 use super::resolve::Resolver;
+use crate::application::ports::{DiscoveredAgent, NodeAgent};
 
 /// Where the agents run and how to reach them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,27 +25,6 @@ pub struct AgentSettings {
     pub port: u16,
     /// Bearer token for the agents.
     pub token: Option<String>,
-}
-
-/// One node's agent.
-#[derive(Debug, Clone)]
-pub struct NodeAgent {
-    /// The agent pod, `NS/NAME`.
-    pub pod: String,
-    /// `http://IP:PORT`.
-    pub url: String,
-    /// A client for it.
-    pub client: AgentClient,
-}
-
-/// An agent pod the directory found, for the health probe.
-#[derive(Debug, Clone)]
-pub struct DiscoveredAgent {
-    /// The agent pod, `NS/NAME`.
-    pub pod: String,
-    /// `http://IP:PORT`, when the pod is running, ready and has an IP; `None` counts as
-    /// unhealthy without a call.
-    pub url: Option<String>,
 }
 
 /// Looks agents up through the API.

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ::kube::Client;
-use faultline_spec::{Guard, LocalTarget, NodeFault, PodSelector};
+use faultline_spec::{Guard, PodSelector};
 use k8s_openapi::api::core::v1::Pod;
 use tokio::sync::watch;
 
@@ -12,7 +12,9 @@ use super::agents::{AgentDirectory, AgentSettings};
 use super::error::KubeError;
 use super::pod_failure::PodFailureInjector;
 use super::resolve::{DEFAULT_PAGE_SIZE, Resolver};
-use super::select::{choose, describe, max_chosen, pod_key};
+use super::select::{choose, describe, pod_key};
+use crate::application::ports::{PodTarget, Selection};
+use crate::domain::selection::max_chosen;
 
 /// Cluster-mode settings from `faultline serve --kubernetes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,112 +41,46 @@ impl ClusterConfig {
     }
 }
 
-/// One chosen pod, as the engine uses it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PodTarget {
-    /// Namespace.
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-    /// The node it runs on (`spec.nodeName`); `None` while unscheduled.
-    pub node: Option<String>,
-    /// Containers by name, with the runtime's container ID once started (the scheme
-    /// prefix, `containerd://`, removed).
-    pub containers: Vec<(String, Option<String>)>,
-    /// The pod's IPs (`status.podIPs`, else `status.podIP`); empty until it has one.
-    pub ips: Vec<std::net::IpAddr>,
-}
-
-impl PodTarget {
-    /// From a listed pod.
-    pub fn from_pod(pod: &Pod) -> PodTarget {
-        let spec_names: Vec<String> = pod
-            .spec
-            .as_ref()
-            .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
-            .unwrap_or_default();
-        let statuses = pod
-            .status
-            .as_ref()
-            .and_then(|s| s.container_statuses.as_ref());
-        let containers = spec_names
-            .into_iter()
-            .map(|n| {
-                let id = statuses
-                    .and_then(|st| st.iter().find(|c| c.name == n))
-                    .and_then(|c| c.container_id.as_deref())
-                    .map(strip_runtime)
-                    .filter(|id| !id.is_empty());
-                (n, id)
-            })
-            .collect();
-        let status = pod.status.as_ref();
-        let mut ips: Vec<std::net::IpAddr> = status
-            .and_then(|s| s.pod_ips.as_ref())
-            .map(|v| v.iter().filter_map(|ip| ip.ip.parse().ok()).collect())
-            .unwrap_or_default();
-        if ips.is_empty()
-            && let Some(ip) = status
-                .and_then(|s| s.pod_ip.as_deref())
-                .and_then(|ip| ip.parse().ok())
-        {
-            ips.push(ip);
-        }
-        PodTarget {
-            ips,
-            namespace: pod.metadata.namespace.clone().unwrap_or_default(),
-            name: pod.metadata.name.clone().unwrap_or_default(),
-            node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
-            containers,
-        }
+/// The engine's view of a listed pod.
+pub fn pod_target(pod: &Pod) -> PodTarget {
+    let spec_names: Vec<String> = pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default();
+    let statuses = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref());
+    let containers = spec_names
+        .into_iter()
+        .map(|n| {
+            let id = statuses
+                .and_then(|st| st.iter().find(|c| c.name == n))
+                .and_then(|c| c.container_id.as_deref())
+                .map(strip_runtime)
+                .filter(|id| !id.is_empty());
+            (n, id)
+        })
+        .collect();
+    let status = pod.status.as_ref();
+    let mut ips: Vec<std::net::IpAddr> = status
+        .and_then(|s| s.pod_ips.as_ref())
+        .map(|v| v.iter().filter_map(|ip| ip.ip.parse().ok()).collect())
+        .unwrap_or_default();
+    if ips.is_empty()
+        && let Some(ip) = status
+            .and_then(|s| s.pod_ip.as_deref())
+            .and_then(|ip| ip.parse().ok())
+    {
+        ips.push(ip);
     }
-
-    /// `NS/NAME`.
-    pub fn key(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
-    }
-
-    /// The target text of run events, `pod NS/NAME` (metrics read the namespace from it).
-    pub fn label(&self) -> String {
-        format!("pod {}", self.key())
-    }
-
-    /// The agent targets of one pod: for containerKill the named containers, for every other
-    /// agent fault the pod's first started container (network faults act on the pod's shared
-    /// network namespace, stress on the container's cgroup, as Chaos Mesh does by default).
-    pub fn agent_targets(&self, kind: &NodeFault) -> Result<Vec<LocalTarget>, KubeError> {
-        let started = |name: &str| -> Result<LocalTarget, KubeError> {
-            match self.containers.iter().find(|(n, _)| n == name) {
-                Some((_, Some(id))) => Ok(LocalTarget::ContainerId(id.clone())),
-                Some((_, None)) => Err(KubeError::NoContainer {
-                    pod: self.key(),
-                    message: format!("container `{name}` has not started (no containerID yet)"),
-                }),
-                None => Err(KubeError::NoContainer {
-                    pod: self.key(),
-                    message: format!(
-                        "containerKill.containerNames: no container `{name}` (the pod has {})",
-                        self.containers
-                            .iter()
-                            .map(|(n, _)| n.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                }),
-            }
-        };
-        match kind {
-            NodeFault::ContainerKill(k) => k.container_names.iter().map(|n| started(n)).collect(),
-            _ => self
-                .containers
-                .iter()
-                .find_map(|(_, id)| id.clone())
-                .map(|id| vec![LocalTarget::ContainerId(id)])
-                .ok_or_else(|| KubeError::NoContainer {
-                    pod: self.key(),
-                    message: "no container has started yet (no containerID)".into(),
-                }),
-        }
+    PodTarget {
+        ips,
+        namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+        name: pod.metadata.name.clone().unwrap_or_default(),
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        containers,
     }
 }
 
@@ -153,17 +89,6 @@ fn strip_runtime(id: &str) -> String {
     id.split_once("://")
         .map_or(id, |(_, rest)| rest)
         .to_string()
-}
-
-/// The pods one step hits.
-#[derive(Debug, Clone)]
-pub struct Selection {
-    /// How many pods matched the selector.
-    pub matched: usize,
-    /// The ones the mode chose.
-    pub chosen: Vec<PodTarget>,
-    /// The selector as a person reads it.
-    pub described: String,
 }
 
 /// Everything cluster mode needs, cheap to clone.
@@ -294,7 +219,7 @@ impl Cluster {
         };
         Selection {
             matched: n,
-            chosen: chosen.iter().map(PodTarget::from_pod).collect(),
+            chosen: chosen.iter().map(pod_target).collect(),
             described: describe(sel, namespaces),
         }
     }

@@ -4,7 +4,8 @@
 //!
 //! [`select`] is pure (selector and mode logic over listed pods); everything else talks to
 //! the API server through a [`kube::Client`](::kube::Client) that [`client::connect`] builds
-//! with a client-side rate limit. [`Cluster`] is the handle the engine holds.
+//! with a client-side rate limit. [`Cluster`] is the handle cluster mode wires into the
+//! engine: it implements the application's cluster ports (`ports.rs`).
 
 pub mod agents;
 pub mod client;
@@ -13,13 +14,14 @@ pub mod error;
 pub mod lease;
 pub mod pod_failure;
 pub mod pod_kill;
+mod ports;
 pub mod rate_limit;
 pub mod resolve;
 pub mod select;
 
 pub use agents::AgentDirectory;
 pub use client::{ClientOptions, connect};
-pub use cluster::{Cluster, ClusterConfig, PodTarget};
+pub use cluster::{Cluster, ClusterConfig, pod_target};
 pub use error::KubeError;
 pub use lease::{LeaderElector, LeaseConfig};
 pub use pod_failure::{ORIGINAL_IMAGES_ANNOTATION, PodFailureInjector};

@@ -13,51 +13,17 @@ use ::kube::Client;
 use ::kube::api::{Api, ListParams, Patch, PatchParams};
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Pod;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::KubeError;
 use super::resolve::Resolver;
+use crate::application::ports::{OriginalImages, Restored};
 
 /// Holds the original images as JSON ([`OriginalImages`]).
 pub const ORIGINAL_IMAGES_ANNOTATION: &str = "faultline.dev/original-images";
 /// Marks a pod under podFailure (value: the fault id), so the sweep can find every such
 /// pod with one label-selected list instead of reading every pod in the cluster.
 pub const POD_FAILURE_LABEL: &str = "faultline.dev/pod-failure";
-
-/// What the annotation holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OriginalImages {
-    /// The fault that swapped the images.
-    pub fault: String,
-    /// Container name -> the image it had before.
-    pub containers: BTreeMap<String, String>,
-    /// Past this, no live run renews the fault and any sweep restores the pod.
-    pub expires: DateTime<Utc>,
-}
-
-/// What a restore found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Restored {
-    /// The original images were patched back.
-    Restored,
-    /// The pod carries no annotation: restored already.
-    NothingToRestore,
-    /// The pod is gone (its controller made a new one with the right images).
-    PodGone,
-}
-
-impl Restored {
-    /// The outcome as recorded on the run (`FaultRecovered.outcome`).
-    pub const fn outcome(self) -> &'static str {
-        match self {
-            Restored::Restored => "removed",
-            Restored::NothingToRestore => "alreadyGone",
-            Restored::PodGone => "targetGone",
-        }
-    }
-}
 
 /// Swaps images and back.
 #[derive(Clone)]

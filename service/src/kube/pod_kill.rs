@@ -5,15 +5,7 @@ use ::kube::api::{Api, DeleteParams};
 use k8s_openapi::api::core::v1::Pod;
 
 use super::error::KubeError;
-
-/// What a delete found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Killed {
-    /// The API server accepted the delete.
-    Deleted,
-    /// The pod was already gone (404): the outcome the fault wanted.
-    AlreadyGone,
-}
+use crate::application::ports::Killed;
 
 /// Deletes pod `ns/name`. `grace_seconds` overrides the pod's
 /// `terminationGracePeriodSeconds` (0 kills at once, as `kubectl delete --grace-period=0`).

@@ -5,6 +5,8 @@
 use faultline_spec::{LabelOperator, Mode, PodPhase, PodSelector};
 use k8s_openapi::api::core::v1::Pod;
 
+use crate::domain::selection::{max_chosen, share, whole_percent};
+
 /// The `labelSelector` query for `sel`: match labels, then expressions, in Kubernetes'
 /// syntax (`app=web,tier notin (db),canary,!legacy`); `None` when there is none.
 pub fn label_selector(sel: &PodSelector) -> Option<String> {
@@ -56,17 +58,6 @@ pub fn matches_client_side(sel: &PodSelector, pod: &Pod) -> bool {
     phase.is_some_and(|p| sel.pod_phase_selectors.contains(&p))
 }
 
-/// How many pods `mode` picks from `n` matching pods at most: the guard's worst case
-/// (for `random-max-percent`, the count at the maximum percentage).
-pub fn max_chosen(mode: Mode, n: usize) -> usize {
-    match mode {
-        Mode::One => n.min(1),
-        Mode::All => n,
-        Mode::Fixed(k) => n.min(k as usize),
-        Mode::FixedPercent(p) | Mode::RandomMaxPercent(p) => share(n, whole_percent(p.value())),
-    }
-}
-
 /// Picks among `pods` as Chaos Mesh's `FilterObjectsByMode` does: `one` one at random,
 /// `all` every one, `fixed` N (all when fewer match), `fixed-percent` floor(n * p / 100),
 /// `random-max-percent` floor(n * r / 100) for a whole r drawn uniformly from 0..=max.
@@ -88,18 +79,6 @@ pub fn choose(mut pods: Vec<Pod>, mode: Mode, rng: &mut fastrand::Rng) -> Vec<Po
     }
     pods.truncate(k);
     pods
-}
-
-/// Chaos Mesh parses the percentage with `Atoi`, so only whole percents exist there; ours
-/// may carry a fraction, which is dropped so a share never exceeds what was written.
-fn whole_percent(p: f64) -> u32 {
-    // In 0..=100 by `Percent`'s invariant, so the cast cannot truncate anything but the
-    // fraction.
-    p.floor() as u32
-}
-
-fn share(n: usize, percent: u32) -> usize {
-    n * percent as usize / 100
 }
 
 /// The selector as a person reads it, for errors and the dry-run plan:

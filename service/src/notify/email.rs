@@ -9,8 +9,10 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::config::{Security, SmtpSettings};
-use super::error::{NotifyError, SendError};
+use super::error::NotifyError;
 use super::templates::{Message, Templates};
+use crate::application::config_file::{ConfigError, ConfigErrors};
+use crate::application::ports::SendError;
 
 /// How long one SMTP conversation may take before the attempt counts as failed.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -49,15 +51,13 @@ impl EmailChannel {
         }
         // The config loader already checked `from` parses.
         let from = s.from.parse().map_err(|_| {
-            NotifyError::Config(super::error::ConfigErrors(vec![
-                super::error::ConfigError {
-                    file: String::new(),
-                    line: 0,
-                    col: 0,
-                    field: "email.from".into(),
-                    message: format!("not a mailbox: {:?}", s.from),
-                },
-            ]))
+            NotifyError::Config(ConfigErrors(vec![ConfigError {
+                file: String::new(),
+                line: 0,
+                col: 0,
+                field: "email.from".into(),
+                message: format!("not a mailbox: {:?}", s.from),
+            }]))
         })?;
         Ok(EmailChannel {
             transport: builder.build(),

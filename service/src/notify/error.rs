@@ -1,50 +1,6 @@
 //! Errors of the notification subsystem: bad config at start-up, and why a send failed.
 
-use std::time::Duration;
-
-/// One problem in a config file (notifications, GitLab), with where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The config file.
-    pub file: String,
-    /// 1-based line (0 when the file could not be read at all).
-    pub line: usize,
-    /// 1-based column.
-    pub col: usize,
-    /// The field path, e.g. `routes[2].webhook`.
-    pub field: String,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.file)?;
-        if self.line > 0 {
-            write!(f, ":{}:{}", self.line, self.col)?;
-        }
-        if !self.field.is_empty() {
-            write!(f, ": {}", self.field)?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-/// Every problem found in a config, so one edit fixes them all.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
-
-impl std::fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
+use crate::application::config_file::ConfigErrors;
 
 /// Why the notification subsystem could not start or render.
 #[derive(Debug, thiserror::Error)]
@@ -89,24 +45,7 @@ pub enum NotifyError {
     },
     /// The store could not be read or written.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-}
-
-/// Why one delivery attempt failed, and whether another attempt can help.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
-    /// Worth retrying (connection refused, 5xx, 429); `after` is the receiver's own
-    /// Retry-After, when it gave one.
-    #[error("{reason}")]
-    Retry {
-        /// What happened.
-        reason: String,
-        /// The receiver's Retry-After.
-        after: Option<Duration>,
-    },
-    /// Retrying cannot help (4xx, a rejected address, no settings for the channel).
-    #[error("{0}")]
-    Permanent(String),
+    Store(#[from] crate::application::ports::StoreError),
 }
 
 impl From<ConfigErrors> for NotifyError {

@@ -10,15 +10,18 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use faultline_spec::{Experiment, Notify};
 
-use super::config::{NotifyConfig, check_url};
+use super::config::NotifyConfig;
 use super::error::NotifyError;
 use super::outbox::{Outbox, RetryPolicy};
-use super::routing::{Destination, resolve};
+use super::routing::resolve;
 use super::send::Channels;
 use super::templates::Templates;
-use crate::engine::RunEvent;
-use crate::engine::observe::{RunInfo, RunObserver};
-use crate::store::{NotificationRow, NotificationStatus, Store};
+use crate::application::config_file::walk::check_url;
+use crate::application::ports::observe::{RunInfo, RunObserver};
+use crate::application::ports::{
+    Destination, NotificationRow, NotificationStatus, RunStore, Storage,
+};
+use crate::domain::RunEvent;
 
 /// The notification subsystem of one process: outbox, worker and observer.
 pub struct Notifier {
@@ -34,7 +37,7 @@ struct NotifyObserver {
 }
 
 /// The experiment's own `notify:` entries, from the spec stored with the run.
-fn spec_routes(store: &Store, run: &str) -> Vec<Notify> {
+fn spec_routes(store: &dyn RunStore, run: &str) -> Vec<Notify> {
     let spec = match store.run(run) {
         Ok(r) => r.spec_json,
         Err(e) => {
@@ -57,7 +60,7 @@ impl RunObserver for NotifyObserver {
         if !to.is_terminal() {
             return;
         }
-        let spec = spec_routes(self.outbox.store(), &run.id);
+        let spec = spec_routes(&**self.outbox.store(), &run.id);
         let cfg = self.outbox.channels().config();
         let environment = run
             .gitlab
@@ -97,7 +100,7 @@ impl Notifier {
 
     /// Starts the worker (on the current tokio runtime) over `store`; pending
     /// notifications from earlier processes are resumed.
-    pub fn start(channels: Channels, store: Arc<Store>, policy: RetryPolicy) -> Notifier {
+    pub fn start(channels: Channels, store: Arc<dyn Storage>, policy: RetryPolicy) -> Notifier {
         let outbox = Outbox::new(store, channels, policy);
         let worker = outbox.spawn();
         Notifier {

@@ -11,12 +11,12 @@ use std::time::Duration;
 use chrono::Utc;
 use faultline_exporter::ServiceMetrics;
 
-use super::error::SendError;
-use super::routing::Destination;
 use super::send::Channels;
-use crate::engine::RunState;
-use crate::report::Report;
-use crate::store::{NewNotification, NotificationRow, Store, StoreError};
+use crate::application::ports::{
+    Destination, NewNotification, NotificationRow, SendError, Storage, StoreError,
+};
+use crate::application::report::Report;
+use crate::domain::RunState;
 
 /// How often and how long to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +52,20 @@ impl RetryPolicy {
     }
 }
 
+/// Why a stored entry cannot be sent at all (retrying cannot help). The messages carry
+/// their cause: they are stored as the entry's last error.
+#[derive(Debug, thiserror::Error)]
+enum EntryError {
+    /// The destination JSON does not read back (written by another version).
+    #[error("stored destination is unreadable: {0}")]
+    Destination(serde_json::Error),
+    /// The run or its events could not be read for the report.
+    #[error("{0}")]
+    Run(StoreError),
+}
+
 struct Inner {
-    store: Arc<Store>,
+    store: Arc<dyn Storage>,
     channels: Channels,
     policy: RetryPolicy,
     wake: tokio::sync::Notify,
@@ -74,7 +86,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Outbox {
     /// An outbox over `store` sending through `channels`.
-    pub fn new(store: Arc<Store>, channels: Channels, policy: RetryPolicy) -> Outbox {
+    pub fn new(store: Arc<dyn Storage>, channels: Channels, policy: RetryPolicy) -> Outbox {
         Outbox {
             inner: Arc::new(Inner {
                 store,
@@ -105,7 +117,7 @@ impl Outbox {
     }
 
     /// The store.
-    pub fn store(&self) -> &Arc<Store> {
+    pub fn store(&self) -> &Arc<dyn Storage> {
         &self.inner.store
     }
 
@@ -196,7 +208,7 @@ impl Outbox {
                 let key = format!("faultline.{}.{}", row.run, row.id);
                 self.inner.channels.send(&dest, report, &key).await
             }
-            Err(why) => Err(SendError::Permanent(why)),
+            Err(why) => Err(SendError::Permanent(why.to_string())),
         };
         let written = match outcome {
             Ok(()) => {
@@ -232,12 +244,12 @@ impl Outbox {
         }
     }
 
-    fn prepare(&self, row: &NotificationRow) -> Result<(Destination, Report), String> {
-        let dest: Destination = serde_json::from_str(&row.destination)
-            .map_err(|e| format!("stored destination is unreadable: {e}"))?;
+    fn prepare(&self, row: &NotificationRow) -> Result<(Destination, Report), EntryError> {
+        let dest: Destination =
+            serde_json::from_str(&row.destination).map_err(EntryError::Destination)?;
         let store = &self.inner.store;
-        let run = store.run(&row.run).map_err(|e| e.to_string())?;
-        let events = store.events(&row.run).map_err(|e| e.to_string())?;
+        let run = store.run(&row.run).map_err(EntryError::Run)?;
+        let events = store.events(&row.run).map_err(EntryError::Run)?;
         Ok((dest, Report::build(&run, events)))
     }
 
@@ -254,6 +266,18 @@ impl Outbox {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+/// The outbox as the application's port: GitLab's observer and webhook queue through it.
+impl crate::application::ports::Outbox for Outbox {
+    fn enqueue(
+        &self,
+        run: &str,
+        verdict: RunState,
+        dests: &[Destination],
+    ) -> Result<usize, StoreError> {
+        Outbox::enqueue(self, run, verdict, dests)
     }
 }
 

@@ -2,123 +2,11 @@
 //! routes of the config, filtered by verdict and experiment name, deduplicated by
 //! destination (the same mailbox named twice gets one mail).
 
-use faultline_spec::{Channel, Notify, Verdict};
-use serde::{Deserialize, Serialize};
+use faultline_spec::{Notify, Verdict};
 
-use crate::engine::RunState;
-
-/// Where one notification goes. Stored in the outbox as JSON, so it holds no secret:
-/// those are looked up in the config when sending.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-pub enum Destination {
-    /// Mail to these addresses.
-    Email {
-        /// Recipients.
-        to: Vec<String>,
-    },
-    /// A Slack channel, through its configured incoming webhook.
-    Slack {
-        /// Channel name.
-        channel: String,
-    },
-    /// A signed POST of the JSON report.
-    Webhook {
-        /// Receiver URL.
-        url: String,
-    },
-    /// The GitLab commit status / MR note, as an experiment's `notify:` or a route asks;
-    /// what is actually sent for GitLab-triggered runs are the two below.
-    Gitlab,
-    /// The run's commit status on the triggering SHA, posted with the run's state at
-    /// send time (so a late retry never moves GitLab backwards). `phase` (`running`,
-    /// `final`) only keeps the two posts apart in the outbox.
-    GitlabStatus {
-        /// `running` or `final`.
-        phase: String,
-    },
-    /// The verdict note on the merge request, one per experiment, updated in place.
-    GitlabNote,
-}
-
-impl Destination {
-    /// The channel kind: `email`, `slack`, `webhook`, `gitlab`.
-    pub const fn channel(&self) -> &'static str {
-        match self {
-            Destination::Email { .. } => "email",
-            Destination::Slack { .. } => "slack",
-            Destination::Webhook { .. } => "webhook",
-            Destination::Gitlab | Destination::GitlabStatus { .. } | Destination::GitlabNote => {
-                "gitlab"
-            }
-        }
-    }
-
-    /// The outbox key: one notification per run per key.
-    pub fn key(&self) -> String {
-        match self {
-            Destination::Email { to } => {
-                let mut to: Vec<String> = to.iter().map(|a| a.to_lowercase()).collect();
-                to.sort();
-                format!("email:{}", to.join(","))
-            }
-            Destination::Slack { channel } => format!("slack:{channel}"),
-            Destination::Webhook { url } => format!("webhook:{url}"),
-            Destination::Gitlab => "gitlab".into(),
-            Destination::GitlabStatus { phase } => format!("gitlab-status:{phase}"),
-            Destination::GitlabNote => "gitlab-note".into(),
-        }
-    }
-
-    /// The destination an experiment's `notify:` entry names.
-    pub fn from_spec(c: &Channel) -> Destination {
-        match c {
-            Channel::Slack(channel) => Destination::Slack {
-                channel: channel.trim_start_matches('#').to_string(),
-            },
-            Channel::Email(to) => Destination::Email {
-                to: vec![to.clone()],
-            },
-            Channel::Webhook(url) => Destination::Webhook { url: url.clone() },
-            Channel::Gitlab(_) => Destination::Gitlab,
-        }
-    }
-}
-
-/// An experiment-name pattern: `*` any run of characters, `?` one character.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Glob(String);
-
-impl Glob {
-    /// A pattern as written.
-    pub fn new(pattern: impl Into<String>) -> Glob {
-        Glob(pattern.into())
-    }
-
-    /// Whether `name` matches the whole pattern.
-    pub fn matches(&self, name: &str) -> bool {
-        let (p, n): (Vec<char>, Vec<char>) = (self.0.chars().collect(), name.chars().collect());
-        // Iterative wildcard match with one backtrack point: linear enough for names.
-        let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
-        while j < n.len() {
-            if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
-                i += 1;
-                j += 1;
-            } else if i < p.len() && p[i] == '*' {
-                star = Some(i);
-                mark = j;
-                i += 1;
-            } else if let Some(s) = star {
-                i = s + 1;
-                mark += 1;
-                j = mark;
-            } else {
-                return false;
-            }
-        }
-        p[i..].iter().all(|c| *c == '*')
-    }
-}
+use crate::application::config_file::Glob;
+use crate::application::ports::Destination;
+use crate::domain::RunState;
 
 /// A global route from the config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +79,7 @@ pub fn resolve(
 mod tests {
     use super::*;
     use RunState::*;
+    use faultline_spec::Channel;
 
     fn route(d: Destination, on: &[Verdict], globs: &[&str]) -> Route {
         Route {
@@ -349,34 +238,5 @@ mod tests {
             ["webhook:https://h/all"],
             "no environment: only routes for any"
         );
-    }
-
-    #[test]
-    fn globs_match_whole_names() {
-        let g = Glob::new("checkout-*");
-        assert!(g.matches("checkout-") && g.matches("checkout-under-stress"));
-        assert!(!g.matches("pre-checkout-x") && !g.matches("checkout"));
-        assert!(Glob::new("*-stress").matches("checkout-under-stress"));
-        assert!(Glob::new("a?c*d").matches("abcxxd") && !Glob::new("a?c*d").matches("abcxxe"));
-        assert!(Glob::new("*").matches("") && Glob::new("ünï*").matches("ünïcode"));
-    }
-
-    #[test]
-    fn destinations_round_trip_through_the_outbox_json() {
-        for d in [
-            email("a@x"),
-            hook("https://h"),
-            Destination::Slack {
-                channel: "c".into(),
-            },
-            Destination::Gitlab,
-        ] {
-            let json = serde_json::to_string(&d).unwrap();
-            assert_eq!(
-                serde_json::from_str::<Destination>(&json).unwrap(),
-                d,
-                "{json}"
-            );
-        }
     }
 }

@@ -2,21 +2,19 @@
 //! channel. Whether a failure is worth retrying is decided here, from the HTTP status or
 //! the SMTP reply.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::config::NotifyConfig;
 use super::email::EmailChannel;
-use super::error::{NotifyError, SendError};
-use super::routing::Destination;
+use super::error::NotifyError;
 use super::templates::{Message, Templates};
 use super::{slack, webhook};
-use crate::gitlab::GitlabClient;
-use crate::report::Report;
+use crate::application::ports::{DeliveryChannel, Destination, SendError};
+use crate::application::report::Report;
 
 /// How long one HTTP delivery may take.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
-/// The longest Retry-After we honour; a receiver asking for more gets our own backoff.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
 
 /// The channels of one config, ready to send.
 #[derive(Debug)]
@@ -25,7 +23,7 @@ pub struct Channels {
     templates: Templates,
     http: reqwest::Client,
     email: Option<EmailChannel>,
-    gitlab: Option<GitlabClient>,
+    gitlab: Option<Arc<dyn DeliveryChannel>>,
 }
 
 impl Channels {
@@ -46,9 +44,10 @@ impl Channels {
         })
     }
 
-    /// Adds GitLab's API, for the commit statuses and MR notes of GitLab-triggered runs.
-    pub fn with_gitlab(mut self, client: GitlabClient) -> Channels {
-        self.gitlab = Some(client);
+    /// Adds GitLab's API (the `gitlab` adapter's client), for the commit statuses and MR
+    /// notes of GitLab-triggered runs.
+    pub fn with_gitlab(mut self, gitlab: impl DeliveryChannel + 'static) -> Channels {
+        self.gitlab = Some(Arc::new(gitlab));
         self
     }
 
@@ -121,42 +120,13 @@ impl Channels {
                     .into(),
             )),
             Destination::GitlabStatus { .. } | Destination::GitlabNote => {
-                let client = self.gitlab.as_ref().ok_or_else(|| {
+                let gitlab = self.gitlab.as_ref().ok_or_else(|| {
                     SendError::Permanent(
                         "no GitLab API configured (`api:` in --gitlab-config)".into(),
                     )
                 })?;
-                crate::gitlab::report::send(client, dest, &report, link.as_deref()).await
+                gitlab.send(dest, &report, link.as_deref()).await
             }
         }
-    }
-}
-
-/// 2xx is delivered; 429 and 5xx are retried (429 after the receiver's Retry-After);
-/// other statuses are permanent (a 404 webhook will not start existing on retry).
-pub(crate) async fn http_outcome(what: &str, resp: reqwest::Response) -> Result<(), SendError> {
-    let status = resp.status();
-    if status.is_success() {
-        return Ok(());
-    }
-    let after = resp
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
-        .filter(|d| *d <= MAX_RETRY_AFTER);
-    let body: String = resp
-        .text()
-        .await
-        .unwrap_or_default()
-        .chars()
-        .take(200)
-        .collect();
-    let reason = format!("{what} answered {status}: {body}");
-    if status.as_u16() == 429 || status.is_server_error() {
-        Err(SendError::Retry { reason, after })
-    } else {
-        Err(SendError::Permanent(reason))
     }
 }

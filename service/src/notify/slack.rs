@@ -3,8 +3,7 @@
 //! attempt honours. The Web API answers 200 even for errors (`{"ok": false, "error":
 //! "channel_not_found"}`), so its body decides.
 
-use super::error::SendError;
-use super::send::http_outcome;
+use crate::application::ports::outbox::{SendError, http_outcome};
 
 /// Posts `body` to the incoming webhook `url`.
 pub async fn send(

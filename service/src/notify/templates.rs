@@ -11,8 +11,8 @@ use minijinja::{Environment, Value};
 use serde::Serialize;
 
 use super::error::NotifyError;
-use crate::engine::RunState;
-use crate::report::Report;
+use crate::application::report::Report;
+use crate::domain::{RunEvent, RunRow, RunState, StoredEvent};
 
 /// Template names, as files in `--notify-templates`.
 pub const NAMES: [&str; 3] = ["email.txt", "email.html", "slack.json"];
@@ -155,7 +155,7 @@ impl Message {
 
 /// The GitLab page of the event that started a run: its pipeline, else its merge
 /// request, else the project.
-fn trigger_url(g: &crate::gitlab::GitlabContext) -> Option<String> {
+fn trigger_url(g: &crate::domain::GitlabContext) -> Option<String> {
     let base = g.project_url.trim_end_matches('/');
     if base.is_empty() {
         return None;
@@ -242,11 +242,9 @@ impl Templates {
     }
 }
 
-/// A finished run with a check that failed, for checking templates at start-up. Built
-/// through an in-memory store, the way real reports are.
+/// A finished run with a check that failed, for checking templates at start-up: the run
+/// and its events as the store would hand them back.
 pub(crate) fn sample_report(experiment: &str) -> Report {
-    use crate::engine::RunEvent;
-    use crate::store::{RunRow, Store};
     let check = |phase: &str, value: f64, ok| RunEvent::CheckEvaluated {
         check: "availability".into(),
         phase: phase.into(),
@@ -255,37 +253,35 @@ pub(crate) fn sample_report(experiment: &str) -> Report {
         ok,
         error: None,
     };
+    let reason = "availability failed during";
     let events = [
         check("before", 1.0, true),
         check("during", 0.5, false),
         RunEvent::StateChanged {
             to: RunState::Error,
-            reason: "availability failed during".into(),
+            reason: reason.into(),
         },
     ];
-    let built = Store::open_in_memory().and_then(|s| {
-        s.create_run("sample", experiment, "{}")?;
-        for e in &events {
-            s.record("sample", e)?;
-        }
-        Ok(Report::build(&s.run("sample")?, s.events("sample")?))
-    });
-    built.unwrap_or_else(|_| {
-        let now = chrono::Utc::now();
-        Report::build(
-            &RunRow {
-                id: "sample".into(),
-                experiment: experiment.into(),
-                state: RunState::Error,
-                reason: String::new(),
-                spec_json: "{}".into(),
-                created_at: now,
-                finished_at: Some(now),
-                gitlab: None,
-            },
-            Vec::new(),
-        )
-    })
+    let now = chrono::Utc::now();
+    let run = RunRow {
+        id: "sample".into(),
+        experiment: experiment.into(),
+        state: RunState::Error,
+        reason: reason.into(),
+        spec_json: "{}".into(),
+        created_at: now,
+        finished_at: Some(now),
+        gitlab: None,
+    };
+    let events = (1..)
+        .zip(events)
+        .map(|(seq, event)| StoredEvent {
+            seq,
+            at: now,
+            event,
+        })
+        .collect();
+    Report::build(&run, events)
 }
 
 #[cfg(test)]
@@ -361,7 +357,7 @@ mod tests {
     fn a_gitlab_triggered_run_names_its_commit_pipeline_and_merge_request_everywhere() {
         let t = Templates::load(None).unwrap();
         let mut r = sample_report("checkout");
-        r.gitlab = Some(crate::gitlab::GitlabContext {
+        r.gitlab = Some(crate::domain::GitlabContext {
             event: "pipeline".into(),
             project_id: 1,
             project_path: "group/checkout".into(),

@@ -5,8 +5,7 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use super::error::SendError;
-use super::send::http_outcome;
+use crate::application::ports::outbox::{SendError, http_outcome};
 
 /// The signature header's name.
 pub const SIGNATURE_HEADER: &str = "X-Faultline-Signature";

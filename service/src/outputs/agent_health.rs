@@ -16,7 +16,7 @@ use faultline_agent::client::{AgentClient, ClientError};
 use faultline_exporter::ServiceMetrics;
 use futures::StreamExt;
 
-use crate::kube::AgentDirectory;
+use crate::application::ports::{ClusterError, NodeAgents};
 
 /// How often the agents are probed.
 pub const PROBE_EVERY: Duration = Duration::from_secs(15);
@@ -35,8 +35,8 @@ pub enum KnownAgents {
     /// The agent DaemonSet's pods, found through the Kubernetes API; `client` carries the
     /// agents' token and is pointed at each pod in turn.
     Cluster {
-        /// Lists the agent pods.
-        directory: AgentDirectory,
+        /// Lists the agent pods (the `kube` adapter's agent directory).
+        directory: Arc<dyn NodeAgents>,
         /// The HTTP client every probe call shares.
         client: AgentClient,
     },
@@ -65,15 +65,18 @@ async fn healthy(client: &AgentClient) -> bool {
 
 impl KnownAgents {
     /// The agents of a cluster, probed with the directory's token.
-    pub fn cluster(directory: AgentDirectory) -> Result<KnownAgents, ClientError> {
+    pub fn cluster(directory: impl NodeAgents + 'static) -> Result<KnownAgents, ClientError> {
         // A base that is never called: every probe goes through `at(pod URL)`.
-        let client = AgentClient::new("http://127.0.0.1:0", directory.settings().token.clone())?;
-        Ok(KnownAgents::Cluster { directory, client })
+        let client = AgentClient::new("http://127.0.0.1:0", directory.token())?;
+        Ok(KnownAgents::Cluster {
+            directory: Arc::new(directory),
+            client,
+        })
     }
 
     /// Probes every agent once. An error means the agents could not even be listed
     /// (Kubernetes API down): the gauges then keep their last values.
-    pub async fn probe(&self) -> Result<Probe, String> {
+    pub async fn probe(&self) -> Result<Probe, ClusterError> {
         match self {
             KnownAgents::InProcess(agent) => Ok(Probe {
                 known: 1,
@@ -85,10 +88,7 @@ impl KnownAgents {
                 healthy: usize::from(healthy(client).await),
             }),
             KnownAgents::Cluster { directory, client } => {
-                let pods = directory
-                    .discover()
-                    .await
-                    .map_err(|e| faultline_agent::agent::error_chain(&e))?;
+                let pods = directory.discover().await?;
                 let calls: Vec<_> = pods
                     .iter()
                     .filter_map(|p| p.url.as_deref())
@@ -133,7 +133,7 @@ pub fn spawn(
                     metrics.agents(p.known, p.healthy);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "could not list the agents; agent gauges keep their last values")
+                    tracing::warn!(error = %faultline_agent::agent::error_chain(&e), "could not list the agents; agent gauges keep their last values")
                 }
             }
         }
@@ -143,8 +143,8 @@ pub fn spawn(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kube::Resolver;
     use crate::kube::agents::AgentSettings;
+    use crate::kube::{AgentDirectory, Resolver};
     use http::{Request, Response};
     use kube::client::Body;
 

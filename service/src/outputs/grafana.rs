@@ -16,8 +16,8 @@ use faultline_exporter::grafana::{
     SenderError,
 };
 
-use crate::engine::RunEvent;
-use crate::engine::observe::{RunInfo, RunObserver};
+use crate::application::ports::observe::{RunInfo, RunObserver};
+use crate::domain::RunEvent;
 
 /// The tag every faultline annotation carries.
 pub const TAG: &str = "faultline";
@@ -200,7 +200,7 @@ mod tests {
             gitlab: None,
         };
         assert_eq!(gitlab_suffix(&run), "");
-        run.gitlab = Some(crate::gitlab::GitlabContext {
+        run.gitlab = Some(crate::domain::GitlabContext {
             project_path: "g/<app>".into(),
             sha: "bcbb5ec396a2c0f828686f14fac9b80b780504f2".into(),
             pipeline_id: Some(31),

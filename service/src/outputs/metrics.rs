@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use faultline_exporter::{Bound, RunMetrics};
 use faultline_spec::steady::{Comparator, Condition, Expectation};
 
-use crate::engine::RunEvent;
-use crate::engine::observe::{RunInfo, RunObserver};
+use crate::application::ports::observe::{RunInfo, RunObserver};
+use crate::domain::RunEvent;
 
 /// What the observer remembers of a run still going: fault id -> (kind, namespace).
 type Live = HashMap<String, (String, String)>;
@@ -162,7 +162,7 @@ mod tests {
         assert_eq!(value(), 1.0, "r2's fault is still on");
         // r2 ends without reporting the recovery: the gauge must not stay up.
         let end = RunEvent::StateChanged {
-            to: crate::engine::RunState::Error,
+            to: crate::domain::RunState::Error,
             reason: String::new(),
         };
         obs.observe(&info("r2"), &end, now);

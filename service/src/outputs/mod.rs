@@ -1,4 +1,4 @@
-//! Outputs that hear about runs as they happen ([`crate::engine::observe::RunObserver`]s):
+//! Outputs that hear about runs as they happen ([`crate::application::ports::observe::RunObserver`]s):
 //! Grafana annotations, the run metric families, Alertmanager silences and OpenTelemetry
 //! traces; and the agent health probe behind the agent gauges.
 

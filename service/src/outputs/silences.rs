@@ -13,9 +13,9 @@ use faultline_spec::Experiment;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-use crate::engine::RunEvent;
-use crate::engine::observe::{RunInfo, RunObserver};
-use crate::store::Store;
+use crate::application::ports::RunStore;
+use crate::application::ports::observe::{RunInfo, RunObserver};
+use crate::domain::RunEvent;
 
 /// How long past the planned end a silence lasts, for after-checks and slow recoveries.
 const MARGIN: Duration = Duration::from_secs(300);
@@ -24,7 +24,7 @@ const MARGIN: Duration = Duration::from_secs(300);
 pub struct SilenceObserver {
     base: String,
     http: reqwest::Client,
-    store: Arc<Store>,
+    store: Arc<dyn RunStore>,
     /// Run id -> the task creating its silence (it yields the silence id).
     runs: Mutex<HashMap<String, JoinHandle<Option<String>>>>,
 }
@@ -32,7 +32,7 @@ pub struct SilenceObserver {
 impl SilenceObserver {
     /// Silences in the Alertmanager at `url` (e.g. `http://alertmanager:9093`); run specs
     /// are read from `store`.
-    pub fn new(url: &str, store: Arc<Store>) -> Result<SilenceObserver, reqwest::Error> {
+    pub fn new(url: &str, store: Arc<dyn RunStore>) -> Result<SilenceObserver, reqwest::Error> {
         Ok(SilenceObserver {
             base: url.trim_end_matches('/').to_string(),
             http: reqwest::Client::builder()
@@ -54,7 +54,7 @@ impl SilenceObserver {
         if exp.spec.silence_alerts.is_empty() {
             return None;
         }
-        let planned = crate::engine::plan::plan(&exp)
+        let planned = crate::application::engine::plan::plan(&exp)
             .iter()
             .map(|f| {
                 f.starts_at_seconds

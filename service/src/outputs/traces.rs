@@ -35,8 +35,8 @@ use opentelemetry::global::{BoxedSpan, BoxedTracer};
 use opentelemetry::trace::{Span, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 
-use crate::engine::observe::{FaultTraces, RunInfo, RunObserver};
-use crate::engine::{RunEvent, RunState};
+use crate::application::ports::observe::{FaultTraces, RunInfo, RunObserver};
+use crate::domain::{RunEvent, RunState};
 
 /// The instrumentation scope of these spans.
 pub const SCOPE: &str = "faultline";
@@ -471,7 +471,7 @@ mod tests {
             gitlab: None,
         };
         assert!(gitlab_attributes(&run).is_empty());
-        run.gitlab = Some(crate::gitlab::GitlabContext {
+        run.gitlab = Some(crate::domain::GitlabContext {
             event: "merge_request".into(),
             project_path: "g/app".into(),
             sha: "bcbb5ec3".into(),

@@ -3,69 +3,12 @@
 //! gate an operator closed). The webhook deliveries table is created here too; it is
 //! written by [`super::deliveries`].
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
-use super::sqlite::{parse_time, sql};
-use super::{Store, StoreError};
-
-/// Added by schema version 2.
-pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS experiments (
-    name        TEXT PRIMARY KEY,
-    text        TEXT NOT NULL,
-    source      TEXT NOT NULL,
-    updated_at  TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS webhook_deliveries (
-    uuid        TEXT PRIMARY KEY,
-    event       TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    response    TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS halt (
-    id          INTEGER PRIMARY KEY CHECK (id = 1),
-    reason      TEXT NOT NULL,
-    actor       TEXT NOT NULL,
-    at          TEXT NOT NULL
-);
-";
-
-/// An experiment in the catalog: its document as submitted (it may hold `{{ gitlab.* }}`
-/// template values, filled in per trigger).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExperimentRow {
-    /// `metadata.name`.
-    pub name: String,
-    /// The YAML or JSON document.
-    pub text: String,
-    /// `api`, or the file it was loaded from.
-    pub source: String,
-    /// When it was last written.
-    pub updated_at: DateTime<Utc>,
-}
-
-/// The emergency stop, while it is engaged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Halt {
-    /// Why.
-    pub reason: String,
-    /// Who engaged it (the token's role and name, or `cli`).
-    pub actor: String,
-    /// Since when.
-    pub at: DateTime<Utc>,
-}
-
-pub(super) fn corrupt(what: &'static str) -> impl Fn(String) -> StoreError {
-    move |detail| StoreError::Corrupt {
-        run: String::new(),
-        what,
-        detail,
-    }
-}
+use super::sql::{corrupt, parse_time, sql};
+use super::sqlite::Store;
+use crate::application::ports::{ExperimentRow, Halt, StoreError};
 
 impl Store {
     /// Writes experiment `name` (replacing it); returns true if it is new.

@@ -23,7 +23,6 @@
 //! through SQLite's busy timeout (rusqlite's 5 s). An in-memory store has one
 //! connection, so there the writer shares it.
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -32,29 +31,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
-use super::catalog::corrupt;
-use super::sqlite::{configure, parse_time, sql};
-use super::{Store, StoreError};
-
-/// A webhook delivery seen before.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    /// The event header value.
-    pub event: String,
-    /// When it first arrived.
-    pub received_at: DateTime<Utc>,
-    /// The JSON answer given the first time; empty while that first request is still
-    /// being handled (or if the process died handling it).
-    pub response: String,
-}
+use super::sql::{configure, corrupt, parse_time, sql};
+use crate::application::ports::{Delivery, PRUNE_AT_MOST, StoreError};
 
 /// The most requests one transaction takes; the rest wait for the next.
 const MAX_BATCH: usize = 1024;
-
-/// The most deliveries one prune deletes. Each is a random page of the uuid index, so a
-/// large prune is as slow as a large batch of claims; a backlog (a first start after a
-/// long time, a lowered retention) goes in several.
-pub const PRUNE_AT_MOST: usize = 1000;
 
 /// The writer thread's inbox, started on first use (most stores never see a delivery).
 pub(super) struct DeliveryWriter {
@@ -74,7 +55,7 @@ pub(super) enum Db {
 /// Where the writer's caller hears back.
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
-enum Job {
+pub(super) enum Job {
     Claim {
         uuid: String,
         event: String,
@@ -112,7 +93,7 @@ impl DeliveryWriter {
     }
 
     /// Hands `job` to the writer thread, starting it if needed.
-    fn submit(&self, job: Job) -> Result<(), StoreError> {
+    pub(super) fn submit(&self, job: Job) -> Result<(), StoreError> {
         let mut tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         if tx.is_none() {
             // A connection of its own is still behind a mutex: uncontended, it costs
@@ -142,7 +123,7 @@ impl DeliveryWriter {
     }
 }
 
-fn stopped(why: &str) -> StoreError {
+pub(super) fn stopped(why: &str) -> StoreError {
     StoreError::Writer {
         op: "record delivery",
         detail: format!("the delivery writer stopped: {why}"),
@@ -276,76 +257,10 @@ fn answer(batch: Vec<Job>, written: Result<Vec<Found>, rusqlite::Error>) {
     }
 }
 
-impl Store {
-    /// Records delivery `uuid` as being handled. Resolves to the earlier delivery if
-    /// `uuid` was seen before (the caller answers as it did then and acts on nothing).
-    ///
-    /// The request is queued when this is called, not when the future is first polled.
-    pub fn claim_delivery(
-        &self,
-        uuid: &str,
-        event: &str,
-    ) -> impl Future<Output = Result<Option<Delivery>, StoreError>> + use<> {
-        let (reply, rx) = oneshot::channel();
-        let job = Job::Claim {
-            uuid: uuid.to_string(),
-            event: event.to_string(),
-            at: Utc::now(),
-            reply,
-        };
-        self.ask(job, rx)
-    }
-
-    /// Stores the answer given to delivery `uuid`, for its duplicates (queued at once,
-    /// as [`Store::claim_delivery`]).
-    pub fn finish_delivery(
-        &self,
-        uuid: &str,
-        response: String,
-    ) -> impl Future<Output = Result<(), StoreError>> + use<> {
-        let (reply, rx) = oneshot::channel();
-        let job = Job::Finish {
-            uuid: uuid.to_string(),
-            response,
-            reply,
-        };
-        self.ask(job, rx)
-    }
-
-    /// Deletes deliveries first received before `before`, the oldest first and at most
-    /// [`PRUNE_AT_MOST`] of them; resolves to how many. A resend of a deleted one is a new
-    /// delivery again.
-    pub fn prune_deliveries(
-        &self,
-        before: DateTime<Utc>,
-    ) -> impl Future<Output = Result<usize, StoreError>> + use<> {
-        let (reply, rx) = oneshot::channel();
-        self.ask(Job::Prune { before, reply }, rx)
-    }
-
-    /// Queues `job` now; the future is its answer, `rx`.
-    fn ask<T>(
-        &self,
-        job: Job,
-        rx: oneshot::Receiver<Result<T, StoreError>>,
-    ) -> impl Future<Output = Result<T, StoreError>> + use<T> {
-        let queued = self.deliveries.submit(job);
-        async move {
-            queued?;
-            rx.await
-                .unwrap_or_else(|_| Err(stopped("it dropped the request")))
-        }
-    }
-
-    /// Delivery transactions committed so far (each holds one or more requests).
-    pub fn delivery_commits(&self) -> u64 {
-        self.deliveries.commits()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
 
     #[tokio::test]
     async fn a_delivery_is_claimed_once_and_its_answer_kept() {
@@ -421,7 +336,7 @@ mod tests {
             let s = s.clone();
             std::thread::spawn(move || {
                 for i in 0..300 {
-                    let ev = crate::engine::RunEvent::Note {
+                    let ev = crate::domain::RunEvent::Note {
                         message: format!("event {i}"),
                     };
                     s.record("r1", &ev).unwrap();

@@ -1,13 +1,14 @@
 //! Where runs and their events live: an embedded SQLite file by default (DESIGN §8), with
 //! the experiment catalog, webhook deliveries and the notification outbox beside them.
+//! [`Store`] implements the application's store ports (`ports.rs`).
 
 mod catalog;
 mod deliveries;
-mod migrate;
+mod delivery_log;
 mod outbox;
+mod ports;
+mod schema;
+mod sql;
 mod sqlite;
 
-pub use catalog::{ExperimentRow, Halt};
-pub use deliveries::{Delivery, PRUNE_AT_MOST};
-pub use outbox::{NewNotification, NotificationRow, NotificationStatus};
-pub use sqlite::{RunFilter, RunRow, Store, StoreError};
+pub use sqlite::Store;

@@ -5,100 +5,10 @@
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::sqlite::sql;
-use super::{Store, StoreError};
-use crate::engine::RunState;
-
-/// The outbox table. `UNIQUE (run_id, route)` is the deduplication: a route hears about a
-/// run once, however many times the end of the run is observed.
-pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS notifications (
-    id          INTEGER PRIMARY KEY,
-    run_id      TEXT NOT NULL REFERENCES runs(id),
-    route       TEXT NOT NULL,
-    channel     TEXT NOT NULL,
-    destination TEXT NOT NULL,
-    verdict     TEXT NOT NULL,
-    status      TEXT NOT NULL,
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    next_at_ms  INTEGER NOT NULL,
-    last_error  TEXT NOT NULL DEFAULT '',
-    created_ms  INTEGER NOT NULL,
-    done_ms     INTEGER,
-    UNIQUE (run_id, route)
-);
-CREATE INDEX IF NOT EXISTS notifications_due ON notifications(status, next_at_ms);
-";
-
-/// Where a notification is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotificationStatus {
-    /// Not delivered yet; the worker sends it at `next_at`.
-    Pending,
-    /// Delivered.
-    Sent,
-    /// Gave up: the retry budget ran out or the receiver refused it for good.
-    Failed,
-}
-
-impl NotificationStatus {
-    /// The stored name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            NotificationStatus::Pending => "pending",
-            NotificationStatus::Sent => "sent",
-            NotificationStatus::Failed => "failed",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        [Self::Pending, Self::Sent, Self::Failed]
-            .into_iter()
-            .find(|x| x.as_str() == s)
-    }
-}
-
-/// One notification as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NotificationRow {
-    /// Row id.
-    pub id: i64,
-    /// The run it tells about.
-    pub run: String,
-    /// The route's key (unique per run): channel kind and destination.
-    pub route: String,
-    /// Channel kind: `email`, `slack`, `webhook`.
-    pub channel: String,
-    /// The resolved destination as JSON (no secrets: those stay in the config).
-    pub destination: String,
-    /// The verdict it reports.
-    pub verdict: RunState,
-    /// Pending, sent or failed.
-    pub status: NotificationStatus,
-    /// Attempts made so far.
-    pub attempts: u32,
-    /// When the worker should try next (pending only).
-    pub next_at: DateTime<Utc>,
-    /// Why the last attempt failed.
-    pub last_error: String,
-    /// When it was sent or given up on.
-    pub done_at: Option<DateTime<Utc>>,
-}
-
-/// A notification to write to the outbox.
-#[derive(Debug, Clone)]
-pub struct NewNotification<'a> {
-    /// Run id.
-    pub run: &'a str,
-    /// Route key, unique per run.
-    pub route: &'a str,
-    /// Channel kind.
-    pub channel: &'a str,
-    /// Destination as JSON.
-    pub destination: &'a str,
-    /// The run's verdict.
-    pub verdict: RunState,
-}
+use super::sql::sql;
+use super::sqlite::Store;
+use crate::application::ports::{NewNotification, NotificationRow, NotificationStatus, StoreError};
+use crate::domain::RunState;
 
 const COLUMNS: &str = "id, run_id, route, channel, destination, verdict, status, attempts, \
                        next_at_ms, last_error, done_ms";

@@ -5,111 +5,15 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 
 use super::deliveries::{Db, DeliveryWriter};
-use crate::engine::{RunEvent, RunState, StoredEvent};
-use crate::gitlab::GitlabContext;
-
-/// Why the store could not do what was asked.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// SQLite failed (open, migrate, read or write).
-    #[error("store {op} failed")]
-    Sqlite {
-        /// What was being done.
-        op: &'static str,
-        /// The SQLite error.
-        #[source]
-        source: rusqlite::Error,
-    },
-    /// No run with that id.
-    #[error("no run with id {0}")]
-    NoSuchRun(String),
-    /// The engine asked for a transition the state machine forbids.
-    #[error("run {run}: illegal transition {from} -> {to}")]
-    IllegalTransition {
-        /// Run id.
-        run: String,
-        /// Stored state.
-        from: RunState,
-        /// Requested state.
-        to: RunState,
-    },
-    /// A write shared with other requests failed (group commit: the whole batch rolled
-    /// back), or the thread that writes them is gone.
-    #[error("store {op} failed: {detail}")]
-    Writer {
-        /// What was being done.
-        op: &'static str,
-        /// The error, as text (one error answers every request of the batch).
-        detail: String,
-    },
-    /// A stored row could not be decoded (written by a newer or broken version).
-    #[error("run {run}: stored {what} is unreadable: {detail}")]
-    Corrupt {
-        /// Run id.
-        run: String,
-        /// Which column.
-        what: &'static str,
-        /// Why.
-        detail: String,
-    },
-}
-
-/// Settings every connection to the store gets (the store's own and the delivery
-/// writer's). WAL + FULL: every committed write survives a power cut, readers never block
-/// the engine's writes.
-pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(sql("set journal_mode"))?;
-    conn.pragma_update(None, "synchronous", "FULL")
-        .map_err(sql("set synchronous"))?;
-    conn.pragma_update(None, "foreign_keys", "ON")
-        .map_err(sql("set foreign_keys"))
-}
-
-pub(super) fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |source| StoreError::Sqlite { op, source }
-}
-
-/// A run as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunRow {
-    /// Run id.
-    pub id: String,
-    /// Experiment name.
-    pub experiment: String,
-    /// Current state (the verdict once terminal).
-    pub state: RunState,
-    /// Why it ended the way it did, once terminal.
-    pub reason: String,
-    /// The experiment as JSON, as it was when the run was created.
-    pub spec_json: String,
-    /// When the run was created.
-    pub created_at: DateTime<Utc>,
-    /// When the run reached a terminal state.
-    pub finished_at: Option<DateTime<Utc>>,
-    /// The GitLab event that started the run, if one did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gitlab: Option<GitlabContext>,
-}
-
-/// Which runs [`Store::find_runs`] returns.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RunFilter<'a> {
-    /// Only this experiment's.
-    pub experiment: Option<&'a str>,
-    /// Only runs in this state (a verdict, or a live state).
-    pub state: Option<RunState>,
-    /// Start after this run id (the previous page's last).
-    pub before: Option<&'a str>,
-    /// At most this many.
-    pub limit: u32,
-}
+use super::schema::migrate;
+use super::sql::{configure, parse_time, sql};
+use crate::application::ports::{RunFilter, StoreError};
+use crate::domain::GitlabContext;
+use crate::domain::{RunEvent, RunRow, RunState, StoredEvent};
 
 /// The store handle; cheap to share behind an `Arc`.
 pub struct Store {
@@ -117,27 +21,6 @@ pub struct Store {
     /// Records webhook deliveries with group commit, on the same connection.
     pub(super) deliveries: DeliveryWriter,
 }
-
-/// Version 1 of the schema: runs and their events.
-pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS runs (
-    id          TEXT PRIMARY KEY,
-    experiment  TEXT NOT NULL,
-    state       TEXT NOT NULL,
-    reason      TEXT NOT NULL DEFAULT '',
-    spec_json   TEXT NOT NULL,
-    created_at  TEXT NOT NULL,
-    finished_at TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
-CREATE TABLE IF NOT EXISTS events (
-    run_id  TEXT NOT NULL REFERENCES runs(id),
-    seq     INTEGER NOT NULL,
-    at      TEXT NOT NULL,
-    body    TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-);
-";
 
 impl Store {
     /// Opens (creating if needed) the store file.
@@ -153,7 +36,7 @@ impl Store {
 
     fn init(conn: Connection, path: Option<&Path>) -> Result<Store, StoreError> {
         configure(&conn)?;
-        super::migrate::migrate(&conn)?;
+        migrate(&conn)?;
         let conn = Arc::new(Mutex::new(conn));
         let db = match path {
             Some(p) => Db::File(p.to_path_buf()),
@@ -341,7 +224,7 @@ impl Store {
             };
             out.push(StoredEvent {
                 seq: seq.unsigned_abs(),
-                at: parse_time(&at).map_err(|e| corrupt("event time", e))?,
+                at: parse_time(&at).map_err(|e| corrupt("event time", e.to_string()))?,
                 event: serde_json::from_str(&body).map_err(|e| corrupt("event", e.to_string()))?,
             });
         }
@@ -409,11 +292,11 @@ fn decode_row(
     };
     Ok(RunRow {
         state: parse_state(&id, &state)?,
-        created_at: parse_time(&created).map_err(|e| corrupt("created_at", e))?,
+        created_at: parse_time(&created).map_err(|e| corrupt("created_at", e.to_string()))?,
         finished_at: finished
             .map(|f| parse_time(&f))
             .transpose()
-            .map_err(|e| corrupt("finished_at", e))?,
+            .map_err(|e| corrupt("finished_at", e.to_string()))?,
         gitlab: gitlab
             .map(|g| serde_json::from_str(&g))
             .transpose()
@@ -431,12 +314,6 @@ fn parse_state(run: &str, s: &str) -> Result<RunState, StoreError> {
         what: "state",
         detail: s.to_string(),
     })
-}
-
-pub(super) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("{s}: {e}"))
 }
 
 #[cfg(test)]

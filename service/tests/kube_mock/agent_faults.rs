@@ -1,7 +1,7 @@
 //! Agent faults in cluster mode: sent to the fake agent of each chosen pod's node, with
 //! the pods' container IDs as targets and peer selectors resolved to pod IPs.
 
-use faultline::engine::RunState;
+use faultline::domain::RunState;
 use faultline_spec::{LocalTarget, NodeFault};
 use serde_json::json;
 
@@ -116,10 +116,10 @@ fn parent_of(request: &str) -> String {
     format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{:016x}-01", n + 1)
 }
 
-impl faultline::engine::observe::FaultTraces for NodeSpans {
+impl faultline::application::ports::observe::FaultTraces for NodeSpans {
     fn fault_starting(
         &self,
-        _: &faultline::engine::observe::RunInfo,
+        _: &faultline::application::ports::observe::RunInfo,
         request: &str,
     ) -> Option<faultline_exporter::TraceParent> {
         faultline_exporter::TraceParent::parse(&parent_of(request))
@@ -127,7 +127,7 @@ impl faultline::engine::observe::FaultTraces for NodeSpans {
 
     fn fault_context(
         &self,
-        _: &faultline::engine::observe::RunInfo,
+        _: &faultline::application::ports::observe::RunInfo,
         request: &str,
     ) -> Option<faultline_exporter::TraceParent> {
         faultline_exporter::TraceParent::parse(&parent_of(request))

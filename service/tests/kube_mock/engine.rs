@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use faultline::engine::inject::Injector;
-use faultline::engine::runner::{RunOptions, Runner};
-use faultline::engine::{RunEvent, RunState};
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::{RunOptions, Runner};
+use faultline::domain::{RunEvent, RunState};
 use faultline::kube::agents::AgentSettings;
 use faultline::kube::pod_failure::ORIGINAL_IMAGES_ANNOTATION;
 use faultline::kube::{Cluster, ClusterConfig};
@@ -46,7 +46,7 @@ pub(crate) fn runner_traced(
     cluster: Cluster,
     steps: &str,
     target: &str,
-    traces: Option<Arc<dyn faultline::engine::observe::FaultTraces>>,
+    traces: Option<Arc<dyn faultline::application::ports::observe::FaultTraces>>,
 ) -> Runner {
     let yaml = format!(
         "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {{ name: pods, namespace: shop }}\nspec:\n  target: {target}\n  steps:\n{steps}"
@@ -57,7 +57,7 @@ pub(crate) fn runner_traced(
     f.store.create_run("run1", "pods", "{}").unwrap();
     let opts = RunOptions {
         lease: Duration::from_secs(30),
-        cluster: Some(cluster),
+        cluster: Some(std::sync::Arc::new(cluster)),
         fault_traces: traces,
         ..RunOptions::default()
     };

@@ -4,8 +4,9 @@
 use std::collections::BTreeSet;
 
 use chrono::{Duration, Utc};
+use faultline::application::ports::Restored;
 use faultline::kube::agents::{AgentDirectory, AgentSettings};
-use faultline::kube::pod_failure::{ORIGINAL_IMAGES_ANNOTATION, POD_FAILURE_LABEL, Restored};
+use faultline::kube::pod_failure::{ORIGINAL_IMAGES_ANNOTATION, POD_FAILURE_LABEL};
 use faultline::kube::{PodFailureInjector, Resolver};
 use http::Method;
 use serde_json::{Value, json};

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use faultline::engine::observe::{RunInfo, RunObserver};
-use faultline::engine::{RunEvent, RunState};
-use faultline::store::{NotificationRow, NotificationStatus, Store};
+use faultline::application::ports::observe::{RunInfo, RunObserver};
+use faultline::application::ports::{NotificationRow, NotificationStatus};
+use faultline::domain::{RunEvent, RunState};
+use faultline::store::Store;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faultline::api::{Auth, ServeError, Service};
-use faultline::engine::inject::Injector;
-use faultline::engine::runner::RunOptions;
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::RunOptions;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use futures::StreamExt;
@@ -41,7 +41,7 @@ pub async fn wait_verdict(base: &str, id: &str) -> serde_json::Value {
         let r: serde_json::Value = viewer_json(format!("{base}/api/v1/runs/{id}")).await;
         let state = r["verdict"]
             .as_str()
-            .and_then(faultline::engine::RunState::parse);
+            .and_then(faultline::domain::RunState::parse);
         if state.is_some_and(|s| s.is_terminal()) {
             return r;
         }

@@ -1,0 +1,15 @@
+//! Every route of the service, mounted in one place.
+
+/// Mounts every route: the health routes at the root, the rest under `/api/v1`.
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    super::health::configure(cfg);
+    super::webhooks::configure(cfg);
+    super::alertmanager::configure(cfg);
+    cfg.service(
+        actix_web::web::scope("/api/v1")
+            .configure(super::runs::configure)
+            .configure(super::experiments::configure)
+            .configure(super::halt::configure)
+            .configure(super::schedules::configure),
+    );
+}

@@ -1,0 +1,27 @@
+//! The ports: what the application needs from the outside world, as small traits the
+//! adapters implement (each by one adapter type, and a fake in tests where one helps).
+
+pub mod catalog_store;
+pub mod cluster;
+pub mod deliveries;
+pub mod notifications;
+pub mod observe;
+pub mod outbox;
+pub mod previews;
+pub mod run_store;
+pub mod store;
+pub mod store_error;
+
+pub use catalog_store::{CatalogStore, ExperimentRow, Halt, HaltStore};
+pub use cluster::{
+    ClusterError, DiscoveredAgent, Killed, NodeAgent, NodeAgents, OriginalImages, PodCluster,
+    PodFailures, PodTarget, Restored, Selection,
+};
+pub use deliveries::{Delivery, DeliveryLog, PRUNE_AT_MOST};
+pub use notifications::{NewNotification, NotificationQueue, NotificationRow, NotificationStatus};
+pub use observe::{FaultTraces, FnObserver, Observers, RunInfo, RunObserver};
+pub use outbox::{DeliveryChannel, Destination, Outbox, SendError};
+pub use previews::PlanPreviews;
+pub use run_store::{RunFilter, RunStore};
+pub use store::Storage;
+pub use store_error::StoreError;

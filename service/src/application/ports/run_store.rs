@@ -1,0 +1,53 @@
+//! The run store: runs and their events. The engine writes every event here before it
+//! takes its next step; the API, reports and notifications read them back.
+
+use crate::domain::{GitlabContext, RunEvent, RunRow, RunState, StoredEvent};
+
+use super::store_error::StoreError;
+
+/// Which runs [`RunStore::find_runs`] returns.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunFilter<'a> {
+    /// Only this experiment's.
+    pub experiment: Option<&'a str>,
+    /// Only runs in this state (a verdict, or a live state).
+    pub state: Option<RunState>,
+    /// Start after this run id (the previous page's last).
+    pub before: Option<&'a str>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Where runs and their events are kept.
+pub trait RunStore: Send + Sync {
+    /// Creates a run in `pending` that GitLab event `gitlab` (if any) started.
+    fn create_run_from(
+        &self,
+        id: &str,
+        experiment: &str,
+        spec_json: &str,
+        gitlab: Option<&GitlabContext>,
+    ) -> Result<(), StoreError>;
+
+    /// Run `id`.
+    fn run(&self, id: &str) -> Result<RunRow, StoreError>;
+
+    /// The newest `limit` runs, newest first.
+    fn list_runs(&self, limit: u32) -> Result<Vec<RunRow>, StoreError>;
+
+    /// The runs `filter` picks, newest first.
+    fn find_runs(&self, filter: &RunFilter<'_>) -> Result<Vec<RunRow>, StoreError>;
+
+    /// Run `run`'s events, in order.
+    fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Persists one event (and the state it moves the run to); returns its sequence
+    /// number.
+    fn record(&self, run: &str, event: &RunEvent) -> Result<u64, StoreError>;
+
+    /// Persists `events` in order, all or none; returns the last one's sequence number.
+    fn record_all(&self, run: &str, events: &[RunEvent]) -> Result<u64, StoreError>;
+
+    /// Ends every run a previous process left unfinished (`error`, `reason`); their ids.
+    fn fail_interrupted(&self, reason: &str) -> Result<Vec<String>, StoreError>;
+}

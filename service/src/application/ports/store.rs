@@ -1,0 +1,15 @@
+//! [`Storage`]: everything the service keeps (runs, the catalog, the emergency stop,
+//! webhook deliveries, the notification outbox) in one handle. Each part is its own small
+//! port; code that needs one part takes that part.
+
+use super::catalog_store::{CatalogStore, HaltStore};
+use super::deliveries::DeliveryLog;
+use super::notifications::NotificationQueue;
+use super::run_store::RunStore;
+
+/// Everything the service stores, as one handle (`store::Store` is the one
+/// implementation): the HTTP API, the live runs and the notification outbox each use
+/// several parts of it.
+pub trait Storage: RunStore + CatalogStore + HaltStore + DeliveryLog + NotificationQueue {}
+
+impl<T> Storage for T where T: RunStore + CatalogStore + HaltStore + DeliveryLog + NotificationQueue {}

@@ -1,0 +1,372 @@
+//! The report's data: what the verdict was, every check per phase, every fault window.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::Comparison;
+use crate::domain::GitlabContext;
+use crate::domain::RunRow;
+use crate::domain::{RunEvent, RunState, StoredEvent};
+
+/// Schema version of the JSON report; bump on any incompatible change.
+pub const REPORT_SCHEMA: &str = "faultline.dev/report/v1";
+
+/// Everything a report shows.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// [`REPORT_SCHEMA`].
+    pub schema: &'static str,
+    /// Run id.
+    pub run: String,
+    /// Experiment name.
+    pub experiment: String,
+    /// Terminal state (or the current one while running).
+    pub verdict: RunState,
+    /// Why the run ended as it did.
+    pub reason: String,
+    /// When the run was created.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Wall time in seconds, once finished.
+    pub duration_seconds: Option<f64>,
+    /// One entry per check and phase, in first-seen order.
+    pub checks: Vec<CheckSummary>,
+    /// One entry per fault, in apply order.
+    pub faults: Vec<FaultWindow>,
+    /// The GitLab event (project, commit, pipeline, merge request) that started the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gitlab: Option<GitlabContext>,
+    /// Every event.
+    pub events: Vec<StoredEvent>,
+}
+
+/// A check's results in one phase.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckSummary {
+    /// Check name.
+    pub check: String,
+    /// before | during | after.
+    pub phase: String,
+    /// The expectation as written.
+    pub expect: String,
+    /// Evaluations recorded.
+    pub evaluations: u32,
+    /// Of which not met.
+    pub failures: u32,
+    /// Lowest value measured.
+    pub min: Option<f64>,
+    /// Highest value measured.
+    pub max: Option<f64>,
+    /// Last value measured.
+    pub last: Option<f64>,
+    /// Last probe error, if any.
+    pub last_error: Option<String>,
+    /// Whether the check held in this phase. For `after`, the last evaluation decides
+    /// (the value had to come back within the recovery window); elsewhere every one must.
+    /// For a `during` entry with a comparison, the comparison decides.
+    pub ok: bool,
+    /// The statistical verdict of a check with `compare:`, on its `during` entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+}
+
+/// When a fault was active.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultWindow {
+    /// Fault id.
+    pub fault: String,
+    /// Kind name.
+    pub kind: String,
+    /// Target as written.
+    pub target: String,
+    /// Step name.
+    pub step: String,
+    /// Applied at.
+    pub started_at: DateTime<Utc>,
+    /// Recovered at; `None` if the run ended without a recovery event.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// How it was recovered.
+    pub outcome: Option<String>,
+}
+
+impl CheckSummary {
+    /// A check in `phase` with nothing evaluated yet.
+    fn empty(check: &str, phase: &str, expect: &str) -> CheckSummary {
+        CheckSummary {
+            check: check.to_string(),
+            phase: phase.to_string(),
+            expect: expect.to_string(),
+            evaluations: 0,
+            failures: 0,
+            min: None,
+            max: None,
+            last: None,
+            last_error: None,
+            ok: true,
+            comparison: None,
+        }
+    }
+}
+
+impl Report {
+    /// Builds the report of `run` from its events.
+    pub fn build(run: &RunRow, events: Vec<StoredEvent>) -> Report {
+        let mut checks: Vec<CheckSummary> = Vec::new();
+        let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut faults: Vec<FaultWindow> = Vec::new();
+        for ev in &events {
+            match &ev.event {
+                RunEvent::CheckEvaluated {
+                    check,
+                    phase,
+                    value,
+                    expect,
+                    ok,
+                    error,
+                } => {
+                    let key = (check.clone(), phase.clone());
+                    let i = *index.entry(key).or_insert_with(|| {
+                        checks.push(CheckSummary::empty(check, phase, expect));
+                        checks.len() - 1
+                    });
+                    let c = &mut checks[i];
+                    c.evaluations += 1;
+                    if !ok {
+                        c.failures += 1;
+                    }
+                    c.ok = if phase == "after" { *ok } else { c.ok && *ok };
+                    if let Some(v) = value {
+                        c.min = Some(c.min.map_or(*v, |m| m.min(*v)));
+                        c.max = Some(c.max.map_or(*v, |m| m.max(*v)));
+                    }
+                    c.last = *value;
+                    if error.is_some() {
+                        c.last_error = error.clone();
+                    }
+                }
+                RunEvent::FaultApplied {
+                    fault,
+                    kind,
+                    target,
+                    step,
+                    ..
+                } => faults.push(FaultWindow {
+                    fault: fault.clone(),
+                    kind: kind.clone(),
+                    target: target.clone(),
+                    step: step.clone(),
+                    started_at: ev.at,
+                    ended_at: None,
+                    outcome: None,
+                }),
+                RunEvent::FaultRecovered { fault, outcome } => {
+                    if let Some(w) = faults
+                        .iter_mut()
+                        .rev()
+                        .find(|w| &w.fault == fault && w.ended_at.is_none())
+                    {
+                        w.ended_at = Some(ev.at);
+                        w.outcome = Some(outcome.clone());
+                    }
+                }
+                RunEvent::CheckCompared { check, comparison } => {
+                    let key = (check.clone(), "during".to_string());
+                    let i = *index.entry(key).or_insert_with(|| {
+                        checks.push(CheckSummary::empty(check, "during", ""));
+                        checks.len() - 1
+                    });
+                    let c = &mut checks[i];
+                    // The comparison is the during verdict; `expect` is shown for the eye.
+                    c.ok = comparison.ok;
+                    c.expect = format!("{} vs before", comparison.limit);
+                    c.comparison = Some((**comparison).clone());
+                }
+                RunEvent::StateChanged { .. } | RunEvent::Note { .. } => {}
+            }
+        }
+        Report {
+            schema: REPORT_SCHEMA,
+            run: run.id.clone(),
+            experiment: run.experiment.clone(),
+            verdict: run.state,
+            reason: run.reason.clone(),
+            started_at: run.created_at,
+            finished_at: run.finished_at,
+            duration_seconds: run
+                .finished_at
+                .map(|f| (f - run.created_at).num_milliseconds() as f64 / 1e3),
+            checks,
+            faults,
+            gitlab: run.gitlab.clone(),
+            events,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// A finished run with one fault and a check that failed during it.
+    pub(crate) fn sample_report() -> Report {
+        let s = Store::open_in_memory().unwrap();
+        s.create_run("r1", "checkout <stress> & co", "{}").unwrap();
+        let go = |to| RunEvent::StateChanged {
+            to,
+            reason: String::new(),
+        };
+        let check = |phase: &str, value: f64, ok: bool| RunEvent::CheckEvaluated {
+            check: "availability".into(),
+            phase: phase.into(),
+            value: Some(value),
+            expect: ">= 0.99".into(),
+            ok,
+            error: None,
+        };
+        s.record("r1", &go(RunState::CheckingBefore)).unwrap();
+        s.record("r1", &check("before", 1.0, true)).unwrap();
+        s.record("r1", &go(RunState::Injecting)).unwrap();
+        let applied = RunEvent::FaultApplied {
+            fault: "f1".into(),
+            kind: "networkDelay".into(),
+            target: "netns web".into(),
+            step: "delay".into(),
+            // Stored before events named their agent: the report still reads.
+            agent: String::new(),
+            node: None,
+        };
+        s.record("r1", &applied).unwrap();
+        s.record("r1", &go(RunState::Observing)).unwrap();
+        s.record("r1", &check("during", 0.5, false)).unwrap();
+        s.record("r1", &check("during", 0.97, false)).unwrap();
+        s.record("r1", &go(RunState::Recovering)).unwrap();
+        s.record(
+            "r1",
+            &RunEvent::FaultRecovered {
+                fault: "f1".into(),
+                outcome: "removed".into(),
+            },
+        )
+        .unwrap();
+        s.record("r1", &go(RunState::CheckingAfter)).unwrap();
+        s.record("r1", &check("after", 0.9, false)).unwrap();
+        s.record("r1", &check("after", 1.0, true)).unwrap();
+        let end = RunEvent::StateChanged {
+            to: RunState::Failed,
+            reason: "availability failed during".into(),
+        };
+        s.record("r1", &end).unwrap();
+        Report::build(&s.run("r1").unwrap(), s.events("r1").unwrap())
+    }
+
+    /// A finished run whose latency check with `compare:` got worse during the fault.
+    pub(crate) fn compared_report() -> Report {
+        use faultline_spec::compare::{Baseline, StatTest};
+        use faultline_spec::{ChangeLimit, Compare};
+        let s = Store::open_in_memory().unwrap();
+        s.create_run("r2", "compare", "{}").unwrap();
+        let spec = Compare {
+            baseline: Baseline::Before,
+            test: StatTest::MannWhitney,
+            p: 0.05,
+            limit: ChangeLimit::MaxIncrease(20.0),
+            samples: 10,
+        };
+        let before: Vec<Option<f64>> = (0..12).map(|i| Some(0.010 + i as f64 * 1e-4)).collect();
+        let mut during: Vec<Option<f64>> = (0..14).map(|i| Some(0.030 + i as f64 * 1e-3)).collect();
+        during[0] = None;
+        let comparison = crate::domain::compare::compare(&spec, Some("s"), &before, &during);
+        let check = |phase: &str, value: f64| RunEvent::CheckEvaluated {
+            check: "latency".into(),
+            phase: phase.into(),
+            value: Some(value),
+            expect: "p99 < 1s".into(),
+            ok: true,
+            error: None,
+        };
+        for (to, ev) in [
+            (RunState::CheckingBefore, Some(check("before", 0.011))),
+            (RunState::Injecting, None),
+            (RunState::Observing, Some(check("during", 0.04))),
+            (RunState::Recovering, None),
+        ] {
+            let go = RunEvent::StateChanged {
+                to,
+                reason: String::new(),
+            };
+            s.record("r2", &go).unwrap();
+            if let Some(ev) = ev {
+                s.record("r2", &ev).unwrap();
+            }
+        }
+        s.record(
+            "r2",
+            &RunEvent::CheckCompared {
+                check: "latency".into(),
+                comparison: Box::new(comparison),
+            },
+        )
+        .unwrap();
+        let end = RunEvent::StateChanged {
+            to: RunState::Error,
+            reason: "latency was worse during the faults than before".into(),
+        };
+        s.record("r2", &end).unwrap();
+        Report::build(&s.run("r2").unwrap(), s.events("r2").unwrap())
+    }
+
+    #[test]
+    fn a_comparison_decides_the_during_entry_and_is_in_the_json() {
+        let r = compared_report();
+        let during = r.checks.iter().find(|c| c.phase == "during").unwrap();
+        assert!(!during.ok, "the comparison failed although `expect` held");
+        assert_eq!(during.expect, "maxIncrease 20% vs before");
+        let json = serde_json::to_value(&r).unwrap();
+        let c = &json["checks"][1]["comparison"];
+        assert_eq!(c["test"], "mann-whitney");
+        assert_eq!(c["during"]["count"], 14);
+        assert_eq!(c["during"]["failed"], 1);
+        assert_eq!(c["baseline"]["values"].as_array().unwrap().len(), 12);
+        assert!(c["p"].as_f64().unwrap() < 1e-4, "{c}");
+        assert!(
+            c["u"].as_f64().is_some() && c["change"].as_f64().unwrap() > 2.0,
+            "{c}"
+        );
+        assert_eq!(c["unit"], "s");
+        assert!(json["checks"][0].get("comparison").is_none());
+    }
+
+    #[test]
+    fn checks_are_summarised_per_phase_and_faults_get_windows() {
+        let r = sample_report();
+        assert_eq!(r.verdict, RunState::Failed);
+        assert_eq!(r.checks.len(), 3);
+        let during = &r.checks[1];
+        assert_eq!(
+            (during.phase.as_str(), during.evaluations, during.failures),
+            ("during", 2, 2)
+        );
+        assert_eq!(
+            (during.min, during.max, during.ok),
+            (Some(0.5), Some(0.97), false)
+        );
+        let after = &r.checks[2];
+        assert!(
+            after.ok,
+            "after is judged by its last evaluation (came back in the window)"
+        );
+        assert_eq!(r.faults.len(), 1);
+        assert_eq!(r.faults[0].outcome.as_deref(), Some("removed"));
+        assert!(r.faults[0].ended_at.unwrap() >= r.faults[0].started_at);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["schema"], REPORT_SCHEMA);
+        assert_eq!(json["verdict"], "failed");
+    }
+}

@@ -1,0 +1,139 @@
+//! The schema: the tables, and migrations numbered by SQLite's `user_version`. Each step
+//! runs once, in one transaction, so a store written by an older faultline opens in a
+//! newer one (and a crash mid-migration leaves the old version intact).
+
+use rusqlite::Connection;
+
+use super::sql::sql;
+use crate::application::ports::StoreError;
+
+/// Version 1 of the schema: runs and their events.
+const RUNS: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    id          TEXT PRIMARY KEY,
+    experiment  TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    reason      TEXT NOT NULL DEFAULT '',
+    spec_json   TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
+CREATE TABLE IF NOT EXISTS events (
+    run_id  TEXT NOT NULL REFERENCES runs(id),
+    seq     INTEGER NOT NULL,
+    at      TEXT NOT NULL,
+    body    TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+";
+
+/// The outbox table. `UNIQUE (run_id, route)` is the deduplication: a route hears about a
+/// run once, however many times the end of the run is observed.
+const NOTIFICATIONS: &str = "
+CREATE TABLE IF NOT EXISTS notifications (
+    id          INTEGER PRIMARY KEY,
+    run_id      TEXT NOT NULL REFERENCES runs(id),
+    route       TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    verdict     TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at_ms  INTEGER NOT NULL,
+    last_error  TEXT NOT NULL DEFAULT '',
+    created_ms  INTEGER NOT NULL,
+    done_ms     INTEGER,
+    UNIQUE (run_id, route)
+);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications(status, next_at_ms);
+";
+
+/// Added by schema version 2: the experiment catalog, webhook deliveries and the
+/// emergency stop.
+const CATALOG: &str = "
+CREATE TABLE IF NOT EXISTS experiments (
+    name        TEXT PRIMARY KEY,
+    text        TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    uuid        TEXT PRIMARY KEY,
+    event       TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    response    TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS halt (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    reason      TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    at          TEXT NOT NULL
+);
+";
+
+/// The newest schema version.
+const VERSION: usize = 2;
+
+/// The SQL taking the schema from version `from` to `from + 1`. Stores made before the
+/// numbering (version 0) already hold step 0's tables, hence its `IF NOT EXISTS`.
+fn step(from: usize) -> String {
+    match from {
+        // Runs, events and the notification outbox.
+        0 => format!("{RUNS}{NOTIFICATIONS}"),
+        // The GitLab event a run came from; the experiment catalog, webhook deliveries
+        // (deduplication) and the emergency stop.
+        _ => format!("ALTER TABLE runs ADD COLUMN gitlab_json TEXT;{CATALOG}"),
+    }
+}
+
+/// Brings the store's schema to the newest version.
+pub(super) fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql("read schema version"))?;
+    for from in usize::try_from(version).unwrap_or(0)..VERSION {
+        let batch = format!(
+            "BEGIN;\n{}\nPRAGMA user_version = {};\nCOMMIT;",
+            step(from),
+            from + 1
+        );
+        conn.execute_batch(&batch).map_err(sql("migrate"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_made_before_versioning_gains_the_new_columns_and_keeps_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // What the previous release created: version 0, step 1's tables.
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(RUNS).unwrap();
+            c.execute_batch(NOTIFICATIONS).unwrap();
+            c.execute(
+                "INSERT INTO runs (id, experiment, state, spec_json, created_at) VALUES ('old', 'exp', 'passed', '{}', '2026-11-25T10:00:00+00:00')",
+                [],
+            )
+            .unwrap();
+        }
+        let s = crate::store::Store::open(&path).unwrap();
+        let old = s.run("old").unwrap();
+        assert_eq!(old.experiment, "exp");
+        assert_eq!(old.gitlab, None);
+        drop(s);
+        // Opening again is a no-op.
+        let s = crate::store::Store::open(&path).unwrap();
+        assert_eq!(s.list_runs(10).unwrap().len(), 1);
+        let v: i64 = s
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, VERSION as i64);
+    }
+}
