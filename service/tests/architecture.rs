@@ -276,4 +276,3 @@ mod checker {
         assert!(krate.imports.is_empty(), "{:?}", krate.imports);
     }
 }
-
