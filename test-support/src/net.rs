@@ -294,4 +294,23 @@ mod tests {
         assert!(r.is_err());
         assert!(names.iter().all(|n| !exists(n)), "{names:?} left behind");
     }
+
+    #[test]
+    fn targets_have_a_veth_each_and_are_gone_after_drop() {
+        if !nix::unistd::Uid::effective().is_root() {
+            eprintln!("SKIPPED: network namespaces need root");
+            return;
+        }
+        let t = NetnsTargets::new("targets", 3);
+        let names = t.names.clone();
+        for n in &names {
+            assert!(
+                sh(&format!("ip -n {n} -o link show va")).contains("UP"),
+                "{n}"
+            );
+        }
+        assert_eq!(t.paths().len(), 3);
+        drop(t);
+        assert!(names.iter().all(|n| !exists(n)), "{names:?} left behind");
+    }
 }
