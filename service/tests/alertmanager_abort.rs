@@ -7,10 +7,11 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use faultline::engine::RunState;
+use faultline_test_support::peers::alertmanager;
+use faultline_test_support::{client, empty_http_server, proc_state, sleeper, wait_stopped};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::*;
@@ -33,68 +34,6 @@ spec:
       duration: 60s
 "#
     )
-}
-
-struct Alertmanager {
-    _proc: Proc,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-/// Alertmanager routing every alert to `webhook` with `token`, or `None` if it is not
-/// installed (the test then says so and passes as skipped).
-async fn alertmanager(webhook: &str, token: &str) -> Option<Alertmanager> {
-    if Command::new("prometheus-alertmanager")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!(
-            "SKIPPED: prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager; ./test.sh does it)"
-        );
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("alertmanager.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "route:\n  receiver: faultline\n  group_by: [alertname]\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\n\
-             receivers:\n  - name: faultline\n    webhook_configs:\n      - url: {webhook}\n        send_resolved: false\n\
-             \x20       http_config:\n          authorization:\n            credentials: {token}\n"
-        ),
-    )
-    .unwrap();
-    let port = free_port();
-    let child = Command::new("prometheus-alertmanager")
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        // No gossip: clustering would listen on every interface.
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start alertmanager");
-    let am = Alertmanager {
-        _proc: Proc(child),
-        url: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !client()
-        .get(format!("{}/-/ready", am.url))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(Instant::now() < deadline, "alertmanager never got ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Some(am)
 }
 
 async fn state(s: &TestServer, id: &str) -> (RunState, String) {

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use faultline::api::server::INTERRUPTED;
 use faultline::api::{Auth, check_bind};
 use faultline::engine::{RunEvent, RunState};
+use faultline_test_support::{
+    client, empty_http_server, proc_state, read_sse, sleeper, wait_stopped,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::*;

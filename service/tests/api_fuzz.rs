@@ -4,6 +4,7 @@
 
 mod support;
 
+use faultline_test_support::client;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use reqwest::StatusCode;

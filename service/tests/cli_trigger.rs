@@ -7,6 +7,7 @@ mod support;
 
 use std::process::{Command, Stdio};
 
+use faultline_test_support::{Proc, closed_port, empty_http_server, proc_state, sleeper};
 use support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_faultline");
@@ -25,14 +26,8 @@ fn serve() -> Serve {
         format!("viewer:{VIEWER}\noperator:{OPERATOR}\nadmin:{ADMIN}\n"),
     )
     .unwrap();
-    let port = free_port();
     let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--state-dir",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--state-dir"])
         .arg(dir.path().join("state"))
         .arg("--tokens-file")
         .arg(&tokens)
@@ -40,8 +35,8 @@ fn serve() -> Serve {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let proc = Proc(child);
-    wait_for_port(port);
+    let mut proc = Proc(child);
+    let port = proc.wait_listening();
     Serve {
         proc,
         base: format!("http://127.0.0.1:{port}"),
@@ -327,7 +322,7 @@ fn trigger_without_a_server_exits_2_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("e.yaml");
     std::fs::write(&f, pause_yaml("x", 1, 1, "1s")).unwrap();
-    let port = free_port();
+    let (_closed, port) = closed_port();
     let out = Command::new(BIN)
         .args([
             "trigger",

@@ -2,23 +2,13 @@
 //! left to remove it), then `faultline recover` removes it from the journal, and the next
 //! `faultline run` marks the interrupted run `error` instead of leaving it running forever.
 
-mod common;
-
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Proc, proc_state, sleeper};
+use faultline_test_support::{Proc, proc_state, sleeper, wait_for};
 
 fn faultline() -> Command {
     Command::new(env!("CARGO_BIN_EXE_faultline"))
-}
-
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -44,7 +34,9 @@ fn a_killed_run_is_recovered_from_the_journal_and_ends_in_error() {
             .spawn()
             .unwrap(),
     );
-    wait_for("the pause to be applied", || proc_state(pid) == 'T');
+    wait_for("the pause to be applied", Duration::from_secs(20), || {
+        proc_state(pid) == 'T'
+    });
     let mut run = run;
     run.0.kill().unwrap(); // SIGKILL: no chance to recover anything
     run.0.wait().unwrap();
@@ -62,7 +54,9 @@ fn a_killed_run_is_recovered_from_the_journal_and_ends_in_error() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("recovered"), "{text}");
-    wait_for("the process to run again", || proc_state(pid) != 'T');
+    wait_for("the process to run again", Duration::from_secs(20), || {
+        proc_state(pid) != 'T'
+    });
 
     // The next run notices the interrupted one and ends it in error, with the reason.
     let out = faultline()

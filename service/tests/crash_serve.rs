@@ -8,11 +8,13 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use faultline_test_support::{Proc, client, empty_http_server, proc_state, sleeper, wait_stopped};
 use serde_json::Value;
 use support::*;
 
-fn serve(state: &std::path::Path, port: u16, tokens: &std::path::Path) -> Proc {
-    let p = Proc(
+/// `faultline serve` on `port` (0: a port of its own), and the port it listens on.
+fn serve(state: &std::path::Path, port: u16, tokens: &std::path::Path) -> (Proc, u16) {
+    let mut p = Proc(
         Command::new(env!("CARGO_BIN_EXE_faultline"))
             .args([
                 "serve",
@@ -30,8 +32,8 @@ fn serve(state: &std::path::Path, port: u16, tokens: &std::path::Path) -> Proc {
             .spawn()
             .unwrap(),
     );
-    wait_for_port(port);
-    p
+    let port = p.wait_listening();
+    (p, port)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,13 +42,12 @@ async fn a_killed_service_leaves_no_fault_and_no_running_run_after_restart() {
     let tokens = dir.path().join("tokens");
     std::fs::write(&tokens, format!("viewer:{VIEWER}\noperator:{OPERATOR}\n")).unwrap();
     let state = dir.path().join("state");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let (_web, web_port) = empty_http_server();
     let target = sleeper();
     let pid = target.0.id();
 
-    let mut first = serve(&state, port, &tokens);
+    let (mut first, port) = serve(&state, 0, &tokens);
+    let base = format!("http://127.0.0.1:{port}");
     let res = client()
         .post(format!("{base}/api/v1/runs"))
         .bearer_auth(OPERATOR)
@@ -72,6 +73,7 @@ async fn a_killed_service_leaves_no_fault_and_no_running_run_after_restart() {
     );
 
     let restarted = Instant::now();
+    // The same port, the one clients know: free only from the kill to here.
     let _second = serve(&state, port, &tokens);
     let deadline = Instant::now() + Duration::from_secs(10);
     while proc_state(pid) == 'T' {

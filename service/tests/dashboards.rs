@@ -5,9 +5,6 @@
 //! data. The example recording rules pass `promtool check rules` and their unit tests.
 //! Where promtool or Prometheus is not installed, the test prints why and skips.
 
-mod common;
-mod grafana_fake;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,8 +12,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use common::{Proc, free_port, wait_for_port};
-use grafana_fake::FakeGrafana;
+use faultline_test_support::fakes::FakeGrafana;
+use faultline_test_support::peers::start_prometheus;
+use faultline_test_support::{Proc, closed_port, empty_http_server, proc_state, sleeper};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -182,10 +180,12 @@ async fn wait_terminal(http: &reqwest::Client, base: &str, id: &str) -> Value {
 #[tokio::test]
 async fn every_panel_query_returns_data_from_a_real_serve_and_prometheus() {
     let dir = tempfile::tempdir().unwrap();
-    let grafana = FakeGrafana::start(0, "tok").await;
+    let grafana = FakeGrafana::start("tok");
     let token = dir.path().join("grafana-token");
     std::fs::write(&token, "tok").unwrap();
-    let port = free_port();
+    // A number, not port 0: serve makes its report links (asserted below) from the address
+    // it is told, not the one it bound.
+    let port = closed_port().0.release();
     let base = format!("http://127.0.0.1:{port}");
     // The webhook and notification panels need their series: a GitLab config whose rule
     // matches nothing, and a notification route to a receiver that is down (retries).
@@ -201,7 +201,7 @@ async fn every_panel_query_returns_data_from_a_real_serve_and_prometheus() {
         "webhook:\n  secret: dashboards-webhook-secret\nroutes:\n  - webhook: http://127.0.0.1:9/down\n    on: [passed]\n",
     )
     .unwrap();
-    let _serve = Proc(
+    let mut serve = Proc(
         Command::new(env!("CARGO_BIN_EXE_faultline"))
             .args(["serve", "--insecure-no-auth", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
@@ -218,10 +218,10 @@ async fn every_panel_query_returns_data_from_a_real_serve_and_prometheus() {
             .spawn()
             .unwrap(),
     );
-    wait_for_port(port);
+    assert_eq!(serve.wait_listening(), port);
 
-    let (web, web_port) = common::empty_http_server();
-    let sleeper = common::sleeper();
+    let (web, web_port) = empty_http_server();
+    let sleeper = sleeper();
     let experiment = format!("dash-{}", std::process::id());
     let yaml = format!(
         r#"apiVersion: faultline.dev/v1alpha1
@@ -274,7 +274,7 @@ spec:
     }
     let run = wait_terminal(&http, &base, &id).await;
     assert_eq!(run["verdict"], "passed", "{run}");
-    assert_ne!(common::proc_state(sleeper.pid()), 'T');
+    assert_ne!(proc_state(sleeper.pid()), 'T');
     drop(web);
     let push = std::fs::read(repo().join("service/tests/fixtures/gitlab/push.json")).unwrap();
     let res = http
@@ -405,7 +405,7 @@ spec:
     let config = format!(
         "global: {{ scrape_interval: 1s, evaluation_interval: 1s }}\nscrape_configs:\n  - job_name: faultline\n    static_configs: [{{ targets: ['127.0.0.1:{port}'] }}]\n"
     );
-    let Some(prom) = common::start_prometheus(&config, None).await else {
+    let Some(prom) = start_prometheus(&config, None).await else {
         return;
     };
     let query = |q: String| {

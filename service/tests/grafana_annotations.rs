@@ -5,9 +5,6 @@
 //! (then failing, then refusing the token) and the annotations arriving once it is back;
 //! a queue persisted by one process and sent by the next.
 
-mod common;
-mod grafana_fake;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,8 +18,10 @@ use faultline_agent::agent::Agent;
 use faultline_exporter::grafana::{GrafanaConfig, SenderConfig};
 use faultline_spec::load_str;
 
-use common::{Proc, free_port, proc_state};
-use grafana_fake::{FakeGrafana, Stored};
+use faultline_test_support::fakes::grafana::{FakeGrafana, Stored};
+use faultline_test_support::{
+    Proc, Reserved, empty_http_server, next_number, proc_state, wait_for_async,
+};
 
 const TOKEN: &str = "glsa_test_token";
 
@@ -53,7 +52,7 @@ fn observer(state: &Path, url: &str) -> Arc<GrafanaObserver> {
 /// Runs a 1 s `processPause` on a fresh `sleep` with `obs` observing; returns the run id
 /// and verdict, and proves the pause was removed.
 async fn run_pause(state: &Path, obs: Arc<GrafanaObserver>) -> (String, RunState) {
-    let (web, port) = common::empty_http_server();
+    let (web, port) = empty_http_server();
     let sleeper = Proc(
         std::process::Command::new("sleep")
             .arg("60")
@@ -80,7 +79,7 @@ spec:
     let exp = load_str(&yaml, "t.yaml").unwrap().remove(0);
     let agent = Arc::new(Agent::open(state.join("agent")).await.unwrap());
     let store = Arc::new(Store::open(&state.join("faultline.db")).unwrap());
-    let run = format!("g{}{}", std::process::id(), free_port());
+    let run = format!("g{}{}", std::process::id(), next_number());
     store.create_run(&run, &exp.metadata.name, "{}").unwrap();
     let mut opts = RunOptions {
         lease: Duration::from_secs(10),
@@ -141,7 +140,7 @@ fn assert_annotated(annotations: &[Stored], run: &str, verdict: &str) {
 #[tokio::test]
 async fn a_run_is_annotated_with_its_fault_window_and_verdict() {
     let dir = tempfile::tempdir().unwrap();
-    let grafana = FakeGrafana::start(0, TOKEN).await;
+    let grafana = FakeGrafana::start(TOKEN);
     let obs = observer(dir.path(), &grafana.url());
     let (run, verdict) = run_pause(dir.path(), obs.clone()).await;
     assert_eq!(verdict, RunState::Passed);
@@ -159,8 +158,8 @@ async fn a_run_is_annotated_with_its_fault_window_and_verdict() {
 #[tokio::test]
 async fn grafana_down_during_the_run_gets_the_annotations_when_it_is_back() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
+    let port = Reserved::new(); // refuses connections until Grafana is "back" on it
+    let url = port.url();
     std::fs::write(dir.path().join("grafana-token"), "a-revoked-token").unwrap();
     let obs = observer(dir.path(), &url);
     let (run, verdict) = run_pause(dir.path(), obs.clone()).await;
@@ -173,13 +172,19 @@ async fn grafana_down_during_the_run_gets_the_annotations_when_it_is_back() {
 
     // Grafana comes up failing (500), then answers but refuses the token (401), then
     // the token file is fixed: everything arrives, in order, nothing twice.
-    let grafana = FakeGrafana::start(port, TOKEN).await;
+    let grafana = FakeGrafana::start_on(port, TOKEN);
     grafana
         .fail
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    wait_until(|| grafana.statuses().contains(&401)).await;
+    wait_for_async("a 401", Duration::from_secs(30), || {
+        grafana.statuses().contains(&401)
+    })
+    .await;
     std::fs::write(dir.path().join("grafana-token"), TOKEN).unwrap();
-    wait_until(|| grafana.statuses().contains(&500)).await;
+    wait_for_async("a 500", Duration::from_secs(30), || {
+        grafana.statuses().contains(&500)
+    })
+    .await;
     assert!(grafana.annotations().is_empty());
     grafana
         .fail
@@ -196,8 +201,8 @@ async fn grafana_down_during_the_run_gets_the_annotations_when_it_is_back() {
 #[test]
 fn a_queue_persisted_by_one_process_is_sent_by_the_next() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
+    let port = Reserved::new(); // refuses connections until Grafana is up on it
+    let url = port.url();
     // "Process" one: its own runtime, Grafana down, shut down with the queue pending.
     let run = {
         let rt = tokio::runtime::Runtime::new().unwrap();
@@ -217,7 +222,7 @@ fn a_queue_persisted_by_one_process_is_sent_by_the_next() {
     // "Process" two: Grafana is up; the observer opens the same state dir.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let grafana = FakeGrafana::start(port, TOKEN).await;
+        let grafana = FakeGrafana::start_on(port, TOKEN);
         let obs = observer(dir.path(), &url);
         assert_eq!(obs.sender().flush(Duration::from_secs(30)).await, 0);
         assert_annotated(&grafana.annotations(), &run, "passed");
@@ -229,7 +234,7 @@ fn a_queue_persisted_by_one_process_is_sent_by_the_next() {
     });
     // Sent means gone from the queue: a third start sends nothing again.
     rt.block_on(async {
-        let grafana = FakeGrafana::start(0, TOKEN).await;
+        let grafana = FakeGrafana::start(TOKEN);
         let obs = observer(dir.path(), &grafana.url());
         assert_eq!(obs.sender().outstanding(), 0);
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -237,24 +242,13 @@ fn a_queue_persisted_by_one_process_is_sent_by_the_next() {
     });
 }
 
-async fn wait_until(cond: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not met in 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn faultline_run_with_the_grafana_flags_annotates_and_links_the_report_file() {
     let dir = tempfile::tempdir().unwrap();
-    let grafana = FakeGrafana::start(0, TOKEN).await;
+    let grafana = FakeGrafana::start(TOKEN);
     let token = dir.path().join("token");
     std::fs::write(&token, TOKEN).unwrap();
-    let (web, port) = common::empty_http_server();
+    let (web, port) = empty_http_server();
     let sleeper = Proc(
         std::process::Command::new("sleep")
             .arg("60")

@@ -1,8 +1,9 @@
-//! The Kubernetes layer against kube's mock service (see `kube_support`): every call the
-//! code makes is asserted (method, path, query) and answered with real API JSON. No API
-//! server runs here; `kube_cluster.rs` holds the opt-in tests for a real cluster.
+//! The Kubernetes layer against kube's mock service (see
+//! `faultline_test_support::fakes::kube`): every call the code makes is asserted (method,
+//! path, query) and answered with real API JSON. No API server runs here; `kube_cluster.rs`
+//! holds the opt-in tests for a real cluster.
 
-mod kube_support;
+mod support;
 
 #[path = "kube_mock/agent_faults.rs"]
 mod agent_faults;
@@ -19,9 +20,11 @@ use faultline::kube::agents::AgentSettings;
 use faultline::kube::pod_kill::{Killed, kill_pod};
 use faultline::kube::{Cluster, ClusterConfig, KubeError};
 use faultline_spec::{Guard, PodSelector};
+use faultline_test_support::fakes::kube::{
+    ApiServerVerifier, Exchange, PodFx, container_id, done, pod_list, pod_not_found, status,
+    testcontext,
+};
 use http::Method;
-use kube_support::fixtures::{PodFx, container_id, pod_list};
-use kube_support::{Exchange, done, pod_not_found, testcontext};
 use serde_json::{Value, json};
 
 const PODS: &str = "/api/v1/namespaces/shop/pods";
@@ -316,7 +319,7 @@ async fn pod_kill_deletes_with_the_grace_period_and_a_gone_pod_is_fine() {
 #[tokio::test]
 async fn pod_kill_reports_an_api_refusal() {
     let (client, server) = testcontext();
-    let forbidden = kube_support::status(
+    let forbidden = status(
         403,
         "Forbidden",
         "pods \"web-0\" is forbidden: User \"system:serviceaccount:faultline:faultline\" cannot delete resource \"pods\" in API group \"\" in the namespace \"shop\"",
@@ -349,7 +352,7 @@ async fn the_client_side_rate_limit_paces_a_paginated_list() {
         kube::client::ClientBuilder::new(RateLimitLayer::new(10.0, 1).layer(svc), "default")
             .build();
     let pods: Vec<PodFx> = (0..4).map(web).collect();
-    let calls = kube_support::ApiServerVerifier::from_handle(handle).run(vec![
+    let calls = ApiServerVerifier::from_handle(handle).run(vec![
         Exchange::get(PODS, pod_list(&pods[..1], "1")),
         Exchange::get(PODS, pod_list(&pods[1..2], "2")).query("continue", "1"),
         Exchange::get(PODS, pod_list(&pods[2..3], "3")).query("continue", "2"),

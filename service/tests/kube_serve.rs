@@ -4,15 +4,13 @@
 //! the Lease back on SIGTERM. The fake answers only the calls a start makes; anything
 //! else is a 404 the test then sees as a missing restore or lease.
 
-mod support;
-
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use faultline_test_support::{Proc, wait_listening};
 use serde_json::{Value, json};
-use support::{Proc, free_port, wait_for_port};
 
 const BIN: &str = env!("CARGO_BIN_EXE_faultline");
 const LEASE: &str = "/apis/coordination.k8s.io/v1/namespaces/faultline/leases/faultline-leader";
@@ -107,14 +105,13 @@ async fn serve_in_cluster_mode_restores_orphans_leads_and_releases_the_lease() {
         ),
     )
     .unwrap();
-    let port = free_port();
     let child = Command::new(BIN)
         .args([
             "serve",
             "--insecure-no-auth",
             "--kubernetes",
             "--listen",
-            &format!("127.0.0.1:{port}"),
+            "127.0.0.1:0",
             "--state-dir",
         ])
         .arg(dir.path().join("state"))
@@ -128,7 +125,7 @@ async fn serve_in_cluster_mode_restores_orphans_leads_and_releases_the_lease() {
         .unwrap();
     let proc = Proc(child);
     let pid = proc.0.id();
-    tokio::task::spawn_blocking(move || wait_for_port(port))
+    let port = tokio::task::spawn_blocking(move || wait_listening(pid))
         .await
         .unwrap();
 

@@ -3,11 +3,9 @@
 //! a real run whose SMTP server is down when it ends, and the mail arriving after retries
 //! once the server is started.
 
-mod common;
-mod notify_support;
+mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,35 +17,9 @@ use faultline::store::{NotificationStatus, Store};
 use faultline_agent::agent::Agent;
 use faultline_spec::load_str;
 
-use common::{Proc, free_port, wait_for_port};
-use notify_support::{finish_run, settled, spec_with_notify};
-
-fn have_aiosmtpd() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIPPED: aiosmtpd is not installed (pip install aiosmtpd; ./test.sh does it)");
-    }
-    ok
-}
-
-/// aiosmtpd on `port`, writing each message to `outdir` as JSON.
-fn smtp_sink(port: u16, outdir: &Path) -> Proc {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smtp_sink.py");
-    let child = Command::new("python3")
-        .arg(script)
-        .arg(port.to_string())
-        .arg(outdir)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("python3 runs the SMTP sink");
-    let p = Proc(child);
-    wait_for_port(port);
-    p
-}
+use faultline_test_support::peers::{have_aiosmtpd, smtp_sink};
+use faultline_test_support::{closed_port, sleeper};
+use support::notify::{finish_run, settled, spec_with_notify};
 
 fn config(port: u16) -> NotifyConfig {
     let text = format!(
@@ -104,8 +76,8 @@ async fn a_failed_run_is_mailed_with_headers_parts_and_values() {
         return;
     }
     let out = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let _smtp = smtp_sink(port, out.path());
+    let (socket, port) = closed_port();
+    let _smtp = smtp_sink(socket, out.path());
     let store = Arc::new(Store::open_in_memory().unwrap());
     let channels = Channels::new(config(port), Templates::load(None).unwrap()).unwrap();
     let n = Notifier::start(channels, store.clone(), fast());
@@ -201,7 +173,8 @@ async fn smtp_down_when_the_run_ends_the_mail_arrives_after_retries() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let port = free_port(); // nothing listens yet: the server is down
+    // Bound but not listening: the server is down, and comes up on this very socket.
+    let (down, port) = closed_port();
     let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
     let agent = Arc::new(Agent::open(dir.path().join("agent")).await.unwrap());
     let channels = Channels::new(config(port), Templates::load(None).unwrap()).unwrap();
@@ -209,8 +182,8 @@ async fn smtp_down_when_the_run_ends_the_mail_arrives_after_retries() {
 
     // A real run through the engine: its check cannot reach the system (nothing listens
     // on `dead`), so it is not steady before injection and fails — nothing is injected.
-    let sleeper = common::sleeper();
-    let dead = free_port();
+    let sleeper = sleeper();
+    let (_dead, dead) = closed_port();
     let yaml = format!(
         "apiVersion: faultline.dev/v1alpha1
 kind: Experiment
@@ -278,7 +251,7 @@ spec:
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let _smtp = smtp_sink(port, out.path());
+    let _smtp = smtp_sink(down, out.path());
     let rows = settled(&store, "run-retry").await;
     assert!(
         rows.iter().all(|r| r.status == NotificationStatus::Sent),

@@ -5,11 +5,8 @@
 //! with a node agent on loopback exporting to the same receiver, that the agent's spans
 //! join the run's trace under the fault's span (W3C `traceparent`).
 
-mod common;
-
-use std::collections::HashMap;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use faultline::engine::RunState;
@@ -28,91 +25,9 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
 
-use common::{Proc, empty_http_server};
-
-/// One request the receiver got, and the status it answered.
-#[derive(Debug, Clone)]
-struct Request {
-    method: String,
-    path: String,
-    content_type: String,
-    body: Vec<u8>,
-    status: u16,
-}
-
-/// An OTLP/HTTP receiver answering 503 to the first `fail_first` requests, then 200 with
-/// an empty `ExportTraceServiceResponse` (a valid empty protobuf message).
-async fn receiver(fail_first: usize) -> (u16, Arc<Mutex<Vec<Request>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::<Request>::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                return;
-            };
-            let log = log.clone();
-            tokio::spawn(async move {
-                let (rd, mut wr) = sock.into_split();
-                let mut rd = BufReader::new(rd);
-                // Keep-alive: several requests may come on one connection.
-                loop {
-                    let mut line = String::new();
-                    if rd.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let mut parts = line.split_whitespace();
-                    let method = parts.next().unwrap_or_default().to_string();
-                    let path = parts.next().unwrap_or_default().to_string();
-                    let mut headers = HashMap::new();
-                    loop {
-                        let mut h = String::new();
-                        rd.read_line(&mut h).await.unwrap();
-                        let h = h.trim_end();
-                        if h.is_empty() {
-                            break;
-                        }
-                        if let Some((k, v)) = h.split_once(':') {
-                            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-                        }
-                    }
-                    let len: usize = headers
-                        .get("content-length")
-                        .and_then(|l| l.parse().ok())
-                        .expect("the exporter sends a content-length");
-                    let mut body = vec![0; len];
-                    rd.read_exact(&mut body).await.unwrap();
-                    let status = {
-                        let mut seen = log.lock().unwrap();
-                        let status = if seen.len() < fail_first { 503 } else { 200 };
-                        seen.push(Request {
-                            method,
-                            path,
-                            content_type: headers.get("content-type").cloned().unwrap_or_default(),
-                            body,
-                            status,
-                        });
-                        status
-                    };
-                    let reply = if status == 503 {
-                        "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n".to_string()
-                    } else {
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n"
-                            .to_string()
-                    };
-                    if wr.write_all(reply.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, seen)
-}
+use faultline_test_support::fakes::otlp::receiver;
+use faultline_test_support::{Proc, empty_http_server, proc_state};
 
 fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a Value> {
     attrs
@@ -176,7 +91,7 @@ spec:
 /// `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTEL_SERVICE_NAME` are enough to turn export on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faultline_run_flushes_its_trace_before_it_exits() {
-    let (otlp_port, seen) = receiver(0).await;
+    let (otlp_port, seen) = receiver(0);
     let dir = tempfile::tempdir().unwrap();
     let (_web, port) = empty_http_server();
     let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
@@ -228,17 +143,16 @@ async fn faultline_run_flushes_its_trace_before_it_exits() {
 /// standard `OTEL_BSP_SCHEDULE_DELAY` shortens the batch delay from 5 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faultline_serve_exports_each_run_while_serving() {
-    let (otlp_port, seen) = receiver(0).await;
+    let (otlp_port, seen) = receiver(0);
     let dir = tempfile::tempdir().unwrap();
     let (_web, port) = empty_http_server();
     let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
     let exp = dir.path().join("exp.yaml");
     std::fs::write(&exp, pause_yaml("serve-traced", sleeper.pid(), port)).unwrap();
-    let listen = common::free_port();
-    let _serve = Proc(
+    let mut serve = Proc(
         Command::new(env!("CARGO_BIN_EXE_faultline"))
             .args(["serve", "--insecure-no-auth", "--listen"])
-            .arg(format!("127.0.0.1:{listen}"))
+            .arg("127.0.0.1:0")
             .arg("--state-dir")
             .arg(dir.path().join("state"))
             .arg("--otlp-endpoint")
@@ -250,7 +164,7 @@ async fn faultline_serve_exports_each_run_while_serving() {
             .spawn()
             .unwrap(),
     );
-    common::wait_for_port(listen);
+    let listen = serve.wait_listening();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_faultline"))
             .args(["trigger", "--wait", "--server"])
@@ -296,7 +210,7 @@ async fn faultline_serve_exports_each_run_while_serving() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_is_one_trace_with_a_span_per_state_and_fault_and_survives_a_503() {
-    let (otlp_port, seen) = receiver(1).await;
+    let (otlp_port, seen) = receiver(1);
     let dir = tempfile::tempdir().unwrap();
     let agent = Arc::new(Agent::open(dir.path().join("agent")).await.unwrap());
     let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
@@ -562,7 +476,7 @@ async fn a_run_is_one_trace_with_a_span_per_state_and_fault_and_survives_a_503()
 /// pauses the web server the check probes, so the `during` check span reports the misses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agents_spans_are_children_of_the_fault_span_in_the_runs_trace() {
-    let (otlp_port, seen) = receiver(0).await;
+    let (otlp_port, seen) = receiver(0);
     let otlp = format!("http://127.0.0.1:{otlp_port}");
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::open(dir.path().join("agent")).await.unwrap();
@@ -611,7 +525,7 @@ async fn the_agents_spans_are_children_of_the_fault_span_in_the_runs_trace() {
     daemon.stop(true).await;
     agent_export.shutdown().await.expect("agent spans flushed");
     agent.shutdown().await.unwrap();
-    assert_ne!(common::proc_state(web.pid()), 'T', "the pause was removed");
+    assert_ne!(proc_state(web.pid()), 'T', "the pause was removed");
     drop(web);
 
     let mut spans: Vec<(Span, Vec<KeyValue>)> = Vec::new();

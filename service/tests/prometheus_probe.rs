@@ -1,12 +1,11 @@
 //! The PromQL probe against a real Prometheus (Debian's `prometheus` package, which
 //! `./test.sh` installs), started on a loopback port by the test and killed by its guard.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{free_port, start_prometheus};
 use faultline::checks::{ProbeError, PrometheusClient};
+use faultline_test_support::closed_port;
+use faultline_test_support::peers::start_prometheus;
 
 const EMPTY_CONFIG: &str = "global:\n  scrape_interval: 15s\nscrape_configs: []\n";
 
@@ -35,7 +34,7 @@ async fn instant_queries_give_one_value_or_say_why_not() {
 
 #[tokio::test]
 async fn an_unreachable_prometheus_is_an_error_not_a_value() {
-    let port = free_port(); // bound then released: nothing listens there
+    let (_closed, port) = closed_port(); // bound, not listening: connections are refused
     let client = PrometheusClient::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(2));
     let err = client.instant("vector(1)").await.unwrap_err();
     assert!(matches!(err, ProbeError::Request { .. }), "{err}");

@@ -2,8 +2,6 @@
 //! HTTP server on loopback is the system under test, `processPause` the fault. Each test
 //! proves the fault was removed (the paused process runs again) and kills what it started.
 
-mod common;
-
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +13,7 @@ use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_spec::load_str;
 
-use common::{Proc, empty_http_server, free_port, proc_state};
+use faultline_test_support::{Proc, closed_port, empty_http_server, proc_state};
 
 struct Fixture {
     store: Arc<Store>,
@@ -141,7 +139,7 @@ async fn a_fault_the_system_tolerates_passes_and_is_removed() {
 async fn not_steady_before_means_nothing_is_injected() {
     let f = fixture().await;
     let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
-    let closed = free_port();
+    let (_closed, closed) = closed_port();
     let r = runner(
         &f,
         "unsteady",

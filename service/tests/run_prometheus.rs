@@ -3,12 +3,9 @@
 //! server is the fault. Steady, breaking, abort-bound and alert-driven scenarios, each
 //! proving the paused server runs again afterwards.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Proc, Prometheus, http_server, proc_state, sleeper, start_prometheus};
 use faultline::checks::PrometheusClient;
 use faultline::engine::inject::Injector;
 use faultline::engine::runner::{RunOptions, Runner};
@@ -16,6 +13,8 @@ use faultline::engine::{RunEvent, RunState};
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_spec::load_str;
+use faultline_test_support::peers::{Prometheus, start_prometheus};
+use faultline_test_support::{Proc, http_server, proc_state, sleeper};
 
 const RULES: &str = r#"groups:
   - name: faultline-test

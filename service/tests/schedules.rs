@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use faultline_test_support::{client, proc_state, sleeper};
 use reqwest::StatusCode;
 use serde_json::Value;
 use support::*;

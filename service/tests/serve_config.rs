@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use faultline_test_support::{Proc, client, closed_port};
 use reqwest::StatusCode;
 use support::*;
 
@@ -101,7 +102,10 @@ async fn a_flag_beats_its_variable_which_beats_the_file_which_beats_the_default(
     let d = dir.path();
     std::fs::write(d.join("file-tokens"), format!("viewer:{VIEWER}\n")).unwrap();
     std::fs::write(d.join("env-tokens"), format!("viewer:{OPERATOR}\n")).unwrap();
-    let (file_port, env_port, flag_port) = (free_port(), free_port(), free_port());
+    // Which source's number serve listens on is the subject, so each is a number: held
+    // closed, and released just before the serve that should bind it.
+    let ((file_hold, file_port), (env_hold, env_port), (flag_hold, flag_port)) =
+        (closed_port(), closed_port(), closed_port());
     std::fs::create_dir(d.join("conf")).unwrap();
     // Relative paths start at the config file's directory, not the working directory.
     std::fs::write(
@@ -115,6 +119,7 @@ async fn a_flag_beats_its_variable_which_beats_the_file_which_beats_the_default(
     let elsewhere = tempfile::tempdir().unwrap();
 
     // The file alone.
+    file_hold.release();
     let (serve, addr) = start(elsewhere.path(), &["--config", &config], &[]);
     assert_eq!(addr, format!("127.0.0.1:{file_port}"));
     assert!(
@@ -132,6 +137,7 @@ async fn a_flag_beats_its_variable_which_beats_the_file_which_beats_the_default(
             d.join("env-tokens").display().to_string(),
         ),
     ];
+    env_hold.release();
     let (serve, addr) = start(elsewhere.path(), &["--config", &config], &env);
     assert_eq!(addr, format!("127.0.0.1:{env_port}"));
     assert_eq!(status(&addr, OPERATOR).await, StatusCode::OK);
@@ -142,6 +148,7 @@ async fn a_flag_beats_its_variable_which_beats_the_file_which_beats_the_default(
     let mut env = env.to_vec();
     env.push(("FAULTLINE_CONFIG", config.clone()));
     let flag = format!("127.0.0.1:{flag_port}");
+    flag_hold.release();
     let (serve, addr) = start(elsewhere.path(), &["--listen", &flag], &env);
     assert_eq!(addr, flag);
     drop(serve);
@@ -151,7 +158,8 @@ async fn a_flag_beats_its_variable_which_beats_the_file_which_beats_the_default(
 fn a_bad_config_names_the_key_and_line_and_starts_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let port = free_port();
+    // Released at once: the test checks serve leaves it unbound.
+    let port = closed_port().0.release();
     std::fs::write(
         d.join("serve.yaml"),
         format!(

@@ -10,7 +10,8 @@ use faultline::api::deadline::REQUEST_DEADLINE;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use support::{OPERATOR, TestServer, client};
+use faultline_test_support::client;
+use support::{OPERATOR, TestServer};
 
 /// Writes `head`, then one body byte every 500 ms until the server answers or closes;
 /// returns what it answered and how many bytes of the body were sent.

@@ -8,6 +8,7 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use faultline_test_support::{Proc, client, empty_http_server, sleeper};
 use serde_json::Value;
 use support::*;
 
@@ -24,11 +25,9 @@ async fn tokens_never_reach_logs_or_reports() {
     )
     .unwrap();
     let log = dir.path().join("serve.log");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let _serve = Proc(
+    let mut serve = Proc(
         Command::new(env!("CARGO_BIN_EXE_faultline"))
-            .args(["-vvv", "serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["-vvv", "serve", "--listen", "127.0.0.1:0"])
             .arg("--state-dir")
             .arg(dir.path().join("state"))
             .arg("--tokens-file")
@@ -40,7 +39,7 @@ async fn tokens_never_reach_logs_or_reports() {
             .spawn()
             .unwrap(),
     );
-    wait_for_port(port);
+    let base = format!("http://127.0.0.1:{}", serve.wait_listening());
     let (_web, web_port) = empty_http_server();
     let target = sleeper();
     let c = client();

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use faultline::api::webhooks::{GitlabHooks, install};
 use faultline::gitlab::GitlabConfig;
 use faultline::gitlab::hooks::{EventKind, parse};
+use faultline_test_support::client;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use serde_json::Value;

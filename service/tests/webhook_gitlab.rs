@@ -3,7 +3,6 @@
 //! process as the fault target, a Python HTTP server as the system under test, and a
 //! local stand-in for GitLab's REST API that receives the commit statuses and MR notes.
 
-mod gitlab_fake;
 mod support;
 
 use std::sync::{Arc, Mutex};
@@ -13,7 +12,10 @@ use faultline::api::webhooks::{GitlabHooks, install};
 use faultline::gitlab::config::ApiSettings;
 use faultline::gitlab::{GitlabClient, GitlabConfig, GitlabObserver};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
-use gitlab_fake::FakeGitlab;
+use faultline_test_support::fakes::gitlab::{self as gitlab_fake, FakeGitlab};
+use faultline_test_support::{
+    EmptySite, Proc, client, empty_http_server, proc_state, sleeper, wait_stopped,
+};
 use reqwest::StatusCode;
 use serde_json::Value;
 use support::*;

@@ -16,9 +16,10 @@
 //!   `/proc` ([`listening_ports`], [`crate::Proc::wait_listening`]), which works for any
 //!   program without it having to print its address.
 //!
-//! A number remains only where a *restarted* process must come back on the port its
-//! clients already know (a killed service or agent started again): the port is free from
-//! the kill to the restart, a few milliseconds. Those tests say so where they do it.
+//! A number remains only where it cannot be otherwise: a *restarted* process must come
+//! back on the port its clients already know (a killed service or agent started again:
+//! the port is free from the kill to the restart), and a test whose subject is the number
+//! a child is told ([`Reserved::release`]). Those tests say so where they do it.
 
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -95,6 +96,15 @@ impl Reserved {
     /// given (the SMTP sink: `socket.socket(fileno=0)` in Python).
     pub fn into_stdin(self) -> Stdio {
         Stdio::from(std::os::fd::OwnedFd::from(self.socket))
+    }
+
+    /// Frees the port and returns its number, for a child that must be *told* a number
+    /// because the number is the subject (which of `serve`'s config sources wins the
+    /// listen address). Call it right before spawning the child: from here until the
+    /// child binds, the port is free for anyone — the race this module otherwise avoids,
+    /// narrowed from a whole test to a process start.
+    pub fn release(self) -> u16 {
+        self.port
     }
 }
 

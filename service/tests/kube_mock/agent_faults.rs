@@ -6,9 +6,10 @@ use faultline_spec::{FaultKind, LocalTarget};
 use serde_json::json;
 
 use super::engine::{PODS, cluster, faults, fixture, runner, runner_traced, web};
-use crate::kube_support::fake_agent::{Call, FakeAgent};
-use crate::kube_support::fixtures::{PodFx, container_id, pod_list};
-use crate::kube_support::{Exchange, done, testcontext};
+use crate::support::fake_agent::{Call, FakeAgent};
+use faultline_test_support::fakes::kube::{
+    Exchange, PodFx, container_id, done, pod_list, testcontext,
+};
 
 fn agent_pod(name: &str, node: &str) -> PodFx {
     let mut a = PodFx::new("faultline", name, node).ip("127.0.0.1");

@@ -16,8 +16,7 @@ use faultline_agent::agent::Agent;
 use http::Method;
 use serde_json::json;
 
-use crate::kube_support::fixtures::{PodFx, pod_list};
-use crate::kube_support::{Exchange, done, testcontext};
+use faultline_test_support::fakes::kube::{Exchange, PodFx, done, pod_list, testcontext};
 
 pub(crate) const PODS: &str = "/api/v1/namespaces/shop/pods";
 

@@ -6,8 +6,7 @@ use http::Method;
 use k8s_openapi::jiff::Timestamp;
 use serde_json::json;
 
-use crate::kube_support::fixtures::lease;
-use crate::kube_support::{Exchange, done, status, testcontext};
+use faultline_test_support::fakes::kube::{Exchange, done, lease, status, testcontext};
 
 const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/faultline/leases";
 const LEASE: &str = "/apis/coordination.k8s.io/v1/namespaces/faultline/leases/faultline-leader";

@@ -10,8 +10,9 @@ use faultline::kube::{PodFailureInjector, Resolver};
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::kube_support::fixtures::{PodFx, pod_list};
-use crate::kube_support::{Exchange, done, pod_not_found, testcontext};
+use faultline_test_support::fakes::kube::{
+    Exchange, PodFx, done, pod_list, pod_not_found, testcontext,
+};
 
 const POD: &str = "/api/v1/namespaces/shop/pods/web-0";
 const PAUSE: &str = "registry.k8s.io/pause:3.10";

@@ -46,7 +46,7 @@ impl FakeAgent {
     pub async fn start(token: &'static str) -> FakeAgent {
         let state = Arc::new(Mutex::new(State::default()));
         let data = web::Data::from(state.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = faultline_test_support::listener();
         let port = listener.local_addr().unwrap().port();
         let server = HttpServer::new(move || {
             App::new()
