@@ -3,17 +3,15 @@
 //! start at its directory; a bad file or variable stops the start with the key (and the
 //! file's line), exit status 1, nothing listened on and no state dir created.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use faultline_test_support::{Proc, client, closed_port};
 use reqwest::StatusCode;
-use support::*;
 
 /// `faultline serve` with no FAULTLINE_* variable but `env`, in `dir`.
 fn command(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Command {

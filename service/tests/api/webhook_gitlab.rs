@@ -3,11 +3,10 @@
 //! process as the fault target, a Python HTTP server as the system under test, and a
 //! local stand-in for GitLab's REST API that receives the commit statuses and MR notes.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use faultline::api::webhooks::{GitlabHooks, install};
 use faultline::gitlab::config::ApiSettings;
 use faultline::gitlab::{GitlabClient, GitlabConfig, GitlabObserver};
@@ -18,7 +17,6 @@ use faultline_test_support::{
 };
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::*;
 
 const SECRET_ROOT: &str = "root-projects-secret-0001";
 const SECRET_ORG: &str = "gitlab-org-secret-000002";

@@ -3,14 +3,12 @@
 //! runs an experiment, and serves its reports; neither its stderr/stdout nor any report
 //! holds a token, and each bad token got its 401 or 403.
 
-mod support;
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::*;
 use faultline_test_support::{Proc, client, empty_http_server, sleeper};
 use serde_json::Value;
-use support::*;
 
 /// A token nobody was given, sent as if it were one.
 const STOLEN: &str = "not-a-real-token-but-a-secret-9f8e7d";

@@ -3,12 +3,10 @@
 //! job would run it. Exit codes are the verdicts; the JUnit and metrics files are what
 //! GitLab would show; `--timeout` gives up with 2 and leaves the run to the server.
 
-mod support;
-
 use std::process::{Command, Stdio};
 
+use crate::support::*;
 use faultline_test_support::{Proc, closed_port, empty_http_server, proc_state, sleeper};
-use support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_faultline");
 

@@ -2,10 +2,9 @@
 //! knows a project's secret — sends, the webhook answers without panicking, with a 2xx or
 //! a 4xx, and never starts a run for a body it could not read.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::*;
 use faultline::api::webhooks::{GitlabHooks, install};
 use faultline::gitlab::GitlabConfig;
 use faultline::gitlab::hooks::{EventKind, parse};
@@ -13,7 +12,6 @@ use faultline_test_support::client;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use serde_json::Value;
-use support::*;
 
 const SECRET: &str = "fuzz-secret-0123456789";
 

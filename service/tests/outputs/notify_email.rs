@@ -3,8 +3,6 @@
 //! a real run whose SMTP server is down when it ends, and the mail arriving after retries
 //! once the server is started.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,9 +15,9 @@ use faultline::store::{NotificationStatus, Store};
 use faultline_agent::agent::Agent;
 use faultline_spec::load_str;
 
+use crate::support::notify::{finish_run, settled, spec_with_notify};
 use faultline_test_support::peers::{have_aiosmtpd, smtp_sink};
 use faultline_test_support::{closed_port, sleeper};
-use support::notify::{finish_run, settled, spec_with_notify};
 
 fn config(port: u16) -> NotifyConfig {
     let text = format!(

@@ -2,11 +2,10 @@
 //! agent in a temp state dir, a Python HTTP server as the system under test and `sleep`
 //! processes as fault targets. Every test that pauses a process proves it runs again.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use faultline::api::server::INTERRUPTED;
 use faultline::api::{Auth, check_bind};
 use faultline::engine::{RunEvent, RunState};
@@ -15,7 +14,6 @@ use faultline_test_support::{
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::*;
 
 async fn post_yaml(s: &TestServer, token: &str, body: &str) -> reqwest::Response {
     client()

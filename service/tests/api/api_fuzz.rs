@@ -2,13 +2,11 @@
 //! envelopes, to every route that reads a body. The service never answers 5xx, never
 //! panics, and a body it refuses creates nothing.
 
-mod support;
-
+use crate::support::*;
 use faultline_test_support::client;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use reqwest::StatusCode;
-use support::*;
 
 const GOOD: &str = "apiVersion: faultline.dev/v1alpha1
 kind: Experiment

@@ -4,8 +4,6 @@
 //! shared secret. Also: deduplication, a channel that is down not holding up the others,
 //! and a new worker sending what an earlier process left pending.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,8 +16,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
+use crate::support::notify::{finish_run, settled, spec_with_notify};
 use faultline_test_support::fakes::receiver::{Answer, Judge, Receiver, Request};
-use support::notify::{finish_run, settled, spec_with_notify};
 
 const SECRET: &str = "shared-secret-ü";
 

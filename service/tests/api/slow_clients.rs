@@ -2,16 +2,14 @@
 //! at a time, or whose head never ends, is cut off with 408 instead of holding its
 //! connection for ever, and the service goes on answering everyone else meanwhile.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use faultline::api::deadline::REQUEST_DEADLINE;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::support::{OPERATOR, TestServer};
 use faultline_test_support::client;
-use support::{OPERATOR, TestServer};
 
 /// Writes `head`, then one body byte every 500 ms until the server answers or closes;
 /// returns what it answered and how many bytes of the body were sent.

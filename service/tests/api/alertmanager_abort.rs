@@ -5,16 +5,14 @@
 //! does not list it goes on. And the other direction: `spec.silenceAlerts` holds a silence
 //! in that Alertmanager for the fault window, then expires it.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use faultline::engine::RunState;
 use faultline_test_support::peers::alertmanager;
 use faultline_test_support::{client, empty_http_server, proc_state, sleeper, wait_stopped};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::*;
 
 fn experiment(name: &str, pid: u32, port: u16, alert: &str) -> String {
     format!(

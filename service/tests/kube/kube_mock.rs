@@ -3,15 +3,9 @@
 //! path, query) and answered with real API JSON. No API server runs here; `kube_cluster.rs`
 //! holds the opt-in tests for a real cluster.
 
-mod support;
-
-#[path = "kube_mock/agent_faults.rs"]
 mod agent_faults;
-#[path = "kube_mock/engine.rs"]
 mod engine;
-#[path = "kube_mock/lease.rs"]
 mod lease;
-#[path = "kube_mock/pod_faults.rs"]
 mod pod_faults;
 
 use std::collections::BTreeSet;

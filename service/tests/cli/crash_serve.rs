@@ -3,14 +3,12 @@
 //! same state dir removes it as it starts — before it serves anything — and marks the run
 //! `error` with the reason, never leaving it "running".
 
-mod support;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use faultline_test_support::{Proc, client, empty_http_server, proc_state, sleeper, wait_stopped};
 use serde_json::Value;
-use support::*;
 
 /// `faultline serve` on `port` (0: a port of its own), and the port it listens on.
 fn serve(state: &std::path::Path, port: u16, tokens: &std::path::Path) -> (Proc, u16) {

@@ -1,16 +1,14 @@
 //! Schedules: a catalog experiment with `spec.schedule` is started at its times by the
 //! replica that leads, not by one that does not, and not while the emergency stop is on.
 
-mod support;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use faultline_test_support::{client, proc_state, sleeper};
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::*;
 
 fn runs_of(s: &TestServer, name: &str) -> usize {
     s.store
