@@ -31,7 +31,9 @@ rows=()
 failed_any=0
 
 # One row of the table: ID, what it tries, then `package:test[:filter]` entries, each run
-# `repeat` times (R1 once, with its own count). Counts passed/failed from cargo's output.
+# `repeat` times (R1 once, with its own count). The service's tests are grouped into one
+# binary per area (`api`, `cli`, `engine`, `outputs`, `kube`); a filter names the module
+# (`crash_serve`) or the test. Counts passed/failed from cargo's output.
 part() {
     local id=$1 what=$2 times=$3
     shift 3
@@ -86,21 +88,21 @@ EOF
 )
 
 part R2 "kill -9 the agent mid-fault and restart it (recovered within 1 s), lapsed and renewed leases, SIGTERM; kill -9 \`faultline run\` and \`faultline serve\` mid-run (fault recovered, run \`error\` with the reason)" "$repeat" \
-    faultline-agent:crash_recovery faultline:crash_run faultline:crash_serve
+    faultline-agent:crash_recovery faultline:cli:crash_run faultline:cli:crash_serve
 part R3 "fuzzing: the spec parser and Chaos Mesh importer (10,000 mutations per property), API bodies, GitLab webhook payloads (600 mutations), bodies over 1 MiB, slowloris bodies and heads (408 / closed)" "$repeat" \
-    faultline-agent:spec_fuzz faultline:api_fuzz faultline:webhook_fuzz faultline:slow_clients
+    faultline-agent:spec_fuzz faultline:api:api_fuzz faultline:api:webhook_fuzz faultline:api:slow_clients
 part R4 "auth: every route without a token, with a bad token and the wrong role; webhook and Alertmanager receiver tokens; the agent without its token; no token in logs, reports or the store" "$repeat" \
     faultline:api:every_route_checks_the_token_and_its_role \
-    faultline:webhook_gitlab:bad_tokens_bodies_and_unwanted_events_run_nothing \
-    faultline:alertmanager_abort:the_receiver_wants_a_token_and_alertmanagers_payload \
+    faultline:api:bad_tokens_bodies_and_unwanted_events_run_nothing \
+    faultline:api:the_receiver_wants_a_token_and_alertmanagers_payload \
     faultline-agent:api:fault_calls_need_the_bearer_token_but_probes_do_not \
-    faultline:tokens_stay_secret
+    faultline:api:tokens_stay_secret
 part R5 "peers down during a run: SMTP, Slack (500/429), Grafana, GitLab -> verdict stored, sent once they are back; Prometheus down -> \`error\`, said clearly" "$repeat" \
-    faultline:notify_email:smtp_down_when_the_run_ends_the_mail_arrives_after_retries \
-    faultline:notify_http:slack_gets_block_kit_and_retries_through_500_and_429 \
-    faultline:grafana_annotations:grafana_down_during_the_run_gets_the_annotations_when_it_is_back \
-    faultline:webhook_gitlab:merge_request_pipelines_keep_one_note_and_survive_a_gitlab_outage \
-    faultline:prometheus_probe:an_unreachable_prometheus_is_an_error_not_a_value
+    faultline:outputs:smtp_down_when_the_run_ends_the_mail_arrives_after_retries \
+    faultline:outputs:slack_gets_block_kit_and_retries_through_500_and_429 \
+    faultline:outputs:grafana_down_during_the_run_gets_the_annotations_when_it_is_back \
+    faultline:api:merge_request_pipelines_keep_one_note_and_survive_a_gitlab_outage \
+    faultline:engine:an_unreachable_prometheus_is_an_error_not_a_value
 
 elapsed=$(($(date +%s) - started))
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')

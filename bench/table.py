@@ -4,7 +4,7 @@
     bench/table.py RESULTS.jsonl OUT.md [--kernel-log FILE] [--mode quick|full]
                    [--load-start "1 5 15"] [--seconds N] [--layout TEXT] [--failed NAME ...]
 
-Each line of RESULTS.jsonl is one measure, written by a bench through bench/report.rs:
+Each line of RESULTS.jsonl is one measure, written by a bench through test-support/src/bench/report.rs:
 {"id", "name", "label", "unit", "samples"}. The goals and the pairs compared live here, in
 one place; the benches only measure. Prints the table and writes OUT.md (docs/benchmarks.md)
 with the date and the machine. Standard library only.

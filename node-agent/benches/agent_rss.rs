@@ -5,30 +5,16 @@
 //!
 //! Run: `cargo bench -p faultline-agent --bench agent_rss` (as root).
 
-#[path = "../../bench/procfs.rs"]
-mod procfs;
-#[path = "../../bench/report.rs"]
-mod report;
-
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use faultline_agent::protocol::ApplyRequest;
 use faultline_agent::{AgentClient, FaultId};
 use faultline_spec::LocalTarget;
-use procfs::{measured_exe, status_kib};
+use faultline_test_support::Proc;
+use faultline_test_support::bench::{measured_exe, report, status_kib};
 
 const CYCLES: usize = 1000;
-
-/// Kills and reaps the child on drop, so a failed bench leaves nothing running.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn threads(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/task"))
@@ -114,24 +100,18 @@ fn main() -> anyhow::Result<()> {
 
 fn one_agent(exe: &std::path::Path) -> anyhow::Result<Figures> {
     let dir = tempfile::tempdir()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let agent = Guard(
+    // Port 0, read back: a port picked here could be taken before the agent binds it.
+    let mut agent = Proc::spawn(
         Command::new(exe)
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--insecure-no-auth",
-            ])
+            .args(["--listen", "127.0.0.1:0", "--insecure-no-auth"])
             .arg("--state-dir")
             .arg(dir.path())
             .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .spawn()?,
+            .stdin(Stdio::null()),
     );
-    let sleeper = Guard(Command::new("sleep").arg("600").spawn()?);
-    let apid = agent.0.id();
+    let port = agent.wait_listening();
+    let sleeper = Proc::sleep();
+    let apid = agent.pid();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -12,8 +12,7 @@
 //! `cargo bench -p faultline-agent --bench agents_fanout` (root). Goal: p50 < 100 ms,
 //! p99 < 250 ms.
 
-#[path = "../../bench/report.rs"]
-mod report;
+#[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::Instant;
@@ -22,8 +21,10 @@ use faultline_agent::FaultId;
 use faultline_agent::netlink::Netlink;
 use faultline_agent::protocol::ApplyRequest;
 use faultline_spec::LocalTarget;
+use faultline_test_support::NetnsTargets;
+use faultline_test_support::bench::{percentile, report};
 use futures::future::join_all;
-use support::{AgentProc, Targets, bandwidth_on_va, has_tbf, percentile};
+use support::{AgentProc, bandwidth_on_va, has_tbf};
 
 const AGENTS: usize = 10;
 const PER_AGENT: usize = 10;
@@ -36,9 +37,9 @@ async fn main() {
 }
 
 async fn bench() {
-    let targets = Targets::new("p2", AGENTS * PER_AGENT);
+    let targets = NetnsTargets::new("p2", AGENTS * PER_AGENT);
     let paths = targets.paths();
-    let agents = join_all((0..AGENTS).map(|_| AgentProc::start("127.0.0.1"))).await;
+    let agents = join_all((0..AGENTS).map(|_| AgentProc::start_quiet("127.0.0.1"))).await;
     let clients: Vec<_> = agents.iter().map(AgentProc::client).collect();
     let links: Vec<Netlink> = paths
         .iter()

@@ -8,8 +8,7 @@
 //!
 //! `cargo bench -p faultline-agent --bench lease_expiry` (root). Goal: p99 <= 50 ms.
 
-#[path = "../../bench/report.rs"]
-mod report;
+#[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::Duration;
@@ -19,7 +18,9 @@ use faultline_agent::FaultId;
 use faultline_agent::netlink::Netlink;
 use faultline_agent::protocol::ApplyRequest;
 use faultline_spec::LocalTarget;
-use support::{AgentProc, Targets, bandwidth_on_va, has_tbf, percentile};
+use faultline_test_support::NetnsTargets;
+use faultline_test_support::bench::{percentile, report};
+use support::{AgentProc, bandwidth_on_va, has_tbf};
 
 const TARGETS: usize = 100;
 /// Rounds of 100 faults (1 under `--quick`).
@@ -33,9 +34,9 @@ async fn main() {
 }
 
 async fn bench() {
-    let targets = Targets::new("p3", TARGETS);
+    let targets = NetnsTargets::new("p3", TARGETS);
     let paths = targets.paths();
-    let agent = AgentProc::start("127.0.0.1").await;
+    let agent = AgentProc::start_quiet("127.0.0.1").await;
     let client = agent.client();
     let links: Vec<Netlink> = paths
         .iter()

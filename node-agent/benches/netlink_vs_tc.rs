@@ -3,10 +3,8 @@
 //! it), same work, side by side in one run. Prints a table; run as root:
 //! `cargo bench -p faultline-agent --bench netlink_vs_tc` (N via FLTEST_BENCH_N, default 100).
 
-#[path = "../tests/netns_pair/mod.rs"]
-mod netns_pair;
-#[path = "../../bench/report.rs"]
-mod report;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -15,46 +13,12 @@ use std::time::{Duration, Instant};
 use faultline_agent::faults::{Family, Fault};
 use faultline_spec::fault::NetworkBandwidth;
 use faultline_spec::{BitRate, Bytes, NetworkScope, NodeFault};
-use netns_pair::{record, sh};
+use faultline_test_support::bench::report;
+use faultline_test_support::{NetnsTargets, sh};
+use support::netns_record;
 
 /// Rounds of each method (3 under `./bench.sh --quick`).
 const REPS: usize = 5;
-
-/// N namespaces `fltest-<pid>-bench-<i>`, each holding a veth pair (`va` up); removed on drop.
-struct Targets(Vec<String>);
-
-impl Targets {
-    fn new(n: usize) -> Targets {
-        let names: Vec<String> = (0..n)
-            .map(|i| format!("fltest-{}-bench-{i}", std::process::id()))
-            .collect();
-        let t = Targets(names);
-        let mut script = String::new();
-        for ns in &t.0 {
-            script.push_str(&format!(
-                "ip netns add {ns} && ip -n {ns} link add va type veth peer name vb && \
-                 ip -n {ns} link set va up && ip -n {ns} link set vb up\n"
-            ));
-        }
-        sh(&format!("set -e\n{script}"));
-        t
-    }
-
-    fn paths(&self) -> Vec<PathBuf> {
-        self.0
-            .iter()
-            .map(|n| PathBuf::from(format!("/run/netns/{n}")))
-            .collect()
-    }
-}
-
-impl Drop for Targets {
-    fn drop(&mut self) {
-        for ns in &self.0 {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-    }
-}
 
 fn tc(args: &[&str]) {
     let out = Command::new("tc").args(args).output().expect("run tc");
@@ -86,7 +50,7 @@ fn run_tc(names: &[String]) -> Duration {
 async fn run_netlink(paths: &[PathBuf], fam: &Family, kind: &NodeFault) -> Duration {
     let recs: Vec<_> = paths
         .iter()
-        .map(|p| record("bench", kind.clone(), p))
+        .map(|p| netns_record("bench", kind.clone(), p))
         .collect();
     let start = Instant::now();
     for rec in &recs {
@@ -120,7 +84,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(100);
-    let targets = Targets::new(n);
+    let targets = NetnsTargets::new("bench", n);
     let paths = targets.paths();
     let kind = NodeFault::NetworkBandwidth(NetworkBandwidth {
         rate: "10mbps".parse::<BitRate>().unwrap(),
@@ -144,17 +108,17 @@ fn main() {
         .unwrap();
 
     // One warm-up round each (page cache for `tc`, module checks for us).
-    run_tc(&targets.0);
+    run_tc(&targets.names);
     rt.block_on(run_netlink(&paths, &fam, &kind));
-    assert_clean(&targets.0);
+    assert_clean(&targets.names);
 
     let reps = report::reps(REPS, 3);
     let (mut t_tc, mut t_nl) = (Vec::new(), Vec::new());
     for _ in 0..reps {
-        t_tc.push(run_tc(&targets.0));
-        assert_clean(&targets.0);
+        t_tc.push(run_tc(&targets.names));
+        assert_clean(&targets.names);
         t_nl.push(rt.block_on(run_netlink(&paths, &fam, &kind)));
-        assert_clean(&targets.0);
+        assert_clean(&targets.names);
     }
     let as_ms = |v: &[Duration]| v.iter().map(|d| ms(*d)).collect::<Vec<_>>();
     report::emit(

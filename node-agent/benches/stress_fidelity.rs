@@ -3,8 +3,6 @@
 //! 64 MiB (memory.usage_in_bytes delta), each repeated 3 times (once, with 2 s windows,
 //! under `./bench.sh --quick`). Prints a table; `cargo bench --bench stress_fidelity`.
 
-#[path = "../../bench/report.rs"]
-mod report;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -15,7 +13,9 @@ use faultline_agent::faults::{Fault, stress::Stress};
 use faultline_agent::resolve::resolve;
 use faultline_spec::fault::{StressCpu, StressMemory};
 use faultline_spec::{Bytes, LocalTarget, NodeFault, Percent};
-use support::*;
+use faultline_test_support::bench::report;
+use faultline_test_support::{Proc, unique};
+use support::{cores, memory, record, use_agent_binary_for_workers};
 
 /// The CPU measuring window (2 s under `--quick`).
 const MEASURE: Duration = Duration::from_secs(5);
@@ -72,8 +72,8 @@ async fn memory_case(cg: &TestCgroup) -> f64 {
 fn main() {
     use_agent_binary_for_workers();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let cg = TestCgroup::create(&name("bench"), &["cpu", "cpuacct", "memory"], false).unwrap();
-    let sleep = ChildGuard::sleep();
+    let cg = TestCgroup::create(&unique("bench"), &["cpu", "cpuacct", "memory"], false).unwrap();
+    let sleep = Proc::sleep();
     cg.add(sleep.pid()).unwrap();
     let (reps, window) = if report::quick() {
         (1, Duration::from_secs(2))

@@ -1,18 +1,16 @@
 //! The HTTP API through actix's test service: auth, status codes, error messages that name
 //! the field, and the 200 paths against a real process.
 
-mod common;
-
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{App, test, web};
-use common::{Sleeper, wait_until};
 use faultline_agent::Agent;
 use faultline_agent::daemon::{Auth, configure};
 use faultline_agent::protocol::{
     ApplyResponse, ErrorBody, Health, ListResponse, RecoverResponse, RenewResponse,
 };
+use faultline_test_support::{Proc, wait_until};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "s3cret-token";
@@ -145,8 +143,8 @@ async fn apply_renew_list_and_delete_with_404_and_409() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::open(dir.path()).await.unwrap();
     let app = app!(agent);
-    let s = Sleeper::spawn();
-    let other = Sleeper::spawn();
+    let s = Proc::sleep();
+    let other = Proc::sleep();
 
     // 404: the target does not exist; nothing applied.
     let resp = test::call_service(
@@ -238,7 +236,7 @@ async fn a_fault_that_fails_to_apply_is_422_with_the_executors_message() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::open(dir.path()).await.unwrap();
     let app = app!(agent);
-    let s = Sleeper::spawn();
+    let s = Proc::sleep();
     // The sleep is in the root freezer cgroup, which cannot be frozen.
     let body = json!({"id": "f1", "kind": {"processPause": {"method": "freezer"}}, "targets": [{"pid": s.pid()}], "leaseSeconds": 60});
     let resp = test::call_service(&app, post("/v1/faults", &body).to_request()).await;
@@ -260,7 +258,7 @@ async fn the_metrics_endpoint_passes_promtool() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::open(dir.path()).await.unwrap();
     let app = app!(agent);
-    let s = Sleeper::spawn();
+    let s = Proc::sleep();
     let _: ApplyResponse = test::call_and_read_body_json(
         &app,
         post("/v1/faults", &pause_body("prom1", s.pid())).to_request(),

@@ -1,15 +1,16 @@
 //! The real `faultline-agent` binary: crash recovery after `kill -9`, lease lapse, and
 //! SIGTERM recovering everything.
 
-mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use common::{AgentProc, Sleeper, free_port, wait_until};
 use faultline_agent::protocol::ApplyRequest;
 use faultline_agent::{AgentClient, FaultId};
 use faultline_spec::LocalTarget;
+use faultline_test_support::{Proc, wait_until};
 use nix::sys::signal::Signal;
+use support::AgentProc;
 
 const TOKEN: &str = "crash-test-token";
 
@@ -47,10 +48,12 @@ fn pause(id: &str, pids: &[u32], lease_seconds: u64) -> ApplyRequest {
 #[tokio::test]
 async fn faults_left_by_a_killed_agent_are_recovered_within_1s_of_restart() {
     let s = setup();
-    let port = free_port();
-    let agent = s.start(port);
+    let agent = s.start(0);
+    // The restart below must come back on this port, the one clients know: free only from
+    // the kill to the restart.
+    let port = agent.port;
     let client = AgentClient::new(agent.url(), Some(TOKEN.into())).unwrap();
-    let (a, b) = (Sleeper::spawn(), Sleeper::spawn());
+    let (a, b) = (Proc::sleep(), Proc::sleep());
     client
         .apply(&pause("crash1", &[a.pid(), b.pid()], 60))
         .await
@@ -89,9 +92,9 @@ async fn faults_left_by_a_killed_agent_are_recovered_within_1s_of_restart() {
 #[tokio::test]
 async fn a_lapsed_lease_is_recovered_by_the_agent_itself() {
     let s = setup();
-    let agent = s.start(free_port());
+    let agent = s.start(0);
     let client = AgentClient::new(agent.url(), Some(TOKEN.into())).unwrap();
-    let p = Sleeper::spawn();
+    let p = Proc::sleep();
     let applied = Instant::now();
     let resp = client.apply(&pause("lease1", &[p.pid()], 2)).await.unwrap();
     let lease_until = resp.records[0].lease_until;
@@ -127,9 +130,9 @@ async fn a_lapsed_lease_is_recovered_by_the_agent_itself() {
 #[tokio::test]
 async fn a_renewed_lease_holds_past_its_first_expiry() {
     let s = setup();
-    let agent = s.start(free_port());
+    let agent = s.start(0);
     let client = AgentClient::new(agent.url(), Some(TOKEN.into())).unwrap();
-    let p = Sleeper::spawn();
+    let p = Proc::sleep();
     client.apply(&pause("renew1", &[p.pid()], 2)).await.unwrap();
     let r = client
         .renew(&FaultId::new("renew1").unwrap(), 30)
@@ -153,15 +156,15 @@ async fn a_renewed_lease_holds_past_its_first_expiry() {
 #[tokio::test]
 async fn sigterm_recovers_everything_then_exits_0() {
     let s = setup();
-    let mut agent = s.start(free_port());
+    let mut agent = s.start(0);
     let client = AgentClient::new(agent.url(), Some(TOKEN.into())).unwrap();
-    let (a, b) = (Sleeper::spawn(), Sleeper::spawn());
+    let (a, b) = (Proc::sleep(), Proc::sleep());
     client.apply(&pause("term1", &[a.pid()], 60)).await.unwrap();
     client.apply(&pause("term2", &[b.pid()], 60)).await.unwrap();
     agent.signal(Signal::SIGTERM);
     let mut status = None;
     wait_until(Duration::from_secs(15), || {
-        status = agent.child.try_wait().unwrap();
+        status = agent.proc.0.try_wait().unwrap();
         status.is_some()
     });
     let status = status.expect("agent did not exit after SIGTERM");
@@ -172,7 +175,7 @@ async fn sigterm_recovers_everything_then_exits_0() {
         .is_some()
     );
     // Nothing left for the next start.
-    let next = s.start(free_port());
+    let next = s.start(0);
     let client = AgentClient::new(next.url(), Some(TOKEN.into())).unwrap();
     assert!(client.list().await.unwrap().faults.is_empty());
 }

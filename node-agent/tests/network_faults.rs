@@ -2,14 +2,15 @@
 //! by each test (as root). `ip`/`tc`/`nft` appear only in set-up and cross-checks; the
 //! product under test speaks netlink.
 
-mod netns_pair;
+mod support;
 
 use faultline_agent::faults::{Family, Fault, shaping::HANDLE};
 use faultline_agent::netlink::Netlink;
 use faultline_agent::{FaultError, Recovered};
 use faultline_spec::fault::{NetworkBandwidth, NetworkDelay, NetworkPartition};
 use faultline_spec::{BitRate, Bytes, Direction, Duration, NetworkScope, NodeFault, Percent};
-use netns_pair::{NetnsPair, record, sh};
+use faultline_test_support::{NetnsPair, sh};
+use support::netns_record;
 
 fn tbf(rate: &str, scope: NetworkScope) -> NodeFault {
     NodeFault::NetworkBandwidth(NetworkBandwidth {
@@ -38,7 +39,7 @@ async fn bandwidth_limits_a_tcp_transfer_and_recovers() {
     let pair = NetnsPair::new("bw");
     let before = pair.tc_show_a();
     let base = pair.throughput_a_to_b(2_000_000);
-    let rec = record("bw", tbf("4mbps", NetworkScope::default()), &pair.a_path());
+    let rec = netns_record("bw", tbf("4mbps", NetworkScope::default()), &pair.a_path());
     let fam = Family::of(&rec.kind).unwrap();
 
     fam.apply(&rec).await.unwrap();
@@ -70,7 +71,7 @@ async fn bandwidth_limits_a_tcp_transfer_and_recovers() {
 #[tokio::test]
 async fn apply_twice_is_apply_once_and_recover_twice_is_fine() {
     let pair = NetnsPair::new("idem");
-    let rec = record(
+    let rec = netns_record(
         "idem",
         tbf("10mbps", NetworkScope::default()),
         &pair.a_path(),
@@ -92,7 +93,7 @@ async fn from_direction_shapes_received_traffic_through_an_ifb() {
         direction: Direction::From,
         ..NetworkScope::default()
     };
-    let rec = record("from", tbf("4mbps", scope), &pair.a_path());
+    let rec = netns_record("from", tbf("4mbps", scope), &pair.a_path());
     let fam = Family::of(&rec.kind).unwrap();
     match fam.apply(&rec).await {
         Ok(()) => {}
@@ -131,7 +132,7 @@ async fn one_bad_interface_undoes_the_others() {
         direction: Direction::Both,
         ..NetworkScope::default()
     };
-    let rec = record("aon", tbf("10mbps", scope), &pair.a_path());
+    let rec = netns_record("aon", tbf("10mbps", scope), &pair.a_path());
     let fam = Family::of(&rec.kind).unwrap();
     let e = fam.apply(&rec).await.unwrap_err();
     assert!(e.to_string().contains("ingress"), "{e}");
@@ -152,7 +153,7 @@ async fn a_missing_device_changes_nothing() {
         device: Some("nosuch0".into()),
         ..NetworkScope::default()
     };
-    let rec = record("dev", tbf("10mbps", scope), &pair.a_path());
+    let rec = netns_record("dev", tbf("10mbps", scope), &pair.a_path());
     let e = Family::of(&rec.kind)
         .unwrap()
         .apply(&rec)
@@ -168,7 +169,7 @@ async fn a_missing_device_changes_nothing() {
 #[tokio::test]
 async fn recover_after_the_netns_is_gone_is_target_gone() {
     let mut pair = NetnsPair::new("gone");
-    let rec = record(
+    let rec = netns_record(
         "gone",
         tbf("10mbps", NetworkScope::default()),
         &pair.a_path(),
@@ -192,7 +193,7 @@ async fn netem_either_works_or_says_the_module_is_missing_and_changes_nothing() 
         correlation: Percent::default(),
         scope: NetworkScope::default(),
     });
-    let rec = record("netem", kind, &pair.a_path());
+    let rec = netns_record("netem", kind, &pair.a_path());
     let fam = Family::of(&rec.kind).unwrap();
     match fam.apply(&rec).await {
         Ok(()) => {
@@ -238,7 +239,7 @@ async fn partition_drops_peer_traffic_both_ways_and_recovers() {
         peers: vec![pair.b_addr().parse().unwrap()],
         ..NetworkScope::default()
     };
-    let rec = record(
+    let rec = netns_record(
         "part",
         NodeFault::NetworkPartition(NetworkPartition { scope }),
         &pair.a_path(),
@@ -270,7 +271,7 @@ async fn partition_of_a_gone_netns_is_target_gone() {
         peers: vec![pair.b_addr().parse().unwrap()],
         ..NetworkScope::default()
     };
-    let rec = record(
+    let rec = netns_record(
         "pgone",
         NodeFault::NetworkPartition(NetworkPartition { scope }),
         &pair.a_path(),

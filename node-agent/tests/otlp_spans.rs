@@ -3,88 +3,33 @@
 //! W3C `traceparent`, or the root of a new trace when the header is missing or invalid;
 //! spans still queued are flushed when SIGTERM stops the agent.
 
-mod common;
+mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{AgentProc, Sleeper, free_port, wait_until};
 use faultline_agent::protocol::ApplyRequest;
 use faultline_agent::{AgentClient, FaultId};
 use faultline_exporter::TraceParent;
 use faultline_spec::LocalTarget;
+use faultline_test_support::fakes::otlp::{Requests, receiver};
+use faultline_test_support::{Proc, wait_until};
 use nix::sys::signal::Signal;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use prost::Message;
+use support::AgentProc;
 
 const TOKEN: &str = "otlp-test-token";
 const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-/// What the receiver got: (path, body) per request.
-type Requests = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
-
-/// An OTLP/HTTP receiver on loopback: every POST body it got, by path. Answers 200.
-fn receiver() -> (u16, Requests) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for sock in listener.incoming() {
-            let Ok(sock) = sock else { return };
-            let log = log.clone();
-            std::thread::spawn(move || {
-                let mut wr = sock.try_clone().unwrap();
-                let mut rd = BufReader::new(sock);
-                loop {
-                    let mut line = String::new();
-                    if rd.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let path = line
-                        .split_whitespace()
-                        .nth(1)
-                        .unwrap_or_default()
-                        .to_string();
-                    let mut len = 0;
-                    loop {
-                        let mut h = String::new();
-                        rd.read_line(&mut h).unwrap();
-                        let h = h.trim_end();
-                        if h.is_empty() {
-                            break;
-                        }
-                        if let Some((k, v)) = h.split_once(':')
-                            && k.eq_ignore_ascii_case("content-length")
-                        {
-                            len = v.trim().parse().unwrap();
-                        }
-                    }
-                    let mut body = vec![0; len];
-                    rd.read_exact(&mut body).unwrap();
-                    log.lock().unwrap().push((path, body));
-                    let reply = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
-                    if wr.write_all(reply.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, seen)
-}
-
 /// Every span received, with its resource's `service.name`.
-fn spans(seen: &Mutex<Vec<(String, Vec<u8>)>>) -> Vec<(Span, String)> {
+fn spans(seen: &Requests) -> Vec<(Span, String)> {
     let mut out = Vec::new();
-    for (path, body) in seen.lock().unwrap().iter() {
-        assert_eq!(path, "/v1/traces");
-        let req = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
+    for r in seen.lock().unwrap().iter() {
+        assert_eq!(r.path, "/v1/traces");
+        let req = ExportTraceServiceRequest::decode(r.body.as_slice()).unwrap();
         for rs in req.resource_spans {
             let service = rs
                 .resource
@@ -133,18 +78,18 @@ fn pause(id: &str, pid: u32) -> ApplyRequest {
 
 #[tokio::test]
 async fn fault_calls_are_spans_under_the_callers_traceparent() {
-    let (otlp_port, seen) = receiver();
+    let (otlp_port, seen) = receiver(0);
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, TOKEN).unwrap();
-    let agent = AgentProc::start_with(&dir.path().join("state"), &token_file, free_port(), |c| {
+    let agent = AgentProc::start_with(&dir.path().join("state"), &token_file, 0, |c| {
         c.arg("--otlp-endpoint")
             .arg(format!("http://127.0.0.1:{otlp_port}"))
             .env_remove("OTEL_SERVICE_NAME")
             .env_remove("OTEL_RESOURCE_ATTRIBUTES");
     });
     let client = AgentClient::new(agent.url(), Some(TOKEN.into())).unwrap();
-    let s = Sleeper::spawn();
+    let s = Proc::sleep();
     let parent = TraceParent::parse(PARENT).unwrap();
     client
         .apply_under(&pause("otlp1", s.pid()), Some(&parent))
@@ -178,10 +123,10 @@ async fn fault_calls_are_spans_under_the_callers_traceparent() {
     agent.signal(Signal::SIGTERM);
     let mut agent = agent;
     let exited = wait_until(Duration::from_secs(20), || {
-        matches!(agent.child.try_wait(), Ok(Some(_)))
+        matches!(agent.proc.0.try_wait(), Ok(Some(_)))
     });
     assert!(exited.is_some(), "the agent did not stop on SIGTERM");
-    assert!(agent.child.wait().unwrap().success());
+    assert!(agent.proc.0.wait().unwrap().success());
 
     let got = spans(&seen);
     let named = |name: &str, fault: &str| -> Vec<&Span> {

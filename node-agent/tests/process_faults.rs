@@ -1,14 +1,12 @@
 //! processKill / processPause against real `sleep` processes, through the in-process
 //! agent (journal included). Needs root for the freezer cgroup.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{FreezerCgroup, Sleeper, wait_until};
 use faultline_agent::protocol::ApplyRequest;
 use faultline_agent::{Agent, AgentError, FaultError, FaultId, Recovered};
 use faultline_spec::LocalTarget;
+use faultline_test_support::{FreezerCgroup, Proc, wait_until};
 
 fn req(id: &str, kind: &str, targets: Vec<LocalTarget>) -> ApplyRequest {
     ApplyRequest {
@@ -23,7 +21,7 @@ fn req(id: &str, kind: &str, targets: Vec<LocalTarget>) -> ApplyRequest {
 async fn pause_stops_the_process_and_recovery_resumes_it() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::open(dir.path()).await.unwrap();
-    let s = Sleeper::spawn();
+    let s = Proc::sleep();
     assert_eq!(s.state(), 'S');
     let recs = agent
         .apply(req(
@@ -65,8 +63,8 @@ async fn pause_stops_the_process_and_recovery_resumes_it() {
 async fn kill_sends_the_signal_and_leaves_nothing_active() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::open(dir.path()).await.unwrap();
-    let mut s = Sleeper::spawn();
-    let mut other = Sleeper::spawn();
+    let mut s = Proc::sleep();
+    let mut other = Proc::sleep();
     agent
         .apply(req(
             "kill1",
@@ -108,7 +106,7 @@ async fn kill_sends_the_signal_and_leaves_nothing_active() {
 async fn recovering_a_pause_whose_process_died_is_target_gone() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::open(dir.path()).await.unwrap();
-    let mut s = Sleeper::spawn();
+    let mut s = Proc::sleep();
     agent
         .apply(req(
             "gone1",
@@ -133,7 +131,7 @@ async fn freezer_pause_freezes_the_v1_cgroup_and_thaws_it() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::open(dir.path()).await.unwrap();
     let cg = FreezerCgroup::create("pause");
-    let s = Sleeper::spawn();
+    let s = Proc::sleep();
     cg.add(s.pid());
     agent
         .apply(req(
@@ -158,7 +156,7 @@ async fn freezer_pause_freezes_the_v1_cgroup_and_thaws_it() {
 async fn a_pause_request_returns_once_every_process_is_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::open(dir.path()).await.unwrap();
-    let sleepers: Vec<Sleeper> = (0..20).map(|_| Sleeper::spawn()).collect();
+    let sleepers: Vec<Proc> = (0..20).map(|_| Proc::sleep()).collect();
     agent
         .apply(req(
             "pause20",
@@ -168,7 +166,7 @@ async fn a_pause_request_returns_once_every_process_is_stopped() {
         .await
         .unwrap();
     // No waiting here: the agent waits for the kernel once for the whole request.
-    let states: Vec<char> = sleepers.iter().map(Sleeper::state).collect();
+    let states: Vec<char> = sleepers.iter().map(Proc::state).collect();
     assert!(
         states.iter().all(|&c| c == 'T'),
         "states right after apply: {states:?}"
@@ -190,10 +188,10 @@ async fn a_freezer_pause_returns_once_every_cgroup_is_frozen() {
     let cgroups: Vec<FreezerCgroup> = (0..20)
         .map(|i| FreezerCgroup::create(&format!("many{i}")))
         .collect();
-    let sleepers: Vec<Sleeper> = cgroups
+    let sleepers: Vec<Proc> = cgroups
         .iter()
         .map(|cg| {
-            let s = Sleeper::spawn();
+            let s = Proc::sleep();
             cg.add(s.pid());
             s
         })
@@ -228,11 +226,11 @@ async fn a_request_over_several_targets_is_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::open(dir.path()).await.unwrap();
     let cg = FreezerCgroup::create("aon");
-    let inside = Sleeper::spawn();
+    let inside = Proc::sleep();
     cg.add(inside.pid());
     // In the root freezer cgroup, which can never be frozen: the second apply fails, and
     // the third is never tried (journaled with the others, then settled).
-    let outside = Sleeper::spawn();
+    let outside = Proc::sleep();
     let e = agent
         .apply(req(
             "aon1",
@@ -290,7 +288,7 @@ async fn shutdown_recovers_everything_and_a_second_agent_cannot_share_the_dir() 
     let agent = Agent::open(dir.path()).await.unwrap();
     let e = Agent::open(dir.path()).await.unwrap_err();
     assert!(e.to_string().contains("in use"), "{e}");
-    let (a, b) = (Sleeper::spawn(), Sleeper::spawn());
+    let (a, b) = (Proc::sleep(), Proc::sleep());
     agent
         .apply(req(
             "sd1",
@@ -315,7 +313,7 @@ async fn shutdown_recovers_everything_and_a_second_agent_cannot_share_the_dir() 
 #[tokio::test]
 async fn a_journal_left_by_a_killed_run_is_recovered_by_recover_state_dir() {
     let dir = tempfile::tempdir().unwrap();
-    let sleepers: Vec<Sleeper> = (0..3).map(|_| Sleeper::spawn()).collect();
+    let sleepers: Vec<Proc> = (0..3).map(|_| Proc::sleep()).collect();
     {
         let agent = Agent::open(dir.path()).await.unwrap();
         for (id, targets) in [("left1", &sleepers[..1]), ("left2", &sleepers[1..])] {

@@ -1,35 +1,10 @@
 //! Target resolution against real processes, cgroups and netns made by the test, as root.
 
-mod support;
-
-use std::process::Command;
-
 use faultline_agent::FaultError;
 use faultline_agent::cgroup::TestCgroup;
 use faultline_agent::resolve::resolve;
 use faultline_spec::LocalTarget;
-use support::*;
-
-/// A named netns (`ip netns add`), deleted on drop.
-struct NetnsGuard(String);
-
-impl NetnsGuard {
-    fn new(name: String) -> NetnsGuard {
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "ip netns add {name}");
-        NetnsGuard(name)
-    }
-}
-
-impl Drop for NetnsGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
+use faultline_test_support::{Netns, Proc, unique};
 
 /// A 64-hex container ID unique to this test process.
 fn container_id(salt: u32) -> String {
@@ -39,9 +14,9 @@ fn container_id(salt: u32) -> String {
 
 #[test]
 fn pid_name_and_cgroup_find_the_same_process_and_dirs() {
-    let cg = TestCgroup::create(&name("res"), &["cpu", "cpuacct", "memory"], true).unwrap();
-    let argv0 = name("proc");
-    let sleep = ChildGuard::sleep_named(&argv0);
+    let cg = TestCgroup::create(&unique("res"), &["cpu", "cpuacct", "memory"], true).unwrap();
+    let argv0 = unique("proc");
+    let sleep = Proc::sleep_named(&argv0);
     cg.add(sleep.pid()).unwrap();
 
     let by_pid = resolve(&LocalTarget::Pid(sleep.pid())).unwrap();
@@ -75,24 +50,25 @@ fn pid_name_and_cgroup_find_the_same_process_and_dirs() {
         );
         assert_eq!(by_cg.netns, None);
     }
-    let err = resolve(&LocalTarget::Cgroup(format!("/{}", name("absent")).into())).unwrap_err();
+    let absent = unique("absent");
+    let err = resolve(&LocalTarget::Cgroup(format!("/{absent}").into())).unwrap_err();
     assert!(matches!(err, FaultError::TargetNotFound(_)), "{err}");
-    let err = resolve(&LocalTarget::ProcessName(name("absent"))).unwrap_err();
-    assert!(err.to_string().contains(&name("absent")), "{err}");
+    let err = resolve(&LocalTarget::ProcessName(absent.clone())).unwrap_err();
+    assert!(err.to_string().contains(&absent), "{err}");
 }
 
 #[test]
 fn named_netns_resolve_and_others_are_refused() {
-    let ns = NetnsGuard::new(name("ns"));
-    let r = resolve(&LocalTarget::Netns(ns.0.clone())).unwrap();
+    let ns = Netns::new("ns");
+    let r = resolve(&LocalTarget::Netns(ns.name.clone())).unwrap();
     assert_eq!(
         r.netns.unwrap(),
-        std::path::PathBuf::from(format!("/run/netns/{}", ns.0))
+        std::path::PathBuf::from(format!("/run/netns/{}", ns.name))
     );
     assert!(r.procs.is_empty() && r.cgroups.is_empty());
-    let r = resolve(&LocalTarget::Netns(format!("/run/netns/{}", ns.0))).unwrap();
+    let r = resolve(&LocalTarget::Netns(format!("/run/netns/{}", ns.name))).unwrap();
     assert!(r.netns.is_some());
-    let err = resolve(&LocalTarget::Netns(name("nons"))).unwrap_err();
+    let err = resolve(&LocalTarget::Netns(unique("nons"))).unwrap_err();
     assert!(matches!(err, FaultError::TargetNotFound(_)), "{err}");
     let err = resolve(&LocalTarget::Netns("/etc/hostname".into())).unwrap_err();
     assert!(matches!(err, FaultError::InvalidTarget { .. }), "{err}");
@@ -105,15 +81,19 @@ fn container_ids_are_found_in_runtime_cgroup_paths() {
     let a = container_id(1);
     let b = container_id(2);
     let ca = TestCgroup::create(
-        &format!("{}/cri-containerd-{a}.scope", name("pods")),
+        &format!("{}/cri-containerd-{a}.scope", unique("pods")),
         &["cpu", "memory"],
         true,
     )
     .unwrap();
-    let cb =
-        TestCgroup::create(&format!("{}/docker/{b}", name("pods2")), &["memory"], true).unwrap();
-    let sa = ChildGuard::sleep();
-    let sb = ChildGuard::sleep();
+    let cb = TestCgroup::create(
+        &format!("{}/docker/{b}", unique("pods2")),
+        &["memory"],
+        true,
+    )
+    .unwrap();
+    let sa = Proc::sleep();
+    let sb = Proc::sleep();
     ca.add(sa.pid()).unwrap();
     cb.add(sb.pid()).unwrap();
 

@@ -2,14 +2,15 @@
 //! shaped, the rest of the same interface is not, and recovery leaves nothing behind (our
 //! netlink read, `tc qdisc show`, `tc class show`, `tc filter show`, `ip link`).
 
-mod netns_pair;
+mod support;
 
 use faultline_agent::faults::{Family, Fault, shaping::HANDLE};
 use faultline_agent::netlink::Netlink;
 use faultline_agent::{FaultError, Recovered};
 use faultline_spec::fault::{NetworkBandwidth, NetworkDelay};
 use faultline_spec::{BitRate, Bytes, Direction, Duration, NetworkScope, NodeFault, Percent};
-use netns_pair::{NetnsPair, record, sh};
+use faultline_test_support::{NetnsPair, sh};
+use support::netns_record;
 
 fn tbf(rate: &str, scope: NetworkScope) -> NodeFault {
     NodeFault::NetworkBandwidth(NetworkBandwidth {
@@ -94,7 +95,7 @@ fn assert_unlimited(bps: f64, limited: f64, what: &str) {
 async fn bandwidth_to_one_peer_spares_another_address_on_the_same_interface() {
     let pair = pair_with_two_addresses("peer");
     let before = tc_all(&pair.a);
-    let rec = record(
+    let rec = netns_record(
         "peer",
         tbf("4mbps", scope(Direction::To, &["10.77.0.2/32"], &[])),
         &pair.a_path(),
@@ -134,7 +135,7 @@ async fn bandwidth_on_one_port_spares_other_ports() {
     let before = tc_all(&pair.a);
     // Below the ephemeral range, so the "other port" transfer never lands on it.
     let port = 20_000 + (std::process::id() % 10_000) as u16;
-    let rec = record(
+    let rec = netns_record(
         "port",
         tbf("4mbps", scope(Direction::To, &[], &[port])),
         &pair.a_path(),
@@ -169,7 +170,7 @@ async fn from_direction_matches_the_source_of_received_traffic() {
     let links_before = sh(&format!("ip -n {} -o link show", pair.a));
 
     // b (10.77.0.2) is the peer: what a receives from it is limited.
-    let rec = record(
+    let rec = netns_record(
         "src",
         tbf("4mbps", scope(Direction::From, &["10.77.0.2/32"], &[])),
         &pair.a_path(),
@@ -187,7 +188,7 @@ async fn from_direction_matches_the_source_of_received_traffic() {
     assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
 
     // Another peer: b's traffic passes the IFB unshaped.
-    let rec = record(
+    let rec = netns_record(
         "src2",
         tbf("4mbps", scope(Direction::From, &["10.77.0.3/32"], &[])),
         &pair.a_path(),
@@ -206,7 +207,7 @@ async fn from_direction_matches_the_source_of_received_traffic() {
 async fn ipv6_and_ipv4_peers_with_ports_both_ways_install_and_go() {
     let pair = NetnsPair::new("both");
     let before = tc_all(&pair.a);
-    let rec = record(
+    let rec = netns_record(
         "both",
         tbf(
             "100mbps",
@@ -248,7 +249,7 @@ async fn scoped_netem_either_works_or_says_the_module_is_missing_and_changes_not
         correlation: Percent::default(),
         scope: scope(Direction::To, &["10.77.0.2/32"], &[]),
     });
-    let rec = record("snetem", kind, &pair.a_path());
+    let rec = netns_record("snetem", kind, &pair.a_path());
     let fam = Family::of(&rec.kind).unwrap();
     match fam.apply(&rec).await {
         Ok(()) => {

@@ -14,7 +14,8 @@ use faultline_agent::resolve::resolve;
 use faultline_agent::{FaultError, Resolved};
 use faultline_spec::fault::{StressCpu, StressMemory};
 use faultline_spec::{Bytes, LocalTarget, NodeFault, Percent};
-use support::*;
+use faultline_test_support::{Proc, unique, wait_until_async};
+use support::{cores, marked, memory, record, use_agent_binary_for_workers};
 
 const MIB: u64 = 1 << 20;
 
@@ -54,8 +55,8 @@ async fn recover_clean(rec: &FaultRecord, cg: &TestCgroup, only: u32) -> Recover
 #[tokio::test]
 async fn cpu_stress_loads_the_target_cgroup_and_recovers() {
     use_agent_binary_for_workers();
-    let cg = TestCgroup::create(&name("cpu"), &["cpu", "cpuacct"], true).unwrap();
-    let sleep = ChildGuard::sleep();
+    let cg = TestCgroup::create(&unique("cpu"), &["cpu", "cpuacct"], true).unwrap();
+    let sleep = Proc::sleep();
     cg.add(sleep.pid()).unwrap();
 
     // By pid at load 100.
@@ -122,8 +123,8 @@ async fn cpu_stress_loads_the_target_cgroup_and_recovers() {
 #[tokio::test]
 async fn memory_stress_charges_the_target_cgroup_and_recovers() {
     use_agent_binary_for_workers();
-    let cg = TestCgroup::create(&name("mem"), &["memory"], true).unwrap();
-    let sleep = ChildGuard::sleep();
+    let cg = TestCgroup::create(&unique("mem"), &["memory"], true).unwrap();
+    let sleep = Proc::sleep();
     cg.add(sleep.pid()).unwrap();
     let target = LocalTarget::Cgroup(cg.path.clone().into());
     let rec = record(
@@ -135,7 +136,9 @@ async fn memory_stress_charges_the_target_cgroup_and_recovers() {
     let before = memory(&cg);
     Stress.apply(&rec).await.unwrap();
     assert_eq!(marked(&rec.id).len(), 2);
-    let grew = eventually(Duration::from_secs(10), || memory(&cg) >= before + 60 * MIB).await;
+    let grew = wait_until_async(Duration::from_secs(10), || memory(&cg) >= before + 60 * MIB)
+        .await
+        .is_some();
     let delta = memory(&cg).saturating_sub(before);
     assert_eq!(
         recover_clean(&rec, &cg, sleep.pid()).await,
@@ -146,7 +149,9 @@ async fn memory_stress_charges_the_target_cgroup_and_recovers() {
         "usage rose by {} MiB",
         delta / MIB
     );
-    let freed = eventually(Duration::from_secs(5), || memory(&cg) < before + 8 * MIB).await;
+    let freed = wait_until_async(Duration::from_secs(5), || memory(&cg) < before + 8 * MIB)
+        .await
+        .is_some();
     assert!(
         freed,
         "usage stayed at {} MiB over the start",
@@ -157,9 +162,9 @@ async fn memory_stress_charges_the_target_cgroup_and_recovers() {
 #[tokio::test]
 async fn an_oom_killed_memory_worker_is_reported_not_fatal() {
     use_agent_binary_for_workers();
-    let cg = TestCgroup::create(&name("oom"), &["memory"], false).unwrap();
+    let cg = TestCgroup::create(&unique("oom"), &["memory"], false).unwrap();
     faultline_agent::cgroup::v1::memory::set_limit(cg.dir("memory").unwrap(), 32 * MIB).unwrap();
-    let sleep = ChildGuard::sleep();
+    let sleep = Proc::sleep();
     cg.add(sleep.pid()).unwrap();
     let mut events = subscribe();
     let target = LocalTarget::Pid(sleep.pid());
@@ -199,7 +204,7 @@ async fn a_vanished_target_is_refused_and_nothing_runs() {
     use_agent_binary_for_workers();
     // A dead process.
     let resolved = {
-        let sleep = ChildGuard::sleep();
+        let sleep = Proc::sleep();
         resolve(&LocalTarget::Pid(sleep.pid())).unwrap()
     };
     let rec = record(
@@ -216,7 +221,7 @@ async fn a_vanished_target_is_refused_and_nothing_runs() {
 
     // A cgroup removed between resolution and apply.
     let resolved = {
-        let cg = TestCgroup::create(&name("gone"), &["cpu"], false).unwrap();
+        let cg = TestCgroup::create(&unique("gone"), &["cpu"], false).unwrap();
         resolve(&LocalTarget::Cgroup(cg.path.clone().into())).unwrap()
     };
     let rec = record(
@@ -245,11 +250,11 @@ async fn a_vanished_target_is_refused_and_nothing_runs() {
 #[tokio::test]
 async fn workers_are_all_or_nothing() {
     use_agent_binary_for_workers();
-    let good = TestCgroup::create(&name("aon"), &["cpuacct"], false).unwrap();
+    let good = TestCgroup::create(&unique("aon"), &["cpuacct"], false).unwrap();
     // A fresh v1 cpuset cgroup has no CPUs: the kernel refuses members (ENOSPC) after the
     // worker was already placed in `good`.
-    let bad = TestCgroup::create(&name("aon-cpuset"), &["cpuset"], false).unwrap();
-    let sleep = ChildGuard::sleep();
+    let bad = TestCgroup::create(&unique("aon-cpuset"), &["cpuset"], false).unwrap();
+    let sleep = Proc::sleep();
     good.add(sleep.pid()).unwrap();
     let mut resolved = resolve(&LocalTarget::Cgroup(good.path.clone().into())).unwrap();
     resolved.cgroups.extend(bad.dirs.iter().cloned());
@@ -265,7 +270,9 @@ async fn workers_are_all_or_nothing() {
     );
     let err = Stress.apply(&rec).await.unwrap_err();
     assert!(err.to_string().contains("failed to write pid to"), "{err}");
-    let clean = eventually(Duration::from_secs(5), || marked(&rec.id).is_empty()).await;
+    let clean = wait_until_async(Duration::from_secs(5), || marked(&rec.id).is_empty())
+        .await
+        .is_some();
     assert!(
         clean,
         "workers left after a failed apply: {:?}",
@@ -277,7 +284,7 @@ async fn workers_are_all_or_nothing() {
 
 #[tokio::test]
 async fn workers_exit_when_their_parent_dies() {
-    let id = faultline_agent::FaultId::new(name("orphan")).unwrap();
+    let id = faultline_agent::FaultId::new(unique("orphan")).unwrap();
     let script = format!(
         "echo go | '{}' __faultline-stress-worker {id} cpu 5 & sleep 0.5",
         env!("CARGO_BIN_EXE_faultline-agent")
@@ -288,11 +295,15 @@ async fn workers_exit_when_their_parent_dies() {
         .spawn()
         .unwrap();
     assert!(
-        eventually(Duration::from_secs(5), || marked(&id).len() == 1).await,
+        wait_until_async(Duration::from_secs(5), || marked(&id).len() == 1)
+            .await
+            .is_some(),
         "worker never started"
     );
     sh.wait().unwrap();
-    let gone = eventually(Duration::from_secs(5), || marked(&id).is_empty()).await;
+    let gone = wait_until_async(Duration::from_secs(5), || marked(&id).is_empty())
+        .await
+        .is_some();
     assert!(gone, "orphaned worker {:?} still runs", marked(&id));
 }
 
@@ -309,8 +320,9 @@ impl Drop for ThawOnDrop {
 async fn stress_in_a_frozen_cgroup_recovers_and_its_workers_die_at_the_thaw() {
     use_agent_binary_for_workers();
     // A pause by freezer on the same target, as in `parallel: [stressCpu, processPause]`.
-    let cg = TestCgroup::create(&name("frzstress"), &["cpu", "cpuacct", "freezer"], false).unwrap();
-    let sleep = ChildGuard::sleep();
+    let cg =
+        TestCgroup::create(&unique("frzstress"), &["cpu", "cpuacct", "freezer"], false).unwrap();
+    let sleep = Proc::sleep();
     cg.add(sleep.pid()).unwrap();
     let target = LocalTarget::Cgroup(cg.dir("freezer").unwrap().to_path_buf());
     let rec = record(

@@ -6,27 +6,21 @@
 //!
 //! `cargo bench -p faultline --bench idle_rss`
 
-#[path = "../../bench/report.rs"]
-mod report;
-mod support;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{ProcGuard, measured_exe, mib, status_kib};
+use faultline_test_support::Proc;
+use faultline_test_support::bench::{measured_exe, mib, report, status_kib};
 
 /// (VmRSS, RssAnon, RssFile) in KiB of one idle service.
 fn one_service(exe: &std::path::Path) -> (u64, u64, u64) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
     let tokens = dir.path().join("tokens");
     std::fs::write(&tokens, "operator:bench-idle-token-0123456789\n").expect("tokens");
-    let service = ProcGuard::spawn(
+    // Port 0, read back: a port picked here could be taken before serve binds it.
+    let mut service = Proc::spawn(
         Command::new(exe)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .arg("--state-dir")
             .arg(dir.path().join("state"))
             .arg("--tokens-file")
@@ -35,6 +29,7 @@ fn one_service(exe: &std::path::Path) -> (u64, u64, u64) {
             .stdin(Stdio::null())
             .stdout(Stdio::null()),
     );
+    let port = service.wait_listening();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -8,18 +8,13 @@
 //!
 //! `cargo bench -p faultline --bench kube_resolve`
 
-#[path = "../tests/kube_support/fixtures.rs"]
-#[allow(dead_code)]
-mod fixtures;
-#[path = "../../bench/report.rs"]
-mod report;
-
 use std::time::Instant;
 
 use faultline::kube::agents::AgentSettings;
 use faultline::kube::{Cluster, ClusterConfig, RateLimitLayer};
 use faultline_spec::{Guard, PodSelector};
-use fixtures::{PodFx, continue_index, paged_pod_lists};
+use faultline_test_support::bench::report;
+use faultline_test_support::fakes::kube::objects::{PodFx, continue_index, paged_pod_lists};
 use http::{Request, Response};
 use kube::client::{Body, ClientBuilder};
 use tower::Layer;

@@ -17,13 +17,6 @@
 //!
 //! `cargo bench -p faultline --bench pods_inject` (root; cgroup v2 mounted).
 
-#[path = "../tests/kube_support/fixtures.rs"]
-#[allow(dead_code)]
-mod fixtures;
-#[path = "../../bench/report.rs"]
-mod report;
-mod support;
-
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -41,12 +34,15 @@ use faultline_agent::agent::Agent;
 use faultline_agent::cgroup::TestCgroup;
 use faultline_agent::client::AgentClient;
 use faultline_agent::resolve::Host;
-use fixtures::{PodFx, container_id, continue_index, paged_pod_lists, pod_list_json};
+use faultline_test_support::Proc;
+use faultline_test_support::bench::report;
+use faultline_test_support::fakes::kube::objects::{
+    PodFx, container_id, continue_index, paged_pod_lists, pod_list_json,
+};
 use http::{Request, Response};
 use kube::client::{Body, ClientBuilder};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use support::ProcGuard;
 use tower::Layer;
 
 /// Pods in the cluster (all chosen); `FAULTLINE_P8_PODS` overrides, for a quick look.
@@ -133,7 +129,7 @@ impl Drop for Containers {
 
 /// The 10 node agents, `faultline-agent` processes next to this bench's target dir.
 struct Agents {
-    procs: Vec<ProcGuard>,
+    procs: Vec<Proc>,
     clients: Vec<AgentClient>,
     port: u16,
     _dir: tempfile::TempDir,
@@ -160,16 +156,16 @@ impl Agents {
         let dir = tempfile::tempdir().expect("temp dir");
         let token_file = dir.path().join("token");
         std::fs::write(&token_file, TOKEN).expect("token file");
-        let port = std::net::TcpListener::bind(("127.0.1.1", 0))
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
         let bin = agent_binary();
         let mut procs = Vec::new();
         let mut clients = Vec::new();
+        // Every node's agent listens on one port, as a DaemonSet's do (the service is told
+        // one agent port), so the others must be told a number: the one the first agent got
+        // by binding port 0. Each binds its own 127.0.1.k, which nothing else here uses.
+        let mut port = 0;
         for k in 1..=NODES {
             let ip = format!("127.0.1.{k}");
-            procs.push(ProcGuard::spawn(
+            let mut agent = Proc::spawn(
                 Command::new(&bin)
                     .args(["--listen", &format!("{ip}:{port}")])
                     .arg("--state-dir")
@@ -178,7 +174,11 @@ impl Agents {
                     .arg(&token_file)
                     .env("RUST_LOG", "error")
                     .stdin(Stdio::null()),
-            ));
+            );
+            if port == 0 {
+                port = agent.wait_listening();
+            }
+            procs.push(agent);
             clients.push(
                 AgentClient::new(format!("http://{ip}:{port}"), Some(TOKEN.into()))
                     .expect("client"),

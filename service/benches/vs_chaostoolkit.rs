@@ -23,16 +23,14 @@
 //!
 //! `cargo bench -p faultline --bench vs_chaostoolkit`
 
-#[path = "../../bench/report.rs"]
-mod report;
-mod support;
-
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{Measured, ProcGuard, SAMPLE_EVERY, measure, mib};
+use faultline_test_support::Proc;
+use faultline_test_support::bench::{Measured, SAMPLE_EVERY, measure, measured_exe, mib, report};
+use faultline_test_support::fakes::http_ok_server;
 
 /// Measured runs of each tool (3 under `--quick`), after one warm-up run each.
 const RUNS: usize = 10;
@@ -104,7 +102,7 @@ struct Tools {
 
 /// One run of `tool` against a fresh victim, checked.
 fn one_run(tool: Tool, dir: &Path, url: &str, tools: &Tools, n: usize) -> Measured {
-    let mut victim = ProcGuard::spawn(Command::new("sleep").arg("600"));
+    let mut victim = Proc::spawn(Command::new("sleep").arg("600"));
     let out = dir.join(format!("run-{n}.log"));
     let log = std::fs::File::create(&out).expect("log file");
     let mut cmd = match tool {
@@ -203,10 +201,10 @@ fn main() {
         );
         std::process::exit(2);
     };
-    let (faultline, build) = support::measured_exe("faultline", env!("CARGO_BIN_EXE_faultline"));
+    let (faultline, build) = measured_exe("faultline", env!("CARGO_BIN_EXE_faultline"));
     let tools = Tools { faultline, chaos };
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = support::http_ok_server();
+    let url = http_ok_server();
     let runs = report::reps(RUNS, 3);
     let (mut fl, mut ct) = (Vec::new(), Vec::new());
     // Warm-up (page cache, Python's bytecode cache, the faultline store), then alternate

@@ -25,9 +25,6 @@
 //!
 //! Under `./bench.sh --quick`: 8 and 32 connections, 2 repeats of 1 s.
 
-#[path = "../../bench/report.rs"]
-mod report;
-
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -44,6 +41,7 @@ use faultline::application::gitlab_trigger::{GitlabConfig, rules};
 use faultline::domain::GitlabContext;
 use faultline::store::Store;
 use faultline_agent::agent::Agent;
+use faultline_test_support::bench::report;
 
 /// Seconds per measurement (wrk takes whole seconds).
 const SECONDS: u64 = 2;

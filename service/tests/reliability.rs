@@ -22,26 +22,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-mod support;
-
 use faultline_agent::Journal;
 use faultline_agent::cgroup::TestCgroup;
 use faultline_agent::faults::stress::worker::MARKER;
-use support::proc_state;
+use faultline_test_support::{proc_state, sh};
 
 const FAULTLINE: &str = env!("CARGO_BIN_EXE_faultline");
 const LANES: usize = 3;
-
-/// Runs `sh -c script`, panicking with its stderr when it fails.
-fn sh(script: &str) -> String {
-    let out = Command::new("sh").arg("-c").arg(script).output().unwrap();
-    assert!(
-        out.status.success(),
-        "`{script}` failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// One lane of runs: a network namespace holding a veth pair, a cgroup in the cpu,
 /// cpuacct, memory and freezer hierarchies, and a state directory. Dropping it kills the

@@ -8,8 +8,6 @@
 //! server's CPU, moves it by about +5,000%. Both prove the workers are gone afterwards; the cgroups (and their members) are
 //! removed on drop even when an assertion fails.
 
-mod common;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +21,7 @@ use faultline::store::Store;
 use faultline_agent::agent::Agent;
 use faultline_agent::cgroup::TestCgroup;
 use faultline_spec::load_str;
+use faultline_test_support::{empty_http_server, sleeper};
 
 /// CPU quota of each test cgroup: 20 ms per 100 ms period, a fifth of one core. Far more
 /// than the server needs to answer a probe every 50 ms, far less than a busy worker takes,
@@ -163,7 +162,7 @@ async fn run(id: &str, target_pid: u32, port: u16) -> Outcome {
 async fn a_fault_that_slows_the_service_fails_the_comparison() {
     let cg = capped_cgroup_on_one_cpu("cmp-slow");
     // An empty directory: a listing of /tmp would eat into the quota before any fault.
-    let (web, port) = common::empty_http_server();
+    let (web, port) = empty_http_server();
     cg.add(web.pid()).unwrap();
     let o = run("slowed", web.pid(), port).await;
     let c = &o.comparison;
@@ -202,9 +201,9 @@ async fn a_fault_that_slows_the_service_fails_the_comparison() {
 async fn a_fault_that_does_not_touch_the_service_passes() {
     let web_cg = capped_cgroup("cmp-web");
     let other = capped_cgroup("cmp-other");
-    let (web, port) = common::empty_http_server();
+    let (web, port) = empty_http_server();
     web_cg.add(web.pid()).unwrap();
-    let sleeper = common::sleeper();
+    let sleeper = sleeper();
     other.add(sleeper.pid()).unwrap();
     let o = run("unaffected", sleeper.pid(), port).await;
     let c = &o.comparison;

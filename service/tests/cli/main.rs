@@ -1,0 +1,14 @@
+//! The `faultline` binary as users and CI jobs run it: `trigger`, `validate`, `notify`, and
+//! `run` and `serve` killed mid-run.
+//!
+//! One test binary per area rather than one per file: each binary links the whole
+//! `faultline` library and its dependencies, and linking dominated the tests' build.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cli_trigger;
+mod cli_validate;
+mod crash_run;
+mod crash_serve;
+mod notify_cli;

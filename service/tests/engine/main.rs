@@ -1,0 +1,9 @@
+//! The run engine in process: verdicts from HTTP and PromQL checks against real processes
+//! and a real Prometheus.
+//!
+//! One test binary per area rather than one per file: each binary links the whole
+//! `faultline` library and its dependencies, and linking dominated the tests' build.
+
+mod prometheus_probe;
+mod run_engine;
+mod run_prometheus;

@@ -1,0 +1,258 @@
+//! The run engine end to end with the in-process agent and real processes: a Python
+//! HTTP server on loopback is the system under test, `processPause` the fault. Each test
+//! proves the fault was removed (the paused process runs again) and kills what it started.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use faultline::application::engine::inject::Injector;
+use faultline::application::engine::runner::{RunOptions, Runner};
+use faultline::domain::{RunEvent, RunState};
+use faultline::store::Store;
+use faultline_agent::agent::Agent;
+use faultline_spec::load_str;
+
+use faultline_test_support::{Proc, closed_port, empty_http_server, proc_state};
+
+struct Fixture {
+    store: Arc<Store>,
+    agent: Arc<Agent>,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Arc::new(Agent::open(dir.path().join("agent")).await.unwrap());
+    let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
+    Fixture {
+        store,
+        agent,
+        _dir: dir,
+    }
+}
+
+fn experiment(yaml: &str) -> faultline_spec::Experiment {
+    load_str(yaml, "test.yaml")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .remove(0)
+}
+
+fn runner(f: &Fixture, run: &str, yaml: &str) -> Runner {
+    let exp = experiment(yaml);
+    f.store.create_run(run, &exp.metadata.name, "{}").unwrap();
+    let opts = RunOptions {
+        lease: Duration::from_secs(10),
+        prometheus: None,
+        ..RunOptions::default()
+    };
+    Runner::new(
+        f.store.clone(),
+        Injector::InProcess(f.agent.clone()),
+        opts,
+        run.into(),
+        exp,
+    )
+}
+
+fn states(f: &Fixture, run: &str) -> Vec<RunState> {
+    f.store
+        .events(run)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            RunEvent::StateChanged { to, .. } => Some(to),
+            _ => None,
+        })
+        .collect()
+}
+
+fn pause_yaml(pid: u32, port: u16, extra_check: &str, duration: &str) -> String {
+    format!(
+        r#"apiVersion: faultline.dev/v1alpha1
+kind: Experiment
+metadata: {{ name: pause-test }}
+spec:
+  target: {{ local: {{ pid: {pid} }} }}
+  steadyState:
+    - name: availability
+      http: {{ url: "http://127.0.0.1:{port}/", every: 100ms, timeout: 1s }}
+      expect: ">= 0.99"
+{extra_check}
+  steps:
+    - name: pause
+      processPause: {{}}
+      duration: {duration}
+"#
+    )
+}
+
+#[tokio::test]
+async fn a_fault_the_system_tolerates_passes_and_is_removed() {
+    let f = fixture().await;
+    let (web, port) = empty_http_server();
+    let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
+    let pid = sleeper.0.id();
+    let r = runner(&f, "pass1", &pause_yaml(pid, port, "", "1s"));
+    let watch = tokio::spawn(async move {
+        // The fault is really applied: the process is stopped during the step.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if proc_state(pid) == 'T' {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    });
+    let verdict = r.execute().await;
+    assert!(watch.await.unwrap(), "the process was never stopped");
+    assert_eq!(
+        verdict,
+        RunState::Passed,
+        "{:?}",
+        f.store.run("pass1").unwrap()
+    );
+    assert_ne!(proc_state(pid), 'T', "the pause outlived its run");
+    use RunState::*;
+    assert_eq!(
+        states(&f, "pass1"),
+        vec![
+            CheckingBefore,
+            Injecting,
+            Observing,
+            Recovering,
+            CheckingAfter,
+            Passed
+        ]
+    );
+    let events = f.store.events("pass1").unwrap();
+    assert!(events.iter().any(
+        |e| matches!(&e.event, RunEvent::FaultRecovered { outcome, .. } if outcome == "removed")
+    ));
+    assert!(events.iter().any(|e| matches!(&e.event, RunEvent::CheckEvaluated { phase, ok: true, .. } if phase == "during")));
+    assert!(f.agent.list().await.unwrap().is_empty());
+    drop(web);
+}
+
+#[tokio::test]
+async fn not_steady_before_means_nothing_is_injected() {
+    let f = fixture().await;
+    let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
+    let (_closed, closed) = closed_port();
+    let r = runner(
+        &f,
+        "unsteady",
+        &pause_yaml(sleeper.0.id(), closed, "", "1s"),
+    );
+    assert_eq!(r.execute().await, RunState::Failed);
+    let run = f.store.run("unsteady").unwrap();
+    assert!(
+        run.reason.contains("not steady, nothing injected"),
+        "{}",
+        run.reason
+    );
+    assert!(run.reason.contains("availability"), "{}", run.reason);
+    let events = f.store.events("unsteady").unwrap();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.event, RunEvent::FaultApplied { .. }))
+    );
+    assert_eq!(
+        states(&f, "unsteady"),
+        vec![RunState::CheckingBefore, RunState::Failed]
+    );
+}
+
+#[tokio::test]
+async fn breaching_an_abort_bound_recovers_at_once_and_ends_aborted() {
+    let f = fixture().await;
+    let (web, port) = empty_http_server();
+    let pid = web.pid();
+    // Pausing the web server itself takes the service down: availability falls below the
+    // bound within a few samples, long before the 60 s step would end.
+    let yaml = pause_yaml(
+        pid,
+        port,
+        "      abortBelow: 0.5\n      recoveryWithin: 5s",
+        "60s",
+    );
+    let r = runner(&f, "abort1", &yaml);
+    let started = Instant::now();
+    let verdict = r.execute().await;
+    let took = started.elapsed();
+    assert_eq!(
+        verdict,
+        RunState::Aborted,
+        "{:?}",
+        f.store.run("abort1").unwrap()
+    );
+    assert!(
+        took < Duration::from_secs(50),
+        "the abort did not cut the 60 s step short ({took:?})"
+    );
+    let run = f.store.run("abort1").unwrap();
+    assert!(
+        run.reason.contains("abort bound breached") && run.reason.contains("availability"),
+        "{}",
+        run.reason
+    );
+    assert_ne!(proc_state(pid), 'T', "the paused server was not resumed");
+    let states = states(&f, "abort1");
+    assert_eq!(states.last(), Some(&RunState::Aborted));
+    assert!(states.contains(&RunState::Recovering), "{states:?}");
+    assert!(f.agent.list().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_operator_abort_recovers_and_says_why() {
+    let f = fixture().await;
+    let (web, port) = empty_http_server();
+    let sleeper = Proc(Command::new("sleep").arg("60").spawn().unwrap());
+    let pid = sleeper.0.id();
+    let r = runner(&f, "abort2", &pause_yaml(pid, port, "", "60s"));
+    let handle = r.abort_handle();
+    tokio::spawn(async move {
+        while proc_state(pid) != 'T' {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        handle.abort("operator pressed stop");
+    });
+    assert_eq!(r.execute().await, RunState::Aborted);
+    let reason = f.store.run("abort2").unwrap().reason;
+    assert!(reason.starts_with("operator pressed stop"), "{reason}");
+    assert!(
+        reason.contains("the steady state came back after recovery"),
+        "{reason}"
+    );
+    let states = states(&f, "abort2");
+    assert!(
+        states.ends_with(&[
+            RunState::Recovering,
+            RunState::CheckingAfter,
+            RunState::Aborted
+        ]),
+        "{states:?}"
+    );
+    assert_ne!(proc_state(pid), 'T');
+    drop(web);
+}
+
+#[tokio::test]
+async fn a_fault_that_cannot_be_applied_ends_the_run_in_error_naming_the_target() {
+    let f = fixture().await;
+    let (web, port) = empty_http_server();
+    let gone = {
+        let mut c = Command::new("true").spawn().unwrap();
+        let pid = c.id();
+        c.wait().unwrap();
+        pid
+    };
+    let r = runner(&f, "err1", &pause_yaml(gone, port, "", "1s"));
+    assert_eq!(r.execute().await, RunState::Error);
+    let run = f.store.run("err1").unwrap();
+    assert!(run.reason.contains(&gone.to_string()), "{}", run.reason);
+    assert!(run.reason.contains("step pause"), "{}", run.reason);
+    drop(web);
+}
