@@ -90,7 +90,7 @@ EOF
 part R2 "kill -9 the agent mid-fault and restart it (recovered within 1 s), lapsed and renewed leases, SIGTERM; kill -9 \`faultline run\` and \`faultline serve\` mid-run (fault recovered, run \`error\` with the reason)" "$repeat" \
     faultline-agent:crash_recovery faultline:cli:crash_run faultline:cli:crash_serve
 part R3 "fuzzing: the spec parser and Chaos Mesh importer (10,000 mutations per property), API bodies, GitLab webhook payloads (600 mutations), bodies over 1 MiB, slowloris bodies and heads (408 / closed)" "$repeat" \
-    faultline-agent:spec_fuzz faultline:api:api_fuzz faultline:api:webhook_fuzz faultline:api:slow_clients
+    faultline-spec:fuzz faultline:api:api_fuzz faultline:api:webhook_fuzz faultline:api:slow_clients
 part R4 "auth: every route without a token, with a bad token and the wrong role; webhook and Alertmanager receiver tokens; the agent without its token; no token in logs, reports or the store" "$repeat" \
     faultline:api:every_route_checks_the_token_and_its_role \
     faultline:api:bad_tokens_bodies_and_unwanted_events_run_nothing \
