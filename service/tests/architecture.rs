@@ -12,8 +12,8 @@
 //!
 //! An import that points up, or from one adapter to another, fails the test with its file,
 //! line and path; so does a module in no layer, and a circle of imports between files
-//! (in the service and in the agent). `#[cfg(test)]` items are not read: unit tests may
-//! wire real adapters together, as the composition root does.
+//! (in the service, the agent and the spec crate). `#[cfg(test)]` items are not read: unit
+//! tests may wire real adapters together, as the composition root does.
 
 #[path = "architecture/imports.rs"]
 mod imports;
@@ -54,6 +54,10 @@ fn service_sources() -> Sources {
 
 fn agent_sources() -> Sources {
     sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../node-agent/src"))
+}
+
+fn spec_sources() -> Sources {
+    sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/src"))
 }
 
 /// The layer of each module of the service library.
@@ -129,6 +133,28 @@ fn the_agent_has_no_import_circles() {
     assert!(
         found.is_empty(),
         "node-agent: {} import circles:\n{}",
+        found.len(),
+        found.join("\n")
+    );
+}
+
+/// The spec crate's circles, printed whether or not they fail the test below.
+fn spec_circles() -> Vec<String> {
+    let krate = read_crate(&spec_sources(), "lib.rs");
+    assert!(krate.modules.len() > 20, "the spec crate was not read");
+    let found = report_circles(&krate);
+    for c in &found {
+        eprintln!("faultline-spec: {c}");
+    }
+    found
+}
+
+#[test]
+fn the_spec_has_no_import_circles() {
+    let found = spec_circles();
+    assert!(
+        found.is_empty(),
+        "faultline-spec: {} import circles:\n{}",
         found.len(),
         found.join("\n")
     );

@@ -1,13 +1,17 @@
-//! What every Chaos Mesh kind shares: metadata, `selector` + `mode`/`value`, `duration`,
-//! and the wrapping of a translated spec into a native experiment.
+//! What every Chaos Mesh kind shares: the API version, metadata, `selector` +
+//! `mode`/`value`, `duration`, and the wrapping of a translated spec into a native
+//! experiment.
 
 use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::native::metadata;
 use crate::decode::target::{SELECTOR, mode, selector_fields};
 use crate::decode::tree::{Node, Pos};
-use crate::experiment::{API_VERSION, Experiment, ExperimentSpec, Guard, KIND, Step};
+use crate::experiment::{self, Experiment, ExperimentSpec, Guard, KIND, Step};
 use crate::selector::Target;
 use crate::units::Duration;
+
+/// Chaos Mesh's API version.
+pub const API_VERSION: &str = "chaos-mesh.org/v1alpha1";
 
 /// Kubernetes object metadata as `kubectl get -o yaml` prints it; the server-set fields are
 /// accepted and dropped so an exported object imports as it is.
@@ -134,12 +138,10 @@ pub fn document(
         };
         let mut meta = meta?;
         let (steps, target) = spec?;
-        meta.annotations.insert(
-            SOURCE_ANNOTATION.into(),
-            format!("{} {kind}", super::API_VERSION),
-        );
+        meta.annotations
+            .insert(SOURCE_ANNOTATION.into(), format!("{API_VERSION} {kind}"));
         Some(Experiment {
-            api_version: API_VERSION.into(),
+            api_version: experiment::API_VERSION.into(),
             kind: KIND.into(),
             metadata: meta,
             spec: ExperimentSpec {

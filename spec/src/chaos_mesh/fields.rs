@@ -3,6 +3,8 @@
 //! a chaos's `spec` has on those paths, opened and checked against Chaos Mesh's schemas,
 //! so the kind's own reader, with its ranges and messages, reads them.
 
+use std::any::Any;
+
 use crate::decode::cx::{Cx, Obj, Schema, join};
 use crate::decode::source::Source;
 use crate::decode::tree::{Node, Value};
@@ -133,8 +135,8 @@ impl Source for Paths<'_> {
         }
     }
 
-    fn scope(&self) -> Option<NetworkScope> {
-        self.scope.clone()
+    fn group(&self) -> Option<&dyn Any> {
+        self.scope.as_ref().map(|s| s as &dyn Any)
     }
 }
 

@@ -7,30 +7,8 @@ pub mod fields;
 pub mod network;
 pub mod pod;
 pub mod stress;
+mod translate;
 pub mod workflow;
 
-use crate::decode::{Cx, Node};
-use crate::experiment::Experiment;
-
-/// Chaos Mesh's API version.
-pub const API_VERSION: &str = "chaos-mesh.org/v1alpha1";
-
-/// Translates one Chaos Mesh document of `kind` (one of the supported four).
-pub fn translate(cx: &mut Cx, root: &Node, kind: &str) -> Option<Experiment> {
-    match kind {
-        "StressChaos" => common::document(cx, root, kind, &stress::ROOT, &stress::SPEC, |cx, o| {
-            stress::translate(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
-        }),
-        "NetworkChaos" => {
-            common::document(cx, root, kind, &network::ROOT, &network::SPEC, |cx, o| {
-                network::translate(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
-            })
-        }
-        "PodChaos" => common::document(cx, root, kind, &pod::ROOT, &pod::SPEC, |cx, o| {
-            pod::translate(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
-        }),
-        _ => common::document(cx, root, kind, &workflow::ROOT, &workflow::SPEC, |cx, o| {
-            workflow::translate(cx, o).map(|steps| (steps, None))
-        }),
-    }
-}
+pub use common::API_VERSION;
+pub use translate::translate;

@@ -160,7 +160,7 @@ fn fault(cx: &mut Cx, o: &Obj<'_>, action: &str, scope: NetworkScope) -> Option<
     }
     let paths = Paths::open(cx, o, "", &SPEC, kind).with_scope(scope);
     let mut ok = refuse_extras(cx, &paths);
-    let fault = (kind.read)(cx, &paths);
+    let fault = kind.read(cx, &paths);
     if kind.chaos_mesh.and_then(|c| c.when) == Some("delay.reorder") {
         ok &= reorder_leaves_delay_alone(cx, &paths);
     }
@@ -295,4 +295,49 @@ fn first_owner(kind: &KindDecl, object: &str) -> bool {
     kinds_of(KIND)
         .find(|k| objects_of(k).contains(&object))
         .is_some_and(|k| k.name == kind.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::experiment::Step;
+    use crate::fault::FaultKind;
+    use crate::load::load_str;
+
+    /// The traffic scope is read here, Chaos Mesh's way, and handed to the kind's reader
+    /// through `Source::group`: peer pods under `target` and `externalTargets` must arrive.
+    #[test]
+    fn a_partition_keeps_the_scope_read_chaos_mesh_s_way() {
+        let text = "apiVersion: chaos-mesh.org/v1alpha1
+kind: NetworkChaos
+metadata: {name: split}
+spec:
+  action: partition
+  mode: all
+  selector: {namespaces: [a]}
+  direction: both
+  externalTargets: [10.0.0.0/8]
+  target:
+    mode: one
+    selector: {namespaces: [b]}
+  duration: 30s
+";
+        let e = load_str(text, "split.yaml").unwrap_or_else(|e| panic!("{e}"));
+        let Some(Step::Fault(f)) = e[0].spec.steps.first() else {
+            panic!("{:?}", e[0].spec.steps)
+        };
+        let FaultKind::NetworkPartition(p) = &f.fault else {
+            panic!("{:?}", f.fault)
+        };
+        assert_eq!(p.scope.direction, crate::fault::Direction::Both);
+        assert_eq!(
+            p.scope.peers,
+            ["10.0.0.0/8".parse::<ipnet::IpNet>().unwrap()]
+        );
+        let peers = p
+            .scope
+            .peer_selector
+            .as_ref()
+            .expect("peer pods from `target`");
+        assert_eq!(peers.namespaces, ["b"]);
+    }
 }

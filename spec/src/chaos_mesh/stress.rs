@@ -80,7 +80,7 @@ fn stressors(cx: &mut Cx, s: &Obj<'_>) -> Option<Vec<FaultKind>> {
                 ok &= unsupported(cx, o, field, why);
             }
         }
-        match (kind.read)(cx, &paths) {
+        match kind.read(cx, &paths) {
             Some(f) => faults.push(f),
             None => ok = false,
         }

@@ -14,6 +14,6 @@ pub fn fault(cx: &mut Cx, kind: &str, node: &Node, path: &str) -> Option<FaultKi
         value: Value::Map(Vec::new()),
     };
     let node = if node.is_null() { &empty } else { node };
-    cx.object(node, path, decl.schema, |cx, o| (decl.decode)(cx, o))
+    cx.object(node, path, decl.schema, |cx, o| decl.decode(cx, o))
         .flatten()
 }

@@ -3,10 +3,12 @@
 //! (`delay.latency`, `loss.loss`), each field's declaration saying where. Both are a
 //! [`Source`], so one reader per kind serves both.
 
+use std::any::Any;
+
 use super::cx::{Cx, Obj};
 use super::tree::Node;
 use super::value::Read;
-use crate::fault::{FieldDecl, NetworkScope};
+use crate::fault::decl::FieldDecl;
 
 /// Gives the node of a declared field, or reports it missing.
 pub trait Source {
@@ -16,9 +18,14 @@ pub trait Source {
     /// Reports the required `field` missing.
     fn missing(&self, cx: &mut Cx, field: &FieldDecl);
 
-    /// The traffic scope, when the source read it already (Chaos Mesh spells it its own
-    /// way); `None` to read it field by field like the rest.
-    fn scope(&self) -> Option<NetworkScope> {
+    /// The group of fields flattened beside a struct's own (a network fault's traffic
+    /// scope), when the source read it already (Chaos Mesh spells the scope its own way);
+    /// `None` to read it field by field like the rest. The reader takes it when it is of
+    /// the group's type.
+    ///
+    /// Untyped because the group is itself a declared struct, read through a `Source`:
+    /// naming its type here would make the readers and what they read import each other.
+    fn group(&self) -> Option<&dyn Any> {
         None
     }
 }

@@ -2,10 +2,13 @@
 //! it out, what it may aim at, where Chaos Mesh keeps it, and its fields with their types,
 //! defaults and docs. `kinds.rs` declares every kind once; the decoders, the Chaos Mesh
 //! import and the docs' field tables read these tables rather than naming kinds.
+//!
+//! Only data: the traits a declared struct implements are in `params.rs`, and a kind's
+//! readers ([`KindDecl::read`], [`KindDecl::decode`]) are generated with the kinds, since
+//! they yield a [`FaultKind`](super::kinds::FaultKind). So this file imports no fault type
+//! and every other file of the fault vocabulary may import it.
 
-use super::{FaultKind, NetworkScope};
-use crate::decode::cx::{Cx, Obj, Schema};
-use crate::decode::source::Source;
+use crate::decode::cx::Schema;
 
 /// Who carries a fault out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +103,8 @@ impl FieldDecl {
     }
 }
 
-/// A fault kind.
+/// A fault kind. Its readers, [`KindDecl::read`] and [`KindDecl::decode`], are generated
+/// in `kinds.rs` with the [`FaultKind`](super::kinds::FaultKind) they yield.
 #[derive(Debug, Clone, Copy)]
 pub struct KindDecl {
     /// The spec key, e.g. `networkDelay`.
@@ -121,39 +125,6 @@ pub struct KindDecl {
     pub scope: Option<&'static [FieldDecl]>,
     /// The fields the decoder accepts in its map (own and scope).
     pub schema: &'static Schema,
-    /// Reads its fields from `src`, each checked on its own.
-    pub read: fn(&mut Cx, &dyn Source) -> Option<FaultKind>,
-    /// Reads it from a native map: its fields, then the checks across them.
-    pub decode: fn(&mut Cx, &Obj<'_>) -> Option<FaultKind>,
-}
-
-/// A struct of declared fields: a kind's parameters, or a group of fields kinds share.
-pub trait Params: Sized {
-    /// Its fields, in order.
-    const FIELDS: &'static [FieldDecl];
-    /// The group flattened beside them, if any (a network fault's traffic scope).
-    const GROUP: Option<&'static [FieldDecl]>;
-    /// The fields a map of it may have.
-    const SCHEMA: &'static Schema;
-
-    /// Reads every field from `src`, reporting each problem; `None` if any was bad.
-    fn read(cx: &mut Cx, src: &dyn Source) -> Option<Self>;
-
-    /// Checks across fields that a native map must pass (a partition needs peers);
-    /// reports and returns false when one fails.
-    fn check(&self, cx: &mut Cx, o: &Obj<'_>) -> bool;
-
-    /// The traffic scope, for a network fault.
-    fn scope(&self) -> Option<&NetworkScope>;
-
-    /// The traffic scope, for a network fault, to narrow or resolve it.
-    fn scope_mut(&mut self) -> Option<&mut NetworkScope>;
-}
-
-/// A fault kind's parameter struct, with its declaration.
-pub trait Kind: Params {
-    /// The kind's declaration.
-    const DECL: KindDecl;
 }
 
 /// The declaration of the field named `name` in `fields` (generated code asks only for

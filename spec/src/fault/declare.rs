@@ -1,175 +1,21 @@
-//! The two macros that turn declarations into code, so a kind is written once.
+//! The macro that turns the list of kinds into the fault vocabulary, so a kind is written
+//! once.
 //!
-//! [`params!`] takes a struct whose fields say how they are read:
-//!
-//! ```text
-//! /// Added latency.
-//! latency: Duration as Dur, required "a duration like `10ms`", chaos_mesh "delay.latency";
-//! /// Random variation around `latency`.
-//! jitter: Duration as Dur = default, chaos_mesh "delay.jitter";
-//! ```
-//!
-//! and emits the struct (serde names from the keys, `#[serde(default)]` from `= default`),
-//! its field table (`Params::FIELDS`: names, docs, types, defaults, Chaos Mesh paths), the
-//! schema the decoder checks keys against, and its reader. `Dur` is the reader
-//! (`decode::value`); the compiler checks it yields the field's type. A field is required
-//! unless declared `= default`, and a required field says what a value looks like, for the
-//! "missing required field" message.
-//!
-//! [`fault_kinds!`] takes every kind in order, each with its parameters, and emits the
-//! `FaultKind` enum (the spec's vocabulary), `NodeFault` and `PodFault` (who carries it
-//! out), their names, and each kind's `KindDecl`.
+//! [`fault_kinds!`] takes every kind in order, each with its parameters (declared with
+//! `params!`, `params.rs`), and emits the `FaultKind` enum (the spec's vocabulary),
+//! `NodeFault` and `PodFault` (who carries it out), their names, each kind's `KindDecl`
+//! and the readers that yield a `FaultKind` from one.
 //!
 //! Plain `macro_rules!`, no procedural macro: what is generated is what a hand-written kind
 //! had, and `cargo expand` shows it.
 
-/// `Some(x)` for one argument, `None` for none.
-macro_rules! opt {
-    () => {
-        None
-    };
-    ($x:expr) => {
-        Some($x)
-    };
-}
-
-/// A field's key: the one given, else the field's name.
-macro_rules! key {
-    ($field:ident) => {
-        stringify!($field)
-    };
-    ($field:ident $key:literal) => {
-        $key
-    };
-}
-
-/// The default of a field declared `= default` (its type's `Default`), for the reader.
-macro_rules! default_fn {
-    ($ty:ty;) => {
-        None
-    };
-    ($ty:ty; default) => {
-        Some(<$ty as Default>::default as fn() -> $ty)
-    };
-}
-
-/// The default of a field declared `= default`, as the docs show it.
-macro_rules! default_doc {
-    ($ty:ty;) => {
-        None
-    };
-    ($ty:ty; default) => {
-        Some(|| $crate::fault::decl::show_default(<$ty as Default>::default()))
-    };
-}
-
 /// Who carries out the kinds of a group.
 macro_rules! executor {
     (node) => {
-        $crate::fault::Executor::Agent
+        $crate::fault::decl::Executor::Agent
     };
     (pod) => {
-        $crate::fault::Executor::KubernetesApi
-    };
-}
-
-/// A struct of declared fields; see the module doc.
-macro_rules! params {
-    (
-        $(#[doc = $doc:literal])*
-        $(#[derive($($derive:ident),*)])?
-        pub struct $S:ident {
-            $(
-                $(#[doc = $fdoc:literal])*
-                $(#[serde($($serde:tt)*)])*
-                $field:ident $(($key:literal))? : $fty:ty as $reader:ty $(= $dflt:ident)?
-                    $(, required $expect:literal)? $(, chaos_mesh $cm:literal)?;
-            )*
-            $(..$scope:ident: $sty:ty)?
-        }
-        $(check $check:path;)?
-    ) => {
-        $(#[doc = $doc])*
-        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize $($(, $derive)*)?)]
-        #[serde(deny_unknown_fields)]
-        pub struct $S {
-            $(
-                $(#[doc = $fdoc])*
-                $(#[serde(rename = $key)])?
-                $(#[serde($dflt)])?
-                $(#[serde($($serde)*)])*
-                pub $field: $fty,
-            )*
-            $(
-                /// Which traffic it affects; these fields sit beside the kind's own.
-                #[serde(flatten)]
-                pub $scope: $sty,
-            )?
-        }
-
-        impl $crate::fault::Params for $S {
-            const FIELDS: &'static [$crate::fault::FieldDecl] = &[$(
-                $crate::fault::FieldDecl {
-                    name: $crate::fault::declare::key!($field $($key)?),
-                    doc: concat!($($fdoc, "\n"),*),
-                    expect: $crate::fault::declare::opt!($($expect)?),
-                    ty: <$reader as $crate::decode::value::Read>::describe,
-                    default: $crate::fault::declare::default_doc!($fty; $($dflt)?),
-                    chaos_mesh: $crate::fault::declare::opt!($($cm)?),
-                },
-            )*];
-            const GROUP: Option<&'static [$crate::fault::FieldDecl]> =
-                $crate::fault::declare::opt!($(<$sty as $crate::fault::Params>::FIELDS)?);
-            const SCHEMA: &'static $crate::decode::cx::Schema = &$crate::decode::cx::Schema {
-                fields: &[$((
-                    $crate::fault::declare::key!($field $($key)?),
-                    <$reader as $crate::decode::value::Read>::CHILD,
-                ),)*],
-                include: &[$(<$sty as $crate::fault::Params>::SCHEMA)?],
-            };
-
-            fn read(
-                cx: &mut $crate::decode::cx::Cx,
-                src: &dyn $crate::decode::source::Source,
-            ) -> Option<Self> {
-                $(
-                    let $field = $crate::decode::source::field::<$reader>(
-                        cx,
-                        src,
-                        $crate::fault::decl::field_decl(
-                            Self::FIELDS,
-                            $crate::fault::declare::key!($field $($key)?),
-                        ),
-                        $crate::fault::declare::default_fn!($fty; $($dflt)?),
-                    );
-                )*
-                // Every field is read (and every problem reported) before any is unwrapped.
-                Some(Self {
-                    $($scope: match src.scope() {
-                        Some(scope) => scope,
-                        None => <$sty as $crate::fault::Params>::read(cx, src)?,
-                    },)?
-                    $($field: $field?,)*
-                })
-            }
-
-            fn check(&self, _cx: &mut $crate::decode::cx::Cx, _o: &$crate::decode::cx::Obj<'_>) -> bool {
-                $(if !$check(_cx, _o, self) {
-                    return false;
-                })?
-                true
-            }
-
-            fn scope(&self) -> Option<&$crate::fault::NetworkScope> {
-                $crate::fault::declare::opt!($(&self.$scope)?)
-            }
-
-            fn scope_mut(&mut self) -> Option<&mut $crate::fault::NetworkScope> {
-                $crate::fault::declare::opt!($(&mut self.$scope)?)
-            }
-        }
-
-        const _: () = $crate::fault::decl::check_fields(<$S as $crate::fault::Params>::FIELDS);
+        $crate::fault::decl::Executor::KubernetesApi
     };
 }
 
@@ -207,23 +53,23 @@ macro_rules! fault_kinds {
             pub const ALL_NAMES: [&'static str; [$($nname),*].len()] = [$($nname),*];
 
             /// The kind's declaration.
-            pub const fn decl(&self) -> &'static $crate::fault::KindDecl {
+            pub const fn decl(&self) -> &'static $crate::fault::decl::KindDecl {
                 match self {
-                    $(NodeFault::$nV(_) => &<$nV as $crate::fault::Kind>::DECL,)*
+                    $(NodeFault::$nV(_) => &<$nV as $crate::fault::params::Kind>::DECL,)*
                 }
             }
 
             /// The traffic scope of a network fault.
-            pub fn scope(&self) -> Option<&$crate::fault::NetworkScope> {
+            pub fn scope(&self) -> Option<&$crate::fault::scope::NetworkScope> {
                 match self {
-                    $(NodeFault::$nV(p) => $crate::fault::Params::scope(p),)*
+                    $(NodeFault::$nV(p) => $crate::fault::params::Grouped::<$crate::fault::scope::NetworkScope>::group(p),)*
                 }
             }
 
             /// The traffic scope of a network fault, to narrow or resolve it.
-            pub fn scope_mut(&mut self) -> Option<&mut $crate::fault::NetworkScope> {
+            pub fn scope_mut(&mut self) -> Option<&mut $crate::fault::scope::NetworkScope> {
                 match self {
-                    $(NodeFault::$nV(p) => $crate::fault::Params::scope_mut(p),)*
+                    $(NodeFault::$nV(p) => $crate::fault::params::Grouped::<$crate::fault::scope::NetworkScope>::group_mut(p),)*
                 }
             }
         }
@@ -233,9 +79,9 @@ macro_rules! fault_kinds {
             pub const ALL_NAMES: [&'static str; [$($pname),*].len()] = [$($pname),*];
 
             /// The kind's declaration.
-            pub const fn decl(&self) -> &'static $crate::fault::KindDecl {
+            pub const fn decl(&self) -> &'static $crate::fault::decl::KindDecl {
                 match self {
-                    $(PodFault::$pV(_) => &<$pV as $crate::fault::Kind>::DECL,)*
+                    $(PodFault::$pV(_) => &<$pV as $crate::fault::params::Kind>::DECL,)*
                 }
             }
         }
@@ -289,7 +135,7 @@ macro_rules! fault_kinds {
         )*
     ) => {
         $(
-            $crate::fault::declare::params! {
+            $crate::fault::params::params! {
                 $(#[doc = $doc])*
                 $(#[derive($($derive),*)])?
                 pub struct $V {
@@ -298,22 +144,17 @@ macro_rules! fault_kinds {
                 $(check $check;)?
             }
 
-            impl $crate::fault::Kind for $V {
-                const DECL: $crate::fault::KindDecl = $crate::fault::KindDecl {
+            impl $crate::fault::params::Kind for $V {
+                const DECL: $crate::fault::decl::KindDecl = $crate::fault::decl::KindDecl {
                     name: $name,
                     doc: concat!($($doc, "\n"),*),
                     executor: $crate::fault::declare::executor!($group),
                     targets: $targets,
                     instant: $instant,
                     chaos_mesh: $cm,
-                    fields: <$V as $crate::fault::Params>::FIELDS,
-                    scope: <$V as $crate::fault::Params>::GROUP,
-                    schema: <$V as $crate::fault::Params>::SCHEMA,
-                    read: |cx, src| <$V as $crate::fault::Params>::read(cx, src).map(FaultKind::$V),
-                    decode: |cx, o| {
-                        let p = <$V as $crate::fault::Params>::read(cx, o)?;
-                        $crate::fault::Params::check(&p, cx, o).then_some(FaultKind::$V(p))
-                    },
+                    fields: <$V as $crate::fault::params::Params>::FIELDS,
+                    scope: <$V as $crate::fault::params::Params>::GROUP,
+                    schema: <$V as $crate::fault::params::Params>::SCHEMA,
                 };
             }
         )*
@@ -331,31 +172,62 @@ macro_rules! fault_kinds {
             pub const ALL_NAMES: [&'static str; [$($name),*].len()] = [$($name),*];
 
             /// The kind's declaration.
-            pub const fn decl(&self) -> &'static $crate::fault::KindDecl {
+            pub const fn decl(&self) -> &'static $crate::fault::decl::KindDecl {
                 match self {
-                    $(FaultKind::$V(_) => &<$V as $crate::fault::Kind>::DECL,)*
+                    $(FaultKind::$V(_) => &<$V as $crate::fault::params::Kind>::DECL,)*
                 }
             }
 
             /// The traffic scope of a network fault.
-            pub fn scope(&self) -> Option<&$crate::fault::NetworkScope> {
+            pub fn scope(&self) -> Option<&$crate::fault::scope::NetworkScope> {
                 match self {
-                    $(FaultKind::$V(p) => $crate::fault::Params::scope(p),)*
+                    $(FaultKind::$V(p) => $crate::fault::params::Grouped::<$crate::fault::scope::NetworkScope>::group(p),)*
+                }
+            }
+        }
+
+        // Here rather than in `decl.rs`, which holds the declarations as data: these
+        // yield the `FaultKind` declared above.
+        impl $crate::fault::decl::KindDecl {
+            /// Reads the kind's fields from `src`, each checked on its own.
+            pub fn read(
+                &self,
+                cx: &mut $crate::decode::cx::Cx,
+                src: &dyn $crate::decode::source::Source,
+            ) -> Option<FaultKind> {
+                match self.name {
+                    $($name => <$V as $crate::fault::params::Params>::read(cx, src).map(FaultKind::$V),)*
+                    other => unreachable!("`{other}` is not a declared kind"),
+                }
+            }
+
+            /// Reads the kind from a native map: its fields, then the checks across them.
+            pub fn decode(
+                &self,
+                cx: &mut $crate::decode::cx::Cx,
+                o: &$crate::decode::cx::Obj<'_>,
+            ) -> Option<FaultKind> {
+                match self.name {
+                    $($name => {
+                        let p = <$V as $crate::fault::params::Params>::read(cx, o)?;
+                        $crate::fault::params::Params::check(&p, cx, o).then_some(FaultKind::$V(p))
+                    })*
+                    other => unreachable!("`{other}` is not a declared kind"),
                 }
             }
         }
 
         /// Every kind's declaration, in order.
-        pub static KINDS: [&$crate::fault::KindDecl; [$($name),*].len()] =
-            [$(&<$V as $crate::fault::Kind>::DECL),*];
+        pub static KINDS: [&$crate::fault::decl::KindDecl; [$($name),*].len()] =
+            [$(&<$V as $crate::fault::params::Kind>::DECL),*];
 
         /// The kinds as keys of a step, each with its fields.
         pub static STEP_KEYS: $crate::decode::cx::Schema = $crate::decode::cx::Schema::new(&[
-            $(($name, Some(<$V as $crate::fault::Params>::SCHEMA)),)*
+            $(($name, Some(<$V as $crate::fault::params::Params>::SCHEMA)),)*
         ]);
 
         $crate::fault::declare::fault_kinds!(@split [] [] $({$(#[doc = $doc])*} $group $V $name)*);
     };
 }
 
-pub(crate) use {default_doc, default_fn, executor, fault_kinds, key, opt, params};
+pub(crate) use {executor, fault_kinds};

@@ -4,7 +4,10 @@
 
 use std::fmt::Write;
 
-use super::{ChaosMesh, Executor, FieldDecl, KINDS, KindDecl, NetworkScope, Params, Targets};
+use super::decl::{ChaosMesh, Executor, FieldDecl, KindDecl, Targets};
+use super::kinds::KINDS;
+use super::params::Params;
+use super::scope::NetworkScope;
 
 /// The command that regenerates the page.
 pub const REGENERATE: &str = "FAULTLINE_BLESS=1 cargo test -p faultline-spec --test docs";

@@ -2,14 +2,16 @@
 //! `pod`: the service through the Kubernetes API), what it may aim at, where Chaos Mesh
 //! keeps it, and its fields: type, reader, default, docs, Chaos Mesh path. The native
 //! decoder, the Chaos Mesh import, `docs/faults.md` and the JSON the agent takes all come
-//! from here (`declare.rs` says how).
+//! from here (`params.rs` and `declare.rs` say how).
 //!
 //! The order is the order messages list kinds in; a new kind goes where it reads best.
 
+use super::decl::{ChaosMesh, Executor, Targets};
 use super::declare::fault_kinds;
-use super::{ChaosMesh, NetworkScope, PauseMethod, Signal, Targets};
+use super::scope::NetworkScope;
+use super::values::{PauseMethod, Sig, Signal};
 use crate::decode::cx::{Cx, Obj};
-use crate::decode::value::{Dur, Int, Names, OneOf, Opt, Pct, Rate, Sig, Size};
+use crate::decode::value::{Dur, Int, Names, OneOf, Opt, Pct, Rate, Size};
 use crate::units::{BitRate, Bytes, Duration, Percent};
 
 /// Most stress workers per fault: more only measures the scheduler.
@@ -324,7 +326,7 @@ impl FaultKind {
     }
 
     /// Where the fault is carried out.
-    pub const fn executor(&self) -> super::Executor {
+    pub const fn executor(&self) -> Executor {
         self.decl().executor
     }
 

@@ -11,15 +11,17 @@ pub(crate) mod declare;
 pub mod docs;
 pub mod kinds;
 pub mod netem;
+pub mod params;
 pub mod scope;
 pub mod values;
 
-pub use decl::{ChaosMesh, Executor, FieldDecl, Kind, KindDecl, Params, Targets};
+pub use decl::{ChaosMesh, Executor, FieldDecl, KindDecl, Targets};
 pub use kinds::{
     ContainerKill, FaultKind, KINDS, MAX_WORKERS, NetworkBandwidth, NetworkCorrupt, NetworkDelay,
     NetworkDuplicate, NetworkLoss, NetworkPartition, NetworkReorder, NodeFault, PodFailure,
     PodFault, PodKill, ProcessKill, ProcessPause, STEP_KEYS, StressCpu, StressMemory,
 };
 pub use netem::NetemParams;
+pub use params::{Grouped, Kind, Params};
 pub use scope::{Direction, NetworkScope};
 pub use values::{PauseMethod, Signal};

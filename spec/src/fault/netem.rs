@@ -1,6 +1,7 @@
 //! The netem options a netem-backed kind sets: the agent builds one netem qdisc from them.
 
-use super::{NetworkScope, NodeFault};
+use super::kinds::NodeFault;
+use super::scope::NetworkScope;
 use crate::units::{BitRate, Duration, Percent};
 
 /// The netem options one qdisc carries; the delay/loss/duplicate/corrupt/reorder kinds

@@ -1,11 +1,17 @@
 //! The traffic scope every network fault takes beside its own fields: which direction,
 //! which peers and ports, which interface. Declared like a kind's fields, so the decoder,
-//! the docs and the JSON agree on it too.
+//! the docs and the JSON agree on it too; the readers of its fields are here with it.
 
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use super::declare::params;
-use crate::decode::value::{Iface, OneOf, Opt, PeerPods, Peers, Ports};
+use super::params::params;
+use crate::decode::cx::{Cx, Schema, index};
+use crate::decode::target::{PEER, mode, selector_fields};
+use crate::decode::tree::Node;
+use crate::decode::value::{OneOf, Opt, Read, Words};
 use crate::selector::PodSelector;
 
 /// Which traffic a network fault affects, as Chaos Mesh defines `direction`: `to` is
@@ -23,6 +29,18 @@ pub enum Direction {
     Both,
 }
 
+impl Words for Direction {
+    const WORDS: &'static [&'static str] = &["to", "from", "both"];
+
+    fn from_word(word: &str) -> Self {
+        match word {
+            "from" => Direction::From,
+            "both" => Direction::Both,
+            _ => Direction::To,
+        }
+    }
+}
+
 params! {
     /// Narrows a network fault to some traffic. Empty lists mean all traffic.
     #[derive(Eq, Default)]
@@ -33,7 +51,7 @@ params! {
         /// Only traffic to/from these networks (Chaos Mesh `externalTargets` and resolved
         /// `target` pods).
         #[serde(skip_serializing_if = "Vec::is_empty")]
-        peers: Vec<ipnet::IpNet> as Peers = default, chaos_mesh "externalTargets";
+        peers: Vec<IpNet> as Peers = default, chaos_mesh "externalTargets";
         /// Only traffic to/from these ports (TCP or UDP).
         #[serde(skip_serializing_if = "Vec::is_empty")]
         ports: Vec<u16> as Ports = default;
@@ -44,5 +62,121 @@ params! {
         /// IPs and adds those to `peers` before the agent sees the fault.
         #[serde(skip_serializing_if = "Option::is_none")]
         peer_selector("peerSelector"): Option<PodSelector> as Opt<PeerPods> = default;
+    }
+}
+
+/// A list of IP addresses or CIDRs (never host names).
+pub struct Peers;
+
+impl Read for Peers {
+    type Value = Vec<IpNet>;
+    fn describe() -> String {
+        "list of IPs or CIDRs".into()
+    }
+
+    fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<IpNet>> {
+        let items = cx.list(node, path)?;
+        let v: Vec<_> = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| peer(cx, it, &index(path, i)))
+            .collect();
+        v.into_iter().collect()
+    }
+}
+
+/// Reads a peer: an IP address or a CIDR.
+pub fn peer(cx: &mut Cx, n: &Node, p: &str) -> Option<IpNet> {
+    let s = cx.nonempty(n, p)?;
+    let t = s.trim();
+    if let Ok(net) = t.parse::<IpNet>() {
+        return Some(net);
+    }
+    if let Ok(ip) = t.parse::<IpAddr>() {
+        return Some(IpNet::from(ip));
+    }
+    let looks_like_host = t
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && t.chars().any(|c| c.is_ascii_alphabetic());
+    if looks_like_host {
+        cx.err_hint(
+            p,
+            n.pos,
+            format!("`{t}` is a host name; peers must be IP addresses or CIDRs"),
+            "host names would be resolved at a time and place the run cannot control; write the address, e.g. `10.0.0.0/8`",
+        );
+    } else {
+        cx.err(
+            p,
+            n.pos,
+            format!("`{t}` is not an IP address or CIDR (like `10.0.0.1` or `10.0.0.0/8`)"),
+        );
+    }
+    None
+}
+
+/// A list of TCP/UDP ports.
+pub struct Ports;
+
+impl Read for Ports {
+    type Value = Vec<u16>;
+    fn describe() -> String {
+        "list of ports".into()
+    }
+
+    fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<u16>> {
+        let items = cx.list(node, path)?;
+        let v: Vec<_> = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| cx.int(it, &index(path, i), 1, 65535).map(|x| x as u16))
+            .collect();
+        v.into_iter().collect()
+    }
+}
+
+/// A network interface name.
+pub struct Iface;
+
+impl Read for Iface {
+    type Value = String;
+    fn describe() -> String {
+        "interface name".into()
+    }
+
+    fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
+        let d = cx.nonempty(node, path)?;
+        // IFNAMSIZ is 16 including the NUL.
+        if d.len() > 15 || d.contains('/') || d.contains(char::is_whitespace) {
+            cx.err(
+                path,
+                node.pos,
+                format!("`{d}` is not an interface name (at most 15 characters, no `/` or spaces)"),
+            );
+            return None;
+        }
+        Some(d)
+    }
+}
+
+/// Pods by selector fields with `mode`/`value` beside them.
+pub struct PeerPods;
+
+impl Read for PeerPods {
+    type Value = PodSelector;
+    fn describe() -> String {
+        "pod selector".into()
+    }
+    const CHILD: Option<&'static Schema> = Some(&PEER);
+
+    fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<PodSelector> {
+        cx.object(node, path, &PEER, |cx, o| {
+            let m = mode(cx, o);
+            let mut s = selector_fields(cx, o)?;
+            s.mode = m?;
+            Some(s)
+        })
+        .flatten()
     }
 }

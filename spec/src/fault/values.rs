@@ -1,6 +1,11 @@
-//! The closed sets of words some fault fields take: signals and pause methods.
+//! The closed sets of words some fault fields take, signals and pause methods, and how a
+//! declaration reads them.
 
 use serde::{Deserialize, Serialize};
+
+use crate::decode::cx::Cx;
+use crate::decode::tree::Node;
+use crate::decode::value::{Read, Words};
 
 /// The signals a `processKill` may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -74,6 +79,45 @@ pub enum PauseMethod {
     Signal,
     /// Freeze the target's cgroup (v1 freezer or v2 `cgroup.freeze`).
     Freezer,
+}
+
+/// A signal by name or number (`SIGTERM`, `term`, `15`).
+pub struct Sig;
+
+impl Read for Sig {
+    type Value = Signal;
+    fn describe() -> String {
+        let n: Vec<_> = Signal::ALL_NAMES.iter().map(|n| format!("`{n}`")).collect();
+        format!("signal: {}, or its number", n.join(", "))
+    }
+
+    fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<Signal> {
+        let s = cx.string(node, path)?;
+        let sig = Signal::parse(&s);
+        if sig.is_none() {
+            cx.err(
+                path,
+                node.pos,
+                format!(
+                    "unknown signal `{s}`; allowed: {}",
+                    Signal::ALL_NAMES.join(", ")
+                ),
+            );
+        }
+        sig
+    }
+}
+
+impl Words for PauseMethod {
+    const WORDS: &'static [&'static str] = &["signal", "freezer"];
+
+    fn from_word(word: &str) -> Self {
+        if word == "freezer" {
+            PauseMethod::Freezer
+        } else {
+            PauseMethod::Signal
+        }
+    }
 }
 
 #[cfg(test)]

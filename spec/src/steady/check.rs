@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Expectation;
+use super::expect::Expectation;
 use crate::compare::Compare;
 use crate::units::Duration;
 
