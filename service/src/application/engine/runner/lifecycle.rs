@@ -25,6 +25,10 @@ pub(super) struct Planned {
     pub(super) order: Order,
     /// Its targets as the run's events name them (kept with the active fault).
     pub(super) targets: Vec<String>,
+    /// The run's own agent undoes a failed apply itself (all or nothing), so a failed
+    /// apply leaves nothing to recover. A node agent's failed call may still have applied
+    /// (a timeout): it stays registered and is recovered by id.
+    pub(super) undone_on_failure: bool,
 }
 
 impl Planned {
@@ -150,6 +154,7 @@ impl Runner {
                     labels: vec![None],
                 },
                 targets: vec![target.to_string()],
+                undone_on_failure: true,
             }],
         })
     }
@@ -196,6 +201,14 @@ impl Runner {
                 }
             }
             self.record_all(evs)?;
+            if matches!(p.order, Order::PodKill { .. }) {
+                // The pods deleted are the fault, whatever became of the others.
+                self.enter_observing(label)?;
+            }
+            if applied.error.is_some() && p.undone_on_failure {
+                self.forget(&p.id);
+                ids.retain(|id| id != &p.id);
+            }
             if let Some(source) = applied.error {
                 first_err.get_or_insert_with(|| RunError::Apply {
                     step: label.to_string(),

@@ -73,10 +73,11 @@ pub async fn confirm_recovered(
     Ok(done)
 }
 
-/// The events of a confirmed recovery: each target's outcome as the executor found it,
-/// for every target whose `FaultApplied` has no `FaultRecovered` yet (a target the
-/// executor no longer knows of — its lease lapsed, its agent restarted — is
-/// `alreadyGone`), then a note.
+/// The events of a confirmed recovery: a `FaultRecovered` for each target the executor
+/// recovered — even one whose `FaultApplied` the dead process never got to record (it died
+/// between the apply and the event) — and for each target still open that it no longer
+/// knows of (its lease lapsed, its agent restarted): `alreadyGone`. Targets already
+/// recorded recovered are not repeated. Then a note.
 fn recovered_events(
     store: &dyn RunStore,
     run: &str,
@@ -95,24 +96,30 @@ fn recovered_events(
         }
     }
     open.retain(|f| !closed.contains(f));
-    let mut events: Vec<RunEvent> = open
+    let mut events: Vec<RunEvent> = recovered
         .iter()
-        .map(|fault| RunEvent::FaultRecovered {
+        .filter(|(fault, _)| !closed.contains(fault))
+        .map(|(fault, outcome)| RunEvent::FaultRecovered {
             fault: fault.clone(),
-            outcome: recovered
-                .iter()
-                .find(|(f, _)| f == fault)
-                .map_or_else(|| "alreadyGone".to_string(), |(_, o)| o.clone()),
+            outcome: outcome.clone(),
         })
         .collect();
+    events.extend(
+        open.iter()
+            .filter(|f| !recovered.iter().any(|(r, _)| r == *f))
+            .map(|fault| RunEvent::FaultRecovered {
+                fault: fault.clone(),
+                outcome: "alreadyGone".into(),
+            }),
+    );
     events.push(RunEvent::Note {
         message: format!(
-            "after a restart: fault {} ({}, step {}) confirmed recovered through {} ({} target(s) still open)",
+            "after a restart: fault {} ({}, step {}) confirmed recovered through {} ({} target(s))",
             active.fault,
             active.kind,
             active.step,
             active.executor.name(),
-            open.len()
+            events.len()
         ),
     });
     Ok(events)
@@ -167,5 +174,197 @@ async fn reach(
                 pods,
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::RunState;
+    use crate::kube::agents::AgentSettings;
+    use crate::kube::{Cluster, ClusterConfig};
+    use crate::store::Store;
+    use chrono::Utc;
+    use http::{Request, Response, StatusCode};
+    use kube::client::Body;
+    use std::time::Duration;
+
+    fn applied(fault: &str, target: &str) -> RunEvent {
+        RunEvent::FaultApplied {
+            fault: fault.into(),
+            kind: "podFailure".into(),
+            target: target.into(),
+            step: "fail".into(),
+            agent: "kubernetes-api".into(),
+            node: None,
+        }
+    }
+
+    fn active(fault: &str, executor: ExecutorRef) -> ActiveFault {
+        ActiveFault {
+            fault: fault.into(),
+            step: "fail".into(),
+            kind: "podFailure".into(),
+            executor,
+            targets: vec!["pod shop/web-1".into()],
+            expires: Utc::now(),
+        }
+    }
+
+    /// A run left in `observing` with fault `r1-f1` recorded active.
+    fn interrupted(store: &Store, executor: ExecutorRef) {
+        store.create_run("r1", "exp", "{}").unwrap();
+        for to in [
+            RunState::CheckingBefore,
+            RunState::Injecting,
+            RunState::Observing,
+        ] {
+            store
+                .record(
+                    "r1",
+                    &RunEvent::StateChanged {
+                        to,
+                        reason: String::new(),
+                    },
+                )
+                .unwrap();
+        }
+        store
+            .fault_started("r1", &active("r1-f1", executor))
+            .unwrap();
+        store
+            .record_all(
+                "r1",
+                &[
+                    applied("r1-f1-0", "pod shop/web-1"),
+                    applied("r1-f1-1", "x"),
+                ],
+            )
+            .unwrap();
+        // One of its targets recovered before the process died.
+        store
+            .record(
+                "r1",
+                &RunEvent::FaultRecovered {
+                    fault: "r1-f1-1".into(),
+                    outcome: "removed".into(),
+                },
+            )
+            .unwrap();
+    }
+
+    fn recovered(store: &Store) -> Vec<(String, String)> {
+        store
+            .events("r1")
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e.event {
+                RunEvent::FaultRecovered { fault, outcome } => Some((fault, outcome)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    async fn in_process(dir: &std::path::Path) -> Injector {
+        let agent = faultline_agent::agent::Agent::open(dir.join("agent"))
+            .await
+            .unwrap();
+        Injector::InProcess(Arc::new(agent))
+    }
+
+    #[tokio::test]
+    async fn a_pod_failure_left_active_is_restored_through_the_cluster_and_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_memory().unwrap();
+        interrupted(
+            &store,
+            ExecutorRef::Kubernetes {
+                pods: vec!["shop/web-1".into()],
+            },
+        );
+        let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let cluster: Arc<dyn PodCluster> = Arc::new(Cluster::new(
+            kube::Client::new(svc, "default"),
+            ClusterConfig::new(AgentSettings {
+                namespace: "faultline".into(),
+                selector: "app=agent".into(),
+                port: 7150,
+                token: None,
+            }),
+        ));
+        let server = tokio::spawn(async move {
+            let (req, send) = handle
+                .next_request()
+                .await
+                .expect("the restore reads the pod");
+            assert_eq!(req.method(), http::Method::GET);
+            assert_eq!(req.uri().path(), "/api/v1/namespaces/shop/pods/web-1");
+            let gone = serde_json::json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "pods \"web-1\" not found", "reason": "NotFound", "details": { "name": "web-1", "kind": "pods" }, "code": 404 });
+            let mut res = Response::new(Body::from(serde_json::to_vec(&gone).unwrap()));
+            *res.status_mut() = StatusCode::NOT_FOUND;
+            send.send_response(res);
+            assert!(handle.next_request().await.is_none(), "nothing else");
+        });
+        let injector = in_process(dir.path()).await;
+        let done = confirm_recovered(&store, &injector, Some(&cluster))
+            .await
+            .unwrap();
+        drop(cluster);
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].executor, "kubernetes-api");
+        assert_eq!(done[0].outcome, Ok(1));
+        // Only the target still open gets its outcome; the recorded one is not repeated.
+        assert_eq!(
+            recovered(&store),
+            [
+                ("r1-f1-1".to_string(), "removed".to_string()),
+                ("r1-f1-0".to_string(), "targetGone".to_string())
+            ]
+        );
+        assert!(store.active_faults().unwrap().is_empty());
+        let last = store.events("r1").unwrap().pop().unwrap().event;
+        assert!(
+            matches!(&last, RunEvent::Note { message } if message.contains("confirmed recovered through kubernetes-api")),
+            "{last:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_agent_fault_the_journal_already_removed_is_recorded_gone_and_an_unreachable_one_is_kept()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_memory().unwrap();
+        interrupted(&store, ExecutorRef::InProcess);
+        store
+            .fault_started(
+                "r1",
+                &active(
+                    "r1-f2",
+                    ExecutorRef::Kubernetes {
+                        pods: vec!["shop/web-2".into()],
+                    },
+                ),
+            )
+            .unwrap();
+        let injector = in_process(dir.path()).await;
+        let done = confirm_recovered(&store, &injector, None).await.unwrap();
+        assert_eq!(done.len(), 2);
+        assert_eq!(done[0].outcome, Ok(0));
+        assert_eq!(
+            done[1].outcome,
+            Err("podFailure recovery needs cluster mode".to_string())
+        );
+        assert_eq!(
+            recovered(&store)[1],
+            ("r1-f1-0".into(), "alreadyGone".into())
+        );
+        // What could not be confirmed stays for the next start-up.
+        let left = store.active_faults().unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].1.fault, "r1-f2");
     }
 }

@@ -64,6 +64,7 @@ impl Runner {
                 exec: AnyExecutor::Kubernetes(exec),
                 order,
                 targets,
+                undone_on_failure: false,
             }]
         };
         let planned = match (&f.fault, f.fault.to_node()) {
@@ -199,6 +200,7 @@ impl Runner {
                     who,
                 )),
                 targets: labels,
+                undone_on_failure: false,
             });
         }
         Ok(planned)
