@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use faultline::application::engine::inject::Injector;
 use faultline::application::engine::plan::{guard_refusal, plan};
-use faultline::application::engine::runner::RunOptions;
+use faultline::application::engine::runner::{RunOptions, confirm_recovered};
 use faultline::application::probes::PrometheusClient;
 use faultline::application::runs::run_experiment;
 use faultline::domain::RunState;
@@ -125,6 +125,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         }
         let store = Store::open(&args.state.state_dir.join("faultline.db"))
             .context("opening the run store")?;
+        // What a killed run left active, confirmed recovered (the journal did it as the
+        // agent opened) and recorded on its run before the run is ended.
+        let in_process = Injector::InProcess(Arc::new(agent.clone()));
+        let confirmed = confirm_recovered(&store, &in_process, None).await?;
+        if !confirmed.is_empty() {
+            println!(
+                "confirmed {} fault(s) of interrupted runs recovered",
+                confirmed.iter().filter(|c| c.outcome.is_ok()).count()
+            );
+        }
         let interrupted = store.fail_interrupted("the faultline process running it was killed")?;
         if !interrupted.is_empty() {
             println!("marked {} interrupted run(s) as error", interrupted.len());

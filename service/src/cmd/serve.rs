@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use faultline::api::GitlabHooks;
 use faultline::api::{Auth, Service, check_bind};
 use faultline::application::engine::inject::Injector;
-use faultline::application::engine::runner::RunOptions;
+use faultline::application::engine::runner::{RunOptions, confirm_recovered};
 use faultline::application::gitlab_trigger::GitlabConfig;
 use faultline::application::ports::{Outbox, PlanPreviews};
 use faultline::application::probes::PrometheusClient;
@@ -221,6 +221,22 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
         (None, Injector::InProcess(a)) => KnownAgents::InProcess(a.clone()),
         (None, Injector::Remote(c)) => KnownAgents::Remote(c.clone()),
     };
+    // Faults a dead process left active, as the store recorded them before applying them:
+    // each confirmed recovered through the executor that applied it, before the runs it
+    // interrupted are ended (Service::open).
+    let confirmed = confirm_recovered(store.as_ref(), &injector, opts.cluster.as_ref())
+        .await
+        .context("failed to confirm faults a previous process left active recovered")?;
+    for c in &confirmed {
+        match &c.outcome {
+            Ok(targets) => {
+                tracing::warn!(run = %c.run, fault = %c.fault, executor = %c.executor, targets, "confirmed recovered a fault a previous process left active")
+            }
+            Err(error) => {
+                tracing::error!(run = %c.run, fault = %c.fault, executor = %c.executor, %error, "could not confirm a fault a previous process left active recovered; retried at the next start")
+            }
+        }
+    }
     let service = Service::open(store, injector, opts, auth)?;
     let agent_probe = faultline::outputs::agent_health::spawn(
         known_agents,

@@ -4,6 +4,7 @@
 //! it imports nothing from the layers above it (only `faultline_spec`, the experiment
 //! language), so every other layer can speak of runs in these terms.
 
+pub mod active;
 pub mod compare;
 pub mod event;
 mod mann_whitney;
@@ -13,6 +14,7 @@ pub mod selection;
 pub mod state;
 pub mod trigger;
 
+pub use active::{ActiveFault, ExecutorRef};
 pub use compare::{Comparison, SampleSummary};
 pub use event::{RunEvent, StoredEvent};
 pub use run::RunRow;

@@ -2,6 +2,7 @@
 //! the experiment catalog, webhook deliveries and the notification outbox beside them.
 //! [`Store`] implements the application's store ports (`ports.rs`).
 
+mod active;
 mod catalog;
 mod deliveries;
 mod delivery_log;

@@ -10,7 +10,7 @@ use crate::application::ports::{
     CatalogStore, Delivery, DeliveryLog, ExperimentRow, Halt, HaltStore, NewNotification,
     NotificationQueue, NotificationRow, RunFilter, RunStore, StoreError,
 };
-use crate::domain::{GitlabContext, RunEvent, RunRow, StoredEvent};
+use crate::domain::{ActiveFault, GitlabContext, RunEvent, RunRow, StoredEvent};
 
 impl RunStore for Store {
     fn create_run_from(
@@ -49,6 +49,27 @@ impl RunStore for Store {
 
     fn fail_interrupted(&self, reason: &str) -> Result<Vec<String>, StoreError> {
         Store::fail_interrupted(self, reason)
+    }
+
+    fn fault_started(&self, run: &str, fault: &ActiveFault) -> Result<(), StoreError> {
+        Store::fault_started(self, run, fault)
+    }
+
+    fn fault_renewed(
+        &self,
+        run: &str,
+        fault: &str,
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        Store::fault_renewed(self, run, fault, expires)
+    }
+
+    fn fault_ended(&self, run: &str, fault: &str) -> Result<(), StoreError> {
+        Store::fault_ended(self, run, fault)
+    }
+
+    fn active_faults(&self) -> Result<Vec<(String, ActiveFault)>, StoreError> {
+        Store::active_faults(self)
     }
 }
 

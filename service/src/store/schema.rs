@@ -72,8 +72,20 @@ CREATE TABLE IF NOT EXISTS halt (
 );
 ";
 
+/// Added by schema version 3: each run's active faults, written before a fault is applied
+/// and deleted once it is recovered, so a restarted service confirms exactly those.
+const ACTIVE_FAULTS: &str = "
+CREATE TABLE IF NOT EXISTS active_faults (
+    run_id      TEXT NOT NULL REFERENCES runs(id),
+    fault       TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    PRIMARY KEY (run_id, fault)
+);
+";
+
 /// The newest schema version.
-const VERSION: usize = 2;
+const VERSION: usize = 3;
 
 /// The SQL taking the schema from version `from` to `from + 1`. Stores made before the
 /// numbering (version 0) already hold step 0's tables, hence its `IF NOT EXISTS`.
@@ -83,7 +95,9 @@ fn step(from: usize) -> String {
         0 => format!("{RUNS}{NOTIFICATIONS}"),
         // The GitLab event a run came from; the experiment catalog, webhook deliveries
         // (deduplication) and the emergency stop.
-        _ => format!("ALTER TABLE runs ADD COLUMN gitlab_json TEXT;{CATALOG}"),
+        1 => format!("ALTER TABLE runs ADD COLUMN gitlab_json TEXT;{CATALOG}"),
+        // Each run's active faults (what a restart confirms recovered).
+        _ => ACTIVE_FAULTS.to_string(),
     }
 }
 
@@ -135,5 +149,32 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, VERSION as i64);
+    }
+
+    #[test]
+    fn a_version_2_store_gains_the_active_faults_table_and_keeps_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        {
+            // What the previous release created: version 2.
+            let c = Connection::open(&path).unwrap();
+            for from in 0..2 {
+                c.execute_batch(&step(from)).unwrap();
+            }
+            c.execute_batch("PRAGMA user_version = 2;").unwrap();
+            c.execute(
+                "INSERT INTO runs (id, experiment, state, spec_json, created_at) VALUES ('old', 'exp', 'injecting', '{}', '2026-11-25T10:00:00+00:00')",
+                [],
+            )
+            .unwrap();
+        }
+        let s = crate::store::Store::open(&path).unwrap();
+        assert_eq!(s.run("old").unwrap().experiment, "exp");
+        assert!(s.active_faults().unwrap().is_empty());
+        let v: i64 = s
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 3);
     }
 }

@@ -1,7 +1,8 @@
 //! `faultline serve` killed with SIGKILL mid-run (the R2 case of the reliability suite): the
 //! fault it applied is still in the in-process agent's journal, so the next `serve` over the
-//! same state dir removes it as it starts — before it serves anything — and marks the run
-//! `error` with the reason, never leaving it "running".
+//! same state dir removes it as it starts — before it serves anything — confirms exactly the
+//! fault the store recorded as active recovered (recording its outcome on the run), and
+//! marks the run `error` with the reason, never leaving it "running".
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -85,6 +86,34 @@ async fn a_killed_service_leaves_no_fault_and_no_running_run_after_restart() {
     let run: Value = viewer_json(format!("{base}/api/v1/runs/{id}")).await;
     assert_eq!(run["verdict"], "error", "{run}");
     assert_eq!(run["reason"], "service restarted mid-run");
+    // The fault the store recorded as active before applying it was confirmed recovered
+    // through the in-process agent, its outcome recorded before the run was ended — even
+    // when the kill came between the apply and its `faultApplied` event.
+    let events = run["events"].as_array().expect("events");
+    let recovered = events
+        .iter()
+        .position(|e| e["type"] == "faultRecovered")
+        .unwrap_or_else(|| panic!("no faultRecovered: {run}"));
+    assert_eq!(events[recovered]["outcome"], "removed", "{run}");
+    let fault = events[recovered]["fault"].as_str().unwrap();
+    assert!(fault.starts_with(&format!("{id}-f1-")), "{run}");
+    for applied in events.iter().filter(|e| e["type"] == "faultApplied") {
+        assert_eq!(applied["fault"], fault, "{run}");
+    }
+    assert!(
+        events[recovered + 1]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("confirmed recovered through in-process")),
+        "{run}"
+    );
+    let ended = events
+        .iter()
+        .position(|e| e["type"] == "stateChanged" && e["to"] == "error")
+        .unwrap();
+    assert!(
+        recovered < ended,
+        "confirmed before the run is ended: {run}"
+    );
     // And the restarted service runs new experiments as usual.
     let res = client()
         .post(format!("{base}/api/v1/runs"))

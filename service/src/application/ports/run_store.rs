@@ -1,7 +1,9 @@
 //! The run store: runs and their events. The engine writes every event here before it
 //! takes its next step; the API, reports and notifications read them back.
 
-use crate::domain::{GitlabContext, RunEvent, RunRow, RunState, StoredEvent};
+use chrono::{DateTime, Utc};
+
+use crate::domain::{ActiveFault, GitlabContext, RunEvent, RunRow, RunState, StoredEvent};
 
 use super::store_error::StoreError;
 
@@ -50,4 +52,23 @@ pub trait RunStore: Send + Sync {
 
     /// Ends every run a previous process left unfinished (`error`, `reason`); their ids.
     fn fail_interrupted(&self, reason: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Records `fault` as active on run `run`, before it is applied (replacing an
+    /// earlier record of the same id).
+    fn fault_started(&self, run: &str, fault: &ActiveFault) -> Result<(), StoreError>;
+
+    /// Moves the lease of active fault `fault` of run `run` to `expires`.
+    fn fault_renewed(
+        &self,
+        run: &str,
+        fault: &str,
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Forgets active fault `fault` of run `run`: it is recovered.
+    fn fault_ended(&self, run: &str, fault: &str) -> Result<(), StoreError>;
+
+    /// Every run's active faults, `(run, fault)`, oldest first: what a restarted
+    /// service confirms recovered.
+    fn active_faults(&self) -> Result<Vec<(String, ActiveFault)>, StoreError>;
 }

@@ -5,7 +5,7 @@ use faultline_spec::steady::Phase;
 
 use super::machine::Runner;
 use super::stop::{RunError, Stop};
-use crate::application::engine::plan::{guard_refusal, label as step_label};
+use crate::application::engine::plan::label as step_label;
 use crate::domain::RunState;
 
 impl Runner {
@@ -36,13 +36,7 @@ impl Runner {
     async fn drive(&self) -> Result<(RunState, String), Stop> {
         let checks = self.prepare_checks()?;
         self.go(RunState::CheckingBefore, "")?;
-        if let Some(refusal) = guard_refusal(&self.exp) {
-            return Ok((RunState::Failed, format!("{refusal}; nothing injected")));
-        }
-        if let Some(refusal) = self.cluster_guard().await? {
-            return Ok((RunState::Failed, refusal));
-        }
-        if let Some(refusal) = self.error_budget_refusal().await? {
+        if let Some(refusal) = self.guard().await? {
             return Ok((RunState::Failed, refusal));
         }
         let alerts = &self.exp.spec.abort_on_alerts;

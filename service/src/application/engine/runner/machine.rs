@@ -10,8 +10,8 @@ use faultline_agent::faults::FaultId;
 use faultline_spec::Experiment;
 use tokio::sync::watch;
 
+use super::executor::AnyExecutor;
 use super::options::{AbortHandle, RunOptions};
-use super::place::Place;
 use super::samples::Samples;
 use super::stop::{RunError, Stop};
 use crate::application::engine::inject::Injector;
@@ -19,13 +19,13 @@ use crate::application::ports::observe::{FnObserver, RunInfo};
 use crate::application::ports::run_store::RunStore;
 use crate::domain::{RunEvent, RunState};
 
-/// A fault this run has applied and not yet recovered.
+/// A fault this run has started and not yet recovered.
 #[derive(Clone)]
 pub(super) struct Active {
     pub(super) id: FaultId,
     pub(super) step: String,
-    /// Where it was applied, so it is renewed and recovered there.
-    pub(super) place: Place,
+    /// Who carries it out, so it is renewed and recovered the way it was applied.
+    pub(super) exec: AnyExecutor,
 }
 
 /// One run of one experiment.

@@ -6,17 +6,21 @@
 //! run applied is recovered before the run ends; a final sweep asks the agent for any
 //! record carrying this run's id prefix, so not even a half-finished apply is left.
 
+mod active;
 mod checks;
-mod cluster;
 mod compare;
 mod drive;
-mod faults;
+mod executor;
+mod guard;
+mod lifecycle;
 mod machine;
 mod options;
-mod place;
+mod restart;
 mod safety;
 mod samples;
+mod select;
 mod stop;
 
 pub use machine::Runner;
 pub use options::{AbortHandle, RunOptions};
+pub use restart::{Confirmation, confirm_recovered};

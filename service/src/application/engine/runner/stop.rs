@@ -3,11 +3,9 @@
 //! ("step cpu: agent ...: connection refused"), as the run records and shows it.
 
 use faultline_agent::agent::error_chain;
-use faultline_agent::client::ClientError;
 use faultline_agent::faults::FaultId;
 
-use super::place::PlaceError;
-use crate::application::engine::inject::InjectError;
+use super::executor::ExecError;
 use crate::application::ports::cluster::ClusterError;
 use crate::application::ports::store_error::StoreError;
 use crate::application::probes::{CheckSetupError, ProbeError};
@@ -74,14 +72,15 @@ pub(crate) enum RunError {
         /// The step's label.
         step: String,
     },
-    /// The run's injector could not apply a step's fault.
+    /// An executor could not apply a step's fault: the in-process or run's agent, a
+    /// node's agent, the Kubernetes API.
     #[error("step {step}")]
     Apply {
         /// The step's label.
         step: String,
         /// Why.
         #[source]
-        source: InjectError,
+        source: ExecError,
     },
     /// A fault could not be recovered where it was applied.
     #[error("recovering {fault}")]
@@ -90,7 +89,7 @@ pub(crate) enum RunError {
         fault: FaultId,
         /// Why.
         #[source]
-        source: PlaceError,
+        source: ExecError,
     },
     /// Pod targets outside cluster mode, found before anything is injected.
     #[error(
@@ -109,7 +108,7 @@ pub(crate) enum RunError {
         /// The step's label.
         step: String,
     },
-    /// The cluster failed a pod step: selecting, killing, failing pods, finding agents.
+    /// The cluster failed to resolve a pod step: selecting pods, finding their agents.
     #[error("step {step}")]
     Cluster {
         /// The step's label.
@@ -157,17 +156,6 @@ pub(crate) enum RunError {
         /// The agent's reason (shown in this error's text, so not its source too).
         reason: faultline_agent::FaultIdError,
     },
-    /// A node agent could not apply a pod step's fault.
-    #[error("step {step}: {agent}")]
-    AgentApply {
-        /// The step's label.
-        step: String,
-        /// The agent, its pod and its node.
-        agent: String,
-        /// Why.
-        #[source]
-        source: ClientError,
-    },
     /// A fault kind only the agents carry out, aimed at pods with no agent route.
     #[error("step {step}: {kind} has no Kubernetes implementation")]
     NoKubernetesImplementation {
@@ -209,12 +197,19 @@ mod tests {
         assert_eq!(
             stop(RunError::Recover {
                 fault: FaultId::new("r1-f1").unwrap(),
-                source: PlaceError::Restore(vec![
+                source: ExecError::Restore(vec![
                     ClusterError::Guard("a".into()),
                     ClusterError::Guard("b".into()),
                 ]),
             }),
             "recovering r1-f1: guard: a; guard: b"
+        );
+        assert_eq!(
+            stop(RunError::Apply {
+                step: "kill".into(),
+                source: ExecError::Cluster(ClusterError::Guard("x".into())),
+            }),
+            "step kill: guard: x"
         );
         assert_eq!(Stop::Aborted("deadline".into()).reason(), "deadline");
     }

@@ -1,0 +1,292 @@
+//! The step lifecycle, one for every fault whichever executor carries it out:
+//! resolve targets -> apply -> renew (`active.rs`) -> recover. Each transition is an
+//! event persisted before the next (`record_all`), and each fault is recorded as active
+//! in the store before it is applied, so a restarted service knows what to confirm
+//! recovered. Steps are walked in order: serial, parallel, suspend.
+
+use faultline_agent::faults::FaultId;
+use faultline_agent::protocol::ApplyRequest;
+use faultline_spec::{FaultStep, LocalTarget, Step, Target};
+use futures::future::{BoxFuture, join_all};
+
+use super::executor::{AnyExecutor, Executor, Order};
+use super::machine::Runner;
+use super::stop::{RunError, Stop};
+use crate::application::engine::plan::label as step_label;
+use crate::domain::RunEvent;
+
+/// One fault request of a step, resolved: what to apply, through which executor.
+pub(super) struct Planned {
+    /// The request's id; its events are `<id>-<index>`.
+    pub(super) id: FaultId,
+    /// Who carries it out.
+    pub(super) exec: AnyExecutor,
+    /// What it is asked to do.
+    pub(super) order: Order,
+    /// Its targets as the run's events name them (kept with the active fault).
+    pub(super) targets: Vec<String>,
+    /// The run's own agent undoes a failed apply itself (all or nothing), so a failed
+    /// apply leaves nothing to recover. A node agent's failed call may still have applied
+    /// (a timeout): it stays registered and is recovered by id.
+    pub(super) undone_on_failure: bool,
+}
+
+impl Planned {
+    /// Whether anything of it stays active after apply (podKill's deletes do not).
+    fn lasts(&self) -> bool {
+        !matches!(self.order, Order::PodKill { .. })
+    }
+}
+
+/// A fault step's requests, once its targets are resolved.
+pub(super) struct Resolved {
+    /// The fault kind's name, as events carry it.
+    pub(super) kind: &'static str,
+    /// Applied once and done (kills): nothing to wait for or recover.
+    pub(super) instant: bool,
+    /// One per executor call: the in-process or run's agent, each node's agent, the pods.
+    pub(super) planned: Vec<Planned>,
+}
+
+impl Runner {
+    pub(super) fn exec_step<'s>(
+        &'s self,
+        step: &'s Step,
+        label: String,
+    ) -> BoxFuture<'s, Result<(), Stop>> {
+        Box::pin(async move {
+            match step {
+                Step::Fault(f) => self.exec_fault(f, label).await,
+                Step::Suspend(d) => {
+                    self.enter_observing(&format!("suspend {d}"))?;
+                    self.wait(d.std()).await
+                }
+                Step::Serial(children) => {
+                    for (i, c) in children.iter().enumerate() {
+                        self.exec_step(c, format!("{label}.{}", step_label(c, i)))
+                            .await?;
+                    }
+                    Ok(())
+                }
+                Step::Parallel(children) => {
+                    // join_all, not try_join_all: a sibling that is mid-apply must finish
+                    // and register its fault so it can be recovered, never be dropped.
+                    let runs = children
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| self.exec_step(c, format!("{label}.{}", step_label(c, i))));
+                    let results = join_all(runs).await;
+                    results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+                }
+            }
+        })
+    }
+
+    /// One fault step: resolve -> apply -> (observe for its duration) -> recover.
+    async fn exec_fault(&self, f: &FaultStep, label: String) -> Result<(), Stop> {
+        if let Some(r) = self.aborted() {
+            return Err(Stop::Aborted(r));
+        }
+        let duration = f.duration.map(|d| d.std()).unwrap_or_default();
+        let Some(resolved) = self.resolve(f, &label).await? else {
+            // The mode chose no pod (noted): the step still lasts its duration.
+            self.enter_observing(&label)?;
+            return self.wait(duration).await;
+        };
+        let ids = self.apply(&label, &resolved).await?;
+        self.enter_observing(&label)?;
+        if resolved.instant {
+            // The agent applies a kill once and journals it recovered at once.
+            for id in &ids {
+                self.forget(id);
+            }
+            return Ok(());
+        }
+        self.wait(duration).await?;
+        self.recover_each(&ids).await
+    }
+
+    /// The step's targets: a local target goes to the run's own executor; pods are
+    /// selected in the cluster (`select.rs`).
+    async fn resolve(&self, f: &FaultStep, label: &str) -> Result<Option<Resolved>, Stop> {
+        match f.target.as_ref().or(self.exp.spec.target.as_ref()) {
+            Some(Target::Local(t)) => self.resolve_local(f, t, label).map(Some),
+            Some(Target::Kubernetes(sel)) => self.resolve_pods(f, sel, label).await,
+            None => Err(Stop::error(RunError::NoTarget {
+                step: label.to_string(),
+            })),
+        }
+    }
+
+    fn resolve_local(
+        &self,
+        f: &FaultStep,
+        target: &LocalTarget,
+        label: &str,
+    ) -> Result<Resolved, Stop> {
+        if f.fault.scope().is_some_and(|s| s.peer_selector.is_some()) {
+            // The agent only knows addresses: unresolved, a partition would cut everything.
+            return Err(Stop::error(RunError::PeerSelectorOutsideCluster {
+                step: label.to_string(),
+            }));
+        }
+        let Some(kind) = f.fault.to_node() else {
+            return Err(Stop::error(RunError::NeedsKubernetesTarget {
+                step: label.to_string(),
+                kind: f.fault.name(),
+            }));
+        };
+        let id = self.next_fault_id();
+        let req = ApplyRequest {
+            id: id.clone(),
+            kind,
+            targets: vec![target.clone()],
+            lease_seconds: self.opts.lease.as_secs().max(1),
+        };
+        Ok(Resolved {
+            kind: f.fault.name(),
+            instant: f.fault.is_instant(),
+            planned: vec![Planned {
+                id,
+                exec: AnyExecutor::from(&self.injector),
+                order: Order::Node {
+                    req: Box::new(req),
+                    labels: vec![None],
+                },
+                targets: vec![target.to_string()],
+                undone_on_failure: true,
+            }],
+        })
+    }
+
+    /// Applies every request of a step at once (one per node agent: one after another,
+    /// 10 agents of 1,000 pods each took seconds). Each is recorded as active before its
+    /// call, so a stop mid-apply still recovers it; what each hit is recorded as it
+    /// answers. Returns the ids of what stays active; the first failure stops the run.
+    async fn apply(&self, label: &str, resolved: &Resolved) -> Result<Vec<FaultId>, Stop> {
+        let mut ids = Vec::new();
+        for p in resolved.planned.iter().filter(|p| p.lasts()) {
+            self.register(p, label, resolved.kind)?;
+            ids.push(p.id.clone());
+        }
+        let calls = resolved.planned.iter().map(|p| async move {
+            // Node agents' calls carry the fault span's trace context.
+            let parent = match p.order {
+                Order::Node { .. } => self.trace_starting(&p.id),
+                _ => None,
+            };
+            (p, p.exec.apply(&p.id, &p.order, parent.as_ref()).await)
+        });
+        let mut first_err = None;
+        for (p, applied) in join_all(calls).await {
+            let agent = p.exec.agent();
+            let mut evs = Vec::with_capacity(applied.hits.len() * 2);
+            for hit in applied.hits {
+                evs.push(RunEvent::FaultApplied {
+                    fault: hit.fault.clone(),
+                    kind: resolved.kind.into(),
+                    target: hit.target,
+                    step: label.to_string(),
+                    agent: agent.clone(),
+                    node: hit.node,
+                });
+                let finished = hit
+                    .finished
+                    .or_else(|| resolved.instant.then(|| "instant".to_string()));
+                if let Some(outcome) = finished {
+                    evs.push(RunEvent::FaultRecovered {
+                        fault: hit.fault,
+                        outcome,
+                    });
+                }
+            }
+            self.record_all(evs)?;
+            if matches!(p.order, Order::PodKill { .. }) {
+                // The pods deleted are the fault, whatever became of the others.
+                self.enter_observing(label)?;
+            }
+            if applied.error.is_some() && p.undone_on_failure {
+                self.forget(&p.id);
+                ids.retain(|id| id != &p.id);
+            }
+            if let Some(source) = applied.error {
+                first_err.get_or_insert_with(|| RunError::Apply {
+                    step: label.to_string(),
+                    source,
+                });
+            }
+        }
+        first_err.map_or(Ok(ids), |e| Err(Stop::error(e)))
+    }
+
+    pub(super) async fn recover_one(&self, id: &FaultId) -> Result<(), Stop> {
+        let exec = self
+            .active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|a| &a.id == id)
+            .map(|a| a.exec.clone())
+            .unwrap_or_else(|| AnyExecutor::from(&self.injector));
+        let parent = self.trace_of(id);
+        match exec.recover(id, parent.as_ref()).await {
+            Ok(recovered) => {
+                self.record_all(
+                    recovered
+                        .into_iter()
+                        .map(|(fault, outcome)| RunEvent::FaultRecovered { fault, outcome })
+                        .collect(),
+                )?;
+                self.forget(id);
+                Ok(())
+            }
+            Err(e) => Err(Stop::error(RunError::Recover {
+                fault: id.clone(),
+                source: e,
+            })),
+        }
+    }
+
+    pub(super) async fn recover_all(&self) -> Result<(), Stop> {
+        let ids: Vec<FaultId> = self
+            .active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
+        // One after another, in the order applied: faults of one run may share a target.
+        let mut first_err = None;
+        for id in ids {
+            if let Err(e) = self.recover_one(&id).await {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Recovers every one of `ids` at once: a step's requests, one per node agent. Every
+    /// one is tried; the first error is returned.
+    pub(super) async fn recover_each(&self, ids: &[FaultId]) -> Result<(), Stop> {
+        let results = join_all(ids.iter().map(|id| self.recover_one(id))).await;
+        results
+            .into_iter()
+            .find_map(Result::err)
+            .map_or(Ok(()), Err)
+    }
+
+    pub(super) fn next_fault_id(&self) -> FaultId {
+        let mut n = self.next_fault.lock().unwrap_or_else(|p| p.into_inner());
+        *n += 1;
+        FaultId::new(format!("{}-f{}", short(&self.run), *n))
+            .expect("run ids are short and alphanumeric")
+    }
+}
+
+/// The first 12 characters of a run id, used as the prefix of its fault ids.
+fn short(run: &str) -> String {
+    run.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect()
+}
