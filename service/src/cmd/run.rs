@@ -132,7 +132,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         if !confirmed.is_empty() {
             println!(
                 "confirmed {} fault(s) of interrupted runs recovered",
-                confirmed.iter().filter(|c| c.outcome.is_ok()).count()
+                confirmed
+                    .iter()
+                    .filter(|c| c.outcome.is_recovered())
+                    .count()
             );
         }
         let interrupted = store.fail_interrupted("the faultline process running it was killed")?;

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use faultline::api::GitlabHooks;
 use faultline::api::{Auth, Service, check_bind};
 use faultline::application::engine::inject::Injector;
-use faultline::application::engine::runner::{RunOptions, confirm_recovered};
+use faultline::application::engine::runner::{Outcome, RunOptions, confirm_recovered};
 use faultline::application::gitlab_trigger::GitlabConfig;
 use faultline::application::ports::{Outbox, PlanPreviews};
 use faultline::application::probes::PrometheusClient;
@@ -229,11 +229,11 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
         .context("failed to confirm faults a previous process left active recovered")?;
     for c in &confirmed {
         match &c.outcome {
-            Ok(targets) => {
+            Outcome::Recovered { targets } => {
                 tracing::warn!(run = %c.run, fault = %c.fault, executor = %c.executor, targets, "confirmed recovered a fault a previous process left active")
             }
-            Err(error) => {
-                tracing::error!(run = %c.run, fault = %c.fault, executor = %c.executor, %error, "could not confirm a fault a previous process left active recovered; retried at the next start")
+            Outcome::Unconfirmed { reason } => {
+                tracing::error!(run = %c.run, fault = %c.fault, executor = %c.executor, error = %reason, "could not confirm a fault a previous process left active recovered; retried at the next start")
             }
         }
     }

@@ -23,4 +23,4 @@ mod stop;
 
 pub use machine::Runner;
 pub use options::{AbortHandle, RunOptions};
-pub use restart::{Confirmation, confirm_recovered};
+pub use restart::{Confirmation, Outcome, confirm_recovered};

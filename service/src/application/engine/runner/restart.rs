@@ -24,8 +24,31 @@ pub struct Confirmation {
     pub fault: String,
     /// Who carried it out (`in-process`, an agent's URL, `kubernetes-api`).
     pub executor: String,
-    /// How many of its targets were confirmed recovered, or why it could not be.
-    pub outcome: Result<usize, String>,
+    /// What was found.
+    pub outcome: Outcome,
+}
+
+/// Whether a fault left active was confirmed recovered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Recovered through its executor; how many of its targets were still open.
+    Recovered {
+        /// Targets recorded recovered now (0: the run had recorded them all).
+        targets: usize,
+    },
+    /// Its executor could not be reached or refused; retried at the next start-up, and
+    /// bounded by its lease meanwhile.
+    Unconfirmed {
+        /// Why, with its causes, as the run's note says it.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// True when the fault was confirmed recovered.
+    pub fn is_recovered(&self) -> bool {
+        matches!(self, Outcome::Recovered { .. })
+    }
 }
 
 /// Confirms every fault the store holds as active recovered, through `injector` (the
@@ -67,7 +90,10 @@ pub async fn confirm_recovered(
             run,
             fault: active.fault.clone(),
             executor: active.executor.name().to_string(),
-            outcome: result.map(|r| r.len()),
+            outcome: match result {
+                Ok(r) => Outcome::Recovered { targets: r.len() },
+                Err(reason) => Outcome::Unconfirmed { reason },
+            },
         });
     }
     Ok(done)
@@ -316,7 +342,7 @@ mod tests {
             .unwrap();
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].executor, "kubernetes-api");
-        assert_eq!(done[0].outcome, Ok(1));
+        assert_eq!(done[0].outcome, Outcome::Recovered { targets: 1 });
         // Only the target still open gets its outcome; the recorded one is not repeated.
         assert_eq!(
             recovered(&store),
@@ -353,10 +379,12 @@ mod tests {
         let injector = in_process(dir.path()).await;
         let done = confirm_recovered(&store, &injector, None).await.unwrap();
         assert_eq!(done.len(), 2);
-        assert_eq!(done[0].outcome, Ok(0));
+        assert_eq!(done[0].outcome, Outcome::Recovered { targets: 0 });
         assert_eq!(
             done[1].outcome,
-            Err("podFailure recovery needs cluster mode".to_string())
+            Outcome::Unconfirmed {
+                reason: "podFailure recovery needs cluster mode".to_string()
+            }
         );
         assert_eq!(
             recovered(&store)[1],
