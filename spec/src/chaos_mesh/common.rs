@@ -96,6 +96,24 @@ pub fn need_duration(
     }
 }
 
+/// The duration of a StressChaos or NetworkChaos. Without one Chaos Mesh keeps the chaos
+/// until the object is deleted; faultline holds it until the run is aborted, at most
+/// `guard.maxDuration`: `Some(None)`. `0s` is refused as by [`need_duration`].
+pub fn hold_duration(cx: &mut Cx, o: &Obj<'_>, dur: Option<Duration>) -> Option<Option<Duration>> {
+    match dur {
+        None => Some(None),
+        Some(d) if d == Duration::ZERO => {
+            cx.err(
+                &o.at("duration"),
+                pos_of(o, "duration"),
+                "must be longer than 0s",
+            );
+            None
+        }
+        Some(d) => Some(Some(d)),
+    }
+}
+
 /// Rejects a field faultline cannot carry out, naming it.
 pub fn unsupported(cx: &mut Cx, o: &Obj<'_>, field: &str, why: &str) -> bool {
     match o.get(field) {
