@@ -219,7 +219,10 @@ fn template(
                 ok = false;
             }
             // Chaos Mesh ends a Serial/Parallel node at its deadline, children still
-            // running included, and the workflow goes on: the group's deadline does that.
+            // running included, and the workflow goes on: its deadline reconciler marks the
+            // node and its children `DeadlineExceed`, which counts as finished
+            // (`WorkflowNodeFinished`) and shows as succeeded, not failed. The group's
+            // deadline does the same.
             let group = Group { steps, deadline };
             ok.then(|| {
                 if kind == "Serial" {

@@ -210,6 +210,33 @@ mod tests {
     }
 
     #[test]
+    fn the_plan_bounds_groups_by_their_deadline_and_until_aborted_by_the_guard() {
+        let e = exp(
+            "    - deadline: 4s\n      serial:\n        - processPause: {}\n          duration: 10s\n    - stressCpu: { workers: 1, load: 50 }\n      untilAborted: true\n    - processKill: {}\n",
+            "  guard: { maxDuration: 30s }\n",
+        );
+        let p = plan(&e);
+        let got: Vec<(&str, f64, Option<&str>)> = p
+            .iter()
+            .map(|f| (f.kind.as_str(), f.starts_at_seconds, f.duration.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("processPause", 0.0, Some("10s")),
+                ("stressCpu", 4.0, Some("30s")),
+                ("processKill", 34.0, None)
+            ]
+        );
+        // Without guard.maxDuration, the default hour.
+        let e = exp(
+            "    - stressCpu: { workers: 1, load: 50 }\n      untilAborted: true\n",
+            "",
+        );
+        assert_eq!(plan(&e)[0].duration.as_deref(), Some("1h"));
+    }
+
+    #[test]
     fn the_guard_names_the_limit_it_enforces() {
         let steps = "    - processPause: {}\n      duration: 1s\n      target: { local: { pid: 2 } }\n    - processPause: {}\n      duration: 1s\n";
         let e = exp(steps, "  guard: { maxTargets: 1 }\n");
