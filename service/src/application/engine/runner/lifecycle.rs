@@ -67,6 +67,11 @@ impl Runner {
         until: Option<Instant>,
     ) -> BoxFuture<'s, Result<(), Stop>> {
         Box::pin(async move {
+            if passed(until) {
+                // A group's deadline has passed: what is not started is skipped (the
+                // group notes it), never applied only to be recovered at once.
+                return Ok(());
+            }
             match step {
                 Step::Fault(f) => self.exec_fault(f, label, until).await,
                 Step::Suspend(d) => {
@@ -76,9 +81,6 @@ impl Runner {
                 Step::Serial(g) => {
                     let until = self.group_until(g, until);
                     for (i, c) in g.steps.iter().enumerate() {
-                        if passed(until) {
-                            break;
-                        }
                         self.exec_step(c, format!("{label}.{}", step_label(c, i)), until)
                             .await?;
                     }
