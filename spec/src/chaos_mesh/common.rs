@@ -66,8 +66,9 @@ pub fn duration(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<
     Some(deadline.or(own))
 }
 
-/// The duration of a chaos that holds until removed: refuses a missing one and `0s`
-/// (nothing would be injected, and the native form refuses it too).
+/// The duration of a pod-failure, which faultline only holds for a duration: refuses a
+/// missing one and `0s` (nothing would be injected, and the native form refuses it too).
+/// StressChaos and NetworkChaos take [`hold_duration`] instead.
 pub fn need_duration(
     cx: &mut Cx,
     o: &Obj<'_>,
