@@ -88,7 +88,7 @@ impl ExperimentSpec {
             for s in steps {
                 match s {
                     Step::Fault(f) => out.push(f),
-                    Step::Parallel(c) | Step::Serial(c) => walk(c, out),
+                    Step::Parallel(g) | Step::Serial(g) => walk(&g.steps, out),
                     Step::Suspend(_) => {}
                 }
             }
@@ -108,29 +108,66 @@ impl ExperimentSpec {
 pub enum Step {
     /// Inject one fault.
     Fault(FaultStep),
-    /// Run these at the same time; done when all are done.
-    Parallel(Vec<Step>),
-    /// Run these one after the other.
-    Serial(Vec<Step>),
+    /// Run these at the same time; done when all are done (or its deadline passes).
+    Parallel(Group),
+    /// Run these one after the other (until its deadline passes).
+    Serial(Group),
     /// Wait.
     Suspend(Duration),
+}
+
+/// The children of a `serial:` or `parallel:` step and the bound on the whole group.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Group {
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+    /// The group ends when this has passed since it started: children still holding a
+    /// fault are recovered at that moment, children not yet started are skipped, and the
+    /// run goes on with the next step (Chaos Mesh's `deadline` on a Serial or Parallel
+    /// node). A child's own duration or deadline still holds when it is shorter.
+    pub deadline: Option<Duration>,
+}
+
+impl From<Vec<Step>> for Group {
+    fn from(steps: Vec<Step>) -> Self {
+        Group {
+            steps,
+            deadline: None,
+        }
+    }
 }
 
 #[allow(clippy::large_enum_variant)]
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
 enum StepRepr {
-    Parallel { parallel: Vec<Step> },
-    Serial { serial: Vec<Step> },
-    Suspend { suspend: Duration },
+    Parallel {
+        parallel: Vec<Step>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<Duration>,
+    },
+    Serial {
+        serial: Vec<Step>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<Duration>,
+    },
+    Suspend {
+        suspend: Duration,
+    },
     Fault(FaultStep),
 }
 
 impl From<StepRepr> for Step {
     fn from(r: StepRepr) -> Self {
         match r {
-            StepRepr::Parallel { parallel } => Step::Parallel(parallel),
-            StepRepr::Serial { serial } => Step::Serial(serial),
+            StepRepr::Parallel { parallel, deadline } => Step::Parallel(Group {
+                steps: parallel,
+                deadline,
+            }),
+            StepRepr::Serial { serial, deadline } => Step::Serial(Group {
+                steps: serial,
+                deadline,
+            }),
             StepRepr::Suspend { suspend } => Step::Suspend(suspend),
             StepRepr::Fault(f) => Step::Fault(f),
         }
@@ -140,8 +177,14 @@ impl From<StepRepr> for Step {
 impl From<Step> for StepRepr {
     fn from(s: Step) -> Self {
         match s {
-            Step::Parallel(parallel) => StepRepr::Parallel { parallel },
-            Step::Serial(serial) => StepRepr::Serial { serial },
+            Step::Parallel(g) => StepRepr::Parallel {
+                parallel: g.steps,
+                deadline: g.deadline,
+            },
+            Step::Serial(g) => StepRepr::Serial {
+                serial: g.steps,
+                deadline: g.deadline,
+            },
             Step::Suspend(suspend) => StepRepr::Suspend { suspend },
             Step::Fault(f) => StepRepr::Fault(f),
         }
@@ -158,9 +201,15 @@ pub struct FaultStep {
     /// The fault, as a one-key map (`stressCpu: {...}`).
     #[serde(flatten)]
     pub fault: FaultKind,
-    /// How long it holds; required unless the fault is instant (a kill).
+    /// How long it holds; required unless the fault is instant (a kill) or
+    /// `until_aborted` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<Duration>,
+    /// No `duration`: the fault holds until the run is aborted (Ctrl-C, the API, the
+    /// emergency stop) or `guard.maxDuration` passes, whichever comes first. This is how a
+    /// Chaos Mesh chaos without `duration` (kept until the object is deleted) imports.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub until_aborted: bool,
     /// Overrides `spec.target` for this step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<Target>,
@@ -263,6 +312,11 @@ pub struct Guard {
     /// expectation right before injection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_budget: Option<ErrorBudget>,
+    /// The longest a fault step with `untilAborted: true` (a Chaos Mesh chaos without
+    /// `duration`) holds before it is recovered, when no one aborts the run first. Unset:
+    /// the service's `maxDuration` setting, default [`Guard::DEFAULT_MAX_DURATION`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration: Option<Duration>,
 }
 
 /// `guard.errorBudget`: what must hold before faults are allowed in.
@@ -276,6 +330,11 @@ pub struct ErrorBudget {
 }
 
 impl Guard {
+    /// How long an `untilAborted` fault holds when neither `guard.maxDuration` nor the
+    /// service says: one hour, long enough for a game day, short enough that a forgotten
+    /// run does not outlive the shift.
+    pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(3600);
+
     /// The namespaces protected unless the spec says otherwise.
     pub fn default_protected() -> Vec<String> {
         vec!["kube-system".to_string()]
@@ -290,6 +349,7 @@ impl Default for Guard {
             protected_namespaces: Guard::default_protected(),
             dry_run: false,
             error_budget: None,
+            max_duration: None,
         }
     }
 }

@@ -23,7 +23,7 @@ pub mod zone;
 pub use compare::{ChangeLimit, Compare};
 pub use error::{SpecError, SpecErrors};
 pub use experiment::{
-    Channel, Experiment, ExperimentSpec, FaultStep, Guard, Metadata, Notify, Step, Verdict,
+    Channel, Experiment, ExperimentSpec, FaultStep, Group, Guard, Metadata, Notify, Step, Verdict,
 };
 pub use fault::{Direction, FaultKind, NetemParams, NetworkScope, NodeFault, PodFault, Signal};
 pub use load::{load_file, load_str};

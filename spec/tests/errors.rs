@@ -27,6 +27,14 @@ fn with(head: &str, body: &str) -> String {
 /// (name, document, path, line, text that must appear in the message or hint)
 fn cases() -> Vec<(&'static str, String, &'static str, usize, &'static str)> {
     vec![
+        ("maxDuration malformed", format!("{NATIVE}  guard: {{maxDuration: soon}}\n{LOCAL}    - processKill: {{}}\n"), "spec.guard.maxDuration", 5, "a duration like `1h`"),
+        ("maxDuration zero", format!("{NATIVE}  guard: {{maxDuration: 0s}}\n{LOCAL}    - processKill: {{}}\n"), "spec.guard.maxDuration", 5, "must be longer than 0s"),
+        ("untilAborted with duration", native("    - stressCpu: {workers: 1, load: 5}\n      duration: 1s\n      untilAborted: true\n"), "spec.steps[0].untilAborted", 9, "both set"),
+        ("untilAborted on a kill", native("    - processKill: {}\n      untilAborted: true\n"), "spec.steps[0].untilAborted", 8, "happens once"),
+        ("untilAborted not a bool", native("    - stressCpu: {workers: 1, load: 5}\n      untilAborted: forever\n"), "spec.steps[0].untilAborted", 8, "true"),
+        ("group deadline zero", native("    - serial:\n        - suspend: 1s\n      deadline: 0s\n"), "spec.steps[0].deadline", 9, "must be longer than 0s"),
+        ("deadline on a suspend", native("    - suspend: 1s\n      deadline: 5s\n"), "spec.steps[0].deadline", 8, "does not apply"),
+        ("cm serial deadline malformed", with(WF, "    - {name: main, templateType: Serial, deadline: soon, children: [w]}\n    - {name: w, templateType: Suspend, deadline: 1s}\n"), "spec.templates[0].deadline", 7, "a duration"),
         ("silence matchers not a map", format!("{NATIVE}  silenceAlerts: [namespace]\n{LOCAL}    - processKill: {{}}\n"), "spec.silenceAlerts", 5, "map"),
         ("typo in a fault field", native("    - networkDelay: {latncy: 10ms}\n      duration: 1s\n"), "spec.steps[0].networkDelay.latncy", 7, "did you mean `latency`"),
         ("netem without effect", native("    - networkNetem: {direction: to}\n      duration: 1s\n"), "spec.steps[0].networkNetem.latency", 7, "sets no effect"),

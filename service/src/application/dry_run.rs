@@ -143,7 +143,7 @@ fn collect_targets<'e>(steps: &'e [Step], out: &mut Vec<&'e Target>) {
     for s in steps {
         match s {
             Step::Fault(f) => out.extend(f.target.as_ref()),
-            Step::Parallel(c) | Step::Serial(c) => collect_targets(c, out),
+            Step::Parallel(g) | Step::Serial(g) => collect_targets(&g.steps, out),
             Step::Suspend(_) => {}
         }
     }

@@ -198,6 +198,7 @@ mod tests {
             "--tokens-file=1",
             "--insecure-no-auth",
             "--lease=1",
+            "--max-duration=1",
             "--prometheus=1",
             "--alertmanager=1",
             "--agent=1",

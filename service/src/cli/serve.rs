@@ -43,6 +43,11 @@ pub struct ServeArgs {
     /// Lease of each fault, renewed every third of it while the run lives [default: 30s].
     #[arg(long, value_name = "DURATION", env = "FAULTLINE_LEASE")]
     pub lease: Option<String>,
+    /// How long a fault without duration (a Chaos Mesh chaos without `duration`) holds
+    /// when its experiment sets no `guard.maxDuration`: until the run is aborted, at most
+    /// this [default: 1h].
+    #[arg(long, value_name = "DURATION", env = "FAULTLINE_MAX_DURATION")]
+    pub max_duration: Option<String>,
     /// Grafana annotations of the fault windows and verdicts.
     #[command(flatten)]
     pub grafana: GrafanaArgs,
@@ -88,6 +93,7 @@ impl ServeArgs {
                 self.insecure_no_auth.clone(),
             ),
             ("lease", "--lease", self.lease.clone()),
+            ("maxDuration", "--max-duration", self.max_duration.clone()),
             ("prometheusUrl", "--prometheus", self.prometheus.clone()),
             (
                 "alertmanagerUrl",

@@ -126,6 +126,7 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
     )?;
     let mut opts = RunOptions {
         lease: args.lease,
+        max_duration: args.max_duration,
         prometheus: args
             .prometheus_url
             .as_deref()

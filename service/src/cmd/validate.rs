@@ -30,6 +30,33 @@ fn load(path: &std::path::Path) -> Result<Vec<Experiment>, SpecErrors> {
     load_file(path)
 }
 
+/// The warning for an experiment whose faults hold until aborted (Chaos Mesh chaos
+/// without `duration`), said once per experiment; `None` when it has none.
+pub fn until_aborted_warning(e: &Experiment) -> Option<String> {
+    let n = e
+        .spec
+        .fault_steps()
+        .iter()
+        .filter(|f| f.until_aborted)
+        .count();
+    if n == 0 {
+        return None;
+    }
+    let bound = match e.spec.guard.max_duration {
+        Some(d) => format!("guard.maxDuration, {d}"),
+        None => format!(
+            "guard.maxDuration, unset: the service's maxDuration, default {}",
+            faultline_spec::Guard::DEFAULT_MAX_DURATION
+        ),
+    };
+    Some(format!(
+        "experiment {}: {n} fault step{} without `duration` hold{} until the run is aborted (Ctrl-C, the API, the emergency stop), at most {bound}",
+        e.metadata.name,
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "s" } else { "" },
+    ))
+}
+
 /// Runs `validate`.
 pub fn run(args: &ValidateArgs) -> anyhow::Result<u8> {
     let mut invalid = 0usize;
@@ -39,6 +66,11 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<u8> {
             Ok(exps) => {
                 experiments += exps.len();
                 tracing::info!(file = %path.display(), experiments = exps.len(), "valid");
+                for e in &exps {
+                    if let Some(w) = until_aborted_warning(e) {
+                        eprintln!("{}: warning: {w}", path.display());
+                    }
+                }
                 if args.explain {
                     for e in &exps {
                         let text = match args.format {

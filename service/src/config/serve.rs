@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use faultline_spec::Duration;
 
-use super::value::{HttpUrl, Raw, Setting, ValueError};
+use super::value::{HttpUrl, PositiveDuration, Raw, Setting, ValueError};
 
 /// The environment variable of a config key: `FAULTLINE_` and the key in upper snake case
 /// (`agentTokenFile` -> `FAULTLINE_AGENT_TOKEN_FILE`).
@@ -62,6 +62,8 @@ layer! {
     insecure_no_auth: bool = "insecureNoAuth",
     /// Lease of each fault.
     lease: Duration = "lease",
+    /// Bound of a fault without duration.
+    max_duration: PositiveDuration = "maxDuration",
     /// Prometheus for `prometheus:` checks.
     prometheus_url: HttpUrl = "prometheusUrl",
     /// Alertmanager for `spec.silenceAlerts`.
@@ -144,6 +146,9 @@ pub struct ServeConfig {
     pub insecure_no_auth: bool,
     /// Fault lease.
     pub lease: std::time::Duration,
+    /// How long an `untilAborted` fault holds when its experiment sets no
+    /// `guard.maxDuration`.
+    pub max_duration: std::time::Duration,
     /// Prometheus base URL.
     pub prometheus_url: Option<String>,
     /// Alertmanager base URL.
@@ -249,6 +254,10 @@ impl ServeLayer {
                 .lease
                 .map_or(std::time::Duration::from_secs(30), |d| d.std())
                 .max(std::time::Duration::from_secs(3)),
+            max_duration: self
+                .max_duration
+                .map_or(faultline_spec::Guard::DEFAULT_MAX_DURATION, |d| d.0)
+                .std(),
             prometheus_url: url(self.prometheus_url),
             alertmanager_url: url(self.alertmanager_url),
             agent_url: url(self.agent_url),
@@ -320,6 +329,7 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.state_dir, PathBuf::from("/var/lib/faultline"));
         assert_eq!(c.lease, std::time::Duration::from_secs(30));
+        assert_eq!(c.max_duration, std::time::Duration::from_secs(3600));
         let k = &c.kube;
         assert!(!k.enabled);
         assert_eq!(k.agent_selector, "app.kubernetes.io/name=faultline-agent");
@@ -327,6 +337,21 @@ mod tests {
         assert_eq!(k.pause_image, "registry.k8s.io/pause:3.10");
         assert_eq!(k.leader_lease, "faultline-leader");
         assert!(k.protect_namespaces.is_empty());
+    }
+
+    #[test]
+    fn max_duration_is_positive() {
+        let mut l = ServeLayer::default();
+        let zero = l.set("maxDuration", Raw::Text("0s".into()), Path::new("/"));
+        assert_eq!(zero, Err(ValueError::ZeroDuration("0s".into())));
+        assert_eq!(
+            ValueError::ZeroDuration("0s".into()).to_string(),
+            "`0s`: must be longer than 0s"
+        );
+        let bad = l.set("maxDuration", Raw::Text("soon".into()), Path::new("/"));
+        assert!(matches!(bad, Err(ValueError::Duration { .. })), "{bad:?}");
+        let c = layer(&[("maxDuration", "15m")]).resolve().unwrap();
+        assert_eq!(c.max_duration, std::time::Duration::from_secs(900));
     }
 
     #[test]

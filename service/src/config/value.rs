@@ -49,6 +49,9 @@ pub enum ValueError {
         /// Why, as the experiment language says it.
         error: UnitError,
     },
+    /// A duration of zero where only a positive one means anything.
+    #[error("`{0}`: must be longer than 0s")]
+    ZeroDuration(String),
     /// Not a number of the setting's kind.
     #[error("`{text}` is not {what}")]
     Number {
@@ -122,6 +125,24 @@ impl Setting for Duration {
         let t = text(raw)?;
         t.parse()
             .map_err(|error| ValueError::Duration { text: t, error })
+    }
+}
+
+/// A duration longer than zero (`maxDuration`: a bound of 0s would recover a fault the
+/// moment it is applied), refused where it is read, so the message names the file line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PositiveDuration(pub Duration);
+
+impl Setting for PositiveDuration {
+    fn read(raw: Raw, base: &Path) -> Result<Self, ValueError> {
+        let text = match &raw {
+            Raw::Text(t) => t.trim().to_string(),
+            Raw::List(_) => String::new(),
+        };
+        match Duration::read(raw, base)? {
+            d if d == Duration::ZERO => Err(ValueError::ZeroDuration(text)),
+            d => Ok(PositiveDuration(d)),
+        }
     }
 }
 

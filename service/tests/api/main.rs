@@ -15,5 +15,6 @@ mod schedules;
 mod serve_config;
 mod slow_clients;
 mod tokens_stay_secret;
+mod until_aborted;
 mod webhook_fuzz;
 mod webhook_gitlab;

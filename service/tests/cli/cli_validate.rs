@@ -212,3 +212,120 @@ fn every_subcommand_has_help_with_an_example() {
         "not a JSON log line: {first}"
     );
 }
+
+#[test]
+fn chaos_without_duration_validates_with_one_warning_and_explains_until_aborted() {
+    let files = [
+        "examples/chaos-mesh/stress-no-duration.yaml",
+        "examples/chaos-mesh/network-no-duration.yaml",
+    ];
+    let out = faultline(&["validate", files[0], files[1]]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    for f in files {
+        let warnings: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with(&format!("{f}: warning:")))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{err}");
+        assert!(
+            warnings[0].contains("1 fault step without `duration` holds until the run is aborted")
+                && warnings[0].contains("default 1h"),
+            "{}",
+            warnings[0]
+        );
+    }
+    assert_eq!(
+        text(&out.stdout).matches(": ok (1 experiment)").count(),
+        2,
+        "{}",
+        text(&out.stdout)
+    );
+    // No warning for a chaos with a duration.
+    let out = faultline(&["validate", "examples/chaos-mesh/network-delay.yaml"]);
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = faultline(&["validate", "--explain", files[0]]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let y = text(&out.stdout);
+    assert!(
+        y.contains("untilAborted: true") && !y.contains("duration:"),
+        "{y}"
+    );
+    // The explained form reads back, and keeps the warning.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("explained.yaml");
+    std::fs::write(&f, &y).unwrap();
+    let again = faultline(&["validate", f.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("warning:"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
+#[test]
+fn a_serial_template_deadline_explains_as_a_group_deadline() {
+    let out = faultline(&[
+        "validate",
+        "--explain",
+        "examples/chaos-mesh/workflow-deadline.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let y = text(&out.stdout);
+    assert!(y.contains("deadline: 4m") && y.contains("serial:"), "{y}");
+}
+
+#[test]
+fn bad_max_duration_is_refused_naming_the_field_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.yaml");
+    std::fs::write(
+        &f,
+        "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {name: b}\nspec:\n  guard:\n    maxDuration: 0s\n  target: {local: {pid: 1}}\n  steps:\n    - stressCpu: {workers: 1, load: 5}\n      untilAborted: true\n",
+    )
+    .unwrap();
+    let out = faultline(&["validate", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("bad.yaml:6:18: spec.guard.maxDuration: must be longer than 0s"),
+        "{err}"
+    );
+    // The serve setting: from a flag, and from a config file with its line.
+    let state = dir.path().join("state");
+    let out = faultline(&[
+        "serve",
+        "--insecure-no-auth",
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--max-duration=soon",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--max-duration (or FAULTLINE_MAX_DURATION): `soon`"),
+        "{err}"
+    );
+    let conf = dir.path().join("serve.yaml");
+    std::fs::write(&conf, "listen: 127.0.0.1:0\nmaxDuration: 0s\n").unwrap();
+    let out = faultline(&[
+        "serve",
+        "--insecure-no-auth",
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--config",
+        conf.to_str().unwrap(),
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("serve.yaml:2:14: maxDuration: `0s`: must be longer than 0s"),
+        "{err}"
+    );
+}

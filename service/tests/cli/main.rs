@@ -12,3 +12,4 @@ mod cli_validate;
 mod crash_run;
 mod crash_serve;
 mod notify_cli;
+mod run_until;

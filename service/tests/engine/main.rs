@@ -7,3 +7,4 @@
 mod prometheus_probe;
 mod run_engine;
 mod run_prometheus;
+mod run_until;

@@ -66,8 +66,9 @@ pub fn duration(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<
     Some(deadline.or(own))
 }
 
-/// The duration of a chaos that holds until removed: refuses a missing one and `0s`
-/// (nothing would be injected, and the native form refuses it too).
+/// The duration of a pod-failure, which faultline only holds for a duration: refuses a
+/// missing one and `0s` (nothing would be injected, and the native form refuses it too).
+/// StressChaos and NetworkChaos take [`hold_duration`] instead.
 pub fn need_duration(
     cx: &mut Cx,
     o: &Obj<'_>,
@@ -93,6 +94,24 @@ pub fn need_duration(
             None
         }
         Some(d) => Some(d),
+    }
+}
+
+/// The duration of a StressChaos or NetworkChaos. Without one Chaos Mesh keeps the chaos
+/// until the object is deleted; faultline holds it until the run is aborted, at most
+/// `guard.maxDuration`: `Some(None)`. `0s` is refused as by [`need_duration`].
+pub fn hold_duration(cx: &mut Cx, o: &Obj<'_>, dur: Option<Duration>) -> Option<Option<Duration>> {
+    match dur {
+        None => Some(None),
+        Some(d) if d == Duration::ZERO => {
+            cx.err(
+                &o.at("duration"),
+                pos_of(o, "duration"),
+                "must be longer than 0s",
+            );
+            None
+        }
+        Some(d) => Some(Some(d)),
     }
 }
 

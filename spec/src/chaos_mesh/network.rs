@@ -2,7 +2,7 @@
 //! `duplicate`, `corrupt`, `bandwidth`, `partition`; `direction`, `target` (peer pods) and
 //! `externalTargets` (peer addresses) narrow the traffic.
 
-use super::common::{Translated, duration, need_duration, pos_of, target};
+use super::common::{Translated, duration, hold_duration, pos_of, target};
 use super::fields::{Paths, actions_of, kinds_of, present};
 use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::target::{SELECTOR, mode, selector_fields};
@@ -279,11 +279,13 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
         }
     }
     let fault = fault(cx, o, action, scope?);
-    let dur = need_duration(cx, o, dur?, "a NetworkChaos");
+    let dur = hold_duration(cx, o, dur?);
+    let dur = dur?;
     let step = Step::Fault(FaultStep {
         name: None,
         fault: fault?,
-        duration: Some(dur?),
+        duration: dur,
+        until_aborted: dur.is_none(),
         target: None,
     });
     Some(Translated { step, target: tgt? })

@@ -115,6 +115,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
         name: None,
         fault,
         duration,
+        until_aborted: false,
         target: None,
     });
     Some(Translated { step, target: tgt? })

@@ -1,7 +1,7 @@
 //! StressChaos: `stressors.cpu {workers, load}` and `stressors.memory {workers, size}`;
 //! both together become a `parallel` group.
 
-use super::common::{Translated, duration, need_duration, target, unsupported};
+use super::common::{Translated, duration, hold_duration, target, unsupported};
 use super::fields::{Paths, actions_of, kinds_of};
 use crate::decode::cx::{Cx, Obj, Schema, join};
 use crate::decode::target::SELECTOR;
@@ -125,7 +125,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
             None
         }
     };
-    let dur = need_duration(cx, o, dur?, "a StressChaos");
+    let dur = hold_duration(cx, o, dur?);
     let (tgt, dur, faults) = (tgt?, dur?, faults?);
     ok.then_some(())?;
     let mut steps: Vec<Step> = faults
@@ -134,7 +134,8 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
             Step::Fault(FaultStep {
                 name: None,
                 fault,
-                duration: Some(dur),
+                duration: dur,
+                until_aborted: dur.is_none(),
                 target: None,
             })
         })
@@ -142,7 +143,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
     let step = if steps.len() == 1 {
         steps.remove(0)
     } else {
-        Step::Parallel(steps)
+        Step::Parallel(steps.into())
     };
     Some(Translated { step, target: tgt })
 }

@@ -1,14 +1,14 @@
-//! Workflow: `entry` names a template; `Serial`/`Parallel` templates list `children`,
-//! `Suspend` waits `deadline`, chaos templates embed a chaos spec whose duration is the
+//! Workflow: `entry` names a template; `Serial`/`Parallel` templates list `children` and
+//! may bound them with `deadline` (the group's deadline), `Suspend` waits `deadline`, chaos templates embed a chaos spec whose duration is the
 //! template's `deadline`. The tree becomes native steps in the same order.
 
 use std::collections::HashMap;
 
-use super::common::{Translated, pos_of};
+use super::common::Translated;
 use super::{network, pod, stress};
 use crate::decode::cx::{Cx, Obj, Schema, index, join};
 use crate::decode::tree::Node;
-use crate::experiment::Step;
+use crate::experiment::{Group, Step};
 use crate::units::Duration;
 
 /// One template.
@@ -95,9 +95,12 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>) -> Option<Vec<Step>> {
     }
     let mut stack = Vec::new();
     let step = node(cx, &templates, &entry, &mut stack)?;
-    // The top level of `steps` is already serial: unwrap a Serial entry.
+    // The top level of `steps` is already serial: unwrap a Serial entry without deadline.
     Some(match step {
-        Step::Serial(children) => children,
+        Step::Serial(Group {
+            steps,
+            deadline: None,
+        }) => steps,
         other => vec![other],
     })
 }
@@ -210,17 +213,22 @@ fn template(
                     None => ok = false,
                 }
             }
-            if deadline.is_some() {
-                // A group's deadline cuts its children short in Chaos Mesh; faultline's
-                // groups end when their children do, so refuse rather than change timing.
-                cx.err(&o.at("deadline"), pos_of(o, "deadline"), format!("a deadline on a `{kind}` template is not supported; put durations on its chaos children"));
+            if deadline == Some(Duration::ZERO) {
+                let pos = o.get("deadline").map_or(o.pos, |n| n.pos);
+                cx.err(&o.at("deadline"), pos, "must be longer than 0s");
                 ok = false;
             }
+            // Chaos Mesh ends a Serial/Parallel node at its deadline, children still
+            // running included, and the workflow goes on: its deadline reconciler marks the
+            // node and its children `DeadlineExceed`, which counts as finished
+            // (`WorkflowNodeFinished`) and shows as succeeded, not failed. The group's
+            // deadline does the same.
+            let group = Group { steps, deadline };
             ok.then(|| {
                 if kind == "Serial" {
-                    Step::Serial(steps)
+                    Step::Serial(group)
                 } else {
-                    Step::Parallel(steps)
+                    Step::Parallel(group)
                 }
             })
         }
@@ -259,7 +267,7 @@ fn template(
                 // A kill is instant, but its workflow node occupies the deadline before the
                 // next node starts: keep that timing with a wait.
                 (Step::Fault(f), Some(d)) if f.fault.is_instant() => {
-                    Step::Serial(vec![step, Step::Suspend(d)])
+                    Step::Serial(vec![step, Step::Suspend(d)].into())
                 }
                 _ => step,
             })
@@ -270,7 +278,9 @@ fn template(
 fn set_target(step: &mut Step, target: &crate::selector::Target) {
     match step {
         Step::Fault(f) => f.target = Some(target.clone()),
-        Step::Parallel(c) | Step::Serial(c) => c.iter_mut().for_each(|s| set_target(s, target)),
+        Step::Parallel(g) | Step::Serial(g) => {
+            g.steps.iter_mut().for_each(|s| set_target(s, target))
+        }
         Step::Suspend(_) => {}
     }
 }

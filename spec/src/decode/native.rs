@@ -26,6 +26,7 @@ pub static GUARD: Schema = Schema::new(&[
     ("protectedNamespaces", None),
     ("dryRun", None),
     ("errorBudget", Some(&ERROR_BUDGET)),
+    ("maxDuration", None),
 ]);
 
 /// `spec.guard.errorBudget`.
@@ -227,7 +228,23 @@ fn guard(cx: &mut Cx, o: &Obj<'_>) -> Option<Guard> {
             .map(Some),
         None => Some(None),
     };
+    let max_duration = match o.get("maxDuration") {
+        Some(n) => match cx.parsed::<Duration>(n, &o.at("maxDuration"), "a duration like `1h`") {
+            Some(d) if d == Duration::ZERO => {
+                cx.err_hint(
+                    &o.at("maxDuration"),
+                    n.pos,
+                    "must be longer than 0s",
+                    "it bounds how long an `untilAborted` fault holds, e.g. `30m`",
+                );
+                None
+            }
+            d => d.map(Some),
+        },
+        None => Some(None),
+    };
     Some(Guard {
+        max_duration: max_duration?,
         max_targets: max_targets?,
         max_percent: max_percent?,
         protected_namespaces: protected?,

@@ -4,7 +4,7 @@ use super::cx::{Cx, Obj, Schema, index};
 use super::fault;
 use super::target::{TARGET, target};
 use super::tree::Node;
-use crate::experiment::{FaultStep, Step};
+use crate::experiment::{FaultStep, Group, Step};
 use crate::fault::{FaultKind, STEP_KEYS, Targets};
 use crate::selector::Target;
 use crate::units::Duration;
@@ -14,6 +14,8 @@ pub static STEP: Schema = Schema {
     fields: &[
         ("name", None),
         ("duration", None),
+        ("untilAborted", None),
+        ("deadline", None),
         ("target", Some(&TARGET)),
         ("parallel", None),
         ("serial", None),
@@ -106,7 +108,9 @@ impl Steps {
     fn group(&mut self, cx: &mut Cx, o: &Obj<'_>, kind: &str) -> Option<Step> {
         let mut ok = true;
         for (k, key) in o.keys() {
-            if k != kind && ["name", "duration", "target"].contains(&k) {
+            let misplaced = ["name", "duration", "untilAborted", "target"].contains(&k)
+                || (k == "deadline" && kind == "suspend");
+            if k != kind && misplaced {
                 cx.err_hint(
                     &o.at(k),
                     key.pos,
@@ -116,16 +120,31 @@ impl Steps {
                 ok = false;
             }
         }
+        let deadline = match o.get("deadline").filter(|_| kind != "suspend") {
+            Some(n) => match cx.parsed::<Duration>(n, &o.at("deadline"), "a duration like `5m`") {
+                Some(d) if d == Duration::ZERO => {
+                    cx.err(&o.at("deadline"), n.pos, "must be longer than 0s");
+                    None
+                }
+                Some(d) => Some(Some(d)),
+                None => None,
+            },
+            None => Some(None),
+        };
         let n = o.get(kind)?;
         let p = o.at(kind);
+        let group = |steps| Group {
+            steps,
+            deadline: deadline.flatten(),
+        };
         let step = match kind {
             "suspend" => cx
                 .parsed::<Duration>(n, &p, "a duration >= 0 like `1m`")
                 .map(Step::Suspend),
-            "parallel" => self.list(cx, n, &p).map(Step::Parallel),
-            _ => self.list(cx, n, &p).map(Step::Serial),
+            "parallel" => self.list(cx, n, &p).map(group).map(Step::Parallel),
+            _ => self.list(cx, n, &p).map(group).map(Step::Serial),
         };
-        if ok { step } else { None }
+        if ok && deadline.is_some() { step } else { None }
     }
 
     fn fault_step(&mut self, cx: &mut Cx, o: &Obj<'_>, kind: &str) -> Option<Step> {
@@ -156,16 +175,21 @@ impl Steps {
             }
             None => None,
         };
+        let until_aborted = match o.get("untilAborted") {
+            Some(n) => cx.boolean(n, &o.at("untilAborted"))?,
+            None => false,
+        };
         let tgt = match o.get("target") {
             Some(n) => Some(target(cx, n, &o.at("target"))?),
             None => None,
         };
         let fault = fault?;
-        self.check(cx, o, &fault, duration, tgt.as_ref())?;
+        self.check(cx, o, &fault, duration, until_aborted, tgt.as_ref())?;
         Some(Step::Fault(FaultStep {
             name,
             fault,
             duration,
+            until_aborted,
             target: tgt,
         }))
     }
@@ -176,12 +200,34 @@ impl Steps {
         o: &Obj<'_>,
         f: &FaultKind,
         duration: Option<Duration>,
+        until_aborted: bool,
         tgt: Option<&Target>,
     ) -> Option<()> {
         let kind = f.name();
         let dur_pos = o.get("duration").map_or(o.pos, |n| n.pos);
         let mut ok = true;
-        match (f.is_instant(), duration) {
+        if until_aborted {
+            let pos = o.get("untilAborted").map_or(o.pos, |n| n.pos);
+            if f.is_instant() {
+                cx.err_hint(
+                    &o.at("untilAborted"),
+                    pos,
+                    format!("`{kind}` happens once and cannot hold until aborted"),
+                    "remove `untilAborted`",
+                );
+                return None;
+            }
+            if duration.is_some() {
+                cx.err_hint(
+                    &o.at("untilAborted"),
+                    pos,
+                    "`untilAborted: true` and `duration` are both set",
+                    "give one: `duration` to hold it that long, `untilAborted` to hold it until the run is aborted or `guard.maxDuration` passes",
+                );
+                return None;
+            }
+        }
+        match (f.is_instant() || until_aborted, duration) {
             (true, Some(_)) => {
                 cx.err_hint(
                     &o.at("duration"),
@@ -196,7 +242,7 @@ impl Steps {
                     &o.at("duration"),
                     o.pos,
                     format!("`{kind}` holds until recovered and needs a `duration`"),
-                    "add e.g. `duration: 30s` beside it",
+                    "add e.g. `duration: 30s` beside it (or `untilAborted: true` to hold it until the run is aborted, at most `guard.maxDuration`)",
                 );
                 ok = false;
             }

@@ -48,6 +48,37 @@ fn write_page(out: &mut String) -> std::fmt::Result {
     writeln!(out)?;
     writeln!(
         out,
+        "**Without `duration`.** A Chaos Mesh StressChaos or NetworkChaos without `duration` \
+         lasts until its object is deleted. It imports as a step with `untilAborted: true` and \
+         no `duration`: the fault holds until the run is aborted (`faultline run` Ctrl-C, the \
+         API's abort, the emergency stop) or until `guard.maxDuration` has passed, whichever \
+         comes first; reaching the bound recovers the fault and the run goes on. Unset, \
+         `guard.maxDuration` is the service's `maxDuration` setting (`serve --max-duration`, \
+         `FAULTLINE_MAX_DURATION`), default 1h. `faultline validate` warns once per \
+         experiment (exit code 0), and the run's events carry a note when the step starts. \
+         The fault's lease and the agent's journal bound it even if the service dies. A \
+         native step may say `untilAborted: true` too; one without either still needs a \
+         `duration`."
+    )?;
+    writeln!(out)?;
+    writeln!(out, "```yaml")?;
+    writeln!(out, "guard: {{ maxDuration: 30m }}")?;
+    writeln!(out, "steps:")?;
+    writeln!(out, "  - stressCpu: {{ workers: 2, load: 80 }}")?;
+    writeln!(out, "    untilAborted: true")?;
+    writeln!(out, "```")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "**A group's `deadline`.** `serial:` and `parallel:` steps take a `deadline` (a Chaos \
+         Mesh Workflow's `deadline` on a Serial or Parallel template imports as it). When it \
+         passes, the children still holding a fault are recovered, those not yet started are \
+         skipped, a note says so, and the run goes on with the next step: the group ends, the \
+         run does not fail. A child's own `duration` still holds when it is shorter."
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
         "| Kind | Carried out by | Aims at | Lasts | Chaos Mesh |"
     )?;
     writeln!(out, "|---|---|---|---|---|")?;

@@ -36,29 +36,50 @@ pub fn plan(exp: &Experiment) -> Vec<PlannedFault> {
 fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<PlannedFault>) -> f64 {
     match step {
         Step::Fault(f) => {
+            // An `untilAborted` fault is planned at its bound: the spec's
+            // `guard.maxDuration`, else the default (the service's own setting, if it
+            // differs, is only known to the run).
+            let duration = f.duration.or_else(|| {
+                f.until_aborted.then(|| {
+                    exp.spec
+                        .guard
+                        .max_duration
+                        .unwrap_or(faultline_spec::Guard::DEFAULT_MAX_DURATION)
+                })
+            });
             out.push(PlannedFault {
                 step: path.to_string(),
                 kind: f.fault.name().to_string(),
                 target: describe(f.target.as_ref().or(exp.spec.target.as_ref())),
-                duration: f.duration.map(|d| d.to_string()),
+                duration: duration.map(|d| d.to_string()),
                 starts_at_seconds: t,
             });
-            f.duration.map_or(0.0, |d| d.std().as_secs_f64())
+            duration.map_or(0.0, |d| d.std().as_secs_f64())
         }
         Step::Suspend(d) => d.std().as_secs_f64(),
-        Step::Serial(children) => {
+        Step::Serial(g) => {
             let mut elapsed = 0.0;
-            for (i, c) in children.iter().enumerate() {
+            for (i, c) in g.steps.iter().enumerate() {
                 elapsed += walk(exp, c, &format!("{path}.{}", label(c, i)), t + elapsed, out);
             }
-            elapsed
+            bounded(elapsed, g)
         }
-        Step::Parallel(children) => children
-            .iter()
-            .enumerate()
-            .map(|(i, c)| walk(exp, c, &format!("{path}.{}", label(c, i)), t, out))
-            .fold(0.0, f64::max),
+        Step::Parallel(g) => {
+            let longest = g
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, c)| walk(exp, c, &format!("{path}.{}", label(c, i)), t, out))
+                .fold(0.0, f64::max);
+            bounded(longest, g)
+        }
     }
+}
+
+/// A group's time, cut at its deadline.
+fn bounded(seconds: f64, g: &faultline_spec::Group) -> f64 {
+    g.deadline
+        .map_or(seconds, |d| seconds.min(d.std().as_secs_f64()))
 }
 
 fn describe(target: Option<&Target>) -> String {
@@ -143,7 +164,7 @@ fn collect_targets<'e>(exp: &'e Experiment, steps: &'e [Step], out: &mut Vec<&'e
                     out.push(t);
                 }
             }
-            Step::Serial(c) | Step::Parallel(c) => collect_targets(exp, c, out),
+            Step::Serial(g) | Step::Parallel(g) => collect_targets(exp, &g.steps, out),
             Step::Suspend(_) => {}
         }
     }
@@ -186,6 +207,33 @@ mod tests {
         assert_eq!(p[0].target, "pid 1");
         assert_eq!(p[3].duration, None);
         assert_eq!(p[1].step, "parallel#3.processPause#1");
+    }
+
+    #[test]
+    fn the_plan_bounds_groups_by_their_deadline_and_until_aborted_by_the_guard() {
+        let e = exp(
+            "    - deadline: 4s\n      serial:\n        - processPause: {}\n          duration: 10s\n    - stressCpu: { workers: 1, load: 50 }\n      untilAborted: true\n    - processKill: {}\n",
+            "  guard: { maxDuration: 30s }\n",
+        );
+        let p = plan(&e);
+        let got: Vec<(&str, f64, Option<&str>)> = p
+            .iter()
+            .map(|f| (f.kind.as_str(), f.starts_at_seconds, f.duration.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("processPause", 0.0, Some("10s")),
+                ("stressCpu", 4.0, Some("30s")),
+                ("processKill", 34.0, None)
+            ]
+        );
+        // Without guard.maxDuration, the default hour.
+        let e = exp(
+            "    - stressCpu: { workers: 1, load: 50 }\n      untilAborted: true\n",
+            "",
+        );
+        assert_eq!(plan(&e)[0].duration.as_deref(), Some("1h"));
     }
 
     #[test]

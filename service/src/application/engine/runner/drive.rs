@@ -72,7 +72,7 @@ impl Runner {
                 result = Err(stop);
                 break;
             }
-            result = self.exec_step(step, label.clone()).await;
+            result = self.exec_step(step, label.clone(), None).await;
             if result.is_err() {
                 break;
             }

@@ -3,11 +3,20 @@
 //! event persisted before the next (`record_all`), and each fault is recorded as active
 //! in the store before it is applied, so a restarted service knows what to confirm
 //! recovered. Steps are walked in order: serial, parallel, suspend.
+//!
+//! Time bounds are passed down, never enforced by dropping a future (a child dropped
+//! mid-apply would leave a fault nobody recovers): each step gets `until`, the earliest
+//! deadline of the groups around it, and waits no longer than that. A group's deadline
+//! thus ends the children still holding a fault (they are recovered as at the end of
+//! their duration), skips those not started, and the run goes on with the next step.
 
 use faultline_agent::faults::FaultId;
 use faultline_agent::protocol::ApplyRequest;
-use faultline_spec::{FaultStep, LocalTarget, Step, Target};
+use std::time::Duration;
+
+use faultline_spec::{FaultStep, Group, LocalTarget, Step, Target};
 use futures::future::{BoxFuture, join_all};
+use tokio::time::Instant;
 
 use super::executor::{AnyExecutor, Executor, Order};
 use super::machine::Runner;
@@ -49,45 +58,99 @@ pub(super) struct Resolved {
 }
 
 impl Runner {
+    /// Runs `step`, ending it by `until` (the deadline of the groups around it) at the
+    /// latest.
     pub(super) fn exec_step<'s>(
         &'s self,
         step: &'s Step,
         label: String,
+        until: Option<Instant>,
     ) -> BoxFuture<'s, Result<(), Stop>> {
         Box::pin(async move {
+            if passed(until) {
+                // A group's deadline has passed: what is not started is skipped (the
+                // group notes it), never applied only to be recovered at once.
+                return Ok(());
+            }
             match step {
-                Step::Fault(f) => self.exec_fault(f, label).await,
+                Step::Fault(f) => self.exec_fault(f, label, until).await,
                 Step::Suspend(d) => {
                     self.enter_observing(&format!("suspend {d}"))?;
-                    self.wait(d.std()).await
+                    self.wait(bounded(d.std(), until)).await
                 }
-                Step::Serial(children) => {
-                    for (i, c) in children.iter().enumerate() {
-                        self.exec_step(c, format!("{label}.{}", step_label(c, i)))
+                Step::Serial(g) => {
+                    let until = self.group_until(g, until);
+                    for (i, c) in g.steps.iter().enumerate() {
+                        self.exec_step(c, format!("{label}.{}", step_label(c, i)), until)
                             .await?;
                     }
-                    Ok(())
+                    self.note_deadline(g, until, &label)
                 }
-                Step::Parallel(children) => {
+                Step::Parallel(g) => {
+                    let until = self.group_until(g, until);
                     // join_all, not try_join_all: a sibling that is mid-apply must finish
                     // and register its fault so it can be recovered, never be dropped.
-                    let runs = children
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| self.exec_step(c, format!("{label}.{}", step_label(c, i))));
+                    let runs = g.steps.iter().enumerate().map(|(i, c)| {
+                        self.exec_step(c, format!("{label}.{}", step_label(c, i)), until)
+                    });
                     let results = join_all(runs).await;
-                    results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+                    results.into_iter().find(Result::is_err).unwrap_or(Ok(()))?;
+                    self.note_deadline(g, until, &label)
                 }
             }
         })
     }
 
+    /// When a group with a deadline ends: the earlier of its own deadline and `outer`.
+    fn group_until(&self, g: &Group, outer: Option<Instant>) -> Option<Instant> {
+        let own = g.deadline.map(|d| Instant::now() + d.std());
+        match (own, outer) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Says in the run's events that a group's deadline ended it.
+    fn note_deadline(&self, g: &Group, until: Option<Instant>, label: &str) -> Result<(), Stop> {
+        match g.deadline {
+            Some(d) if passed(until) => self.record(RunEvent::Note {
+                message: format!(
+                    "step {label}: its deadline ({d}) passed; what still held a fault was recovered and the rest skipped; the run goes on"
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// One fault step: resolve -> apply -> (observe for its duration) -> recover.
-    async fn exec_fault(&self, f: &FaultStep, label: String) -> Result<(), Stop> {
+    async fn exec_fault(
+        &self,
+        f: &FaultStep,
+        label: String,
+        until: Option<Instant>,
+    ) -> Result<(), Stop> {
         if let Some(r) = self.aborted() {
             return Err(Stop::Aborted(r));
         }
-        let duration = f.duration.map(|d| d.std()).unwrap_or_default();
+        let duration = if f.until_aborted {
+            let max = self
+                .exp
+                .spec
+                .guard
+                .max_duration
+                .map_or(self.opts.max_duration, |d| d.std());
+            self.record(RunEvent::Note {
+                message: format!(
+                    "step {label}: {} has no duration; it holds until the run is aborted, at most {} (guard.maxDuration)",
+                    f.fault.name(),
+                    faultline_spec::Duration(max)
+                ),
+            })?;
+            max
+        } else {
+            f.duration.map(|d| d.std()).unwrap_or_default()
+        };
+        let duration = bounded(duration, until);
         let Some(resolved) = self.resolve(f, &label).await? else {
             // The mode chose no pod (noted): the step still lasts its duration.
             self.enter_observing(&label)?;
@@ -102,7 +165,8 @@ impl Runner {
             }
             return Ok(());
         }
-        self.wait(duration).await?;
+        // Counted from the apply: a group's deadline that passed meanwhile still ends it.
+        self.wait(bounded(duration, until)).await?;
         self.recover_each(&ids).await
     }
 
@@ -281,6 +345,16 @@ impl Runner {
         FaultId::new(format!("{}-f{}", short(&self.run), *n))
             .expect("run ids are short and alphanumeric")
     }
+}
+
+/// `d`, cut at `until`.
+fn bounded(d: Duration, until: Option<Instant>) -> Duration {
+    until.map_or(d, |u| d.min(u.saturating_duration_since(Instant::now())))
+}
+
+/// Whether `until` has come.
+fn passed(until: Option<Instant>) -> bool {
+    until.is_some_and(|u| Instant::now() >= u)
 }
 
 /// The first 12 characters of a run id, used as the prefix of its fault ids.

@@ -29,6 +29,9 @@ pub struct RunOptions {
     /// Where fault spans are opened before their apply call, so calls to node agents
     /// carry their trace context (the trace observer, when traces are exported).
     pub fault_traces: Option<Arc<dyn FaultTraces>>,
+    /// How long an `untilAborted` fault (a Chaos Mesh chaos without `duration`) holds
+    /// when its experiment sets no `guard.maxDuration` (`serve --max-duration`).
+    pub max_duration: Duration,
 }
 
 impl Default for RunOptions {
@@ -40,6 +43,7 @@ impl Default for RunOptions {
             alerts_pushed: false,
             cluster: None,
             fault_traces: None,
+            max_duration: faultline_spec::Guard::DEFAULT_MAX_DURATION.std(),
         }
     }
 }
