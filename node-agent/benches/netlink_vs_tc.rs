@@ -98,7 +98,7 @@ fn main() {
             ..NetworkScope::default()
         },
     });
-    let fam = Family::of(&kind).unwrap();
+    let fam = Family::of(&kind);
     // The runtime the agent's executors run on (`agent/core.rs`: one current-thread runtime
     // on the agent thread). On a multi-thread runtime every netlink reply would wake the
     // caller across threads, which about doubled the time measured here.

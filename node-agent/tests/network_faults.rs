@@ -40,7 +40,7 @@ async fn bandwidth_limits_a_tcp_transfer_and_recovers() {
     let before = pair.tc_show_a();
     let base = pair.throughput_a_to_b(2_000_000);
     let rec = netns_record("bw", tbf("4mbps", NetworkScope::default()), &pair.a_path());
-    let fam = Family::of(&rec.kind).unwrap();
+    let fam = Family::of(&rec.kind);
 
     fam.apply(&rec).await.unwrap();
     assert_eq!(
@@ -76,7 +76,7 @@ async fn apply_twice_is_apply_once_and_recover_twice_is_fine() {
         tbf("10mbps", NetworkScope::default()),
         &pair.a_path(),
     );
-    let fam = Family::of(&rec.kind).unwrap();
+    let fam = Family::of(&rec.kind);
     fam.apply(&rec).await.unwrap();
     fam.apply(&rec).await.unwrap();
     assert_eq!(our_roots(&pair.a_path()).await.len(), 1);
@@ -94,7 +94,7 @@ async fn from_direction_shapes_received_traffic_through_an_ifb() {
         ..NetworkScope::default()
     };
     let rec = netns_record("from", tbf("4mbps", scope), &pair.a_path());
-    let fam = Family::of(&rec.kind).unwrap();
+    let fam = Family::of(&rec.kind);
     match fam.apply(&rec).await {
         Ok(()) => {}
         Err(e @ FaultError::ModuleMissing { .. }) => {
@@ -133,7 +133,7 @@ async fn one_bad_interface_undoes_the_others() {
         ..NetworkScope::default()
     };
     let rec = netns_record("aon", tbf("10mbps", scope), &pair.a_path());
-    let fam = Family::of(&rec.kind).unwrap();
+    let fam = Family::of(&rec.kind);
     let e = fam.apply(&rec).await.unwrap_err();
     assert!(e.to_string().contains("ingress"), "{e}");
     assert!(
@@ -154,11 +154,7 @@ async fn a_missing_device_changes_nothing() {
         ..NetworkScope::default()
     };
     let rec = netns_record("dev", tbf("10mbps", scope), &pair.a_path());
-    let e = Family::of(&rec.kind)
-        .unwrap()
-        .apply(&rec)
-        .await
-        .unwrap_err();
+    let e = Family::of(&rec.kind).apply(&rec).await.unwrap_err();
     assert!(
         matches!(e, FaultError::TargetNotFound(_)) && e.to_string().contains("nosuch0"),
         "{e}"
@@ -174,7 +170,7 @@ async fn recover_after_the_netns_is_gone_is_target_gone() {
         tbf("10mbps", NetworkScope::default()),
         &pair.a_path(),
     );
-    let fam = Family::of(&rec.kind).unwrap();
+    let fam = Family::of(&rec.kind);
     fam.apply(&rec).await.unwrap();
     pair.delete_a();
     assert!(matches!(
@@ -194,7 +190,7 @@ async fn netem_either_works_or_says_the_module_is_missing_and_changes_nothing() 
         scope: NetworkScope::default(),
     });
     let rec = netns_record("netem", kind, &pair.a_path());
-    let fam = Family::of(&rec.kind).unwrap();
+    let fam = Family::of(&rec.kind);
     match fam.apply(&rec).await {
         Ok(()) => {
             // A kernel with sch_netem (the QEMU tier): the qdisc is there, then gone.
@@ -244,7 +240,7 @@ async fn partition_drops_peer_traffic_both_ways_and_recovers() {
         NodeFault::NetworkPartition(NetworkPartition { scope }),
         &pair.a_path(),
     );
-    let fam = Family::of(&rec.kind).unwrap();
+    let fam = Family::of(&rec.kind);
     fam.apply(&rec).await.unwrap();
     fam.apply(&rec).await.unwrap(); // idempotent
     let tables = sh(&format!("ip netns exec {} nft list tables", pair.a));
@@ -276,7 +272,7 @@ async fn partition_of_a_gone_netns_is_target_gone() {
         NodeFault::NetworkPartition(NetworkPartition { scope }),
         &pair.a_path(),
     );
-    let fam = Family::of(&rec.kind).unwrap();
+    let fam = Family::of(&rec.kind);
     fam.apply(&rec).await.unwrap();
     pair.delete_a();
     assert!(matches!(

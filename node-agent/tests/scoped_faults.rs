@@ -100,7 +100,7 @@ async fn bandwidth_to_one_peer_spares_another_address_on_the_same_interface() {
         tbf("4mbps", scope(Direction::To, &["10.77.0.2/32"], &[])),
         &pair.a_path(),
     );
-    let fam = Family::of(&rec.kind).unwrap();
+    let fam = Family::of(&rec.kind);
     fam.apply(&rec).await.unwrap();
     // Applying twice leaves one tree, not two sets of filters.
     fam.apply(&rec).await.unwrap();
@@ -140,7 +140,7 @@ async fn bandwidth_on_one_port_spares_other_ports() {
         tbf("4mbps", scope(Direction::To, &[], &[port])),
         &pair.a_path(),
     );
-    let fam = Family::of(&rec.kind).unwrap();
+    let fam = Family::of(&rec.kind);
     fam.apply(&rec).await.unwrap();
     let filters = sh(&format!("tc -n {} filter show dev va", pair.a));
     // One IPv4 and one IPv6 filter on the destination port.
@@ -175,7 +175,7 @@ async fn from_direction_matches_the_source_of_received_traffic() {
         tbf("4mbps", scope(Direction::From, &["10.77.0.2/32"], &[])),
         &pair.a_path(),
     );
-    let fam = Family::of(&rec.kind).unwrap();
+    let fam = Family::of(&rec.kind);
     fam.apply(&rec).await.unwrap();
     let ifb = format!("flifb{}", pair.a_ifindex());
     let filters = sh(&format!("tc -n {} filter show dev {ifb}", pair.a));
@@ -215,7 +215,7 @@ async fn ipv6_and_ipv4_peers_with_ports_both_ways_install_and_go() {
         ),
         &pair.a_path(),
     );
-    let fam = Family::of(&rec.kind).unwrap();
+    let fam = Family::of(&rec.kind);
     fam.apply(&rec).await.unwrap();
     let egress = sh(&format!("tc -n {} filter show dev va", pair.a));
     let ifb = sh(&format!(
@@ -250,7 +250,7 @@ async fn scoped_netem_either_works_or_says_the_module_is_missing_and_changes_not
         scope: scope(Direction::To, &["10.77.0.2/32"], &[]),
     });
     let rec = netns_record("snetem", kind, &pair.a_path());
-    let fam = Family::of(&rec.kind).unwrap();
+    let fam = Family::of(&rec.kind);
     match fam.apply(&rec).await {
         Ok(()) => {
             let va = pair.a_ifindex();

@@ -131,11 +131,7 @@ impl Core {
         };
         let rec = active.record.clone();
         let started = Instant::now();
-        let outcome = match Family::of(&rec.kind) {
-            Some(family) => family.recover(&rec).await,
-            // Apply refuses such kinds, so a journal never holds one applied.
-            None => Ok(Recovered::AlreadyGone),
-        };
+        let outcome = Family::of(&rec.kind).recover(&rec).await;
         match outcome {
             Ok(outcome) => Ok(Undone {
                 rec,

@@ -39,10 +39,9 @@ pub enum Family {
 }
 
 impl Family {
-    /// The family for `kind`. Every `NodeFault` has one: the `Option` is left from when
-    /// the wire type also held the service's pod kinds, and goes with its callers' checks.
-    pub fn of(kind: &NodeFault) -> Option<Family> {
-        Some(match kind {
+    /// The family that carries out `kind` on a node.
+    pub fn of(kind: &NodeFault) -> Family {
+        match kind {
             NodeFault::StressCpu(_) | NodeFault::StressMemory(_) => Family::Stress(stress::Stress),
             NodeFault::ProcessKill(_)
             | NodeFault::ProcessPause(_)
@@ -55,7 +54,7 @@ impl Family {
             | NodeFault::NetworkNetem(_) => Family::Netem(netem::Netem),
             NodeFault::NetworkBandwidth(_) => Family::Bandwidth(bandwidth::Bandwidth),
             NodeFault::NetworkPartition(_) => Family::Partition(partition::Partition),
-        })
+        }
     }
 }
 
