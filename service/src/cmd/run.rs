@@ -92,7 +92,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
                 println!("  would be refused: {refusal}");
             }
             for f in plan(exp) {
-                let d = f.duration.as_deref().unwrap_or("instant");
+                let d = f.holds();
                 println!(
                     "  t+{:>6.1}s  {:<18} {:<10} on {} ({})",
                     f.starts_at_seconds, f.kind, d, f.target, f.step

@@ -39,7 +39,11 @@ pub fn body(plan: &DryRun, cx: &GitlabContext) -> String {
                 f.step.replace('|', "\\|"),
                 f.kind,
                 f.target.replace('|', "\\|"),
-                f.duration.as_deref().unwrap_or("once"),
+                if f.duration.is_some() {
+                    f.holds()
+                } else {
+                    "once".into()
+                },
             ));
         }
     }

@@ -170,6 +170,20 @@ fn run_and_recover_report_bad_input_and_an_empty_journal() {
     let kill = plan.find("podKill").expect("the plan lists pod-kill");
     let failure = plan.find("podFailure").expect("the plan lists pod-failure");
     assert!(kill < failure, "workflow order is kept: {plan}");
+    // A chaos without `duration` is planned as what it is: until aborted, with its bound.
+    let out = faultline(&[
+        "run",
+        "--dry-run",
+        "--state-dir",
+        state,
+        "examples/chaos-mesh/stress-no-duration.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).contains("until aborted (at most 1h)"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = faultline(&["recover", "--state-dir", state]);
     assert_eq!(out.status.code(), Some(0));
     assert!(

@@ -15,11 +15,27 @@ pub struct PlannedFault {
     pub kind: String,
     /// The target as written (`pid 42`, `netns web`, `pods app=nginx in final (mode all)`).
     pub target: String,
-    /// How long it holds; `None` for instant faults.
+    /// How long it holds; `None` for instant faults. For an `untilAborted` fault, its
+    /// bound (`guard.maxDuration` or the default).
     pub duration: Option<String>,
+    /// True when the fault holds until the run is aborted, `duration` being its bound.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub until_aborted: bool,
     /// Seconds from the start of the steps when it is applied (serial order; suspends
     /// included; parallel branches start together).
     pub starts_at_seconds: f64,
+}
+
+impl PlannedFault {
+    /// How long it holds, as a person reads it: `30s`, `until aborted (at most 1h)`, or
+    /// `instant` for a fault that happens once.
+    pub fn holds(&self) -> String {
+        match (&self.duration, self.until_aborted) {
+            (Some(d), true) => format!("until aborted (at most {d})"),
+            (Some(d), false) => d.clone(),
+            (None, _) => "instant".into(),
+        }
+    }
 }
 
 /// Every fault of `exp`, in the order the engine applies them.
@@ -52,6 +68,7 @@ fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<Planned
                 kind: f.fault.name().to_string(),
                 target: describe(f.target.as_ref().or(exp.spec.target.as_ref())),
                 duration: duration.map(|d| d.to_string()),
+                until_aborted: f.duration.is_none() && f.until_aborted,
                 starts_at_seconds: t,
             });
             duration.map_or(0.0, |d| d.std().as_secs_f64())
@@ -234,6 +251,11 @@ mod tests {
             "",
         );
         assert_eq!(plan(&e)[0].duration.as_deref(), Some("1h"));
+        assert!(
+            plan(&e)[0].until_aborted,
+            "the plan says it holds until aborted"
+        );
+        assert!(!p[0].until_aborted, "a fault with a duration does not");
     }
 
     #[test]
