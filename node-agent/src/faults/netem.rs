@@ -49,7 +49,7 @@ impl Fault for Netem {
         let (p, scope) = params(rec)?;
         // The agent's API takes JSON the spec's decoder never saw, so this is checked here
         // too: without a delay netem never reorders, and the fault would do nothing.
-        if p.reorder.value() > 0.0 && p.latency.std().is_zero() {
+        if p.reorders_without_delay() {
             return Err(FaultError::Unsupported {
                 kind: rec.kind.name(),
                 target: rec.target.to_string(),

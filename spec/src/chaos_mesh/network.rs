@@ -184,7 +184,7 @@ fn netem_does_something(cx: &mut Cx, o: &Obj<'_>, n: &crate::fault::kinds::Netwo
         );
         return false;
     }
-    if n.reorder.value() > 0.0 && n.latency == Duration::ZERO {
+    if n.params().reorders_without_delay() {
         cx.err_hint(
             &o.at("delay.latency"),
             pos_of(o, "delay"),

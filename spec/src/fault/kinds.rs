@@ -294,7 +294,7 @@ fn netem_does_something(cx: &mut Cx, o: &Obj<'_>, n: &NetworkNetem) -> bool {
         );
         return false;
     }
-    if n.reorder != zero && n.latency == Duration::ZERO {
+    if n.params().reorders_without_delay() {
         cx.err_hint(
             &o.at("reorder"),
             o.pos,

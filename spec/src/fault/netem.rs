@@ -36,6 +36,35 @@ pub struct NetemParams {
     pub rate: Option<BitRate>,
 }
 
+impl NetemParams {
+    /// True when reordering is asked of packets that are not delayed: the kernel reorders
+    /// only delayed packets, so such a netem would not reorder at all.
+    pub fn reorders_without_delay(&self) -> bool {
+        self.reorder.value() > 0.0 && self.latency == Duration::ZERO
+    }
+}
+
+impl super::kinds::NetworkNetem {
+    /// Its netem options, all of them in one qdisc.
+    pub fn params(&self) -> NetemParams {
+        NetemParams {
+            latency: self.latency,
+            jitter: self.jitter,
+            delay_correlation: self.delay_correlation,
+            loss: self.loss,
+            loss_correlation: self.loss_correlation,
+            duplicate: self.duplicate,
+            duplicate_correlation: self.duplicate_correlation,
+            corrupt: self.corrupt,
+            corrupt_correlation: self.corrupt_correlation,
+            reorder: self.reorder,
+            reorder_correlation: self.reorder_correlation,
+            gap: self.gap,
+            rate: self.rate,
+        }
+    }
+}
+
 impl NodeFault {
     /// The netem options and traffic scope of a netem-backed kind; `None` for the rest.
     pub fn netem(&self) -> Option<(NetemParams, &NetworkScope)> {
@@ -70,21 +99,7 @@ impl NodeFault {
                 &r.scope
             }
             NodeFault::NetworkNetem(n) => {
-                p = NetemParams {
-                    latency: n.latency,
-                    jitter: n.jitter,
-                    delay_correlation: n.delay_correlation,
-                    loss: n.loss,
-                    loss_correlation: n.loss_correlation,
-                    duplicate: n.duplicate,
-                    duplicate_correlation: n.duplicate_correlation,
-                    corrupt: n.corrupt,
-                    corrupt_correlation: n.corrupt_correlation,
-                    reorder: n.reorder,
-                    reorder_correlation: n.reorder_correlation,
-                    gap: n.gap,
-                    rate: n.rate,
-                };
+                p = n.params();
                 &n.scope
             }
             _ => return None,
