@@ -81,6 +81,13 @@ pub struct PodSelector {
     /// Pods by name, per namespace.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pods: BTreeMap<String, Vec<String>>,
+    /// Only pods scheduled on these nodes (by name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
+    /// Only pods scheduled on nodes with these labels. With `nodes` too, the two node sets
+    /// are combined (a pod on either qualifies), as in Chaos Mesh.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selectors: BTreeMap<String, String>,
     /// How many of the matching pods are hit.
     #[serde(flatten)]
     pub mode: Mode,

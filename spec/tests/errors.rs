@@ -20,6 +20,12 @@ fn native(body: &str) -> String {
 fn kube(body: &str) -> String {
     format!("{NATIVE}{KUBE}{body}")
 }
+/// A native experiment whose Kubernetes target carries `extra` (line 5).
+fn kube_sel(extra: &str) -> String {
+    format!(
+        "{NATIVE}  target: {{namespaces: [final], {extra}, mode: all}}\n  steps:\n    - podKill: {{}}\n"
+    )
+}
 fn with(head: &str, body: &str) -> String {
     format!("{head}{body}")
 }
@@ -34,6 +40,11 @@ fn cases() -> Vec<(&'static str, String, &'static str, usize, &'static str)> {
         ("untilAborted not a bool", native("    - stressCpu: {workers: 1, load: 5}\n      untilAborted: forever\n"), "spec.steps[0].untilAborted", 8, "true"),
         ("group deadline zero", native("    - serial:\n        - suspend: 1s\n      deadline: 0s\n"), "spec.steps[0].deadline", 9, "must be longer than 0s"),
         ("deadline on a suspend", native("    - suspend: 1s\n      deadline: 5s\n"), "spec.steps[0].deadline", 8, "does not apply"),
+        ("cm remoteCluster refused with why", with(POD, "  action: pod-kill\n  remoteCluster: cluster-b\n"), "spec.remoteCluster", 8, "one service per cluster"),
+        ("cm remoteCluster inside a workflow", with(WF, "    - name: main\n      templateType: PodChaos\n      podChaos: {action: pod-kill, mode: one, selector: {namespaces: [a]}, remoteCluster: b}\n"), "spec.templates[0].podChaos.remoteCluster", 9, "other clusters"),
+        ("cm 1.x scheduler refused", with(STRESS, "  stressors: {cpu: {workers: 1}}\n  scheduler: {cron: '@every 1m'}\n"), "spec.scheduler", 9, "kind: Schedule"),
+        ("nodes not a list", kube_sel("nodes: node-a"), "spec.target.nodes", 5, "list"),
+        ("nodeSelectors not a map", kube_sel("nodeSelectors: [pool]"), "spec.target.nodeSelectors", 5, "map"),
         ("cm serial deadline malformed", with(WF, "    - {name: main, templateType: Serial, deadline: soon, children: [w]}\n    - {name: w, templateType: Suspend, deadline: 1s}\n"), "spec.templates[0].deadline", 7, "a duration"),
         ("silence matchers not a map", format!("{NATIVE}  silenceAlerts: [namespace]\n{LOCAL}    - processKill: {{}}\n"), "spec.silenceAlerts", 5, "map"),
         ("typo in a fault field", native("    - networkDelay: {latncy: 10ms}\n      duration: 1s\n"), "spec.steps[0].networkDelay.latncy", 7, "did you mean `latency`"),

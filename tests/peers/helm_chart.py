@@ -61,6 +61,7 @@ CLUSTER_RULES = {
     *(("", "pods", v, ()) for v in ("get", "list", "watch", "delete", "patch")),
     *(("", "events", v, ()) for v in ("create", "patch")),
     *(("", "namespaces", v, ()) for v in ("get", "list")),
+    ("", "nodes", "list", ()),
 }
 
 
@@ -120,6 +121,7 @@ EVERYTHING = merge(
         "persistence": {"enabled": True, "accessModes": ["ReadWriteMany"]},
         "kubernetes": {"qps": 200, "burst": 400},
         "protectedNamespaces": ["kube-system", "monitoring"],
+        "maxDuration": "2h30m",
         "prometheus": {"url": "http://prometheus.monitoring:9090"},
         "grafana": {
             "url": "http://grafana.monitoring",
@@ -640,6 +642,7 @@ def check_case_specific(case: str, objs: list[dict], values: dict) -> None:
                 "grafana-url": ["http://grafana.monitoring"],
                 "grafana-dashboard-uid": ["faultline-overview"],
                 "public-url": ["https://faultline.example.org"],
+                "max-duration": ["2h30m"],
             }
             for k, v in want.items():
                 assert f.get(k) == v, f"--{k} {f.get(k)}, want {v}"
@@ -652,7 +655,7 @@ def check_case_specific(case: str, objs: list[dict], values: dict) -> None:
                 "notify config not passed through"
             )
             assert "monitoring" in f["protect-namespace"], "protectedNamespaces"
-            return "qps/burst, Prometheus, Grafana (token from its Secret), public URL, notify config reach the args"
+            return "qps/burst, maxDuration, Prometheus, Grafana (token from its Secret), public URL, notify config reach the args"
 
         check("everything-flags", optional_flags)
 
@@ -677,6 +680,7 @@ def check_refusals(chart: helm.Chart) -> None:
             "/auth/tokens/0/token",
         ),
         ("schema-log-format", {"logFormat": "xml"}, "/logFormat"),
+        ("schema-max-duration", {"maxDuration": "1 hour"}, "/maxDuration"),
         ("schema-nested-unknown", {"agent": {"hostNetwork": True}}, "'hostNetwork'"),
     ]
     for name, values, field in bad:

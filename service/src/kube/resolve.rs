@@ -6,7 +6,9 @@
 use ::kube::Client;
 use ::kube::api::{Api, ListParams};
 use faultline_spec::PodSelector;
-use k8s_openapi::api::core::v1::Pod;
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::{Node, Pod};
 
 use super::error::KubeError;
 use super::select::{field_selector, label_selector, matches_client_side};
@@ -43,8 +45,15 @@ impl Resolver {
         sel: &PodSelector,
         namespaces: &[String],
     ) -> Result<Vec<Pod>, KubeError> {
+        let nodes = self.node_names(sel).await?;
+        let on_nodes = |p: &Pod| on_nodes(p, nodes.as_ref());
         if !sel.pods.is_empty() {
-            return self.named(sel).await;
+            return Ok(self
+                .named(sel)
+                .await?
+                .into_iter()
+                .filter(on_nodes)
+                .collect());
         }
         let lp = ListParams {
             label_selector: label_selector(sel),
@@ -57,9 +66,36 @@ impl Resolver {
             let pods = self
                 .list_all(&api, lp.clone(), &format!("namespace {ns}"))
                 .await?;
-            out.extend(pods.into_iter().filter(|p| matches_client_side(sel, p)));
+            out.extend(
+                pods.into_iter()
+                    .filter(|p| matches_client_side(sel, p) && on_nodes(p)),
+            );
         }
         Ok(out)
+    }
+
+    /// The nodes `nodes` and `nodeSelectors` allow, combined as Chaos Mesh combines them;
+    /// `None` when neither is set (every node).
+    async fn node_names(&self, sel: &PodSelector) -> Result<Option<BTreeSet<String>>, KubeError> {
+        if sel.nodes.is_empty() && sel.node_selectors.is_empty() {
+            return Ok(None);
+        }
+        let mut names: BTreeSet<String> = sel.nodes.iter().cloned().collect();
+        if !sel.node_selectors.is_empty() {
+            let labels: Vec<String> = sel
+                .node_selectors
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let api: Api<Node> = Api::all(self.client.clone());
+            let lp = ListParams::default().labels(&labels.join(","));
+            let list = api
+                .list(&lp)
+                .await
+                .map_err(KubeError::api("list nodes by nodeSelectors".to_string()))?;
+            names.extend(list.items.into_iter().filter_map(|n| n.metadata.name));
+        }
+        Ok(Some(names))
     }
 
     async fn named(&self, sel: &PodSelector) -> Result<Vec<Pod>, KubeError> {
@@ -107,4 +143,13 @@ impl Resolver {
             }
         }
     }
+}
+
+/// Whether `pod` is scheduled on one of `nodes` (`None`: any node, scheduled or not).
+fn on_nodes(pod: &Pod, nodes: Option<&BTreeSet<String>>) -> bool {
+    let Some(nodes) = nodes else { return true };
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .is_some_and(|n| nodes.contains(n))
 }

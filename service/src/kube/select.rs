@@ -104,6 +104,17 @@ pub fn describe(sel: &PodSelector, namespaces: &[String]) -> String {
             .iter()
             .map(|(k, v)| format!("annotation {k}={v}")),
     );
+    if !sel.nodes.is_empty() {
+        what.push(format!("on node {}", sel.nodes.join("|")));
+    }
+    if !sel.node_selectors.is_empty() {
+        let labels: Vec<String> = sel
+            .node_selectors
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        what.push(format!("on nodes labelled {}", labels.join(",")));
+    }
     if !sel.pod_phase_selectors.is_empty() {
         let phases: Vec<String> = sel
             .pod_phase_selectors

@@ -131,6 +131,53 @@ async fn annotations_and_phases_are_filtered_after_listing() {
     );
 }
 
+/// A core/v1 NodeList with these node names, as the API server sends it.
+fn node_list(names: &[&str]) -> Value {
+    let items: Vec<Value> = names
+        .iter()
+        .map(|n| json!({ "metadata": { "name": n, "labels": { "pool": "spot" } } }))
+        .collect();
+    json!({ "kind": "NodeList", "apiVersion": "v1", "metadata": { "resourceVersion": "7" }, "items": items })
+}
+
+#[tokio::test]
+async fn nodes_and_node_selectors_keep_pods_on_those_nodes_combined() {
+    let (client, server) = testcontext();
+    let pods = [
+        web(0),
+        PodFx::new("shop", "web-1", "node-b"),
+        PodFx::new("shop", "web-2", "node-c"),
+        PodFx::new("shop", "web-3", "node-d"),
+    ];
+    let calls = server.run(vec![
+        // Chaos Mesh lists the nodes `nodeSelectors` names by label, then keeps the pods
+        // scheduled on them or on a node of `nodes`.
+        Exchange::get("/api/v1/nodes", node_list(&["node-c"])).query("labelSelector", "pool=spot"),
+        Exchange::get(PODS, pod_list(&pods, "")).query("labelSelector", "app=web"),
+    ]);
+    let sel = selector(json!({
+        "namespaces": ["shop"],
+        "labelSelectors": { "app": "web" },
+        "nodes": ["node-a"],
+        "nodeSelectors": { "pool": "spot" },
+        "mode": "all",
+    }));
+    let got = cluster(client)
+        .select(&sel, None, &Guard::default())
+        .await
+        .unwrap();
+    done(calls).await;
+    assert_eq!(
+        names(&got),
+        ["shop/web-0", "shop/web-2"].map(String::from).into()
+    );
+    assert!(
+        got.described.contains("on node node-a") && got.described.contains("pool=spot"),
+        "{}",
+        got.described
+    );
+}
+
 #[tokio::test]
 async fn named_pods_are_fetched_and_a_missing_one_is_skipped() {
     let (client, server) = testcontext();

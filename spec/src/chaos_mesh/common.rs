@@ -28,6 +28,24 @@ pub static METADATA: Schema = Schema::new(&[
     ("finalizers", None),
 ]);
 
+/// Fields every Chaos Mesh chaos spec may carry that faultline deliberately does not carry
+/// out; [`target`] refuses each, saying why and what to do instead ([`REFUSALS`]).
+pub static REFUSED: Schema = Schema::new(&[("remoteCluster", None), ("scheduler", None)]);
+
+/// Why each field of [`REFUSED`] is refused, and what to write instead.
+pub const REFUSALS: [(&str, &str, &str); 2] = [
+    (
+        "remoteCluster",
+        "faultline injects only into the cluster its service and agents run in; it holds no credentials for other clusters",
+        "install faultline in the cluster that runs these pods and trigger it there (one service per cluster), then remove `remoteCluster`",
+    ),
+    (
+        "scheduler",
+        "`scheduler` is Chaos Mesh 1.x's and was removed in 2.0",
+        "wrap the chaos in `kind: Schedule` (`spec.schedule`, `spec.type` and the chaos) or give the native experiment `spec.schedule`",
+    ),
+];
+
 /// The annotation that records where an imported experiment came from.
 pub const SOURCE_ANNOTATION: &str = "faultline.dev/source";
 
@@ -39,8 +57,22 @@ pub struct Translated {
     pub target: Target,
 }
 
-/// Reads `selector` + `mode` + `value` of a chaos spec.
+/// Reads `selector` + `mode` + `value` of a chaos spec. Every chaos kind reads its target
+/// here, top-level or inside a workflow, so this is also where the [`REFUSED`] fields they
+/// share are refused.
 pub fn target(cx: &mut Cx, o: &Obj<'_>) -> Option<Target> {
+    let mut allowed = true;
+    for (field, why, instead) in REFUSALS {
+        if let Some(n) = o.get(field) {
+            cx.err_hint(
+                &o.at(field),
+                n.pos,
+                format!("`{field}` is not supported: {why}"),
+                instead,
+            );
+            allowed = false;
+        }
+    }
     let m = mode(cx, o);
     let sel = match o.get("selector") {
         Some(n) => cx
@@ -53,7 +85,7 @@ pub fn target(cx: &mut Cx, o: &Obj<'_>) -> Option<Target> {
     };
     let mut sel = sel?;
     sel.mode = m?;
-    Some(Target::Kubernetes(sel))
+    allowed.then_some(Target::Kubernetes(sel))
 }
 
 /// The chaos's duration: a workflow template's `deadline` when given, else `duration`.

@@ -48,23 +48,26 @@ pub static TARGET: Schema = Schema::new(&[
     ("value", None),
 ]);
 /// NetworkChaos `spec`.
-pub static SPEC: Schema = Schema::new(&[
-    ("selector", Some(&SELECTOR)),
-    ("mode", None),
-    ("value", None),
-    ("duration", None),
-    ("action", None),
-    ("delay", Some(&DELAY)),
-    ("loss", Some(&LOSS)),
-    ("duplicate", Some(&DUPLICATE)),
-    ("corrupt", Some(&CORRUPT)),
-    ("bandwidth", Some(&BANDWIDTH)),
-    ("rate", Some(&RATE)),
-    ("direction", None),
-    ("target", Some(&TARGET)),
-    ("externalTargets", None),
-    ("device", None),
-]);
+pub static SPEC: Schema = Schema::including(
+    &[
+        ("selector", Some(&SELECTOR)),
+        ("mode", None),
+        ("value", None),
+        ("duration", None),
+        ("action", None),
+        ("delay", Some(&DELAY)),
+        ("loss", Some(&LOSS)),
+        ("duplicate", Some(&DUPLICATE)),
+        ("corrupt", Some(&CORRUPT)),
+        ("bandwidth", Some(&BANDWIDTH)),
+        ("rate", Some(&RATE)),
+        ("direction", None),
+        ("target", Some(&TARGET)),
+        ("externalTargets", None),
+        ("device", None),
+    ],
+    &[&super::common::REFUSED],
+);
 /// The NetworkChaos document.
 pub static ROOT: Schema = Schema::new(&[
     ("apiVersion", None),

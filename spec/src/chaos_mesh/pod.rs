@@ -9,15 +9,18 @@ use crate::fault::{ContainerKill, FaultKind, PodFailure, PodKill};
 use crate::units::Duration;
 
 /// PodChaos `spec`.
-pub static SPEC: Schema = Schema::new(&[
-    ("selector", Some(&SELECTOR)),
-    ("mode", None),
-    ("value", None),
-    ("duration", None),
-    ("action", None),
-    ("containerNames", None),
-    ("gracePeriod", None),
-]);
+pub static SPEC: Schema = Schema::including(
+    &[
+        ("selector", Some(&SELECTOR)),
+        ("mode", None),
+        ("value", None),
+        ("duration", None),
+        ("action", None),
+        ("containerNames", None),
+        ("gracePeriod", None),
+    ],
+    &[&super::common::REFUSED],
+);
 /// The PodChaos document.
 pub static ROOT: Schema = Schema::new(&[
     ("apiVersion", None),

@@ -24,15 +24,18 @@ pub static MEMORY: Schema = Schema::new(&[
 /// `stressors`.
 pub static STRESSORS: Schema = Schema::new(&[("cpu", Some(&CPU)), ("memory", Some(&MEMORY))]);
 /// StressChaos `spec`.
-pub static SPEC: Schema = Schema::new(&[
-    ("selector", Some(&SELECTOR)),
-    ("mode", None),
-    ("value", None),
-    ("duration", None),
-    ("stressors", Some(&STRESSORS)),
-    ("stressngStressors", None),
-    ("containerNames", None),
-]);
+pub static SPEC: Schema = Schema::including(
+    &[
+        ("selector", Some(&SELECTOR)),
+        ("mode", None),
+        ("value", None),
+        ("duration", None),
+        ("stressors", Some(&STRESSORS)),
+        ("stressngStressors", None),
+        ("containerNames", None),
+    ],
+    &[&super::common::REFUSED],
+);
 /// The StressChaos document.
 pub static ROOT: Schema = Schema::new(&[
     ("apiVersion", None),

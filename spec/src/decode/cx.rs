@@ -28,6 +28,11 @@ impl Schema {
         }
     }
 
+    /// A schema of these fields plus those of `include` (which sit beside them).
+    pub const fn including(fields: &'static [Field], include: &'static [&'static Schema]) -> Self {
+        Schema { fields, include }
+    }
+
     /// Every field, own ones first, then those of the included schemas (depth first).
     fn all(&'static self) -> Vec<&'static Field> {
         let mut out: Vec<&'static Field> = self.fields.iter().collect();

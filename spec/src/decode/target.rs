@@ -17,6 +17,8 @@ pub static SELECTOR: Schema = Schema::new(&[
     ("annotationSelectors", None),
     ("podPhaseSelectors", None),
     ("pods", None),
+    ("nodes", None),
+    ("nodeSelectors", None),
 ]);
 
 /// A peer selector (a network fault's `peerSelector`): selector fields plus mode/value.
@@ -28,6 +30,8 @@ pub static PEER: Schema = Schema::new(&[
     ("annotationSelectors", None),
     ("podPhaseSelectors", None),
     ("pods", None),
+    ("nodes", None),
+    ("nodeSelectors", None),
     ("mode", None),
     ("value", None),
 ]);
@@ -50,6 +54,8 @@ pub static TARGET: Schema = Schema::new(&[
     ("annotationSelectors", None),
     ("podPhaseSelectors", None),
     ("pods", None),
+    ("nodes", None),
+    ("nodeSelectors", None),
     ("mode", None),
     ("value", None),
     ("local", Some(&LOCAL)),
@@ -161,6 +167,15 @@ pub fn selector_fields(cx: &mut Cx, o: &Obj<'_>) -> Option<PodSelector> {
     }
     if let Some(n) = o.get("pods") {
         check(pods(cx, n, &o.at("pods")).map(|v| sel.pods = v));
+    }
+    if let Some(n) = o.get("nodes") {
+        check(cx.strings(n, &o.at("nodes")).map(|v| sel.nodes = v));
+    }
+    if let Some(n) = o.get("nodeSelectors") {
+        check(
+            cx.string_map(n, &o.at("nodeSelectors"))
+                .map(|v| sel.node_selectors = v),
+        );
     }
     ok.then_some(sel)
 }
