@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod chaos_mesh_corpus;
 mod cli_trigger;
 mod cli_validate;
 mod crash_run;

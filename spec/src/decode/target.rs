@@ -19,6 +19,7 @@ pub static SELECTOR: Schema = Schema::new(&[
     ("pods", None),
     ("nodes", None),
     ("nodeSelectors", None),
+    ("physicalMachines", None),
 ]);
 
 /// A peer selector (a network fault's `peerSelector`): selector fields plus mode/value.
@@ -167,6 +168,16 @@ pub fn selector_fields(cx: &mut Cx, o: &Obj<'_>) -> Option<PodSelector> {
     }
     if let Some(n) = o.get("pods") {
         check(pods(cx, n, &o.at("pods")).map(|v| sel.pods = v));
+    }
+    if let Some(n) = o.get("physicalMachines") {
+        // Known, so a Chaos Mesh manifest gets the reason rather than "unknown field".
+        cx.err_hint(
+            &o.at("physicalMachines"),
+            n.pos,
+            "`physicalMachines` is not supported: it selects chaosd machines (PhysicalMachineChaos), which faultline does not drive",
+            "run faultline's node agent on the machine and aim a native experiment at it with `target: {local: ...}`, or select pods with `nodes:`",
+        );
+        check(None);
     }
     if let Some(n) = o.get("nodes") {
         check(cx.strings(n, &o.at("nodes")).map(|v| sel.nodes = v));
