@@ -19,6 +19,7 @@ mod restart;
 mod safety;
 mod samples;
 mod select;
+mod status_check;
 mod stop;
 
 pub use machine::Runner;
