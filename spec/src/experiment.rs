@@ -100,6 +100,24 @@ impl ExperimentSpec {
     }
 }
 
+impl ExperimentSpec {
+    /// Every `check:` step, depth first, in order.
+    pub fn check_steps(&self) -> Vec<&CheckStep> {
+        fn walk<'a>(steps: &'a [Step], out: &mut Vec<&'a CheckStep>) {
+            for s in steps {
+                match s {
+                    Step::Check(c) => out.push(c),
+                    Step::Parallel(g) | Step::Serial(g) => walk(&g.steps, out),
+                    Step::Fault(_) | Step::Suspend(_) => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.steps, &mut out);
+        out
+    }
+}
+
 /// One entry of `steps`.
 // A fault step is large next to a group's Vec; specs hold tens of steps, so boxing would
 // only make matching noisier.

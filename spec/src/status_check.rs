@@ -16,7 +16,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::Step;
 use crate::steady::HttpMethod;
 use crate::units::Duration;
 
@@ -214,24 +213,6 @@ impl<'de> Deserialize<'de> for StatusCodes {
             Repr::Text(t) => t,
         };
         text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-impl crate::experiment::ExperimentSpec {
-    /// Every `check:` step, depth first, in order.
-    pub fn check_steps(&self) -> Vec<&CheckStep> {
-        fn walk<'a>(steps: &'a [Step], out: &mut Vec<&'a CheckStep>) {
-            for s in steps {
-                match s {
-                    Step::Check(c) => out.push(c),
-                    Step::Parallel(g) | Step::Serial(g) => walk(&g.steps, out),
-                    Step::Fault(_) | Step::Suspend(_) => {}
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(&self.steps, &mut out);
-        out
     }
 }
 

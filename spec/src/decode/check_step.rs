@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::cx::{Cx, Obj, Schema, index, join};
-use super::steps::Steps;
-use super::tree::{Node, Value};
+use super::tree::{Node, Pos, Value};
 use crate::experiment::Step;
 use crate::status_check::{self as sc, CheckMode, CheckStep, StatusCodes, StatusRequest};
 use crate::steady::HttpMethod;
@@ -34,33 +33,34 @@ pub static CHECK_STEP: Schema = Schema::new(&[
     ("abortRun", None),
 ]);
 
-impl Steps {
-    /// A step whose key is `check`: nothing else may sit beside it.
-    pub(super) fn check_step(&mut self, cx: &mut Cx, o: &Obj<'_>) -> Option<Step> {
-        let mut ok = true;
-        for (k, key) in o.keys().filter(|(k, _)| *k != "check") {
-            cx.err_hint(
-                &o.at(k),
-                key.pos,
-                format!("`{k}` does not apply to a `check` step"),
-                "set the check's options inside `check:` (name, http, every, mode, for, successThreshold, failureThreshold, abortRun)",
-            );
-            ok = false;
-        }
-        let check = cx
-            .object(o.get("check")?, &o.at("check"), &CHECK_STEP, |cx, c| {
-                check(cx, c, self)
-            })
-            .flatten();
-        if ok { check.map(Step::Check) } else { None }
+/// Records a step name, refusing one used before (the steps' shared name list).
+pub type ClaimName<'a> = dyn FnMut(&mut Cx, String, &str, Pos) -> Option<String> + 'a;
+
+/// A step whose key is `check`: nothing else may sit beside it.
+pub fn check_step(cx: &mut Cx, o: &Obj<'_>, claim: &mut ClaimName<'_>) -> Option<Step> {
+    let mut ok = true;
+    for (k, key) in o.keys().filter(|(k, _)| *k != "check") {
+        cx.err_hint(
+            &o.at(k),
+            key.pos,
+            format!("`{k}` does not apply to a `check` step"),
+            "set the check's options inside `check:` (name, http, every, mode, for, successThreshold, failureThreshold, abortRun)",
+        );
+        ok = false;
     }
+    let check = cx
+        .object(o.get("check")?, &o.at("check"), &CHECK_STEP, |cx, c| {
+            check(cx, c, claim)
+        })
+        .flatten();
+    if ok { check.map(Step::Check) } else { None }
 }
 
-fn check(cx: &mut Cx, o: &Obj<'_>, steps: &mut Steps) -> Option<CheckStep> {
+fn check(cx: &mut Cx, o: &Obj<'_>, claim: &mut ClaimName<'_>) -> Option<CheckStep> {
     let name = match o.get("name") {
         Some(n) => cx
             .nonempty(n, &o.at("name"))
-            .and_then(|s| steps.claim_name(cx, s, &o.at("name"), n.pos)),
+            .and_then(|s| claim(cx, s, &o.at("name"), n.pos)),
         None => {
             cx.missing(
                 o,

@@ -96,7 +96,9 @@ impl Steps {
                     None
                 }
                 [(k, _)] if GROUPS.contains(k) => self.group(cx, o, k),
-                [("check", _)] => self.check_step(cx, o),
+                [("check", _)] => super::check_step::check_step(cx, o, &mut |cx, n, p, pos| {
+                    self.claim_name(cx, n, p, pos)
+                }),
                 [(k, _)] => self.fault_step(cx, o, k),
                 [(a, _), (b, key), ..] => {
                     cx.err_hint(
@@ -113,7 +115,7 @@ impl Steps {
     }
 
     /// Records a step name, refusing one used before.
-    pub(super) fn claim_name(
+    fn claim_name(
         &mut self,
         cx: &mut Cx,
         name: String,

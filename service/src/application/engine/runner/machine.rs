@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::executor::AnyExecutor;
 use super::options::{AbortHandle, RunOptions};
 use super::samples::Samples;
-use super::status_check::StatusVerdicts;
+use super::status_verdicts::StatusVerdicts;
 use super::stop::{RunError, Stop};
 use crate::application::engine::inject::Injector;
 use crate::application::ports::observe::{FnObserver, RunInfo};

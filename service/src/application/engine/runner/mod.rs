@@ -20,6 +20,7 @@ mod safety;
 mod samples;
 mod select;
 mod status_check;
+mod status_verdicts;
 mod stop;
 
 pub use machine::Runner;

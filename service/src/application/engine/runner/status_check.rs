@@ -17,8 +17,6 @@
 //! `parallel` group included — is recovered exactly as for any abort, and the verdict is
 //! `failed` rather than `aborted`: the system under test failed a check, nobody stopped it.
 
-use std::sync::Mutex;
-
 use faultline_spec::{CheckMode, CheckStep};
 use tokio::time::Instant;
 
@@ -26,34 +24,6 @@ use super::machine::Runner;
 use super::stop::{RunError, Stop};
 use crate::application::probes::{HttpProbe, HttpProbeError};
 use crate::domain::RunEvent;
-
-/// What the verdict needs from the run's status checks.
-#[derive(Default)]
-pub(super) struct StatusVerdicts {
-    /// Why each failed check fails the verdict.
-    failed: Mutex<Vec<String>>,
-    /// The reason a check with `abortRun` aborted the run with.
-    aborted_with: Mutex<Option<String>>,
-}
-
-impl StatusVerdicts {
-    /// The failed checks, each with how it failed.
-    pub(super) fn failures(&self) -> Vec<String> {
-        self.failed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Whether the run's abort `reason` is a failed status check's: the run ends `failed`.
-    pub(super) fn aborted_run(&self, reason: &str) -> bool {
-        self.aborted_with
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_deref()
-            == Some(reason)
-    }
-}
 
 /// A check's result and how it came.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,20 +200,12 @@ impl Runner {
         }
         let why = format!("status check `{}` {how}", c.name);
         if c.abort_run {
-            *self
-                .status_checks
-                .aborted_with
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = Some(why.clone());
+            self.status_checks.aborted_with(why.clone());
             self.abort_handle().abort(why.clone());
             // Another abort may have come first: that one is the run's reason.
             return Err(Stop::Aborted(self.aborted().unwrap_or(why)));
         }
-        self.status_checks
-            .failed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(why);
+        self.status_checks.failed(why);
         Ok(())
     }
 }
