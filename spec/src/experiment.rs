@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::fault::FaultKind;
 use super::schedule::Schedule;
 use super::selector::Target;
+use super::status_check::CheckStep;
 use super::steady::SteadyCheck;
 use super::units::{Duration, Percent};
 
@@ -89,7 +90,25 @@ impl ExperimentSpec {
                 match s {
                     Step::Fault(f) => out.push(f),
                     Step::Parallel(g) | Step::Serial(g) => walk(&g.steps, out),
-                    Step::Suspend(_) => {}
+                    Step::Suspend(_) | Step::Check(_) => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.steps, &mut out);
+        out
+    }
+}
+
+impl ExperimentSpec {
+    /// Every `check:` step, depth first, in order.
+    pub fn check_steps(&self) -> Vec<&CheckStep> {
+        fn walk<'a>(steps: &'a [Step], out: &mut Vec<&'a CheckStep>) {
+            for s in steps {
+                match s {
+                    Step::Check(c) => out.push(c),
+                    Step::Parallel(g) | Step::Serial(g) => walk(&g.steps, out),
+                    Step::Fault(_) | Step::Suspend(_) => {}
                 }
             }
         }
@@ -114,6 +133,8 @@ pub enum Step {
     Serial(Group),
     /// Wait.
     Suspend(Duration),
+    /// Check the system's status over HTTP until decided (`status_check.rs`).
+    Check(CheckStep),
 }
 
 /// The children of a `serial:` or `parallel:` step and the bound on the whole group.
@@ -154,6 +175,9 @@ enum StepRepr {
     Suspend {
         suspend: Duration,
     },
+    Check {
+        check: CheckStep,
+    },
     Fault(FaultStep),
 }
 
@@ -169,6 +193,7 @@ impl From<StepRepr> for Step {
                 deadline,
             }),
             StepRepr::Suspend { suspend } => Step::Suspend(suspend),
+            StepRepr::Check { check } => Step::Check(check),
             StepRepr::Fault(f) => Step::Fault(f),
         }
     }
@@ -186,6 +211,7 @@ impl From<Step> for StepRepr {
                 deadline: g.deadline,
             },
             Step::Suspend(suspend) => StepRepr::Suspend { suspend },
+            Step::Check(check) => StepRepr::Check { check },
             Step::Fault(f) => StepRepr::Fault(f),
         }
     }

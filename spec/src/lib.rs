@@ -14,6 +14,7 @@ pub mod fault;
 pub mod load;
 pub mod schedule;
 pub mod selector;
+pub mod status_check;
 pub mod steady;
 pub mod target;
 pub mod units;
@@ -31,6 +32,7 @@ pub use schedule::{Schedule, ScheduleError, WeekdayError};
 pub use selector::{
     LabelExpression, LabelOperator, Mode, ModeError, PodPhase, PodSelector, Target,
 };
+pub use status_check::{CheckMode, CheckStep, StatusCodes, StatusRequest};
 pub use steady::{Expectation, ExpectationError, HttpProbe, Phase, Probe, SteadyCheck};
 pub use target::LocalTarget;
 pub use units::{BitRate, Bytes, Duration, Percent, UnitError};

@@ -6,6 +6,7 @@ use faultline_spec::{Experiment, Step, Target};
 use serde::Serialize;
 
 use crate::application::engine::plan::{PlannedFault, guard_refusal, plan as engine_plan};
+use crate::application::engine::plan_checks::{PlannedCheck, planned_checks};
 use crate::application::ports::cluster::{ClusterError, PodCluster};
 use crate::domain::selection::max_chosen;
 
@@ -25,6 +26,10 @@ pub struct DryRun {
     pub targets: Vec<TargetPlan>,
     /// The steady-state checks that would be judged.
     pub checks: Vec<String>,
+    /// The `check:` steps (status checks) the run would carry out, and what a failure of
+    /// each does to the run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub status_checks: Vec<PlannedCheck>,
 }
 
 /// One target of the plan.
@@ -71,6 +76,7 @@ pub fn dry_run(exp: &Experiment, resolve_locally: bool) -> DryRun {
             .iter()
             .map(|c| c.name.clone())
             .collect(),
+        status_checks: planned_checks(exp),
     }
 }
 
@@ -144,7 +150,7 @@ fn collect_targets<'e>(steps: &'e [Step], out: &mut Vec<&'e Target>) {
         match s {
             Step::Fault(f) => out.extend(f.target.as_ref()),
             Step::Parallel(g) | Step::Serial(g) => collect_targets(&g.steps, out),
-            Step::Suspend(_) => {}
+            Step::Suspend(_) | Step::Check(_) => {}
         }
     }
 }

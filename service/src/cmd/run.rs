@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use faultline::application::engine::inject::Injector;
 use faultline::application::engine::plan::{guard_refusal, plan};
+use faultline::application::engine::plan_checks::planned_checks;
 use faultline::application::engine::runner::{RunOptions, confirm_recovered};
 use faultline::application::probes::PrometheusClient;
 use faultline::application::runs::run_experiment;
@@ -96,6 +97,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
                 println!(
                     "  t+{:>6.1}s  {:<18} {:<10} on {} ({})",
                     f.starts_at_seconds, f.kind, d, f.target, f.step
+                );
+            }
+            for c in planned_checks(exp) {
+                println!(
+                    "  t+{:>6.1}s  status check {} ({}): {}",
+                    c.starts_at_seconds, c.check, c.step, c.explain
                 );
             }
         }

@@ -30,6 +30,16 @@ fn load(path: &std::path::Path) -> Result<Vec<Experiment>, SpecErrors> {
     load_file(path)
 }
 
+/// One line per `check:` step: what it requests, how it is decided, and what a failure
+/// does to the run (the verdict fails; with `abortRun` the run also stops at once).
+pub fn status_check_lines(e: &Experiment) -> Vec<String> {
+    e.spec
+        .check_steps()
+        .iter()
+        .map(|c| format!("status check {}: {}", c.name, c.explain()))
+        .collect()
+}
+
 /// The warning for an experiment whose faults hold until aborted (Chaos Mesh chaos
 /// without `duration`), said once per experiment; `None` when it has none.
 pub fn until_aborted_warning(e: &Experiment) -> Option<String> {
@@ -75,9 +85,20 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<u8> {
                     for e in &exps {
                         let text = match args.format {
                             OutputFormat::Yaml => {
-                                format!("---\n{}", yaml::to_yaml(e).context("printing YAML")?)
+                                let checks: String = status_check_lines(e)
+                                    .iter()
+                                    .map(|l| format!("# {l}\n"))
+                                    .collect();
+                                format!(
+                                    "---\n{}{checks}",
+                                    yaml::to_yaml(e).context("printing YAML")?
+                                )
                             }
                             OutputFormat::Json => {
+                                // JSON has no comments: what the checks do goes to stderr.
+                                for l in status_check_lines(e) {
+                                    eprintln!("{}: {l}", path.display());
+                                }
                                 serde_json::to_string_pretty(e).context("printing JSON")? + "\n"
                             }
                         };

@@ -69,6 +69,21 @@ pub enum RunEvent {
         /// How: removed, already gone, target gone.
         outcome: String,
     },
+    /// A `check:` step (a status check) reached its result: passed or failed after its
+    /// consecutive threshold, or its time bound came first. Its answers before this are
+    /// `CheckEvaluated` events of phase `step`.
+    StatusCheckDecided {
+        /// The check's name.
+        check: String,
+        /// The step's label.
+        step: String,
+        /// Whether the check passed.
+        passed: bool,
+        /// How it was decided and what that does to the run, e.g. "failed after 3
+        /// consecutive failures (status 500, expected 200); the run goes on, and its verdict
+        /// fails".
+        decision: String,
+    },
     /// Anything else worth showing on the timeline.
     Note {
         /// Text.

@@ -28,6 +28,15 @@ pub fn print_progress(ev: &RunEvent) {
             println!("     - {fault} recovered: {outcome}")
         }
         RunEvent::Note { message } => println!("     {message}"),
+        RunEvent::StatusCheckDecided {
+            check,
+            passed,
+            decision,
+            ..
+        } => println!(
+            "     status check {check} {}: {decision}",
+            if *passed { "PASSED" } else { "FAILED" }
+        ),
         RunEvent::CheckCompared { check, comparison } => println!(
             "     check {check} (during vs before) {}: {}",
             if comparison.ok { "ok" } else { "NOT MET" },

@@ -448,6 +448,25 @@ impl RunObserver for TraceObserver {
                     },
                 }
             }
+            RunEvent::StatusCheckDecided {
+                check,
+                passed,
+                decision,
+                ..
+            } => {
+                let attrs = vec![
+                    KeyValue::new("faultline.check", check.clone()),
+                    KeyValue::new("faultline.check.ok", *passed),
+                    KeyValue::new("faultline.check.decision", decision.clone()),
+                ];
+                match &mut live.phase {
+                    Some(p) => p.add_event_with_timestamp("status check", at, attrs),
+                    None => live
+                        .root
+                        .span()
+                        .add_event_with_timestamp("status check", at, attrs),
+                }
+            }
             RunEvent::Note { message } => {
                 let attrs = vec![KeyValue::new("faultline.note", message.clone())];
                 match &mut live.phase {

@@ -211,6 +211,19 @@ pub fn document(
     .flatten()
 }
 
+/// `metadata.name` of a document, read without reporting (the metadata reader reports).
+pub fn object_name(root: &Node) -> Option<String> {
+    let field = |n: &Node, name: &str| match &n.value {
+        crate::decode::tree::Value::Map(m) => m
+            .iter()
+            .find(|(k, _)| k.key_text() == Some(name))
+            .map(|(_, v)| v.clone()),
+        _ => None,
+    };
+    let name = field(&field(root, "metadata")?, "name")?;
+    name.scalar().map(|s| s.raw.clone())
+}
+
 /// The position to blame for a field that may be absent.
 pub fn pos_of(o: &Obj<'_>, field: &str) -> Pos {
     o.get(field).map_or(o.pos, |n| n.pos)

@@ -1,10 +1,10 @@
 //! Which translation a Chaos Mesh document goes to, by its kind.
 
-use super::{common, network, pod, stress, workflow};
+use super::{common, network, pod, status_check, stress, workflow};
 use crate::decode::{Cx, Node};
-use crate::experiment::Experiment;
+use crate::experiment::{Experiment, Step};
 
-/// Translates one Chaos Mesh document of `kind` (one of the supported four).
+/// Translates one Chaos Mesh document of `kind` (one of the supported five).
 pub fn translate(cx: &mut Cx, root: &Node, kind: &str) -> Option<Experiment> {
     match kind {
         "StressChaos" => common::document(cx, root, kind, &stress::ROOT, &stress::SPEC, |cx, o| {
@@ -18,6 +18,18 @@ pub fn translate(cx: &mut Cx, root: &Node, kind: &str) -> Option<Experiment> {
         "PodChaos" => common::document(cx, root, kind, &pod::ROOT, &pod::SPEC, |cx, o| {
             pod::translate(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
         }),
+        // Standalone, the check is the experiment's only step, named after the object.
+        "StatusCheck" => common::document(
+            cx,
+            root,
+            kind,
+            &status_check::ROOT,
+            &status_check::SPEC,
+            |cx, o| {
+                let name = common::object_name(root).unwrap_or_else(|| "status-check".into());
+                status_check::spec(cx, o, &name, None).map(|c| (vec![Step::Check(c)], None))
+            },
+        ),
         _ => common::document(cx, root, kind, &workflow::ROOT, &workflow::SPEC, |cx, o| {
             workflow::translate(cx, o).map(|steps| (steps, None))
         }),

@@ -1,11 +1,12 @@
 //! Workflow: `entry` names a template; `Serial`/`Parallel` templates list `children` and
 //! may bound them with `deadline` (the group's deadline), `Suspend` waits `deadline`, chaos templates embed a chaos spec whose duration is the
-//! template's `deadline`. The tree becomes native steps in the same order.
+//! template's `deadline`, `StatusCheck` templates become `check:` steps
+//! (`status_check.rs`). The tree becomes native steps in the same order.
 
 use std::collections::HashMap;
 
 use super::common::Translated;
-use super::{network, pod, stress};
+use super::{network, pod, status_check, stress};
 use crate::decode::cx::{Cx, Obj, Schema, index, join};
 use crate::decode::tree::Node;
 use crate::experiment::{Group, Step};
@@ -20,6 +21,8 @@ pub static TEMPLATE: Schema = Schema::new(&[
     ("stressChaos", Some(&stress::SPEC)),
     ("networkChaos", Some(&network::SPEC)),
     ("podChaos", Some(&pod::SPEC)),
+    ("statusCheck", Some(&status_check::SPEC)),
+    ("abortWithStatusCheck", None),
 ]);
 /// Workflow `spec`.
 pub static SPEC: Schema = Schema::new(&[("entry", None), ("templates", Some(&TEMPLATE))]);
@@ -33,13 +36,14 @@ pub static ROOT: Schema = Schema::new(&[
 ]);
 
 /// Template types faultline translates.
-pub const TYPES: [&str; 6] = [
+pub const TYPES: [&str; 7] = [
     "Serial",
     "Parallel",
     "Suspend",
     "StressChaos",
     "NetworkChaos",
     "PodChaos",
+    "StatusCheck",
 ];
 
 /// Deepest template nesting followed (a cycle is reported before this is reached).
@@ -142,7 +146,7 @@ fn node(
     stack.push(name.to_string());
     let r = cx
         .object(t.node, &t.path, &TEMPLATE, |cx, o| {
-            template(cx, templates, o, stack)
+            template(cx, templates, o, name, stack)
         })
         .flatten();
     stack.pop();
@@ -153,6 +157,7 @@ fn template(
     cx: &mut Cx,
     templates: &HashMap<String, Template<'_>>,
     o: &Obj<'_>,
+    name: &str,
     stack: &mut Vec<String>,
 ) -> Option<Step> {
     let kind = match o.get("templateType") {
@@ -183,7 +188,9 @@ fn template(
             );
         }
     }
+    status_check::misplaced(cx, o, kind);
     match kind {
+        "StatusCheck" => status_check::template(cx, o, name, deadline),
         "Serial" | "Parallel" => {
             let Some(cn) = o.get("children") else {
                 cx.missing(o, "children", "the template names to run");
@@ -281,6 +288,6 @@ fn set_target(step: &mut Step, target: &crate::selector::Target) {
         Step::Parallel(g) | Step::Serial(g) => {
             g.steps.iter_mut().for_each(|s| set_target(s, target))
         }
-        Step::Suspend(_) => {}
+        Step::Suspend(_) | Step::Check(_) => {}
     }
 }

@@ -1,6 +1,7 @@
 //! The validating decoder: YAML/JSON text -> positioned tree -> typed structs, collecting
 //! every error with its field path, line and column.
 
+pub mod check_step;
 pub mod compare;
 pub mod cx;
 pub mod fault;

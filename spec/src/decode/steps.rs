@@ -1,4 +1,5 @@
-//! `steps`: faults, `parallel:` and `serial:` groups, `suspend:` waits.
+//! `steps`: faults, `parallel:` and `serial:` groups, `suspend:` waits, `check:` status
+//! checks (`check_step.rs`).
 
 use super::cx::{Cx, Obj, Schema, index};
 use super::fault;
@@ -20,11 +21,14 @@ pub static STEP: Schema = Schema {
         ("parallel", None),
         ("serial", None),
         ("suspend", None),
+        ("check", Some(&super::check_step::CHECK_STEP)),
     ],
     include: &[&STEP_KEYS],
 };
 
 const GROUPS: [&str; 3] = ["parallel", "serial", "suspend"];
+/// Step keys that are neither a group nor a fault kind.
+const OTHERS: [&str; 1] = ["check"];
 
 /// What the experiment-level target is, for the per-step checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +78,9 @@ impl Steps {
         cx.object(node, path, &STEP, |cx, o| {
             let kinds: Vec<_> = o
                 .keys()
-                .filter(|(k, _)| GROUPS.contains(k) || FaultKind::ALL_NAMES.contains(k))
+                .filter(|(k, _)| {
+                    GROUPS.contains(k) || OTHERS.contains(k) || FaultKind::ALL_NAMES.contains(k)
+                })
                 .collect();
             match kinds.as_slice() {
                 [] => {
@@ -83,13 +89,16 @@ impl Steps {
                         o.pos,
                         "a step needs one fault or group",
                         format!(
-                            "use one of parallel, serial, suspend, {}",
+                            "use one of parallel, serial, suspend, check, {}",
                             FaultKind::ALL_NAMES.join(", ")
                         ),
                     );
                     None
                 }
                 [(k, _)] if GROUPS.contains(k) => self.group(cx, o, k),
+                [("check", _)] => super::check_step::check_step(cx, o, &mut |cx, n, p, pos| {
+                    self.claim_name(cx, n, p, pos)
+                }),
                 [(k, _)] => self.fault_step(cx, o, k),
                 [(a, _), (b, key), ..] => {
                     cx.err_hint(
@@ -103,6 +112,26 @@ impl Steps {
             }
         })
         .flatten()
+    }
+
+    /// Records a step name, refusing one used before.
+    fn claim_name(
+        &mut self,
+        cx: &mut Cx,
+        name: String,
+        path: &str,
+        pos: super::tree::Pos,
+    ) -> Option<String> {
+        if self.names.contains(&name) {
+            cx.err(
+                path,
+                pos,
+                format!("step name `{name}` is used twice; names must be unique"),
+            );
+            return None;
+        }
+        self.names.push(name.clone());
+        Some(name)
     }
 
     fn group(&mut self, cx: &mut Cx, o: &Obj<'_>, kind: &str) -> Option<Step> {

@@ -74,6 +74,8 @@ fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<Planned
             duration.map_or(0.0, |d| d.std().as_secs_f64())
         }
         Step::Suspend(d) => d.std().as_secs_f64(),
+        // At most its `for`; it may end sooner, once decided.
+        Step::Check(c) => c.for_.map_or(0.0, |d| d.std().as_secs_f64()),
         Step::Serial(g) => {
             let mut elapsed = 0.0;
             for (i, c) in g.steps.iter().enumerate() {
@@ -91,6 +93,11 @@ fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<Planned
             bounded(longest, g)
         }
     }
+}
+
+/// How long `step` takes in the plan's timing (a check: its `for`, at most).
+pub fn step_seconds(exp: &Experiment, step: &Step) -> f64 {
+    walk(exp, step, "", 0.0, &mut Vec::new())
 }
 
 /// A group's time, cut at its deadline.
@@ -129,6 +136,7 @@ pub fn label(step: &Step, i: usize) -> String {
         Step::Parallel(_) => format!("parallel#{}", i + 1),
         Step::Serial(_) => format!("serial#{}", i + 1),
         Step::Suspend(d) => format!("suspend {d}"),
+        Step::Check(c) => c.name.clone(),
     }
 }
 
@@ -182,7 +190,7 @@ fn collect_targets<'e>(exp: &'e Experiment, steps: &'e [Step], out: &mut Vec<&'e
                 }
             }
             Step::Serial(g) | Step::Parallel(g) => collect_targets(exp, &g.steps, out),
-            Step::Suspend(_) => {}
+            Step::Suspend(_) | Step::Check(_) => {}
         }
     }
 }

@@ -36,8 +36,13 @@ pub enum HttpProbeError {
 pub struct HttpProbe {
     url: String,
     method: reqwest::Method,
-    status: u16,
+    /// The accepted statuses, inclusive: one code, or a status check's range.
+    status: (u16, u16),
     body_contains: Option<String>,
+    /// Sent with every request (a status check's `headers`).
+    headers: Vec<(String, String)>,
+    /// Sent with every request (a status check's `body`).
+    body: Option<String>,
     /// The whole request's limit, connecting included.
     timeout: Duration,
     http: reqwest::Client,
@@ -81,23 +86,44 @@ impl HttpProbe {
         Ok(HttpProbe {
             url: url.to_string(),
             method,
-            status,
+            status: (status, status),
             body_contains,
+            headers: Vec::new(),
+            body: None,
             timeout,
             http: shared_client(url.starts_with("https://")).map_err(HttpProbeError::Client)?,
         })
+    }
+
+    /// Accepts every status from `low` to `high`, both included (a status check's
+    /// `200-400`).
+    pub fn accepting(mut self, low: u16, high: u16) -> HttpProbe {
+        self.status = (low, high);
+        self
+    }
+
+    /// Sends these headers and this body with every request.
+    pub fn sending(mut self, headers: Vec<(String, String)>, body: Option<String>) -> HttpProbe {
+        self.headers = headers;
+        self.body = body;
+        self
     }
 
     /// Sends one request and judges the answer.
     pub async fn sample(&self) -> HttpSample {
         let at = Instant::now();
         let result = async {
-            let resp = self
+            let mut req = self
                 .http
                 .request(self.method.clone(), &self.url)
-                .timeout(self.timeout)
-                .send()
-                .await?;
+                .timeout(self.timeout);
+            for (name, value) in &self.headers {
+                req = req.header(name, value);
+            }
+            if let Some(body) = &self.body {
+                req = req.body(body.clone());
+            }
+            let resp = req.send().await?;
             let status = resp.status().as_u16();
             let body = resp.text().await?;
             Ok::<_, reqwest::Error>((status, body))
@@ -111,11 +137,14 @@ impl HttpProbe {
                 ok: false,
                 error: Some(chain(&e)),
             },
-            Ok((status, _)) if status != self.status => HttpSample {
+            Ok((status, _)) if !(self.status.0..=self.status.1).contains(&status) => HttpSample {
                 at,
                 latency: Some(latency),
                 ok: false,
-                error: Some(format!("status {status}, expected {}", self.status)),
+                error: Some(match self.status {
+                    (one, high) if one == high => format!("status {status}, expected {one}"),
+                    (low, high) => format!("status {status}, expected {low}-{high}"),
+                }),
             },
             Ok((_, body)) => match &self.body_contains {
                 Some(needle) if !body.contains(needle.as_str()) => HttpSample {

@@ -74,6 +74,15 @@ fn describe(ev: &RunEvent) -> String {
             format!("recovered fault {fault}: {outcome}")
         }
         RunEvent::Note { message } => message.clone(),
+        RunEvent::StatusCheckDecided {
+            check,
+            step,
+            passed,
+            decision,
+        } => format!(
+            "status check {check} (step {step}) {}: {decision}",
+            if *passed { "passed" } else { "FAILED" }
+        ),
         RunEvent::CheckCompared { check, comparison } => format!(
             "check {check} (during vs before): {}: {}",
             if comparison.ok { "held" } else { "FAILED" },

@@ -50,7 +50,8 @@ pub struct Report {
 pub struct CheckSummary {
     /// Check name.
     pub check: String,
-    /// before | during | after.
+    /// before | during | after, or `step` for a status check (a `check:` step), whose
+    /// `ok` is its decision.
     pub phase: String,
     /// The expectation as written.
     pub expect: String,
@@ -186,6 +187,24 @@ impl Report {
                     c.ok = comparison.ok;
                     c.expect = format!("{} vs before", comparison.limit);
                     c.comparison = Some((**comparison).clone());
+                }
+                RunEvent::StatusCheckDecided {
+                    check,
+                    passed,
+                    decision,
+                    ..
+                } => {
+                    // The decision, not each answer, is the check's result: a check may
+                    // pass after failed answers.
+                    let key = (check.clone(), "step".to_string());
+                    let i = *index.entry(key).or_insert_with(|| {
+                        checks.push(CheckSummary::empty(check, "step", ""));
+                        checks.len() - 1
+                    });
+                    checks[i].ok = *passed;
+                    if !passed {
+                        checks[i].last_error = Some(decision.clone());
+                    }
                 }
                 RunEvent::StateChanged { .. } | RunEvent::Note { .. } => {}
             }

@@ -99,6 +99,7 @@ impl Runner {
         self.go(RunState::CheckingAfter, "")?;
         let failed_after = self.check_phase(&checks, Phase::After, true).await?;
         let mut why = worse;
+        why.extend(self.status_checks.failures());
         if !failed_during.is_empty() {
             why.push(format!(
                 "{} failed during the faults",
@@ -117,7 +118,9 @@ impl Runner {
 
     /// Recovers everything and names the terminal state for an early stop.
     async fn stop(&self, stop: Stop) -> (RunState, String) {
-        let verdict = match stop {
+        let verdict = match &stop {
+            // A status check with `abortRun` stopped it: the system failed the check.
+            Stop::Aborted(r) if self.status_checks.aborted_run(r) => RunState::Failed,
             Stop::Aborted(_) => RunState::Aborted,
             Stop::Error(_) => RunState::Error,
         };
@@ -134,7 +137,7 @@ impl Runner {
                     format!("{reason}; and recovery failed: {}", failed.reason()),
                 );
             }
-            if verdict == RunState::Aborted {
+            if verdict != RunState::Error {
                 return (verdict, self.check_after_abort(reason).await);
             }
         }

@@ -9,6 +9,7 @@
 //! deadline of the groups around it, and waits no longer than that. A group's deadline
 //! thus ends the children still holding a fault (they are recovered as at the end of
 //! their duration), skips those not started, and the run goes on with the next step.
+//! `check:` steps are in `status_check.rs`.
 
 use faultline_agent::faults::FaultId;
 use faultline_agent::protocol::ApplyRequest;
@@ -74,6 +75,7 @@ impl Runner {
             }
             match step {
                 Step::Fault(f) => self.exec_fault(f, label, until).await,
+                Step::Check(c) => self.exec_check(c, label, until).await,
                 Step::Suspend(d) => {
                     self.enter_observing(&format!("suspend {d}"))?;
                     self.wait(bounded(d.std(), until)).await

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use super::executor::AnyExecutor;
 use super::options::{AbortHandle, RunOptions};
 use super::samples::Samples;
+use super::status_verdicts::StatusVerdicts;
 use super::stop::{RunError, Stop};
 use crate::application::engine::inject::Injector;
 use crate::application::ports::observe::{FnObserver, RunInfo};
@@ -42,6 +43,8 @@ pub struct Runner {
     pub(super) info: RunInfo,
     /// Raw samples of checks with `compare:`, for their statistical verdict.
     pub(super) samples: Samples,
+    /// The results of `check:` steps that the verdict needs.
+    pub(super) status_checks: StatusVerdicts,
 }
 
 impl Runner {
@@ -74,6 +77,7 @@ impl Runner {
             abort_tx: Arc::new(abort_tx),
             info,
             samples: Samples::default(),
+            status_checks: StatusVerdicts::default(),
         }
     }
 

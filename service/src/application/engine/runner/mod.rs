@@ -19,6 +19,8 @@ mod restart;
 mod safety;
 mod samples;
 mod select;
+mod status_check;
+mod status_verdicts;
 mod stop;
 
 pub use machine::Runner;

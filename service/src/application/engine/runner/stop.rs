@@ -8,7 +8,7 @@ use faultline_agent::faults::FaultId;
 use super::executor::ExecError;
 use crate::application::ports::cluster::ClusterError;
 use crate::application::ports::store_error::StoreError;
-use crate::application::probes::{CheckSetupError, ProbeError};
+use crate::application::probes::{CheckSetupError, HttpProbeError, ProbeError};
 
 /// Why a run stopped early.
 #[derive(Debug)]
@@ -44,6 +44,15 @@ pub(crate) enum RunError {
     /// A steady-state check could not be prepared.
     #[error(transparent)]
     Check(#[from] CheckSetupError),
+    /// A `check:` step's HTTP probe could not be set up.
+    #[error("step {step}: status check")]
+    StatusCheck {
+        /// The step's label.
+        step: String,
+        /// Why.
+        #[source]
+        source: HttpProbeError,
+    },
     /// `spec.abortOnAlerts` with nothing to watch the alerts.
     #[error(
         "spec.abortOnAlerts needs a Prometheus URL (--prometheus URL or FAULTLINE_PROMETHEUS_URL) to watch the alerts, or faultline serve with Alertmanager sending to /webhooks/alertmanager"
