@@ -10,6 +10,7 @@ use super::fault::FaultKind;
 use super::schedule::Schedule;
 use super::selector::Target;
 use super::steady::SteadyCheck;
+use super::task::{Task, TaskStep};
 use super::units::{Duration, Percent};
 
 /// The native `apiVersion`.
@@ -90,6 +91,7 @@ impl ExperimentSpec {
                     Step::Fault(f) => out.push(f),
                     Step::Parallel(g) | Step::Serial(g) => walk(&g.steps, out),
                     Step::Suspend(_) => {}
+                    Step::Task(t) => t.task.branches.iter().for_each(|b| walk(&b.then, out)),
                 }
             }
         }
@@ -114,6 +116,8 @@ pub enum Step {
     Serial(Group),
     /// Wait.
     Suspend(Duration),
+    /// Run a container in the cluster, then the branches its outcome picks.
+    Task(TaskStep),
 }
 
 /// The children of a `serial:` or `parallel:` step and the bound on the whole group.
@@ -154,6 +158,13 @@ enum StepRepr {
     Suspend {
         suspend: Duration,
     },
+    Task {
+        task: Task,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<Duration>,
+    },
     Fault(FaultStep),
 }
 
@@ -169,6 +180,15 @@ impl From<StepRepr> for Step {
                 deadline,
             }),
             StepRepr::Suspend { suspend } => Step::Suspend(suspend),
+            StepRepr::Task {
+                task,
+                name,
+                deadline,
+            } => Step::Task(TaskStep {
+                name,
+                task,
+                deadline,
+            }),
             StepRepr::Fault(f) => Step::Fault(f),
         }
     }
@@ -186,6 +206,11 @@ impl From<Step> for StepRepr {
                 deadline: g.deadline,
             },
             Step::Suspend(suspend) => StepRepr::Suspend { suspend },
+            Step::Task(t) => StepRepr::Task {
+                task: t.task,
+                name: t.name,
+                deadline: t.deadline,
+            },
             Step::Fault(f) => StepRepr::Fault(f),
         }
     }

@@ -16,6 +16,7 @@ pub mod schedule;
 pub mod selector;
 pub mod steady;
 pub mod target;
+pub mod task;
 pub mod units;
 pub mod yaml;
 pub mod zone;
@@ -33,5 +34,6 @@ pub use selector::{
 };
 pub use steady::{Expectation, ExpectationError, HttpProbe, Phase, Probe, SteadyCheck};
 pub use target::LocalTarget;
+pub use task::{Branch, Condition, Task, TaskStep};
 pub use units::{BitRate, Bytes, Duration, Percent, UnitError};
 pub use zone::{Zone, ZoneError};

@@ -1,11 +1,12 @@
 //! Workflow: `entry` names a template; `Serial`/`Parallel` templates list `children` and
 //! may bound them with `deadline` (the group's deadline), `Suspend` waits `deadline`, chaos templates embed a chaos spec whose duration is the
-//! template's `deadline`. The tree becomes native steps in the same order.
+//! template's `deadline`, `Task` templates become task steps (`task.rs`). The tree becomes
+//! native steps in the same order.
 
 use std::collections::HashMap;
 
 use super::common::Translated;
-use super::{network, pod, stress};
+use super::{network, pod, stress, task};
 use crate::decode::cx::{Cx, Obj, Schema, index, join};
 use crate::decode::tree::Node;
 use crate::experiment::{Group, Step};
@@ -20,6 +21,8 @@ pub static TEMPLATE: Schema = Schema::new(&[
     ("stressChaos", Some(&stress::SPEC)),
     ("networkChaos", Some(&network::SPEC)),
     ("podChaos", Some(&pod::SPEC)),
+    ("task", Some(&task::TASK)),
+    ("conditionalBranches", Some(&task::BRANCH)),
 ]);
 /// Workflow `spec`.
 pub static SPEC: Schema = Schema::new(&[("entry", None), ("templates", Some(&TEMPLATE))]);
@@ -33,19 +36,20 @@ pub static ROOT: Schema = Schema::new(&[
 ]);
 
 /// Template types faultline translates.
-pub const TYPES: [&str; 6] = [
+pub const TYPES: [&str; 7] = [
     "Serial",
     "Parallel",
     "Suspend",
     "StressChaos",
     "NetworkChaos",
     "PodChaos",
+    "Task",
 ];
 
 /// Deepest template nesting followed (a cycle is reported before this is reached).
 const MAX_DEPTH: usize = 32;
 
-struct Template<'n> {
+pub(super) struct Template<'n> {
     path: String,
     node: &'n Node,
 }
@@ -105,7 +109,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>) -> Option<Vec<Step>> {
     })
 }
 
-fn unknown_template(
+pub(super) fn unknown_template(
     cx: &mut Cx,
     path: &str,
     pos: crate::decode::Pos,
@@ -121,7 +125,7 @@ fn unknown_template(
     cx.err_hint(path, pos, format!("no template named `{name}`"), hint);
 }
 
-fn node(
+pub(super) fn node(
     cx: &mut Cx,
     templates: &HashMap<String, Template<'_>>,
     name: &str,
@@ -183,7 +187,9 @@ fn template(
             );
         }
     }
+    task::misplaced(cx, o, kind);
     match kind {
+        "Task" => task::translate(cx, templates, o, stack, deadline),
         "Serial" | "Parallel" => {
             let Some(cn) = o.get("children") else {
                 cx.missing(o, "children", "the template names to run");
@@ -281,6 +287,6 @@ fn set_target(step: &mut Step, target: &crate::selector::Target) {
         Step::Parallel(g) | Step::Serial(g) => {
             g.steps.iter_mut().for_each(|s| set_target(s, target))
         }
-        Step::Suspend(_) => {}
+        Step::Suspend(_) | Step::Task(_) => {}
     }
 }

@@ -3,6 +3,7 @@
 use super::cx::{Cx, Obj, Schema, index};
 use super::fault;
 use super::target::{TARGET, target};
+use super::task_step::{TASK, TASK_KEY};
 use super::tree::Node;
 use crate::experiment::{FaultStep, Group, Step};
 use crate::fault::{FaultKind, STEP_KEYS, Targets};
@@ -20,6 +21,7 @@ pub static STEP: Schema = Schema {
         ("parallel", None),
         ("serial", None),
         ("suspend", None),
+        (TASK_KEY, Some(&TASK)),
     ],
     include: &[&STEP_KEYS],
 };
@@ -43,7 +45,7 @@ pub enum DefaultTarget {
 pub struct Steps {
     /// The experiment-level target.
     pub default: DefaultTarget,
-    names: Vec<String>,
+    pub(super) names: Vec<String>,
 }
 
 impl Steps {
@@ -70,11 +72,13 @@ impl Steps {
         steps.into_iter().collect()
     }
 
-    fn step(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<Step> {
+    pub(super) fn step(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<Step> {
         cx.object(node, path, &STEP, |cx, o| {
             let kinds: Vec<_> = o
                 .keys()
-                .filter(|(k, _)| GROUPS.contains(k) || FaultKind::ALL_NAMES.contains(k))
+                .filter(|(k, _)| {
+                    GROUPS.contains(k) || *k == TASK_KEY || FaultKind::ALL_NAMES.contains(k)
+                })
                 .collect();
             match kinds.as_slice() {
                 [] => {
@@ -83,13 +87,14 @@ impl Steps {
                         o.pos,
                         "a step needs one fault or group",
                         format!(
-                            "use one of parallel, serial, suspend, {}",
+                            "use one of parallel, serial, suspend, task, {}",
                             FaultKind::ALL_NAMES.join(", ")
                         ),
                     );
                     None
                 }
                 [(k, _)] if GROUPS.contains(k) => self.group(cx, o, k),
+                [(k, _)] if *k == TASK_KEY => self.task_step(cx, o),
                 [(k, _)] => self.fault_step(cx, o, k),
                 [(a, _), (b, key), ..] => {
                     cx.err_hint(
