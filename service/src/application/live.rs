@@ -282,6 +282,7 @@ fn observe(
         RunEvent::CheckEvaluated { .. }
         | RunEvent::CheckCompared { .. }
         | RunEvent::Note { .. }
+        | RunEvent::TaskFinished { .. }
         | RunEvent::StateChanged { .. } => {}
     }
 }

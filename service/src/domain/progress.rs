@@ -28,6 +28,7 @@ pub fn print_progress(ev: &RunEvent) {
             println!("     - {fault} recovered: {outcome}")
         }
         RunEvent::Note { message } => println!("     {message}"),
+        RunEvent::TaskFinished { .. } => println!("     {}", super::task_summary(ev)),
         RunEvent::CheckCompared { check, comparison } => println!(
             "     check {check} (during vs before) {}: {}",
             if comparison.ok { "ok" } else { "NOT MET" },

@@ -5,3 +5,4 @@
 pub mod inject;
 pub mod plan;
 pub mod runner;
+mod task_plan;

@@ -3,6 +3,8 @@
 //! namespaces).
 
 use faultline_spec::{Experiment, FaultStep, PodSelector, Step, Target};
+
+pub use super::task_plan::TASK_KIND;
 use serde::Serialize;
 
 /// One fault the run would apply.
@@ -24,6 +26,9 @@ pub struct PlannedFault {
     /// Seconds from the start of the steps when it is applied (serial order; suspends
     /// included; parallel branches start together).
     pub starts_at_seconds: f64,
+    /// Only if a task's outcome picks its branch: `after task T: CONDITION`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
 }
 
 impl PlannedFault {
@@ -31,6 +36,7 @@ impl PlannedFault {
     /// `instant` for a fault that happens once.
     pub fn holds(&self) -> String {
         match (&self.duration, self.until_aborted) {
+            (Some(d), _) if self.kind == TASK_KIND => format!("until it exits (at most {d})"),
             (Some(d), true) => format!("until aborted (at most {d})"),
             (Some(d), false) => d.clone(),
             (None, _) => "instant".into(),
@@ -49,7 +55,13 @@ pub fn plan(exp: &Experiment) -> Vec<PlannedFault> {
 }
 
 /// Adds the faults of `step` starting at `t`; returns how long the step takes.
-fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<PlannedFault>) -> f64 {
+pub(super) fn walk(
+    exp: &Experiment,
+    step: &Step,
+    path: &str,
+    t: f64,
+    out: &mut Vec<PlannedFault>,
+) -> f64 {
     match step {
         Step::Fault(f) => {
             // An `untilAborted` fault is planned at its bound: the spec's
@@ -70,10 +82,12 @@ fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<Planned
                 duration: duration.map(|d| d.to_string()),
                 until_aborted: f.duration.is_none() && f.until_aborted,
                 starts_at_seconds: t,
+                condition: None,
             });
             duration.map_or(0.0, |d| d.std().as_secs_f64())
         }
         Step::Suspend(d) => d.std().as_secs_f64(),
+        Step::Task(task) => super::task_plan::walk_task(exp, task, path, t, out),
         Step::Serial(g) => {
             let mut elapsed = 0.0;
             for (i, c) in g.steps.iter().enumerate() {
@@ -129,6 +143,7 @@ pub fn label(step: &Step, i: usize) -> String {
         Step::Parallel(_) => format!("parallel#{}", i + 1),
         Step::Serial(_) => format!("serial#{}", i + 1),
         Step::Suspend(d) => format!("suspend {d}"),
+        Step::Task(t) => t.name.clone().unwrap_or_else(|| format!("task#{}", i + 1)),
     }
 }
 
@@ -183,6 +198,11 @@ fn collect_targets<'e>(exp: &'e Experiment, steps: &'e [Step], out: &mut Vec<&'e
             }
             Step::Serial(g) | Step::Parallel(g) => collect_targets(exp, &g.steps, out),
             Step::Suspend(_) => {}
+            Step::Task(t) => t
+                .task
+                .branches
+                .iter()
+                .for_each(|b| collect_targets(exp, &b.then, out)),
         }
     }
 }

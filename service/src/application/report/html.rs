@@ -74,6 +74,7 @@ fn describe(ev: &RunEvent) -> String {
             format!("recovered fault {fault}: {outcome}")
         }
         RunEvent::Note { message } => message.clone(),
+        RunEvent::TaskFinished { .. } => crate::domain::task_summary(ev),
         RunEvent::CheckCompared { check, comparison } => format!(
             "check {check} (during vs before): {}: {}",
             if comparison.ok { "held" } else { "FAILED" },

@@ -187,7 +187,9 @@ impl Report {
                     c.expect = format!("{} vs before", comparison.limit);
                     c.comparison = Some((**comparison).clone());
                 }
-                RunEvent::StateChanged { .. } | RunEvent::Note { .. } => {}
+                RunEvent::StateChanged { .. }
+                | RunEvent::Note { .. }
+                | RunEvent::TaskFinished { .. } => {}
             }
         }
         Report {

@@ -20,6 +20,7 @@ mod safety;
 mod samples;
 mod select;
 mod stop;
+mod task;
 
 pub use machine::Runner;
 pub use options::{AbortHandle, RunOptions};
