@@ -5,4 +5,4 @@ pub mod expr;
 pub mod step;
 
 pub use expr::{Condition, ExprError, TaskOutcome};
-pub use step::{Branch, EnvVar, Task, TaskContainer, TaskStep};
+pub use step::{Branch, EnvVar, Task, TaskContainer, TaskStep, count_tasks};

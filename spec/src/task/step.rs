@@ -121,3 +121,22 @@ pub struct Branch {
     /// The steps, one after the other.
     pub then: Vec<Step>,
 }
+
+/// How many task steps `steps` holds, at any depth (branches included).
+pub fn count_tasks(steps: &[Step]) -> usize {
+    steps
+        .iter()
+        .map(|s| match s {
+            Step::Task(t) => {
+                1 + t
+                    .task
+                    .branches
+                    .iter()
+                    .map(|b| count_tasks(&b.then))
+                    .sum::<usize>()
+            }
+            Step::Serial(g) | Step::Parallel(g) => count_tasks(&g.steps),
+            _ => 0,
+        })
+        .sum()
+}
