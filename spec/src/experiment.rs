@@ -10,7 +10,7 @@ use super::fault::FaultKind;
 use super::schedule::Schedule;
 use super::selector::Target;
 use super::steady::SteadyCheck;
-use super::task::{Task, TaskStep};
+use super::task::step::{Task, TaskStep};
 use super::units::{Duration, Percent};
 
 /// The native `apiVersion`.
@@ -117,7 +117,7 @@ pub enum Step {
     /// Wait.
     Suspend(Duration),
     /// Run a container in the cluster, then the branches its outcome picks.
-    Task(TaskStep),
+    Task(TaskStep<Step>),
 }
 
 /// The children of a `serial:` or `parallel:` step and the bound on the whole group.
@@ -159,7 +159,7 @@ enum StepRepr {
         suspend: Duration,
     },
     Task {
-        task: Task,
+        task: Task<Step>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -17,7 +17,7 @@ use super::pod_kill::kill_pod;
 use super::task_pod::TaskPodRunner;
 use crate::application::ports::{
     ClusterError, DiscoveredAgent, Killed, NodeAgent, NodeAgents, OriginalImages, PodCluster,
-    PodFailures, Restored, Selection, TaskPod, TaskPods, TaskState,
+    PodFailures, Restored, Selection, TaskPod, TaskPodError, TaskPods, TaskState,
 };
 
 impl From<KubeError> for ClusterError {
@@ -149,10 +149,19 @@ impl NodeAgents for AgentDirectory {
     }
 }
 
+impl From<KubeError> for TaskPodError {
+    fn from(e: KubeError) -> TaskPodError {
+        match e {
+            KubeError::Guard(why) => TaskPodError::Guard(why),
+            other => TaskPodError::Kubernetes(Box::new(other)),
+        }
+    }
+}
+
 impl TaskPods for TaskPodRunner {
-    fn create<'a>(&'a self, pod: &'a TaskPod) -> BoxFuture<'a, Result<String, ClusterError>> {
+    fn create<'a>(&'a self, pod: &'a TaskPod) -> BoxFuture<'a, Result<String, TaskPodError>> {
         TaskPodRunner::create(self, pod)
-            .map(|r| r.map_err(ClusterError::from))
+            .map(|r| r.map_err(TaskPodError::from))
             .boxed()
     }
 
@@ -161,9 +170,9 @@ impl TaskPods for TaskPodRunner {
         ns: &'a str,
         name: &'a str,
         container: &'a str,
-    ) -> BoxFuture<'a, Result<TaskState, ClusterError>> {
+    ) -> BoxFuture<'a, Result<TaskState, TaskPodError>> {
         TaskPodRunner::state(self, ns, name, container)
-            .map(|r| r.map_err(ClusterError::from))
+            .map(|r| r.map_err(TaskPodError::from))
             .boxed()
     }
 
@@ -173,19 +182,15 @@ impl TaskPods for TaskPodRunner {
         name: &'a str,
         container: &'a str,
         limit_bytes: usize,
-    ) -> BoxFuture<'a, Result<String, ClusterError>> {
+    ) -> BoxFuture<'a, Result<String, TaskPodError>> {
         TaskPodRunner::stdout(self, ns, name, container, limit_bytes)
-            .map(|r| r.map_err(ClusterError::from))
+            .map(|r| r.map_err(TaskPodError::from))
             .boxed()
     }
 
-    fn delete<'a>(
-        &'a self,
-        ns: &'a str,
-        name: &'a str,
-    ) -> BoxFuture<'a, Result<Killed, ClusterError>> {
+    fn delete<'a>(&'a self, ns: &'a str, name: &'a str) -> BoxFuture<'a, Result<(), TaskPodError>> {
         TaskPodRunner::delete(self, ns, name)
-            .map(|r| r.map_err(ClusterError::from))
+            .map(|r| r.map(|_| ()).map_err(TaskPodError::from))
             .boxed()
     }
 }

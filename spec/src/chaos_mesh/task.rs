@@ -5,11 +5,9 @@
 //! An expression Chaos Mesh could not evaluate leaves its branch `Unknown`, not taken;
 //! here it is an error before anything runs.
 
-use std::collections::HashMap;
-
-use super::workflow::{Template, node, unknown_template};
 use crate::decode::cx::{Cx, Obj, Schema, index};
 use crate::decode::task_step::{condition, container};
+use crate::decode::tree::Pos;
 use crate::experiment::Step;
 use crate::task::{Branch, Task, TaskStep};
 use crate::units::Duration;
@@ -43,15 +41,19 @@ pub fn misplaced(cx: &mut Cx, o: &Obj<'_>, kind: &str) {
     }
 }
 
-/// A `Task` template as a task step; its `deadline` bounds the task and its branches.
-pub(super) fn translate(
+/// Translates the template a branch names (`cx`, the `target` field's path and position,
+/// the name): the workflow's own template walk, with its cycle check.
+pub type Resolve<'a> = dyn FnMut(&mut Cx, &str, Pos, &str) -> Option<Step> + 'a;
+
+/// A `Task` template named `name` as a task step; its `deadline` bounds the task and its
+/// branches.
+pub fn translate(
     cx: &mut Cx,
-    templates: &HashMap<String, Template<'_>>,
     o: &Obj<'_>,
-    stack: &mut Vec<String>,
+    name: Option<String>,
     deadline: Option<Duration>,
+    resolve: &mut Resolve<'_>,
 ) -> Option<Step> {
-    let name = stack.last().cloned();
     if deadline == Some(Duration::ZERO) {
         let pos = o.get("deadline").map_or(o.pos, |n| n.pos);
         cx.err(&o.at("deadline"), pos, "must be longer than 0s");
@@ -89,7 +91,7 @@ pub(super) fn translate(
         })
         .flatten();
     let branches = match o.get("conditionalBranches") {
-        Some(n) => branches(cx, templates, n, &o.at("conditionalBranches"), stack),
+        Some(n) => branches(cx, n, &o.at("conditionalBranches"), resolve),
         None => Some(Vec::new()),
     };
     let (container, labels) = task?;
@@ -104,7 +106,7 @@ pub(super) fn translate(
             // run uses the experiment's `metadata.namespace`, which the import keeps.
             namespace: None,
             labels,
-            timeout: Task::DEFAULT_TIMEOUT,
+            timeout: crate::task::DEFAULT_TIMEOUT,
             branches: branches?,
         },
         deadline,
@@ -113,10 +115,9 @@ pub(super) fn translate(
 
 fn branches(
     cx: &mut Cx,
-    templates: &HashMap<String, Template<'_>>,
     n: &crate::decode::tree::Node,
     path: &str,
-    stack: &mut Vec<String>,
+    resolve: &mut Resolve<'_>,
 ) -> Option<Vec<Branch>> {
     let items = cx.list(n, path)?;
     let mut out = Vec::new();
@@ -135,11 +136,7 @@ fn branches(
                 let then = match b.get("target") {
                     Some(n) => {
                         let target = cx.nonempty(n, &b.at("target"))?;
-                        if !templates.contains_key(&target) {
-                            unknown_template(cx, &b.at("target"), n.pos, &target, templates);
-                            return None;
-                        }
-                        node(cx, templates, &target, stack)
+                        resolve(cx, &b.at("target"), n.pos, &target)
                     }
                     None => {
                         cx.missing(b, "target", "the template to run when the expression holds");

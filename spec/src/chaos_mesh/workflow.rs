@@ -49,7 +49,7 @@ pub const TYPES: [&str; 7] = [
 /// Deepest template nesting followed (a cycle is reported before this is reached).
 const MAX_DEPTH: usize = 32;
 
-pub(super) struct Template<'n> {
+struct Template<'n> {
     path: String,
     node: &'n Node,
 }
@@ -109,7 +109,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>) -> Option<Vec<Step>> {
     })
 }
 
-pub(super) fn unknown_template(
+fn unknown_template(
     cx: &mut Cx,
     path: &str,
     pos: crate::decode::Pos,
@@ -125,7 +125,7 @@ pub(super) fn unknown_template(
     cx.err_hint(path, pos, format!("no template named `{name}`"), hint);
 }
 
-pub(super) fn node(
+fn node(
     cx: &mut Cx,
     templates: &HashMap<String, Template<'_>>,
     name: &str,
@@ -189,7 +189,16 @@ fn template(
     }
     task::misplaced(cx, o, kind);
     match kind {
-        "Task" => task::translate(cx, templates, o, stack, deadline),
+        "Task" => {
+            let name = stack.last().cloned();
+            task::translate(cx, o, name, deadline, &mut |cx, path, pos, target| {
+                if !templates.contains_key(target) {
+                    unknown_template(cx, path, pos, target, templates);
+                    return None;
+                }
+                node(cx, templates, target, stack)
+            })
+        }
         "Serial" | "Parallel" => {
             let Some(cn) = o.get("children") else {
                 cx.missing(o, "children", "the template names to run");

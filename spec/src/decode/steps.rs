@@ -3,8 +3,9 @@
 use super::cx::{Cx, Obj, Schema, index};
 use super::fault;
 use super::target::{TARGET, target};
-use super::task_step::{TASK, TASK_KEY};
+use super::task_step::{StepReader, TASK, TASK_KEY, task_step};
 use super::tree::Node;
+use super::tree::Value;
 use crate::experiment::{FaultStep, Group, Step};
 use crate::fault::{FaultKind, STEP_KEYS, Targets};
 use crate::selector::Target;
@@ -45,7 +46,7 @@ pub enum DefaultTarget {
 pub struct Steps {
     /// The experiment-level target.
     pub default: DefaultTarget,
-    pub(super) names: Vec<String>,
+    names: Vec<String>,
 }
 
 impl Steps {
@@ -72,7 +73,7 @@ impl Steps {
         steps.into_iter().collect()
     }
 
-    pub(super) fn step(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<Step> {
+    fn step(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<Step> {
         cx.object(node, path, &STEP, |cx, o| {
             let kinds: Vec<_> = o
                 .keys()
@@ -94,7 +95,7 @@ impl Steps {
                     None
                 }
                 [(k, _)] if GROUPS.contains(k) => self.group(cx, o, k),
-                [(k, _)] if *k == TASK_KEY => self.task_step(cx, o),
+                [(k, _)] if *k == TASK_KEY => task_step(self, cx, o),
                 [(k, _)] => self.fault_step(cx, o, k),
                 [(a, _), (b, key), ..] => {
                     cx.err_hint(
@@ -286,5 +287,28 @@ impl Steps {
             _ => {}
         }
         ok.then_some(())
+    }
+}
+
+impl StepReader for Steps {
+    fn steps(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<Step>> {
+        match node.value {
+            Value::Map(_) => self.step(cx, node, path).map(|s| vec![s]),
+            _ => self.list(cx, node, path),
+        }
+    }
+
+    fn unique_name(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
+        let s = cx.nonempty(node, path)?;
+        if self.names.contains(&s) {
+            cx.err(
+                path,
+                node.pos,
+                format!("step name `{s}` is used twice; names must be unique"),
+            );
+            return None;
+        }
+        self.names.push(s.clone());
+        Some(s)
     }
 }

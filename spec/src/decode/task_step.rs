@@ -3,9 +3,7 @@
 //! Mesh import, whose `Task` templates become these steps.
 
 use super::cx::{Cx, Obj, Schema, index};
-use super::native::dns_name;
-use super::steps::{STEP, Steps};
-use super::tree::{Node, Value};
+use super::tree::Node;
 use crate::experiment::Step;
 use crate::task::{Branch, Condition, EnvVar, Task, TaskContainer, TaskStep};
 use crate::units::Duration;
@@ -27,8 +25,8 @@ pub static CONTAINER: Schema = Schema::new(&[
 /// One `env` entry.
 pub static ENV: Schema = Schema::new(&[("name", None), ("value", None)]);
 
-/// One native branch.
-pub static BRANCH: Schema = Schema::new(&[("when", None), ("then", Some(&STEP))]);
+/// One native branch (`then` holds steps, read by the [`StepReader`]).
+pub static BRANCH: Schema = Schema::new(&[("when", None), ("then", None)]);
 
 /// The native `task:` object.
 pub static TASK: Schema = Schema::new(&[
@@ -41,9 +39,25 @@ pub static TASK: Schema = Schema::new(&[
 
 const PULL_POLICIES: [&str; 3] = ["Always", "IfNotPresent", "Never"];
 
-impl Steps {
-    /// A step whose key is `task`: the task itself and its step-level `name`, `deadline`.
-    pub(super) fn task_step(&mut self, cx: &mut Cx, o: &Obj<'_>) -> Option<Step> {
+/// What a task step needs from the reader of the steps around it (`steps.rs`): the steps
+/// of its branches, and step names kept unique across the experiment.
+pub trait StepReader {
+    /// One step (a map) or a list of steps, at `path`.
+    fn steps(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<Step>>;
+
+    /// A step name, refused when an earlier step has it.
+    fn unique_name(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<String>;
+}
+
+/// A step whose key is `task`: the task itself and its step-level `name`, `deadline`.
+pub fn task_step(r: &mut dyn StepReader, cx: &mut Cx, o: &Obj<'_>) -> Option<Step> {
+    Reader(r).task_step(cx, o)
+}
+
+struct Reader<'r>(&'r mut dyn StepReader);
+
+impl Reader<'_> {
+    fn task_step(&mut self, cx: &mut Cx, o: &Obj<'_>) -> Option<Step> {
         let mut ok = true;
         for (k, key) in o.keys() {
             if ["duration", "untilAborted", "target"].contains(&k) {
@@ -57,7 +71,7 @@ impl Steps {
             }
         }
         let name = match o.get("name") {
-            Some(n) => self.unique_name(cx, n, &o.at("name")).map(Some),
+            Some(n) => self.0.unique_name(cx, n, &o.at("name")).map(Some),
             None => Some(None),
         };
         let deadline = match o.get("deadline") {
@@ -76,20 +90,6 @@ impl Steps {
         ok.then_some(Step::Task(step))
     }
 
-    fn unique_name(&mut self, cx: &mut Cx, n: &Node, path: &str) -> Option<String> {
-        let s = cx.nonempty(n, path)?;
-        if self.names.contains(&s) {
-            cx.err(
-                path,
-                n.pos,
-                format!("step name `{s}` is used twice; names must be unique"),
-            );
-            return None;
-        }
-        self.names.push(s.clone());
-        Some(s)
-    }
-
     fn task(&mut self, cx: &mut Cx, o: &Obj<'_>) -> Option<Task> {
         let container = match o.get("container") {
             Some(n) => container(cx, n, &o.at("container")),
@@ -103,7 +103,7 @@ impl Steps {
             }
         };
         let namespace = match o.get("namespace") {
-            Some(n) => dns_name(cx, n, &o.at("namespace")).map(Some),
+            Some(n) => dns_label(cx, n, &o.at("namespace")).map(Some),
             None => Some(None),
         };
         let labels = match o.get("labels") {
@@ -112,7 +112,7 @@ impl Steps {
         };
         let timeout = match o.get("timeout") {
             Some(n) => positive(cx, n, &o.at("timeout"), "a duration like `2m`"),
-            None => Some(Task::DEFAULT_TIMEOUT),
+            None => Some(crate::task::DEFAULT_TIMEOUT),
         };
         let branches = match o.get("branches") {
             Some(n) => self.branches(cx, n, &o.at("branches")),
@@ -150,10 +150,7 @@ impl Steps {
         };
         let then = match o.get("then") {
             // One step or a list of them, run one after the other.
-            Some(n) if matches!(n.value, Value::Map(_)) => {
-                self.step(cx, n, &o.at("then")).map(|s| vec![s])
-            }
-            Some(n) => self.list(cx, n, &o.at("then")),
+            Some(n) => self.0.steps(cx, n, &o.at("then")),
             None => {
                 cx.missing(o, "then", "the steps to run when the condition holds");
                 None
@@ -193,7 +190,7 @@ pub fn condition(cx: &mut Cx, node: &Node, path: &str) -> Option<Condition> {
 pub fn container(cx: &mut Cx, node: &Node, path: &str) -> Option<TaskContainer> {
     cx.object(node, path, &CONTAINER, |cx, o| {
         let name = match o.get("name") {
-            Some(n) => dns_name(cx, n, &o.at("name")),
+            Some(n) => dns_label(cx, n, &o.at("name")),
             None => Some(TaskContainer::default_name()),
         };
         let image = match o.get("image") {
@@ -265,6 +262,26 @@ fn env(cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<EnvVar>> {
         })
         .collect();
     all.into_iter().collect()
+}
+
+/// A namespace or container name: a DNS-1123 label (at most 63 characters).
+fn dns_label(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
+    let s = cx.nonempty(node, path)?;
+    let ok = s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !ok {
+        cx.err_hint(
+            path,
+            node.pos,
+            format!("`{}` is not a valid name", super::cx::truncate(&s)),
+            "use lowercase letters, digits and `-`, starting and ending with a letter or digit (at most 63)",
+        );
+        return None;
+    }
+    Some(s)
 }
 
 fn positive(cx: &mut Cx, n: &Node, path: &str, what: &str) -> Option<Duration> {

@@ -3,6 +3,17 @@
 
 pub mod expr;
 pub mod step;
+pub mod walk;
+
+use crate::experiment::Step;
 
 pub use expr::{Condition, ExprError, TaskOutcome};
-pub use step::{Branch, EnvVar, Task, TaskContainer, TaskStep, count_tasks};
+pub use step::{DEFAULT_TIMEOUT, EnvVar, TaskContainer};
+pub use walk::count_tasks;
+
+/// A task step of the experiment.
+pub type TaskStep = step::TaskStep<Step>;
+/// A task.
+pub type Task = step::Task<Step>;
+/// A task's branch.
+pub type Branch = step::Branch<Step>;

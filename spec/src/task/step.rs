@@ -1,21 +1,24 @@
 //! The native task step: `task: { container, namespace, labels, timeout, branches }`,
 //! with the step's own `name` and `deadline` beside it.
+//!
+//! Generic over the step type `S` of the branches (always `experiment::Step`, named so by
+//! the aliases in `task/mod.rs`), so this file need not import the module that holds
+//! `Step`, which holds these.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::expr::{Condition, TaskOutcome};
-use crate::experiment::Step;
 use crate::units::Duration;
 
 /// A task and the bounds of the step that runs it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TaskStep {
+pub struct TaskStep<S> {
     /// A name for reports; default `task#N`.
     pub name: Option<String>,
     /// What runs, and what follows.
-    pub task: Task,
+    pub task: Task<S>,
     /// The task and the branches it picks end when this has passed since it started:
     /// a container still running is deleted and no branch runs; a branch holding a fault
     /// is recovered (Chaos Mesh's `deadline` on a Task node).
@@ -24,8 +27,12 @@ pub struct TaskStep {
 
 /// One container run to completion, then the branches whose condition holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Task {
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    bound(serialize = "S: Serialize", deserialize = "S: Deserialize<'de>")
+)]
+pub struct Task<S> {
     /// The container.
     pub container: TaskContainer,
     /// Where its pod runs; default the experiment's `metadata.namespace`, else `default`
@@ -38,25 +45,24 @@ pub struct Task {
     /// The longest the container may take, from the pod's creation (image pull
     /// included); past it the pod is deleted and the run ends `error`. Also the pod's
     /// `activeDeadlineSeconds`, so the kubelet stops it even if faultline is gone.
-    #[serde(default = "Task::default_timeout")]
+    #[serde(default = "default_timeout")]
     pub timeout: Duration,
     /// Checked in order once the container has exited. Every branch whose condition
     /// holds runs, at the same time; when none holds the step ends (Chaos Mesh's
     /// conditional branches).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub branches: Vec<Branch>,
+    pub branches: Vec<Branch<S>>,
 }
 
-impl Task {
-    /// Five minutes: enough to pull an image and run a check, short enough that a pod
-    /// stuck pulling does not hold the run for long.
-    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// A task's `timeout` when it gives none: five minutes, enough to pull an image and run
+/// a check, short enough that a pod stuck pulling does not hold the run for long.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
-    /// [`Task::DEFAULT_TIMEOUT`], for serde.
-    pub const fn default_timeout() -> Duration {
-        Self::DEFAULT_TIMEOUT
-    }
+const fn default_timeout() -> Duration {
+    DEFAULT_TIMEOUT
+}
 
+impl<S> Task<S> {
     /// The indexes of the branches that run after `outcome`, in order.
     pub fn chosen(&self, outcome: TaskOutcome<'_>) -> Vec<usize> {
         (0..self.branches.len())
@@ -114,29 +120,13 @@ pub struct EnvVar {
 
 /// Steps that run after the task when `when` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Branch {
+#[serde(
+    deny_unknown_fields,
+    bound(serialize = "S: Serialize", deserialize = "S: Deserialize<'de>")
+)]
+pub struct Branch<S> {
     /// The condition over `exitCode` and `stdout`.
     pub when: Condition,
     /// The steps, one after the other.
-    pub then: Vec<Step>,
-}
-
-/// How many task steps `steps` holds, at any depth (branches included).
-pub fn count_tasks(steps: &[Step]) -> usize {
-    steps
-        .iter()
-        .map(|s| match s {
-            Step::Task(t) => {
-                1 + t
-                    .task
-                    .branches
-                    .iter()
-                    .map(|b| count_tasks(&b.then))
-                    .sum::<usize>()
-            }
-            Step::Serial(g) | Step::Parallel(g) => count_tasks(&g.steps),
-            _ => 0,
-        })
-        .sum()
+    pub then: Vec<S>,
 }

@@ -5,4 +5,3 @@
 pub mod inject;
 pub mod plan;
 pub mod runner;
-mod task_plan;

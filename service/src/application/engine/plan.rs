@@ -4,7 +4,8 @@
 
 use faultline_spec::{Experiment, FaultStep, PodSelector, Step, Target};
 
-pub use super::task_plan::TASK_KIND;
+/// The `kind` of a task step's entry in the plan.
+pub const TASK_KIND: &str = "task";
 use serde::Serialize;
 
 /// One fault the run would apply.
@@ -55,13 +56,7 @@ pub fn plan(exp: &Experiment) -> Vec<PlannedFault> {
 }
 
 /// Adds the faults of `step` starting at `t`; returns how long the step takes.
-pub(super) fn walk(
-    exp: &Experiment,
-    step: &Step,
-    path: &str,
-    t: f64,
-    out: &mut Vec<PlannedFault>,
-) -> f64 {
+fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<PlannedFault>) -> f64 {
     match step {
         Step::Fault(f) => {
             // An `untilAborted` fault is planned at its bound: the spec's
@@ -87,7 +82,7 @@ pub(super) fn walk(
             duration.map_or(0.0, |d| d.std().as_secs_f64())
         }
         Step::Suspend(d) => d.std().as_secs_f64(),
-        Step::Task(task) => super::task_plan::walk_task(exp, task, path, t, out),
+        Step::Task(task) => walk_task(exp, task, path, t, out),
         Step::Serial(g) => {
             let mut elapsed = 0.0;
             for (i, c) in g.steps.iter().enumerate() {
@@ -105,6 +100,56 @@ pub(super) fn walk(
             bounded(longest, g)
         }
     }
+}
+
+/// A task step: one entry for its pod (held until the container exits, at most its
+/// timeout), then the faults of every branch, each marked with the condition that must
+/// hold for it to run. Which branches run is only known when the container exits, so all
+/// are listed, starting when the task starts (its run time is unknown); the step is
+/// planned to take as long as its longest branch.
+fn walk_task(
+    exp: &Experiment,
+    task: &faultline_spec::TaskStep,
+    path: &str,
+    t: f64,
+    out: &mut Vec<PlannedFault>,
+) -> f64 {
+    let ns = task
+        .task
+        .namespace
+        .as_deref()
+        .or(exp.metadata.namespace.as_deref());
+    out.push(PlannedFault {
+        step: path.to_string(),
+        kind: TASK_KIND.into(),
+        target: format!(
+            "pod of {} in {}",
+            task.task.container.image,
+            ns.unwrap_or("default")
+        ),
+        duration: Some(task.task.timeout.to_string()),
+        until_aborted: false,
+        starts_at_seconds: t,
+        condition: None,
+    });
+    let mut longest: f64 = 0.0;
+    for (n, b) in task.task.branches.iter().enumerate() {
+        let first = out.len();
+        let branch = Step::Serial(b.then.clone().into());
+        longest = longest.max(walk(
+            exp,
+            &branch,
+            &format!("{path}.branch#{}", n + 1),
+            t,
+            out,
+        ));
+        for f in &mut out[first..] {
+            f.condition
+                .get_or_insert_with(|| format!("after task {path}: {}", b.when));
+        }
+    }
+    task.deadline
+        .map_or(longest, |d| longest.min(d.std().as_secs_f64()))
 }
 
 /// A group's time, cut at its deadline.

@@ -26,4 +26,4 @@ pub use previews::PlanPreviews;
 pub use run_store::{RunFilter, RunStore};
 pub use store::Storage;
 pub use store_error::StoreError;
-pub use task_pods::{RUN_LABEL, TaskPod, TaskPods, TaskState};
+pub use task_pods::{RUN_LABEL, TaskPod, TaskPodError, TaskPods, TaskState};

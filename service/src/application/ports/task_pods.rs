@@ -8,11 +8,20 @@ use std::time::Duration;
 use faultline_spec::task::TaskContainer;
 use futures::future::BoxFuture;
 
-use super::cluster::{ClusterError, Killed};
-
 /// The label every task pod carries with its run's id, so whatever a run left can be
 /// found and deleted.
 pub const RUN_LABEL: &str = "faultline.dev/run";
+
+/// Why a task pod could not be created, read or deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskPodError {
+    /// The namespace is one the service protects; nothing was created.
+    #[error("guard: {0}")]
+    Guard(String),
+    /// The Kubernetes adapter failed (the API server, the object).
+    #[error(transparent)]
+    Kubernetes(Box<dyn std::error::Error + Send + Sync>),
+}
 
 /// What to create.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +59,7 @@ pub enum TaskState {
 /// The pods of task steps.
 pub trait TaskPods: Send + Sync {
     /// Creates `pod`; the name the API server gave it.
-    fn create<'a>(&'a self, pod: &'a TaskPod) -> BoxFuture<'a, Result<String, ClusterError>>;
+    fn create<'a>(&'a self, pod: &'a TaskPod) -> BoxFuture<'a, Result<String, TaskPodError>>;
 
     /// Where container `container` of pod `ns/name` is.
     fn state<'a>(
@@ -58,7 +67,7 @@ pub trait TaskPods: Send + Sync {
         ns: &'a str,
         name: &'a str,
         container: &'a str,
-    ) -> BoxFuture<'a, Result<TaskState, ClusterError>>;
+    ) -> BoxFuture<'a, Result<TaskState, TaskPodError>>;
 
     /// The first `limit_bytes` of the log of container `container`.
     fn stdout<'a>(
@@ -67,12 +76,9 @@ pub trait TaskPods: Send + Sync {
         name: &'a str,
         container: &'a str,
         limit_bytes: usize,
-    ) -> BoxFuture<'a, Result<String, ClusterError>>;
+    ) -> BoxFuture<'a, Result<String, TaskPodError>>;
 
-    /// Deletes pod `ns/name` at once (grace period 0: the task is done or abandoned).
-    fn delete<'a>(
-        &'a self,
-        ns: &'a str,
-        name: &'a str,
-    ) -> BoxFuture<'a, Result<Killed, ClusterError>>;
+    /// Deletes pod `ns/name` at once (grace period 0: the task is done or abandoned); a
+    /// pod already gone counts as deleted.
+    fn delete<'a>(&'a self, ns: &'a str, name: &'a str) -> BoxFuture<'a, Result<(), TaskPodError>>;
 }

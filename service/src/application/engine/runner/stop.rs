@@ -171,7 +171,7 @@ pub(crate) enum RunError {
         step: String,
         /// Why.
         #[source]
-        source: ClusterError,
+        source: crate::application::ports::TaskPodError,
     },
     /// A task's container did not exit in time (it was deleted).
     #[error(
