@@ -324,6 +324,47 @@ mod tests {
     }
 
     #[test]
+    fn a_task_is_planned_with_every_branch_marked_by_its_condition() {
+        let e = exp(
+            "    - name: probe\n      task:\n        container: { image: busybox }\n        branches:\n          - when: exitCode == 0\n            then: [{ stressCpu: { workers: 1, load: 5 }, duration: 10s }]\n          - when: exitCode != 0\n            then: [{ suspend: 3s }, { processKill: {} }]\n    - processKill: {}\n",
+            "",
+        );
+        let p = plan(&e);
+        let got: Vec<(&str, &str, f64, Option<&str>)> = p
+            .iter()
+            .map(|f| {
+                (
+                    f.step.as_str(),
+                    f.kind.as_str(),
+                    f.starts_at_seconds,
+                    f.condition.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("probe", "task", 0.0, None),
+                (
+                    "probe.branch#1.stressCpu#1",
+                    "stressCpu",
+                    0.0,
+                    Some("after task probe: exitCode == 0")
+                ),
+                (
+                    "probe.branch#2.processKill#2",
+                    "processKill",
+                    3.0,
+                    Some("after task probe: exitCode != 0")
+                ),
+                ("processKill#2", "processKill", 10.0, None),
+            ]
+        );
+        assert_eq!(p[0].holds(), "until it exits (at most 5m)");
+        assert_eq!(p[0].target, "pod of busybox in default");
+    }
+
+    #[test]
     fn the_guard_names_the_limit_it_enforces() {
         let steps = "    - processPause: {}\n      duration: 1s\n      target: { local: { pid: 2 } }\n    - processPause: {}\n      duration: 1s\n";
         let e = exp(steps, "  guard: { maxTargets: 1 }\n");
