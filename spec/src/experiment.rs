@@ -11,6 +11,7 @@ use super::schedule::Schedule;
 use super::selector::Target;
 use super::status_check::CheckStep;
 use super::steady::SteadyCheck;
+use super::task::step::{Task, TaskStep};
 use super::units::{Duration, Percent};
 
 /// The native `apiVersion`.
@@ -91,6 +92,7 @@ impl ExperimentSpec {
                     Step::Fault(f) => out.push(f),
                     Step::Parallel(g) | Step::Serial(g) => walk(&g.steps, out),
                     Step::Suspend(_) | Step::Check(_) => {}
+                    Step::Task(t) => t.task.branches.iter().for_each(|b| walk(&b.then, out)),
                 }
             }
         }
@@ -109,6 +111,7 @@ impl ExperimentSpec {
                     Step::Check(c) => out.push(c),
                     Step::Parallel(g) | Step::Serial(g) => walk(&g.steps, out),
                     Step::Fault(_) | Step::Suspend(_) => {}
+                    Step::Task(t) => t.task.branches.iter().for_each(|b| walk(&b.then, out)),
                 }
             }
         }
@@ -135,6 +138,8 @@ pub enum Step {
     Suspend(Duration),
     /// Check the system's status over HTTP until decided (`status_check.rs`).
     Check(CheckStep),
+    /// Run a container in the cluster, then the branches its outcome picks.
+    Task(TaskStep<Step>),
 }
 
 /// The children of a `serial:` or `parallel:` step and the bound on the whole group.
@@ -178,6 +183,13 @@ enum StepRepr {
     Check {
         check: CheckStep,
     },
+    Task {
+        task: Task<Step>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<Duration>,
+    },
     Fault(FaultStep),
 }
 
@@ -194,6 +206,15 @@ impl From<StepRepr> for Step {
             }),
             StepRepr::Suspend { suspend } => Step::Suspend(suspend),
             StepRepr::Check { check } => Step::Check(check),
+            StepRepr::Task {
+                task,
+                name,
+                deadline,
+            } => Step::Task(TaskStep {
+                name,
+                task,
+                deadline,
+            }),
             StepRepr::Fault(f) => Step::Fault(f),
         }
     }
@@ -212,6 +233,11 @@ impl From<Step> for StepRepr {
             },
             Step::Suspend(suspend) => StepRepr::Suspend { suspend },
             Step::Check(check) => StepRepr::Check { check },
+            Step::Task(t) => StepRepr::Task {
+                task: t.task,
+                name: t.name,
+                deadline: t.deadline,
+            },
             Step::Fault(f) => StepRepr::Fault(f),
         }
     }

@@ -17,6 +17,7 @@ pub mod selector;
 pub mod status_check;
 pub mod steady;
 pub mod target;
+pub mod task;
 pub mod units;
 pub mod yaml;
 pub mod zone;
@@ -35,5 +36,6 @@ pub use selector::{
 pub use status_check::{CheckMode, CheckStep, StatusCodes, StatusRequest};
 pub use steady::{Expectation, ExpectationError, HttpProbe, Phase, Probe, SteadyCheck};
 pub use target::LocalTarget;
+pub use task::{Branch, Condition, Task, TaskStep};
 pub use units::{BitRate, Bytes, Duration, Percent, UnitError};
 pub use zone::{Zone, ZoneError};

@@ -161,6 +161,12 @@ fn cases() -> Vec<(&'static str, String)> {
             )
             .replace("  mode: all\n  selector: {namespaces: [a]}\n  entry", "  entry"),
         ),
+        // Task steps: the container and the branch conditions.
+        ("task no image", once("task: {container: {command: [true]}}")),
+        ("task bad condition", once("task: {container: {image: busybox}, branches: [{when: 'stdout matches \"a\"', then: [{suspend: 1s}]}]}")),
+        ("task condition types", once("task: {container: {image: busybox}, branches: [{when: 'exitCode == \"0\"', then: [{suspend: 1s}]}]}")),
+        ("task condition name", once("task: {container: {image: busybox}, branches: [{when: 'exit == 0', then: [{suspend: 1s}]}]}")),
+        ("task with duration", step("task: {container: {image: busybox}}")),
     ]
 }
 

@@ -151,6 +151,11 @@ fn collect_targets<'e>(steps: &'e [Step], out: &mut Vec<&'e Target>) {
             Step::Fault(f) => out.extend(f.target.as_ref()),
             Step::Parallel(g) | Step::Serial(g) => collect_targets(&g.steps, out),
             Step::Suspend(_) | Step::Check(_) => {}
+            Step::Task(t) => t
+                .task
+                .branches
+                .iter()
+                .for_each(|b| collect_targets(&b.then, out)),
         }
     }
 }

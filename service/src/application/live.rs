@@ -283,6 +283,7 @@ fn observe(
         | RunEvent::CheckCompared { .. }
         | RunEvent::Note { .. }
         | RunEvent::StatusCheckDecided { .. }
+        | RunEvent::TaskFinished { .. }
         | RunEvent::StateChanged { .. } => {}
     }
 }

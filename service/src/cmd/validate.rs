@@ -67,6 +67,20 @@ pub fn until_aborted_warning(e: &Experiment) -> Option<String> {
     ))
 }
 
+/// The note for an experiment with task steps, which only cluster mode runs; `None`
+/// when it has none.
+pub fn task_warning(e: &Experiment) -> Option<String> {
+    let n = faultline_spec::task::count_tasks(&e.spec.steps);
+    (n > 0).then(|| {
+        format!(
+            "experiment {}: {n} task step{} run{} a container in the cluster: it needs cluster mode (`faultline serve --kubernetes`); `faultline run` refuses it before injecting anything",
+            e.metadata.name,
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" },
+        )
+    })
+}
+
 /// Runs `validate`.
 pub fn run(args: &ValidateArgs) -> anyhow::Result<u8> {
     let mut invalid = 0usize;
@@ -78,6 +92,9 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<u8> {
                 tracing::info!(file = %path.display(), experiments = exps.len(), "valid");
                 for e in &exps {
                     if let Some(w) = until_aborted_warning(e) {
+                        eprintln!("{}: warning: {w}", path.display());
+                    }
+                    if let Some(w) = task_warning(e) {
                         eprintln!("{}: warning: {w}", path.display());
                     }
                 }

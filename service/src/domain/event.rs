@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::state::RunState;
 
+/// The most of a task's stdout a run's events keep (the branches saw all of what was
+/// read): a chatty container must not bloat the store.
+pub const TASK_STDOUT_SHOWN: usize = 1000;
+
 /// One thing that happened to a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
@@ -84,11 +88,46 @@ pub enum RunEvent {
         /// fails".
         decision: String,
     },
+    /// A task step's container exited: what it left, and which branches it picked.
+    TaskFinished {
+        /// Step name.
+        step: String,
+        /// The task's pod, `NS/NAME` (deleted by now).
+        pod: String,
+        /// The container's exit code.
+        exit_code: i32,
+        /// Its log, whitespace trimmed, cut at [`TASK_STDOUT_SHOWN`] characters.
+        stdout: String,
+        /// The branches whose condition held (`branch#N: CONDITION`), in order; empty when
+        /// none did.
+        branches: Vec<String>,
+    },
     /// Anything else worth showing on the timeline.
     Note {
         /// Text.
         message: String,
     },
+}
+
+/// A task's event as one line: `task probe: pod shop/t-1 exited 0, stdout "ok"; ran
+/// branch#1: exitCode == 0` (empty for any other event).
+pub fn task_summary(ev: &RunEvent) -> String {
+    let RunEvent::TaskFinished {
+        step,
+        pod,
+        exit_code,
+        stdout,
+        branches,
+    } = ev
+    else {
+        return String::new();
+    };
+    let next = if branches.is_empty() {
+        "no branch's condition held".to_string()
+    } else {
+        format!("ran {}", branches.join("; "))
+    };
+    format!("task {step}: pod {pod} exited {exit_code}, stdout {stdout:?}; {next}")
 }
 
 /// An event as stored: with its sequence number and time.

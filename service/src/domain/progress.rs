@@ -37,6 +37,7 @@ pub fn print_progress(ev: &RunEvent) {
             "     status check {check} {}: {decision}",
             if *passed { "PASSED" } else { "FAILED" }
         ),
+        RunEvent::TaskFinished { .. } => println!("     {}", super::task_summary(ev)),
         RunEvent::CheckCompared { check, comparison } => println!(
             "     check {check} (during vs before) {}: {}",
             if comparison.ok { "ok" } else { "NOT MET" },

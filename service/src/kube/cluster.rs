@@ -13,6 +13,7 @@ use super::error::KubeError;
 use super::pod_failure::PodFailureInjector;
 use super::resolve::{DEFAULT_PAGE_SIZE, Resolver};
 use super::select::{choose, describe, pod_key};
+use super::task_pod::TaskPodRunner;
 use crate::application::ports::{PodTarget, Selection};
 use crate::domain::selection::max_chosen;
 
@@ -102,6 +103,7 @@ struct Inner {
     resolver: Resolver,
     agents: AgentDirectory,
     pod_failure: PodFailureInjector,
+    tasks: TaskPodRunner,
     protected: Vec<String>,
     rng: Mutex<fastrand::Rng>,
     /// The leader elector's view, once one runs.
@@ -116,6 +118,7 @@ impl Cluster {
             inner: Arc::new(Inner {
                 agents: AgentDirectory::new(resolver.clone(), cfg.agents),
                 pod_failure: PodFailureInjector::new(client.clone(), cfg.pause_image),
+                tasks: TaskPodRunner::new(client.clone(), cfg.protected_namespaces.clone()),
                 resolver,
                 client,
                 protected: cfg.protected_namespaces,
@@ -154,6 +157,11 @@ impl Cluster {
     /// podFailure's image swapper.
     pub fn pod_failure(&self) -> &PodFailureInjector {
         &self.inner.pod_failure
+    }
+
+    /// The pods of task steps.
+    pub fn tasks(&self) -> &TaskPodRunner {
+        &self.inner.tasks
     }
 
     /// The namespaces `sel` searches: its own, else the experiment's.

@@ -62,6 +62,15 @@ pub enum KubeError {
         #[source]
         source: serde_json::Error,
     },
+    /// An object faultline builds could not be put together (a task's pod).
+    #[error("failed to build {what}")]
+    BadObject {
+        /// Which object.
+        what: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The node agent client could not be set up.
     #[error("failed to set up the agent client for {url}")]
     AgentClient {

@@ -18,6 +18,7 @@ mod ports;
 pub mod rate_limit;
 pub mod resolve;
 pub mod select;
+pub mod task_pod;
 
 pub use agents::AgentDirectory;
 pub use client::{ClientOptions, connect};
@@ -27,3 +28,4 @@ pub use lease::{LeaderElector, LeaseConfig};
 pub use pod_failure::{ORIGINAL_IMAGES_ANNOTATION, PodFailureInjector};
 pub use rate_limit::RateLimitLayer;
 pub use resolve::Resolver;
+pub use task_pod::TaskPodRunner;

@@ -14,9 +14,10 @@ use super::cluster::Cluster;
 use super::error::KubeError;
 use super::pod_failure::PodFailureInjector;
 use super::pod_kill::kill_pod;
+use super::task_pod::TaskPodRunner;
 use crate::application::ports::{
     ClusterError, DiscoveredAgent, Killed, NodeAgent, NodeAgents, OriginalImages, PodCluster,
-    PodFailures, Restored, Selection,
+    PodFailures, Restored, Selection, TaskPod, TaskPodError, TaskPods, TaskState,
 };
 
 impl From<KubeError> for ClusterError {
@@ -82,6 +83,10 @@ impl PodCluster for Cluster {
         Cluster::agents(self)
     }
 
+    fn tasks(&self) -> &dyn TaskPods {
+        Cluster::tasks(self)
+    }
+
     fn leads(&self) -> Option<bool> {
         Cluster::leads(self)
     }
@@ -141,5 +146,51 @@ impl NodeAgents for AgentDirectory {
 
     fn token(&self) -> Option<String> {
         self.settings().token.clone()
+    }
+}
+
+impl From<KubeError> for TaskPodError {
+    fn from(e: KubeError) -> TaskPodError {
+        match e {
+            KubeError::Guard(why) => TaskPodError::Guard(why),
+            other => TaskPodError::Kubernetes(Box::new(other)),
+        }
+    }
+}
+
+impl TaskPods for TaskPodRunner {
+    fn create<'a>(&'a self, pod: &'a TaskPod) -> BoxFuture<'a, Result<String, TaskPodError>> {
+        TaskPodRunner::create(self, pod)
+            .map(|r| r.map_err(TaskPodError::from))
+            .boxed()
+    }
+
+    fn state<'a>(
+        &'a self,
+        ns: &'a str,
+        name: &'a str,
+        container: &'a str,
+    ) -> BoxFuture<'a, Result<TaskState, TaskPodError>> {
+        TaskPodRunner::state(self, ns, name, container)
+            .map(|r| r.map_err(TaskPodError::from))
+            .boxed()
+    }
+
+    fn stdout<'a>(
+        &'a self,
+        ns: &'a str,
+        name: &'a str,
+        container: &'a str,
+        limit_bytes: usize,
+    ) -> BoxFuture<'a, Result<String, TaskPodError>> {
+        TaskPodRunner::stdout(self, ns, name, container, limit_bytes)
+            .map(|r| r.map_err(TaskPodError::from))
+            .boxed()
+    }
+
+    fn delete<'a>(&'a self, ns: &'a str, name: &'a str) -> BoxFuture<'a, Result<(), TaskPodError>> {
+        TaskPodRunner::delete(self, ns, name)
+            .map(|r| r.map(|_| ()).map_err(TaskPodError::from))
+            .boxed()
     }
 }

@@ -36,7 +36,7 @@ use opentelemetry::trace::{Span, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 
 use crate::application::ports::observe::{FaultTraces, RunInfo, RunObserver};
-use crate::domain::{RunEvent, RunState};
+use crate::domain::{RunEvent, RunState, task_summary};
 
 /// The instrumentation scope of these spans.
 pub const SCOPE: &str = "faultline";
@@ -465,6 +465,13 @@ impl RunObserver for TraceObserver {
                         .root
                         .span()
                         .add_event_with_timestamp("status check", at, attrs),
+                }
+            }
+            RunEvent::TaskFinished { .. } => {
+                let attrs = vec![KeyValue::new("faultline.task", task_summary(event))];
+                match &mut live.phase {
+                    Some(p) => p.add_event_with_timestamp("task", at, attrs),
+                    None => live.root.span().add_event_with_timestamp("task", at, attrs),
                 }
             }
             RunEvent::Note { message } => {

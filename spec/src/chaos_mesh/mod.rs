@@ -8,6 +8,7 @@ pub mod network;
 pub mod pod;
 pub mod status_check;
 pub mod stress;
+pub mod task;
 mod translate;
 pub mod workflow;
 

@@ -1,12 +1,13 @@
 //! Workflow: `entry` names a template; `Serial`/`Parallel` templates list `children` and
 //! may bound them with `deadline` (the group's deadline), `Suspend` waits `deadline`, chaos templates embed a chaos spec whose duration is the
 //! template's `deadline`, `StatusCheck` templates become `check:` steps
-//! (`status_check.rs`). The tree becomes native steps in the same order.
+//! (`status_check.rs`), `Task` templates become task steps (`task.rs`). The tree becomes
+//! native steps in the same order.
 
 use std::collections::HashMap;
 
 use super::common::Translated;
-use super::{network, pod, status_check, stress};
+use super::{network, pod, status_check, stress, task};
 use crate::decode::cx::{Cx, Obj, Schema, index, join};
 use crate::decode::tree::Node;
 use crate::experiment::{Group, Step};
@@ -23,6 +24,8 @@ pub static TEMPLATE: Schema = Schema::new(&[
     ("podChaos", Some(&pod::SPEC)),
     ("statusCheck", Some(&status_check::SPEC)),
     ("abortWithStatusCheck", None),
+    ("task", Some(&task::TASK)),
+    ("conditionalBranches", Some(&task::BRANCH)),
 ]);
 /// Workflow `spec`.
 pub static SPEC: Schema = Schema::new(&[("entry", None), ("templates", Some(&TEMPLATE))]);
@@ -36,7 +39,7 @@ pub static ROOT: Schema = Schema::new(&[
 ]);
 
 /// Template types faultline translates.
-pub const TYPES: [&str; 7] = [
+pub const TYPES: [&str; 8] = [
     "Serial",
     "Parallel",
     "Suspend",
@@ -44,6 +47,7 @@ pub const TYPES: [&str; 7] = [
     "NetworkChaos",
     "PodChaos",
     "StatusCheck",
+    "Task",
 ];
 
 /// Deepest template nesting followed (a cycle is reported before this is reached).
@@ -189,8 +193,19 @@ fn template(
         }
     }
     status_check::misplaced(cx, o, kind);
+    task::misplaced(cx, o, kind);
     match kind {
         "StatusCheck" => status_check::template(cx, o, name, deadline),
+        "Task" => {
+            let name = stack.last().cloned();
+            task::translate(cx, o, name, deadline, &mut |cx, path, pos, target| {
+                if !templates.contains_key(target) {
+                    unknown_template(cx, path, pos, target, templates);
+                    return None;
+                }
+                node(cx, templates, target, stack)
+            })
+        }
         "Serial" | "Parallel" => {
             let Some(cn) = o.get("children") else {
                 cx.missing(o, "children", "the template names to run");
@@ -288,6 +303,6 @@ fn set_target(step: &mut Step, target: &crate::selector::Target) {
         Step::Parallel(g) | Step::Serial(g) => {
             g.steps.iter_mut().for_each(|s| set_target(s, target))
         }
-        Step::Suspend(_) | Step::Check(_) => {}
+        Step::Suspend(_) | Step::Check(_) | Step::Task(_) => {}
     }
 }

@@ -11,6 +11,7 @@ pub mod source;
 pub mod steady;
 pub mod steps;
 pub mod target;
+pub mod task_step;
 pub mod tree;
 pub mod value;
 

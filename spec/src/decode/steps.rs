@@ -4,7 +4,9 @@
 use super::cx::{Cx, Obj, Schema, index};
 use super::fault;
 use super::target::{TARGET, target};
+use super::task_step::{StepReader, TASK, TASK_KEY, task_step};
 use super::tree::Node;
+use super::tree::Value;
 use crate::experiment::{FaultStep, Group, Step};
 use crate::fault::{FaultKind, STEP_KEYS, Targets};
 use crate::selector::Target;
@@ -22,6 +24,7 @@ pub static STEP: Schema = Schema {
         ("serial", None),
         ("suspend", None),
         ("check", Some(&super::check_step::CHECK_STEP)),
+        (TASK_KEY, Some(&TASK)),
     ],
     include: &[&STEP_KEYS],
 };
@@ -79,7 +82,10 @@ impl Steps {
             let kinds: Vec<_> = o
                 .keys()
                 .filter(|(k, _)| {
-                    GROUPS.contains(k) || OTHERS.contains(k) || FaultKind::ALL_NAMES.contains(k)
+                    GROUPS.contains(k)
+                        || OTHERS.contains(k)
+                        || *k == TASK_KEY
+                        || FaultKind::ALL_NAMES.contains(k)
                 })
                 .collect();
             match kinds.as_slice() {
@@ -89,7 +95,7 @@ impl Steps {
                         o.pos,
                         "a step needs one fault or group",
                         format!(
-                            "use one of parallel, serial, suspend, check, {}",
+                            "use one of parallel, serial, suspend, check, task, {}",
                             FaultKind::ALL_NAMES.join(", ")
                         ),
                     );
@@ -99,6 +105,7 @@ impl Steps {
                 [("check", _)] => super::check_step::check_step(cx, o, &mut |cx, n, p, pos| {
                     self.claim_name(cx, n, p, pos)
                 }),
+                [(k, _)] if *k == TASK_KEY => task_step(self, cx, o),
                 [(k, _)] => self.fault_step(cx, o, k),
                 [(a, _), (b, key), ..] => {
                     cx.err_hint(
@@ -310,5 +317,28 @@ impl Steps {
             _ => {}
         }
         ok.then_some(())
+    }
+}
+
+impl StepReader for Steps {
+    fn steps(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<Step>> {
+        match node.value {
+            Value::Map(_) => self.step(cx, node, path).map(|s| vec![s]),
+            _ => self.list(cx, node, path),
+        }
+    }
+
+    fn unique_name(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
+        let s = cx.nonempty(node, path)?;
+        if self.names.contains(&s) {
+            cx.err(
+                path,
+                node.pos,
+                format!("step name `{s}` is used twice; names must be unique"),
+            );
+            return None;
+        }
+        self.names.push(s.clone());
+        Some(s)
     }
 }

@@ -3,6 +3,9 @@
 //! namespaces).
 
 use faultline_spec::{Experiment, FaultStep, PodSelector, Step, Target};
+
+/// The `kind` of a task step's entry in the plan.
+pub const TASK_KIND: &str = "task";
 use serde::Serialize;
 
 /// One fault the run would apply.
@@ -24,6 +27,9 @@ pub struct PlannedFault {
     /// Seconds from the start of the steps when it is applied (serial order; suspends
     /// included; parallel branches start together).
     pub starts_at_seconds: f64,
+    /// Only if a task's outcome picks its branch: `after task T: CONDITION`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
 }
 
 impl PlannedFault {
@@ -31,6 +37,7 @@ impl PlannedFault {
     /// `instant` for a fault that happens once.
     pub fn holds(&self) -> String {
         match (&self.duration, self.until_aborted) {
+            (Some(d), _) if self.kind == TASK_KIND => format!("until it exits (at most {d})"),
             (Some(d), true) => format!("until aborted (at most {d})"),
             (Some(d), false) => d.clone(),
             (None, _) => "instant".into(),
@@ -70,12 +77,14 @@ fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<Planned
                 duration: duration.map(|d| d.to_string()),
                 until_aborted: f.duration.is_none() && f.until_aborted,
                 starts_at_seconds: t,
+                condition: None,
             });
             duration.map_or(0.0, |d| d.std().as_secs_f64())
         }
         Step::Suspend(d) => d.std().as_secs_f64(),
         // At most its `for`; it may end sooner, once decided.
         Step::Check(c) => c.for_.map_or(0.0, |d| d.std().as_secs_f64()),
+        Step::Task(task) => walk_task(exp, task, path, t, out),
         Step::Serial(g) => {
             let mut elapsed = 0.0;
             for (i, c) in g.steps.iter().enumerate() {
@@ -98,6 +107,56 @@ fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<Planned
 /// How long `step` takes in the plan's timing (a check: its `for`, at most).
 pub fn step_seconds(exp: &Experiment, step: &Step) -> f64 {
     walk(exp, step, "", 0.0, &mut Vec::new())
+}
+
+/// A task step: one entry for its pod (held until the container exits, at most its
+/// timeout), then the faults of every branch, each marked with the condition that must
+/// hold for it to run. Which branches run is only known when the container exits, so all
+/// are listed, starting when the task starts (its run time is unknown); the step is
+/// planned to take as long as its longest branch.
+fn walk_task(
+    exp: &Experiment,
+    task: &faultline_spec::TaskStep,
+    path: &str,
+    t: f64,
+    out: &mut Vec<PlannedFault>,
+) -> f64 {
+    let ns = task
+        .task
+        .namespace
+        .as_deref()
+        .or(exp.metadata.namespace.as_deref());
+    out.push(PlannedFault {
+        step: path.to_string(),
+        kind: TASK_KIND.into(),
+        target: format!(
+            "pod of {} in {}",
+            task.task.container.image,
+            ns.unwrap_or("default")
+        ),
+        duration: Some(task.task.timeout.to_string()),
+        until_aborted: false,
+        starts_at_seconds: t,
+        condition: None,
+    });
+    let mut longest: f64 = 0.0;
+    for (n, b) in task.task.branches.iter().enumerate() {
+        let first = out.len();
+        let branch = Step::Serial(b.then.clone().into());
+        longest = longest.max(walk(
+            exp,
+            &branch,
+            &format!("{path}.branch#{}", n + 1),
+            t,
+            out,
+        ));
+        for f in &mut out[first..] {
+            f.condition
+                .get_or_insert_with(|| format!("after task {path}: {}", b.when));
+        }
+    }
+    task.deadline
+        .map_or(longest, |d| longest.min(d.std().as_secs_f64()))
 }
 
 /// A group's time, cut at its deadline.
@@ -137,6 +196,7 @@ pub fn label(step: &Step, i: usize) -> String {
         Step::Serial(_) => format!("serial#{}", i + 1),
         Step::Suspend(d) => format!("suspend {d}"),
         Step::Check(c) => c.name.clone(),
+        Step::Task(t) => t.name.clone().unwrap_or_else(|| format!("task#{}", i + 1)),
     }
 }
 
@@ -191,6 +251,11 @@ fn collect_targets<'e>(exp: &'e Experiment, steps: &'e [Step], out: &mut Vec<&'e
             }
             Step::Serial(g) | Step::Parallel(g) => collect_targets(exp, &g.steps, out),
             Step::Suspend(_) | Step::Check(_) => {}
+            Step::Task(t) => t
+                .task
+                .branches
+                .iter()
+                .for_each(|b| collect_targets(exp, &b.then, out)),
         }
     }
 }
@@ -264,6 +329,47 @@ mod tests {
             "the plan says it holds until aborted"
         );
         assert!(!p[0].until_aborted, "a fault with a duration does not");
+    }
+
+    #[test]
+    fn a_task_is_planned_with_every_branch_marked_by_its_condition() {
+        let e = exp(
+            "    - name: probe\n      task:\n        container: { image: busybox }\n        branches:\n          - when: exitCode == 0\n            then: [{ stressCpu: { workers: 1, load: 5 }, duration: 10s }]\n          - when: exitCode != 0\n            then: [{ suspend: 3s }, { processKill: {} }]\n    - processKill: {}\n",
+            "",
+        );
+        let p = plan(&e);
+        let got: Vec<(&str, &str, f64, Option<&str>)> = p
+            .iter()
+            .map(|f| {
+                (
+                    f.step.as_str(),
+                    f.kind.as_str(),
+                    f.starts_at_seconds,
+                    f.condition.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("probe", "task", 0.0, None),
+                (
+                    "probe.branch#1.stressCpu#1",
+                    "stressCpu",
+                    0.0,
+                    Some("after task probe: exitCode == 0")
+                ),
+                (
+                    "probe.branch#2.processKill#2",
+                    "processKill",
+                    3.0,
+                    Some("after task probe: exitCode != 0")
+                ),
+                ("processKill#2", "processKill", 10.0, None),
+            ]
+        );
+        assert_eq!(p[0].holds(), "until it exits (at most 5m)");
+        assert_eq!(p[0].target, "pod of busybox in default");
     }
 
     #[test]

@@ -56,6 +56,14 @@ fn visit(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<Planne
                 visit(exp, c, &child(c, i), t, out);
             }
         }
+        // A branch's checks are planned from the task's start, as its faults are: which
+        // branch runs is only known when the container exits.
+        Step::Task(task) => {
+            for (n, b) in task.task.branches.iter().enumerate() {
+                let branch = Step::Serial(b.then.clone().into());
+                visit(exp, &branch, &format!("{path}.branch#{}", n + 1), t, out);
+            }
+        }
         Step::Fault(_) | Step::Suspend(_) => {}
     }
 }

@@ -224,6 +224,9 @@ pub trait PodCluster: Send + Sync {
     /// The node agents.
     fn agents(&self) -> &dyn NodeAgents;
 
+    /// The pods of task steps.
+    fn tasks(&self) -> &dyn super::task_pods::TaskPods;
+
     /// Whether this replica leads (holds the leader Lease), once an elector runs:
     /// `/readyz` reports it.
     fn leads(&self) -> Option<bool>;

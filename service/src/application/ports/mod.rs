@@ -11,6 +11,7 @@ pub mod previews;
 pub mod run_store;
 pub mod store;
 pub mod store_error;
+pub mod task_pods;
 
 pub use catalog_store::{CatalogStore, ExperimentRow, Halt, HaltStore};
 pub use cluster::{
@@ -25,3 +26,4 @@ pub use previews::PlanPreviews;
 pub use run_store::{RunFilter, RunStore};
 pub use store::Storage;
 pub use store_error::StoreError;
+pub use task_pods::{RUN_LABEL, TaskPod, TaskPodError, TaskPods, TaskState};

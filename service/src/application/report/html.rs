@@ -83,6 +83,7 @@ fn describe(ev: &RunEvent) -> String {
             "status check {check} (step {step}) {}: {decision}",
             if *passed { "passed" } else { "FAILED" }
         ),
+        RunEvent::TaskFinished { .. } => crate::domain::task_summary(ev),
         RunEvent::CheckCompared { check, comparison } => format!(
             "check {check} (during vs before): {}: {}",
             if comparison.ok { "held" } else { "FAILED" },

@@ -206,7 +206,9 @@ impl Report {
                         checks[i].last_error = Some(decision.clone());
                     }
                 }
-                RunEvent::StateChanged { .. } | RunEvent::Note { .. } => {}
+                RunEvent::StateChanged { .. }
+                | RunEvent::Note { .. }
+                | RunEvent::TaskFinished { .. } => {}
             }
         }
         Report {

@@ -21,8 +21,8 @@ use faultline_test_support::fakes::kube::{Exchange, PodFx, done, pod_list, testc
 pub(crate) const PODS: &str = "/api/v1/namespaces/shop/pods";
 
 pub(crate) struct Fixture {
-    store: Arc<Store>,
-    agent: Arc<Agent>,
+    pub(crate) store: Arc<Store>,
+    pub(crate) agent: Arc<Agent>,
     _dir: tempfile::TempDir,
 }
 

@@ -38,6 +38,9 @@ pub struct Exchange {
     pub status: StatusCode,
     /// The body to answer with.
     pub body: Value,
+    /// A plain-text body to answer with instead of `body` (a pod's `log` subresource
+    /// answers `text/plain`).
+    pub text: Option<String>,
 }
 
 impl Exchange {
@@ -50,6 +53,15 @@ impl Exchange {
             no_query: Vec::new(),
             status: StatusCode::OK,
             body,
+            text: None,
+        }
+    }
+
+    /// A GET answered 200 with plain text (`GET .../pods/NAME/log`).
+    pub fn text(path: impl Into<String>, text: &str) -> Exchange {
+        Exchange {
+            text: Some(text.to_string()),
+            ..Exchange::get(path, Value::Null)
         }
     }
 
@@ -140,10 +152,14 @@ impl ApiServerVerifier {
                     content_type,
                     body,
                 });
+                let (content_type, bytes) = match &want.text {
+                    Some(t) => ("text/plain", t.clone().into_bytes()),
+                    None => ("application/json", serde_json::to_vec(&want.body).unwrap()),
+                };
                 let answer = Response::builder()
                     .status(want.status)
-                    .header("content-type", "application/json")
-                    .body(Body::from(serde_json::to_vec(&want.body).unwrap()))
+                    .header("content-type", content_type)
+                    .body(Body::from(bytes))
                     .unwrap();
                 send.send_response(answer);
             }

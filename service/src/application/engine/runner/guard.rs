@@ -13,6 +13,9 @@ use crate::domain::RunEvent;
 impl Runner {
     /// Every guard, in order; the first refusal wins.
     pub(super) async fn guard(&self) -> Result<Option<String>, Stop> {
+        if let Some(refusal) = self.task_guard()? {
+            return Ok(Some(refusal));
+        }
         if let Some(refusal) = guard_refusal(&self.exp) {
             return Ok(Some(format!("{refusal}; nothing injected")));
         }

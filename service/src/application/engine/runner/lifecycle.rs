@@ -76,6 +76,7 @@ impl Runner {
             match step {
                 Step::Fault(f) => self.exec_fault(f, label, until).await,
                 Step::Check(c) => self.exec_check(c, label, until).await,
+                Step::Task(t) => self.exec_task(t, label, until).await,
                 Step::Suspend(d) => {
                     self.enter_observing(&format!("suspend {d}"))?;
                     self.wait(bounded(d.std(), until)).await

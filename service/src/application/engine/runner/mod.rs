@@ -22,6 +22,7 @@ mod select;
 mod status_check;
 mod status_verdicts;
 mod stop;
+mod task;
 
 pub use machine::Runner;
 pub use options::{AbortHandle, RunOptions};

@@ -165,6 +165,45 @@ pub(crate) enum RunError {
         /// The agent's reason (shown in this error's text, so not its source too).
         reason: faultline_agent::FaultIdError,
     },
+    /// A task step outside cluster mode, found before anything is injected.
+    #[error(
+        "step {step}: a Task runs a container in the cluster, and this run has none (`faultline run` works on this machine only); nothing injected. Run it with `faultline serve --kubernetes` (cluster mode), or replace the task with the steps of the branch you want"
+    )]
+    TaskNeedsCluster {
+        /// The task step's label.
+        step: String,
+    },
+    /// A task's pod could not be created, read or deleted.
+    #[error("step {step}: task pod")]
+    Task {
+        /// The step's label.
+        step: String,
+        /// Why.
+        #[source]
+        source: crate::application::ports::TaskPodError,
+    },
+    /// A task's container did not exit in time (it was deleted).
+    #[error(
+        "step {step}: task pod {pod} did not finish within its timeout ({timeout}); it was deleted"
+    )]
+    TaskTimedOut {
+        /// The step's label.
+        step: String,
+        /// `NS/NAME`.
+        pod: String,
+        /// `task.timeout`.
+        timeout: faultline_spec::Duration,
+    },
+    /// A task's pod ended without its container's exit code.
+    #[error("step {step}: task pod {pod}: {why}; it was deleted")]
+    TaskEnded {
+        /// The step's label.
+        step: String,
+        /// `NS/NAME`.
+        pod: String,
+        /// What the pod's status says.
+        why: String,
+    },
     /// A fault kind only the agents carry out, aimed at pods with no agent route.
     #[error("step {step}: {kind} has no Kubernetes implementation")]
     NoKubernetesImplementation {
