@@ -90,6 +90,7 @@ impl ExperimentSpec {
                     Step::Fault(f) => out.push(f),
                     Step::Parallel(g) | Step::Serial(g) => walk(&g.steps, out),
                     Step::Suspend(_) => {}
+                    Step::Repeat(r) => walk(std::slice::from_ref(&*r.step), out),
                 }
             }
         }
@@ -114,6 +115,8 @@ pub enum Step {
     Serial(Group),
     /// Wait.
     Suspend(Duration),
+    /// Run one step at each time of a schedule, until a deadline.
+    Repeat(crate::repeat::Repeat),
 }
 
 /// The children of a `serial:` or `parallel:` step and the bound on the whole group.
@@ -154,6 +157,11 @@ enum StepRepr {
     Suspend {
         suspend: Duration,
     },
+    Repeat {
+        repeat: crate::repeat::RepeatBody,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<Duration>,
+    },
     Fault(FaultStep),
 }
 
@@ -169,6 +177,12 @@ impl From<StepRepr> for Step {
                 deadline,
             }),
             StepRepr::Suspend { suspend } => Step::Suspend(suspend),
+            StepRepr::Repeat { repeat, deadline } => Step::Repeat(crate::repeat::Repeat {
+                schedule: repeat.schedule,
+                concurrency: repeat.concurrency_policy,
+                step: repeat.step,
+                deadline,
+            }),
             StepRepr::Fault(f) => Step::Fault(f),
         }
     }
@@ -186,6 +200,14 @@ impl From<Step> for StepRepr {
                 deadline: g.deadline,
             },
             Step::Suspend(suspend) => StepRepr::Suspend { suspend },
+            Step::Repeat(r) => StepRepr::Repeat {
+                repeat: crate::repeat::RepeatBody {
+                    schedule: r.schedule,
+                    concurrency_policy: r.concurrency,
+                    step: r.step,
+                },
+                deadline: r.deadline,
+            },
             Step::Fault(f) => StepRepr::Fault(f),
         }
     }

@@ -7,12 +7,15 @@
 
 pub mod chaos_mesh;
 pub mod compare;
+pub mod cron_shorthand;
 pub mod decode;
 pub mod error;
 pub mod experiment;
 pub mod fault;
 pub mod load;
+pub mod repeat;
 pub mod schedule;
+pub mod schedule_policy;
 pub mod selector;
 pub mod steady;
 pub mod target;
@@ -27,7 +30,9 @@ pub use experiment::{
 };
 pub use fault::{Direction, FaultKind, NetemParams, NetworkScope, NodeFault, PodFault, Signal};
 pub use load::{load_file, load_str};
+pub use repeat::Repeat;
 pub use schedule::{Schedule, ScheduleError, WeekdayError};
+pub use schedule_policy::{ConcurrencyPolicy, SchedulePolicy};
 pub use selector::{
     LabelExpression, LabelOperator, Mode, ModeError, PodPhase, PodSelector, Target,
 };

@@ -1,11 +1,12 @@
-//! Chaos Mesh import: `chaos-mesh.org/v1alpha1` StressChaos, NetworkChaos, PodChaos and
-//! Workflow, each document translated to one native experiment. Unknown fields are errors
+//! Chaos Mesh import: `chaos-mesh.org/v1alpha1` StressChaos, NetworkChaos, PodChaos,
+//! Workflow and Schedule, each document translated to one native experiment. Unknown fields are errors
 //! here too; fields faultline cannot carry out are refused by name rather than ignored.
 
 pub mod common;
 pub mod fields;
 pub mod network;
 pub mod pod;
+pub mod schedule;
 pub mod stress;
 mod translate;
 pub mod workflow;

@@ -1,10 +1,10 @@
 //! Which translation a Chaos Mesh document goes to, by its kind.
 
-use super::{common, network, pod, stress, workflow};
+use super::{common, network, pod, schedule, stress, workflow};
 use crate::decode::{Cx, Node};
 use crate::experiment::Experiment;
 
-/// Translates one Chaos Mesh document of `kind` (one of the supported four).
+/// Translates one Chaos Mesh document of `kind` (one of the supported five).
 pub fn translate(cx: &mut Cx, root: &Node, kind: &str) -> Option<Experiment> {
     match kind {
         "StressChaos" => common::document(cx, root, kind, &stress::ROOT, &stress::SPEC, |cx, o| {
@@ -18,8 +18,21 @@ pub fn translate(cx: &mut Cx, root: &Node, kind: &str) -> Option<Experiment> {
         "PodChaos" => common::document(cx, root, kind, &pod::ROOT, &pod::SPEC, |cx, o| {
             pod::translate(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
         }),
+        "Schedule" => schedule_document(cx, root),
         _ => common::document(cx, root, kind, &workflow::ROOT, &workflow::SPEC, |cx, o| {
             workflow::translate(cx, o).map(|steps| (steps, None))
         }),
     }
+}
+
+/// A Schedule: the embedded spec's steps, with `spec.schedule` set.
+fn schedule_document(cx: &mut Cx, root: &Node) -> Option<Experiment> {
+    let mut when = None;
+    let mut exp = common::document(cx, root, "Schedule", &schedule::ROOT, &schedule::SPEC, |cx, o| {
+        let s = schedule::translate(cx, o)?;
+        when = Some(s.schedule);
+        Some((s.steps, s.target))
+    })?;
+    exp.spec.schedule = when;
+    Some(exp)
 }

@@ -20,6 +20,7 @@ pub static TEMPLATE: Schema = Schema::new(&[
     ("stressChaos", Some(&stress::SPEC)),
     ("networkChaos", Some(&network::SPEC)),
     ("podChaos", Some(&pod::SPEC)),
+    ("schedule", Some(&super::schedule::SPEC)),
 ]);
 /// Workflow `spec`.
 pub static SPEC: Schema = Schema::new(&[("entry", None), ("templates", Some(&TEMPLATE))]);
@@ -33,13 +34,14 @@ pub static ROOT: Schema = Schema::new(&[
 ]);
 
 /// Template types faultline translates.
-pub const TYPES: [&str; 6] = [
+pub const TYPES: [&str; 7] = [
     "Serial",
     "Parallel",
     "Suspend",
     "StressChaos",
     "NetworkChaos",
     "PodChaos",
+    "Schedule",
 ];
 
 /// Deepest template nesting followed (a cycle is reported before this is reached).
@@ -170,6 +172,7 @@ fn template(
         ("StressChaos", "stressChaos"),
         ("NetworkChaos", "networkChaos"),
         ("PodChaos", "podChaos"),
+        ("Schedule", "schedule"),
     ];
     for (k, field) in embedded {
         if k != kind
@@ -239,6 +242,7 @@ fn template(
                 None
             }
         },
+        "Schedule" => template_schedule(cx, o, deadline),
         _ => {
             let field = embedded.iter().find(|(k, _)| *k == kind).map(|(_, f)| *f)?;
             let Some(n) = o.get(field) else {
@@ -275,12 +279,32 @@ fn template(
     }
 }
 
-fn set_target(step: &mut Step, target: &crate::selector::Target) {
+/// A `Schedule` node: its embedded spec repeated at each time until the node's
+/// `deadline` (without one, until the run is aborted, at most `guard.maxDuration`).
+fn template_schedule(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<Step> {
+    let Some(n) = o.get("schedule") else {
+        cx.missing(o, "schedule", "the Schedule spec: schedule, type and the chaos");
+        return None;
+    };
+    if deadline == Some(Duration::ZERO) {
+        cx.err(&o.at("deadline"), o.pos, "must be longer than 0s");
+        return None;
+    }
+    let p = o.at("schedule");
+    cx.object(n, &p, &super::schedule::SPEC, |cx, s| {
+        super::schedule::repeat(cx, s, deadline)
+    })
+    .flatten()
+}
+
+/// Gives every fault step under `step` the chaos's selector.
+pub(super) fn set_target(step: &mut Step, target: &crate::selector::Target) {
     match step {
         Step::Fault(f) => f.target = Some(target.clone()),
         Step::Parallel(g) | Step::Serial(g) => {
             g.steps.iter_mut().for_each(|s| set_target(s, target))
         }
         Step::Suspend(_) => {}
+        Step::Repeat(r) => set_target(&mut r.step, target),
     }
 }

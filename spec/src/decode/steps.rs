@@ -1,4 +1,5 @@
-//! `steps`: faults, `parallel:` and `serial:` groups, `suspend:` waits.
+//! `steps`: faults, `parallel:` and `serial:` groups, `suspend:` waits, `repeat:`
+//! (`super::repeat`).
 
 use super::cx::{Cx, Obj, Schema, index};
 use super::fault;
@@ -20,11 +21,12 @@ pub static STEP: Schema = Schema {
         ("parallel", None),
         ("serial", None),
         ("suspend", None),
+        ("repeat", Some(&super::repeat::REPEAT)),
     ],
     include: &[&STEP_KEYS],
 };
 
-const GROUPS: [&str; 3] = ["parallel", "serial", "suspend"];
+const GROUPS: [&str; 4] = ["parallel", "serial", "suspend", "repeat"];
 
 /// What the experiment-level target is, for the per-step checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +72,7 @@ impl Steps {
         steps.into_iter().collect()
     }
 
-    fn step(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<Step> {
+    pub(super) fn step(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<Step> {
         cx.object(node, path, &STEP, |cx, o| {
             let kinds: Vec<_> = o
                 .keys()
@@ -83,12 +85,13 @@ impl Steps {
                         o.pos,
                         "a step needs one fault or group",
                         format!(
-                            "use one of parallel, serial, suspend, {}",
+                            "use one of parallel, serial, suspend, repeat, {}",
                             FaultKind::ALL_NAMES.join(", ")
                         ),
                     );
                     None
                 }
+                [("repeat", _)] => self.repeat(cx, o),
                 [(k, _)] if GROUPS.contains(k) => self.group(cx, o, k),
                 [(k, _)] => self.fault_step(cx, o, k),
                 [(a, _), (b, key), ..] => {
