@@ -144,6 +144,7 @@ fn collect_targets<'e>(steps: &'e [Step], out: &mut Vec<&'e Target>) {
         match s {
             Step::Fault(f) => out.extend(f.target.as_ref()),
             Step::Parallel(g) | Step::Serial(g) => collect_targets(&g.steps, out),
+            Step::Repeat(r) => collect_targets(std::slice::from_ref(&*r.step), out),
             Step::Suspend(_) => {}
         }
     }

@@ -4,4 +4,5 @@
 
 pub mod inject;
 pub mod plan;
+mod repeat_plan;
 pub mod runner;

@@ -22,18 +22,25 @@ pub struct PlannedFault {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub until_aborted: bool,
     /// Seconds from the start of the steps when it is applied (serial order; suspends
-    /// included; parallel branches start together).
+    /// included; parallel branches start together). Under `repeat:`, its first time.
     pub starts_at_seconds: f64,
+    /// Under `repeat:`: when it is applied again (`repeat::describe`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<String>,
 }
 
 impl PlannedFault {
     /// How long it holds, as a person reads it: `30s`, `until aborted (at most 1h)`, or
     /// `instant` for a fault that happens once.
     pub fn holds(&self) -> String {
-        match (&self.duration, self.until_aborted) {
+        let once = match (&self.duration, self.until_aborted) {
             (Some(d), true) => format!("until aborted (at most {d})"),
             (Some(d), false) => d.clone(),
             (None, _) => "instant".into(),
+        };
+        match &self.repeats {
+            Some(r) => format!("{once}, {r}"),
+            None => once,
         }
     }
 }
@@ -49,7 +56,7 @@ pub fn plan(exp: &Experiment) -> Vec<PlannedFault> {
 }
 
 /// Adds the faults of `step` starting at `t`; returns how long the step takes.
-fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<PlannedFault>) -> f64 {
+pub(super) fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<PlannedFault>) -> f64 {
     match step {
         Step::Fault(f) => {
             // An `untilAborted` fault is planned at its bound: the spec's
@@ -70,10 +77,12 @@ fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<Planned
                 duration: duration.map(|d| d.to_string()),
                 until_aborted: f.duration.is_none() && f.until_aborted,
                 starts_at_seconds: t,
+                repeats: None,
             });
             duration.map_or(0.0, |d| d.std().as_secs_f64())
         }
         Step::Suspend(d) => d.std().as_secs_f64(),
+        Step::Repeat(r) => super::repeat_plan::walk(exp, r, path, t, out),
         Step::Serial(g) => {
             let mut elapsed = 0.0;
             for (i, c) in g.steps.iter().enumerate() {
@@ -129,6 +138,7 @@ pub fn label(step: &Step, i: usize) -> String {
         Step::Parallel(_) => format!("parallel#{}", i + 1),
         Step::Serial(_) => format!("serial#{}", i + 1),
         Step::Suspend(d) => format!("suspend {d}"),
+        Step::Repeat(_) => format!("repeat#{}", i + 1),
     }
 }
 
@@ -182,6 +192,7 @@ fn collect_targets<'e>(exp: &'e Experiment, steps: &'e [Step], out: &mut Vec<&'e
                 }
             }
             Step::Serial(g) | Step::Parallel(g) => collect_targets(exp, &g.steps, out),
+            Step::Repeat(r) => collect_targets(exp, std::slice::from_ref(&*r.step), out),
             Step::Suspend(_) => {}
         }
     }
