@@ -7,4 +7,5 @@
 mod prometheus_probe;
 mod run_engine;
 mod run_prometheus;
+mod run_repeat;
 mod run_until;
