@@ -76,9 +76,16 @@ fn every(interval: &str) -> Result<Shorthand, ShorthandError> {
 }
 
 /// The first multiple of `secs` seconds since the epoch strictly after `after`.
-pub fn next_every(secs: u64, after: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
+pub fn next_every(
+    secs: u64,
+    after: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
     let step = i64::try_from(secs).ok()?;
-    let next = after.timestamp().div_euclid(step).checked_add(1)?.checked_mul(step)?;
+    let next = after
+        .timestamp()
+        .div_euclid(step)
+        .checked_add(1)?
+        .checked_mul(step)?;
     chrono::DateTime::from_timestamp(next, 0)
 }
 
@@ -123,9 +130,6 @@ mod tests {
             next_every(2, utc("2026-01-09T12:00:02Z")),
             Some(utc("2026-01-09T12:00:04Z"))
         );
-        assert_eq!(
-            next_every(3600, t),
-            Some(utc("2026-01-09T13:00:00Z"))
-        );
+        assert_eq!(next_every(3600, t), Some(utc("2026-01-09T13:00:00Z")));
     }
 }

@@ -178,10 +178,7 @@ impl Schedule {
             Rule::Every(secs) => cron_shorthand::next_every(*secs, after),
             Rule::Cron(parsed) => {
                 let zone = self.effective_zone();
-                parsed
-                    .iter()
-                    .filter_map(|p| next_of(p, &zone, after))
-                    .min()
+                parsed.iter().filter_map(|p| next_of(p, &zone, after)).min()
             }
         }
     }
@@ -208,51 +205,51 @@ impl Schedule {
 
 /// Compiles a field expression (`fields_text`; `t` is what the spec wrote, for messages).
 fn cron_rule(t: &str, fields_text: &str) -> Result<Rule, ScheduleError> {
-        // The `cron` crate wants a seconds field; the usual 5-field form fires at second 0.
-        let mut fields: Vec<String> = fields_text.split_whitespace().map(str::to_string).collect();
-        match fields.len() {
-            5 => fields.insert(0, "0".into()),
-            6 | 7 => {}
-            n => {
-                return Err(ScheduleError::FieldCount {
-                    expr: t.to_string(),
-                    fields: n,
-                });
-            }
+    // The `cron` crate wants a seconds field; the usual 5-field form fires at second 0.
+    let mut fields: Vec<String> = fields_text.split_whitespace().map(str::to_string).collect();
+    match fields.len() {
+        5 => fields.insert(0, "0".into()),
+        6 | 7 => {}
+        n => {
+            return Err(ScheduleError::FieldCount {
+                expr: t.to_string(),
+                fields: n,
+            });
         }
-        let unrestricted = |f: &str| f == "*" || f == "?";
-        let either_day = !unrestricted(&fields[3]) && !unrestricted(&fields[5]);
-        fields[5] = weekdays(&fields[5]).map_err(|why| ScheduleError::Weekday {
-            expr: t.to_string(),
-            why,
-        })?;
-        let compile = |fields: &[String]| {
-            fields.join(" ").parse::<cron::Schedule>().map_err(|e| {
-                // The cron crate's message repeats the input with a caret line; keep its
-                // last line, the reason, so the error stays on one line.
-                let text = e.to_string();
-                let why = text
-                    .lines()
-                    .rev()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
-                ScheduleError::Invalid {
-                    expr: t.to_string(),
-                    why,
-                }
-            })
-        };
-        let parsed = if either_day {
-            let mut by_date = fields.clone();
-            by_date[5] = "*".into();
-            let mut by_weekday = fields;
-            by_weekday[3] = "*".into();
-            vec![compile(&by_date)?, compile(&by_weekday)?]
-        } else {
-            vec![compile(&fields)?]
-        };
+    }
+    let unrestricted = |f: &str| f == "*" || f == "?";
+    let either_day = !unrestricted(&fields[3]) && !unrestricted(&fields[5]);
+    fields[5] = weekdays(&fields[5]).map_err(|why| ScheduleError::Weekday {
+        expr: t.to_string(),
+        why,
+    })?;
+    let compile = |fields: &[String]| {
+        fields.join(" ").parse::<cron::Schedule>().map_err(|e| {
+            // The cron crate's message repeats the input with a caret line; keep its
+            // last line, the reason, so the error stays on one line.
+            let text = e.to_string();
+            let why = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            ScheduleError::Invalid {
+                expr: t.to_string(),
+                why,
+            }
+        })
+    };
+    let parsed = if either_day {
+        let mut by_date = fields.clone();
+        by_date[5] = "*".into();
+        let mut by_weekday = fields;
+        by_weekday[3] = "*".into();
+        vec![compile(&by_date)?, compile(&by_weekday)?]
+    } else {
+        vec![compile(&fields)?]
+    };
     Ok(Rule::Cron(parsed))
 }
 

@@ -18,7 +18,7 @@ async fn list(_: Viewer, state: web::Data<ApiState>) -> Result<HttpResponse, Api
     let list = web::block(move || {
         crate::application::schedule::scheduled(&*store, live.schedules(), chrono::Utc::now())
     })
-            .await
-            .map_err(|e| ApiError::internal("listing schedules", &e))?;
+    .await
+    .map_err(|e| ApiError::internal("listing schedules", &e))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "schedules": list })))
 }

@@ -160,8 +160,8 @@ fn make_up_missed(store: &dyn Storage, live: &Arc<LiveRuns>, now: DateTime<Utc>)
         let Some(deadline) = s.policy().starting_deadline else {
             continue;
         };
-        // Looking back twice the deadline finds the times that are too old, to say so.
-        let window = chrono::Duration::from_std(deadline.std() * 2).unwrap_or_default();
+        // Looking back three deadlines also finds a time that is too old, to say so.
+        let window = chrono::Duration::from_std(deadline.std() * 3).unwrap_or_default();
         let Some(due) = s.last_in(now - window, now) else {
             continue;
         };
@@ -249,9 +249,15 @@ mod tests {
     fn a_time_noticed_past_its_starting_deadline_is_skipped() {
         let s = schedule(r#"{"cron":"@every 10s","startingDeadline":"2s"}"#);
         let due = at("2026-01-09T12:00:00Z");
-        assert_eq!(skip_reason(&s, due, at("2026-01-09T12:00:01.500Z"), None), None);
+        assert_eq!(
+            skip_reason(&s, due, at("2026-01-09T12:00:01.500Z"), None),
+            None
+        );
         let why = skip_reason(&s, due, at("2026-01-09T12:00:05Z"), None).unwrap();
-        assert!(why.contains("noticed 5s after its time, past startingDeadline 2s"), "{why}");
+        assert!(
+            why.contains("noticed 5s after its time, past startingDeadline 2s"),
+            "{why}"
+        );
         // Without a deadline, lateness alone skips nothing.
         let s = schedule(r#""@every 10s""#);
         assert_eq!(skip_reason(&s, due, at("2026-01-09T12:05:00Z"), None), None);

@@ -157,10 +157,23 @@ async fn forbid_applies_at_each_free_time_until_the_bound_and_never_overlaps() {
     assert_ne!(proc_state(pid), 'T', "the pause outlived its run");
     assert!(f.agent.list().await.unwrap().is_empty());
     let notes = notes(&f, "rf");
-    assert!(notes.iter().any(|n| n.contains("repeats until the run is aborted, at most 5s")), "{notes:#?}");
-    assert!(notes.iter().any(|n| n.contains("skipped") && n.contains("Forbid")), "{notes:#?}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("repeats until the run is aborted, at most 5s")),
+        "{notes:#?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("skipped") && n.contains("Forbid")),
+        "{notes:#?}"
+    );
     let summary = notes.iter().find(|n| n.contains("ran ")).unwrap();
-    assert!(summary.contains(&format!("ran {} instance(s)", w.len())), "{summary}");
+    assert!(
+        summary.contains(&format!("ran {} instance(s)", w.len())),
+        "{summary}"
+    );
 }
 
 #[tokio::test]
@@ -193,7 +206,10 @@ async fn allow_starts_an_instance_beside_one_still_holding_until_the_deadline() 
     // The second started before the first was recovered; the deadline cut the last ones.
     assert!(w[1].1 < w[0].2.unwrap(), "Allow did not overlap: {w:#?}");
     let last_end = w.iter().filter_map(|x| x.2).max().unwrap();
-    assert!(last_end - w[0].1 < chrono::Duration::milliseconds(4500), "{w:#?}");
+    assert!(
+        last_end - w[0].1 < chrono::Duration::milliseconds(4500),
+        "{w:#?}"
+    );
     assert_ne!(proc_state(pid), 'T', "the pause outlived its run");
     assert!(f.agent.list().await.unwrap().is_empty());
 }

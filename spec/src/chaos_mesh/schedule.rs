@@ -94,7 +94,11 @@ pub fn repeat(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<St
 
 fn cron(cx: &mut Cx, o: &Obj<'_>) -> Option<Schedule> {
     let Some(n) = o.get("schedule") else {
-        cx.missing(o, "schedule", "a cron expression like `*/5 * * * *` or `@every 1m`");
+        cx.missing(
+            o,
+            "schedule",
+            "a cron expression like `*/5 * * * *` or `@every 1m`",
+        );
         return None;
     };
     let at = o.at("schedule");
@@ -143,7 +147,11 @@ fn policy(cx: &mut Cx, o: &Obj<'_>) -> Option<SchedulePolicy> {
 /// `type` and the spec it names, translated by that kind's translator.
 fn embedded(cx: &mut Cx, o: &Obj<'_>) -> Option<(Vec<Step>, Option<Target>)> {
     let Some(tn) = o.get("type") else {
-        cx.missing(o, "type", "the kind it runs: StressChaos, NetworkChaos, PodChaos or Workflow");
+        cx.missing(
+            o,
+            "type",
+            "the kind it runs: StressChaos, NetworkChaos, PodChaos or Workflow",
+        );
         return None;
     };
     let kind = cx.string(tn, &o.at("type"))?;
@@ -152,7 +160,10 @@ fn embedded(cx: &mut Cx, o: &Obj<'_>) -> Option<(Vec<Step>, Option<Target>)> {
         cx.err_hint(
             &o.at("type"),
             tn.pos,
-            format!("type `{}` is not imported by faultline", crate::decode::cx::truncate(&kind)),
+            format!(
+                "type `{}` is not imported by faultline",
+                crate::decode::cx::truncate(&kind)
+            ),
             format!("a Schedule can run {}", names.join(", ")),
         );
         return None;
@@ -182,8 +193,10 @@ fn embedded(cx: &mut Cx, o: &Obj<'_>) -> Option<(Vec<Step>, Option<Target>)> {
                 .flatten(),
         ),
         "NetworkChaos" => chaos(
-            cx.object(n, &p, &network::SPEC, |cx, s| network::translate(cx, s, None))
-                .flatten(),
+            cx.object(n, &p, &network::SPEC, |cx, s| {
+                network::translate(cx, s, None)
+            })
+            .flatten(),
         ),
         "PodChaos" => chaos(
             cx.object(n, &p, &pod::SPEC, |cx, s| pod::translate(cx, s, None))

@@ -28,11 +28,18 @@ pub fn translate(cx: &mut Cx, root: &Node, kind: &str) -> Option<Experiment> {
 /// A Schedule: the embedded spec's steps, with `spec.schedule` set.
 fn schedule_document(cx: &mut Cx, root: &Node) -> Option<Experiment> {
     let mut when = None;
-    let mut exp = common::document(cx, root, "Schedule", &schedule::ROOT, &schedule::SPEC, |cx, o| {
-        let s = schedule::translate(cx, o)?;
-        when = Some(s.schedule);
-        Some((s.steps, s.target))
-    })?;
+    let mut exp = common::document(
+        cx,
+        root,
+        "Schedule",
+        &schedule::ROOT,
+        &schedule::SPEC,
+        |cx, o| {
+            let s = schedule::translate(cx, o)?;
+            when = Some(s.schedule);
+            Some((s.steps, s.target))
+        },
+    )?;
     exp.spec.schedule = when;
     Some(exp)
 }

@@ -283,7 +283,11 @@ fn template(
 /// `deadline` (without one, until the run is aborted, at most `guard.maxDuration`).
 fn template_schedule(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<Step> {
     let Some(n) = o.get("schedule") else {
-        cx.missing(o, "schedule", "the Schedule spec: schedule, type and the chaos");
+        cx.missing(
+            o,
+            "schedule",
+            "the Schedule spec: schedule, type and the chaos",
+        );
         return None;
     };
     if deadline == Some(Duration::ZERO) {

@@ -75,7 +75,11 @@ impl Steps {
                 })
             }
             None => {
-                cx.missing(b, "schedule", "when each instance starts, e.g. `@every 30s`");
+                cx.missing(
+                    b,
+                    "schedule",
+                    "when each instance starts, e.g. `@every 30s`",
+                );
                 None
             }
         };

@@ -26,7 +26,11 @@ pub fn schedule(cx: &mut Cx, n: &Node, path: &str) -> Option<Schedule> {
         let parsed = match o.get("cron") {
             Some(c) => cron(cx, c, &o.at("cron")),
             None => {
-                cx.missing(o, "cron", "a cron expression like `0 3 * * 1-5` or `@every 10m`");
+                cx.missing(
+                    o,
+                    "cron",
+                    "a cron expression like `0 3 * * 1-5` or `@every 10m`",
+                );
                 None
             }
         };
@@ -86,19 +90,20 @@ fn policy(cx: &mut Cx, o: &Obj<'_>) -> Option<SchedulePolicy> {
         None => Some(ConcurrencyPolicy::default()),
     };
     let starting_deadline = match o.get("startingDeadline") {
-        Some(n) => match cx.parsed::<Duration>(n, &o.at("startingDeadline"), "a duration like `30s`")
-        {
-            Some(d) if d == Duration::ZERO => {
-                cx.err_hint(
+        Some(n) => {
+            match cx.parsed::<Duration>(n, &o.at("startingDeadline"), "a duration like `30s`") {
+                Some(d) if d == Duration::ZERO => {
+                    cx.err_hint(
                     &o.at("startingDeadline"),
                     n.pos,
                     "must be longer than 0s",
                     "it is how late a time may still start a run, e.g. `1m`; leave it out to never make up a missed time",
                 );
-                None
+                    None
+                }
+                d => d.map(Some),
             }
-            d => d.map(Some),
-        },
+        }
         None => Some(None),
     };
     let history_limit = match o.get("historyLimit") {

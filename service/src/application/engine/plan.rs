@@ -56,7 +56,13 @@ pub fn plan(exp: &Experiment) -> Vec<PlannedFault> {
 }
 
 /// Adds the faults of `step` starting at `t`; returns how long the step takes.
-pub(super) fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<PlannedFault>) -> f64 {
+pub(super) fn walk(
+    exp: &Experiment,
+    step: &Step,
+    path: &str,
+    t: f64,
+    out: &mut Vec<PlannedFault>,
+) -> f64 {
     match step {
         Step::Fault(f) => {
             // An `untilAborted` fault is planned at its bound: the spec's

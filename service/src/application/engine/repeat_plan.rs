@@ -21,7 +21,13 @@ pub(super) fn walk(
             .unwrap_or(Guard::DEFAULT_MAX_DURATION)
     });
     let mut child: Vec<PlannedFault> = Vec::new();
-    walk_step(exp, &r.step, &format!("{path}.{}", label(&r.step, 0)), t, &mut child);
+    walk_step(
+        exp,
+        &r.step,
+        &format!("{path}.{}", label(&r.step, 0)),
+        t,
+        &mut child,
+    );
     let until = match r.deadline {
         Some(d) => format!("for {d}"),
         None => format!("until aborted (at most {bound})"),

@@ -80,7 +80,11 @@ impl Runner {
                 continue;
             }
             started += 1;
-            running.push(self.exec_step(&r.step, format!("{label}[{started}].{child}"), Some(until)));
+            running.push(self.exec_step(
+                &r.step,
+                format!("{label}[{started}].{child}"),
+                Some(until),
+            ));
         }
         // Every instance ends by `until` on its own (recovering what it holds): wait for
         // them, then for the bound, as the workflow node lasts until its deadline.
@@ -90,7 +94,9 @@ impl Runner {
             }
         }
         if failed.is_none()
-            && let Err(e) = self.wait(bounded(std::time::Duration::MAX, Some(until))).await
+            && let Err(e) = self
+                .wait(bounded(std::time::Duration::MAX, Some(until)))
+                .await
         {
             failed = Some(e);
         }
