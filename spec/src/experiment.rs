@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fault::FaultKind;
 use super::schedule::Schedule;
+use super::schedule_policy::ConcurrencyPolicy;
 use super::selector::Target;
 use super::steady::SteadyCheck;
 use super::units::{Duration, Percent};
@@ -116,7 +117,7 @@ pub enum Step {
     /// Wait.
     Suspend(Duration),
     /// Run one step at each time of a schedule, until a deadline.
-    Repeat(crate::repeat::Repeat),
+    Repeat(Repeat),
 }
 
 /// The children of a `serial:` or `parallel:` step and the bound on the whole group.
@@ -158,7 +159,7 @@ enum StepRepr {
         suspend: Duration,
     },
     Repeat {
-        repeat: crate::repeat::RepeatBody,
+        repeat: RepeatBody,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         deadline: Option<Duration>,
     },
@@ -177,7 +178,7 @@ impl From<StepRepr> for Step {
                 deadline,
             }),
             StepRepr::Suspend { suspend } => Step::Suspend(suspend),
-            StepRepr::Repeat { repeat, deadline } => Step::Repeat(crate::repeat::Repeat {
+            StepRepr::Repeat { repeat, deadline } => Step::Repeat(Repeat {
                 schedule: repeat.schedule,
                 concurrency: repeat.concurrency_policy,
                 step: repeat.step,
@@ -201,7 +202,7 @@ impl From<Step> for StepRepr {
             },
             Step::Suspend(suspend) => StepRepr::Suspend { suspend },
             Step::Repeat(r) => StepRepr::Repeat {
-                repeat: crate::repeat::RepeatBody {
+                repeat: RepeatBody {
                     schedule: r.schedule,
                     concurrency_policy: r.concurrency,
                     step: r.step,
@@ -211,6 +212,35 @@ impl From<Step> for StepRepr {
             Step::Fault(f) => StepRepr::Fault(f),
         }
     }
+}
+
+/// `repeat:`, a step that runs one step at each time of a schedule until its deadline
+/// (Chaos Mesh's Workflow `templateType: Schedule` node). Without a deadline (its own or an
+/// enclosing group's) it repeats until the run is aborted, at most `guard.maxDuration`,
+/// as an `untilAborted` fault holds.
+/// A step run at each time of a schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repeat {
+    /// When each instance starts (a cron expression in UTC, a descriptor, `@every 2s`).
+    pub schedule: Schedule,
+    /// A time that comes while the previous instance still runs: skipped (`Forbid`, the
+    /// default, as for `spec.schedule`) or started beside it (`Allow`).
+    pub concurrency: ConcurrencyPolicy,
+    /// The step each instance runs.
+    pub step: Box<Step>,
+    /// Repeating ends when this has passed since the step started: instances still
+    /// holding a fault are recovered then, as a group's deadline does.
+    pub deadline: Option<Duration>,
+}
+
+/// `repeat:`'s body as the spec writes it (the deadline sits beside `repeat:`).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RepeatBody {
+    schedule: Schedule,
+    #[serde(default)]
+    concurrency_policy: ConcurrencyPolicy,
+    step: Box<Step>,
 }
 
 /// A fault with its timing and (optional) own target.

@@ -13,7 +13,6 @@ pub mod error;
 pub mod experiment;
 pub mod fault;
 pub mod load;
-pub mod repeat;
 pub mod schedule;
 pub mod schedule_policy;
 pub mod selector;
@@ -26,11 +25,11 @@ pub mod zone;
 pub use compare::{ChangeLimit, Compare};
 pub use error::{SpecError, SpecErrors};
 pub use experiment::{
-    Channel, Experiment, ExperimentSpec, FaultStep, Group, Guard, Metadata, Notify, Step, Verdict,
+    Channel, Experiment, ExperimentSpec, FaultStep, Group, Guard, Metadata, Notify, Repeat, Step,
+    Verdict,
 };
 pub use fault::{Direction, FaultKind, NetemParams, NetworkScope, NodeFault, PodFault, Signal};
 pub use load::{load_file, load_str};
-pub use repeat::Repeat;
 pub use schedule::{Schedule, ScheduleError, WeekdayError};
 pub use schedule_policy::{ConcurrencyPolicy, SchedulePolicy};
 pub use selector::{

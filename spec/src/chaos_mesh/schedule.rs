@@ -8,8 +8,10 @@
 //! shown; faultline prunes no run, each run being the experiment's record.
 
 use super::common::Translated;
-use super::{network, pod, stress, workflow};
+use super::common::set_target;
+use super::{network, pod, stress};
 use crate::decode::cx::{Cx, Obj, Schema};
+use crate::decode::tree::Node;
 use crate::experiment::{Group, Step};
 use crate::schedule::Schedule;
 use crate::schedule_policy::{ConcurrencyPolicy, SchedulePolicy};
@@ -26,7 +28,10 @@ pub static SPEC: Schema = Schema::new(&[
     ("stressChaos", Some(&stress::SPEC)),
     ("networkChaos", Some(&network::SPEC)),
     ("podChaos", Some(&pod::SPEC)),
-    ("workflow", Some(&workflow::SPEC)),
+    // Read by the Workflow translator handed in ([`EmbeddedWorkflow`]): a Workflow may
+    // hold a Schedule node, so naming its schema here would make the two files import
+    // each other.
+    ("workflow", None),
 ]);
 
 /// The Schedule document.
@@ -46,6 +51,9 @@ pub const TYPES: [(&str, &str); 4] = [
     ("Workflow", "workflow"),
 ];
 
+/// Reads an embedded Workflow `spec` at a path into steps (`workflow::embedded`).
+pub type EmbeddedWorkflow = fn(&mut Cx, &Node, &str) -> Option<Vec<Step>>;
+
 /// What a Schedule spec translates to.
 pub struct Scheduled {
     /// When, with the policy.
@@ -57,10 +65,10 @@ pub struct Scheduled {
 }
 
 /// Translates a Schedule `spec`.
-pub fn translate(cx: &mut Cx, o: &Obj<'_>) -> Option<Scheduled> {
+pub fn translate(cx: &mut Cx, o: &Obj<'_>, workflow: EmbeddedWorkflow) -> Option<Scheduled> {
     let schedule = cron(cx, o);
     let policy = policy(cx, o);
-    let embedded = embedded(cx, o);
+    let embedded = embedded(cx, o, workflow);
     let (steps, target) = embedded?;
     Some(Scheduled {
         schedule: schedule?.with_policy(policy?),
@@ -71,20 +79,25 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>) -> Option<Scheduled> {
 
 /// The workflow template form: one step that repeats the embedded spec (each chaos step
 /// carrying its selector) until the template's `deadline`.
-pub fn repeat(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<Step> {
+pub fn repeat(
+    cx: &mut Cx,
+    o: &Obj<'_>,
+    deadline: Option<Duration>,
+    workflow: EmbeddedWorkflow,
+) -> Option<Step> {
     let Scheduled {
         schedule,
         steps,
         target,
-    } = translate(cx, o)?;
+    } = translate(cx, o, workflow)?;
     let mut step = match <[Step; 1]>::try_from(steps) {
         Ok([one]) => one,
         Err(steps) => Step::Serial(Group::from(steps)),
     };
     if let Some(t) = &target {
-        workflow::set_target(&mut step, t);
+        set_target(&mut step, t);
     }
-    Some(Step::Repeat(crate::repeat::Repeat {
+    Some(Step::Repeat(crate::experiment::Repeat {
         concurrency: schedule.policy().concurrency,
         schedule,
         step: Box::new(step),
@@ -145,7 +158,11 @@ fn policy(cx: &mut Cx, o: &Obj<'_>) -> Option<SchedulePolicy> {
 }
 
 /// `type` and the spec it names, translated by that kind's translator.
-fn embedded(cx: &mut Cx, o: &Obj<'_>) -> Option<(Vec<Step>, Option<Target>)> {
+fn embedded(
+    cx: &mut Cx,
+    o: &Obj<'_>,
+    workflow: EmbeddedWorkflow,
+) -> Option<(Vec<Step>, Option<Target>)> {
     let Some(tn) = o.get("type") else {
         cx.missing(
             o,
@@ -202,9 +219,6 @@ fn embedded(cx: &mut Cx, o: &Obj<'_>) -> Option<(Vec<Step>, Option<Target>)> {
             cx.object(n, &p, &pod::SPEC, |cx, s| pod::translate(cx, s, None))
                 .flatten(),
         ),
-        _ => cx
-            .object(n, &p, &workflow::SPEC, workflow::translate)
-            .flatten()
-            .map(|steps| (steps, None)),
+        _ => workflow(cx, n, &p).map(|steps| (steps, None)),
     }
 }

@@ -35,7 +35,7 @@ fn schedule_document(cx: &mut Cx, root: &Node) -> Option<Experiment> {
         &schedule::ROOT,
         &schedule::SPEC,
         |cx, o| {
-            let s = schedule::translate(cx, o)?;
+            let s = schedule::translate(cx, o, workflow::embedded)?;
             when = Some(s.schedule);
             Some((s.steps, s.target))
         },

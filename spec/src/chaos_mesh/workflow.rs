@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::common::Translated;
+use super::common::{Translated, set_target};
 use super::{network, pod, stress};
 use crate::decode::cx::{Cx, Obj, Schema, index, join};
 use crate::decode::tree::Node;
@@ -105,6 +105,11 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>) -> Option<Vec<Step>> {
         }) => steps,
         other => vec![other],
     })
+}
+
+/// An embedded Workflow `spec` (a Schedule's `workflow:`) at `path`.
+pub fn embedded(cx: &mut Cx, n: &Node, path: &str) -> Option<Vec<Step>> {
+    cx.object(n, path, &SPEC, translate).flatten()
 }
 
 fn unknown_template(
@@ -296,19 +301,7 @@ fn template_schedule(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Op
     }
     let p = o.at("schedule");
     cx.object(n, &p, &super::schedule::SPEC, |cx, s| {
-        super::schedule::repeat(cx, s, deadline)
+        super::schedule::repeat(cx, s, deadline, embedded)
     })
     .flatten()
-}
-
-/// Gives every fault step under `step` the chaos's selector.
-pub(super) fn set_target(step: &mut Step, target: &crate::selector::Target) {
-    match step {
-        Step::Fault(f) => f.target = Some(target.clone()),
-        Step::Parallel(g) | Step::Serial(g) => {
-            g.steps.iter_mut().for_each(|s| set_target(s, target))
-        }
-        Step::Suspend(_) => {}
-        Step::Repeat(r) => set_target(&mut r.step, target),
-    }
 }

@@ -1,19 +1,13 @@
 //! `repeat: { schedule, concurrencyPolicy, step }` with an optional `deadline:` beside it.
 
-use super::cx::{Cx, Obj, Schema};
-use super::steps::{STEP, Steps};
-use crate::experiment::Step;
-use crate::repeat::Repeat;
+use super::cx::{Cx, Obj};
+use super::steps::Steps;
+use crate::experiment::{Repeat, Step};
 use crate::schedule::Schedule;
 use crate::schedule_policy::ConcurrencyPolicy;
-use crate::units::Duration;
 
-/// `repeat:`'s fields.
-pub static REPEAT: Schema = Schema::new(&[
-    ("schedule", None),
-    ("concurrencyPolicy", None),
-    ("step", Some(&STEP)),
-]);
+use super::steps::REPEAT;
+use crate::units::Duration;
 
 impl Steps {
     /// Reads a `repeat:` step (`o` is the step holding it).

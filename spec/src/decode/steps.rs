@@ -21,10 +21,17 @@ pub static STEP: Schema = Schema {
         ("parallel", None),
         ("serial", None),
         ("suspend", None),
-        ("repeat", Some(&super::repeat::REPEAT)),
+        ("repeat", Some(&REPEAT)),
     ],
     include: &[&STEP_KEYS],
 };
+
+/// `repeat:`'s fields (read by `super::repeat`; here, as the step schema nests it).
+pub static REPEAT: Schema = Schema::new(&[
+    ("schedule", None),
+    ("concurrencyPolicy", None),
+    ("step", Some(&STEP)),
+]);
 
 const GROUPS: [&str; 4] = ["parallel", "serial", "suspend", "repeat"];
 

@@ -4,5 +4,4 @@
 
 pub mod inject;
 pub mod plan;
-mod repeat_plan;
 pub mod runner;

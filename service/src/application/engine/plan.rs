@@ -2,7 +2,7 @@
 //! the input of the guard that refuses a run before injection (blast radius, protected
 //! namespaces).
 
-use faultline_spec::{Experiment, FaultStep, PodSelector, Step, Target};
+use faultline_spec::{Experiment, FaultStep, PodSelector, Repeat, Step, Target};
 use serde::Serialize;
 
 /// One fault the run would apply.
@@ -56,13 +56,7 @@ pub fn plan(exp: &Experiment) -> Vec<PlannedFault> {
 }
 
 /// Adds the faults of `step` starting at `t`; returns how long the step takes.
-pub(super) fn walk(
-    exp: &Experiment,
-    step: &Step,
-    path: &str,
-    t: f64,
-    out: &mut Vec<PlannedFault>,
-) -> f64 {
+fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<PlannedFault>) -> f64 {
     match step {
         Step::Fault(f) => {
             // An `untilAborted` fault is planned at its bound: the spec's
@@ -88,7 +82,7 @@ pub(super) fn walk(
             duration.map_or(0.0, |d| d.std().as_secs_f64())
         }
         Step::Suspend(d) => d.std().as_secs_f64(),
-        Step::Repeat(r) => super::repeat_plan::walk(exp, r, path, t, out),
+        Step::Repeat(r) => walk_repeat(exp, r, path, t, out),
         Step::Serial(g) => {
             let mut elapsed = 0.0;
             for (i, c) in g.steps.iter().enumerate() {
@@ -106,6 +100,46 @@ pub(super) fn walk(
             bounded(longest, g)
         }
     }
+}
+
+/// A `repeat:` step: its child's faults listed once, at the first time, each saying when
+/// it comes again; the step takes its whole bound (its `deadline`, else
+/// `guard.maxDuration`), as the engine waits out the bound.
+fn walk_repeat(
+    exp: &Experiment,
+    r: &Repeat,
+    path: &str,
+    t: f64,
+    out: &mut Vec<PlannedFault>,
+) -> f64 {
+    let bound = r.deadline.unwrap_or_else(|| {
+        exp.spec
+            .guard
+            .max_duration
+            .unwrap_or(faultline_spec::Guard::DEFAULT_MAX_DURATION)
+    });
+    let mut child: Vec<PlannedFault> = Vec::new();
+    walk(
+        exp,
+        &r.step,
+        &format!("{path}.{}", label(&r.step, 0)),
+        t,
+        &mut child,
+    );
+    let until = match r.deadline {
+        Some(d) => format!("for {d}"),
+        None => format!("until aborted (at most {bound})"),
+    };
+    let repeats = format!(
+        "again at each time of `{}` {until} (concurrencyPolicy {})",
+        r.schedule.as_str(),
+        r.concurrency.as_str()
+    );
+    out.extend(child.into_iter().map(|f| PlannedFault {
+        repeats: Some(repeats.clone()),
+        ..f
+    }));
+    bound.std().as_secs_f64()
 }
 
 /// A group's time, cut at its deadline.
