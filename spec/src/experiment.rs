@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fault::FaultKind;
 use super::schedule::Schedule;
+use super::schedule_policy::ConcurrencyPolicy;
 use super::selector::Target;
 use super::status_check::CheckStep;
 use super::steady::SteadyCheck;
@@ -93,6 +94,7 @@ impl ExperimentSpec {
                     Step::Parallel(g) | Step::Serial(g) => walk(&g.steps, out),
                     Step::Suspend(_) | Step::Check(_) => {}
                     Step::Task(t) => t.task.branches.iter().for_each(|b| walk(&b.then, out)),
+                    Step::Repeat(r) => walk(std::slice::from_ref(&*r.step), out),
                 }
             }
         }
@@ -112,6 +114,7 @@ impl ExperimentSpec {
                     Step::Parallel(g) | Step::Serial(g) => walk(&g.steps, out),
                     Step::Fault(_) | Step::Suspend(_) => {}
                     Step::Task(t) => t.task.branches.iter().for_each(|b| walk(&b.then, out)),
+                    Step::Repeat(r) => walk(std::slice::from_ref(&*r.step), out),
                 }
             }
         }
@@ -140,6 +143,8 @@ pub enum Step {
     Check(CheckStep),
     /// Run a container in the cluster, then the branches its outcome picks.
     Task(TaskStep<Step>),
+    /// Run one step at each time of a schedule, until a deadline.
+    Repeat(Repeat),
 }
 
 /// The children of a `serial:` or `parallel:` step and the bound on the whole group.
@@ -190,6 +195,11 @@ enum StepRepr {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         deadline: Option<Duration>,
     },
+    Repeat {
+        repeat: RepeatBody,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<Duration>,
+    },
     Fault(FaultStep),
 }
 
@@ -215,6 +225,12 @@ impl From<StepRepr> for Step {
                 task,
                 deadline,
             }),
+            StepRepr::Repeat { repeat, deadline } => Step::Repeat(Repeat {
+                schedule: repeat.schedule,
+                concurrency: repeat.concurrency_policy,
+                step: repeat.step,
+                deadline,
+            }),
             StepRepr::Fault(f) => Step::Fault(f),
         }
     }
@@ -238,9 +254,46 @@ impl From<Step> for StepRepr {
                 name: t.name,
                 deadline: t.deadline,
             },
+            Step::Repeat(r) => StepRepr::Repeat {
+                repeat: RepeatBody {
+                    schedule: r.schedule,
+                    concurrency_policy: r.concurrency,
+                    step: r.step,
+                },
+                deadline: r.deadline,
+            },
             Step::Fault(f) => StepRepr::Fault(f),
         }
     }
+}
+
+/// `repeat:`, a step that runs one step at each time of a schedule until its deadline
+/// (Chaos Mesh's Workflow `templateType: Schedule` node). Without a deadline (its own or an
+/// enclosing group's) it repeats until the run is aborted, at most `guard.maxDuration`,
+/// as an `untilAborted` fault holds.
+/// A step run at each time of a schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repeat {
+    /// When each instance starts (a cron expression in UTC, a descriptor, `@every 2s`).
+    pub schedule: Schedule,
+    /// A time that comes while the previous instance still runs: skipped (`Forbid`, the
+    /// default, as for `spec.schedule`) or started beside it (`Allow`).
+    pub concurrency: ConcurrencyPolicy,
+    /// The step each instance runs.
+    pub step: Box<Step>,
+    /// Repeating ends when this has passed since the step started: instances still
+    /// holding a fault are recovered then, as a group's deadline does.
+    pub deadline: Option<Duration>,
+}
+
+/// `repeat:`'s body as the spec writes it (the deadline sits beside `repeat:`).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RepeatBody {
+    schedule: Schedule,
+    #[serde(default)]
+    concurrency_policy: ConcurrencyPolicy,
+    step: Box<Step>,
 }
 
 /// A fault with its timing and (optional) own target.

@@ -7,12 +7,14 @@
 
 pub mod chaos_mesh;
 pub mod compare;
+pub mod cron_shorthand;
 pub mod decode;
 pub mod error;
 pub mod experiment;
 pub mod fault;
 pub mod load;
 pub mod schedule;
+pub mod schedule_policy;
 pub mod selector;
 pub mod status_check;
 pub mod steady;
@@ -25,11 +27,13 @@ pub mod zone;
 pub use compare::{ChangeLimit, Compare};
 pub use error::{SpecError, SpecErrors};
 pub use experiment::{
-    Channel, Experiment, ExperimentSpec, FaultStep, Group, Guard, Metadata, Notify, Step, Verdict,
+    Channel, Experiment, ExperimentSpec, FaultStep, Group, Guard, Metadata, Notify, Repeat, Step,
+    Verdict,
 };
 pub use fault::{Direction, FaultKind, NetemParams, NetworkScope, NodeFault, PodFault, Signal};
 pub use load::{load_file, load_str};
 pub use schedule::{Schedule, ScheduleError, WeekdayError};
+pub use schedule_policy::{ConcurrencyPolicy, SchedulePolicy};
 pub use selector::{
     LabelExpression, LabelOperator, Mode, ModeError, PodPhase, PodSelector, Target,
 };

@@ -10,18 +10,19 @@ use super::error::{SpecError, SpecErrors};
 use super::experiment::{API_VERSION, Experiment, KIND};
 
 /// The documents this version reads, as `(apiVersion, kind)`.
-pub const SUPPORTED: [(&str, &str); 6] = [
+pub const SUPPORTED: [(&str, &str); 7] = [
     (API_VERSION, KIND),
     (chaos_mesh::API_VERSION, "StressChaos"),
     (chaos_mesh::API_VERSION, "NetworkChaos"),
     (chaos_mesh::API_VERSION, "PodChaos"),
     (chaos_mesh::API_VERSION, "Workflow"),
     (chaos_mesh::API_VERSION, "StatusCheck"),
+    (chaos_mesh::API_VERSION, "Schedule"),
 ];
 
 fn supported_list() -> String {
     format!(
-        "{API_VERSION} (kind {KIND}) and {} (kinds StressChaos, NetworkChaos, PodChaos, Workflow, StatusCheck)",
+        "{API_VERSION} (kind {KIND}) and {} (kinds StressChaos, NetworkChaos, PodChaos, Workflow, Schedule, StatusCheck)",
         chaos_mesh::API_VERSION
     )
 }

@@ -12,10 +12,18 @@
 //! restricted (neither is `*` or `?`), a day matches if either does, so `0 3 1 * MON` runs
 //! on the 1st and on every Monday. The `cron` crate alone requires both (Quartz's
 //! reading), which would run it only on a Monday the 1st: a few times a year.
+//!
+//! Chaos Mesh's `@` forms are read too (robfig/cron's standard parser): the descriptors
+//! `@hourly` ... `@yearly` are their 5-field expressions under the rules above, and
+//! `@every <duration>` fires at whole multiples of the interval since the Unix epoch, in
+//! no zone ([`crate::cron_shorthand`] says why that anchor).
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::cron_shorthand::{self, Shorthand, ShorthandError};
+use crate::schedule_policy::{ConcurrencyPolicy, SchedulePolicy};
+use crate::units::Duration;
 use crate::zone::{Zone, parse_zone};
 
 /// Why a cron expression was refused. The reasons are printed inside the message (not as a
@@ -39,6 +47,14 @@ pub enum ScheduleError {
         expr: String,
         /// What is wrong with its weekday field.
         why: WeekdayError,
+    },
+    /// An `@` form that robfig/cron does not know, or a bad `@every`.
+    #[error("cron expression `{expr}`: {why}")]
+    Shorthand {
+        /// The expression as written.
+        expr: String,
+        /// What is wrong with it.
+        why: ShorthandError,
     },
     /// The `cron` crate refused a field.
     #[error("cron expression `{expr}` is invalid: {why}")]
@@ -64,78 +80,56 @@ pub enum WeekdayError {
     Backwards(String),
 }
 
-/// A validated cron expression, kept as written, with the zone its times are in.
+/// A validated cron expression, kept as written, with the zone its times are in and the
+/// options of what happens at them.
 #[derive(Debug, Clone)]
 pub struct Schedule {
     expr: String,
-    /// One schedule, or two under the day rule (days by date, days by weekday): the
-    /// schedule fires at the earlier of their next times.
-    parsed: Vec<cron::Schedule>,
+    rule: Rule,
     /// `None`: the string form, UTC.
     zone: Option<Zone>,
+    policy: SchedulePolicy,
+}
+
+/// How the times are computed.
+#[derive(Debug, Clone)]
+enum Rule {
+    /// One schedule, or two under the day rule (days by date, days by weekday): the
+    /// schedule fires at the earlier of their next times.
+    Cron(Vec<cron::Schedule>),
+    /// `@every`: whole multiples of this many seconds since the epoch.
+    Every(u64),
 }
 
 impl PartialEq for Schedule {
     fn eq(&self, other: &Self) -> bool {
-        self.expr == other.expr && self.zone == other.zone
+        self.expr == other.expr && self.zone == other.zone && self.policy == other.policy
     }
 }
 
 impl Eq for Schedule {}
 
 impl Schedule {
-    /// Checks a cron expression: the standard 5 fields, or 6/7 with seconds (and year).
+    /// Checks a cron expression: the standard 5 fields, 6/7 with seconds (and year), a
+    /// descriptor like `@daily`, or `@every 2m`.
     pub fn parse(expr: &str) -> Result<Schedule, ScheduleError> {
         let t = expr.trim();
-        // The `cron` crate wants a seconds field; the usual 5-field form fires at second 0.
-        let mut fields: Vec<String> = t.split_whitespace().map(str::to_string).collect();
-        match fields.len() {
-            5 => fields.insert(0, "0".into()),
-            6 | 7 => {}
-            n => {
-                return Err(ScheduleError::FieldCount {
-                    expr: t.to_string(),
-                    fields: n,
-                });
-            }
-        }
-        let unrestricted = |f: &str| f == "*" || f == "?";
-        let either_day = !unrestricted(&fields[3]) && !unrestricted(&fields[5]);
-        fields[5] = weekdays(&fields[5]).map_err(|why| ScheduleError::Weekday {
-            expr: t.to_string(),
-            why,
-        })?;
-        let compile = |fields: &[String]| {
-            fields.join(" ").parse::<cron::Schedule>().map_err(|e| {
-                // The cron crate's message repeats the input with a caret line; keep its
-                // last line, the reason, so the error stays on one line.
-                let text = e.to_string();
-                let why = text
-                    .lines()
-                    .rev()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
-                ScheduleError::Invalid {
+        let rule = match cron_shorthand::parse(t) {
+            None => cron_rule(t, t)?,
+            Some(Ok(Shorthand::Cron(fields))) => cron_rule(t, fields)?,
+            Some(Ok(Shorthand::Every(secs))) => Rule::Every(secs),
+            Some(Err(why)) => {
+                return Err(ScheduleError::Shorthand {
                     expr: t.to_string(),
                     why,
-                }
-            })
-        };
-        let parsed = if either_day {
-            let mut by_date = fields.clone();
-            by_date[5] = "*".into();
-            let mut by_weekday = fields;
-            by_weekday[3] = "*".into();
-            vec![compile(&by_date)?, compile(&by_weekday)?]
-        } else {
-            vec![compile(&fields)?]
+                });
+            }
         };
         Ok(Schedule {
             expr: t.to_string(),
-            parsed,
+            rule,
             zone: None,
+            policy: SchedulePolicy::default(),
         })
     }
 
@@ -145,6 +139,21 @@ impl Schedule {
             zone: Some(zone),
             ..self
         }
+    }
+
+    /// The same schedule with `policy`.
+    pub fn with_policy(self, policy: SchedulePolicy) -> Schedule {
+        Schedule { policy, ..self }
+    }
+
+    /// What happens at its times.
+    pub fn policy(&self) -> &SchedulePolicy {
+        &self.policy
+    }
+
+    /// Whether it is `@every` (no wall clock, so a time zone means nothing to it).
+    pub fn is_every(&self) -> bool {
+        matches!(self.rule, Rule::Every(_))
     }
 
     /// The expression as written.
@@ -165,12 +174,83 @@ impl Schedule {
     /// The first time strictly after `after` that the schedule fires, by the DST rule of
     /// the module doc.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let zone = self.effective_zone();
-        self.parsed
-            .iter()
-            .filter_map(|p| next_of(p, &zone, after))
-            .min()
+        match &self.rule {
+            Rule::Every(secs) => cron_shorthand::next_every(*secs, after),
+            Rule::Cron(parsed) => {
+                let zone = self.effective_zone();
+                parsed.iter().filter_map(|p| next_of(p, &zone, after)).min()
+            }
+        }
     }
+
+    /// The last time in `(from, to]` that the schedule fires, if any: of several times
+    /// missed together, only the newest is worth starting (as robfig and Chaos Mesh do).
+    pub fn last_in(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let mut last = None;
+        let mut at = from;
+        // Bounded: a one-second schedule over a day is 86,400 steps; callers ask about
+        // seconds to minutes.
+        for _ in 0..100_000 {
+            match self.next_after(at) {
+                Some(t) if t <= to => {
+                    last = Some(t);
+                    at = t;
+                }
+                _ => break,
+            }
+        }
+        last
+    }
+}
+
+/// Compiles a field expression (`fields_text`; `t` is what the spec wrote, for messages).
+fn cron_rule(t: &str, fields_text: &str) -> Result<Rule, ScheduleError> {
+    // The `cron` crate wants a seconds field; the usual 5-field form fires at second 0.
+    let mut fields: Vec<String> = fields_text.split_whitespace().map(str::to_string).collect();
+    match fields.len() {
+        5 => fields.insert(0, "0".into()),
+        6 | 7 => {}
+        n => {
+            return Err(ScheduleError::FieldCount {
+                expr: t.to_string(),
+                fields: n,
+            });
+        }
+    }
+    let unrestricted = |f: &str| f == "*" || f == "?";
+    let either_day = !unrestricted(&fields[3]) && !unrestricted(&fields[5]);
+    fields[5] = weekdays(&fields[5]).map_err(|why| ScheduleError::Weekday {
+        expr: t.to_string(),
+        why,
+    })?;
+    let compile = |fields: &[String]| {
+        fields.join(" ").parse::<cron::Schedule>().map_err(|e| {
+            // The cron crate's message repeats the input with a caret line; keep its
+            // last line, the reason, so the error stays on one line.
+            let text = e.to_string();
+            let why = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            ScheduleError::Invalid {
+                expr: t.to_string(),
+                why,
+            }
+        })
+    };
+    let parsed = if either_day {
+        let mut by_date = fields.clone();
+        by_date[5] = "*".into();
+        let mut by_weekday = fields;
+        by_weekday[3] = "*".into();
+        vec![compile(&by_date)?, compile(&by_weekday)?]
+    } else {
+        vec![compile(&fields)?]
+    };
+    Ok(Rule::Cron(parsed))
 }
 
 /// [`Schedule::next_after`] for one compiled schedule.
@@ -260,22 +340,35 @@ enum Form {
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Zoned {
     cron: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     timezone: Option<String>,
+    #[serde(default, skip_serializing_if = "is_forbid")]
+    concurrency_policy: ConcurrencyPolicy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    starting_deadline: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    history_limit: Option<u32>,
+}
+
+fn is_forbid(p: &ConcurrencyPolicy) -> bool {
+    *p == ConcurrencyPolicy::Forbid
 }
 
 impl Serialize for Schedule {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match &self.zone {
-            None => Form::Utc(self.expr.clone()),
-            Some(z) => Form::Zoned(Zoned {
-                cron: self.expr.clone(),
-                timezone: Some(z.name().to_string()),
-            }),
+        if self.zone.is_none() && self.policy.is_default() {
+            return Form::Utc(self.expr.clone()).serialize(s);
         }
+        Form::Zoned(Zoned {
+            cron: self.expr.clone(),
+            timezone: self.zone.as_ref().map(|z| z.name().to_string()),
+            concurrency_policy: self.policy.concurrency,
+            starting_deadline: self.policy.starting_deadline,
+            history_limit: self.policy.history_limit,
+        })
         .serialize(s)
     }
 }
@@ -283,11 +376,21 @@ impl Serialize for Schedule {
 impl<'de> Deserialize<'de> for Schedule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
-        let (cron, zone) = match Form::deserialize(d)? {
-            Form::Utc(c) => (c, None),
-            Form::Zoned(z) => (z.cron, z.timezone),
+        let (cron, zone, policy) = match Form::deserialize(d)? {
+            Form::Utc(c) => (c, None, SchedulePolicy::default()),
+            Form::Zoned(z) => (
+                z.cron,
+                z.timezone,
+                SchedulePolicy {
+                    concurrency: z.concurrency_policy,
+                    starting_deadline: z.starting_deadline,
+                    history_limit: z.history_limit,
+                },
+            ),
         };
-        let s = Schedule::parse(&cron).map_err(D::Error::custom)?;
+        let s = Schedule::parse(&cron)
+            .map_err(D::Error::custom)?
+            .with_policy(policy);
         match zone {
             None => Ok(s),
             Some(z) => Ok(s.in_zone(parse_zone(&z).map_err(D::Error::custom)?)),

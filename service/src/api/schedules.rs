@@ -1,4 +1,5 @@
-//! `GET /api/v1/schedules`: the catalog's scheduled experiments and when each fires next.
+//! `GET /api/v1/schedules`: the catalog's scheduled experiments, when each fires next,
+//! and what the scheduler started and skipped for it.
 
 use actix_web::{HttpResponse, web};
 
@@ -13,9 +14,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn list(_: Viewer, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
-    let list =
-        web::block(move || crate::application::schedule::scheduled(&*store, chrono::Utc::now()))
-            .await
-            .map_err(|e| ApiError::internal("listing schedules", &e))?;
+    let live = state.live.clone();
+    let list = web::block(move || {
+        crate::application::schedule::scheduled(&*store, live.schedules(), chrono::Utc::now())
+    })
+    .await
+    .map_err(|e| ApiError::internal("listing schedules", &e))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "schedules": list })))
 }

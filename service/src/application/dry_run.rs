@@ -156,6 +156,7 @@ fn collect_targets<'e>(steps: &'e [Step], out: &mut Vec<&'e Target>) {
                 .branches
                 .iter()
                 .for_each(|b| collect_targets(&b.then, out)),
+            Step::Repeat(r) => collect_targets(std::slice::from_ref(&*r.step), out),
         }
     }
 }

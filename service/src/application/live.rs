@@ -17,6 +17,7 @@ use crate::application::engine::inject::Injector;
 use crate::application::engine::runner::{AbortHandle, RunOptions, Runner};
 use crate::application::ports::{Halt, PodCluster, Storage};
 use crate::application::runs::{RunsError, create_run_from};
+use crate::application::schedule_book::ScheduleBook;
 use crate::domain::GitlabContext;
 use crate::domain::RunEvent;
 
@@ -58,6 +59,8 @@ pub struct LiveRuns {
     runs: Mutex<HashMap<String, Live>>,
     closed: AtomicBool,
     idle: Notify,
+    /// What the scheduler started and skipped, for Forbid and `GET /api/v1/schedules`.
+    schedules: ScheduleBook,
 }
 
 impl LiveRuns {
@@ -78,6 +81,7 @@ impl LiveRuns {
             runs: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
             idle: Notify::new(),
+            schedules: ScheduleBook::default(),
         }
     }
 
@@ -200,6 +204,16 @@ impl LiveRuns {
     /// not live here.
     pub fn news(&self, id: &str) -> Option<watch::Receiver<u64>> {
         self.runs().get(id).map(|l| l.news.clone())
+    }
+
+    /// Whether run `id` is live here (started and not finished).
+    pub fn is_live(&self, id: &str) -> bool {
+        self.runs().contains_key(id)
+    }
+
+    /// What the scheduler started and skipped.
+    pub fn schedules(&self) -> &ScheduleBook {
+        &self.schedules
     }
 
     /// The number of live runs.

@@ -15,3 +15,4 @@ pub mod probes;
 pub mod report;
 pub mod runs;
 pub mod schedule;
+pub mod schedule_book;

@@ -97,6 +97,19 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<u8> {
                     if let Some(w) = task_warning(e) {
                         eprintln!("{}: warning: {w}", path.display());
                     }
+                    if let Some(n) = e
+                        .spec
+                        .schedule
+                        .as_ref()
+                        .and_then(|s| s.policy().history_limit)
+                    {
+                        // Said once here and in docs/schedules.md: accepted, not enforced.
+                        eprintln!(
+                            "{}: note: experiment {}: historyLimit {n} is kept and shown, not enforced: faultline keeps every run",
+                            path.display(),
+                            e.metadata.name
+                        );
+                    }
                 }
                 if args.explain {
                     for e in &exps {

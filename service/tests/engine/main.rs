@@ -7,5 +7,6 @@
 mod prometheus_probe;
 mod run_engine;
 mod run_prometheus;
+mod run_repeat;
 mod run_status_check;
 mod run_until;

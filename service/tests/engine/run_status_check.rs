@@ -123,6 +123,12 @@ fn retarget(steps: &mut [Step], pid: u32) {
         match s {
             Step::Fault(f) => f.target = Some(Target::Local(LocalTarget::Pid(pid))),
             Step::Parallel(g) | Step::Serial(g) => retarget(&mut g.steps, pid),
+            Step::Repeat(r) => retarget(std::slice::from_mut(&mut *r.step), pid),
+            Step::Task(t) => t
+                .task
+                .branches
+                .iter_mut()
+                .for_each(|b| retarget(&mut b.then, pid)),
             Step::Suspend(_) | Step::Check(_) => {}
         }
     }

@@ -228,3 +228,15 @@ pub fn object_name(root: &Node) -> Option<String> {
 pub fn pos_of(o: &Obj<'_>, field: &str) -> Pos {
     o.get(field).map_or(o.pos, |n| n.pos)
 }
+
+/// Gives every fault step under `step` the chaos's selector.
+pub fn set_target(step: &mut Step, target: &crate::selector::Target) {
+    match step {
+        Step::Fault(f) => f.target = Some(target.clone()),
+        Step::Parallel(g) | Step::Serial(g) => {
+            g.steps.iter_mut().for_each(|s| set_target(s, target))
+        }
+        Step::Suspend(_) | Step::Check(_) | Step::Task(_) => {}
+        Step::Repeat(r) => set_target(&mut r.step, target),
+    }
+}

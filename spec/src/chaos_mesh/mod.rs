@@ -1,11 +1,13 @@
 //! Chaos Mesh import: `chaos-mesh.org/v1alpha1` StressChaos, NetworkChaos, PodChaos,
-//! StatusCheck and Workflow, each document translated to one native experiment. Unknown fields are errors
-//! here too; fields faultline cannot carry out are refused by name rather than ignored.
+//! StatusCheck, Workflow and Schedule, each document translated to one native experiment.
+//! Unknown fields are errors here too; fields faultline cannot carry out are refused by
+//! name rather than ignored.
 
 pub mod common;
 pub mod fields;
 pub mod network;
 pub mod pod;
+pub mod schedule;
 pub mod status_check;
 pub mod stress;
 pub mod task;

@@ -1,10 +1,10 @@
 //! Which translation a Chaos Mesh document goes to, by its kind.
 
-use super::{common, network, pod, status_check, stress, workflow};
+use super::{common, network, pod, schedule, status_check, stress, workflow};
 use crate::decode::{Cx, Node};
 use crate::experiment::{Experiment, Step};
 
-/// Translates one Chaos Mesh document of `kind` (one of the supported five).
+/// Translates one Chaos Mesh document of `kind` (one of the six `load.rs` accepts).
 pub fn translate(cx: &mut Cx, root: &Node, kind: &str) -> Option<Experiment> {
     match kind {
         "StressChaos" => common::document(cx, root, kind, &stress::ROOT, &stress::SPEC, |cx, o| {
@@ -30,8 +30,28 @@ pub fn translate(cx: &mut Cx, root: &Node, kind: &str) -> Option<Experiment> {
                 status_check::spec(cx, o, &name, None).map(|c| (vec![Step::Check(c)], None))
             },
         ),
+        "Schedule" => schedule_document(cx, root),
         _ => common::document(cx, root, kind, &workflow::ROOT, &workflow::SPEC, |cx, o| {
             workflow::translate(cx, o).map(|steps| (steps, None))
         }),
     }
+}
+
+/// A Schedule: the embedded spec's steps, with `spec.schedule` set.
+fn schedule_document(cx: &mut Cx, root: &Node) -> Option<Experiment> {
+    let mut when = None;
+    let mut exp = common::document(
+        cx,
+        root,
+        "Schedule",
+        &schedule::ROOT,
+        &schedule::SPEC,
+        |cx, o| {
+            let s = schedule::translate(cx, o, workflow::embedded)?;
+            when = Some(s.schedule);
+            Some((s.steps, s.target))
+        },
+    )?;
+    exp.spec.schedule = when;
+    Some(exp)
 }

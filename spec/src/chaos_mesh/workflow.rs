@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::common::Translated;
+use super::common::{Translated, set_target};
 use super::{network, pod, status_check, stress, task};
 use crate::decode::cx::{Cx, Obj, Schema, index, join};
 use crate::decode::tree::Node;
@@ -26,6 +26,7 @@ pub static TEMPLATE: Schema = Schema::new(&[
     ("abortWithStatusCheck", None),
     ("task", Some(&task::TASK)),
     ("conditionalBranches", Some(&task::BRANCH)),
+    ("schedule", Some(&super::schedule::SPEC)),
 ]);
 /// Workflow `spec`.
 pub static SPEC: Schema = Schema::new(&[("entry", None), ("templates", Some(&TEMPLATE))]);
@@ -39,7 +40,7 @@ pub static ROOT: Schema = Schema::new(&[
 ]);
 
 /// Template types faultline translates.
-pub const TYPES: [&str; 8] = [
+pub const TYPES: [&str; 9] = [
     "Serial",
     "Parallel",
     "Suspend",
@@ -48,6 +49,7 @@ pub const TYPES: [&str; 8] = [
     "PodChaos",
     "StatusCheck",
     "Task",
+    "Schedule",
 ];
 
 /// Deepest template nesting followed (a cycle is reported before this is reached).
@@ -111,6 +113,11 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>) -> Option<Vec<Step>> {
         }) => steps,
         other => vec![other],
     })
+}
+
+/// An embedded Workflow `spec` (a Schedule's `workflow:`) at `path`.
+pub fn embedded(cx: &mut Cx, n: &Node, path: &str) -> Option<Vec<Step>> {
+    cx.object(n, path, &SPEC, translate).flatten()
 }
 
 fn unknown_template(
@@ -179,6 +186,7 @@ fn template(
         ("StressChaos", "stressChaos"),
         ("NetworkChaos", "networkChaos"),
         ("PodChaos", "podChaos"),
+        ("Schedule", "schedule"),
     ];
     for (k, field) in embedded {
         if k != kind
@@ -261,6 +269,7 @@ fn template(
                 None
             }
         },
+        "Schedule" => template_schedule(cx, o, deadline),
         _ => {
             let field = embedded.iter().find(|(k, _)| *k == kind).map(|(_, f)| *f)?;
             let Some(n) = o.get(field) else {
@@ -297,12 +306,24 @@ fn template(
     }
 }
 
-fn set_target(step: &mut Step, target: &crate::selector::Target) {
-    match step {
-        Step::Fault(f) => f.target = Some(target.clone()),
-        Step::Parallel(g) | Step::Serial(g) => {
-            g.steps.iter_mut().for_each(|s| set_target(s, target))
-        }
-        Step::Suspend(_) | Step::Check(_) | Step::Task(_) => {}
+/// A `Schedule` node: its embedded spec repeated at each time until the node's
+/// `deadline` (without one, until the run is aborted, at most `guard.maxDuration`).
+fn template_schedule(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<Step> {
+    let Some(n) = o.get("schedule") else {
+        cx.missing(
+            o,
+            "schedule",
+            "the Schedule spec: schedule, type and the chaos",
+        );
+        return None;
+    };
+    if deadline == Some(Duration::ZERO) {
+        cx.err(&o.at("deadline"), o.pos, "must be longer than 0s");
+        return None;
     }
+    let p = o.at("schedule");
+    cx.object(n, &p, &super::schedule::SPEC, |cx, s| {
+        super::schedule::repeat(cx, s, deadline, embedded)
+    })
+    .flatten()
 }

@@ -1,15 +1,14 @@
 //! The native document: `apiVersion: faultline.dev/v1alpha1`, `kind: Experiment`.
 
 use super::cx::{Cx, Obj, Schema, index};
+use super::schedule::{SCHEDULE, schedule};
 use super::steady::{self, CHECK};
 use super::steps::{DefaultTarget, STEP, Steps};
 use super::target::{TARGET, target};
 use super::tree::Node;
 use crate::experiment::*;
-use crate::schedule::Schedule;
 use crate::selector::Target;
 use crate::units::{Duration, Percent};
-use crate::zone::parse_zone;
 
 /// Object metadata.
 pub static METADATA: Schema = Schema::new(&[
@@ -40,9 +39,6 @@ pub static NOTIFY: Schema = Schema::new(&[
     ("gitlab", None),
     ("on", None),
 ]);
-
-/// `spec.schedule` in its zoned form.
-pub static SCHEDULE: Schema = Schema::new(&[("cron", None), ("timezone", None)]);
 
 /// `spec`.
 pub static SPEC: Schema = Schema::new(&[
@@ -358,51 +354,4 @@ fn one_notify(cx: &mut Cx, o: &Obj<'_>) -> Option<Notify> {
         channel: channel?,
         on: on?,
     })
-}
-
-/// `spec.schedule`: a cron string (UTC) or `{ cron, timezone }`.
-fn schedule(cx: &mut Cx, n: &Node, path: &str) -> Option<Schedule> {
-    let cron = |cx: &mut Cx, n: &Node, path: &str| {
-        let s = cx.string(n, path)?;
-        Schedule::parse(&s)
-            .map_err(|e| {
-                cx.err_hint(
-                    path,
-                    n.pos,
-                    e.to_string(),
-                    "e.g. `0 3 * * *` runs at 03:00 every day",
-                )
-            })
-            .ok()
-    };
-    if n.scalar().is_some() {
-        return cron(cx, n, path);
-    }
-    cx.object(n, path, &SCHEDULE, |cx, o| {
-        let parsed = match o.get("cron") {
-            Some(c) => cron(cx, c, &o.at("cron")),
-            None => {
-                cx.missing(o, "cron", "a cron expression like `0 3 * * 1-5`");
-                None
-            }
-        };
-        let zone = match o.get("timezone") {
-            Some(z) => {
-                let at = o.at("timezone");
-                let name = cx.string(z, &at)?;
-                Some(
-                    parse_zone(name.trim())
-                        .map_err(|e| cx.err(&at, z.pos, e.to_string()))
-                        .ok()?,
-                )
-            }
-            None => None,
-        };
-        let parsed = parsed?;
-        Some(match zone {
-            Some(z) => parsed.in_zone(z),
-            None => parsed,
-        })
-    })
-    .flatten()
 }

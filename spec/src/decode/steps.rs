@@ -1,5 +1,5 @@
 //! `steps`: faults, `parallel:` and `serial:` groups, `suspend:` waits, `check:` status
-//! checks (`check_step.rs`).
+//! checks (`check_step.rs`), `task:` steps (`task_step.rs`), `repeat:` (`super::repeat`).
 
 use super::cx::{Cx, Obj, Schema, index};
 use super::fault;
@@ -25,11 +25,19 @@ pub static STEP: Schema = Schema {
         ("suspend", None),
         ("check", Some(&super::check_step::CHECK_STEP)),
         (TASK_KEY, Some(&TASK)),
+        ("repeat", Some(&REPEAT)),
     ],
     include: &[&STEP_KEYS],
 };
 
-const GROUPS: [&str; 3] = ["parallel", "serial", "suspend"];
+/// `repeat:`'s fields (read by `super::repeat`; here, as the step schema nests it).
+pub static REPEAT: Schema = Schema::new(&[
+    ("schedule", None),
+    ("concurrencyPolicy", None),
+    ("step", Some(&STEP)),
+]);
+
+const GROUPS: [&str; 4] = ["parallel", "serial", "suspend", "repeat"];
 /// Step keys that are neither a group nor a fault kind.
 const OTHERS: [&str; 1] = ["check"];
 
@@ -77,7 +85,7 @@ impl Steps {
         steps.into_iter().collect()
     }
 
-    fn step(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<Step> {
+    pub(super) fn step(&mut self, cx: &mut Cx, node: &Node, path: &str) -> Option<Step> {
         cx.object(node, path, &STEP, |cx, o| {
             let kinds: Vec<_> = o
                 .keys()
@@ -95,12 +103,13 @@ impl Steps {
                         o.pos,
                         "a step needs one fault or group",
                         format!(
-                            "use one of parallel, serial, suspend, check, task, {}",
+                            "use one of parallel, serial, suspend, repeat, check, task, {}",
                             FaultKind::ALL_NAMES.join(", ")
                         ),
                     );
                     None
                 }
+                [("repeat", _)] => self.repeat(cx, o),
                 [(k, _)] if GROUPS.contains(k) => self.group(cx, o, k),
                 [("check", _)] => super::check_step::check_step(cx, o, &mut |cx, n, p, pos| {
                     self.claim_name(cx, n, p, pos)

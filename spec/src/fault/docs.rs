@@ -79,6 +79,25 @@ fn write_page(out: &mut String) -> std::fmt::Result {
     writeln!(out)?;
     writeln!(
         out,
+        "**`repeat:`.** A step that starts one step at each time of a schedule (`@every 2s`, a \
+         descriptor like `@hourly`, or cron in UTC) until its `deadline`, an enclosing group's, \
+         or else `guard.maxDuration`; at the bound the instances still holding a fault are \
+         recovered. `concurrencyPolicy: Forbid` (the default) skips a time while the previous \
+         instance still runs; `Allow` starts one beside it. A Chaos Mesh Workflow's \
+         `templateType: Schedule` node imports as it, with the node's `deadline`. See \
+         docs/schedules.md."
+    )?;
+    writeln!(out)?;
+    writeln!(out, "```yaml")?;
+    writeln!(out, "steps:")?;
+    writeln!(out, "  - repeat:")?;
+    writeln!(out, "      schedule: \"@every 30s\"")?;
+    writeln!(out, "      step: {{ podKill: {{}} }}")?;
+    writeln!(out, "    deadline: 5m")?;
+    writeln!(out, "```")?;
+    writeln!(out)?;
+    writeln!(
+        out,
         "| Kind | Carried out by | Aims at | Lasts | Chaos Mesh |"
     )?;
     writeln!(out, "|---|---|---|---|---|")?;

@@ -2,7 +2,7 @@
 //! the input of the guard that refuses a run before injection (blast radius, protected
 //! namespaces).
 
-use faultline_spec::{Experiment, FaultStep, PodSelector, Step, Target};
+use faultline_spec::{Experiment, FaultStep, PodSelector, Repeat, Step, Target};
 
 /// The `kind` of a task step's entry in the plan.
 pub const TASK_KIND: &str = "task";
@@ -25,22 +25,29 @@ pub struct PlannedFault {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub until_aborted: bool,
     /// Seconds from the start of the steps when it is applied (serial order; suspends
-    /// included; parallel branches start together).
+    /// included; parallel branches start together). Under `repeat:`, its first time.
     pub starts_at_seconds: f64,
     /// Only if a task's outcome picks its branch: `after task T: CONDITION`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
+    /// Under `repeat:`: when it is applied again (`repeat::describe`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<String>,
 }
 
 impl PlannedFault {
     /// How long it holds, as a person reads it: `30s`, `until aborted (at most 1h)`, or
     /// `instant` for a fault that happens once.
     pub fn holds(&self) -> String {
-        match (&self.duration, self.until_aborted) {
+        let once = match (&self.duration, self.until_aborted) {
             (Some(d), _) if self.kind == TASK_KIND => format!("until it exits (at most {d})"),
             (Some(d), true) => format!("until aborted (at most {d})"),
             (Some(d), false) => d.clone(),
             (None, _) => "instant".into(),
+        };
+        match &self.repeats {
+            Some(r) => format!("{once}, {r}"),
+            None => once,
         }
     }
 }
@@ -78,6 +85,7 @@ fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<Planned
                 until_aborted: f.duration.is_none() && f.until_aborted,
                 starts_at_seconds: t,
                 condition: None,
+                repeats: None,
             });
             duration.map_or(0.0, |d| d.std().as_secs_f64())
         }
@@ -85,6 +93,7 @@ fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<Planned
         // At most its `for`; it may end sooner, once decided.
         Step::Check(c) => c.for_.map_or(0.0, |d| d.std().as_secs_f64()),
         Step::Task(task) => walk_task(exp, task, path, t, out),
+        Step::Repeat(r) => walk_repeat(exp, r, path, t, out),
         Step::Serial(g) => {
             let mut elapsed = 0.0;
             for (i, c) in g.steps.iter().enumerate() {
@@ -138,6 +147,7 @@ fn walk_task(
         until_aborted: false,
         starts_at_seconds: t,
         condition: None,
+        repeats: None,
     });
     let mut longest: f64 = 0.0;
     for (n, b) in task.task.branches.iter().enumerate() {
@@ -157,6 +167,46 @@ fn walk_task(
     }
     task.deadline
         .map_or(longest, |d| longest.min(d.std().as_secs_f64()))
+}
+
+/// A `repeat:` step: its child's faults listed once, at the first time, each saying when
+/// it comes again; the step takes its whole bound (its `deadline`, else
+/// `guard.maxDuration`), as the engine waits out the bound.
+fn walk_repeat(
+    exp: &Experiment,
+    r: &Repeat,
+    path: &str,
+    t: f64,
+    out: &mut Vec<PlannedFault>,
+) -> f64 {
+    let bound = r.deadline.unwrap_or_else(|| {
+        exp.spec
+            .guard
+            .max_duration
+            .unwrap_or(faultline_spec::Guard::DEFAULT_MAX_DURATION)
+    });
+    let mut child: Vec<PlannedFault> = Vec::new();
+    walk(
+        exp,
+        &r.step,
+        &format!("{path}.{}", label(&r.step, 0)),
+        t,
+        &mut child,
+    );
+    let until = match r.deadline {
+        Some(d) => format!("for {d}"),
+        None => format!("until aborted (at most {bound})"),
+    };
+    let repeats = format!(
+        "again at each time of `{}` {until} (concurrencyPolicy {})",
+        r.schedule.as_str(),
+        r.concurrency.as_str()
+    );
+    out.extend(child.into_iter().map(|f| PlannedFault {
+        repeats: Some(repeats.clone()),
+        ..f
+    }));
+    bound.std().as_secs_f64()
 }
 
 /// A group's time, cut at its deadline.
@@ -197,6 +247,7 @@ pub fn label(step: &Step, i: usize) -> String {
         Step::Suspend(d) => format!("suspend {d}"),
         Step::Check(c) => c.name.clone(),
         Step::Task(t) => t.name.clone().unwrap_or_else(|| format!("task#{}", i + 1)),
+        Step::Repeat(_) => format!("repeat#{}", i + 1),
     }
 }
 
@@ -251,6 +302,7 @@ fn collect_targets<'e>(exp: &'e Experiment, steps: &'e [Step], out: &mut Vec<&'e
             }
             Step::Serial(g) | Step::Parallel(g) => collect_targets(exp, &g.steps, out),
             Step::Suspend(_) | Step::Check(_) => {}
+            Step::Repeat(r) => collect_targets(exp, std::slice::from_ref(&*r.step), out),
             Step::Task(t) => t
                 .task
                 .branches

@@ -64,6 +64,8 @@ fn visit(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<Planne
                 visit(exp, &branch, &format!("{path}.branch#{}", n + 1), t, out);
             }
         }
+        // Listed once, at the first time, as the plan lists a repeat's faults.
+        Step::Repeat(r) => visit(exp, &r.step, &child(&r.step, 0), t, out),
         Step::Fault(_) | Step::Suspend(_) => {}
     }
 }

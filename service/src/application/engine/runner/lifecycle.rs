@@ -2,7 +2,8 @@
 //! resolve targets -> apply -> renew (`active.rs`) -> recover. Each transition is an
 //! event persisted before the next (`record_all`), and each fault is recorded as active
 //! in the store before it is applied, so a restarted service knows what to confirm
-//! recovered. Steps are walked in order: serial, parallel, suspend.
+//! recovered. Steps are walked in order: serial, parallel, suspend,
+//! repeat (`repeat.rs`).
 //!
 //! Time bounds are passed down, never enforced by dropping a future (a child dropped
 //! mid-apply would leave a fault nobody recovers): each step gets `until`, the earliest
@@ -77,6 +78,7 @@ impl Runner {
                 Step::Fault(f) => self.exec_fault(f, label, until).await,
                 Step::Check(c) => self.exec_check(c, label, until).await,
                 Step::Task(t) => self.exec_task(t, label, until).await,
+                Step::Repeat(r) => self.exec_repeat(r, label, until).await,
                 Step::Suspend(d) => {
                     self.enter_observing(&format!("suspend {d}"))?;
                     self.wait(bounded(d.std(), until)).await
@@ -106,11 +108,7 @@ impl Runner {
 
     /// When a group with a deadline ends: the earlier of its own deadline and `outer`.
     fn group_until(&self, g: &Group, outer: Option<Instant>) -> Option<Instant> {
-        let own = g.deadline.map(|d| Instant::now() + d.std());
-        match (own, outer) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        earliest(g.deadline.map(|d| Instant::now() + d.std()), outer)
     }
 
     /// Says in the run's events that a group's deadline ended it.
@@ -350,8 +348,16 @@ impl Runner {
     }
 }
 
+/// The earlier of two optional bounds.
+pub(super) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// `d`, cut at `until`.
-fn bounded(d: Duration, until: Option<Instant>) -> Duration {
+pub(super) fn bounded(d: Duration, until: Option<Instant>) -> Duration {
     until.map_or(d, |u| d.min(u.saturating_duration_since(Instant::now())))
 }
 

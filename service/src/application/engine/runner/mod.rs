@@ -15,6 +15,7 @@ mod guard;
 mod lifecycle;
 mod machine;
 mod options;
+mod repeat;
 mod restart;
 mod safety;
 mod samples;
