@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use faultline_spec::Bytes;
+use faultline_spec::{BitRate, Bytes};
 
 /// Why a fault could not be applied or recovered.
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +175,23 @@ pub enum BandwidthError {
     /// `buffer` or `limit` is 0.
     #[error("buffer and limit must be above 0")]
     Zero,
+    /// `minburst` does not fit 32 bits.
+    #[error("minburst {minburst} is above tbf's 4 GiB")]
+    MinburstTooLarge {
+        /// The spec's minburst.
+        minburst: Bytes,
+    },
+    /// `peakrate` without `minburst`, or the other way round: the kernel needs both.
+    #[error("peakrate and minburst go together: tbf's peak bucket needs both")]
+    PeakWithoutMinburst,
+    /// `peakrate` at or below `rate`: the kernel refuses it (`EINVAL`).
+    #[error("peakrate {peak} must be above rate {rate}")]
+    PeakNotAboveRate {
+        /// The spec's peak rate.
+        peak: BitRate,
+        /// The spec's rate.
+        rate: BitRate,
+    },
 }
 
 /// Why the `modprobe` fallback did not load a module (after `finit_module` refused a

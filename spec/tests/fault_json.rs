@@ -38,7 +38,7 @@ const PINNED: [(&str, &str); 15] = [
     ),
     (
         "networkBandwidth",
-        r#"{"networkBandwidth":{"rate":"1mbps","limit":"20KB","buffer":"10KB","direction":"to"}}"#,
+        r#"{"networkBandwidth":{"rate":"1mbps","limit":"20KB","buffer":"10KB","peakrate":"2mbps","minburst":"1500B","direction":"to"}}"#,
     ),
     (
         "networkPartition",
@@ -87,6 +87,11 @@ fn defaults_are_filled_in_and_written_out_as_before() {
         (
             r#"{"processPause":{}}"#,
             r#"{"processPause":{"method":"signal"}}"#,
+        ),
+        // Journals written before peakrate/minburst existed read as a plain rate limit.
+        (
+            r#"{"networkBandwidth":{"rate":"1mbps","limit":"20KB","buffer":"10KB","direction":"to"}}"#,
+            r#"{"networkBandwidth":{"rate":"1mbps","limit":"20KB","buffer":"10KB","direction":"to"}}"#,
         ),
         (r#"{"podKill":{}}"#, r#"{"podKill":{}}"#),
         (r#"{"podFailure":{}}"#, r#"{"podFailure":{}}"#),

@@ -8,6 +8,7 @@ use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::target::{SELECTOR, mode, selector_fields};
 use crate::decode::value::{Dur, Pct, Read};
 use crate::experiment::{FaultStep, Step};
+use crate::fault::kinds::peak_has_its_bucket;
 use crate::fault::{FaultKind, FieldDecl, KindDecl, NetworkScope, Params};
 use crate::selector::PodSelector;
 use crate::units::Duration;
@@ -158,8 +159,10 @@ fn fault(cx: &mut Cx, o: &Obj<'_>, action: &str, scope: NetworkScope) -> Option<
         );
         return None;
     }
-    let paths = Paths::open(cx, o, "", &SPEC, kind).with_scope(scope);
-    let mut ok = refuse_extras(cx, &paths);
+    let paths = Paths::open(cx, o, "", &SPEC, kind)
+        .with_scope(scope)
+        .zero_is_unset(&["bandwidth.peakrate", "bandwidth.minburst"]);
+    let mut ok = true;
     let fault = kind.read(cx, &paths);
     if kind.chaos_mesh.and_then(|c| c.when) == Some("delay.reorder") {
         ok &= reorder_leaves_delay_alone(cx, &paths);
@@ -167,6 +170,11 @@ fn fault(cx: &mut Cx, o: &Obj<'_>, action: &str, scope: NetworkScope) -> Option<
     let fault = fault?;
     if let FaultKind::NetworkNetem(n) = &fault {
         ok &= netem_does_something(cx, o, n);
+    }
+    // The fields' names are Chaos Mesh's keys in `bandwidth`, so the native check's
+    // messages name the right paths.
+    if let (FaultKind::NetworkBandwidth(b), Some(bw)) = (&fault, paths.obj("bandwidth")) {
+        ok &= peak_has_its_bucket(cx, bw, b);
     }
     ok.then_some(fault)
 }
@@ -194,30 +202,6 @@ fn netem_does_something(cx: &mut Cx, o: &Obj<'_>, n: &crate::fault::kinds::Netwo
         return false;
     }
     true
-}
-
-/// Chaos Mesh fields faultline cannot carry out unless they are zero, with why.
-const UNLESS_ZERO: [(&str, &str, &str); 2] = [
-    ("bandwidth", "peakrate", "faultline's tbf has one rate"),
-    ("bandwidth", "minburst", "faultline's tbf has one rate"),
-];
-
-fn refuse_extras(cx: &mut Cx, paths: &Paths<'_>) -> bool {
-    let mut ok = true;
-    for (object, field, why) in UNLESS_ZERO {
-        let Some((o, n)) = paths.obj(object).and_then(|o| o.get(field).map(|n| (o, n))) else {
-            continue;
-        };
-        if n.scalar().is_none_or(|s| s.raw != "0") {
-            cx.err(
-                &o.at(field),
-                n.pos,
-                format!("`{field}` is not supported: {why}"),
-            );
-            ok = false;
-        }
-    }
-    ok
 }
 
 /// netem carries reorder and delay in one qdisc; faultline's reorder has its own latency

@@ -173,11 +173,13 @@ fault_kinds! {
         ..scope: NetworkScope
     }
 
-    /// tbf bandwidth limit.
+    /// tbf bandwidth limit. With `peakrate` and `minburst` tbf's second bucket caps how
+    /// fast the first drains, so even a full bucket leaves at most at `peakrate`.
     node NetworkBandwidth "networkBandwidth" {
         targets: Targets::LocalOrPods,
         instant: false,
         chaos_mesh: Some(ChaosMesh::network("bandwidth")),
+        check: peak_has_its_bucket,
     } {
         /// Sustained rate.
         rate: BitRate as Rate, required "a rate like `1mbps`", chaos_mesh "bandwidth.rate";
@@ -187,6 +189,16 @@ fault_kinds! {
         /// Bucket size in bytes (the burst).
         buffer: Bytes as Size, required "the bucket size in bytes, like `10KB`",
             chaos_mesh "bandwidth.buffer";
+        /// Peak rate: the fastest the bucket may drain (tbf `peakrate`). Above `rate`, and
+        /// only with `minburst`. Chaos Mesh writes a bare number, which is bits per second
+        /// as `tc` reads it (`1000000` is `1mbps`); 0 there means none.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        peakrate: Option<BitRate> as Opt<Rate> = default, chaos_mesh "bandwidth.peakrate";
+        /// Size of the peak-rate bucket in bytes (tbf `mtu`/`minburst`), needed with
+        /// `peakrate`: the largest packet that may pass, so at least the interface's MTU
+        /// (1500 on most); the kernel drops larger packets. 0 in Chaos Mesh means none.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        minburst: Option<Bytes> as Opt<Size> = default, chaos_mesh "bandwidth.minburst";
         ..scope: NetworkScope
     }
 
@@ -278,6 +290,50 @@ fn needs_peers(cx: &mut Cx, o: &Obj<'_>, p: &NetworkPartition) -> bool {
         return false;
     }
     true
+}
+
+/// tbf's peak bucket needs both its rate and its size, and a peak at or below the rate is
+/// refused by the kernel (`EINVAL`): said here, before a run, with the field.
+pub(crate) fn peak_has_its_bucket(cx: &mut Cx, o: &Obj<'_>, b: &NetworkBandwidth) -> bool {
+    match (b.peakrate, b.minburst) {
+        (None, None) => true,
+        (Some(_), None) => {
+            cx.err_hint(
+                &o.at("minburst"),
+                o.pos,
+                "`peakrate` needs a `minburst`: the kernel's tbf sizes the peak bucket with it",
+                "set it to the interface's MTU, e.g. `minburst: 1500`",
+            );
+            false
+        }
+        (None, Some(_)) => {
+            cx.err_hint(
+                &o.at("minburst"),
+                pos_of(o, "minburst"),
+                "`minburst` sizes the peak-rate bucket and needs a `peakrate`",
+                "set a `peakrate` above `rate`, or drop `minburst`",
+            );
+            false
+        }
+        (Some(peak), Some(_)) if peak.bytes_per_sec() <= b.rate.bytes_per_sec() => {
+            cx.err_hint(
+                &o.at("peakrate"),
+                pos_of(o, "peakrate"),
+                format!(
+                    "`peakrate` {peak} must be above `rate` {}: the kernel refuses a peak at or below the rate",
+                    b.rate
+                ),
+                "raise `peakrate`, or drop it and `minburst` for a plain rate limit",
+            );
+            false
+        }
+        _ => true,
+    }
+}
+
+/// The position of `field` in `o`, else of `o` itself.
+fn pos_of(o: &Obj<'_>, field: &str) -> crate::decode::tree::Pos {
+    o.get(field).map_or(o.pos, |n| n.pos)
 }
 
 /// A netem with nothing set would be a fault that does nothing; reorder needs a delay
