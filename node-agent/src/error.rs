@@ -136,6 +136,18 @@ pub enum FaultError {
         /// How long the agent waited.
         waited_ms: u64,
     },
+
+    /// A memory fault's `oomScoreAdj` is below the floor the agent may set without
+    /// CAP_SYS_RESOURCE (its own score's floor, which its workers inherit).
+    #[error(
+        "cannot set the stress workers' oom_score_adj to {adj}: going below the agent's own ({own}) needs CAP_SYS_RESOURCE, which the agent does not hold; grant it to the agent (a privileged agent has it) or use {own} or more"
+    )]
+    OomScoreNeedsCapability {
+        /// The score asked for.
+        adj: i32,
+        /// The agent's own score, as /proc/self/oom_score_adj reads.
+        own: String,
+    },
 }
 
 /// Why a text is not a fault id (`[A-Za-z0-9_-]`, 1 to 48 characters: it names kernel

@@ -7,6 +7,7 @@ pub mod fields;
 pub mod network;
 pub mod pod;
 pub mod stress;
+mod stress_options;
 mod translate;
 pub mod workflow;
 
