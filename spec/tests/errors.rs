@@ -102,7 +102,7 @@ fn cases() -> Vec<(&'static str, String, &'static str, usize, &'static str)> {
         ("cm netem reorder without latency", with(NET, "  action: netem\n  delay: {reorder: {reorder: 10}}\n"), "spec.delay.latency", 9, "only delayed packets"),
         ("cm delay missing object", with(NET, "  action: delay\n"), "spec.delay", 5, "missing required field `delay`"),
         ("cm loss over 100", with(NET, "  action: loss\n  loss: {loss: '150'}\n"), "spec.loss.loss", 9, "allowed 0 to 100"),
-        ("cm external hostname", with(NET, "  action: partition\n  externalTargets: [example.org]\n"), "spec.externalTargets[0]", 9, "host name"),
+        ("cm external target port", with(NET, "  action: partition\n  externalTargets: [example.org:443]\n"), "spec.externalTargets[0]", 9, "a port on one external target"),
         ("cm stray sub-object", with(NET, "  action: delay\n  delay: {latency: 1ms}\n  loss: {loss: '5'}\n"), "spec.loss", 10, "does not apply to action `delay`"),
         ("cm bandwidth peakrate below rate", with(NET, "  action: bandwidth\n  bandwidth: {rate: 1mbps, limit: 100, buffer: 100, peakrate: 500000, minburst: 1500}\n"), "spec.bandwidth.peakrate", 9, "must be above `rate`"),
         ("cm bandwidth peakrate alone", with(NET, "  action: bandwidth\n  bandwidth: {rate: 1mbps, limit: 100, buffer: 100, peakrate: 2000000}\n"), "spec.bandwidth.minburst", 9, "needs a `minburst`"),

@@ -37,6 +37,7 @@ pub struct Paths<'n> {
     objs: Vec<(String, Obj<'n>)>,
     scope: Option<NetworkScope>,
     zero_unset: &'static [&'static str],
+    hidden: &'static [&'static str],
 }
 
 impl<'n> Paths<'n> {
@@ -46,6 +47,7 @@ impl<'n> Paths<'n> {
             objs: vec![(String::new(), spec.clone())],
             scope: None,
             zero_unset: &[],
+            hidden: &[],
         }
     }
 
@@ -75,6 +77,7 @@ impl<'n> Paths<'n> {
             objs,
             scope: None,
             zero_unset: &[],
+            hidden: &[],
         }
     }
 
@@ -92,6 +95,15 @@ impl<'n> Paths<'n> {
     pub fn zero_is_unset(self, paths: &'static [&'static str]) -> Self {
         Paths {
             zero_unset: paths,
+            ..self
+        }
+    }
+
+    /// The same, with the fields at `paths` left for the caller to read (Chaos Mesh's
+    /// `externalTargets` holds both `peers` and `hosts`).
+    pub fn hiding(self, paths: &'static [&'static str]) -> Self {
+        Paths {
+            hidden: paths,
             ..self
         }
     }
@@ -134,6 +146,9 @@ fn open_under<'n>(
 
 impl Source for Paths<'_> {
     fn node(&self, field: &FieldDecl) -> Option<(&Node, String)> {
+        if field.chaos_mesh.is_some_and(|p| self.hidden.contains(&p)) {
+            return None;
+        }
         let (obj, key) = self.locate(field)?;
         let n = obj.get(key)?;
         let zero = n.scalar().is_some_and(|s| s.raw.trim() == "0");

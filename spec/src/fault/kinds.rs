@@ -331,7 +331,7 @@ fn hang_above_zero(cx: &mut Cx, o: &Obj<'_>, m: &StressMemory) -> bool {
 
 /// A partition needs peers (addresses or a selector) to be a partition.
 fn needs_peers(cx: &mut Cx, o: &Obj<'_>, p: &NetworkPartition) -> bool {
-    if p.scope.peers.is_empty() && p.scope.peer_selector.is_none() {
+    if p.scope.peers.is_empty() && p.scope.hosts.is_empty() && p.scope.peer_selector.is_none() {
         cx.err_hint(
             &o.at("peers"),
             o.pos,
