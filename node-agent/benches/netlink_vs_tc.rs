@@ -90,6 +90,8 @@ fn main() {
         rate: "10mbps".parse::<BitRate>().unwrap(),
         limit: Bytes(64 * 1024),
         buffer: Bytes(16 * 1024),
+        peakrate: None,
+        minburst: None,
         // The interface `tc` is told to shape: both sides then do the same work, one
         // replace and one delete per target (the default, every interface, would also shape
         // `vb` on our side only).

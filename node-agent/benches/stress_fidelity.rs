@@ -36,6 +36,7 @@ async fn cpu_case(cg: &TestCgroup, tag: &str, load: f64, window: Duration) -> f6
     let kind = NodeFault::StressCpu(StressCpu {
         workers: 1,
         load: Percent::new(load).unwrap(),
+        load_slice: None,
     });
     let rec = record(tag, kind, target.clone(), resolve(&target).unwrap());
     Stress.apply(&rec).await.unwrap();
@@ -50,6 +51,8 @@ async fn memory_case(cg: &TestCgroup) -> f64 {
     let kind = NodeFault::StressMemory(StressMemory {
         workers: 1,
         size: Bytes(64 << 20),
+        hang: None,
+        oom_score_adj: None,
     });
     let rec = record("bench-mem", kind, target.clone(), resolve(&target).unwrap());
     let before = memory(cg);

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use faultline_spec::Bytes;
+use faultline_spec::{BitRate, Bytes};
 
 /// Why a fault could not be applied or recovered.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +136,18 @@ pub enum FaultError {
         /// How long the agent waited.
         waited_ms: u64,
     },
+
+    /// A memory fault's `oomScoreAdj` is below the floor the agent may set without
+    /// CAP_SYS_RESOURCE (its own score's floor, which its workers inherit).
+    #[error(
+        "cannot set the stress workers' oom_score_adj to {adj}: going below the agent's own ({own}) needs CAP_SYS_RESOURCE, which the agent does not hold; grant it to the agent (a privileged agent has it) or use {own} or more"
+    )]
+    OomScoreNeedsCapability {
+        /// The score asked for.
+        adj: i32,
+        /// The agent's own score, as /proc/self/oom_score_adj reads.
+        own: String,
+    },
 }
 
 /// Why a text is not a fault id (`[A-Za-z0-9_-]`, 1 to 48 characters: it names kernel
@@ -175,6 +187,23 @@ pub enum BandwidthError {
     /// `buffer` or `limit` is 0.
     #[error("buffer and limit must be above 0")]
     Zero,
+    /// `minburst` does not fit 32 bits.
+    #[error("minburst {minburst} is above tbf's 4 GiB")]
+    MinburstTooLarge {
+        /// The spec's minburst.
+        minburst: Bytes,
+    },
+    /// `peakrate` without `minburst`, or the other way round: the kernel needs both.
+    #[error("peakrate and minburst go together: tbf's peak bucket needs both")]
+    PeakWithoutMinburst,
+    /// `peakrate` at or below `rate`: the kernel refuses it (`EINVAL`).
+    #[error("peakrate {peak} must be above rate {rate}")]
+    PeakNotAboveRate {
+        /// The spec's peak rate.
+        peak: BitRate,
+        /// The spec's rate.
+        rate: BitRate,
+    },
 }
 
 /// Why the `modprobe` fallback did not load a module (after `finit_module` refused a

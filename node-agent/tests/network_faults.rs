@@ -17,6 +17,8 @@ fn tbf(rate: &str, scope: NetworkScope) -> NodeFault {
         rate: rate.parse::<BitRate>().unwrap(),
         limit: Bytes(64 * 1024),
         buffer: Bytes(16 * 1024),
+        peakrate: None,
+        minburst: None,
         scope,
     })
 }
@@ -65,6 +67,53 @@ async fn bandwidth_limits_a_tcp_transfer_and_recovers() {
 
     assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
     assert!(our_roots(&pair.a_path()).await.is_empty());
+    assert_eq!(pair.tc_show_a(), before);
+}
+
+/// A peak rate (Chaos Mesh `bandwidth.peakrate`/`minburst`): the kernel holds tbf's second
+/// bucket as asked (read back with `tc`, which decodes the qdisc's dump), and it goes
+/// with the fault.
+#[tokio::test]
+async fn bandwidth_with_a_peak_rate_puts_it_in_the_kernel_and_recovers() {
+    let pair = NetnsPair::new("peak");
+    let before = pair.tc_show_a();
+    let NodeFault::NetworkBandwidth(mut b) = tbf("800kbps", NetworkScope::default()) else {
+        unreachable!()
+    };
+    b.buffer = Bytes(10_000);
+    b.peakrate = Some("1mbps".parse().unwrap());
+    b.minburst = Some(Bytes(1500));
+    let rec = netns_record("peak", NodeFault::NetworkBandwidth(b), &pair.a_path());
+    let fam = Family::of(&rec.kind);
+
+    let applied = fam.apply(&rec).await;
+    let shown = pair.tc_show_a();
+    let recovered = fam.recover(&rec).await;
+    applied.unwrap();
+    assert!(
+        shown.contains("qdisc tbf fa17: dev va root")
+            && shown.contains("rate 800Kbit burst 10000b peakrate 1Mbit minburst 1500b"),
+        "{shown}"
+    );
+    assert_eq!(recovered.unwrap(), Recovered::Removed);
+    assert!(our_roots(&pair.a_path()).await.is_empty());
+    assert_eq!(pair.tc_show_a(), before);
+}
+
+/// A peak at the rate is refused before the kernel is touched (the kernel would say only
+/// EINVAL), and nothing is left.
+#[tokio::test]
+async fn a_peak_rate_at_the_rate_is_refused_and_changes_nothing() {
+    let pair = NetnsPair::new("peak0");
+    let before = pair.tc_show_a();
+    let NodeFault::NetworkBandwidth(mut b) = tbf("1mbps", NetworkScope::default()) else {
+        unreachable!()
+    };
+    b.peakrate = Some("1mbps".parse().unwrap());
+    b.minburst = Some(Bytes(1500));
+    let rec = netns_record("peak0", NodeFault::NetworkBandwidth(b), &pair.a_path());
+    let e = Family::of(&rec.kind).apply(&rec).await.unwrap_err();
+    assert!(e.to_string().contains("must be above rate"), "{e}");
     assert_eq!(pair.tc_show_a(), before);
 }
 

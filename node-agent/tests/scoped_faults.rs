@@ -17,6 +17,8 @@ fn tbf(rate: &str, scope: NetworkScope) -> NodeFault {
         rate: rate.parse::<BitRate>().unwrap(),
         limit: Bytes(64 * 1024),
         buffer: Bytes(16 * 1024),
+        peakrate: None,
+        minburst: None,
         scope,
     })
 }

@@ -23,6 +23,7 @@ fn cpu(load: f64) -> NodeFault {
     NodeFault::StressCpu(StressCpu {
         workers: 1,
         load: Percent::new(load).unwrap(),
+        load_slice: None,
     })
 }
 
@@ -30,6 +31,8 @@ fn mem(workers: u32, bytes: u64) -> NodeFault {
     NodeFault::StressMemory(StressMemory {
         workers,
         size: Bytes(bytes),
+        hang: None,
+        oom_score_adj: None,
     })
 }
 
@@ -261,6 +264,7 @@ async fn workers_are_all_or_nothing() {
     let kind = NodeFault::StressCpu(StressCpu {
         workers: 3,
         load: Percent::new(100.0).unwrap(),
+        load_slice: None,
     });
     let rec = record(
         "aon",
@@ -364,4 +368,206 @@ async fn stress_in_a_frozen_cgroup_recovers_and_its_workers_die_at_the_thaw() {
             d.path.display()
         );
     }
+}
+
+/// Page faults a process has taken (minflt, field 10 of /proc/PID/stat).
+fn minor_faults(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the parenthesised comm; minflt is the 10th field overall.
+    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    rest.split_whitespace()
+        .nth(7)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Per-100ms shares of one core the cgroup used over `n` windows.
+async fn shares(cg: &TestCgroup, n: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(cores(cg, Duration::from_millis(100)).await);
+    }
+    out
+}
+
+/// `loadSlice` (Chaos Mesh `--cpu-load-slice`): the same mean load in 500 ms slices
+/// instead of 10 ms ones, seen in the cgroup's accounting per 100 ms: with long slices
+/// whole windows are idle (the worker sleeps ~400 ms of each slice), with the default
+/// none is. Load 20% leaves room for a shared machine: a worker that gets only half a
+/// core while it spins still reaches its share early and sleeps the rest.
+#[tokio::test]
+async fn a_long_load_slice_makes_the_same_load_bursty_and_recovers() {
+    use_agent_binary_for_workers();
+    let cg = TestCgroup::create(&unique("slice"), &["cpu", "cpuacct"], true).unwrap();
+    let sleep = Proc::sleep();
+    cg.add(sleep.pid()).unwrap();
+    let target = LocalTarget::Cgroup(cg.path.clone().into());
+    let slice = |s: Option<u64>, tag: &str| {
+        let kind = NodeFault::StressCpu(StressCpu {
+            workers: 1,
+            load: Percent::new(20.0).unwrap(),
+            load_slice: s.map(faultline_spec::Duration::from_millis),
+        });
+        record(tag, kind, target.clone(), resolve(&target).unwrap())
+    };
+    let mut seen = Vec::new();
+    for (tag, s) in [("slice500", Some(500)), ("slice10", None)] {
+        let rec = slice(s, tag);
+        Stress.apply(&rec).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        seen.push(shares(&cg, 40).await);
+        assert_eq!(
+            recover_clean(&rec, &cg, sleep.pid()).await,
+            Recovered::Removed
+        );
+    }
+    let (bursty, even) = (&seen[0], &seen[1]);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let idle = |v: &[f64]| v.iter().filter(|s| **s < 0.03).count();
+    assert!(
+        (0.1..0.3).contains(&mean(bursty)) && (0.1..0.3).contains(&mean(even)),
+        "means: 500ms slices {bursty:.2?}, 10ms slices {even:.2?}"
+    );
+    assert!(
+        idle(bursty) >= 12 && idle(bursty) >= idle(even) + 8,
+        "idle 100ms windows: {} with 500ms slices {bursty:.2?}, {} with 10ms {even:.2?}",
+        idle(bursty),
+        idle(even)
+    );
+    let after = cores(&cg, Duration::from_millis(500)).await;
+    assert!(
+        after < 0.05,
+        "after recovery the cgroup used {after:.2} cores"
+    );
+}
+
+/// `hang` (Chaos Mesh `--vm-hang`): the worker frees its memory after each hang and
+/// touches it again, so its page faults climb by the buffer's pages every cycle, where a
+/// plain hold takes them once. The memory is charged to the cgroup throughout.
+#[tokio::test]
+async fn a_memory_hang_frees_and_touches_again_each_cycle_and_recovers() {
+    use_agent_binary_for_workers();
+    let cg = TestCgroup::create(&unique("hang"), &["memory"], true).unwrap();
+    let sleep = Proc::sleep();
+    cg.add(sleep.pid()).unwrap();
+    let target = LocalTarget::Cgroup(cg.path.clone().into());
+    let pages = 64 * MIB / 4096;
+    let mut counts = Vec::new();
+    for (tag, hang) in [("hang1s", Some(1)), ("hold", None)] {
+        let kind = NodeFault::StressMemory(StressMemory {
+            workers: 1,
+            size: Bytes(64 * MIB),
+            hang: hang.map(faultline_spec::Duration::from_secs),
+            oom_score_adj: None,
+        });
+        let rec = record(tag, kind, target.clone(), resolve(&target).unwrap());
+        let before = memory(&cg);
+        Stress.apply(&rec).await.unwrap();
+        let pid = marked(&rec.id)[0];
+        let grew = wait_until_async(Duration::from_secs(10), || memory(&cg) >= before + 60 * MIB)
+            .await
+            .is_some();
+        let f0 = minor_faults(pid);
+        tokio::time::sleep(Duration::from_millis(3500)).await;
+        let f1 = minor_faults(pid);
+        assert_eq!(
+            recover_clean(&rec, &cg, sleep.pid()).await,
+            Recovered::Removed
+        );
+        assert!(grew, "{tag}: the cgroup never held the 64 MiB");
+        counts.push(f1 - f0);
+    }
+    assert!(
+        counts[0] >= 2 * pages,
+        "a 1s hang over 3.5s faulted {} pages in again (a cycle is {pages})",
+        counts[0]
+    );
+    assert!(
+        counts[1] < pages / 10,
+        "a plain hold faulted {} pages after allocating",
+        counts[1]
+    );
+}
+
+/// True when this process holds CAP_SYS_RESOURCE (bit 24 of CapEff).
+fn has_sys_resource() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let eff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+        .unwrap_or(0);
+    eff & (1 << 24) != 0
+}
+
+/// `oomScoreAdj`: the workers carry the score, read back from /proc; the agent (here the
+/// test process, which spawned them) keeps its own. A score below the agent's own needs
+/// CAP_SYS_RESOURCE: with it the workers get it, without it (this machine's container
+/// drops it) the fault is refused saying so, and no worker is left.
+#[tokio::test]
+async fn memory_workers_carry_their_own_oom_score_adj_and_recover() {
+    use_agent_binary_for_workers();
+    let cg = TestCgroup::create(&unique("oomadj"), &["memory"], true).unwrap();
+    let sleep = Proc::sleep();
+    cg.add(sleep.pid()).unwrap();
+    let read = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj"))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let own = read("self");
+    let target = LocalTarget::Cgroup(cg.path.clone().into());
+    let fault = |adj| {
+        NodeFault::StressMemory(StressMemory {
+            workers: 2,
+            size: Bytes(8 * MIB),
+            hang: None,
+            oom_score_adj: Some(adj),
+        })
+    };
+
+    let rec = record(
+        "oomup",
+        fault(500),
+        target.clone(),
+        resolve(&target).unwrap(),
+    );
+    Stress.apply(&rec).await.unwrap();
+    let workers = marked(&rec.id);
+    let scores: Vec<String> = workers.iter().map(|p| read(&p.to_string())).collect();
+    let mine = read("self");
+    assert_eq!(
+        recover_clean(&rec, &cg, sleep.pid()).await,
+        Recovered::Removed
+    );
+    assert_eq!(workers.len(), 2);
+    assert_eq!(scores, ["500", "500"]);
+    assert_eq!(mine, own, "the agent's own score moved");
+
+    let rec = record(
+        "oomdown",
+        fault(-1000),
+        target.clone(),
+        resolve(&target).unwrap(),
+    );
+    let applied = Stress.apply(&rec).await;
+    let scores: Vec<String> = marked(&rec.id)
+        .iter()
+        .map(|p| read(&p.to_string()))
+        .collect();
+    recover_clean(&rec, &cg, sleep.pid()).await;
+    if has_sys_resource() {
+        applied.unwrap();
+        assert_eq!(scores, ["-1000", "-1000"]);
+    } else {
+        let e = applied.unwrap_err();
+        assert!(
+            matches!(e, FaultError::OomScoreNeedsCapability { adj: -1000, .. })
+                && e.to_string().contains("CAP_SYS_RESOURCE"),
+            "{e}"
+        );
+        assert!(scores.is_empty(), "workers left running: {scores:?}");
+    }
+    assert_eq!(read("self"), own, "the agent's own score moved");
 }

@@ -88,7 +88,8 @@ fn seed_stress_cpu_translates_field_by_field() {
         f.fault,
         FaultKind::StressCpu(StressCpu {
             workers: 1,
-            load: Percent::new(100.0).unwrap()
+            load: Percent::new(100.0).unwrap(),
+            load_slice: None,
         })
     );
     assert_eq!(f.duration, Some(Duration::from_secs(30)));
@@ -105,7 +106,9 @@ fn seed_stress_memory_translates_field_by_field() {
         f.fault,
         FaultKind::StressMemory(StressMemory {
             workers: 1,
-            size: Bytes(50 * 1024 * 1024)
+            size: Bytes(50 * 1024 * 1024),
+            hang: None,
+            oom_score_adj: None,
         })
     );
     assert_eq!(f.duration, Some(Duration::from_secs(10)));

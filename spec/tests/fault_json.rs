@@ -7,10 +7,13 @@ use faultline_spec::{FaultKind, Step};
 
 /// (kind, its JSON as the types serialise it)
 const PINNED: [(&str, &str); 15] = [
-    ("stressCpu", r#"{"stressCpu":{"workers":2,"load":50.0}}"#),
+    (
+        "stressCpu",
+        r#"{"stressCpu":{"workers":2,"load":50.0,"loadSlice":"100ms"}}"#,
+    ),
     (
         "stressMemory",
-        r#"{"stressMemory":{"workers":1,"size":"256MB"}}"#,
+        r#"{"stressMemory":{"workers":1,"size":"256MB","hang":"2s","oomScoreAdj":-1000}}"#,
     ),
     (
         "networkDelay",
@@ -38,7 +41,7 @@ const PINNED: [(&str, &str); 15] = [
     ),
     (
         "networkBandwidth",
-        r#"{"networkBandwidth":{"rate":"1mbps","limit":"20KB","buffer":"10KB","direction":"to"}}"#,
+        r#"{"networkBandwidth":{"rate":"1mbps","limit":"20KB","buffer":"10KB","peakrate":"2mbps","minburst":"1500B","direction":"to"}}"#,
     ),
     (
         "networkPartition",
@@ -87,6 +90,21 @@ fn defaults_are_filled_in_and_written_out_as_before() {
         (
             r#"{"processPause":{}}"#,
             r#"{"processPause":{"method":"signal"}}"#,
+        ),
+        // Journals written before loadSlice, hang, oomScoreAdj, peakrate and minburst
+        // existed read as before, and are written back the same.
+        (
+            r#"{"stressCpu":{"workers":2,"load":50.0}}"#,
+            r#"{"stressCpu":{"workers":2,"load":50.0}}"#,
+        ),
+        (
+            r#"{"stressMemory":{"workers":1,"size":"256MB"}}"#,
+            r#"{"stressMemory":{"workers":1,"size":"256MB"}}"#,
+        ),
+        // Journals written before peakrate/minburst existed read as a plain rate limit.
+        (
+            r#"{"networkBandwidth":{"rate":"1mbps","limit":"20KB","buffer":"10KB","direction":"to"}}"#,
+            r#"{"networkBandwidth":{"rate":"1mbps","limit":"20KB","buffer":"10KB","direction":"to"}}"#,
         ),
         (r#"{"podKill":{}}"#, r#"{"podKill":{}}"#),
         (r#"{"podFailure":{}}"#, r#"{"podFailure":{}}"#),

@@ -5,7 +5,7 @@ use super::fault::Fault;
 use super::record::{FaultRecord, Recovered};
 use super::shaping::{self, Shape};
 use crate::error::{BandwidthError, FaultError};
-use crate::netlink::Tbf;
+use crate::netlink::{Peak, Tbf};
 use faultline_spec::NodeFault;
 use faultline_spec::fault::NetworkBandwidth;
 
@@ -24,8 +24,9 @@ fn spec(rec: &FaultRecord) -> Result<&NetworkBandwidth, FaultError> {
     }
 }
 
-/// The tbf options for a spec, or why the kernel cannot take them (tbf's burst and limit
-/// are 32-bit byte counts).
+/// The tbf options for a spec, or why the kernel cannot take them (tbf's burst, limit and
+/// minburst are 32-bit byte counts; a peak rate needs a minburst and must exceed the rate).
+/// The spec's check says the same before a run; this guards journals and API callers.
 pub fn options(b: &NetworkBandwidth) -> Result<Tbf, BandwidthError> {
     let burst = u32::try_from(b.buffer.0)
         .map_err(|_| BandwidthError::BufferTooLarge { buffer: b.buffer })?;
@@ -34,10 +35,31 @@ pub fn options(b: &NetworkBandwidth) -> Result<Tbf, BandwidthError> {
     if burst == 0 || limit == 0 {
         return Err(BandwidthError::Zero);
     }
+    let rate = b.rate.bytes_per_sec().max(1);
+    let peak = match (b.peakrate, b.minburst) {
+        (None, None) => None,
+        (Some(peak), Some(minburst)) => {
+            let minburst = u32::try_from(minburst.0)
+                .map_err(|_| BandwidthError::MinburstTooLarge { minburst })?;
+            if peak.bytes_per_sec() <= rate || minburst == 0 {
+                return Err(if minburst == 0 {
+                    BandwidthError::PeakWithoutMinburst
+                } else {
+                    BandwidthError::PeakNotAboveRate { peak, rate: b.rate }
+                });
+            }
+            Some(Peak {
+                rate: peak.bytes_per_sec(),
+                minburst,
+            })
+        }
+        _ => return Err(BandwidthError::PeakWithoutMinburst),
+    };
     Ok(Tbf {
-        rate: b.rate.bytes_per_sec().max(1),
+        rate,
         burst,
         limit,
+        peak,
     })
 }
 
@@ -67,6 +89,8 @@ mod tests {
             rate: BitRate(8_000_000),
             limit: Bytes(limit),
             buffer: Bytes(buffer),
+            peakrate: None,
+            minburst: None,
             scope: NetworkScope::default(),
         }
     }
@@ -84,5 +108,30 @@ mod tests {
         assert!(matches!(e, BandwidthError::LimitTooLarge { .. }), "{e}");
         assert!(e.to_string().ends_with("is above tbf's 4 GiB"), "{e}");
         assert_eq!(options(&spec(0, 1)), Err(BandwidthError::Zero));
+    }
+
+    #[test]
+    fn a_peak_needs_its_bucket_and_a_higher_rate() {
+        let peak = |p: u64, m: Option<u64>| NetworkBandwidth {
+            peakrate: Some(BitRate(p)),
+            minburst: m.map(Bytes),
+            ..spec(10_000, 20_000)
+        };
+        let t = options(&peak(16_000_000, Some(1500))).unwrap();
+        assert_eq!(
+            t.peak,
+            Some(Peak {
+                rate: 2_000_000,
+                minburst: 1500
+            })
+        );
+        assert_eq!(
+            options(&peak(16_000_000, None)),
+            Err(BandwidthError::PeakWithoutMinburst)
+        );
+        let e = options(&peak(8_000_000, Some(1500))).unwrap_err();
+        assert_eq!(e.to_string(), "peakrate 8mbps must be above rate 8mbps");
+        let e = options(&peak(16_000_000, Some(u64::from(u32::MAX) + 1))).unwrap_err();
+        assert!(matches!(e, BandwidthError::MinburstTooLarge { .. }), "{e}");
     }
 }

@@ -60,6 +60,17 @@ impl Family {
 
 impl Fault for Family {
     async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
+        // The service resolves host names into `peers` before it sends a fault; a name
+        // left here would otherwise be dropped, and an empty `peers` means all traffic.
+        if let Some(host) = rec.kind.scope().and_then(|s| s.hosts.first()) {
+            return Err(FaultError::Unsupported {
+                kind: rec.kind.name(),
+                target: rec.target.to_string(),
+                reason: format!(
+                    "host `{host}` was not resolved: the agent takes addresses only (the service resolves `hosts` into `peers` when it injects)"
+                ),
+            });
+        }
         match self {
             Family::Stress(f) => f.apply(rec).await,
             Family::Process(f) => f.apply(rec).await,

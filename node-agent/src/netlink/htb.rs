@@ -64,7 +64,7 @@ impl HtbClass {
     pub fn options(&self) -> Vec<u8> {
         // The 32-bit rate saturates; the kernel then reads the 64-bit attributes.
         let rate32 = u32::try_from(self.rate).unwrap_or(u32::MAX);
-        let spec = ratespec(rate32);
+        let spec = ratespec(rate32, CELL_LOG);
         let buffer = xmittime64(self.rate, self.burst);
         let mut opt = Vec::with_capacity(44);
         opt.extend_from_slice(&spec); // rate

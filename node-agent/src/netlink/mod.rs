@@ -24,5 +24,5 @@ pub use htb::{HtbClass, HtbRoot};
 pub use link::Link;
 pub use netem::Netem;
 pub use qdisc::{QdiscDelRequest, QdiscHandle, QdiscInfo, QdiscRequest, errno};
-pub use tbf::Tbf;
+pub use tbf::{Peak, Tbf};
 pub use u32::{End, U32Filter, filters as u32_filters};

@@ -296,6 +296,7 @@ mod tests {
             rate: 125_000,
             burst: 32 * 1024,
             limit: 64 * 1024,
+            peak: None,
         });
         assert_eq!(
             req.payload_bytes(),

@@ -5,8 +5,11 @@ use super::nla;
 
 const TCA_TBF_PARMS: u16 = 1;
 const TCA_TBF_RTAB: u16 = 2;
+const TCA_TBF_PTAB: u16 = 3;
 const TCA_TBF_RATE64: u16 = 4;
+const TCA_TBF_PRATE64: u16 = 5;
 const TCA_TBF_BURST: u16 = 6;
+const TCA_TBF_PBURST: u16 = 7;
 
 /// `TC_LINKLAYER_ETHERNET`: with it set the kernel computes transmit times itself and
 /// ignores the rate table (which we still send, for kernels before 3.8 and to stay
@@ -15,7 +18,8 @@ const LINKLAYER_ETHERNET: u8 = 1;
 /// `tc` sizes the rate table for an MTU of 2047 unless told otherwise: 256 cells of 8 bytes.
 pub(crate) const CELL_LOG: u8 = 3;
 
-/// A token bucket filter: `tc qdisc ... tbf rate RATE burst BURST limit LIMIT`.
+/// A token bucket filter: `tc qdisc ... tbf rate RATE burst BURST limit LIMIT
+/// [peakrate PEAK mtu MINBURST]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tbf {
     /// Sustained rate, bytes per second (`rate`; `tc` takes bits, `1mbit` = 125000 here).
@@ -24,21 +28,47 @@ pub struct Tbf {
     pub burst: u32,
     /// Bytes that may wait for tokens before packets are dropped (`limit`).
     pub limit: u32,
+    /// The second bucket, if any: `peakrate PEAK mtu MINBURST`.
+    pub peak: Option<Peak>,
+}
+
+/// tbf's peak-rate bucket: how fast the first bucket may drain (`peakrate`, bytes per
+/// second) and the size of this bucket (`mtu`/`minburst`, bytes). The kernel refuses a
+/// peak rate at or below the rate, and a peak rate without a bucket size (`EINVAL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peak {
+    /// Bytes per second (`peakrate`).
+    pub rate: u64,
+    /// Bucket size, bytes (`mtu`, `minburst`): the largest packet that may pass.
+    pub minburst: u32,
 }
 
 impl Tbf {
     /// The payload of `TCA_OPTIONS`: `TCA_TBF_PARMS`, `TCA_TBF_BURST`, `TCA_TBF_RATE64`
-    /// (rates of 2^32 bytes/s and more), `TCA_TBF_RTAB`, in `tc`'s order.
+    /// (rates of 2^32 bytes/s and more), `TCA_TBF_RTAB`, then with a peak rate
+    /// `TCA_TBF_PRATE64`, `TCA_TBF_PBURST`, `TCA_TBF_PTAB`, in `tc`'s order.
     pub fn options(&self) -> Vec<u8> {
-        // The legacy 32-bit rate saturates; the kernel then reads TCA_TBF_RATE64.
+        // The legacy 32-bit rates saturate; the kernel then reads TCA_TBF_(P)RATE64.
         let rate32 = u32::try_from(self.rate).unwrap_or(u32::MAX);
-        let ratespec = ratespec(rate32);
+        // `tc` sizes both tables for the `mtu` given (2047 without one), so a large
+        // minburst coarsens the rate table too.
+        let cell_log = cell_log(self.peak.map_or(0, |p| p.minburst));
         let mut qopt = Vec::with_capacity(36);
-        qopt.extend_from_slice(&ratespec);
-        qopt.extend_from_slice(&[0; 12]); // peakrate: none
-        qopt.extend_from_slice(&nla::u32s(&[self.limit, xmittime(rate32, self.burst), 0]));
+        qopt.extend_from_slice(&ratespec(rate32, cell_log));
+        let (peak32, mtu) = match self.peak {
+            Some(p) => {
+                let peak32 = u32::try_from(p.rate).unwrap_or(u32::MAX);
+                qopt.extend_from_slice(&ratespec(peak32, cell_log));
+                (peak32, xmittime(peak32, p.minburst))
+            }
+            None => {
+                qopt.extend_from_slice(&[0; 12]); // peakrate: none
+                (0, 0)
+            }
+        };
+        qopt.extend_from_slice(&nla::u32s(&[self.limit, xmittime(rate32, self.burst), mtu]));
 
-        let mut out = Vec::with_capacity(36 + 8 + 12 + 1028 + 16);
+        let mut out = Vec::with_capacity(36 + 8 + 12 + 2 * 1028 + 28);
         nla::push(&mut out, TCA_TBF_PARMS, &qopt);
         // With TCA_TBF_BURST the kernel takes the bucket in bytes and derives the time from
         // the 64-bit rate, so the tick-rounded `buffer` above does not matter on new kernels.
@@ -46,19 +76,43 @@ impl Tbf {
         if self.rate > u64::from(u32::MAX) {
             nla::push(&mut out, TCA_TBF_RATE64, &self.rate.to_ne_bytes());
         }
-        let rtab: Vec<u32> = (0..256u32)
-            .map(|i| xmittime(rate32, (i + 1) << CELL_LOG))
-            .collect();
-        nla::push(&mut out, TCA_TBF_RTAB, &nla::u32s(&rtab));
+        nla::push(&mut out, TCA_TBF_RTAB, &rtab(rate32, cell_log));
+        if let Some(p) = self.peak {
+            if p.rate > u64::from(u32::MAX) {
+                nla::push(&mut out, TCA_TBF_PRATE64, &p.rate.to_ne_bytes());
+            }
+            // Likewise TCA_TBF_PBURST gives the peak bucket in bytes, `mtu` above in ticks.
+            nla::push(&mut out, TCA_TBF_PBURST, &p.minburst.to_ne_bytes());
+            nla::push(&mut out, TCA_TBF_PTAB, &rtab(peak32, cell_log));
+        }
         out
     }
 }
 
+/// The cell size (log2) of `tc_calc_rtable` for packets up to `mtu` bytes (2047 when 0):
+/// the smallest that fits them in 256 cells.
+fn cell_log(mtu: u32) -> u8 {
+    let mtu = if mtu == 0 { 2047 } else { mtu };
+    let mut log = 0;
+    while (mtu >> log) > 255 {
+        log += 1;
+    }
+    log
+}
+
+/// A rate table: the ticks to send each of 256 cells' worth of bytes.
+fn rtab(rate: u32, cell_log: u8) -> Vec<u8> {
+    let cells: Vec<u32> = (0..256u32)
+        .map(|i| xmittime(rate, (i + 1) << cell_log))
+        .collect();
+    nla::u32s(&cells)
+}
+
 /// `struct tc_ratespec { u8 cell_log; u8 linklayer; u16 overhead; s16 cell_align; u16 mpu;
 /// u32 rate; }` as `tc_calc_rtable` fills it.
-pub(crate) fn ratespec(rate: u32) -> [u8; 12] {
+pub(crate) fn ratespec(rate: u32, cell_log: u8) -> [u8; 12] {
     let mut r = [0u8; 12];
-    r[0] = CELL_LOG;
+    r[0] = cell_log;
     r[1] = LINKLAYER_ETHERNET;
     r[4..6].copy_from_slice(&(-1i16).to_ne_bytes()); // cell_align
     r[8..12].copy_from_slice(&rate.to_ne_bytes());
@@ -85,6 +139,8 @@ mod tests {
             "tbf_1mbit" => include_str!("testdata/tbf_1mbit.hex"),
             "tbf_3300kbit" => include_str!("testdata/tbf_3300kbit.hex"),
             "tbf_40gbit" => include_str!("testdata/tbf_40gbit.hex"),
+            "tbf_peak_1mbit" => include_str!("testdata/tbf_peak_1mbit.hex"),
+            "tbf_peak_50gbit" => include_str!("testdata/tbf_peak_50gbit.hex"),
             _ => unreachable!(),
         });
         all[32..].to_vec()
@@ -97,6 +153,7 @@ mod tests {
             rate: 125_000,
             burst: 32 * 1024,
             limit: 64 * 1024,
+            peak: None,
         };
         assert_eq!(t.options(), captured_options("tbf_1mbit"));
     }
@@ -109,6 +166,7 @@ mod tests {
             rate: 412_500,
             burst: 10_000,
             limit: 123_456,
+            peak: None,
         };
         assert_eq!(t.options(), captured_options("tbf_3300kbit"));
     }
@@ -120,6 +178,7 @@ mod tests {
             rate: 5_000_000_000,
             burst: 1 << 20,
             limit: 2 << 20,
+            peak: None,
         };
         let opts = t.options();
         assert_eq!(opts, captured_options("tbf_40gbit"));
@@ -128,6 +187,40 @@ mod tests {
         assert_eq!(
             u64::from_ne_bytes(opts[52..60].try_into().unwrap()),
             5_000_000_000
+        );
+    }
+
+    #[test]
+    fn a_peak_rate_matches_tc_byte_for_byte() {
+        // tc ... tbf rate 800kbit burst 10000 limit 100 peakrate 1mbit mtu 1500
+        let t = Tbf {
+            rate: 100_000,
+            burst: 10_000,
+            limit: 100,
+            peak: Some(Peak {
+                rate: 125_000,
+                minburst: 1500,
+            }),
+        };
+        assert_eq!(t.options(), captured_options("tbf_peak_1mbit"));
+    }
+
+    #[test]
+    fn a_large_minburst_coarsens_both_tables_and_a_fast_peak_carries_prate64() {
+        // tc ... tbf rate 40gbit burst 1mb limit 2mb peakrate 50gbit mtu 1000000
+        let t = Tbf {
+            rate: 5_000_000_000,
+            burst: 1 << 20,
+            limit: 2 << 20,
+            peak: Some(Peak {
+                rate: 6_250_000_000,
+                minburst: 1_000_000,
+            }),
+        };
+        assert_eq!(t.options(), captured_options("tbf_peak_50gbit"));
+        assert_eq!(
+            (cell_log(0), cell_log(1500), cell_log(1_000_000)),
+            (3, 3, 12)
         );
     }
 }

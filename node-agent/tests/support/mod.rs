@@ -91,6 +91,8 @@ pub fn bandwidth_on_va() -> NodeFault {
         rate: "10mbps".parse::<BitRate>().expect("rate"),
         limit: Bytes(64 * 1024),
         buffer: Bytes(16 * 1024),
+        peakrate: None,
+        minburst: None,
         scope: NetworkScope {
             device: Some("va".into()),
             ..NetworkScope::default()

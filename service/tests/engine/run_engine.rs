@@ -256,3 +256,70 @@ async fn a_fault_that_cannot_be_applied_ends_the_run_in_error_naming_the_target(
     assert!(run.reason.contains("step pause"), "{}", run.reason);
     drop(web);
 }
+
+fn bandwidth_to_hosts_yaml(netns: &str, hosts: &str) -> String {
+    format!(
+        r#"apiVersion: faultline.dev/v1alpha1
+kind: Experiment
+metadata: {{ name: hosts-test }}
+spec:
+  target: {{ local: {{ netns: {netns} }} }}
+  steps:
+    - name: slow-to-host
+      networkBandwidth: {{ rate: 1mbps, limit: 64KB, buffer: 16KB, hosts: [{hosts}] }}
+      duration: 1s
+"#
+    )
+}
+
+/// `hosts` (Chaos Mesh `externalTargets` names) are resolved when the step is injected:
+/// `localhost` becomes 127.0.0.1, recorded on the run, and the agent's u32 filters match
+/// that address (read back with `tc` while the step holds); after the run nothing is left.
+#[tokio::test]
+async fn host_names_are_resolved_at_injection_recorded_and_shaped() {
+    let f = fixture().await;
+    let pair = faultline_test_support::NetnsPair::new("hosts");
+    let before = pair.tc_show_a();
+    let r = runner(&f, "hosts1", &bandwidth_to_hosts_yaml(&pair.a, "localhost"));
+    let ns = pair.a.clone();
+    let watch = tokio::spawn(async move {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let filters = faultline_test_support::sh(&format!("tc -n {ns} filter show dev va"));
+            // u32 prints `match 7f000001/ffffffff at 16` for dst 127.0.0.1/32.
+            if filters.contains("7f000001/ffffffff") {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    });
+    let verdict = r.execute().await;
+    let shaped = watch.await.unwrap();
+    let after = pair.tc_show_a();
+    assert_eq!(
+        verdict,
+        RunState::Passed,
+        "{:?}",
+        f.store.run("hosts1").unwrap()
+    );
+    assert!(shaped, "no filter for 127.0.0.1 while the step held");
+    assert_eq!(after, before, "the fault outlived its run");
+    let notes: Vec<String> = f
+        .store
+        .events("hosts1")
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            RunEvent::Note { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("hosts resolved: `localhost` -> ") && n.contains("127.0.0.1")),
+        "{notes:?}"
+    );
+    assert!(f.agent.list().await.unwrap().is_empty());
+}

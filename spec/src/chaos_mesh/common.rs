@@ -162,6 +162,13 @@ pub fn unsupported(cx: &mut Cx, o: &Obj<'_>, field: &str, why: &str) -> bool {
     }
 }
 
+/// Rejects one flag of a raw options list (`stressors.cpu.options`), naming it; always
+/// false.
+pub fn unsupported_flag(cx: &mut Cx, path: &str, pos: Pos, flag: &str, why: &str) -> bool {
+    cx.err(path, pos, format!("`{flag}` is not supported: {why}"));
+    false
+}
+
 /// Builds the native experiment for a Chaos Mesh document: metadata, then `spec` read by
 /// `body` with `spec_schema`.
 pub fn document(

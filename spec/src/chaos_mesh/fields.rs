@@ -36,6 +36,8 @@ pub fn actions_of(chaos: &'static str) -> Vec<&'static str> {
 pub struct Paths<'n> {
     objs: Vec<(String, Obj<'n>)>,
     scope: Option<NetworkScope>,
+    zero_unset: &'static [&'static str],
+    hidden: &'static [&'static str],
 }
 
 impl<'n> Paths<'n> {
@@ -44,6 +46,8 @@ impl<'n> Paths<'n> {
         Paths {
             objs: vec![(String::new(), spec.clone())],
             scope: None,
+            zero_unset: &[],
+            hidden: &[],
         }
     }
 
@@ -69,7 +73,12 @@ impl<'n> Paths<'n> {
             .collect();
         let mut objs = vec![(base_path.to_string(), base.clone())];
         open_under(cx, base, schema, base_path, &wanted, &mut objs);
-        Paths { objs, scope: None }
+        Paths {
+            objs,
+            scope: None,
+            zero_unset: &[],
+            hidden: &[],
+        }
     }
 
     /// The same, with the traffic scope already read (Chaos Mesh spells it differently:
@@ -77,6 +86,24 @@ impl<'n> Paths<'n> {
     pub fn with_scope(self, scope: NetworkScope) -> Self {
         Paths {
             scope: Some(scope),
+            ..self
+        }
+    }
+
+    /// The same, reading a `0` at any of `paths` as absent: Chaos Mesh's optional numbers
+    /// (`bandwidth.peakrate`) mean "none" by 0, where faultline's fields leave them out.
+    pub fn zero_is_unset(self, paths: &'static [&'static str]) -> Self {
+        Paths {
+            zero_unset: paths,
+            ..self
+        }
+    }
+
+    /// The same, with the fields at `paths` left for the caller to read (Chaos Mesh's
+    /// `externalTargets` holds both `peers` and `hosts`).
+    pub fn hiding(self, paths: &'static [&'static str]) -> Self {
+        Paths {
+            hidden: paths,
             ..self
         }
     }
@@ -119,8 +146,20 @@ fn open_under<'n>(
 
 impl Source for Paths<'_> {
     fn node(&self, field: &FieldDecl) -> Option<(&Node, String)> {
+        if field.chaos_mesh.is_some_and(|p| self.hidden.contains(&p)) {
+            return None;
+        }
         let (obj, key) = self.locate(field)?;
-        obj.get(key).map(|n| (n, obj.at(key)))
+        let n = obj.get(key)?;
+        let zero = n.scalar().is_some_and(|s| s.raw.trim() == "0");
+        if zero
+            && field
+                .chaos_mesh
+                .is_some_and(|p| self.zero_unset.contains(&p))
+        {
+            return None;
+        }
+        Some((n, obj.at(key)))
     }
 
     fn missing(&self, cx: &mut Cx, field: &FieldDecl) {

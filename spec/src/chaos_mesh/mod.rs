@@ -10,6 +10,7 @@ pub mod pod;
 pub mod schedule;
 pub mod status_check;
 pub mod stress;
+mod stress_options;
 pub mod task;
 mod translate;
 pub mod workflow;

@@ -8,6 +8,8 @@ use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::target::{SELECTOR, mode, selector_fields};
 use crate::decode::value::{Dur, Pct, Read};
 use crate::experiment::{FaultStep, Step};
+use crate::fault::kinds::peak_has_its_bucket;
+use crate::fault::scope::{looks_like_host, peer};
 use crate::fault::{FaultKind, FieldDecl, KindDecl, NetworkScope, Params};
 use crate::selector::PodSelector;
 use crate::units::Duration;
@@ -77,10 +79,15 @@ pub static ROOT: Schema = Schema::new(&[
     ("status", None),
 ]);
 
-/// Reads the traffic scope: `direction`, `externalTargets` (peer addresses) and `device`
-/// as the scope's fields declare them; `target` (peer pods, Chaos Mesh's own shape) here.
+/// Reads the traffic scope: `direction` and `device` as the scope's fields declare them;
+/// `externalTargets` (addresses and host names, one list) and `target` (peer pods),
+/// Chaos Mesh's own shapes, here.
 fn scope(cx: &mut Cx, o: &Obj<'_>) -> Option<NetworkScope> {
-    let own = NetworkScope::read(cx, &Paths::root(o));
+    let own = NetworkScope::read(cx, &Paths::root(o).hiding(&["externalTargets"]));
+    let external = match o.get("externalTargets") {
+        Some(n) => external_targets(cx, n, &o.at("externalTargets")),
+        None => Some((Vec::new(), Vec::new())),
+    };
     let peer_selector = match o.get("target") {
         Some(n) => cx
             .object(n, &o.at("target"), &TARGET, |cx, t| {
@@ -103,7 +110,47 @@ fn scope(cx: &mut Cx, o: &Obj<'_>) -> Option<NetworkScope> {
     };
     let mut scope = own?;
     scope.peer_selector = peer_selector?;
+    (scope.peers, scope.hosts) = external?;
     Some(scope)
+}
+
+/// `externalTargets`: each an IP, a CIDR or a host name (resolved when the fault is
+/// injected). Chaos Mesh also takes `target:port`; faultline's `ports` narrow every peer
+/// at once, so a port on one target is refused.
+fn external_targets(
+    cx: &mut Cx,
+    node: &crate::decode::tree::Node,
+    path: &str,
+) -> Option<(Vec<ipnet::IpNet>, Vec<String>)> {
+    let items = cx.list(node, path)?;
+    let (mut peers, mut hosts, mut ok) = (Vec::new(), Vec::new(), true);
+    for (i, it) in items.iter().enumerate() {
+        let p = crate::decode::cx::index(path, i);
+        let text = it
+            .scalar()
+            .map(|s| s.raw.trim().to_string())
+            .unwrap_or_default();
+        let port = text
+            .rsplit_once(':')
+            .filter(|(h, port)| !h.contains(':') && port.parse::<u16>().is_ok());
+        if let Some((target, port)) = port {
+            cx.err_hint(
+                &p,
+                it.pos,
+                format!("`{text}`: a port on one external target is not supported"),
+                format!("faultline's `ports` narrow every peer at once: write `{target}` here, and `ports: [{port}]` in a native experiment if all peers share it"),
+            );
+            ok = false;
+        } else if looks_like_host(&text) {
+            hosts.push(text);
+        } else {
+            match peer(cx, it, &p) {
+                Some(net) => peers.push(net),
+                None => ok = false,
+            }
+        }
+    }
+    ok.then_some((peers, hosts))
 }
 
 /// The kind `action` names: the one whose `when` field is present, else the plain one.
@@ -151,7 +198,11 @@ fn fault(cx: &mut Cx, o: &Obj<'_>, action: &str, scope: NetworkScope) -> Option<
             return None;
         }
     }
-    if kind.fields.is_empty() && scope.peers.is_empty() && scope.peer_selector.is_none() {
+    if kind.fields.is_empty()
+        && scope.peers.is_empty()
+        && scope.hosts.is_empty()
+        && scope.peer_selector.is_none()
+    {
         // A kind with no parameters of its own, a partition, is its peers.
         cx.err_hint(
             &o.at("action"),
@@ -161,8 +212,10 @@ fn fault(cx: &mut Cx, o: &Obj<'_>, action: &str, scope: NetworkScope) -> Option<
         );
         return None;
     }
-    let paths = Paths::open(cx, o, "", &SPEC, kind).with_scope(scope);
-    let mut ok = refuse_extras(cx, &paths);
+    let paths = Paths::open(cx, o, "", &SPEC, kind)
+        .with_scope(scope)
+        .zero_is_unset(&["bandwidth.peakrate", "bandwidth.minburst"]);
+    let mut ok = true;
     let fault = kind.read(cx, &paths);
     if kind.chaos_mesh.and_then(|c| c.when) == Some("delay.reorder") {
         ok &= reorder_leaves_delay_alone(cx, &paths);
@@ -170,6 +223,11 @@ fn fault(cx: &mut Cx, o: &Obj<'_>, action: &str, scope: NetworkScope) -> Option<
     let fault = fault?;
     if let FaultKind::NetworkNetem(n) = &fault {
         ok &= netem_does_something(cx, o, n);
+    }
+    // The fields' names are Chaos Mesh's keys in `bandwidth`, so the native check's
+    // messages name the right paths.
+    if let (FaultKind::NetworkBandwidth(b), Some(bw)) = (&fault, paths.obj("bandwidth")) {
+        ok &= peak_has_its_bucket(cx, bw, b);
     }
     ok.then_some(fault)
 }
@@ -197,30 +255,6 @@ fn netem_does_something(cx: &mut Cx, o: &Obj<'_>, n: &crate::fault::kinds::Netwo
         return false;
     }
     true
-}
-
-/// Chaos Mesh fields faultline cannot carry out unless they are zero, with why.
-const UNLESS_ZERO: [(&str, &str, &str); 2] = [
-    ("bandwidth", "peakrate", "faultline's tbf has one rate"),
-    ("bandwidth", "minburst", "faultline's tbf has one rate"),
-];
-
-fn refuse_extras(cx: &mut Cx, paths: &Paths<'_>) -> bool {
-    let mut ok = true;
-    for (object, field, why) in UNLESS_ZERO {
-        let Some((o, n)) = paths.obj(object).and_then(|o| o.get(field).map(|n| (o, n))) else {
-            continue;
-        };
-        if n.scalar().is_none_or(|s| s.raw != "0") {
-            cx.err(
-                &o.at(field),
-                n.pos,
-                format!("`{field}` is not supported: {why}"),
-            );
-            ok = false;
-        }
-    }
-    ok
 }
 
 /// netem carries reorder and delay in one qdisc; faultline's reorder has its own latency

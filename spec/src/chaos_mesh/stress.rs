@@ -1,8 +1,10 @@
-//! StressChaos: `stressors.cpu {workers, load}` and `stressors.memory {workers, size}`;
-//! both together become a `parallel` group.
+//! StressChaos: `stressors.cpu {workers, load, options}` and `stressors.memory {workers,
+//! size, oomScoreAdj, options}`; both together become a `parallel` group. The raw
+//! `options` are read in `stress_options.rs`.
 
 use super::common::{Translated, duration, hold_duration, target, unsupported};
 use super::fields::{Paths, actions_of, kinds_of};
+use super::stress_options;
 use crate::decode::cx::{Cx, Obj, Schema, join};
 use crate::decode::target::SELECTOR;
 use crate::experiment::{FaultStep, Step};
@@ -45,27 +47,9 @@ pub static ROOT: Schema = Schema::new(&[
     ("status", None),
 ]);
 
-/// Chaos Mesh stressor fields faultline cannot carry out, with why.
-const REFUSED: [(&str, &str, &str); 3] = [
-    (
-        "cpu",
-        "options",
-        "raw stress-ng options; use workers and load",
-    ),
-    (
-        "memory",
-        "options",
-        "raw stress-ng options; use workers and size",
-    ),
-    (
-        "memory",
-        "oomScoreAdj",
-        "faultline leaves the OOM score alone",
-    ),
-];
-
-/// Reads the stressors inside `stressors` (`s`), one fault each.
-fn stressors(cx: &mut Cx, s: &Obj<'_>) -> Option<Vec<FaultKind>> {
+/// Reads the stressors inside `stressors` (`s`), one fault each; `dur` is the chaos's
+/// duration (`None` when it was bad), which `--timeout` options are checked against.
+fn stressors(cx: &mut Cx, s: &Obj<'_>, dur: Option<Option<Duration>>) -> Option<Vec<FaultKind>> {
     let mut faults = Vec::new();
     let mut ok = true;
     for kind in kinds_of(KIND) {
@@ -73,20 +57,26 @@ fn stressors(cx: &mut Cx, s: &Obj<'_>) -> Option<Vec<FaultKind>> {
         if s.get(stressor).is_none() {
             continue;
         }
-        let paths = Paths::open(cx, s, "stressors", &STRESSORS, kind);
+        // Chaos Mesh's oomScoreAdj 0 is its default: leave the score alone.
+        let paths = Paths::open(cx, s, "stressors", &STRESSORS, kind)
+            .zero_is_unset(&["stressors.memory.oomScoreAdj"]);
         let Some(o) = paths.obj(&join("stressors", stressor)) else {
             ok = false; // not a map: said when it was opened
             continue;
         };
-        for (on, field, why) in REFUSED {
-            if on == stressor {
-                ok &= unsupported(cx, o, field, why);
-            }
+        let Some(mut f) = kind.read(cx, &paths) else {
+            ok = false;
+            continue;
+        };
+        if let Some(n) = o.get("options") {
+            let path = o.at("options");
+            ok &= match &mut f {
+                FaultKind::StressCpu(c) => stress_options::cpu(cx, n, &path, c, dur),
+                FaultKind::StressMemory(m) => stress_options::memory(cx, n, &path, m, dur),
+                _ => true,
+            };
         }
-        match kind.read(cx, &paths) {
-            Some(f) => faults.push(f),
-            None => ok = false,
-        }
+        faults.push(f);
     }
     if faults.is_empty() && ok {
         let names: Vec<_> = actions_of(KIND).iter().map(|s| format!("`{s}`")).collect();
@@ -117,7 +107,9 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
     let dur = duration(cx, o, deadline);
     let faults = match o.get("stressors") {
         Some(n) => cx
-            .object(n, &o.at("stressors"), &STRESSORS, stressors)
+            .object(n, &o.at("stressors"), &STRESSORS, |cx, s| {
+                stressors(cx, s, dur)
+            })
             .flatten(),
         None => {
             cx.missing(

@@ -43,6 +43,20 @@ impl<const MIN: i64, const MAX: i64> Read for Int<MIN, MAX> {
     }
 }
 
+/// A whole number from `MIN` to `MAX` that may be negative (`oomScoreAdj`).
+pub struct SignedInt<const MIN: i32, const MAX: i32>;
+
+impl<const MIN: i32, const MAX: i32> Read for SignedInt<MIN, MAX> {
+    type Value = i32;
+    fn describe() -> String {
+        "integer".into()
+    }
+
+    fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<i32> {
+        cx.int(node, path, MIN.into(), MAX.into()).map(|v| v as i32)
+    }
+}
+
 /// A percentage, 0 to 100, as a number or a string (`'100'`, `50%`).
 pub struct Pct;
 

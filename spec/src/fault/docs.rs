@@ -98,6 +98,34 @@ fn write_page(out: &mut String) -> std::fmt::Result {
     writeln!(out)?;
     writeln!(
         out,
+        "**StressChaos `options`.** `stressors.cpu.options` and `stressors.memory.options` \
+         are read flag by flag (`--flag value`, `--flag=value` or a bare `--flag`; one item \
+         may hold several). Honoured: `--cpu-load-slice MS` (`loadSlice`), `--vm-hang S` \
+         (`hang`; 0 is the default hold). `--cpu`, `--cpu-load`, `--vm`/`--workers` and \
+         `--vm-bytes`/`--size` repeat a field and must agree with it: stress-ng would take \
+         the option, faultline asks for one value. `--timeout T` is accepted when it is at \
+         least the chaos's `duration` (the fault's duration always ends the stress: a \
+         stressor never outlives its fault, nor ends before it) and refused otherwise, with \
+         the `duration` to write. Every other flag (`--cpu-method`, `--hdd`, `--vm-keep`, \
+         memStress's `--time`, ...) is refused by name with why. `oomScoreAdj` is set on the \
+         stress workers only (0 leaves it alone, as in Chaos Mesh); a score below the agent's \
+         own needs CAP_SYS_RESOURCE, which a privileged agent has, and the fault is refused \
+         saying so when the agent lacks it."
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "**NetworkChaos `externalTargets`.** Addresses and CIDRs become `peers`; host names \
+         become `hosts`, which the service resolves when the step is injected (not at \
+         validate), adding the addresses to `peers` and noting them on the run; a name that \
+         does not resolve fails the step. A port on one target (`1.1.1.1:80`) is refused: \
+         faultline's `ports` narrow every peer at once. `bandwidth.peakrate` (a bare number is \
+         bits per second, as `tc` reads it) and `bandwidth.minburst` set tbf's peak bucket; 0 \
+         means none, as in Chaos Mesh."
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
         "| Kind | Carried out by | Aims at | Lasts | Chaos Mesh |"
     )?;
     writeln!(out, "|---|---|---|---|---|")?;

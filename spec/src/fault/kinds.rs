@@ -11,7 +11,7 @@ use super::declare::fault_kinds;
 use super::scope::NetworkScope;
 use super::values::{PauseMethod, Sig, Signal};
 use crate::decode::cx::{Cx, Obj};
-use crate::decode::value::{Dur, Int, Names, OneOf, Opt, Pct, Rate, Size};
+use crate::decode::value::{Dur, Int, Names, OneOf, Opt, Pct, Rate, SignedInt, Size};
 use crate::units::{BitRate, Bytes, Duration, Percent};
 
 /// Most stress workers per fault: more only measures the scheduler.
@@ -19,11 +19,12 @@ pub const MAX_WORKERS: i64 = 256;
 
 fault_kinds! {
     /// CPU stress: `workers` busy processes in the target's cgroup, each duty-cycled to
-    /// `load` percent of one core.
+    /// `load` percent of one core. The workers end with the fault, never before or after.
     node StressCpu "stressCpu" {
         targets: Targets::LocalOrPods,
         instant: false,
         chaos_mesh: Some(ChaosMesh::stress("cpu")),
+        check: slice_in_range,
     } {
         /// Number of worker processes (1..=256).
         workers: u32 as Int<1, { MAX_WORKERS }>, required "a whole number from 1 to 256",
@@ -31,14 +32,20 @@ fault_kinds! {
         /// Percent of one core each worker keeps busy (0..=100).
         load: Percent as Pct, required "a percentage from 0 to 100",
             chaos_mesh "stressors.cpu.load";
+        /// Duty-cycle period (1ms..=10s): each worker is busy `load` percent of every
+        /// slice and sleeps the rest, so a longer slice gives the same mean in longer
+        /// bursts. Default 10ms. Chaos Mesh: `options: ['--cpu-load-slice MS']`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        load_slice("loadSlice"): Option<Duration> as Opt<Dur> = default;
     }
 
     /// Memory stress: `workers` processes in the target's cgroup that together allocate
-    /// and touch `size`.
+    /// and touch `size`. The workers end with the fault, never before or after.
     node StressMemory "stressMemory" {
         targets: Targets::LocalOrPods,
         instant: false,
         chaos_mesh: Some(ChaosMesh::stress("memory")),
+        check: hang_above_zero,
     } {
         /// Number of worker processes (1..=256); each holds `size / workers`.
         workers: u32 as Int<1, { MAX_WORKERS }>, required "a whole number from 1 to 256",
@@ -46,6 +53,18 @@ fault_kinds! {
         /// Total memory to allocate and keep resident.
         size: Bytes as Size, required "a size like `256MB`",
             chaos_mesh "stressors.memory.size";
+        /// Hold the memory this long, then free it and allocate and touch it again, over
+        /// and over (churn instead of a steady hold). Default: hold it for the whole fault.
+        /// Chaos Mesh: `options: ['--vm-hang SECONDS']`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        hang: Option<Duration> as Opt<Dur> = default;
+        /// The workers' `oom_score_adj` (-1000..=1000): -1000 makes the OOM killer spare
+        /// them and pick the target's own processes (a pod OOM), 1000 makes them its first
+        /// pick. Set on the worker processes only, never on the agent. Default: inherited
+        /// from the agent. (Chaos Mesh's 0 means this default.)
+        #[serde(skip_serializing_if = "Option::is_none")]
+        oom_score_adj("oomScoreAdj"): Option<i32> as Opt<SignedInt<-1000, 1000>> = default,
+            chaos_mesh "stressors.memory.oomScoreAdj";
     }
 
     /// netem delay on the target's interfaces.
@@ -173,11 +192,13 @@ fault_kinds! {
         ..scope: NetworkScope
     }
 
-    /// tbf bandwidth limit.
+    /// tbf bandwidth limit. With `peakrate` and `minburst` tbf's second bucket caps how
+    /// fast the first drains, so even a full bucket leaves at most at `peakrate`.
     node NetworkBandwidth "networkBandwidth" {
         targets: Targets::LocalOrPods,
         instant: false,
         chaos_mesh: Some(ChaosMesh::network("bandwidth")),
+        check: peak_has_its_bucket,
     } {
         /// Sustained rate.
         rate: BitRate as Rate, required "a rate like `1mbps`", chaos_mesh "bandwidth.rate";
@@ -187,6 +208,16 @@ fault_kinds! {
         /// Bucket size in bytes (the burst).
         buffer: Bytes as Size, required "the bucket size in bytes, like `10KB`",
             chaos_mesh "bandwidth.buffer";
+        /// Peak rate: the fastest the bucket may drain (tbf `peakrate`). Above `rate`, and
+        /// only with `minburst`. Chaos Mesh writes a bare number, which is bits per second
+        /// as `tc` reads it (`1000000` is `1mbps`); 0 there means none.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        peakrate: Option<BitRate> as Opt<Rate> = default, chaos_mesh "bandwidth.peakrate";
+        /// Size of the peak-rate bucket in bytes (tbf `mtu`/`minburst`), needed with
+        /// `peakrate`: the largest packet that may pass, so at least the interface's MTU
+        /// (1500 on most); the kernel drops larger packets. 0 in Chaos Mesh means none.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        minburst: Option<Bytes> as Opt<Size> = default, chaos_mesh "bandwidth.minburst";
         ..scope: NetworkScope
     }
 
@@ -266,9 +297,41 @@ fault_kinds! {
     }
 }
 
+/// The shortest and longest CPU duty-cycle slice: below 1ms the clock reads dominate, and
+/// above 10s a "load" is minutes of on/off.
+pub const LOAD_SLICE: (Duration, Duration) = (Duration::from_millis(1), Duration::from_secs(10));
+
+/// A CPU worker's slice within [`LOAD_SLICE`].
+fn slice_in_range(cx: &mut Cx, o: &Obj<'_>, c: &StressCpu) -> bool {
+    let Some(s) = c.load_slice else { return true };
+    if s < LOAD_SLICE.0 || s > LOAD_SLICE.1 {
+        cx.err(
+            &o.at("loadSlice"),
+            pos_of(o, "loadSlice"),
+            format!("{s} is out of range; allowed 1ms to 10s"),
+        );
+        return false;
+    }
+    true
+}
+
+/// A hang of 0 would free and re-allocate without pause; holding is the default.
+fn hang_above_zero(cx: &mut Cx, o: &Obj<'_>, m: &StressMemory) -> bool {
+    if m.hang == Some(Duration::ZERO) {
+        cx.err_hint(
+            &o.at("hang"),
+            pos_of(o, "hang"),
+            "must be longer than 0s",
+            "leave `hang` out to hold the memory for the whole fault",
+        );
+        return false;
+    }
+    true
+}
+
 /// A partition needs peers (addresses or a selector) to be a partition.
 fn needs_peers(cx: &mut Cx, o: &Obj<'_>, p: &NetworkPartition) -> bool {
-    if p.scope.peers.is_empty() && p.scope.peer_selector.is_none() {
+    if p.scope.peers.is_empty() && p.scope.hosts.is_empty() && p.scope.peer_selector.is_none() {
         cx.err_hint(
             &o.at("peers"),
             o.pos,
@@ -278,6 +341,50 @@ fn needs_peers(cx: &mut Cx, o: &Obj<'_>, p: &NetworkPartition) -> bool {
         return false;
     }
     true
+}
+
+/// tbf's peak bucket needs both its rate and its size, and a peak at or below the rate is
+/// refused by the kernel (`EINVAL`): said here, before a run, with the field.
+pub(crate) fn peak_has_its_bucket(cx: &mut Cx, o: &Obj<'_>, b: &NetworkBandwidth) -> bool {
+    match (b.peakrate, b.minburst) {
+        (None, None) => true,
+        (Some(_), None) => {
+            cx.err_hint(
+                &o.at("minburst"),
+                o.pos,
+                "`peakrate` needs a `minburst`: the kernel's tbf sizes the peak bucket with it",
+                "set it to the interface's MTU, e.g. `minburst: 1500`",
+            );
+            false
+        }
+        (None, Some(_)) => {
+            cx.err_hint(
+                &o.at("minburst"),
+                pos_of(o, "minburst"),
+                "`minburst` sizes the peak-rate bucket and needs a `peakrate`",
+                "set a `peakrate` above `rate`, or drop `minburst`",
+            );
+            false
+        }
+        (Some(peak), Some(_)) if peak.bytes_per_sec() <= b.rate.bytes_per_sec() => {
+            cx.err_hint(
+                &o.at("peakrate"),
+                pos_of(o, "peakrate"),
+                format!(
+                    "`peakrate` {peak} must be above `rate` {}: the kernel refuses a peak at or below the rate",
+                    b.rate
+                ),
+                "raise `peakrate`, or drop it and `minburst` for a plain rate limit",
+            );
+            false
+        }
+        _ => true,
+    }
+}
+
+/// The position of `field` in `o`, else of `o` itself.
+fn pos_of(o: &Obj<'_>, field: &str) -> crate::decode::tree::Pos {
+    o.get(field).map_or(o.pos, |n| n.pos)
 }
 
 /// A netem with nothing set would be a fault that does nothing; reorder needs a delay
@@ -378,6 +485,7 @@ mod tests {
             FaultKind::StressCpu(StressCpu {
                 workers: 1,
                 load: Percent::new(1.0).unwrap(),
+                load_slice: None,
             }),
             FaultKind::ProcessKill(ProcessKill::default()),
             FaultKind::PodKill(PodKill::default()),

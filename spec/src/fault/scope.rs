@@ -48,10 +48,16 @@ params! {
         /// Which way the affected traffic flows: `to` (sent by the target), `from`
         /// (received) or `both`.
         direction: Direction as OneOf<Direction> = default, chaos_mesh "direction";
-        /// Only traffic to/from these networks (Chaos Mesh `externalTargets` and resolved
-        /// `target` pods).
+        /// Only traffic to/from these networks (Chaos Mesh `externalTargets` addresses and
+        /// resolved `target` pods and `hosts`).
         #[serde(skip_serializing_if = "Vec::is_empty")]
         peers: Vec<IpNet> as Peers = default, chaos_mesh "externalTargets";
+        /// Only traffic to/from these host names' addresses (Chaos Mesh `externalTargets`
+        /// names). The service resolves them when the fault is injected, never at
+        /// validate, records the addresses in the run's events and adds them to `peers`;
+        /// a name that does not resolve fails the step. The agent never sees a name.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        hosts: Vec<String> as Hosts = default;
         /// Only traffic to/from these ports (TCP or UDP).
         #[serde(skip_serializing_if = "Vec::is_empty")]
         ports: Vec<u16> as Ports = default;
@@ -95,16 +101,12 @@ pub fn peer(cx: &mut Cx, n: &Node, p: &str) -> Option<IpNet> {
     if let Ok(ip) = t.parse::<IpAddr>() {
         return Some(IpNet::from(ip));
     }
-    let looks_like_host = t
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-        && t.chars().any(|c| c.is_ascii_alphabetic());
-    if looks_like_host {
+    if looks_like_host(t) {
         cx.err_hint(
             p,
             n.pos,
             format!("`{t}` is a host name; peers must be IP addresses or CIDRs"),
-            "host names would be resolved at a time and place the run cannot control; write the address, e.g. `10.0.0.0/8`",
+            format!("list host names under `hosts:` (`hosts: [{t}]`): they are resolved when the fault is injected"),
         );
     } else {
         cx.err(
@@ -113,6 +115,52 @@ pub fn peer(cx: &mut Cx, n: &Node, p: &str) -> Option<IpNet> {
             format!("`{t}` is not an IP address or CIDR (like `10.0.0.1` or `10.0.0.0/8`)"),
         );
     }
+    None
+}
+
+/// True for text shaped like a DNS name (letters, digits, `.`, `-`, at least one letter).
+pub fn looks_like_host(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 253
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && t.chars().any(|c| c.is_ascii_alphabetic())
+        && !t.starts_with(['.', '-'])
+}
+
+/// A list of host names, resolved when the fault is injected.
+pub struct Hosts;
+
+impl Read for Hosts {
+    type Value = Vec<String>;
+    fn describe() -> String {
+        "list of host names".into()
+    }
+
+    fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<String>> {
+        let items = cx.list(node, path)?;
+        let v: Vec<_> = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| host(cx, it, &index(path, i)))
+            .collect();
+        v.into_iter().collect()
+    }
+}
+
+/// Reads a host name.
+pub fn host(cx: &mut Cx, n: &Node, p: &str) -> Option<String> {
+    let s = cx.nonempty(n, p)?;
+    let t = s.trim();
+    if looks_like_host(t) {
+        return Some(t.to_string());
+    }
+    let hint = if t.parse::<IpNet>().is_ok() || t.parse::<IpAddr>().is_ok() {
+        format!("`{t}` is an address: list it under `peers`")
+    } else {
+        "a DNS name like `db.example.com`".into()
+    };
+    cx.err_hint(p, n.pos, format!("`{t}` is not a host name"), hint);
     None
 }
 

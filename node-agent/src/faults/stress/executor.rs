@@ -1,6 +1,6 @@
 //! The stress family's [`Fault`]: apply starts the workers, recover kills them.
 
-use super::worker::Job;
+use super::worker::{Job, PERIOD};
 use super::workers;
 use crate::error::FaultError;
 use crate::faults::fault::Fault;
@@ -22,7 +22,13 @@ impl Fault for Stress {
         }
         // A partial set (a worker died) is replaced whole, so the fault is what was asked.
         workers::kill_and_wait(&rec.id, &running).await?;
-        workers::start(&rec.id, &jobs, &rec.resolved.cgroups).await
+        workers::start(
+            &rec.id,
+            &jobs,
+            &rec.resolved.cgroups,
+            oom_score_adj(&rec.kind),
+        )
+        .await
     }
 
     async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
@@ -35,12 +41,21 @@ impl Fault for Stress {
     }
 }
 
+/// The `oom_score_adj` the workers get, if the fault sets one.
+fn oom_score_adj(kind: &NodeFault) -> Option<i32> {
+    match kind {
+        NodeFault::StressMemory(m) => m.oom_score_adj,
+        _ => None,
+    }
+}
+
 /// One [`Job`] per worker. Memory is split evenly; the first worker takes the remainder.
 fn jobs(kind: &NodeFault) -> Result<Vec<Job>, FaultError> {
     Ok(match kind {
         NodeFault::StressCpu(c) => vec![
             Job::Cpu {
-                load: c.load.value()
+                load: c.load.value(),
+                slice: c.load_slice.map_or(PERIOD, |s| s.std()),
             };
             c.workers as usize
         ],
@@ -49,6 +64,7 @@ fn jobs(kind: &NodeFault) -> Result<Vec<Job>, FaultError> {
             (0..n)
                 .map(|i| Job::Memory {
                     bytes: m.size.0 / n + if i == 0 { m.size.0 % n } else { 0 },
+                    hang: m.hang.map(|h| h.std()),
                 })
                 .collect()
         }
@@ -99,21 +115,24 @@ mod tests {
         let j = jobs(&NodeFault::StressMemory(StressMemory {
             workers: 3,
             size: Bytes(100),
+            hang: None,
+            oom_score_adj: None,
+        }))
+        .unwrap();
+        let mem = |bytes| Job::Memory { bytes, hang: None };
+        assert_eq!(j, [mem(34), mem(33), mem(33)]);
+        let j = jobs(&NodeFault::StressCpu(StressCpu {
+            workers: 2,
+            load: Percent::new(40.0).unwrap(),
+            load_slice: None,
         }))
         .unwrap();
         assert_eq!(
             j,
-            [
-                Job::Memory { bytes: 34 },
-                Job::Memory { bytes: 33 },
-                Job::Memory { bytes: 33 }
-            ]
+            [Job::Cpu {
+                load: 40.0,
+                slice: PERIOD
+            }; 2]
         );
-        let j = jobs(&NodeFault::StressCpu(StressCpu {
-            workers: 2,
-            load: Percent::new(40.0).unwrap(),
-        }))
-        .unwrap();
-        assert_eq!(j, [Job::Cpu { load: 40.0 }; 2]);
     }
 }

@@ -1,5 +1,6 @@
 //! The stress worker: this same executable, re-exec'ed with a marker argv
-//! (`<exe> __faultline-stress-worker <fault-id> cpu <load>` or `... mem <bytes>`).
+//! (`<exe> __faultline-stress-worker <fault-id> cpu <load> <slice-us>` or
+//! `... mem <bytes> <hang-ms>`; an older agent's workers lack the last word).
 //!
 //! Exec, never a bare fork: the agent is multithreaded, and a forked copy of it could
 //! inherit a lock held by another thread. The handshake: the worker writes one byte to
@@ -17,9 +18,10 @@ use std::time::{Duration, Instant};
 /// argv[1] of every stress worker; recovery finds workers by it.
 pub const MARKER: &str = "__faultline-stress-worker";
 
-/// Duty-cycle period of a CPU worker: short enough that a cgroup's accounting over a
-/// second sees the mean, long enough that its clock reads cost next to nothing.
-const PERIOD: Duration = Duration::from_millis(10);
+/// Default duty-cycle period (slice) of a CPU worker: short enough that a cgroup's
+/// accounting over a second sees the mean, long enough that its clock reads cost next to
+/// nothing. `stressCpu.loadSlice` sets another.
+pub const PERIOD: Duration = Duration::from_millis(10);
 
 /// How often a worker checks that its parent still lives.
 const PARENT_CHECK: Duration = Duration::from_millis(100);
@@ -31,33 +33,58 @@ pub enum Job {
     Cpu {
         /// Percent of one core.
         load: f64,
+        /// Duty-cycle period: busy `load` percent of each slice.
+        slice: Duration,
     },
     /// Allocate and touch this many bytes, then hold them.
     Memory {
         /// Bytes to keep resident.
         bytes: u64,
+        /// Free and re-allocate the bytes after holding them this long; `None`: hold.
+        hang: Option<Duration>,
     },
 }
 
 impl Job {
     /// The argv after the executable for a worker of fault `id`.
     pub fn argv(&self, id: &str) -> Vec<String> {
-        let (kind, value) = match self {
-            Job::Cpu { load } => ("cpu", load.to_string()),
-            Job::Memory { bytes } => ("mem", bytes.to_string()),
+        let (kind, value, extra) = match self {
+            Job::Cpu { load, slice } => ("cpu", load.to_string(), slice.as_micros()),
+            Job::Memory { bytes, hang } => {
+                ("mem", bytes.to_string(), hang.map_or(0, |h| h.as_millis()))
+            }
         };
-        vec![MARKER.to_string(), id.to_string(), kind.to_string(), value]
+        vec![
+            MARKER.to_string(),
+            id.to_string(),
+            kind.to_string(),
+            value,
+            extra.to_string(),
+        ]
     }
 
-    /// Parses `<kind> <value>` (argv after the fault id).
-    pub fn parse(kind: &str, value: &str) -> Option<Job> {
+    /// Parses `<kind> <value> [<extra>]` (argv after the fault id).
+    pub fn parse(kind: &str, value: &str, extra: Option<&str>) -> Option<Job> {
+        let extra: u64 = match extra {
+            Some(e) => e.parse().ok()?,
+            None => 0,
+        };
         match kind {
             "cpu" => value
                 .parse()
                 .ok()
                 .filter(|l| (0.0..=100.0).contains(l))
-                .map(|load| Job::Cpu { load }),
-            "mem" => value.parse().ok().map(|bytes| Job::Memory { bytes }),
+                .map(|load| Job::Cpu {
+                    load,
+                    slice: match extra {
+                        0 => PERIOD,
+                        us => Duration::from_micros(us),
+                    },
+                }),
+            "mem" => value.parse().ok().map(|bytes| Job::Memory {
+                bytes,
+                hang: (extra > 0).then(|| Duration::from_millis(extra)),
+            }),
             _ => None,
         }
     }
@@ -71,7 +98,8 @@ pub fn run_stress_worker_if_requested() {
         return;
     }
     let arg = |i: usize| args.get(i).and_then(|a| a.to_str()).unwrap_or("");
-    let Some(job) = Job::parse(arg(3), arg(4)) else {
+    let extra = args.get(5).and_then(|a| a.to_str());
+    let Some(job) = Job::parse(arg(3), arg(4), extra) else {
         eprintln!("faultline stress worker: bad arguments {:?}", &args[1..]);
         std::process::exit(2);
     };
@@ -95,8 +123,8 @@ fn run(job: Job) -> i32 {
     }
     let orphaned = || nix::unistd::getppid() != parent;
     match job {
-        Job::Cpu { load } => burn(load, orphaned),
-        Job::Memory { bytes } => hold(bytes, orphaned),
+        Job::Cpu { load, slice } => burn(load, slice, orphaned),
+        Job::Memory { bytes, hang } => hold(bytes, hang, orphaned),
     }
 }
 
@@ -110,17 +138,19 @@ fn cpu_time() -> Duration {
         .map_or(Duration::ZERO, Duration::from)
 }
 
-/// Keeps one core `load` % busy. Each period it spins while the CPU time it got in the
-/// current window is below `load` % of the window's wall time, then sleeps to the period's
-/// end. Counting CPU time rather than wall time keeps the mean right on a busy node,
-/// where a spin of 5 ms wall may get only part of it on the CPU.
-fn burn(load: f64, orphaned: impl Fn() -> bool) -> i32 {
+/// Keeps one core `load` % busy. Each period (`slice`) it spins while the CPU time it got
+/// in the current window is below `load` % of the window's wall time, then sleeps to the
+/// period's end. Counting CPU time rather than wall time keeps the mean right on a busy
+/// node, where a spin of 5 ms wall may get only part of it on the CPU. The window spans
+/// at least one slice, so a long slice is one burst and one rest.
+fn burn(load: f64, slice: Duration, orphaned: impl Fn() -> bool) -> i32 {
     let share = load / 100.0;
+    let window = WINDOW.max(slice);
     let (mut wall0, mut cpu0) = (Instant::now(), cpu_time());
     let mut next = Instant::now();
     let mut checked = Instant::now();
     loop {
-        next += PERIOD;
+        next += slice;
         // Spin until this window's CPU time reaches its share of the wall time at the
         // period's end, or the period is over.
         let due = (next - wall0).mul_f64(share);
@@ -128,14 +158,20 @@ fn burn(load: f64, orphaned: impl Fn() -> bool) -> i32 {
             for _ in 0..1000 {
                 std::hint::spin_loop();
             }
+            if checked.elapsed() >= PARENT_CHECK {
+                if orphaned() {
+                    return 0;
+                }
+                checked = Instant::now();
+            }
         }
         let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
-        } else if now > next + PERIOD {
+        if next > now && !nap(next - now, &orphaned) {
+            return 0;
+        } else if now > next + slice {
             next = now; // descheduled: restart the cycle rather than burst to catch up
         }
-        if wall0.elapsed() >= WINDOW {
+        if wall0.elapsed() >= window {
             (wall0, cpu0) = (Instant::now(), cpu_time());
         }
         if checked.elapsed() >= PARENT_CHECK {
@@ -147,24 +183,56 @@ fn burn(load: f64, orphaned: impl Fn() -> bool) -> i32 {
     }
 }
 
+/// Sleeps `d`, checking every [`PARENT_CHECK`] that the parent lives (a long slice or
+/// hang must not outlive the agent); false if it died.
+fn nap(d: Duration, orphaned: &impl Fn() -> bool) -> bool {
+    let end = Instant::now() + d;
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            return true;
+        }
+        std::thread::sleep((end - now).min(PARENT_CHECK));
+        if orphaned() {
+            return false;
+        }
+    }
+}
+
 /// Allocates `bytes`, writes every byte (so every page is resident and charged to the
-/// worker's memory cgroup, and none is the shared zero page), and holds it.
-fn hold(bytes: u64, orphaned: impl Fn() -> bool) -> i32 {
+/// worker's memory cgroup, and none is the shared zero page), and holds it: until the
+/// parent dies, or with a `hang` for that long, then frees it and starts again.
+///
+/// Freeing must give the pages back to the kernel, or a re-allocation would find them
+/// resident: the agent starts memory workers with `MALLOC_MMAP_THRESHOLD_` set low
+/// (`workers.rs`), so glibc maps every large buffer on its own and unmaps it on drop.
+fn hold(bytes: u64, hang: Option<Duration>, orphaned: impl Fn() -> bool) -> i32 {
     let Ok(len) = usize::try_from(bytes) else {
         return 3;
     };
-    let mut buf: Vec<u8> = Vec::new();
-    if buf.try_reserve_exact(len).is_err() {
-        eprintln!("faultline stress worker: cannot allocate {bytes} bytes");
-        return 3;
+    loop {
+        let mut buf: Vec<u8> = Vec::new();
+        if buf.try_reserve_exact(len).is_err() {
+            eprintln!("faultline stress worker: cannot allocate {bytes} bytes");
+            return 3;
+        }
+        buf.resize(len, 0xa5);
+        std::hint::black_box(&buf);
+        let held = match hang {
+            Some(h) => nap(h, &orphaned),
+            None => {
+                while !orphaned() {
+                    std::thread::sleep(PARENT_CHECK);
+                }
+                false
+            }
+        };
+        std::hint::black_box(&buf);
+        drop(buf);
+        if !held {
+            return 0;
+        }
     }
-    buf.resize(len, 0xa5);
-    std::hint::black_box(&buf);
-    while !orphaned() {
-        std::thread::sleep(PARENT_CHECK);
-    }
-    std::hint::black_box(&buf);
-    0
 }
 
 #[cfg(test)]
@@ -173,19 +241,43 @@ mod tests {
 
     #[test]
     fn argv_round_trips() {
-        for job in [Job::Cpu { load: 37.5 }, Job::Memory { bytes: 1 << 26 }] {
+        for job in [
+            Job::Cpu {
+                load: 37.5,
+                slice: Duration::from_millis(250),
+            },
+            Job::Memory {
+                bytes: 1 << 26,
+                hang: None,
+            },
+            Job::Memory {
+                bytes: 1 << 20,
+                hang: Some(Duration::from_secs(2)),
+            },
+        ] {
             let argv = job.argv("run1-0-a");
             assert_eq!(argv[..2], [MARKER, "run1-0-a"]);
-            assert_eq!(Job::parse(&argv[2], &argv[3]), Some(job));
+            assert_eq!(Job::parse(&argv[2], &argv[3], Some(&argv[4])), Some(job));
         }
-        assert_eq!(Job::parse("cpu", "101"), None);
-        assert_eq!(Job::parse("cpu", "x"), None);
-        assert_eq!(Job::parse("disk", "1"), None);
+        // An older agent's argv, without the last word: the defaults.
+        assert_eq!(
+            Job::parse("cpu", "5", None),
+            Some(Job::Cpu {
+                load: 5.0,
+                slice: PERIOD
+            })
+        );
+        assert_eq!(Job::parse("cpu", "101", None), None);
+        assert_eq!(Job::parse("cpu", "x", None), None);
+        assert_eq!(Job::parse("cpu", "5", Some("x")), None);
+        assert_eq!(Job::parse("disk", "1", None), None);
     }
 
     #[test]
     fn workers_stop_when_orphaned() {
-        assert_eq!(burn(50.0, || true), 0);
-        assert_eq!(hold(4096, || true), 0);
+        assert_eq!(burn(50.0, PERIOD, || true), 0);
+        assert_eq!(burn(50.0, Duration::from_secs(5), || true), 0);
+        assert_eq!(hold(4096, None, || true), 0);
+        assert_eq!(hold(4096, Some(Duration::from_secs(5)), || true), 0);
     }
 }

@@ -76,14 +76,20 @@ pub fn find(id: &FaultId) -> Vec<ProcRef> {
         .collect()
 }
 
-/// Spawns one worker per job, moves each into every dir of `cgroups`, and only then lets
-/// them start. All or nothing: on any error the workers already spawned are killed.
-pub async fn start(id: &FaultId, jobs: &[Job], cgroups: &[CgroupDir]) -> Result<(), FaultError> {
+/// Spawns one worker per job, moves each into every dir of `cgroups`, gives it
+/// `oom_score_adj` if set, and only then lets them start. All or nothing: on any error the
+/// workers already spawned are killed.
+pub async fn start(
+    id: &FaultId,
+    jobs: &[Job],
+    cgroups: &[CgroupDir],
+    oom_score_adj: Option<i32>,
+) -> Result<(), FaultError> {
     // Read before any worker runs, so a later rise means one of ours was OOM-killed.
     let oom_before = usage::oom_counter(cgroups).ok().flatten();
     let mut children = Vec::with_capacity(jobs.len());
     for job in jobs {
-        match spawn_placed(id, job, cgroups).await {
+        match spawn_placed(id, job, cgroups, oom_score_adj).await {
             Ok(c) => children.push(c),
             Err(e) => {
                 abort(children).await;
@@ -103,11 +109,23 @@ pub async fn start(id: &FaultId, jobs: &[Job], cgroups: &[CgroupDir]) -> Result<
     Ok(())
 }
 
-/// Spawns a worker, waits until it runs (its ready byte), and writes its PID into every
-/// cgroup; it then blocks on stdin until [`go`].
-async fn spawn_placed(id: &FaultId, job: &Job, cgroups: &[CgroupDir]) -> Result<Child, FaultError> {
+/// Spawns a worker, waits until it runs (its ready byte), writes its PID into every
+/// cgroup and its `oom_score_adj`; it then blocks on stdin until [`go`].
+async fn spawn_placed(
+    id: &FaultId,
+    job: &Job,
+    cgroups: &[CgroupDir],
+    oom_score_adj: Option<i32>,
+) -> Result<Child, FaultError> {
     let exe = worker_exe();
-    let mut child = Command::new(&exe)
+    let mut cmd = Command::new(&exe);
+    if matches!(job, Job::Memory { .. }) {
+        // glibc then maps every buffer of 128 KiB or more on its own and unmaps it when
+        // freed, so a memory worker's hang cycle really gives its pages back (the default
+        // threshold grows to 32 MiB and keeps freed buffers in the heap).
+        cmd.env("MALLOC_MMAP_THRESHOLD_", "131072");
+    }
+    let mut child = cmd
         .args(job.argv(id.as_str()))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -119,7 +137,10 @@ async fn spawn_placed(id: &FaultId, job: &Job, cgroups: &[CgroupDir]) -> Result<
             source,
         })?;
     let placed = match (ready(&mut child).await, child.id()) {
-        (Ok(()), Some(pid)) => cgroups.iter().try_for_each(|d| procs::add(&d.path, pid)),
+        (Ok(()), Some(pid)) => cgroups
+            .iter()
+            .try_for_each(|d| procs::add(&d.path, pid))
+            .and_then(|()| oom_score_adj.map_or(Ok(()), |adj| set_oom_score_adj(pid, adj))),
         (Err(source), _) => Err(FaultError::Io {
             action: "wait for the stress worker to start from",
             path: exe,
@@ -138,6 +159,27 @@ async fn spawn_placed(id: &FaultId, job: &Job, cgroups: &[CgroupDir]) -> Result<
             Err(e)
         }
     }
+}
+
+/// Writes the worker's own `/proc/PID/oom_score_adj`. The agent's stays as it was: the
+/// worker is a process of its own, and the value is set on it alone. Raising it is always
+/// allowed; lowering it below the floor inherited from the agent needs CAP_SYS_RESOURCE
+/// (a privileged agent has it; a container that drops it gets EACCES, said plainly).
+fn set_oom_score_adj(pid: u32, adj: i32) -> Result<(), FaultError> {
+    let path = PathBuf::from(format!("/proc/{pid}/oom_score_adj"));
+    std::fs::write(&path, adj.to_string()).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::PermissionDenied {
+            let own = std::fs::read_to_string("/proc/self/oom_score_adj")
+                .map_or_else(|_| "unknown".into(), |s| s.trim().to_string());
+            FaultError::OomScoreNeedsCapability { adj, own }
+        } else {
+            FaultError::Io {
+                action: "set the stress worker's OOM score in",
+                path,
+                source,
+            }
+        }
+    })
 }
 
 /// Waits for the worker's ready byte (it is running our `main`, exec is over).

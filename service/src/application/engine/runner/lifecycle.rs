@@ -175,7 +175,7 @@ impl Runner {
     /// selected in the cluster (`select.rs`).
     async fn resolve(&self, f: &FaultStep, label: &str) -> Result<Option<Resolved>, Stop> {
         match f.target.as_ref().or(self.exp.spec.target.as_ref()) {
-            Some(Target::Local(t)) => self.resolve_local(f, t, label).map(Some),
+            Some(Target::Local(t)) => self.resolve_local(f, t, label).await.map(Some),
             Some(Target::Kubernetes(sel)) => self.resolve_pods(f, sel, label).await,
             None => Err(Stop::error(RunError::NoTarget {
                 step: label.to_string(),
@@ -183,7 +183,7 @@ impl Runner {
         }
     }
 
-    fn resolve_local(
+    async fn resolve_local(
         &self,
         f: &FaultStep,
         target: &LocalTarget,
@@ -201,6 +201,7 @@ impl Runner {
                 kind: f.fault.name(),
             }));
         };
+        let kind = self.resolve_hosts(kind, label).await?;
         let id = self.next_fault_id();
         let req = ApplyRequest {
             id: id.clone(),

@@ -12,6 +12,7 @@ mod compare;
 mod drive;
 mod executor;
 mod guard;
+mod hosts;
 mod lifecycle;
 mod machine;
 mod options;

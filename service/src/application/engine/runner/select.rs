@@ -78,6 +78,7 @@ impl Runner {
             }),
             (_, Some(kind)) => {
                 let kind = self.resolve_peers(cluster.as_ref(), kind, label).await?;
+                let kind = self.resolve_hosts(kind, label).await?;
                 self.plan_on_agents(&cluster, &id, &kind, &pods, label)
                     .await?
             }

@@ -81,6 +81,17 @@ pub(crate) enum RunError {
         /// The step's label.
         step: String,
     },
+    /// A network fault's host name (`hosts`, Chaos Mesh `externalTargets`) did not
+    /// resolve when the step was injected.
+    #[error("step {step}: host `{host}` does not resolve: {reason}")]
+    HostUnresolved {
+        /// The step's label.
+        step: String,
+        /// The name.
+        host: String,
+        /// The resolver's answer.
+        reason: String,
+    },
     /// An executor could not apply a step's fault: the in-process or run's agent, a
     /// node's agent, the Kubernetes API.
     #[error("step {step}")]
