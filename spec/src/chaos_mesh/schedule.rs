@@ -97,9 +97,12 @@ pub fn repeat(
     if let Some(t) = &target {
         set_target(&mut step, t);
     }
+    // The repeat carries the concurrency policy itself; its schedule is only the times
+    // (the native `repeat.schedule` is a plain cron string).
+    let concurrency = schedule.policy().concurrency;
     Some(Step::Repeat(crate::experiment::Repeat {
-        concurrency: schedule.policy().concurrency,
-        schedule,
+        concurrency,
+        schedule: schedule.with_policy(SchedulePolicy::default()),
         step: Box::new(step),
         deadline,
     }))
