@@ -58,7 +58,8 @@ CRD_KINDS = {
 
 # The service's ClusterRole, exactly: (apiGroup, resource, verb, resourceNames).
 CLUSTER_RULES = {
-    *(("", "pods", v, ()) for v in ("get", "list", "watch", "delete", "patch")),
+    *(("", "pods", v, ()) for v in ("get", "list", "watch", "delete", "patch", "create")),
+    ("", "pods/log", "get", ()),
     *(("", "events", v, ()) for v in ("create", "patch")),
     *(("", "namespaces", v, ()) for v in ("get", "list")),
     ("", "nodes", "list", ()),

@@ -125,7 +125,25 @@ impl ClusterMode {
     }
 }
 
+/// How long a finished task pod may stay before the sweep deletes it: a live run deletes
+/// its pod within a second of the container exiting.
+const TASK_POD_GRACE: chrono::Duration = chrono::Duration::minutes(2);
+
 async fn sweep(cluster: &Cluster) {
+    match cluster
+        .tasks()
+        .sweep_finished(cluster.resolver(), chrono::Utc::now(), TASK_POD_GRACE)
+        .await
+    {
+        Ok(deleted) => {
+            for pod in &deleted {
+                tracing::warn!(pod = %pod, "deleted a finished task pod no live run owns");
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %error_chain(&e), "task pod sweep failed; retrying later")
+        }
+    }
     match cluster
         .pod_failure()
         .sweep_lapsed(cluster.resolver(), chrono::Utc::now())

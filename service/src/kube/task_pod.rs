@@ -3,12 +3,14 @@
 //! from the `log` subresource, then deleted.
 
 use ::kube::Client;
-use ::kube::api::{Api, LogParams, PostParams};
+use ::kube::api::{Api, ListParams, LogParams, PostParams};
+use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 
 use super::error::KubeError;
 use super::pod_kill::kill_pod;
+use super::resolve::Resolver;
 use crate::application::ports::{Killed, RUN_LABEL, TaskPod, TaskState};
 
 /// Labels every task pod as faultline's.
@@ -115,6 +117,67 @@ impl TaskPodRunner {
     pub async fn delete(&self, ns: &str, name: &str) -> Result<Killed, KubeError> {
         kill_pod(&self.client, ns, name, Some(0)).await
     }
+
+    /// Deletes every task pod that finished more than `grace` before `now`: what a run
+    /// killed mid-task (its service or replica gone) left behind. A live run reads a
+    /// finished pod within a second and deletes it, so a pod finished for `grace` has no
+    /// run left to do so; one still running is stopped by its `activeDeadlineSeconds`
+    /// and swept once finished. Returns `NS/NAME` of each pod deleted; one that fails to
+    /// delete is logged and left for the next sweep.
+    pub async fn sweep_finished(
+        &self,
+        resolver: &Resolver,
+        now: DateTime<Utc>,
+        grace: chrono::Duration,
+    ) -> Result<Vec<String>, KubeError> {
+        let api: Api<Pod> = Api::all(self.client.clone());
+        let lp =
+            ListParams::default().labels(&format!("{}={},{RUN_LABEL}", MANAGED_BY.0, MANAGED_BY.1));
+        let pods = resolver.list_all(&api, lp, "all namespaces").await?;
+        let mut out = Vec::new();
+        for pod in pods {
+            let Some(finished) = finished_at(&pod) else {
+                continue;
+            };
+            if now - finished < grace {
+                continue;
+            }
+            let ns = pod.metadata.namespace.clone().unwrap_or_default();
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            match self.delete(&ns, &name).await {
+                Ok(_) => out.push(format!("{ns}/{name}")),
+                Err(e) => {
+                    tracing::error!(pod = %format!("{ns}/{name}"), error = %faultline_agent::agent::error_chain(&e), "could not delete a task pod no run owns; retrying at the next sweep")
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// When a task pod finished: its containers' latest `terminated.finishedAt`, or, for a pod
+/// that ended without one (evicted, past its deadline before starting), its creation
+/// time. `None` while it has not finished.
+fn finished_at(pod: &Pod) -> Option<DateTime<Utc>> {
+    let status = pod.status.as_ref()?;
+    let terminated = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .filter_map(|c| c.state.as_ref()?.terminated.as_ref())
+        .filter_map(|t| t.finished_at.as_ref().and_then(|f| chrono_of(f.0)))
+        .max();
+    if terminated.is_some() {
+        return terminated;
+    }
+    match status.phase.as_deref() {
+        Some("Succeeded" | "Failed") => pod
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .and_then(|t| chrono_of(t.0)),
+        _ => None,
+    }
 }
 
 /// The pod of `task`: one container, never restarted, bounded by its deadline.
@@ -158,4 +221,9 @@ fn pod_object(task: &TaskPod) -> Result<Pod, serde_json::Error> {
             "containers": [container],
         },
     }))
+}
+
+/// A Kubernetes time as chrono's, which the rest of the service uses.
+fn chrono_of(t: k8s_openapi::jiff::Timestamp) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.as_second(), t.subsec_nanosecond().try_into().ok()?)
 }

@@ -303,3 +303,48 @@ async fn a_one_machine_run_refuses_a_task_before_injecting_anything() {
         "step decide: a Task runs a container in the cluster, and this run has none (`faultline run` works on this machine only); nothing injected. Run it with `faultline serve --kubernetes` (cluster mode), or replace the task with the steps of the branch you want"
     );
 }
+
+/// A task pod named `name`, finished (exit 0) at `finished` or still `Running` (`None`).
+fn swept_pod(name: &str, finished: Option<&str>) -> Value {
+    let mut pod = task_pod("check", finished.map(|_| 0));
+    pod["metadata"]["name"] = json!(name);
+    if let Some(at) = finished {
+        pod["status"]["containerStatuses"][0]["state"]["terminated"]["finishedAt"] = json!(at);
+    }
+    pod
+}
+
+#[tokio::test]
+async fn the_sweep_deletes_task_pods_finished_long_ago_and_keeps_the_rest() {
+    // What a service killed mid-task leaves: its pod, finished, with no run to delete it.
+    let (client, server) = testcontext();
+    let old = swept_pod("faultline-task-old", Some("2026-12-01T09:00:00Z"));
+    let fresh = swept_pod("faultline-task-fresh", Some("2026-12-01T09:59:30Z"));
+    let running = swept_pod("faultline-task-running", None);
+    let list = json!({
+        "kind": "PodList", "apiVersion": "v1", "metadata": { "resourceVersion": "9" },
+        "items": [old, fresh, running],
+    });
+    let calls = server.run(vec![
+        Exchange::get("/api/v1/pods", list).query(
+            "labelSelector",
+            "app.kubernetes.io/managed-by=faultline,faultline.dev/run",
+        ),
+        Exchange::new(
+            Method::DELETE,
+            format!("{PODS}/faultline-task-old"),
+            swept_pod("faultline-task-old", Some("2026-12-01T09:00:00Z")),
+        ),
+    ]);
+    let c = cluster(client, 7150, &[]);
+    let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let deleted = c
+        .tasks()
+        .sweep_finished(c.resolver(), now, chrono::Duration::minutes(2))
+        .await
+        .unwrap();
+    done(calls).await;
+    assert_eq!(deleted, vec!["shop/faultline-task-old".to_string()]);
+}
