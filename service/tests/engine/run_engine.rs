@@ -380,9 +380,9 @@ async fn host_names_with_a_port_resolve_into_peer_ports() {
         })
         .collect();
     assert!(
-        notes.iter().any(|n| n
-            .contains("hosts resolved: `localhost:5432` -> ")
-            && n.contains("127.0.0.1")),
+        notes
+            .iter()
+            .any(|n| n.contains("hosts resolved: `localhost:5432` -> ") && n.contains("127.0.0.1")),
         "{notes:?}"
     );
     assert!(f.agent.list().await.unwrap().is_empty());

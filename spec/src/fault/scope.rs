@@ -56,9 +56,13 @@ params! {
         peers: Vec<IpNet> as Peers = default, chaos_mesh "externalTargets";
         /// Only traffic with these peers on these ports, each pair on its own: `ADDRESS:PORT`
         /// or `CIDR:PORT`, IPv6 in brackets (`10.0.0.1:80`, `10.0.0.0/8:22`,
-        /// `[2001:db8::1]:443`). A pair matches whichever side's port it is, as `ports`
-        /// do. Unlike `ports`, which narrow every one of `peers`, a pair narrows only its
-        /// own peer; the two add up. (Chaos Mesh `externalTargets` with a port.)
+        /// `[2001:db8::1]:443`); a pair matches whichever side's port it is, as `ports`
+        /// do. (Chaos Mesh `externalTargets` with a port.) The rule: a packet is in scope
+        /// when its peer is in `peers` (any peer if `peers` is empty) and, if `ports` is
+        /// set, its port is in `ports`; OR when its peer and port are one of `peerPorts`.
+        /// So `ports` narrow every one of `peers` but no pair, and a pair narrows only its
+        /// own peer. `peers`, `ports` and `peerPorts` all empty (after `hosts` and
+        /// `peerSelector` are resolved): all traffic.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         peer_ports("peerPorts"): Vec<PeerPort> as PeerPorts = default;
         /// Only traffic to/from these host names' addresses (Chaos Mesh `externalTargets`
