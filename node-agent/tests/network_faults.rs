@@ -329,3 +329,90 @@ async fn partition_of_a_gone_netns_is_target_gone() {
         Recovered::TargetGone(_)
     ));
 }
+
+/// Whether a TCP connection from a to b's `port` is accepted within 1 s.
+fn a_connects_to_b(pair: &NetnsPair, port: u16) -> bool {
+    let addr: std::net::SocketAddr = format!("10.77.0.2:{port}").parse().unwrap();
+    faultline_test_support::in_netns(&pair.a_path(), move || {
+        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(1)).is_ok()
+    })
+}
+
+/// The table's rules, as `nft` lists them (a cross-check independent of our JSON).
+fn listed(pair: &NetnsPair, table: &str) -> String {
+    sh(&format!(
+        "ip netns exec {} nft list table inet {table} 2>&1 || true",
+        pair.a
+    ))
+}
+
+/// A partition from one peer on one port (Chaos Mesh `externalTargets: ["IP:PORT"]`):
+/// TCP to that port of b is dropped while another port of the same b still connects, and
+/// recovery leaves nothing (a panic on the way drops the namespaces, and the table with them).
+#[tokio::test]
+async fn partition_of_a_peer_port_drops_that_port_only_and_recovers() {
+    let pair = NetnsPair::new("pport");
+    // Below the ephemeral range, so a's source ports never equal them (a pair matches
+    // either side's port, as `ports` do).
+    let cut = 20_000 + (std::process::id() % 10_000) as u16;
+    let open = cut + 1;
+    let _listeners: Vec<std::net::TcpListener> = [cut, open]
+        .into_iter()
+        .map(|p| {
+            faultline_test_support::in_netns(&pair.b_path(), move || {
+                std::net::TcpListener::bind(("0.0.0.0", p))
+            })
+            .unwrap()
+        })
+        .collect();
+    assert!(a_connects_to_b(&pair, cut), "no connection to {cut} before");
+    assert!(
+        a_connects_to_b(&pair, open),
+        "no connection to {open} before"
+    );
+
+    let scope = NetworkScope {
+        peer_ports: vec![format!("10.77.0.2:{cut}").parse().unwrap()],
+        ..NetworkScope::default()
+    };
+    let rec = netns_record(
+        "pport",
+        NodeFault::NetworkPartition(NetworkPartition { scope }),
+        &pair.a_path(),
+    );
+    let table = faultline_agent::faults::partition::table_name(&rec);
+    let fam = Family::of(&rec.kind);
+    fam.apply(&rec).await.unwrap();
+    fam.apply(&rec).await.unwrap(); // idempotent
+    let rules = listed(&pair, &table);
+    // Both chains, either side's port.
+    for rule in [
+        format!("ip saddr 10.77.0.2 th sport {cut} drop"),
+        format!("ip saddr 10.77.0.2 th dport {cut} drop"),
+        format!("ip daddr 10.77.0.2 th sport {cut} drop"),
+        format!("ip daddr 10.77.0.2 th dport {cut} drop"),
+    ] {
+        assert_eq!(rules.matches(&rule).count(), 1, "{rule}: {rules}");
+    }
+    assert_eq!(rules.matches(" drop").count(), 4, "{rules}");
+    assert!(
+        !a_connects_to_b(&pair, cut),
+        "a -> b:{cut} still connects during the partition"
+    );
+    assert!(
+        a_connects_to_b(&pair, open),
+        "a -> b:{open} was cut too: the pair's port must narrow its peer"
+    );
+
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::AlreadyGone);
+    assert!(!sh(&format!("ip netns exec {} nft list tables", pair.a)).contains("faultline"));
+    assert!(
+        a_connects_to_b(&pair, cut),
+        "no connection to {cut} after recovery"
+    );
+    assert!(
+        a_connects_to_b(&pair, open),
+        "no connection to {open} after recovery"
+    );
+}

@@ -278,3 +278,105 @@ async fn scoped_netem_either_works_or_says_the_module_is_missing_and_changes_not
     }
     assert_eq!(tc_all(&pair.a), before);
 }
+
+/// A bandwidth limit on one peer's one port (`peerPorts`, Chaos Mesh `externalTargets:
+/// ["IP:PORT"]`): one u32 filter on that address and port, read back with `tc`; transfers to
+/// that port are limited and to another port of the same peer are not; recovery leaves the
+/// interface as it was.
+#[tokio::test]
+async fn bandwidth_to_one_peer_port_spares_its_other_ports() {
+    let pair = pair_with_two_addresses("pport");
+    let before = tc_all(&pair.a);
+    // Below the ephemeral range, so the "other port" transfer never lands on it.
+    let port = 20_000 + (std::process::id() % 10_000) as u16;
+    let scope = NetworkScope {
+        peer_ports: vec![format!("10.77.0.2:{port}").parse().unwrap()],
+        ..NetworkScope::default()
+    };
+    let rec = netns_record("pport", tbf("4mbps", scope), &pair.a_path());
+    let fam = Family::of(&rec.kind);
+    fam.apply(&rec).await.unwrap();
+    fam.apply(&rec).await.unwrap(); // one tree, not two sets of filters
+
+    let va = pair.a_ifindex();
+    assert_eq!(
+        ours(&pair.a_path()).await,
+        [format!("htb@{va}"), format!("tbf<{va}")]
+    );
+    let filters = sh(&format!("tc -n {} filter show dev va", pair.a));
+    // Exactly one filter: the peer and its port together (no IPv6 port-only twin).
+    assert_eq!(filters.matches("flowid fa17:1").count(), 1, "{filters}");
+    assert!(
+        filters.contains("match 0a4d0002/ffffffff at 16"),
+        "{filters}"
+    );
+    assert!(
+        filters.contains(&format!("match 0000{port:04x}/0000ffff at 20")),
+        "{filters}"
+    );
+
+    let limited = a_to(&pair, "10.77.0.2", port);
+    assert_limited(limited, "a -> b:{port}");
+    let other_port = a_to(&pair, "10.77.0.2", 0);
+    assert_unlimited(other_port, limited, "a -> b:another port");
+    let other_peer = a_to(&pair, "10.77.0.3", port);
+    assert_unlimited(
+        other_peer,
+        limited,
+        "a -> 10.77.0.3:{port} (not the pair's peer)",
+    );
+
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+    assert!(ours(&pair.a_path()).await.is_empty());
+    assert_eq!(tc_all(&pair.a), before);
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::AlreadyGone);
+}
+
+/// Pairs of both families beside peers x ports, both directions: each pair is one filter
+/// on each side (destination on the interface, source on the IFB), added to the peers x
+/// ports ones, and everything goes on recovery.
+#[tokio::test]
+async fn peer_ports_of_both_families_add_one_filter_each_both_ways() {
+    let pair = NetnsPair::new("pp6");
+    let before = tc_all(&pair.a);
+    let mut s = scope(Direction::Both, &["10.0.0.0/8"], &[80]);
+    s.peer_ports = vec![
+        "192.0.2.20:8080".parse().unwrap(),
+        "[fd00:77::1]:443".parse().unwrap(),
+    ];
+    let rec = netns_record("pp6", tbf("100mbps", s), &pair.a_path());
+    let fam = Family::of(&rec.kind);
+    fam.apply(&rec).await.unwrap();
+    let egress = sh(&format!("tc -n {} filter show dev va", pair.a));
+    let ifb = sh(&format!(
+        "tc -n {} filter show dev flifb{}",
+        pair.a,
+        pair.a_ifindex()
+    ));
+    for (dump, v4_at, v6_at, mask, port_8080, port_443) in [
+        (&egress, 16, 24, "0000ffff", "00001f90", "000001bb"),
+        (&ifb, 12, 8, "ffff0000", "1f900000", "01bb0000"),
+    ] {
+        // 1 peer x 1 port, then the 2 pairs.
+        assert_eq!(dump.matches("flowid fa17:1").count(), 3, "{dump}");
+        assert!(
+            dump.contains(&format!("match c0000214/ffffffff at {v4_at}")),
+            "{dump}"
+        );
+        assert!(
+            dump.contains(&format!("match {port_8080}/{mask} at 20")),
+            "{dump}"
+        );
+        assert!(
+            dump.contains(&format!("match fd000077/ffffffff at {v6_at}")),
+            "{dump}"
+        );
+        assert!(
+            dump.contains(&format!("match {port_443}/{mask} at 40")),
+            "{dump}"
+        );
+    }
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+    assert!(ours(&pair.a_path()).await.is_empty());
+    assert_eq!(tc_all(&pair.a), before);
+}

@@ -30,7 +30,9 @@ pub use experiment::{
     Channel, Experiment, ExperimentSpec, FaultStep, Group, Guard, Metadata, Notify, Repeat, Step,
     Verdict,
 };
-pub use fault::{Direction, FaultKind, NetemParams, NetworkScope, NodeFault, PodFault, Signal};
+pub use fault::{
+    Direction, FaultKind, Host, NetemParams, NetworkScope, NodeFault, PeerPort, PodFault, Signal,
+};
 pub use load::{load_file, load_str};
 pub use schedule::{Schedule, ScheduleError, WeekdayError};
 pub use schedule_policy::{ConcurrencyPolicy, SchedulePolicy};

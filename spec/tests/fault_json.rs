@@ -212,3 +212,27 @@ fn the_printed_fields_are_the_declared_ones() {
         }
     }
 }
+
+/// `peerPorts` and hosts with a port are new: each an optional list of strings, written as
+/// the user wrote them and left out when empty, so the documents above read and write as
+/// before (their scopes have neither).
+#[test]
+fn peer_ports_and_hosts_with_ports_are_strings_beside_the_scope() {
+    let json = r#"{"networkPartition":{"direction":"to","peers":["10.1.2.3/32"],"peerPorts":["10.0.0.1:80","10.0.0.0/8:22","[2001:db8::1]:443"],"hosts":["db.shop.svc:5432","cache"]}}"#;
+    let f: FaultKind = serde_json::from_str(json).unwrap();
+    assert_eq!(serde_json::to_string(&f).unwrap(), json);
+    let FaultKind::NetworkPartition(p) = &f else {
+        panic!("{f:?}")
+    };
+    assert_eq!(p.scope.peer_ports[1].peer.to_string(), "10.0.0.0/8");
+    assert_eq!(p.scope.peer_ports[2].port, 443);
+    assert_eq!(p.scope.hosts[0].port, Some(5432));
+    assert_eq!(p.scope.hosts[1].port, None);
+    for bad in [
+        r#"{"networkPartition":{"peerPorts":["10.0.0.1"]}}"#,
+        r#"{"networkPartition":{"peerPorts":["10.0.0.1:0"]}}"#,
+        r#"{"networkPartition":{"hosts":["10.0.0.1:80"]}}"#,
+    ] {
+        assert!(serde_json::from_str::<FaultKind>(bad).is_err(), "{bad}");
+    }
+}

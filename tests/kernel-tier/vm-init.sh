@@ -282,6 +282,34 @@ else
     fi
 fi
 
+# (d3) delay scoped to one peer's one port (`peerPorts`, Chaos Mesh `externalTargets:
+# ["IP:PORT"]`): netem under the htb class and exactly one u32 filter, matching 10.99.0.2 and
+# destination port 5201 together; after recovery no htb/netem qdisc and no filter. (Read
+# back with tc: ping has no port to tell the two apart.)
+api POST /v1/faults '{"id":"t8","kind":{"networkDelay":{"latency":"10ms","jitter":"0s","correlation":0,"direction":"to","peerPorts":["10.99.0.2:5201"]}},"targets":[{"netns":"fl-a"}],"leaseSeconds":60}'
+if ! ok; then
+    result scoped-peer-port FAIL "apply networkDelay to $ADDR_B:5201: $(answer)"
+else
+    TREE=$($TC -n fl-a qdisc show dev veth-a | tr '\n' ';')
+    FILTERS=$($TC -n fl-a filter show dev veth-a)
+    FLOWS=$(echo "$FILTERS" | grep -c 'flowid fa17:1')
+    PAIR=no
+    # One filter's keys: dst 10.99.0.2/32 at 16, dport 5201 (0x1451) at 20.
+    if echo "$FILTERS" | grep -q 'match 0a630002/ffffffff at 16' &&
+        echo "$FILTERS" | grep -q 'match 00001451/0000ffff at 20'; then PAIR=yes; fi
+    api DELETE /v1/faults/t8 ""
+    RECOVERED=recovered
+    ok || RECOVERED="recover failed: $(answer)"
+    LEFT=$(scoped_left | tr '\n' ';')
+    detail="qdiscs: $TREE filters with flowid: $FLOWS, peer+port keys: $PAIR; $RECOVERED; left: ${LEFT:-nothing}"
+    if echo "$TREE" | grep -q netem && [ "$FLOWS" -eq 1 ] && [ "$PAIR" = yes ] &&
+        [ -z "$LEFT" ] && [ "$RECOVERED" = recovered ]; then
+        result scoped-peer-port PASS "$detail"
+    else
+        result scoped-peer-port FAIL "$detail"
+    fi
+fi
+
 # (e) a 2 s lease that nobody renews: the agent removes the fault by itself within 3 s.
 api POST /v1/faults "$(delay_body t3 10ms 2)"
 t0=$(now)

@@ -67,7 +67,7 @@ impl Fault for Family {
                 kind: rec.kind.name(),
                 target: rec.target.to_string(),
                 reason: format!(
-                    "host `{host}` was not resolved: the agent takes addresses only (the service resolves `hosts` into `peers` when it injects)"
+                    "host `{host}` was not resolved: the agent takes addresses only (the service resolves `hosts` into `peers`, or `peerPorts` for a name with a port, when it injects)"
                 ),
             });
         }

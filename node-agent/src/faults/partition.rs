@@ -2,7 +2,7 @@
 //!
 //! One table per fault, `inet faultline_<fault id>`, with an `input` and an `output` base
 //! chain dropping traffic from and to `scope.peers` (only on `scope.ports`, either side's
-//! port, when given). Apply is one nft transaction (`add table; flush table; add chain ...;
+//! port, when given) and from and to each `scope.peerPorts` peer on its own port. Apply is one nft transaction (`add table; flush table; add chain ...;
 //! add rule ...`), so applying twice equals once and a failure leaves nothing half-built.
 //! Recover deletes the table by name; a missing table is `AlreadyGone`, a missing netns
 //! `TargetGone`. `nft` runs inside the netns via `pre_exec` setns (any netns path works).
@@ -41,9 +41,19 @@ fn scope(rec: &FaultRecord) -> Result<&NetworkScope, FaultError> {
         reason: reason.into(),
     };
     match &rec.kind {
-        NodeFault::NetworkPartition(p) if p.scope.peers.is_empty() => Err(unsupported(
-            "a partition needs `peers`; to cut everything use networkLoss 100%",
-        )),
+        NodeFault::NetworkPartition(p)
+            if p.scope.peers.is_empty() && p.scope.peer_ports.is_empty() =>
+        {
+            Err(unsupported(
+                "a partition needs `peers` or `peerPorts`; to cut everything use networkLoss 100%",
+            ))
+        }
+        // Rules are per peer; ports with no peer to narrow would be silently dropped.
+        NodeFault::NetworkPartition(p) if p.scope.peers.is_empty() && !p.scope.ports.is_empty() => {
+            Err(unsupported(
+                "`ports` narrow `peers` and this partition has none; list each peer with its port under `peerPorts`",
+            ))
+        }
         NodeFault::NetworkPartition(p) => Ok(&p.scope),
         _ => Err(unsupported("not a partition fault")),
     }
@@ -77,51 +87,80 @@ fn matches(left: Expression<'static>, right: Expression<'static>) -> Statement<'
     })
 }
 
-/// The rules of one chain: per peer, `ip[6] saddr|daddr PEER [th sport|dport {PORTS}] drop`.
+/// `ip[6] saddr|daddr NET`.
+fn peer_match(addr_field: &'static str, net: &IpNet) -> Statement<'static> {
+    let proto = match net {
+        IpNet::V4(_) => "ip",
+        IpNet::V6(_) => "ip6",
+    };
+    let prefix = Expression::Named(NamedExpression::Prefix(Prefix {
+        addr: Box::new(Expression::String(net.network().to_string().into())),
+        len: u32::from(net.prefix_len()),
+    }));
+    matches(field(proto, addr_field), prefix)
+}
+
+/// `th sport|dport {PORTS}`.
+fn ports_match(port_field: &'static str, ports: &[u16]) -> Statement<'static> {
+    let set = ports
+        .iter()
+        .map(|p| SetItem::Element(Expression::Number(u32::from(*p))))
+        .collect();
+    matches(
+        field("th", port_field),
+        Expression::Named(NamedExpression::Set(set)),
+    )
+}
+
+/// `add rule inet TABLE CHAIN <expr> drop`.
+fn drop_rule(
+    table: &str,
+    chain: &'static str,
+    mut expr: Vec<Statement<'static>>,
+) -> NfObject<'static> {
+    expr.push(Statement::Drop(None));
+    NfObject::CmdObject(NfCmd::Add(NfListObject::Rule(Rule {
+        family: NfFamily::INet,
+        table: table.to_string().into(),
+        chain: chain.into(),
+        expr: Cow::Owned(expr),
+        handle: None,
+        index: None,
+        comment: None,
+    })))
+}
+
+/// The rules of one chain: per peer, `ip[6] saddr|daddr PEER [th sport|dport {PORTS}]
+/// drop`; per `peerPorts` pair, `ip[6] saddr|daddr PEER th sport|dport PORT drop` (either
+/// side's port, as `ports` match), so a pair drops that peer's one port and no other.
 fn rules(
     table: &str,
     chain: &'static str,
     addr_field: &'static str,
     s: &NetworkScope,
 ) -> Vec<NfObject<'static>> {
+    let port_fields: &[Option<&'static str>] = if s.ports.is_empty() {
+        &[None]
+    } else {
+        &[Some("sport"), Some("dport")]
+    };
     let mut out = Vec::new();
     for peer in &s.peers {
-        let proto = match peer {
-            IpNet::V4(_) => "ip",
-            IpNet::V6(_) => "ip6",
-        };
-        let prefix = Expression::Named(NamedExpression::Prefix(Prefix {
-            addr: Box::new(Expression::String(peer.network().to_string().into())),
-            len: u32::from(peer.prefix_len()),
-        }));
-        let port_fields: &[Option<&'static str>] = if s.ports.is_empty() {
-            &[None]
-        } else {
-            &[Some("sport"), Some("dport")]
-        };
         for port_field in port_fields {
-            let mut expr = vec![matches(field(proto, addr_field), prefix.clone())];
+            let mut expr = vec![peer_match(addr_field, peer)];
             if let Some(pf) = port_field {
-                let set = s
-                    .ports
-                    .iter()
-                    .map(|p| SetItem::Element(Expression::Number(u32::from(*p))))
-                    .collect();
-                expr.push(matches(
-                    field("th", pf),
-                    Expression::Named(NamedExpression::Set(set)),
-                ));
+                expr.push(ports_match(pf, &s.ports));
             }
-            expr.push(Statement::Drop(None));
-            out.push(NfObject::CmdObject(NfCmd::Add(NfListObject::Rule(Rule {
-                family: NfFamily::INet,
-                table: table.to_string().into(),
-                chain: chain.into(),
-                expr: Cow::Owned(expr),
-                handle: None,
-                index: None,
-                comment: None,
-            }))));
+            out.push(drop_rule(table, chain, expr));
+        }
+    }
+    for pair in &s.peer_ports {
+        for pf in ["sport", "dport"] {
+            let expr = vec![
+                peer_match(addr_field, &pair.peer),
+                ports_match(pf, &[pair.port]),
+            ];
+            out.push(drop_rule(table, chain, expr));
         }
     }
     out
@@ -296,5 +335,76 @@ mod tests {
         );
         assert!(text.contains(r#"{"set":[80,443]}"#), "{text}");
         assert_eq!(text.matches(r#""drop":null"#).count(), 8, "{text}");
+    }
+
+    #[test]
+    fn each_peer_port_pair_drops_its_peer_on_its_port_only() {
+        let s = NetworkScope {
+            peers: vec!["10.1.0.0/16".parse().unwrap()],
+            peer_ports: vec![
+                "192.0.2.20:8080".parse().unwrap(),
+                "[2001:db8::1]:443".parse().unwrap(),
+            ],
+            ..NetworkScope::default()
+        };
+        let json = serde_json::to_value(ruleset("faultline_x", &s)).unwrap();
+        let objs = json["nftables"].as_array().unwrap();
+        let rules: Vec<String> = objs
+            .iter()
+            .filter_map(|o| o["add"]["rule"].as_object())
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["chain"],
+                    serde_json::Value::Array(r["expr"].as_array().unwrap().clone())
+                )
+            })
+            .collect();
+        // Per chain: the peer on every port (1), each pair by either side's port (2 x 2).
+        assert_eq!(rules.len(), 2 * (1 + 4), "{rules:#?}");
+        let pair = |chain: &str, proto: &str, addr: &str, len: u8, side: &str, port: u16| {
+            let dir = if chain == "input" { "saddr" } else { "daddr" };
+            format!(
+                r#""{chain}" [{{"match":{{"left":{{"payload":{{"field":"{dir}","protocol":"{proto}"}}}},"op":"==","right":{{"prefix":{{"addr":"{addr}","len":{len}}}}}}}}},{{"match":{{"left":{{"payload":{{"field":"{side}","protocol":"th"}}}},"op":"==","right":{{"set":[{port}]}}}}}},{{"drop":null}}]"#
+            )
+        };
+        for chain in ["input", "output"] {
+            for side in ["sport", "dport"] {
+                let v4 = pair(chain, "ip", "192.0.2.20", 32, side, 8080);
+                assert!(rules.contains(&v4), "{v4}\n{rules:#?}");
+                let v6 = pair(chain, "ip6", "2001:db8::1", 128, side, 443);
+                assert!(rules.contains(&v6), "{v6}\n{rules:#?}");
+            }
+        }
+        // The peer's rule carries no port: peer ports never narrow `peers`.
+        let text = json.to_string();
+        assert_eq!(text.matches(r#""len":16"#).count(), 2, "{text}");
+        assert_eq!(text.matches(r#"{"set":[8080]}"#).count(), 4, "{text}");
+    }
+
+    #[test]
+    fn a_partition_of_pairs_alone_is_taken_and_ports_without_peers_are_refused() {
+        let rec = |scope: NetworkScope| FaultRecord {
+            id: crate::faults::record::FaultId::new("p").unwrap(),
+            kind: NodeFault::NetworkPartition(faultline_spec::fault::NetworkPartition { scope }),
+            target: faultline_spec::LocalTarget::Netns("/run/netns/x".into()),
+            resolved: crate::target::Resolved::default(),
+            lease_until: chrono::Utc::now(),
+        };
+        let pairs = NetworkScope {
+            peer_ports: vec!["10.0.0.1:80".parse().unwrap()],
+            ..NetworkScope::default()
+        };
+        assert!(scope(&rec(pairs.clone())).is_ok());
+        let with_ports = NetworkScope {
+            ports: vec![443],
+            ..pairs
+        };
+        let err = scope(&rec(with_ports)).unwrap_err().to_string();
+        assert!(err.contains("peerPorts"), "{err}");
+        let err = scope(&rec(NetworkScope::default()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("networkLoss"), "{err}");
     }
 }

@@ -10,6 +10,7 @@
 
 use std::net::IpAddr;
 
+use faultline_spec::PeerPort;
 use ipnet::IpNet;
 
 use super::nla;
@@ -136,10 +137,29 @@ impl U32Filter {
     }
 }
 
-/// The filters that steer the traffic `peers` x `ports` describe, seen from `end`: one per
-/// (peer, port) pair; with no peers, one per port and IP family; with no ports, one per
-/// peer. Both empty: none (the caller shapes everything without a classifier).
-pub fn filters(end: End, peers: &[IpNet], ports: &[u16]) -> Vec<U32Filter> {
+/// The filters that steer the traffic a scope describes, seen from `end`: those of
+/// `peers` x `ports` (one per (peer, port) pair; with no peers, one per port and IP family;
+/// with no ports, one per peer), then one per `peer_ports` pair, matching that peer on
+/// that port only. u32 filters are alternatives (the first match classifies), so the two
+/// add up as the scope's rule says. All empty: none (the caller shapes everything without
+/// a classifier).
+pub fn filters(
+    end: End,
+    peers: &[IpNet],
+    ports: &[u16],
+    peer_ports: &[PeerPort],
+) -> Vec<U32Filter> {
+    let mut out = peers_times_ports(end, peers, ports);
+    out.extend(peer_ports.iter().map(|pp| U32Filter {
+        v6: matches!(pp.peer, IpNet::V6(_)),
+        end,
+        net: Some(pp.peer),
+        port: Some(pp.port),
+    }));
+    out
+}
+
+fn peers_times_ports(end: End, peers: &[IpNet], ports: &[u16]) -> Vec<U32Filter> {
     let ports: Vec<Option<u16>> = if ports.is_empty() {
         vec![None]
     } else {
@@ -225,13 +245,46 @@ mod tests {
     #[test]
     fn peers_times_ports() {
         let peers: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap(), "fd00::/8".parse().unwrap()];
-        let all = filters(End::Dst, &peers, &[80, 443]);
+        let all = filters(End::Dst, &peers, &[80, 443], &[]);
         assert_eq!(all.len(), 4);
         assert_eq!(all.iter().filter(|f| f.v6).count(), 2);
         // Ports only: both families.
-        let p = filters(End::Src, &[], &[53]);
+        let p = filters(End::Src, &[], &[53], &[]);
         assert_eq!(p.len(), 2);
         assert!(p.iter().all(|f| f.net.is_none() && f.port == Some(53)));
-        assert!(filters(End::Dst, &[], &[]).is_empty());
+        assert!(filters(End::Dst, &[], &[], &[]).is_empty());
+    }
+
+    #[test]
+    fn each_peer_port_pair_is_one_filter_beside_peers_times_ports() {
+        let pairs: Vec<PeerPort> = ["10.0.0.0/8:22", "[2001:db8::1]:443"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        // Pairs alone: exactly one filter each, on its own peer and port.
+        assert_eq!(
+            filters(End::Dst, &[], &[], &pairs),
+            [
+                f(false, End::Dst, Some("10.0.0.0/8"), Some(22)),
+                f(true, End::Dst, Some("2001:db8::1/128"), Some(443)),
+            ]
+        );
+        // Beside peers x ports, the pairs do not take the shared ports, nor the pairs'
+        // ports the peers.
+        let peers: Vec<IpNet> = vec!["192.0.2.10/32".parse().unwrap()];
+        assert_eq!(
+            filters(End::Src, &peers, &[80], &pairs[..1]),
+            [
+                f(false, End::Src, Some("192.0.2.10/32"), Some(80)),
+                f(false, End::Src, Some("10.0.0.0/8"), Some(22)),
+            ]
+        );
+        // Ports with no peers still cover every peer of both families.
+        assert_eq!(filters(End::Dst, &[], &[53], &pairs[..1]).len(), 3);
+        // tc's bytes for a pair are a peer-and-port filter's:
+        // match ip src 10.0.0.0/8 match ip sport 53 0xffff flowid fa17:1
+        let pair: PeerPort = "10.0.0.0/8:53".parse().unwrap();
+        let o = filters(End::Src, &[], &[], &[pair])[0].options(FLOW);
+        assert_eq!(o, captured(include_str!("testdata/u32_src4.hex")));
     }
 }

@@ -323,3 +323,67 @@ async fn host_names_are_resolved_at_injection_recorded_and_shaped() {
     );
     assert!(f.agent.list().await.unwrap().is_empty());
 }
+
+/// A host name with a port (Chaos Mesh `externalTargets: ["localhost:5432"]`) resolves
+/// into `peerPorts`: the agent's one u32 filter matches 127.0.0.1 and that port together
+/// (read back with `tc` while the step holds), the note names the port, and after the run
+/// nothing is left.
+#[tokio::test]
+async fn host_names_with_a_port_resolve_into_peer_ports() {
+    let f = fixture().await;
+    let pair = faultline_test_support::NetnsPair::new("hostport");
+    let before = pair.tc_show_a();
+    let r = runner(
+        &f,
+        "hostport1",
+        &bandwidth_to_hosts_yaml(&pair.a, "'localhost:5432'"),
+    );
+    let ns = pair.a.clone();
+    let watch = tokio::spawn(async move {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let filters = faultline_test_support::sh(&format!("tc -n {ns} filter show dev va"));
+            // dst 127.0.0.1/32 and dport 5432 (0x1538) in one filter.
+            if filters.contains("7f000001/ffffffff at 16") {
+                return Some(filters);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    });
+    let verdict = r.execute().await;
+    let shaped = watch.await.unwrap();
+    let after = pair.tc_show_a();
+    assert_eq!(
+        verdict,
+        RunState::Passed,
+        "{:?}",
+        f.store.run("hostport1").unwrap()
+    );
+    let filters = shaped.expect("no filter for 127.0.0.1 while the step held");
+    let v4 = filters
+        .split("filter ")
+        .find(|f| f.contains("7f000001/ffffffff at 16"))
+        .unwrap();
+    assert!(v4.contains("match 00001538/0000ffff at 20"), "{filters}");
+    // No filter for 127.0.0.1 on every port: the port narrows that peer.
+    assert_eq!(filters.matches("7f000001/ffffffff").count(), 1, "{filters}");
+    assert_eq!(after, before, "the fault outlived its run");
+    let notes: Vec<String> = f
+        .store
+        .events("hostport1")
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            RunEvent::Note { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("hosts resolved: `localhost:5432` -> ") && n.contains("127.0.0.1")),
+        "{notes:?}"
+    );
+    assert!(f.agent.list().await.unwrap().is_empty());
+}

@@ -8,8 +8,8 @@ use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::target::{SELECTOR, mode, selector_fields};
 use crate::decode::value::{Dur, Pct, Read};
 use crate::experiment::{FaultStep, Step};
+use crate::fault::endpoint::{Endpoint, EndpointError, Host, PeerPort};
 use crate::fault::kinds::peak_has_its_bucket;
-use crate::fault::scope::{looks_like_host, peer};
 use crate::fault::{FaultKind, FieldDecl, KindDecl, NetworkScope, Params};
 use crate::selector::PodSelector;
 use crate::units::Duration;
@@ -86,7 +86,7 @@ fn scope(cx: &mut Cx, o: &Obj<'_>) -> Option<NetworkScope> {
     let own = NetworkScope::read(cx, &Paths::root(o).hiding(&["externalTargets"]));
     let external = match o.get("externalTargets") {
         Some(n) => external_targets(cx, n, &o.at("externalTargets")),
-        None => Some((Vec::new(), Vec::new())),
+        None => Some(External::default()),
     };
     let peer_selector = match o.get("target") {
         Some(n) => cx
@@ -110,47 +110,57 @@ fn scope(cx: &mut Cx, o: &Obj<'_>) -> Option<NetworkScope> {
     };
     let mut scope = own?;
     scope.peer_selector = peer_selector?;
-    (scope.peers, scope.hosts) = external?;
+    let external = external?;
+    (scope.peers, scope.peer_ports, scope.hosts) =
+        (external.peers, external.peer_ports, external.hosts);
     Some(scope)
 }
 
+/// `externalTargets` sorted into the scope's three lists.
+#[derive(Default)]
+struct External {
+    peers: Vec<ipnet::IpNet>,
+    peer_ports: Vec<PeerPort>,
+    hosts: Vec<Host>,
+}
+
 /// `externalTargets`: each an IP, a CIDR or a host name (resolved when the fault is
-/// injected). Chaos Mesh also takes `target:port`; faultline's `ports` narrow every peer
-/// at once, so a port on one target is refused.
-fn external_targets(
-    cx: &mut Cx,
-    node: &crate::decode::tree::Node,
-    path: &str,
-) -> Option<(Vec<ipnet::IpNet>, Vec<String>)> {
+/// injected), any of them with `:PORT` (IPv6 in brackets) to mean only that port of it:
+/// addresses become `peers`, addresses with a port `peerPorts`, names `hosts`.
+fn external_targets(cx: &mut Cx, node: &crate::decode::tree::Node, path: &str) -> Option<External> {
     let items = cx.list(node, path)?;
-    let (mut peers, mut hosts, mut ok) = (Vec::new(), Vec::new(), true);
+    let (mut out, mut ok) = (External::default(), true);
     for (i, it) in items.iter().enumerate() {
         let p = crate::decode::cx::index(path, i);
-        let text = it
-            .scalar()
-            .map(|s| s.raw.trim().to_string())
-            .unwrap_or_default();
-        let port = text
-            .rsplit_once(':')
-            .filter(|(h, port)| !h.contains(':') && port.parse::<u16>().is_ok());
-        if let Some((target, port)) = port {
-            cx.err_hint(
-                &p,
-                it.pos,
-                format!("`{text}`: a port on one external target is not supported"),
-                format!("faultline's `ports` narrow every peer at once: write `{target}` here, and `ports: [{port}]` in a native experiment if all peers share it"),
-            );
+        let Some(text) = cx.nonempty(it, &p) else {
             ok = false;
-        } else if looks_like_host(&text) {
-            hosts.push(text);
-        } else {
-            match peer(cx, it, &p) {
-                Some(net) => peers.push(net),
-                None => ok = false,
+            continue;
+        };
+        let text = text.trim().to_string();
+        match Endpoint::parse(&text) {
+            Ok(Endpoint::Peer(net)) => out.peers.push(net),
+            Ok(Endpoint::PeerPort(pp)) => out.peer_ports.push(pp),
+            Ok(Endpoint::Host(h)) => out.hosts.push(h),
+            Err(EndpointError::BadPort(port)) => {
+                cx.err(
+                    &p,
+                    it.pos,
+                    format!("`{text}`: `{port}` is not a port (1 to 65535)"),
+                );
+                ok = false;
+            }
+            Err(EndpointError::NotAnEndpoint) => {
+                cx.err_hint(
+                    &p,
+                    it.pos,
+                    format!("`{text}` is not an IP address, CIDR or host name"),
+                    "like `10.0.0.1`, `10.0.0.0/8`, `db.example.com`, each optionally with a port: `10.0.0.1:80`, `[2001:db8::1]:443`",
+                );
+                ok = false;
             }
         }
     }
-    ok.then_some((peers, hosts))
+    ok.then_some(out)
 }
 
 /// The kind `action` names: the one whose `when` field is present, else the plain one.
@@ -200,6 +210,7 @@ fn fault(cx: &mut Cx, o: &Obj<'_>, action: &str, scope: NetworkScope) -> Option<
     }
     if kind.fields.is_empty()
         && scope.peers.is_empty()
+        && scope.peer_ports.is_empty()
         && scope.hosts.is_empty()
         && scope.peer_selector.is_none()
     {

@@ -115,11 +115,13 @@ fn write_page(out: &mut String) -> std::fmt::Result {
     writeln!(out)?;
     writeln!(
         out,
-        "**NetworkChaos `externalTargets`.** Addresses and CIDRs become `peers`; host names \
-         become `hosts`, which the service resolves when the step is injected (not at \
-         validate), adding the addresses to `peers` and noting them on the run; a name that \
-         does not resolve fails the step. A port on one target (`1.1.1.1:80`) is refused: \
-         faultline's `ports` narrow every peer at once. `bandwidth.peakrate` (a bare number is \
+        "**NetworkChaos `externalTargets`.** Addresses and CIDRs become `peers`; an address \
+         or CIDR with a port (`1.1.1.1:80`, `10.0.0.0/8:22`, `[2001:db8::1]:443`) becomes \
+         one of `peerPorts`, that peer on that port only; host names, with or without a \
+         port, become `hosts`, which the service resolves when the step is injected (not at \
+         validate), adding the addresses to `peers` (with a port: to `peerPorts`) and \
+         noting them on the run; a name that does not resolve fails the step. \
+         `bandwidth.peakrate` (a bare number is \
          bits per second, as `tc` reads it) and `bandwidth.minburst` set tbf's peak bucket; 0 \
          means none, as in Chaos Mesh."
     )?;

@@ -221,8 +221,9 @@ fault_kinds! {
         ..scope: NetworkScope
     }
 
-    /// nftables drop rules between the target and `peers`. `peers` (or a `peerSelector`)
-    /// must not be empty: a partition from everything is a different fault, use
+    /// nftables drop rules between the target and `peers` (on `ports` if set), and with
+    /// each of `peerPorts` on its port. `peers`, `peerPorts`, `hosts` or a `peerSelector`
+    /// must not all be empty: a partition from everything is a different fault, use
     /// `networkLoss: { loss: 100 }`.
     node NetworkPartition "networkPartition" {
         targets: Targets::LocalOrPods,
@@ -329,14 +330,29 @@ fn hang_above_zero(cx: &mut Cx, o: &Obj<'_>, m: &StressMemory) -> bool {
     true
 }
 
-/// A partition needs peers (addresses or a selector) to be a partition.
+/// A partition needs peers (addresses, peer-port pairs, names or a selector) to be a
+/// partition. Its `ports` narrow those peers; with only `peerPorts` beside them they would
+/// cut every peer on those ports, which is not what the list of pairs says.
 fn needs_peers(cx: &mut Cx, o: &Obj<'_>, p: &NetworkPartition) -> bool {
-    if p.scope.peers.is_empty() && p.scope.hosts.is_empty() && p.scope.peer_selector.is_none() {
+    let s = &p.scope;
+    let whole_peers = !s.peers.is_empty()
+        || s.hosts.iter().any(|h| h.port.is_none())
+        || s.peer_selector.is_some();
+    if !whole_peers && s.peer_ports.is_empty() && s.hosts.is_empty() {
         cx.err_hint(
             &o.at("peers"),
             o.pos,
-            "a partition needs non-empty `peers` (or a `peerSelector`)",
+            "a partition needs non-empty `peers` (or `peerPorts` or a `peerSelector`)",
             "to drop all traffic use `networkLoss: { loss: 100 }`",
+        );
+        return false;
+    }
+    if !whole_peers && !s.ports.is_empty() {
+        cx.err_hint(
+            &o.at("ports"),
+            pos_of(o, "ports"),
+            "`ports` narrow `peers`, and this partition has none: it would cut every peer on these ports",
+            "write each peer with its port under `peerPorts` (`10.0.0.1:80`), or add the `peers` the ports are of",
         );
         return false;
     }

@@ -9,6 +9,7 @@
 pub mod decl;
 pub(crate) mod declare;
 pub mod docs;
+pub mod endpoint;
 pub mod kinds;
 pub mod netem;
 pub mod params;
@@ -16,6 +17,7 @@ pub mod scope;
 pub mod values;
 
 pub use decl::{ChaosMesh, Executor, FieldDecl, KindDecl, Targets};
+pub use endpoint::{Endpoint, Host, PeerPort};
 pub use kinds::{
     ContainerKill, FaultKind, KINDS, MAX_WORKERS, NetworkBandwidth, NetworkCorrupt, NetworkDelay,
     NetworkDuplicate, NetworkLoss, NetworkPartition, NetworkReorder, NodeFault, PodFailure,

@@ -2,11 +2,10 @@
 //! which peers and ports, which interface. Declared like a kind's fields, so the decoder,
 //! the docs and the JSON agree on it too; the readers of its fields are here with it.
 
-use std::net::IpAddr;
-
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use super::endpoint::{Endpoint, EndpointError, Host, PeerPort};
 use super::params::params;
 use crate::decode::cx::{Cx, Schema, index};
 use crate::decode::target::{PEER, mode, selector_fields};
@@ -42,7 +41,10 @@ impl Words for Direction {
 }
 
 params! {
-    /// Narrows a network fault to some traffic. Empty lists mean all traffic.
+    /// Narrows a network fault to some traffic. A packet is in scope when its peer is in
+    /// `peers` (any peer if `peers` is empty) and, if `ports` is set, one of its ports is in
+    /// `ports`; or when its peer and port are one of `peerPorts`. `peers`, `ports` and
+    /// `peerPorts` all empty (after `hosts` and `peerSelector` are resolved): all traffic.
     #[derive(Eq, Default)]
     pub struct NetworkScope {
         /// Which way the affected traffic flows: `to` (sent by the target), `from`
@@ -52,13 +54,25 @@ params! {
         /// resolved `target` pods and `hosts`).
         #[serde(skip_serializing_if = "Vec::is_empty")]
         peers: Vec<IpNet> as Peers = default, chaos_mesh "externalTargets";
-        /// Only traffic to/from these host names' addresses (Chaos Mesh `externalTargets`
-        /// names). The service resolves them when the fault is injected, never at
-        /// validate, records the addresses in the run's events and adds them to `peers`;
-        /// a name that does not resolve fails the step. The agent never sees a name.
+        /// Only traffic with these peers on these ports, each pair on its own: `ADDRESS:PORT`
+        /// or `CIDR:PORT`, IPv6 in brackets (`10.0.0.1:80`, `10.0.0.0/8:22`,
+        /// `[2001:db8::1]:443`); a pair matches whichever side's port it is, as `ports`
+        /// do. (Chaos Mesh `externalTargets` with a port.) The rule: a packet is in scope
+        /// when its peer is in `peers` (any peer if `peers` is empty) and, if `ports` is
+        /// set, its port is in `ports`; OR when its peer and port are one of `peerPorts`.
+        /// So `ports` narrow every one of `peers` but no pair, and a pair narrows only its
+        /// own peer. `peers`, `ports` and `peerPorts` all empty (after `hosts` and
+        /// `peerSelector` are resolved): all traffic.
         #[serde(skip_serializing_if = "Vec::is_empty")]
-        hosts: Vec<String> as Hosts = default;
-        /// Only traffic to/from these ports (TCP or UDP).
+        peer_ports("peerPorts"): Vec<PeerPort> as PeerPorts = default;
+        /// Only traffic to/from these host names' addresses (Chaos Mesh `externalTargets`
+        /// names), optionally on one port (`db.shop.svc:5432`). The service resolves them
+        /// when the fault is injected, never at validate, records the addresses in the
+        /// run's events and adds them to `peers` (a name with a port: to `peerPorts`); a
+        /// name that does not resolve fails the step. The agent never sees a name.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        hosts: Vec<Host> as Hosts = default;
+        /// Only traffic to/from these ports (TCP or UDP), of every one of `peers`.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         ports: Vec<u16> as Ports = default;
         /// Interface inside the target's netns; default: every non-loopback interface.
@@ -95,49 +109,98 @@ impl Read for Peers {
 pub fn peer(cx: &mut Cx, n: &Node, p: &str) -> Option<IpNet> {
     let s = cx.nonempty(n, p)?;
     let t = s.trim();
-    if let Ok(net) = t.parse::<IpNet>() {
-        return Some(net);
-    }
-    if let Ok(ip) = t.parse::<IpAddr>() {
-        return Some(IpNet::from(ip));
-    }
-    if looks_like_host(t) {
-        cx.err_hint(
+    match Endpoint::parse(t) {
+        Ok(Endpoint::Peer(net)) => return Some(net),
+        Ok(Endpoint::Host(h)) => cx.err_hint(
             p,
             n.pos,
             format!("`{t}` is a host name; peers must be IP addresses or CIDRs"),
-            format!("list host names under `hosts:` (`hosts: [{t}]`): they are resolved when the fault is injected"),
-        );
-    } else {
-        cx.err(
+            format!("list host names under `hosts:` (`hosts: [{h}]`): they are resolved when the fault is injected"),
+        ),
+        Ok(Endpoint::PeerPort(pp)) => cx.err_hint(
+            p,
+            n.pos,
+            format!("`{t}` has a port; peers are IP addresses or CIDRs on every port"),
+            format!("list a peer on one port under `peerPorts:` (`peerPorts: [\"{pp}\"]`)"),
+        ),
+        Err(_) => cx.err(
             p,
             n.pos,
             format!("`{t}` is not an IP address or CIDR (like `10.0.0.1` or `10.0.0.0/8`)"),
-        );
+        ),
     }
     None
 }
 
-/// True for text shaped like a DNS name (letters, digits, `.`, `-`, at least one letter).
-pub fn looks_like_host(t: &str) -> bool {
-    !t.is_empty()
-        && t.len() <= 253
-        && t.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-        && t.chars().any(|c| c.is_ascii_alphabetic())
-        && !t.starts_with(['.', '-'])
+/// A list of peers each on one port.
+pub struct PeerPorts;
+
+impl Read for PeerPorts {
+    type Value = Vec<PeerPort>;
+    fn describe() -> String {
+        "list of `ADDRESS:PORT` or `CIDR:PORT`".into()
+    }
+
+    fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<PeerPort>> {
+        let items = cx.list(node, path)?;
+        let v: Vec<_> = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| peer_port(cx, it, &index(path, i)))
+            .collect();
+        v.into_iter().collect()
+    }
 }
 
-/// A list of host names, resolved when the fault is injected.
+/// Reads a peer on one port: `ADDRESS:PORT`, `CIDR:PORT`, `[IPV6]:PORT`.
+pub fn peer_port(cx: &mut Cx, n: &Node, p: &str) -> Option<PeerPort> {
+    let s = cx.nonempty(n, p)?;
+    let t = s.trim();
+    let like = "like `10.0.0.1:80`, `10.0.0.0/8:22` or `[2001:db8::1]:443`";
+    match Endpoint::parse(t) {
+        Ok(Endpoint::PeerPort(pp)) => return Some(pp),
+        Ok(Endpoint::Peer(net)) => {
+            let with = match net {
+                IpNet::V4(_) => format!("`{t}:80`"),
+                IpNet::V6(_) => format!("`[{t}]:80`"),
+            };
+            cx.err_hint(
+                p,
+                n.pos,
+                format!("`{t}` has no port"),
+                format!("write the port after it ({with}; IPv6 in brackets), or list the peer under `peers:` for every port"),
+            );
+        }
+        Ok(Endpoint::Host(h)) => cx.err_hint(
+            p,
+            n.pos,
+            format!("`{t}` is a host name; peerPorts must be IP addresses or CIDRs with a port"),
+            format!("list host names under `hosts:` (`hosts: [\"{h}\"]`): they are resolved when the fault is injected"),
+        ),
+        Err(EndpointError::BadPort(port)) => cx.err(
+            p,
+            n.pos,
+            format!("`{t}`: `{port}` is not a port (1 to 65535)"),
+        ),
+        Err(EndpointError::NotAnEndpoint) => cx.err(
+            p,
+            n.pos,
+            format!("`{t}` is not an address or CIDR with a port ({like})"),
+        ),
+    }
+    None
+}
+
+/// A list of host names, each with an optional port, resolved when the fault is injected.
 pub struct Hosts;
 
 impl Read for Hosts {
-    type Value = Vec<String>;
+    type Value = Vec<Host>;
     fn describe() -> String {
-        "list of host names".into()
+        "list of host names, each with an optional `:PORT`".into()
     }
 
-    fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<String>> {
+    fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<Host>> {
         let items = cx.list(node, path)?;
         let v: Vec<_> = items
             .iter()
@@ -148,19 +211,36 @@ impl Read for Hosts {
     }
 }
 
-/// Reads a host name.
-pub fn host(cx: &mut Cx, n: &Node, p: &str) -> Option<String> {
+/// Reads a host name, optionally with `:PORT`.
+pub fn host(cx: &mut Cx, n: &Node, p: &str) -> Option<Host> {
     let s = cx.nonempty(n, p)?;
     let t = s.trim();
-    if looks_like_host(t) {
-        return Some(t.to_string());
+    match Endpoint::parse(t) {
+        Ok(Endpoint::Host(h)) => return Some(h),
+        Ok(Endpoint::Peer(_)) => cx.err_hint(
+            p,
+            n.pos,
+            format!("`{t}` is not a host name"),
+            format!("`{t}` is an address: list it under `peers`"),
+        ),
+        Ok(Endpoint::PeerPort(_)) => cx.err_hint(
+            p,
+            n.pos,
+            format!("`{t}` is not a host name"),
+            format!("`{t}` is an address with a port: list it under `peerPorts`"),
+        ),
+        Err(EndpointError::BadPort(port)) => cx.err(
+            p,
+            n.pos,
+            format!("`{t}`: `{port}` is not a port (1 to 65535)"),
+        ),
+        Err(EndpointError::NotAnEndpoint) => cx.err_hint(
+            p,
+            n.pos,
+            format!("`{t}` is not a host name"),
+            "a DNS name like `db.example.com`, optionally with a port: `db.example.com:5432`",
+        ),
     }
-    let hint = if t.parse::<IpNet>().is_ok() || t.parse::<IpAddr>().is_ok() {
-        format!("`{t}` is an address: list it under `peers`")
-    } else {
-        "a DNS name like `db.example.com`".into()
-    };
-    cx.err_hint(p, n.pos, format!("`{t}` is not a host name"), hint);
     None
 }
 

@@ -2,7 +2,7 @@
 //! root, an `htb` root (our handle `fa17:`) whose unclassified packets pass unshaped, one
 //! class `fa17:1` carrying the fault qdisc, and `u32` filters that steer only the scoped
 //! traffic into that class (`tc filter ... u32 match ip dst P match ip dport N flowid
-//! fa17:1`). Everything hangs under our root, so recovery stays "delete our root".
+//! fa17:1`, one per peer and port, and one per `peerPorts` pair). Everything hangs under our root, so recovery stays "delete our root".
 
 use super::root::{self, HANDLE, Shape};
 use crate::error::FaultError;
@@ -26,9 +26,9 @@ const CLASS: HtbClass = HtbClass {
 /// for the unshaped traffic that now queues there.
 const ROOT: HtbRoot = HtbRoot { direct_qlen: 1000 };
 
-/// True if `scope` limits the fault to some peers or ports.
+/// True if `scope` limits the fault to some peers, ports or peer-port pairs.
 pub(super) fn is_scoped(scope: &NetworkScope) -> bool {
-    !scope.peers.is_empty() || !scope.ports.is_empty()
+    !scope.peers.is_empty() || !scope.ports.is_empty() || !scope.peer_ports.is_empty()
 }
 
 /// Puts the scoped tree on `ifindex`, matching the `end` address/port of its packets
@@ -63,7 +63,22 @@ pub(super) async fn put(
     }
     .execute()
     .await?;
-    let filters = u32_filters(end, &scope.peers, &scope.ports);
+    let filters = u32_filters(end, &scope.peers, &scope.ports, &scope.peer_ports);
     nl.add_u32_filters(ifindex, HANDLE, &filters, FAULT_CLASS)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_ports_alone_scope_the_fault() {
+        assert!(!is_scoped(&NetworkScope::default()));
+        let s = NetworkScope {
+            peer_ports: vec!["10.0.0.1:80".parse().unwrap()],
+            ..NetworkScope::default()
+        };
+        assert!(is_scoped(&s));
+    }
 }

@@ -5,7 +5,7 @@
 //! before the fault is applied. Resolution uses the service's own resolver (the system's,
 //! through tokio): a pod's resolver may differ, which Chaos Mesh's controller shares.
 
-use faultline_spec::NodeFault;
+use faultline_spec::{NodeFault, PeerPort};
 use ipnet::IpNet;
 
 use super::machine::Runner;
@@ -13,8 +13,9 @@ use super::stop::{RunError, Stop};
 use crate::domain::RunEvent;
 
 impl Runner {
-    /// `kind` with its `hosts` resolved and added to `peers` (each address once), noted
-    /// on the run with what each name resolved to. A name that does not resolve, or
+    /// `kind` with its `hosts` resolved and added to `peers` (each address once), or, for
+    /// a name with a port, to `peerPorts` (each address on that port), noted on the run
+    /// with what each name resolved to. A name that does not resolve, or
     /// resolves to nothing, stops the step: for a partition, fewer peers than asked would
     /// be a different fault.
     pub(super) async fn resolve_hosts(
@@ -33,11 +34,11 @@ impl Runner {
             let fail = |reason: String| {
                 Stop::error(RunError::HostUnresolved {
                     step: label.to_string(),
-                    host: host.clone(),
+                    host: host.to_string(),
                     reason,
                 })
             };
-            let addrs = tokio::net::lookup_host((host.as_str(), 0))
+            let addrs = tokio::net::lookup_host((host.name.as_str(), 0))
                 .await
                 .map_err(|e| fail(e.to_string()))?;
             let mut ips: Vec<std::net::IpAddr> = addrs.map(|a| a.ip()).collect();
@@ -47,9 +48,16 @@ impl Runner {
                 return Err(fail("it resolved to no address".into()));
             }
             for ip in &ips {
-                let net = IpNet::from(*ip);
-                if !scope.peers.contains(&net) {
-                    scope.peers.push(net);
+                let peer = IpNet::from(*ip);
+                match host.port {
+                    None if !scope.peers.contains(&peer) => scope.peers.push(peer),
+                    Some(port) => {
+                        let pair = PeerPort { peer, port };
+                        if !scope.peer_ports.contains(&pair) {
+                            scope.peer_ports.push(pair);
+                        }
+                    }
+                    None => {}
                 }
             }
             let shown: Vec<String> = ips.iter().map(ToString::to_string).collect();
