@@ -94,7 +94,7 @@ fn cases() -> Vec<(&'static str, String)> {
         ("networkPartition hosts", step("networkPartition: {hosts: [localhost, 10.0.0.1, 'a b']}")),
         ("networkBandwidth peak alone", step("networkBandwidth: {rate: 1mbps, limit: 1KB, buffer: 1KB, peakrate: 2mbps}")),
         ("networkBandwidth minburst alone", step("networkBandwidth: {rate: 1mbps, limit: 1KB, buffer: 1KB, minburst: 1500}")),
-        ("networkBandwidth peak at rate", step("networkBandwidth: {rate: 1mbps, limit: 1KB, buffer: 1KB, peakrate: 1000kbit, minburst: 1500}")),
+        ("networkBandwidth peak at rate", step("networkBandwidth: {rate: 1mbps, limit: 1KB, buffer: 1KB, peakrate: 8000kbit, minburst: 1500}")),
         ("networkBandwidth peak", step("networkBandwidth: {rate: 1mbps, limit: 1KB, buffer: 1KB, peakrate: 2mbps, minburst: 1500}")),
         ("networkPartition empty", step("networkPartition: {}")),
         ("networkPartition null", step("networkPartition:")),
