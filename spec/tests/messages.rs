@@ -162,6 +162,8 @@ fn cases() -> Vec<(&'static str, String)> {
         ("cm stress memory empty", stress("  stressors:\n    memory: {}\n")),
         ("cm stress memory bad", stress("  stressors:\n    memory: {workers: 300, size: 0, oomScoreAdj: -1000}\n")),
         ("cm stress memory units", stress("  stressors:\n    memory: {workers: 1, size: 1 GB}\n")),
+        ("cm stress memory percent", stress("  stressors:\n    memory: {workers: 4, size: '50%'}\n")),
+        ("cm stress memory no size", stress("  stressors:\n    memory: {workers: 4}\n")),
         ("cm stress both bad", stress("  stressors:\n    cpu: {workers: x}\n    memory: {size: x}\n")),
         ("cm stress refused", stress("  stressors:\n    cpu: {workers: 1, load: 1}\n  containerNames: [a]\n  stressngStressors: x\n")),
         ("cm stress no stressors", stress("")),

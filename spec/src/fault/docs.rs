@@ -114,6 +114,20 @@ fn write_page(out: &mut String) -> std::fmt::Result {
     writeln!(out)?;
     writeln!(
         out,
+        "**StressChaos `stressors.memory.size`.** The total for all workers, as in \
+         `stressMemory`: Chaos Mesh v2.8.3 runs memStress (v0.3.1) for this stressor, which \
+         splits `size` among its `workers` (its API doc's \"N bytes consumed per vm worker\" \
+         dates from when stress-ng's `--vm-bytes` ran it). `workers: 4, size: 256MB` imports \
+         as `stressMemory: {{ workers: 4, size: 256MB }}`: 64 MB per worker, 256 MB in all, \
+         which `validate --explain` shows. `MB` is 1000² bytes and `MiB` 1024², as memStress \
+         (go-humanize) reads them. A share of memory (`50%`) is refused: faultline sizes its \
+         workers in bytes. A missing `size` is refused too: memStress then allocates nothing \
+         (its default is `0KB`, although the API doc says all available memory), and a \
+         fault that does nothing is an error."
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
         "**StressChaos `options`.** `stressors.cpu.options` and `stressors.memory.options` \
          are read flag by flag (`--flag value`, `--flag=value` or a bare `--flag`; one item \
          may hold several). Honoured: `--cpu-load-slice MS` (`loadSlice`), `--vm-hang S` \

@@ -50,7 +50,8 @@ fault_kinds! {
         /// Number of worker processes (1..=256); each holds `size / workers`.
         workers: u32 as Int<1, { MAX_WORKERS }>, required "a whole number from 1 to 256",
             chaos_mesh "stressors.memory.workers";
-        /// Total memory to allocate and keep resident.
+        /// Total memory to allocate and keep resident, for all workers together (Chaos
+        /// Mesh's memStress splits its `size` among its workers the same way).
         size: Bytes as Size, required "a size like `256MB`",
             chaos_mesh "stressors.memory.size";
         /// Hold the memory this long, then free it and allocate and touch it again, over
