@@ -78,7 +78,10 @@ mod tests {
         assert_eq!(kind["networkBandwidth"]["rate"], "1mbit");
         assert_eq!(kind["networkBandwidth"]["peakrate"], "2500kbit");
         assert_eq!(v["others"][0]["networkNetem"]["rate"], "64kbit");
-        assert_eq!(v["others"][1]["rate"], "1mbps", "only fault kinds' rates are touched");
+        assert_eq!(
+            v["others"][1]["rate"], "1mbps",
+            "only fault kinds' rates are touched"
+        );
         let f: NodeFault = serde_json::from_value(kind.clone()).unwrap();
         let NodeFault::NetworkBandwidth(b) = f else {
             panic!("{f:?}")
@@ -89,11 +92,14 @@ mod tests {
 
     #[test]
     fn todays_forms_are_left_alone() {
-        let mut v: Value =
-            serde_json::from_str(r#"{"networkNetem":{"rate":"8mbit"}}"#).unwrap();
+        let mut v: Value = serde_json::from_str(r#"{"networkNetem":{"rate":"8mbit"}}"#).unwrap();
         assert_eq!(upgrade_rates(&mut v), 0);
         assert_eq!(old_rate("8mbit"), None);
-        assert_eq!(old_rate("1.5mbps"), None, "old versions printed whole numbers only");
+        assert_eq!(
+            old_rate("1.5mbps"),
+            None,
+            "old versions printed whole numbers only"
+        );
         assert_eq!(old_rate("1mbps"), Some(BitRate(1_000_000)));
     }
 }

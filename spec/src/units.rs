@@ -488,10 +488,16 @@ mod tests {
         ] {
             assert_eq!(bits(input), want, "{input}");
         }
-        assert_eq!("1mbps".parse::<BitRate>().unwrap().bytes_per_sec(), 1_000_000);
+        assert_eq!(
+            "1mbps".parse::<BitRate>().unwrap().bytes_per_sec(),
+            1_000_000
+        );
         assert_eq!("1mbit".parse::<BitRate>().unwrap().bytes_per_sec(), 125_000);
         assert!("fast".parse::<BitRate>().is_err());
-        assert!("1bit".parse::<BitRate>().is_err(), "below one byte per second");
+        assert!(
+            "1bit".parse::<BitRate>().is_err(),
+            "below one byte per second"
+        );
         let e = "1 furlong".parse::<BitRate>().unwrap_err().0;
         assert!(e.contains("bytes per second: bps"), "{e}");
     }

@@ -42,7 +42,11 @@ fn bandwidth_rates_are_tcs() {
     assert_eq!(bandwidth("1mbit", "0").0, BitRate(1_000_000));
     assert_eq!(bandwidth("1Mibit", "0").0, BitRate(1 << 20));
     assert_eq!(bandwidth("1KiBps", "0").0, BitRate(8 * 1024));
-    assert_eq!(bandwidth("100000", "0").0, BitRate(100_000), "a bare number is bits");
+    assert_eq!(
+        bandwidth("100000", "0").0,
+        BitRate(100_000),
+        "a bare number is bits"
+    );
     // peakrate is a uint64 Chaos Mesh prints bare: bits per second.
     assert_eq!(
         bandwidth("1mbps", "9000000"),
@@ -87,9 +91,18 @@ fn memory_size_is_the_total_for_all_workers_as_memstress_reads_it() {
         "256MB in all, 64MB per worker"
     );
     // go-humanize, which memStress parses with: MB decimal, MiB binary.
-    assert_eq!(memory("{workers: 1, size: '1GiB'}").unwrap().1, Bytes(1 << 30));
-    assert_eq!(memory("{workers: 2, size: '512KB'}").unwrap().1, Bytes(512_000));
-    assert_eq!(memory("{workers: 2, size: '100MiB'}").unwrap().1, Bytes(100 << 20));
+    assert_eq!(
+        memory("{workers: 1, size: '1GiB'}").unwrap().1,
+        Bytes(1 << 30)
+    );
+    assert_eq!(
+        memory("{workers: 2, size: '512KB'}").unwrap().1,
+        Bytes(512_000)
+    );
+    assert_eq!(
+        memory("{workers: 2, size: '100MiB'}").unwrap().1,
+        Bytes(100 << 20)
+    );
 }
 
 #[test]
@@ -118,5 +131,9 @@ fn a_share_of_memory_or_no_size_is_refused_saying_why() {
         e.contains("spec.stressors.memory.size") && e.contains("allocates nothing"),
         "{e}"
     );
-    assert_eq!(e.matches("spec.stressors.memory.size").count(), 1, "said once: {e}");
+    assert_eq!(
+        e.matches("spec.stressors.memory.size").count(),
+        1,
+        "said once: {e}"
+    );
 }

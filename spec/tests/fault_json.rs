@@ -126,16 +126,24 @@ fn defaults_are_filled_in_and_written_out_as_before() {
 /// request body (not stored JSON) is tc's bytes per second, as in a spec.
 #[test]
 fn rates_are_written_in_bits_and_bps_in_a_request_is_bytes() {
-    let f: FaultKind =
-        serde_json::from_str(r#"{"networkBandwidth":{"rate":"1mbps","limit":"1KB","buffer":"1KB"}}"#)
-            .unwrap();
+    let f: FaultKind = serde_json::from_str(
+        r#"{"networkBandwidth":{"rate":"1mbps","limit":"1KB","buffer":"1KB"}}"#,
+    )
+    .unwrap();
     let FaultKind::NetworkBandwidth(b) = &f else {
         panic!("{f:?}")
     };
     assert_eq!(b.rate, faultline_spec::BitRate(8_000_000));
-    assert!(serde_json::to_string(&f).unwrap().contains(r#""rate":"8mbit""#));
+    assert!(
+        serde_json::to_string(&f)
+            .unwrap()
+            .contains(r#""rate":"8mbit""#)
+    );
     // What a faultline that read `1mbps` as bits wrote, upgraded as the journal does.
-    assert_eq!(faultline_spec::legacy::old_rate("1mbps"), Some(faultline_spec::BitRate(1_000_000)));
+    assert_eq!(
+        faultline_spec::legacy::old_rate("1mbps"),
+        Some(faultline_spec::BitRate(1_000_000))
+    );
 }
 
 #[test]

@@ -58,4 +58,3 @@ pub(super) fn decode(line: &[u8]) -> Result<Entry, serde_json::Error> {
     faultline_spec::legacy::upgrade_rates(&mut v);
     Entry::deserialize(v)
 }
-

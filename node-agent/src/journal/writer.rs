@@ -338,7 +338,10 @@ mod tests {
         // read the same way, and reads back unchanged.
         j.compact().unwrap();
         let text = std::fs::read_to_string(dir.path().join(JOURNAL_FILE)).unwrap();
-        assert!(text.contains(r#""rate":"1mbit""#) && !text.contains("bps"), "{text}");
+        assert!(
+            text.contains(r#""rate":"1mbit""#) && !text.contains("bps"),
+            "{text}"
+        );
         drop(j);
         let j = Journal::open(dir.path()).unwrap();
         let NodeFault::NetworkBandwidth(b) = &j.active()[&group("g-0")].record.kind else {
