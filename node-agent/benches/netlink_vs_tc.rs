@@ -87,7 +87,7 @@ fn main() {
     let targets = NetnsTargets::new("bench", n);
     let paths = targets.paths();
     let kind = NodeFault::NetworkBandwidth(NetworkBandwidth {
-        rate: "10mbps".parse::<BitRate>().unwrap(),
+        rate: "10mbit".parse::<BitRate>().unwrap(),
         limit: Bytes(64 * 1024),
         buffer: Bytes(16 * 1024),
         peakrate: None,

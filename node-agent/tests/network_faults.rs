@@ -41,7 +41,7 @@ async fn bandwidth_limits_a_tcp_transfer_and_recovers() {
     let pair = NetnsPair::new("bw");
     let before = pair.tc_show_a();
     let base = pair.throughput_a_to_b(2_000_000);
-    let rec = netns_record("bw", tbf("4mbps", NetworkScope::default()), &pair.a_path());
+    let rec = netns_record("bw", tbf("4mbit", NetworkScope::default()), &pair.a_path());
     let fam = Family::of(&rec.kind);
 
     fam.apply(&rec).await.unwrap();
@@ -77,11 +77,11 @@ async fn bandwidth_limits_a_tcp_transfer_and_recovers() {
 async fn bandwidth_with_a_peak_rate_puts_it_in_the_kernel_and_recovers() {
     let pair = NetnsPair::new("peak");
     let before = pair.tc_show_a();
-    let NodeFault::NetworkBandwidth(mut b) = tbf("800kbps", NetworkScope::default()) else {
+    let NodeFault::NetworkBandwidth(mut b) = tbf("800kbit", NetworkScope::default()) else {
         unreachable!()
     };
     b.buffer = Bytes(10_000);
-    b.peakrate = Some("1mbps".parse().unwrap());
+    b.peakrate = Some("1mbit".parse().unwrap());
     b.minburst = Some(Bytes(1500));
     let rec = netns_record("peak", NodeFault::NetworkBandwidth(b), &pair.a_path());
     let fam = Family::of(&rec.kind);
@@ -100,16 +100,55 @@ async fn bandwidth_with_a_peak_rate_puts_it_in_the_kernel_and_recovers() {
     assert_eq!(pair.tc_show_a(), before);
 }
 
+/// A Chaos Mesh manifest's `rate: 1mbps` is tc's unit (Chaos Mesh hands the string to tc):
+/// one megabyte per second. Imported and applied, the kernel holds 8 Mbit/s, read back with
+/// `tc`; a peakrate written as a bare number is bits per second, as tc reads it.
+#[tokio::test]
+async fn a_chaos_mesh_1mbps_rate_is_8mbit_in_the_kernel() {
+    let manifest = "apiVersion: chaos-mesh.org/v1alpha1
+kind: NetworkChaos
+metadata: { name: bw }
+spec:
+  action: bandwidth
+  mode: all
+  selector: { namespaces: [a] }
+  bandwidth: { rate: 1mbps, limit: 20971520, buffer: 10000, peakrate: 9000000, minburst: 1500 }
+  duration: 30s
+";
+    let exp = faultline_spec::load_str(manifest, "bw.yaml").expect("imports");
+    let faultline_spec::Step::Fault(step) = &exp[0].spec.steps[0] else {
+        panic!("{:?}", exp[0].spec.steps)
+    };
+    let kind = step.fault.to_node().expect("a node fault");
+    let pair = NetnsPair::new("cm1mbps");
+    let before = pair.tc_show_a();
+    let rec = netns_record("cm1mbps", kind, &pair.a_path());
+    let fam = Family::of(&rec.kind);
+
+    let applied = fam.apply(&rec).await;
+    let shown = pair.tc_show_a();
+    let recovered = fam.recover(&rec).await;
+    applied.unwrap();
+    assert!(
+        shown.contains("qdisc tbf fa17: dev va root")
+            // (tc prints minburst back from the kernel's tick-rounded value: 1499b here)
+            && shown.contains("rate 8Mbit burst 10000b peakrate 9Mbit minburst"),
+        "{shown}"
+    );
+    assert_eq!(recovered.unwrap(), Recovered::Removed);
+    assert_eq!(pair.tc_show_a(), before);
+}
+
 /// A peak at the rate is refused before the kernel is touched (the kernel would say only
 /// EINVAL), and nothing is left.
 #[tokio::test]
 async fn a_peak_rate_at_the_rate_is_refused_and_changes_nothing() {
     let pair = NetnsPair::new("peak0");
     let before = pair.tc_show_a();
-    let NodeFault::NetworkBandwidth(mut b) = tbf("1mbps", NetworkScope::default()) else {
+    let NodeFault::NetworkBandwidth(mut b) = tbf("1mbit", NetworkScope::default()) else {
         unreachable!()
     };
-    b.peakrate = Some("1mbps".parse().unwrap());
+    b.peakrate = Some("1mbit".parse().unwrap());
     b.minburst = Some(Bytes(1500));
     let rec = netns_record("peak0", NodeFault::NetworkBandwidth(b), &pair.a_path());
     let e = Family::of(&rec.kind).apply(&rec).await.unwrap_err();
@@ -122,7 +161,7 @@ async fn apply_twice_is_apply_once_and_recover_twice_is_fine() {
     let pair = NetnsPair::new("idem");
     let rec = netns_record(
         "idem",
-        tbf("10mbps", NetworkScope::default()),
+        tbf("10mbit", NetworkScope::default()),
         &pair.a_path(),
     );
     let fam = Family::of(&rec.kind);
@@ -142,7 +181,7 @@ async fn from_direction_shapes_received_traffic_through_an_ifb() {
         direction: Direction::From,
         ..NetworkScope::default()
     };
-    let rec = netns_record("from", tbf("4mbps", scope), &pair.a_path());
+    let rec = netns_record("from", tbf("4mbit", scope), &pair.a_path());
     let fam = Family::of(&rec.kind);
     match fam.apply(&rec).await {
         Ok(()) => {}
@@ -181,7 +220,7 @@ async fn one_bad_interface_undoes_the_others() {
         direction: Direction::Both,
         ..NetworkScope::default()
     };
-    let rec = netns_record("aon", tbf("10mbps", scope), &pair.a_path());
+    let rec = netns_record("aon", tbf("10mbit", scope), &pair.a_path());
     let fam = Family::of(&rec.kind);
     let e = fam.apply(&rec).await.unwrap_err();
     assert!(e.to_string().contains("ingress"), "{e}");
@@ -202,7 +241,7 @@ async fn a_missing_device_changes_nothing() {
         device: Some("nosuch0".into()),
         ..NetworkScope::default()
     };
-    let rec = netns_record("dev", tbf("10mbps", scope), &pair.a_path());
+    let rec = netns_record("dev", tbf("10mbit", scope), &pair.a_path());
     let e = Family::of(&rec.kind).apply(&rec).await.unwrap_err();
     assert!(
         matches!(e, FaultError::TargetNotFound(_)) && e.to_string().contains("nosuch0"),
@@ -216,7 +255,7 @@ async fn recover_after_the_netns_is_gone_is_target_gone() {
     let mut pair = NetnsPair::new("gone");
     let rec = netns_record(
         "gone",
-        tbf("10mbps", NetworkScope::default()),
+        tbf("10mbit", NetworkScope::default()),
         &pair.a_path(),
     );
     let fam = Family::of(&rec.kind);

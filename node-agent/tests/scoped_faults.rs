@@ -99,7 +99,7 @@ async fn bandwidth_to_one_peer_spares_another_address_on_the_same_interface() {
     let before = tc_all(&pair.a);
     let rec = netns_record(
         "peer",
-        tbf("4mbps", scope(Direction::To, &["10.77.0.2/32"], &[])),
+        tbf("4mbit", scope(Direction::To, &["10.77.0.2/32"], &[])),
         &pair.a_path(),
     );
     let fam = Family::of(&rec.kind);
@@ -139,7 +139,7 @@ async fn bandwidth_on_one_port_spares_other_ports() {
     let port = 20_000 + (std::process::id() % 10_000) as u16;
     let rec = netns_record(
         "port",
-        tbf("4mbps", scope(Direction::To, &[], &[port])),
+        tbf("4mbit", scope(Direction::To, &[], &[port])),
         &pair.a_path(),
     );
     let fam = Family::of(&rec.kind);
@@ -174,7 +174,7 @@ async fn from_direction_matches_the_source_of_received_traffic() {
     // b (10.77.0.2) is the peer: what a receives from it is limited.
     let rec = netns_record(
         "src",
-        tbf("4mbps", scope(Direction::From, &["10.77.0.2/32"], &[])),
+        tbf("4mbit", scope(Direction::From, &["10.77.0.2/32"], &[])),
         &pair.a_path(),
     );
     let fam = Family::of(&rec.kind);
@@ -192,7 +192,7 @@ async fn from_direction_matches_the_source_of_received_traffic() {
     // Another peer: b's traffic passes the IFB unshaped.
     let rec = netns_record(
         "src2",
-        tbf("4mbps", scope(Direction::From, &["10.77.0.3/32"], &[])),
+        tbf("4mbit", scope(Direction::From, &["10.77.0.3/32"], &[])),
         &pair.a_path(),
     );
     fam.apply(&rec).await.unwrap();
@@ -212,7 +212,7 @@ async fn ipv6_and_ipv4_peers_with_ports_both_ways_install_and_go() {
     let rec = netns_record(
         "both",
         tbf(
-            "100mbps",
+            "100mbit",
             scope(Direction::Both, &["fd00:77::/64", "10.0.0.0/8"], &[80, 443]),
         ),
         &pair.a_path(),

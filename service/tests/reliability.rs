@@ -244,7 +244,7 @@ fn random_fault(rng: &mut fastrand::Rng, lane: &Lane, pid: u32, indent: &str) ->
     let (fault, target) = match rng.u32(0..6) {
         0 => (
             format!(
-                "networkBandwidth: {{ rate: {}kbps, limit: 32KiB, buffer: 16KiB }}",
+                "networkBandwidth: {{ rate: {}kbit, limit: 32KiB, buffer: 16KiB }}",
                 rng.u32(100..10_000)
             ),
             by_netns_or_pid,

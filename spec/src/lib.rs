@@ -12,6 +12,7 @@ pub mod decode;
 pub mod error;
 pub mod experiment;
 pub mod fault;
+pub mod legacy;
 pub mod load;
 pub mod schedule;
 pub mod schedule_policy;

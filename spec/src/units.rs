@@ -255,13 +255,44 @@ impl fmt::Display for Percent {
     }
 }
 
-/// A bit rate as `tc` and Chaos Mesh write it: `1mbps` is one megabit per second
-/// (`bps`, `kbps`, `mbps`, `gbps`, `tbps`; also `bit`, `kbit`, `mbit`, `gbit`).
+/// A rate, read exactly as `tc` reads it (iproute2 `tc/tc_util.c` `get_rate`), because
+/// Chaos Mesh hands its `rate` strings to `tc` unchanged: units are matched ignoring case;
+/// `bit`, `kbit`, `mbit`, `gbit`, `tbit` are bits per second (x1000 steps) and `kibit`,
+/// `mibit`, `gibit`, `tibit` the 1024 steps; `bps`, `kbps`, `mbps`, `gbps`, `tbps` are
+/// BYTES per second (`1mbps` is 8 Mbit/s; `kibps`... the 1024 steps); a bare number is bits
+/// per second. Held as bits per second; printed in bits (`8mbit`), a form every faultline
+/// version reads the same way (see [`crate::legacy`] for JSON written before).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct BitRate(pub u64);
 
+/// `tc`'s rate suffixes and bits per second for each (`tc/tc_util.c`), lower case.
+const RATE_UNITS: [(&str, f64); 18] = [
+    ("bit", 1.0),
+    ("kibit", 1024.0),
+    ("kbit", 1e3),
+    ("mibit", 1024.0 * 1024.0),
+    ("mbit", 1e6),
+    ("gibit", 1024.0 * 1024.0 * 1024.0),
+    ("gbit", 1e9),
+    ("tibit", 1024.0 * 1024.0 * 1024.0 * 1024.0),
+    ("tbit", 1e12),
+    ("bps", 8.0),
+    ("kibps", 8.0 * 1024.0),
+    ("kbps", 8e3),
+    ("mibps", 8.0 * 1024.0 * 1024.0),
+    ("mbps", 8e6),
+    ("gibps", 8.0 * 1024.0 * 1024.0 * 1024.0),
+    ("gbps", 8e9),
+    ("tibps", 8.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0),
+    ("tbps", 8e12),
+];
+
+/// The units a rate error lists.
+const RATE_UNITS_HELP: &str = "bits per second: bit, kbit, mbit, gbit, tbit (kibit, mibit... \
+     for 1024 steps); bytes per second: bps, kbps, mbps, gbps, tbps (kibps, mibps...)";
+
 impl BitRate {
-    /// Bytes per second, what the kernel's tbf takes.
+    /// Bytes per second, what the kernel's tbf and netem take; truncated as `tc` does.
     pub const fn bytes_per_sec(self) -> u64 {
         self.0 / 8
     }
@@ -278,25 +309,26 @@ impl FromStr for BitRate {
         let (num, unit) = t.split_at(split);
         let value: f64 = num.parse().map_err(|_| {
             UnitError(format!(
-                "rate `{t}` is not a number followed by a unit like `1mbps`"
+                "rate `{t}` is not a number followed by a unit like `8mbit` or `1mbps`"
             ))
         })?;
-        let mult = match unit.to_ascii_lowercase().as_str() {
-            "bps" | "bit" | "" => 1.0,
-            "kbps" | "kbit" => 1e3,
-            "mbps" | "mbit" => 1e6,
-            "gbps" | "gbit" => 1e9,
-            "tbps" | "tbit" => 1e12,
-            other => {
-                return err(format!(
-                    "rate `{t}` has unknown unit `{other}`; use bps, kbps, mbps, gbps or tbps"
-                ));
+        let lower = unit.to_ascii_lowercase();
+        let mult = if lower.is_empty() {
+            1.0 // tc: a bare number is bits per second
+        } else {
+            match RATE_UNITS.iter().find(|(u, _)| *u == lower) {
+                Some((_, m)) => *m,
+                None => {
+                    return err(format!(
+                        "rate `{t}` has unknown unit `{unit}`; use {RATE_UNITS_HELP}"
+                    ));
+                }
             }
         };
         let v = value * mult;
-        if !v.is_finite() || v < 8.0 || v > u64::MAX as f64 / 2.0 {
+        if !v.is_finite() || !(8.0..=1e15).contains(&v) {
             return err(format!(
-                "rate `{t}` is out of range; allowed 8bps to 1000tbps"
+                "rate `{t}` is out of range; allowed 8bit (1bps, one byte per second) to 1000tbit"
             ));
         }
         Ok(BitRate(v.round() as u64))
@@ -305,16 +337,19 @@ impl FromStr for BitRate {
 
 impl fmt::Display for BitRate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Bits only, never `bps`: JSON that older versions wrote holds `bps` forms meaning
+        // bits, so a `bps` in stored JSON can only be old (see `crate::legacy`).
         for (n, u) in [
-            (1_000_000_000, "gbps"),
-            (1_000_000, "mbps"),
-            (1_000, "kbps"),
+            (1_000_000_000_000, "tbit"),
+            (1_000_000_000, "gbit"),
+            (1_000_000, "mbit"),
+            (1_000, "kbit"),
         ] {
             if self.0 >= n && self.0.is_multiple_of(n) {
                 return write!(f, "{}{u}", self.0 / n);
             }
         }
-        write!(f, "{}bps", self.0)
+        write!(f, "{}bit", self.0)
     }
 }
 
@@ -421,10 +456,66 @@ mod tests {
     }
 
     #[test]
-    fn rates_are_bits_per_second() {
-        assert_eq!("1mbps".parse::<BitRate>().unwrap().0, 1_000_000);
-        assert_eq!("1mbps".parse::<BitRate>().unwrap().bytes_per_sec(), 125_000);
-        assert_eq!("10kbit".parse::<BitRate>().unwrap().to_string(), "10kbps");
+    fn rates_read_as_tc_reads_them() {
+        let bits = |s: &str| s.parse::<BitRate>().unwrap().0;
+        // Every suffix of iproute2's table, in tc's spelling and in lower case.
+        for (input, want) in [
+            ("1000", 1_000),
+            ("8bit", 8),
+            ("1kbit", 1_000),
+            ("1Kibit", 1_024),
+            ("1mbit", 1_000_000),
+            ("1Mibit", 1_048_576),
+            ("1gbit", 1_000_000_000),
+            ("1Gibit", 1 << 30),
+            ("1tbit", 1_000_000_000_000),
+            ("1Tibit", 1 << 40),
+            ("1bps", 8),
+            ("1Bps", 8),
+            ("1kbps", 8_000),
+            ("1KBps", 8_000),
+            ("1KiBps", 8_192),
+            ("1mbps", 8_000_000),
+            ("1MBps", 8_000_000),
+            ("1MiBps", 8 << 20),
+            ("1gbps", 8_000_000_000),
+            ("1GiBps", 8 << 30),
+            ("1tbps", 8_000_000_000_000),
+            ("1TiBps", 8 << 40),
+            ("200kbps", 1_600_000),
+            ("2.5mbit", 2_500_000),
+            ("1MBIT", 1_000_000),
+        ] {
+            assert_eq!(bits(input), want, "{input}");
+        }
+        assert_eq!(
+            "1mbps".parse::<BitRate>().unwrap().bytes_per_sec(),
+            1_000_000
+        );
+        assert_eq!("1mbit".parse::<BitRate>().unwrap().bytes_per_sec(), 125_000);
         assert!("fast".parse::<BitRate>().is_err());
+        assert!(
+            "1bit".parse::<BitRate>().is_err(),
+            "below one byte per second"
+        );
+        let e = "1 furlong".parse::<BitRate>().unwrap_err().0;
+        assert!(e.contains("bytes per second: bps"), "{e}");
+    }
+
+    #[test]
+    fn rates_print_in_bits_and_read_back_the_same() {
+        for (input, printed) in [
+            ("1mbps", "8mbit"),
+            ("10kbit", "10kbit"),
+            ("1KiBps", "8192bit"),
+            ("100mbps", "800mbit"),
+            ("5gbit", "5gbit"),
+            ("1tbps", "8tbit"),
+            ("1001bit", "1001bit"),
+        ] {
+            let r: BitRate = input.parse().unwrap();
+            assert_eq!(r.to_string(), printed, "{input}");
+            assert_eq!(printed.parse::<BitRate>().unwrap(), r, "{printed}");
+        }
     }
 }

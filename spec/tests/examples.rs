@@ -150,7 +150,8 @@ fn chaos_mesh_netem_becomes_one_combined_netem_field_by_field() {
     );
     assert_eq!((n.loss, n.loss_correlation), (pct(20.0), pct(5.0)));
     assert_eq!((n.duplicate, n.corrupt), (pct(1.0), pct(2.0)));
-    assert_eq!(n.rate, Some(faultline_spec::BitRate(1_000_000)));
+    // Chaos Mesh hands `1mbps` to tc: one megabyte per second, 8 Mbit/s.
+    assert_eq!(n.rate, Some(faultline_spec::BitRate(8_000_000)));
     assert_eq!(n.reorder, Percent::default());
     assert_eq!(f.duration, Some(Duration::from_secs(30)));
 }

@@ -37,11 +37,11 @@ const PINNED: [(&str, &str); 15] = [
     ),
     (
         "networkNetem",
-        r#"{"networkNetem":{"latency":"10ms","jitter":"1ms","delayCorrelation":25.0,"loss":20.0,"lossCorrelation":5.0,"duplicate":1.0,"duplicateCorrelation":0.0,"corrupt":2.0,"corruptCorrelation":0.0,"reorder":0.0,"reorderCorrelation":0.0,"gap":0,"rate":"1mbps","direction":"to"}}"#,
+        r#"{"networkNetem":{"latency":"10ms","jitter":"1ms","delayCorrelation":25.0,"loss":20.0,"lossCorrelation":5.0,"duplicate":1.0,"duplicateCorrelation":0.0,"corrupt":2.0,"corruptCorrelation":0.0,"reorder":0.0,"reorderCorrelation":0.0,"gap":0,"rate":"1mbit","direction":"to"}}"#,
     ),
     (
         "networkBandwidth",
-        r#"{"networkBandwidth":{"rate":"1mbps","limit":"20KB","buffer":"10KB","peakrate":"2mbps","minburst":"1500B","direction":"to"}}"#,
+        r#"{"networkBandwidth":{"rate":"1mbit","limit":"20KB","buffer":"10KB","peakrate":"2mbit","minburst":"1500B","direction":"to"}}"#,
     ),
     (
         "networkPartition",
@@ -101,17 +101,49 @@ fn defaults_are_filled_in_and_written_out_as_before() {
             r#"{"stressMemory":{"workers":1,"size":"256MB"}}"#,
             r#"{"stressMemory":{"workers":1,"size":"256MB"}}"#,
         ),
-        // Journals written before peakrate/minburst existed read as a plain rate limit.
+        // Journals written before peakrate/minburst existed read as a plain rate limit;
+        // their `1mbps` meant one megabit per second, and still does (written in bits).
         (
             r#"{"networkBandwidth":{"rate":"1mbps","limit":"20KB","buffer":"10KB","direction":"to"}}"#,
-            r#"{"networkBandwidth":{"rate":"1mbps","limit":"20KB","buffer":"10KB","direction":"to"}}"#,
+            r#"{"networkBandwidth":{"rate":"1mbit","limit":"20KB","buffer":"10KB","direction":"to"}}"#,
+        ),
+        (
+            r#"{"networkNetem":{"rate":"256kbps","latency":"1ms"}}"#,
+            r#"{"networkNetem":{"latency":"1ms","jitter":"0s","delayCorrelation":0.0,"loss":0.0,"lossCorrelation":0.0,"duplicate":0.0,"duplicateCorrelation":0.0,"corrupt":0.0,"corruptCorrelation":0.0,"reorder":0.0,"reorderCorrelation":0.0,"gap":0,"rate":"256kbit","direction":"to"}}"#,
         ),
         (r#"{"podKill":{}}"#, r#"{"podKill":{}}"#),
         (r#"{"podFailure":{}}"#, r#"{"podFailure":{}}"#),
     ] {
-        let f: FaultKind = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        // Read as the journal reads a line: JSON faultline wrote goes through the upgrade.
+        let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
+        faultline_spec::legacy::upgrade_rates(&mut v);
+        let f: FaultKind = serde_json::from_value(v).unwrap_or_else(|e| panic!("{json}: {e}"));
         assert_eq!(serde_json::to_string(&f).unwrap(), written, "{json}");
     }
+}
+
+/// Rates are written in bits, which every version reads the same way; a `bps` rate in a
+/// request body (not stored JSON) is tc's bytes per second, as in a spec.
+#[test]
+fn rates_are_written_in_bits_and_bps_in_a_request_is_bytes() {
+    let f: FaultKind = serde_json::from_str(
+        r#"{"networkBandwidth":{"rate":"1mbps","limit":"1KB","buffer":"1KB"}}"#,
+    )
+    .unwrap();
+    let FaultKind::NetworkBandwidth(b) = &f else {
+        panic!("{f:?}")
+    };
+    assert_eq!(b.rate, faultline_spec::BitRate(8_000_000));
+    assert!(
+        serde_json::to_string(&f)
+            .unwrap()
+            .contains(r#""rate":"8mbit""#)
+    );
+    // What a faultline that read `1mbps` as bits wrote, upgraded as the journal does.
+    assert_eq!(
+        faultline_spec::legacy::old_rate("1mbps"),
+        Some(faultline_spec::BitRate(1_000_000))
+    );
 }
 
 #[test]

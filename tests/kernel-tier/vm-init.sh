@@ -220,7 +220,7 @@ fi
 # `action: netem`). The floor of the RTT rises by the delay plus the echo request's
 # serialisation at 1 Mbit/s (98 bytes on the wire: 0.784 ms; the reply is not shaped),
 # about a fifth of the requests are lost, and the qdisc shows all three.
-api POST /v1/faults '{"id":"t8","kind":{"networkNetem":{"latency":"10ms","loss":20,"rate":"1mbps"}},"targets":[{"netns":"fl-a"}],"leaseSeconds":60}'
+api POST /v1/faults '{"id":"t8","kind":{"networkNetem":{"latency":"10ms","loss":20,"rate":"1mbit"}},"targets":[{"netns":"fl-a"}],"leaseSeconds":60}'
 if ! ok; then
     result netem-combined FAIL "apply networkNetem: $(answer)"
 else

@@ -130,7 +130,7 @@ mod tests {
             Err(BandwidthError::PeakWithoutMinburst)
         );
         let e = options(&peak(8_000_000, Some(1500))).unwrap_err();
-        assert_eq!(e.to_string(), "peakrate 8mbps must be above rate 8mbps");
+        assert_eq!(e.to_string(), "peakrate 8mbit must be above rate 8mbit");
         let e = options(&peak(16_000_000, Some(u64::from(u32::MAX) + 1))).unwrap_err();
         assert!(matches!(e, BandwidthError::MinburstTooLarge { .. }), "{e}");
     }

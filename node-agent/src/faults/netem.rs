@@ -87,7 +87,7 @@ mod tests {
     #[test]
     fn a_combined_netem_sets_every_effect_and_the_rate_in_one_qdisc() {
         let fault: faultline_spec::NodeFault = serde_json::from_str(
-            r#"{"networkNetem":{"latency":"10ms","loss":20,"duplicate":1,"corrupt":2,"rate":"1mbps"}}"#,
+            r#"{"networkNetem":{"latency":"10ms","loss":20,"duplicate":1,"corrupt":2,"rate":"1mbit"}}"#,
         )
         .unwrap();
         let (p, _) = fault.netem().expect("networkNetem is netem-backed");

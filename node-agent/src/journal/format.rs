@@ -49,3 +49,12 @@ pub(super) fn encode(entry: &Entry) -> Result<String, JournalError> {
         source,
     })
 }
+
+/// One journal line read back. Rates in lines an older agent wrote (`1mbps`, meaning one
+/// megabit per second then) are read with that meaning, not tc's (`faultline_spec::legacy`);
+/// this agent writes rates in bits, which read the same either way.
+pub(super) fn decode(line: &[u8]) -> Result<Entry, serde_json::Error> {
+    let mut v: serde_json::Value = serde_json::from_slice(line)?;
+    faultline_spec::legacy::upgrade_rates(&mut v);
+    Entry::deserialize(v)
+}

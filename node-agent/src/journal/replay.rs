@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use super::error::{JournalError, io};
-use super::format::{Active, Entry};
+use super::format::{Active, Entry, decode};
 use crate::faults::FaultId;
 
 /// Reads the journal; returns the active records and how many lines were unreadable.
@@ -30,7 +30,7 @@ pub(super) fn replay(path: &Path) -> Result<(BTreeMap<FaultId, Active>, usize), 
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<Entry>(&line) {
+        match decode(&line) {
             Ok(Entry::Applying { group, record }) => {
                 active.insert(
                     record.id.clone(),

@@ -310,6 +310,47 @@ mod tests {
     }
 
     #[test]
+    fn rates_in_an_old_agents_journal_keep_their_meaning() {
+        use faultline_spec::BitRate;
+        // A line as the agent wrote it before rates were read as tc reads them: `1mbps`
+        // was one megabit per second then (tc's `1mbps` is one megabyte per second).
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rec("g-0");
+        r.kind = serde_json::from_str(
+            r#"{"networkBandwidth":{"rate":"1mbit","limit":"20KB","buffer":"10KB","peakrate":"2mbit","minburst":"1500B"}}"#,
+        )
+        .unwrap();
+        let line = encode(&Entry::Applying {
+            group: group("g"),
+            record: Box::new(r),
+        })
+        .unwrap();
+        let old = line.replace("mbit", "mbps");
+        assert!(old.contains(r#""rate":"1mbps""#), "{old}");
+        std::fs::write(dir.path().join(JOURNAL_FILE), format!("{old}\n")).unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        let NodeFault::NetworkBandwidth(b) = &j.active()[&group("g-0")].record.kind else {
+            panic!("not read back as a bandwidth fault");
+        };
+        assert_eq!(b.rate, BitRate(1_000_000));
+        assert_eq!(b.peakrate, Some(BitRate(2_000_000)));
+        // Written again (compaction), the record says it in bits, which both versions
+        // read the same way, and reads back unchanged.
+        j.compact().unwrap();
+        let text = std::fs::read_to_string(dir.path().join(JOURNAL_FILE)).unwrap();
+        assert!(
+            text.contains(r#""rate":"1mbit""#) && !text.contains("bps"),
+            "{text}"
+        );
+        drop(j);
+        let j = Journal::open(dir.path()).unwrap();
+        let NodeFault::NetworkBandwidth(b) = &j.active()[&group("g-0")].record.kind else {
+            panic!("not read back as a bandwidth fault");
+        };
+        assert_eq!(b.rate, BitRate(1_000_000));
+    }
+
+    #[test]
     fn compaction_keeps_only_active_records() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(JOURNAL_FILE);

@@ -88,7 +88,7 @@ pub fn memory(cg: &TestCgroup) -> u64 {
 /// the kernel tier measures netem).
 pub fn bandwidth_on_va() -> NodeFault {
     NodeFault::NetworkBandwidth(NetworkBandwidth {
-        rate: "10mbps".parse::<BitRate>().expect("rate"),
+        rate: "10mbit".parse::<BitRate>().expect("rate"),
         limit: Bytes(64 * 1024),
         buffer: Bytes(16 * 1024),
         peakrate: None,

@@ -98,8 +98,8 @@ spec:
       expect: "p99 < 1s"
       recoveryWithin: 10s
   steps:
-    - name: throttle-256kbps
-      networkBandwidth: {{ rate: 256kbps, limit: 32KB, buffer: 4KB }}
+    - name: throttle-256kbit
+      networkBandwidth: {{ rate: 256kbit, limit: 32KB, buffer: 4KB }}
       duration: 4s
 ---
 # Designed to abort. Before the cut a request has 2 s (~10x the slowest answer

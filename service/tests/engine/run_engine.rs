@@ -266,7 +266,7 @@ spec:
   target: {{ local: {{ netns: {netns} }} }}
   steps:
     - name: slow-to-host
-      networkBandwidth: {{ rate: 1mbps, limit: 64KB, buffer: 16KB, hosts: [{hosts}] }}
+      networkBandwidth: {{ rate: 1mbit, limit: 64KB, buffer: 16KB, hosts: [{hosts}] }}
       duration: 1s
 "#
     )

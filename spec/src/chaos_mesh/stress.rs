@@ -64,7 +64,22 @@ fn stressors(cx: &mut Cx, s: &Obj<'_>, dur: Option<Option<Duration>>) -> Option<
             ok = false; // not a map: said when it was opened
             continue;
         };
-        let Some(mut f) = kind.read(cx, &paths) else {
+        let size_refused = stressor == "memory" && !memory_size_is_bytes(cx, o);
+        let before = cx.errors.len();
+        let read = kind.read(cx, &paths);
+        if size_refused {
+            // Said above with Chaos Mesh's reason; the field reader's own word on `size`
+            // would repeat it. Its errors on the other fields stay.
+            let size = o.at("size");
+            let mut i = 0;
+            cx.errors.retain(|e| {
+                i += 1;
+                i <= before || e.path != size
+            });
+            ok = false;
+            continue;
+        }
+        let Some(mut f) = read else {
             ok = false;
             continue;
         };
@@ -88,6 +103,43 @@ fn stressors(cx: &mut Cx, s: &Obj<'_>, dur: Option<Option<Duration>>) -> Option<
         return None;
     }
     ok.then_some(faults)
+}
+
+/// Whether `stressors.memory` (`o`) has a `size` faultline can take; says why not if not.
+///
+/// Chaos Mesh v2.8.3 runs memStress (v0.3.1) for this stressor, `--workers N --size S`:
+/// memStress divides `S` among its `N` workers (memStress commit 37c1719, "change size to
+/// the size of all workers"), so `size` is the total, as in faultline's `stressMemory`.
+/// The API's doc comment ("N bytes consumed per vm worker, default is the total available
+/// memory") is left from when stress-ng's `--vm-bytes` ran it. memStress reads `MB` as
+/// 1000² and `MiB` as 1024² bytes (go-humanize), as faultline's sizes do.
+fn memory_size_is_bytes(cx: &mut Cx, o: &Obj<'_>) -> bool {
+    let Some(n) = o.get("size") else {
+        cx.err(
+            &o.at("size"),
+            o.pos,
+            "missing required field `size`: Chaos Mesh's memStress then allocates nothing \
+             (its default is `0KB`, whatever the API doc says), and faultline refuses a \
+             stressor that would do nothing; write the total for all workers, like `256MB`",
+        );
+        return false;
+    };
+    match n.scalar() {
+        Some(v) if v.raw.trim_end().ends_with('%') => {
+            cx.err(
+                &o.at("size"),
+                n.pos,
+                format!(
+                    "`{}` is a share of memory, which faultline does not take: its workers \
+                     are sized in bytes before they start; write the total for all workers in \
+                     bytes, like `256MB` or `1GiB` (memStress splits `size` among `workers`)",
+                    v.raw.trim()
+                ),
+            );
+            false
+        }
+        _ => true,
+    }
 }
 
 /// Translates a StressChaos `spec` (top level or embedded in a workflow template).

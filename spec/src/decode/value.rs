@@ -104,7 +104,7 @@ impl Read for Size {
     }
 }
 
-/// A bit rate (`1mbps`).
+/// A rate as `tc` reads it (`8mbit` bits, `1mbps` bytes per second).
 pub struct Rate;
 
 impl Read for Rate {
@@ -114,7 +114,7 @@ impl Read for Rate {
     }
 
     fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<BitRate> {
-        cx.parsed(node, path, "a rate like `1mbps` (bps, kbps, mbps, gbps)")
+        cx.parsed(node, path, "a rate as `tc` reads it: `8mbit` (bits per second: bit, kbit, mbit, gbit) or `1mbps` (BYTES per second: bps, kbps, mbps, gbps)")
     }
 }
 

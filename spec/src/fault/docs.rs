@@ -48,6 +48,22 @@ fn write_page(out: &mut String) -> std::fmt::Result {
     writeln!(out)?;
     writeln!(
         out,
+        "**Units.** Rates (`rate`, `peakrate`) are read exactly as `tc` reads them, because \
+         Chaos Mesh hands its rate strings to `tc` unchanged; a native spec means the same. \
+         `bit`, `kbit`, `mbit`, `gbit`, `tbit` are bits per second (steps of 1000; `kibit`, \
+         `mibit`, `gibit`, `tibit` step by 1024); `bps`, `kbps`, `mbps`, `gbps`, `tbps` are \
+         BYTES per second (`1mbps` is 8 Mbit/s; `kibps`, `mibps`... step by 1024); a bare \
+         number is bits per second; case does not matter. `validate --explain` and the JSON \
+         print rates in bits (`1mbps` shows as `8mbit`). Sizes: `KB`, `MB`, `GB`, `TB` are \
+         powers of 1000 and `KiB`, `MiB`, `GiB`, `TiB` powers of 1024, as Chaos Mesh's \
+         memStress (go-humanize) reads them; a bare number is bytes. Before this reading, \
+         faultline took `1mbps` as one megabit per second: a native spec written that way \
+         now asks for 8 times the rate, so write `1mbit` to keep it. Journals and stored \
+         requests written then keep their meaning (their `bps` rates are read as bits)."
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
         "**Without `duration`.** A Chaos Mesh StressChaos or NetworkChaos without `duration` \
          lasts until its object is deleted. It imports as a step with `untilAborted: true` and \
          no `duration`: the fault holds until the run is aborted (`faultline run` Ctrl-C, the \
@@ -95,6 +111,20 @@ fn write_page(out: &mut String) -> std::fmt::Result {
     writeln!(out, "      step: {{ podKill: {{}} }}")?;
     writeln!(out, "    deadline: 5m")?;
     writeln!(out, "```")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "**StressChaos `stressors.memory.size`.** The total for all workers, as in \
+         `stressMemory`: Chaos Mesh v2.8.3 runs memStress (v0.3.1) for this stressor, which \
+         splits `size` among its `workers` (its API doc's \"N bytes consumed per vm worker\" \
+         dates from when stress-ng's `--vm-bytes` ran it). `workers: 4, size: 256MB` imports \
+         as `stressMemory: {{ workers: 4, size: 256MB }}`: 64 MB per worker, 256 MB in all, \
+         which `validate --explain` shows. `MB` is 1000² bytes and `MiB` 1024², as memStress \
+         (go-humanize) reads them. A share of memory (`50%`) is refused: faultline sizes its \
+         workers in bytes. A missing `size` is refused too: memStress then allocates nothing \
+         (its default is `0KB`, although the API doc says all available memory), and a \
+         fault that does nothing is an error."
+    )?;
     writeln!(out)?;
     writeln!(
         out,

@@ -50,7 +50,8 @@ fault_kinds! {
         /// Number of worker processes (1..=256); each holds `size / workers`.
         workers: u32 as Int<1, { MAX_WORKERS }>, required "a whole number from 1 to 256",
             chaos_mesh "stressors.memory.workers";
-        /// Total memory to allocate and keep resident.
+        /// Total memory to allocate and keep resident, for all workers together (Chaos
+        /// Mesh's memStress splits its `size` among its workers the same way).
         size: Bytes as Size, required "a size like `256MB`",
             chaos_mesh "stressors.memory.size";
         /// Hold the memory this long, then free it and allocate and touch it again, over
@@ -201,7 +202,8 @@ fault_kinds! {
         check: peak_has_its_bucket,
     } {
         /// Sustained rate.
-        rate: BitRate as Rate, required "a rate like `1mbps`", chaos_mesh "bandwidth.rate";
+        rate: BitRate as Rate, required "a rate like `8mbit` (bits) or `1mbps` (bytes)",
+            chaos_mesh "bandwidth.rate";
         /// Bytes that may queue waiting for tokens.
         limit: Bytes as Size, required "bytes that may queue, like `20KB`",
             chaos_mesh "bandwidth.limit";
@@ -210,7 +212,7 @@ fault_kinds! {
             chaos_mesh "bandwidth.buffer";
         /// Peak rate: the fastest the bucket may drain (tbf `peakrate`). Above `rate`, and
         /// only with `minburst`. Chaos Mesh writes a bare number, which is bits per second
-        /// as `tc` reads it (`1000000` is `1mbps`); 0 there means none.
+        /// as `tc` reads it (`1000000` is `1mbit`); 0 there means none.
         #[serde(skip_serializing_if = "Option::is_none")]
         peakrate: Option<BitRate> as Opt<Rate> = default, chaos_mesh "bandwidth.peakrate";
         /// Size of the peak-rate bucket in bytes (tbf `mtu`/`minburst`), needed with
