@@ -293,7 +293,7 @@ async fn bandwidth_to_one_peer_port_spares_its_other_ports() {
         peer_ports: vec![format!("10.77.0.2:{port}").parse().unwrap()],
         ..NetworkScope::default()
     };
-    let rec = netns_record("pport", tbf("4mbps", scope), &pair.a_path());
+    let rec = netns_record("pport", tbf("4mbit", scope), &pair.a_path());
     let fam = Family::of(&rec.kind);
     fam.apply(&rec).await.unwrap();
     fam.apply(&rec).await.unwrap(); // one tree, not two sets of filters
@@ -344,7 +344,7 @@ async fn peer_ports_of_both_families_add_one_filter_each_both_ways() {
         "192.0.2.20:8080".parse().unwrap(),
         "[fd00:77::1]:443".parse().unwrap(),
     ];
-    let rec = netns_record("pp6", tbf("100mbps", s), &pair.a_path());
+    let rec = netns_record("pp6", tbf("100mbit", s), &pair.a_path());
     let fam = Family::of(&rec.kind);
     fam.apply(&rec).await.unwrap();
     let egress = sh(&format!("tc -n {} filter show dev va", pair.a));
