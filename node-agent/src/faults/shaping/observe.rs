@@ -81,9 +81,13 @@ pub(crate) async fn observe(
         Ok(r) => r,
         Err(e) => return Observation::unseen(format!("qdiscs unreadable: {e}")),
     };
-    let (kind, check): (&str, Box<dyn Fn(&[u8]) -> Result<String, String>>) = match shape {
-        Shape::Netem(n) => ("netem", Box::new(move |b| n.check_dump(b))),
-        Shape::Tbf(t) => ("tbf", Box::new(move |b| t.check_dump(b))),
+    let kind = match shape {
+        Shape::Netem(_) => "netem",
+        Shape::Tbf(_) => "tbf",
+    };
+    let check = |dumped: &[u8]| match shape {
+        Shape::Netem(n) => n.check_dump(dumped),
+        Shape::Tbf(t) => t.check_dump(dumped),
     };
     let mut ok = true;
     let mut parts = Vec::new();
