@@ -2,7 +2,9 @@
 //! observer: `faultline_fault_active{experiment,kind,namespace}` (1 while a fault is
 //! active: SLO recording rules exclude or count chaos windows with it) and
 //! `faultline_check_threshold` (what each steady-state check is judged against, plotted
-//! next to `faultline_check_value`). Verdict counts, durations and check values are
+//! next to `faultline_check_value`), and `faultline_fault_verified_total{kind,result}`
+//! (fault steps seen in effect after the apply, `verified`, or not, `unverified`).
+//! Verdict counts, durations and check values are
 //! `ServiceMetrics`' and are not duplicated here.
 //!
 //! Labels are bounded: `experiment` and `check` come from specs (a handful per team),
@@ -10,7 +12,7 @@
 //! `namespace` a Kubernetes namespace (or `local` for this machine). A run id or a fault
 //! id is never a label.
 
-use prometheus::{GaugeVec, IntGaugeVec, Opts, Registry};
+use prometheus::{GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 /// Which side of a check's threshold is the limit; the `bound` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +39,7 @@ impl Bound {
 pub struct RunMetrics {
     fault_active: IntGaugeVec,
     check_threshold: GaugeVec,
+    fault_verified: IntCounterVec,
 }
 
 impl RunMetrics {
@@ -56,15 +59,24 @@ impl RunMetrics {
             ),
             &["experiment", "check", "phase", "bound"],
         )?;
+        let fault_verified = IntCounterVec::new(
+            Opts::new(
+                "faultline_fault_verified_total",
+                "Fault steps whose effect was read back after the apply: result verified (seen on at least verify.minCoverage of the targets within verify.within) or unverified (the run ended error).",
+            ),
+            &["kind", "result"],
+        )?;
         Ok(RunMetrics {
             fault_active,
             check_threshold,
+            fault_verified,
         })
     }
 
     /// Registers every family in `registry`.
     pub fn register(&self, registry: &Registry) -> Result<(), prometheus::Error> {
         registry.register(Box::new(self.fault_active.clone()))?;
+        registry.register(Box::new(self.fault_verified.clone()))?;
         registry.register(Box::new(self.check_threshold.clone()))
     }
 
@@ -74,6 +86,12 @@ impl RunMetrics {
         self.fault_active
             .with_label_values(&[experiment, kind, namespace])
             .set(i64::from(active));
+    }
+
+    /// Counts one fault step's verification: `verified` true or false.
+    pub fn fault_verified(&self, kind: &str, verified: bool) {
+        let result = if verified { "verified" } else { "unverified" };
+        self.fault_verified.with_label_values(&[kind, result]).inc();
     }
 
     /// The threshold a check is judged against.

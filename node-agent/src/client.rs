@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 
 use crate::faults::FaultId;
 use crate::protocol::{
-    ApplyRequest, ApplyResponse, ErrorBody, Health, ListResponse, RecoverResponse, RenewRequest,
-    RenewResponse,
+    ApplyRequest, ApplyResponse, ErrorBody, Health, ListResponse, ObserveResponse, RecoverResponse,
+    RenewRequest, RenewResponse,
 };
 
 /// Why a call to an agent failed.
@@ -141,6 +141,18 @@ impl AgentClient {
     /// The agent's base URL (`http://10.0.0.5:7150`).
     pub fn url(&self) -> &str {
         &self.base
+    }
+
+    /// `GET /v1/faults/{id}/observation`: whether each record of request `id` is seen in
+    /// effect, read back from the kernel by the agent.
+    pub async fn observe(&self, id: &FaultId) -> Result<ObserveResponse, ClientError> {
+        self.call::<(), _>(
+            Method::GET,
+            format!("/v1/faults/{id}/observation"),
+            None,
+            None,
+        )
+        .await
     }
 
     /// `GET /v1/faults`.

@@ -6,6 +6,7 @@
 //! | `POST /v1/faults/{id}/renew` | [`RenewRequest`] | [`RenewResponse`] |
 //! | `DELETE /v1/faults/{id}` | – | [`RecoverResponse`] |
 //! | `GET /v1/faults` | – | [`ListResponse`] |
+//! | `GET /v1/faults/{id}/observation` | – | [`ObserveResponse`] |
 //! | `GET /healthz` | – | [`Health`] |
 //! | errors | – | [`ErrorBody`] with status 400, 401, 404, 409, 422, 500, 503 |
 //!
@@ -96,6 +97,32 @@ pub struct RecoverResponse {
 pub struct ListResponse {
     /// Active records, by id.
     pub faults: Vec<FaultRecord>,
+}
+
+/// One record's effect as read back from the kernel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedFault {
+    /// The record id.
+    pub id: FaultId,
+    /// The fault kind's spec name.
+    pub kind: String,
+    /// The record's target as asked for.
+    pub target: String,
+    /// The fault is seen in effect on this target.
+    pub effective: bool,
+    /// What was read (the qdisc and its counters, the nft rules, the CPU time, the
+    /// process state).
+    pub evidence: String,
+}
+
+/// `GET /v1/faults/{id}/observation`: each record of the request (or the one record).
+/// 404 when the agent holds none (recovered, or never applied here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObserveResponse {
+    /// One per record, in target order.
+    pub observations: Vec<ObservedFault>,
 }
 
 /// `GET /healthz`.

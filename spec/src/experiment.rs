@@ -318,6 +318,14 @@ pub struct FaultStep {
     /// Overrides `spec.target` for this step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<Target>,
+    /// How the run checks the fault took effect once applied; `None` (`verify: false`)
+    /// skips the check. Default: seen on every target within 5s.
+    #[serde(
+        default = "crate::verify::Verify::on",
+        skip_serializing_if = "crate::verify::Verify::is_default",
+        with = "crate::verify::serde_field"
+    )]
+    pub verify: Option<crate::verify::Verify>,
 }
 
 /// A notification channel and the verdicts it hears about.

@@ -22,6 +22,7 @@ pub mod steady;
 pub mod target;
 pub mod task;
 pub mod units;
+pub mod verify;
 pub mod yaml;
 pub mod zone;
 
@@ -45,4 +46,5 @@ pub use steady::{Expectation, ExpectationError, HttpProbe, Phase, Probe, SteadyC
 pub use target::LocalTarget;
 pub use task::{Branch, Condition, Task, TaskStep};
 pub use units::{BitRate, Bytes, Duration, Percent, UnitError};
+pub use verify::Verify;
 pub use zone::{Zone, ZoneError};

@@ -76,6 +76,57 @@ fn only_fault(e: &Experiment) -> &FaultStep {
 }
 
 #[test]
+fn verify_defaults_on_and_reads_false_or_its_values() {
+    let doc = |extra: &str| {
+        format!(
+            "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {{name: v}}\nspec:\n  target: {{local: {{pid: 1}}}}\n  steps:\n    - stressCpu: {{workers: 1, load: 5}}\n      duration: 1s\n{extra}"
+        )
+    };
+    let e = faultline_spec::load_str(&doc(""), "v.yaml")
+        .unwrap()
+        .remove(0);
+    let v = only_fault(&e).verify.expect("on by default");
+    assert_eq!(
+        (v.within.to_string(), v.min_coverage.value()),
+        ("5s".into(), 100.0)
+    );
+    let e = faultline_spec::load_str(&doc("      verify: false\n"), "v.yaml")
+        .unwrap()
+        .remove(0);
+    assert_eq!(only_fault(&e).verify, None);
+    let e = faultline_spec::load_str(
+        &doc("      verify: {within: 2s, minCoverage: 50%}\n"),
+        "v.yaml",
+    )
+    .unwrap()
+    .remove(0);
+    let v = only_fault(&e).verify.unwrap();
+    assert_eq!(
+        (v.within.to_string(), v.min_coverage.value()),
+        ("2s".into(), 50.0)
+    );
+    // The step's JSON (what the store keeps) leaves the default out and says `false`.
+    let json = serde_json::to_value(&e.spec.steps[0]).unwrap();
+    assert_eq!(json["verify"]["minCoverage"], 50.0);
+    let back: faultline_spec::Step = serde_json::from_value(json).unwrap();
+    assert_eq!(back, e.spec.steps[0]);
+    let off = faultline_spec::load_str(&doc("      verify: false\n"), "v.yaml")
+        .unwrap()
+        .remove(0);
+    let json = serde_json::to_value(&off.spec.steps[0]).unwrap();
+    assert_eq!(json["verify"], false);
+    let on = faultline_spec::load_str(&doc(""), "v.yaml")
+        .unwrap()
+        .remove(0);
+    assert!(
+        serde_json::to_value(&on.spec.steps[0])
+            .unwrap()
+            .get("verify")
+            .is_none()
+    );
+}
+
+#[test]
 fn seed_stress_cpu_translates_field_by_field() {
     let e = &load("chaos-mesh/stress-cpu.yaml")[0];
     assert_eq!(

@@ -86,6 +86,7 @@ impl Core {
             self.roll_back(applied).await;
             return Err(err);
         }
+        self.take_baselines(family, &records).await;
         if req.kind.is_instant() {
             // A kill is done once sent: nothing stays to recover.
             self.journal.recovered_all(&applied)?;

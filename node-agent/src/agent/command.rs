@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 use super::error::AgentError;
 use crate::faults::{FaultId, FaultRecord};
-use crate::protocol::{ApplyRequest, RecoveredFault};
+use crate::protocol::{ApplyRequest, ObservedFault, RecoveredFault};
 
 /// What the start-up recovery did.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +26,7 @@ pub(super) enum Command {
     Recover(FaultId, Reply<Vec<RecoveredFault>>),
     Renew(FaultId, u64, Reply<(Vec<FaultId>, DateTime<Utc>)>),
     List(Reply<Vec<FaultRecord>>),
+    Observe(FaultId, Reply<Vec<ObservedFault>>),
     RecoverAll(RecoveryReason, Reply<Vec<RecoveredFault>>),
     Shutdown(Reply<Vec<RecoveredFault>>),
 }

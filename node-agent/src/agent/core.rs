@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use faultline_exporter::AgentMetrics;
 
 use super::events::ActiveChanged;
-use crate::faults::{FaultId, FaultRecord};
+use crate::faults::{Baseline, FaultId, FaultRecord};
 use crate::journal::Journal;
 use faultline_spec::{LocalTarget, NodeFault};
 
@@ -23,6 +23,9 @@ pub(super) struct Core {
     pub(super) retry: HashMap<FaultId, (Instant, Duration)>,
     /// Instant requests done lately: (id, kind, targets, records).
     pub(super) recent_instant: VecDeque<(FaultId, NodeFault, Vec<LocalTarget>, Vec<FaultRecord>)>,
+    /// What each record's observation compares against, read right after it applied
+    /// (in memory only: after a restart an observation starts a new one).
+    pub(super) baselines: HashMap<FaultId, Baseline>,
 }
 
 impl Core {
@@ -33,6 +36,7 @@ impl Core {
             metrics,
             retry: HashMap::new(),
             recent_instant: VecDeque::new(),
+            baselines: HashMap::new(),
         }
     }
 

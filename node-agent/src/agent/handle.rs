@@ -12,7 +12,7 @@ use super::command::{Command, Reply, StartupReport};
 use super::error::AgentError;
 use super::thread;
 use crate::faults::{FaultId, FaultRecord};
-use crate::protocol::{ApplyRequest, RecoveredFault};
+use crate::protocol::{ApplyRequest, ObservedFault, RecoveredFault};
 
 /// A handle on a running agent; clone it freely.
 #[derive(Debug, Clone)]
@@ -105,6 +105,12 @@ impl Agent {
         lease_seconds: u64,
     ) -> Result<(Vec<FaultId>, DateTime<Utc>), AgentError> {
         self.call(|r| Command::Renew(id, lease_seconds, r)).await
+    }
+
+    /// Reads back whether each record of request `id` (or record `id`) is in effect:
+    /// active records and instant ones (kills) done lately. `NotFound` if it holds none.
+    pub async fn observe(&self, id: FaultId) -> Result<Vec<ObservedFault>, AgentError> {
+        self.call(|r| Command::Observe(id, r)).await
     }
 
     /// Every active record.

@@ -18,6 +18,7 @@ mod error;
 mod events;
 mod handle;
 mod lease;
+mod observe;
 mod recover;
 mod request;
 mod thread;

@@ -92,6 +92,9 @@ impl Core {
                         .map(|a| a.record.clone())
                         .collect()));
                 }
+                Command::Observe(id, reply) => {
+                    let _ = reply.send(self.observe(&id).await);
+                }
                 Command::RecoverAll(reason, reply) => {
                     let _ = reply.send(self.recover_all(reason).await);
                 }

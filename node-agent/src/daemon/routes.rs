@@ -11,7 +11,8 @@ use crate::agent::{Agent, AgentError};
 use crate::error::error_chain;
 use crate::faults::FaultId;
 use crate::protocol::{
-    ApplyRequest, ApplyResponse, Health, ListResponse, RecoverResponse, RenewRequest, RenewResponse,
+    ApplyRequest, ApplyResponse, Health, ListResponse, ObserveResponse, RecoverResponse,
+    RenewRequest, RenewResponse,
 };
 
 /// Mounts every route on an actix app (the app must carry `Data<Agent>` and `Data<Auth>`;
@@ -24,7 +25,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/faults", web::post().to(apply))
                 .route("/faults", web::get().to(list))
                 .route("/faults/{id}", web::delete().to(recover))
-                .route("/faults/{id}/renew", web::post().to(renew)),
+                .route("/faults/{id}/renew", web::post().to(renew))
+                .route("/faults/{id}/observation", web::get().to(observe)),
         );
 }
 
@@ -133,6 +135,17 @@ async fn recover(
         s.count("faultline.agent.records", r.len());
     })?;
     Ok(HttpResponse::Ok().json(RecoverResponse { recovered }))
+}
+
+async fn observe(
+    _: Authorized,
+    agent: web::Data<Agent>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = fault_id(&path)?;
+    Ok(HttpResponse::Ok().json(ObserveResponse {
+        observations: agent.observe(id).await?,
+    }))
 }
 
 async fn list(_: Authorized, agent: web::Data<Agent>) -> Result<HttpResponse, ApiError> {

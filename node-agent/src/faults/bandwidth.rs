@@ -2,6 +2,7 @@
 //! [`super::shaping`] for interfaces, direction and recovery).
 
 use super::fault::Fault;
+use super::observe::{Baseline, Observation};
 use super::record::{FaultRecord, Recovered};
 use super::shaping::{self, Shape};
 use crate::error::{BandwidthError, FaultError};
@@ -76,6 +77,26 @@ impl Fault for Bandwidth {
 
     async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
         shaping::recover(rec, &spec(rec)?.scope).await
+    }
+
+    /// The packets our qdiscs sent so far.
+    async fn baseline(&self, rec: &FaultRecord) -> Baseline {
+        match spec(rec) {
+            Ok(b) => shaping::baseline(rec, &b.scope).await,
+            Err(_) => Baseline::now(None),
+        }
+    }
+
+    /// Our tbf qdisc on every chosen device, with the asked rate and limit.
+    async fn observe(&self, rec: &FaultRecord, since: &Baseline) -> Observation {
+        let b = match spec(rec) {
+            Ok(b) => b,
+            Err(e) => return Observation::unseen(e.to_string()),
+        };
+        match options(b) {
+            Ok(tbf) => shaping::observe(rec, &b.scope, &Shape::Tbf(tbf), since).await,
+            Err(e) => Observation::unseen(e.to_string()),
+        }
     }
 }
 

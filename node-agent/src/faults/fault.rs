@@ -1,6 +1,7 @@
 //! The seam every fault family implements; the contract it keeps is in the `faults`
 //! module's doc.
 
+use super::observe::{Baseline, Observation};
 use super::record::{FaultRecord, Recovered};
 use crate::error::FaultError;
 
@@ -23,4 +24,16 @@ pub trait Fault {
         let _ = recs;
         Ok(())
     }
+
+    /// Reads what [`Fault::observe`] compares against, right after `recs` applied and
+    /// settled (the qdisc's packets, the cgroup's CPU time). Default: nothing to compare.
+    async fn baseline(&self, rec: &FaultRecord) -> Baseline {
+        let _ = rec;
+        Baseline::now(None)
+    }
+
+    /// Reads back from the kernel whether what `apply` set up for `rec` is in effect
+    /// (see `observe.rs` for what "seen" means per family). Never changes anything; a
+    /// read that fails is an unseen observation saying why.
+    async fn observe(&self, rec: &FaultRecord, since: &Baseline) -> Observation;
 }

@@ -10,6 +10,7 @@
 pub mod bandwidth;
 mod fault;
 pub mod netem;
+mod observe;
 pub mod partition;
 pub mod process;
 mod record;
@@ -18,6 +19,7 @@ pub mod shaping;
 pub mod stress;
 
 pub use fault::Fault;
+pub use observe::{Baseline, Observation};
 pub use record::{FaultId, FaultRecord, Recovered};
 
 use crate::error::FaultError;
@@ -97,6 +99,26 @@ impl Fault for Family {
             Family::Netem(f) => f.settle(recs).await,
             Family::Bandwidth(f) => f.settle(recs).await,
             Family::Partition(f) => f.settle(recs).await,
+        }
+    }
+
+    async fn baseline(&self, rec: &FaultRecord) -> Baseline {
+        match self {
+            Family::Stress(f) => f.baseline(rec).await,
+            Family::Process(f) => f.baseline(rec).await,
+            Family::Netem(f) => f.baseline(rec).await,
+            Family::Bandwidth(f) => f.baseline(rec).await,
+            Family::Partition(f) => f.baseline(rec).await,
+        }
+    }
+
+    async fn observe(&self, rec: &FaultRecord, since: &Baseline) -> Observation {
+        match self {
+            Family::Stress(f) => f.observe(rec, since).await,
+            Family::Process(f) => f.observe(rec, since).await,
+            Family::Netem(f) => f.observe(rec, since).await,
+            Family::Bandwidth(f) => f.observe(rec, since).await,
+            Family::Partition(f) => f.observe(rec, since).await,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! with the package to install, before anything is changed.
 
 use super::fault::Fault;
+use super::observe::{Baseline, Observation};
 use super::record::{FaultRecord, Recovered};
 use super::shaping::{self, Shape};
 use crate::error::FaultError;
@@ -62,6 +63,22 @@ impl Fault for Netem {
     async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
         let (_, scope) = params(rec)?;
         shaping::recover(rec, scope).await
+    }
+
+    /// The packets our qdiscs sent so far.
+    async fn baseline(&self, rec: &FaultRecord) -> Baseline {
+        match params(rec) {
+            Ok((_, scope)) => shaping::baseline(rec, scope).await,
+            Err(_) => Baseline::now(None),
+        }
+    }
+
+    /// Our netem qdisc on every chosen device, with the asked parameters.
+    async fn observe(&self, rec: &FaultRecord, since: &Baseline) -> Observation {
+        match params(rec) {
+            Ok((p, scope)) => shaping::observe(rec, scope, &Shape::Netem(options(&p)), since).await,
+            Err(e) => Observation::unseen(e.to_string()),
+        }
     }
 }
 

@@ -15,10 +15,11 @@ use std::process::Stdio;
 use ipnet::IpNet;
 use nftables::expr::{Expression, NamedExpression, Payload, PayloadField, Prefix, SetItem};
 use nftables::schema::{Chain, NfCmd, NfListObject, NfObject, Nftables, Rule, Table};
-use nftables::stmt::{Match, Operator, Statement};
+use nftables::stmt::{AnonymousCounter, Counter, Match, Operator, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 
 use super::fault::Fault;
+use super::observe::{Baseline, Observation};
 use super::record::{FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::netns;
@@ -112,12 +113,16 @@ fn ports_match(port_field: &'static str, ports: &[u16]) -> Statement<'static> {
     )
 }
 
-/// `add rule inet TABLE CHAIN <expr> drop`.
+/// `add rule inet TABLE CHAIN <expr> counter drop`.
 fn drop_rule(
     table: &str,
     chain: &'static str,
     mut expr: Vec<Statement<'static>>,
 ) -> NfObject<'static> {
+    // The counter is what `observe` reads: packets this rule dropped.
+    expr.push(Statement::Counter(Counter::Anonymous(Some(
+        AnonymousCounter::default(),
+    ))));
     expr.push(Statement::Drop(None));
     NfObject::CmdObject(NfCmd::Add(NfListObject::Rule(Rule {
         family: NfFamily::INet,
@@ -131,8 +136,9 @@ fn drop_rule(
 }
 
 /// The rules of one chain: per peer, `ip[6] saddr|daddr PEER [th sport|dport {PORTS}]
-/// drop`; per `peerPorts` pair, `ip[6] saddr|daddr PEER th sport|dport PORT drop` (either
-/// side's port, as `ports` match), so a pair drops that peer's one port and no other.
+/// counter drop`; per `peerPorts` pair, `ip[6] saddr|daddr PEER th sport|dport PORT
+/// counter drop` (either side's port, as `ports` match), so a pair drops that peer's one
+/// port and no other.
 fn rules(
     table: &str,
     chain: &'static str,
@@ -288,6 +294,97 @@ impl Fault for Partition {
         })
         .await
     }
+
+    /// The packets our rules dropped so far.
+    async fn baseline(&self, rec: &FaultRecord) -> Baseline {
+        let counter = read_table(rec).await.ok().flatten().map(|t| t.packets);
+        Baseline::now(counter)
+    }
+
+    /// Seen when the table is in the netns with every drop rule the scope asks for; the
+    /// packets the rules dropped since apply are evidence (they move only when the target
+    /// talks to the peers).
+    async fn observe(&self, rec: &FaultRecord, since: &Baseline) -> Observation {
+        let want = match scope(rec) {
+            Ok(s) => rules("t", "input", "saddr", s).len() * 2,
+            Err(e) => return Observation::unseen(e.to_string()),
+        };
+        let table = table_name(rec);
+        match read_table(rec).await {
+            Ok(None) => Observation::unseen(format!("nft table inet {table} is not there")),
+            Ok(Some(t)) => {
+                let dropped = t.packets.saturating_sub(since.counter.unwrap_or(0));
+                let evidence = format!(
+                    "nft table inet {table}: {} of {want} drop rule(s), {dropped} packet(s) dropped since apply",
+                    t.drop_rules
+                );
+                if t.drop_rules >= want {
+                    Observation::seen(evidence)
+                } else {
+                    Observation::unseen(evidence)
+                }
+            }
+            Err(e) => Observation::unseen(format!("nft table inet {table} unreadable: {e}")),
+        }
+    }
+}
+
+/// What `nft list table` shows of ours.
+struct TableState {
+    /// Rules ending in `drop`.
+    drop_rules: usize,
+    /// Their counters' packets, summed.
+    packets: u64,
+}
+
+/// Our table as the netns holds it now; `None` when it is not there.
+async fn read_table(rec: &FaultRecord) -> Result<Option<TableState>, FaultError> {
+    let path = netns_of(rec)?.to_path_buf();
+    let id = rec.resolved.netns_id;
+    let table = table_name(rec);
+    blocking(move || {
+        let netns = netns::locate(&path, id)?;
+        if !table_exists(&netns, &table)? {
+            return Ok(None);
+        }
+        let action = format!("list table inet {table} in {}", netns.display());
+        let out = nft(
+            &netns,
+            &["-j", "list", "table", "inet", &table],
+            "",
+            &action,
+        )?;
+        let json: serde_json::Value =
+            serde_json::from_str(&out).map_err(|e| FaultError::Command {
+                program: "nft",
+                action: action.clone(),
+                detail: format!("unreadable JSON: {e}"),
+            })?;
+        Ok(Some(table_state(&json)))
+    })
+    .await
+}
+
+/// Counts drop rules and sums their counters in `nft -j list table` output.
+fn table_state(json: &serde_json::Value) -> TableState {
+    let mut state = TableState {
+        drop_rules: 0,
+        packets: 0,
+    };
+    let objects = json["nftables"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    for expr in objects.iter().filter_map(|o| o["rule"]["expr"].as_array()) {
+        if expr.iter().any(|e| e.get("drop").is_some()) {
+            state.drop_rules += 1;
+        }
+        state.packets += expr
+            .iter()
+            .filter_map(|e| e["counter"]["packets"].as_u64())
+            .sum::<u64>();
+    }
+    state
 }
 
 async fn blocking<T: Send + 'static>(
@@ -305,6 +402,19 @@ async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_state_counts_drop_rules_and_sums_their_counters() {
+        let json: serde_json::Value = serde_json::from_str(
+            r#"{"nftables":[{"metainfo":{}},{"table":{"name":"t"}},
+            {"rule":{"expr":[{"match":{}},{"counter":{"packets":3,"bytes":9}},{"drop":null}]}},
+            {"rule":{"expr":[{"match":{}},{"counter":{"packets":4,"bytes":9}},{"drop":null}]}},
+            {"rule":{"expr":[{"accept":null}]}}]}"#,
+        )
+        .unwrap();
+        let s = table_state(&json);
+        assert_eq!((s.drop_rules, s.packets), (2, 7));
+    }
 
     #[test]
     fn the_ruleset_drops_peers_both_ways_and_ports_on_either_side() {
@@ -335,6 +445,7 @@ mod tests {
         );
         assert!(text.contains(r#"{"set":[80,443]}"#), "{text}");
         assert_eq!(text.matches(r#""drop":null"#).count(), 8, "{text}");
+        assert_eq!(text.matches(r#""counter":{"#).count(), 8, "{text}");
     }
 
     #[test]
@@ -365,7 +476,7 @@ mod tests {
         let pair = |chain: &str, proto: &str, addr: &str, len: u8, side: &str, port: u16| {
             let dir = if chain == "input" { "saddr" } else { "daddr" };
             format!(
-                r#""{chain}" [{{"match":{{"left":{{"payload":{{"field":"{dir}","protocol":"{proto}"}}}},"op":"==","right":{{"prefix":{{"addr":"{addr}","len":{len}}}}}}}}},{{"match":{{"left":{{"payload":{{"field":"{side}","protocol":"th"}}}},"op":"==","right":{{"set":[{port}]}}}}}},{{"drop":null}}]"#
+                r#""{chain}" [{{"match":{{"left":{{"payload":{{"field":"{dir}","protocol":"{proto}"}}}},"op":"==","right":{{"prefix":{{"addr":"{addr}","len":{len}}}}}}}}},{{"match":{{"left":{{"payload":{{"field":"{side}","protocol":"th"}}}},"op":"==","right":{{"set":[{port}]}}}}}},{{"counter":{{"bytes":0,"packets":0}}}},{{"drop":null}}]"#
             )
         };
         for chain in ["input", "output"] {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::fault::Fault;
+use super::observe::{Baseline, Observation};
 use super::record::{FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::resolve::is_alive;
@@ -121,6 +122,113 @@ impl Fault for Process {
             other => Err(unsupported(rec, other)),
         }
     }
+
+    /// A kill: every process resolved at apply is gone (a PID now held by another process,
+    /// by its start time, counts as gone); a signal the process catches counts as delivered.
+    /// A pause: every live process stopped (`T` in `/proc/PID/stat`), or its cgroup frozen.
+    async fn observe(&self, rec: &FaultRecord, _: &Baseline) -> Observation {
+        match &rec.kind {
+            NodeFault::ProcessKill(k) => observe_kill(rec, k.signal.number()),
+            NodeFault::ContainerKill(_) => observe_kill(rec, libc::SIGKILL),
+            NodeFault::ProcessPause(p) if p.method == PauseMethod::Freezer => {
+                match Freezer::of(rec).map(|fz| (fz.is_frozen(), fz)) {
+                    Some((Ok(true), fz)) => {
+                        Observation::seen(format!("cgroup {} frozen", fz.dir.display()))
+                    }
+                    Some((Ok(false), fz)) => {
+                        Observation::unseen(format!("cgroup {} not frozen", fz.dir.display()))
+                    }
+                    Some((Err(e), _)) => Observation::unseen(format!("freezer unreadable: {e}")),
+                    None => Observation::unseen("the target has no freezer cgroup"),
+                }
+            }
+            NodeFault::ProcessPause(_) => {
+                let live: Vec<ProcRef> = live(rec).collect();
+                if live.is_empty() {
+                    return Observation::unseen("every paused process has exited");
+                }
+                let running: Vec<String> = live
+                    .iter()
+                    .filter_map(|p| match state(p.pid) {
+                        Some('T' | 't') => None,
+                        s => Some(format!("{} ({})", p.pid, s.unwrap_or('?'))),
+                    })
+                    .collect();
+                if running.is_empty() {
+                    Observation::seen(format!(
+                        "{} process(es) stopped (state T): {}",
+                        live.len(),
+                        pids(&live)
+                    ))
+                } else {
+                    Observation::unseen(format!("not stopped: {}", running.join(", ")))
+                }
+            }
+            other => Observation::unseen(unsupported(rec, other).to_string()),
+        }
+    }
+}
+
+fn pids(procs: &[ProcRef]) -> String {
+    let mut s: Vec<String> = procs.iter().take(8).map(|p| p.pid.to_string()).collect();
+    if procs.len() > 8 {
+        s.push(format!("and {} more", procs.len() - 8));
+    }
+    s.join(", ")
+}
+
+/// Whether a kill took: each resolved process gone, or (a signal other than SIGKILL)
+/// caught by a handler, so delivered and handled; one that ignores the signal or is
+/// still alive under its default action is not.
+fn observe_kill(rec: &FaultRecord, sig: i32) -> Observation {
+    let name = nix::sys::signal::Signal::try_from(sig).map_or("signal", |s| s.as_str());
+    let all = &rec.resolved.procs;
+    let mut alive = Vec::new();
+    let mut caught = Vec::new();
+    for p in all.iter().filter(|p| is_alive(p)) {
+        match (sig != libc::SIGKILL).then(|| sig_masks(p.pid)).flatten() {
+            Some((_, ign)) if ign & bit(sig) != 0 => {
+                alive.push(format!("{} ignores {name}", p.pid))
+            }
+            Some((cgt, _)) if cgt & bit(sig) != 0 => caught.push(p.pid.to_string()),
+            _ => alive.push(format!("{} still runs", p.pid)),
+        }
+    }
+    if !alive.is_empty() {
+        return Observation::unseen(format!(
+            "{} of {} process(es) not gone after {name}: {}",
+            alive.len(),
+            all.len(),
+            alive.join(", ")
+        ));
+    }
+    let gone = all.len() - caught.len();
+    let mut evidence = format!(
+        "{gone} of {} process(es) gone after {name} (PID absent or reused, by start time)",
+        all.len()
+    );
+    if !caught.is_empty() {
+        evidence.push_str(&format!(
+            "; {name} delivered to handlers in {}",
+            caught.join(", ")
+        ));
+    }
+    Observation::seen(evidence)
+}
+
+fn bit(sig: i32) -> u64 {
+    1u64 << (sig - 1)
+}
+
+/// `SigCgt` and `SigIgn` of `/proc/PID/status`.
+fn sig_masks(pid: u32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    };
+    Some((field("SigCgt:")?, field("SigIgn:")?))
 }
 
 fn unsupported(rec: &FaultRecord, kind: &NodeFault) -> FaultError {

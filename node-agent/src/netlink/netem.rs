@@ -134,9 +134,89 @@ impl Netem {
     }
 }
 
+impl Netem {
+    /// Compares a netem qdisc's options as the kernel dumps them (`tc_netem_qopt`, then
+    /// `TCA_NETEM_*`) with `self`: delay, loss, duplicate, corrupt, reorder and rate.
+    /// `Ok(summary)` when all are what was asked, `Err(what differs)`.
+    pub fn check_dump(&self, dumped: &[u8]) -> Result<String, String> {
+        let p = nla::probability;
+        let u32_at = |b: &[u8], at: usize| {
+            b.get(at..at + 4)
+                .map(|x| u32::from_ne_bytes([x[0], x[1], x[2], x[3]]))
+        };
+        let short = || "short netem options".to_string();
+        // tc_netem_qopt: latency (ticks), limit, loss, gap, duplicate, jitter.
+        let ticks = u32_at(dumped, 0).ok_or_else(short)?;
+        let loss = u32_at(dumped, 8).ok_or_else(short)?;
+        let duplicate = u32_at(dumped, 16).ok_or_else(short)?;
+        let attrs = nla::parse(dumped.get(24..).unwrap_or(&[]));
+        let get = |k| attrs.iter().find(|(t, _)| *t == k).map(|(_, v)| *v);
+        let first = |k| get(k).and_then(|b| u32_at(b, 0)).unwrap_or(0);
+        let latency_ns = match get(TCA_NETEM_LATENCY64).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+            Some(b) => u64::from_ne_bytes(b),
+            None => u64::from(ticks) * nla::NS_PER_TICK,
+        };
+        let rate = match get(TCA_NETEM_RATE64).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+            Some(b) => u64::from_ne_bytes(b),
+            None => u64::from(first(TCA_NETEM_RATE)),
+        };
+        let pct = |v: u32| f64::from(v) / f64::from(u32::MAX) * 100.0;
+        let summary = format!(
+            "netem delay {}us loss {:.2}% duplicate {:.2}% corrupt {:.2}% reorder {:.2}% rate {}bit/s",
+            latency_ns / 1000,
+            pct(loss),
+            pct(duplicate),
+            pct(first(TCA_NETEM_CORRUPT)),
+            pct(first(TCA_NETEM_REORDER)),
+            rate * 8
+        );
+        // Without LATENCY64 (kernels before 4.15) the delay went through 64 ns ticks.
+        let latency_ok = latency_ns.abs_diff(self.latency_ns) < nla::NS_PER_TICK;
+        let same = latency_ok
+            && loss == p(self.loss)
+            && duplicate == p(self.duplicate)
+            && first(TCA_NETEM_CORRUPT) == p(self.corrupt)
+            && first(TCA_NETEM_REORDER) == p(self.reorder)
+            && rate == self.rate_bytes_per_sec;
+        if same {
+            Ok(summary)
+        } else {
+            Err(format!(
+                "{summary}, asked delay {}us loss {:.2}% duplicate {:.2}% corrupt {:.2}% reorder {:.2}% rate {}bit/s",
+                self.latency_ns / 1000,
+                self.loss * 100.0,
+                self.duplicate * 100.0,
+                self.corrupt * 100.0,
+                self.reorder * 100.0,
+                self.rate_bytes_per_sec * 8
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dump_of_the_asked_options_checks_and_another_names_the_difference() {
+        let n = Netem {
+            latency_ns: 10_000_000,
+            loss: 0.25,
+            corrupt: 0.01,
+            rate_bytes_per_sec: 125_000,
+            ..Netem::default()
+        };
+        let ok = n.check_dump(&n.options()).unwrap();
+        assert!(ok.starts_with("netem delay 10000us loss 25.00%"), "{ok}");
+        let other = Netem { loss: 0.5, ..n };
+        let e = n.check_dump(&other.options()).unwrap_err();
+        assert!(
+            e.contains("loss 50.00%") && e.contains("asked delay 10000us loss 25.00%"),
+            "{e}"
+        );
+        assert!(n.check_dump(&[1, 2]).is_err());
+    }
     use crate::netlink::nla::hex;
 
     /// The TCA_OPTIONS payload of a captured `tc` request: after tcmsg (20 bytes), TCA_KIND

@@ -40,6 +40,23 @@ pub(crate) fn us_to_ticks(us: f64) -> u32 {
     (f64::from(whole) * (1000.0 / NS_PER_TICK as f64)).min(f64::from(u32::MAX)) as u32
 }
 
+/// The attributes of a dumped nest, `(type, payload)`, in order; stops at the first
+/// malformed one (a short read never panics).
+pub(crate) fn parse(mut buf: &[u8]) -> Vec<(u16, &[u8])> {
+    let mut out = Vec::new();
+    while buf.len() >= 4 {
+        let len = usize::from(u16::from_ne_bytes([buf[0], buf[1]]));
+        // The top bits of the type are the nested / byte-order flags.
+        let kind = u16::from_ne_bytes([buf[2], buf[3]]) & 0x3fff;
+        if len < 4 || len > buf.len() {
+            break;
+        }
+        out.push((kind, &buf[4..len]));
+        buf = buf.get((len + 3) & !3..).unwrap_or(&[]);
+    }
+    out
+}
+
 #[cfg(test)]
 pub(crate) fn hex(s: &str) -> Vec<u8> {
     let s = s.trim();

@@ -37,6 +37,13 @@ pub struct QdiscInfo {
     pub parent: u32,
     /// The qdisc kind, e.g. `tbf`, `netem`, `noqueue`.
     pub kind: String,
+    /// The payload of its `TCA_OPTIONS` as the kernel dumps it (empty when it has none):
+    /// for tbf a nest of `TCA_TBF_*`, for netem `tc_netem_qopt` then `TCA_NETEM_*`.
+    pub options: Vec<u8>,
+    /// Packets it sent (`TCA_STATS`), since it was created.
+    pub packets: u64,
+    /// Packets it dropped.
+    pub drops: u64,
 }
 
 impl QdiscInfo {
@@ -90,7 +97,18 @@ impl QdiscHandle {
                         _ => None,
                     })
                     .unwrap_or_default(),
+                options: options_bytes(&m.attributes),
+                packets: 0,
+                drops: 0,
             };
+            let mut info = info;
+            if let Some(st) = m.attributes.iter().find_map(|a| match a {
+                TcAttribute::Stats(s) => Some(s),
+                _ => None,
+            }) {
+                info.packets = u64::from(st.packets);
+                info.drops = u64::from(st.drops);
+            }
             // Older kernels ignore the index in a dump; filter here as well.
             if ifindex.is_none_or(|i| i == info.ifindex) {
                 out.push(info);
@@ -110,6 +128,27 @@ impl QdiscHandle {
             netns: self.netns.clone(),
         }
     }
+}
+
+/// The raw `TCA_OPTIONS` payload of a qdisc whose options netlink-packet-route has no
+/// type for (it keeps them as one opaque attribute).
+fn options_bytes(attrs: &[TcAttribute]) -> Vec<u8> {
+    use rtnetlink::packet_core::Nla;
+    use rtnetlink::packet_route::tc::TcOption;
+    attrs
+        .iter()
+        .find_map(|a| match a {
+            TcAttribute::Options(opts) => opts.iter().find_map(|o| match o {
+                TcOption::Other(nla) => {
+                    let mut buf = vec![0; nla.value_len()];
+                    nla.emit_value(&mut buf);
+                    Some(buf)
+                }
+                _ => None,
+            }),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// A new/replace request; finish it with one qdisc kind ([`Self::tbf`], [`Self::netem`]).

@@ -89,6 +89,38 @@ impl Tbf {
     }
 }
 
+impl Tbf {
+    /// Compares a tbf qdisc's options as the kernel dumps them (`TCA_TBF_PARMS` with the
+    /// rate and limit, `TCA_TBF_RATE64` for rates of 2^32 bytes/s and more) with `self`:
+    /// `Ok(summary)` when rate and limit are what was asked, `Err(what differs)`.
+    pub fn check_dump(&self, dumped: &[u8]) -> Result<String, String> {
+        let attrs = nla::parse(dumped);
+        let get = |k| attrs.iter().find(|(t, _)| *t == k).map(|(_, v)| *v);
+        let u32_at = |b: &[u8], at: usize| {
+            b.get(at..at + 4)
+                .map(|x| u32::from_ne_bytes([x[0], x[1], x[2], x[3]]))
+        };
+        let parms = get(TCA_TBF_PARMS).ok_or("tbf options without TCA_TBF_PARMS")?;
+        // struct tc_tbf_qopt: rate (tc_ratespec, its `rate` at byte 8), peakrate (12
+        // bytes), limit, buffer, mtu.
+        let rate32 = u32_at(parms, 8).ok_or("short TCA_TBF_PARMS")?;
+        let limit = u32_at(parms, 24).ok_or("short TCA_TBF_PARMS")?;
+        let rate = match get(TCA_TBF_RATE64).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+            Some(b) => u64::from_ne_bytes(b),
+            None => u64::from(rate32),
+        };
+        let summary = format!("tbf rate {}bit/s limit {limit}b", rate * 8);
+        if rate != self.rate || limit != self.limit {
+            return Err(format!(
+                "{summary}, asked rate {}bit/s limit {}b",
+                self.rate * 8,
+                self.limit
+            ));
+        }
+        Ok(summary)
+    }
+}
+
 /// The cell size (log2) of `tc_calc_rtable` for packets up to `mtu` bytes (2047 when 0):
 /// the smallest that fits them in 256 cells.
 fn cell_log(mtu: u32) -> u8 {
@@ -130,6 +162,27 @@ pub(crate) fn xmittime(rate: u32, size: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dump_of_the_asked_tbf_checks_and_another_names_the_difference() {
+        let t = Tbf {
+            rate: 125_000,
+            burst: 10_000,
+            limit: 20_000,
+            peak: None,
+        };
+        assert_eq!(
+            t.check_dump(&t.options()).unwrap(),
+            "tbf rate 1000000bit/s limit 20000b"
+        );
+        let fast = Tbf { rate: 1 << 33, ..t };
+        let e = t.check_dump(&fast.options()).unwrap_err();
+        assert!(
+            e.starts_with(&format!("tbf rate {}bit/s", (1u64 << 33) * 8)),
+            "{e}"
+        );
+        assert!(t.check_dump(&[]).is_err());
+    }
     use crate::netlink::nla::hex;
 
     /// The TCA_OPTIONS payload inside a captured `tc` request: after tcmsg (20 bytes),

@@ -298,6 +298,8 @@ fn observe(
         | RunEvent::Note { .. }
         | RunEvent::StatusCheckDecided { .. }
         | RunEvent::TaskFinished { .. }
+        | RunEvent::FaultVerified { .. }
+        | RunEvent::FaultUnverified { .. }
         | RunEvent::StateChanged { .. } => {}
     }
 }

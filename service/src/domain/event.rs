@@ -73,6 +73,35 @@ pub enum RunEvent {
         /// How: removed, already gone, target gone.
         outcome: String,
     },
+    /// A step's fault was seen in effect, read back after the apply (the qdisc, the nft
+    /// rules, the cgroup's CPU time, the process state, the pods), on at least the share
+    /// of its targets `verify.minCoverage` asks.
+    FaultVerified {
+        /// Step name.
+        step: String,
+        /// Fault kind name.
+        kind: String,
+        /// Targets it was seen on.
+        affected: usize,
+        /// Targets selected.
+        selected: usize,
+        /// What was read, per target (`TARGET: evidence`, `; `-joined).
+        evidence: String,
+    },
+    /// A step's fault was not seen in effect on enough of its targets within
+    /// `verify.within`: the run ends `error` and every fault is recovered.
+    FaultUnverified {
+        /// Step name.
+        step: String,
+        /// Fault kind name.
+        kind: String,
+        /// Targets it was seen on.
+        affected: usize,
+        /// Targets selected.
+        selected: usize,
+        /// What was read, per target, at the last look.
+        evidence: String,
+    },
     /// A `check:` step (a status check) reached its result: passed or failed after its
     /// consecutive threshold, or its time bound came first. Its answers before this are
     /// `CheckEvaluated` events of phase `step`.
@@ -128,6 +157,29 @@ pub fn task_summary(ev: &RunEvent) -> String {
         format!("ran {}", branches.join("; "))
     };
     format!("task {step}: pod {pod} exited {exit_code}, stdout {stdout:?}; {next}")
+}
+
+/// A fault step's verification as one line: `verified networkDelay (step 1.delay): seen
+/// on 2/2 target(s): ...` or `UNVERIFIED ...` (empty for any other event).
+pub fn verification_summary(ev: &RunEvent) -> String {
+    let (state, step, kind, affected, selected, evidence) = match ev {
+        RunEvent::FaultVerified {
+            step,
+            kind,
+            affected,
+            selected,
+            evidence,
+        } => ("verified", step, kind, affected, selected, evidence),
+        RunEvent::FaultUnverified {
+            step,
+            kind,
+            affected,
+            selected,
+            evidence,
+        } => ("UNVERIFIED", step, kind, affected, selected, evidence),
+        _ => return String::new(),
+    };
+    format!("{state} {kind} (step {step}): seen on {affected}/{selected} target(s): {evidence}")
 }
 
 /// An event as stored: with its sequence number and time.

@@ -16,7 +16,7 @@ pub mod trigger;
 
 pub use active::{ActiveFault, ExecutorRef};
 pub use compare::{Comparison, SampleSummary};
-pub use event::{RunEvent, StoredEvent, TASK_STDOUT_SHOWN, task_summary};
+pub use event::{RunEvent, StoredEvent, TASK_STDOUT_SHOWN, task_summary, verification_summary};
 pub use run::RunRow;
 pub use state::RunState;
 pub use trigger::GitlabContext;

@@ -24,6 +24,9 @@ pub fn print_progress(ev: &RunEvent) {
         RunEvent::FaultApplied {
             kind, target, step, ..
         } => println!("     + {kind} on {target} ({step})"),
+        RunEvent::FaultVerified { .. } | RunEvent::FaultUnverified { .. } => {
+            println!("     {}", super::verification_summary(ev))
+        }
         RunEvent::FaultRecovered { fault, outcome } => {
             println!("     - {fault} recovered: {outcome}")
         }

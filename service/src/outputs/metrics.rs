@@ -88,6 +88,8 @@ impl RunObserver for MetricsObserver {
                 self.shift(&run.experiment, kind, &ns, 1);
                 live.insert(fault.clone(), (kind.clone(), ns));
             }
+            RunEvent::FaultVerified { kind, .. } => self.metrics.fault_verified(kind, true),
+            RunEvent::FaultUnverified { kind, .. } => self.metrics.fault_verified(kind, false),
             RunEvent::FaultRecovered { fault, .. } => {
                 if let Some((kind, ns)) = live.remove(fault) {
                     self.shift(&run.experiment, &kind, &ns, -1);

@@ -448,6 +448,24 @@ impl RunObserver for TraceObserver {
                     },
                 }
             }
+            RunEvent::FaultVerified { .. } | RunEvent::FaultUnverified { .. } => {
+                let verified = matches!(event, RunEvent::FaultVerified { .. });
+                let attrs = vec![
+                    KeyValue::new("faultline.fault.verified", verified),
+                    KeyValue::new(
+                        "faultline.fault.verification",
+                        crate::domain::verification_summary(event),
+                    ),
+                ];
+                match &mut live.phase {
+                    Some(p) => p.add_event_with_timestamp("fault verification", at, attrs),
+                    None => {
+                        live.root
+                            .span()
+                            .add_event_with_timestamp("fault verification", at, attrs)
+                    }
+                }
+            }
             RunEvent::StatusCheckDecided {
                 check,
                 passed,

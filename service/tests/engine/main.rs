@@ -10,3 +10,4 @@ mod run_prometheus;
 mod run_repeat;
 mod run_status_check;
 mod run_until;
+mod run_verify;

@@ -334,6 +334,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
         fault: fault?,
         duration: dur,
         until_aborted: dur.is_none(),
+        verify: crate::verify::Verify::on(),
         target: None,
     });
     Some(Translated { step, target: tgt? })

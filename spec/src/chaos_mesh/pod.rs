@@ -119,6 +119,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
         fault,
         duration,
         until_aborted: false,
+        verify: crate::verify::Verify::on(),
         target: None,
     });
     Some(Translated { step, target: tgt? })

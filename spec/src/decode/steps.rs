@@ -6,11 +6,12 @@ use super::fault;
 use super::target::{TARGET, target};
 use super::task_step::{StepReader, TASK, TASK_KEY, task_step};
 use super::tree::Node;
-use super::tree::Value;
+use super::tree::{ScalarKind, Value};
 use crate::experiment::{FaultStep, Group, Step};
 use crate::fault::{FaultKind, STEP_KEYS, Targets};
 use crate::selector::Target;
 use crate::units::Duration;
+use crate::verify::Verify;
 
 /// One step's fields: the group keys, the per-fault options, and every fault kind.
 pub static STEP: Schema = Schema {
@@ -18,6 +19,7 @@ pub static STEP: Schema = Schema {
         ("name", None),
         ("duration", None),
         ("untilAborted", None),
+        ("verify", Some(&VERIFY)),
         ("deadline", None),
         ("target", Some(&TARGET)),
         ("parallel", None),
@@ -29,6 +31,9 @@ pub static STEP: Schema = Schema {
     ],
     include: &[&STEP_KEYS],
 };
+
+/// `verify:`'s fields, when it is a map (it may also be `true` or `false`).
+pub static VERIFY: Schema = Schema::new(&[("within", None), ("minCoverage", None)]);
 
 /// `repeat:`'s fields (read by `super::repeat`; here, as the step schema nests it).
 pub static REPEAT: Schema = Schema::new(&[
@@ -153,7 +158,7 @@ impl Steps {
     fn group(&mut self, cx: &mut Cx, o: &Obj<'_>, kind: &str) -> Option<Step> {
         let mut ok = true;
         for (k, key) in o.keys() {
-            let misplaced = ["name", "duration", "untilAborted", "target"].contains(&k)
+            let misplaced = ["name", "duration", "untilAborted", "target", "verify"].contains(&k)
                 || (k == "deadline" && kind == "suspend");
             if k != kind && misplaced {
                 cx.err_hint(
@@ -224,6 +229,10 @@ impl Steps {
             Some(n) => cx.boolean(n, &o.at("untilAborted"))?,
             None => false,
         };
+        let verify = match o.get("verify") {
+            Some(n) => verify(cx, n, &o.at("verify"))?,
+            None => Verify::on(),
+        };
         let tgt = match o.get("target") {
             Some(n) => Some(target(cx, n, &o.at("target"))?),
             None => None,
@@ -236,6 +245,7 @@ impl Steps {
             duration,
             until_aborted,
             target: tgt,
+            verify,
         }))
     }
 
@@ -350,4 +360,50 @@ impl StepReader for Steps {
         self.names.push(s.clone());
         Some(s)
     }
+}
+
+/// `verify: false`, `verify: true`, or `verify: {within: 5s, minCoverage: 100%}`.
+fn verify(cx: &mut Cx, n: &Node, path: &str) -> Option<Option<Verify>> {
+    if let Some(ScalarKind::Bool(on)) = n.scalar().map(|s| s.kind) {
+        return Some(if on { Verify::on() } else { None });
+    }
+    if !matches!(n.value, Value::Map(_)) {
+        cx.expected(
+            path,
+            n,
+            "false, true, or a map with fields within, minCoverage",
+        );
+        return None;
+    }
+    cx.object(n, path, &VERIFY, |cx, o| {
+        let mut v = Verify::default();
+        let mut ok = true;
+        if let Some(w) = o.get("within") {
+            match cx.parsed::<Duration>(w, &o.at("within"), "a duration like `5s`") {
+                Some(d) if d == Duration::ZERO => {
+                    cx.err(&o.at("within"), w.pos, "must be longer than 0s");
+                    ok = false;
+                }
+                Some(d) => v.within = d,
+                None => ok = false,
+            }
+        }
+        if let Some(c) = o.get("minCoverage") {
+            match cx.percent(c, &o.at("minCoverage")) {
+                Some(p) if p.value() == 0.0 => {
+                    cx.err_hint(
+                        &o.at("minCoverage"),
+                        c.pos,
+                        "must be above 0%",
+                        "to skip the check write `verify: false`",
+                    );
+                    ok = false;
+                }
+                Some(p) => v.min_coverage = p,
+                None => ok = false,
+            }
+        }
+        ok.then_some(Some(v))
+    })
+    .flatten()
 }

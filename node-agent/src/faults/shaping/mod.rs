@@ -17,11 +17,13 @@
 
 mod apply;
 mod interfaces;
+mod observe;
 mod recover;
 mod root;
 mod scoped;
 
 pub(crate) use apply::apply;
+pub(crate) use observe::{baseline, observe};
 pub(crate) use recover::recover;
 pub use root::HANDLE;
 pub(crate) use root::Shape;

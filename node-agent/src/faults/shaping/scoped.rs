@@ -12,7 +12,7 @@ use faultline_spec::NetworkScope;
 /// Minor number of the class that carries the fault.
 const FAULT_CLASS: u16 = 1;
 /// Handle of the fault qdisc under that class.
-const CHILD: u16 = 0xfa18;
+pub(super) const CHILD: u16 = 0xfa18;
 
 /// The class is only a container: 100 Gbit/s, far above what a veth or an IFB moves, so
 /// the fault qdisc under it is what shapes.

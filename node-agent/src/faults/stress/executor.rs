@@ -2,8 +2,10 @@
 
 use super::worker::{Job, PERIOD};
 use super::workers;
+use crate::cgroup::usage;
 use crate::error::FaultError;
 use crate::faults::fault::Fault;
+use crate::faults::observe::{Baseline, Observation};
 use crate::faults::record::{FaultRecord, Recovered};
 use crate::resolve;
 use faultline_spec::{LocalTarget, NodeFault};
@@ -39,6 +41,104 @@ impl Fault for Stress {
         workers::kill_and_wait(&rec.id, &running).await?;
         Ok(Recovered::Removed)
     }
+
+    /// The target cgroups' CPU time, for a CPU stress.
+    async fn baseline(&self, rec: &FaultRecord) -> Baseline {
+        let counter = match &rec.kind {
+            NodeFault::StressCpu(_) => usage::cpu_ns(&rec.resolved.cgroups).ok().flatten(),
+            _ => None,
+        };
+        Baseline::now(counter)
+    }
+
+    /// CPU: every worker alive, and the target cgroup's CPU time (v1 `cpuacct.usage`, v2
+    /// `cpu.stat usage_usec`) rising since apply at [`CPU_SEEN`] of the asked load or more
+    /// (workers × load, at most the CPUs there are), measured over [`MIN_WINDOW`] at least.
+    /// Memory: every worker alive, holding [`RSS_SEEN`] of `size` resident.
+    async fn observe(&self, rec: &FaultRecord, since: &Baseline) -> Observation {
+        let running = workers::find(&rec.id);
+        let asked = match jobs(&rec.kind) {
+            Ok(j) => j.len(),
+            Err(e) => return Observation::unseen(e.to_string()),
+        };
+        if running.len() < asked {
+            return Observation::unseen(format!(
+                "{} of {asked} stress worker(s) running",
+                running.len()
+            ));
+        }
+        match &rec.kind {
+            NodeFault::StressCpu(c) => {
+                let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+                let want = (f64::from(c.workers) * c.load.value() / 100.0).min(cpus);
+                let now = match usage::cpu_ns(&rec.resolved.cgroups) {
+                    Ok(Some(n)) => n,
+                    Ok(None) => return Observation::unseen("the target has no CPU accounting"),
+                    Err(e) => {
+                        return Observation::unseen(format!("cgroup CPU time unreadable: {e}"));
+                    }
+                };
+                let elapsed = since.at.elapsed();
+                let Some(before) = since.counter else {
+                    return Observation::unseen("no CPU time was read at apply");
+                };
+                if elapsed < MIN_WINDOW {
+                    return Observation::unseen(format!(
+                        "measuring CPU time ({} ms so far)",
+                        elapsed.as_millis()
+                    ));
+                }
+                let used = now.saturating_sub(before) as f64 / elapsed.as_nanos() as f64;
+                let evidence = format!(
+                    "cgroup CPU time rose {used:.2} CPU over {:.1}s (asked {} worker(s) x {}% = {want:.2} CPU)",
+                    elapsed.as_secs_f64(),
+                    c.workers,
+                    c.load.value()
+                );
+                if used >= want * CPU_SEEN {
+                    Observation::seen(evidence)
+                } else {
+                    Observation::unseen(format!("{evidence}: below {:.0}% of it", CPU_SEEN * 100.0))
+                }
+            }
+            NodeFault::StressMemory(m) => {
+                let rss: u64 = running.iter().filter_map(|p| rss_bytes(p.pid)).sum();
+                let evidence = format!(
+                    "{} worker(s) hold {} resident (asked {})",
+                    running.len(),
+                    faultline_spec::Bytes(rss),
+                    m.size
+                );
+                if rss as f64 >= m.size.0 as f64 * RSS_SEEN {
+                    Observation::seen(evidence)
+                } else {
+                    Observation::unseen(evidence)
+                }
+            }
+            other => Observation::unseen(format!("{} is not a stress fault", other.name())),
+        }
+    }
+}
+
+/// The share of the asked CPU load the cgroup must be seen using: workers are
+/// duty-cycled and share the machine, so "about" the load, not exactly.
+const CPU_SEEN: f64 = 0.5;
+/// The share of `size` the workers must hold resident (the allocator's and the
+/// kernel's rounding, pages not yet touched on the last check).
+const RSS_SEEN: f64 = 0.8;
+/// The shortest window a CPU rate is measured over.
+const MIN_WINDOW: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// `VmRSS` of `/proc/PID/status`, in bytes.
+fn rss_bytes(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb = text.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+    kb.trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(|k| k * 1024)
 }
 
 /// The `oom_score_adj` the workers get, if the fault sets one.

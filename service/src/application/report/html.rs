@@ -73,6 +73,9 @@ fn describe(ev: &RunEvent) -> String {
         RunEvent::FaultRecovered { fault, outcome } => {
             format!("recovered fault {fault}: {outcome}")
         }
+        RunEvent::FaultVerified { .. } | RunEvent::FaultUnverified { .. } => {
+            crate::domain::verification_summary(ev)
+        }
         RunEvent::Note { message } => message.clone(),
         RunEvent::StatusCheckDecided {
             check,

@@ -93,11 +93,23 @@ pub fn to_junit(r: &Report) -> String {
             .ended_at
             .map(|e| (e - f.started_at).num_milliseconds() as f64 / 1e3)
             .unwrap_or(0.0);
+        let seen = r.verifications.iter().rev().find(|v| v.step == f.step);
         let body = if f.ended_at.is_none() {
             "<failure message=\"no recovery recorded\" type=\"recovery\"/>".to_string()
-        } else {
+        } else if let Some(v) = seen.filter(|v| !v.verified) {
             format!(
-                "<system-out>recovered: {}</system-out>",
+                "<failure message=\"fault did not take effect ({} targets): {}\" type=\"unverified\"/>",
+                esc(&v.coverage),
+                esc(&v.evidence)
+            )
+        } else {
+            let state = match seen {
+                Some(v) => format!("verified ({} targets): {}; ", v.coverage, v.evidence),
+                None => format!("{}; ", f.state),
+            };
+            format!(
+                "<system-out>{}recovered: {}</system-out>",
+                esc(&state),
                 esc(f.outcome.as_deref().unwrap_or(""))
             )
         };

@@ -12,7 +12,7 @@ mod model;
 
 pub use html::to_html;
 pub use junit::to_junit;
-pub use model::{CheckSummary, FaultWindow, Report};
+pub use model::{CheckSummary, FaultWindow, Report, Verification};
 
 /// A finished run with a fault and a failed check, for other modules' tests.
 #[cfg(test)]

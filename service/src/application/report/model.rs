@@ -37,6 +37,8 @@ pub struct Report {
     pub checks: Vec<CheckSummary>,
     /// One entry per fault, in apply order.
     pub faults: Vec<FaultWindow>,
+    /// One entry per fault step whose effect was read back (`verify:`), in order.
+    pub verifications: Vec<Verification>,
     /// The GitLab event (project, commit, pipeline, merge request) that started the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gitlab: Option<GitlabContext>,
@@ -94,6 +96,29 @@ pub struct FaultWindow {
     pub ended_at: Option<DateTime<Utc>>,
     /// How it was recovered.
     pub outcome: Option<String>,
+    /// `verified` (its step's effect was seen), `unverified` (not seen in time: the run
+    /// ended error), or `unchecked` (`verify: false`, or the run stopped before the check).
+    pub state: &'static str,
+}
+
+/// A fault step's effect as read back after the apply.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    /// Step name.
+    pub step: String,
+    /// Fault kind.
+    pub kind: String,
+    /// Whether it was seen on at least `verify.minCoverage` of the targets in time.
+    pub verified: bool,
+    /// Targets it was seen on.
+    pub affected: usize,
+    /// Targets selected.
+    pub selected: usize,
+    /// `affected/selected`.
+    pub coverage: String,
+    /// What was read, per target.
+    pub evidence: String,
 }
 
 impl CheckSummary {
@@ -121,6 +146,7 @@ impl Report {
         let mut checks: Vec<CheckSummary> = Vec::new();
         let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
         let mut faults: Vec<FaultWindow> = Vec::new();
+        let mut verifications: Vec<Verification> = Vec::new();
         for ev in &events {
             match &ev.event {
                 RunEvent::CheckEvaluated {
@@ -165,7 +191,36 @@ impl Report {
                     started_at: ev.at,
                     ended_at: None,
                     outcome: None,
+                    state: "unchecked",
                 }),
+                RunEvent::FaultVerified {
+                    step,
+                    kind,
+                    affected,
+                    selected,
+                    evidence,
+                }
+                | RunEvent::FaultUnverified {
+                    step,
+                    kind,
+                    affected,
+                    selected,
+                    evidence,
+                } => {
+                    let verified = matches!(ev.event, RunEvent::FaultVerified { .. });
+                    for w in faults.iter_mut().filter(|w| &w.step == step) {
+                        w.state = if verified { "verified" } else { "unverified" };
+                    }
+                    verifications.push(Verification {
+                        step: step.clone(),
+                        kind: kind.clone(),
+                        verified,
+                        affected: *affected,
+                        selected: *selected,
+                        coverage: format!("{affected}/{selected}"),
+                        evidence: evidence.clone(),
+                    });
+                }
                 RunEvent::FaultRecovered { fault, outcome } => {
                     if let Some(w) = faults
                         .iter_mut()
@@ -224,6 +279,7 @@ impl Report {
                 .map(|f| (f - run.created_at).num_milliseconds() as f64 / 1e3),
             checks,
             faults,
+            verifications,
             gitlab: run.gitlab.clone(),
             events,
         }

@@ -20,11 +20,12 @@ use faultline_spec::{FaultStep, Group, LocalTarget, Step, Target};
 use futures::future::{BoxFuture, join_all};
 use tokio::time::Instant;
 
-use super::executor::{AnyExecutor, Executor, Order};
+use super::executor::{AnyExecutor, Executor, Order, Seen};
 use super::machine::Runner;
 use super::stop::{RunError, Stop};
 use crate::application::engine::plan::label as step_label;
 use crate::domain::RunEvent;
+use faultline_agent::agent::error_chain;
 
 /// One fault request of a step, resolved: what to apply, through which executor.
 pub(super) struct Planned {
@@ -158,6 +159,7 @@ impl Runner {
             return self.wait(duration).await;
         };
         let ids = self.apply(&label, &resolved).await?;
+        self.verify(f, &label, &resolved).await?;
         self.enter_observing(&label)?;
         if resolved.instant {
             // The agent applies a kill once and journals it recovered at once.
@@ -285,6 +287,80 @@ impl Runner {
         first_err.map_or(Ok(ids), |e| Err(Stop::error(e)))
     }
 
+    /// Reads the step's fault back until it is seen on `verify.minCoverage` of its
+    /// targets or `verify.within` passes, and records which (`FaultVerified` or
+    /// `FaultUnverified`, persisted before the step goes on). Not seen in time stops the
+    /// run `error: fault did not take effect`, and the run's stop recovers every fault.
+    async fn verify(&self, f: &FaultStep, label: &str, resolved: &Resolved) -> Result<(), Stop> {
+        let Some(v) = f.verify else {
+            return Ok(());
+        };
+        let selected: usize = resolved.planned.iter().map(|p| p.targets.len()).sum();
+        let deadline = Instant::now() + v.within.std();
+        loop {
+            let mut seen: Vec<Seen> = Vec::with_capacity(selected);
+            let mut unreadable = Vec::new();
+            for p in &resolved.planned {
+                match p.exec.observe(&p.id, &p.order).await {
+                    Ok(Some(s)) => seen.extend(s),
+                    Ok(None) => unreadable.push(p.exec.agent()),
+                    Err(e) => seen.push(Seen {
+                        target: p.targets.join(", "),
+                        effective: false,
+                        evidence: format!("could not be read: {}", error_chain(&e)),
+                    }),
+                }
+            }
+            if seen.is_empty() && !unreadable.is_empty() {
+                return self.record(RunEvent::Note {
+                    message: format!(
+                        "step {label}: {}'s effect is not read back through {} yet; not verified",
+                        resolved.kind,
+                        unreadable.join(", ")
+                    ),
+                });
+            }
+            let affected = seen.iter().filter(|s| s.effective).count();
+            let done = affected > 0 && v.covered(affected, selected);
+            if done || Instant::now() >= deadline || self.aborted().is_some() {
+                let evidence = evidence(&seen);
+                let (kind, step) = (resolved.kind.to_string(), label.to_string());
+                if done {
+                    return self.record(RunEvent::FaultVerified {
+                        step,
+                        kind,
+                        affected,
+                        selected,
+                        evidence,
+                    });
+                }
+                self.record(RunEvent::FaultUnverified {
+                    step,
+                    kind,
+                    affected,
+                    selected,
+                    evidence: evidence.clone(),
+                })?;
+                if let Some(r) = self.aborted() {
+                    return Err(Stop::Aborted(r));
+                }
+                return Err(Stop::error(RunError::NotEffective {
+                    step: label.to_string(),
+                    kind: resolved.kind,
+                    affected,
+                    selected,
+                    within: v.within,
+                    needed: v.min_coverage.value(),
+                    evidence,
+                }));
+            }
+            tokio::time::sleep(
+                VERIFY_EVERY.min(deadline.saturating_duration_since(Instant::now())),
+            )
+            .await;
+        }
+    }
+
     pub(super) async fn recover_one(&self, id: &FaultId) -> Result<(), Stop> {
         let exec = self
             .active
@@ -347,6 +423,26 @@ impl Runner {
         FaultId::new(format!("{}-f{}", short(&self.run), *n))
             .expect("run ids are short and alphanumeric")
     }
+}
+
+/// How often a fault is read back while it is not yet seen.
+const VERIFY_EVERY: Duration = Duration::from_millis(250);
+/// The most targets a verification event names one by one.
+const EVIDENCE_SHOWN: usize = 10;
+
+/// `TARGET: evidence; ...`, the targets not seen first, at most [`EVIDENCE_SHOWN`].
+fn evidence(seen: &[Seen]) -> String {
+    let mut order: Vec<&Seen> = seen.iter().filter(|s| !s.effective).collect();
+    order.extend(seen.iter().filter(|s| s.effective));
+    let mut parts: Vec<String> = order
+        .iter()
+        .take(EVIDENCE_SHOWN)
+        .map(|s| format!("{}: {}", s.target, s.evidence))
+        .collect();
+    if seen.len() > EVIDENCE_SHOWN {
+        parts.push(format!("and {} more", seen.len() - EVIDENCE_SHOWN));
+    }
+    parts.join("; ")
 }
 
 /// The earlier of two optional bounds.

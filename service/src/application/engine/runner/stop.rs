@@ -102,6 +102,27 @@ pub(crate) enum RunError {
         #[source]
         source: ExecError,
     },
+    /// A fault step's effect was not seen on enough of its targets within
+    /// `verify.within` (the evidence says what was read instead).
+    #[error(
+        "fault did not take effect: step {step} ({kind}) seen on {affected}/{selected} target(s) within {within}, {needed}% needed: {evidence}"
+    )]
+    NotEffective {
+        /// The step's label.
+        step: String,
+        /// The fault kind.
+        kind: &'static str,
+        /// Targets it was seen on.
+        affected: usize,
+        /// Targets selected.
+        selected: usize,
+        /// `verify.within`.
+        within: faultline_spec::Duration,
+        /// `verify.minCoverage`.
+        needed: f64,
+        /// What was read.
+        evidence: String,
+    },
     /// A fault could not be recovered where it was applied.
     #[error("recovering {fault}")]
     Recover {

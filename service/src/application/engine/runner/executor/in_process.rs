@@ -11,7 +11,9 @@ use faultline_agent::faults::FaultId;
 use faultline_agent::protocol::ApplyRequest;
 use faultline_exporter::TraceParent;
 
-use super::seam::{Applied, ExecError, Executor, Order, Recovered, agent_hits, outcomes};
+use super::seam::{
+    Applied, ExecError, Executor, Order, Recovered, Seen, agent_hits, agent_seen, outcomes,
+};
 use crate::application::engine::inject::IN_PROCESS;
 use crate::domain::ExecutorRef;
 
@@ -60,6 +62,11 @@ impl Executor for InProcess {
     ) -> Result<Option<DateTime<Utc>>, ExecError> {
         let (_, until) = self.agent.renew(id.clone(), lease.as_secs().max(1)).await?;
         Ok(Some(until))
+    }
+
+    async fn observe(&self, id: &FaultId, order: &Order) -> Result<Option<Vec<Seen>>, ExecError> {
+        let observed = self.agent.observe(id.clone()).await?;
+        Ok(Some(agent_seen(observed, order)))
     }
 
     async fn recover(

@@ -11,7 +11,7 @@ use faultline_agent::faults::FaultId;
 use faultline_exporter::TraceParent;
 use futures::StreamExt;
 
-use super::seam::{Applied, ExecError, Executor, Hit, Order, Recovered, expiry};
+use super::seam::{Applied, ExecError, Executor, Hit, Order, Recovered, Seen, expiry};
 use crate::application::engine::inject::KUBERNETES_API;
 use crate::application::ports::{Killed, OriginalImages, PodCluster, PodTarget};
 use crate::domain::ExecutorRef;
@@ -250,6 +250,12 @@ impl Executor for Kubernetes {
                     .min()
             })
             .flatten())
+    }
+
+    /// Not yet: the `PodCluster` port has no read of a pod (its uid, its owner's new
+    /// pod, its images), so pod faults are recorded as not read back.
+    async fn observe(&self, _: &FaultId, _: &Order) -> Result<Option<Vec<Seen>>, ExecError> {
+        Ok(None)
     }
 
     async fn recover(

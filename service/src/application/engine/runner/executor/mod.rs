@@ -26,7 +26,7 @@ use faultline_exporter::TraceParent;
 pub(crate) use in_process::InProcess;
 pub(crate) use kubernetes::Kubernetes;
 pub(crate) use remote::Remote;
-pub(crate) use seam::{Applied, ExecError, Executor, Order, Recovered};
+pub(crate) use seam::{Applied, ExecError, Executor, Order, Recovered, Seen};
 
 use crate::application::engine::inject::Injector;
 use crate::domain::ExecutorRef;
@@ -87,6 +87,10 @@ impl Executor for AnyExecutor {
         parent: Option<&TraceParent>,
     ) -> Result<Option<DateTime<Utc>>, ExecError> {
         each!(self, e => e.renew(id, lease, parent).await)
+    }
+
+    async fn observe(&self, id: &FaultId, order: &Order) -> Result<Option<Vec<Seen>>, ExecError> {
+        each!(self, e => e.observe(id, order).await)
     }
 
     async fn recover(

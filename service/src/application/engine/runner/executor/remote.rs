@@ -8,7 +8,9 @@ use faultline_agent::client::{AgentClient, ClientError};
 use faultline_agent::faults::FaultId;
 use faultline_exporter::TraceParent;
 
-use super::seam::{Applied, ExecError, Executor, Order, Recovered, agent_hits, outcomes};
+use super::seam::{
+    Applied, ExecError, Executor, Order, Recovered, Seen, agent_hits, agent_seen, outcomes,
+};
 use crate::domain::ExecutorRef;
 
 /// A node agent and how the run names it.
@@ -99,6 +101,11 @@ impl Executor for Remote {
             .await
             .map(|r| Some(r.lease_until))
             .map_err(|e| self.failed(e))
+    }
+
+    async fn observe(&self, id: &FaultId, order: &Order) -> Result<Option<Vec<Seen>>, ExecError> {
+        let r = self.client.observe(id).await.map_err(|e| self.failed(e))?;
+        Ok(Some(agent_seen(r.observations, order)))
     }
 
     async fn recover(

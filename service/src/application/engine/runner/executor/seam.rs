@@ -82,6 +82,17 @@ impl Applied {
     }
 }
 
+/// One target's fault as read back after the apply.
+#[derive(Debug, Clone)]
+pub(crate) struct Seen {
+    /// The target, as the run's events name it.
+    pub(crate) target: String,
+    /// The fault is seen in effect on it.
+    pub(crate) effective: bool,
+    /// What was read.
+    pub(crate) evidence: String,
+}
+
 /// `(event fault id, outcome)` of one recovered target.
 pub(crate) type Recovered = (String, String);
 
@@ -174,6 +185,10 @@ pub(crate) trait Executor {
         parent: Option<&TraceParent>,
     ) -> Result<Option<DateTime<Utc>>, ExecError>;
 
+    /// Reads back whether fault request `id` is in effect on each of its targets; `None`
+    /// when this executor cannot read its faults back.
+    async fn observe(&self, id: &FaultId, order: &Order) -> Result<Option<Vec<Seen>>, ExecError>;
+
     /// Recovers every target of fault request `id`.
     async fn recover(
         &self,
@@ -201,6 +216,35 @@ pub(super) fn agent_hits(
                 .unwrap_or_else(|| r.target.to_string()),
             node: node.map(str::to_string),
             finished: None,
+        })
+        .collect()
+}
+
+/// What an agent read back, named like the apply's hits (`labels`, else the record's
+/// target).
+pub(super) fn agent_seen(
+    observed: Vec<faultline_agent::protocol::ObservedFault>,
+    order: &Order,
+) -> Vec<Seen> {
+    let labels: &[Option<String>] = match order {
+        Order::Node { labels, .. } => labels,
+        _ => &[],
+    };
+    observed
+        .into_iter()
+        .map(|o| {
+            let index =
+                o.id.as_str()
+                    .rsplit('-')
+                    .next()
+                    .and_then(|n| n.parse::<usize>().ok());
+            Seen {
+                target: index
+                    .and_then(|i| labels.get(i).cloned().flatten())
+                    .unwrap_or(o.target),
+                effective: o.effective,
+                evidence: o.evidence,
+            }
         })
         .collect()
 }
