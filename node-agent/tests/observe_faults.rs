@@ -144,7 +144,7 @@ async fn cpu_stress_is_seen_in_cgroup_cpu_time_and_a_throttled_cgroup_is_caught(
         seen.evidence.contains("asked 1 worker(s) x 60% = 0.60 CPU"),
         "{seen:?}"
     );
-    assert!(seen.evidence.ends_with("below 50% of it"), "{seen:?}");
+    assert!(seen.evidence.contains("below 50% of it"), "{seen:?}");
     assert_eq!(cg.members(), [sleep.pid()]);
 }
 

@@ -27,6 +27,28 @@ pub fn cpu_ns(dirs: &[CgroupDir]) -> Result<Option<u64>, FaultError> {
     }
 }
 
+/// The whole host's idle CPU time in ns (`idle` + `iowait` of `/proc/stat`'s `cpu` line),
+/// to tell a stress that cannot reach its load because the machine is busy (every CPU
+/// taken: it runs at its share) from one held back in its own cgroup (a quota, a freeze)
+/// while CPUs sat idle. `None` if `/proc/stat` is unreadable.
+pub fn host_idle_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let idle = ticks.get(3)? + ticks.get(4).copied().unwrap_or(0);
+    // USER_HZ: 100 on every Linux ABI the agent builds for, but ask rather than assume.
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .filter(|&h| h > 0)
+        .unwrap_or(100) as u64;
+    Some(idle.saturating_mul(1_000_000_000 / hz))
+}
+
 /// Memory charged to the cgroup, in bytes; `None` without a memory controller.
 pub fn memory_bytes(dirs: &[CgroupDir]) -> Result<Option<u64>, FaultError> {
     if let Some(d) = v1_dir(dirs, "memory") {

@@ -20,6 +20,9 @@ pub struct Baseline {
     pub at: Instant,
     /// The family's counter (qdisc packets, nft packets, cgroup CPU ns), when it has one.
     pub counter: Option<u64>,
+    /// The host's idle CPU time in ns, for families that judge a rate against what the
+    /// machine had to spare (CPU stress).
+    pub host_idle: Option<u64>,
 }
 
 impl Baseline {
@@ -28,7 +31,13 @@ impl Baseline {
         Baseline {
             at: Instant::now(),
             counter,
+            host_idle: None,
         }
+    }
+
+    /// The same, with the host's idle CPU time read now as well.
+    pub fn with_host_idle(self, host_idle: Option<u64>) -> Baseline {
+        Baseline { host_idle, ..self }
     }
 }
 

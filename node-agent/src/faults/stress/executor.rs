@@ -44,16 +44,23 @@ impl Fault for Stress {
 
     /// The target cgroups' CPU time, for a CPU stress.
     async fn baseline(&self, rec: &FaultRecord) -> Baseline {
-        let counter = match &rec.kind {
-            NodeFault::StressCpu(_) => usage::cpu_ns(&rec.resolved.cgroups).ok().flatten(),
-            _ => None,
-        };
-        Baseline::now(counter)
+        match &rec.kind {
+            NodeFault::StressCpu(_) => {
+                Baseline::now(usage::cpu_ns(&rec.resolved.cgroups).ok().flatten())
+                    .with_host_idle(usage::host_idle_ns())
+            }
+            _ => Baseline::now(None),
+        }
     }
 
     /// CPU: every worker alive, and the target cgroup's CPU time (v1 `cpuacct.usage`, v2
     /// `cpu.stat usage_usec`) rising since apply at [`CPU_SEEN`] of the asked load or more
     /// (workers × load, at most the CPUs there are), measured over [`MIN_WINDOW`] at least.
+    /// On a machine with no CPU to spare the workers only get their share, which may be
+    /// far below the asked load while the stress is doing exactly its job (competing):
+    /// then [`BUSY_SHARE`] of the load is enough when the host's idle time over the window
+    /// was less than what the workers fell short by. A cgroup that holds its workers back
+    /// (a quota, a freeze) while CPUs sit idle is still caught.
     /// Memory: every worker alive, holding [`RSS_SEEN`] of `size` resident.
     async fn observe(&self, rec: &FaultRecord, since: &Baseline) -> Observation {
         let running = workers::find(&rec.id);
@@ -95,11 +102,13 @@ impl Fault for Stress {
                     c.workers,
                     c.load.value()
                 );
-                if used >= want * CPU_SEEN {
-                    Observation::seen(evidence)
-                } else {
-                    Observation::unseen(format!("{evidence}: below {:.0}% of it", CPU_SEEN * 100.0))
-                }
+                let idle = match (usage::host_idle_ns(), since.host_idle) {
+                    (Some(now), Some(then)) => {
+                        Some(now.saturating_sub(then) as f64 / elapsed.as_nanos() as f64)
+                    }
+                    _ => None,
+                };
+                judge_cpu(used, want, idle, evidence)
             }
             NodeFault::StressMemory(m) => {
                 let rss: u64 = running.iter().filter_map(|p| rss_bytes(p.pid)).sum();
@@ -123,6 +132,31 @@ impl Fault for Stress {
 /// The share of the asked CPU load the cgroup must be seen using: workers are
 /// duty-cycled and share the machine, so "about" the load, not exactly.
 const CPU_SEEN: f64 = 0.5;
+/// Whether CPU stress workers using `used` CPUs of the `want` asked are in effect, given
+/// the host's `idle` CPUs over the same window (see [`Stress::observe`]).
+fn judge_cpu(used: f64, want: f64, idle: Option<f64>, evidence: String) -> Observation {
+    if used >= want * CPU_SEEN {
+        return Observation::seen(evidence);
+    }
+    let short = want * CPU_SEEN - used;
+    match idle {
+        Some(i) if used >= want * BUSY_SHARE && i < short => Observation::seen(format!(
+            "{evidence}: the host had {i:.2} CPU idle, so the workers ran at their share of a busy machine"
+        )),
+        _ => {
+            let idle = idle.map_or(String::new(), |i| {
+                format!(" while the host had {i:.2} CPU idle")
+            });
+            Observation::unseen(format!(
+                "{evidence}: below {:.0}% of it{idle}",
+                CPU_SEEN * 100.0
+            ))
+        }
+    }
+}
+
+/// The share of the asked CPU load that proves the workers run at all on a busy machine.
+const BUSY_SHARE: f64 = 0.05;
 /// The share of `size` the workers must hold resident (the allocator's and the
 /// kernel's rounding, pages not yet touched on the last check).
 const RSS_SEEN: f64 = 0.8;
@@ -209,6 +243,29 @@ mod tests {
     use super::*;
     use faultline_spec::fault::{StressCpu, StressMemory};
     use faultline_spec::{Bytes, Percent};
+
+    #[test]
+    fn cpu_stress_short_of_its_load_is_seen_only_when_the_host_had_nothing_to_spare() {
+        let judge = |used, idle| judge_cpu(used, 1.0, idle, "e".into());
+        // At half the load or more: seen, busy host or not.
+        assert!(judge(0.6, Some(1.5)).effective);
+        // A quarter of a CPU on a host with no idle time: its share of a busy machine.
+        let busy = judge(0.25, Some(0.0));
+        assert!(
+            busy.effective && busy.evidence.contains("busy machine"),
+            "{busy:?}"
+        );
+        // The same while a CPU sat idle: held back in its cgroup (a quota, a freeze).
+        let held = judge(0.25, Some(1.0));
+        assert!(
+            !held.effective && held.evidence.contains("1.00 CPU idle"),
+            "{held:?}"
+        );
+        // Barely running at all is not a share of anything.
+        assert!(!judge(0.01, Some(0.0)).effective);
+        // No idle reading: the plain rule.
+        assert!(!judge(0.25, None).effective);
+    }
 
     #[test]
     fn memory_is_split_and_nothing_is_lost() {
