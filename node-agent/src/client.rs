@@ -146,11 +146,20 @@ impl AgentClient {
     /// `GET /v1/faults/{id}/observation`: whether each record of request `id` is seen in
     /// effect, read back from the kernel by the agent.
     pub async fn observe(&self, id: &FaultId) -> Result<ObserveResponse, ClientError> {
+        self.observe_under(id, None).await
+    }
+
+    /// [`AgentClient::observe`] under `parent` (see [`AgentClient::apply_under`]).
+    pub async fn observe_under(
+        &self,
+        id: &FaultId,
+        parent: Option<&TraceParent>,
+    ) -> Result<ObserveResponse, ClientError> {
         self.call::<(), _>(
             Method::GET,
             format!("/v1/faults/{id}/observation"),
             None,
-            None,
+            parent,
         )
         .await
     }

@@ -424,12 +424,12 @@ async fn partition_of_a_peer_port_drops_that_port_only_and_recovers() {
     fam.apply(&rec).await.unwrap();
     fam.apply(&rec).await.unwrap(); // idempotent
     let rules = listed(&pair, &table);
-    // Both chains, either side's port.
+    // Both chains, either side's port; each rule counts what it drops (`observe` reads it).
     for rule in [
-        format!("ip saddr 10.77.0.2 th sport {cut} drop"),
-        format!("ip saddr 10.77.0.2 th dport {cut} drop"),
-        format!("ip daddr 10.77.0.2 th sport {cut} drop"),
-        format!("ip daddr 10.77.0.2 th dport {cut} drop"),
+        format!("ip saddr 10.77.0.2 th sport {cut} counter packets "),
+        format!("ip saddr 10.77.0.2 th dport {cut} counter packets "),
+        format!("ip daddr 10.77.0.2 th sport {cut} counter packets "),
+        format!("ip daddr 10.77.0.2 th dport {cut} counter packets "),
     ] {
         assert_eq!(rules.matches(&rule).count(), 1, "{rule}: {rules}");
     }

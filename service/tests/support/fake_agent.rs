@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use faultline_agent::faults::{FaultId, FaultRecord, Recovered};
-use faultline_agent::protocol::{ApplyRequest, ApplyResponse, RecoverResponse, RecoveredFault};
+use faultline_agent::protocol::{
+    ApplyRequest, ApplyResponse, ObserveResponse, ObservedFault, RecoverResponse, RecoveredFault,
+};
 
 /// What the agent was asked.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +19,8 @@ pub enum Call {
     Renew(String),
     /// `DELETE /v1/faults/{id}`.
     Recover(String),
+    /// `GET /v1/faults/{id}/observation`.
+    Observe(String),
 }
 
 #[derive(Default)]
@@ -55,6 +59,7 @@ impl FakeAgent {
                 .route("/v1/faults", web::post().to(apply))
                 .route("/v1/faults/{id}", web::delete().to(recover))
                 .route("/v1/faults/{id}/renew", web::post().to(renew))
+                .route("/v1/faults/{id}/observation", web::get().to(observe))
         })
         .workers(1)
         .listen(listener)
@@ -171,4 +176,35 @@ async fn renew(
     s.calls.push(Call::Renew(id.into_inner()));
     s.traceparents.push(traceparent(&req));
     HttpResponse::Ok().json(serde_json::json!({ "renewed": [], "leaseUntil": chrono::Utc::now() }))
+}
+
+/// Every record of request `id` still applied, reported in effect: nothing was touched,
+/// so there is nothing to read back (tests of verification itself use real agents).
+async fn observe(
+    req: HttpRequest,
+    token: web::Data<&'static str>,
+    state: web::Data<Mutex<State>>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    if !authorized(&req, &token) {
+        return HttpResponse::Unauthorized().finish();
+    }
+    let id = id.into_inner();
+    let mut s = state.lock().unwrap();
+    s.calls.push(Call::Observe(id.clone()));
+    s.traceparents.push(traceparent(&req));
+    let prefix = format!("{id}-");
+    let observations = s
+        .applied
+        .iter()
+        .filter(|r| r.id.as_str().starts_with(&prefix))
+        .map(|r| ObservedFault {
+            id: r.id.clone(),
+            kind: r.kind.name().into(),
+            target: r.target.to_string(),
+            effective: true,
+            evidence: "fake agent: in effect".into(),
+        })
+        .collect();
+    HttpResponse::Ok().json(ObserveResponse { observations })
 }

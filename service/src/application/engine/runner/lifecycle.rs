@@ -107,6 +107,25 @@ impl Runner {
         })
     }
 
+    /// `guard.maxDuration` (else the service's), the bound of a step that has none of its
+    /// own, after noting on the run why the step takes it: `step LABEL: WHY, at most 1h
+    /// (guard.maxDuration)`.
+    pub(super) fn at_most_max_duration(&self, label: &str, why: &str) -> Result<Duration, Stop> {
+        let max = self
+            .exp
+            .spec
+            .guard
+            .max_duration
+            .map_or(self.opts.max_duration, |d| d.std());
+        self.record(RunEvent::Note {
+            message: format!(
+                "step {label}: {why}, at most {} (guard.maxDuration)",
+                faultline_spec::Duration(max)
+            ),
+        })?;
+        Ok(max)
+    }
+
     /// When a group with a deadline ends: the earlier of its own deadline and `outer`.
     fn group_until(&self, g: &Group, outer: Option<Instant>) -> Option<Instant> {
         earliest(g.deadline.map(|d| Instant::now() + d.std()), outer)
@@ -135,20 +154,13 @@ impl Runner {
             return Err(Stop::Aborted(r));
         }
         let duration = if f.until_aborted {
-            let max = self
-                .exp
-                .spec
-                .guard
-                .max_duration
-                .map_or(self.opts.max_duration, |d| d.std());
-            self.record(RunEvent::Note {
-                message: format!(
-                    "step {label}: {} has no duration; it holds until the run is aborted, at most {} (guard.maxDuration)",
-                    f.fault.name(),
-                    faultline_spec::Duration(max)
+            self.at_most_max_duration(
+                &label,
+                &format!(
+                    "{} has no duration; it holds until the run is aborted",
+                    f.fault.name()
                 ),
-            })?;
-            max
+            )?
         } else {
             f.duration.map(|d| d.std()).unwrap_or_default()
         };
@@ -301,7 +313,11 @@ impl Runner {
             let mut seen: Vec<Seen> = Vec::with_capacity(selected);
             let mut unreadable = Vec::new();
             for p in &resolved.planned {
-                match p.exec.observe(&p.id, &p.order).await {
+                match p
+                    .exec
+                    .observe(&p.id, &p.order, self.trace_of(&p.id).as_ref())
+                    .await
+                {
                     Ok(Some(s)) => seen.extend(s),
                     Ok(None) => unreadable.push(p.exec.agent()),
                     Err(e) => seen.push(Seen {

@@ -36,19 +36,11 @@ impl Runner {
         let until = match earliest(own, outer) {
             Some(u) => u,
             None => {
-                let max = self
-                    .exp
-                    .spec
-                    .guard
-                    .max_duration
-                    .map_or(self.opts.max_duration, |d| d.std());
-                self.record(RunEvent::Note {
-                    message: format!(
-                        "step {label}: repeat has no deadline; it repeats until the run is aborted, at most {} (guard.maxDuration)",
-                        faultline_spec::Duration(max)
-                    ),
-                })?;
-                Instant::now() + max
+                Instant::now()
+                    + self.at_most_max_duration(
+                        &label,
+                        "repeat has no deadline; it repeats until the run is aborted",
+                    )?
             }
         };
         self.enter_observing(&label)?;

@@ -124,22 +124,10 @@ impl Runner {
         })?;
         let own = match (c.for_, c.mode) {
             (Some(d), _) => Some(d.std()),
-            (None, CheckMode::Continuous) if until.is_none() => {
-                let max = self
-                    .exp
-                    .spec
-                    .guard
-                    .max_duration
-                    .map_or(self.opts.max_duration, |d| d.std());
-                self.record(RunEvent::Note {
-                    message: format!(
-                        "step {label}: continuous check {} has no `for`; it checks at most {} (guard.maxDuration)",
-                        c.name,
-                        faultline_spec::Duration(max)
-                    ),
-                })?;
-                Some(max)
-            }
+            (None, CheckMode::Continuous) if until.is_none() => Some(self.at_most_max_duration(
+                &label,
+                &format!("continuous check {} has no `for`; it checks", c.name),
+            )?),
             (None, _) => None,
         };
         let end = match (own.map(|d| Instant::now() + d), until) {

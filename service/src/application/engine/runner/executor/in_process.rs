@@ -64,7 +64,12 @@ impl Executor for InProcess {
         Ok(Some(until))
     }
 
-    async fn observe(&self, id: &FaultId, order: &Order) -> Result<Option<Vec<Seen>>, ExecError> {
+    async fn observe(
+        &self,
+        id: &FaultId,
+        order: &Order,
+        _: Option<&TraceParent>,
+    ) -> Result<Option<Vec<Seen>>, ExecError> {
         let observed = self.agent.observe(id.clone()).await?;
         Ok(Some(agent_seen(observed, order)))
     }

@@ -254,7 +254,12 @@ impl Executor for Kubernetes {
 
     /// Not yet: the `PodCluster` port has no read of a pod (its uid, its owner's new
     /// pod, its images), so pod faults are recorded as not read back.
-    async fn observe(&self, _: &FaultId, _: &Order) -> Result<Option<Vec<Seen>>, ExecError> {
+    async fn observe(
+        &self,
+        _: &FaultId,
+        _: &Order,
+        _: Option<&TraceParent>,
+    ) -> Result<Option<Vec<Seen>>, ExecError> {
         Ok(None)
     }
 

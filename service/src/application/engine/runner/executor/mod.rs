@@ -89,8 +89,13 @@ impl Executor for AnyExecutor {
         each!(self, e => e.renew(id, lease, parent).await)
     }
 
-    async fn observe(&self, id: &FaultId, order: &Order) -> Result<Option<Vec<Seen>>, ExecError> {
-        each!(self, e => e.observe(id, order).await)
+    async fn observe(
+        &self,
+        id: &FaultId,
+        order: &Order,
+        parent: Option<&TraceParent>,
+    ) -> Result<Option<Vec<Seen>>, ExecError> {
+        each!(self, e => e.observe(id, order, parent).await)
     }
 
     async fn recover(

@@ -103,8 +103,17 @@ impl Executor for Remote {
             .map_err(|e| self.failed(e))
     }
 
-    async fn observe(&self, id: &FaultId, order: &Order) -> Result<Option<Vec<Seen>>, ExecError> {
-        let r = self.client.observe(id).await.map_err(|e| self.failed(e))?;
+    async fn observe(
+        &self,
+        id: &FaultId,
+        order: &Order,
+        parent: Option<&TraceParent>,
+    ) -> Result<Option<Vec<Seen>>, ExecError> {
+        let r = self
+            .client
+            .observe_under(id, parent)
+            .await
+            .map_err(|e| self.failed(e))?;
         Ok(Some(agent_seen(r.observations, order)))
     }
 

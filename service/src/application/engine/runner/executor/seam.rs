@@ -187,7 +187,12 @@ pub(crate) trait Executor {
 
     /// Reads back whether fault request `id` is in effect on each of its targets; `None`
     /// when this executor cannot read its faults back.
-    async fn observe(&self, id: &FaultId, order: &Order) -> Result<Option<Vec<Seen>>, ExecError>;
+    async fn observe(
+        &self,
+        id: &FaultId,
+        order: &Order,
+        parent: Option<&TraceParent>,
+    ) -> Result<Option<Vec<Seen>>, ExecError>;
 
     /// Recovers every target of fault request `id`.
     async fn recover(
