@@ -101,6 +101,10 @@ pub async fn run_experiment(
     report_root: &Path,
     progress: Option<fn(&crate::domain::RunEvent)>,
 ) -> Result<Finished, RunsError> {
+    // Listening before the run exists: a signal from here on aborts it, never kills the
+    // process between an injection and its journal (a listener registered inside the
+    // spawned task would only listen once that task is first polled).
+    let signal = termination_signal();
     let run = create_run(&*store, exp)?;
     let mut opts = opts;
     if let Some(p) = progress {
@@ -109,7 +113,7 @@ pub async fn run_experiment(
     let runner = Runner::new(store.clone(), injector, opts, run.clone(), exp.clone());
     let abort = runner.abort_handle();
     let signals = tokio::spawn(async move {
-        let reason = wait_for_signal().await;
+        let reason = signal.await;
         abort.abort(reason);
     });
     let verdict = runner.execute().await;
@@ -143,6 +147,30 @@ pub async fn run_experiment(
         reports: dir,
         seconds: report.duration_seconds.unwrap_or(0.0),
     })
+}
+
+/// Listens for Ctrl-C (SIGINT) and SIGTERM from the moment it is called (not from the
+/// first poll, as [`wait_for_signal`] does); resolves with the reason of the first.
+#[cfg(unix)]
+pub fn termination_signal() -> impl std::future::Future<Output = String> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let int = signal(SignalKind::interrupt());
+    let term = signal(SignalKind::terminate());
+    async move {
+        match (int, term) {
+            (Ok(mut int), Ok(mut term)) => tokio::select! {
+                _ = int.recv() => "interrupted (Ctrl-C)".into(),
+                _ = term.recv() => "terminated (SIGTERM)".into(),
+            },
+            _ => wait_for_signal().await,
+        }
+    }
+}
+
+/// [`termination_signal`] where only Ctrl-C exists.
+#[cfg(not(unix))]
+pub fn termination_signal() -> impl std::future::Future<Output = String> + Send + 'static {
+    wait_for_signal()
 }
 
 /// Resolves on Ctrl-C or SIGTERM with the reason, e.g. `terminated (SIGTERM)`.
