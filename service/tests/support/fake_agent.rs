@@ -1,12 +1,15 @@
 //! A node agent stand-in on loopback: it speaks the agent protocol, checks the bearer
 //! token, records every call and answers as the agent would, without touching anything
-//! (the container IDs of a mock cluster exist on no machine).
+//! (the container IDs of a mock cluster exist on no machine). Its observation reports
+//! every fault it holds as in effect; it is not recorded among the calls.
 
 use std::sync::{Arc, Mutex};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use faultline_agent::faults::{FaultId, FaultRecord, Recovered};
-use faultline_agent::protocol::{ApplyRequest, ApplyResponse, RecoverResponse, RecoveredFault};
+use faultline_agent::protocol::{
+    ApplyRequest, ApplyResponse, ObserveResponse, ObservedFault, RecoverResponse, RecoveredFault,
+};
 
 /// What the agent was asked.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +58,7 @@ impl FakeAgent {
                 .route("/v1/faults", web::post().to(apply))
                 .route("/v1/faults/{id}", web::delete().to(recover))
                 .route("/v1/faults/{id}/renew", web::post().to(renew))
+                .route("/v1/faults/{id}/observation", web::get().to(observe))
         })
         .workers(1)
         .listen(listener)
@@ -171,4 +175,34 @@ async fn renew(
     s.calls.push(Call::Renew(id.into_inner()));
     s.traceparents.push(traceparent(&req));
     HttpResponse::Ok().json(serde_json::json!({ "renewed": [], "leaseUntil": chrono::Utc::now() }))
+}
+
+async fn observe(
+    req: HttpRequest,
+    token: web::Data<&'static str>,
+    state: web::Data<Mutex<State>>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    if !authorized(&req, &token) {
+        return HttpResponse::Unauthorized().finish();
+    }
+    let id = id.into_inner();
+    let prefix = format!("{id}-");
+    let s = state.lock().unwrap();
+    let observations: Vec<ObservedFault> = s
+        .applied
+        .iter()
+        .filter(|r| r.id.as_str() == id || r.id.as_str().starts_with(&prefix))
+        .map(|r| ObservedFault {
+            id: r.id.clone(),
+            kind: r.kind.name().into(),
+            target: r.target.to_string(),
+            effective: true,
+            evidence: "held by the fake agent".into(),
+        })
+        .collect();
+    if observations.is_empty() {
+        return HttpResponse::NotFound().json(serde_json::json!({ "error": "no such fault" }));
+    }
+    HttpResponse::Ok().json(ObserveResponse { observations })
 }
