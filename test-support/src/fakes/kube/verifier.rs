@@ -133,15 +133,17 @@ impl ApiServerVerifier {
                     }),
                 };
                 seen.push(answer(i, &want, req, send).await);
-                while want.repeated {
-                    let Some((req, send)) = self.0.next_request().await else {
-                        break;
-                    };
-                    if req.method() == want.method && req.uri().path() == want.path {
+                // Further calls of the same method and path, while they come in a row.
+                if want.repeated {
+                    loop {
+                        let Some((req, send)) = self.0.next_request().await else {
+                            break;
+                        };
+                        if req.method() != want.method || req.uri().path() != want.path {
+                            pending = Some((req, send));
+                            break;
+                        }
                         answer(i, &want, req, send).await;
-                    } else {
-                        pending = Some((req, send));
-                        break;
                     }
                 }
             }
