@@ -58,7 +58,7 @@ pub struct PodTarget {
     /// replacement of the same name by it.
     pub uid: Option<String>,
     /// Its controller, when it has one: podKill's observation looks for its replacement.
-    pub owner: Option<super::PodOwner>,
+    pub owner: Option<super::pod_read::PodOwner>,
 }
 
 impl PodTarget {
@@ -228,14 +228,14 @@ pub trait PodCluster: Send + Sync {
         &'a self,
         ns: &'a str,
         name: &'a str,
-    ) -> BoxFuture<'a, Result<Option<super::PodRead>, ClusterError>>;
+    ) -> BoxFuture<'a, Result<Option<super::pod_read::PodRead>, ClusterError>>;
 
     /// The pods in `ns` that `owner` controls (podKill's observation: a replacement).
     fn owned_pods<'a>(
         &'a self,
         ns: &'a str,
-        owner: &'a super::PodOwner,
-    ) -> BoxFuture<'a, Result<Vec<super::PodRead>, ClusterError>>;
+        owner: &'a super::pod_read::PodOwner,
+    ) -> BoxFuture<'a, Result<Vec<super::pod_read::PodRead>, ClusterError>>;
 
     /// podFailure's image swapper.
     fn pod_failure(&self) -> &dyn PodFailures;
