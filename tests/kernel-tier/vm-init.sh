@@ -137,7 +137,7 @@ while within "$(calc "$(now) - $t0")" 0 15; do
 done
 [ -n "$AGENT_UP" ] || AGENT_UP="agent did not answer /healthz within 15 s (last: $(answer))"
 if [ "$AGENT_UP" != yes ]; then
-    for c in netem-autoload delay recover loss netem-combined scoped-delay lease partition stress-cpu stress-memory; do
+    for c in netem-autoload delay recover loss netem-combined netem-observe scoped-delay lease partition stress-cpu stress-memory; do
         result "$c" FAIL "$AGENT_UP"
     done
     finish
@@ -240,6 +240,39 @@ else
         result netem-combined PASS "$detail"
     else
         result netem-combined FAIL "$detail"
+    fi
+fi
+
+# (d1b) the observation (GET /v1/faults/ID/observation, what the service's verify: reads):
+# a netem qdisc is read back over netlink with its parameters and counters, and one deleted
+# behind the agent's back (tc qdisc del) is reported unseen; recovery of what is gone is
+# success and leaves nothing.
+api POST /v1/faults '{"id":"t9","kind":{"networkNetem":{"latency":"10ms","loss":20}},"targets":[{"netns":"fl-a"}],"leaseSeconds":60}'
+if ! ok; then
+    result netem-observe FAIL "apply networkNetem: $(answer)"
+else
+    rtt 10 > /dev/null # traffic for the counters
+    api GET /v1/faults/t9/observation ""
+    SEEN_STATUS=$STATUS SEEN=$(tr -d '\n' < /tmp/body)
+    log "observation while applied: $SEEN"
+    $TC -n fl-a qdisc del dev veth-a root
+    api GET /v1/faults/t9/observation ""
+    GONE_STATUS=$STATUS GONE=$(tr -d '\n' < /tmp/body)
+    log "observation after tc qdisc del: $GONE"
+    api DELETE /v1/faults/t9 ""
+    RECOVERED=recovered
+    ok || RECOVERED="recover failed: $(answer)"
+    has_netem && RECOVERED="$RECOVERED, but netem still there: $(qdisc_line)"
+    detail="applied: $SEEN_STATUS $SEEN; deleted behind the agent: $GONE_STATUS $GONE; $RECOVERED"
+    if [ "$SEEN_STATUS" = 200 ] && echo "$SEEN" | grep -q '"effective":true' &&
+        echo "$SEEN" | grep -q 'veth-a: netem delay 10000us loss 20.00%' && echo "$SEEN" | grep -q 'as asked' &&
+        echo "$SEEN" | grep -q 'packets since apply' &&
+        [ "$GONE_STATUS" = 200 ] && echo "$GONE" | grep -q '"effective":false' &&
+        echo "$GONE" | grep -q 'veth-a: no netem qdisc of ours' &&
+        [ "$RECOVERED" = recovered ]; then
+        result netem-observe PASS "$detail"
+    else
+        result netem-observe FAIL "$detail"
     fi
 fi
 
