@@ -7,6 +7,7 @@
 //! The order is the order messages list kinds in; a new kind goes where it reads best.
 
 use super::decl::{ChaosMesh, Executor, Targets};
+use super::disk::{self, AbsPath, DevNum, DeviceNumber};
 use super::declare::fault_kinds;
 use super::scope::NetworkScope;
 use super::values::{PauseMethod, Sig, Signal};
@@ -297,6 +298,66 @@ fault_kinds! {
         /// Containers to kill; at least one.
         container_names("containerNames"): Vec<String> as Names,
             required "a non-empty list of container names", chaos_mesh "containerNames";
+    }
+
+    /// Fill the filesystem holding `path`, as the target sees it (in its mount
+    /// namespace), to `fill` percent used or by `size` bytes: one file,
+    /// `.faultline-fill-<fault id>` in `path`, allocated with `fallocate` (never written
+    /// with zeroes, so a filesystem without fallocate is refused) and sized from `statvfs`.
+    /// The fill never passes 99% of the filesystem (the node keeps the last 1%); a
+    /// filesystem already at or above `fill` is refused. Recovery deletes the file, also
+    /// after an agent crash (the journal names it).
+    node DiskFill "diskFill" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: None,
+        check: disk::fill_or_size,
+    } {
+        /// A directory on the filesystem to fill, as the target sees it (`/data`); the
+        /// fill file is created in it.
+        path: String as AbsPath, required "an absolute path like `/var/lib/app`";
+        /// How full the filesystem is to be while the fault holds, in percent of its
+        /// size as `df` counts it (used + available); above 0, at most 99. Give `fill` or
+        /// `size`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fill: Option<Percent> as Opt<Pct> = default;
+        /// How much to allocate instead (`2GiB`), refused when it would leave less than
+        /// 1% of the filesystem free. Give `fill` or `size`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        size: Option<Bytes> as Opt<Size> = default;
+    }
+
+    /// Throttle the target cgroup's block IO on one device: cgroup v2 `io.max`
+    /// (`MAJ:MIN rbps=… wbps=… riops=… wiops=…`), or v1 `blkio.throttle.*_device`. The
+    /// limits are read back after writing; recovery puts back the lines there were. cgroup
+    /// v1 throttles direct IO and reads only (its writeback is not charged to the cgroup);
+    /// v2 throttles buffered writes too.
+    node IoThrottle "ioThrottle" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: None,
+        check: disk::device_and_a_limit,
+    } {
+        /// The block device, `MAJOR:MINOR` as `lsblk` shows it (`8:0`). A whole disk: the
+        /// kernel throttles disks, not partitions. Give `device` or `path`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        device: Option<DeviceNumber> as Opt<DevNum> = default;
+        /// A path, as the target sees it; its filesystem's disk is throttled (a partition
+        /// counts as its disk). Give `device` or `path`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        path: Option<String> as Opt<AbsPath> = default;
+        /// Read limit, in bytes per second (`10MiB`: 10 MiB/s).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rbps: Option<Bytes> as Opt<Size> = default;
+        /// Write limit, in bytes per second (`1MiB`: 1 MiB/s).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        wbps: Option<Bytes> as Opt<Size> = default;
+        /// Read limit, in IO operations per second.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        riops: Option<u32> as Opt<Int<1, { u32::MAX as i64 }>> = default;
+        /// Write limit, in IO operations per second.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        wiops: Option<u32> as Opt<Int<1, { u32::MAX as i64 }>> = default;
     }
 }
 
