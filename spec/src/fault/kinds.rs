@@ -7,8 +7,8 @@
 //! The order is the order messages list kinds in; a new kind goes where it reads best.
 
 use super::decl::{ChaosMesh, Executor, Targets};
-use super::disk::{self, AbsPath, DevNum, DeviceNumber};
 use super::declare::fault_kinds;
+use super::disk::{self, AbsPath, DevNum, DeviceNumber};
 use super::scope::NetworkScope;
 use super::values::{PauseMethod, Sig, Signal};
 use crate::decode::cx::{Cx, Obj};

@@ -21,9 +21,10 @@ pub use decl::{ChaosMesh, Executor, FieldDecl, KindDecl, Targets};
 pub use disk::DeviceNumber;
 pub use endpoint::{Endpoint, Host, PeerPort};
 pub use kinds::{
-    ContainerKill, DiskFill, FaultKind, IoThrottle, KINDS, MAX_WORKERS, NetworkBandwidth, NetworkCorrupt, NetworkDelay,
-    NetworkDuplicate, NetworkLoss, NetworkPartition, NetworkReorder, NodeFault, PodFailure,
-    PodFault, PodKill, ProcessKill, ProcessPause, STEP_KEYS, StressCpu, StressMemory,
+    ContainerKill, DiskFill, FaultKind, IoThrottle, KINDS, MAX_WORKERS, NetworkBandwidth,
+    NetworkCorrupt, NetworkDelay, NetworkDuplicate, NetworkLoss, NetworkPartition, NetworkReorder,
+    NodeFault, PodFailure, PodFault, PodKill, ProcessKill, ProcessPause, STEP_KEYS, StressCpu,
+    StressMemory,
 };
 pub use netem::NetemParams;
 pub use params::{Grouped, Kind, Params};
