@@ -27,7 +27,7 @@ use nix::sys::statvfs::statvfs;
 
 use super::fault::Fault;
 use super::observe::{Baseline, Observation};
-use super::record::{FaultRecord, Recovered};
+use super::record::{FaultId, FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::mntns;
 use crate::resolve::is_alive;
@@ -40,7 +40,7 @@ use faultline_spec::fault::disk::MAX_FILL;
 pub struct DiskFill;
 
 /// The fill file's name for a fault: the journal and recovery find it by this.
-pub fn file_name(id: &super::FaultId) -> String {
+pub fn file_name(id: &FaultId) -> String {
     format!(".faultline-fill-{id}")
 }
 

@@ -2,17 +2,16 @@
 //! fields: an absolute path as the target sees it, a block device number (`8:0`), the
 //! fill's safety margin.
 //!
-//! Here rather than in `values.rs` so that a disk kind's whole vocabulary reads in one
-//! place; `kinds.rs` declares the kinds with these readers and checks.
+//! Here rather than in `values.rs` so that a disk kind's values read in one place;
+//! `kinds.rs` declares the kinds with these readers, and holds their checks across fields.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::kinds::{DiskFill, IoThrottle};
-use crate::decode::cx::{Cx, Obj};
-use crate::decode::tree::{Node, Pos};
+use crate::decode::cx::Cx;
+use crate::decode::tree::Node;
 use crate::decode::value::Read;
 use crate::units::UnitError;
 
@@ -123,83 +122,6 @@ impl Read for DevNum {
         // `8:0` in YAML 1.1 could read as a sexagesimal number; the tree keeps it as written.
         cx.parsed(node, path, "a device number `MAJOR:MINOR` like `8:0`")
     }
-}
-
-/// A fill names how full, by `fill` or by `size`, not both; a `fill` of 0 does nothing and
-/// one above [`MAX_FILL`] would take the node's last free space.
-pub(crate) fn fill_or_size(cx: &mut Cx, o: &Obj<'_>, f: &DiskFill) -> bool {
-    match (f.fill, f.size) {
-        (None, None) => {
-            cx.err_hint(
-                &o.at("fill"),
-                o.pos,
-                "a disk fill needs `fill` (how full, in percent) or `size` (how much to allocate)",
-                "e.g. `fill: 90` for 90% used, or `size: 2GiB`",
-            );
-            false
-        }
-        (Some(_), Some(_)) => {
-            cx.err_hint(
-                &o.at("size"),
-                pos_of(o, "size"),
-                "`fill` and `size` both say how much to fill; give one",
-                "keep `fill` for a share of the filesystem, `size` for a fixed amount",
-            );
-            false
-        }
-        (Some(p), None) if p.value() <= 0.0 || p.value() > MAX_FILL => {
-            cx.err_hint(
-                &o.at("fill"),
-                pos_of(o, "fill"),
-                format!("{p}% is out of range; allowed above 0 up to {MAX_FILL}"),
-                "diskFill leaves the last 1% of a filesystem free for the node; a full disk is `fill: 99`",
-            );
-            false
-        }
-        _ => true,
-    }
-}
-
-/// A throttle names its device once (`device` or `path`) and limits at least one of the
-/// four rates: a throttle without a limit would be a fault that does nothing.
-pub(crate) fn device_and_a_limit(cx: &mut Cx, o: &Obj<'_>, t: &IoThrottle) -> bool {
-    let mut ok = true;
-    match (&t.device, &t.path) {
-        (None, None) => {
-            cx.err_hint(
-                &o.at("device"),
-                o.pos,
-                "an IO throttle needs the block device: `device` (`8:0`) or `path` (its filesystem's device)",
-                "`lsblk` lists devices with their MAJ:MIN",
-            );
-            ok = false;
-        }
-        (Some(_), Some(_)) => {
-            cx.err_hint(
-                &o.at("path"),
-                pos_of(o, "path"),
-                "`device` and `path` both name the device; give one",
-                "keep `device` for a disk by number, `path` for the disk a directory is on",
-            );
-            ok = false;
-        }
-        _ => {}
-    }
-    if t.rbps.is_none() && t.wbps.is_none() && t.riops.is_none() && t.wiops.is_none() {
-        cx.err_hint(
-            &o.at("rbps"),
-            o.pos,
-            "sets no limit: an IO throttle needs `rbps`, `wbps`, `riops` or `wiops`",
-            "e.g. `wbps: 1MiB` for one MiB of writes per second",
-        );
-        ok = false;
-    }
-    ok
-}
-
-/// The position of `field` in `o`, else of `o` itself.
-fn pos_of(o: &Obj<'_>, field: &str) -> Pos {
-    o.get(field).map_or(o.pos, |n| n.pos)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use super::decl::{ChaosMesh, Executor, Targets};
 use super::declare::fault_kinds;
-use super::disk::{self, AbsPath, DevNum, DeviceNumber};
+use super::disk::{AbsPath, DevNum, DeviceNumber, MAX_FILL};
 use super::scope::NetworkScope;
 use super::values::{PauseMethod, Sig, Signal};
 use crate::decode::cx::{Cx, Obj};
@@ -311,7 +311,7 @@ fault_kinds! {
         targets: Targets::LocalOrPods,
         instant: false,
         chaos_mesh: None,
-        check: disk::fill_or_size,
+        check: fill_or_size,
     } {
         /// A directory on the filesystem to fill, as the target sees it (`/data`); the
         /// fill file is created in it.
@@ -336,7 +336,7 @@ fault_kinds! {
         targets: Targets::LocalOrPods,
         instant: false,
         chaos_mesh: None,
-        check: disk::device_and_a_limit,
+        check: device_and_a_limit,
     } {
         /// The block device, `MAJOR:MINOR` as `lsblk` shows it (`8:0`). A whole disk: the
         /// kernel throttles disks, not partitions. Give `device` or `path`.
@@ -503,6 +503,78 @@ fn names_a_container(cx: &mut Cx, o: &Obj<'_>, k: &ContainerKill) -> bool {
         return false;
     }
     true
+}
+
+/// A fill names how full, by `fill` or by `size`, not both; a `fill` of 0 does nothing and
+/// one above [`MAX_FILL`] would take the node's last free space.
+fn fill_or_size(cx: &mut Cx, o: &Obj<'_>, f: &DiskFill) -> bool {
+    match (f.fill, f.size) {
+        (None, None) => {
+            cx.err_hint(
+                &o.at("fill"),
+                o.pos,
+                "a disk fill needs `fill` (how full, in percent) or `size` (how much to allocate)",
+                "e.g. `fill: 90` for 90% used, or `size: 2GiB`",
+            );
+            false
+        }
+        (Some(_), Some(_)) => {
+            cx.err_hint(
+                &o.at("size"),
+                pos_of(o, "size"),
+                "`fill` and `size` both say how much to fill; give one",
+                "keep `fill` for a share of the filesystem, `size` for a fixed amount",
+            );
+            false
+        }
+        (Some(p), None) if p.value() <= 0.0 || p.value() > MAX_FILL => {
+            cx.err_hint(
+                &o.at("fill"),
+                pos_of(o, "fill"),
+                format!("{p}% is out of range; allowed above 0 up to {MAX_FILL}"),
+                "diskFill leaves the last 1% of a filesystem free for the node; a full disk is `fill: 99`",
+            );
+            false
+        }
+        _ => true,
+    }
+}
+
+/// A throttle names its device once (`device` or `path`) and limits at least one of the
+/// four rates: a throttle without a limit would be a fault that does nothing.
+fn device_and_a_limit(cx: &mut Cx, o: &Obj<'_>, t: &IoThrottle) -> bool {
+    let mut ok = true;
+    match (&t.device, &t.path) {
+        (None, None) => {
+            cx.err_hint(
+                &o.at("device"),
+                o.pos,
+                "an IO throttle needs the block device: `device` (`8:0`) or `path` (its filesystem's device)",
+                "`lsblk` lists devices with their MAJ:MIN",
+            );
+            ok = false;
+        }
+        (Some(_), Some(_)) => {
+            cx.err_hint(
+                &o.at("path"),
+                pos_of(o, "path"),
+                "`device` and `path` both name the device; give one",
+                "keep `device` for a disk by number, `path` for the disk a directory is on",
+            );
+            ok = false;
+        }
+        _ => {}
+    }
+    if t.rbps.is_none() && t.wbps.is_none() && t.riops.is_none() && t.wiops.is_none() {
+        cx.err_hint(
+            &o.at("rbps"),
+            o.pos,
+            "sets no limit: an IO throttle needs `rbps`, `wbps`, `riops` or `wiops`",
+            "e.g. `wbps: 1MiB` for one MiB of writes per second",
+        );
+        ok = false;
+    }
+    ok
 }
 
 impl FaultKind {
