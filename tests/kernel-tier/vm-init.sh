@@ -432,10 +432,11 @@ fi
 # O_DIRECT in that cgroup slowed to about the limit, the line gone after recovery.
 CGIO=/sys/fs/cgroup/fltest-io
 io_ready() {
-    modprobe loop 2>/dev/null
+    modprobe loop 2>/dev/null || log "modprobe loop failed"
+    # busybox losetup has no --show: ask for the free device, then attach it.
     dd if=/dev/zero of=/tmp/io.img bs=1M count=16 2>/dev/null &&
-        LO=$(losetup -f --show /tmp/io.img 2>/dev/null) && [ -b "$LO" ] &&
-        IODEV=$(cat "/sys/block/${LO#/dev/}/dev") &&
+        LO=$(losetup -f) && losetup "$LO" /tmp/io.img && [ -b "$LO" ] &&
+        IODEV=$(cat "/sys/block/${LO#/dev/}/dev") && log "io-throttle device $LO $IODEV" &&
         echo "+io" > /sys/fs/cgroup/cgroup.subtree_control && mkdir -p "$CGIO"
 }
 # Seconds to write $1 64 KiB blocks to the loop device with O_DIRECT from inside $CGIO.
