@@ -123,6 +123,7 @@ async fn apply(
             target: t.clone(),
             resolved: Default::default(),
             lease_until: chrono::Utc::now() + chrono::Duration::seconds(body.lease_seconds as i64),
+            prior: None,
         })
         .collect();
     let mut s = state.lock().unwrap();
