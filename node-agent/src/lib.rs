@@ -7,7 +7,7 @@
 //!
 //! Its modules import one way, from the HTTP edge down to plain data: `daemon` -> `agent`
 //! -> `journal`, `protocol` -> `faults` -> `resolve`, `netlink` -> `cgroup`, `netns`,
-//! `kmod` -> `target`, `error`. Nothing imports upwards, and no two files import each
+//! `mntns`, `kmod` -> `target`, `error`. Nothing imports upwards, and no two files import each
 //! other.
 
 pub mod agent;
@@ -20,6 +20,8 @@ pub mod faults;
 pub mod journal;
 #[cfg(target_os = "linux")]
 pub mod kmod;
+#[cfg(target_os = "linux")]
+pub mod mntns;
 #[cfg(target_os = "linux")]
 pub mod netlink;
 #[cfg(target_os = "linux")]

@@ -60,3 +60,78 @@ pub struct Resolved {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub netns_id: Option<NetnsId>,
 }
+
+/// A mount namespace's identity: the (device, inode) of its nsfs file, as [`NetnsId`] is a
+/// network namespace's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MntnsId {
+    /// `st_dev` of the nsfs file.
+    pub dev: u64,
+    /// `st_ino` of the nsfs file.
+    pub ino: u64,
+}
+
+/// Block IO limits of one cgroup on one device, as the cgroup files hold them; `None` is
+/// no limit (v2 `max`, v1 no line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IoLimits {
+    /// Read bytes per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rbps: Option<u64>,
+    /// Write bytes per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wbps: Option<u64>,
+    /// Read IO operations per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub riops: Option<u64>,
+    /// Write IO operations per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wiops: Option<u64>,
+}
+
+/// Block IO one cgroup did on one device, as its counters read (v2 `io.stat`, v1
+/// `blkio.throttle.io_service_bytes` and `io_serviced`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IoStat {
+    /// Bytes read.
+    pub rbytes: u64,
+    /// Bytes written.
+    pub wbytes: u64,
+    /// Reads.
+    pub rios: u64,
+    /// Writes.
+    pub wios: u64,
+}
+
+/// What a fault found before it changed anything, read after its target was resolved and
+/// journaled with its record (`Fault::prepare`), so recovery undoes exactly that, also
+/// after the agent crashed: the file a fill allocates, the IO limits a throttle replaces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum Prior {
+    /// diskFill: the file it allocates, as the target sees it, and the target's mount
+    /// namespace it is reached through.
+    FillFile {
+        /// The fill file, e.g. `/data/.faultline-fill-run1-0-0`, inside `mntns`.
+        file: PathBuf,
+        /// `/proc/PID/ns/mnt` of the target process it was resolved through.
+        mntns: PathBuf,
+        /// That namespace's identity, to find it again when the PID has gone.
+        mntns_id: MntnsId,
+    },
+    /// ioThrottle: the cgroup and device it limits, and their limits before.
+    IoLimits {
+        /// The cgroup dir whose `io.max` (v2) or `blkio.throttle.*` (v1) it writes.
+        dir: PathBuf,
+        /// True for cgroup v2 (`io.max`).
+        v2: bool,
+        /// The whole disk, `MAJOR:MINOR`.
+        device: String,
+        /// Its limits there before the fault.
+        before: IoLimits,
+    },
+}

@@ -1,7 +1,10 @@
 //! Each family's observation against the real kernel: the fault is seen in effect after
 //! apply (read back, not remembered), and a fault undone behind the agent's back, or one
 //! that cannot reach its effect, is seen not in effect, with evidence saying what was
-//! read. Every test recovers what it applied and proves nothing is left.
+//! read. Memory stress is seen as RSS its workers hold, a freezer pause as its cgroup
+//! frozen, and a remote agent (the real binary) reports the same over
+//! `GET /v1/faults/{id}/observation`. Every test recovers what it applied and proves
+//! nothing is left.
 
 mod support;
 
@@ -226,4 +229,152 @@ async fn a_kill_is_seen_as_the_process_gone_and_an_ignored_sigterm_is_caught() {
             .contains(&format!("{} ignores SIGTERM", stubborn.pid())),
         "{seen:?}"
     );
+}
+
+const MIB: u64 = 1 << 20;
+
+fn mem(workers: u32, bytes: u64) -> NodeFault {
+    NodeFault::StressMemory(faultline_spec::fault::StressMemory {
+        workers,
+        size: faultline_spec::Bytes(bytes),
+        hang: None,
+        oom_score_adj: None,
+    })
+}
+
+/// Observes `rec` (baseline now) until it is seen or `tries` x 100 ms pass.
+async fn look_until_seen(rec: &FaultRecord, tries: usize) -> Observation {
+    let fam = Family::of(&rec.kind);
+    let since = fam.baseline(rec).await;
+    let mut seen = fam.observe(rec, &since).await;
+    for _ in 0..tries {
+        if seen.effective {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = fam.observe(rec, &since).await;
+    }
+    seen
+}
+
+#[tokio::test]
+async fn memory_stress_is_seen_as_rss_held_and_killed_workers_are_not() {
+    use_agent_binary_for_workers();
+    let cg = TestCgroup::create(&unique("obmem"), &["memory"], true).unwrap();
+    let sleep = Proc::sleep();
+    cg.add(sleep.pid()).unwrap();
+    let target = LocalTarget::Cgroup(cg.path.clone().into());
+    let rec = record(
+        "obmem",
+        mem(2, 48 * MIB),
+        target.clone(),
+        resolve(&target).unwrap(),
+    );
+    Stress.apply(&rec).await.unwrap();
+    let held = look_until_seen(&rec, 100).await;
+    let workers = marked(&rec.id);
+    // Behind the agent's back: the workers are killed (as an OOM kill would).
+    for pid in &workers {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let gone =
+        faultline_test_support::wait_until(Duration::from_secs(5), || marked(&rec.id).is_empty());
+    let after = look(&rec).await;
+    // Recovered before any assertion, so a failing one leaves nothing behind.
+    let recovered = Stress.recover(&rec).await;
+    assert!(marked(&rec.id).is_empty(), "workers left");
+    assert!(recovered.is_ok(), "{recovered:?}");
+    assert_eq!(workers.len(), 2);
+    assert!(held.effective, "{held:?}");
+    assert!(
+        held.evidence.starts_with("2 worker(s) hold ") && held.evidence.ends_with("(asked 48MiB)"),
+        "{held:?}"
+    );
+    assert!(gone.is_some(), "the killed workers stayed");
+    assert!(!after.effective, "{after:?}");
+    assert_eq!(after.evidence, "0 of 2 stress worker(s) running");
+    assert_eq!(cg.members(), [sleep.pid()]);
+}
+
+#[tokio::test]
+async fn a_freezer_pause_is_seen_as_the_cgroup_frozen_and_a_thaw_behind_us_is_caught() {
+    let cg = faultline_test_support::FreezerCgroup::create("obfrz");
+    let sleep = Proc::sleep();
+    cg.add(sleep.pid());
+    let target = LocalTarget::Pid(sleep.pid());
+    let kind: NodeFault = serde_json::from_str(r#"{"processPause":{"method":"freezer"}}"#).unwrap();
+    let rec = record("obfrz", kind, target.clone(), resolve(&target).unwrap());
+    let fam = Family::of(&rec.kind);
+    fam.apply(&rec).await.unwrap();
+    fam.settle(std::slice::from_ref(&rec)).await.unwrap();
+    let frozen = look(&rec).await;
+    let state_frozen = cg.state();
+    // Behind the agent's back: thawed.
+    std::fs::write(cg.0.join("freezer.state"), "THAWED").unwrap();
+    let thawed = look(&rec).await;
+    let recovered = fam.recover(&rec).await;
+    let dir = cg.0.display().to_string();
+    assert_eq!(state_frozen, "FROZEN");
+    assert!(frozen.effective, "{frozen:?}");
+    assert_eq!(frozen.evidence, format!("cgroup {dir} frozen"));
+    assert!(!thawed.effective, "{thawed:?}");
+    assert_eq!(thawed.evidence, format!("cgroup {dir} not frozen"));
+    assert!(recovered.is_ok(), "{recovered:?}");
+    assert_eq!(cg.state(), "THAWED");
+    assert!(sleep.reaches('S'));
+}
+
+#[tokio::test]
+async fn a_remote_agent_reports_its_observation_over_http() {
+    use faultline_agent::protocol::ApplyRequest;
+    use faultline_agent::{AgentClient, FaultId};
+    const TOKEN: &str = "observe-token";
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let agent = support::AgentProc::start(&dir.path().join("state"), &token_file, 0);
+    let client = AgentClient::new(agent.url(), Some(TOKEN.into())).unwrap();
+    let (a, b) = (Proc::sleep(), Proc::sleep());
+    let req = ApplyRequest {
+        id: FaultId::new("obhttp").unwrap(),
+        kind: serde_json::from_str(r#"{"processPause":{}}"#).unwrap(),
+        targets: vec![LocalTarget::Pid(a.pid()), LocalTarget::Pid(b.pid())],
+        lease_seconds: 60,
+    };
+    client.apply(&req).await.unwrap();
+    let both = client.observe(&req.id).await;
+    // Behind the agent's back: one of the two runs again.
+    b.signal(nix::sys::signal::Signal::SIGCONT);
+    let b_runs = b.reaches('S');
+    let one = client.observe(&req.id).await;
+    let recovered = client.recover(&req.id).await;
+    let after = client.observe(&req.id).await;
+    let both = both.unwrap().observations;
+    assert_eq!(both.len(), 2, "{both:?}");
+    assert_eq!(both[0].id.as_str(), "obhttp-0");
+    assert!(
+        both.iter()
+            .all(|o| o.effective && o.evidence.contains("stopped (state T)")),
+        "{both:?}"
+    );
+    assert_eq!(both[0].kind, "processPause");
+    assert_eq!(both[0].target, format!("pid {}", a.pid()));
+    assert!(b_runs);
+    let one = one.unwrap().observations;
+    assert_eq!(
+        one.iter().map(|o| o.effective).collect::<Vec<_>>(),
+        [true, false],
+        "{one:?}"
+    );
+    assert!(one[1].evidence.starts_with("not stopped"), "{one:?}");
+    assert!(recovered.is_ok(), "{recovered:?}");
+    assert_eq!(
+        after.unwrap_err().status(),
+        Some(reqwest::StatusCode::NOT_FOUND),
+        "a recovered fault has nothing to observe"
+    );
+    assert!(a.reaches('S'));
 }

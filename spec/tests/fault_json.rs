@@ -6,7 +6,7 @@
 use faultline_spec::{FaultKind, Step};
 
 /// (kind, its JSON as the types serialise it)
-const PINNED: [(&str, &str); 15] = [
+const PINNED: [(&str, &str); 17] = [
     (
         "stressCpu",
         r#"{"stressCpu":{"workers":2,"load":50.0,"loadSlice":"100ms"}}"#,
@@ -54,6 +54,14 @@ const PINNED: [(&str, &str); 15] = [
     (
         "containerKill",
         r#"{"containerKill":{"containerNames":["app","sidecar"]}}"#,
+    ),
+    (
+        "diskFill",
+        r#"{"diskFill":{"path":"/var/lib/app","fill":90.0}}"#,
+    ),
+    (
+        "ioThrottle",
+        r#"{"ioThrottle":{"device":"8:0","rbps":"10MiB","wbps":"1MiB","riops":100,"wiops":50}}"#,
     ),
 ];
 

@@ -15,6 +15,8 @@
 pub mod bench;
 #[cfg(target_os = "linux")]
 pub mod cgroup;
+#[cfg(target_os = "linux")]
+pub mod disk;
 pub mod fakes;
 pub mod http;
 pub mod names;
@@ -27,6 +29,8 @@ pub mod wait;
 
 #[cfg(target_os = "linux")]
 pub use cgroup::FreezerCgroup;
+#[cfg(target_os = "linux")]
+pub use disk::{LoopDev, MountedIn};
 pub use http::{Frame, client, read_sse};
 pub use names::{next_number, unique};
 #[cfg(target_os = "linux")]

@@ -131,12 +131,13 @@ copy_with_libs "$agent" /usr/bin/faultline-agent
 strip "$root/usr/bin/faultline-agent" 2>/dev/null || true
 
 # Modules: the qdiscs and their classifiers/actions, veth and ifb, nf_tables and its
-# expressions, plus whatever they depend on (modules.dep lists dependencies transitively).
+# expressions, loop (ioThrottle's device, when not built in), plus whatever they depend on (modules.dep lists dependencies transitively).
 # Compressed modules (.ko.xz/.ko.zst/.ko.gz, Debian kernels from trixie on) are unpacked
 # here so the agent's finit_module gets a plain ELF module on any kernel, including one
 # built without CONFIG_MODULE_DECOMPRESS.
 mods=$kroot/lib/modules/$kv
 wanted=$(cd "$mods" && find kernel/net/sched kernel/drivers/net/veth.ko* kernel/drivers/net/ifb.ko* \
+    kernel/drivers/block/loop.ko* \
     kernel/net/netfilter/nf_tables.ko* kernel/net/netfilter/nft_*.ko* \
     kernel/net/ipv4/netfilter/nft_*.ko* kernel/net/ipv6/netfilter/nft_*.ko* -name '*.ko*' 2>/dev/null)
 needed=$(for m in $wanted; do

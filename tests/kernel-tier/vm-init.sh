@@ -137,7 +137,7 @@ while within "$(calc "$(now) - $t0")" 0 15; do
 done
 [ -n "$AGENT_UP" ] || AGENT_UP="agent did not answer /healthz within 15 s (last: $(answer))"
 if [ "$AGENT_UP" != yes ]; then
-    for c in netem-autoload delay recover loss netem-combined scoped-delay lease partition stress-cpu stress-memory; do
+    for c in netem-autoload delay recover loss netem-combined netem-observe scoped-delay lease partition stress-cpu stress-memory; do
         result "$c" FAIL "$AGENT_UP"
     done
     finish
@@ -240,6 +240,39 @@ else
         result netem-combined PASS "$detail"
     else
         result netem-combined FAIL "$detail"
+    fi
+fi
+
+# (d1b) the observation (GET /v1/faults/ID/observation, what the service's verify: reads):
+# a netem qdisc is read back over netlink with its parameters and counters, and one deleted
+# behind the agent's back (tc qdisc del) is reported unseen; recovery of what is gone is
+# success and leaves nothing.
+api POST /v1/faults '{"id":"t9","kind":{"networkNetem":{"latency":"10ms","loss":20}},"targets":[{"netns":"fl-a"}],"leaseSeconds":60}'
+if ! ok; then
+    result netem-observe FAIL "apply networkNetem: $(answer)"
+else
+    rtt 10 > /dev/null # traffic for the counters
+    api GET /v1/faults/t9/observation ""
+    SEEN_STATUS=$STATUS SEEN=$(tr -d '\n' < /tmp/body)
+    log "observation while applied: $SEEN"
+    $TC -n fl-a qdisc del dev veth-a root
+    api GET /v1/faults/t9/observation ""
+    GONE_STATUS=$STATUS GONE=$(tr -d '\n' < /tmp/body)
+    log "observation after tc qdisc del: $GONE"
+    api DELETE /v1/faults/t9 ""
+    RECOVERED=recovered
+    ok || RECOVERED="recover failed: $(answer)"
+    has_netem && RECOVERED="$RECOVERED, but netem still there: $(qdisc_line)"
+    detail="applied: $SEEN_STATUS $SEEN; deleted behind the agent: $GONE_STATUS $GONE; $RECOVERED"
+    if [ "$SEEN_STATUS" = 200 ] && echo "$SEEN" | grep -q '"effective":true' &&
+        echo "$SEEN" | grep -q 'veth-a: netem delay 10000us loss 20.00%' && echo "$SEEN" | grep -q 'as asked' &&
+        echo "$SEEN" | grep -q 'packets since apply' &&
+        [ "$GONE_STATUS" = 200 ] && echo "$GONE" | grep -q '"effective":false' &&
+        echo "$GONE" | grep -q 'veth-a: no netem qdisc of ours' &&
+        [ "$RECOVERED" = recovered ]; then
+        result netem-observe PASS "$detail"
+    else
+        result netem-observe FAIL "$detail"
     fi
 fi
 
@@ -424,6 +457,52 @@ else
             result stress-memory PASS "$detail"
         else
             result stress-memory FAIL "$detail"
+        fi
+    fi
+fi
+
+# (h) ioThrottle on cgroup v2: io.max on a loop device for a cgroup, read back, dd with
+# O_DIRECT in that cgroup slowed to about the limit, the line gone after recovery.
+CGIO=/sys/fs/cgroup/fltest-io
+io_ready() {
+    modprobe loop 2>/dev/null || log "modprobe loop failed"
+    # busybox losetup has no --show: ask for the free device, then attach it.
+    dd if=/dev/zero of=/tmp/io.img bs=1M count=16 2>/dev/null &&
+        LO=$(losetup -f) && losetup "$LO" /tmp/io.img && [ -b "$LO" ] &&
+        IODEV=$(cat "/sys/block/${LO#/dev/}/dev") && log "io-throttle device $LO $IODEV" &&
+        echo "+io" > /sys/fs/cgroup/cgroup.subtree_control && mkdir -p "$CGIO"
+}
+# Seconds to write $1 64 KiB blocks to the loop device with O_DIRECT from inside $CGIO.
+io_dd() {
+    t0=$(now)
+    sh -c "echo \$\$ > $CGIO/cgroup.procs && exec dd if=/dev/zero of=$LO bs=64k count=$1 oflag=direct" 2>/tmp/dd.err || return 1
+    calc "$(now) - $t0"
+}
+if ! io_ready; then
+    result io-throttle-v2 SKIP "no loop device or io controller in the guest (loop module, losetup, +io)"
+elif ! io_dd 4 > /tmp/dd.fast; then
+    result io-throttle-v2 SKIP "busybox dd cannot write with oflag=direct here: $(head -c 200 /tmp/dd.err)"
+else
+    api POST /v1/faults '{"id":"t7","kind":{"ioThrottle":{"device":"'"$IODEV"'","wbps":"1MiB"}},"targets":[{"cgroup":"/fltest-io"}],"leaseSeconds":60}'
+    if ! ok; then
+        result io-throttle-v2 FAIL "apply ioThrottle: $(answer)"
+    else
+        LINE=$(grep "^$IODEV " "$CGIO/io.max")
+        SLOW=$(io_dd 32) # 2 MiB at 1 MiB/s
+        api GET /v1/faults/t7/observation ""
+        SEEN=$(head -c 300 /tmp/body | tr '\n' ' ')
+        api DELETE /v1/faults/t7 ""
+        RECOVERED=recovered
+        ok || RECOVERED="recover failed: $(answer)"
+        AFTER=$(grep "^$IODEV " "$CGIO/io.max")
+        STAT=$(grep "^$IODEV " "$CGIO/io.stat")
+        detail="io.max '$LINE'; 2 MiB O_DIRECT in $SLOW s (256 KiB unthrottled in $(cat /tmp/dd.fast) s); io.stat '$STAT'; after recovery '${AFTER:-no line}'; $RECOVERED; observed: $SEEN"
+        if echo "$LINE" | grep -q "wbps=1048576" && within "$SLOW" 1.4 3.5 &&
+            ! echo "$AFTER" | grep -q "wbps=1048576" && [ "$RECOVERED" = recovered ] &&
+            echo "$SEEN" | grep -q '"effective":true'; then
+            result io-throttle-v2 PASS "$detail"
+        else
+            result io-throttle-v2 FAIL "$detail"
         fi
     fi
 fi

@@ -38,7 +38,17 @@ impl Core {
                 target: target.clone(),
                 resolved,
                 lease_until,
+                prior: None,
             });
+        }
+        // What each fault replaces or creates (a throttle's previous limits, a fill's file)
+        // is read before anything is journaled or changed, and journaled with its record,
+        // so recovery puts back exactly that, also after a crash.
+        for rec in &mut records {
+            rec.prior = family
+                .prepare(rec)
+                .await
+                .map_err(|source| self.apply_failed(rec, source))?;
         }
         // Journaled all at once (one fsync) before the first is applied; a record whose
         // apply was never tried is settled as recovered without touching anything.

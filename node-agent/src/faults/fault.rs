@@ -4,10 +4,20 @@
 use super::observe::{Baseline, Observation};
 use super::record::{FaultRecord, Recovered};
 use crate::error::FaultError;
+use crate::target::Prior;
 
 /// What every fault family implements.
 #[allow(async_fn_in_trait)] // used through the `Family` enum, never as `dyn`
 pub trait Fault {
+    /// Reads what the fault will replace or create for `rec` (a throttle's previous
+    /// limits, a fill's file), before the record is journaled: the journal keeps it with
+    /// the record, so recovery, also after a crash, undoes exactly that. Changes nothing;
+    /// an error fails the request with nothing applied. Default: nothing to keep.
+    async fn prepare(&self, rec: &FaultRecord) -> Result<Option<Prior>, FaultError> {
+        let _ = rec;
+        Ok(None)
+    }
+
     /// Checks what can be checked without changing anything (module present, target
     /// alive, tools present), then sets the fault up. On error nothing stays applied.
     async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError>;

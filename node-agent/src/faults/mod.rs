@@ -8,7 +8,11 @@
 //!   after a crash has exactly what it needs and nothing in memory.
 
 pub mod bandwidth;
+#[cfg(target_os = "linux")]
+pub mod disk_fill;
 mod fault;
+#[cfg(target_os = "linux")]
+pub mod io_throttle;
 pub mod netem;
 mod observe;
 pub mod partition;
@@ -23,6 +27,7 @@ pub use observe::{Baseline, Observation};
 pub use record::{FaultId, FaultRecord, Recovered};
 
 use crate::error::FaultError;
+use crate::target::Prior;
 use faultline_spec::NodeFault;
 
 /// The family that carries out a fault kind on a node.
@@ -38,6 +43,10 @@ pub enum Family {
     Bandwidth(bandwidth::Bandwidth),
     /// nftables partition.
     Partition(partition::Partition),
+    /// A filesystem filled with fallocate.
+    DiskFill(disk_fill::DiskFill),
+    /// Block IO limits on the target's cgroup.
+    IoThrottle(io_throttle::IoThrottle),
 }
 
 impl Family {
@@ -56,6 +65,8 @@ impl Family {
             | NodeFault::NetworkNetem(_) => Family::Netem(netem::Netem),
             NodeFault::NetworkBandwidth(_) => Family::Bandwidth(bandwidth::Bandwidth),
             NodeFault::NetworkPartition(_) => Family::Partition(partition::Partition),
+            NodeFault::DiskFill(_) => Family::DiskFill(disk_fill::DiskFill),
+            NodeFault::IoThrottle(_) => Family::IoThrottle(io_throttle::IoThrottle),
         }
     }
 }
@@ -79,6 +90,16 @@ impl Fault for Family {
             Family::Netem(f) => f.apply(rec).await,
             Family::Bandwidth(f) => f.apply(rec).await,
             Family::Partition(f) => f.apply(rec).await,
+            Family::DiskFill(f) => f.apply(rec).await,
+            Family::IoThrottle(f) => f.apply(rec).await,
+        }
+    }
+
+    async fn prepare(&self, rec: &FaultRecord) -> Result<Option<Prior>, FaultError> {
+        match self {
+            Family::DiskFill(f) => f.prepare(rec).await,
+            Family::IoThrottle(f) => f.prepare(rec).await,
+            _ => Ok(None),
         }
     }
 
@@ -89,6 +110,8 @@ impl Fault for Family {
             Family::Netem(f) => f.recover(rec).await,
             Family::Bandwidth(f) => f.recover(rec).await,
             Family::Partition(f) => f.recover(rec).await,
+            Family::DiskFill(f) => f.recover(rec).await,
+            Family::IoThrottle(f) => f.recover(rec).await,
         }
     }
 
@@ -99,6 +122,8 @@ impl Fault for Family {
             Family::Netem(f) => f.settle(recs).await,
             Family::Bandwidth(f) => f.settle(recs).await,
             Family::Partition(f) => f.settle(recs).await,
+            Family::DiskFill(f) => f.settle(recs).await,
+            Family::IoThrottle(f) => f.settle(recs).await,
         }
     }
 
@@ -109,6 +134,8 @@ impl Fault for Family {
             Family::Netem(f) => f.baseline(rec).await,
             Family::Bandwidth(f) => f.baseline(rec).await,
             Family::Partition(f) => f.baseline(rec).await,
+            Family::DiskFill(f) => f.baseline(rec).await,
+            Family::IoThrottle(f) => f.baseline(rec).await,
         }
     }
 
@@ -119,6 +146,8 @@ impl Fault for Family {
             Family::Netem(f) => f.observe(rec, since).await,
             Family::Bandwidth(f) => f.observe(rec, since).await,
             Family::Partition(f) => f.observe(rec, since).await,
+            Family::DiskFill(f) => f.observe(rec, since).await,
+            Family::IoThrottle(f) => f.observe(rec, since).await,
         }
     }
 }

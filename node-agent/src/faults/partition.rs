@@ -501,6 +501,7 @@ mod tests {
             target: faultline_spec::LocalTarget::Netns("/run/netns/x".into()),
             resolved: crate::target::Resolved::default(),
             lease_until: chrono::Utc::now(),
+            prior: None,
         };
         let pairs = NetworkScope {
             peer_ports: vec!["10.0.0.1:80".parse().unwrap()],

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::FaultIdError;
-use crate::target::Resolved;
+use crate::target::{Prior, Resolved};
 use faultline_spec::{LocalTarget, NodeFault};
 
 /// Identifies one fault on one target; unique per agent. The service builds it as
@@ -62,6 +62,10 @@ pub struct FaultRecord {
     pub resolved: Resolved,
     /// The agent recovers the fault by itself at this instant unless renewed.
     pub lease_until: DateTime<Utc>,
+    /// What the fault found before it changed anything (a disk fill's file, a throttle's
+    /// previous limits); `None` for kinds that need nothing of it to recover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior: Option<Prior>,
 }
 
 /// How a recovery went, for events and the caller.

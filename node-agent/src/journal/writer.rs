@@ -205,6 +205,7 @@ mod tests {
             target: LocalTarget::Pid(4242),
             resolved: Default::default(),
             lease_until: Utc::now(),
+            prior: None,
         }
     }
 

@@ -37,6 +37,7 @@ pub fn record(tag: &str, kind: NodeFault, target: LocalTarget, resolved: Resolve
         target,
         resolved,
         lease_until: Utc::now() + chrono::Duration::hours(1),
+        prior: None,
     }
 }
 

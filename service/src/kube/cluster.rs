@@ -78,6 +78,8 @@ pub fn pod_target(pod: &Pod) -> PodTarget {
     }
     PodTarget {
         ips,
+        uid: pod.metadata.uid.clone(),
+        owner: super::pod_read::pod_owner(pod),
         namespace: pod.metadata.namespace.clone().unwrap_or_default(),
         name: pod.metadata.name.clone().unwrap_or_default(),
         node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),

@@ -14,6 +14,7 @@ pub mod error;
 pub mod lease;
 pub mod pod_failure;
 pub mod pod_kill;
+pub mod pod_read;
 mod ports;
 pub mod rate_limit;
 pub mod resolve;

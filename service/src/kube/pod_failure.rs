@@ -41,6 +41,11 @@ impl PodFailureInjector {
         }
     }
 
+    /// The image failed containers get.
+    pub fn pause_image(&self) -> &str {
+        &self.pause_image
+    }
+
     /// Swaps the images of `containers` of pod `ns/name` (all when empty). Applying twice
     /// keeps the first originals: a pod already failed never records the pause image as
     /// its "original".

@@ -14,10 +14,12 @@ use super::cluster::Cluster;
 use super::error::KubeError;
 use super::pod_failure::PodFailureInjector;
 use super::pod_kill::kill_pod;
+use super::pod_read::{owned_pods, read_pod};
 use super::task_pod::TaskPodRunner;
 use crate::application::ports::{
     ClusterError, DiscoveredAgent, Killed, NodeAgent, NodeAgents, OriginalImages, PodCluster,
-    PodFailures, Restored, Selection, TaskPod, TaskPodError, TaskPods, TaskState,
+    PodFailures, PodOwner, PodRead, Restored, Selection, TaskPod, TaskPodError, TaskPods,
+    TaskState,
 };
 
 impl From<KubeError> for ClusterError {
@@ -75,6 +77,26 @@ impl PodCluster for Cluster {
             .boxed()
     }
 
+    fn read_pod<'a>(
+        &'a self,
+        ns: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<PodRead>, ClusterError>> {
+        read_pod(self.resolver(), ns, name)
+            .map(|r| r.map_err(ClusterError::from))
+            .boxed()
+    }
+
+    fn owned_pods<'a>(
+        &'a self,
+        ns: &'a str,
+        owner: &'a PodOwner,
+    ) -> BoxFuture<'a, Result<Vec<PodRead>, ClusterError>> {
+        owned_pods(self.resolver(), ns, owner)
+            .map(|r| r.map_err(ClusterError::from))
+            .boxed()
+    }
+
     fn pod_failure(&self) -> &dyn PodFailures {
         Cluster::pod_failure(self)
     }
@@ -115,6 +137,10 @@ impl PodFailures for PodFailureInjector {
         PodFailureInjector::renew(self, ns, name, record)
             .map(|r| r.map_err(ClusterError::from))
             .boxed()
+    }
+
+    fn pause_image(&self) -> &str {
+        PodFailureInjector::pause_image(self)
     }
 
     fn restore<'a>(

@@ -53,6 +53,63 @@ pub struct CheckLine {
     pub mark: &'static str,
 }
 
+/// One fault step's verification, formatted once for every template: its effect read
+/// back after the apply, or `unchecked` when it was not.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultLine {
+    /// Step name.
+    pub step: String,
+    /// Fault kind.
+    pub kind: String,
+    /// `verified`, `UNVERIFIED` or `unchecked`.
+    pub state: &'static str,
+    /// `affected/selected`, or `—` when not read back.
+    pub coverage: String,
+    /// What was read, per target.
+    pub evidence: String,
+    /// Not unverified.
+    pub ok: bool,
+    /// Slack emoji code for the state.
+    pub mark: &'static str,
+}
+
+impl FaultLine {
+    /// One line per verification, then one per fault step never read back.
+    fn all(r: &Report) -> Vec<FaultLine> {
+        let mut lines: Vec<FaultLine> = r
+            .verifications
+            .iter()
+            .map(|v| FaultLine {
+                step: v.step.clone(),
+                kind: v.kind.clone(),
+                state: if v.verified { "verified" } else { "UNVERIFIED" },
+                coverage: v.coverage.clone(),
+                evidence: v.evidence.clone(),
+                ok: v.verified,
+                mark: if v.verified {
+                    ":white_check_mark:"
+                } else {
+                    ":x:"
+                },
+            })
+            .collect();
+        for f in &r.faults {
+            if f.state == "unchecked" && !lines.iter().any(|l| l.step == f.step) {
+                lines.push(FaultLine {
+                    step: f.step.clone(),
+                    kind: f.kind.clone(),
+                    state: "unchecked",
+                    coverage: "—".into(),
+                    evidence: "not read back".into(),
+                    ok: true,
+                    mark: ":grey_question:",
+                });
+            }
+        }
+        lines
+    }
+}
+
 /// Everything a template can use.
 #[derive(Debug, Clone, Serialize)]
 pub struct Message {
@@ -84,6 +141,10 @@ pub struct Message {
     pub checks: Vec<CheckLine>,
     /// The checks in groups of ten (Slack's limit per section).
     pub check_batches: Vec<Vec<CheckLine>>,
+    /// Each fault step's verification.
+    pub faults: Vec<FaultLine>,
+    /// The same in groups of ten (Slack's limit per section).
+    pub fault_batches: Vec<Vec<FaultLine>>,
 }
 
 fn num(v: Option<f64>) -> String {
@@ -132,7 +193,10 @@ impl Message {
             .chars()
             .take(SLACK_HEADER)
             .collect();
+        let faults = FaultLine::all(&r);
         Message {
+            fault_batches: faults.chunks(SLACK_FIELDS).map(<[_]>::to_vec).collect(),
+            faults,
             verdict_upper: verdict_upper.clone(),
             emoji,
             colour,
@@ -256,6 +320,21 @@ pub(crate) fn sample_report(experiment: &str) -> Report {
     let reason = "availability failed during";
     let events = [
         check("before", 1.0, true),
+        RunEvent::FaultApplied {
+            fault: "sample-f1-0".into(),
+            kind: "networkDelay".into(),
+            target: "netns <web>".into(),
+            step: "delay".into(),
+            agent: "in-process".into(),
+            node: None,
+        },
+        RunEvent::FaultVerified {
+            step: "delay".into(),
+            kind: "networkDelay".into(),
+            affected: 1,
+            selected: 1,
+            evidence: "netns <web>: qdisc netem delay 100ms on eth0 & 42 packets".into(),
+        },
         check("during", 0.5, false),
         RunEvent::StateChanged {
             to: RunState::Error,
@@ -351,6 +430,52 @@ mod tests {
             blocks.last().unwrap()["text"]["text"],
             "<https://f.example/r/1|Open the report>"
         );
+    }
+
+    #[test]
+    fn the_verdict_shows_each_fault_verified_or_not_with_coverage_and_evidence() {
+        let t = Templates::load(None).unwrap();
+        let r = crate::application::report::model::tests::verified_report();
+        let m = Message::new(r, None, None);
+        let text = t.email_text(&m).unwrap();
+        for line in [
+            "  [verified] delay (networkDelay): 1/1 targets, netns web: qdisc netem delay 100ms on eth0, 42 packets\n",
+            "  [UNVERIFIED] kill (podKill): 1/2 targets, pod shop/web-1: pod uid u1 still there, not terminating (phase Running); pod shop/web-0: pod is gone (404)\n",
+            "  [unchecked] pause (processPause): — targets, not read back\n",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
+        let html = t.email_html(&m).unwrap().replace("&#x2f;", "/");
+        assert!(
+            html.contains(
+                "color: #cf222e;\">UNVERIFIED</td>\n<td>1/2</td><td>pod shop/web-1: pod uid u1"
+            ),
+            "{html}"
+        );
+        assert!(html.contains(">verified</td>\n<td>1/1</td>"), "{html}");
+        let slack = t.slack(&m).unwrap();
+        let fields: Vec<&str> = slack["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|b| b["fields"].as_array())
+            .flatten()
+            .filter_map(|f| f["text"].as_str())
+            .filter(|f| f.contains("Kill") || f.contains("delay") || f.contains("pause"))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ":white_check_mark: *delay* networkDelay verified 1/1\nnetns web: qdisc netem delay 100ms on eth0, 42 packets",
+                ":x: *kill* podKill UNVERIFIED 1/2\npod shop/web-1: pod uid u1 still there, not terminating (phase Running); pod shop/web-0: pod is gone (404)",
+                ":grey_question: *pause* processPause unchecked —\nnot read back",
+            ]
+        );
+        // The webhook posts the report itself: its verifications and per-fault states.
+        let body = serde_json::to_value(&m.r).unwrap();
+        assert_eq!(body["verifications"][1]["verified"], false);
+        assert_eq!(body["faults"][2]["state"], "unverified");
+        assert_eq!(body["faults"][2]["coverage"], "1/2");
     }
 
     #[test]

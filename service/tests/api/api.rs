@@ -98,6 +98,18 @@ async fn a_yaml_run_is_created_at_once_streams_its_events_and_passes() {
     let report = get_json(&s, &format!("/api/v1/runs/{id}")).await;
     assert_eq!(report["verdict"], "passed");
     assert_eq!(report["experiment"], "api-pass");
+    // The pause was read back (the process stopped) before the run went on.
+    let fault = &report["faults"][0];
+    assert_eq!(
+        (&fault["state"], &fault["coverage"]),
+        (&json!("verified"), &json!("1/1")),
+        "{report}"
+    );
+    assert!(
+        fault["evidence"].as_str().unwrap().contains("stopped"),
+        "{report}"
+    );
+    assert_eq!(report["verifications"][0]["verified"], true);
     assert!(report["checks"].as_array().unwrap().len() >= 2, "{report}");
     assert!(s.agent.list().await.unwrap().is_empty());
 
@@ -493,6 +505,84 @@ async fn a_restart_ends_runs_left_unfinished_in_error() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_view_carries_each_faults_verification_state_and_coverage() {
+    let s = TestServer::start().await;
+    // A run whose podKill was seen on one of its two pods: the store as a run leaves it.
+    s.store.create_run("unseen", "kill", "{}").unwrap();
+    let applied = |n: usize| RunEvent::FaultApplied {
+        fault: format!("unseen-f1-{n}"),
+        kind: "podKill".into(),
+        target: format!("pod shop/web-{n}"),
+        step: "podKill#1".into(),
+        agent: "kubernetes-api".into(),
+        node: None,
+    };
+    let reason = "fault did not take effect: step podKill#1 (podKill) seen on 1/2 target(s) within 5s, 100% needed";
+    for e in [
+        RunEvent::StateChanged {
+            to: RunState::CheckingBefore,
+            reason: String::new(),
+        },
+        RunEvent::StateChanged {
+            to: RunState::Injecting,
+            reason: String::new(),
+        },
+        applied(0),
+        applied(1),
+        RunEvent::FaultUnverified {
+            step: "podKill#1".into(),
+            kind: "podKill".into(),
+            affected: 1,
+            selected: 2,
+            evidence: "pod shop/web-1: pod uid u1 still there, not terminating (phase Running); pod shop/web-0: pod is gone (404)".into(),
+        },
+        RunEvent::StateChanged {
+            to: RunState::Error,
+            reason: reason.into(),
+        },
+    ] {
+        s.store.record("unseen", &e).unwrap();
+    }
+    let r = get_json(&s, "/api/v1/runs/unseen").await;
+    assert_eq!(r["verdict"], "error");
+    let faults: Vec<(Value, Value, Value)> = r["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["state"].clone(),
+                f["coverage"].clone(),
+                f["evidence"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        faults,
+        vec![
+            (
+                json!("unverified"),
+                json!("1/2"),
+                json!("pod is gone (404)")
+            ),
+            (
+                json!("unverified"),
+                json!("1/2"),
+                json!("pod uid u1 still there, not terminating (phase Running)")
+            ),
+        ]
+    );
+    assert_eq!(
+        r["verifications"],
+        json!([{
+            "step": "podKill#1", "kind": "podKill", "verified": false, "affected": 1,
+            "selected": 2, "coverage": "1/2",
+            "evidence": "pod shop/web-1: pod uid u1 still there, not terminating (phase Running); pod shop/web-0: pod is gone (404)",
+        }])
+    );
 }
 
 #[test]

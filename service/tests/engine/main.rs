@@ -5,6 +5,7 @@
 //! `faultline` library and its dependencies, and linking dominated the tests' build.
 
 mod prometheus_probe;
+mod run_disk;
 mod run_engine;
 mod run_prometheus;
 mod run_repeat;

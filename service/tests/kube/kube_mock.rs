@@ -7,6 +7,7 @@ mod agent_faults;
 mod engine;
 mod lease;
 mod pod_faults;
+mod pod_verify;
 mod tasks;
 
 use std::collections::BTreeSet;

@@ -137,6 +137,12 @@ async fn a_failed_run_is_mailed_with_headers_parts_and_values() {
         "{text}"
     );
     assert!(
+        text.contains(
+            "[verified] processPause#1 (processPause): 1/1 targets, pid 4242: state T (stopped)"
+        ),
+        "{text}"
+    );
+    assert!(
         text.contains("https://faultline.example.org/runs/run-mail-1/report.html"),
         "{text}"
     );

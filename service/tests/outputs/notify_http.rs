@@ -13,7 +13,7 @@ use faultline::domain::RunState;
 use faultline::notify::{Channels, Notifier, NotifyConfig, Outbox, RetryPolicy, Templates};
 use faultline::store::Store;
 use hmac::{Hmac, KeyInit, Mac};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::support::notify::{finish_run, settled, spec_with_notify};
@@ -185,6 +185,10 @@ routes:
         ]
     );
     assert_eq!(blocks[2]["text"]["text"], "*Why:* test verdict aborted");
+    assert_eq!(
+        blocks[4]["fields"][0]["text"],
+        ":white_check_mark: *processPause#1* processPause verified 1/1\npid 4242: state T (stopped)"
+    );
     assert_eq!(
         blocks.last().unwrap()["text"]["text"],
         "<https://f.example/runs/run-s|Open the report>"
@@ -370,6 +374,17 @@ routes:
         (Some("run-w"), Some("passed"))
     );
     assert_eq!(report["checks"][1]["last"], 0.42);
+    // The fault's verification travels with the verdict.
+    let fault = &report["faults"][0];
+    assert_eq!(
+        (&fault["state"], &fault["coverage"], &fault["evidence"]),
+        (
+            &json!("verified"),
+            &json!("1/1"),
+            &json!("state T (stopped)")
+        )
+    );
+    assert_eq!(report["verifications"][0]["verified"], true);
     assert_eq!(other.got().len(), 1, "a 401 is not retried");
 }
 

@@ -1,6 +1,7 @@
 //! A node agent stand-in on loopback: it speaks the agent protocol, checks the bearer
 //! token, records every call and answers as the agent would, without touching anything
-//! (the container IDs of a mock cluster exist on no machine).
+//! (the container IDs of a mock cluster exist on no machine). Its observation reports
+//! every fault it holds as in effect (there is nothing to read back).
 
 use std::sync::{Arc, Mutex};
 
@@ -122,6 +123,7 @@ async fn apply(
             target: t.clone(),
             resolved: Default::default(),
             lease_until: chrono::Utc::now() + chrono::Duration::seconds(body.lease_seconds as i64),
+            prior: None,
         })
         .collect();
     let mut s = state.lock().unwrap();
@@ -190,21 +192,24 @@ async fn observe(
         return HttpResponse::Unauthorized().finish();
     }
     let id = id.into_inner();
+    let prefix = format!("{id}-");
     let mut s = state.lock().unwrap();
     s.calls.push(Call::Observe(id.clone()));
     s.traceparents.push(traceparent(&req));
-    let prefix = format!("{id}-");
-    let observations = s
+    let observations: Vec<ObservedFault> = s
         .applied
         .iter()
-        .filter(|r| r.id.as_str().starts_with(&prefix))
+        .filter(|r| r.id.as_str() == id || r.id.as_str().starts_with(&prefix))
         .map(|r| ObservedFault {
             id: r.id.clone(),
             kind: r.kind.name().into(),
             target: r.target.to_string(),
             effective: true,
-            evidence: "fake agent: in effect".into(),
+            evidence: "held by the fake agent".into(),
         })
         .collect();
+    if observations.is_empty() {
+        return HttpResponse::NotFound().json(serde_json::json!({ "error": "no such fault" }));
+    }
     HttpResponse::Ok().json(ObserveResponse { observations })
 }

@@ -158,6 +158,40 @@ fn write_page(out: &mut String) -> std::fmt::Result {
     writeln!(out)?;
     writeln!(
         out,
+        "**`verify:`: did the fault take effect?** After the apply, the run reads every fault \
+         step back from where it acts until it is seen on `minCoverage` of the step's targets, \
+         or `within` passes. On by default (`within: 5s`, `minCoverage: 100%`); \
+         `verify: {{ within: 10s, minCoverage: 50% }}` changes the bounds (`within` above 0s, \
+         `minCoverage` above 0%), `verify: true` is the default and `verify: false` skips the \
+         check (the fault is then `unchecked`). Chaos Mesh imports get the default. Coverage \
+         is targets seen / targets selected. Seen in time records `faultVerified`; not seen \
+         records `faultUnverified` and ends the run `error: fault did not take effect: step S \
+         (KIND) seen on A/N target(s) within W, P% needed: EVIDENCE`, every fault recovered. \
+         What \"seen\" means, read back rather than remembered: network kinds, the agent's \
+         qdisc (netem or tbf) on each interface with the asked parameters, over netlink \
+         (its packet counters are evidence, not a condition: a quiet target is still \
+         shaped); `networkPartition`, the agent's nft drop rules (their counters as \
+         evidence); `stressCpu`, every worker running and the cgroup's CPU time rising by at \
+         least half of `workers` x `load`; `stressMemory`, every worker running and holding \
+         80% of `size` resident; `processPause`, every live process stopped (state T), or \
+         with `method: freezer` its cgroup frozen; `processKill` and `containerKill`, every \
+         process gone (a caught signal counts as delivered); `podKill`, the pod it deleted \
+         (by uid) gone or terminating, with its controller's replacement pod named as \
+         evidence; `podFailure`, each swapped container's image is the pause image, with \
+         what the container still runs as evidence. The report (`faults[].state`, \
+         `coverage`, `evidence`; `verifications[]`), the HTML report's Verification \
+         section, the JUnit file, the verdict notification and \
+         `faultline_fault_verified_total{{kind,result}}` all show it."
+    )?;
+    writeln!(out)?;
+    writeln!(out, "```yaml")?;
+    writeln!(out, "steps:")?;
+    writeln!(out, "  - podKill: {{}}")?;
+    writeln!(out, "    verify: {{ within: 30s, minCoverage: 50% }}")?;
+    writeln!(out, "```")?;
+    writeln!(out)?;
+    writeln!(
+        out,
         "| Kind | Carried out by | Aims at | Lasts | Chaos Mesh |"
     )?;
     writeln!(out, "|---|---|---|---|---|")?;

@@ -8,6 +8,7 @@
 
 use super::decl::{ChaosMesh, Executor, Targets};
 use super::declare::fault_kinds;
+use super::disk::{AbsPath, DevNum, DeviceNumber, MAX_FILL};
 use super::scope::NetworkScope;
 use super::values::{PauseMethod, Sig, Signal};
 use crate::decode::cx::{Cx, Obj};
@@ -298,6 +299,66 @@ fault_kinds! {
         container_names("containerNames"): Vec<String> as Names,
             required "a non-empty list of container names", chaos_mesh "containerNames";
     }
+
+    /// Fill the filesystem holding `path`, as the target sees it (in its mount
+    /// namespace), to `fill` percent used or by `size` bytes: one file,
+    /// `.faultline-fill-<fault id>` in `path`, allocated with `fallocate` (never written
+    /// with zeroes, so a filesystem without fallocate is refused) and sized from `statvfs`.
+    /// The fill never passes 99% of the filesystem (the node keeps the last 1%); a
+    /// filesystem already at or above `fill` is refused. Recovery deletes the file, also
+    /// after an agent crash (the journal names it).
+    node DiskFill "diskFill" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: None,
+        check: fill_or_size,
+    } {
+        /// A directory on the filesystem to fill, as the target sees it (`/data`); the
+        /// fill file is created in it.
+        path: String as AbsPath, required "an absolute path like `/var/lib/app`";
+        /// How full the filesystem is to be while the fault holds, in percent of its
+        /// size as `df` counts it (used + available); above 0, at most 99. Give `fill` or
+        /// `size`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fill: Option<Percent> as Opt<Pct> = default;
+        /// How much to allocate instead (`2GiB`), refused when it would leave less than
+        /// 1% of the filesystem free. Give `fill` or `size`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        size: Option<Bytes> as Opt<Size> = default;
+    }
+
+    /// Throttle the target cgroup's block IO on one device: cgroup v2 `io.max`
+    /// (`MAJ:MIN rbps=… wbps=… riops=… wiops=…`), or v1 `blkio.throttle.*_device`. The
+    /// limits are read back after writing; recovery puts back the lines there were. cgroup
+    /// v1 throttles direct IO and reads only (its writeback is not charged to the cgroup);
+    /// v2 throttles buffered writes too.
+    node IoThrottle "ioThrottle" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: None,
+        check: device_and_a_limit,
+    } {
+        /// The block device, `MAJOR:MINOR` as `lsblk` shows it (`8:0`). A whole disk: the
+        /// kernel throttles disks, not partitions. Give `device` or `path`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        device: Option<DeviceNumber> as Opt<DevNum> = default;
+        /// A path, as the target sees it; its filesystem's disk is throttled (a partition
+        /// counts as its disk). Give `device` or `path`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        path: Option<String> as Opt<AbsPath> = default;
+        /// Read limit, in bytes per second (`10MiB`: 10 MiB/s).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rbps: Option<Bytes> as Opt<Size> = default;
+        /// Write limit, in bytes per second (`1MiB`: 1 MiB/s).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        wbps: Option<Bytes> as Opt<Size> = default;
+        /// Read limit, in IO operations per second.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        riops: Option<u32> as Opt<Int<1, { u32::MAX as i64 }>> = default;
+        /// Write limit, in IO operations per second.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        wiops: Option<u32> as Opt<Int<1, { u32::MAX as i64 }>> = default;
+    }
 }
 
 /// The shortest and longest CPU duty-cycle slice: below 1ms the clock reads dominate, and
@@ -442,6 +503,78 @@ fn names_a_container(cx: &mut Cx, o: &Obj<'_>, k: &ContainerKill) -> bool {
         return false;
     }
     true
+}
+
+/// A fill names how full, by `fill` or by `size`, not both; a `fill` of 0 does nothing and
+/// one above [`MAX_FILL`] would take the node's last free space.
+fn fill_or_size(cx: &mut Cx, o: &Obj<'_>, f: &DiskFill) -> bool {
+    match (f.fill, f.size) {
+        (None, None) => {
+            cx.err_hint(
+                &o.at("fill"),
+                o.pos,
+                "a disk fill needs `fill` (how full, in percent) or `size` (how much to allocate)",
+                "e.g. `fill: 90` for 90% used, or `size: 2GiB`",
+            );
+            false
+        }
+        (Some(_), Some(_)) => {
+            cx.err_hint(
+                &o.at("size"),
+                pos_of(o, "size"),
+                "`fill` and `size` both say how much to fill; give one",
+                "keep `fill` for a share of the filesystem, `size` for a fixed amount",
+            );
+            false
+        }
+        (Some(p), None) if p.value() <= 0.0 || p.value() > MAX_FILL => {
+            cx.err_hint(
+                &o.at("fill"),
+                pos_of(o, "fill"),
+                format!("{p}% is out of range; allowed above 0 up to {MAX_FILL}"),
+                "diskFill leaves the last 1% of a filesystem free for the node; a full disk is `fill: 99`",
+            );
+            false
+        }
+        _ => true,
+    }
+}
+
+/// A throttle names its device once (`device` or `path`) and limits at least one of the
+/// four rates: a throttle without a limit would be a fault that does nothing.
+fn device_and_a_limit(cx: &mut Cx, o: &Obj<'_>, t: &IoThrottle) -> bool {
+    let mut ok = true;
+    match (&t.device, &t.path) {
+        (None, None) => {
+            cx.err_hint(
+                &o.at("device"),
+                o.pos,
+                "an IO throttle needs the block device: `device` (`8:0`) or `path` (its filesystem's device)",
+                "`lsblk` lists devices with their MAJ:MIN",
+            );
+            ok = false;
+        }
+        (Some(_), Some(_)) => {
+            cx.err_hint(
+                &o.at("path"),
+                pos_of(o, "path"),
+                "`device` and `path` both name the device; give one",
+                "keep `device` for a disk by number, `path` for the disk a directory is on",
+            );
+            ok = false;
+        }
+        _ => {}
+    }
+    if t.rbps.is_none() && t.wbps.is_none() && t.riops.is_none() && t.wiops.is_none() {
+        cx.err_hint(
+            &o.at("rbps"),
+            o.pos,
+            "sets no limit: an IO throttle needs `rbps`, `wbps`, `riops` or `wiops`",
+            "e.g. `wbps: 1MiB` for one MiB of writes per second",
+        );
+        ok = false;
+    }
+    ok
 }
 
 impl FaultKind {

@@ -8,6 +8,7 @@
 
 pub mod decl;
 pub(crate) mod declare;
+pub mod disk;
 pub mod docs;
 pub mod endpoint;
 pub mod kinds;
@@ -17,11 +18,13 @@ pub mod scope;
 pub mod values;
 
 pub use decl::{ChaosMesh, Executor, FieldDecl, KindDecl, Targets};
+pub use disk::DeviceNumber;
 pub use endpoint::{Endpoint, Host, PeerPort};
 pub use kinds::{
-    ContainerKill, FaultKind, KINDS, MAX_WORKERS, NetworkBandwidth, NetworkCorrupt, NetworkDelay,
-    NetworkDuplicate, NetworkLoss, NetworkPartition, NetworkReorder, NodeFault, PodFailure,
-    PodFault, PodKill, ProcessKill, ProcessPause, STEP_KEYS, StressCpu, StressMemory,
+    ContainerKill, DiskFill, FaultKind, IoThrottle, KINDS, MAX_WORKERS, NetworkBandwidth,
+    NetworkCorrupt, NetworkDelay, NetworkDuplicate, NetworkLoss, NetworkPartition, NetworkReorder,
+    NodeFault, PodFailure, PodFault, PodKill, ProcessKill, ProcessPause, STEP_KEYS, StressCpu,
+    StressMemory,
 };
 pub use netem::NetemParams;
 pub use params::{Grouped, Kind, Params};

@@ -2,4 +2,5 @@
 
 pub mod cpu;
 pub mod freezer;
+pub mod io;
 pub mod memory;

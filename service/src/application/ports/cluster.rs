@@ -54,6 +54,11 @@ pub struct PodTarget {
     pub containers: Vec<(String, Option<String>)>,
     /// The pod's IPs (`status.podIPs`, else `status.podIP`); empty until it has one.
     pub ips: Vec<std::net::IpAddr>,
+    /// `metadata.uid` when listed: podKill's observation tells the killed pod from a
+    /// replacement of the same name by it.
+    pub uid: Option<String>,
+    /// Its controller, when it has one: podKill's observation looks for its replacement.
+    pub owner: Option<super::pod_read::PodOwner>,
 }
 
 impl PodTarget {
@@ -218,6 +223,20 @@ pub trait PodCluster: Send + Sync {
         grace_seconds: Option<u32>,
     ) -> BoxFuture<'a, Result<Killed, ClusterError>>;
 
+    /// Pod `ns/name` as it is now; `None` when it is gone (404). Pod faults' observation.
+    fn read_pod<'a>(
+        &'a self,
+        ns: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<super::pod_read::PodRead>, ClusterError>>;
+
+    /// The pods in `ns` that `owner` controls (podKill's observation: a replacement).
+    fn owned_pods<'a>(
+        &'a self,
+        ns: &'a str,
+        owner: &'a super::pod_read::PodOwner,
+    ) -> BoxFuture<'a, Result<Vec<super::pod_read::PodRead>, ClusterError>>;
+
     /// podFailure's image swapper.
     fn pod_failure(&self) -> &dyn PodFailures;
 
@@ -252,6 +271,10 @@ pub trait PodFailures: Send + Sync {
         name: &'a str,
         record: &'a OriginalImages,
     ) -> BoxFuture<'a, Result<(), ClusterError>>;
+
+    /// The image failed containers are given (`--pause-image`): what podFailure's
+    /// observation expects to read back.
+    fn pause_image(&self) -> &str;
 
     /// Patches the original images of pod `ns/name` back.
     fn restore<'a>(

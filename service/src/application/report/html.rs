@@ -251,6 +251,21 @@ mod tests {
     }
 
     #[test]
+    fn the_verification_section_shows_each_faults_state_coverage_and_evidence() {
+        let html = to_html(&crate::application::report::model::tests::verified_report());
+        let section = &html[html.find("<h2>Verification</h2>").expect("the section")..];
+        let section = &section[..section.find("<h2>Events</h2>").unwrap()];
+        for row in [
+            "<td>delay</td><td>networkDelay</td><td>netns web</td>\n<td class=\"good\">verified</td>\n<td>1&#x2f;1</td><td>qdisc netem delay 100ms on eth0, 42 packets</td>",
+            "<td>pause</td><td>processPause</td><td>pid 7</td>\n<td class=\"muted\">unchecked</td>\n<td>—</td><td>not read back</td>",
+            "<td>kill</td><td>podKill</td><td>pod shop&#x2f;web-0</td>\n<td class=\"bad\">unverified</td>\n<td>1&#x2f;2</td><td>pod is gone (404)</td>",
+            "<td class=\"bad\">unverified</td>\n<td>1&#x2f;2</td><td>pod uid u1 still there, not terminating (phase Running)</td>",
+        ] {
+            assert!(section.contains(row), "missing {row} in {section}");
+        }
+    }
+
+    #[test]
     fn an_applied_fault_names_its_agent_when_the_event_has_one() {
         let ev = |agent: &str| RunEvent::FaultApplied {
             fault: "r1-f1-0".into(),

@@ -8,7 +8,7 @@
 mod distribution;
 mod html;
 mod junit;
-mod model;
+pub(crate) mod model;
 
 pub use html::to_html;
 pub use junit::to_junit;

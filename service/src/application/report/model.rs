@@ -99,6 +99,11 @@ pub struct FaultWindow {
     /// `verified` (its step's effect was seen), `unverified` (not seen in time: the run
     /// ended error), or `unchecked` (`verify: false`, or the run stopped before the check).
     pub state: &'static str,
+    /// Its step's coverage, `affected/selected`, once read back.
+    pub coverage: Option<String>,
+    /// What was read on this target (the step's evidence when this target is not named
+    /// in it), once read back.
+    pub evidence: Option<String>,
 }
 
 /// A fault step's effect as read back after the apply.
@@ -192,6 +197,8 @@ impl Report {
                     ended_at: None,
                     outcome: None,
                     state: "unchecked",
+                    coverage: None,
+                    evidence: None,
                 }),
                 RunEvent::FaultVerified {
                     step,
@@ -208,8 +215,18 @@ impl Report {
                     evidence,
                 } => {
                     let verified = matches!(ev.event, RunEvent::FaultVerified { .. });
+                    let targets: Vec<String> = faults
+                        .iter()
+                        .filter(|w| &w.step == step)
+                        .map(|w| w.target.clone())
+                        .collect();
                     for w in faults.iter_mut().filter(|w| &w.step == step) {
                         w.state = if verified { "verified" } else { "unverified" };
+                        w.coverage = Some(format!("{affected}/{selected}"));
+                        w.evidence = Some(
+                            target_evidence(evidence, &w.target, &targets)
+                                .unwrap_or_else(|| evidence.clone()),
+                        );
                     }
                     verifications.push(Verification {
                         step: step.clone(),
@@ -286,6 +303,31 @@ impl Report {
     }
 }
 
+/// The part of a step's `evidence` (`TARGET: what; TARGET: what; ...`) about `target`:
+/// from `target: ` to the next `; ` that starts another of the step's `targets`. `None`
+/// when the evidence does not name it (past the targets shown one by one).
+pub fn target_evidence(evidence: &str, target: &str, targets: &[String]) -> Option<String> {
+    let head = format!("{target}: ");
+    let start = if evidence.starts_with(&head) {
+        head.len()
+    } else {
+        evidence.find(&format!("; {head}"))? + 2 + head.len()
+    };
+    let rest = &evidence[start..];
+    let end = rest
+        .match_indices("; ")
+        .map(|(i, _)| i)
+        .find(|&i| {
+            let next = &rest[i + 2..];
+            next.starts_with("and ")
+                || targets
+                    .iter()
+                    .any(|t| t != target && next.starts_with(&format!("{t}: ")))
+        })
+        .unwrap_or(rest.len());
+    Some(rest[..end].to_string())
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -341,6 +383,93 @@ pub(crate) mod tests {
         };
         s.record("r1", &end).unwrap();
         Report::build(&s.run("r1").unwrap(), s.events("r1").unwrap())
+    }
+
+    /// A run that ended error: step `delay` verified 1/1, step `kill` seen on 1 of its 2
+    /// pods, and a `pause` step with `verify: false`.
+    pub(crate) fn verified_report() -> Report {
+        let s = Store::open_in_memory().unwrap();
+        s.create_run("r3", "verify", "{}").unwrap();
+        let applied = |fault: &str, kind: &str, target: &str, step: &str| RunEvent::FaultApplied {
+            fault: fault.into(),
+            kind: kind.into(),
+            target: target.into(),
+            step: step.into(),
+            agent: "in-process".into(),
+            node: None,
+        };
+        let events = [
+            applied("f1-0", "networkDelay", "netns web", "delay"),
+            RunEvent::FaultVerified {
+                step: "delay".into(),
+                kind: "networkDelay".into(),
+                affected: 1,
+                selected: 1,
+                evidence: "netns web: qdisc netem delay 100ms on eth0, 42 packets".into(),
+            },
+            applied("f2-0", "processPause", "pid 7", "pause"),
+            applied("f3-0", "podKill", "pod shop/web-0", "kill"),
+            applied("f3-1", "podKill", "pod shop/web-1", "kill"),
+            RunEvent::FaultUnverified {
+                step: "kill".into(),
+                kind: "podKill".into(),
+                affected: 1,
+                selected: 2,
+                evidence: "pod shop/web-1: pod uid u1 still there, not terminating (phase Running); pod shop/web-0: pod is gone (404)".into(),
+            },
+            RunEvent::StateChanged {
+                to: RunState::Error,
+                reason: "fault did not take effect: step kill (podKill) seen on 1/2 target(s)".into(),
+            },
+        ];
+        for e in &events {
+            s.record("r3", e).unwrap();
+        }
+        Report::build(&s.run("r3").unwrap(), s.events("r3").unwrap())
+    }
+
+    #[test]
+    fn each_fault_carries_its_state_coverage_and_evidence() {
+        let r = verified_report();
+        let got: Vec<_> = r
+            .faults
+            .iter()
+            .map(|f| {
+                (
+                    f.target.as_str(),
+                    f.state,
+                    f.coverage.as_deref(),
+                    f.evidence.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "netns web",
+                    "verified",
+                    Some("1/1"),
+                    Some("qdisc netem delay 100ms on eth0, 42 packets")
+                ),
+                ("pid 7", "unchecked", None, None),
+                (
+                    "pod shop/web-0",
+                    "unverified",
+                    Some("1/2"),
+                    Some("pod is gone (404)")
+                ),
+                (
+                    "pod shop/web-1",
+                    "unverified",
+                    Some("1/2"),
+                    Some("pod uid u1 still there, not terminating (phase Running)")
+                ),
+            ]
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["faults"][0]["coverage"], "1/1");
+        assert_eq!(json["faults"][1]["coverage"], serde_json::Value::Null);
     }
 
     /// A finished run whose latency check with `compare:` got worse during the fault.
@@ -418,6 +547,26 @@ pub(crate) mod tests {
         );
         assert_eq!(c["unit"], "s");
         assert!(json["checks"][0].get("comparison").is_none());
+    }
+
+    #[test]
+    fn each_fault_gets_its_own_part_of_the_step_evidence() {
+        let targets = ["pod shop/web-0".to_string(), "pod shop/web-1".to_string()];
+        let ev = "pod shop/web-1: pod uid u1 still there; not terminating; pod shop/web-0: pod is gone (404); ReplicaSet/web made replacement web-7";
+        assert_eq!(
+            target_evidence(ev, &targets[0], &targets).as_deref(),
+            Some("pod is gone (404); ReplicaSet/web made replacement web-7")
+        );
+        assert_eq!(
+            target_evidence(ev, &targets[1], &targets).as_deref(),
+            Some("pod uid u1 still there; not terminating")
+        );
+        assert_eq!(target_evidence(ev, "pod shop/web-9", &targets), None);
+        let cut = "pod shop/web-0: gone; and 3 more";
+        assert_eq!(
+            target_evidence(cut, &targets[0], &targets).as_deref(),
+            Some("gone")
+        );
     }
 
     #[test]

@@ -16,7 +16,9 @@ use faultline_agent::agent::Agent;
 use http::Method;
 use serde_json::json;
 
-use faultline_test_support::fakes::kube::{Exchange, PodFx, done, pod_list, testcontext};
+use faultline_test_support::fakes::kube::{
+    Exchange, PodFx, done, pod_list, pod_not_found, testcontext,
+};
 
 pub(crate) const PODS: &str = "/api/v1/namespaces/shop/pods";
 
@@ -108,6 +110,40 @@ pub(crate) fn faults(f: &Fixture) -> (Applied, Recovered, String) {
     (applied, recovered, last_reason)
 }
 
+/// (verified, affected, selected, evidence) of each FaultVerified / FaultUnverified.
+pub(crate) fn verifications(f: &Fixture) -> Vec<(bool, usize, usize, String)> {
+    f.store
+        .events("run1")
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            RunEvent::FaultVerified {
+                affected,
+                selected,
+                evidence,
+                ..
+            } => Some((true, affected, selected, evidence)),
+            RunEvent::FaultUnverified {
+                affected,
+                selected,
+                evidence,
+                ..
+            } => Some((false, affected, selected, evidence)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `pod` (JSON) with every container's spec image the pause image, as after podFailure's
+/// patch (its status still shows what ran before the kubelet restarts it).
+pub(crate) fn paused(pod: &serde_json::Value) -> serde_json::Value {
+    let mut p = pod.clone();
+    for c in p["spec"]["containers"].as_array_mut().unwrap() {
+        c["image"] = json!("registry.k8s.io/pause:3.10");
+    }
+    p
+}
+
 pub(crate) fn web(i: usize, node: &str) -> PodFx {
     PodFx::new("shop", &format!("web-{i}"), node)
 }
@@ -126,6 +162,8 @@ async fn a_pod_kill_run_deletes_the_chosen_pod_and_records_it() {
             format!("{PODS}/web-0"),
             web(0, "node-a").json(),
         ),
+        // The observation: the pod is gone.
+        Exchange::get(format!("{PODS}/web-0"), pod_not_found("web-0")).status(404),
     ]);
     let r = runner(
         &f,
@@ -146,6 +184,10 @@ async fn a_pod_kill_run_deletes_the_chosen_pod_and_records_it() {
         )]
     );
     assert_eq!(recovered, vec![("run1-f1-0".into(), "instant".into())]);
+    assert_eq!(
+        verifications(&f),
+        vec![(true, 1, 1, "pod shop/web-0: pod is gone (404)".into())]
+    );
 }
 
 #[tokio::test]
@@ -162,7 +204,9 @@ async fn a_pod_failure_run_patches_then_restores_at_the_step_end() {
         Exchange::get(PODS, pod_list(std::slice::from_ref(&pod), "")),
         Exchange::get(format!("{PODS}/web-0"), pod.json()),
         Exchange::new(Method::PATCH, format!("{PODS}/web-0"), failed.clone()),
-        Exchange::get(format!("{PODS}/web-0"), failed),
+        // The observation reads the pod back (its container names the pause image), and
+        // so does the restore.
+        Exchange::get(format!("{PODS}/web-0"), paused(&failed)).repeated(),
         Exchange::new(Method::PATCH, format!("{PODS}/web-0"), pod.json()),
     ]);
     let r = runner(
@@ -191,6 +235,15 @@ async fn a_pod_failure_run_patches_then_restores_at_the_step_end() {
         )]
     );
     assert_eq!(recovered, vec![("run1-f1-0".into(), "removed".into())]);
+    assert_eq!(
+        verifications(&f),
+        vec![(
+            true,
+            1,
+            1,
+            "pod shop/web-0: pause image registry.k8s.io/pause:3.10 on app (still running ghcr.io/example/web:1.4.2)".into()
+        )]
+    );
 }
 
 #[tokio::test]
@@ -207,7 +260,9 @@ async fn an_abort_during_pod_failure_restores_the_pod() {
         Exchange::get(PODS, pod_list(std::slice::from_ref(&pod), "")),
         Exchange::get(format!("{PODS}/web-0"), pod.json()),
         Exchange::new(Method::PATCH, format!("{PODS}/web-0"), failed.clone()),
-        Exchange::get(format!("{PODS}/web-0"), failed),
+        // The observation reads the pod back (its container names the pause image), and
+        // so does the restore.
+        Exchange::get(format!("{PODS}/web-0"), paused(&failed)).repeated(),
         Exchange::new(Method::PATCH, format!("{PODS}/web-0"), pod.json()),
     ]);
     let r = runner(

@@ -11,7 +11,9 @@ use faultline::application::engine::inject::Injector;
 use faultline::application::engine::runner::{RunOptions, Runner};
 use faultline::domain::{RunEvent, RunState};
 use faultline::kube::Cluster;
-use faultline_test_support::fakes::kube::{Exchange, PodFx, done, pod_list, testcontext};
+use faultline_test_support::fakes::kube::{
+    Exchange, PodFx, done, pod_list, pod_not_found, testcontext,
+};
 use http::Method;
 use serde_json::{Value, json};
 
@@ -146,6 +148,12 @@ async fn a_workflow_task_stdout_picks_the_branch_whose_fault_runs() {
                 format!("{PODS}/{killed}-0"),
                 pod(killed).json(),
             ),
+            // Read back: gone.
+            Exchange::get(
+                format!("{PODS}/{killed}-0"),
+                pod_not_found(&format!("{killed}-0")),
+            )
+            .status(404),
         ]);
         let r = runner(&f, Some(cluster(client, 7150, &[])), WORKFLOW);
         let state = tokio::time::timeout(Duration::from_secs(20), r.execute())
@@ -234,6 +242,7 @@ async fn a_native_task_exit_code_picks_the_branch_and_none_matching_goes_on() {
                 format!("{PODS}/web-0"),
                 pod("web").json(),
             ));
+            calls.push(Exchange::get(format!("{PODS}/web-0"), pod_not_found("web-0")).status(404));
         }
         let calls = server.run(calls);
         let r = runner(&f, Some(cluster(client, 7150, &[])), &native(branches));

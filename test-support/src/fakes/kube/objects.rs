@@ -25,6 +25,14 @@ pub struct PodFx {
     pub annotations: Vec<(String, String)>,
     /// (name, image, containerID)
     pub containers: Vec<(String, String, Option<String>)>,
+    /// `metadata.ownerReferences`: the controller (kind, name).
+    pub owner: Option<(String, String)>,
+    /// `metadata.deletionTimestamp` is set.
+    pub terminating: bool,
+    /// `metadata.uid` (default: derived from the name).
+    pub uid: Option<String>,
+    /// `metadata.creationTimestamp` (default `2026-12-01T08:00:00Z`).
+    pub created: Option<String>,
 }
 
 impl PodFx {
@@ -44,7 +52,42 @@ impl PodFx {
                 "ghcr.io/example/web:1.4.2".into(),
                 Some(format!("containerd://{}", container_id(name, "app"))),
             )],
+            owner: None,
+            terminating: false,
+            uid: None,
+            created: None,
         }
+    }
+
+    /// Controlled by `kind/name` (e.g. `ReplicaSet`, `web-6d5f`).
+    pub fn owner(mut self, kind: &str, name: &str) -> PodFx {
+        self.owner = Some((kind.into(), name.into()));
+        self
+    }
+
+    /// Terminating: `metadata.deletionTimestamp` set.
+    pub fn terminating(mut self) -> PodFx {
+        self.terminating = true;
+        self
+    }
+
+    /// With `metadata.uid` `uid`.
+    pub fn uid(mut self, uid: &str) -> PodFx {
+        self.uid = Some(uid.into());
+        self
+    }
+
+    /// Created at `rfc3339`.
+    pub fn created(mut self, rfc3339: &str) -> PodFx {
+        self.created = Some(rfc3339.into());
+        self
+    }
+
+    /// Its `metadata.uid` as [`PodFx::json`] renders it.
+    pub fn uid_text(&self) -> String {
+        self.uid
+            .clone()
+            .unwrap_or_else(|| format!("3f6c2b1e-0000-4000-8000-{:012x}", fxhash(&self.name)))
     }
 
     /// With `status.phase` `p`.
@@ -96,11 +139,22 @@ impl PodFx {
         let mut metadata = json!({
             "name": self.name,
             "namespace": self.namespace,
-            "uid": format!("3f6c2b1e-0000-4000-8000-{:012x}", fxhash(&self.name)),
+            "uid": self.uid_text(),
             "resourceVersion": "48213",
-            "creationTimestamp": "2026-12-01T08:00:00Z",
+            "creationTimestamp": self.created.as_deref().unwrap_or("2026-12-01T08:00:00Z"),
             "labels": map(&self.labels),
         });
+        if let Some((kind, name)) = &self.owner {
+            metadata["ownerReferences"] = json!([{
+                "apiVersion": "apps/v1", "kind": kind, "name": name,
+                "uid": format!("9b0d7c4e-0000-4000-8000-{:012x}", fxhash(name) & 0xffff_ffff_ffff),
+                "controller": true, "blockOwnerDeletion": true,
+            }]);
+        }
+        if self.terminating {
+            metadata["deletionTimestamp"] = json!("2026-12-01T08:10:00Z");
+            metadata["deletionGracePeriodSeconds"] = json!(30);
+        }
         if !self.annotations.is_empty() {
             metadata["annotations"] = map(&self.annotations);
         }

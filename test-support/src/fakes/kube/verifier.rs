@@ -41,6 +41,9 @@ pub struct Exchange {
     /// A plain-text body to answer with instead of `body` (a pod's `log` subresource
     /// answers `text/plain`).
     pub text: Option<String>,
+    /// Answer this call as often as it comes in a row (at least once): a read polled
+    /// until a deadline, whose count depends on timing.
+    pub repeated: bool,
 }
 
 impl Exchange {
@@ -54,7 +57,15 @@ impl Exchange {
             status: StatusCode::OK,
             body,
             text: None,
+            repeated: false,
         }
+    }
+
+    /// Answered as often as the same method and path come in a row (at least once);
+    /// `done` reports it once.
+    pub fn repeated(mut self) -> Exchange {
+        self.repeated = true;
+        self
     }
 
     /// A GET answered 200 with plain text (`GET .../pods/NAME/log`).
@@ -113,58 +124,87 @@ impl ApiServerVerifier {
     pub fn run(mut self, calls: Vec<Exchange>) -> tokio::task::JoinHandle<Vec<Seen>> {
         tokio::spawn(async move {
             let mut seen = Vec::new();
+            let mut pending = None;
             for (i, want) in calls.into_iter().enumerate() {
-                let (req, send) = self.0.next_request().await.unwrap_or_else(|| {
-                    panic!("call {i} ({} {}) never came", want.method, want.path)
-                });
-                let uri = req.uri().clone();
-                assert_eq!(req.method(), want.method, "call {i}: method of {uri}");
-                assert_eq!(uri.path(), want.path, "call {i}: path of {uri}");
-                let pairs = query_pairs(uri.query().unwrap_or_default());
-                for (k, v) in &want.query {
-                    assert!(
-                        pairs.iter().any(|(pk, pv)| pk == k && pv == v),
-                        "call {i}: {uri} lacks {k}={v}; has {pairs:?}"
-                    );
-                }
-                for k in &want.no_query {
-                    assert!(
-                        !pairs.iter().any(|(pk, _)| pk == k),
-                        "call {i}: {uri} has {k}"
-                    );
-                }
-                let content_type = req
-                    .headers()
-                    .get(http::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                let method = req.method().clone();
-                let bytes = req.into_body().collect_bytes().await.unwrap();
-                let body = if bytes.is_empty() {
-                    Value::Null
-                } else {
-                    serde_json::from_slice(&bytes).unwrap()
+                let (req, send) = match pending.take() {
+                    Some(p) => p,
+                    None => self.0.next_request().await.unwrap_or_else(|| {
+                        panic!("call {i} ({} {}) never came", want.method, want.path)
+                    }),
                 };
-                seen.push(Seen {
-                    method,
-                    uri: uri.to_string(),
-                    content_type,
-                    body,
-                });
-                let (content_type, bytes) = match &want.text {
-                    Some(t) => ("text/plain", t.clone().into_bytes()),
-                    None => ("application/json", serde_json::to_vec(&want.body).unwrap()),
-                };
-                let answer = Response::builder()
-                    .status(want.status)
-                    .header("content-type", content_type)
-                    .body(Body::from(bytes))
-                    .unwrap();
-                send.send_response(answer);
+                seen.push(answer(i, &want, req, send).await);
+                // Further calls of the same method and path, while they come in a row.
+                if want.repeated {
+                    loop {
+                        let Some((req, send)) = self.0.next_request().await else {
+                            break;
+                        };
+                        if req.method() != want.method || req.uri().path() != want.path {
+                            pending = Some((req, send));
+                            break;
+                        }
+                        answer(i, &want, req, send).await;
+                    }
+                }
             }
+            // A call beyond the scenario goes unanswered, as with the mock closed.
+            drop(pending);
             seen
         })
+    }
+}
+
+/// Asserts call `i` against `want` and answers it.
+async fn answer(
+    i: usize,
+    want: &Exchange,
+    req: Request<Body>,
+    send: tower_test::mock::SendResponse<Response<Body>>,
+) -> Seen {
+    let uri = req.uri().clone();
+    assert_eq!(req.method(), want.method, "call {i}: method of {uri}");
+    assert_eq!(uri.path(), want.path, "call {i}: path of {uri}");
+    let pairs = query_pairs(uri.query().unwrap_or_default());
+    for (k, v) in &want.query {
+        assert!(
+            pairs.iter().any(|(pk, pv)| pk == k && pv == v),
+            "call {i}: {uri} lacks {k}={v}; has {pairs:?}"
+        );
+    }
+    for k in &want.no_query {
+        assert!(
+            !pairs.iter().any(|(pk, _)| pk == k),
+            "call {i}: {uri} has {k}"
+        );
+    }
+    let content_type = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let method = req.method().clone();
+    let bytes = req.into_body().collect_bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    let (content_type_out, bytes_out) = match &want.text {
+        Some(t) => ("text/plain", t.clone().into_bytes()),
+        None => ("application/json", serde_json::to_vec(&want.body).unwrap()),
+    };
+    let reply = Response::builder()
+        .status(want.status)
+        .header("content-type", content_type_out)
+        .body(Body::from(bytes_out))
+        .unwrap();
+    send.send_response(reply);
+    Seen {
+        method,
+        uri: uri.to_string(),
+        content_type,
+        body,
     }
 }
 

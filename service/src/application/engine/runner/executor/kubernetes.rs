@@ -1,16 +1,19 @@
 //! The Kubernetes API, through the application's cluster port: podKill deletes pods,
 //! podFailure swaps their images for a pause image and keeps the originals in an
 //! annotation with a lease of its own, renewed while the run lives and restored on
-//! recovery (or by any replica's sweep once it lapses).
+//! recovery (or by any replica's sweep once it lapses). Both are read back after the apply
+//! (`pod_observe.rs` judges what the API server shows).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use faultline_agent::agent::error_chain;
 use faultline_agent::faults::FaultId;
 use faultline_exporter::TraceParent;
 use futures::StreamExt;
 
+use super::pod_observe::{failure_seen, kill_seen, with_replacement};
 use super::seam::{Applied, ExecError, Executor, Hit, Order, Recovered, Seen, expiry};
 use crate::application::engine::inject::KUBERNETES_API;
 use crate::application::ports::{Killed, OriginalImages, PodCluster, PodTarget};
@@ -34,6 +37,8 @@ struct FailedPod {
     pub(crate) event: String,
     /// What the annotation holds, once patched (renewals rewrite its expiry).
     pub(crate) record: Option<OriginalImages>,
+    /// podKill: when the delete was accepted (or found the pod gone).
+    pub(crate) killed_at: Option<DateTime<Utc>>,
 }
 
 /// Pods, and the cluster that deletes or fails them. Clones share the pods' records, so
@@ -64,6 +69,7 @@ impl Kubernetes {
                 pod,
                 event: format!("{id}-{n}"),
                 record: None,
+                killed_at: None,
             })
             .collect();
         Kubernetes {
@@ -86,6 +92,8 @@ impl Kubernetes {
                     node: None,
                     containers: Vec::new(),
                     ips: Vec::new(),
+                    uid: None,
+                    owner: None,
                 }
             })
             .collect();
@@ -104,7 +112,8 @@ impl Kubernetes {
     }
 
     async fn kill(&self, grace: Option<u32>) -> Applied {
-        let pods = self.snapshot();
+        let mut pods = self.snapshot();
+        let started = Utc::now();
         // The futures are built before they go into the stream: a closure returning a
         // borrowing future inside `buffered` defeats the Send inference of the step future.
         let kills: Vec<_> = pods
@@ -119,26 +128,88 @@ impl Kubernetes {
             hits: Vec::new(),
             error: None,
         };
-        for (p, result) in pods.iter().zip(results) {
+        for (p, result) in pods.iter_mut().zip(results) {
             match result {
-                Ok(killed) => applied.hits.push(Hit {
-                    fault: p.event.clone(),
-                    target: p.pod.label(),
-                    node: p.pod.node.clone(),
-                    finished: Some(
-                        match killed {
-                            Killed::Deleted => "instant",
-                            Killed::AlreadyGone => "alreadyGone",
-                        }
-                        .into(),
-                    ),
-                }),
+                Ok(killed) => {
+                    p.killed_at = Some(started);
+                    applied.hits.push(Hit {
+                        fault: p.event.clone(),
+                        target: p.pod.label(),
+                        node: p.pod.node.clone(),
+                        finished: Some(
+                            match killed {
+                                Killed::Deleted => "instant",
+                                Killed::AlreadyGone => "alreadyGone",
+                            }
+                            .into(),
+                        ),
+                    })
+                }
                 Err(e) => {
                     applied.error.get_or_insert(e.into());
                 }
             }
         }
+        self.keep(pods);
         applied
+    }
+
+    /// Each killed pod read back: gone or terminating, and its controller's replacement.
+    async fn observe_kill(&self) -> Result<Vec<Seen>, ExecError> {
+        let pods: Vec<FailedPod> = self
+            .snapshot()
+            .into_iter()
+            .filter(|fp| fp.killed_at.is_some())
+            .collect();
+        let reads: Vec<_> = pods
+            .iter()
+            .map(|fp| self.cluster.read_pod(&fp.pod.namespace, &fp.pod.name))
+            .collect();
+        let reads: Vec<_> = futures::stream::iter(reads)
+            .buffered(POD_CONCURRENCY)
+            .collect()
+            .await;
+        let mut out = Vec::with_capacity(pods.len());
+        for (fp, read) in pods.iter().zip(reads) {
+            let seen = kill_seen(&fp.pod, read?.as_ref());
+            out.push(match (&fp.pod.owner, fp.killed_at) {
+                (Some(owner), Some(at)) if seen.effective => {
+                    let owned = self.cluster.owned_pods(&fp.pod.namespace, owner).await;
+                    let owned = owned.as_deref().map_err(|e| error_chain(e));
+                    with_replacement(seen, &fp.pod, owner, at, owned)
+                }
+                _ => seen,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Each failed pod read back: its swapped containers name the pause image.
+    async fn observe_failure(&self) -> Result<Vec<Seen>, ExecError> {
+        let pods: Vec<FailedPod> = self
+            .snapshot()
+            .into_iter()
+            .filter(|fp| fp.record.is_some())
+            .collect();
+        let reads: Vec<_> = pods
+            .iter()
+            .map(|fp| self.cluster.read_pod(&fp.pod.namespace, &fp.pod.name))
+            .collect();
+        let reads: Vec<_> = futures::stream::iter(reads)
+            .buffered(POD_CONCURRENCY)
+            .collect()
+            .await;
+        let pause = self.cluster.pod_failure().pause_image().to_string();
+        let mut out = Vec::with_capacity(pods.len());
+        for (fp, read) in pods.iter().zip(reads) {
+            let swapped: Vec<String> = fp
+                .record
+                .as_ref()
+                .map(|r| r.containers.keys().cloned().collect())
+                .unwrap_or_default();
+            out.push(failure_seen(&fp.pod, &swapped, &pause, read?.as_ref()));
+        }
+        Ok(out)
     }
 
     async fn fail(&self, id: &FaultId, containers: &[String]) -> Applied {
@@ -252,15 +323,22 @@ impl Executor for Kubernetes {
             .flatten())
     }
 
-    /// Not yet: the `PodCluster` port has no read of a pod (its uid, its owner's new
-    /// pod, its images), so pod faults are recorded as not read back.
+    /// One GET per pod (podKill: plus one list of the namespace per pod with a
+    /// controller, for its replacement); see `pod_observe.rs` for what counts as seen.
     async fn observe(
         &self,
         _: &FaultId,
-        _: &Order,
+        order: &Order,
         _: Option<&TraceParent>,
     ) -> Result<Option<Vec<Seen>>, ExecError> {
-        Ok(None)
+        match order {
+            Order::PodKill { .. } => self.observe_kill().await.map(Some),
+            Order::PodFailure { .. } => self.observe_failure().await.map(Some),
+            Order::Node { .. } => Err(ExecError::Unsupported {
+                executor: KUBERNETES_API,
+                order: order.name(),
+            }),
+        }
     }
 
     async fn recover(
@@ -268,7 +346,12 @@ impl Executor for Kubernetes {
         _id: &FaultId,
         _: Option<&TraceParent>,
     ) -> Result<Vec<Recovered>, ExecError> {
-        let pods = self.snapshot();
+        // A killed pod has nothing to restore (its outcome was recorded at the kill).
+        let pods: Vec<FailedPod> = self
+            .snapshot()
+            .into_iter()
+            .filter(|fp| fp.killed_at.is_none())
+            .collect();
         let failures = self.cluster.pod_failure();
         // Built before the stream so the future stays Send (see `kill`).
         let restores: Vec<_> = pods
@@ -314,6 +397,8 @@ mod tests {
             node: Some("node-a".into()),
             containers: vec![("app".into(), Some("abc".into()))],
             ips: Vec::new(),
+            uid: None,
+            owner: None,
         }
     }
 

@@ -14,6 +14,7 @@
 
 mod in_process;
 mod kubernetes;
+mod pod_observe;
 mod remote;
 mod seam;
 
