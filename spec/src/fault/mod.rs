@@ -12,6 +12,7 @@ pub mod docs;
 pub mod endpoint;
 pub mod kinds;
 pub mod netem;
+pub mod node;
 pub mod params;
 pub mod scope;
 pub mod values;
@@ -20,9 +21,11 @@ pub use decl::{ChaosMesh, Executor, FieldDecl, KindDecl, Targets};
 pub use endpoint::{Endpoint, Host, PeerPort};
 pub use kinds::{
     ContainerKill, FaultKind, KINDS, MAX_WORKERS, NetworkBandwidth, NetworkCorrupt, NetworkDelay,
-    NetworkDuplicate, NetworkLoss, NetworkPartition, NetworkReorder, NodeFault, PodFailure,
-    PodFault, PodKill, ProcessKill, ProcessPause, STEP_KEYS, StressCpu, StressMemory,
+    NetworkDuplicate, NetworkLoss, NetworkPartition, NetworkReorder, NodeCordon, NodeDrain,
+    NodeFault, NodeTaint, PodFailure, PodFault, PodKill, ProcessKill, ProcessPause, STEP_KEYS,
+    StressCpu, StressMemory, ZoneOutage,
 };
+pub use node::{TaintEffect, ZONE_LABEL, ZoneLabel};
 pub use netem::NetemParams;
 pub use params::{Grouped, Kind, Params};
 pub use scope::{Direction, NetworkScope};
