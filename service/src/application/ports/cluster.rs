@@ -230,6 +230,12 @@ pub trait PodCluster: Send + Sync {
     /// Whether this replica leads (holds the leader Lease), once an elector runs:
     /// `/readyz` reports it.
     fn leads(&self) -> Option<bool>;
+
+    /// The node faults (nodeCordon, nodeTaint, nodeDrain, zoneOutage's nodes); `None`
+    /// when this cluster cannot carry them out.
+    fn nodes(&self) -> Option<&dyn super::node_faults::NodeFaults> {
+        None
+    }
 }
 
 /// podFailure: containers swapped to a pause image, the originals kept on the pod.

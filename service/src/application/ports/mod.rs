@@ -4,6 +4,7 @@
 pub mod catalog_store;
 pub mod cluster;
 pub mod deliveries;
+pub mod node_faults;
 pub mod notifications;
 pub mod observe;
 pub mod outbox;
@@ -17,6 +18,10 @@ pub use catalog_store::{CatalogStore, ExperimentRow, Halt, HaltStore};
 pub use cluster::{
     ClusterError, DiscoveredAgent, Killed, NodeAgent, NodeAgents, OriginalImages, PodCluster,
     PodFailures, PodTarget, Restored, Selection,
+};
+pub use node_faults::{
+    Eviction, EvictionOutcome, NodeChange, NodeFaults, NodeMark, NodeSelection, NodeState,
+    NodeTarget, Taint, ZoneNodes,
 };
 pub use deliveries::{Delivery, DeliveryLog, PRUNE_AT_MOST};
 pub use notifications::{NewNotification, NotificationQueue, NotificationRow, NotificationStatus};
