@@ -14,6 +14,7 @@
 
 mod in_process;
 mod kubernetes;
+mod nodes;
 mod remote;
 mod seam;
 
@@ -25,6 +26,7 @@ use faultline_exporter::TraceParent;
 
 pub(crate) use in_process::InProcess;
 pub(crate) use kubernetes::Kubernetes;
+pub(crate) use nodes::{NodeApi, NodeOrder};
 pub(crate) use remote::Remote;
 pub(crate) use seam::{Applied, ExecError, Executor, Order, Recovered, Seen};
 
@@ -40,6 +42,8 @@ pub(crate) enum AnyExecutor {
     Remote(Remote),
     /// The Kubernetes API.
     Kubernetes(Kubernetes),
+    /// The Kubernetes API's nodes (nodeCordon, nodeTaint, nodeDrain).
+    Nodes(NodeApi),
 }
 
 impl From<&Injector> for AnyExecutor {
@@ -59,6 +63,7 @@ macro_rules! each {
             AnyExecutor::InProcess($e) => $body,
             AnyExecutor::Remote($e) => $body,
             AnyExecutor::Kubernetes($e) => $body,
+            AnyExecutor::Nodes($e) => $body,
         }
     };
 }

@@ -35,6 +35,13 @@ pub(crate) enum Order {
         /// The containers (all when empty).
         containers: Vec<String>,
     },
+    /// Cordon, taint or drain the executor's nodes.
+    OnNodes {
+        /// What to do to each node.
+        order: super::nodes::NodeOrder,
+        /// The run's agent lease (a node's record lasts longer: `nodes.rs`).
+        lease: Duration,
+    },
 }
 
 impl Order {
@@ -43,6 +50,7 @@ impl Order {
             Order::Node { .. } => "node faults",
             Order::PodKill { .. } => "podKill",
             Order::PodFailure { .. } => "podFailure",
+            Order::OnNodes { .. } => "node faults through the Kubernetes API",
         }
     }
 }
