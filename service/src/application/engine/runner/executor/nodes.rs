@@ -143,7 +143,8 @@ impl NodeApi {
             };
             match port.evict_all(&fn_.name, *grace_seconds, *retry_for).await {
                 Ok(evictions) => {
-                    for (i, ev) in evictions.into_iter().enumerate() {
+                    let mut i = 0;
+                    for ev in evictions {
                         let (target, outcome) = match ev.outcome {
                             EvictionOutcome::Evicted => (format!("pod {}", ev.pod), "evicted"),
                             EvictionOutcome::Gone => (format!("pod {}", ev.pod), "alreadyGone"),
@@ -162,6 +163,7 @@ impl NodeApi {
                             node: Some(fn_.name.clone()),
                             finished: Some(outcome.into()),
                         });
+                        i += 1;
                     }
                 }
                 Err(e) => {
