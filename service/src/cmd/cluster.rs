@@ -161,11 +161,7 @@ async fn sweep(cluster: &Cluster) {
     }
     // Nodes a killed service left cordoned or tainted (nodeCordon, nodeTaint, nodeDrain):
     // restored once their record's lease lapsed, so a live run keeps its nodes.
-    match cluster
-        .node_faults()
-        .sweep_lapsed(chrono::Utc::now())
-        .await
-    {
+    match cluster.node_faults().sweep_lapsed(chrono::Utc::now()).await {
         Ok(restored) => {
             for (node, r) in &restored {
                 tracing::warn!(node = %node, outcome = r.outcome(), "restored a node fault no live run owns (its lease lapsed)");

@@ -64,11 +64,18 @@ pub async fn evict_all(
         }
         let now = Instant::now();
         if blocked.is_empty() || now >= deadline {
-            out.extend(blocked.into_iter().map(|(_, _, pod, outcome)| Eviction { pod, outcome }));
+            out.extend(
+                blocked
+                    .into_iter()
+                    .map(|(_, _, pod, outcome)| Eviction { pod, outcome }),
+            );
             return Ok(out);
         }
         tokio::time::sleep(RETRY_EVERY.min(deadline - now)).await;
-        pending = blocked.into_iter().map(|(ns, name, key, _)| (ns, name, key)).collect();
+        pending = blocked
+            .into_iter()
+            .map(|(ns, name, key, _)| (ns, name, key))
+            .collect();
     }
 }
 
@@ -122,7 +129,11 @@ async fn evict(
         Err(e) if KubeError::is_not_found(&e) => Ok(EvictionOutcome::Gone),
         Err(::kube::Error::Api(status)) if status.code == 429 => {
             // "The disruption budget web-pdb needs 2 healthy pods and has 2 currently"
-            let causes = status.details.as_ref().map(|d| d.causes.as_slice()).unwrap_or_default();
+            let causes = status
+                .details
+                .as_ref()
+                .map(|d| d.causes.as_slice())
+                .unwrap_or_default();
             let budget = causes
                 .iter()
                 .find(|c| c.reason == "DisruptionBudget")

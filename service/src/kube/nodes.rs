@@ -126,7 +126,12 @@ impl NodeInjector {
 
     /// The nodes of `zone` (label `label`), guarded as `mode: all` over every zoned node,
     /// and those of the other zones.
-    pub async fn zone(&self, label: &str, zone: &str, guard: &Guard) -> Result<ZoneNodes, KubeError> {
+    pub async fn zone(
+        &self,
+        label: &str,
+        zone: &str,
+        guard: &Guard,
+    ) -> Result<ZoneNodes, KubeError> {
         let lp = ListParams::default().labels(label);
         let nodes = self
             .api()
@@ -288,7 +293,9 @@ impl NodeInjector {
         {
             Ok(_) => Ok(()),
             Err(e) if KubeError::is_not_found(&e) => Ok(()),
-            Err(e) => Err(KubeError::api(format!("renew the node fault on node {name}"))(e)),
+            Err(e) => Err(KubeError::api(format!(
+                "renew the node fault on node {name}"
+            ))(e)),
         }
     }
 
@@ -319,7 +326,10 @@ impl NodeInjector {
                 annotations.insert(CORDON_ANNOTATION.into(), Value::Null);
                 // `null` removes the field, as `kubectl uncordon` leaves it.
                 let before = m.was_unschedulable.unwrap_or(false);
-                spec.insert("unschedulable".into(), if before { json!(true) } else { Value::Null });
+                spec.insert(
+                    "unschedulable".into(),
+                    if before { json!(true) } else { Value::Null },
+                );
             }
             if let Some(m) = undo_taint {
                 annotations.insert(TAINT_ANNOTATION.into(), Value::Null);
@@ -328,7 +338,14 @@ impl NodeInjector {
                         .into_iter()
                         .filter(|raw| !same_taint(raw, t))
                         .collect();
-                    spec.insert("taints".into(), if kept.is_empty() { Value::Null } else { json!(kept) });
+                    spec.insert(
+                        "taints".into(),
+                        if kept.is_empty() {
+                            Value::Null
+                        } else {
+                            json!(kept)
+                        },
+                    );
                 }
             }
             let others_left = (cordon.is_some() && undo_cordon.is_none())
@@ -364,7 +381,10 @@ impl NodeInjector {
     /// Restores every node whose node-fault lease lapsed before `now`: what a killed
     /// service (or replica) left behind. Returns each node and outcome; a node that fails
     /// to restore is logged and left for the next sweep.
-    pub async fn sweep_lapsed(&self, now: DateTime<Utc>) -> Result<Vec<(String, Restored)>, KubeError> {
+    pub async fn sweep_lapsed(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, Restored)>, KubeError> {
         let lp = ListParams::default().labels(NODE_FAULT_LABEL);
         let nodes = self
             .api()
@@ -552,7 +572,11 @@ fn raw_taints(n: &Node) -> Vec<Value> {
     n.spec
         .as_ref()
         .and_then(|s| s.taints.as_ref())
-        .map(|ts| ts.iter().filter_map(|t| serde_json::to_value(t).ok()).collect())
+        .map(|ts| {
+            ts.iter()
+                .filter_map(|t| serde_json::to_value(t).ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -350,7 +350,11 @@ impl Steps {
                     pos,
                     format!(
                         "`{kind}` acts on Kubernetes {} but the target is local",
-                        if targets == Targets::Nodes { "nodes" } else { "pods" }
+                        if targets == Targets::Nodes {
+                            "nodes"
+                        } else {
+                            "pods"
+                        }
                     ),
                     if targets == Targets::Nodes {
                         "give this step a `target:` of nodes (`nodes`, `nodeSelectors`, `mode`)"

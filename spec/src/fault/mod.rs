@@ -25,8 +25,8 @@ pub use kinds::{
     NodeFault, NodeTaint, PodFailure, PodFault, PodKill, ProcessKill, ProcessPause, STEP_KEYS,
     StressCpu, StressMemory, ZoneOutage,
 };
-pub use node::{TaintEffect, ZONE_LABEL, ZoneLabel};
 pub use netem::NetemParams;
+pub use node::{TaintEffect, ZONE_LABEL, ZoneLabel};
 pub use params::{Grouped, Kind, Params};
 pub use scope::{Direction, NetworkScope};
 pub use values::{PauseMethod, Signal};

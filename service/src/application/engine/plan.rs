@@ -328,11 +328,16 @@ pub fn node_targets(exp: &Experiment) -> Vec<&PodSelector> {
     out
 }
 
-fn collect_node_targets<'e>(exp: &'e Experiment, steps: &'e [Step], out: &mut Vec<&'e PodSelector>) {
+fn collect_node_targets<'e>(
+    exp: &'e Experiment,
+    steps: &'e [Step],
+    out: &mut Vec<&'e PodSelector>,
+) {
     for s in steps {
         match s {
             Step::Fault(f) if f.fault.decl().targets == Targets::Nodes => {
-                if let Some(Target::Kubernetes(sel)) = f.target.as_ref().or(exp.spec.target.as_ref())
+                if let Some(Target::Kubernetes(sel)) =
+                    f.target.as_ref().or(exp.spec.target.as_ref())
                     && !out.contains(&sel)
                 {
                     out.push(sel);

@@ -19,11 +19,11 @@ pub use cluster::{
     ClusterError, DiscoveredAgent, Killed, NodeAgent, NodeAgents, OriginalImages, PodCluster,
     PodFailures, PodTarget, Restored, Selection,
 };
+pub use deliveries::{Delivery, DeliveryLog, PRUNE_AT_MOST};
 pub use node_faults::{
     Eviction, EvictionOutcome, NodeChange, NodeFaults, NodeMark, NodeSelection, NodeState,
     NodeTarget, Taint, ZoneNodes,
 };
-pub use deliveries::{Delivery, DeliveryLog, PRUNE_AT_MOST};
 pub use notifications::{NewNotification, NotificationQueue, NotificationRow, NotificationStatus};
 pub use observe::{FaultTraces, FnObserver, Observers, RunInfo, RunObserver};
 pub use outbox::{DeliveryChannel, Destination, Outbox, SendError};

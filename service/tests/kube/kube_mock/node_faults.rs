@@ -39,7 +39,12 @@ fn cordon_record(was: bool) -> Value {
 }
 
 fn record_of(body: &Value, annotation: &str) -> Value {
-    serde_json::from_str(body["metadata"]["annotations"][annotation].as_str().unwrap()).unwrap()
+    serde_json::from_str(
+        body["metadata"]["annotations"][annotation]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 fn events(f: &Fixture) -> Vec<RunEvent> {
@@ -69,32 +74,58 @@ async fn a_cordon_is_recorded_on_the_node_verified_and_restored_exactly() {
         Exchange::new(Method::PATCH, NODE_A, node_a().json()),
     ]);
     let steps = "    - nodeCordon: {}\n      target: { nodeSelectors: { pool: batch }, mode: one }\n      duration: 1s\n";
-    let r = runner(&f, cluster(client, 7150, &[]), steps, "{ namespaces: [shop], mode: all }");
+    let r = runner(
+        &f,
+        cluster(client, 7150, &[]),
+        steps,
+        "{ namespaces: [shop], mode: all }",
+    );
     assert_eq!(r.execute().await, RunState::Passed);
     let seen = done(calls).await;
     let cordon = &seen[3].body;
     assert_eq!(seen[3].content_type, "application/merge-patch+json");
     assert_eq!(cordon["spec"], json!({ "unschedulable": true }));
-    assert_eq!(cordon["metadata"]["labels"][NODE_FAULT_LABEL], json!("run1-f1"));
+    assert_eq!(
+        cordon["metadata"]["labels"][NODE_FAULT_LABEL],
+        json!("run1-f1")
+    );
     assert_eq!(cordon["metadata"]["resourceVersion"], json!("90210"));
     let rec = record_of(cordon, CORDON_ANNOTATION);
     assert_eq!(rec["fault"], json!("run1-f1"));
     assert_eq!(rec["wasUnschedulable"], json!(false));
     let expires: chrono::DateTime<Utc> = rec["expires"].as_str().unwrap().parse().unwrap();
-    assert!(expires > Utc::now() + chrono::Duration::seconds(100), "leased ~120 s");
+    assert!(
+        expires > Utc::now() + chrono::Duration::seconds(100),
+        "leased ~120 s"
+    );
     // Restored: uncordoned (the field removed, as kubectl uncordon), record and label gone.
     let restore = &seen[6].body;
     assert_eq!(restore["spec"], json!({ "unschedulable": null }));
-    assert_eq!(restore["metadata"]["annotations"], json!({ CORDON_ANNOTATION: null }));
-    assert_eq!(restore["metadata"]["labels"], json!({ NODE_FAULT_LABEL: null }));
+    assert_eq!(
+        restore["metadata"]["annotations"],
+        json!({ CORDON_ANNOTATION: null })
+    );
+    assert_eq!(
+        restore["metadata"]["labels"],
+        json!({ NODE_FAULT_LABEL: null })
+    );
     let (applied, recovered, _) = faults(&f);
     assert_eq!(
         applied,
-        vec![("nodeCordon".into(), "run1-f1-0".into(), "node node-a".into())]
+        vec![(
+            "nodeCordon".into(),
+            "run1-f1-0".into(),
+            "node node-a".into()
+        )]
     );
     assert_eq!(recovered, vec![("run1-f1-0".into(), "removed".into())]);
     let verified = events(&f).into_iter().find_map(|e| match e {
-        RunEvent::FaultVerified { evidence, affected, selected, .. } => Some((evidence, affected, selected)),
+        RunEvent::FaultVerified {
+            evidence,
+            affected,
+            selected,
+            ..
+        } => Some((evidence, affected, selected)),
         _ => None,
     });
     assert_eq!(
@@ -110,18 +141,26 @@ async fn a_node_cordoned_before_stays_cordoned_after_recovery() {
     let before = node_a().cordoned();
     let marked = marked(node_a().cordoned(), CORDON_ANNOTATION, cordon_record(true));
     let calls = server.run(vec![
-        Exchange::get(NODES, node_list(&[before.clone()])).without("labelSelector"),
-        Exchange::get(NODES, node_list(&[before.clone()])),
+        Exchange::get(NODES, node_list(std::slice::from_ref(&before))).without("labelSelector"),
+        Exchange::get(NODES, node_list(std::slice::from_ref(&before))),
         Exchange::get(NODE_A, before.json()),
         Exchange::new(Method::PATCH, NODE_A, marked.json()),
         Exchange::get(NODE_A, marked.json()),
         Exchange::new(Method::PATCH, NODE_A, before.json()),
     ]);
     let steps = "    - nodeCordon: {}\n      target: { nodes: [node-a], mode: all }\n      duration: 1s\n      verify: false\n";
-    let r = runner(&f, cluster(client, 7150, &[]), steps, "{ namespaces: [shop], mode: all }");
+    let r = runner(
+        &f,
+        cluster(client, 7150, &[]),
+        steps,
+        "{ namespaces: [shop], mode: all }",
+    );
     assert_eq!(r.execute().await, RunState::Passed);
     let seen = done(calls).await;
-    assert_eq!(record_of(&seen[3].body, CORDON_ANNOTATION)["wasUnschedulable"], json!(true));
+    assert_eq!(
+        record_of(&seen[3].body, CORDON_ANNOTATION)["wasUnschedulable"],
+        json!(true)
+    );
     assert_eq!(seen[5].body["spec"], json!({ "unschedulable": true }));
 }
 
@@ -133,13 +172,15 @@ async fn a_taint_is_added_beside_the_others_and_exactly_it_is_removed() {
     let record = json!({ "fault": "run1-f1", "expires": "2026-12-01T09:00:00Z",
         "taint": { "key": "faultline.dev/chaos", "value": "on", "effect": "NoExecute" } });
     let tainted = marked(
-        before.clone().taint("faultline.dev/chaos", Some("on"), "NoExecute"),
+        before
+            .clone()
+            .taint("faultline.dev/chaos", Some("on"), "NoExecute"),
         TAINT_ANNOTATION,
         record,
     );
     let calls = server.run(vec![
-        Exchange::get(NODES, node_list(&[before.clone()])),
-        Exchange::get(NODES, node_list(&[before.clone()])),
+        Exchange::get(NODES, node_list(std::slice::from_ref(&before))),
+        Exchange::get(NODES, node_list(std::slice::from_ref(&before))),
         Exchange::get(NODE_A, before.json()),
         Exchange::new(Method::PATCH, NODE_A, tainted.json()),
         Exchange::get(NODE_A, tainted.json()),
@@ -147,7 +188,12 @@ async fn a_taint_is_added_beside_the_others_and_exactly_it_is_removed() {
         Exchange::new(Method::PATCH, NODE_A, before.json()),
     ]);
     let steps = "    - nodeTaint: { key: faultline.dev/chaos, value: \"on\", effect: NoExecute }\n      target: { nodes: [node-a], mode: all }\n      duration: 1s\n";
-    let r = runner(&f, cluster(client, 7150, &[]), steps, "{ namespaces: [shop], mode: all }");
+    let r = runner(
+        &f,
+        cluster(client, 7150, &[]),
+        steps,
+        "{ namespaces: [shop], mode: all }",
+    );
     assert_eq!(r.execute().await, RunState::Passed);
     let seen = done(calls).await;
     let existing = json!({ "key": "dedicated", "value": "gpu", "effect": "NoSchedule", "timeAdded": "2026-11-02T10:00:00Z" });
@@ -156,10 +202,16 @@ async fn a_taint_is_added_beside_the_others_and_exactly_it_is_removed() {
         json!([existing, { "key": "faultline.dev/chaos", "value": "on", "effect": "NoExecute" }])
     );
     let rec = record_of(&seen[3].body, TAINT_ANNOTATION);
-    assert_eq!(rec["taint"], json!({ "key": "faultline.dev/chaos", "value": "on", "effect": "NoExecute" }));
+    assert_eq!(
+        rec["taint"],
+        json!({ "key": "faultline.dev/chaos", "value": "on", "effect": "NoExecute" })
+    );
     // Only ours removed; the node's own taint kept as it was.
     assert_eq!(seen[6].body["spec"]["taints"], json!([existing]));
-    assert_eq!(seen[6].body["metadata"]["annotations"], json!({ TAINT_ANNOTATION: null }));
+    assert_eq!(
+        seen[6].body["metadata"]["annotations"],
+        json!({ TAINT_ANNOTATION: null })
+    );
     let (_, recovered, _) = faults(&f);
     assert_eq!(recovered, vec![("run1-f1-0".into(), "removed".into())]);
 }
@@ -170,14 +222,19 @@ async fn a_taint_the_node_already_has_is_refused_and_nothing_is_patched() {
     let (client, server) = testcontext();
     let before = node_a().taint("chaos", None, "NoSchedule");
     let calls = server.run(vec![
-        Exchange::get(NODES, node_list(&[before.clone()])),
-        Exchange::get(NODES, node_list(&[before.clone()])),
+        Exchange::get(NODES, node_list(std::slice::from_ref(&before))),
+        Exchange::get(NODES, node_list(std::slice::from_ref(&before))),
         Exchange::get(NODE_A, before.json()),
         // Recovery finds no record of this fault: nothing to restore, no patch.
         Exchange::get(NODE_A, before.json()),
     ]);
     let steps = "    - nodeTaint: { key: chaos, effect: NoSchedule }\n      target: { nodes: [node-a], mode: all }\n      duration: 1s\n";
-    let r = runner(&f, cluster(client, 7150, &[]), steps, "{ namespaces: [shop], mode: all }");
+    let r = runner(
+        &f,
+        cluster(client, 7150, &[]),
+        steps,
+        "{ namespaces: [shop], mode: all }",
+    );
     assert_eq!(r.execute().await, RunState::Error);
     done(calls).await;
     let (applied, _, reason) = faults(&f);
@@ -220,7 +277,12 @@ async fn a_drain_evicts_skips_daemonset_pods_and_reports_what_a_budget_blocked()
         Exchange::new(Method::PATCH, NODE_A, node_a().json()),
     ]);
     let steps = "    - nodeDrain: { evictionTimeout: 1s, gracePeriod: 10s }\n      target: { nodes: [node-a], mode: all }\n      duration: 1s\n";
-    let r = runner(&f, cluster(client, 7150, &[]), steps, "{ namespaces: [shop], mode: all }");
+    let r = runner(
+        &f,
+        cluster(client, 7150, &[]),
+        steps,
+        "{ namespaces: [shop], mode: all }",
+    );
     assert_eq!(r.execute().await, RunState::Passed);
     let seen = done(calls).await;
     assert_eq!(seen[3].body["spec"], json!({ "unschedulable": true }));
@@ -230,14 +292,24 @@ async fn a_drain_evicts_skips_daemonset_pods_and_reports_what_a_budget_blocked()
             "metadata": { "name": "web-0", "namespace": "shop" },
             "deleteOptions": { "gracePeriodSeconds": 10 } })
     );
-    assert!(seen.iter().all(|s| !s.uri.contains("fluent-bit")), "the DaemonSet pod is skipped");
-    assert!(seen.iter().all(|s| s.method != Method::DELETE), "nothing is forced");
+    assert!(
+        seen.iter().all(|s| !s.uri.contains("fluent-bit")),
+        "the DaemonSet pod is skipped"
+    );
+    assert!(
+        seen.iter().all(|s| s.method != Method::DELETE),
+        "nothing is forced"
+    );
     let (applied, recovered, _) = faults(&f);
     assert_eq!(
         applied,
         vec![
             ("nodeDrain".into(), "run1-f1-0".into(), "node node-a".into()),
-            ("nodeDrain".into(), "run1-f1-0e0".into(), "pod shop/web-0".into()),
+            (
+                "nodeDrain".into(),
+                "run1-f1-0e0".into(),
+                "pod shop/web-0".into()
+            ),
             (
                 "nodeDrain".into(),
                 "run1-f1-0e1".into(),
@@ -275,10 +347,18 @@ async fn a_cordon_the_api_does_not_show_is_unverified_and_still_restored() {
         Exchange::new(Method::PATCH, NODE_A, node_a().json()),
     ]);
     let steps = "    - nodeCordon: {}\n      target: { nodes: [node-a], mode: all }\n      duration: 10m\n      verify: { within: 100ms }\n";
-    let r = runner(&f, cluster(client, 7150, &[]), steps, "{ namespaces: [shop], mode: all }");
+    let r = runner(
+        &f,
+        cluster(client, 7150, &[]),
+        steps,
+        "{ namespaces: [shop], mode: all }",
+    );
     assert_eq!(r.execute().await, RunState::Error);
     let seen = done(calls).await;
-    assert_eq!(seen[7].body["metadata"]["annotations"], json!({ CORDON_ANNOTATION: null }));
+    assert_eq!(
+        seen[7].body["metadata"]["annotations"],
+        json!({ CORDON_ANNOTATION: null })
+    );
     let (_, recovered, reason) = faults(&f);
     assert!(reason.contains("fault did not take effect"), "{reason}");
     assert_eq!(recovered, vec![("run1-f1-0".into(), "removed".into())]);
@@ -286,7 +366,10 @@ async fn a_cordon_the_api_does_not_show_is_unverified_and_still_restored() {
         RunEvent::FaultUnverified { evidence, .. } => Some(evidence),
         _ => None,
     });
-    assert_eq!(unverified.as_deref(), Some("node node-a: spec.unschedulable = false"));
+    assert_eq!(
+        unverified.as_deref(),
+        Some("node node-a: spec.unschedulable = false")
+    );
 }
 
 #[tokio::test]
@@ -303,7 +386,12 @@ async fn an_abort_during_a_cordon_uncordons_the_node() {
         Exchange::new(Method::PATCH, NODE_A, node_a().json()),
     ]);
     let steps = "    - nodeCordon: {}\n      target: { nodes: [node-a], mode: all }\n      duration: 10m\n      verify: false\n";
-    let r = runner(&f, cluster(client, 7150, &[]), steps, "{ namespaces: [shop], mode: all }");
+    let r = runner(
+        &f,
+        cluster(client, 7150, &[]),
+        steps,
+        "{ namespaces: [shop], mode: all }",
+    );
     let abort = r.abort_handle();
     let r = r.on_event(move |e| {
         if matches!(e, RunEvent::FaultApplied { .. }) {
@@ -327,7 +415,12 @@ async fn the_guard_refuses_control_plane_nodes_and_too_many_nodes() {
     let cp = NodeFx::new("cp-1", "192.168.49.1").label("node-role.kubernetes.io/control-plane", "");
     let calls = server.run(vec![Exchange::get(NODES, node_list(&[cp, node_a()]))]);
     let steps = "    - nodeCordon: {}\n      target: { nodes: [cp-1, node-a], mode: all }\n      duration: 1s\n";
-    let r = runner(&f, cluster(client, 7150, &[]), steps, "{ namespaces: [shop], mode: all }");
+    let r = runner(
+        &f,
+        cluster(client, 7150, &[]),
+        steps,
+        "{ namespaces: [shop], mode: all }",
+    );
     assert_eq!(r.execute().await, RunState::Failed);
     done(calls).await;
     let (applied, _, reason) = faults(&f);
@@ -342,7 +435,12 @@ async fn the_guard_refuses_control_plane_nodes_and_too_many_nodes() {
     let b = NodeFx::new("node-b", "192.168.49.3").label("pool", "batch");
     let calls = server.run(vec![Exchange::get(NODES, node_list(&[node_a(), b]))]);
     let steps = "    - nodeDrain: {}\n      target: { nodeSelectors: { pool: batch }, mode: all }\n      duration: 1s\n  guard: { maxTargets: 1 }\n";
-    let r = runner(&f, cluster(client, 7150, &[]), steps, "{ namespaces: [shop], mode: all }");
+    let r = runner(
+        &f,
+        cluster(client, 7150, &[]),
+        steps,
+        "{ namespaces: [shop], mode: all }",
+    );
     assert_eq!(r.execute().await, RunState::Failed);
     done(calls).await;
     let (_, _, reason) = faults(&f);
@@ -364,7 +462,8 @@ async fn the_sweep_restores_a_node_whose_record_lapsed_and_leaves_a_live_one() {
         )
         .label(NODE_FAULT_LABEL, "run2-f1");
     let calls = server.run(vec![
-        Exchange::get(NODES, node_list(&[lapsed.clone(), live])).query("labelSelector", NODE_FAULT_LABEL),
+        Exchange::get(NODES, node_list(&[lapsed.clone(), live]))
+            .query("labelSelector", NODE_FAULT_LABEL),
         Exchange::get(NODE_A, lapsed.json()),
         Exchange::new(Method::PATCH, NODE_A, node_a().json()),
     ]);
@@ -399,12 +498,24 @@ async fn a_zone_outage_partitions_each_zone_node_from_the_other_zones_through_it
     ];
     let calls = server.run(vec![
         Exchange::get(NODES, node_list(&nodes)).query("labelSelector", zone),
-        Exchange::get("/api/v1/namespaces/faultline/pods", pod_list(&[agent_pod("agent-a1", "a-1"), agent_pod("agent-a2", "a-2")], ""))
-            .query("labelSelector", "app.kubernetes.io/name=faultline-agent"),
+        Exchange::get(
+            "/api/v1/namespaces/faultline/pods",
+            pod_list(
+                &[agent_pod("agent-a1", "a-1"), agent_pod("agent-a2", "a-2")],
+                "",
+            ),
+        )
+        .query("labelSelector", "app.kubernetes.io/name=faultline-agent"),
     ]);
     // The fake agent has no observation endpoint: read-back is the agents' own (tested there).
-    let yaml_steps = "    - zoneOutage: { zone: eu-west-1a }\n      duration: 1s\n      verify: false\n";
-    let r = runner(&f, cluster(client, agent.port, &[]), yaml_steps, "{ namespaces: [shop], mode: all }");
+    let yaml_steps =
+        "    - zoneOutage: { zone: eu-west-1a }\n      duration: 1s\n      verify: false\n";
+    let r = runner(
+        &f,
+        cluster(client, agent.port, &[]),
+        yaml_steps,
+        "{ namespaces: [shop], mode: all }",
+    );
     let state = r.execute().await;
     assert_eq!(state, RunState::Passed, "{:?}", faults(&f).2);
     done(calls).await;

@@ -89,7 +89,8 @@ impl NodeFx {
                 self.taints
                     .iter()
                     .map(|(k, v, e)| {
-                        let mut t = json!({ "key": k, "effect": e, "timeAdded": "2026-11-02T10:00:00Z" });
+                        let mut t =
+                            json!({ "key": k, "effect": e, "timeAdded": "2026-11-02T10:00:00Z" });
                         if let Some(v) = v {
                             t["value"] = json!(v);
                         }

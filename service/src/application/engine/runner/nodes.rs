@@ -87,7 +87,12 @@ impl Runner {
         let selection = port
             .select(sel, &self.exp.spec.guard)
             .await
-            .map_err(|source| Stop::error(RunError::Cluster { step: step(), source }))?;
+            .map_err(|source| {
+                Stop::error(RunError::Cluster {
+                    step: step(),
+                    source,
+                })
+            })?;
         if selection.chosen.is_empty() {
             self.record(RunEvent::Note {
                 message: format!(
@@ -135,7 +140,12 @@ impl Runner {
             .cluster
             .clone()
             .ok_or_else(|| Stop::error(RunError::StepNeedsCluster { step: step() }))?;
-        let fail = |source: ClusterError| Stop::error(RunError::Cluster { step: step(), source });
+        let fail = |source: ClusterError| {
+            Stop::error(RunError::Cluster {
+                step: step(),
+                source,
+            })
+        };
         let port = cluster.nodes().ok_or_else(|| {
             Stop::error(RunError::NoKubernetesImplementation {
                 step: step(),
@@ -159,7 +169,9 @@ impl Runner {
                 step: step(),
                 message: format!(
                     "zoneOutage: no node of another zone than {}={} has an address to cut off ({} other nodes)",
-                    z.label, z.zone, zones.outside.len()
+                    z.label,
+                    z.zone,
+                    zones.outside.len()
                 ),
             }));
         }

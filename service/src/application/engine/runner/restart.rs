@@ -10,9 +10,7 @@ use std::sync::Arc;
 use faultline_agent::agent::error_chain;
 use faultline_agent::faults::FaultId;
 
-use super::executor::{
-    AnyExecutor, ExecError, Executor, InProcess, Kubernetes, NodeApi, Remote,
-};
+use super::executor::{AnyExecutor, ExecError, Executor, InProcess, Kubernetes, NodeApi, Remote};
 use crate::application::engine::inject::Injector;
 use crate::application::ports::{PodCluster, RunStore, StoreError};
 use crate::domain::{ActiveFault, ExecutorRef, RunEvent};
@@ -196,7 +194,11 @@ async fn reach(
         (ExecutorRef::Nodes { nodes }, _) => {
             let cluster = cluster.ok_or(ExecError::NoCluster)?;
             let id = FaultId::new(active.fault.clone()).map_err(|_| unreachable())?;
-            Ok(AnyExecutor::Nodes(NodeApi::adopt(cluster.clone(), &id, nodes)))
+            Ok(AnyExecutor::Nodes(NodeApi::adopt(
+                cluster.clone(),
+                &id,
+                nodes,
+            )))
         }
         (ExecutorRef::Kubernetes { pods }, _) => {
             let cluster = cluster.ok_or(ExecError::NoCluster)?;

@@ -197,10 +197,12 @@ impl Executor for Kubernetes {
         match order {
             Order::PodKill { grace_seconds } => self.kill(*grace_seconds).await,
             Order::PodFailure { containers } => self.fail(id, containers).await,
-            Order::Node { .. } | Order::OnNodes { .. } => Applied::from_result(Err(ExecError::Unsupported {
-                executor: KUBERNETES_API,
-                order: order.name(),
-            })),
+            Order::Node { .. } | Order::OnNodes { .. } => {
+                Applied::from_result(Err(ExecError::Unsupported {
+                    executor: KUBERNETES_API,
+                    order: order.name(),
+                }))
+            }
         }
     }
 
