@@ -1,6 +1,6 @@
 //! The cluster as the application's [`NodeFaults`] port: each method forwards to
 //! `nodes.rs` (selection, cordon, taint, restore) or `drain.rs` (evictions), and
-//! Kubernetes errors become [`ClusterError`]s as in `ports.rs`.
+//! Kubernetes errors become [`NodeFaultError`]s as in `ports.rs`.
 
 use std::time::Duration;
 
@@ -11,8 +11,10 @@ use futures::future::BoxFuture;
 
 use super::cluster::Cluster;
 use super::drain::evict_all;
+use super::error::KubeError;
 use crate::application::ports::{
-    ClusterError, Eviction, NodeChange, NodeFaults, NodeSelection, NodeState, Restored, ZoneNodes,
+    Eviction, NodeChange, NodeFaultError, NodeFaults, NodeRestored, NodeSelection, NodeState,
+    ZoneNodes,
 };
 
 impl NodeFaults for Cluster {
@@ -20,10 +22,10 @@ impl NodeFaults for Cluster {
         &'a self,
         sel: &'a PodSelector,
         guard: &'a Guard,
-    ) -> BoxFuture<'a, Result<usize, ClusterError>> {
+    ) -> BoxFuture<'a, Result<usize, NodeFaultError>> {
         self.node_faults()
             .check(sel, guard)
-            .map(|r| r.map_err(ClusterError::from))
+            .map(|r| r.map_err(node_error))
             .boxed()
     }
 
@@ -31,10 +33,10 @@ impl NodeFaults for Cluster {
         &'a self,
         sel: &'a PodSelector,
         guard: &'a Guard,
-    ) -> BoxFuture<'a, Result<NodeSelection, ClusterError>> {
+    ) -> BoxFuture<'a, Result<NodeSelection, NodeFaultError>> {
         self.node_faults()
             .select(sel, guard)
-            .map(|r| r.map_err(ClusterError::from))
+            .map(|r| r.map_err(node_error))
             .boxed()
     }
 
@@ -43,10 +45,10 @@ impl NodeFaults for Cluster {
         label: &'a str,
         zone: &'a str,
         guard: &'a Guard,
-    ) -> BoxFuture<'a, Result<ZoneNodes, ClusterError>> {
+    ) -> BoxFuture<'a, Result<ZoneNodes, NodeFaultError>> {
         self.node_faults()
             .zone(label, zone, guard)
-            .map(|r| r.map_err(ClusterError::from))
+            .map(|r| r.map_err(node_error))
             .boxed()
     }
 
@@ -56,10 +58,10 @@ impl NodeFaults for Cluster {
         change: &'a NodeChange,
         fault: &'a str,
         expires: DateTime<Utc>,
-    ) -> BoxFuture<'a, Result<(), ClusterError>> {
+    ) -> BoxFuture<'a, Result<(), NodeFaultError>> {
         self.node_faults()
             .apply(name, change, fault, expires)
-            .map(|r| r.map_err(ClusterError::from))
+            .map(|r| r.map_err(node_error))
             .boxed()
     }
 
@@ -68,10 +70,10 @@ impl NodeFaults for Cluster {
         name: &'a str,
         fault: &'a str,
         expires: DateTime<Utc>,
-    ) -> BoxFuture<'a, Result<(), ClusterError>> {
+    ) -> BoxFuture<'a, Result<(), NodeFaultError>> {
         self.node_faults()
             .renew(name, fault, expires)
-            .map(|r| r.map_err(ClusterError::from))
+            .map(|r| r.map_err(node_error))
             .boxed()
     }
 
@@ -79,10 +81,10 @@ impl NodeFaults for Cluster {
         &'a self,
         name: &'a str,
         fault: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Restored, ClusterError>> {
+    ) -> BoxFuture<'a, Result<NodeRestored, NodeFaultError>> {
         self.node_faults()
             .restore(name, fault)
-            .map(|r| r.map_err(ClusterError::from))
+            .map(|r| r.map_err(node_error))
             .boxed()
     }
 
@@ -91,7 +93,7 @@ impl NodeFaults for Cluster {
         name: &'a str,
         grace_seconds: Option<u32>,
         retry_for: Duration,
-    ) -> BoxFuture<'a, Result<Vec<Eviction>, ClusterError>> {
+    ) -> BoxFuture<'a, Result<Vec<Eviction>, NodeFaultError>> {
         evict_all(
             self.client(),
             name,
@@ -99,14 +101,25 @@ impl NodeFaults for Cluster {
             grace_seconds,
             retry_for,
         )
-        .map(|r| r.map_err(ClusterError::from))
+        .map(|r| r.map_err(node_error))
         .boxed()
     }
 
-    fn read<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<NodeState>, ClusterError>> {
+    fn read<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<NodeState>, NodeFaultError>> {
         self.node_faults()
             .read(name)
-            .map(|r| r.map_err(ClusterError::from))
+            .map(|r| r.map_err(node_error))
             .boxed()
+    }
+}
+
+/// A guard refusal by name, anything else boxed as it is.
+fn node_error(e: KubeError) -> NodeFaultError {
+    match e {
+        KubeError::Guard(why) => NodeFaultError::Guard(why),
+        other => NodeFaultError::Kubernetes(Box::new(other)),
     }
 }

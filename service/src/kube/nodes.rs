@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use super::error::KubeError;
 use super::select::choose;
 use crate::application::ports::{
-    NodeChange, NodeMark, NodeSelection, NodeState, NodeTarget, Restored, Taint, ZoneNodes,
+    NodeChange, NodeMark, NodeRestored, NodeSelection, NodeState, NodeTarget, Taint, ZoneNodes,
 };
 use crate::domain::selection::max_chosen;
 
@@ -302,7 +302,11 @@ impl NodeInjector {
     /// Undoes the records of `fault` on node `name` (every record when `None`): the
     /// cordon back to what it was, exactly the recorded taint removed, the records and
     /// label removed. Needs nothing but the node: it works after a restart.
-    pub async fn restore(&self, name: &str, fault: Option<&str>) -> Result<Restored, KubeError> {
+    pub async fn restore(
+        &self,
+        name: &str,
+        fault: Option<&str>,
+    ) -> Result<NodeRestored, KubeError> {
         for attempt in 0..CONFLICT_RETRIES {
             let Some(node) = self
                 .api()
@@ -310,7 +314,7 @@ impl NodeInjector {
                 .await
                 .map_err(KubeError::api(format!("get node {name}")))?
             else {
-                return Ok(Restored::PodGone);
+                return Ok(NodeRestored::NodeGone);
             };
             let ours = |m: &NodeMark| fault.is_none_or(|f| m.fault == f);
             let cordon = read_mark(&node, CORDON_ANNOTATION)?;
@@ -318,7 +322,7 @@ impl NodeInjector {
             let undo_cordon = cordon.as_ref().filter(|m| ours(m));
             let undo_taint = taint.as_ref().filter(|m| ours(m));
             if undo_cordon.is_none() && undo_taint.is_none() {
-                return Ok(Restored::NothingToRestore);
+                return Ok(NodeRestored::NothingToRestore);
             }
             let mut annotations = serde_json::Map::new();
             let mut spec = serde_json::Map::new();
@@ -359,8 +363,8 @@ impl NodeInjector {
             }
             let patch = json!({ "metadata": metadata, "spec": spec });
             match self.patch(name, patch).await {
-                Ok(_) => return Ok(Restored::Restored),
-                Err(e) if KubeError::is_not_found(&e) => return Ok(Restored::PodGone),
+                Ok(_) => return Ok(NodeRestored::Restored),
+                Err(e) if KubeError::is_not_found(&e) => return Ok(NodeRestored::NodeGone),
                 Err(e) if KubeError::is_conflict(&e) && attempt + 1 < CONFLICT_RETRIES => continue,
                 Err(e) => return Err(KubeError::api(format!("restore node {name}"))(e)),
             }
@@ -384,7 +388,7 @@ impl NodeInjector {
     pub async fn sweep_lapsed(
         &self,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(String, Restored)>, KubeError> {
+    ) -> Result<Vec<(String, NodeRestored)>, KubeError> {
         let lp = ListParams::default().labels(NODE_FAULT_LABEL);
         let nodes = self
             .api()

@@ -40,6 +40,15 @@ pub enum ClusterError {
     Kubernetes(Box<dyn std::error::Error + Send + Sync>),
 }
 
+impl From<super::node_faults::NodeFaultError> for ClusterError {
+    fn from(e: super::node_faults::NodeFaultError) -> ClusterError {
+        match e {
+            super::node_faults::NodeFaultError::Guard(why) => ClusterError::Guard(why),
+            super::node_faults::NodeFaultError::Kubernetes(e) => ClusterError::Kubernetes(e),
+        }
+    }
+}
+
 /// One chosen pod, as the engine uses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodTarget {

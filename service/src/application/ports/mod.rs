@@ -21,8 +21,8 @@ pub use cluster::{
 };
 pub use deliveries::{Delivery, DeliveryLog, PRUNE_AT_MOST};
 pub use node_faults::{
-    Eviction, EvictionOutcome, NodeChange, NodeFaults, NodeMark, NodeSelection, NodeState,
-    NodeTarget, Taint, ZoneNodes,
+    Eviction, EvictionOutcome, NodeChange, NodeFaultError, NodeFaults, NodeMark, NodeRestored,
+    NodeSelection, NodeState, NodeTarget, Taint, ZoneNodes,
 };
 pub use notifications::{NewNotification, NotificationQueue, NotificationRow, NotificationStatus};
 pub use observe::{FaultTraces, FnObserver, Observers, RunInfo, RunObserver};

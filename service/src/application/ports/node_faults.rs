@@ -13,7 +13,41 @@ use faultline_spec::{Guard, PodSelector, TaintEffect};
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use super::cluster::{ClusterError, Restored};
+/// Why the cluster could not do what the engine asked of a node. A guard refusal is
+/// named, because the engine words it for the run's reason; anything else is the
+/// adapter's own error. (The engine reads it as a `ClusterError`: `cluster.rs`.)
+#[derive(Debug, thiserror::Error)]
+pub enum NodeFaultError {
+    /// A guard limit would be exceeded, or a node already carries what the fault would
+    /// add; nothing was changed.
+    #[error("guard: {0}")]
+    Guard(String),
+    /// The Kubernetes adapter failed.
+    #[error(transparent)]
+    Kubernetes(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What a node's restore found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeRestored {
+    /// The state before the fault was patched back.
+    Restored,
+    /// The node carries no record of the fault: restored already.
+    NothingToRestore,
+    /// The node is gone.
+    NodeGone,
+}
+
+impl NodeRestored {
+    /// The outcome as recorded on the run (`FaultRecovered.outcome`).
+    pub const fn outcome(self) -> &'static str {
+        match self {
+            NodeRestored::Restored => "removed",
+            NodeRestored::NothingToRestore => "alreadyGone",
+            NodeRestored::NodeGone => "targetGone",
+        }
+    }
+}
 
 /// One chosen node, as the engine uses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,14 +190,14 @@ pub trait NodeFaults: Send + Sync {
         &'a self,
         sel: &'a PodSelector,
         guard: &'a Guard,
-    ) -> BoxFuture<'a, Result<usize, ClusterError>>;
+    ) -> BoxFuture<'a, Result<usize, NodeFaultError>>;
 
     /// The nodes one step hits: matched, guarded, then chosen by the mode.
     fn select<'a>(
         &'a self,
         sel: &'a PodSelector,
         guard: &'a Guard,
-    ) -> BoxFuture<'a, Result<NodeSelection, ClusterError>>;
+    ) -> BoxFuture<'a, Result<NodeSelection, NodeFaultError>>;
 
     /// The nodes of zone `zone` (label `label`), guarded, and those of every other zone.
     fn zone<'a>(
@@ -171,7 +205,7 @@ pub trait NodeFaults: Send + Sync {
         label: &'a str,
         zone: &'a str,
         guard: &'a Guard,
-    ) -> BoxFuture<'a, Result<ZoneNodes, ClusterError>>;
+    ) -> BoxFuture<'a, Result<ZoneNodes, NodeFaultError>>;
 
     /// Makes `change` on node `name` for fault `fault`, leased until `expires`, the record
     /// written in the same patch. Applying twice is applying once.
@@ -181,7 +215,7 @@ pub trait NodeFaults: Send + Sync {
         change: &'a NodeChange,
         fault: &'a str,
         expires: DateTime<Utc>,
-    ) -> BoxFuture<'a, Result<(), ClusterError>>;
+    ) -> BoxFuture<'a, Result<(), NodeFaultError>>;
 
     /// Moves the lease of fault `fault`'s records on node `name` to `expires`.
     fn renew<'a>(
@@ -189,7 +223,7 @@ pub trait NodeFaults: Send + Sync {
         name: &'a str,
         fault: &'a str,
         expires: DateTime<Utc>,
-    ) -> BoxFuture<'a, Result<(), ClusterError>>;
+    ) -> BoxFuture<'a, Result<(), NodeFaultError>>;
 
     /// Undoes what fault `fault` recorded on node `name` (every faultline record when
     /// `None`): the state before the cordon, the taint removed, the records removed.
@@ -197,7 +231,7 @@ pub trait NodeFaults: Send + Sync {
         &'a self,
         name: &'a str,
         fault: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Restored, ClusterError>>;
+    ) -> BoxFuture<'a, Result<NodeRestored, NodeFaultError>>;
 
     /// Evicts every evictable pod on node `name` through the Eviction API, retrying those
     /// a PodDisruptionBudget refuses for `retry_for`; never forced.
@@ -206,8 +240,11 @@ pub trait NodeFaults: Send + Sync {
         name: &'a str,
         grace_seconds: Option<u32>,
         retry_for: Duration,
-    ) -> BoxFuture<'a, Result<Vec<Eviction>, ClusterError>>;
+    ) -> BoxFuture<'a, Result<Vec<Eviction>, NodeFaultError>>;
 
     /// What node `name` shows now; `None` when it is gone.
-    fn read<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<NodeState>, ClusterError>>;
+    fn read<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<NodeState>, NodeFaultError>>;
 }

@@ -66,7 +66,11 @@ impl Runner {
             return Err(Stop::error(RunError::ClusterModeNeeded));
         };
         for sel in targets {
-            match nodes.check(sel, &self.exp.spec.guard).await {
+            match nodes
+                .check(sel, &self.exp.spec.guard)
+                .await
+                .map_err(ClusterError::from)
+            {
                 Ok(_) => {}
                 Err(e @ ClusterError::Guard(_)) => {
                     return Ok(Some(format!("{e}; nothing injected")));

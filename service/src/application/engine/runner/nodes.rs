@@ -84,15 +84,12 @@ impl Runner {
                 kind: f.fault.name().to_string(),
             })
         })?;
-        let selection = port
-            .select(sel, &self.exp.spec.guard)
-            .await
-            .map_err(|source| {
-                Stop::error(RunError::Cluster {
-                    step: step(),
-                    source,
-                })
-            })?;
+        let selection = port.select(sel, &self.exp.spec.guard).await.map_err(|e| {
+            Stop::error(RunError::Cluster {
+                step: step(),
+                source: e.into(),
+            })
+        })?;
         if selection.chosen.is_empty() {
             self.record(RunEvent::Note {
                 message: format!(
@@ -155,7 +152,7 @@ impl Runner {
         let zones = port
             .zone(&z.label.0, &z.zone, &self.exp.spec.guard)
             .await
-            .map_err(fail)?;
+            .map_err(|e| fail(e.into()))?;
         let mut peers: Vec<ipnet::IpNet> = Vec::new();
         for ip in zones.outside.iter().flat_map(|n| n.addresses.iter()) {
             let net = ipnet::IpNet::from(*ip);

@@ -26,9 +26,9 @@ use faultline_exporter::TraceParent;
 
 pub(crate) use in_process::InProcess;
 pub(crate) use kubernetes::Kubernetes;
-pub(crate) use nodes::{NodeApi, NodeOrder};
+pub(crate) use nodes::NodeApi;
 pub(crate) use remote::Remote;
-pub(crate) use seam::{Applied, ExecError, Executor, Order, Recovered, Seen};
+pub(crate) use seam::{Applied, ExecError, Executor, NodeOrder, Order, Recovered, Seen};
 
 use crate::application::engine::inject::Injector;
 use crate::domain::ExecutorRef;

@@ -13,37 +13,12 @@ use chrono::{DateTime, Utc};
 use faultline_agent::faults::FaultId;
 use faultline_exporter::TraceParent;
 
-use super::seam::{Applied, ExecError, Executor, Hit, Order, Recovered, Seen, expiry};
+use super::seam::{Applied, ExecError, Executor, Hit, NodeOrder, Order, Recovered, Seen, expiry};
 use crate::application::engine::inject::KUBERNETES_API;
 use crate::application::ports::{
-    ClusterError, EvictionOutcome, NodeChange, NodeFaults, NodeState, PodCluster, Taint,
+    ClusterError, EvictionOutcome, NodeFaults, NodeState, PodCluster, Taint,
 };
 use crate::domain::ExecutorRef;
-
-/// What a node executor is asked to do to its nodes.
-#[derive(Debug, Clone)]
-pub(crate) enum NodeOrder {
-    /// `spec.unschedulable: true`.
-    Cordon,
-    /// One more taint.
-    Taint(Taint),
-    /// Cordon, then evict every evictable pod.
-    Drain {
-        /// Each eviction's grace period; default each pod's own.
-        grace_seconds: Option<u32>,
-        /// How long refused evictions are tried again.
-        retry_for: Duration,
-    },
-}
-
-impl NodeOrder {
-    fn change(&self) -> NodeChange {
-        match self {
-            NodeOrder::Taint(t) => NodeChange::Taint(t.clone()),
-            NodeOrder::Cordon | NodeOrder::Drain { .. } => NodeChange::Cordon,
-        }
-    }
-}
 
 /// How long a node fault's record holds without renewal: as podFailure's, four agent
 /// leases and at least two minutes (renewing costs an API write per node).
@@ -124,7 +99,7 @@ impl NodeApi {
         for (k, fn_) in nodes.iter_mut().enumerate() {
             let expires = expiry(node_lease(lease));
             if let Err(e) = port.apply(&fn_.name, &change, &fault, expires).await {
-                error = Some(e.into());
+                error = Some(ClusterError::from(e).into());
                 break;
             }
             fn_.expires = Some(expires);
@@ -167,7 +142,7 @@ impl NodeApi {
                     }
                 }
                 Err(e) => {
-                    error = Some(e.into());
+                    error = Some(ClusterError::from(e).into());
                     break;
                 }
             }
@@ -219,7 +194,9 @@ impl Executor for NodeApi {
                 continue;
             };
             let next = expiry(node_lease);
-            port.renew(&n.name, id.as_str(), next).await?;
+            port.renew(&n.name, id.as_str(), next)
+                .await
+                .map_err(ClusterError::from)?;
             *exp = next;
             changed = true;
         }
@@ -239,7 +216,7 @@ impl Executor for NodeApi {
         let mut seen = Vec::new();
         for n in self.snapshot() {
             let target = format!("node {}", n.name);
-            let state = port.read(&n.name).await?;
+            let state = port.read(&n.name).await.map_err(ClusterError::from)?;
             let (effective, evidence) = match state {
                 None => (false, "the node is gone".to_string()),
                 Some(s) => effect_seen(order, &s),
@@ -268,7 +245,7 @@ impl Executor for NodeApi {
                     out.push((n.event.clone(), r.outcome().to_string()))
                 }
                 Ok(_) => {}
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(ClusterError::from(e)),
             }
         }
         if errors.is_empty() {
