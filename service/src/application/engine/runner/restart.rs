@@ -369,6 +369,72 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_node_cordon_left_active_is_restored_from_the_node_s_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_memory().unwrap();
+        interrupted(
+            &store,
+            ExecutorRef::Nodes {
+                nodes: vec!["node-a".into()],
+            },
+        );
+        let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let cluster: Arc<dyn PodCluster> = Arc::new(Cluster::new(
+            kube::Client::new(svc, "default"),
+            ClusterConfig::new(AgentSettings {
+                namespace: "faultline".into(),
+                selector: "app=agent".into(),
+                port: 7150,
+                token: None,
+            }),
+        ));
+        let server = tokio::spawn(async move {
+            let record = serde_json::json!({ "fault": "r1-f1", "expires": "2026-12-01T09:00:00Z", "wasUnschedulable": false });
+            let node = serde_json::json!({ "apiVersion": "v1", "kind": "Node",
+                "metadata": { "name": "node-a", "resourceVersion": "7",
+                    "labels": { "faultline.dev/node-fault": "r1-f1" },
+                    "annotations": { "faultline.dev/cordon": record.to_string() } },
+                "spec": { "unschedulable": true } });
+            let (req, send) = handle
+                .next_request()
+                .await
+                .expect("the restore reads the node");
+            assert_eq!(req.method(), http::Method::GET);
+            assert_eq!(req.uri().path(), "/api/v1/nodes/node-a");
+            send.send_response(Response::new(Body::from(
+                serde_json::to_vec(&node).unwrap(),
+            )));
+            let (req, send) = handle.next_request().await.expect("then patches it back");
+            assert_eq!(req.method(), http::Method::PATCH);
+            let body: serde_json::Value =
+                serde_json::from_slice(&req.into_body().collect_bytes().await.unwrap()).unwrap();
+            assert_eq!(body["spec"], serde_json::json!({ "unschedulable": null }));
+            send.send_response(Response::new(Body::from(
+                serde_json::to_vec(&node).unwrap(),
+            )));
+            assert!(handle.next_request().await.is_none(), "nothing else");
+        });
+        let injector = in_process(dir.path()).await;
+        let done = confirm_recovered(&store, &injector, Some(&cluster))
+            .await
+            .unwrap();
+        drop(cluster);
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(done[0].outcome, Outcome::Recovered { targets: 1 });
+        assert_eq!(
+            recovered(&store),
+            [
+                ("r1-f1-1".to_string(), "removed".to_string()),
+                ("r1-f1-0".to_string(), "removed".to_string())
+            ]
+        );
+        assert!(store.active_faults().unwrap().is_empty());
+    }
+
+    #[tokio::test]
     async fn an_agent_fault_the_journal_already_removed_is_recorded_gone_and_an_unreachable_one_is_kept()
      {
         let dir = tempfile::tempdir().unwrap();
