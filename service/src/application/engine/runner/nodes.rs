@@ -67,9 +67,12 @@ impl Runner {
                 grace_seconds: d
                     .grace_period
                     .map(|g| u32::try_from(g.std().as_secs()).unwrap_or(u32::MAX)),
+                // Never past the step's own bound: a drain's retries are part of its
+                // duration, not added to it.
                 retry_for: d
                     .eviction_timeout
-                    .map_or(DEFAULT_EVICTION_TIMEOUT, |t| t.std()),
+                    .map_or(DEFAULT_EVICTION_TIMEOUT, |t| t.std())
+                    .min(f.duration.map_or(Duration::MAX, |d| d.std())),
             },
             other => {
                 return Err(Stop::error(RunError::NoKubernetesImplementation {

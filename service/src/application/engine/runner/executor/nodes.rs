@@ -277,3 +277,105 @@ fn effect_seen(order: &NodeOrder, state: &NodeState) -> (bool, String) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kube::agents::AgentSettings;
+    use crate::kube::{Cluster, ClusterConfig};
+    use http::{Request, Response};
+    use kube::client::Body;
+
+    #[test]
+    fn a_node_record_outlasts_the_agent_lease() {
+        assert_eq!(
+            node_lease(Duration::from_secs(30)),
+            Duration::from_secs(120)
+        );
+        assert_eq!(
+            node_lease(Duration::from_secs(60)),
+            Duration::from_secs(240)
+        );
+    }
+
+    #[tokio::test]
+    async fn only_nodes_past_half_their_lease_are_renewed_with_the_fault_s_own_record() {
+        let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let cluster = Cluster::new(
+            kube::Client::new(svc, "default"),
+            ClusterConfig::new(AgentSettings {
+                namespace: "faultline".into(),
+                selector: "app=agent".into(),
+                port: 7150,
+                token: None,
+            }),
+        );
+        let server = tokio::spawn(async move {
+            let record = serde_json::json!({ "fault": "run1-f1", "expires": "2026-12-01T09:00:00Z", "wasUnschedulable": false });
+            let node = serde_json::json!({ "apiVersion": "v1", "kind": "Node",
+                "metadata": { "name": "due", "annotations": { "faultline.dev/cordon": record.to_string() } },
+                "spec": { "unschedulable": true } });
+            let (req, send) = handle
+                .next_request()
+                .await
+                .expect("the renewal reads the node");
+            assert_eq!(req.method(), http::Method::GET);
+            assert_eq!(req.uri().path(), "/api/v1/nodes/due");
+            send.send_response(Response::new(Body::from(
+                serde_json::to_vec(&node).unwrap(),
+            )));
+            let (req, send) = handle.next_request().await.expect("and moves its lease");
+            assert_eq!(req.method(), http::Method::PATCH);
+            let body: serde_json::Value =
+                serde_json::from_slice(&req.into_body().collect_bytes().await.unwrap()).unwrap();
+            let text = body["metadata"]["annotations"]["faultline.dev/cordon"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let rec: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(rec["fault"], "run1-f1");
+            assert_eq!(
+                rec["wasUnschedulable"], false,
+                "the rest of the record kept"
+            );
+            assert!(
+                body.get("spec").is_none(),
+                "a renewal changes only the record"
+            );
+            send.send_response(Response::new(Body::from(
+                serde_json::to_vec(&node).unwrap(),
+            )));
+            // No call for the node with 110 s left.
+            assert!(handle.next_request().await.is_none());
+        });
+        let id = FaultId::new("run1-f1").unwrap();
+        let exec = NodeApi::new(Arc::new(cluster), &id, &["due".into(), "fresh".into()]);
+        {
+            let mut nodes = exec.nodes.lock().unwrap();
+            nodes[0].expires = Some(Utc::now() + chrono::Duration::seconds(10));
+            nodes[1].expires = Some(Utc::now() + chrono::Duration::seconds(110));
+        }
+        let next = exec
+            .renew(&id, Duration::from_secs(30), None)
+            .await
+            .unwrap()
+            .expect("a renewal moves an expiry");
+        let nodes = exec.snapshot();
+        drop(exec);
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .unwrap()
+            .unwrap();
+        let left = |i: usize| (nodes[i].expires.unwrap() - Utc::now()).num_seconds();
+        assert!(
+            (115..=120).contains(&left(0)),
+            "renewed to 120 s, got {}",
+            left(0)
+        );
+        assert!((105..=110).contains(&left(1)), "untouched, got {}", left(1));
+        assert!(
+            (next - Utc::now()).num_seconds() <= 110,
+            "the earliest expiry"
+        );
+    }
+}
