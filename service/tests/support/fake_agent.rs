@@ -55,6 +55,7 @@ impl FakeAgent {
                 .route("/v1/faults", web::post().to(apply))
                 .route("/v1/faults/{id}", web::delete().to(recover))
                 .route("/v1/faults/{id}/renew", web::post().to(renew))
+                .route("/v1/faults/{id}/observation", web::get().to(observe))
         })
         .workers(1)
         .listen(listener)
@@ -171,4 +172,36 @@ async fn renew(
     s.calls.push(Call::Renew(id.into_inner()));
     s.traceparents.push(traceparent(&req));
     HttpResponse::Ok().json(serde_json::json!({ "renewed": [], "leaseUntil": chrono::Utc::now() }))
+}
+
+/// Reads back what it applied: every record of the request is "in effect" (a real agent
+/// reads the kernel; the engine's verification only needs the answer's shape). Not a
+/// `Call`: tests assert what was applied and recovered.
+async fn observe(
+    req: HttpRequest,
+    token: web::Data<&'static str>,
+    state: web::Data<Mutex<State>>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    if !authorized(&req, &token) {
+        return HttpResponse::Unauthorized().finish();
+    }
+    let prefix = format!("{}-", id.into_inner());
+    let s = state.lock().unwrap();
+    let observations: Vec<_> = s
+        .applied
+        .iter()
+        .filter(|r| r.id.as_str().starts_with(&prefix))
+        .map(|r| faultline_agent::protocol::ObservedFault {
+            id: r.id.clone(),
+            kind: r.kind.name().into(),
+            target: r.target.to_string(),
+            effective: true,
+            evidence: "applied (fake agent)".into(),
+        })
+        .collect();
+    if observations.is_empty() {
+        return HttpResponse::NotFound().finish();
+    }
+    HttpResponse::Ok().json(faultline_agent::protocol::ObserveResponse { observations })
 }

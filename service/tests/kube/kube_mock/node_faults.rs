@@ -507,9 +507,7 @@ async fn a_zone_outage_partitions_each_zone_node_from_the_other_zones_through_it
         )
         .query("labelSelector", "app.kubernetes.io/name=faultline-agent"),
     ]);
-    // The fake agent has no observation endpoint: read-back is the agents' own (tested there).
-    let yaml_steps =
-        "    - zoneOutage: { zone: eu-west-1a }\n      duration: 1s\n      verify: false\n";
+    let yaml_steps = "    - zoneOutage: { zone: eu-west-1a }\n      duration: 1s\n";
     let r = runner(
         &f,
         cluster(client, agent.port, &[]),
@@ -549,6 +547,20 @@ async fn a_zone_outage_partitions_each_zone_node_from_the_other_zones_through_it
         .collect();
     recovers.sort();
     assert_eq!(recovers, vec!["run1-f1n0", "run1-f1n1"]);
+    let verified = events(&f).into_iter().any(|e| {
+        matches!(
+            e,
+            RunEvent::FaultVerified {
+                affected: 2,
+                selected: 2,
+                ..
+            }
+        )
+    });
+    assert!(
+        verified,
+        "each zone node's partition read back through its agent"
+    );
     let (mut applied, _, _) = faults(&f);
     applied.sort();
     assert_eq!(
