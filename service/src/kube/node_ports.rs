@@ -93,15 +93,15 @@ impl NodeFaults for Cluster {
         name: &'a str,
         grace_seconds: Option<u32>,
         retry_for: Duration,
+        protected: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<Eviction>, NodeFaultError>> {
-        evict_all(
-            self.client(),
-            name,
-            self.protected_namespaces(),
-            grace_seconds,
-            retry_for,
-        )
-        .map(|r| r.map_err(node_error))
+        let mut all = self.protected_namespaces().to_vec();
+        all.extend(protected.iter().cloned());
+        async move {
+            evict_all(self.client(), name, &all, grace_seconds, retry_for)
+                .await
+                .map_err(node_error)
+        }
         .boxed()
     }
 

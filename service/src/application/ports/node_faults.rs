@@ -234,12 +234,15 @@ pub trait NodeFaults: Send + Sync {
     ) -> BoxFuture<'a, Result<NodeRestored, NodeFaultError>>;
 
     /// Evicts every evictable pod on node `name` through the Eviction API, retrying those
-    /// a PodDisruptionBudget refuses for `retry_for`; never forced.
+    /// a PodDisruptionBudget refuses for `retry_for`; never forced. Pods in `protected`
+    /// (the experiment's `guard.protectedNamespaces`), as in the service's own protected
+    /// namespaces, are left.
     fn evict_all<'a>(
         &'a self,
         name: &'a str,
         grace_seconds: Option<u32>,
         retry_for: Duration,
+        protected: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<Eviction>, NodeFaultError>>;
 
     /// What node `name` shows now; `None` when it is gone.

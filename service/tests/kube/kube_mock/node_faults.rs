@@ -257,6 +257,7 @@ async fn a_drain_evicts_skips_daemonset_pods_and_reports_what_a_budget_blocked()
         vec![
             PodFx::new("shop", "web-0", "node-a").json(),
             ds,
+            PodFx::new("kube-system", "coredns-5d78c9869d-x2x4p", "node-a").json(),
             PodFx::new("shop", "web-1", "node-a").json(),
         ],
         "",
@@ -295,6 +296,10 @@ async fn a_drain_evicts_skips_daemonset_pods_and_reports_what_a_budget_blocked()
     assert!(
         seen.iter().all(|s| !s.uri.contains("fluent-bit")),
         "the DaemonSet pod is skipped"
+    );
+    assert!(
+        seen.iter().all(|s| !s.uri.contains("coredns")),
+        "a pod in a protected namespace is left"
     );
     assert!(
         seen.iter().all(|s| s.method != Method::DELETE),

@@ -73,6 +73,7 @@ impl Runner {
                     .eviction_timeout
                     .map_or(DEFAULT_EVICTION_TIMEOUT, |t| t.std())
                     .min(f.duration.map_or(Duration::MAX, |d| d.std())),
+                protected: self.exp.spec.guard.protected_namespaces.clone(),
             },
             other => {
                 return Err(Stop::error(RunError::NoKubernetesImplementation {

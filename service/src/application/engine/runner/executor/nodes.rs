@@ -112,11 +112,15 @@ impl NodeApi {
             let NodeOrder::Drain {
                 grace_seconds,
                 retry_for,
+                protected,
             } = order
             else {
                 continue;
             };
-            match port.evict_all(&fn_.name, *grace_seconds, *retry_for).await {
+            match port
+                .evict_all(&fn_.name, *grace_seconds, *retry_for, protected)
+                .await
+            {
                 Ok(evictions) => {
                     let mut i = 0;
                     for ev in evictions {

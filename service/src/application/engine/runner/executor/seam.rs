@@ -68,6 +68,8 @@ pub(crate) enum NodeOrder {
         grace_seconds: Option<u32>,
         /// How long refused evictions are tried again.
         retry_for: Duration,
+        /// Namespaces whose pods are left (`guard.protectedNamespaces`).
+        protected: Vec<String>,
     },
 }
 
