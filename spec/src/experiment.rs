@@ -430,6 +430,11 @@ pub struct Guard {
     /// the service's `maxDuration` setting, default [`Guard::DEFAULT_MAX_DURATION`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_duration: Option<Duration>,
+    /// Let node faults (nodeCordon, nodeTaint, nodeDrain, zoneOutage) hit control-plane
+    /// nodes (labelled `node-role.kubernetes.io/control-plane` or `.../master`); refused
+    /// by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_control_plane: bool,
 }
 
 /// `guard.errorBudget`: what must hold before faults are allowed in.
@@ -463,6 +468,7 @@ impl Default for Guard {
             dry_run: false,
             error_budget: None,
             max_duration: None,
+            allow_control_plane: false,
         }
     }
 }

@@ -35,6 +35,7 @@ pub use experiment::{
 pub use fault::{
     Direction, FaultKind, Host, NetemParams, NetworkScope, NodeFault, PeerPort, PodFault, Signal,
 };
+pub use fault::{TaintEffect, ZONE_LABEL};
 pub use load::{load_file, load_str};
 pub use schedule::{Schedule, ScheduleError, WeekdayError};
 pub use schedule_policy::{ConcurrencyPolicy, SchedulePolicy};

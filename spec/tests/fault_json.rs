@@ -6,7 +6,7 @@
 use faultline_spec::{FaultKind, Step};
 
 /// (kind, its JSON as the types serialise it)
-const PINNED: [(&str, &str); 17] = [
+const PINNED: [(&str, &str); 21] = [
     (
         "stressCpu",
         r#"{"stressCpu":{"workers":2,"load":50.0,"loadSlice":"100ms"}}"#,
@@ -62,6 +62,19 @@ const PINNED: [(&str, &str); 17] = [
     (
         "ioThrottle",
         r#"{"ioThrottle":{"device":"8:0","rbps":"10MiB","wbps":"1MiB","riops":100,"wiops":50}}"#,
+    ),
+    ("nodeCordon", r#"{"nodeCordon":{}}"#),
+    (
+        "nodeTaint",
+        r#"{"nodeTaint":{"key":"faultline.dev/chaos","value":"on","effect":"NoExecute"}}"#,
+    ),
+    (
+        "nodeDrain",
+        r#"{"nodeDrain":{"evictionTimeout":"2m","gracePeriod":"10s"}}"#,
+    ),
+    (
+        "zoneOutage",
+        r#"{"zoneOutage":{"zone":"eu-west-1a","label":"topology.kubernetes.io/zone"}}"#,
     ),
 ];
 
@@ -121,6 +134,15 @@ fn defaults_are_filled_in_and_written_out_as_before() {
         ),
         (r#"{"podKill":{}}"#, r#"{"podKill":{}}"#),
         (r#"{"podFailure":{}}"#, r#"{"podFailure":{}}"#),
+        (
+            r#"{"nodeTaint":{"key":"chaos","effect":"NoSchedule"}}"#,
+            r#"{"nodeTaint":{"key":"chaos","effect":"NoSchedule"}}"#,
+        ),
+        (r#"{"nodeDrain":{}}"#, r#"{"nodeDrain":{}}"#),
+        (
+            r#"{"zoneOutage":{"zone":"b"}}"#,
+            r#"{"zoneOutage":{"zone":"b","label":"topology.kubernetes.io/zone"}}"#,
+        ),
     ] {
         // Read as the journal reads a line: JSON faultline wrote goes through the upgrade.
         let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
@@ -163,6 +185,10 @@ fn required_fields_and_unknown_fields_are_refused_as_before() {
         r#"{"networkReorder":{"reorder":5}}"#,
         r#"{"networkBandwidth":{"rate":"1mbps","limit":"1KB"}}"#,
         r#"{"containerKill":{}}"#,
+        r#"{"nodeTaint":{"key":"chaos"}}"#,
+        r#"{"nodeTaint":{"key":"chaos","effect":"NoWhere"}}"#,
+        r#"{"zoneOutage":{}}"#,
+        r#"{"nodeCordon":{"force":true}}"#,
         r#"{"stressCpu":{"workers":1,"load":5,"extra":1}}"#,
         r#"{"processKill":{"signal":"SIGWHAT"}}"#,
         r#"{"stressGpu":{}}"#,
@@ -220,7 +246,17 @@ fn the_agent_s_and_the_service_s_kinds_serialise_as_the_spec_s() {
         (node, pod),
         (NodeFault::ALL_NAMES.len(), PodFault::ALL_NAMES.len())
     );
-    assert_eq!(PodFault::ALL_NAMES, ["podKill", "podFailure"]);
+    assert_eq!(
+        PodFault::ALL_NAMES,
+        [
+            "podKill",
+            "podFailure",
+            "nodeCordon",
+            "nodeTaint",
+            "nodeDrain",
+            "zoneOutage"
+        ]
+    );
 }
 
 /// `validate --explain` prints a fault as these types serialise it: the keys it lists are

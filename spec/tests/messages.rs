@@ -35,6 +35,16 @@ fn pods(kind_and_params: &str, duration: bool) -> String {
     format!("{NATIVE}{KUBE}    - {kind_and_params}{d}\n")
 }
 
+/// A node step held for 1s with its own `target` (an experiment whose own target is pods).
+fn nodes(kind_and_params: &str, target: &str) -> String {
+    format!("{NATIVE}{KUBE}    - {kind_and_params}\n      target: {target}\n      duration: 1s\n")
+}
+
+/// A zone step held for 1s, in an experiment with no target.
+fn zone(kind_and_params: &str) -> String {
+    format!("{NATIVE}  steps:\n    - {kind_and_params}\n      duration: 1s\n")
+}
+
 /// A Chaos Mesh document of `kind` with `body` under `spec` (two-space indented).
 fn chaos(kind: &str, body: &str) -> String {
     format!("{CM}{kind}\n{CM_SPEC}{body}")
@@ -146,6 +156,31 @@ fn cases() -> Vec<(&'static str, String)> {
         ("ioThrottle iops too large", step("ioThrottle: {device: '8:0', riops: 4294967296}")),
         ("ioThrottle typo", step("ioThrottle: {device: '8:0', wbsp: 1MiB}")),
         ("ioThrottle ok", step("ioThrottle: {path: /data, wbps: 1MiB, wiops: 100}")),
+        // Node kinds: the step's target names nodes, never pods.
+        ("nodeCordon pod target", nodes("nodeCordon: {}", "{namespaces: [a], labelSelectors: {app: web}, mode: all}")),
+        ("nodeCordon no nodes", nodes("nodeCordon: {}", "{mode: one}")),
+        ("nodeCordon local", step("nodeCordon: {}")),
+        ("nodeCordon typo", nodes("nodeCordon: {force: true}", "{nodes: [n1], mode: all}")),
+        ("nodeCordon not a map", nodes("nodeCordon: yes", "{nodes: [n1], mode: all}")),
+        ("nodeCordon without duration", format!("{NATIVE}{KUBE}    - nodeCordon: {{}}\n      target: {{nodes: [n1], mode: all}}\n")),
+        ("nodeTaint missing", nodes("nodeTaint: {}", "{nodes: [n1], mode: all}")),
+        ("nodeTaint bad key", nodes("nodeTaint: {key: 'chaos monkey', effect: NoSchedule}", "{nodes: [n1], mode: all}")),
+        ("nodeTaint bad key prefix", nodes("nodeTaint: {key: 'Example.com/chaos', effect: NoSchedule}", "{nodes: [n1], mode: all}")),
+        ("nodeTaint long key", nodes(&format!("nodeTaint: {{key: {}, effect: NoSchedule}}", "k".repeat(64)), "{nodes: [n1], mode: all}")),
+        ("nodeTaint empty key", nodes("nodeTaint: {key: '', effect: NoSchedule}", "{nodes: [n1], mode: all}")),
+        ("nodeTaint bad value", nodes("nodeTaint: {key: chaos, value: '-on', effect: NoSchedule}", "{nodes: [n1], mode: all}")),
+        ("nodeTaint list value", nodes("nodeTaint: {key: chaos, value: [on], effect: NoSchedule}", "{nodes: [n1], mode: all}")),
+        ("nodeTaint bad effect", nodes("nodeTaint: {key: chaos, effect: noschedule}", "{nodes: [n1], mode: all}")),
+        ("nodeTaint stranger effect", nodes("nodeTaint: {key: chaos, effect: Evict}", "{nodes: [n1], mode: all}")),
+        ("nodeDrain timeout zero", nodes("nodeDrain: {evictionTimeout: 0s}", "{nodeSelectors: {pool: batch}, mode: one}")),
+        ("nodeDrain timeout long", nodes("nodeDrain: {evictionTimeout: 1h}", "{nodeSelectors: {pool: batch}, mode: one}")),
+        ("nodeDrain bad timeout", nodes("nodeDrain: {evictionTimeout: soon}", "{nodeSelectors: {pool: batch}, mode: one}")),
+        ("nodeDrain bad grace", nodes("nodeDrain: {gracePeriod: 5}", "{nodeSelectors: {pool: batch}, mode: one}")),
+        ("zoneOutage missing zone", zone("zoneOutage: {}")),
+        ("zoneOutage empty zone", zone("zoneOutage: {zone: ''}")),
+        ("zoneOutage bad zone", zone("zoneOutage: {zone: 'eu west'}")),
+        ("zoneOutage bad label", zone("zoneOutage: {zone: a, label: 'topology zone'}")),
+        ("zoneOutage with target", format!("{NATIVE}  steps:\n    - zoneOutage: {{zone: a}}\n      target: {{nodes: [n1], mode: all}}\n      duration: 1s\n")),
         ("step without kind", once("name: x")),
         ("step with unknown kind", once("stressGpu: {}")),
         ("step with two kinds", step("stressCpu: {workers: 1, load: 5}\n      stressMemory: {workers: 1, size: 1MB}")),

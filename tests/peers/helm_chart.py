@@ -62,7 +62,8 @@ CLUSTER_RULES = {
     ("", "pods/log", "get", ()),
     *(("", "events", v, ()) for v in ("create", "patch")),
     *(("", "namespaces", v, ()) for v in ("get", "list")),
-    ("", "nodes", "list", ()),
+    ("", "pods/eviction", "create", ()),
+    *(("", "nodes", v, ()) for v in ("get", "list", "patch")),
 }
 
 

@@ -44,6 +44,10 @@ pub struct TargetPlan {
     /// Why it was not resolved here, or why resolving failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The target of a node fault (nodeCordon, nodeTaint, nodeDrain): its `nodes` and
+    /// `nodeSelectors` choose nodes, not the pods on them.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub of_nodes: bool,
 }
 
 /// Builds the dry-run answer. With `resolve_locally` (the in-process agent), local
@@ -61,6 +65,17 @@ pub fn dry_run(exp: &Experiment, resolve_locally: bool) -> DryRun {
             distinct.push(t);
         }
     }
+    let node_plans = crate::application::engine::plan::node_targets(exp)
+        .into_iter()
+        .map(|sel| TargetPlan {
+            target: serde_json::to_value(sel).unwrap_or_default(),
+            resolved: None,
+            note: Some(
+                "nodes of a node fault; resolved when the run starts (in cluster mode: now, by the dry run)"
+                    .to_string(),
+            ),
+            of_nodes: true,
+        });
     DryRun {
         experiment: exp.metadata.name.clone(),
         dry_run: true,
@@ -69,6 +84,7 @@ pub fn dry_run(exp: &Experiment, resolve_locally: bool) -> DryRun {
         targets: distinct
             .into_iter()
             .map(|t| resolve(t, resolve_locally))
+            .chain(node_plans)
             .collect(),
         checks: exp
             .spec
@@ -106,6 +122,7 @@ fn resolve(target: &Target, locally: bool) -> TargetPlan {
         target: serde_json::to_value(target).unwrap_or_default(),
         resolved,
         note,
+        of_nodes: false,
     }
 }
 
@@ -118,6 +135,10 @@ pub async fn resolve_in_cluster(plan: &mut DryRun, exp: &Experiment, cluster: &d
         else {
             continue;
         };
+        if tp.of_nodes {
+            resolve_nodes_in_cluster(tp, &mut plan.refusal, &sel, exp, cluster).await;
+            continue;
+        }
         match cluster
             .check(&sel, exp.metadata.namespace.as_deref(), &exp.spec.guard)
             .await
@@ -145,9 +166,53 @@ pub async fn resolve_in_cluster(plan: &mut DryRun, exp: &Experiment, cluster: &d
     }
 }
 
+/// A node fault's target listed now with the guard over nodes, as the run would before
+/// injecting.
+async fn resolve_nodes_in_cluster(
+    tp: &mut TargetPlan,
+    refusal: &mut Option<String>,
+    sel: &faultline_spec::PodSelector,
+    exp: &Experiment,
+    cluster: &dyn PodCluster,
+) {
+    let Some(nodes) = cluster.nodes() else {
+        return;
+    };
+    match nodes
+        .check(sel, &exp.spec.guard)
+        .await
+        .map_err(ClusterError::from)
+    {
+        Ok(n) => {
+            tp.resolved = Some(serde_json::json!({
+                "matchingNodes": n,
+                "mode": sel.mode.to_string(),
+                "atMost": max_chosen(sel.mode, n),
+            }));
+            tp.note = None;
+        }
+        Err(e @ ClusterError::Guard(_)) => {
+            tp.note = Some(e.to_string());
+            refusal.get_or_insert_with(|| format!("{e}; nothing would be injected"));
+        }
+        Err(e) => {
+            tp.note = Some(format!(
+                "does not resolve now: {}",
+                faultline_agent::agent::error_chain(&e)
+            ));
+        }
+    }
+}
+
 fn collect_targets<'e>(steps: &'e [Step], out: &mut Vec<&'e Target>) {
     for s in steps {
         match s {
+            // Node kinds' targets are nodes: planned apart (`node_targets`).
+            Step::Fault(f)
+                if matches!(
+                    f.fault.decl().targets,
+                    faultline_spec::fault::Targets::Nodes | faultline_spec::fault::Targets::Zone
+                ) => {}
             Step::Fault(f) => out.extend(f.target.as_ref()),
             Step::Parallel(g) | Step::Serial(g) => collect_targets(&g.steps, out),
             Step::Suspend(_) | Step::Check(_) => {}
@@ -158,5 +223,44 @@ fn collect_targets<'e>(steps: &'e [Step], out: &mut Vec<&'e Target>) {
                 .for_each(|b| collect_targets(&b.then, out)),
             Step::Repeat(r) => collect_targets(std::slice::from_ref(&*r.step), out),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_faults_are_planned_on_nodes_and_their_targets_are_not_read_as_pods() {
+        let exp = faultline_spec::load_file(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/native/node-drain-and-zone.yaml"
+        )))
+        .unwrap()
+        .remove(0);
+        let plan = dry_run(&exp, false);
+        let rows: Vec<(&str, &str)> = plan
+            .faults
+            .iter()
+            .map(|f| (f.kind.as_str(), f.target.as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("nodeDrain", "nodes pool=batch (mode one)"),
+                ("nodeTaint", "nodes worker-3 (mode all)"),
+                (
+                    "zoneOutage",
+                    "nodes topology.kubernetes.io/zone=eu-west-1a (cut off from the other zones' nodes)"
+                ),
+            ]
+        );
+        assert_eq!(plan.targets.len(), 2, "{:?}", plan.targets);
+        assert!(plan.targets.iter().all(|t| t.of_nodes));
+        assert_eq!(
+            plan.targets[0].target,
+            serde_json::json!({ "nodeSelectors": { "pool": "batch" }, "mode": "one" })
+        );
+        assert_eq!(plan.refusal, None);
     }
 }

@@ -1,5 +1,5 @@
 //! `faultline serve --kubernetes`: connects to the cluster, restores pods a killed service
-//! left under podFailure, and competes for the leader Lease for the service's lifetime.
+//! left under podFailure and nodes it left cordoned or tainted, and competes for the leader Lease for the service's lifetime.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -157,6 +157,18 @@ async fn sweep(cluster: &Cluster) {
         }
         Err(e) => {
             tracing::warn!(error = %error_chain(&e), "podFailure sweep failed; retrying later")
+        }
+    }
+    // Nodes a killed service left cordoned or tainted (nodeCordon, nodeTaint, nodeDrain):
+    // restored once their record's lease lapsed, so a live run keeps its nodes.
+    match cluster.node_faults().sweep_lapsed(chrono::Utc::now()).await {
+        Ok(restored) => {
+            for (node, r) in &restored {
+                tracing::warn!(node = %node, outcome = r.outcome(), "restored a node fault no live run owns (its lease lapsed)");
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %error_chain(&e), "node fault sweep failed; retrying later")
         }
     }
 }

@@ -25,6 +25,12 @@ pub enum ExecutorRef {
         /// The pods, `NS/NAME`.
         pods: Vec<String>,
     },
+    /// The Kubernetes API (nodeCordon, nodeTaint, nodeDrain): the nodes changed, each
+    /// carrying the fault's record.
+    Nodes {
+        /// The node names.
+        nodes: Vec<String>,
+    },
 }
 
 impl ExecutorRef {
@@ -34,7 +40,7 @@ impl ExecutorRef {
         match self {
             ExecutorRef::InProcess => "in-process",
             ExecutorRef::Agent { url, .. } => url,
-            ExecutorRef::Kubernetes { .. } => "kubernetes-api",
+            ExecutorRef::Kubernetes { .. } | ExecutorRef::Nodes { .. } => "kubernetes-api",
         }
     }
 }

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::agents::{AgentDirectory, AgentSettings};
 use super::error::KubeError;
+use super::nodes::NodeInjector;
 use super::pod_failure::PodFailureInjector;
 use super::resolve::{DEFAULT_PAGE_SIZE, Resolver};
 use super::select::{choose, describe, pod_key};
@@ -106,6 +107,7 @@ struct Inner {
     agents: AgentDirectory,
     pod_failure: PodFailureInjector,
     tasks: TaskPodRunner,
+    nodes: NodeInjector,
     protected: Vec<String>,
     rng: Mutex<fastrand::Rng>,
     /// The leader elector's view, once one runs.
@@ -121,6 +123,7 @@ impl Cluster {
                 agents: AgentDirectory::new(resolver.clone(), cfg.agents),
                 pod_failure: PodFailureInjector::new(client.clone(), cfg.pause_image),
                 tasks: TaskPodRunner::new(client.clone(), cfg.protected_namespaces.clone()),
+                nodes: NodeInjector::new(client.clone()),
                 resolver,
                 client,
                 protected: cfg.protected_namespaces,
@@ -164,6 +167,16 @@ impl Cluster {
     /// The pods of task steps.
     pub fn tasks(&self) -> &TaskPodRunner {
         &self.inner.tasks
+    }
+
+    /// Node selection, cordons and taints.
+    pub fn node_faults(&self) -> &NodeInjector {
+        &self.inner.nodes
+    }
+
+    /// The namespaces no run may touch (`--protect-namespace`).
+    pub fn protected_namespaces(&self) -> &[String] {
+        &self.inner.protected
     }
 
     /// The namespaces `sel` searches: its own, else the experiment's.

@@ -112,6 +112,10 @@ impl PodCluster for Cluster {
     fn leads(&self) -> Option<bool> {
         Cluster::leads(self)
     }
+
+    fn nodes(&self) -> Option<&dyn crate::application::ports::NodeFaults> {
+        Some(self)
+    }
 }
 
 impl PodFailures for PodFailureInjector {

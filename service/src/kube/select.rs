@@ -63,7 +63,7 @@ pub fn matches_client_side(sel: &PodSelector, pod: &Pod) -> bool {
 /// `random-max-percent` floor(n * r / 100) for a whole r drawn uniformly from 0..=max.
 /// The order of the result is random, as in Chaos Mesh; percentages may therefore pick
 /// none (1 pod at 50 %), which the caller reports rather than treats as an error.
-pub fn choose(mut pods: Vec<Pod>, mode: Mode, rng: &mut fastrand::Rng) -> Vec<Pod> {
+pub fn choose<T>(mut pods: Vec<T>, mode: Mode, rng: &mut fastrand::Rng) -> Vec<T> {
     let n = pods.len();
     let k = match mode {
         Mode::RandomMaxPercent(p) => {

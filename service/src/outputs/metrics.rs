@@ -24,8 +24,12 @@ pub struct MetricsObserver {
 }
 
 /// The Kubernetes namespace of a fault's target as the engine writes it (`pod NS/NAME`),
-/// or `local` for a target on this machine (pid, process, cgroup, netns, container).
+/// `nodes` for a node (`node NAME`: nodes have no namespace), or `local` for a target on
+/// this machine (pid, process, cgroup, netns, container).
 pub fn namespace_of(target: &str) -> String {
+    if target.starts_with("node ") {
+        return "nodes".to_string();
+    }
     target
         .strip_prefix("pod ")
         .and_then(|p| p.split_once('/'))
@@ -175,5 +179,6 @@ mod tests {
     fn namespaces_of_pods_and_local_targets() {
         assert_eq!(namespace_of("pod shop/checkout-1"), "shop");
         assert_eq!(namespace_of("pid 42"), "local");
+        assert_eq!(namespace_of("node worker-3"), "nodes");
     }
 }

@@ -6,6 +6,7 @@
 mod agent_faults;
 mod engine;
 mod lease;
+mod node_faults;
 mod pod_faults;
 mod pod_verify;
 mod tasks;

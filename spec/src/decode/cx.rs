@@ -170,11 +170,12 @@ impl Cx {
     ) -> Option<R> {
         let Value::Map(entries) = &node.value else {
             let fields: Vec<_> = schema.names().collect();
-            self.expected(
-                path,
-                node,
-                &format!("a map with fields {}", fields.join(", ")),
-            );
+            let what = if fields.is_empty() {
+                "an empty map `{}` (it takes no fields)".to_string()
+            } else {
+                format!("a map with fields {}", fields.join(", "))
+            };
+            self.expected(path, node, &what);
             return None;
         };
         let obj = Obj {
@@ -270,12 +271,12 @@ impl Cx {
             }
         }
         let fields: Vec<_> = schema.names().collect();
-        self.err_hint(
-            &path,
-            pos,
-            msg,
-            format!("known fields here: {}", fields.join(", ")),
-        )
+        let hint = if fields.is_empty() {
+            format!("`{}` takes no fields; write it `{{}}`", obj.path)
+        } else {
+            format!("known fields here: {}", fields.join(", "))
+        };
+        self.err_hint(&path, pos, msg, hint)
     }
 }
 

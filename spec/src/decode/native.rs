@@ -26,6 +26,7 @@ pub static GUARD: Schema = Schema::new(&[
     ("dryRun", None),
     ("errorBudget", Some(&ERROR_BUDGET)),
     ("maxDuration", None),
+    ("allowControlPlane", None),
 ]);
 
 /// `spec.guard.errorBudget`.
@@ -239,7 +240,12 @@ fn guard(cx: &mut Cx, o: &Obj<'_>) -> Option<Guard> {
         },
         None => Some(None),
     };
+    let allow_control_plane = match o.get("allowControlPlane") {
+        Some(n) => cx.boolean(n, &o.at("allowControlPlane")),
+        None => Some(false),
+    };
     Some(Guard {
+        allow_control_plane: allow_control_plane?,
         max_duration: max_duration?,
         max_targets: max_targets?,
         max_percent: max_percent?,

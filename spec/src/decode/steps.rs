@@ -1,7 +1,7 @@
 //! `steps`: faults, `parallel:` and `serial:` groups, `suspend:` waits, `check:` status
 //! checks (`check_step.rs`), `task:` steps (`task_step.rs`), `repeat:` (`super::repeat`).
 
-use super::cx::{Cx, Obj, Schema, index};
+use super::cx::{Cx, Obj, Schema, index, join};
 use super::fault;
 use super::target::{TARGET, target};
 use super::task_step::{StepReader, TASK, TASK_KEY, task_step};
@@ -9,7 +9,7 @@ use super::tree::Node;
 use super::tree::{ScalarKind, Value};
 use crate::experiment::{FaultStep, Group, Step};
 use crate::fault::{FaultKind, STEP_KEYS, Targets};
-use crate::selector::Target;
+use crate::selector::{PodSelector, Target};
 use crate::units::Duration;
 use crate::verify::Verify;
 
@@ -312,7 +312,27 @@ impl Steps {
             Some(Target::Local(_)) => DefaultTarget::Local,
             None => self.default,
         };
-        let pod_fault = f.decl().targets == Targets::Pods;
+        let targets = f.decl().targets;
+        if targets == Targets::Zone {
+            // The zone is the target; a step `target` would say something it ignores.
+            if let Some(n) = o.get("target") {
+                cx.err_hint(
+                    &o.at("target"),
+                    n.pos,
+                    format!("`{kind}` takes no `target`: its `zone` names the nodes"),
+                    "remove `target` from this step",
+                );
+                return None;
+            }
+            return ok.then_some(());
+        }
+        if targets == Targets::Nodes
+            && let Some(Target::Kubernetes(sel)) = tgt
+            && !node_target(cx, o, kind, sel)
+        {
+            ok = false;
+        }
+        let pod_fault = matches!(targets, Targets::Pods | Targets::Nodes);
         match effective {
             DefaultTarget::None => {
                 cx.err_hint(
@@ -328,8 +348,19 @@ impl Steps {
                 cx.err_hint(
                     &o.at("target"),
                     pos,
-                    format!("`{kind}` acts on Kubernetes pods but the target is local"),
-                    "give this step a Kubernetes `target:` (namespaces, labelSelectors, mode)",
+                    format!(
+                        "`{kind}` acts on Kubernetes {} but the target is local",
+                        if targets == Targets::Nodes {
+                            "nodes"
+                        } else {
+                            "pods"
+                        }
+                    ),
+                    if targets == Targets::Nodes {
+                        "give this step a `target:` of nodes (`nodes`, `nodeSelectors`, `mode`)"
+                    } else {
+                        "give this step a Kubernetes `target:` (namespaces, labelSelectors, mode)"
+                    },
                 );
                 ok = false;
             }
@@ -406,4 +437,47 @@ fn verify(cx: &mut Cx, n: &Node, path: &str) -> Option<Option<Verify>> {
         ok.then_some(Some(v))
     })
     .flatten()
+}
+
+/// A node kind's own `target`: nodes by name (`nodes`) and/or label (`nodeSelectors`),
+/// and a `mode`; every pod field is refused, since no pod is selected.
+fn node_target(cx: &mut Cx, o: &Obj<'_>, kind: &str, sel: &PodSelector) -> bool {
+    let pos = o.get("target").map_or(o.pos, |n| n.pos);
+    let pod_fields = [
+        ("namespaces", !sel.namespaces.is_empty()),
+        ("labelSelectors", !sel.label_selectors.is_empty()),
+        ("expressionSelectors", !sel.expression_selectors.is_empty()),
+        ("fieldSelectors", !sel.field_selectors.is_empty()),
+        ("annotationSelectors", !sel.annotation_selectors.is_empty()),
+        ("podPhaseSelectors", !sel.pod_phase_selectors.is_empty()),
+        ("pods", !sel.pods.is_empty()),
+    ];
+    let given: Vec<&str> = pod_fields
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(f, _)| *f)
+        .collect();
+    if let Some(first) = given.first() {
+        cx.err_hint(
+            &join(&o.at("target"), first),
+            pos,
+            format!(
+                "`{kind}` acts on nodes; `{}` select{} pods",
+                given.join("`, `"),
+                if given.len() == 1 { "s" } else { "" }
+            ),
+            "name the nodes with `nodes: [NAME]` or `nodeSelectors: {LABEL: VALUE}`",
+        );
+        return false;
+    }
+    if sel.nodes.is_empty() && sel.node_selectors.is_empty() {
+        cx.err_hint(
+            &o.at("target"),
+            pos,
+            format!("`{kind}` needs nodes: its `target` has no `nodes` or `nodeSelectors`"),
+            "name the nodes with `nodes: [NAME]` or `nodeSelectors: {LABEL: VALUE}`",
+        );
+        return false;
+    }
+    true
 }

@@ -26,6 +26,11 @@ pub enum Targets {
     LocalOrPods,
     /// Kubernetes pods only (the kind acts on pods or their containers).
     Pods,
+    /// Kubernetes nodes: the step's `target` names them with `nodes` and/or
+    /// `nodeSelectors` and a `mode`, and nothing about pods.
+    Nodes,
+    /// The nodes of one zone, which the kind's own fields name; it takes no `target`.
+    Zone,
 }
 
 /// Where a kind sits in a Chaos Mesh manifest.

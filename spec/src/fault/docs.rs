@@ -280,6 +280,8 @@ fn targets(t: Targets) -> &'static str {
     match t {
         Targets::LocalOrPods => "a local target or pods",
         Targets::Pods => "pods",
+        Targets::Nodes => "nodes",
+        Targets::Zone => "the nodes of a zone",
     }
 }
 

@@ -9,6 +9,7 @@
 use super::decl::{ChaosMesh, Executor, Targets};
 use super::declare::fault_kinds;
 use super::disk::{AbsPath, DevNum, DeviceNumber, MAX_FILL};
+use super::node::{LabelKey, LabelValue, TaintEffect, ZoneLabel, ZoneLabelKey, ZoneName};
 use super::scope::NetworkScope;
 use super::values::{PauseMethod, Sig, Signal};
 use crate::decode::cx::{Cx, Obj};
@@ -359,6 +360,79 @@ fault_kinds! {
         #[serde(skip_serializing_if = "Option::is_none")]
         wiops: Option<u32> as Opt<Int<1, { u32::MAX as i64 }>> = default;
     }
+
+    /// Cordon nodes: `spec.unschedulable: true`, so no new pod is scheduled on them (the
+    /// pods already there keep running). The node is annotated first
+    /// (`faultline.dev/cordon`: the fault, its lease, whether it was cordoned already) and
+    /// recovery restores exactly the state before, also after a timeout, a failed check or
+    /// an abort; a service that died is stood in for by the leader's sweep once the lease
+    /// lapses. The step's `target` names the nodes (`nodes`, `nodeSelectors`, `mode`).
+    #[derive(Eq, Default)]
+    pod NodeCordon "nodeCordon" {
+        targets: Targets::Nodes,
+        instant: false,
+        chaos_mesh: None,
+    } {
+    }
+
+    /// Taint nodes with `key=value:effect`, annotated like `nodeCordon`
+    /// (`faultline.dev/taint`); recovery removes exactly that taint and keeps every other.
+    /// `NoExecute` also evicts the running pods that do not tolerate it (they are not
+    /// brought back). A taint with the same key and effect already on the node is refused:
+    /// recovery could not tell it from ours.
+    #[derive(Eq)]
+    pod NodeTaint "nodeTaint" {
+        targets: Targets::Nodes,
+        instant: false,
+        chaos_mesh: None,
+    } {
+        /// The taint's key, a label key (`chaos`, `faultline.dev/chaos`).
+        key: String as LabelKey, required "a taint key like `faultline.dev/chaos`";
+        /// The taint's value, a label value; may be empty.
+        #[serde(skip_serializing_if = "String::is_empty")]
+        value: String as LabelValue = default;
+        /// What the taint does: `NoSchedule`, `PreferNoSchedule` or `NoExecute`.
+        effect: TaintEffect as OneOf<TaintEffect>,
+            required "one of `NoSchedule`, `PreferNoSchedule`, `NoExecute`";
+    }
+
+    /// Drain nodes as `kubectl drain` does: cordon them (as `nodeCordon`), then evict every
+    /// pod on them through the Eviction API (policy/v1), skipping DaemonSet and mirror
+    /// pods. An eviction a PodDisruptionBudget refuses (429) is retried until
+    /// `evictionTimeout` and then reported as blocked, with the budget when the API names
+    /// it; nothing is ever forced. Recovery uncordons; the evicted pods are not brought
+    /// back (their controllers schedule replacements elsewhere).
+    #[derive(Eq, Default)]
+    pod NodeDrain "nodeDrain" {
+        targets: Targets::Nodes,
+        instant: false,
+        chaos_mesh: None,
+        check: eviction_timeout_in_range,
+    } {
+        /// How long evictions a PodDisruptionBudget refuses are retried (1s..=10m);
+        /// default 1m. The pods still refused then are reported as blocked.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        eviction_timeout("evictionTimeout"): Option<Duration> as Opt<Dur> = default;
+        /// Grace period of each eviction; default: each pod's own.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        grace_period("gracePeriod"): Option<Duration> as Opt<Dur> = default;
+    }
+
+    /// A zone outage: every node whose `label` is `zone` is cut off (nftables drop rules,
+    /// both directions, through each node's agent: a `networkPartition` of the node's
+    /// own network namespace) from the addresses of every node of the other zones. Nodes
+    /// without the label are left alone. It takes no `target`: the zone is the target.
+    #[derive(Eq)]
+    pod ZoneOutage "zoneOutage" {
+        targets: Targets::Zone,
+        instant: false,
+        chaos_mesh: None,
+    } {
+        /// The zone cut off, the value of `label` on its nodes (`eu-west-1a`).
+        zone: String as ZoneName, required "a zone like `eu-west-1a`";
+        /// The node label that holds the zone.
+        label: ZoneLabel as ZoneLabelKey = default;
+    }
 }
 
 /// The shortest and longest CPU duty-cycle slice: below 1ms the clock reads dominate, and
@@ -486,6 +560,26 @@ fn netem_does_something(cx: &mut Cx, o: &Obj<'_>, n: &NetworkNetem) -> bool {
             o.pos,
             "netem reorders only delayed packets",
             "set a `latency` above 0",
+        );
+        return false;
+    }
+    true
+}
+
+/// The longest `nodeDrain.evictionTimeout`: a drain that cannot finish in ten minutes is
+/// blocked, and the report says by what.
+pub const MAX_EVICTION_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A drain's retry bound within 1s..=10m.
+fn eviction_timeout_in_range(cx: &mut Cx, o: &Obj<'_>, d: &NodeDrain) -> bool {
+    let Some(t) = d.eviction_timeout else {
+        return true;
+    };
+    if t < Duration::from_secs(1) || t > MAX_EVICTION_TIMEOUT {
+        cx.err(
+            &o.at("evictionTimeout"),
+            pos_of(o, "evictionTimeout"),
+            format!("{t} is out of range; allowed 1s to 10m"),
         );
         return false;
     }

@@ -13,6 +13,7 @@ pub mod docs;
 pub mod endpoint;
 pub mod kinds;
 pub mod netem;
+pub mod node;
 pub mod params;
 pub mod scope;
 pub mod values;
@@ -23,10 +24,11 @@ pub use endpoint::{Endpoint, Host, PeerPort};
 pub use kinds::{
     ContainerKill, DiskFill, FaultKind, IoThrottle, KINDS, MAX_WORKERS, NetworkBandwidth,
     NetworkCorrupt, NetworkDelay, NetworkDuplicate, NetworkLoss, NetworkPartition, NetworkReorder,
-    NodeFault, PodFailure, PodFault, PodKill, ProcessKill, ProcessPause, STEP_KEYS, StressCpu,
-    StressMemory,
+    NodeCordon, NodeDrain, NodeFault, NodeTaint, PodFailure, PodFault, PodKill, ProcessKill,
+    ProcessPause, STEP_KEYS, StressCpu, StressMemory, ZoneOutage,
 };
 pub use netem::NetemParams;
+pub use node::{TaintEffect, ZONE_LABEL, ZoneLabel};
 pub use params::{Grouped, Kind, Params};
 pub use scope::{Direction, NetworkScope};
 pub use values::{PauseMethod, Signal};

@@ -180,6 +180,8 @@ macro_rules! params {
                 include: &[$(<$sty as $crate::fault::params::Params>::SCHEMA)?],
             };
 
+            // A kind without fields (`nodeCordon`) reads nothing from `cx` and `src`.
+            #[allow(unused_variables)]
             fn read(
                 cx: &mut $crate::decode::cx::Cx,
                 src: &dyn $crate::decode::source::Source,

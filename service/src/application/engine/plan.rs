@@ -2,7 +2,8 @@
 //! the input of the guard that refuses a run before injection (blast radius, protected
 //! namespaces).
 
-use faultline_spec::{Experiment, FaultStep, PodSelector, Repeat, Step, Target};
+use faultline_spec::fault::Targets;
+use faultline_spec::{Experiment, FaultKind, FaultStep, PodSelector, Repeat, Step, Target};
 
 /// The `kind` of a task step's entry in the plan.
 pub const TASK_KIND: &str = "task";
@@ -80,7 +81,7 @@ fn walk(exp: &Experiment, step: &Step, path: &str, t: f64, out: &mut Vec<Planned
             out.push(PlannedFault {
                 step: path.to_string(),
                 kind: f.fault.name().to_string(),
-                target: describe(f.target.as_ref().or(exp.spec.target.as_ref())),
+                target: describe_fault(f, f.target.as_ref().or(exp.spec.target.as_ref())),
                 duration: duration.map(|d| d.to_string()),
                 until_aborted: f.duration.is_none() && f.until_aborted,
                 starts_at_seconds: t,
@@ -215,6 +216,35 @@ fn bounded(seconds: f64, g: &faultline_spec::Group) -> f64 {
         .map_or(seconds, |d| seconds.min(d.std().as_secs_f64()))
 }
 
+/// What a fault step aims at: nodes for the node kinds, else its target.
+fn describe_fault(f: &FaultStep, target: Option<&Target>) -> String {
+    match &f.fault {
+        FaultKind::ZoneOutage(z) => format!(
+            "nodes {}={} (cut off from the other zones' nodes)",
+            z.label, z.zone
+        ),
+        kind if kind.decl().targets == Targets::Nodes => match target {
+            Some(Target::Kubernetes(sel)) => {
+                let mut parts = Vec::new();
+                if !sel.nodes.is_empty() {
+                    parts.push(sel.nodes.join(","));
+                }
+                if !sel.node_selectors.is_empty() {
+                    let labels: Vec<String> = sel
+                        .node_selectors
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    parts.push(labels.join(","));
+                }
+                format!("nodes {} (mode {})", parts.join(" or "), sel.mode)
+            }
+            other => describe(other),
+        },
+        _ => describe(target),
+    }
+}
+
 fn describe(target: Option<&Target>) -> String {
     match target {
         None => "no target".into(),
@@ -290,9 +320,46 @@ pub fn kubernetes_targets(exp: &Experiment) -> Vec<&PodSelector> {
     targets.into_iter().filter_map(Target::kubernetes).collect()
 }
 
+/// Every distinct node selection of the node steps (nodeCordon, nodeTaint, nodeDrain),
+/// for the cluster-mode guard over nodes.
+pub fn node_targets(exp: &Experiment) -> Vec<&PodSelector> {
+    let mut out: Vec<&PodSelector> = Vec::new();
+    collect_node_targets(exp, &exp.spec.steps, &mut out);
+    out
+}
+
+fn collect_node_targets<'e>(
+    exp: &'e Experiment,
+    steps: &'e [Step],
+    out: &mut Vec<&'e PodSelector>,
+) {
+    for s in steps {
+        match s {
+            Step::Fault(f) if f.fault.decl().targets == Targets::Nodes => {
+                if let Some(Target::Kubernetes(sel)) =
+                    f.target.as_ref().or(exp.spec.target.as_ref())
+                    && !out.contains(&sel)
+                {
+                    out.push(sel);
+                }
+            }
+            Step::Fault(_) | Step::Suspend(_) | Step::Check(_) => {}
+            Step::Serial(g) | Step::Parallel(g) => collect_node_targets(exp, &g.steps, out),
+            Step::Repeat(r) => collect_node_targets(exp, std::slice::from_ref(&*r.step), out),
+            Step::Task(t) => t
+                .task
+                .branches
+                .iter()
+                .for_each(|b| collect_node_targets(exp, &b.then, out)),
+        }
+    }
+}
+
 fn collect_targets<'e>(exp: &'e Experiment, steps: &'e [Step], out: &mut Vec<&'e Target>) {
     for s in steps {
         match s {
+            // Node kinds aim at nodes (`node_targets`), never at the pods of a target.
+            Step::Fault(f) if matches!(f.fault.decl().targets, Targets::Nodes | Targets::Zone) => {}
             Step::Fault(FaultStep { target, .. }) => {
                 if let Some(t) = target.as_ref().or(exp.spec.target.as_ref())
                     && !out.contains(&t)

@@ -40,6 +40,15 @@ pub enum ClusterError {
     Kubernetes(Box<dyn std::error::Error + Send + Sync>),
 }
 
+impl From<super::node_faults::NodeFaultError> for ClusterError {
+    fn from(e: super::node_faults::NodeFaultError) -> ClusterError {
+        match e {
+            super::node_faults::NodeFaultError::Guard(why) => ClusterError::Guard(why),
+            super::node_faults::NodeFaultError::Kubernetes(e) => ClusterError::Kubernetes(e),
+        }
+    }
+}
+
 /// One chosen pod, as the engine uses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodTarget {
@@ -249,6 +258,12 @@ pub trait PodCluster: Send + Sync {
     /// Whether this replica leads (holds the leader Lease), once an elector runs:
     /// `/readyz` reports it.
     fn leads(&self) -> Option<bool>;
+
+    /// The node faults (nodeCordon, nodeTaint, nodeDrain, zoneOutage's nodes); `None`
+    /// when this cluster cannot carry them out.
+    fn nodes(&self) -> Option<&dyn super::node_faults::NodeFaults> {
+        None
+    }
 }
 
 /// podFailure: containers swapped to a pause image, the originals kept on the pod.

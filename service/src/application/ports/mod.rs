@@ -4,6 +4,7 @@
 pub mod catalog_store;
 pub mod cluster;
 pub mod deliveries;
+pub mod node_faults;
 pub mod notifications;
 pub mod observe;
 pub mod outbox;
@@ -20,6 +21,10 @@ pub use cluster::{
     PodFailures, PodTarget, Restored, Selection,
 };
 pub use deliveries::{Delivery, DeliveryLog, PRUNE_AT_MOST};
+pub use node_faults::{
+    Eviction, EvictionOutcome, NodeChange, NodeFaultError, NodeFaults, NodeMark, NodeRestored,
+    NodeSelection, NodeState, NodeTarget, Taint, ZoneNodes,
+};
 pub use notifications::{NewNotification, NotificationQueue, NotificationRow, NotificationStatus};
 pub use observe::{FaultTraces, FnObserver, Observers, RunInfo, RunObserver};
 pub use outbox::{DeliveryChannel, Destination, Outbox, SendError};

@@ -6,7 +6,7 @@
 
 use super::machine::Runner;
 use super::stop::{RunError, Stop};
-use crate::application::engine::plan::{guard_refusal, kubernetes_targets};
+use crate::application::engine::plan::{guard_refusal, kubernetes_targets, node_targets};
 use crate::application::ports::ClusterError;
 use crate::domain::RunEvent;
 
@@ -28,6 +28,9 @@ impl Runner {
     /// The guard in cluster mode: each Kubernetes target is listed and checked against the
     /// protected namespaces and `maxTargets`/`maxPercent`.
     async fn cluster_guard(&self) -> Result<Option<String>, Stop> {
+        if let Some(refusal) = self.node_guard().await? {
+            return Ok(Some(refusal));
+        }
         let targets = kubernetes_targets(&self.exp);
         if targets.is_empty() {
             return Ok(None);
@@ -47,6 +50,32 @@ impl Runner {
                 Err(e) => {
                     return Err(Stop::error(RunError::ClusterCheck(e)));
                 }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The guard over the node steps' nodes: control-plane nodes, `maxTargets` and
+    /// `maxPercent` (zoneOutage's zone is guarded when it is resolved).
+    async fn node_guard(&self) -> Result<Option<String>, Stop> {
+        let targets = node_targets(&self.exp);
+        if targets.is_empty() {
+            return Ok(None);
+        }
+        let Some(nodes) = self.opts.cluster.as_deref().and_then(|c| c.nodes()) else {
+            return Err(Stop::error(RunError::ClusterModeNeeded));
+        };
+        for sel in targets {
+            match nodes
+                .check(sel, &self.exp.spec.guard)
+                .await
+                .map_err(ClusterError::from)
+            {
+                Ok(_) => {}
+                Err(e @ ClusterError::Guard(_)) => {
+                    return Ok(Some(format!("{e}; nothing injected")));
+                }
+                Err(e) => return Err(Stop::error(RunError::ClusterCheck(e))),
             }
         }
         Ok(None)

@@ -16,6 +16,7 @@ use faultline_agent::faults::FaultId;
 use faultline_agent::protocol::ApplyRequest;
 use std::time::Duration;
 
+use faultline_spec::fault::Targets;
 use faultline_spec::{FaultStep, Group, LocalTarget, Step, Target};
 use futures::future::{BoxFuture, join_all};
 use tokio::time::Instant;
@@ -188,7 +189,14 @@ impl Runner {
     /// The step's targets: a local target goes to the run's own executor; pods are
     /// selected in the cluster (`select.rs`).
     async fn resolve(&self, f: &FaultStep, label: &str) -> Result<Option<Resolved>, Stop> {
-        match f.target.as_ref().or(self.exp.spec.target.as_ref()) {
+        let target = f.target.as_ref().or(self.exp.spec.target.as_ref());
+        // Node kinds choose nodes, not pods (`nodes.rs`).
+        match f.fault.decl().targets {
+            Targets::Nodes => return self.resolve_nodes(f, target, label).await,
+            Targets::Zone => return self.resolve_zone(f, label).await,
+            Targets::LocalOrPods | Targets::Pods => {}
+        }
+        match target {
             Some(Target::Local(t)) => self.resolve_local(f, t, label).await.map(Some),
             Some(Target::Kubernetes(sel)) => self.resolve_pods(f, sel, label).await,
             None => Err(Stop::error(RunError::NoTarget {

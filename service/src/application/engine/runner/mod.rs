@@ -15,6 +15,7 @@ mod guard;
 mod hosts;
 mod lifecycle;
 mod machine;
+mod nodes;
 mod options;
 mod repeat;
 mod restart;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use faultline_agent::agent::error_chain;
 use faultline_agent::faults::FaultId;
 
-use super::executor::{AnyExecutor, ExecError, Executor, InProcess, Kubernetes, Remote};
+use super::executor::{AnyExecutor, ExecError, Executor, InProcess, Kubernetes, NodeApi, Remote};
 use crate::application::engine::inject::Injector;
 use crate::application::ports::{PodCluster, RunStore, StoreError};
 use crate::domain::{ActiveFault, ExecutorRef, RunEvent};
@@ -191,6 +191,15 @@ async fn reach(
             Ok(AnyExecutor::Remote(Remote::new(client.clone())))
         }
         (ExecutorRef::Agent { .. }, _) => Err(unreachable()),
+        (ExecutorRef::Nodes { nodes }, _) => {
+            let cluster = cluster.ok_or(ExecError::NoCluster)?;
+            let id = FaultId::new(active.fault.clone()).map_err(|_| unreachable())?;
+            Ok(AnyExecutor::Nodes(NodeApi::adopt(
+                cluster.clone(),
+                &id,
+                nodes,
+            )))
+        }
         (ExecutorRef::Kubernetes { pods }, _) => {
             let cluster = cluster.ok_or(ExecError::NoCluster)?;
             let id = FaultId::new(active.fault.clone()).map_err(|_| unreachable())?;
@@ -357,6 +366,72 @@ mod tests {
             matches!(&last, RunEvent::Note { message } if message.contains("confirmed recovered through kubernetes-api")),
             "{last:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_node_cordon_left_active_is_restored_from_the_node_s_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_memory().unwrap();
+        interrupted(
+            &store,
+            ExecutorRef::Nodes {
+                nodes: vec!["node-a".into()],
+            },
+        );
+        let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let cluster: Arc<dyn PodCluster> = Arc::new(Cluster::new(
+            kube::Client::new(svc, "default"),
+            ClusterConfig::new(AgentSettings {
+                namespace: "faultline".into(),
+                selector: "app=agent".into(),
+                port: 7150,
+                token: None,
+            }),
+        ));
+        let server = tokio::spawn(async move {
+            let record = serde_json::json!({ "fault": "r1-f1", "expires": "2026-12-01T09:00:00Z", "wasUnschedulable": false });
+            let node = serde_json::json!({ "apiVersion": "v1", "kind": "Node",
+                "metadata": { "name": "node-a", "resourceVersion": "7",
+                    "labels": { "faultline.dev/node-fault": "r1-f1" },
+                    "annotations": { "faultline.dev/cordon": record.to_string() } },
+                "spec": { "unschedulable": true } });
+            let (req, send) = handle
+                .next_request()
+                .await
+                .expect("the restore reads the node");
+            assert_eq!(req.method(), http::Method::GET);
+            assert_eq!(req.uri().path(), "/api/v1/nodes/node-a");
+            send.send_response(Response::new(Body::from(
+                serde_json::to_vec(&node).unwrap(),
+            )));
+            let (req, send) = handle.next_request().await.expect("then patches it back");
+            assert_eq!(req.method(), http::Method::PATCH);
+            let body: serde_json::Value =
+                serde_json::from_slice(&req.into_body().collect_bytes().await.unwrap()).unwrap();
+            assert_eq!(body["spec"], serde_json::json!({ "unschedulable": null }));
+            send.send_response(Response::new(Body::from(
+                serde_json::to_vec(&node).unwrap(),
+            )));
+            assert!(handle.next_request().await.is_none(), "nothing else");
+        });
+        let injector = in_process(dir.path()).await;
+        let done = confirm_recovered(&store, &injector, Some(&cluster))
+            .await
+            .unwrap();
+        drop(cluster);
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(done[0].outcome, Outcome::Recovered { targets: 1 });
+        assert_eq!(
+            recovered(&store),
+            [
+                ("r1-f1-1".to_string(), "removed".to_string()),
+                ("r1-f1-0".to_string(), "removed".to_string())
+            ]
+        );
+        assert!(store.active_faults().unwrap().is_empty());
     }
 
     #[tokio::test]

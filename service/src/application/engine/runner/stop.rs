@@ -244,6 +244,15 @@ pub(crate) enum RunError {
         /// The fault kind.
         kind: String,
     },
+    /// A node fault's nodes cannot be chosen as the step says (its target names pods, or
+    /// no node of another zone has an address to cut off).
+    #[error("step {step}: {message}")]
+    NodeTarget {
+        /// The step's label.
+        step: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 #[cfg(test)]

@@ -268,10 +268,12 @@ impl Executor for Kubernetes {
         match order {
             Order::PodKill { grace_seconds } => self.kill(*grace_seconds).await,
             Order::PodFailure { containers } => self.fail(id, containers).await,
-            Order::Node { .. } => Applied::from_result(Err(ExecError::Unsupported {
-                executor: KUBERNETES_API,
-                order: order.name(),
-            })),
+            Order::Node { .. } | Order::OnNodes { .. } => {
+                Applied::from_result(Err(ExecError::Unsupported {
+                    executor: KUBERNETES_API,
+                    order: order.name(),
+                }))
+            }
         }
     }
 
@@ -334,7 +336,7 @@ impl Executor for Kubernetes {
         match order {
             Order::PodKill { .. } => self.observe_kill().await.map(Some),
             Order::PodFailure { .. } => self.observe_failure().await.map(Some),
-            Order::Node { .. } => Err(ExecError::Unsupported {
+            Order::Node { .. } | Order::OnNodes { .. } => Err(ExecError::Unsupported {
                 executor: KUBERNETES_API,
                 order: order.name(),
             }),

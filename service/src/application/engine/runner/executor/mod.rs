@@ -14,6 +14,7 @@
 
 mod in_process;
 mod kubernetes;
+mod nodes;
 mod pod_observe;
 mod remote;
 mod seam;
@@ -26,8 +27,9 @@ use faultline_exporter::TraceParent;
 
 pub(crate) use in_process::InProcess;
 pub(crate) use kubernetes::Kubernetes;
+pub(crate) use nodes::NodeApi;
 pub(crate) use remote::Remote;
-pub(crate) use seam::{Applied, ExecError, Executor, Order, Recovered, Seen};
+pub(crate) use seam::{Applied, ExecError, Executor, NodeOrder, Order, Recovered, Seen};
 
 use crate::application::engine::inject::Injector;
 use crate::domain::ExecutorRef;
@@ -41,6 +43,8 @@ pub(crate) enum AnyExecutor {
     Remote(Remote),
     /// The Kubernetes API.
     Kubernetes(Kubernetes),
+    /// The Kubernetes API's nodes (nodeCordon, nodeTaint, nodeDrain).
+    Nodes(NodeApi),
 }
 
 impl From<&Injector> for AnyExecutor {
@@ -60,6 +64,7 @@ macro_rules! each {
             AnyExecutor::InProcess($e) => $body,
             AnyExecutor::Remote($e) => $body,
             AnyExecutor::Kubernetes($e) => $body,
+            AnyExecutor::Nodes($e) => $body,
         }
     };
 }

@@ -11,7 +11,7 @@ use faultline_agent::faults::FaultId;
 use faultline_agent::protocol::{ApplyRequest, RecoveredFault};
 use faultline_exporter::TraceParent;
 
-use crate::application::ports::ClusterError;
+use crate::application::ports::{ClusterError, NodeChange, Taint};
 use crate::domain::ExecutorRef;
 
 /// What an executor is asked to carry out.
@@ -35,6 +35,13 @@ pub(crate) enum Order {
         /// The containers (all when empty).
         containers: Vec<String>,
     },
+    /// Cordon, taint or drain the executor's nodes.
+    OnNodes {
+        /// What to do to each node.
+        order: NodeOrder,
+        /// The run's agent lease (a node's record lasts longer: `nodes.rs`).
+        lease: Duration,
+    },
 }
 
 impl Order {
@@ -43,6 +50,35 @@ impl Order {
             Order::Node { .. } => "node faults",
             Order::PodKill { .. } => "podKill",
             Order::PodFailure { .. } => "podFailure",
+            Order::OnNodes { .. } => "node faults through the Kubernetes API",
+        }
+    }
+}
+
+/// What a node executor is asked to do to its nodes.
+#[derive(Debug, Clone)]
+pub(crate) enum NodeOrder {
+    /// `spec.unschedulable: true`.
+    Cordon,
+    /// One more taint.
+    Taint(Taint),
+    /// Cordon, then evict every evictable pod.
+    Drain {
+        /// Each eviction's grace period; default each pod's own.
+        grace_seconds: Option<u32>,
+        /// How long refused evictions are tried again.
+        retry_for: Duration,
+        /// Namespaces whose pods are left (`guard.protectedNamespaces`).
+        protected: Vec<String>,
+    },
+}
+
+impl NodeOrder {
+    /// The change each node gets (a drain's is a cordon).
+    pub(super) fn change(&self) -> NodeChange {
+        match self {
+            NodeOrder::Taint(t) => NodeChange::Taint(t.clone()),
+            NodeOrder::Cordon | NodeOrder::Drain { .. } => NodeChange::Cordon,
         }
     }
 }
