@@ -43,7 +43,8 @@ fn write_page(out: &mut String) -> std::fmt::Result {
         out,
         "A field without a default must be given. Instant kinds happen once and take no \
          `duration`; the others hold for the step's `duration` and are then recovered. The \
-         Chaos Mesh column is where an imported manifest keeps the same value, under `spec`."
+         Chaos Mesh column is where an imported manifest keeps the same value, under `spec`; \
+         docs/chaos-mesh.md says what each Chaos Mesh kind becomes and what is refused."
     )?;
     writeln!(out)?;
     writeln!(
