@@ -93,6 +93,30 @@ pub struct PodSelector {
     pub mode: Mode,
 }
 
+impl PodSelector {
+    /// `nodeSelectors` in Kubernetes' label selector syntax (`pool=spot,zone=a`); `None`
+    /// when there are none.
+    pub fn node_label_selector(&self) -> Option<String> {
+        let labels: Vec<String> = self
+            .node_selectors
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        (!labels.is_empty()).then(|| labels.join(","))
+    }
+
+    /// The nodes it names, as errors and plans show them: `nodes a,b or pool=batch (mode
+    /// one)`.
+    pub fn describe_nodes(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.nodes.is_empty() {
+            parts.push(self.nodes.join(","));
+        }
+        parts.extend(self.node_label_selector());
+        format!("nodes {} (mode {})", parts.join(" or "), self.mode)
+    }
+}
+
 /// One `matchExpressions` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

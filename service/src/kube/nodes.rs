@@ -10,7 +10,6 @@
 //! change (the node controller's own taints) must not be lost — a conflict is read again.
 //! The drain's evictions are in `drain.rs`.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use ::kube::Client;
@@ -64,8 +63,10 @@ impl NodeInjector {
     /// pods), listed in one call (label-selected when no name is given).
     async fn matching(&self, sel: &PodSelector) -> Result<Vec<Node>, KubeError> {
         let mut lp = ListParams::default();
-        if sel.nodes.is_empty() {
-            lp = lp.labels(&labels(&sel.node_selectors));
+        if sel.nodes.is_empty()
+            && let Some(labels) = sel.node_label_selector()
+        {
+            lp = lp.labels(&labels);
         }
         let listed = self
             .api()
@@ -90,7 +91,7 @@ impl NodeInjector {
         if matched.is_empty() {
             return Err(KubeError::Selector {
                 field: "target".into(),
-                message: format!("no node is selected by {}", describe(sel)),
+                message: format!("no node is selected by {}", sel.describe_nodes()),
             });
         }
         Ok(matched)
@@ -99,7 +100,7 @@ impl NodeInjector {
     /// Counts what `sel` matches, with the guard.
     pub async fn check(&self, sel: &PodSelector, guard: &Guard) -> Result<usize, KubeError> {
         let matched = self.matching(sel).await?;
-        guard_nodes(&matched, sel.mode, guard, &describe(sel))?;
+        guard_nodes(&matched, sel.mode, guard, &sel.describe_nodes())?;
         Ok(matched.len())
     }
 
@@ -110,7 +111,7 @@ impl NodeInjector {
         guard: &Guard,
     ) -> Result<NodeSelection, KubeError> {
         let matched = self.matching(sel).await?;
-        let described = describe(sel);
+        let described = sel.describe_nodes();
         guard_nodes(&matched, sel.mode, guard, &described)?;
         let n = matched.len();
         let chosen = {
@@ -466,25 +467,6 @@ fn refuse_control_plane(nodes: &[Node], guard: &Guard) -> Result<(), KubeError> 
         }
     }
     Ok(())
-}
-
-/// `nodes a,b` / `nodes pool=batch` (mode one), for errors and the plan.
-pub fn describe(sel: &PodSelector) -> String {
-    let mut parts = Vec::new();
-    if !sel.nodes.is_empty() {
-        parts.push(sel.nodes.join(","));
-    }
-    if !sel.node_selectors.is_empty() {
-        parts.push(labels(&sel.node_selectors));
-    }
-    format!("nodes {} (mode {})", parts.join(" or "), sel.mode)
-}
-
-fn labels(m: &BTreeMap<String, String>) -> String {
-    m.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// The engine's view of a node.

@@ -81,14 +81,9 @@ impl Resolver {
             return Ok(None);
         }
         let mut names: BTreeSet<String> = sel.nodes.iter().cloned().collect();
-        if !sel.node_selectors.is_empty() {
-            let labels: Vec<String> = sel
-                .node_selectors
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
+        if let Some(labels) = sel.node_label_selector() {
             let api: Api<Node> = Api::all(self.client.clone());
-            let lp = ListParams::default().labels(&labels.join(","));
+            let lp = ListParams::default().labels(&labels);
             let list = api
                 .list(&lp)
                 .await

@@ -107,13 +107,8 @@ pub fn describe(sel: &PodSelector, namespaces: &[String]) -> String {
     if !sel.nodes.is_empty() {
         what.push(format!("on node {}", sel.nodes.join("|")));
     }
-    if !sel.node_selectors.is_empty() {
-        let labels: Vec<String> = sel
-            .node_selectors
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        what.push(format!("on nodes labelled {}", labels.join(",")));
+    if let Some(labels) = sel.node_label_selector() {
+        what.push(format!("on nodes labelled {labels}"));
     }
     if !sel.pod_phase_selectors.is_empty() {
         let phases: Vec<String> = sel

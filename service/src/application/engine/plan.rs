@@ -224,21 +224,7 @@ fn describe_fault(f: &FaultStep, target: Option<&Target>) -> String {
             z.label, z.zone
         ),
         kind if kind.decl().targets == Targets::Nodes => match target {
-            Some(Target::Kubernetes(sel)) => {
-                let mut parts = Vec::new();
-                if !sel.nodes.is_empty() {
-                    parts.push(sel.nodes.join(","));
-                }
-                if !sel.node_selectors.is_empty() {
-                    let labels: Vec<String> = sel
-                        .node_selectors
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect();
-                    parts.push(labels.join(","));
-                }
-                format!("nodes {} (mode {})", parts.join(" or "), sel.mode)
-            }
+            Some(Target::Kubernetes(sel)) => sel.describe_nodes(),
             other => describe(other),
         },
         _ => describe(target),
