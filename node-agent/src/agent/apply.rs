@@ -40,6 +40,11 @@ impl Core {
                 lease_until,
             });
         }
+        if !req.kind.is_instant() {
+            // Before anything is journaled: a fault that stays applied must not exist
+            // without whatever recovers it should this process be killed.
+            self.before_lasting()?;
+        }
         // Journaled all at once (one fsync) before the first is applied; a record whose
         // apply was never tried is settled as recovered without touching anything.
         if let Err(e) = self.journal.applying_all(&req.id, &records) {
