@@ -9,9 +9,10 @@
 //!
 //! Replaying the lines in order gives the records still applied. A line that does not
 //! parse (a crash mid-write, a disk error) is reported with its line number and skipped:
-//! it never stops the recovery of the rest. On open, and whenever the file has grown well
-//! past what is active, it is compacted: the active records are written to a temp file,
-//! fsync'd and renamed over the journal.
+//! it never stops the recovery of the rest. Whenever the file has grown well past what is
+//! active, it is compacted: the active records are written to a temp file, fsync'd and
+//! renamed over the journal. On open that is done only when it is needed (a damaged or cut
+//! last line, a missing file, a long one), not at every start.
 //!
 //! A `lock` file held with `flock` keeps two agents (or an agent and `faultline run`) from
 //! journaling into the same directory at once.

@@ -133,7 +133,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
                 report.recovered.len()
             );
         }
-        let store = Store::open(&args.state.state_dir.join("faultline.db"))
+        let store = Store::open_local(&args.state.state_dir.join("faultline.db"))
             .context("opening the run store")?;
         // What a killed run left active, confirmed recovered (the journal did it as the
         // agent opened) and recorded on its run before the run is ended.

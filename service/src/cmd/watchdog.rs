@@ -290,7 +290,7 @@ async fn settle(dir: &Path, parent: i32) -> anyhow::Result<String> {
     }
     // The run's events: each fault it recorded active, confirmed recovered through this
     // agent; then the run ends `error` with the reason.
-    let store = Store::open(&dir.join("faultline.db"))?;
+    let store = Store::open_local(&dir.join("faultline.db"))?;
     let confirmed =
         confirm_recovered(&store, &Injector::InProcess(Arc::new(agent.clone())), None).await?;
     let why = format!(
