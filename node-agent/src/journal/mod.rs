@@ -1,6 +1,7 @@
 //! The agent's journal: an append-only JSON-lines file under the state dir, fsync'd, that
 //! says which faults may still be applied. It is written *before* the kernel is touched,
-//! so after a crash (or `kill -9`) the next start knows exactly what to undo.
+//! so after a crash (or `kill -9`) the next start knows exactly what to undo. Instant faults
+//! (kills) are not journaled: there is nothing to undo.
 //!
 //! One line per entry:
 //! - `{"op":"applying","group":"<request id>","record":{FaultRecord}}` before apply;
