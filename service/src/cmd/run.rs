@@ -115,7 +115,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
             return Ok(NOT_A_VERDICT);
         }
     };
-    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // One thread: a run is a single experiment's steps, checks and probes, all waiting on
+    // I/O (the agent has its own thread). Worker threads only added their start and a
+    // cross-thread wake-up per probe and per agent call to every run (P7).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     rt.block_on(async {
         std::fs::create_dir_all(&args.state.state_dir)
             .with_context(|| format!("creating state dir {}", args.state.state_dir.display()))?;

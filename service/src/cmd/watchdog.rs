@@ -149,7 +149,7 @@ pub async fn open_agent(
         };
         match opened {
             Err(AgentError::Journal(JournalError::Locked { holder, .. }))
-                if holder_is_watchdog(&holder) && started.elapsed() < WATCHDOG_WAIT =>
+                if watchdog_or_gone(&holder) && started.elapsed() < WATCHDOG_WAIT =>
             {
                 if !said {
                     println!(
@@ -164,13 +164,19 @@ pub async fn open_agent(
     }
 }
 
-/// True when the lock file's `pid N` names a live watchdog process.
-fn holder_is_watchdog(holder: &str) -> bool {
+/// True when the lock file's `pid N` names a watchdog, or a process that is gone (or a
+/// zombie): the
+/// lock is then held by a watchdog that has taken it but not yet written its pid over the
+/// dead run's (the two are separate steps), and it is worth waiting for.
+fn watchdog_or_gone(holder: &str) -> bool {
     let Some(pid) = holder.strip_prefix("pid ") else {
         return false;
     };
-    std::fs::read(format!("/proc/{}/cmdline", pid.trim()))
-        .is_ok_and(|argv| argv.split(|b| *b == 0).nth(1) == Some(ARG.as_bytes()))
+    match std::fs::read(format!("/proc/{}/cmdline", pid.trim())) {
+        // A zombie's cmdline reads empty: it holds no file any more.
+        Ok(argv) => argv.is_empty() || argv.split(|b| *b == 0).nth(1) == Some(ARG.as_bytes()),
+        Err(_) => true,
+    }
 }
 
 /// Why the watchdog stopped waiting.
