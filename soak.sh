@@ -87,8 +87,8 @@ print(f"| R1 | {r['runs']:,} randomized experiments through `faultline run` (ban
 EOF
 )
 
-part R2 "kill -9 the agent mid-fault and restart it (recovered within 1 s), lapsed and renewed leases, SIGTERM; kill -9 \`faultline run\` and \`faultline serve\` mid-run (fault recovered, run \`error\` with the reason)" "$repeat" \
-    faultline-agent:crash_recovery faultline:cli:crash_run faultline:cli:crash_serve
+part R2 "kill -9 the agent mid-fault and restart it (recovered within 1 s), lapsed and renewed leases, SIGTERM; kill -9 \`faultline run\` and \`faultline serve\` mid-run (fault recovered, run \`error\` with the reason); kill -9 \`faultline run\` (or its process group) alone mid-pause and mid-stress: its watchdog recovers within 2 s with nobody's help" "$repeat" \
+    faultline-agent:crash_recovery faultline:cli:crash_run faultline:cli:crash_serve faultline:cli:watchdog
 part R3 "fuzzing: the spec parser and Chaos Mesh importer (10,000 mutations per property), API bodies, GitLab webhook payloads (600 mutations), bodies over 1 MiB, slowloris bodies and heads (408 / closed)" "$repeat" \
     faultline-spec:fuzz faultline:api:api_fuzz faultline:api:webhook_fuzz faultline:api:slow_clients
 part R4 "auth: every route without a token, with a bad token and the wrong role; webhook and Alertmanager receiver tokens; the agent without its token; no token in logs, reports or the store" "$repeat" \
@@ -132,6 +132,39 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
     echo "  finds it again by that (\`node-agent/src/netns.rs\`, \`locate\`)."
     echo "- R3: a request body trickled in a byte at a time held its connection for ever"
     echo "  (actix times out slow heads only); bodies now have a 15 s deadline and get a 408."
+    cat <<'EOF'
+
+## The run's watchdog (kill -9 of `faultline run`)
+
+The node agent recovers lapsed leases by itself; `faultline run` carries its agent
+in-process, so a run killed with `-9` used to leave its faults (a paused process stayed
+paused) until someone ran `faultline recover`. Now the run starts a watchdog before it
+journals its first fault that stays applied (`service/src/cmd/watchdog.rs`; runs that
+inject nothing lasting, dry runs and instant faults such as processKill start none):
+
+- the same binary as `faultline __watchdog STATE_DIR PID`, holding the read end of a pipe
+  only the run can write to. A run that ends with nothing applied writes a goodbye byte
+  and waits for the watchdog to exit: no watchdog outlives a clean run.
+- EOF without the goodbye (the run died) or the run no longer being its parent (polled
+  every 250 ms, in case something else held the pipe open; not `PR_SET_PDEATHSIG`, which
+  fires when the spawning *thread* exits): it takes the state dir's lock as soon as the
+  dead run's is released, recovers the journal exactly as the next run would (pauses
+  first), records each fault recovered on the run and ends it `error` ("the faultline
+  process running it (pid N) was killed; its watchdog recovered K fault record(s) it left
+  applied"), and exits. The next `faultline run` or `faultline recover` finds nothing left;
+  one started while the watchdog is still at it waits for it.
+- It calls `setsid`: a terminal's Ctrl-C goes to the run, which aborts and recovers, not
+  to the watchdog; `kill -9 -PGID` of the run's process group kills the run and its stress
+  workers but not the watchdog, which recovers. Killing the watchdog as well (`kill -9` of
+  both, a systemd unit stop or CI job that kills the whole cgroup) leaves the journal to
+  the next `faultline run` or `faultline recover`, as before.
+
+Tests: `service/tests/cli/watchdog.rs` (kill -9 mid-`processPause`: the process runs again
+within 2 s; kill -9 of the process group; kill -9 mid-stressCpu: the cgroup's workers are
+gone within 2 s; a clean run leaves no watchdog, a run without lasting faults arms none),
+`crash_run.rs` (run and watchdog both killed: `faultline recover`), and the kernel tier's
+`watchdog-netem` (kill -9 mid-`networkDelay` on Debian's kernel: qdisc gone, RTT floor back).
+EOF
 } >docs/reliability.md
 echo
 cat docs/reliability.md

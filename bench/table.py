@@ -337,6 +337,20 @@ NOTES = """
   included), 1.3 MiB of read-only data, 0.5 MiB of relocated pointers, 0.4 MiB of heap.
   Not taken: non-PIE (drops ASLR for a root service that takes network input). Benches
   run alone with `cargo bench` measure their own build (dynamic, thin LTO) and say so.
+  Overhead: until 2026-12-06 most of it was waiting on the disk: 18 fsyncs, 2
+  fdatasyncs and 3 ftruncates per run (the store's `synchronous=FULL` commits, a WAL
+  created at each open and checkpointed and deleted at each close, the journal compacted
+  at every open, the kill journaled although there is nothing to undo, the lock file
+  truncated), 22 ms median on a busy host (7.7×). Now `faultline run`'s store commits with
+  `synchronous=NORMAL` (every commit is in the file before the next step, so a killed run
+  loses nothing; a power cut may lose the last ones, and it also ends every fault such a
+  run applies) and keeps its WAL between runs, checkpointing every 256 pages (the next
+  run reads the WAL back before its first query); the journal is compacted only when it
+  needs it; instant faults are not journaled; and a run is one thread (context switches
+  per run 220 -> 25): no fsync left on P7's path, CPU per run 9.2 -> 6.2 ms (`perf stat`,
+  side by side). The run's watchdog (docs/reliability.md) is started only before a fault
+  that stays applied, so P7's processKill does not start one; a run that does
+  (processPause) used 7.2 ms of CPU, the child included.
 - **P8** `service/benches/pods_inject.rs`: one run of the real engine in cluster mode
   pauses 10,000 pods spread over 10 nodes; each node's agent is a real `faultline-agent` on
   its own loopback address. The Kubernetes API is kube's mock service with real PodList

@@ -78,7 +78,7 @@ async fn kill_sends_the_signal_and_leaves_nothing_active() {
         "killed process still runs"
     );
     assert!(!other.exited(), "an untargeted process was hit");
-    // Instant: journaled and marked recovered at once.
+    // Instant: nothing to recover (and nothing journaled).
     assert!(agent.list().await.unwrap().is_empty());
     // The same request again is idempotent (no second kill), a different one conflicts.
     agent

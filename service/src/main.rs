@@ -15,7 +15,11 @@ fn main() -> ExitCode {
     // `faultline run` applies stress in-process: its workers are this binary re-exec'ed.
     faultline_agent::faults::stress::run_stress_worker_if_requested();
     // `faultline demo` runs its web server as this binary inside the demo's netns.
-    let argv: Vec<String> = std::env::args().take(3).collect();
+    let argv: Vec<String> = std::env::args().take(4).collect();
+    // `faultline run`'s watchdog: before clap, so it starts cheaply and then sleeps.
+    if argv.get(1).map(String::as_str) == Some(cmd::watchdog::ARG) {
+        return cmd::watchdog::main(&argv[2..]);
+    }
     if argv.get(1).map(String::as_str) == Some(faultline::demo::web::WEB_SERVER_ARG) {
         let addr = argv.get(2).map_or("127.0.0.1:8080", String::as_str);
         if let Err(e) = faultline::demo::web::serve(addr) {

@@ -91,12 +91,15 @@ case "$profile" in
     debug) cargo_profile=(); out=debug ;;
     *) die "FAULTLINE_KT_PROFILE must be release or debug, not $profile" ;;
 esac
-say "building faultline-agent ($profile)"
+say "building faultline-agent and faultline ($profile)"
 t_build=$SECONDS
-(cd "$repo" && CARGO_TARGET_DIR=$target_dir cargo build -q "${cargo_profile[@]}" -p faultline-agent) ||
-    die "cargo build -p faultline-agent failed"
+(cd "$repo" && CARGO_TARGET_DIR=$target_dir cargo build -q "${cargo_profile[@]}" -p faultline-agent -p faultline) ||
+    die "cargo build -p faultline-agent -p faultline failed"
 agent=$target_dir/$out/faultline-agent
 [ -x "$agent" ] || die "no agent binary at $agent"
+# `faultline run`, for the watchdog check (kill -9 of a run mid-netem).
+faultline=$target_dir/$out/faultline
+[ -x "$faultline" ] || die "no faultline binary at $faultline"
 build_secs=$((SECONDS - t_build))
 
 # --- 4. initramfs ---------------------------------------------------------------------
@@ -127,8 +130,9 @@ copy_with_libs /usr/sbin/tc /usr/sbin/tc
 # nft only checks the partition fault's tables; without it that check is skipped.
 if [ -x /usr/sbin/nft ]; then copy_with_libs /usr/sbin/nft /usr/sbin/nft; fi
 copy_with_libs "$agent" /usr/bin/faultline-agent
+copy_with_libs "$faultline" /usr/bin/faultline
 # Debug info is most of a debug build's size and of no use in the guest.
-strip "$root/usr/bin/faultline-agent" 2>/dev/null || true
+strip "$root/usr/bin/faultline-agent" "$root/usr/bin/faultline" 2>/dev/null || true
 
 # Modules: the qdiscs and their classifiers/actions, veth and ifb, nf_tables and its
 # expressions, loop (ioThrottle's device, when not built in), plus whatever they depend on (modules.dep lists dependencies transitively).

@@ -511,4 +511,54 @@ fi
 kill -TERM "$AGENT_PID" 2>/dev/null
 wait "$AGENT_PID"
 log "agent exited with status $?"
+
+# `faultline run` (agent in-process) killed with -9 mid-netem: its watchdog, a child in a
+# session of its own, recovers the journal; nobody runs `faultline recover`. The delay is
+# proven in place (the RTT floor rises), then proven gone (qdisc removed, floor back).
+FL=/usr/bin/faultline
+cat > /tmp/wd.yaml <<EOF
+apiVersion: faultline.dev/v1alpha1
+kind: Experiment
+metadata: { name: wd-netem }
+spec:
+  target: { local: { netns: fl-a } }
+  steps:
+    - networkDelay: { latency: 20ms }
+      duration: 10m
+EOF
+$FL run --lease 10m --state-dir /tmp/fl-run /tmp/wd.yaml > /tmp/run.log 2>&1 &
+RUN_PID=$!
+t0=$(now)
+while within "$(calc "$(now) - $t0")" 0 30 && ! has_netem; do sleep 0.1; done
+if ! has_netem; then
+    result watchdog-netem FAIL "faultline run applied no netem within 30 s: $(tail -n 5 /tmp/run.log | tr '\n' ' ')"
+else
+    set -- $(rtt 10)
+    HELD_MIN=$4
+    WATCHDOGS=$(ps | grep -c '[_]_watchdog')
+    kill -9 "$RUN_PID"
+    t0=$(now)
+    while within "$(calc "$(now) - $t0")" 0 10 && has_netem; do sleep 0.05; done
+    ELAPSED=$(calc "$(now) - $t0")
+    GONE=yes
+    has_netem && GONE="no: $(qdisc_line)"
+    set -- $(rtt 10)
+    AFTER_MIN=$4
+    sleep 1
+    LEFT=$(ps | grep -c '[_]_watchdog')
+    SAID=$(grep -o 'faultline watchdog: .*' /tmp/run.log | head -n 1)
+    detail="rtt floor ${BASE_MIN} -> ${HELD_MIN} ms with the run's 20 ms delay ($WATCHDOGS watchdog); after kill -9 of the run: netem gone $GONE after ${ELAPSED} s, floor ${AFTER_MIN} ms, watchdogs left $LEFT; $SAID"
+    # Guest time counts the instructions of an emulated CPU (and this is a debug build):
+    # the bound is looser than the 1-2 s asked of a real machine.
+    if within "$(calc "$HELD_MIN - $BASE_MIN")" 19 25 && [ "$GONE" = yes ] &&
+        within "$ELAPSED" 0 5 && within "$(calc "$AFTER_MIN - $BASE_MIN")" -1 2 &&
+        [ "$WATCHDOGS" -eq 1 ] && [ "$LEFT" -eq 0 ]; then
+        result watchdog-netem PASS "$detail"
+    else
+        result watchdog-netem FAIL "$detail"
+    fi
+fi
+# Whatever happened above, nothing stays delayed.
+$TC -n fl-a qdisc del dev veth-a root 2>/dev/null
 finish
+

@@ -1,5 +1,5 @@
 //! Applying a request: validate, resolve every target, journal every record with one
-//! fsync, apply each, all or nothing.
+//! fsync (unless the fault is instant: nothing to undo), apply each, all or nothing.
 
 use std::time::Instant;
 
@@ -50,19 +50,14 @@ impl Core {
                 .await
                 .map_err(|source| self.apply_failed(rec, source))?;
         }
-        // Journaled all at once (one fsync) before the first is applied; a record whose
-        // apply was never tried is settled as recovered without touching anything.
-        if let Err(e) = self.journal.applying_all(&req.id, &records) {
-            if let Some(rec) = records.first() {
-                FaultOpFailed {
-                    id: &rec.id,
-                    kind: &rec.kind,
-                    op: AgentOp::Journal,
-                    error: &e,
-                }
-                .emit(&self.metrics);
-            }
-            return Err(e.into());
+        // An instant fault (processKill, containerKill) is done once sent: there is nothing
+        // to undo, so it is not journaled (two fsyncs each, for a recovery that is a no-op).
+        let lasting = !req.kind.is_instant();
+        if lasting {
+            // Before anything is journaled: a fault that stays applied must not exist
+            // without whatever recovers it should this process be killed.
+            self.before_lasting()?;
+            self.journal_applying(&req.id, &records)?;
         }
         let mut applied: Vec<FaultId> = Vec::new();
         for (i, rec) in records.iter().enumerate() {
@@ -78,6 +73,9 @@ impl Core {
                 }
                 Err(source) => {
                     let err = self.apply_failed(rec, source);
+                    if !lasting {
+                        return Err(err);
+                    }
                     let untried: Vec<FaultId> =
                         records[i + 1..].iter().map(|r| r.id.clone()).collect();
                     if let Err(e) = self.journal.recovered_all(&untried) {
@@ -93,13 +91,14 @@ impl Core {
         }
         if let Err((i, source)) = family.settle(&records).await {
             let err = self.apply_failed(&records[i], source);
-            self.roll_back(applied).await;
+            if lasting {
+                self.roll_back(applied).await;
+            }
             return Err(err);
         }
         self.take_baselines(family, &records).await;
-        if req.kind.is_instant() {
-            // A kill is done once sent: nothing stays to recover.
-            self.journal.recovered_all(&applied)?;
+        if !lasting {
+            // Remembered so that a retry of the same request is not a second kill.
             self.recent_instant.push_back((
                 req.id.clone(),
                 req.kind.clone(),
@@ -112,6 +111,27 @@ impl Core {
         }
         self.active_changed();
         Ok(records)
+    }
+
+    /// Journals `records` of request `group` as about to be applied, with one fsync.
+    fn journal_applying(
+        &mut self,
+        group: &FaultId,
+        records: &[FaultRecord],
+    ) -> Result<(), AgentError> {
+        if let Err(e) = self.journal.applying_all(group, records) {
+            if let Some(rec) = records.first() {
+                FaultOpFailed {
+                    id: &rec.id,
+                    kind: &rec.kind,
+                    op: AgentOp::Journal,
+                    error: &e,
+                }
+                .emit(&self.metrics);
+            }
+            return Err(e.into());
+        }
+        Ok(())
     }
 
     /// The error for `rec`'s failed apply, counted and logged.

@@ -67,6 +67,15 @@ pub enum AgentError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The hook that must run before the first lasting fault (`faultline run`'s watchdog)
+    /// failed; nothing was journaled or applied (HTTP 500).
+    #[error(
+        "refusing to apply: cannot arm the watchdog that recovers faults if this process is killed: {reason}"
+    )]
+    Unguarded {
+        /// Why the hook failed.
+        reason: String,
+    },
     /// The agent is shutting down or has stopped (HTTP 503).
     #[error("the agent is shutting down")]
     Stopped,

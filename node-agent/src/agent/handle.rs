@@ -9,6 +9,7 @@ use faultline_exporter::{AgentMetrics, RecoveryReason};
 use tokio::sync::{mpsc, oneshot};
 
 use super::command::{Command, Reply, StartupReport};
+use super::core::BeforeLasting;
 use super::error::AgentError;
 use super::thread;
 use crate::faults::{FaultId, FaultRecord};
@@ -27,11 +28,7 @@ impl Agent {
     /// Opens the state dir (taking its lock), recovers whatever the journal says is still
     /// applied, and starts the lease reaper. Metrics go to a registry of its own.
     pub async fn open(state_dir: impl AsRef<Path>) -> Result<Agent, AgentError> {
-        let metrics =
-            AgentMetrics::new(env!("CARGO_PKG_VERSION")).map_err(|e| AgentError::Start {
-                step: "register agent metrics",
-                source: Box::new(e),
-            })?;
+        let metrics = new_metrics()?;
         Agent::open_with(state_dir, Arc::new(metrics)).await
     }
 
@@ -40,14 +37,32 @@ impl Agent {
         state_dir: impl AsRef<Path>,
         metrics: Arc<AgentMetrics>,
     ) -> Result<Agent, AgentError> {
-        let dir = state_dir.as_ref().to_path_buf();
+        Agent::start(state_dir.as_ref(), metrics, None).await
+    }
+
+    /// As [`Agent::open`], calling `before_lasting` on the agent thread before the first
+    /// fault that stays applied is journaled (see [`BeforeLasting`]).
+    pub async fn open_guarded(
+        state_dir: impl AsRef<Path>,
+        before_lasting: BeforeLasting,
+    ) -> Result<Agent, AgentError> {
+        let metrics = new_metrics()?;
+        Agent::start(state_dir.as_ref(), Arc::new(metrics), Some(before_lasting)).await
+    }
+
+    async fn start(
+        state_dir: &Path,
+        metrics: Arc<AgentMetrics>,
+        before_lasting: Option<BeforeLasting>,
+    ) -> Result<Agent, AgentError> {
+        let dir = state_dir.to_path_buf();
         metrics.init_kinds(faultline_spec::NodeFault::ALL_NAMES);
         let (tx, rx) = mpsc::channel(64);
         let (ready_tx, ready_rx) = oneshot::channel();
         let (m, d) = (metrics.clone(), dir.clone());
         std::thread::Builder::new()
             .name("faultline-agent-core".into())
-            .spawn(move || thread::run(d, m, rx, ready_tx))
+            .spawn(move || thread::run(d, m, rx, ready_tx, before_lasting))
             .map_err(|e| AgentError::Start {
                 step: "spawn the agent thread",
                 source: Box::new(e),
@@ -131,6 +146,13 @@ impl Agent {
     pub async fn shutdown(&self) -> Result<Vec<RecoveredFault>, AgentError> {
         self.call(Command::Shutdown).await
     }
+}
+
+fn new_metrics() -> Result<AgentMetrics, AgentError> {
+    AgentMetrics::new(env!("CARGO_PKG_VERSION")).map_err(|e| AgentError::Start {
+        step: "register agent metrics",
+        source: Box::new(e),
+    })
 }
 
 /// `faultline recover`: removes whatever a killed agent or run left in `state_dir`, then

@@ -25,5 +25,6 @@ mod thread;
 
 pub use crate::error::error_chain;
 pub use command::StartupReport;
+pub use core::BeforeLasting;
 pub use error::AgentError;
 pub use handle::{Agent, recover_state_dir};

@@ -9,7 +9,7 @@ use faultline_exporter::{AgentMetrics, RecoveryReason};
 use tokio::sync::{mpsc, oneshot};
 
 use super::command::{Command, Reply, StartupReport};
-use super::core::Core;
+use super::core::{BeforeLasting, Core};
 use super::error::AgentError;
 use crate::journal::Journal;
 use crate::protocol::RecoveredFault;
@@ -20,6 +20,7 @@ pub(super) fn run(
     metrics: Arc<AgentMetrics>,
     mut rx: mpsc::Receiver<Command>,
     ready: oneshot::Sender<Result<StartupReport, AgentError>>,
+    before_lasting: Option<BeforeLasting>,
 ) {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -42,7 +43,7 @@ pub(super) fn run(
                 return;
             }
         };
-        let mut core = Core::new(journal, metrics);
+        let mut core = Core::new(journal, metrics, before_lasting);
         let report = core.recover_at_startup().await;
         let _ = ready.send(Ok(report));
         let shutdown_reply = core.serve(&mut rx).await;

@@ -62,7 +62,9 @@ impl From<AgentError> for ApiError {
             AgentError::Target { .. } | AgentError::Apply { .. } | AgentError::Recover { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            AgentError::Journal(_) | AgentError::Start { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            AgentError::Journal(_) | AgentError::Start { .. } | AgentError::Unguarded { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             AgentError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError {

@@ -9,12 +9,33 @@ use super::error::{JournalError, io};
 use super::format::{Active, Entry, decode};
 use crate::faults::FaultId;
 
-/// Reads the journal; returns the active records and how many lines were unreadable.
-pub(super) fn replay(path: &Path) -> Result<(BTreeMap<FaultId, Active>, usize), JournalError> {
+/// What reading the journal back found.
+#[derive(Debug, Default)]
+pub(super) struct Replayed {
+    /// The records still applied.
+    pub(super) active: BTreeMap<FaultId, Active>,
+    /// Lines that could not be read.
+    pub(super) corrupt: usize,
+    /// Entries read (blank lines aside).
+    pub(super) lines: usize,
+    /// The file exists.
+    pub(super) found: bool,
+    /// The file is empty or missing, or its last byte is a newline: appending to it
+    /// starts a line of its own.
+    pub(super) ends_a_line: bool,
+}
+
+/// Reads the journal back.
+pub(super) fn replay(path: &Path) -> Result<Replayed, JournalError> {
     let mut active = BTreeMap::new();
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((active, 0)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Replayed {
+                ends_a_line: true,
+                ..Replayed::default()
+            });
+        }
         Err(source) => {
             return Err(JournalError::Io {
                 action: "open",
@@ -23,13 +44,24 @@ pub(super) fn replay(path: &Path) -> Result<(BTreeMap<FaultId, Active>, usize), 
             });
         }
     };
-    let mut corrupt = 0;
+    let (mut corrupt, mut lines, mut ends_a_line) = (0, 0, true);
     // Lines are read as bytes: a torn write may have cut a UTF-8 sequence.
-    for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
-        let line = line.map_err(io("read", path))?;
+    let mut reader = BufReader::new(file);
+    let mut line = Vec::new();
+    for n in 0.. {
+        line.clear();
+        if reader
+            .read_until(b'\n', &mut line)
+            .map_err(io("read", path))?
+            == 0
+        {
+            break;
+        }
+        ends_a_line = line.last() == Some(&b'\n');
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
+        lines += 1;
         match decode(&line) {
             Ok(Entry::Applying { group, record }) => {
                 active.insert(
@@ -54,5 +86,11 @@ pub(super) fn replay(path: &Path) -> Result<(BTreeMap<FaultId, Active>, usize), 
             }
         }
     }
-    Ok((active, corrupt))
+    Ok(Replayed {
+        active,
+        corrupt,
+        lines,
+        found: true,
+        ends_a_line,
+    })
 }

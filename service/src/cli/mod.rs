@@ -63,10 +63,15 @@ stress-memory.yaml:14:3: spec.labelSelectors: unknown field; `labelSelectors` be
     /// Run experiments on this machine, with the agent in-process.
     #[command(
         long_about = "Runs each experiment of FILE on this machine: steady-state checks before, \
-                      faults through the in-process agent (journaled under --state-dir, so a \
-                      killed run is cleaned up by the next run or `faultline recover`), checks \
+                      faults through the in-process agent (journaled under --state-dir), checks \
                       during and after, a verdict, and HTML/JSON/JUnit reports. Ctrl-C or \
-                      SIGTERM aborts: every fault is recovered first.",
+                      SIGTERM aborts: every fault is recovered first.\n\n\
+                      Killed (kill -9, also of the whole process group): before its first \
+                      fault that stays applied the run starts a watchdog, `faultline \
+                      __watchdog`, in a session of its own, which recovers from the journal \
+                      within a second of the run's death and ends the run `error`; a clean \
+                      run ends it. If the watchdog is killed too, the next run or `faultline \
+                      recover` cleans up.",
         after_help = "Exit status: 0 passed, 1 failed, 2 aborted, error or invalid input.\n\n\
 Examples:\n  sudo faultline run examples/native/local-netns-and-process.yaml\n  \
 sudo faultline run --dry-run experiment.yaml\n  \

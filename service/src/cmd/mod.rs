@@ -1,6 +1,7 @@
 //! One file per subcommand; each returns the process exit code. `trigger_report` is
 //! `trigger`'s reading of a run's report (verdict table, GitLab metrics report), apart so
-//! the command's HTTP flow stays short.
+//! the command's HTTP flow stays short. `watchdog` is `run`'s child that recovers a killed
+//! run's faults.
 
 pub mod cluster;
 pub mod config;
@@ -13,3 +14,4 @@ pub mod trigger;
 pub mod trigger_report;
 pub mod validate;
 pub mod version;
+pub mod watchdog;

@@ -1,7 +1,8 @@
 //! `faultline recover`: remove what a killed `faultline run` left, from the journal.
 
 use anyhow::Context;
-use faultline_agent::agent::recover_state_dir;
+
+use super::watchdog::open_agent;
 
 use crate::cli::StateArgs;
 
@@ -9,8 +10,14 @@ use crate::cli::StateArgs;
 pub fn run(args: &StateArgs) -> anyhow::Result<u8> {
     let dir = args.state_dir.join("agent");
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // As `recover_state_dir`, but waiting for a killed run's watchdog that is recovering.
     let report = rt
-        .block_on(recover_state_dir(&dir))
+        .block_on(async {
+            let agent = open_agent(&dir, None).await?;
+            let report = agent.startup_report().clone();
+            agent.shutdown().await?;
+            Ok::<_, faultline_agent::AgentError>(report)
+        })
         .with_context(|| format!("recovering from {}", dir.display()))?;
     for r in &report.recovered {
         println!("recovered {} ({}): {:?}", r.id, r.kind, r.outcome);

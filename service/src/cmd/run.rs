@@ -14,9 +14,9 @@ use faultline::domain::RunState;
 use faultline::domain::progress::print_progress;
 use faultline::notify::{Channels, Notifier, RetryPolicy, check_experiment};
 use faultline::store::Store;
-use faultline_agent::agent::Agent;
 use faultline_spec::{Experiment, load_file};
 
+use super::watchdog::{Watchdog, open_agent};
 use crate::cli::{GrafanaArgs, OtlpArgs, RunArgs};
 use faultline::outputs::grafana::ReportLink;
 use faultline::outputs::{GrafanaObserver, TraceObserver};
@@ -115,12 +115,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
             return Ok(NOT_A_VERDICT);
         }
     };
-    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // One thread: a run is a single experiment's steps, checks and probes, all waiting on
+    // I/O (the agent has its own thread). Worker threads only added their start and a
+    // cross-thread wake-up per probe and per agent call to every run (P7).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     rt.block_on(async {
         std::fs::create_dir_all(&args.state.state_dir)
             .with_context(|| format!("creating state dir {}", args.state.state_dir.display()))?;
-        // Opening the agent recovers whatever an earlier, killed run left in the journal.
-        let agent = Agent::open(args.state.state_dir.join("agent"))
+        // Opening the agent recovers whatever an earlier, killed run left in the journal
+        // (waiting, if that run's watchdog is doing it right now). The watchdog is armed
+        // before the first fault that stays applied.
+        let watchdog = Watchdog::new(&args.state.state_dir);
+        let agent = open_agent(&args.state.state_dir.join("agent"), Some(&watchdog))
             .await
             .context("opening the in-process agent")?;
         let report = agent.startup_report();
@@ -130,7 +139,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
                 report.recovered.len()
             );
         }
-        let store = Store::open(&args.state.state_dir.join("faultline.db"))
+        let store = Store::open_local(&args.state.state_dir.join("faultline.db"))
             .context("opening the run store")?;
         // What a killed run left active, confirmed recovered (the journal did it as the
         // agent opened) and recorded on its run before the run is ended.
@@ -196,6 +205,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
                 break;
             }
         }
+        // Goodbye to the watchdog only when nothing is left applied; otherwise it retries
+        // what is left once this process has exited and released the journal.
+        let clean = agent.list().await.is_ok_and(|l| l.is_empty());
+        watchdog.goodbye(clean);
         if let Some(g) = grafana {
             // A one-shot process: give Grafana a moment; what it does not take stays
             // queued on disk and goes out with the next run (or `serve`).

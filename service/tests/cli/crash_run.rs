@@ -1,6 +1,7 @@
-//! `faultline run` killed with -9 mid-fault: the fault outlives the process (nothing is
-//! left to remove it), then `faultline recover` removes it from the journal, and the next
-//! `faultline run` marks the interrupted run `error` instead of leaving it running forever.
+//! `faultline run` killed with -9 mid-fault *together with its watchdog* (`watchdog.rs`
+//! covers the run killed alone): the fault outlives the process (nothing is left to remove
+//! it), then `faultline recover` removes it from the journal, and the next `faultline run`
+//! marks the interrupted run `error` instead of leaving it running forever.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -37,6 +38,24 @@ fn a_killed_run_is_recovered_from_the_journal_and_ends_in_error() {
     wait_for("the pause to be applied", Duration::from_secs(20), || {
         proc_state(pid) == 'T'
     });
+    // The watchdog first (as a cgroup-wide kill would), so nothing is left to recover.
+    let mut watchdogs = 0;
+    for pid in std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+    {
+        let argv = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let argv: Vec<&[u8]> = argv.split(|b| *b == 0).collect();
+        if argv.get(1) == Some(&&b"__watchdog"[..]) && argv.get(2) == Some(&state_dir.as_bytes()) {
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            .unwrap();
+            watchdogs += 1;
+        }
+    }
+    assert_eq!(watchdogs, 1, "the run armed one watchdog");
     let mut run = run;
     run.0.kill().unwrap(); // SIGKILL: no chance to recover anything
     run.0.wait().unwrap();

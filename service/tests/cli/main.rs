@@ -14,3 +14,4 @@ mod crash_run;
 mod crash_serve;
 mod notify_cli;
 mod run_until;
+mod watchdog;
