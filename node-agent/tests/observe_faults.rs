@@ -125,9 +125,9 @@ async fn stress_seen(cg: &TestCgroup, tag: &str, load: f64) -> (FaultRecord, Obs
 }
 
 #[tokio::test]
-async fn cpu_stress_is_seen_in_cgroup_cpu_time_and_a_throttled_cgroup_is_caught() {
+async fn cpu_stress_is_seen_in_cgroup_cpu_time_capped_by_its_quota_and_a_frozen_one_is_caught() {
     use_agent_binary_for_workers();
-    let cg = TestCgroup::create(&unique("obcpu"), &["cpu", "cpuacct"], true).unwrap();
+    let cg = TestCgroup::create(&unique("obcpu"), &["cpu", "cpuacct", "freezer"], true).unwrap();
     let sleep = Proc::sleep();
     cg.add(sleep.pid()).unwrap();
     let (_, seen) = stress_seen(&cg, "obcpu", 60.0).await;
@@ -137,18 +137,46 @@ async fn cpu_stress_is_seen_in_cgroup_cpu_time_and_a_throttled_cgroup_is_caught(
         "{seen:?}"
     );
 
-    // cpu.cfs_quota_us caps the cgroup at 1% of a CPU: the stress cannot reach its load.
+    // cpu.cfs_quota_us caps the cgroup at 10% of a CPU (a container's CPU limit): the
+    // workers take what the limit allows, which is as stressed as that container gets.
     let quota = cg.dir("cpu").unwrap().join("cpu.cfs_quota_us");
-    std::fs::write(&quota, "1000").unwrap();
+    std::fs::write(&quota, "10000").unwrap();
     let (_, seen) = stress_seen(&cg, "obcpuq", 60.0).await;
     std::fs::write(&quota, "-1").unwrap();
+    assert!(seen.effective, "{seen:?}");
+    assert!(
+        seen.evidence
+            .contains("= 0.60 CPU, capped at 0.10 CPU by the cgroup's quota"),
+        "{seen:?}"
+    );
+
+    // Frozen right after apply: the workers exist but never run. Caught.
+    let target = LocalTarget::Cgroup(cg.path.clone().into());
+    let rec = record(
+        "obcpuf",
+        cpu(60.0),
+        target.clone(),
+        resolve(&target).unwrap(),
+    );
+    Stress.apply(&rec).await.unwrap();
+    let since = Stress.baseline(&rec).await;
+    let state = cg.dir("freezer").unwrap().join("freezer.state");
+    std::fs::write(&state, "FROZEN").unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let seen = Stress.observe(&rec, &since).await;
+    std::fs::write(&state, "THAWED").unwrap();
+    assert_eq!(Stress.recover(&rec).await.unwrap(), Recovered::Removed);
     assert!(!seen.effective, "{seen:?}");
     assert!(
         seen.evidence.contains("asked 1 worker(s) x 60% = 0.60 CPU"),
         "{seen:?}"
     );
     assert!(seen.evidence.contains("below 50% of it"), "{seen:?}");
-    assert_eq!(cg.members(), [sleep.pid()]);
+    let gone = (0..300).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        marked(&rec.id).is_empty() && cg.members() == [sleep.pid()]
+    });
+    assert!(gone, "workers left: {:?}", cg.members());
 }
 
 #[tokio::test]

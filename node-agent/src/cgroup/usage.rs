@@ -27,6 +27,27 @@ pub fn cpu_ns(dirs: &[CgroupDir]) -> Result<Option<u64>, FaultError> {
     }
 }
 
+/// The CPUs the cgroup's own quota allows (v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`,
+/// v2 `cpu.max`), or `None` without a quota. A container with a CPU limit cannot go past
+/// it, so a stress inside it is measured against the limit, not the asked load.
+pub fn cpu_quota(dirs: &[CgroupDir]) -> Option<f64> {
+    let read = |p: std::path::PathBuf| std::fs::read_to_string(p).ok();
+    if let Some(d) = v1_dir(dirs, "cpu") {
+        let quota: i64 = read(d.path.join("cpu.cfs_quota_us"))?.trim().parse().ok()?;
+        let period: i64 = read(d.path.join("cpu.cfs_period_us"))?
+            .trim()
+            .parse()
+            .ok()?;
+        return (quota > 0 && period > 0).then(|| quota as f64 / period as f64);
+    }
+    let d = dirs.iter().find(|d| d.v2)?;
+    let max = read(d.path.join("cpu.max"))?;
+    let mut f = max.split_whitespace();
+    let quota: f64 = f.next()?.parse().ok()?; // `max`: no quota, parse fails
+    let period: f64 = f.next()?.parse().ok()?;
+    (quota > 0.0 && period > 0.0).then(|| quota / period)
+}
+
 /// The whole host's idle CPU time in ns (`idle` + `iowait` of `/proc/stat`'s `cpu` line),
 /// to tell a stress that cannot reach its load because the machine is busy (every CPU
 /// taken: it runs at its share) from one held back in its own cgroup (a quota, a freeze)

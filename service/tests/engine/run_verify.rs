@@ -1,7 +1,9 @@
 //! `verify:` end to end with the in-process agent: a fault seen in effect is recorded
-//! `FaultVerified` with its coverage and evidence; a CPU stress aimed at a cgroup capped at
-//! 1% of a CPU (`cpu.cfs_quota_us`) cannot reach its load, so the run ends `error: fault
-//! did not take effect` with what was read, and nothing of it stays applied.
+//! `FaultVerified` with its coverage and evidence; a CPU stress aimed at a cgroup whose
+//! parent is capped at 1% of a CPU (`cpu.cfs_quota_us`) cannot reach its load while the
+//! host has CPUs to spare, so the run ends `error: fault did not take effect` with what
+//! was read, and nothing of it stays applied. (A quota on the target cgroup itself is a
+//! container's CPU limit: a stress that fills it is in effect.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +70,31 @@ fn cgroup(tag: &str) -> (TestCgroup, Proc) {
     (cg, sleep)
 }
 
+/// A child cgroup `inner` of `cg` in each of its hierarchies, removed on drop (before
+/// `cg` itself, which cannot go while it has children).
+struct Inner(Vec<std::path::PathBuf>);
+
+impl Inner {
+    fn create(cg: &TestCgroup) -> Inner {
+        let mut dirs: Vec<std::path::PathBuf> =
+            cg.dirs.iter().map(|d| d.path.join("inner")).collect();
+        dirs.sort();
+        dirs.dedup();
+        for d in &dirs {
+            std::fs::create_dir(d).unwrap();
+        }
+        Inner(dirs)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for d in &self.0 {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_stress_seen_in_cgroup_cpu_time_is_verified_with_its_coverage() {
     let (cg, sleep) = cgroup("vok");
@@ -97,15 +124,20 @@ async fn a_stress_seen_in_cgroup_cpu_time_is_verified_with_its_coverage() {
 #[tokio::test]
 async fn a_stress_that_cannot_reach_its_load_ends_the_run_in_error_and_is_recovered() {
     let (cg, sleep) = cgroup("vquota");
+    let inner = Inner::create(&cg);
     let quota = cg.dir("cpu").unwrap().join("cpu.cfs_quota_us");
-    std::fs::write(&quota, "1000").unwrap(); // 1% of a CPU
+    std::fs::write(&quota, "1000").unwrap(); // 1% of a CPU, for the parent of the target
     let started = std::time::Instant::now();
     let (verdict, store, agent, _d) = run(
         "vquota",
-        &stress_yaml(&cg.path, "      verify: { within: 1500ms }"),
+        &stress_yaml(
+            &format!("{}/inner", cg.path),
+            "      verify: { within: 1500ms }",
+        ),
     )
     .await;
     std::fs::write(&quota, "-1").unwrap();
+    drop(inner);
     let row = store.run("vquota").unwrap();
     assert_eq!(verdict, RunState::Error, "{row:?}");
     assert!(

@@ -173,7 +173,9 @@ fn write_page(out: &mut String) -> std::fmt::Result {
          (its packet counters are evidence, not a condition: a quiet target is still \
          shaped); `networkPartition`, the agent's nft drop rules (their counters as \
          evidence); `stressCpu`, every worker running and the cgroup's CPU time rising by at \
-         least half of `workers` x `load`; `stressMemory`, every worker running and holding \
+         least half of `workers` x `load` (of the cgroup's own CPU quota when that is less: a \
+         container at its CPU limit is as stressed as it gets; on a host with no CPU to \
+         spare, at least 5%, the workers' share of a busy machine); `stressMemory`, every worker running and holding \
          80% of `size` resident; `processPause`, every live process stopped (state T), or \
          with `method: freezer` its cgroup frozen; `processKill` and `containerKill`, every \
          process gone (a caught signal counts as delivered); `podKill`, the pod it deleted \

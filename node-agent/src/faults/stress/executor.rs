@@ -55,12 +55,14 @@ impl Fault for Stress {
 
     /// CPU: every worker alive, and the target cgroup's CPU time (v1 `cpuacct.usage`, v2
     /// `cpu.stat usage_usec`) rising since apply at [`CPU_SEEN`] of the asked load or more
-    /// (workers × load, at most the CPUs there are), measured over [`MIN_WINDOW`] at least.
+    /// (workers × load, at most the CPUs there are and the cgroup's own CPU quota: a
+    /// container at its limit is as stressed as it can be), measured over [`MIN_WINDOW`]
+    /// at least.
     /// On a machine with no CPU to spare the workers only get their share, which may be
     /// far below the asked load while the stress is doing exactly its job (competing):
     /// then [`BUSY_SHARE`] of the load is enough when the host's idle time over the window
-    /// was less than what the workers fell short by. A cgroup that holds its workers back
-    /// (a quota, a freeze) while CPUs sit idle is still caught.
+    /// was less than what the workers fell short by. Workers held back some other way (frozen,
+    /// starved by a parent cgroup) while CPUs sit idle are still caught.
     /// Memory: every worker alive, holding [`RSS_SEEN`] of `size` resident.
     async fn observe(&self, rec: &FaultRecord, since: &Baseline) -> Observation {
         let running = workers::find(&rec.id);
@@ -77,7 +79,9 @@ impl Fault for Stress {
         match &rec.kind {
             NodeFault::StressCpu(c) => {
                 let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-                let want = (f64::from(c.workers) * c.load.value() / 100.0).min(cpus);
+                let asked = (f64::from(c.workers) * c.load.value() / 100.0).min(cpus);
+                let quota = usage::cpu_quota(&rec.resolved.cgroups);
+                let want = quota.map_or(asked, |q| asked.min(q));
                 let now = match usage::cpu_ns(&rec.resolved.cgroups) {
                     Ok(Some(n)) => n,
                     Ok(None) => return Observation::unseen("the target has no CPU accounting"),
@@ -96,8 +100,12 @@ impl Fault for Stress {
                     ));
                 }
                 let used = now.saturating_sub(before) as f64 / elapsed.as_nanos() as f64;
+                let capped = match quota {
+                    Some(q) if q < asked => format!(", capped at {q:.2} CPU by the cgroup's quota"),
+                    _ => String::new(),
+                };
                 let evidence = format!(
-                    "cgroup CPU time rose {used:.2} CPU over {:.1}s (asked {} worker(s) x {}% = {want:.2} CPU)",
+                    "cgroup CPU time rose {used:.2} CPU over {:.1}s (asked {} worker(s) x {}% = {asked:.2} CPU{capped})",
                     elapsed.as_secs_f64(),
                     c.workers,
                     c.load.value()
@@ -255,7 +263,7 @@ mod tests {
             busy.effective && busy.evidence.contains("busy machine"),
             "{busy:?}"
         );
-        // The same while a CPU sat idle: held back in its cgroup (a quota, a freeze).
+        // The same while a CPU sat idle: held back (frozen, a parent's limit).
         let held = judge(0.25, Some(1.0));
         assert!(
             !held.effective && held.evidence.contains("1.00 CPU idle"),
