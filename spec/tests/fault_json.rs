@@ -6,7 +6,7 @@
 use faultline_spec::{FaultKind, Step};
 
 /// (kind, its JSON as the types serialise it)
-const PINNED: [(&str, &str); 21] = [
+const PINNED: [(&str, &str); 22] = [
     (
         "stressCpu",
         r#"{"stressCpu":{"workers":2,"load":50.0,"loadSlice":"100ms"}}"#,
@@ -46,6 +46,10 @@ const PINNED: [(&str, &str); 21] = [
     (
         "networkPartition",
         r#"{"networkPartition":{"direction":"both","peers":["10.1.2.3/32","fd00::/8"]}}"#,
+    ),
+    (
+        "dnsError",
+        r#"{"dnsError":{"patterns":["*.example.com","api-?.svc"],"answer":"servfail","queryTypes":["A","AAAA"],"probability":50.0}}"#,
     ),
     ("processKill", r#"{"processKill":{"signal":"SIGTERM"}}"#),
     ("processPause", r#"{"processPause":{"method":"freezer"}}"#),

@@ -9,6 +9,7 @@
 use super::decl::{ChaosMesh, Executor, Targets};
 use super::declare::fault_kinds;
 use super::disk::{AbsPath, DevNum, DeviceNumber, MAX_FILL};
+use super::dns::{DnsAnswer, DnsGlobs, DnsType, DnsTypes};
 use super::node::{LabelKey, LabelValue, TaintEffect, ZoneLabel, ZoneLabelKey, ZoneName};
 use super::scope::NetworkScope;
 use super::values::{PauseMethod, Sig, Signal};
@@ -236,6 +237,38 @@ fault_kinds! {
         check: needs_peers,
     } {
         ..scope: NetworkScope
+    }
+
+    /// Answer DNS queries for names matching `patterns` with an error (NXDOMAIN,
+    /// SERVFAIL, REFUSED) or not at all (`drop`). nftables in the target's network
+    /// namespace redirects its UDP and TCP queries to port 53, whatever the resolver
+    /// address, to a resolver the agent runs in that namespace; queries that do not match
+    /// (another name, another `queryTypes` type, or spared by `probability`) go on to the
+    /// target's nameserver (its `resolv.conf`) and its answers come back unchanged. No
+    /// CoreDNS change and no `resolv.conf` edit. Recovery removes the table and stops the
+    /// resolver. Clients that cache answers (JVMs, nscd, systemd-resolved, a sidecar's
+    /// cache) see the fault only once their cached answer expires, and keep a cached
+    /// error past recovery for its TTL.
+    node DnsError "dnsError" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: None,
+        check: dns_error_matches_something,
+    } {
+        /// Name globs whose queries get the error (`*.example.com`, `api-?.svc`): `*` is any
+        /// run of characters (dots too), `?` one character, case-insensitive; at least one.
+        patterns: Vec<String> as DnsGlobs,
+            required "a non-empty list of name globs like `*.example.com`";
+        /// The answer: `nxdomain` (default), `servfail`, `refused`, or `drop` (no answer;
+        /// the client times out).
+        answer: DnsAnswer as OneOf<DnsAnswer> = default;
+        /// Only queries of these types (`A`, `AAAA`, ...); default every type.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        query_types("queryTypes"): Vec<DnsType> as DnsTypes = default;
+        /// Share of matching queries that get the error (above 0, default 100); the
+        /// others are forwarded.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        probability: Option<Percent> as Opt<Pct> = default;
     }
 
     /// Signal the target processes (default SIGKILL).
@@ -665,6 +698,39 @@ fn device_and_a_limit(cx: &mut Cx, o: &Obj<'_>, t: &IoThrottle) -> bool {
             o.pos,
             "sets no limit: an IO throttle needs `rbps`, `wbps`, `riops` or `wiops`",
             "e.g. `wbps: 1MiB` for one MiB of writes per second",
+        );
+        ok = false;
+    }
+    ok
+}
+
+/// A DNS fault names at least one pattern, and a probability of 0 would never fire.
+fn dns_error_matches_something(cx: &mut Cx, o: &Obj<'_>, d: &DnsError) -> bool {
+    dns_matches_something(cx, o, &d.patterns, d.probability)
+}
+
+fn dns_matches_something(
+    cx: &mut Cx,
+    o: &Obj<'_>,
+    patterns: &[String],
+    probability: Option<Percent>,
+) -> bool {
+    let mut ok = true;
+    if patterns.is_empty() {
+        cx.err_hint(
+            &o.at("patterns"),
+            pos_of(o, "patterns"),
+            "must name at least one name glob",
+            "`*` matches every name, e.g. `patterns: ['*']`",
+        );
+        ok = false;
+    }
+    if probability.is_some_and(|p| p.value() <= 0.0) {
+        cx.err_hint(
+            &o.at("probability"),
+            pos_of(o, "probability"),
+            "0% never fires: the fault would do nothing",
+            "leave `probability` out for every matching query",
         );
         ok = false;
     }
