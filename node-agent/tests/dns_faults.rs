@@ -17,7 +17,8 @@ use faultline_agent::Recovered;
 use faultline_agent::dnsproxy::wire;
 use faultline_agent::faults::{Family, Fault};
 use faultline_spec::NodeFault;
-use faultline_spec::fault::{DnsAnswer, DnsError};
+use faultline_spec::fault::{DnsAnswer, DnsDelay, DnsError, DnsSpoof, DnsType};
+use faultline_spec::{Duration as SpecDuration, Percent};
 use faultline_test_support::{NetnsPair, in_netns, sh};
 use support::netns_record;
 
@@ -243,6 +244,99 @@ async fn dns_error_without_a_resolv_conf_is_refused_and_leaves_nothing() {
     let fam = Family::of(&rec.kind);
     let e = fam.apply(&rec).await.unwrap_err().to_string();
     assert!(e.contains("no resolv.conf"), "{e}");
+    assert!(
+        !our_tables(&pair).contains("faultline_"),
+        "{}",
+        our_tables(&pair)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_delay_answers_matching_names_late_and_recovers() {
+    let pair = NetnsPair::new("dnsdelay");
+    let _upstream = Upstream::start(&pair);
+    let _conf = ResolvConf::new(&pair);
+    let rec = netns_record(
+        "dnsdelay",
+        NodeFault::DnsDelay(DnsDelay {
+            patterns: vec!["slow.test".into()],
+            latency: SpecDuration::from_millis(400),
+            jitter: SpecDuration::ZERO,
+            query_types: vec![DnsType::A],
+            probability: Some(Percent::new(100.0).unwrap()),
+        }),
+        &pair.a_path(),
+    );
+    let fam = Family::of(&rec.kind);
+    fam.apply(&rec).await.unwrap();
+    let base = fam.baseline(&rec).await;
+    let timed = |name: &'static str| {
+        let pair = &pair;
+        async move {
+            let t = std::time::Instant::now();
+            let ok = upstream_answered(ask_udp(pair, name).await);
+            (ok, t.elapsed())
+        }
+    };
+    let (ok, late) = timed("slow.test").await;
+    assert!(ok && late >= Duration::from_millis(400), "{ok} {late:?}");
+    let (ok, quick) = timed("fast.test").await;
+    assert!(ok && quick < Duration::from_millis(300), "{ok} {quick:?}");
+    let seen = fam.observe(&rec, &base).await;
+    assert!(seen.effective, "{}", seen.evidence);
+    assert!(
+        seen.evidence.contains("1 of 2 queries"),
+        "{}",
+        seen.evidence
+    );
+
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+    let (ok, after) = timed("slow.test").await;
+    assert!(ok && after < Duration::from_millis(300), "{ok} {after:?}");
+    assert!(
+        !our_tables(&pair).contains("faultline_"),
+        "{}",
+        our_tables(&pair)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_spoof_answers_matching_names_with_its_address_and_recovers() {
+    let pair = NetnsPair::new("dnsspoof");
+    let _upstream = Upstream::start(&pair);
+    let _conf = ResolvConf::new(&pair);
+    let spoofed: Ipv4Addr = "198.51.100.7".parse().unwrap();
+    let rec = netns_record(
+        "dnsspoof",
+        NodeFault::DnsSpoof(DnsSpoof {
+            patterns: vec!["db.*".into()],
+            addresses: vec![spoofed.into(), "2001:db8::7".parse().unwrap()],
+            ttl: None,
+            query_types: Vec::new(),
+            probability: None,
+        }),
+        &pair.a_path(),
+    );
+    let fam = Family::of(&rec.kind);
+    fam.apply(&rec).await.unwrap();
+    let base = fam.baseline(&rec).await;
+    let udp = ask_udp(&pair, "db.prod.test").await.unwrap();
+    assert_eq!(
+        (wire::rcode(&udp), wire::a_records(&udp)),
+        (Some(0), vec![spoofed])
+    );
+    let tcp = ask_tcp(&pair, "db.prod.test").await.unwrap();
+    assert_eq!(wire::a_records(&tcp), [spoofed]);
+    assert!(upstream_answered(ask_udp(&pair, "web.prod.test").await));
+    let seen = fam.observe(&rec, &base).await;
+    assert!(
+        seen.effective && seen.evidence.contains("2 of 3 queries"),
+        "{}",
+        seen.evidence
+    );
+
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+    assert!(upstream_answered(ask_udp(&pair, "db.prod.test").await));
     assert!(
         !our_tables(&pair).contains("faultline_"),
         "{}",

@@ -37,10 +37,25 @@ pub const MARK: u32 = 0x0fa1_7d05;
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a matching query gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// An error code, or no answer (`DnsAnswer::Drop`).
     Answer(DnsAnswer),
+    /// Held this long plus up to `jitter`, then forwarded.
+    Delay {
+        /// The least it is held.
+        latency: Duration,
+        /// Up to this much more, uniformly.
+        jitter: Duration,
+    },
+    /// A and AAAA answered with these addresses (those of the query's family), `ttl`
+    /// seconds; other types forwarded.
+    Spoof {
+        /// The addresses.
+        addresses: Vec<IpAddr>,
+        /// Their TTL in seconds.
+        ttl: u32,
+    },
 }
 
 /// Which queries the proxy answers itself, and how.
@@ -59,7 +74,9 @@ pub struct Policy {
 impl Policy {
     /// Whether `q` matches by name and type (before `probability`).
     pub fn matches(&self, q: &wire::Question) -> bool {
-        (self.types.is_empty() || self.types.contains(&q.qtype))
+        let spoofable = !matches!(self.action, Action::Spoof { .. }) || matches!(q.qtype, 1 | 28);
+        spoofable
+            && (self.types.is_empty() || self.types.contains(&q.qtype))
             && self.patterns.iter().any(|g| glob_matches(g, &q.name))
     }
 }
@@ -135,11 +152,19 @@ impl Shared {
             && (self.policy.probability >= 1.0 || self.roll() < self.policy.probability)
         {
             self.stats.faulted.fetch_add(1, Ordering::Relaxed);
-            return match self.policy.action {
-                Action::Answer(a) => a.rcode().map(|rc| wire::error_response(&msg, &q, rc)),
-            };
+            match &self.policy.action {
+                Action::Answer(a) => return a.rcode().map(|rc| wire::error_response(&msg, &q, rc)),
+                Action::Spoof { addresses, ttl } => {
+                    return Some(wire::address_response(&msg, &q, addresses, *ttl));
+                }
+                Action::Delay { latency, jitter } => {
+                    let extra = jitter.mul_f64(self.roll());
+                    tokio::time::sleep(*latency + extra).await;
+                }
+            }
+        } else {
+            self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
         }
-        self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
         match forward(&self.netns, self.upstream, &msg).await {
             Ok(r) => r,
             Err(e) => {

@@ -1,4 +1,5 @@
-//! dnsError: the target's DNS queries for matching names answered with an error.
+//! dnsError, dnsDelay, dnsSpoof: the target's DNS queries for matching names answered
+//! with an error, late, or with other addresses.
 //!
 //! Apply starts a [`dnsproxy`] in the target's network namespace (on its `127.0.0.1`) and
 //! then one nft transaction, table `ip faultline_<fault id>`, whose `output` nat chain
@@ -47,17 +48,45 @@ fn unsupported(rec: &FaultRecord, reason: impl Into<String>) -> FaultError {
 
 /// The record's policy.
 fn policy(rec: &FaultRecord) -> Result<Policy, FaultError> {
-    match &rec.kind {
-        NodeFault::DnsError(d) if !d.patterns.is_empty() => Ok(Policy {
+    let probability = |p: Option<faultline_spec::Percent>| p.map_or(1.0, |p| p.value() / 100.0);
+    let types = |t: &[faultline_spec::fault::DnsType]| t.iter().map(|t| t.code()).collect();
+    let policy = match &rec.kind {
+        NodeFault::DnsError(d) => Policy {
             patterns: d.patterns.clone(),
-            types: d.query_types.iter().map(|t| t.code()).collect(),
-            probability: d.probability.map_or(1.0, |p| p.value() / 100.0),
+            types: types(&d.query_types),
+            probability: probability(d.probability),
             action: Action::Answer(d.answer),
-        }),
-        NodeFault::DnsError(_) => Err(unsupported(rec, "a DNS fault needs `patterns`")),
-        _ => Err(unsupported(rec, "not a DNS fault")),
+        },
+        NodeFault::DnsDelay(d) => Policy {
+            patterns: d.patterns.clone(),
+            types: types(&d.query_types),
+            probability: probability(d.probability),
+            action: Action::Delay {
+                latency: d.latency.std(),
+                jitter: d.jitter.std(),
+            },
+        },
+        NodeFault::DnsSpoof(d) => Policy {
+            patterns: d.patterns.clone(),
+            types: types(&d.query_types),
+            probability: probability(d.probability),
+            action: Action::Spoof {
+                addresses: d.addresses.clone(),
+                ttl: d.ttl.map_or(DEFAULT_SPOOF_TTL, |t| {
+                    u32::try_from(t.std().as_secs()).unwrap_or(u32::MAX)
+                }),
+            },
+        },
+        _ => return Err(unsupported(rec, "not a DNS fault")),
+    };
+    if policy.patterns.is_empty() {
+        return Err(unsupported(rec, "a DNS fault needs `patterns`"));
     }
+    Ok(policy)
 }
+
+/// A spoofed answer's TTL when the fault names none: short, so caches let go soon.
+pub const DEFAULT_SPOOF_TTL: u32 = 5;
 
 fn netns_of(rec: &FaultRecord) -> Result<&Path, FaultError> {
     rec.resolved

@@ -71,7 +71,9 @@ impl Family {
             NodeFault::NetworkPartition(_) => Family::Partition(partition::Partition),
             NodeFault::DiskFill(_) => Family::DiskFill(disk_fill::DiskFill),
             NodeFault::IoThrottle(_) => Family::IoThrottle(io_throttle::IoThrottle),
-            NodeFault::DnsError(_) => Family::Dns(dns::Dns),
+            NodeFault::DnsError(_) | NodeFault::DnsDelay(_) | NodeFault::DnsSpoof(_) => {
+                Family::Dns(dns::Dns)
+            }
         }
     }
 }

@@ -89,6 +89,14 @@ impl DnsType {
         ("HTTPS", DnsType::Https, 65),
     ];
 
+    /// Its mnemonic, as the spec spells it.
+    pub fn name(self) -> &'static str {
+        DnsType::ALL
+            .iter()
+            .find(|(_, t, _)| *t == self)
+            .map_or("?", |(n, _, _)| *n)
+    }
+
     /// Its number on the wire.
     pub fn code(self) -> u16 {
         DnsType::ALL
@@ -208,6 +216,36 @@ pub fn glob_matches(glob: &str, name: &str) -> bool {
         }
     }
     g[gi..].iter().all(|c| *c == b'*')
+}
+
+/// A list of IP addresses (`192.0.2.10`, `2001:db8::1`).
+pub struct DnsAddrs;
+
+impl Read for DnsAddrs {
+    type Value = Vec<std::net::IpAddr>;
+    fn describe() -> String {
+        "list of IP addresses".into()
+    }
+
+    fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<std::net::IpAddr>> {
+        let words = cx.strings(node, path)?;
+        let mut out = Vec::new();
+        let mut ok = true;
+        for w in &words {
+            match w.parse() {
+                Ok(a) => out.push(a),
+                Err(_) => {
+                    cx.err(
+                        path,
+                        node.pos,
+                        format!("`{w}` is not an IP address like `192.0.2.10` or `2001:db8::1`"),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
 }
 
 #[cfg(test)]

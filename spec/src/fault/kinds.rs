@@ -9,7 +9,7 @@
 use super::decl::{ChaosMesh, Executor, Targets};
 use super::declare::fault_kinds;
 use super::disk::{AbsPath, DevNum, DeviceNumber, MAX_FILL};
-use super::dns::{DnsAnswer, DnsGlobs, DnsType, DnsTypes};
+use super::dns::{DnsAddrs, DnsAnswer, DnsGlobs, DnsType, DnsTypes};
 use super::node::{LabelKey, LabelValue, TaintEffect, ZoneLabel, ZoneLabelKey, ZoneName};
 use super::scope::NetworkScope;
 use super::values::{PauseMethod, Sig, Signal};
@@ -267,6 +267,60 @@ fault_kinds! {
         query_types("queryTypes"): Vec<DnsType> as DnsTypes = default;
         /// Share of matching queries that get the error (above 0, default 100); the
         /// others are forwarded.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        probability: Option<Percent> as Opt<Pct> = default;
+    }
+
+    /// Answer DNS queries for names matching `patterns` late: the proxy `dnsError`
+    /// describes holds each matching query for `latency` (plus up to `jitter`) before it
+    /// forwards it, and relays the answer unchanged. Other queries go through at once.
+    /// The same warning on client-side caching holds: a cached answer is not late.
+    node DnsDelay "dnsDelay" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: None,
+        check: dns_delay_in_range,
+    } {
+        /// Name globs whose queries are delayed, as in `dnsError`; at least one.
+        patterns: Vec<String> as DnsGlobs,
+            required "a non-empty list of name globs like `*.example.com`";
+        /// How long each matching query is held (above 0, at most 60s).
+        latency: Duration as Dur, required "a duration like `500ms`";
+        /// Up to this much more, drawn uniformly per query.
+        jitter: Duration as Dur = default;
+        /// Only queries of these types (`A`, `AAAA`, ...); default every type.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        query_types("queryTypes"): Vec<DnsType> as DnsTypes = default;
+        /// Share of matching queries delayed (above 0, default 100).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        probability: Option<Percent> as Opt<Pct> = default;
+    }
+
+    /// Answer DNS A and AAAA queries for names matching `patterns` with `addresses`
+    /// (A with the IPv4 ones, AAAA with the IPv6 ones; none of that family is an empty
+    /// NOERROR answer), through the proxy `dnsError` describes. Queries of other types,
+    /// and other names, are forwarded unchanged. The same warning on client-side caching
+    /// holds: a spoofed answer is cached for `ttl`.
+    node DnsSpoof "dnsSpoof" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: None,
+        check: dns_spoof_matches_something,
+    } {
+        /// Name globs whose A/AAAA queries are spoofed, as in `dnsError`; at least one.
+        patterns: Vec<String> as DnsGlobs,
+            required "a non-empty list of name globs like `*.example.com`";
+        /// The addresses answered; at least one.
+        addresses: Vec<std::net::IpAddr> as DnsAddrs,
+            required "a non-empty list of IP addresses like `192.0.2.10`";
+        /// The answers' time to live (whole seconds, at most 1h); default 5s, short so
+        /// caches let go of them soon after recovery.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ttl: Option<Duration> as Opt<Dur> = default;
+        /// Only queries of these types, `A` or `AAAA`; default both.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        query_types("queryTypes"): Vec<DnsType> as DnsTypes = default;
+        /// Share of matching queries spoofed (above 0, default 100).
         #[serde(skip_serializing_if = "Option::is_none")]
         probability: Option<Percent> as Opt<Pct> = default;
     }
@@ -731,6 +785,75 @@ fn dns_matches_something(
             pos_of(o, "probability"),
             "0% never fires: the fault would do nothing",
             "leave `probability` out for every matching query",
+        );
+        ok = false;
+    }
+    ok
+}
+
+/// The longest `dnsDelay.latency` (and jitter): clients give up long before.
+pub const MAX_DNS_DELAY: Duration = Duration::from_secs(60);
+
+/// A delay matches something, holds a query above 0 and at most a minute.
+fn dns_delay_in_range(cx: &mut Cx, o: &Obj<'_>, d: &DnsDelay) -> bool {
+    let mut ok = dns_matches_something(cx, o, &d.patterns, d.probability);
+    if d.latency == Duration::ZERO || d.latency > MAX_DNS_DELAY {
+        cx.err(
+            &o.at("latency"),
+            pos_of(o, "latency"),
+            format!("{} is out of range; allowed above 0s up to 1m", d.latency),
+        );
+        ok = false;
+    }
+    if d.jitter > MAX_DNS_DELAY {
+        cx.err(
+            &o.at("jitter"),
+            pos_of(o, "jitter"),
+            format!("{} is out of range; allowed up to 1m", d.jitter),
+        );
+        ok = false;
+    }
+    ok
+}
+
+/// The longest spoofed TTL.
+pub const MAX_DNS_TTL: Duration = Duration::from_secs(3600);
+
+/// A spoof matches something, has addresses, whole-second TTL within an hour, and asks
+/// only A/AAAA (no other type has an address to spoof).
+fn dns_spoof_matches_something(cx: &mut Cx, o: &Obj<'_>, d: &DnsSpoof) -> bool {
+    let mut ok = dns_matches_something(cx, o, &d.patterns, d.probability);
+    if d.addresses.is_empty() {
+        cx.err(
+            &o.at("addresses"),
+            pos_of(o, "addresses"),
+            "must name at least one address",
+        );
+        ok = false;
+    }
+    if let Some(t) = d.ttl
+        && (t > MAX_DNS_TTL || t.std().subsec_nanos() != 0)
+    {
+        cx.err(
+            &o.at("ttl"),
+            pos_of(o, "ttl"),
+            format!("{t} is out of range; allowed whole seconds up to 1h"),
+        );
+        ok = false;
+    }
+    if let Some(t) = d
+        .query_types
+        .iter()
+        .find(|t| !matches!(t, DnsType::A | DnsType::Aaaa))
+    {
+        cx.err_hint(
+            &o.at("queryTypes"),
+            pos_of(o, "queryTypes"),
+            format!(
+                "`{}` has no address to spoof; dnsSpoof answers `A` and `AAAA` only",
+                t.name()
+            ),
+            "use `dnsError` to fail other query types",
         );
         ok = false;
     }

@@ -24,10 +24,10 @@ pub use disk::DeviceNumber;
 pub use dns::{DnsAnswer, DnsType};
 pub use endpoint::{Endpoint, Host, PeerPort};
 pub use kinds::{
-    ContainerKill, DiskFill, DnsError, FaultKind, IoThrottle, KINDS, MAX_WORKERS, NetworkBandwidth,
-    NetworkCorrupt, NetworkDelay, NetworkDuplicate, NetworkLoss, NetworkPartition, NetworkReorder,
-    NodeCordon, NodeDrain, NodeFault, NodeTaint, PodFailure, PodFault, PodKill, ProcessKill,
-    ProcessPause, STEP_KEYS, StressCpu, StressMemory, ZoneOutage,
+    ContainerKill, DiskFill, DnsDelay, DnsError, DnsSpoof, FaultKind, IoThrottle, KINDS,
+    MAX_WORKERS, NetworkBandwidth, NetworkCorrupt, NetworkDelay, NetworkDuplicate, NetworkLoss,
+    NetworkPartition, NetworkReorder, NodeCordon, NodeDrain, NodeFault, NodeTaint, PodFailure,
+    PodFault, PodKill, ProcessKill, ProcessPause, STEP_KEYS, StressCpu, StressMemory, ZoneOutage,
 };
 pub use netem::NetemParams;
 pub use node::{TaintEffect, ZONE_LABEL, ZoneLabel};
