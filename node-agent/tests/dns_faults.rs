@@ -311,6 +311,7 @@ async fn dns_spoof_answers_matching_names_with_its_address_and_recovers() {
         NodeFault::DnsSpoof(DnsSpoof {
             patterns: vec!["db.*".into()],
             addresses: vec![spoofed.into(), "2001:db8::7".parse().unwrap()],
+            random: false,
             ttl: None,
             query_types: Vec::new(),
             probability: None,

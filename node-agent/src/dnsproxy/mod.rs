@@ -53,6 +53,8 @@ pub enum Action {
     Spoof {
         /// The addresses.
         addresses: Vec<IpAddr>,
+        /// Instead of `addresses`, a random address of the query's family each time.
+        random: bool,
         /// Their TTL in seconds.
         ttl: u32,
     },
@@ -143,6 +145,19 @@ impl Shared {
         (x >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    /// A random address of the family `qtype` asks for (AAAA: IPv6, else IPv4).
+    fn random_address(&self, qtype: u16) -> IpAddr {
+        let bits = |s: &Self| (s.roll() * (1u64 << 53) as f64) as u64;
+        if qtype == 28 {
+            let v = (u128::from(bits(self)) << 75)
+                ^ (u128::from(bits(self)) << 22)
+                ^ u128::from(bits(self));
+            IpAddr::V6(Ipv6Addr::from(v))
+        } else {
+            IpAddr::V4(Ipv4Addr::from(bits(self) as u32))
+        }
+    }
+
     /// The reply to `msg`: ours when the policy picks it, upstream's otherwise; `None`
     /// for no reply.
     async fn reply(&self, msg: Vec<u8>) -> Option<Vec<u8>> {
@@ -154,8 +169,19 @@ impl Shared {
             self.stats.faulted.fetch_add(1, Ordering::Relaxed);
             match &self.policy.action {
                 Action::Answer(a) => return a.rcode().map(|rc| wire::error_response(&msg, &q, rc)),
-                Action::Spoof { addresses, ttl } => {
-                    return Some(wire::address_response(&msg, &q, addresses, *ttl));
+                Action::Spoof {
+                    addresses,
+                    random,
+                    ttl,
+                } => {
+                    let drawn;
+                    let answer = if *random {
+                        drawn = [self.random_address(q.qtype)];
+                        &drawn[..]
+                    } else {
+                        &addresses[..]
+                    };
+                    return Some(wire::address_response(&msg, &q, answer, *ttl));
                 }
                 Action::Delay { latency, jitter } => {
                     let extra = jitter.mul_f64(self.roll());

@@ -72,6 +72,7 @@ fn policy(rec: &FaultRecord) -> Result<Policy, FaultError> {
             probability: probability(d.probability),
             action: Action::Spoof {
                 addresses: d.addresses.clone(),
+                random: d.random,
                 ttl: d.ttl.map_or(DEFAULT_SPOOF_TTL, |t| {
                     u32::try_from(t.std().as_secs()).unwrap_or(u32::MAX)
                 }),

@@ -248,6 +248,20 @@ impl Read for DnsAddrs {
     }
 }
 
+/// `true` or `false`.
+pub struct Flag;
+
+impl Read for Flag {
+    type Value = bool;
+    fn describe() -> String {
+        "`true` or `false`".into()
+    }
+
+    fn read(cx: &mut Cx, node: &Node, path: &str) -> Option<bool> {
+        cx.boolean(node, path)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@
 use super::decl::{ChaosMesh, Executor, Targets};
 use super::declare::fault_kinds;
 use super::disk::{AbsPath, DevNum, DeviceNumber, MAX_FILL};
-use super::dns::{DnsAddrs, DnsAnswer, DnsGlobs, DnsType, DnsTypes};
+use super::dns::{DnsAddrs, DnsAnswer, DnsGlobs, DnsType, DnsTypes, Flag};
 use super::node::{LabelKey, LabelValue, TaintEffect, ZoneLabel, ZoneLabelKey, ZoneName};
 use super::scope::NetworkScope;
 use super::values::{PauseMethod, Sig, Signal};
@@ -252,13 +252,14 @@ fault_kinds! {
     node DnsError "dnsError" {
         targets: Targets::LocalOrPods,
         instant: false,
-        chaos_mesh: None,
+        chaos_mesh: Some(ChaosMesh::dns("error")),
         check: dns_error_matches_something,
     } {
         /// Name globs whose queries get the error (`*.example.com`, `api-?.svc`): `*` is any
         /// run of characters (dots too), `?` one character, case-insensitive; at least one.
         patterns: Vec<String> as DnsGlobs,
-            required "a non-empty list of name globs like `*.example.com`";
+            required "a non-empty list of name globs like `*.example.com`",
+            chaos_mesh "patterns";
         /// The answer: `nxdomain` (default), `servfail`, `refused`, or `drop` (no answer;
         /// the client times out).
         answer: DnsAnswer as OneOf<DnsAnswer> = default;
@@ -298,21 +299,27 @@ fault_kinds! {
 
     /// Answer DNS A and AAAA queries for names matching `patterns` with `addresses`
     /// (A with the IPv4 ones, AAAA with the IPv6 ones; none of that family is an empty
-    /// NOERROR answer), through the proxy `dnsError` describes. Queries of other types,
+    /// NOERROR answer), or with a random address each (`random`, Chaos Mesh's `action:
+    /// random`), through the proxy `dnsError` describes. Queries of other types,
     /// and other names, are forwarded unchanged. The same warning on client-side caching
     /// holds: a spoofed answer is cached for `ttl`.
     node DnsSpoof "dnsSpoof" {
         targets: Targets::LocalOrPods,
         instant: false,
-        chaos_mesh: None,
+        chaos_mesh: Some(ChaosMesh::dns("random")),
         check: dns_spoof_matches_something,
     } {
         /// Name globs whose A/AAAA queries are spoofed, as in `dnsError`; at least one.
         patterns: Vec<String> as DnsGlobs,
-            required "a non-empty list of name globs like `*.example.com`";
-        /// The addresses answered; at least one.
-        addresses: Vec<std::net::IpAddr> as DnsAddrs,
-            required "a non-empty list of IP addresses like `192.0.2.10`";
+            required "a non-empty list of name globs like `*.example.com`",
+            chaos_mesh "patterns";
+        /// The addresses answered. Give `addresses` or `random`.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        addresses: Vec<std::net::IpAddr> as DnsAddrs = default;
+        /// Answer each query with a random address of its family instead. Give
+        /// `addresses` or `random`.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        random: bool as Flag = default;
         /// The answers' time to live (whole seconds, at most 1h); default 5s, short so
         /// caches let go of them soon after recovery.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -823,11 +830,16 @@ pub const MAX_DNS_TTL: Duration = Duration::from_secs(3600);
 /// only A/AAAA (no other type has an address to spoof).
 fn dns_spoof_matches_something(cx: &mut Cx, o: &Obj<'_>, d: &DnsSpoof) -> bool {
     let mut ok = dns_matches_something(cx, o, &d.patterns, d.probability);
-    if d.addresses.is_empty() {
-        cx.err(
+    if d.addresses.is_empty() != d.random {
+        cx.err_hint(
             &o.at("addresses"),
             pos_of(o, "addresses"),
-            "must name at least one address",
+            if d.random {
+                "`addresses` and `random` both say what to answer; give one"
+            } else {
+                "a spoof needs `addresses` (a non-empty list) or `random: true`"
+            },
+            "e.g. `addresses: [192.0.2.10]`",
         );
         ok = false;
     }
