@@ -15,6 +15,7 @@ pub mod agent;
 pub mod cgroup;
 pub mod client;
 pub mod daemon;
+pub mod dnsproxy;
 pub mod error;
 pub mod faults;
 pub mod journal;

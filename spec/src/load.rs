@@ -10,11 +10,12 @@ use super::error::{SpecError, SpecErrors};
 use super::experiment::{API_VERSION, Experiment, KIND};
 
 /// The documents this version reads, as `(apiVersion, kind)`.
-pub const SUPPORTED: [(&str, &str); 7] = [
+pub const SUPPORTED: [(&str, &str); 8] = [
     (API_VERSION, KIND),
     (chaos_mesh::API_VERSION, "StressChaos"),
     (chaos_mesh::API_VERSION, "NetworkChaos"),
     (chaos_mesh::API_VERSION, "PodChaos"),
+    (chaos_mesh::API_VERSION, "DNSChaos"),
     (chaos_mesh::API_VERSION, "Workflow"),
     (chaos_mesh::API_VERSION, "StatusCheck"),
     (chaos_mesh::API_VERSION, "Schedule"),
@@ -22,7 +23,7 @@ pub const SUPPORTED: [(&str, &str); 7] = [
 
 fn supported_list() -> String {
     format!(
-        "{API_VERSION} (kind {KIND}) and {} (kinds StressChaos, NetworkChaos, PodChaos, Workflow, Schedule, StatusCheck)",
+        "{API_VERSION} (kind {KIND}) and {} (kinds StressChaos, NetworkChaos, PodChaos, DNSChaos, Workflow, Schedule, StatusCheck)",
         chaos_mesh::API_VERSION
     )
 }

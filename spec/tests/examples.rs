@@ -289,3 +289,24 @@ fn as_printed_network_delay_points_at_direction() {
         "{errs}"
     );
 }
+
+#[test]
+fn chaos_mesh_dns_chaos_becomes_dns_error_and_dns_spoof() {
+    use faultline_spec::fault::{DnsAnswer, DnsType};
+    let docs = load("chaos-mesh/dns-chaos.yaml");
+    nginx_final(docs[0].spec.target.as_ref().unwrap(), Mode::All);
+    let f = only_fault(&docs[0]);
+    let FaultKind::DnsError(d) = &f.fault else {
+        panic!("{:?}", f.fault)
+    };
+    assert_eq!(d.patterns, ["google.com", "chaos-mesh.*", "github.?om"]);
+    assert_eq!(d.answer, DnsAnswer::Servfail);
+    assert_eq!(d.query_types, [DnsType::A, DnsType::Aaaa]);
+    assert_eq!(f.duration, Some(Duration::from_secs(90)));
+    let f = only_fault(&docs[1]);
+    let FaultKind::DnsSpoof(s) = &f.fault else {
+        panic!("{:?}", f.fault)
+    };
+    assert_eq!(s.patterns, ["*"], "empty patterns are every name");
+    assert!(s.random && s.addresses.is_empty());
+}

@@ -6,7 +6,7 @@
 use faultline_spec::{FaultKind, Step};
 
 /// (kind, its JSON as the types serialise it)
-const PINNED: [(&str, &str); 21] = [
+const PINNED: [(&str, &str); 24] = [
     (
         "stressCpu",
         r#"{"stressCpu":{"workers":2,"load":50.0,"loadSlice":"100ms"}}"#,
@@ -46,6 +46,18 @@ const PINNED: [(&str, &str); 21] = [
     (
         "networkPartition",
         r#"{"networkPartition":{"direction":"both","peers":["10.1.2.3/32","fd00::/8"]}}"#,
+    ),
+    (
+        "dnsError",
+        r#"{"dnsError":{"patterns":["*.example.com","api-?.svc"],"answer":"servfail","queryTypes":["A","AAAA"],"probability":50.0}}"#,
+    ),
+    (
+        "dnsDelay",
+        r#"{"dnsDelay":{"patterns":["*.example.com"],"latency":"500ms","jitter":"100ms","queryTypes":["A"],"probability":25.0}}"#,
+    ),
+    (
+        "dnsSpoof",
+        r#"{"dnsSpoof":{"patterns":["db.*"],"addresses":["192.0.2.10","2001:db8::1"],"ttl":"30s","queryTypes":["AAAA"],"probability":100.0}}"#,
     ),
     ("processKill", r#"{"processKill":{"signal":"SIGTERM"}}"#),
     ("processPause", r#"{"processPause":{"method":"freezer"}}"#),

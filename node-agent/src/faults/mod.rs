@@ -10,6 +10,8 @@
 pub mod bandwidth;
 #[cfg(target_os = "linux")]
 pub mod disk_fill;
+#[cfg(target_os = "linux")]
+pub mod dns;
 mod fault;
 #[cfg(target_os = "linux")]
 pub mod io_throttle;
@@ -47,6 +49,8 @@ pub enum Family {
     DiskFill(disk_fill::DiskFill),
     /// Block IO limits on the target's cgroup.
     IoThrottle(io_throttle::IoThrottle),
+    /// DNS answers from a proxy in the target's namespace.
+    Dns(dns::Dns),
 }
 
 impl Family {
@@ -67,6 +71,9 @@ impl Family {
             NodeFault::NetworkPartition(_) => Family::Partition(partition::Partition),
             NodeFault::DiskFill(_) => Family::DiskFill(disk_fill::DiskFill),
             NodeFault::IoThrottle(_) => Family::IoThrottle(io_throttle::IoThrottle),
+            NodeFault::DnsError(_) | NodeFault::DnsDelay(_) | NodeFault::DnsSpoof(_) => {
+                Family::Dns(dns::Dns)
+            }
         }
     }
 }
@@ -92,6 +99,7 @@ impl Fault for Family {
             Family::Partition(f) => f.apply(rec).await,
             Family::DiskFill(f) => f.apply(rec).await,
             Family::IoThrottle(f) => f.apply(rec).await,
+            Family::Dns(f) => f.apply(rec).await,
         }
     }
 
@@ -112,6 +120,7 @@ impl Fault for Family {
             Family::Partition(f) => f.recover(rec).await,
             Family::DiskFill(f) => f.recover(rec).await,
             Family::IoThrottle(f) => f.recover(rec).await,
+            Family::Dns(f) => f.recover(rec).await,
         }
     }
 
@@ -124,6 +133,7 @@ impl Fault for Family {
             Family::Partition(f) => f.settle(recs).await,
             Family::DiskFill(f) => f.settle(recs).await,
             Family::IoThrottle(f) => f.settle(recs).await,
+            Family::Dns(f) => f.settle(recs).await,
         }
     }
 
@@ -136,6 +146,7 @@ impl Fault for Family {
             Family::Partition(f) => f.baseline(rec).await,
             Family::DiskFill(f) => f.baseline(rec).await,
             Family::IoThrottle(f) => f.baseline(rec).await,
+            Family::Dns(f) => f.baseline(rec).await,
         }
     }
 
@@ -148,6 +159,7 @@ impl Fault for Family {
             Family::Partition(f) => f.observe(rec, since).await,
             Family::DiskFill(f) => f.observe(rec, since).await,
             Family::IoThrottle(f) => f.observe(rec, since).await,
+            Family::Dns(f) => f.observe(rec, since).await,
         }
     }
 }

@@ -207,7 +207,12 @@ pub fn ruleset(table: &str, s: &NetworkScope) -> Nftables<'static> {
 }
 
 /// Runs `nft ARGS` in the netns with `stdin`; returns stdout.
-fn nft(netns: &Path, args: &[&str], stdin: &str, action: &str) -> Result<String, FaultError> {
+pub(crate) fn nft(
+    netns: &Path,
+    args: &[&str],
+    stdin: &str,
+    action: &str,
+) -> Result<String, FaultError> {
     let fail = |detail: String| FaultError::Command {
         program: "nft",
         action: action.to_string(),
@@ -387,7 +392,7 @@ fn table_state(json: &serde_json::Value) -> TableState {
     state
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, FaultError> + Send + 'static,
 ) -> Result<T, FaultError> {
     tokio::task::spawn_blocking(f)

@@ -200,7 +200,7 @@ pub fn present(o: &Obj<'_>, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chaos_mesh::{network, pod, stress};
+    use crate::chaos_mesh::{dns, network, pod, stress};
 
     fn has_path(schema: &'static Schema, path: &str) -> bool {
         let (first, rest) = path.split_once('.').unwrap_or((path, ""));
@@ -215,6 +215,7 @@ mod tests {
             ("StressChaos", &stress::SPEC),
             ("NetworkChaos", &network::SPEC),
             ("PodChaos", &pod::SPEC),
+            ("DNSChaos", &dns::SPEC),
         ] {
             let kinds: Vec<_> = kinds_of(chaos).collect();
             assert!(!kinds.is_empty(), "{chaos}");
@@ -260,5 +261,6 @@ mod tests {
             ["pod-kill", "pod-failure", "container-kill"]
         );
         assert_eq!(actions_of("StressChaos"), ["cpu", "memory"]);
+        assert_eq!(actions_of("DNSChaos"), ["error", "random"]);
     }
 }

@@ -1,9 +1,10 @@
-//! Chaos Mesh import: `chaos-mesh.org/v1alpha1` StressChaos, NetworkChaos, PodChaos,
+//! Chaos Mesh import: `chaos-mesh.org/v1alpha1` StressChaos, NetworkChaos, PodChaos, DNSChaos,
 //! StatusCheck, Workflow and Schedule, each document translated to one native experiment.
 //! Unknown fields are errors here too; fields faultline cannot carry out are refused by
 //! name rather than ignored.
 
 pub mod common;
+pub mod dns;
 pub mod fields;
 pub mod network;
 pub mod pod;

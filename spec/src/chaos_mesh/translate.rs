@@ -1,10 +1,10 @@
 //! Which translation a Chaos Mesh document goes to, by its kind.
 
-use super::{common, network, pod, schedule, status_check, stress, workflow};
+use super::{common, dns, network, pod, schedule, status_check, stress, workflow};
 use crate::decode::{Cx, Node};
 use crate::experiment::{Experiment, Step};
 
-/// Translates one Chaos Mesh document of `kind` (one of the six `load.rs` accepts).
+/// Translates one Chaos Mesh document of `kind` (one of the kinds `load.rs` accepts).
 pub fn translate(cx: &mut Cx, root: &Node, kind: &str) -> Option<Experiment> {
     match kind {
         "StressChaos" => common::document(cx, root, kind, &stress::ROOT, &stress::SPEC, |cx, o| {
@@ -17,6 +17,9 @@ pub fn translate(cx: &mut Cx, root: &Node, kind: &str) -> Option<Experiment> {
         }
         "PodChaos" => common::document(cx, root, kind, &pod::ROOT, &pod::SPEC, |cx, o| {
             pod::translate(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
+        }),
+        "DNSChaos" => common::document(cx, root, kind, &dns::ROOT, &dns::SPEC, |cx, o| {
+            dns::translate(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
         }),
         // Standalone, the check is the experiment's only step, named after the object.
         "StatusCheck" => common::document(

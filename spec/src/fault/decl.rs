@@ -74,6 +74,15 @@ impl ChaosMesh {
         }
     }
 
+    /// A DNSChaos action.
+    pub const fn dns(action: &'static str) -> Self {
+        ChaosMesh {
+            kind: "DNSChaos",
+            action,
+            when: None,
+        }
+    }
+
     /// The same, chosen only when `field` is present.
     pub const fn when(self, field: &'static str) -> Self {
         ChaosMesh {

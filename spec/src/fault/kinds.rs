@@ -9,6 +9,7 @@
 use super::decl::{ChaosMesh, Executor, Targets};
 use super::declare::fault_kinds;
 use super::disk::{AbsPath, DevNum, DeviceNumber, MAX_FILL};
+use super::dns::{DnsAddrs, DnsAnswer, DnsGlobs, DnsType, DnsTypes, Flag};
 use super::node::{LabelKey, LabelValue, TaintEffect, ZoneLabel, ZoneLabelKey, ZoneName};
 use super::scope::NetworkScope;
 use super::values::{PauseMethod, Sig, Signal};
@@ -236,6 +237,99 @@ fault_kinds! {
         check: needs_peers,
     } {
         ..scope: NetworkScope
+    }
+
+    /// Answer DNS queries for names matching `patterns` with an error (NXDOMAIN,
+    /// SERVFAIL, REFUSED) or not at all (`drop`). nftables in the target's network
+    /// namespace redirects its UDP and TCP queries to port 53, whatever the resolver
+    /// address, to a resolver the agent runs in that namespace; queries that do not match
+    /// (another name, another `queryTypes` type, or spared by `probability`) go on to the
+    /// target's nameserver (its `resolv.conf`) and its answers come back unchanged. No
+    /// CoreDNS change and no `resolv.conf` edit. Recovery removes the table and stops the
+    /// resolver. Clients that cache answers (JVMs, nscd, systemd-resolved, a sidecar's
+    /// cache) see the fault only once their cached answer expires, and keep a cached
+    /// error past recovery for its TTL.
+    node DnsError "dnsError" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::dns("error")),
+        check: dns_error_matches_something,
+    } {
+        /// Name globs whose queries get the error (`*.example.com`, `api-?.svc`): `*` is any
+        /// run of characters (dots too), `?` one character, case-insensitive; at least one.
+        patterns: Vec<String> as DnsGlobs,
+            required "a non-empty list of name globs like `*.example.com`",
+            chaos_mesh "patterns";
+        /// The answer: `nxdomain` (default), `servfail`, `refused`, or `drop` (no answer;
+        /// the client times out).
+        answer: DnsAnswer as OneOf<DnsAnswer> = default;
+        /// Only queries of these types (`A`, `AAAA`, ...); default every type.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        query_types("queryTypes"): Vec<DnsType> as DnsTypes = default;
+        /// Share of matching queries that get the error (above 0, default 100); the
+        /// others are forwarded.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        probability: Option<Percent> as Opt<Pct> = default;
+    }
+
+    /// Answer DNS queries for names matching `patterns` late: the proxy `dnsError`
+    /// describes holds each matching query for `latency` (plus up to `jitter`) before it
+    /// forwards it, and relays the answer unchanged. Other queries go through at once.
+    /// The same warning on client-side caching holds: a cached answer is not late.
+    node DnsDelay "dnsDelay" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: None,
+        check: dns_delay_in_range,
+    } {
+        /// Name globs whose queries are delayed, as in `dnsError`; at least one.
+        patterns: Vec<String> as DnsGlobs,
+            required "a non-empty list of name globs like `*.example.com`";
+        /// How long each matching query is held (above 0, at most 60s).
+        latency: Duration as Dur, required "a duration like `500ms`";
+        /// Up to this much more, drawn uniformly per query.
+        jitter: Duration as Dur = default;
+        /// Only queries of these types (`A`, `AAAA`, ...); default every type.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        query_types("queryTypes"): Vec<DnsType> as DnsTypes = default;
+        /// Share of matching queries delayed (above 0, default 100).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        probability: Option<Percent> as Opt<Pct> = default;
+    }
+
+    /// Answer DNS A and AAAA queries for names matching `patterns` with `addresses`
+    /// (A with the IPv4 ones, AAAA with the IPv6 ones; none of that family is an empty
+    /// NOERROR answer), or with a random address each (`random`, Chaos Mesh's `action:
+    /// random`), through the proxy `dnsError` describes. Queries of other types,
+    /// and other names, are forwarded unchanged. The same warning on client-side caching
+    /// holds: a spoofed answer is cached for `ttl`.
+    node DnsSpoof "dnsSpoof" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::dns("random")),
+        check: dns_spoof_matches_something,
+    } {
+        /// Name globs whose A/AAAA queries are spoofed, as in `dnsError`; at least one.
+        patterns: Vec<String> as DnsGlobs,
+            required "a non-empty list of name globs like `*.example.com`",
+            chaos_mesh "patterns";
+        /// The addresses answered. Give `addresses` or `random`.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        addresses: Vec<std::net::IpAddr> as DnsAddrs = default;
+        /// Answer each query with a random address of its family instead. Give
+        /// `addresses` or `random`.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        random: bool as Flag = default;
+        /// The answers' time to live (whole seconds, at most 1h); default 5s, short so
+        /// caches let go of them soon after recovery.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ttl: Option<Duration> as Opt<Dur> = default;
+        /// Only queries of these types, `A` or `AAAA`; default both.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        query_types("queryTypes"): Vec<DnsType> as DnsTypes = default;
+        /// Share of matching queries spoofed (above 0, default 100).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        probability: Option<Percent> as Opt<Pct> = default;
     }
 
     /// Signal the target processes (default SIGKILL).
@@ -665,6 +759,113 @@ fn device_and_a_limit(cx: &mut Cx, o: &Obj<'_>, t: &IoThrottle) -> bool {
             o.pos,
             "sets no limit: an IO throttle needs `rbps`, `wbps`, `riops` or `wiops`",
             "e.g. `wbps: 1MiB` for one MiB of writes per second",
+        );
+        ok = false;
+    }
+    ok
+}
+
+/// A DNS fault names at least one pattern, and a probability of 0 would never fire.
+fn dns_error_matches_something(cx: &mut Cx, o: &Obj<'_>, d: &DnsError) -> bool {
+    dns_matches_something(cx, o, &d.patterns, d.probability)
+}
+
+fn dns_matches_something(
+    cx: &mut Cx,
+    o: &Obj<'_>,
+    patterns: &[String],
+    probability: Option<Percent>,
+) -> bool {
+    let mut ok = true;
+    if patterns.is_empty() {
+        cx.err_hint(
+            &o.at("patterns"),
+            pos_of(o, "patterns"),
+            "must name at least one name glob",
+            "`*` matches every name, e.g. `patterns: ['*']`",
+        );
+        ok = false;
+    }
+    if probability.is_some_and(|p| p.value() <= 0.0) {
+        cx.err_hint(
+            &o.at("probability"),
+            pos_of(o, "probability"),
+            "0% never fires: the fault would do nothing",
+            "leave `probability` out for every matching query",
+        );
+        ok = false;
+    }
+    ok
+}
+
+/// The longest `dnsDelay.latency` (and jitter): clients give up long before.
+pub const MAX_DNS_DELAY: Duration = Duration::from_secs(60);
+
+/// A delay matches something, holds a query above 0 and at most a minute.
+fn dns_delay_in_range(cx: &mut Cx, o: &Obj<'_>, d: &DnsDelay) -> bool {
+    let mut ok = dns_matches_something(cx, o, &d.patterns, d.probability);
+    if d.latency == Duration::ZERO || d.latency > MAX_DNS_DELAY {
+        cx.err(
+            &o.at("latency"),
+            pos_of(o, "latency"),
+            format!("{} is out of range; allowed above 0s up to 1m", d.latency),
+        );
+        ok = false;
+    }
+    if d.jitter > MAX_DNS_DELAY {
+        cx.err(
+            &o.at("jitter"),
+            pos_of(o, "jitter"),
+            format!("{} is out of range; allowed up to 1m", d.jitter),
+        );
+        ok = false;
+    }
+    ok
+}
+
+/// The longest spoofed TTL.
+pub const MAX_DNS_TTL: Duration = Duration::from_secs(3600);
+
+/// A spoof matches something, has addresses, whole-second TTL within an hour, and asks
+/// only A/AAAA (no other type has an address to spoof).
+fn dns_spoof_matches_something(cx: &mut Cx, o: &Obj<'_>, d: &DnsSpoof) -> bool {
+    let mut ok = dns_matches_something(cx, o, &d.patterns, d.probability);
+    if d.addresses.is_empty() != d.random {
+        cx.err_hint(
+            &o.at("addresses"),
+            pos_of(o, "addresses"),
+            if d.random {
+                "`addresses` and `random` both say what to answer; give one"
+            } else {
+                "a spoof needs `addresses` (a non-empty list) or `random: true`"
+            },
+            "e.g. `addresses: [192.0.2.10]`",
+        );
+        ok = false;
+    }
+    if let Some(t) = d.ttl
+        && (t > MAX_DNS_TTL || t.std().subsec_nanos() != 0)
+    {
+        cx.err(
+            &o.at("ttl"),
+            pos_of(o, "ttl"),
+            format!("{t} is out of range; allowed whole seconds up to 1h"),
+        );
+        ok = false;
+    }
+    if let Some(t) = d
+        .query_types
+        .iter()
+        .find(|t| !matches!(t, DnsType::A | DnsType::Aaaa))
+    {
+        cx.err_hint(
+            &o.at("queryTypes"),
+            pos_of(o, "queryTypes"),
+            format!(
+                "`{}` has no address to spoof; dnsSpoof answers `A` and `AAAA` only",
+                t.name()
+            ),
+            "use `dnsError` to fail other query types",
         );
         ok = false;
     }

@@ -9,6 +9,7 @@
 pub mod decl;
 pub(crate) mod declare;
 pub mod disk;
+pub mod dns;
 pub mod docs;
 pub mod endpoint;
 pub mod kinds;
@@ -20,12 +21,13 @@ pub mod values;
 
 pub use decl::{ChaosMesh, Executor, FieldDecl, KindDecl, Targets};
 pub use disk::DeviceNumber;
+pub use dns::{DnsAnswer, DnsType};
 pub use endpoint::{Endpoint, Host, PeerPort};
 pub use kinds::{
-    ContainerKill, DiskFill, FaultKind, IoThrottle, KINDS, MAX_WORKERS, NetworkBandwidth,
-    NetworkCorrupt, NetworkDelay, NetworkDuplicate, NetworkLoss, NetworkPartition, NetworkReorder,
-    NodeCordon, NodeDrain, NodeFault, NodeTaint, PodFailure, PodFault, PodKill, ProcessKill,
-    ProcessPause, STEP_KEYS, StressCpu, StressMemory, ZoneOutage,
+    ContainerKill, DiskFill, DnsDelay, DnsError, DnsSpoof, FaultKind, IoThrottle, KINDS,
+    MAX_WORKERS, NetworkBandwidth, NetworkCorrupt, NetworkDelay, NetworkDuplicate, NetworkLoss,
+    NetworkPartition, NetworkReorder, NodeCordon, NodeDrain, NodeFault, NodeTaint, PodFailure,
+    PodFault, PodKill, ProcessKill, ProcessPause, STEP_KEYS, StressCpu, StressMemory, ZoneOutage,
 };
 pub use netem::NetemParams;
 pub use node::{TaintEffect, ZONE_LABEL, ZoneLabel};
