@@ -300,6 +300,24 @@ mod tests {
             .collect()
     }
 
+    /// A cluster over a mock API server, and the handle that answers its requests.
+    fn mock_cluster() -> (
+        Arc<dyn PodCluster>,
+        tower_test::mock::Handle<Request<Body>, Response<Body>>,
+    ) {
+        let (svc, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let cluster: Arc<dyn PodCluster> = Arc::new(Cluster::new(
+            kube::Client::new(svc, "default"),
+            ClusterConfig::new(AgentSettings {
+                namespace: "faultline".into(),
+                selector: "app=agent".into(),
+                port: 7150,
+                token: None,
+            }),
+        ));
+        (cluster, handle)
+    }
+
     async fn in_process(dir: &std::path::Path) -> Injector {
         let agent = faultline_agent::agent::Agent::open(dir.join("agent"))
             .await
@@ -317,16 +335,7 @@ mod tests {
                 pods: vec!["shop/web-1".into()],
             },
         );
-        let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-        let cluster: Arc<dyn PodCluster> = Arc::new(Cluster::new(
-            kube::Client::new(svc, "default"),
-            ClusterConfig::new(AgentSettings {
-                namespace: "faultline".into(),
-                selector: "app=agent".into(),
-                port: 7150,
-                token: None,
-            }),
-        ));
+        let (cluster, mut handle) = mock_cluster();
         let server = tokio::spawn(async move {
             let (req, send) = handle
                 .next_request()
@@ -378,16 +387,7 @@ mod tests {
                 nodes: vec!["node-a".into()],
             },
         );
-        let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-        let cluster: Arc<dyn PodCluster> = Arc::new(Cluster::new(
-            kube::Client::new(svc, "default"),
-            ClusterConfig::new(AgentSettings {
-                namespace: "faultline".into(),
-                selector: "app=agent".into(),
-                port: 7150,
-                token: None,
-            }),
-        ));
+        let (cluster, mut handle) = mock_cluster();
         let server = tokio::spawn(async move {
             let record = serde_json::json!({ "fault": "r1-f1", "expires": "2026-12-01T09:00:00Z", "wasUnschedulable": false });
             let node = serde_json::json!({ "apiVersion": "v1", "kind": "Node",
