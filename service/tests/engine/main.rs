@@ -4,6 +4,7 @@
 //! One test binary per area rather than one per file: each binary links the whole
 //! `faultline` library and its dependencies, and linking dominated the tests' build.
 
+mod fixture;
 mod prometheus_probe;
 mod run_disk;
 mod run_engine;

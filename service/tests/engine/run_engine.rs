@@ -3,34 +3,16 @@
 //! proves the fault was removed (the paused process runs again) and kills what it started.
 
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faultline::application::engine::inject::Injector;
 use faultline::application::engine::runner::{RunOptions, Runner};
 use faultline::domain::{RunEvent, RunState};
-use faultline::store::Store;
-use faultline_agent::agent::Agent;
 use faultline_spec::load_str;
 
 use faultline_test_support::{Proc, closed_port, empty_http_server, proc_state};
 
-struct Fixture {
-    store: Arc<Store>,
-    agent: Arc<Agent>,
-    _dir: tempfile::TempDir,
-}
-
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let agent = Arc::new(Agent::open(dir.path().join("agent")).await.unwrap());
-    let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
-    Fixture {
-        store,
-        agent,
-        _dir: dir,
-    }
-}
+use super::fixture::{Fixture, fixture};
 
 fn experiment(yaml: &str) -> faultline_spec::Experiment {
     load_str(yaml, "test.yaml")

@@ -14,8 +14,6 @@ use std::time::{Duration, Instant};
 use faultline::application::engine::inject::Injector;
 use faultline::application::engine::runner::{RunOptions, Runner};
 use faultline::domain::{RunEvent, RunState};
-use faultline::store::Store;
-use faultline_agent::agent::Agent;
 use faultline_agent::cgroup::TestCgroup;
 use faultline_spec::{LocalTarget, Step, Target, load_str};
 use faultline_test_support::{Proc, listener};
@@ -134,22 +132,7 @@ fn retarget(steps: &mut [Step], pid: u32) {
     }
 }
 
-struct Fixture {
-    store: Arc<Store>,
-    agent: Arc<Agent>,
-    _dir: tempfile::TempDir,
-}
-
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let agent = Arc::new(Agent::open(dir.path().join("agent")).await.unwrap());
-    let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
-    Fixture {
-        store,
-        agent,
-        _dir: dir,
-    }
-}
+use super::fixture::{Fixture, fixture};
 
 fn runner(f: &Fixture, run: &str, yaml: &str, pid: Option<u32>) -> Runner {
     let mut exp = load_str(yaml, "test.yaml")

@@ -5,33 +5,15 @@
 //! fault and the run goes on. Each test proves the fault took effect, then that it was
 //! removed.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faultline::application::engine::inject::Injector;
 use faultline::application::engine::runner::{RunOptions, Runner};
 use faultline::domain::{RunEvent, RunState};
-use faultline::store::Store;
-use faultline_agent::agent::Agent;
 use faultline_spec::load_str;
 use faultline_test_support::{Proc, proc_state};
 
-struct Fixture {
-    store: Arc<Store>,
-    agent: Arc<Agent>,
-    _dir: tempfile::TempDir,
-}
-
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let agent = Arc::new(Agent::open(dir.path().join("agent")).await.unwrap());
-    let store = Arc::new(Store::open(&dir.path().join("faultline.db")).unwrap());
-    Fixture {
-        store,
-        agent,
-        _dir: dir,
-    }
-}
+use super::fixture::{Fixture, fixture};
 
 fn runner(f: &Fixture, run: &str, yaml: &str, opts: RunOptions) -> Runner {
     let exp = load_str(yaml, "test.yaml")
