@@ -1,6 +1,8 @@
-//! Bearer tokens with roles. Each route names the role it needs by taking one of the
-//! extractors [`Viewer`] or [`Operator`] (admin passes both); a request without a valid token gets
-//! 401, one whose token's role is too low 403. Tokens are compared in constant time.
+//! Bearer tokens with roles and names. Each route names the role it needs by taking one of
+//! the extractors [`Viewer`], [`Operator`] or [`Admin`] (each holds the caller as an
+//! [`Actor`]; admin passes all); a request without a valid token gets 401, one whose
+//! token's role is too low 403, and both refusals are audited. Tokens are compared in
+//! constant time.
 
 use std::future::{Ready, ready};
 use std::path::Path;
@@ -11,6 +13,8 @@ use actix_web::{FromRequest, HttpRequest, web};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
+use super::state::ApiState;
+use crate::domain::{Actor, AuditAction, AuditOutcome, NewAudit};
 
 /// What a token may do. Ordered: each role may do everything the lower ones may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -56,7 +60,8 @@ pub enum TokensError {
         #[source]
         source: std::io::Error,
     },
-    /// A line is not `role:token` with a known role and a non-empty token.
+    /// A line is not `role:token` (or `role/name:token`) with a known role, a non-empty
+    /// token and, if given, a non-empty name.
     #[error("tokens file {path} line {line}: {message}")]
     Line {
         /// The file.
@@ -71,11 +76,22 @@ pub enum TokensError {
     Empty(String),
 }
 
+/// One token of the tokens file.
+#[derive(Clone)]
+pub struct Token {
+    /// What it may do.
+    pub role: Role,
+    /// Who it is, in the audit log: the `name` of `role/name:token`, else the role and
+    /// the line (`operator#3`). Never the secret.
+    pub name: String,
+    secret: Box<[u8]>,
+}
+
 /// Who may call the API.
 #[derive(Clone)]
 pub enum Auth {
     /// Callers must send `Authorization: Bearer <token>` with one of these tokens.
-    Tokens(Arc<[(Role, Box<[u8]>)]>),
+    Tokens(Arc<[Token]>),
     /// Everyone is admin (`--insecure-no-auth`; loopback only).
     Disabled,
 }
@@ -91,8 +107,9 @@ impl std::fmt::Debug for Auth {
 }
 
 impl Auth {
-    /// Parses a tokens file: one `role:token` per line; blank lines and `#` comments are
-    /// skipped; surrounding whitespace is not part of the token.
+    /// Parses a tokens file: one `role:token` or `role/name:token` per line (the name is
+    /// what the audit log calls the caller); blank lines and `#` comments are skipped;
+    /// surrounding whitespace is not part of the token.
     pub fn parse(text: &str, path: &str) -> Result<Auth, TokensError> {
         let mut tokens = Vec::new();
         for (i, raw) in text.lines().enumerate() {
@@ -108,17 +125,29 @@ impl Auth {
             let (role, token) = line
                 .split_once(':')
                 .ok_or_else(|| bad("expected `role:token`".into()))?;
-            let role = Role::parse(role.trim()).ok_or_else(|| {
+            let (role, name) = match role.split_once('/') {
+                Some((role, name)) => (role.trim(), Some(name.trim())),
+                None => (role.trim(), None),
+            };
+            let role = Role::parse(role).ok_or_else(|| {
                 bad(format!(
-                    "unknown role `{}`; expected viewer, operator or admin",
-                    role.trim()
+                    "unknown role `{role}`; expected viewer, operator or admin"
                 ))
             })?;
+            let name = match name {
+                Some("") => return Err(bad("empty name after `/`".into())),
+                Some(n) => n.to_string(),
+                None => format!("{}#{}", role.as_str(), i + 1),
+            };
             let token = token.trim();
             if token.is_empty() {
                 return Err(bad("empty token".into()));
             }
-            tokens.push((role, token.as_bytes().to_vec().into_boxed_slice()));
+            tokens.push(Token {
+                role,
+                name,
+                secret: token.as_bytes().to_vec().into_boxed_slice(),
+            });
         }
         if tokens.is_empty() {
             return Err(TokensError::Empty(path.to_string()));
@@ -139,8 +168,14 @@ impl Auth {
     /// The role of the request's bearer token; `None` without a token or with an unknown
     /// one.
     pub fn role_of(&self, req: &HttpRequest) -> Option<Role> {
+        self.caller(req).map(|(role, _)| role)
+    }
+
+    /// The role and name of the request's bearer token; `None` without a token or with
+    /// an unknown one.
+    pub fn caller(&self, req: &HttpRequest) -> Option<(Role, Actor)> {
         let Auth::Tokens(tokens) = self else {
-            return Some(Role::Admin);
+            return Some((Role::Admin, Actor::token("anonymous (auth disabled)")));
         };
         let got = req
             .headers()
@@ -153,49 +188,60 @@ impl Auth {
         // Every token is compared (no early exit), so the time taken does not say which
         // one matched. `ct_eq` on different lengths is false at once: a token's length is
         // not treated as secret, its bytes are.
-        let mut found = None;
-        for (role, want) in tokens.iter() {
-            if bool::from(got.ct_eq(want)) {
-                found = found.max(Some(*role));
+        let mut found: Option<&Token> = None;
+        for t in tokens.iter() {
+            if bool::from(got.ct_eq(&t.secret)) && found.is_none_or(|f| f.role < t.role) {
+                found = Some(t);
             }
         }
-        found
+        found.map(|t| (t.role, Actor::token(t.name.clone())))
     }
 
-    fn check(req: &HttpRequest, need: Role) -> Result<Role, ApiError> {
+    fn check(req: &HttpRequest, need: Role) -> Result<Actor, ApiError> {
         let auth = req
             .app_data::<web::Data<Auth>>()
             .map(|a| a.get_ref().clone())
             .unwrap_or(Auth::Tokens(Arc::from(Vec::new())));
-        match auth.role_of(req) {
-            None => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "missing or unknown bearer token",
-            )),
-            Some(r) if r < need => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!(
+        let (actor, refusal) = match auth.caller(req) {
+            None => (
+                // Never the token itself: only that it was missing or unknown.
+                Actor::token("unknown"),
+                ApiError::new(StatusCode::UNAUTHORIZED, "missing or unknown bearer token"),
+            ),
+            Some((r, actor)) if r < need => {
+                let message = format!(
                     "this route needs the {} role; the token has {}",
                     need.as_str(),
                     r.as_str()
+                );
+                (actor, ApiError::new(StatusCode::FORBIDDEN, message))
+            }
+            Some((_, actor)) => return Ok(actor),
+        };
+        if let Some(state) = req.app_data::<web::Data<ApiState>>() {
+            let object = format!("{} {}", req.method(), req.path());
+            state.live.audit().record(
+                NewAudit::ok(actor, AuditAction::Access, object).ended(
+                    AuditOutcome::Refused,
+                    format!("{}: {}", refusal.status.as_u16(), refusal.error),
                 ),
-            )),
-            Some(r) => Ok(r),
+            );
         }
+        Err(refusal)
     }
 }
 
 macro_rules! role_extractor {
     ($name:ident, $role:expr, $doc:literal) => {
         #[doc = $doc]
-        pub struct $name;
+        pub struct $name(pub Actor);
 
         impl FromRequest for $name {
             type Error = ApiError;
             type Future = Ready<Result<Self, Self::Error>>;
 
             fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-                ready(Auth::check(req, $role).map(|_| $name))
+                ready(Auth::check(req, $role).map($name))
             }
         }
     };

@@ -13,6 +13,7 @@ use super::error::ApiError;
 use super::state::ApiState;
 use crate::application::catalog;
 use crate::application::catalog::CatalogError;
+use crate::domain::{AuditAction, AuditOutcome, NewAudit};
 
 /// Mounts the routes under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -52,7 +53,7 @@ fn catalog_error(e: CatalogError) -> ApiError {
 }
 
 async fn create(
-    _: Operator,
+    Operator(actor): Operator,
     req: HttpRequest,
     state: web::Data<ApiState>,
     payload: web::Payload,
@@ -62,10 +63,30 @@ async fn create(
         .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?
         .to_string();
     let store = state.store.clone();
-    let (name, created) = web::block(move || catalog::put(&*store, &text, "api"))
+    let stored = web::block(move || catalog::put(&*store, &text, "api"))
         .await
-        .map_err(|e| ApiError::internal("storing the experiment", &e))?
-        .map_err(catalog_error)?;
+        .map_err(|e| ApiError::internal("storing the experiment", &e))?;
+    let (name, created) = match stored {
+        Ok(done) => done,
+        Err(e) => {
+            let answer = catalog_error(e);
+            let outcome = if answer.status.is_client_error() {
+                AuditOutcome::Refused
+            } else {
+                AuditOutcome::Failed
+            };
+            state.live.audit().record(
+                NewAudit::ok(actor, AuditAction::ExperimentPut, "")
+                    .ended(outcome, answer.error.clone()),
+            );
+            return Err(answer);
+        }
+    };
+    let what = if created { "added" } else { "changed" };
+    state.live.audit().record(
+        NewAudit::ok(actor, AuditAction::ExperimentPut, name.as_str())
+            .ended(AuditOutcome::Ok, what),
+    );
     let url = absolute(&req, &format!("/api/v1/experiments/{name}"));
     let mut resp = if created {
         HttpResponse::Created()
@@ -120,7 +141,7 @@ async fn get(
 }
 
 async fn delete(
-    _: Operator,
+    Operator(actor): Operator,
     state: web::Data<ApiState>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -128,6 +149,11 @@ async fn delete(
         .store
         .delete_experiment(&name)
         .map_err(|e| ApiError::internal("deleting the experiment", &e))?;
+    let attempt = NewAudit::ok(actor, AuditAction::ExperimentDelete, name.as_str());
+    state.live.audit().record(match gone {
+        true => attempt,
+        false => attempt.ended(AuditOutcome::Refused, "no such experiment"),
+    });
     if gone {
         Ok(HttpResponse::NoContent().finish())
     } else {
@@ -136,13 +162,16 @@ async fn delete(
 }
 
 async fn run(
-    _: Operator,
+    Operator(actor): Operator,
     req: HttpRequest,
     state: web::Data<ApiState>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, exp) = catalog::get(&*state.store, &name, None).map_err(catalog_error)?;
-    let id = state.live.start(exp).map_err(super::runs::start_error)?;
+    let id = state
+        .live
+        .start_as(exp, None, actor)
+        .map_err(super::runs::start_error)?;
     let path = format!("/api/v1/runs/{id}");
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, absolute(&req, &path)))

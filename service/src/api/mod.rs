@@ -4,6 +4,7 @@
 //! application, the store and GitLab reached through its ports.
 
 pub mod alertmanager;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod deadline;

@@ -19,6 +19,7 @@ use crate::application::ports::RunFilter;
 use crate::application::report::{Report, to_html, to_junit};
 use crate::domain::RunRow;
 use crate::domain::RunState;
+use crate::domain::{Actor, AuditAction, AuditOutcome, NewAudit};
 
 /// Mounts the routes under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -82,7 +83,7 @@ struct Created {
 }
 
 async fn create(
-    _: Operator,
+    Operator(actor): Operator,
     req: HttpRequest,
     state: web::Data<ApiState>,
     payload: web::Payload,
@@ -125,9 +126,18 @@ async fn create(
         return Ok(HttpResponse::Ok().json(plan));
     }
     let reports_to_gitlab = previews.is_some();
+    // The token is who asked; the pipeline it says it came from is kept beside the name.
+    let actor = match &intake.gitlab {
+        Some(cx) => Actor {
+            kind: actor.kind,
+            name: actor.name,
+            ..Actor::gitlab(cx)
+        },
+        None => actor,
+    };
     let id = state
         .live
-        .start_from(intake.experiment, intake.gitlab)
+        .start_as(intake.experiment, intake.gitlab, actor)
         .map_err(start_error)?;
     if reports_to_gitlab && let Some(hooks) = state.gitlab.get() {
         hooks.accepted(&id);
@@ -277,7 +287,7 @@ struct AbortBody {
 }
 
 async fn abort(
-    _: Operator,
+    Operator(actor): Operator,
     state: web::Data<ApiState>,
     id: web::Path<String>,
     body: web::Bytes,
@@ -293,18 +303,24 @@ async fn abort(
         .filter(|r| !r.trim().is_empty())
         .unwrap_or_else(|| "aborted by an operator".into());
     let row = state.store.run(&id).map_err(|e| store_error(&id, e))?;
+    let attempt = NewAudit::ok(actor, AuditAction::RunAbort, id.as_str());
+    let refused = |message: String| {
+        state
+            .live
+            .audit()
+            .record(attempt.clone().ended(AuditOutcome::Refused, &message));
+        ApiError::new(StatusCode::CONFLICT, message)
+    };
     if row.state.is_terminal() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("run {id} already finished: {}", row.state),
-        ));
+        return Err(refused(format!("run {id} already finished: {}", row.state)));
     }
-    state.live.abort(&id, &reason).map_err(|_| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            format!("run {id} is {} but not driven by this service", row.state),
-        )
-    })?;
+    if state.live.abort(&id, &reason).is_err() {
+        return Err(refused(format!(
+            "run {id} is {} but not driven by this service",
+            row.state
+        )));
+    }
+    state.live.audit().record(attempt.ended(AuditOutcome::Ok, &reason));
     Ok(HttpResponse::Accepted().json(serde_json::json!({
         "id": *id,
         "state": row.state,

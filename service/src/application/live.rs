@@ -13,6 +13,7 @@ use faultline_exporter::ServiceMetrics;
 use faultline_spec::Experiment;
 use tokio::sync::{Notify, watch};
 
+use crate::application::audit::Auditor;
 use crate::application::engine::inject::Injector;
 use crate::application::engine::runner::{AbortHandle, RunOptions, Runner};
 use crate::application::ports::{Halt, PodCluster, Storage};
@@ -20,6 +21,7 @@ use crate::application::runs::{RunsError, create_run_from};
 use crate::application::schedule_book::ScheduleBook;
 use crate::domain::GitlabContext;
 use crate::domain::RunEvent;
+use crate::domain::{Actor, AuditAction, AuditOutcome, NewAudit};
 
 /// Why a run could not be started or aborted.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +63,8 @@ pub struct LiveRuns {
     idle: Notify,
     /// What the scheduler started and skipped, for Forbid and `GET /api/v1/schedules`.
     schedules: ScheduleBook,
+    /// Where every start, refusal and abort is recorded.
+    audit: Arc<Auditor>,
 }
 
 impl LiveRuns {
@@ -73,7 +77,6 @@ impl LiveRuns {
         metrics: Arc<ServiceMetrics>,
     ) -> LiveRuns {
         LiveRuns {
-            store,
             injector,
             opts,
             metrics,
@@ -82,7 +85,14 @@ impl LiveRuns {
             closed: AtomicBool::new(false),
             idle: Notify::new(),
             schedules: ScheduleBook::default(),
+            audit: Arc::new(Auditor::new(store.clone())),
+            store,
         }
+    }
+
+    /// The audit log every action of the service is recorded in.
+    pub fn audit(&self) -> &Arc<Auditor> {
+        &self.audit
     }
 
     /// The injector runs use.
@@ -105,9 +115,47 @@ impl LiveRuns {
         self.start_from(exp, None)
     }
 
-    /// [`LiveRuns::start`] for a run that GitLab event `gitlab` triggered. Every trigger
-    /// (API, webhook, schedule) comes through here, so the emergency stop is checked here.
+    /// [`LiveRuns::start`] for a run that GitLab event `gitlab` triggered, by the
+    /// pipeline's actor (or the service's, without one).
     pub fn start_from(
+        self: &Arc<Self>,
+        exp: Experiment,
+        gitlab: Option<GitlabContext>,
+    ) -> Result<String, LiveError> {
+        let actor = gitlab
+            .as_ref()
+            .map_or_else(|| Actor::system("unattributed"), Actor::gitlab);
+        self.start_as(exp, gitlab, actor)
+    }
+
+    /// Starts a run of `exp` that `actor` asked for (with GitLab event `gitlab`, if any).
+    /// Every trigger (API, webhook, schedule) comes through here, so the emergency stop
+    /// is checked here, and the attempt is audited here whatever its outcome.
+    pub fn start_as(
+        self: &Arc<Self>,
+        exp: Experiment,
+        gitlab: Option<GitlabContext>,
+        actor: Actor,
+    ) -> Result<String, LiveError> {
+        let attempt = NewAudit::ok(actor, AuditAction::RunStart, exp.metadata.name.clone());
+        match self.start_checked(exp, gitlab) {
+            Ok(id) => {
+                self.audit
+                    .record(attempt.ended(AuditOutcome::Ok, format!("run {id}")));
+                Ok(id)
+            }
+            Err(e) => {
+                let outcome = match e {
+                    LiveError::Create(_) | LiveError::HaltUnknown(_) => AuditOutcome::Failed,
+                    _ => AuditOutcome::Refused,
+                };
+                self.audit.record(attempt.ended(outcome, e.to_string()));
+                Err(e)
+            }
+        }
+    }
+
+    fn start_checked(
         self: &Arc<Self>,
         exp: Experiment,
         gitlab: Option<GitlabContext>,

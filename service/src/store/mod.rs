@@ -3,6 +3,7 @@
 //! [`Store`] implements the application's store ports (`ports.rs`).
 
 mod active;
+mod audit;
 mod catalog;
 mod deliveries;
 mod delivery_log;

@@ -7,10 +7,10 @@ use futures::future::BoxFuture;
 
 use super::sqlite::Store;
 use crate::application::ports::{
-    CatalogStore, Delivery, DeliveryLog, ExperimentRow, Halt, HaltStore, NewNotification,
+    AuditLog, AuditQuery, CatalogStore, Delivery, DeliveryLog, ExperimentRow, Halt, HaltStore, NewNotification,
     NotificationQueue, NotificationRow, RunFilter, RunStore, StoreError,
 };
-use crate::domain::{ActiveFault, GitlabContext, RunEvent, RunRow, StoredEvent};
+use crate::domain::{ActiveFault, AuditRecord, GitlabContext, NewAudit, RunEvent, RunRow, StoredEvent};
 
 impl RunStore for Store {
     fn create_run_from(
@@ -168,5 +168,15 @@ impl NotificationQueue for Store {
         error: &str,
     ) -> Result<(), StoreError> {
         Store::notification_retry(self, id, attempts, next_at, error)
+    }
+}
+
+impl AuditLog for Store {
+    fn append_audit(&self, record: &NewAudit) -> Result<AuditRecord, StoreError> {
+        Store::append_audit(self, record)
+    }
+
+    fn find_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        Store::find_audit(self, query)
     }
 }

@@ -85,7 +85,7 @@ CREATE TABLE IF NOT EXISTS active_faults (
 ";
 
 /// The newest schema version.
-const VERSION: usize = 3;
+const VERSION: usize = 4;
 
 /// The SQL taking the schema from version `from` to `from + 1`. Stores made before the
 /// numbering (version 0) already hold step 0's tables, hence its `IF NOT EXISTS`.
@@ -97,7 +97,9 @@ fn step(from: usize) -> String {
         // (deduplication) and the emergency stop.
         1 => format!("ALTER TABLE runs ADD COLUMN gitlab_json TEXT;{CATALOG}"),
         // Each run's active faults (what a restart confirms recovered).
-        _ => ACTIVE_FAULTS.to_string(),
+        2 => ACTIVE_FAULTS.to_string(),
+        // The audit log (append-only).
+        _ => super::audit::AUDIT.to_string(),
     }
 }
 
@@ -175,6 +177,6 @@ mod tests {
             .conn()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 3);
+        assert_eq!(v, VERSION as i64);
     }
 }

@@ -1,6 +1,7 @@
 //! The ports: what the application needs from the outside world, as small traits the
 //! adapters implement (each by one adapter type, and a fake in tests where one helps).
 
+pub mod audit_log;
 pub mod catalog_store;
 pub mod cluster;
 pub mod deliveries;
@@ -15,6 +16,7 @@ pub mod store;
 pub mod store_error;
 pub mod task_pods;
 
+pub use audit_log::{AuditLog, AuditQuery, AuditShipper};
 pub use catalog_store::{CatalogStore, ExperimentRow, Halt, HaltStore};
 pub use cluster::{
     ClusterError, DiscoveredAgent, Killed, NodeAgent, NodeAgents, OriginalImages, PodCluster,
