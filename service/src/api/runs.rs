@@ -61,12 +61,14 @@ fn gitlab_for(
     Ok(hooks.previews.clone())
 }
 
-/// The answer to a run that could not start: 503 while shutting down or halted.
+/// The answer to a run that could not start: 503 while shutting down or halted, 409
+/// outside a change window (the message names the window and the next allowed time).
 pub(super) fn start_error(e: LiveError) -> ApiError {
     match e {
         LiveError::ShuttingDown | LiveError::Halted(_) => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
         }
+        LiveError::OutsideWindow(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
         other => ApiError::internal("creating the run", &other),
     }
 }

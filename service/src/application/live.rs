@@ -16,6 +16,9 @@ use tokio::sync::{Notify, watch};
 use crate::application::audit::Auditor;
 use crate::application::engine::inject::Injector;
 use crate::application::engine::runner::{AbortHandle, RunOptions, Runner};
+use crate::application::governance::veto::namespaces_of;
+use crate::application::governance::windows::{self, ChangeWindow, Closing};
+use crate::application::governance::Clock;
 use crate::application::ports::{Halt, PodCluster, Storage};
 use crate::application::runs::{RunsError, create_run_from};
 use crate::application::schedule_book::ScheduleBook;
@@ -38,6 +41,9 @@ pub enum LiveError {
     /// The emergency stop is engaged: no run starts until it is released.
     #[error("emergency stop engaged by {} at {}: {}; no new runs until `faultline resume`", .0.actor, .0.at.format("%Y-%m-%d %H:%M:%S UTC"), .0.reason)]
     Halted(Halt),
+    /// A change window does not allow the run now.
+    #[error("{0}")]
+    OutsideWindow(crate::application::governance::Outside),
     /// The emergency stop could not be read; refusing is the safe side.
     #[error("cannot read the emergency stop; refusing to start runs")]
     HaltUnknown(#[source] crate::application::ports::StoreError),
@@ -65,6 +71,8 @@ pub struct LiveRuns {
     schedules: ScheduleBook,
     /// Where every start, refusal and abort is recorded.
     audit: Arc<Auditor>,
+    /// The change windows every trigger is checked against, and their clock.
+    windows: std::sync::OnceLock<(Vec<ChangeWindow>, Arc<dyn Clock>)>,
 }
 
 impl LiveRuns {
@@ -86,8 +94,15 @@ impl LiveRuns {
             idle: Notify::new(),
             schedules: ScheduleBook::default(),
             audit: Arc::new(Auditor::new(store.clone())),
+            windows: std::sync::OnceLock::new(),
             store,
         }
+    }
+
+    /// Checks every trigger from now on against `windows` on `clock` (once; later calls
+    /// are ignored), and aborts a run when a window governing it closes.
+    pub fn set_windows(&self, windows: Vec<ChangeWindow>, clock: Arc<dyn Clock>) {
+        let _ = self.windows.set((windows, clock));
     }
 
     /// The audit log every action of the service is recorded in.
@@ -138,7 +153,7 @@ impl LiveRuns {
         actor: Actor,
     ) -> Result<String, LiveError> {
         let attempt = NewAudit::ok(actor, AuditAction::RunStart, exp.metadata.name.clone());
-        match self.start_checked(exp, gitlab) {
+        match self.start_checked(exp, gitlab, attempt.actor.clone()) {
             Ok(id) => {
                 self.audit
                     .record(attempt.ended(AuditOutcome::Ok, format!("run {id}")));
@@ -159,6 +174,7 @@ impl LiveRuns {
         self: &Arc<Self>,
         exp: Experiment,
         gitlab: Option<GitlabContext>,
+        actor: Actor,
     ) -> Result<String, LiveError> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(LiveError::ShuttingDown);
@@ -166,6 +182,16 @@ impl LiveRuns {
         if let Some(h) = self.store.halted().map_err(LiveError::HaltUnknown)? {
             return Err(LiveError::Halted(h));
         }
+        let closing = match self.windows.get() {
+            Some((all, clock)) => {
+                let governing =
+                    windows::governing(all, &exp.metadata.name, &namespaces_of(&exp));
+                let now = clock.now();
+                windows::check(&governing, now).map_err(LiveError::OutsideWindow)?;
+                windows::closing(&governing, now).map(|c| (c, clock.clone()))
+            }
+            None => None,
+        };
         let id = create_run_from(&*self.store, &exp, gitlab.as_ref()).map_err(LiveError::Create)?;
         let experiment = exp.metadata.name.clone();
         let alerts = exp.spec.abort_on_alerts.clone();
@@ -188,8 +214,12 @@ impl LiveRuns {
             id.clone(),
             exp,
         )
-        .on_event(on_event);
+        .on_event(on_event)
+        .triggered_by(actor, Some(self.audit.clone()));
         let abort = runner.abort_handle();
+        if let Some((closing, clock)) = closing {
+            self.close_with_window(&id, closing, clock, abort.clone(), news_rx.clone());
+        }
         let me = self.clone();
         let run = id.clone();
         // The lock is held across the spawn so the task cannot finish and deregister
@@ -222,6 +252,39 @@ impl LiveRuns {
         });
         drop(runs);
         Ok(id)
+    }
+
+    /// Aborts run `id` when `closing`'s window closes, unless it has ended by then (its
+    /// event feed `news` closes with it). The abort recovers the faults like any other.
+    fn close_with_window(
+        &self,
+        id: &str,
+        closing: Closing,
+        clock: Arc<dyn Clock>,
+        abort: AbortHandle,
+        mut news: watch::Receiver<u64>,
+    ) {
+        let wait = (closing.at - clock.now()).to_std().unwrap_or_default();
+        let audit = self.audit.clone();
+        let run = id.to_string();
+        self.runtime.spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {
+                    let reason = format!(
+                        "change window `{}` closed at {}",
+                        closing.window,
+                        closing.at.to_rfc3339()
+                    );
+                    tracing::warn!(%run, %reason, "aborting a run at its change window's end");
+                    abort.abort(reason.clone());
+                    audit.record(
+                        NewAudit::ok(Actor::system("change-window"), AuditAction::RunAbort, run)
+                            .ended(AuditOutcome::Ok, reason),
+                    );
+                }
+                () = async { while news.changed().await.is_ok() {} } => {}
+            }
+        });
     }
 
     /// Asks live run `id` to abort with `reason`.

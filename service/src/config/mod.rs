@@ -3,7 +3,9 @@
 //! the key (and the file's line) named in every error.
 
 pub mod file;
+pub mod governance;
 pub mod serve;
 pub mod value;
 
+pub use governance::{Governance, VetoSettings};
 pub use serve::{KEYS, KubeSettings, ServeConfig, ServeLayer, env_var};

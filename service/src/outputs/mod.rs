@@ -9,6 +9,7 @@ pub mod grafana;
 pub mod metrics;
 pub mod silences;
 pub mod traces;
+pub mod veto;
 
 pub use grafana::GrafanaObserver;
 pub use metrics::MetricsObserver;

@@ -10,6 +10,7 @@ pub mod notifications;
 pub mod observe;
 pub mod outbox;
 pub mod pod_read;
+pub mod preflight;
 pub mod previews;
 pub mod run_store;
 pub mod store;
@@ -31,6 +32,7 @@ pub use notifications::{NewNotification, NotificationQueue, NotificationRow, Not
 pub use observe::{FaultTraces, FnObserver, Observers, RunInfo, RunObserver};
 pub use outbox::{DeliveryChannel, Destination, Outbox, SendError};
 pub use pod_read::{PodOwner, PodRead};
+pub use preflight::PreflightVeto;
 pub use previews::PlanPreviews;
 pub use run_store::{RunFilter, RunStore};
 pub use store::Storage;

@@ -39,6 +39,7 @@ impl Runner {
         if let Some(refusal) = self.guard().await? {
             return Ok((RunState::Failed, refusal));
         }
+        self.preflight().await?;
         let alerts = &self.exp.spec.abort_on_alerts;
         if let Some(prom) = self.opts.prometheus.as_ref().filter(|_| !alerts.is_empty()) {
             let firing = prom
