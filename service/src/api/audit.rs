@@ -78,7 +78,12 @@ async fn list(
         actor: q.actor.clone(),
         action: word("action", q.action.as_deref(), AuditAction::parse, &actions)?,
         object: q.object.clone(),
-        outcome: word("outcome", q.outcome.as_deref(), AuditOutcome::parse, &outcomes)?,
+        outcome: word(
+            "outcome",
+            q.outcome.as_deref(),
+            AuditOutcome::parse,
+            &outcomes,
+        )?,
         since: time("since", q.since.as_deref())?,
         until: time("until", q.until.as_deref())?,
         before: q.before,
@@ -92,8 +97,9 @@ async fn list(
         .map_err(|e| ApiError::internal("reading the audit log", &e))?;
     let next = (records.len() == limit as usize).then(|| {
         // reqwest's URL type escapes the filter values (actor names may hold anything).
-        let mut url = reqwest::Url::parse(&absolute(&req, "/api/v1/audit"))
-            .unwrap_or_else(|_| reqwest::Url::parse("http://localhost/api/v1/audit").expect("a URL"));
+        let mut url = reqwest::Url::parse(&absolute(&req, "/api/v1/audit")).unwrap_or_else(|_| {
+            reqwest::Url::parse("http://localhost/api/v1/audit").expect("a URL")
+        });
         let mut pairs = url.query_pairs_mut();
         pairs.append_pair("limit", &limit.to_string());
         pairs.append_pair("before", &records[records.len() - 1].id.to_string());

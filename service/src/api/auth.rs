@@ -220,12 +220,13 @@ impl Auth {
         };
         if let Some(state) = req.app_data::<web::Data<ApiState>>() {
             let object = format!("{} {}", req.method(), req.path());
-            state.live.audit().record(
-                NewAudit::ok(actor, AuditAction::Access, object).ended(
+            state
+                .live
+                .audit()
+                .record(NewAudit::ok(actor, AuditAction::Access, object).ended(
                     AuditOutcome::Refused,
                     format!("{}: {}", refusal.status.as_u16(), refusal.error),
-                ),
-            );
+                ));
         }
         Err(refusal)
     }

@@ -322,7 +322,10 @@ async fn abort(
             row.state
         )));
     }
-    state.live.audit().record(attempt.ended(AuditOutcome::Ok, &reason));
+    state
+        .live
+        .audit()
+        .record(attempt.ended(AuditOutcome::Ok, &reason));
     Ok(HttpResponse::Accepted().json(serde_json::json!({
         "id": *id,
         "state": row.state,

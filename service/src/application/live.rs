@@ -16,9 +16,9 @@ use tokio::sync::{Notify, watch};
 use crate::application::audit::Auditor;
 use crate::application::engine::inject::Injector;
 use crate::application::engine::runner::{AbortHandle, RunOptions, Runner};
+use crate::application::governance::Clock;
 use crate::application::governance::veto::namespaces_of;
 use crate::application::governance::windows::{self, ChangeWindow, Closing};
-use crate::application::governance::Clock;
 use crate::application::ports::{Halt, PodCluster, Storage};
 use crate::application::runs::{RunsError, create_run_from};
 use crate::application::schedule_book::ScheduleBook;
@@ -184,8 +184,7 @@ impl LiveRuns {
         }
         let closing = match self.windows.get() {
             Some((all, clock)) => {
-                let governing =
-                    windows::governing(all, &exp.metadata.name, &namespaces_of(&exp));
+                let governing = windows::governing(all, &exp.metadata.name, &namespaces_of(&exp));
                 let now = clock.now();
                 windows::check(&governing, now).map_err(LiveError::OutsideWindow)?;
                 windows::closing(&governing, now).map(|c| (c, clock.clone()))

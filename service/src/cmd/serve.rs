@@ -23,8 +23,12 @@ use faultline_agent::agent::Agent;
 use faultline_agent::client::AgentClient;
 use faultline_exporter::RunMetrics;
 
+use faultline::application::governance::{Preflight, SystemClock};
 use faultline::config::value::Raw;
-use faultline::config::{ServeConfig, ServeLayer, env_var};
+use faultline::config::{Governance, ServeConfig, ServeLayer, env_var};
+use faultline::domain::{Actor, AuditAction, AuditOutcome, NewAudit};
+use faultline::outputs::audit_file::AuditFile;
+use faultline::outputs::veto::HttpVeto;
 
 use crate::cli::{GrafanaArgs, OtlpArgs, ServeArgs};
 
@@ -32,6 +36,12 @@ use crate::cli::{GrafanaArgs, OtlpArgs, ServeArgs};
 pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
     // Settings first: a bad config stops here, before anything is bound, created or opened.
     let cfg = settings(args)?;
+    let governance = match &args.config {
+        Some(path) => {
+            Governance::load(path).map_err(|e| anyhow::anyhow!("invalid serve config:\n{e}"))?
+        }
+        None => Governance::default(),
+    };
     let auth = match (&cfg.tokens_file, cfg.insecure_no_auth) {
         (Some(path), _) => Auth::from_file(path)?,
         (None, true) => Auth::Disabled,
@@ -41,7 +51,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
     };
     check_bind(cfg.listen, &auth)?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    rt.block_on(serve(&cfg, auth))?;
+    let config_path = args.config.clone();
+    rt.block_on(serve(&cfg, auth, governance, config_path))?;
     Ok(0)
 }
 
@@ -71,7 +82,12 @@ fn settings(args: &ServeArgs) -> anyhow::Result<ServeConfig> {
         .map_err(|e| anyhow::anyhow!("invalid serve settings:\n{}", e.join("\n")))
 }
 
-async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
+async fn serve(
+    args: &ServeConfig,
+    auth: Auth,
+    governance: Governance,
+    config_path: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     if matches!(auth, Auth::Disabled) {
         tracing::warn!("serving the API without authentication (--insecure-no-auth)");
     }
@@ -153,8 +169,10 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
                 .context("failed to set up the Alertmanager client")?,
         ));
     }
+    let mut catalog_loaded = None;
     if let Some(dir) = &args.experiments_dir {
         let names = load_experiments(&store, dir)?;
+        catalog_loaded = Some((dir.display().to_string(), names.len()));
         tracing::info!(dir = %dir.display(), experiments = names.len(), "experiment catalog loaded");
     }
     let gitlab = match &args.gitlab_config {
@@ -238,7 +256,51 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
             }
         }
     }
+    if let Some(v) = &governance.veto {
+        let veto = HttpVeto::new(&v.url, v.timeout)
+            .with_context(|| format!("failed to set up the veto client for {}", v.url))?;
+        opts.preflight = Some(Preflight {
+            veto: Arc::new(veto),
+            fail_open: v.fail_open,
+        });
+    }
     let service = Service::open(store, injector, opts, auth)?;
+    let audit = service.live().audit().clone();
+    if let Some(path) = &governance.audit_file {
+        let file = AuditFile::open(path)
+            .with_context(|| format!("failed to open the audit file {}", path.display()))?;
+        audit.ship_to(Arc::new(file));
+    }
+    if let Some((dir, n)) = catalog_loaded {
+        audit.record(
+            NewAudit::ok(Actor::system("serve"), AuditAction::ConfigLoad, dir).ended(
+                AuditOutcome::Ok,
+                format!("{n} experiment(s) loaded into the catalog"),
+            ),
+        );
+    }
+    let windows = governance.windows.len();
+    service
+        .live()
+        .set_windows(governance.windows, Arc::new(SystemClock));
+    audit.record(
+        NewAudit::ok(
+            Actor::system("serve"),
+            AuditAction::ConfigLoad,
+            config_path.map_or_else(|| "serve settings".into(), |p| p.display().to_string()),
+        )
+        .ended(
+            AuditOutcome::Ok,
+            format!(
+                "started; {windows} change window(s), veto {}, audit file {}",
+                governance.veto.as_ref().map_or("off", |v| v.url.as_str()),
+                governance
+                    .audit_file
+                    .as_ref()
+                    .map_or_else(|| "off".into(), |p| p.display().to_string())
+            ),
+        ),
+    );
     let agent_probe = faultline::outputs::agent_health::spawn(
         known_agents,
         service.state.metrics.clone(),

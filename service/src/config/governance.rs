@@ -139,7 +139,11 @@ fn windows(w: &mut Walk<'_>, node: &Node) -> Vec<ChangeWindow> {
         let path = format!("windows[{i}]");
         if let Some(win) = window(w, item, &path) {
             if out.iter().any(|o| o.name == win.name) {
-                w.err(item, &join(&path, "name"), format!("`{}` is used twice", win.name));
+                w.err(
+                    item,
+                    &join(&path, "name"),
+                    format!("`{}` is used twice", win.name),
+                );
             }
             out.push(win);
         }
@@ -151,7 +155,14 @@ fn window(w: &mut Walk<'_>, node: &Node, path: &str) -> Option<ChangeWindow> {
     let fields = w.map(
         node,
         path,
-        &["name", "experiments", "namespaces", "allow", "freeze", "zone"],
+        &[
+            "name",
+            "experiments",
+            "namespaces",
+            "allow",
+            "freeze",
+            "zone",
+        ],
     )?;
     let get = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
     let mut ok = true;
@@ -216,7 +227,11 @@ fn window(w: &mut Walk<'_>, node: &Node, path: &str) -> Option<ChangeWindow> {
         }
     }
     if allow.is_empty() && freezes.is_empty() && ok {
-        w.err(node, path, "give `allow:` (when runs may run), `freeze:` (when not), or both");
+        w.err(
+            node,
+            path,
+            "give `allow:` (when runs may run), `freeze:` (when not), or both",
+        );
         ok = false;
     }
     let name = match get("name") {
@@ -264,7 +279,10 @@ mod tests {
         assert_eq!(g.windows[0].zone.name(), "Europe/Berlin");
         let v = g.veto.unwrap();
         assert_eq!((v.timeout, v.fail_open), (Duration::from_secs(2), true));
-        assert_eq!(parse("listen: 127.0.0.1:1\n").unwrap(), Governance::default());
+        assert_eq!(
+            parse("listen: 127.0.0.1:1\n").unwrap(),
+            Governance::default()
+        );
     }
 
     #[test]

@@ -141,7 +141,10 @@ mod tests {
             ..GitlabContext::default()
         };
         let a = Actor::gitlab(&cx);
-        assert_eq!(a.to_string(), "ci_job shop/checkout (shop/checkout@main, pipeline 77)");
+        assert_eq!(
+            a.to_string(),
+            "ci_job shop/checkout (shop/checkout@main, pipeline 77)"
+        );
         let json = serde_json::to_value(&a).unwrap();
         assert_eq!(json["kind"], "ci_job");
         assert_eq!(json["ref"], "main");

@@ -139,8 +139,7 @@ fn record(r: Row) -> Result<AuditRecord, StoreError> {
     let (id, at_ms, kind, name, project, git_ref, pipeline, action, object, outcome, reason) = r;
     Ok(AuditRecord {
         id,
-        at: DateTime::from_timestamp_millis(at_ms)
-            .ok_or_else(|| corrupt("audit.at_ms")(at_ms))?,
+        at: DateTime::from_timestamp_millis(at_ms).ok_or_else(|| corrupt("audit.at_ms")(at_ms))?,
         actor: Actor {
             kind: ActorKind::parse(&kind).ok_or_else(|| corrupt("audit.actor_kind")(&kind))?,
             name,
@@ -150,8 +149,7 @@ fn record(r: Row) -> Result<AuditRecord, StoreError> {
         },
         action: AuditAction::parse(&action).ok_or_else(|| corrupt("audit.action")(&action))?,
         object,
-        outcome: AuditOutcome::parse(&outcome)
-            .ok_or_else(|| corrupt("audit.outcome")(&outcome))?,
+        outcome: AuditOutcome::parse(&outcome).ok_or_else(|| corrupt("audit.outcome")(&outcome))?,
         reason,
     })
 }

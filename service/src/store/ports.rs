@@ -7,10 +7,12 @@ use futures::future::BoxFuture;
 
 use super::sqlite::Store;
 use crate::application::ports::{
-    AuditLog, AuditQuery, CatalogStore, Delivery, DeliveryLog, ExperimentRow, Halt, HaltStore, NewNotification,
-    NotificationQueue, NotificationRow, RunFilter, RunStore, StoreError,
+    AuditLog, AuditQuery, CatalogStore, Delivery, DeliveryLog, ExperimentRow, Halt, HaltStore,
+    NewNotification, NotificationQueue, NotificationRow, RunFilter, RunStore, StoreError,
 };
-use crate::domain::{ActiveFault, AuditRecord, GitlabContext, NewAudit, RunEvent, RunRow, StoredEvent};
+use crate::domain::{
+    ActiveFault, AuditRecord, GitlabContext, NewAudit, RunEvent, RunRow, StoredEvent,
+};
 
 impl RunStore for Store {
     fn create_run_from(

@@ -11,6 +11,8 @@ mod support;
 mod alertmanager_abort;
 mod api;
 mod api_fuzz;
+mod audit;
+mod governance_config;
 mod schedule_policy;
 mod schedules;
 mod serve_config;

@@ -14,7 +14,8 @@ use faultline_spec::Zone;
 
 use crate::application::config_file::Glob;
 
-/// How far ahead the next allowed time is looked for.
+/// How far ahead weekly ranges are looked through for the next allowed time (the end of
+/// a freeze is found however far away it is).
 pub const HORIZON_DAYS: u64 = 400;
 
 const DAY_NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -192,7 +193,8 @@ impl ChangeWindow {
 
     /// Whether a run may run at `at`.
     pub fn allows(&self, at: DateTime<Utc>) -> bool {
-        self.frozen(at).is_none() && (self.allow.is_empty() || self.allow.iter().any(|w| w.contains(at)))
+        self.frozen(at).is_none()
+            && (self.allow.is_empty() || self.allow.iter().any(|w| w.contains(at)))
     }
 
     fn why_not(&self, at: DateTime<Utc>) -> String {
@@ -286,7 +288,10 @@ fn instant(zone: &Zone, date: NaiveDate, minute: u32) -> Option<DateTime<Utc>> {
     } else {
         (date, minute)
     };
-    let wall = date.and_time(NaiveTime::from_num_seconds_from_midnight_opt(minute * 60, 0)?);
+    let wall = date.and_time(NaiveTime::from_num_seconds_from_midnight_opt(
+        minute * 60,
+        0,
+    )?);
     match zone.instants_of(wall) {
         LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t),
         // No zone skips more than an hour at once in practice; jiff gives the gap's end
@@ -357,7 +362,10 @@ mod tests {
             name: "business-hours".into(),
             experiments: vec![Glob::new("checkout-*")],
             namespaces: vec![Glob::new("shop")],
-            allow: allow.iter().map(|a| Weekly::parse(a, &zone).unwrap()).collect(),
+            allow: allow
+                .iter()
+                .map(|a| Weekly::parse(a, &zone).unwrap())
+                .collect(),
             freezes: freeze.iter().map(|f| Freeze::parse(f).unwrap()).collect(),
             zone,
         }
@@ -416,10 +424,16 @@ mod tests {
         let night = window(&["Sun 01:00-04:00"], &[]);
         let open = utc("2026-03-29T00:30:00Z");
         assert!(night.allows(open));
-        assert_eq!(closing(&[&night], open).unwrap().at, utc("2026-03-29T02:00:00Z"));
+        assert_eq!(
+            closing(&[&night], open).unwrap().at,
+            utc("2026-03-29T02:00:00Z")
+        );
         let open = utc("2026-10-25T00:30:00Z");
         assert!(night.allows(open));
-        assert_eq!(closing(&[&night], open).unwrap().at, utc("2026-10-25T03:00:00Z"));
+        assert_eq!(
+            closing(&[&night], open).unwrap().at,
+            utc("2026-10-25T03:00:00Z")
+        );
     }
 
     #[test]
@@ -430,7 +444,10 @@ mod tests {
         let now = utc("2026-12-07T09:00:00Z");
         // Adjacent ranges are one: mornings close at 13:00 CET, before business hours.
         let c = closing(&[&hours, &lunch], now).unwrap();
-        assert_eq!((c.window.as_str(), c.at), ("mornings", utc("2026-12-07T12:00:00Z")));
+        assert_eq!(
+            (c.window.as_str(), c.at),
+            ("mornings", utc("2026-12-07T12:00:00Z"))
+        );
         let c = closing(&[&hours], now).unwrap();
         assert_eq!(c.at, utc("2026-12-07T15:00:00Z"));
         // A freeze starting at midnight closes a window that is open around the clock.

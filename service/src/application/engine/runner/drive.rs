@@ -37,6 +37,7 @@ impl Runner {
         let checks = self.prepare_checks()?;
         self.go(RunState::CheckingBefore, "")?;
         if let Some(refusal) = self.guard().await? {
+            self.audit_guard_refusal(&refusal);
             return Ok((RunState::Failed, refusal));
         }
         self.preflight().await?;

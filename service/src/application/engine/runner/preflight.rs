@@ -1,5 +1,5 @@
-//! The preflight veto's place in a run: after the guard, before the steady state is read
-//! and anything is injected. A refusal stops the run as an abort (`vetoed: <reason>`),
+//! The preflight veto's place in a run: after the guard (whose refusals are audited here
+//! too), before the steady state is read and anything is injected. A refusal stops the run as an abort (`vetoed: <reason>`),
 //! so it ends `aborted` with nothing to recover.
 
 use std::sync::Arc;
@@ -17,6 +17,21 @@ impl Runner {
         self.trigger = actor;
         self.audit = audit;
         self
+    }
+
+    /// Records that the guard refused the run (it ends `failed`, nothing injected): a
+    /// refused attempt of whoever triggered it.
+    pub(super) fn audit_guard_refusal(&self, why: &str) {
+        if let Some(audit) = &self.audit {
+            audit.record(
+                NewAudit::ok(
+                    self.trigger.clone(),
+                    AuditAction::RunStart,
+                    &*self.exp.metadata.name,
+                )
+                .ended(AuditOutcome::Refused, format!("run {}: {why}", self.run)),
+            );
+        }
     }
 
     /// Asks the veto, if one is configured; `Err` stops the run before it injects.
