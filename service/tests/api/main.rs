@@ -21,3 +21,4 @@ mod tokens_stay_secret;
 mod until_aborted;
 mod webhook_fuzz;
 mod webhook_gitlab;
+mod windows;
