@@ -19,6 +19,7 @@ mod serve_config;
 mod slow_clients;
 mod tokens_stay_secret;
 mod until_aborted;
+mod veto;
 mod webhook_fuzz;
 mod webhook_gitlab;
 mod windows;
