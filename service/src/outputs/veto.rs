@@ -9,8 +9,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde::Deserialize;
 
-use crate::application::governance::{PreflightPlan, VetoDecision, VetoError};
-use crate::application::ports::PreflightVeto;
+use crate::application::ports::{PreflightPlan, PreflightVeto, VetoDecision, VetoError};
 
 /// Asks one URL.
 #[derive(Clone)]

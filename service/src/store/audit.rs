@@ -11,28 +11,6 @@ use super::sqlite::Store;
 use crate::application::ports::{AuditQuery, StoreError};
 use crate::domain::{Actor, ActorKind, AuditAction, AuditOutcome, AuditRecord, NewAudit};
 
-/// Schema version 4: the audit log.
-pub(super) const AUDIT: &str = "
-CREATE TABLE IF NOT EXISTS audit (
-    id             INTEGER PRIMARY KEY AUTOINCREMENT,
-    at_ms          INTEGER NOT NULL,
-    actor_kind     TEXT NOT NULL,
-    actor_name     TEXT NOT NULL,
-    actor_project  TEXT,
-    actor_ref      TEXT,
-    actor_pipeline TEXT,
-    action         TEXT NOT NULL,
-    object         TEXT NOT NULL,
-    outcome        TEXT NOT NULL,
-    reason         TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS audit_at ON audit(at_ms);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-";
-
 const COLUMNS: &str = "id, at_ms, actor_kind, actor_name, actor_project, actor_ref, actor_pipeline, action, object, outcome, reason";
 
 type Row = (

@@ -84,6 +84,29 @@ CREATE TABLE IF NOT EXISTS active_faults (
 );
 ";
 
+/// Schema version 4: the audit log.
+/// (Append-only: the triggers refuse UPDATE and DELETE.)
+const AUDIT: &str = "
+CREATE TABLE IF NOT EXISTS audit (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms          INTEGER NOT NULL,
+    actor_kind     TEXT NOT NULL,
+    actor_name     TEXT NOT NULL,
+    actor_project  TEXT,
+    actor_ref      TEXT,
+    actor_pipeline TEXT,
+    action         TEXT NOT NULL,
+    object         TEXT NOT NULL,
+    outcome        TEXT NOT NULL,
+    reason         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit(at_ms);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+";
+
 /// The newest schema version.
 const VERSION: usize = 4;
 
@@ -99,7 +122,7 @@ fn step(from: usize) -> String {
         // Each run's active faults (what a restart confirms recovered).
         2 => ACTIVE_FAULTS.to_string(),
         // The audit log (append-only).
-        _ => super::audit::AUDIT.to_string(),
+        _ => AUDIT.to_string(),
     }
 }
 

@@ -7,5 +7,5 @@ pub mod veto;
 pub mod windows;
 
 pub use clock::{Clock, SystemClock};
-pub use veto::{Preflight, PreflightPlan, VetoDecision, VetoError};
+pub use veto::{Preflight, namespaces_of};
 pub use windows::{ChangeWindow, Closing, Freeze, Outside, Weekly, WindowError};

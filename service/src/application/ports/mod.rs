@@ -32,7 +32,7 @@ pub use notifications::{NewNotification, NotificationQueue, NotificationRow, Not
 pub use observe::{FaultTraces, FnObserver, Observers, RunInfo, RunObserver};
 pub use outbox::{DeliveryChannel, Destination, Outbox, SendError};
 pub use pod_read::{PodOwner, PodRead};
-pub use preflight::PreflightVeto;
+pub use preflight::{PlannedFault, PreflightPlan, PreflightVeto, VetoDecision, VetoError};
 pub use previews::PlanPreviews;
 pub use run_store::{RunFilter, RunStore};
 pub use store::Storage;

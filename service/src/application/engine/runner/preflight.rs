@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::machine::Runner;
 use super::stop::Stop;
 use crate::application::audit::Auditor;
-use crate::application::governance::PreflightPlan;
+use crate::application::ports::PreflightPlan;
 use crate::domain::{Actor, AuditAction, AuditOutcome, NewAudit};
 
 impl Runner {
