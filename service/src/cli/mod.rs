@@ -109,10 +109,15 @@ sudo faultline run --prometheus http://127.0.0.1:9090 experiment.yaml"
                       a commented config. A bad config (unknown key, bad value) stops the start \
                       with the file, line and key, before anything is opened or listened on. \
                       Secrets are only read from files (tokensFile, agentTokenFile, \
-                      grafanaTokenFile), never inline.",
+                      grafanaTokenFile), never inline. The file alone may also hold `audit:` \
+                      (a JSON-lines copy of the audit log), `windows:` (change windows; a \
+                      trigger outside them gets 409) and `veto:` (a URL asked before a run \
+                      injects); see docs/governance.md. Every action that changes something, \
+                      and every refused attempt, is in the audit log (GET /api/v1/audit, \
+                      admin).",
         after_help = "Examples:\n  faultline serve --config /etc/faultline/serve.yaml\n  \
 FAULTLINE_LISTEN=0.0.0.0:8080 faultline serve --config serve.yaml --prometheus http://127.0.0.1:9090\n  \
-faultline serve --tokens-file /etc/faultline/tokens   # lines `role:token`, role viewer|operator|admin\n  \
+faultline serve --tokens-file /etc/faultline/tokens   # lines `role:token` or `role/name:token`, role viewer|operator|admin\n  \
 faultline serve --insecure-no-auth --listen 127.0.0.1:8080 --state-dir /tmp/fl\n  \
 faultline serve --tokens-file tokens --gitlab-config gitlab.yaml --experiments examples/native --public-url https://faultline.example.org\n  \
 faultline serve --tokens-file tokens --agent http://10.0.0.5:7150 --agent-token-file agent.token\n  \

@@ -23,7 +23,8 @@ pub struct ServeArgs {
     /// (`agent/`) and reports [default: /var/lib/faultline].
     #[arg(long, value_name = "DIR", env = "FAULTLINE_STATE_DIR")]
     pub state_dir: Option<String>,
-    /// Bearer tokens, one `role:token` per line (roles: viewer, operator, admin).
+    /// Bearer tokens, one `role:token` or `role/name:token` per line (roles: viewer,
+    /// operator, admin; the name is the caller in the audit log, default `role#line`).
     #[arg(long, value_name = "FILE", env = "FAULTLINE_TOKENS_FILE")]
     pub tokens_file: Option<String>,
     /// Serve without authentication (everyone is admin); refused unless the listen

@@ -56,7 +56,7 @@ layer! {
     listen: SocketAddr = "listen",
     /// Store, journal and reports directory.
     state_dir: PathBuf = "stateDir",
-    /// Bearer tokens, `role:token` lines.
+    /// Bearer tokens, `role:token` or `role/name:token` lines.
     tokens_file: PathBuf = "tokensFile",
     /// Serve without authentication (loopback only).
     insecure_no_auth: bool = "insecureNoAuth",
