@@ -280,6 +280,30 @@ mod tests {
     }
 
     #[test]
+    fn tokens_have_names_given_or_from_their_line() {
+        let Auth::Tokens(t) = Auth::parse(
+            "# ci\noperator/deploy-bot: s3cret-1\nviewer:s3cret-2\n",
+            "t",
+        )
+        .unwrap() else {
+            panic!("tokens expected");
+        };
+        let names: Vec<(&str, Role)> = t.iter().map(|t| (t.name.as_str(), t.role)).collect();
+        assert_eq!(
+            names,
+            [("deploy-bot", Role::Operator), ("viewer#3", Role::Viewer)]
+        );
+        let e = Auth::parse("admin/:x\n", "t").unwrap_err();
+        assert!(e.to_string().contains("line 1: empty name"), "{e}");
+        let e = Auth::parse("root/bob:x\n", "t").unwrap_err();
+        assert!(e.to_string().contains("unknown role `root`"), "{e}");
+        // The name is never the secret, and Debug shows neither.
+        assert!(
+            !format!("{:?}", Auth::parse("admin:topsecret\n", "t").unwrap()).contains("topsecret")
+        );
+    }
+
+    #[test]
     fn roles_are_ordered() {
         assert!(Role::Viewer < Role::Operator && Role::Operator < Role::Admin);
     }

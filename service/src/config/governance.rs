@@ -293,11 +293,12 @@ mod tests {
         .unwrap_err();
         let lines: Vec<String> = e.0.iter().map(ToString::to_string).collect();
         let want = [
-            "serve.yaml:5:9: windows[0].allow[1]: `Mon-Fry 09:00-16:00`: days must be like",
+            "serve.yaml:5:9: windows[0].allow[1]: `Mon-Fry`: days must be like",
             "serve.yaml:6:14: windows[0].freeze[0]: `2027-01-03..2026-12-20`: a freeze is",
             "serve.yaml:8:11: windows[1].zone: unknown time zone `Europe/Berln`; did you mean `Europe/Berlin`?",
             "serve.yaml:10:5: windows[2]: give `allow:`",
             "serve.yaml:12:5: windows[3].allwo: unknown field",
+            "serve.yaml:12:5: windows[3]: give `allow:`",
             "serve.yaml:14:12: veto.timeout: `soon`",
             "serve.yaml:14:3: veto.url: missing",
             "serve.yaml:16:3: audit.path: unknown field",

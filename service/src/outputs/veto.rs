@@ -70,9 +70,9 @@ fn decide(status: reqwest::StatusCode, text: &str) -> Result<VetoDecision, VetoE
     // The reason a refusing service gave, cut short: it goes into the run's reason.
     let short = |t: &str| t.trim().chars().take(300).collect::<String>();
     if !status.is_success() {
-        let said = serde_json::from_str::<Answer>(text)
+        let said = serde_json::from_str::<serde_json::Value>(text)
             .ok()
-            .and_then(|a| a.reason)
+            .and_then(|v| v["reason"].as_str().map(short))
             .unwrap_or_else(|| short(text));
         return Ok(VetoDecision::Deny(if said.is_empty() {
             format!("HTTP {status}")
