@@ -213,3 +213,72 @@ async fn a_run_still_going_when_its_window_closes_is_aborted_and_recovered() {
     );
     assert_eq!(a["reason"], why);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_firing_outside_its_window_is_refused_and_audited() {
+    let windows = Governance::parse(WINDOWS, "serve.yaml", std::path::Path::new("/"))
+        .unwrap()
+        .windows;
+    // Saturday: the schedule fires every second, the window never allows it.
+    let clock = TestClock::at("2026-03-28T12:00:00Z");
+    let scheduler: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>> = Arc::default();
+    let sched = scheduler.clone();
+    let s = TestServer::start_with(
+        Arc::new(tempfile::tempdir().unwrap()),
+        |_, _| {},
+        move |service| {
+            service.live().set_windows(windows, clock);
+            *sched.lock().unwrap() = Some(faultline::application::schedule::spawn(
+                service.state.store.clone(),
+                service.live().clone(),
+                Arc::new(|| true),
+            ));
+        },
+    )
+    .await;
+    let target = sleeper();
+    let yaml = format!(
+        "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {{ name: win-nightly }}\nspec:\n  schedule: \"* * * * * *\"\n  target: {{ local: {{ pid: {} }} }}\n  steps:\n    - processPause: {{}}\n      duration: 200ms\n",
+        target.0.id()
+    );
+    let r = client()
+        .post(s.url("/api/v1/experiments"))
+        .bearer_auth(OPERATOR)
+        .body(yaml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let starts = || {
+        s.store
+            .find_audit(&faultline::application::ports::AuditQuery {
+                action: Some(faultline::domain::AuditAction::RunStart),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    faultline_test_support::wait_until_async(std::time::Duration::from_secs(10), || {
+        !starts().is_empty()
+    })
+    .await
+    .expect("the schedule never fired");
+    let refused = starts();
+    let r = &refused[0];
+    assert_eq!(r.actor, faultline::domain::Actor::schedule("win-nightly"));
+    assert_eq!(r.outcome, faultline::domain::AuditOutcome::Refused);
+    assert!(
+        r.reason.contains("next allowed 2026-03-30T09:00:00+02:00"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(
+        run_count(&s).await,
+        0,
+        "the schedule started a run outside its window"
+    );
+    assert_ne!(proc_state(target.0.id()), 'T');
+    if let Some(h) = scheduler.lock().unwrap().take() {
+        h.abort();
+    }
+}
