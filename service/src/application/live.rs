@@ -153,29 +153,23 @@ impl LiveRuns {
         actor: Actor,
     ) -> Result<String, LiveError> {
         let attempt = NewAudit::ok(actor, AuditAction::RunStart, exp.metadata.name.clone());
-        match self.start_checked(exp, gitlab, attempt.actor.clone()) {
-            Ok(id) => {
-                self.audit
-                    .record(attempt.ended(AuditOutcome::Ok, format!("run {id}")));
-                Ok(id)
-            }
-            Err(e) => {
-                let outcome = match e {
-                    LiveError::Create(_) | LiveError::HaltUnknown(_) => AuditOutcome::Failed,
-                    _ => AuditOutcome::Refused,
-                };
-                self.audit.record(attempt.ended(outcome, e.to_string()));
-                Err(e)
-            }
-        }
+        self.start_checked(exp, gitlab, &attempt).inspect_err(|e| {
+            let outcome = match e {
+                LiveError::Create(_) | LiveError::HaltUnknown(_) => AuditOutcome::Failed,
+                _ => AuditOutcome::Refused,
+            };
+            self.audit
+                .record(attempt.clone().ended(outcome, e.to_string()));
+        })
     }
 
     fn start_checked(
         self: &Arc<Self>,
         exp: Experiment,
         gitlab: Option<GitlabContext>,
-        actor: Actor,
+        attempt: &NewAudit,
     ) -> Result<String, LiveError> {
+        let actor = attempt.actor.clone();
         if self.closed.load(Ordering::SeqCst) {
             return Err(LiveError::ShuttingDown);
         }
@@ -192,6 +186,10 @@ impl LiveRuns {
             None => None,
         };
         let id = create_run_from(&*self.store, &exp, gitlab.as_ref()).map_err(LiveError::Create)?;
+        // Recorded before the run is spawned, so the start comes before anything the run
+        // itself records (a guard refusal, the veto, a window's abort).
+        self.audit
+            .record(attempt.clone().ended(AuditOutcome::Ok, format!("run {id}")));
         let experiment = exp.metadata.name.clone();
         let alerts = exp.spec.abort_on_alerts.clone();
         self.metrics.run_started(&experiment);
