@@ -1,5 +1,5 @@
 //! Starting the HTTP server: one worker, the agent, the token and the optional tracer as
-//! app data, every route from [`configure`].
+//! app data, every route from [`configure`]; HTTPS when given TLS settings.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -31,6 +31,19 @@ pub fn serve_traced(
     listener: TcpListener,
     tracer: Option<AgentTracer>,
 ) -> std::io::Result<actix_web::dev::Server> {
+    serve_tls(agent, auth, listener, tracer, None)
+}
+
+/// As [`serve_traced`], over HTTPS when `tls` is given (see
+/// [`ServerTls`](crate::tls::ServerTls): the certificate follows its files, and a client
+/// CA makes client certificates mandatory).
+pub fn serve_tls(
+    agent: Agent,
+    auth: Auth,
+    listener: TcpListener,
+    tracer: Option<AgentTracer>,
+    tls: Option<rustls::ServerConfig>,
+) -> std::io::Result<actix_web::dev::Server> {
     let server = HttpServer::new(move || {
         let app = App::new()
             .app_data(web::Data::new(agent.clone()))
@@ -42,8 +55,11 @@ pub fn serve_traced(
         .configure(configure)
     })
     .workers(1)
-    .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
-    .listen(listener)?
+    .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs());
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config)?,
+        None => server.listen(listener)?,
+    }
     .run();
     Ok(server)
 }

@@ -105,6 +105,15 @@ impl Service {
 
     /// Starts serving on `listener`. Signals are left to [`Service::run_until`]'s caller.
     pub fn bind(&self, listener: TcpListener) -> Result<Server, ServeError> {
+        self.bind_tls(listener, None)
+    }
+
+    /// As [`Service::bind`], over HTTPS when `tls` is given (`faultline serve --tls-cert`).
+    pub fn bind_tls(
+        &self,
+        listener: TcpListener,
+        tls: Option<rustls::ServerConfig>,
+    ) -> Result<Server, ServeError> {
         let addr = listener
             .local_addr()
             .map(|a| a.to_string())
@@ -137,8 +146,11 @@ impl Service {
         })
         .workers(2)
         .disable_signals()
-        .shutdown_timeout(5)
-        .listen(listener)
+        .shutdown_timeout(5);
+        let server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config),
+            None => server.listen(listener),
+        }
         .map_err(|source| ServeError::Http {
             addr: addr.clone(),
             source,

@@ -4,6 +4,7 @@
 
 pub mod file;
 pub mod serve;
+mod tls;
 pub mod value;
 
 pub use serve::{KEYS, KubeSettings, ServeConfig, ServeLayer, env_var};

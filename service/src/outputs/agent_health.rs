@@ -67,7 +67,13 @@ impl KnownAgents {
     /// The agents of a cluster, probed with the directory's token.
     pub fn cluster(directory: impl NodeAgents + 'static) -> Result<KnownAgents, ClientError> {
         // A base that is never called: every probe goes through `at(pod URL)`.
-        let client = AgentClient::new("http://127.0.0.1:0", directory.token())?;
+        let tls = directory.tls();
+        let base = if tls.is_some() {
+            "https://127.0.0.1:0"
+        } else {
+            "http://127.0.0.1:0"
+        };
+        let client = AgentClient::with_tls(base, directory.token(), tls.as_ref())?;
         Ok(KnownAgents::Cluster {
             directory: Arc::new(directory),
             client,
