@@ -269,21 +269,18 @@ fn transport_error(url: String, source: reqwest::Error) -> ClientError {
 }
 
 /// rustls's error somewhere in `err`'s chain. `io::Error` hides the error it wraps from
-/// `source()` (it shows it in its own `Display`), so look inside those too.
+/// `source()` (it shows it in its own `Display`), and hyper wraps rustls's error in two of
+/// them, so look inside those too.
 fn tls_reason(err: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut next = Some(err);
-    while let Some(e) = next {
+    let mut pending = vec![err];
+    while let Some(e) = pending.pop() {
         if let Some(r) = e.downcast_ref::<rustls::Error>() {
             return Some(r.to_string());
         }
-        if let Some(r) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            return Some(r.to_string());
+        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            pending.push(inner);
         }
-        next = e.source();
+        pending.extend(e.source());
     }
     None
 }

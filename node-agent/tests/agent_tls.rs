@@ -151,7 +151,7 @@ async fn a_wrong_ca_an_expired_or_a_misnamed_agent_certificate_is_refused_saying
     .unwrap_err();
     assert!(
         e.to_string().starts_with(&format!(
-            "TLS handshake with agent {} failed: invalid peer certificate: UnknownIssuer",
+            "TLS handshake with agent {}/v1/faults failed: invalid peer certificate: UnknownIssuer",
             agent.url()
         )),
         "{e}"
