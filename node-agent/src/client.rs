@@ -277,7 +277,10 @@ fn tls_reason(err: &(dyn std::error::Error + 'static)) -> Option<String> {
         if let Some(r) = e.downcast_ref::<rustls::Error>() {
             return Some(r.to_string());
         }
-        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
             pending.push(inner);
         }
         pending.extend(e.source());

@@ -120,6 +120,17 @@ fn der(issued: &Issued) -> Vec<u8> {
         .to_vec()
 }
 
+/// Sends `request` over plain TCP and reads until the server closes.
+fn raw_exchange(port: u16, request: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    tcp.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer);
+    answer
+}
+
 /// curl's exit code and stderr.
 fn curl(args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new("curl")
@@ -188,6 +199,35 @@ async fn rustls_and_curl_reach_serve_over_https_and_a_wrong_ca_or_plain_http_is_
         .await
         .unwrap_err();
     eprintln!("reqwest, plain HTTP to the TLS port: {}", chain(&e));
+    // What they read: one TLS alert record (content type 21), then the connection closes.
+    let answer = raw_exchange(serve.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(answer.first(), Some(&21), "not a TLS alert: {answer:?}");
+    assert!(answer.len() <= 7, "more than one alert record: {answer:?}");
+    // faultline's own client commands trust the system roots, or SSL_CERT_FILE's CA.
+    let resume = |ca_file: Option<&Path>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_faultline"));
+        c.args(["resume", "--server", &serve.url("")])
+            .env("SSL_CERT_DIR", dir.path().join("no-such-dir"))
+            .env_remove("FAULTLINE_TOKEN")
+            .env_remove("FAULTLINE_URL");
+        match ca_file {
+            Some(f) => c.env("SSL_CERT_FILE", f),
+            None => c.env_remove("SSL_CERT_FILE"),
+        };
+        c.output().unwrap()
+    };
+    let out = resume(Some(&ca_file));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = resume(Some(&wrong_file));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("UnknownIssuer"),
+        "{err}"
+    );
     // ... while HTTPS on the same port still answers.
     let res = client_trusting(&ca)
         .get(serve.url("/healthz"))
