@@ -46,9 +46,9 @@ pub enum ClientError {
     TlsFiles {
         /// The agent URL the client was for.
         url: String,
-        /// Which file and why.
+        /// Which file and why (boxed: it is large, and rare).
         #[source]
-        source: TlsError,
+        source: Box<TlsError>,
     },
     /// The request did not get an answer (connect, timeout, ...), or the answer did not
     /// decode.
@@ -102,7 +102,7 @@ impl AgentClient {
         if let Some(tls) = tls {
             let config = tls.config().map_err(|source| ClientError::TlsFiles {
                 url: base.clone(),
-                source,
+                source: Box::new(source),
             })?;
             // HTTPS only: a client given TLS settings refuses an `http://` agent URL
             // rather than sending the token in clear.

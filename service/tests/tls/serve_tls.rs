@@ -10,6 +10,9 @@ use std::time::Duration;
 use faultline_test_support::certs::{Authority, Issued};
 use faultline_test_support::{Proc, closed_port};
 
+/// serve's answer to plain HTTP on its HTTPS port.
+const REFUSAL: &str = "this port serves HTTPS: use an https:// URL\n";
+
 /// A serve process on a loopback port with a certificate for 127.0.0.1.
 struct Serve {
     proc: Proc,
@@ -187,22 +190,42 @@ async fn rustls_and_curl_reach_serve_over_https_and_a_wrong_ca_or_plain_http_is_
     );
     assert!(err.contains("SSL certificate problem"), "{err}");
 
-    // Plain HTTP to the TLS port: rustls answers the bytes "GET / HTTP/1.1" with a TLS
-    // alert record and closes, which no HTTP client can read (docs/tls.md).
+    // The API's absolute URLs say https: the request is known to be secure.
+    let res = client_trusting(&ca)
+        .post(serve.url("/api/v1/experiments"))
+        .body(include_str!(
+            "../../../examples/native/checkout-under-stress.yaml"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{:?}", res.text().await);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with(&serve.url("/api/v1/experiments/")),
+        "{location}"
+    );
+
+    // Plain HTTP to the TLS port: refused in words (a 400 saying to use https://), never
+    // served; rustls alone would answer a TLS alert that clients misreport.
     let plain = format!("http://127.0.0.1:{}/healthz", serve.port);
-    let (code, _, err) = curl(&[&plain]);
-    assert_ne!(code, Some(0), "plain HTTP was answered: {err}");
-    eprintln!("curl, plain HTTP to the TLS port: exit {code:?}: {err}");
-    let e = faultline_test_support::client()
+    let (code, body, err) = curl(&["-w", "%{http_code}", &plain]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(body, format!("{REFUSAL}400"), "curl's body then status");
+    let res = faultline_test_support::client()
         .get(&plain)
         .send()
         .await
-        .unwrap_err();
-    eprintln!("reqwest, plain HTTP to the TLS port: {}", chain(&e));
-    // What they read: one TLS alert record (content type 21), then the connection closes.
-    let answer = raw_exchange(serve.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_eq!(answer.first(), Some(&21), "not a TLS alert: {answer:?}");
-    assert!(answer.len() <= 7, "more than one alert record: {answer:?}");
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.text().await.unwrap(), REFUSAL);
+    let answer = raw_exchange(serve.port, b"POST /api/v1/runs HTTP/1.1\r\nHost: x\r\n\r\n");
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{answer}"
+    );
+    assert!(answer.ends_with(REFUSAL), "{answer}");
     // faultline's own client commands trust the system roots, or SSL_CERT_FILE's CA.
     let resume = |ca_file: Option<&Path>| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_faultline"));
