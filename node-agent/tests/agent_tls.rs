@@ -262,3 +262,55 @@ fn unusable_client_files_are_named_when_the_client_is_made() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_agent_binary_serves_mutual_tls_without_a_token_and_names_an_unusable_file() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca = Authority::new("agents CA");
+    let clients = Authority::new("service clients CA");
+    let (cert, key) = ca.issue("127.0.0.1").write(d, "agent");
+    let client_ca = clients.write(d, "clients-ca");
+    let agent = |cert: &Path| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_faultline-agent"));
+        cmd.args(["--listen", "127.0.0.1:0"])
+            .arg("--state-dir")
+            .arg(d.join("state"))
+            .arg("--tls-cert")
+            .arg(cert)
+            .arg("--tls-key")
+            .arg(&key)
+            .arg("--tls-client-ca")
+            .arg(&client_ca)
+            .stdin(Stdio::null());
+        cmd
+    };
+
+    let mut proc = faultline_test_support::Proc::spawn(&mut agent(&cert));
+    let url = format!("https://127.0.0.1:{}", proc.wait_listening());
+    let service = client_tls(d, &ca, Some(&clients.issue_client("faultline")));
+    assert!(
+        client(&url, None, &service)
+            .list()
+            .await
+            .unwrap()
+            .faults
+            .is_empty()
+    );
+    let reason = tls_reason(client(&url, None, &client_tls(d, &ca, None)).list().await);
+    assert!(reason.contains("CertificateRequired"), "{reason}");
+    drop(proc);
+
+    let missing = d.join("missing.crt");
+    let out = agent(&missing).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot read the certificate file {}",
+            missing.display()
+        )),
+        "{err}"
+    );
+}
