@@ -115,6 +115,17 @@ async fn the_agent_client_calls_an_https_agent_whose_certificate_the_ca_signed()
             .map(|s| s.as_u16()),
         Some(401)
     );
+    // Plain HTTP to the agent's TLS port: a 400 that says so, nothing served.
+    let res = faultline_test_support::client()
+        .get(format!("http://127.0.0.1:{}/v1/faults", agent.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        res.text().await.unwrap(),
+        "this port serves HTTPS: use an https:// URL\n"
+    );
     // A client with TLS settings never falls back to plain HTTP (the token in clear).
     let plain = client(
         &format!("http://127.0.0.1:{}", agent.port),

@@ -10,6 +10,7 @@ use faultline_exporter::AgentTracer;
 use super::auth::Auth;
 use super::routes::configure;
 use crate::agent::Agent;
+use crate::tls::listen_https;
 
 /// How long a graceful stop waits for requests in flight.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -44,7 +45,7 @@ pub fn serve_tls(
     tracer: Option<AgentTracer>,
     tls: Option<rustls::ServerConfig>,
 ) -> std::io::Result<actix_web::dev::Server> {
-    let server = HttpServer::new(move || {
+    let make_app = move || {
         let app = App::new()
             .app_data(web::Data::new(agent.clone()))
             .app_data(web::Data::new(auth.clone()));
@@ -53,13 +54,22 @@ pub fn serve_tls(
             None => app,
         }
         .configure(configure)
-    })
-    .workers(1)
-    .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs());
+    };
     let server = match tls {
-        Some(config) => server.listen_rustls_0_23(listener, config)?,
-        None => server.listen(listener)?,
-    }
-    .run();
+        // Plain HTTP to the TLS port gets a 400 in words (crate::tls::plain_http).
+        Some(config) => listen_https(
+            actix_server::Server::build()
+                .workers(1)
+                .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs()),
+            listener,
+            config,
+            make_app,
+        )?,
+        None => HttpServer::new(make_app)
+            .workers(1)
+            .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
+            .listen(listener)?
+            .run(),
+    };
     Ok(server)
 }

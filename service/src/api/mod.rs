@@ -12,7 +12,6 @@ pub mod experiments;
 pub mod gitlab_hooks;
 pub mod halt;
 pub mod health;
-pub mod https;
 pub mod intake;
 pub mod routes;
 pub mod runs;

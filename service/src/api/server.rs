@@ -7,14 +7,13 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_service::{IntoServiceFactory, ServiceFactoryExt as _, map_config};
-use actix_web::dev::{AppConfig, Server, Service as _};
+use actix_web::dev::{Server, Service as _};
 use actix_web::{App, HttpServer, web};
+use faultline_agent::tls::listen_https;
 use faultline_exporter::ServiceMetrics;
 
 use super::auth::Auth;
 use super::deadline;
-use super::https::RefusePlainHttp;
 use super::state::ApiState;
 use crate::application::engine::inject::Injector;
 use crate::application::engine::runner::RunOptions;
@@ -158,34 +157,17 @@ impl Service {
                 .listen(listener)
                 .map_err(failed)?
                 .run(),
-            // What `HttpServer::listen_rustls_0_23` builds, with plain HTTP answered in
-            // words first (super::https).
-            Some(config) => {
-                let local = listener.local_addr().map_err(failed)?;
+            // Plain HTTP to the TLS port gets a 400 in words (faultline_agent::tls).
+            Some(config) => listen_https(
                 actix_server::Server::build()
                     .workers(2)
                     .disable_signals()
-                    .shutdown_timeout(5)
-                    .listen("faultline-https", listener, move || {
-                        let app = make_app()
-                            .into_factory()
-                            .map_err(|e: actix_web::Error| e.error_response());
-                        let host = local.to_string();
-                        let http = actix_http::HttpService::build()
-                            .client_request_timeout(Duration::from_secs(5))
-                            .client_disconnect_timeout(Duration::from_secs(1))
-                            // `secure: true` makes the request's scheme https (the URLs
-                            // the API writes); `new` is crate-private, this is its
-                            // public twin.
-                            .finish(map_config(app, move |_| {
-                                AppConfig::__priv_test_new(true, host.clone(), local)
-                            }))
-                            .rustls_0_23(config.clone());
-                        RefusePlainHttp(http)
-                    })
-                    .map_err(failed)?
-                    .run()
-            }
+                    .shutdown_timeout(5),
+                listener,
+                config,
+                make_app,
+            )
+            .map_err(failed)?,
         };
         Ok(server)
     }

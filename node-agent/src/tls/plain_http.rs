@@ -1,18 +1,25 @@
-//! serve's HTTPS listener: rustls through actix-http, with plain HTTP answered in words.
+//! [`RefusePlainHttp`]: plain HTTP on an HTTPS port answered in words (serve's and the
+//! agent's listeners).
 //!
 //! `HttpServer::listen_rustls_0_23` hands every connection to rustls, which reads
 //! `GET / HTTP/1.1` as a TLS record of an unknown type and answers a 7-byte alert: curl
 //! then says "Received HTTP/0.9 when not allowed", reqwest "invalid HTTP version parsed".
 //! So this listener looks at a connection's first byte before the handshake (every TLS
 //! connection starts with a handshake record, 0x16; every HTTP/1 request with a method's
-//! capital letter) and answers plain HTTP with a 400 that says to use https://. Everything
-//! else is what `HttpServer` does: the same App, actix-http's TLS acceptor, the same
-//! timeouts.
+//! capital letter) and answers plain HTTP with a 400 that says to use https://. The
+//! listeners wrap actix-http's TLS service with it ([`listen_https`]); everything else is
+//! what `HttpServer` does: the same App, actix-http's TLS acceptor, the same timeouts.
 
 use std::rc::Rc;
 use std::time::Duration;
 
-use actix_service::{Service, ServiceFactory};
+use actix_http::body::MessageBody;
+use actix_http::{HttpService, Request, Response};
+use actix_server::{Server, ServerBuilder};
+use actix_service::{
+    IntoServiceFactory, Service, ServiceFactory, ServiceFactoryExt as _, map_config,
+};
+use actix_web::dev::AppConfig;
 use futures::future::LocalBoxFuture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -22,7 +29,7 @@ use tokio::net::TcpStream;
 const FIRST_BYTE: Duration = Duration::from_secs(3);
 
 /// The answer to plain HTTP on the HTTPS port.
-const REFUSAL: &str = "this port serves HTTPS: use an https:// URL\n";
+pub const REFUSAL: &str = "this port serves HTTPS: use an https:// URL\n";
 
 /// Wraps a TLS+HTTP service factory (actix-http's `rustls_0_23`) so that connections
 /// speaking plain HTTP get [`REFUSAL`] instead of a TLS alert.
@@ -103,4 +110,54 @@ async fn refuse(mut io: TcpStream) {
     );
     let _ = io.write_all(answer.as_bytes()).await;
     let _ = io.shutdown().await;
+}
+
+/// Serves the App `make_app` builds over HTTPS on `listener` the way
+/// `HttpServer::listen_rustls_0_23` does (the same bounds, acceptor and timeouts), with
+/// plain HTTP answered by [`REFUSAL`]. `server` carries the caller's workers, signal and
+/// shutdown settings.
+pub fn listen_https<F, I, S, B>(
+    server: ServerBuilder,
+    listener: std::net::TcpListener,
+    config: rustls::ServerConfig,
+    make_app: F,
+) -> std::io::Result<Server>
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: IntoServiceFactory<S, Request>,
+    S: ServiceFactory<Request, Config = AppConfig> + 'static,
+    S::Error: Into<actix_web::Error> + 'static,
+    S::InitError: std::fmt::Debug,
+    S::Response: Into<Response<B>> + 'static,
+    <S::Service as Service<Request>>::Future: 'static,
+    S::Service: 'static,
+    B: MessageBody + 'static,
+{
+    let local = listener.local_addr()?;
+    // Idle keep-alive connections close at a graceful stop instead of holding it for the
+    // whole shutdown timeout (what HttpServer wires up too).
+    let stopping = server.graceful_shutdown_signal();
+    Ok(server
+        .listen("https", listener, move || {
+            let stopping = stopping.clone();
+            let app = make_app()
+                .into_factory()
+                .map_err(|e| e.into().error_response());
+            let host = local.to_string();
+            let http = HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let stopping = stopping.clone();
+                    async move { stopping.notified().await }
+                })
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                // `secure: true` makes the request's scheme https (the URLs an API writes);
+                // `AppConfig::new` is crate-private, this is its public twin.
+                .finish(map_config(app, move |_| {
+                    AppConfig::__priv_test_new(true, host.clone(), local)
+                }))
+                .rustls_0_23(config.clone());
+            RefusePlainHttp(http)
+        })?
+        .run())
 }
