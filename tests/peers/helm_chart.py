@@ -116,9 +116,23 @@ MONITORING = {
     },
 }
 PERSISTENCE = {"persistence": {"enabled": True, "storageClass": "fast", "size": "5Gi"}}
+# Issue 27: HTTPS for the API, mutual TLS between the service and the agents.
+TLS = {
+    "tls": {
+        "serve": {"enabled": True, "secretName": "faultline-api-tls"},
+        "agents": {
+            "enabled": True,
+            "secretName": "faultline-agent-tls",
+            "mutual": True,
+            "clientSecretName": "faultline-agent-client-tls",
+        },
+    },
+    "serviceMonitor": {"enabled": True},
+    "prometheusRule": {"enabled": True},
+}
 REPLICAS = {"replicas": 2}
 EVERYTHING = merge(
-    merge(MONITORING, REPLICAS),
+    merge(merge(MONITORING, REPLICAS), TLS),
     {
         "persistence": {"enabled": True, "accessModes": ["ReadWriteMany"]},
         "kubernetes": {"qps": 200, "burst": 400},
@@ -148,6 +162,7 @@ CASES: dict[str, dict] = {
     "persistence": PERSISTENCE,
     "replicas-2": REPLICAS,
     "everything": EVERYTHING,
+    "tls": TLS,
 }
 
 
@@ -311,7 +326,12 @@ def check_agent(case: str, objs: list[dict], values: dict) -> None:
         assert [p["containerPort"] for p in c["ports"]] == [port], f"ports {c['ports']}"
         name, key = secret_file(ds, f["token-file"][0])
         v = pod["volumes"]
-        projected = [i["key"] for vol in v if "secret" in vol for i in vol["secret"].get("items", [])]
+        projected = [
+            i["key"]
+            for vol in v
+            if vol.get("secret", {}).get("secretName") == name
+            for i in vol["secret"].get("items", [])
+        ]
         assert projected == ["agent-token"], f"the agent sees secret keys {projected}, want only agent-token"
         tol = pod.get("tolerations", [])
         assert {"operator": "Exists"} in tol, f"tolerations {tol} do not reach every node"
@@ -660,6 +680,72 @@ def check_case_specific(case: str, objs: list[dict], values: dict) -> None:
             return "qps/burst, maxDuration, Prometheus, Grafana (token from its Secret), public URL, notify config reach the args"
 
         check("everything-flags", optional_flags)
+    if case == "tls":
+        check_tls(objs, values)
+
+
+def check_tls(objs: list[dict], values: dict) -> None:
+    """HTTPS for the API and mutual TLS to the agents: every TLS flag reads the right key
+    of the right Secret, through a whole-Secret mount (a subPath mount never sees a renewed
+    certificate), and the probes and ServiceMonitors speak HTTPS."""
+    dep, ds = deployment(objs), daemonset(objs)
+    t = values["tls"]
+
+    def no_subpath(workload: dict) -> None:
+        for m in container(workload).get("volumeMounts", []):
+            assert "subPath" not in m, f"{workload['kind']} mounts {m['name']} with subPath"
+
+    def service() -> str:
+        f = flags(container(dep))
+        want = {
+            "tls-cert": (t["serve"]["secretName"], "tls.crt"),
+            "tls-key": (t["serve"]["secretName"], "tls.key"),
+            "agent-ca": (t["agents"]["secretName"], "ca.crt"),
+            "agent-client-cert": (t["agents"]["clientSecretName"], "tls.crt"),
+            "agent-client-key": (t["agents"]["clientSecretName"], "tls.key"),
+        }
+        for flag, source in want.items():
+            assert flag in f, f"--{flag} not passed"
+            assert secret_file(dep, f[flag][0]) == source, f"--{flag} from {secret_file(dep, f[flag][0])}"
+        assert f["agent-server-name"] == [t["agents"]["serverName"]], f"--agent-server-name {f['agent-server-name']}"
+        _, v = mount_for(dep, f["agent-ca"][0])
+        assert [i["key"] for i in v["secret"]["items"]] == ["ca.crt"], "the service sees the agents' key"
+        no_subpath(dep)
+        c = container(dep)
+        schemes = {c[p]["httpGet"].get("scheme") for p in ("livenessProbe", "readinessProbe", "startupProbe")}
+        assert schemes == {"HTTPS"}, f"probe schemes {schemes}"
+        return "--tls-cert/--tls-key, --agent-ca (ca.crt only), client cert and server name from their Secrets; HTTPS probes"
+
+    def agent() -> str:
+        f = flags(container(ds))
+        want = {
+            "tls-cert": (t["agents"]["secretName"], "tls.crt"),
+            "tls-key": (t["agents"]["secretName"], "tls.key"),
+            "tls-client-ca": (t["agents"]["clientSecretName"], "ca.crt"),
+        }
+        for flag, source in want.items():
+            assert flag in f, f"--{flag} not passed"
+            assert secret_file(ds, f[flag][0]) == source, f"--{flag} from {secret_file(ds, f[flag][0])}"
+        _, v = mount_for(ds, f["tls-client-ca"][0])
+        assert [i["key"] for i in v["secret"]["items"]] == ["ca.crt"], "the agents see the service's client key"
+        no_subpath(ds)
+        c = container(ds)
+        for p in ("livenessProbe", "readinessProbe"):
+            assert "tcpSocket" in c[p] and "httpGet" not in c[p], f"{p} {c[p]} (kubelet has no client certificate)"
+        return "--tls-cert/--tls-key and --tls-client-ca (ca.crt only) from their Secrets; TCP probes under mutual TLS"
+
+    def monitors() -> str:
+        sms = {sm["metadata"]["name"]: sm["spec"]["endpoints"][0] for sm in objs if sm["kind"] == "ServiceMonitor"}
+        api = sms[f"{RELEASE}-faultline"]
+        agents = sms[f"{RELEASE}-faultline-agent"]
+        assert api["scheme"] == "https" and api["tlsConfig"]["ca"]["secret"]["name"] == t["serve"]["secretName"], api
+        assert agents["scheme"] == "https" and agents["tlsConfig"]["serverName"] == t["agents"]["serverName"], agents
+        assert agents["tlsConfig"]["keySecret"]["name"] == t["agents"]["clientSecretName"], agents
+        return "both ServiceMonitors scrape over HTTPS; the agents' shows the client certificate"
+
+    check("tls-service", service)
+    check("tls-agent", agent)
+    check("tls-servicemonitors", monitors)
 
 
 # ---- refusals ----------------------------------------------------------------------------
@@ -709,6 +795,13 @@ def check_refusals(chart: helm.Chart) -> None:
     cross = [
         ("refuse-rwo-replicas", {"replicas": 2, "persistence": {"enabled": True}}, "persistence.accessModes"),
         ("refuse-grafana-no-token", {"grafana": {"url": "http://grafana"}}, "grafana.tokenSecret.name"),
+        ("refuse-tls-serve-no-secret", {"tls": {"serve": {"enabled": True}}}, "tls.serve.secretName"),
+        ("refuse-tls-agents-no-secret", {"tls": {"agents": {"enabled": True}}}, "tls.agents.secretName"),
+        (
+            "refuse-tls-mutual-no-client-secret",
+            {"tls": {"agents": {"enabled": True, "secretName": "a", "mutual": True}}},
+            "tls.agents.clientSecretName",
+        ),
     ]
     for name, values, field in cross:
 

@@ -104,3 +104,26 @@ app.kubernetes.io/component: agent
 {{- $all := append (.Values.protectedNamespaces | default list) .Release.Namespace | uniq -}}
 {{- toYaml $all -}}
 {{- end -}}
+
+{{/*
+HTTPS or HTTP for the API's probes (tls.serve.enabled).
+*/}}
+{{- define "faultline.apiScheme" -}}
+{{- if .Values.tls.serve.enabled }}HTTPS{{ else }}HTTP{{ end }}
+{{- end }}
+
+{{/*
+The agents' liveness/readiness check: /healthz over HTTP or HTTPS, or only the port under
+mutual TLS (kubelet has no client certificate to show).
+*/}}
+{{- define "faultline.agentProbe" -}}
+{{- if .Values.tls.agents.mutual -}}
+tcpSocket:
+  port: agent
+{{- else -}}
+httpGet:
+  path: /healthz
+  port: agent
+  scheme: {{ if .Values.tls.agents.enabled }}HTTPS{{ else }}HTTP{{ end }}
+{{- end }}
+{{- end }}

@@ -5,6 +5,7 @@ mod client;
 mod local;
 mod outputs;
 mod serve;
+mod tls;
 
 pub use client::{ServerArgs, StopAllArgs, TriggerArgs};
 pub use local::{ConfigCommand, ConfigKind, OutputFormat, RunArgs, StateArgs, ValidateArgs};
@@ -231,6 +232,12 @@ mod tests {
             "--pause-image=1",
             "--protect-namespace=1",
             "--leader-lease=1",
+            "--tls-cert=1",
+            "--tls-key=1",
+            "--agent-ca=1",
+            "--agent-client-cert=1",
+            "--agent-client-key=1",
+            "--agent-server-name=1",
         ])
         .unwrap();
         let given = s.given();

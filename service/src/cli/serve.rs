@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::outputs::{GrafanaArgs, NotifyArgs, OtlpArgs};
+use super::tls::TlsArgs;
 
 /// Options of `serve`. Every one is also a key of the `--config` file and a `FAULTLINE_*`
 /// variable (the key in upper snake case); a flag beats its variable, which beats the file.
@@ -76,6 +77,9 @@ pub struct ServeArgs {
     /// Kubernetes targets and pod faults.
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// HTTPS for the API and to the agents.
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 impl ServeArgs {
@@ -163,6 +167,7 @@ impl ServeArgs {
             ("leaderLease", "--leader-lease", c.leader_lease.clone()),
         ]
         .into_iter()
+        .chain(self.tls.given())
         .filter_map(|(k, f, v)| v.map(|v| (k, f, v)))
         .collect()
     }

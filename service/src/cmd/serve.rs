@@ -50,9 +50,17 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         ),
     };
     check_bind(cfg.listen, &auth)?;
+    // The certificate files are read now: one that is missing, not PEM or not the key's
+    // stops the start here, naming the file, before anything is bound.
+    let tls = cfg
+        .tls
+        .as_ref()
+        .map(|t| t.config())
+        .transpose()
+        .context("invalid TLS settings (tlsCert, tlsKey)")?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let config_path = args.config.clone();
-    rt.block_on(serve(&cfg, auth, governance, config_path))?;
+    rt.block_on(serve(&cfg, auth, governance, config_path, tls))?;
     Ok(0)
 }
 
@@ -87,7 +95,9 @@ async fn serve(
     auth: Auth,
     governance: Governance,
     config_path: Option<std::path::PathBuf>,
+    tls: Option<rustls::ServerConfig>,
 ) -> anyhow::Result<()> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
     if matches!(auth, Auth::Disabled) {
         tracing::warn!("serving the API without authentication (--insecure-no-auth)");
     }
@@ -105,7 +115,7 @@ async fn serve(
     let (injector, agent) = match &args.agent_url {
         Some(url) => {
             let token = read_token(args.agent_token_file.as_deref())?;
-            let client = AgentClient::new(url.clone(), token)
+            let client = AgentClient::with_tls(url.clone(), token, args.agent_tls.as_ref())
                 .with_context(|| format!("failed to set up the agent client for {url}"))?;
             (Injector::Remote(client), None)
         }
@@ -127,7 +137,7 @@ async fn serve(
     let public = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", args.listen));
+        .unwrap_or_else(|| format!("{scheme}://{}", args.listen));
     let public = public.trim_end_matches('/').to_string();
     let public_link = public.clone();
     let grafana = crate::cmd::run::grafana_observer(
@@ -228,7 +238,9 @@ async fn serve(
     let cluster = match args.kube.enabled {
         true => {
             let token = read_token(args.agent_token_file.as_deref())?;
-            let mode = crate::cmd::cluster::start(&args.kube, token, opts.lease).await?;
+            let mode =
+                crate::cmd::cluster::start(&args.kube, token, args.agent_tls.clone(), opts.lease)
+                    .await?;
             opts.cluster = Some(Arc::new(mode.cluster.clone()));
             Some(mode)
         }
@@ -355,10 +367,10 @@ async fn serve(
         service.live().clone(),
         leading,
     );
-    let server = service.bind(listener)?;
+    let server = service.bind_tls(listener, tls)?;
     // Parsed by scripts and tests waiting for the service: keep the wording.
-    println!("faultline listening on http://{}", args.listen);
-    tracing::info!(listen = %args.listen, state_dir = %dir.display(), interrupted = service.interrupted.len(), "serving");
+    println!("faultline listening on {scheme}://{}", args.listen);
+    tracing::info!(listen = %args.listen, scheme, state_dir = %dir.display(), interrupted = service.interrupted.len(), "serving");
     service.run_until(server, wait_for_signal()).await?;
     scheduler.abort();
     agent_probe.abort();

@@ -5,6 +5,7 @@
 pub mod file;
 pub mod governance;
 pub mod serve;
+mod tls;
 pub mod value;
 
 pub use governance::{Governance, VetoSettings};

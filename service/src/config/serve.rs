@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use faultline_agent::tls::{ClientTls, ServerTls};
 use faultline_spec::Duration;
 
 use super::value::{HttpUrl, PositiveDuration, Raw, Setting, ValueError};
@@ -108,6 +109,18 @@ layer! {
     protect_namespaces: Vec<String> = "protectNamespaces",
     /// Name of the leader Lease.
     leader_lease: String = "leaderLease",
+    /// Serve HTTPS with this certificate chain (issue 27).
+    tls_cert: PathBuf = "tlsCert",
+    /// The private key of `tlsCert`.
+    tls_key: PathBuf = "tlsKey",
+    /// CA the agents' certificates must chain to: HTTPS to agents.
+    agent_ca: PathBuf = "agentCa",
+    /// Client certificate shown to agents (mutual TLS).
+    agent_client_cert: PathBuf = "agentClientCert",
+    /// The private key of `agentClientCert`.
+    agent_client_key: PathBuf = "agentClientKey",
+    /// Name the agents' certificates are checked for.
+    agent_server_name: String = "agentServerName",
 }
 
 /// Cluster mode settings (`kubernetes: true`).
@@ -177,7 +190,16 @@ pub struct ServeConfig {
     pub otlp_endpoint: Option<String>,
     /// Cluster mode.
     pub kube: KubeSettings,
+    /// HTTPS for the API (`tlsCert`, `tlsKey`); `None`: plain HTTP.
+    pub tls: Option<ServerTls>,
+    /// HTTPS to agents (`agentCa`, `agentClientCert`/`agentClientKey`,
+    /// `agentServerName`); `None`: plain HTTP.
+    pub agent_tls: Option<ClientTls>,
 }
+
+/// `agentServerName` in cluster mode when not set: agents are dialled by pod IP, so their
+/// certificates name this instead (the Helm chart issues them so).
+pub const DEFAULT_AGENT_SERVER_NAME: &str = "faultline-agent";
 
 /// Default `listen`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -186,7 +208,7 @@ pub const DEFAULT_STATE_DIR: &str = "/var/lib/faultline";
 
 /// `key` (env `FAULTLINE_KEY`), for messages about keys that depend on each other (the
 /// value may have come from any layer).
-fn named(key: &str) -> String {
+pub(super) fn named(key: &str) -> String {
     format!("`{key}` (env {})", env_var(key))
 }
 
@@ -226,6 +248,7 @@ impl ServeLayer {
                 named("notifyConfig")
             ));
         }
+        errors.extend(self.tls_errors(kubernetes));
         let qps = self.kube_qps.unwrap_or(50.0);
         if !(qps.is_finite() && qps > 0.0) {
             errors.push(format!(
@@ -240,7 +263,28 @@ impl ServeLayer {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(ServerTls {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: None,
+            }),
+            _ => None,
+        };
+        let agent_tls = self.agent_ca.clone().map(|ca| ClientTls {
+            ca,
+            identity: self
+                .agent_client_cert
+                .clone()
+                .zip(self.agent_client_key.clone()),
+            server_name: self
+                .agent_server_name
+                .clone()
+                .or_else(|| kubernetes.then(|| DEFAULT_AGENT_SERVER_NAME.to_string())),
+        });
         Ok(ServeConfig {
+            tls,
+            agent_tls,
             listen: self
                 .listen
                 .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a valid default")),
