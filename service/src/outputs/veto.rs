@@ -31,7 +31,7 @@ impl HttpVeto {
     pub fn new(url: &str, timeout: Duration) -> Result<HttpVeto, reqwest::Error> {
         Ok(HttpVeto {
             // The whole answer is bounded in `ask`, so a slow body counts as well.
-            client: reqwest::Client::builder().build()?,
+            client: faultline_exporter::tls_provider::http_client().build()?,
             url: url.to_string(),
             timeout,
         })
