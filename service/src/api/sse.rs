@@ -87,8 +87,10 @@ async fn next_frame(c: &mut Cursor) -> Option<Bytes> {
             c.done = true;
             return None;
         };
-        let fresh: Vec<StoredEvent> = match store.events(&id) {
-            Ok(all) => all.into_iter().filter(|e| e.seq > c.last).collect(),
+        // Only what is new since the last frame: re-reading from the first event on each
+        // news made a stream quadratic in the run's events.
+        let fresh: Vec<StoredEvent> = match store.events_after(&id, c.last) {
+            Ok(fresh) => fresh,
             Err(e) => {
                 tracing::error!(run = %id, error = %e, "event stream: cannot read events");
                 c.done = true;

@@ -6,4 +6,4 @@ pub mod file;
 pub mod serve;
 pub mod value;
 
-pub use serve::{KEYS, KubeSettings, ServeConfig, ServeLayer, env_var};
+pub use serve::{KEYS, KubeSettings, ServeConfig, ServeLayer, StoreSettings, env_var};

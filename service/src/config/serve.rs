@@ -108,6 +108,12 @@ layer! {
     protect_namespaces: Vec<String> = "protectNamespaces",
     /// Name of the leader Lease.
     leader_lease: String = "leaderLease",
+    /// Where runs are stored: `sqlite` (the state dir's file) or a `postgres://` URL.
+    store: String = "store",
+    /// The PostgreSQL password, read from this file (never inline in the URL).
+    store_password_file: PathBuf = "storePasswordFile",
+    /// How long a replica's lease on the runs it drives lasts without a heartbeat.
+    store_lease_ttl: PositiveDuration = "storeLeaseTtl",
 }
 
 /// Cluster mode settings (`kubernetes: true`).
@@ -177,6 +183,78 @@ pub struct ServeConfig {
     pub otlp_endpoint: Option<String>,
     /// Cluster mode.
     pub kube: KubeSettings,
+    /// Where runs are stored.
+    pub store: StoreSettings,
+}
+
+/// Where runs are stored (`store`, `storePasswordFile`, `storeLeaseTtl`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreSettings {
+    /// The embedded SQLite file in the state directory (one replica).
+    Sqlite,
+    /// PostgreSQL, shared by every replica.
+    Postgres {
+        /// The URL, without a password.
+        url: String,
+        /// The file holding the password, if the server wants one.
+        password_file: Option<PathBuf>,
+        /// How long a replica's lease on a run lasts without a heartbeat.
+        lease_ttl: std::time::Duration,
+    },
+}
+
+/// Default `storeLeaseTtl`: long enough for a heartbeat every third of it to survive a
+/// slow database round trip, short enough that a lost replica's runs are adopted soon.
+pub const DEFAULT_STORE_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads `store` and its companions; the reason naming the key when they are wrong.
+fn store_settings(layer: &ServeLayer) -> Result<StoreSettings, String> {
+    let lease_ttl = layer
+        .store_lease_ttl
+        .map_or(DEFAULT_STORE_LEASE_TTL, |d| d.0.std());
+    let url = match layer.store.as_deref().map(str::trim) {
+        None | Some("" | "sqlite") => {
+            if layer.store_password_file.is_some() {
+                return Err(format!(
+                    "{} needs {} to be a postgres:// URL",
+                    named("storePasswordFile"),
+                    named("store")
+                ));
+            }
+            return Ok(StoreSettings::Sqlite);
+        }
+        Some(url) => url,
+    };
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(format!(
+            "{}: expected `sqlite` or a postgres://USER@HOST:PORT/DB URL, not {url:?}",
+            named("store")
+        ));
+    }
+    // user:password@ — a password in the URL would sit in the config file, the
+    // environment and `ps`; it belongs in a file only the service reads.
+    let authority = url.split_once("://").map_or("", |(_, rest)| rest);
+    let authority = authority.split(['/', '?']).next().unwrap_or("");
+    if let Some((userinfo, _)) = authority.rsplit_once('@')
+        && userinfo.contains(':')
+    {
+        return Err(format!(
+            "{}: the URL holds a password; remove it and put it in {}",
+            named("store"),
+            named("storePasswordFile")
+        ));
+    }
+    if lease_ttl < std::time::Duration::from_secs(1) {
+        return Err(format!(
+            "{}: must be at least 1s (heartbeats go every third of it)",
+            named("storeLeaseTtl")
+        ));
+    }
+    Ok(StoreSettings::Postgres {
+        url: url.to_string(),
+        password_file: layer.store_password_file.clone(),
+        lease_ttl,
+    })
 }
 
 /// Default `listen`.
@@ -237,10 +315,15 @@ impl ServeLayer {
         if burst == 0 {
             errors.push(format!("{}: must be at least 1", named("kubeBurst")));
         }
+        let store = store_settings(&self).unwrap_or_else(|e| {
+            errors.push(e);
+            StoreSettings::Sqlite
+        });
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(ServeConfig {
+            store,
             listen: self
                 .listen
                 .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a valid default")),

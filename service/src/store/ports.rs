@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use super::sqlite::Store;
 use crate::application::ports::{
     CatalogStore, Delivery, DeliveryLog, ExperimentRow, Halt, HaltStore, NewNotification,
-    NotificationQueue, NotificationRow, RunFilter, RunStore, StoreError,
+    NotificationQueue, NotificationRow, RunFilter, RunLeases, RunStore, StoreError,
 };
 use crate::domain::{ActiveFault, GitlabContext, RunEvent, RunRow, StoredEvent};
 
@@ -37,6 +37,10 @@ impl RunStore for Store {
 
     fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StoreError> {
         Store::events(self, run)
+    }
+
+    fn events_after(&self, run: &str, after: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        Store::events_after(self, run, after)
     }
 
     fn record(&self, run: &str, event: &RunEvent) -> Result<u64, StoreError> {
@@ -168,5 +172,16 @@ impl NotificationQueue for Store {
         error: &str,
     ) -> Result<(), StoreError> {
         Store::notification_retry(self, id, attempts, next_at, error)
+    }
+}
+
+/// One process owns the SQLite file: no other replica's runs to adopt, no chore to share.
+impl RunLeases for Store {
+    fn adopt_lapsed(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn leads(&self, _chore: &str) -> Result<bool, StoreError> {
+        Ok(true)
     }
 }

@@ -4,6 +4,7 @@
 pub mod catalog_store;
 pub mod cluster;
 pub mod deliveries;
+pub mod leases;
 pub mod node_faults;
 pub mod notifications;
 pub mod observe;
@@ -21,6 +22,7 @@ pub use cluster::{
     PodFailures, PodTarget, Restored, Selection,
 };
 pub use deliveries::{Delivery, DeliveryLog, PRUNE_AT_MOST};
+pub use leases::RunLeases;
 pub use node_faults::{
     Eviction, EvictionOutcome, NodeChange, NodeFaultError, NodeFaults, NodeMark, NodeRestored,
     NodeSelection, NodeState, NodeTarget, Taint, ZoneNodes,

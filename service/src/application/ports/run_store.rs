@@ -43,6 +43,16 @@ pub trait RunStore: Send + Sync {
     /// Run `run`'s events, in order.
     fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StoreError>;
 
+    /// Run `run`'s events after sequence number `after`, in order: what a live view
+    /// reads on each news, instead of every event from the start again.
+    fn events_after(&self, run: &str, after: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(self
+            .events(run)?
+            .into_iter()
+            .filter(|e| e.seq > after)
+            .collect())
+    }
+
     /// Persists one event (and the state it moves the run to); returns its sequence
     /// number.
     fn record(&self, run: &str, event: &RunEvent) -> Result<u64, StoreError>;

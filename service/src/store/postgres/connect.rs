@@ -1,0 +1,219 @@
+//! Opening the PostgreSQL store: the URL and password file, the pool, the runtime that
+//! drives it, and the bridge from the synchronous ports to async queries.
+
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use crate::application::ports::StoreError;
+
+/// How to reach the database, and how long a replica's leases last.
+#[derive(Debug, Clone)]
+pub struct PgSettings {
+    /// `postgres://USER@HOST:PORT/DB` (no password: see `password_file`).
+    pub url: String,
+    /// The file holding the password, if the server wants one.
+    pub password_file: Option<PathBuf>,
+    /// How long a lease on a run or a chore lasts without a heartbeat.
+    pub lease_ttl: Duration,
+    /// This replica's name in leases (unique per process: a restarted replica is a new
+    /// owner, so it adopts what its previous life left).
+    pub replica: String,
+}
+
+/// The PostgreSQL store handle; cheap to share behind an `Arc`.
+pub struct PgStore {
+    pub(super) inner: Arc<Inner>,
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+/// What the queries share.
+pub(super) struct Inner {
+    pub(super) pool: Pool,
+    pub(super) replica: String,
+    pub(super) ttl: Duration,
+    /// The generation of each run this replica holds the lease on: a write carries it,
+    /// and fails when the stored one moved on (another replica adopted the run).
+    pub(super) held: Mutex<HashMap<String, i64>>,
+    /// Runs adopted from a lost replica and not ended yet: what `active_faults` and
+    /// `fail_interrupted` work on.
+    pub(super) adopted: Mutex<BTreeSet<String>>,
+}
+
+impl Inner {
+    pub(super) fn held(&self) -> MutexGuard<'_, HashMap<String, i64>> {
+        // Plain maps: a panic mid-update leaves them whole.
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn adopted(&self) -> MutexGuard<'_, BTreeSet<String>> {
+        self.adopted.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(|e| StoreError::Database {
+            op: "connect to PostgreSQL",
+            source: Box::new(e),
+        })
+    }
+}
+
+/// A PostgreSQL error as the store error of operation `op`.
+pub(super) fn pg(op: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
+    move |source| StoreError::Database {
+        op,
+        source: Box::new(source),
+    }
+}
+
+/// Why the store could not be opened (before any query ran).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The URL does not parse.
+    #[error("store URL: {0}")]
+    Url(#[source] tokio_postgres::Error),
+    /// The password file cannot be read.
+    #[error("failed to read the store password file {path}")]
+    PasswordFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The runtime or the pool could not be built.
+    #[error("failed to set up the PostgreSQL pool: {0}")]
+    Setup(String),
+    /// Connecting or migrating failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl PgStore {
+    /// Connects, migrates (once across replicas) and starts the lease heartbeat.
+    pub fn open(settings: &PgSettings) -> Result<PgStore, OpenError> {
+        let mut config = tokio_postgres::Config::from_str(&settings.url).map_err(OpenError::Url)?;
+        if let Some(path) = &settings.password_file {
+            let password =
+                std::fs::read_to_string(path).map_err(|source| OpenError::PasswordFile {
+                    path: path.clone(),
+                    source,
+                })?;
+            config.password(password.trim_end_matches(['\r', '\n']));
+        }
+        config.connect_timeout(Duration::from_secs(5));
+        config.application_name(&format!("faultline {}", settings.replica));
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("faultline-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| OpenError::Setup(e.to_string()))?;
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            // A database that does not answer fails a call in seconds, not never: the
+            // engine records the error and the run ends, or readiness reports it.
+            .wait_timeout(Some(Duration::from_secs(5)))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| OpenError::Setup(e.to_string()))?;
+        let store = PgStore {
+            inner: Arc::new(Inner {
+                pool,
+                replica: settings.replica.clone(),
+                ttl: settings.lease_ttl,
+                held: Mutex::new(HashMap::new()),
+                adopted: Mutex::new(BTreeSet::new()),
+            }),
+            rt: Some(rt),
+        };
+        store.call(|inner| async move { super::schema::migrate(&inner).await })?;
+        store.spawn(super::lease::heartbeat(store.inner.clone()));
+        Ok(store)
+    }
+
+    /// This replica's name in leases.
+    pub fn replica(&self) -> &str {
+        &self.inner.replica
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        if let Some(rt) = &self.rt {
+            rt.spawn(task);
+        }
+    }
+
+    /// Runs `query` on the store's runtime and waits for its answer. The caller's
+    /// thread blocks as it would on SQLite's lock; the query itself never runs on the
+    /// caller's runtime, so this is safe from a task, a thread, or a `block_on`.
+    pub(super) fn call<T, F, Fut>(&self, query: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Inner>) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let fut = query(self.inner.clone());
+        let Some(rt) = &self.rt else {
+            return Err(gone());
+        };
+        rt.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.recv().unwrap_or_else(|_| Err(gone()))
+    }
+
+    /// Like [`PgStore::call`], for the ports that answer with a future.
+    pub(super) fn call_async<T, F, Fut>(
+        &self,
+        query: F,
+    ) -> futures::future::BoxFuture<'static, Result<T, StoreError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Inner>) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        let fut = query(self.inner.clone());
+        // Spawned now, not when polled: the delivery log's contract is that a call is
+        // queued when it is made.
+        let handle = self.rt.as_ref().map(|rt| rt.spawn(fut));
+        Box::pin(async move {
+            match handle {
+                Some(h) => h.await.unwrap_or_else(|_| Err(gone())),
+                None => Err(gone()),
+            }
+        })
+    }
+}
+
+fn gone() -> StoreError {
+    StoreError::Writer {
+        op: "reach PostgreSQL",
+        detail: "the store's runtime has stopped".into(),
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // Dropping a runtime waits for its tasks, which may not happen inside another
+        // runtime's task: let them go in the background (the heartbeat ends with it).
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
