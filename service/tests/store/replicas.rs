@@ -1,0 +1,1 @@
+//! `faultline serve` replicas sharing one PostgreSQL database.
