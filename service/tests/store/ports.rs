@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use faultline::application::ports::{
-    NewNotification, NotificationStatus, RunFilter, StoreError, Storage,
+    NewNotification, NotificationStatus, RunFilter, Storage, StoreError,
 };
 use faultline::domain::{ActiveFault, ExecutorRef, RunEvent, RunState};
 use faultline::store::{PgSettings, PgStore, Store};
@@ -74,7 +74,8 @@ fn runs_and_events(s: &dyn Storage) {
     // Pages, filters.
     for i in 0..5 {
         let exp = if i % 2 == 0 { "even" } else { "odd" };
-        s.create_run_from(&format!("p{i}"), exp, "{}", None).unwrap();
+        s.create_run_from(&format!("p{i}"), exp, "{}", None)
+            .unwrap();
         std::thread::sleep(Duration::from_millis(2));
     }
     let ids = |f: RunFilter<'_>| -> Vec<String> {
@@ -113,7 +114,10 @@ fn runs_and_events(s: &dyn Storage) {
 fn catalog_and_halt(s: &dyn Storage) {
     assert!(s.put_experiment("b", "text-b", "api").unwrap());
     assert!(s.put_experiment("a", "text-a", "file").unwrap());
-    assert!(!s.put_experiment("a", "text-a2", "api").unwrap(), "replaced");
+    assert!(
+        !s.put_experiment("a", "text-a2", "api").unwrap(),
+        "replaced"
+    );
     assert_eq!(s.experiment("a").unwrap().unwrap().text, "text-a2");
     assert_eq!(s.experiment_names().unwrap(), ["a", "b"]);
     assert_eq!(s.list_experiments().unwrap().len(), 2);
@@ -123,7 +127,11 @@ fn catalog_and_halt(s: &dyn Storage) {
 
     assert_eq!(s.halted().unwrap(), None);
     let h = s.halt("first", "admin").unwrap();
-    assert_eq!(s.halt("second", "admin").unwrap().reason, "first", "first kept");
+    assert_eq!(
+        s.halt("second", "admin").unwrap().reason,
+        "first",
+        "first kept"
+    );
     assert_eq!(s.halted().unwrap(), Some(h.clone()));
     assert_eq!(s.release_halt().unwrap(), Some(h));
     assert_eq!(s.release_halt().unwrap(), None);
@@ -137,13 +145,32 @@ fn deliveries(s: &dyn Storage) {
     rt.block_on(async {
         assert_eq!(s.claim_delivery("u1", "Push Hook").await.unwrap(), None);
         let again = s.claim_delivery("u1", "Push Hook").await.unwrap().unwrap();
-        assert_eq!((again.event.as_str(), again.response.as_str()), ("Push Hook", ""));
-        s.finish_delivery("u1", "{\"runs\":[]}".into()).await.unwrap();
+        assert_eq!(
+            (again.event.as_str(), again.response.as_str()),
+            ("Push Hook", "")
+        );
+        s.finish_delivery("u1", "{\"runs\":[]}".into())
+            .await
+            .unwrap();
         let again = s.claim_delivery("u1", "Push Hook").await.unwrap().unwrap();
         assert_eq!(again.response, "{\"runs\":[]}");
-        assert_eq!(s.prune_deliveries(Utc::now() - chrono::Duration::hours(1)).await.unwrap(), 0);
-        assert_eq!(s.prune_deliveries(Utc::now() + chrono::Duration::seconds(1)).await.unwrap(), 1);
-        assert_eq!(s.claim_delivery("u1", "Push Hook").await.unwrap(), None, "pruned: new");
+        assert_eq!(
+            s.prune_deliveries(Utc::now() - chrono::Duration::hours(1))
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            s.prune_deliveries(Utc::now() + chrono::Duration::seconds(1))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            s.claim_delivery("u1", "Push Hook").await.unwrap(),
+            None,
+            "pruned: new"
+        );
     });
 }
 
@@ -158,15 +185,29 @@ fn notifications(s: &dyn Storage) {
     };
     assert!(s.enqueue_notification(&n("a")).unwrap());
     assert!(s.enqueue_notification(&n("b")).unwrap());
-    assert!(!s.enqueue_notification(&n("a")).unwrap(), "deduplicated per route");
+    assert!(
+        !s.enqueue_notification(&n("a")).unwrap(),
+        "deduplicated per route"
+    );
     let due = s.due_notifications(Utc::now()).unwrap();
-    assert_eq!(due.iter().map(|r| r.route.as_str()).collect::<Vec<_>>(), ["a", "b"]);
-    s.notification_retry(due[0].id, 1, Utc::now() + chrono::Duration::hours(1), "down")
-        .unwrap();
+    assert_eq!(
+        due.iter().map(|r| r.route.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    s.notification_retry(
+        due[0].id,
+        1,
+        Utc::now() + chrono::Duration::hours(1),
+        "down",
+    )
+    .unwrap();
     s.notification_sent(due[1].id, 1).unwrap();
     let pending = s.pending_notifications().unwrap();
     assert_eq!(pending.len(), 1);
-    assert_eq!((pending[0].attempts, pending[0].last_error.as_str()), (1, "down"));
+    assert_eq!(
+        (pending[0].attempts, pending[0].last_error.as_str()),
+        (1, "down")
+    );
     s.notification_failed(due[0].id, 8, "gave up").unwrap();
     assert!(s.pending_notifications().unwrap().is_empty());
     let rows = s.notifications("n1").unwrap();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use faultline::application::ports::{
-    NewNotification, NotificationQueue, RunLeases, RunStore, StoreError, Storage,
+    NewNotification, NotificationQueue, RunLeases, RunStore, Storage, StoreError,
 };
 use faultline::domain::{ActiveFault, ExecutorRef, RunEvent, RunState};
 
@@ -44,9 +44,18 @@ fn a_lapsed_run_is_adopted_once_and_its_old_owner_is_fenced_out() {
     a.fault_started("r1", &active("r1-f1")).unwrap();
     // A live lease (a's heartbeat renews it) is not adopted, and nobody else may write.
     std::thread::sleep(TTL + Duration::from_millis(500));
-    assert!(b.adopt_lapsed().unwrap().is_empty(), "a's heartbeat keeps its lease");
-    assert!(matches!(b.record("r1", &note("b")), Err(StoreError::LeaseLost { .. })));
-    assert!(b.active_faults().unwrap().is_empty(), "a live replica's faults are its own");
+    assert!(
+        b.adopt_lapsed().unwrap().is_empty(),
+        "a's heartbeat keeps its lease"
+    );
+    assert!(matches!(
+        b.record("r1", &note("b")),
+        Err(StoreError::LeaseLost { .. })
+    ));
+    assert!(
+        b.active_faults().unwrap().is_empty(),
+        "a live replica's faults are its own"
+    );
 
     // a is paused past its lease (as if its heartbeat stopped): the lease lapses.
     pg.psql(
@@ -75,10 +84,20 @@ fn a_lapsed_run_is_adopted_once_and_its_old_owner_is_fenced_out() {
         a.fault_ended("r1", "r1-f1"),
         a.fault_renewed("r1", "r1-f1", Utc::now()),
     ] {
-        assert!(matches!(result, Err(StoreError::LeaseLost { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(StoreError::LeaseLost { .. })),
+            "{result:?}"
+        );
     }
-    assert!(matches!(other.record("r1", &note("x")), Err(StoreError::LeaseLost { .. })));
-    assert_eq!(adopter.events("r1").unwrap().len(), events, "nothing written by the fenced");
+    assert!(matches!(
+        other.record("r1", &note("x")),
+        Err(StoreError::LeaseLost { .. })
+    ));
+    assert_eq!(
+        adopter.events("r1").unwrap().len(),
+        events,
+        "nothing written by the fenced"
+    );
     // The adopter sees the run's active fault, and ends the run.
     let faults = adopter.active_faults().unwrap();
     assert_eq!(faults.len(), 1);
@@ -86,7 +105,10 @@ fn a_lapsed_run_is_adopted_once_and_its_old_owner_is_fenced_out() {
     adopter.fault_ended("r1", "r1-f1").unwrap();
     assert_eq!(adopter.fail_interrupted("replica lost").unwrap(), ["r1"]);
     let run = adopter.run("r1").unwrap();
-    assert_eq!((run.state, run.reason.as_str()), (RunState::Error, "replica lost"));
+    assert_eq!(
+        (run.state, run.reason.as_str()),
+        (RunState::Error, "replica lost")
+    );
     assert!(adopter.fail_interrupted("again").unwrap().is_empty());
 }
 
@@ -105,7 +127,10 @@ fn a_webhook_delivery_sent_to_two_replicas_at_once_is_claimed_by_one() {
                 a.claim_delivery(&uuid, "Merge Request Hook"),
                 b.claim_delivery(&uuid, "Merge Request Hook")
             );
-            let firsts = [x.unwrap(), y.unwrap()].iter().filter(|d| d.is_none()).count();
+            let firsts = [x.unwrap(), y.unwrap()]
+                .iter()
+                .filter(|d| d.is_none())
+                .count();
             assert_eq!(firsts, 1, "delivery {i}: exactly one replica handles it");
         }
     });
@@ -136,14 +161,24 @@ fn due_notifications_are_claimed_by_one_replica_each() {
         let x = s.spawn(|| {
             let mut got = Vec::new();
             for _ in 0..5 {
-                got.extend(a.due_notifications(Utc::now()).unwrap().into_iter().map(|r| r.id));
+                got.extend(
+                    a.due_notifications(Utc::now())
+                        .unwrap()
+                        .into_iter()
+                        .map(|r| r.id),
+                );
             }
             got
         });
         let y = s.spawn(|| {
             let mut got = Vec::new();
             for _ in 0..5 {
-                got.extend(b.due_notifications(Utc::now()).unwrap().into_iter().map(|r| r.id));
+                got.extend(
+                    b.due_notifications(Utc::now())
+                        .unwrap()
+                        .into_iter()
+                        .map(|r| r.id),
+                );
             }
             got
         });
@@ -154,7 +189,13 @@ fn due_notifications_are_claimed_by_one_replica_each() {
     let n = all.len();
     all.dedup();
     assert_eq!(n, 80, "every due notification claimed");
-    assert_eq!(all.len(), 80, "none claimed twice (a {}, b {})", x.len(), y.len());
+    assert_eq!(
+        all.len(),
+        80,
+        "none claimed twice (a {}, b {})",
+        x.len(),
+        y.len()
+    );
 }
 
 #[test]
@@ -190,8 +231,14 @@ fn replicas_starting_at_once_migrate_the_database_once() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(pg.psql("migrate_once", "SELECT version FROM faultline_schema"), "1");
-    assert_eq!(pg.psql("migrate_once", "SELECT count(*) FROM faultline_schema"), "1");
+    assert_eq!(
+        pg.psql("migrate_once", "SELECT version FROM faultline_schema"),
+        "1"
+    );
+    assert_eq!(
+        pg.psql("migrate_once", "SELECT count(*) FROM faultline_schema"),
+        "1"
+    );
     stores[0].create_run_from("r1", "exp", "{}", None).unwrap();
     assert_eq!(stores[3].run("r1").unwrap().experiment, "exp");
 }
@@ -227,5 +274,9 @@ fn a_database_restart_fails_calls_with_an_error_then_the_store_goes_on() {
             _ => None,
         })
         .collect();
-    assert_eq!(notes, ["before", "after"], "nothing half-written while it was down");
+    assert_eq!(
+        notes,
+        ["before", "after"],
+        "nothing half-written while it was down"
+    );
 }

@@ -35,12 +35,10 @@ pub fn start_postgres() -> Option<Postgres> {
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
     as_postgres(&format!("chown postgres {}", data.display()));
-    as_postgres(
-        &format!(
-            "su postgres -c '{BIN}/initdb -D {} -A trust -U fl --no-sync'",
-            data.display()
-        )
-    );
+    as_postgres(&format!(
+        "su postgres -c '{BIN}/initdb -D {} -A trust -U fl --no-sync'",
+        data.display()
+    ));
     let pg = Postgres { data, _dir: dir };
     pg.start();
     Some(pg)
@@ -103,22 +101,18 @@ impl Postgres {
 
     /// Starts the server (again, after [`Postgres::stop`]) and waits until it accepts.
     pub fn start(&self) {
-        as_postgres(
-            &format!(
-                "su postgres -c \"{BIN}/pg_ctl -D {d} -w -o '-p {PORT} -k {d} -c listen_addresses=' -l {d}/log start\"",
-                d = self.data.display()
-            ),
-        );
+        as_postgres(&format!(
+            "su postgres -c \"{BIN}/pg_ctl -D {d} -w -o '-p {PORT} -k {d} -c listen_addresses=' -l {d}/log start\"",
+            d = self.data.display()
+        ));
     }
 
     /// Stops the server at once (`-m immediate`: like a crash, clients cut off).
     pub fn stop(&self) {
-        as_postgres(
-            &format!(
-                "su postgres -c '{BIN}/pg_ctl -D {} -w -m immediate stop'",
-                self.data.display()
-            ),
-        );
+        as_postgres(&format!(
+            "su postgres -c '{BIN}/pg_ctl -D {} -w -m immediate stop'",
+            self.data.display()
+        ));
     }
 }
 
