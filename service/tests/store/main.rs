@@ -3,6 +3,7 @@
 //! (leases, fencing, adoption, work claimed once), and `faultline serve` replicas sharing
 //! a database.
 
+mod gitlab;
 mod ports;
 mod postgres_only;
 mod replicas;
