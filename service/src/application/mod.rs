@@ -17,3 +17,4 @@ pub mod report;
 pub mod runs;
 pub mod schedule;
 pub mod schedule_book;
+pub mod settle;

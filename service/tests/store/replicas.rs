@@ -216,3 +216,76 @@ async fn a_killed_replicas_run_is_adopted_its_fault_removed_and_the_others_go_on
     }
     drop(replicas.drain(..));
 }
+
+/// PostgreSQL restarted while a replica drives a run mid-fault, down for `outage`: the
+/// run goes on to a verdict or ends `error` with the reason; its fault is removed either
+/// way, and its events are whole (numbered 1..n, no gap, nothing half-written). Returns
+/// the run as the API shows it.
+async fn database_restart_mid_run(db: &str, outage: Duration) -> Value {
+    let Some((pg, url)) = database(db) else {
+        return Value::Null;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let agent = shared_agent().await;
+    let (_web, web_port) = empty_http_server();
+    let r = replica(dir.path(), "a", &url, &agent, &[]);
+    let target = sleeper();
+    let name = db.replace('_', "-");
+    let id = start_run(&r.base, pause_yaml(&name, target.0.id(), web_port, "4s")).await;
+    assert!(
+        wait_stopped(target.0.id()).await,
+        "the pause never took effect"
+    );
+    pg.stop();
+    tokio::time::sleep(outage).await;
+    pg.start();
+    let run = wait_verdict(&r.base, &id).await;
+    let verdict = run["verdict"].as_str().unwrap_or_default().to_string();
+    assert!(
+        verdict == "passed"
+            || (verdict == "error" && !run["reason"].as_str().unwrap_or("").is_empty()),
+        "{run}"
+    );
+    assert_ne!(proc_state(target.0.id()), 'T', "the pause outlived the run");
+    let rows = pg.psql(
+        db,
+        &format!(
+            "SELECT string_agg(seq::text, ',' ORDER BY seq) FROM events WHERE run_id = '{id}'"
+        ),
+    );
+    let seqs: Vec<u64> = rows.split(',').map(|s| s.parse().unwrap()).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "events have a gap"
+    );
+    eprintln!(
+        "database down {outage:?} mid-run: {verdict} ({})",
+        run["reason"]
+    );
+    run
+}
+
+/// A short restart (1.5 s): the store's calls wait for the database, the run goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_database_restart_mid_run_is_ridden_out() {
+    let run = database_restart_mid_run("pg_restart_short", Duration::from_millis(1500)).await;
+    if !run.is_null() {
+        assert_eq!(run["verdict"], "passed", "{run}");
+    }
+}
+
+/// A long outage (15 s, past the store's patience): the run stops, its fault is
+/// recovered, and once the database is back the run is ended `error` saying the store
+/// failed, not left looking live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_database_outage_mid_run_ends_it_error_with_the_reason() {
+    let run = database_restart_mid_run("pg_restart_long", Duration::from_secs(15)).await;
+    if !run.is_null() {
+        assert_eq!(run["verdict"], "error", "{run}");
+        let reason = run["reason"].as_str().unwrap_or_default();
+        // Ended by the engine itself once the store answered again ("store: ... failed"),
+        // or by the settling after it ("store unreachable: ...").
+        assert!(reason.starts_with("store"), "{reason}");
+    }
+}

@@ -13,6 +13,9 @@ use tokio_postgres::NoTls;
 
 use crate::application::ports::StoreError;
 
+/// How long a call keeps asking for a connection while the database refuses them.
+const CONNECT_FOR: Duration = Duration::from_secs(10);
+
 /// How to reach the database, and how long a replica's leases last.
 #[derive(Debug, Clone)]
 pub struct PgSettings {
@@ -56,11 +59,29 @@ impl Inner {
         self.adopted.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A connection from the pool. While the database is away (restarting, failing
+    /// over) new connections are refused; asking again for a few seconds lets a call ride
+    /// out a restart instead of failing the run it serves. Nothing was written yet, so
+    /// waiting is always safe.
     pub(super) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(|e| StoreError::Database {
-            op: "connect to PostgreSQL",
-            source: Box::new(e),
-        })
+        let deadline = tokio::time::Instant::now() + CONNECT_FOR;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match self.pool.get().await {
+                Ok(c) => return Ok(c),
+                Err(e) if tokio::time::Instant::now() + pause < deadline => {
+                    tracing::debug!(error = %e, "PostgreSQL not reachable; asking again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                Err(e) => {
+                    return Err(StoreError::Database {
+                        op: "connect to PostgreSQL",
+                        source: Box::new(e),
+                    });
+                }
+            }
+        }
     }
 }
 
