@@ -7,7 +7,6 @@ mod gitlab;
 mod ports;
 mod postgres_only;
 mod replicas;
-#[allow(dead_code)]
 #[path = "../support/mod.rs"]
 mod support;
 

@@ -129,7 +129,7 @@ impl PgStore {
             config.password(password.trim_end_matches(['\r', '\n']));
         }
         config.connect_timeout(Duration::from_secs(5));
-        config.application_name(&format!("faultline {}", settings.replica));
+        config.application_name(format!("faultline {}", settings.replica));
         let manager = Manager::from_config(
             config,
             NoTls,
