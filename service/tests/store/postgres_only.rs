@@ -13,6 +13,7 @@ use faultline::domain::{ActiveFault, ExecutorRef, RunEvent, RunState};
 
 use super::database;
 use super::ports::pg_store;
+use faultline::store::Store;
 
 const TTL: Duration = Duration::from_secs(2);
 
@@ -36,18 +37,16 @@ fn a_lapsed_run_is_adopted_once_and_its_old_owner_is_fenced_out() {
     let Some((pg, url)) = database("lease_fence") else {
         return;
     };
-    let a = pg_store(&url, "replica-a", TTL);
+    // a renews its leases every third of its own TTL: a long one leaves a's heartbeat
+    // quiet while the test makes its lease lapse below, as a paused replica's would be.
+    let a = pg_store(&url, "replica-a", Duration::from_secs(60));
     let b = pg_store(&url, "replica-b", TTL);
     let c = pg_store(&url, "replica-c", TTL);
     a.create_run_from("r1", "exp", "{}", None).unwrap();
     a.record("r1", &note("driven by a")).unwrap();
     a.fault_started("r1", &active("r1-f1")).unwrap();
-    // A live lease (a's heartbeat renews it) is not adopted, and nobody else may write.
-    std::thread::sleep(TTL + Duration::from_millis(500));
-    assert!(
-        b.adopt_lapsed().unwrap().is_empty(),
-        "a's heartbeat keeps its lease"
-    );
+    // A live lease is not adopted, and nobody else may write.
+    assert!(b.adopt_lapsed().unwrap().is_empty(), "a's lease is live");
     assert!(matches!(
         b.record("r1", &note("b")),
         Err(StoreError::LeaseLost { .. })
@@ -279,4 +278,63 @@ fn a_database_restart_fails_calls_with_an_error_then_the_store_goes_on() {
         ["before", "after"],
         "nothing half-written while it was down"
     );
+}
+
+/// A live view on one replica wakes when another replica records an event: the signal
+/// comes from PostgreSQL's NOTIFY (a store without it would answer `None`, and the view
+/// would have to poll).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_hears_of_events_another_replica_records() {
+    let Some((_pg, url)) = database("event_news") else {
+        return;
+    };
+    let a = pg_store(&url, "replica-a", TTL);
+    let b = pg_store(&url, "replica-b", TTL);
+    a.create_run_from("r1", "exp", "{}", None).unwrap();
+    let mut news = b.watch_events("r1").expect("PostgreSQL signals events");
+    let mut other = b.watch_events("r2").unwrap();
+    // The LISTEN connection is made in the background: record until b has heard.
+    let heard = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            a.record("r1", &note("tick")).unwrap();
+            if tokio::time::timeout(Duration::from_millis(200), news.changed())
+                .await
+                .is_ok()
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "replica b never heard of replica a's events");
+    assert!(
+        !other.has_changed().unwrap(),
+        "news of r1 woke a view of r2"
+    );
+    assert_eq!(b.events_after("r1", 0).unwrap().len() as u64 >= 1, true);
+    assert!(
+        Store::open_in_memory()
+            .unwrap()
+            .watch_events("r1")
+            .is_none()
+    );
+}
+
+/// The heartbeat keeps a live replica's lease: past several TTLs, nobody can adopt its run.
+#[test]
+fn a_live_replicas_heartbeat_keeps_its_runs() {
+    let Some((_pg, url)) = database("heartbeat") else {
+        return;
+    };
+    let a = pg_store(&url, "replica-a", TTL);
+    let b = pg_store(&url, "replica-b", TTL);
+    a.create_run_from("r1", "exp", "{}", None).unwrap();
+    for _ in 0..3 {
+        std::thread::sleep(TTL);
+        assert!(
+            b.adopt_lapsed().unwrap().is_empty(),
+            "adopted a live replica's run"
+        );
+    }
+    a.record("r1", &note("still mine")).unwrap();
 }

@@ -53,6 +53,15 @@ pub trait RunStore: Send + Sync {
             .collect())
     }
 
+    /// A signal that run `run` recorded something, whichever process records it (its
+    /// value changes; read the events to see what): live views wait on it rather than
+    /// poll. `None` when this store cannot tell (SQLite: only the process driving the run
+    /// knows, and the API asks it first).
+    fn watch_events(&self, run: &str) -> Option<tokio::sync::watch::Receiver<u64>> {
+        let _ = run;
+        None
+    }
+
     /// Persists one event (and the state it moves the run to); returns its sequence
     /// number.
     fn record(&self, run: &str, event: &RunEvent) -> Result<u64, StoreError>;

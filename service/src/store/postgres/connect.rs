@@ -1,15 +1,14 @@
-//! Opening the PostgreSQL store: the URL and password file, the pool, the runtime that
-//! drives it, and the bridge from the synchronous ports to async queries.
+//! The PostgreSQL store's handle: what its queries share (the pool, the leases held), the
+//! runtime that drives them, and the bridge from the synchronous ports to async queries.
+//! Opening it is `open.rs`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
+use deadpool_postgres::Pool;
 
 use crate::application::ports::StoreError;
 
@@ -33,7 +32,7 @@ pub struct PgSettings {
 /// The PostgreSQL store handle; cheap to share behind an `Arc`.
 pub struct PgStore {
     pub(super) inner: Arc<Inner>,
-    rt: Option<tokio::runtime::Runtime>,
+    pub(super) rt: Option<tokio::runtime::Runtime>,
 }
 
 /// What the queries share.
@@ -47,6 +46,8 @@ pub(super) struct Inner {
     /// Runs adopted from a lost replica and not ended yet: what `active_faults` and
     /// `fail_interrupted` work on.
     pub(super) adopted: Mutex<BTreeSet<String>>,
+    /// The runs live views follow, signalled by the LISTEN connection.
+    pub(super) watchers: Arc<super::listen::Watchers>,
 }
 
 impl Inner {
@@ -117,63 +118,12 @@ pub enum OpenError {
 }
 
 impl PgStore {
-    /// Connects, migrates (once across replicas) and starts the lease heartbeat.
-    pub fn open(settings: &PgSettings) -> Result<PgStore, OpenError> {
-        let mut config = tokio_postgres::Config::from_str(&settings.url).map_err(OpenError::Url)?;
-        if let Some(path) = &settings.password_file {
-            let password =
-                std::fs::read_to_string(path).map_err(|source| OpenError::PasswordFile {
-                    path: path.clone(),
-                    source,
-                })?;
-            config.password(password.trim_end_matches(['\r', '\n']));
-        }
-        config.connect_timeout(Duration::from_secs(5));
-        config.application_name(format!("faultline {}", settings.replica));
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("faultline-pg")
-            .enable_all()
-            .build()
-            .map_err(|e| OpenError::Setup(e.to_string()))?;
-        let pool = Pool::builder(manager)
-            .max_size(16)
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            // A database that does not answer fails a call in seconds, not never: the
-            // engine records the error and the run ends, or readiness reports it.
-            .wait_timeout(Some(Duration::from_secs(5)))
-            .create_timeout(Some(Duration::from_secs(5)))
-            .recycle_timeout(Some(Duration::from_secs(5)))
-            .build()
-            .map_err(|e| OpenError::Setup(e.to_string()))?;
-        let store = PgStore {
-            inner: Arc::new(Inner {
-                pool,
-                replica: settings.replica.clone(),
-                ttl: settings.lease_ttl,
-                held: Mutex::new(HashMap::new()),
-                adopted: Mutex::new(BTreeSet::new()),
-            }),
-            rt: Some(rt),
-        };
-        store.call(|inner| async move { super::schema::migrate(&inner).await })?;
-        store.spawn(super::lease::heartbeat(store.inner.clone()));
-        Ok(store)
-    }
-
     /// This replica's name in leases.
     pub fn replica(&self) -> &str {
         &self.inner.replica
     }
 
-    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+    pub(super) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
         if let Some(rt) = &self.rt {
             rt.spawn(task);
         }

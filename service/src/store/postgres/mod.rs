@@ -11,11 +11,15 @@
 //!   run fenced by owner and generation (`runs.rs`);
 //! - notifications are claimed with `FOR UPDATE SKIP LOCKED` (`queue.rs`), webhook
 //!   deliveries by their unique uuid, schedules by a chore lease;
-//! - the migrations run once, under an advisory lock (`schema.rs`).
+//! - the migrations run once, under an advisory lock (`schema.rs`);
+//! - each event batch is announced with NOTIFY, and live views on every replica wake on
+//!   it (`listen.rs`).
 
 mod catalog;
 mod connect;
 mod lease;
+mod listen;
+mod open;
 mod queue;
 mod runs;
 mod schema;

@@ -117,7 +117,7 @@ async fn record_all(inner: &Inner, run: &str, events: &[RunEvent]) -> Result<u64
     }
     if !events.is_empty() {
         // Live views on every replica wake on this instead of polling (sent at commit).
-        tx.execute("SELECT pg_notify('faultline_events', $1)", &[&run])
+        tx.execute("SELECT pg_notify($1, $2)", &[&super::listen::CHANNEL, &run])
             .await
             .map_err(pg("notify event"))?;
     }
@@ -239,6 +239,10 @@ impl RunStore for PgStore {
 
     fn record(&self, run: &str, event: &RunEvent) -> Result<u64, StoreError> {
         self.record_all(run, std::slice::from_ref(event))
+    }
+
+    fn watch_events(&self, run: &str) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.inner.watchers.subscribe(run))
     }
 
     fn record_all(&self, run: &str, events: &[RunEvent]) -> Result<u64, StoreError> {
