@@ -10,6 +10,7 @@ pub mod config_file;
 pub mod dry_run;
 pub mod engine;
 pub mod gitlab_trigger;
+pub mod halt_watch;
 pub mod live;
 pub mod ports;
 pub mod probes;

@@ -315,6 +315,15 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
         service.live().clone(),
         leading,
     );
+    // With replicas sharing a store, a stop engaged through another replica aborts the
+    // runs live here too.
+    let halt_watch = matches!(args.store, StoreSettings::Postgres { .. }).then(|| {
+        faultline::application::halt_watch::spawn(
+            service.state.store.clone(),
+            service.live().clone(),
+            Duration::from_secs(1),
+        )
+    });
     let server = service.bind(listener)?;
     // Parsed by scripts and tests waiting for the service: keep the wording.
     println!("faultline listening on http://{}", args.listen);
@@ -323,6 +332,9 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
     scheduler.abort();
     if let Some(a) = adoption {
         a.abort();
+    }
+    if let Some(h) = halt_watch {
+        h.abort();
     }
     agent_probe.abort();
     if let Some(p) = pruning {

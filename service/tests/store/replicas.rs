@@ -21,7 +21,7 @@ use crate::support::{OPERATOR, VIEWER, pause_yaml, viewer_json, wait_verdict};
 
 const AGENT_TOKEN: &str = "agent-token-0123456789";
 /// The replicas' lease on the runs they drive.
-pub const STORE_TTL: &str = "2s";
+pub const STORE_TTL: &str = "3s";
 /// The agent's own lease on each fault: long, so a fault removed soon after the kill was
 /// removed by the adopting replica, not by the agent's lease running out.
 const FAULT_LEASE: &str = "60s";
@@ -194,19 +194,34 @@ async fn a_killed_replicas_run_is_adopted_its_fault_removed_and_the_others_go_on
             "run {i} ended: {r}"
         );
     }
-    // Each is aborted through the replica driving it, and recovers.
+    // Run 1 is aborted through the replica driving it; run 2 by the emergency stop
+    // engaged through replica 1, which another replica (c) drives.
+    let res = client()
+        .post(format!(
+            "{}/api/v1/runs/{}/abort",
+            replicas[1].base, runs[1]
+        ))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap();
+    let state_of_2 = viewer_json(format!("{}/api/v1/runs/{}", replicas[2].base, runs[2])).await;
+    assert!(
+        res.status().is_success(),
+        "abort: {} (run 2: {})",
+        res.status(),
+        state_of_2["reason"]
+    );
+    let res = client()
+        .post(format!("{}/api/v1/emergency-stop", replicas[1].base))
+        .bearer_auth(OPERATOR)
+        .body(r#"{"reason": "drill"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "stop: {}", res.status());
     for i in 1..3 {
-        let res = client()
-            .post(format!(
-                "{}/api/v1/runs/{}/abort",
-                replicas[i].base, runs[i]
-            ))
-            .bearer_auth(OPERATOR)
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "abort {i}: {}", res.status());
-        let r = wait_verdict(&replicas[(i % 2) + 1].base, &runs[i]).await;
+        let r = wait_verdict(&replicas[2].base, &runs[i]).await;
         assert_eq!(r["verdict"], "aborted", "{r}");
         assert_ne!(
             proc_state(targets[i].0.id()),
@@ -214,6 +229,28 @@ async fn a_killed_replicas_run_is_adopted_its_fault_removed_and_the_others_go_on
             "run {i}'s pause outlived its run"
         );
     }
+    let r = viewer_json(format!("{}/api/v1/runs/{}", replicas[1].base, runs[2])).await;
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("emergency stop: drill"),
+        "run 2 ended for another reason: {}",
+        r["reason"]
+    );
+    // Every replica refuses new runs while the stop is engaged.
+    let refused = client()
+        .post(format!("{}/api/v1/runs", replicas[2].base))
+        .bearer_auth(OPERATOR)
+        .body(pause_yaml("after-stop", targets[0].0.id(), web_port, "1s"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status(),
+        reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        "started through the stop"
+    );
     drop(replicas.drain(..));
 }
 
