@@ -473,4 +473,45 @@ mod tests {
                 .is_ok()
         );
     }
+
+    #[test]
+    fn the_store_is_sqlite_by_default_or_a_postgres_url_without_its_password() {
+        assert_eq!(layer(&[]).resolve().unwrap().store, StoreSettings::Sqlite);
+        let c = layer(&[
+            ("store", "postgres://fl@db.example.org:5432/faultline"),
+            ("storePasswordFile", "/run/secrets/db"),
+            ("storeLeaseTtl", "8s"),
+        ])
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            c.store,
+            StoreSettings::Postgres {
+                url: "postgres://fl@db.example.org:5432/faultline".into(),
+                password_file: Some(PathBuf::from("/run/secrets/db")),
+                lease_ttl: std::time::Duration::from_secs(8),
+            }
+        );
+        for (pairs, names) in [
+            (
+                vec![("store", "postgres://fl:hunter2@db/faultline")],
+                ["`store` (env FAULTLINE_STORE)", "storePasswordFile"],
+            ),
+            (
+                vec![("store", "mysql://db/faultline")],
+                ["`store` (env FAULTLINE_STORE)", "postgres://"],
+            ),
+            (
+                vec![("storePasswordFile", "/run/secrets/db")],
+                ["`storePasswordFile`", "postgres://"],
+            ),
+        ] {
+            let e = layer(&pairs).resolve().unwrap_err();
+            assert_eq!(e.len(), 1, "{e:#?}");
+            for n in names {
+                assert!(e[0].contains(n), "{pairs:?}: {} lacks {n}", e[0]);
+            }
+            assert!(!e[0].contains("hunter2"), "the password echoed: {}", e[0]);
+        }
+    }
 }
