@@ -226,6 +226,9 @@ mod tests {
             "--pause-image=1",
             "--protect-namespace=1",
             "--leader-lease=1",
+            "--store=1",
+            "--store-password-file=1",
+            "--store-lease-ttl=1",
         ])
         .unwrap();
         let given = s.given();
