@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use super::engine::inject::Injector;
 use super::engine::runner::{Confirmation, confirm_recovered};
-use super::ports::{PodCluster, Storage, StoreError};
+use super::ports::{Observers, PodCluster, RunInfo, Storage, StoreError};
+use crate::domain::{RunEvent, RunState};
 
 /// The reason an adopted run ends with.
 pub const REPLICA_LOST: &str = "replica lost: the replica driving this run stopped renewing its lease; another replica adopted it and confirmed its faults recovered";
@@ -30,11 +31,14 @@ pub struct Adopted {
     pub faults: Vec<Confirmation>,
 }
 
-/// Adopts the runs whose lease lapsed, confirms their faults recovered and ends them.
+/// Adopts the runs whose lease lapsed, confirms their faults recovered and ends them;
+/// `observers` hear of each end as they would of a run this replica drove (the verdict's
+/// notifications and GitLab status go out once: the adopter is the only one to see it).
 pub async fn adopt_once(
     store: &dyn Storage,
     injector: &Injector,
     cluster: Option<&Arc<dyn PodCluster>>,
+    observers: &Observers,
 ) -> Result<Adopted, StoreError> {
     let runs = store.adopt_lapsed()?;
     if runs.is_empty() {
@@ -42,6 +46,25 @@ pub async fn adopt_once(
     }
     let faults = confirm_recovered(store, injector, cluster).await?;
     let runs = store.fail_interrupted(REPLICA_LOST)?;
+    let end = RunEvent::StateChanged {
+        to: RunState::Error,
+        reason: REPLICA_LOST.to_string(),
+    };
+    for id in &runs {
+        match store.run(id) {
+            Ok(row) => observers.notify(
+                &RunInfo {
+                    id: row.id,
+                    experiment: row.experiment,
+                    gitlab: row.gitlab,
+                },
+                &end,
+            ),
+            Err(e) => {
+                tracing::warn!(run = %id, error = %e, "adopted run ended; cannot read it to tell observers")
+            }
+        }
+    }
     Ok(Adopted { runs, faults })
 }
 
@@ -50,12 +73,13 @@ pub fn spawn(
     store: Arc<dyn Storage>,
     injector: Injector,
     cluster: Option<Arc<dyn PodCluster>>,
+    observers: Observers,
     every: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
-            match adopt_once(&*store, &injector, cluster.as_ref()).await {
+            match adopt_once(&*store, &injector, cluster.as_ref(), &observers).await {
                 Ok(a) => {
                     for c in &a.faults {
                         tracing::warn!(run = %c.run, fault = %c.fault, executor = %c.executor, recovered = c.outcome.is_recovered(), "adopted a lost replica's fault");

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use faultline::domain::RunState;
 use faultline_agent::agent::Agent;
 use faultline_agent::daemon;
+use faultline_test_support::fakes::receiver::Receiver;
 use faultline_test_support::{
     Proc, client, empty_http_server, listener, proc_state, sleeper, wait_stopped,
 };
@@ -119,9 +120,21 @@ async fn a_killed_replicas_run_is_adopted_its_fault_removed_and_the_others_go_on
     let dir = tempfile::tempdir().unwrap();
     let agent = shared_agent().await;
     let (_web, web_port) = empty_http_server();
+    // Verdicts go to a signed webhook: the adopted run's end must be sent once too.
+    let hooks = Receiver::start(Vec::new(), Box::new(|_| None)).await;
+    let notify_cfg = dir.path().join("notify.yaml");
+    std::fs::write(
+        &notify_cfg,
+        format!(
+            "webhook:\n  secret: notify-signing-secret-0001\nroutes:\n  - webhook: {}/verdicts\n    on: [passed, failed, aborted, error]\n",
+            hooks.url
+        ),
+    )
+    .unwrap();
+    let extra = ["--notify-config", notify_cfg.to_str().unwrap()];
     let mut replicas: Vec<Replica> = ["a", "b", "c"]
         .iter()
-        .map(|n| replica(dir.path(), n, &url, &agent, &[]))
+        .map(|n| replica(dir.path(), n, &url, &agent, &extra))
         .collect();
     // One run through each replica, each pausing its own process for 5 minutes.
     let targets = [sleeper(), sleeper(), sleeper()];
@@ -183,6 +196,23 @@ async fn a_killed_replicas_run_is_adopted_its_fault_removed_and_the_others_go_on
             || events.to_string().contains("faultRecovered"),
         "the adopter recorded the recovery: {events}"
     );
+
+    // The adopter told the notification route of the run's end, once.
+    let sent_for = |run: &str| {
+        hooks
+            .got()
+            .iter()
+            .filter(|r| String::from_utf8_lossy(&r.body).contains(run))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sent_for(&runs[0]) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the adopted run's verdict was never sent"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // The other replicas' runs were not touched: still paused, still live.
     for i in 1..3 {
@@ -251,6 +281,15 @@ async fn a_killed_replicas_run_is_adopted_its_fault_removed_and_the_others_go_on
         reqwest::StatusCode::SERVICE_UNAVAILABLE,
         "started through the stop"
     );
+    tokio::time::sleep(Duration::from_secs(2)).await; // room for a duplicate to show
+    for run in &runs {
+        assert_eq!(
+            sent_for(run),
+            1,
+            "run {run}'s verdict sent {} times",
+            sent_for(run)
+        );
+    }
     drop(replicas.drain(..));
 }
 
