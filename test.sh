@@ -4,6 +4,7 @@
 #   ./test.sh            install what the tiers need (idempotent), then run them all
 #   ./test.sh --no-install   run without touching apt/pip/npm
 #   TIERS="unit kernel" ./test.sh   run only some tiers (lint unit kernel peers kube)
+#   TIERS=postgres ./test.sh        only the store's PostgreSQL tests (also part of unit)
 #
 # Needs root (the tests create network namespaces, veth pairs, qdiscs, cgroups) and a
 # Rust toolchain. Tier output goes to target/test-logs/<tier>.log.
@@ -42,6 +43,9 @@ if [ "$install" = 1 ]; then
     apt_install iproute2 nftables procps iputils-ping prometheus prometheus-alertmanager \
         qemu-system-x86 busybox-static cpio kmod xz-utils zstd rsync curl
     rustup component add rustfmt clippy >/dev/null 2>&1 || true
+    # PostgreSQL 15 for the store's tests (service/tests/store: the ports on both stores,
+    # three `serve` replicas on one database); each test makes its own throwaway cluster.
+    apt_install postgresql
     # The SMTP peer the notification tests mail to (DESIGN §9, real peers).
     python3 -c 'import aiosmtpd' 2>/dev/null || pip install --quiet aiosmtpd \
         || pip install --quiet --break-system-packages aiosmtpd
@@ -134,6 +138,15 @@ for tier in $tiers; do
             failed=$((failed + $(grep -c '^KUBE-RESULT .* FAIL' "$logs/kube-seed.log" || true)))
         else
             skipped+=("kube: no Kubernetes API server can run here; set KUBECONFIG (and FAULTLINE_IMAGE, FAULTLINE_AGENT_IMAGE) to run the real-cluster suite: kube_* tests and tests/kube/seed-experiments.sh")
+        fi
+        ;;
+    postgres)
+        # Only the store's tests (they also run in the unit tier): TIERS=postgres ./test.sh.
+        if [ -x /usr/lib/postgresql/15/bin/initdb ]; then
+            run_tier postgres cargo test -p faultline --test store || failures+=("postgres (store tests)")
+            count_cargo "$logs/postgres.log"
+        else
+            skipped+=("postgres: PostgreSQL 15 is not installed (apt-get install postgresql; ./test.sh without --no-install does it)")
         fi
         ;;
     *) echo "unknown tier $tier" >&2; exit 2 ;;

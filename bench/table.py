@@ -228,6 +228,22 @@ def build(t, kernel):
     for (i, n), y in sorted(t.m.items()):
         if i == "P8" and n.startswith("resolve_"):
             t.row("P8", y, "", "(resolve only)", "")
+    p14_rows(t)
+
+
+def p14_rows(t):
+    """P14: replica failover on PostgreSQL: kill -9 of the driving replica -> its fault
+    removed, and -> the run ended `replica lost`, p50 and p99 against TTL + 1 s."""
+    for name, what in [("removed", "fault removed"), ("adopted", "run adopted and ended")]:
+        x = t.get("P14", name)
+        if not x:
+            t.missing("P14", f"failover: {what}", "failover")
+            continue
+        s = sorted(x["samples"])
+        p50 = statistics.median(s)
+        p99 = s[max(0, min(len(s), -(-99 * len(s) // 100)) - 1)]
+        t.row("P14", x, f"p50 {p50:.2f} s, p99 {p99:.2f} s", "p50, p99 ≤ TTL 5 s + 1 s",
+              yes(p50 <= 6 and p99 <= 6))
 
 
 def machine(load_start):
@@ -359,6 +375,13 @@ NOTES = """
   the container ID and SIGSTOPs. Time = run start -> all 10,000 `FaultApplied` persisted;
   each round checks all 10,000 processes were stopped while the fault held and none after.
   `service/benches/kube_resolve.rs` times resolving alone.
+- **P14** `service/benches/failover.rs`: three `faultline serve` replicas on one real
+  PostgreSQL 15 (`storeLeaseTtl` 5 s) and one node agent; each trial starts a run pausing
+  a process through one replica, kills that replica with SIGKILL mid-fault, and times the
+  kill -> the process running again (the fault removed by the adopting replica through
+  the agent) and -> the run's `error: replica lost` verdict read through another replica.
+  20 trials (5 with `--quick`). P13 (webhook intake through 3 replicas on PostgreSQL vs
+  one on SQLite) is not written yet.
 
 ## The rows that move with the shared cores
 

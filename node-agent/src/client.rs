@@ -97,8 +97,13 @@ impl AgentClient {
         tls: Option<&ClientTls>,
     ) -> Result<AgentClient, ClientError> {
         let base = base.into().trim_end_matches('/').to_string();
-        let mut builder =
-            faultline_exporter::tls_provider::http_client().timeout(Duration::from_secs(30));
+        // The agent's server (actix-web) closes a connection idle for 5 s. A pooled
+        // connection reused just as the server closes it fails the request with
+        // "connection closed before message completed" (a recover after a quiet fault
+        // window hit exactly that), so the pool lets go of idle connections first.
+        let mut builder = faultline_exporter::tls_provider::http_client()
+            .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(3));
         if let Some(tls) = tls {
             let config = tls.config().map_err(|source| ClientError::TlsFiles {
                 url: base.clone(),
@@ -228,17 +233,30 @@ impl AgentClient {
     ) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.base);
         let transport = |source| transport_error(url.clone(), source);
-        let mut req = self.http.request(method, &url);
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
+        let request = || {
+            let mut req = self.http.request(method.clone(), &url);
+            if let Some(t) = &self.token {
+                req = req.bearer_auth(t);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            if let Some(p) = parent {
+                req = req.header(TRACEPARENT, p.header_value());
+            }
+            req
+        };
+        let resp = match request().send().await {
+            // A pooled connection the agent closed as it was reused fails before any
+            // answer; reading or recovering twice is harmless, so those ask once more
+            // on a fresh connection instead of failing a recover over a stale socket.
+            Err(e) if idempotent(&method) && stale_connection(&e) => {
+                tracing::debug!(url = %url, error = %e, "agent connection went stale; asking again");
+                request().send().await
+            }
+            sent => sent,
         }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        if let Some(p) = parent {
-            req = req.header(TRACEPARENT, p.header_value());
-        }
-        let resp = req.send().await.map_err(transport)?;
+        .map_err(transport)?;
         let status = resp.status();
         if status.is_success() {
             return resp.json().await.map_err(transport);
@@ -253,6 +271,18 @@ impl AgentClient {
             message,
         })
     }
+}
+
+/// GET and DELETE: the calls that may be sent twice (recover of a gone fault answers
+/// "already gone").
+fn idempotent(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::DELETE)
+}
+
+/// The request went out on a connection that closed under it, with no answer: not a
+/// timeout, not a refused connect, not TLS.
+fn stale_connection(e: &reqwest::Error) -> bool {
+    e.is_request() && !e.is_timeout() && !e.is_connect() && tls_reason(e).is_none()
 }
 
 /// A transport error, told apart as [`ClientError::Tls`] when rustls refused the

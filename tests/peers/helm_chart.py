@@ -155,6 +155,19 @@ EVERYTHING = merge(
         "agent": {"priorityClassName": "system-node-critical", "port": 7151},
     },
 )
+# Several replicas on PostgreSQL (issue 27): the bundled StatefulSet, and an external one.
+HA_BUNDLED = {"replicas": 3, "store": {"type": "postgres", "postgres": {"bundled": {"enabled": True}}}}
+HA_EXTERNAL = {
+    "replicas": 3,
+    "store": {
+        "type": "postgres",
+        "leaseTtl": "8s",
+        "postgres": {
+            "url": "postgres://faultline@db.example.org:5432/faultline",
+            "passwordSecret": {"name": "faultline-db", "key": "pw"},
+        },
+    },
+}
 CASES: dict[str, dict] = {
     "default": {},
     "monitoring": MONITORING,
@@ -163,6 +176,8 @@ CASES: dict[str, dict] = {
     "replicas-2": REPLICAS,
     "everything": EVERYTHING,
     "tls": TLS,
+    "ha-bundled": HA_BUNDLED,
+    "ha-external": HA_EXTERNAL,
 }
 
 
@@ -748,6 +763,47 @@ def check_tls(objs: list[dict], values: dict) -> None:
     check("tls-servicemonitors", monitors)
 
 
+    if case in ("ha-bundled", "ha-external"):
+
+        def ha() -> str:
+            c = container(dep)
+            f = flags(c)
+            pg = values["store"]["postgres"]
+            url = pg["url"] or f"postgres://faultline@{RELEASE}-faultline-postgres.{NAMESPACE}.svc:5432/faultline"
+            assert f.get("store") == [url], f"--store {f.get('store')}, want {url}"
+            assert f.get("store-lease-ttl") == [values["store"]["leaseTtl"]], f"--store-lease-ttl {f.get('store-lease-ttl')}"
+            secret, key = secret_file(dep, f["store-password-file"][0])
+            want = pg["passwordSecret"]["name"] or f"{RELEASE}-faultline-postgres"
+            assert (secret, key) == (want, pg["passwordSecret"]["key"]), f"password from {secret}/{key}"
+            text = yaml.safe_dump(c)
+            assert "password=" not in text.lower() and ":" not in url.split("@")[0].split("//")[1], (
+                "a password in the args"
+            )
+            pdb = one(objs, "PodDisruptionBudget")
+            assert selects(pdb["spec"]["selector"]["matchLabels"], dep["spec"]["template"]["metadata"]["labels"]), (
+                "the PodDisruptionBudget selects other pods"
+            )
+            assert pdb["spec"]["minAvailable"] == 1, f"minAvailable {pdb['spec']['minAvailable']}"
+            sts = [o for o in objs if o["kind"] == "StatefulSet"]
+            if pg["bundled"]["enabled"]:
+                assert len(sts) == 1, f"{len(sts)} StatefulSets"
+                pod_labels = sts[0]["spec"]["template"]["metadata"]["labels"]
+                assert not selects(dep["spec"]["selector"]["matchLabels"], pod_labels), (
+                    "the service's selector also picks the database pod"
+                )
+                env = {e["name"]: e.get("value") for e in container(sts[0])["env"]}
+                assert env.get("POSTGRES_PASSWORD_FILE") and "POSTGRES_PASSWORD" not in env, "database password inline"
+                one(objs, "Secret", lambda o: o["metadata"]["name"] == want)
+            else:
+                assert not sts, "a bundled database rendered for an external one"
+            return (
+                f"{dep['spec']['replicas']} replicas on {'the bundled' if sts else 'an external'} PostgreSQL, "
+                f"password from Secret {secret} as a file, PodDisruptionBudget minAvailable 1"
+            )
+
+        check(f"ha-store-{case}", ha)
+
+
 # ---- refusals ----------------------------------------------------------------------------
 
 
@@ -770,6 +826,12 @@ def check_refusals(chart: helm.Chart) -> None:
         ("schema-log-format", {"logFormat": "xml"}, "/logFormat"),
         ("schema-max-duration", {"maxDuration": "1 hour"}, "/maxDuration"),
         ("schema-nested-unknown", {"agent": {"hostNetwork": True}}, "'hostNetwork'"),
+        ("schema-store-type", {"store": {"type": "mysql"}}, "/store/type"),
+        (
+            "schema-store-url-password",
+            {"store": {"type": "postgres", "postgres": {"url": "postgres://fl:secret@db/fl"}}},
+            "/store/postgres/url",
+        ),
     ]
     for name, values, field in bad:
 
@@ -801,6 +863,11 @@ def check_refusals(chart: helm.Chart) -> None:
             "refuse-tls-mutual-no-client-secret",
             {"tls": {"agents": {"enabled": True, "secretName": "a", "mutual": True}}},
             "tls.agents.clientSecretName",
+        ("refuse-postgres-nowhere", {"store": {"type": "postgres"}}, "store.postgres.url"),
+        (
+            "refuse-postgres-twice",
+            {"store": {"type": "postgres", "postgres": {"url": "postgres://fl@db/fl", "bundled": {"enabled": True}}}},
+            "store.postgres.bundled.enabled",
         ),
     ]
     for name, values, field in cross:

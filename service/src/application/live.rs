@@ -243,6 +243,7 @@ impl LiveRuns {
             for (_, kind) in faults.lock().unwrap_or_else(|p| p.into_inner()).drain() {
                 me.metrics.fault_active(&kind, -1);
             }
+            crate::application::settle::settle(&*me.store, &run).await;
             tracing::info!(%run, %verdict, "run finished");
             me.runs().remove(&run);
             me.idle.notify_waiters();

@@ -4,6 +4,7 @@
 //! reaches the outside world only through the [`ports`] it defines, which the adapters
 //! (store, Kubernetes, GitLab, notifications, outputs, HTTP API) implement.
 
+pub mod adoption;
 pub mod audit;
 pub mod catalog;
 pub mod config_file;
@@ -11,6 +12,7 @@ pub mod dry_run;
 pub mod engine;
 pub mod gitlab_trigger;
 pub mod governance;
+pub mod halt_watch;
 pub mod live;
 pub mod ports;
 pub mod probes;
@@ -18,3 +20,4 @@ pub mod report;
 pub mod runs;
 pub mod schedule;
 pub mod schedule_book;
+pub mod settle;

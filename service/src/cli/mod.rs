@@ -238,6 +238,9 @@ mod tests {
             "--agent-client-cert=1",
             "--agent-client-key=1",
             "--agent-server-name=1",
+            "--store=1",
+            "--store-password-file=1",
+            "--store-lease-ttl=1",
         ])
         .unwrap();
         let given = s.given();

@@ -80,6 +80,9 @@ pub struct ServeArgs {
     /// HTTPS for the API and to the agents.
     #[command(flatten)]
     pub tls: TlsArgs,
+    /// Where runs are stored.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 impl ServeArgs {
@@ -165,12 +168,39 @@ impl ServeArgs {
             ("pauseImage", "--pause-image", c.pause_image.clone()),
             ("protectNamespaces", "--protect-namespace", list),
             ("leaderLease", "--leader-lease", c.leader_lease.clone()),
+            ("store", "--store", self.store.store.clone()),
+            (
+                "storePasswordFile",
+                "--store-password-file",
+                self.store.store_password_file.clone(),
+            ),
+            (
+                "storeLeaseTtl",
+                "--store-lease-ttl",
+                self.store.store_lease_ttl.clone(),
+            ),
         ]
         .into_iter()
         .chain(self.tls.given())
         .filter_map(|(k, f, v)| v.map(|v| (k, f, v)))
         .collect()
     }
+}
+
+/// Where `serve` stores runs: SQLite on one machine, PostgreSQL for several replicas.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// `sqlite` (the state directory's file) or a postgres://USER@HOST:PORT/DB URL shared
+    /// by every replica (no password in it: see --store-password-file) [default: sqlite].
+    #[arg(long, value_name = "URL", env = "FAULTLINE_STORE")]
+    pub store: Option<String>,
+    /// File holding the PostgreSQL password.
+    #[arg(long, value_name = "FILE", env = "FAULTLINE_STORE_PASSWORD_FILE")]
+    pub store_password_file: Option<String>,
+    /// How long a replica's lease on the runs it drives lasts without a heartbeat; when
+    /// it lapses another replica adopts them [default: 5s].
+    #[arg(long, value_name = "DURATION", env = "FAULTLINE_STORE_LEASE_TTL")]
+    pub store_lease_ttl: Option<String>,
 }
 
 /// Cluster mode of `serve` (Kubernetes pod targets). The Helm chart sets these names.

@@ -9,4 +9,4 @@ mod tls;
 pub mod value;
 
 pub use governance::{Governance, VetoSettings};
-pub use serve::{KEYS, KubeSettings, ServeConfig, ServeLayer, env_var};
+pub use serve::{KEYS, KubeSettings, ServeConfig, ServeLayer, StoreSettings, env_var};

@@ -5,6 +5,7 @@ pub mod audit_log;
 pub mod catalog_store;
 pub mod cluster;
 pub mod deliveries;
+pub mod leases;
 pub mod node_faults;
 pub mod notifications;
 pub mod observe;
@@ -24,6 +25,7 @@ pub use cluster::{
     PodFailures, PodTarget, Restored, Selection,
 };
 pub use deliveries::{Delivery, DeliveryLog, PRUNE_AT_MOST};
+pub use leases::RunLeases;
 pub use node_faults::{
     Eviction, EvictionOutcome, NodeChange, NodeFaultError, NodeFaults, NodeMark, NodeRestored,
     NodeSelection, NodeState, NodeTarget, Taint, ZoneNodes,
