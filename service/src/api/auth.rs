@@ -44,6 +44,15 @@ impl Role {
     }
 }
 
+/// Who made a request: a name to show and the role that decides what they may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Shown in the console and recorded as who engaged the emergency stop.
+    pub name: String,
+    /// What they may do.
+    pub role: Role,
+}
+
 /// Why a tokens file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum TokensError {
@@ -139,8 +148,19 @@ impl Auth {
     /// The role of the request's bearer token; `None` without a token or with an unknown
     /// one.
     pub fn role_of(&self, req: &HttpRequest) -> Option<Role> {
+        self.caller_of(req).map(|c| c.role)
+    }
+
+    /// Who the request's bearer token belongs to; `None` without a token or with an
+    /// unknown one. Tokens carry no name in the tokens file, so a caller is named by its
+    /// role and the token's place in the file (`operator token 2`): enough to tell two
+    /// people apart in the console and the emergency stop's record, never the token.
+    pub fn caller_of(&self, req: &HttpRequest) -> Option<Caller> {
         let Auth::Tokens(tokens) = self else {
-            return Some(Role::Admin);
+            return Some(Caller {
+                name: "anonymous (authentication disabled)".into(),
+                role: Role::Admin,
+            });
         };
         let got = req
             .headers()
@@ -153,13 +173,23 @@ impl Auth {
         // Every token is compared (no early exit), so the time taken does not say which
         // one matched. `ct_eq` on different lengths is false at once: a token's length is
         // not treated as secret, its bytes are.
-        let mut found = None;
-        for (role, want) in tokens.iter() {
-            if bool::from(got.ct_eq(want)) {
-                found = found.max(Some(*role));
+        let mut found: Option<(Role, usize)> = None;
+        for (i, (role, want)) in tokens.iter().enumerate() {
+            if bool::from(got.ct_eq(want)) && found.is_none_or(|(r, _)| *role > r) {
+                found = Some((*role, i));
             }
         }
-        found
+        let (role, index) = found?;
+        let nth = tokens[..=index].iter().filter(|(r, _)| *r == role).count();
+        Some(Caller {
+            name: format!("{} token {nth}", role.as_str()),
+            role,
+        })
+    }
+
+    /// The caller of `req` as the app's [`Auth`] sees it.
+    pub fn caller(req: &HttpRequest) -> Option<Caller> {
+        req.app_data::<web::Data<Auth>>()?.caller_of(req)
     }
 
     fn check(req: &HttpRequest, need: Role) -> Result<Role, ApiError> {

@@ -32,6 +32,7 @@ async fn status(_: Viewer, state: web::Data<ApiState>) -> Result<HttpResponse, A
 
 async fn engage(
     _: Operator,
+    req: actix_web::HttpRequest,
     state: web::Data<ApiState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -45,10 +46,12 @@ async fn engage(
         .reason
         .filter(|r| !r.trim().is_empty())
         .unwrap_or_else(|| "emergency stop".into());
+    // Who: the caller's name (never the token), so the console's banner can say it.
+    let actor = super::auth::Auth::caller(&req).map_or_else(|| "api".into(), |c| c.name);
     // Stored first: a run starting between the two steps is refused, not missed.
     let h = state
         .store
-        .halt(&reason, "api")
+        .halt(&reason, &actor)
         .map_err(|e| ApiError::internal("engaging the emergency stop", &e))?;
     let aborted = state
         .live
