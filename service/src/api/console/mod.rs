@@ -50,7 +50,19 @@ impl ConsoleSettings {
             .and_then(|u| reqwest::Url::parse(u).ok())
             .map(|u| u.path().to_string())
             .unwrap_or_default();
-        let trimmed = path.trim_matches('/');
+        // Only URL-safe characters, so the base goes into attributes unescaped; anything
+        // else is percent-encoded (the URL parser already encodes most).
+        let trimmed: String = path
+            .trim_matches('/')
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~/%".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
         let base = if trimmed.is_empty() {
             "/".to_string()
         } else {
@@ -178,5 +190,9 @@ mod tests {
             "/chaos/"
         );
         assert_eq!(ConsoleSettings::new(Some("https://h/a/b/")).base, "/a/b/");
+        assert_eq!(
+            ConsoleSettings::new(Some("https://h/a'b&c\"<x>/")).base,
+            "/a%27b%26c%22%3Cx%3E/"
+        );
     }
 }

@@ -73,6 +73,7 @@ impl Page {
             page => self.name(),
             title => self.title(),
             arg => self.argument(),
+            // URL-safe characters only (ConsoleSettings::new): the template marks it safe.
             base => settings.base.as_str(),
             grafana => settings.grafana_url.as_deref().unwrap_or(""),
             dashboard => settings.grafana_dashboard.as_deref().unwrap_or(""),
