@@ -24,7 +24,7 @@ pub struct ApiState {
     pub gitlab: std::sync::OnceLock<Arc<GitlabHooks>>,
     /// Where the web console is served and what it links to, once `serve` set it
     /// (default: at the root, no Grafana link).
-    pub console: std::sync::OnceLock<super::console::ConsoleSettings>,
+    pub console: std::sync::OnceLock<super::console::settings::ConsoleSettings>,
 }
 
 impl ApiState {

@@ -27,7 +27,7 @@ async fn timeline(
     let row = state.store.run(&id).map_err(|e| store_error(&id, e))?;
     let events = state.store.events(&id).map_err(|e| store_error(&id, e))?;
     let svg = timeline_svg(&Report::build(&row, events));
-    Ok(super::secure(
+    Ok(super::settings::secure(
         HttpResponse::Ok()
             .insert_header((CONTENT_TYPE, "image/svg+xml; charset=utf-8"))
             .body(svg),

@@ -4,7 +4,7 @@
 
 use minijinja::{Environment, context};
 
-use super::ConsoleSettings;
+use super::settings::ConsoleSettings;
 
 const SHELL: &str = include_str!("assets/shell.html");
 
