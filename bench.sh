@@ -85,6 +85,7 @@ P6 webhook_intake
 P7 vs_chaostoolkit
 P8 pods_inject
 P8 kube_resolve
+P12 console_load
 "
 failed=()
 while read -r id bench; do

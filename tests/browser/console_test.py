@@ -317,6 +317,9 @@ def run_tests(binary, shots, screenshot):
         c.wait(lambda d: "browser test says stop" in c.text("#run-reason"), what="the reason")
         assert proc_state(long_pid) != "T", "the pause outlived the abort"
         assert not c.visible("#abort")
+        if screenshot:  # the runs page with both runs, for the README
+            c.open("/")
+            driver.save_screenshot(screenshot)
 
     def trip_and_release_the_emergency_stop():
         c.open("/")
@@ -431,9 +434,6 @@ def run_tests(binary, shots, screenshot):
                   the_runs_page_filters_and_shows_the_trend, schedules_and_agents_pages_load,
                   validate_shows_line_and_fix]:
             test(t)
-        if screenshot:
-            c.open("/")
-            driver.save_screenshot(screenshot)
     finally:
         driver.quit()
         server.close()

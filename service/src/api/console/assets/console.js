@@ -590,6 +590,8 @@
     if (page === "signin") return signin();
     await layout();
     await pages[page]();
+    // The page has drawn its data: P12 (bench/console_render.py) reads this mark.
+    performance.mark("faultline-ready");
     body.dataset.ready = "1";
   }
 
