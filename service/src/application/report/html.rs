@@ -306,6 +306,19 @@ mod tests {
     }
 
     #[test]
+    fn the_timeline_alone_is_the_reports_picture_as_an_svg_document() {
+        let r = sample_report();
+        let svg = timeline_svg(&r);
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" "), "{svg}");
+        assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
+        assert!(svg.contains("<title>networkDelay on netns web</title>"));
+        assert_eq!(svg.matches("<circle").count(), 5, "one dot per evaluation");
+        // The same picture the page draws, byte for byte.
+        let inline = svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
+        assert!(to_html(&r).contains(inline.trim()));
+    }
+
+    #[test]
     fn the_page_shows_the_verdict_checks_and_fault_windows_escaped() {
         let html = to_html(&sample_report());
         assert!(
