@@ -309,7 +309,10 @@ mod tests {
     fn the_timeline_alone_is_the_reports_picture_as_an_svg_document() {
         let r = sample_report();
         let svg = timeline_svg(&r);
-        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" "), "{svg}");
+        assert!(
+            svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" "),
+            "{svg}"
+        );
         assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
         assert!(svg.contains("<title>networkDelay on netns web</title>"));
         assert_eq!(svg.matches("<circle").count(), 5, "one dot per evaluation");
