@@ -86,6 +86,7 @@ P7 vs_chaostoolkit
 P8 pods_inject
 P8 kube_resolve
 P14 failover
+P12 console_load
 "
 failed=()
 while read -r id bench; do

@@ -245,6 +245,24 @@ def p14_rows(t):
         t.row("P14", x, f"p50 {p50:.2f} s, p99 {p99:.2f} s", "p50, p99 ≤ TTL 5 s + 1 s",
               yes(p50 <= 6 and p99 <= 6))
 
+    # P12: the web console's runs page with 10,000 runs stored (issue 26).
+    x = t.get("P12", "first_load_kb")
+    if x:
+        t.row("P12", x, "", "≤ 100 KB", yes(max(x["samples"]) <= 100))
+        for name in ["page_ms", "runs_api_ms"]:
+            y = t.get("P12", name)
+            if y:
+                p99 = pct(y["samples"], 99)
+                t.row("P12", y, f"p99 {p99:.2f} ms", "p99 < 20 ms", yes(p99 < 20))
+        r = t.get("P12", "render_ms")
+        if r:
+            t.row("P12", r, f"max {max(r['samples']):.0f} ms", "< 300 ms",
+                  yes(statistics.median(r["samples"]) < 300))
+        else:
+            t.missing("P12", "console runs page rendered in chromium", "console_load: chromium/selenium missing")
+    else:
+        t.missing("P12", "web console runs page, 10,000 runs", "console_load")
+
 
 def machine(load_start):
     cpu = "unknown CPU"
@@ -367,6 +385,12 @@ NOTES = """
   side by side). The run's watchdog (docs/reliability.md) is started only before a fault
   that stays applied, so P7's processKill does not start one; a run that does
   (processPause) used 7.2 ms of CPU, the child included.
+- **P12** `service/benches/console_load.rs`: the web console's runs page with 10,000 runs
+  stored: HTML + script + stylesheet bytes with headers, uncompressed; the page and the
+  first page of runs it asks the API for, sequential requests over one connection (p99);
+  then `bench/console_render.py` loads the page in headless chromium and reads the
+  script's `faultline-ready` mark (from navigation start to the 50 runs drawn; the first
+  load, which warms chromium, is not counted).
 - **P8** `service/benches/pods_inject.rs`: one run of the real engine in cluster mode
   pauses 10,000 pods spread over 10 nodes; each node's agent is a real `faultline-agent` on
   its own loopback address. The Kubernetes API is kube's mock service with real PodList

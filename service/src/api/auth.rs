@@ -48,6 +48,15 @@ impl Role {
     }
 }
 
+/// Who made a request: a name to show and the role that decides what they may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Shown in the console and recorded as who engaged the emergency stop.
+    pub name: String,
+    /// What they may do.
+    pub role: Role,
+}
+
 /// Why a tokens file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum TokensError {
@@ -168,12 +177,26 @@ impl Auth {
     /// The role of the request's bearer token; `None` without a token or with an unknown
     /// one.
     pub fn role_of(&self, req: &HttpRequest) -> Option<Role> {
-        self.caller(req).map(|(role, _)| role)
+        self.token_of(req).map(|(role, _)| role)
+    }
+
+    /// Who the request's bearer token belongs to (the token's name from the tokens file,
+    /// never the token); `None` without a token or with an unknown one.
+    pub fn caller_of(&self, req: &HttpRequest) -> Option<Caller> {
+        self.token_of(req).map(|(role, actor)| Caller {
+            name: actor.name,
+            role,
+        })
+    }
+
+    /// The caller of `req` as the app's [`Auth`] sees it.
+    pub fn caller(req: &HttpRequest) -> Option<Caller> {
+        req.app_data::<web::Data<Auth>>()?.caller_of(req)
     }
 
     /// The role and name of the request's bearer token; `None` without a token or with
     /// an unknown one.
-    pub fn caller(&self, req: &HttpRequest) -> Option<(Role, Actor)> {
+    pub fn token_of(&self, req: &HttpRequest) -> Option<(Role, Actor)> {
         let Auth::Tokens(tokens) = self else {
             return Some((Role::Admin, Actor::token("anonymous (auth disabled)")));
         };
@@ -202,7 +225,7 @@ impl Auth {
             .app_data::<web::Data<Auth>>()
             .map(|a| a.get_ref().clone())
             .unwrap_or(Auth::Tokens(Arc::from(Vec::new())));
-        let (actor, refusal) = match auth.caller(req) {
+        let (actor, refusal) = match auth.token_of(req) {
             None => (
                 // Never the token itself: only that it was missing or unknown.
                 Actor::token("unknown"),

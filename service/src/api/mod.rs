@@ -7,6 +7,7 @@ pub mod alertmanager;
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod console;
 pub mod deadline;
 pub mod error;
 pub mod experiments;
@@ -21,6 +22,7 @@ pub mod server;
 pub mod sse;
 pub mod state;
 pub mod webhooks;
+pub mod whoami;
 
 pub use auth::{Auth, Role};
 pub use error::ApiError;

@@ -181,6 +181,10 @@ struct Summary {
     created_at: chrono::DateTime<chrono::Utc>,
     finished_at: Option<chrono::DateTime<chrono::Utc>>,
     url: String,
+    /// The GitLab event that started the run (the console shows its project, ref, sha,
+    /// pipeline and merge request).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gitlab: Option<crate::domain::GitlabContext>,
 }
 
 async fn list(
@@ -235,6 +239,7 @@ async fn list(
             reason: r.reason,
             created_at: r.created_at,
             finished_at: r.finished_at,
+            gitlab: r.gitlab,
         })
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "runs": runs, "next": next })))

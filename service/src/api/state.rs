@@ -22,6 +22,9 @@ pub struct ApiState {
     pub resolve_locally: bool,
     /// The GitLab webhook's config, once `serve --gitlab-config` set it.
     pub gitlab: std::sync::OnceLock<Arc<GitlabHooks>>,
+    /// Where the web console is served and what it links to, once `serve` set it
+    /// (default: at the root, no Grafana link).
+    pub console: std::sync::OnceLock<super::console::settings::ConsoleSettings>,
 }
 
 impl ApiState {
@@ -38,6 +41,7 @@ impl ApiState {
             metrics,
             resolve_locally,
             gitlab: std::sync::OnceLock::new(),
+            console: std::sync::OnceLock::new(),
         }
     }
 

@@ -85,11 +85,13 @@ sudo faultline run --prometheus http://127.0.0.1:9090 experiment.yaml"
         after_help = "Needs root (it creates a network namespace and qdiscs).\n\nExample:\n  sudo faultline demo"
     )]
     Demo(StateArgs),
-    /// Serve the HTTP API, webhooks and metrics.
+    /// Serve the HTTP API, the web console, webhooks and metrics.
     #[command(
-        long_about = "Serves /api/v1 (runs: create, list, get, abort, events as SSE, reports; \
+        long_about = "Serves the web console at / (runs, live run view, experiments, schedules, \
+                      emergency stop, agents; sign in with a token; under a sub-path with \
+                      --public-url), /api/v1 (runs: create, list, get, abort, events as SSE, reports; \
                       experiments: the catalog webhooks and schedules run by name; schedules; \
-                      emergency-stop), /webhooks/gitlab (with --gitlab-config), \
+                      emergency-stop; whoami), /webhooks/gitlab (with --gitlab-config), \
                       /webhooks/alertmanager (firing alerts abort the runs that list them in \
                       abortOnAlerts), /healthz, /readyz and /metrics. Runs are driven in the \
                       background; faults go through the in-process agent (journaled under \

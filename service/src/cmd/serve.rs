@@ -331,6 +331,11 @@ async fn serve(
             ),
         ),
     );
+    // The web console: its links start at --public-url's path (an ingress sub-path).
+    let mut console = faultline::api::console::ConsoleSettings::new(args.public_url.as_deref());
+    console.grafana_url = args.grafana_url.clone();
+    console.grafana_dashboard = args.grafana_dashboard_uid.clone();
+    let _ = service.state.console.set(console);
     let agent_probe = faultline::outputs::agent_health::spawn(
         known_agents,
         service.state.metrics.clone(),

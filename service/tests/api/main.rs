@@ -13,6 +13,7 @@ mod api;
 mod api_fuzz;
 mod audit;
 mod governance_config;
+mod console;
 mod schedule_policy;
 mod schedules;
 mod serve_config;
