@@ -16,6 +16,7 @@ mod netem;
 pub(crate) mod nla;
 mod qdisc;
 mod tbf;
+mod tproxy_route;
 mod u32;
 
 pub use classify::{htb_class_message, message_bytes, u32_filter_message};

@@ -1,0 +1,24 @@
+# The real HTTP server of node-agent/tests/http_faults.rs: Python's http.server, HTTP/1.1
+# with keep-alive, answering every GET with a JSON body and an `X-Server: real` header.
+import json
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        body = json.dumps({"status": "ok", "path": self.path, "server": "python"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Server", "real")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), Handler).serve_forever()

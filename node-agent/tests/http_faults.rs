@@ -1,0 +1,334 @@
+//! HTTP faults against the real kernel: a target namespace (b) runs a real HTTP server
+//! (Python's http.server, `tests/http/server.py`) on 10.77.0.2:8080, and a real client
+//! (curl, or a raw keep-alive TCP client) in the other namespace (a) talks to it. Each
+//! test proves the fault took effect as the client sees it, that requests it does not
+//! pick pass untouched, and that recovery removed the nft table, the fwmark rule, the
+//! local route and the proxy (the namespaces' guards remove whatever a failing test left).
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use faultline_agent::Recovered;
+use faultline_agent::faults::{Family, Fault, FaultRecord};
+use faultline_spec::NodeFault;
+use faultline_spec::fault::http::HttpChanges;
+use faultline_spec::fault::{HttpAbort, HttpDelay, HttpMatch, HttpReplace, HttpReset, HttpTarget};
+use faultline_test_support::{NetnsPair, in_netns, sh};
+use support::netns_record;
+
+const SERVER: &str = "10.77.0.2:8080";
+
+/// The Python server in b; killed on drop.
+struct Server(Child);
+
+impl Server {
+    fn start(pair: &NetnsPair) -> Server {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/http/server.py");
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &pair.b,
+                "python3",
+                script,
+                "10.77.0.2",
+                "8080",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        let server = Server(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while curl(pair, "/ready").status != 200 {
+            assert!(Instant::now() < deadline, "the HTTP server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What curl saw.
+#[derive(Debug)]
+struct Seen {
+    /// curl's exit code (0 ok, 7 refused, 56 reset).
+    exit: i32,
+    status: u16,
+    headers: String,
+    body: String,
+    took: Duration,
+}
+
+/// `curl -i http://SERVER<path>` from a, a fresh connection each time.
+fn curl(pair: &NetnsPair, path: &str) -> Seen {
+    let started = Instant::now();
+    let out = Command::new("ip")
+        .args(["netns", "exec", &pair.a, "curl", "-sS", "-i", "-m", "5"])
+        .arg(format!("http://{SERVER}{path}"))
+        .output()
+        .expect("curl runs");
+    let took = started.elapsed();
+    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Seen {
+        exit: out.status.code().unwrap_or(-1),
+        status,
+        headers: head.to_ascii_lowercase(),
+        body: body.to_string(),
+        took,
+    }
+}
+
+/// What of the fault is left in b: its nft table, fwmark rules and the proxy's listener.
+fn leftovers(pair: &NetnsPair) -> String {
+    let tables = sh(&format!("ip netns exec {} nft list tables", pair.b));
+    let rules = sh(&format!("ip -n {} rule show", pair.b));
+    let mut left = String::new();
+    if tables.contains("faultline_") {
+        left += &tables;
+    }
+    if rules.contains("fwmark 0xfa2") {
+        left += &rules;
+    }
+    left
+}
+
+fn matching(path: &str) -> HttpMatch {
+    HttpMatch {
+        path: Some(path.into()),
+        ..HttpMatch::default()
+    }
+}
+
+async fn applied(tag: &str, pair: &NetnsPair, kind: NodeFault) -> (Family, FaultRecord) {
+    let rec = netns_record(tag, kind, &pair.b_path());
+    let fam = Family::of(&rec.kind);
+    fam.apply(&rec).await.unwrap();
+    (fam, rec)
+}
+
+/// Recovers, then checks nothing is left and the server answers as before.
+async fn recovered(fam: &Family, rec: &FaultRecord, pair: &NetnsPair, path: &str) {
+    assert_eq!(fam.recover(rec).await.unwrap(), Recovered::Removed);
+    assert_eq!(leftovers(pair), "", "left after recovery");
+    let after = curl(pair, path);
+    assert_eq!(after.status, 200, "after recovery: {after:?}");
+    assert!(after.headers.contains("x-server: real"), "{after:?}");
+    assert_eq!(fam.recover(rec).await.unwrap(), Recovered::AlreadyGone);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_abort_answers_picked_requests_and_passes_the_others_untouched() {
+    let pair = NetnsPair::new("httpabort");
+    let _server = Server::start(&pair);
+    let kind = NodeFault::HttpAbort(HttpAbort {
+        port: 8080,
+        direction: Default::default(),
+        matching: matching("/api/"),
+        target: HttpTarget::Request,
+        code: 503,
+        body: Some("down for chaos".into()),
+    });
+    let (fam, rec) = applied("httpabort", &pair, kind).await;
+    // Applying again is the same as once.
+    fam.apply(&rec).await.unwrap();
+    let base = fam.baseline(&rec).await;
+
+    let hit = tokio::task::block_in_place(|| curl(&pair, "/api/orders"));
+    assert_eq!(hit.status, 503, "{hit:?}");
+    assert_eq!(hit.body, "down for chaos");
+    assert!(
+        !hit.headers.contains("x-server"),
+        "the server never answered: {hit:?}"
+    );
+    let other = tokio::task::block_in_place(|| curl(&pair, "/web/index"));
+    assert_eq!(other.status, 200, "{other:?}");
+    assert!(other.headers.contains("x-server: real"), "{other:?}");
+    assert!(other.body.contains(r#""path": "/web/index""#), "{other:?}");
+
+    let seen = fam.observe(&rec, &base).await;
+    assert!(seen.effective, "{}", seen.evidence);
+    assert!(
+        seen.evidence
+            .contains("1 of 2 requests aborted since apply, 1 passed on untouched"),
+        "{}",
+        seen.evidence
+    );
+    recovered(&fam, &rec, &pair, "/api/orders").await;
+    assert!(!fam.observe(&rec, &base).await.effective);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_delay_holds_picked_requests_for_the_delay() {
+    let pair = NetnsPair::new("httpdelay");
+    let _server = Server::start(&pair);
+    let kind = NodeFault::HttpDelay(HttpDelay {
+        port: 8080,
+        direction: Default::default(),
+        matching: matching("/slow"),
+        target: HttpTarget::Request,
+        delay: faultline_spec::Duration::from_millis(600),
+    });
+    let (fam, rec) = applied("httpdelay", &pair, kind).await;
+    let slow = tokio::task::block_in_place(|| curl(&pair, "/slow/x"));
+    let fast = tokio::task::block_in_place(|| curl(&pair, "/fast"));
+    assert_eq!((slow.status, fast.status), (200, 200), "{slow:?} {fast:?}");
+    assert!(slow.took >= Duration::from_millis(600), "{slow:?}");
+    assert!(fast.took < Duration::from_millis(500), "{fast:?}");
+    let seen = fam
+        .observe(&rec, &faultline_agent::faults::Baseline::now(Some(0)))
+        .await;
+    assert!(
+        seen.evidence.contains("1 of 2 requests delayed"),
+        "{}",
+        seen.evidence
+    );
+    recovered(&fam, &rec, &pair, "/slow/x").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_reset_resets_the_client_connection() {
+    let pair = NetnsPair::new("httpreset");
+    let _server = Server::start(&pair);
+    let kind = NodeFault::HttpReset(HttpReset {
+        port: 8080,
+        direction: Default::default(),
+        matching: matching("/api/"),
+        target: HttpTarget::Request,
+    });
+    let (fam, rec) = applied("httpreset", &pair, kind).await;
+    let hit = tokio::task::block_in_place(|| curl(&pair, "/api/x"));
+    // curl 56: "Recv failure: Connection reset by peer".
+    assert_eq!((hit.exit, hit.status), (56, 0), "{hit:?}");
+    let other = tokio::task::block_in_place(|| curl(&pair, "/web"));
+    assert_eq!(other.status, 200, "{other:?}");
+    recovered(&fam, &rec, &pair, "/api/x").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_replace_patches_the_json_body_and_sets_headers_of_responses() {
+    let pair = NetnsPair::new("httprepl");
+    let _server = Server::start(&pair);
+    let kind = NodeFault::HttpReplace(HttpReplace {
+        port: 8080,
+        direction: Default::default(),
+        matching: matching("/api/"),
+        target: HttpTarget::Response,
+        replace: HttpChanges {
+            headers: [("X-Chaos".to_string(), "replaced".to_string())].into(),
+            body: None,
+            patch: Some(serde_json::json!({"status": "degraded", "server": null})),
+        },
+    });
+    let (fam, rec) = applied("httprepl", &pair, kind).await;
+    let hit = tokio::task::block_in_place(|| curl(&pair, "/api/state"));
+    assert_eq!(hit.status, 200, "{hit:?}");
+    assert!(hit.headers.contains("x-chaos: replaced"), "{hit:?}");
+    assert!(
+        hit.headers.contains("x-server: real"),
+        "the server answered: {hit:?}"
+    );
+    let body: serde_json::Value = serde_json::from_str(&hit.body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "degraded", "path": "/api/state"})
+    );
+    assert!(
+        hit.headers
+            .contains(&format!("content-length: {}", hit.body.len())),
+        "{hit:?}"
+    );
+    let other = tokio::task::block_in_place(|| curl(&pair, "/web"));
+    assert!(other.body.contains(r#""status": "ok""#), "{other:?}");
+    recovered(&fam, &rec, &pair, "/api/state").await;
+}
+
+/// One HTTP/1.1 keep-alive request on `conn`: the status, or the error that ended it.
+fn keep_alive_get(conn: &mut TcpStream, path: &str) -> std::io::Result<u16> {
+    conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut length = 0;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        if h.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keep_alive_connection_open_before_injection_is_cut_and_the_next_one_faulted() {
+    let pair = NetnsPair::new("httpkeep");
+    let _server = Server::start(&pair);
+    let mut conn = in_netns(&pair.a_path(), || TcpStream::connect(SERVER)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    assert_eq!(keep_alive_get(&mut conn, "/api/1").unwrap(), 200, "before");
+    assert_eq!(
+        keep_alive_get(&mut conn, "/api/2").unwrap(),
+        200,
+        "kept alive"
+    );
+
+    let kind = NodeFault::HttpAbort(HttpAbort {
+        port: 8080,
+        direction: Default::default(),
+        matching: HttpMatch::default(),
+        target: HttpTarget::Request,
+        code: 500,
+        body: None,
+    });
+    let (fam, rec) = applied("httpkeep", &pair, kind).await;
+    // Without the cut this request would reach the server on the old connection.
+    let old = tokio::task::block_in_place(|| keep_alive_get(&mut conn, "/api/3"));
+    assert!(old.is_err(), "the old connection still answers: {old:?}");
+    let mut fresh = in_netns(&pair.a_path(), || TcpStream::connect(SERVER)).unwrap();
+    fresh
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let new = tokio::task::block_in_place(|| keep_alive_get(&mut fresh, "/api/4"));
+    assert_eq!(new.unwrap(), 500, "a new connection goes through the proxy");
+    assert_eq!(
+        tokio::task::block_in_place(|| keep_alive_get(&mut fresh, "/api/5")).unwrap(),
+        500,
+        "and stays faulted while kept alive"
+    );
+    recovered(&fam, &rec, &pair, "/api/6").await;
+    // Recovery ends the proxied connection too: nothing keeps faulting it.
+    let after = tokio::task::block_in_place(|| keep_alive_get(&mut fresh, "/api/7"));
+    assert!(
+        after.is_err(),
+        "a proxied connection outlived the fault: {after:?}"
+    );
+}
