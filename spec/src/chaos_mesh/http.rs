@@ -262,9 +262,12 @@ fn replace_fields(
     found: &mut Vec<(&str, Effect)>,
 ) -> bool {
     let why = "faultline changes headers and bodies, not where a request goes";
-    let mut ok = ["path", "method", "queries"]
+    // Every refused field is reported, not just the first.
+    let refused = ["path", "method", "queries"]
         .into_iter()
-        .fold(true, |ok, f| unsupported(cx, r, f, why) && ok);
+        .filter(|f| !unsupported(cx, r, f, why))
+        .count();
+    let mut ok = refused == 0;
     if let Some(n) = r.get("headers") {
         match cx.string_map(n, &r.at("headers")) {
             Some(h) => changes.headers.extend(h),
