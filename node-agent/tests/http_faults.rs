@@ -14,11 +14,13 @@ use std::time::{Duration, Instant};
 
 use faultline_agent::Recovered;
 use faultline_agent::faults::{Family, Fault, FaultRecord};
-use faultline_spec::NodeFault;
+use faultline_agent::protocol::ApplyRequest;
+use faultline_agent::{AgentClient, FaultId};
 use faultline_spec::fault::http::HttpChanges;
 use faultline_spec::fault::{HttpAbort, HttpDelay, HttpMatch, HttpReplace, HttpReset, HttpTarget};
+use faultline_spec::{LocalTarget, NodeFault};
 use faultline_test_support::{NetnsPair, in_netns, sh};
-use support::netns_record;
+use support::{AgentProc, netns_record};
 
 const SERVER: &str = "10.77.0.2:8080";
 
@@ -71,9 +73,15 @@ struct Seen {
 
 /// `curl -i http://SERVER<path>` from a, a fresh connection each time.
 fn curl(pair: &NetnsPair, path: &str) -> Seen {
+    curl_with(pair, path, &[])
+}
+
+/// The same with more curl arguments.
+fn curl_with(pair: &NetnsPair, path: &str, more: &[&str]) -> Seen {
     let started = Instant::now();
     let out = Command::new("ip")
         .args(["netns", "exec", &pair.a, "curl", "-sS", "-i", "-m", "5"])
+        .args(more)
         .arg(format!("http://{SERVER}{path}"))
         .output()
         .expect("curl runs");
@@ -95,10 +103,15 @@ fn curl(pair: &NetnsPair, path: &str) -> Seen {
     }
 }
 
-/// What of the fault is left in b: its nft table, fwmark rules and the proxy's listener.
+/// What of the fault is left in b: its nft table and fwmark rules.
 fn leftovers(pair: &NetnsPair) -> String {
-    let tables = sh(&format!("ip netns exec {} nft list tables", pair.b));
-    let rules = sh(&format!("ip -n {} rule show", pair.b));
+    leftovers_in(&pair.b)
+}
+
+/// What of an HTTP fault is left in the namespace `ns`.
+fn leftovers_in(ns: &str) -> String {
+    let tables = sh(&format!("ip netns exec {ns} nft list tables"));
+    let rules = sh(&format!("ip -n {ns} rule show"));
     let mut left = String::new();
     if tables.contains("faultline_") {
         left += &tables;
@@ -331,4 +344,130 @@ async fn a_keep_alive_connection_open_before_injection_is_cut_and_the_next_one_f
         after.is_err(),
         "a proxied connection outlived the fault: {after:?}"
     );
+}
+
+fn abort_all(code: u16) -> NodeFault {
+    NodeFault::HttpAbort(HttpAbort {
+        port: 8080,
+        direction: Default::default(),
+        matching: HttpMatch::default(),
+        target: HttpTarget::Request,
+        code,
+        body: None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_faults_the_requests_the_target_sends_and_passes_the_others_on() {
+    let pair = NetnsPair::new("httpout");
+    let _server = Server::start(&pair);
+    // The fault is on a, the client: its requests to port 8080 anywhere.
+    let kind = NodeFault::HttpAbort(HttpAbort {
+        port: 8080,
+        direction: faultline_spec::fault::HttpDirection::Outbound,
+        matching: matching("/api/"),
+        target: HttpTarget::Request,
+        code: 429,
+        body: None,
+    });
+    let rec = netns_record("httpout", kind, &pair.a_path());
+    let fam = Family::of(&rec.kind);
+    fam.apply(&rec).await.unwrap();
+    let hit = tokio::task::block_in_place(|| curl(&pair, "/api/x"));
+    assert_eq!(hit.status, 429, "{hit:?}");
+    // Passed on by the proxy's own (marked) connection, which the rules let through.
+    let other = tokio::task::block_in_place(|| curl(&pair, "/web"));
+    assert_eq!(other.status, 200, "{other:?}");
+    assert!(other.headers.contains("x-server: real"), "{other:?}");
+    let seen = fam
+        .observe(&rec, &faultline_agent::faults::Baseline::now(Some(0)))
+        .await;
+    assert!(seen.effective, "{}", seen.evidence);
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+    assert_eq!(leftovers_in(&pair.a), "");
+    assert_eq!(
+        tokio::task::block_in_place(|| curl(&pair, "/api/x")).status,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2c_and_grpc_requests_are_aborted_as_their_protocol_expects() {
+    let pair = NetnsPair::new("httph2");
+    let _server = Server::start(&pair);
+    let (fam, rec) = applied("httph2", &pair, abort_all(503)).await;
+    let h2 =
+        tokio::task::block_in_place(|| curl_with(&pair, "/api/x", &["--http2-prior-knowledge"]));
+    assert!(h2.headers.starts_with("http/2 503"), "{h2:?}");
+    let grpc = tokio::task::block_in_place(|| {
+        curl_with(
+            &pair,
+            "/shop.Cart/Add",
+            &[
+                "--http2-prior-knowledge",
+                "-X",
+                "POST",
+                "-H",
+                "content-type: application/grpc",
+                "--data-binary",
+                "@/dev/null",
+            ],
+        )
+    });
+    // Trailers-Only: HTTP 200, grpc-status UNAVAILABLE (14) for 503.
+    assert!(grpc.headers.starts_with("http/2 200"), "{grpc:?}");
+    assert!(grpc.headers.contains("grpc-status: 14"), "{grpc:?}");
+    assert!(
+        grpc.headers.contains("content-type: application/grpc"),
+        "{grpc:?}"
+    );
+    recovered(&fam, &rec, &pair, "/api/x").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_left_by_a_killed_agent_are_removed_when_it_restarts() {
+    let pair = NetnsPair::new("httpcrash");
+    let _server = Server::start(&pair);
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "http-crash-test-token\n").unwrap();
+    let state = dir.path().join("state");
+    let agent = AgentProc::start(&state, &token_file, 0);
+    let port = agent.port;
+    let client = AgentClient::new(agent.url(), Some("http-crash-test-token".into())).unwrap();
+    let id = format!("httpcrash-{}", std::process::id());
+    client
+        .apply(&ApplyRequest {
+            id: FaultId::new(&id).unwrap(),
+            kind: abort_all(503),
+            targets: vec![LocalTarget::Netns(pair.b_path().display().to_string())],
+            lease_seconds: 60,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        tokio::task::block_in_place(|| curl(&pair, "/x")).status,
+        503
+    );
+
+    agent.signal(nix::sys::signal::Signal::SIGKILL);
+    drop(agent);
+    // The proxy died with the agent; its rules are still there (the journal names them),
+    // and traffic reaches the server again: a tproxy rule with no listener matches nothing.
+    assert_ne!(
+        leftovers(&pair),
+        "",
+        "the rules outlived the agent, as they must until restart"
+    );
+    assert_eq!(
+        tokio::task::block_in_place(|| curl(&pair, "/x")).status,
+        200
+    );
+
+    let agent = AgentProc::start(&state, &token_file, port);
+    let gone =
+        faultline_test_support::wait_until(Duration::from_secs(10), || leftovers(&pair).is_empty());
+    assert!(gone.is_some(), "left after restart: {}", leftovers(&pair));
+    let client = AgentClient::new(agent.url(), Some("http-crash-test-token".into())).unwrap();
+    assert!(client.list().await.unwrap().faults.is_empty());
 }

@@ -21,4 +21,10 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), Handler).serve_forever()
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # The faults cut connections on purpose (a reset, SOCK_DESTROY at injection).
+        pass
+
+
+Server((sys.argv[1], int(sys.argv[2])), Handler).serve_forever()
