@@ -14,6 +14,8 @@ const NET: &str = "apiVersion: chaos-mesh.org/v1alpha1\nkind: NetworkChaos\nmeta
 const POD: &str = "apiVersion: chaos-mesh.org/v1alpha1\nkind: PodChaos\nmetadata: {name: p}\nspec:\n  mode: all\n  selector: {namespaces: [final]}\n";
 const WF: &str = "apiVersion: chaos-mesh.org/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  entry: main\n  templates:\n";
 
+const HTTP_CM: &str = "apiVersion: chaos-mesh.org/v1alpha1\nkind: HTTPChaos\nmetadata: {name: h}\nspec:\n  mode: all\n  selector: {namespaces: [final]}\n  duration: 30s\n";
+
 fn native(body: &str) -> String {
     format!("{NATIVE}{LOCAL}{body}")
 }
@@ -110,6 +112,16 @@ fn cases() -> Vec<(&'static str, String, &'static str, usize, &'static str)> {
         ("httpReplace patch a list", native("    - httpReplace:\n        port: 80\n        replace: {patch: [1, 2]}\n      duration: 1s\n"), "spec.steps[0].httpReplace.replace.patch", 9, "JSON merge-patch"),
         ("httpReplace bad header", native("    - httpReplace:\n        port: 80\n        replace:\n          headers: {'a:b': c}\n      duration: 1s\n"), "spec.steps[0].httpReplace.replace.headers.a:b", 10, "not a header name"),
         ("httpReplace unknown field", native("    - httpReplace:\n        port: 80\n        replace: {status: 500}\n      duration: 1s\n"), "spec.steps[0].httpReplace.replace.status", 9, "unknown field"),
+        ("cm http without target", with(HTTP_CM, "  port: 80\n  abort: true\n"), "spec.target", 5, "Request or Response"),
+        ("cm http target lower case", with(HTTP_CM, "  target: request\n  port: 80\n  abort: true\n"), "spec.target", 8, "Request"),
+        ("cm http without port", with(HTTP_CM, "  target: Request\n  abort: true\n"), "spec.port", 5, "missing required field `port`"),
+        ("cm http without effect", with(HTTP_CM, "  target: Request\n  port: 80\n"), "spec.abort", 5, "does nothing"),
+        ("cm http abort and delay", with(HTTP_CM, "  target: Request\n  port: 80\n  abort: true\n  delay: 1s\n"), "spec.delay", 11, "split it"),
+        ("cm http replace path", with(HTTP_CM, "  target: Request\n  port: 80\n  replace:\n    path: /v2\n"), "spec.replace.path", 11, "not where a request goes"),
+        ("cm http tls", with(HTTP_CM, "  target: Request\n  port: 443\n  abort: true\n  tls: {secretName: s}\n"), "spec.tls", 11, "does not intercept TLS"),
+        ("cm http response code matcher", with(HTTP_CM, "  target: Response\n  port: 80\n  code: 500\n  abort: true\n"), "spec.code", 10, "does not match responses by status"),
+        ("cm http bad base64 body", with(HTTP_CM, "  target: Response\n  port: 80\n  replace:\n    body: '***'\n"), "spec.replace.body", 11, "not base64"),
+        ("cm http patch not JSON", with(HTTP_CM, "  target: Response\n  port: 80\n  patch:\n    body: {type: JSON, value: 'nope'}\n"), "spec.patch.body.value", 11, "not a JSON object"),
         ("diskFill without fill or size", native("    - diskFill: {path: /data}\n      duration: 1s\n"), "spec.steps[0].diskFill.fill", 7, "`fill` (how full, in percent) or `size`"),
         ("diskFill fill above the margin", native("    - diskFill:\n        path: /data\n        fill: 100\n      duration: 1s\n"), "spec.steps[0].diskFill.fill", 9, "allowed above 0 up to 99"),
         ("diskFill relative path", native("    - diskFill:\n        path: data\n        size: 1GiB\n      duration: 1s\n"), "spec.steps[0].diskFill.path", 8, "must be an absolute path"),
