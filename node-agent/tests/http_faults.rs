@@ -471,3 +471,25 @@ async fn rules_left_by_a_killed_agent_are_removed_when_it_restarts() {
     let client = AgentClient::new(agent.url(), Some("http-crash-test-token".into())).unwrap();
     assert!(client.list().await.unwrap().faults.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_that_fails_half_way_leaves_nothing_behind() {
+    let pair = NetnsPair::new("httpfail");
+    let _server = Server::start(&pair);
+    let rec = netns_record("httpfail", abort_all(503), &pair.b_path());
+    // A chain of another type under the fault's table name makes the nft step fail, after
+    // the proxy started and the fwmark rule and route were added.
+    let table = faultline_agent::faults::partition::table_name(&rec);
+    sh(&format!(
+        "ip netns exec {} nft 'add table ip {table}; add chain ip {table} prerouting {{ type nat hook prerouting priority -100; }}'",
+        pair.b
+    ));
+    let fam = Family::of(&rec.kind);
+    let e = fam.apply(&rec).await.unwrap_err().to_string();
+    assert!(e.contains("nft"), "{e}");
+    assert_eq!(leftovers(&pair), "", "left after a failed apply");
+    let listeners = sh(&format!("ip netns exec {} ss -Htln", pair.b));
+    assert_eq!(listeners.lines().count(), 1, "only the server listens: {listeners}");
+    assert!(!fam.observe(&rec, &faultline_agent::faults::Baseline::now(None)).await.effective);
+    assert_eq!(tokio::task::block_in_place(|| curl(&pair, "/x")).status, 200);
+}
