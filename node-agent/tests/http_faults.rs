@@ -489,7 +489,18 @@ async fn an_apply_that_fails_half_way_leaves_nothing_behind() {
     assert!(e.contains("nft"), "{e}");
     assert_eq!(leftovers(&pair), "", "left after a failed apply");
     let listeners = sh(&format!("ip netns exec {} ss -Htln", pair.b));
-    assert_eq!(listeners.lines().count(), 1, "only the server listens: {listeners}");
-    assert!(!fam.observe(&rec, &faultline_agent::faults::Baseline::now(None)).await.effective);
-    assert_eq!(tokio::task::block_in_place(|| curl(&pair, "/x")).status, 200);
+    assert_eq!(
+        listeners.lines().count(),
+        1,
+        "only the server listens: {listeners}"
+    );
+    assert!(
+        !fam.observe(&rec, &faultline_agent::faults::Baseline::now(None))
+            .await
+            .effective
+    );
+    assert_eq!(
+        tokio::task::block_in_place(|| curl(&pair, "/x")).status,
+        200
+    );
 }
