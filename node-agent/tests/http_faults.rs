@@ -504,3 +504,123 @@ async fn an_apply_that_fails_half_way_leaves_nothing_behind() {
         200
     );
 }
+
+/// The Python server serving HTTPS on 10.77.0.2:8443 with a fresh self-signed
+/// certificate (in the temp dir held beside it); killed on drop.
+struct TlsServer(Child, #[allow(dead_code)] tempfile::TempDir);
+
+impl TlsServer {
+    fn start(pair: &NetnsPair) -> TlsServer {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        sh(&format!(
+            "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=10.77.0.2 -keyout {} -out {} 2>/dev/null",
+            key.display(),
+            cert.display()
+        ));
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/http/server.py");
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &pair.b,
+                "python3",
+                script,
+                "10.77.0.2",
+                "8443",
+            ])
+            .args([&cert, &key])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        let server = TlsServer(child, dir);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while https(pair).1 != 200 {
+            assert!(Instant::now() < deadline, "the HTTPS server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `curl -k https://10.77.0.2:8443/` from a: (curl's exit code, status, time taken).
+fn https(pair: &NetnsPair) -> (i32, u16, Duration) {
+    let started = Instant::now();
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &pair.a,
+            "curl",
+            "-sk",
+            "-m",
+            "5",
+            "-o",
+            "/dev/null",
+        ])
+        .args(["-w", "%{http_code}", "https://10.77.0.2:8443/"])
+        .output()
+        .expect("curl runs");
+    let status = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    (out.status.code().unwrap_or(-1), status, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_connections_are_faulted_whole_or_passed_through_untouched() {
+    let pair = NetnsPair::new("httptls");
+    let _server = TlsServer::start(&pair);
+    let reset = |m: HttpMatch| {
+        NodeFault::HttpReset(HttpReset {
+            port: 8443,
+            direction: Default::default(),
+            matching: m,
+            target: HttpTarget::Request,
+        })
+    };
+    let delay = |m: HttpMatch| {
+        NodeFault::HttpDelay(HttpDelay {
+            port: 8443,
+            direction: Default::default(),
+            matching: m,
+            target: HttpTarget::Request,
+            delay: faultline_spec::Duration::from_millis(700),
+        })
+    };
+    // No method, path or header to read: the connection is the unit.
+    let (fam, rec) = applied("httptls", &pair, reset(HttpMatch::default())).await;
+    let (exit, status, _) = tokio::task::block_in_place(|| https(&pair));
+    assert_ne!(exit, 0, "the TLS connection was reset");
+    assert_eq!(status, 0);
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+
+    let (fam, rec) = applied("httptls", &pair, delay(HttpMatch::default())).await;
+    let (exit, status, took) = tokio::task::block_in_place(|| https(&pair));
+    assert_eq!((exit, status), (0, 200));
+    assert!(took >= Duration::from_millis(700), "{took:?}");
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+
+    // A path the proxy cannot read in TLS: passed through untouched.
+    let (fam, rec) = applied("httptls", &pair, reset(matching("/api/"))).await;
+    let (exit, status, _) = tokio::task::block_in_place(|| https(&pair));
+    assert_eq!((exit, status), (0, 200), "passed through");
+    let seen = fam
+        .observe(&rec, &faultline_agent::faults::Baseline::now(Some(0)))
+        .await;
+    assert!(
+        seen.evidence.contains("0 of 1 requests reset"),
+        "{}",
+        seen.evidence
+    );
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+    assert_eq!(leftovers(&pair), "");
+}

@@ -1,6 +1,8 @@
 # The real HTTP server of node-agent/tests/http_faults.rs: Python's http.server, HTTP/1.1
 # with keep-alive, answering every GET with a JSON body and an `X-Server: real` header.
+# With a certificate and key file as third and fourth arguments it serves HTTPS.
 import json
+import ssl
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -27,4 +29,9 @@ class Server(ThreadingHTTPServer):
         pass
 
 
-Server((sys.argv[1], int(sys.argv[2])), Handler).serve_forever()
+server = Server((sys.argv[1], int(sys.argv[2])), Handler)
+if len(sys.argv) > 4:
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(sys.argv[3], sys.argv[4])
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
