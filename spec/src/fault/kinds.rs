@@ -347,6 +347,7 @@ fault_kinds! {
     /// `port` is not decoded: a TLS connection is faulted as a whole (held `delay`
     /// before it is passed on; `httpReset`: reset) when `match` names no method, path
     /// or header, and passed through untouched otherwise.
+    /// How it works, step by step: `docs/http-faults.md`.
     node HttpDelay "httpDelay" {
         targets: Targets::LocalOrPods,
         instant: false,
