@@ -10,9 +10,10 @@
 //!   `outbound`, an output `route` chain marking `tcp dport PORT` packets M (except the
 //!   proxy's own, marked [`UPSTREAM_MARK`]), which the rule reroutes through `lo`, and
 //!   a prerouting `tproxy` rule for them there;
-//! - then cuts the TCP connections on PORT that were open before (`ss -K`, the kernel's
-//!   `SOCK_DESTROY` through `sock_diag`), so keep-alive clients reconnect through the
-//!   proxy: an established socket is never handed to `tproxy`.
+//! - then cuts the TCP connections on PORT that were open before (the kernel's
+//!   `SOCK_DESTROY` over `NETLINK_SOCK_DIAG`, `netlink/sock_destroy.rs`; what `ss -K`
+//!   does), so keep-alive clients reconnect through the proxy: an established socket is
+//!   never handed to `tproxy`.
 //!
 //! M and T are derived from the fault id, so two HTTP faults in one namespace (other
 //! ports) never share a rule. Apply twice is once (the running proxy is kept, the table
@@ -31,7 +32,7 @@ use super::partition::{blocking, nft, table_name};
 use super::record::{FaultId, FaultRecord, Recovered};
 use crate::error::FaultError;
 use crate::httpproxy::{self, Policy, Proxy, Stats, UPSTREAM_MARK};
-use crate::netlink::Netlink;
+use crate::netlink::{Netlink, PortSide, destroy_tcp};
 use crate::netns;
 use faultline_spec::NodeFault;
 use faultline_spec::fault::HttpDirection;
@@ -126,34 +127,6 @@ fn read_table(netns: &Path, table: &str) -> Result<Option<Vec<u64>>, FaultError>
     ))
 }
 
-/// Cuts the established TCP connections on `port` in the namespace (`ss -K`: a
-/// `SOCK_DESTROY` request over `NETLINK_SOCK_DIAG` per matching socket; the kernel
-/// needs `CONFIG_INET_DIAG_DESTROY`). Inbound: the server's sockets (source port);
-/// outbound: the client's (destination port). Both ends see a reset.
-fn cut_connections(netns: &Path, port: u16, direction: HttpDirection) -> Result<(), FaultError> {
-    let side = match direction {
-        HttpDirection::Inbound => "sport",
-        HttpDirection::Outbound => "dport",
-    };
-    let filter = format!("( {side} = :{port} )");
-    let out = netns::command_in(netns, "ss")?
-        .args(["-K", "-t", "-n", "state", "established", &filter])
-        .output()
-        .map_err(|e| FaultError::Command {
-            program: "ss",
-            action: format!("cut connections on port {port} in {}", netns.display()),
-            detail: format!("cannot run ss ({e}); install the iproute2 package"),
-        })?;
-    if !out.status.success() {
-        return Err(FaultError::Command {
-            program: "ss",
-            action: format!("cut connections on port {port} in {}", netns.display()),
-            detail: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    Ok(())
-}
-
 impl Http {
     async fn set_up(&self, rec: &FaultRecord, netns: &Path) -> Result<(), FaultError> {
         let policy = Policy::of(&rec.kind).ok_or_else(|| unsupported(rec, "not an HTTP fault"))?;
@@ -179,8 +152,14 @@ impl Http {
         let path = netns.to_path_buf();
         blocking(move || nft(&path, &["-f", "-"], &script, &action).map(drop)).await?;
         if fresh {
+            // Inbound: the server's sockets (local port); outbound: the client's.
+            let side = match direction {
+                HttpDirection::Inbound => PortSide::Local,
+                HttpDirection::Outbound => PortSide::Remote,
+            };
             let path = netns.to_path_buf();
-            blocking(move || cut_connections(&path, port, direction)).await?;
+            let cut = blocking(move || destroy_tcp(&path, port, side)).await?;
+            tracing::debug!(fault = %rec.id.as_str(), cut, "connections open before the HTTP fault were cut");
         }
         Ok(())
     }
