@@ -229,6 +229,8 @@ def build(t, kernel):
         if i == "P8" and n.startswith("resolve_"):
             t.row("P8", y, "", "(resolve only)", "")
     p14_rows(t)
+    p12_rows(t)
+    p9_rows(t)
 
 
 def p14_rows(t):
@@ -245,7 +247,9 @@ def p14_rows(t):
         t.row("P14", x, f"p50 {p50:.2f} s, p99 {p99:.2f} s", "p50, p99 ≤ TTL 5 s + 1 s",
               yes(p50 <= 6 and p99 <= 6))
 
-    # P12: the web console's runs page with 10,000 runs stored (issue 26).
+
+def p12_rows(t):
+    """P12: the web console's runs page with 10,000 runs stored (issue 26)."""
     x = t.get("P12", "first_load_kb")
     if x:
         t.row("P12", x, "", "≤ 100 KB", yes(max(x["samples"]) <= 100))
@@ -262,6 +266,25 @@ def p14_rows(t):
             t.missing("P12", "console runs page rendered in chromium", "console_load: chromium/selenium missing")
     else:
         t.missing("P12", "web console runs page, 10,000 runs", "console_load")
+
+
+def p9_rows(t):
+    """P9: HTTP proxy with no matching rule vs direct, haproxy beside it, same run."""
+    dp, fp, hp = t.get("P9", "direct_p50"), t.get("P9", "faultline_p50"), t.get("P9", "haproxy_p50")
+    dr, fr, hr = t.get("P9", "direct_rps"), t.get("P9", "faultline_rps"), t.get("P9", "haproxy_rps")
+    if dp and fp and dr and fr:
+        med = lambda x: statistics.median(x["samples"])
+        added = med(fp) - med(dp)
+        share = med(fr) / med(dr)
+        t.row("P9", fp, f"+{added:.0f} µs p50 over direct", "added p50 ≤ 100 µs", yes(added <= 100))
+        t.row("P9", fr, f"{100 * share:.0f}% of direct", "≥ 80% of direct", yes(share >= 0.8))
+        t.row("P9", dp, "", "(direct, compared)", "")
+        t.row("P9", dr, "", "(direct, compared)", "")
+        if hp and hr:
+            t.row("P9", hp, f"+{med(hp) - med(dp):.0f} µs p50 over direct", "(haproxy, side by side)", "")
+            t.row("P9", hr, f"{100 * med(hr) / med(dr):.0f}% of direct", "(haproxy, side by side)", "")
+    else:
+        t.missing("P9", "HTTP pass-through: proxy with no matching rule vs direct vs haproxy", "http_passthrough")
 
 
 def machine(load_start):
@@ -391,6 +414,13 @@ NOTES = """
   then `bench/console_render.py` loads the page in headless chromium and reads the
   script's `faultline-ready` mark (from navigation start to the 50 runs drawn; the first
   load, which warms chromium, is not counted).
+- **P9** `node-agent/benches/http_passthrough.rs`: a hyper server in one test namespace,
+  `wrk -c16` (5 s, small GET, keep-alive) in the other, three ways in one run: direct;
+  through the HTTP faults' proxy (an `httpDelay` whose `match` picks no request, so every
+  request is passed on untouched: `tproxy` rule, hyper server and client); through Debian's
+  `haproxy` (`mode http`, keep-alive to the server) in the server's namespace. The server,
+  the proxy and `wrk` share the 2 cores, so the ratios, not the absolute figures, are the
+  result.
 - **P8** `service/benches/pods_inject.rs`: one run of the real engine in cluster mode
   pauses 10,000 pods spread over 10 nodes; each node's agent is a real `faultline-agent` on
   its own loopback address. The Kubernetes API is kube's mock service with real PodList

@@ -295,6 +295,8 @@ fn lasts(k: &KindDecl) -> &'static str {
 fn chaos_mesh(c: ChaosMesh) -> String {
     let select = if c.kind == "StressChaos" {
         format!("`stressors.{}`", c.action)
+    } else if c.kind == "HTTPChaos" {
+        format!("`{}`", c.action)
     } else {
         format!("`action: {}`", c.action)
     };
