@@ -3,8 +3,9 @@
 //! to the target's nameserver, relaying the answer unchanged.
 //!
 //! Its sockets are made in the target's namespace (on the netns worker, `netns::run_in`),
-//! so the proxy listens on that namespace's `127.0.0.1` and its upstream queries leave
-//! from there too, marked with [`MARK`] so the fault's nftables redirect lets them pass.
+//! so the proxy listens on that namespace's `127.0.0.1` and `::1` (one port for both: an
+//! nft `redirect` sends IPv4 to the first and IPv6 to the second) and its upstream queries
+//! leave from there too, marked with [`MARK`] so the fault's nftables redirect lets them pass.
 //! The tasks live in the agent: the proxy dies with it, and the nft table that would
 //! then point at nothing is named by the journal and removed by recovery.
 //!
@@ -110,6 +111,8 @@ impl Stats {
 pub struct Proxy {
     /// The port it listens on, UDP and TCP, at `127.0.0.1` in the target's namespace.
     pub port: u16,
+    /// Whether it also listens on that port at `::1` (the namespace has IPv6).
+    pub ipv6: bool,
     /// Its counters.
     pub stats: Arc<Stats>,
     /// The upstream it forwards to.
@@ -209,6 +212,68 @@ fn io_err(action: &'static str, path: &Path, source: io::Error) -> FaultError {
     }
 }
 
+/// The proxy's listening sockets, bound in the target's namespace: UDP and TCP on one
+/// port at `127.0.0.1` and, when the namespace has IPv6, at `::1`.
+struct Listeners {
+    port: u16,
+    udp: Vec<std::net::UdpSocket>,
+    tcp: Vec<std::net::TcpListener>,
+    ipv6: bool,
+}
+
+/// Whether `e` says the namespace has no IPv6 (`disable_ipv6`, or no IPv6 in the kernel):
+/// the proxy then serves IPv4 only, and IPv6 queries are not redirected.
+fn no_ipv6(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::AddrNotAvailable || e.raw_os_error() == Some(nix::libc::EAFNOSUPPORT)
+}
+
+/// Binds [`Listeners`] on one free port; run inside the namespace. A port the kernel gave
+/// the IPv4 UDP socket may be taken for another of the four: then another port is tried.
+fn bind_listeners() -> io::Result<Listeners> {
+    let mut last = None;
+    for _ in 0..32 {
+        let udp4 = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let port = udp4.local_addr()?.port();
+        let tcp4 = match std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                last = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let v6 = std::net::UdpSocket::bind((Ipv6Addr::LOCALHOST, port))
+            .and_then(|u| Ok((u, std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, port))?)));
+        let (mut udp, mut tcp) = (vec![udp4], vec![tcp4]);
+        let ipv6 = match v6 {
+            Ok((u, t)) => {
+                udp.push(u);
+                tcp.push(t);
+                true
+            }
+            Err(e) if no_ipv6(&e) => false,
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                last = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        for u in &udp {
+            u.set_nonblocking(true)?;
+        }
+        for t in &tcp {
+            t.set_nonblocking(true)?;
+        }
+        return Ok(Listeners {
+            port,
+            udp,
+            tcp,
+            ipv6,
+        });
+    }
+    Err(last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AddrInUse)))
+}
+
 /// Starts a proxy in the network namespace at `netns` that forwards to `upstream`.
 pub async fn start(
     netns: &Path,
@@ -216,28 +281,24 @@ pub async fn start(
     policy: Policy,
 ) -> Result<Proxy, FaultError> {
     let path = netns.to_path_buf();
-    let (udp, tcp) = tokio::task::spawn_blocking(move || {
-        netns::run_in(&path, || -> io::Result<_> {
-            let udp = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
-            let port = udp.local_addr()?.port();
-            let tcp = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
-            udp.set_nonblocking(true)?;
-            tcp.set_nonblocking(true)?;
-            Ok((udp, tcp))
-        })
-    })
-    .await
-    .map_err(|e| io_err("start the DNS proxy in", netns, io::Error::other(e)))??
-    .map_err(|e| io_err("bind the DNS proxy in", netns, e))?;
-    let udp = Arc::new(
-        UdpSocket::from_std(udp).map_err(|e| io_err("register the DNS proxy of", netns, e))?,
-    );
-    let tcp =
-        TcpListener::from_std(tcp).map_err(|e| io_err("register the DNS proxy of", netns, e))?;
-    let port = udp
-        .local_addr()
-        .map_err(|e| io_err("read the DNS proxy's port in", netns, e))?
-        .port();
+    let bound = tokio::task::spawn_blocking(move || netns::run_in(&path, bind_listeners))
+        .await
+        .map_err(|e| io_err("start the DNS proxy in", netns, io::Error::other(e)))??
+        .map_err(|e| io_err("bind the DNS proxy in", netns, e))?;
+    let register = |e| io_err("register the DNS proxy of", netns, e);
+    let udp = bound
+        .udp
+        .into_iter()
+        .map(|u| UdpSocket::from_std(u).map(Arc::new))
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(register)?;
+    let tcp = bound
+        .tcp
+        .into_iter()
+        .map(TcpListener::from_std)
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(register)?;
+    let port = bound.port;
     let stats = Arc::new(Stats::default());
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -250,12 +311,17 @@ pub async fn start(
         stats: stats.clone(),
         dice: AtomicU64::new(seed),
     });
-    let tasks = vec![
-        tokio::spawn(serve_udp(udp, shared.clone())),
-        tokio::spawn(serve_tcp(tcp, shared)),
-    ];
+    let mut tasks: Vec<JoinHandle<()>> = udp
+        .into_iter()
+        .map(|u| tokio::spawn(serve_udp(u, shared.clone())))
+        .collect();
+    tasks.extend(
+        tcp.into_iter()
+            .map(|t| tokio::spawn(serve_tcp(t, shared.clone()))),
+    );
     Ok(Proxy {
         port,
+        ipv6: bound.ipv6,
         stats,
         upstream,
         tasks,

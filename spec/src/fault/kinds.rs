@@ -242,11 +242,11 @@ fault_kinds! {
     /// Answer DNS queries for names matching `patterns` with an error (NXDOMAIN,
     /// SERVFAIL, REFUSED) or not at all (`drop`). nftables in the target's network
     /// namespace redirects its UDP and TCP queries to port 53, whatever the resolver
-    /// address, to a resolver the agent runs in that namespace; queries that do not match
-    /// (another name, another `queryTypes` type, or spared by `probability`) go on to the
-    /// target's nameserver (its `resolv.conf`) and its answers come back unchanged. No
-    /// CoreDNS change and no `resolv.conf` edit. Recovery removes the table and stops the
-    /// resolver. Clients that cache answers (JVMs, nscd, systemd-resolved, a sidecar's
+    /// address, IPv4 or IPv6, to a resolver the agent runs in that namespace; queries that
+    /// do not match (another name, another `queryTypes` type, or spared by `probability`)
+    /// go on to the target's nameserver (its `resolv.conf`, IPv4 or IPv6) and its answers
+    /// come back unchanged. No CoreDNS change and no `resolv.conf` edit. Recovery removes
+    /// the tables and stops the resolver. Clients that cache answers (JVMs, nscd, systemd-resolved, a sidecar's
     /// cache) see the fault only once their cached answer expires, and keep a cached
     /// error past recovery for its TTL.
     node DnsError "dnsError" {
