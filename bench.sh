@@ -85,6 +85,8 @@ P6 webhook_intake
 P7 vs_chaostoolkit
 P8 pods_inject
 P8 kube_resolve
+P10 dns_passthrough
+P11 apply_to_verified
 "
 failed=()
 while read -r id bench; do
