@@ -91,7 +91,8 @@ fn ask(sock: &UdpSocket, query: &mut [u8], id: u16, buf: &mut [u8]) -> bool {
     }
     loop {
         match sock.recv(buf) {
-            Ok(n) if n >= 2 && buf[..2] == query[..2] => return true,
+            // An answer (QR set) to this query (its id).
+            Ok(n) if n >= 12 && buf[..2] == query[..2] && buf[2] & 0x80 != 0 => return true,
             Ok(_) => continue, // a late answer to an earlier query
             Err(_) => return false,
         }
@@ -197,15 +198,21 @@ async fn main() {
         let base = fam.baseline(&rec).await;
         let seen = fam.observe(&rec, &base).await;
         assert!(seen.effective, "{}", seen.evidence);
+        let stats = faultline_agent::faults::dns::stats(&rec).expect("the proxy runs");
         let (qps, l) = throughput(&pair, secs);
         pq.push(qps);
         lost.1 += l;
+        let (through, _, _) = stats.read();
         pl.push(latency_p50(&pair, latency_queries));
-        let (_, faulted, forwarded) = faultline_agent::faults::dns::stats(&rec)
-            .expect("the proxy runs")
-            .read();
+        let (queries, faulted, forwarded) = stats.read();
         assert_eq!(faulted, 0, "a pass-through query was faulted");
-        assert!(forwarded > 0, "nothing went through the proxy");
+        // Every answered query went through the proxy (not around it).
+        let asked = (qps * secs) as u64;
+        assert!(
+            through + 2 * CLIENTS as u64 >= asked && queries - through >= latency_queries as u64,
+            "{through} queries reached the proxy for ~{asked} answered, {} for {latency_queries} in a row",
+            queries - through
+        );
         assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
         let tables = sh(&format!("ip netns exec {} nft list tables", pair.a));
         assert!(!tables.contains("faultline_"), "left behind: {tables}");

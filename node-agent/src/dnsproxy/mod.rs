@@ -135,7 +135,12 @@ struct Shared {
     policy: Policy,
     stats: Arc<Stats>,
     dice: AtomicU64,
+    /// Upstream sockets not in use, each with its receive buffer (see [`Shared::forward`]).
+    idle: std::sync::Mutex<Vec<(UdpSocket, Vec<u8>)>>,
 }
+
+/// Idle upstream sockets kept for reuse; more in flight at once are closed after use.
+const IDLE_SOCKETS: usize = 64;
 
 impl Shared {
     /// A uniform draw in 0..1 (xorshift; a fault's probability needs no better).
@@ -194,7 +199,7 @@ impl Shared {
         } else {
             self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
         }
-        match forward(&self.netns, self.upstream, &msg).await {
+        match self.forward(&msg).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::debug!(upstream = %self.upstream, error = %e, "DNS forward failed");
@@ -310,6 +315,7 @@ pub async fn start(
         policy,
         stats: stats.clone(),
         dice: AtomicU64::new(seed),
+        idle: std::sync::Mutex::new(Vec::new()),
     });
     let mut tasks: Vec<JoinHandle<()>> = udp
         .into_iter()
@@ -377,11 +383,9 @@ async fn serve_conn(mut conn: TcpStream, shared: Arc<Shared>) {
     }
 }
 
-/// `msg` to `upstream` over UDP from a marked socket in the namespace; its answer.
-async fn forward(netns: &Path, upstream: SocketAddr, msg: &[u8]) -> io::Result<Option<Vec<u8>>> {
-    if msg.len() < 12 {
-        return Ok(None); // not even a header: nothing a server would answer
-    }
+/// A UDP socket in the namespace at `netns`, marked so the redirect lets it pass, connected
+/// to `upstream`.
+async fn upstream_socket(netns: &Path, upstream: SocketAddr) -> io::Result<UdpSocket> {
     let path = netns.to_path_buf();
     let any: IpAddr = match upstream {
         SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
@@ -401,19 +405,47 @@ async fn forward(netns: &Path, upstream: SocketAddr, msg: &[u8]) -> io::Result<O
     .map_err(io::Error::other)??;
     let sock = UdpSocket::from_std(std_sock)?;
     sock.connect(upstream).await?;
-    sock.send(msg).await?;
-    let mut buf = vec![0u8; 65535];
-    let wait = async {
-        loop {
-            let n = sock.recv(&mut buf).await?;
-            // Only the answer to this query (same id).
-            if n >= 2 && buf[..2] == msg[..2] {
-                return Ok::<_, io::Error>(buf[..n].to_vec());
-            }
+    Ok(sock)
+}
+
+impl Shared {
+    /// `msg` to upstream over UDP from a marked socket in the namespace; its answer.
+    ///
+    /// A socket carries one query at a time, so the answer is the one with the query's id.
+    /// Making one costs a trip into the namespace (`setns` on a blocking thread), which
+    /// would bound the pass-through rate, so a socket is reused once its answer came; one
+    /// whose query timed out is closed instead (a late answer must not meet the next
+    /// query).
+    async fn forward(&self, msg: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        if msg.len() < 12 {
+            return Ok(None); // not even a header: nothing a server would answer
         }
-    };
-    match tokio::time::timeout(UPSTREAM_TIMEOUT, wait).await {
-        Ok(r) => r.map(Some),
-        Err(_) => Ok(None),
+        let reused = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let (sock, mut buf) = match reused {
+            Some(idle) => idle,
+            None => (
+                upstream_socket(&self.netns, self.upstream).await?,
+                vec![0u8; 65535],
+            ),
+        };
+        sock.send(msg).await?;
+        let wait = async {
+            loop {
+                let n = sock.recv(&mut buf).await?;
+                // Only the answer to this query (same id).
+                if n >= 2 && buf[..2] == msg[..2] {
+                    return Ok::<_, io::Error>(buf[..n].to_vec());
+                }
+            }
+        };
+        let answer = match tokio::time::timeout(UPSTREAM_TIMEOUT, wait).await {
+            Ok(r) => r?,
+            Err(_) => return Ok(None),
+        };
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < IDLE_SOCKETS {
+            idle.push((sock, buf));
+        }
+        Ok(Some(answer))
     }
 }
