@@ -55,7 +55,10 @@ async fn one(mut rec: FaultRecord) -> Duration {
     };
     let gone = fam.recover(rec).await.expect("recover");
     assert!(
-        matches!(gone, Recovered::Removed | Recovered::TargetGone(_)),
+        matches!(
+            gone,
+            Recovered::Removed | Recovered::AlreadyGone | Recovered::TargetGone(_)
+        ),
         "{}: {gone:?}",
         rec.kind.name()
     );
