@@ -248,7 +248,10 @@ fault_kinds! {
     /// come back unchanged. No CoreDNS change and no `resolv.conf` edit. Recovery removes
     /// the tables and stops the resolver. Clients that cache answers (JVMs, nscd, systemd-resolved, a sidecar's
     /// cache) see the fault only once their cached answer expires, and keep a cached
-    /// error past recovery for its TTL.
+    /// error past recovery for its TTL. Known gap: the redirect acts on new flows
+    /// (conntrack); a client that keeps one UDP source port across apply or recovery
+    /// keeps its old path until conntrack forgets the flow (up to 120 s), and after
+    /// recovery that path ends at the stopped resolver.
     node DnsError "dnsError" {
         targets: Targets::LocalOrPods,
         instant: false,
