@@ -75,9 +75,16 @@ impl Drop for Responder {
     }
 }
 
+/// The next client port: each socket of the run gets its own. With kernel-chosen ports a
+/// new socket now and then got the port of an earlier one, whose conntrack entry (kept
+/// 120 s) still said where that flow went: around the proxy, or to a proxy recovered
+/// since (an ICMP error per query). Fresh tuples measure fresh flows only.
+static NEXT_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(20000);
+
 /// A client socket in a, waiting at most 1 s for an answer.
 fn client(pair: &NetnsPair) -> UdpSocket {
-    let s = in_netns(&pair.a_path(), || UdpSocket::bind("0.0.0.0:0")).unwrap();
+    let port = NEXT_PORT.fetch_add(1, Ordering::Relaxed);
+    let s = in_netns(&pair.a_path(), move || UdpSocket::bind(("0.0.0.0", port))).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
     s.connect(SERVER).unwrap();
     s
