@@ -90,6 +90,8 @@ P8 kube_resolve
 P14 failover
 P12 console_load
 P9 http_passthrough
+P10 dns_passthrough
+P11 apply_to_verified
 "
 failed=()
 while read -r id bench; do

@@ -246,13 +246,16 @@ fault_kinds! {
     /// Answer DNS queries for names matching `patterns` with an error (NXDOMAIN,
     /// SERVFAIL, REFUSED) or not at all (`drop`). nftables in the target's network
     /// namespace redirects its UDP and TCP queries to port 53, whatever the resolver
-    /// address, to a resolver the agent runs in that namespace; queries that do not match
-    /// (another name, another `queryTypes` type, or spared by `probability`) go on to the
-    /// target's nameserver (its `resolv.conf`) and its answers come back unchanged. No
-    /// CoreDNS change and no `resolv.conf` edit. Recovery removes the table and stops the
-    /// resolver. Clients that cache answers (JVMs, nscd, systemd-resolved, a sidecar's
+    /// address, IPv4 or IPv6, to a resolver the agent runs in that namespace; queries that
+    /// do not match (another name, another `queryTypes` type, or spared by `probability`)
+    /// go on to the target's nameserver (its `resolv.conf`, IPv4 or IPv6) and its answers
+    /// come back unchanged. No CoreDNS change and no `resolv.conf` edit. Recovery removes
+    /// the tables and stops the resolver. Clients that cache answers (JVMs, nscd, systemd-resolved, a sidecar's
     /// cache) see the fault only once their cached answer expires, and keep a cached
-    /// error past recovery for its TTL.
+    /// error past recovery for its TTL. Known gap: the redirect acts on new flows
+    /// (conntrack); a client that keeps one UDP source port across apply or recovery
+    /// keeps its old path until conntrack forgets the flow (up to 120 s), and after
+    /// recovery that path ends at the stopped resolver.
     node DnsError "dnsError" {
         targets: Targets::LocalOrPods,
         instant: false,

@@ -12,6 +12,7 @@ pub mod disk;
 pub mod dns;
 pub mod docs;
 pub mod endpoint;
+pub mod examples;
 pub mod http;
 pub mod kinds;
 pub mod netem;
