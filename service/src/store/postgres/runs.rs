@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::connect::{Inner, PgStore, pg};
+use std::sync::{Arc, Mutex};
+
+use super::connect::{Inner, PgStore, pg, uncertain};
 use crate::application::ports::{RunFilter, RunStore, StoreError};
 use crate::domain::{ActiveFault, GitlabContext, RunEvent, RunRow, RunState, StoredEvent};
 
@@ -74,8 +76,47 @@ async fn fence(inner: &Inner, tx: &impl GenericClient, run: &str) -> Result<RunS
     state(run, row.get(0))
 }
 
-async fn record_all(inner: &Inner, run: &str, events: &[RunEvent]) -> Result<u64, StoreError> {
+/// What a try at appending sent with its COMMIT: if the connection broke before the
+/// answer, the next try reads the first event back to learn whether it landed.
+#[derive(Debug, Clone)]
+struct Sent {
+    first_seq: i64,
+    last_seq: i64,
+    at: String,
+    first_body: String,
+    ended: bool,
+}
+
+/// Appends `events` to run `run`'s log in one fenced transaction. `sent` is shared by the
+/// tries of one call (see `PgStore::call`): a COMMIT whose answer was lost may have been
+/// applied, and appending again would log the events twice (or refuse a second terminal
+/// state), so a retry first checks whether the previous try's first event is stored —
+/// same seq, time and body — and if so answers as that try would have.
+async fn record_all(
+    inner: &Inner,
+    run: &str,
+    events: &[RunEvent],
+    sent: &Mutex<Option<Sent>>,
+) -> Result<u64, StoreError> {
     let mut client = inner.client().await?;
+    // Kept until a later COMMIT replaces it: a try that fails before it reads again.
+    let previous = sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if let Some(s) = previous {
+        let landed = client
+            .query_opt(
+                "SELECT 1 FROM events WHERE run_id = $1 AND seq = $2 AND at = $3 AND body = $4",
+                &[&run, &s.first_seq, &s.at, &s.first_body],
+            )
+            .await
+            .map_err(pg("read back event"))?
+            .is_some();
+        if landed {
+            if s.ended {
+                inner.held().remove(run);
+            }
+            return Ok(s.last_seq.unsigned_abs());
+        }
+    }
     let tx = client.transaction().await.map_err(pg("begin"))?;
     let mut from = fence(inner, &tx, run).await?;
     let mut seq: i64 = tx
@@ -121,6 +162,15 @@ async fn record_all(inner: &Inner, run: &str, events: &[RunEvent]) -> Result<u64
             .await
             .map_err(pg("notify event"))?;
     }
+    if let Some(first) = events.first() {
+        *sent.lock().unwrap_or_else(|p| p.into_inner()) = Some(Sent {
+            first_seq: seq - i64::try_from(events.len()).unwrap_or(i64::MAX) + 1,
+            last_seq: seq,
+            at: now.clone(),
+            first_body: serde_json::to_string(first).expect("RunEvent serialises"),
+            ended: from.is_terminal(),
+        });
+    }
     tx.commit().await.map_err(pg("commit event"))?;
     if from.is_terminal() {
         inner.held().remove(run);
@@ -152,7 +202,7 @@ impl RunStore for PgStore {
                     &[&id, &experiment, &RunState::Pending.as_str(), &spec, &Utc::now().to_rfc3339(), &gitlab, &inner.replica, &inner.ttl.as_secs_f64()],
                 )
                 .await
-                .map_err(pg("create run"))?
+                .map_err(uncertain("create run"))?
                 .get(0);
             inner.held().insert(id, generation);
             Ok(())
@@ -247,7 +297,8 @@ impl RunStore for PgStore {
 
     fn record_all(&self, run: &str, events: &[RunEvent]) -> Result<u64, StoreError> {
         let (run, events) = (run.to_string(), events.to_vec());
-        self.call(move |inner| async move { record_all(&inner, &run, &events).await })
+        let sent = Arc::new(Mutex::new(None));
+        self.call(move |inner| async move { record_all(&inner, &run, &events, &sent).await })
     }
 
     /// Ends the runs this replica adopted from a lost one (`RunLeases::adopt_lapsed`):
