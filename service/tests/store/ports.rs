@@ -268,13 +268,13 @@ fn audit_log(s: &dyn Storage) {
         outcome: Some(AuditOutcome::Refused),
         ..AuditQuery::default()
     });
-    assert_eq!(refused, [b.clone()]);
+    assert_eq!(refused, std::slice::from_ref(&b));
     // The next page starts after the previous page's last record.
     let older = page(AuditQuery {
         before: Some(b.id),
         ..AuditQuery::default()
     });
-    assert_eq!(older, [a.clone()]);
+    assert_eq!(older, std::slice::from_ref(&a));
     let none = page(AuditQuery {
         since: Some(c.at + chrono::Duration::seconds(1)),
         ..AuditQuery::default()
