@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
-use super::connect::{PgStore, pg};
+use super::connect::{PgStore, pg, uncertain};
 use crate::application::ports::{AuditLog, AuditQuery, StoreError};
 use crate::domain::{Actor, ActorKind, AuditAction, AuditOutcome, AuditRecord, NewAudit};
 
@@ -67,7 +67,7 @@ impl AuditLog for PgStore {
                     ],
                 )
                 .await
-                .map_err(pg("append audit record"))?;
+                .map_err(uncertain("append audit record"))?;
             record(&row)
         })
     }

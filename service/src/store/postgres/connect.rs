@@ -12,8 +12,15 @@ use deadpool_postgres::Pool;
 
 use crate::application::ports::StoreError;
 
-/// How long a call keeps asking for a connection while the database refuses them.
+/// How long a call keeps asking for a connection while the database refuses them, and
+/// keeps trying its query again while connections drop: one deadline for both.
 const CONNECT_FOR: Duration = Duration::from_secs(10);
+
+tokio::task_local! {
+    /// When the call being served gives up: set by [`retrying`] so that a retried query's
+    /// checkout waits only for what is left of the call's patience, not for a fresh one.
+    static DEADLINE: tokio::time::Instant;
+}
 
 /// How to reach the database, and how long a replica's leases last.
 #[derive(Debug, Clone)]
@@ -65,7 +72,9 @@ impl Inner {
     /// out a restart instead of failing the run it serves. Nothing was written yet, so
     /// waiting is always safe.
     pub(super) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        let deadline = tokio::time::Instant::now() + CONNECT_FOR;
+        let deadline = DEADLINE
+            .try_with(|d| *d)
+            .unwrap_or_else(|_| tokio::time::Instant::now() + CONNECT_FOR);
         let mut pause = Duration::from_millis(50);
         loop {
             match self.pool.get().await {
@@ -91,6 +100,86 @@ pub(super) fn pg(op: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Stor
     move |source| StoreError::Database {
         op,
         source: Box::new(source),
+    }
+}
+
+/// A write's error whose outcome is unknown: the connection broke after the statement
+/// (an autocommit write) or the COMMIT was sent, so the server may have applied it.
+/// Wrapped so that [`retrying`] does not try it again: a second INSERT could duplicate
+/// it. The server's own error (a `DbError`) is not wrapped: that statement failed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the connection broke before the database confirmed the write, which may have been applied: {0}"
+)]
+pub(super) struct Uncertain(#[source] tokio_postgres::Error);
+
+/// Like [`pg`], for a write that must not be retried blindly (see [`Uncertain`]).
+pub(super) fn uncertain(op: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
+    move |source| StoreError::Database {
+        op,
+        source: if source.as_db_error().is_some() {
+            Box::new(source)
+        } else {
+            Box::new(Uncertain(source))
+        },
+    }
+}
+
+/// True when `e` is the connection failing rather than the query: the connection was
+/// closed or broke (I/O), or the server said it is shutting down, crashed, is not
+/// accepting connections yet (57P01/57P02/57P03) or reported a connection exception
+/// (class 08). A query that failed so did not take effect (except [`Uncertain`] ones,
+/// which are not `tokio_postgres::Error`s here), so running it again is safe.
+pub(super) fn connection_lost(e: &StoreError) -> bool {
+    let StoreError::Database { source, .. } = e else {
+        return false;
+    };
+    let Some(e) = source.downcast_ref::<tokio_postgres::Error>() else {
+        return false;
+    };
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
+    }
+    e.is_closed() || io_error(e)
+}
+
+fn io_error(e: &tokio_postgres::Error) -> bool {
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if c.is::<std::io::Error>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// Runs `query` until it answers, or fails other than by the connection (see
+/// [`connection_lost`]), or [`CONNECT_FOR`] is over. A database restart drops the pooled
+/// connections mid-query, including ones verified a moment before; each try takes a fresh
+/// connection. A query that failed inside its transaction was rolled back, so trying
+/// again writes once; a fenced write that lost its lease fails with `LeaseLost`, which is
+/// not retried.
+async fn retrying<T, F, Fut>(inner: Arc<Inner>, query: F) -> Result<T, StoreError>
+where
+    F: FnOnce(Arc<Inner>) -> Fut + Clone,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let deadline = tokio::time::Instant::now() + CONNECT_FOR;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let result = DEADLINE
+            .scope(deadline, (query.clone())(inner.clone()))
+            .await;
+        match result {
+            Err(e) if connection_lost(&e) && tokio::time::Instant::now() + pause < deadline => {
+                tracing::debug!(error = %e, "PostgreSQL connection lost mid-query; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            result => return result,
+        }
     }
 }
 
@@ -131,22 +220,33 @@ impl PgStore {
 
     /// Runs `query` on the store's runtime and waits for its answer. The caller's
     /// thread blocks as it would on SQLite's lock; the query itself never runs on the
-    /// caller's runtime, so this is safe from a task, a thread, or a `block_on`.
+    /// caller's runtime, so this is safe from a task, a thread, or a `block_on`. A query
+    /// the connection failed under runs again (see [`retrying`]), so it is `Clone`.
     pub(super) fn call<T, F, Fut>(&self, query: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(Arc<Inner>) -> Fut,
+        F: FnOnce(Arc<Inner>) -> Fut + Clone + Send + 'static,
         Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
     {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let fut = query(self.inner.clone());
+        let fut = retrying(self.inner.clone(), query);
         let Some(rt) = &self.rt else {
             return Err(gone());
         };
         rt.spawn(async move {
             let _ = tx.send(fut.await);
         });
-        rx.recv().unwrap_or_else(|_| Err(gone()))
+        let wait = || rx.recv().unwrap_or_else(|_| Err(gone()));
+        // A call may now wait seconds for the database. On a worker of a multi-thread
+        // runtime, let the worker's other tasks move on meanwhile: callers such as the
+        // halt watch and the lease renewer are tasks, and blocking both of a small
+        // runtime's workers starved the engine's own timers through an outage.
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait)
+            }
+            _ => wait(),
+        }
     }
 
     /// Like [`PgStore::call`], for the ports that answer with a future.
@@ -156,10 +256,10 @@ impl PgStore {
     ) -> futures::future::BoxFuture<'static, Result<T, StoreError>>
     where
         T: Send + 'static,
-        F: FnOnce(Arc<Inner>) -> Fut,
+        F: FnOnce(Arc<Inner>) -> Fut + Clone + Send + 'static,
         Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
     {
-        let fut = query(self.inner.clone());
+        let fut = retrying(self.inner.clone(), query);
         // Spawned now, not when polled: the delivery log's contract is that a call is
         // queued when it is made.
         let handle = self.rt.as_ref().map(|rt| rt.spawn(fut));

@@ -8,13 +8,14 @@
 //! What the replicas share, and how (docs/architecture.md, "The store"):
 //! - runs are leased by the replica that drives them (`lease.rs`): a heartbeat every
 //!   third of the TTL, a generation number bumped on each adoption, and every write to a
-//!   run fenced by owner and generation (`runs.rs`);
+//!   run fenced by owner and generation (`append.rs`);
 //! - notifications are claimed with `FOR UPDATE SKIP LOCKED` (`queue.rs`), webhook
 //!   deliveries by their unique uuid, schedules by a chore lease;
 //! - the migrations run once, under an advisory lock (`schema.rs`);
 //! - each event batch is announced with NOTIFY, and live views on every replica wake on
 //!   it (`listen.rs`).
 
+mod append;
 mod audit;
 mod catalog;
 mod connect;

@@ -8,29 +8,20 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::connect::{Inner, PgStore, pg};
+use std::sync::{Arc, Mutex};
+
+use super::append::{corrupt, fence, record_all, state};
+use super::connect::{PgStore, pg, uncertain};
 use crate::application::ports::{RunFilter, RunStore, StoreError};
 use crate::domain::{ActiveFault, GitlabContext, RunEvent, RunRow, RunState, StoredEvent};
 
 const RUN_COLUMNS: &str =
     "id, experiment, state, reason, spec_json, created_at, finished_at, gitlab_json";
 
-fn corrupt(run: &str, what: &'static str, detail: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        run: run.to_string(),
-        what,
-        detail: detail.to_string(),
-    }
-}
-
 fn time(run: &str, what: &'static str, text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| corrupt(run, what, format!("{text}: {e}")))
-}
-
-fn state(run: &str, s: &str) -> Result<RunState, StoreError> {
-    RunState::parse(s).ok_or_else(|| corrupt(run, "state", s))
 }
 
 fn decode_run(r: &Row) -> Result<RunRow, StoreError> {
@@ -50,82 +41,6 @@ fn decode_run(r: &Row) -> Result<RunRow, StoreError> {
             .map_err(|e| corrupt(&id, "gitlab_json", e))?,
         id,
     })
-}
-
-/// Locks run `run`'s row for this transaction and checks this replica may write to it;
-/// returns its state.
-async fn fence(inner: &Inner, tx: &impl GenericClient, run: &str) -> Result<RunState, StoreError> {
-    let row = tx
-        .query_opt(
-            "SELECT state, owner, generation FROM runs WHERE id = $1 FOR UPDATE",
-            &[&run],
-        )
-        .await
-        .map_err(pg("read run"))?
-        .ok_or_else(|| StoreError::NoSuchRun(run.to_string()))?;
-    let owner: &str = row.get(1);
-    let generation: i64 = row.get(2);
-    let held = inner.held().get(run).copied();
-    if owner != inner.replica || held.is_some_and(|g| g != generation) {
-        return Err(StoreError::LeaseLost {
-            run: run.to_string(),
-        });
-    }
-    state(run, row.get(0))
-}
-
-async fn record_all(inner: &Inner, run: &str, events: &[RunEvent]) -> Result<u64, StoreError> {
-    let mut client = inner.client().await?;
-    let tx = client.transaction().await.map_err(pg("begin"))?;
-    let mut from = fence(inner, &tx, run).await?;
-    let mut seq: i64 = tx
-        .query_one(
-            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = $1",
-            &[&run],
-        )
-        .await
-        .map_err(pg("next event seq"))?
-        .get(0);
-    let now = Utc::now().to_rfc3339();
-    let insert = tx
-        .prepare("INSERT INTO events (run_id, seq, at, body) VALUES ($1, $2, $3, $4)")
-        .await
-        .map_err(pg("insert event"))?;
-    for event in events {
-        if let RunEvent::StateChanged { to, reason } = event {
-            if !from.can_go(*to) {
-                return Err(StoreError::IllegalTransition {
-                    run: run.to_string(),
-                    from,
-                    to: *to,
-                });
-            }
-            let finished = to.is_terminal().then(|| now.clone());
-            tx.execute(
-                "UPDATE runs SET state = $2, reason = $3, finished_at = $4 WHERE id = $1",
-                &[&run, &to.as_str(), reason, &finished],
-            )
-            .await
-            .map_err(pg("update run state"))?;
-            from = *to;
-        }
-        seq += 1;
-        let body = serde_json::to_string(event).expect("RunEvent serialises");
-        tx.execute(&insert, &[&run, &seq, &now, &body])
-            .await
-            .map_err(pg("insert event"))?;
-    }
-    if !events.is_empty() {
-        // Live views on every replica wake on this instead of polling (sent at commit).
-        tx.execute("SELECT pg_notify($1, $2)", &[&super::listen::CHANNEL, &run])
-            .await
-            .map_err(pg("notify event"))?;
-    }
-    tx.commit().await.map_err(pg("commit event"))?;
-    if from.is_terminal() {
-        inner.held().remove(run);
-    }
-    Ok(seq.unsigned_abs())
 }
 
 impl RunStore for PgStore {
@@ -152,7 +67,7 @@ impl RunStore for PgStore {
                     &[&id, &experiment, &RunState::Pending.as_str(), &spec, &Utc::now().to_rfc3339(), &gitlab, &inner.replica, &inner.ttl.as_secs_f64()],
                 )
                 .await
-                .map_err(pg("create run"))?
+                .map_err(uncertain("create run"))?
                 .get(0);
             inner.held().insert(id, generation);
             Ok(())
@@ -247,7 +162,8 @@ impl RunStore for PgStore {
 
     fn record_all(&self, run: &str, events: &[RunEvent]) -> Result<u64, StoreError> {
         let (run, events) = (run.to_string(), events.to_vec());
-        self.call(move |inner| async move { record_all(&inner, &run, &events).await })
+        let sent = Arc::new(Mutex::new(None));
+        self.call(move |inner| async move { record_all(&inner, &run, &events, &sent).await })
     }
 
     /// Ends the runs this replica adopted from a lost one (`RunLeases::adopt_lapsed`):

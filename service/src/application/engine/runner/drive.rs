@@ -134,9 +134,16 @@ impl Runner {
         if !nothing_injected {
             let _ = self.enter_recovering(&reason);
             if let Err(failed) = self.recover_all().await {
+                // A store error here came after the executor reported the fault removed:
+                // only its record is missing, which "recovery failed" would misstate.
+                let what = if failed.is_record() {
+                    "the faults were recovered but recording it failed"
+                } else {
+                    "and recovery failed"
+                };
                 return (
                     RunState::Error,
-                    format!("{reason}; and recovery failed: {}", failed.reason()),
+                    format!("{reason}; {what}: {}", failed.reason()),
                 );
             }
             if verdict != RunState::Error {

@@ -425,7 +425,13 @@ impl Runner {
         let mut first_err = None;
         for id in ids {
             if let Err(e) = self.recover_one(&id).await {
-                first_err.get_or_insert(e);
+                // A fault left in place outweighs a recovery the store failed to record.
+                let keep = first_err
+                    .as_ref()
+                    .is_some_and(|f: &Stop| !f.is_record() || e.is_record());
+                if !keep {
+                    first_err = Some(e);
+                }
             }
         }
         first_err.map_or(Ok(()), Err)

@@ -26,6 +26,11 @@ impl Stop {
         Stop::Error(Box::new(e))
     }
 
+    /// True when the run stopped because the store refused an event.
+    pub(super) fn is_record(&self) -> bool {
+        matches!(self, Stop::Error(e) if matches!(**e, RunError::Record(_)))
+    }
+
     /// The reason the run records: the abort's, or the error with its causes.
     pub(super) fn reason(&self) -> String {
         match self {
