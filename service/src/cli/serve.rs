@@ -168,6 +168,10 @@ impl ServeArgs {
             ("pauseImage", "--pause-image", c.pause_image.clone()),
             ("protectNamespaces", "--protect-namespace", list),
             ("leaderLease", "--leader-lease", c.leader_lease.clone()),
+        ]
+        .into_iter()
+        .chain(self.tls.given())
+        .chain([
             ("store", "--store", self.store.store.clone()),
             (
                 "storePasswordFile",
@@ -179,9 +183,7 @@ impl ServeArgs {
                 "--store-lease-ttl",
                 self.store.store_lease_ttl.clone(),
             ),
-        ]
-        .into_iter()
-        .chain(self.tls.given())
+        ])
         .filter_map(|(k, f, v)| v.map(|v| (k, f, v)))
         .collect()
     }
