@@ -1,8 +1,10 @@
 //! Bearer tokens with roles. Each route names the role it needs by taking one of the
 //! extractors [`Viewer`] or [`Operator`] (admin passes both); a request without a valid token gets
 //! 401, one whose token's role is too low 403. Tokens are compared in constant time.
+//! A bearer token shaped like a JWT that is not in the tokens file is verified as a
+//! GitLab CI ID token when the service accepts those (`id_token/`); every extractor
+//! carries the resulting [`Caller`].
 
-use std::future::{Ready, ready};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,39 +12,14 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, web};
 use subtle::ConstantTimeEq;
 
+use futures::future::LocalBoxFuture;
+
 use super::error::ApiError;
+use super::id_token::looks_like_jwt;
+use super::state::ApiState;
+use crate::application::identity::{Caller, CallerSource};
 
-/// What a token may do. Ordered: each role may do everything the lower ones may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    /// Read runs, events and reports.
-    Viewer,
-    /// Also create and abort runs.
-    Operator,
-    /// Everything.
-    Admin,
-}
-
-impl Role {
-    /// Parses `viewer` / `operator` / `admin`.
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "viewer" => Some(Role::Viewer),
-            "operator" => Some(Role::Operator),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    /// The role's name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-}
+pub use crate::application::identity::Role;
 
 /// Why a tokens file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -162,40 +139,78 @@ impl Auth {
         found
     }
 
-    fn check(req: &HttpRequest, need: Role) -> Result<Role, ApiError> {
+    /// The static token's role, for a bearer token found in the tokens file.
+    fn static_role(&self, req: &HttpRequest) -> Option<Role> {
+        match self {
+            Auth::Tokens(_) => self.role_of(req),
+            Auth::Disabled => None,
+        }
+    }
+
+    /// The caller of `req`, when it has at least the role `need`: a tokens-file token, or
+    /// a GitLab CI job's ID token when the service accepts those (verified, possibly
+    /// fetching the issuer's keys: hence async).
+    async fn check(req: HttpRequest, need: Role) -> Result<Caller, ApiError> {
         let auth = req
             .app_data::<web::Data<Auth>>()
             .map(|a| a.get_ref().clone())
             .unwrap_or(Auth::Tokens(Arc::from(Vec::new())));
-        match auth.role_of(req) {
-            None => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "missing or unknown bearer token",
-            )),
-            Some(r) if r < need => Err(ApiError::new(
+        let caller = if matches!(auth, Auth::Disabled) {
+            Caller::unscoped(CallerSource::NoAuth, Role::Admin)
+        } else if let Some(role) = auth.static_role(&req) {
+            Caller::unscoped(CallerSource::StaticToken, role)
+        } else {
+            let ids = req
+                .app_data::<web::Data<ApiState>>()
+                .and_then(|s| s.id_tokens.get().cloned());
+            match (ids, bearer(&req)) {
+                (Some(ids), Some(token)) if looks_like_jwt(token) => ids.admit(token).await?,
+                _ => {
+                    return Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "missing or unknown bearer token",
+                    ));
+                }
+            }
+        };
+        let role = caller.role();
+        if role < need {
+            return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 format!(
-                    "this route needs the {} role; the token has {}",
+                    "this route needs the {} role; the caller has {}",
                     need.as_str(),
-                    r.as_str()
+                    role.as_str()
                 ),
-            )),
-            Some(r) => Ok(r),
+            ));
         }
+        Ok(caller)
     }
+}
+
+/// The request's bearer token.
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
 }
 
 macro_rules! role_extractor {
     ($name:ident, $role:expr, $doc:literal) => {
         #[doc = $doc]
-        pub struct $name;
+        /// It carries the caller: who, and what it may start.
+        pub struct $name(pub Caller);
 
         impl FromRequest for $name {
             type Error = ApiError;
-            type Future = Ready<Result<Self, Self::Error>>;
+            type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
             fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-                ready(Auth::check(req, $role).map(|_| $name))
+                let req = req.clone();
+                Box::pin(async move { Auth::check(req, $role).await.map($name) })
             }
         }
     };
@@ -204,14 +219,14 @@ macro_rules! role_extractor {
 role_extractor!(
     Viewer,
     Role::Viewer,
-    "Admits a request whose token is at least viewer."
+    "Admits a request whose caller is at least viewer."
 );
 role_extractor!(
     Operator,
     Role::Operator,
-    "Admits a request whose token is at least operator."
+    "Admits a request whose caller is at least operator."
 );
-role_extractor!(Admin, Role::Admin, "Admits a request whose token is admin.");
+role_extractor!(Admin, Role::Admin, "Admits a request whose caller is admin.");
 
 #[cfg(test)]
 mod tests {

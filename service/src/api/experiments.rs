@@ -136,13 +136,22 @@ async fn delete(
 }
 
 async fn run(
-    _: Operator,
+    Operator(caller): Operator,
     req: HttpRequest,
     state: web::Data<ApiState>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, exp) = catalog::get(&*state.store, &name, None).map_err(catalog_error)?;
-    let id = state.live.start(exp).map_err(super::runs::start_error)?;
+    // A CI job's run records its job, and reports to GitLab as a triggered run would.
+    let gitlab = caller.ci_job().map(|job| job.context(None));
+    if let Some(cx) = &gitlab {
+        super::runs::gitlab_for(&state, cx)?;
+    }
+    let (_, exp) = catalog::get(&*state.store, &name, gitlab.as_ref()).map_err(catalog_error)?;
+    super::id_token::may_start(state.id_tokens.get().map(|i| &**i), &caller, &exp)?;
+    let id = state
+        .live
+        .start_from(exp, gitlab)
+        .map_err(super::runs::start_error)?;
     let path = format!("/api/v1/runs/{id}");
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, absolute(&req, &path)))

@@ -12,6 +12,7 @@ pub mod experiments;
 pub mod gitlab_hooks;
 pub mod halt;
 pub mod health;
+pub mod id_token;
 pub mod intake;
 pub mod routes;
 pub mod runs;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Operator, Viewer};
 use super::body::{absolute, read_body};
 use super::error::{ApiError, store_error};
+use super::id_token;
 use super::intake;
 use super::state::ApiState;
 use crate::application::dry_run::dry_run;
@@ -36,7 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// config lists may be reported to (an operator token must not make faultline write on
 /// any project its GitLab token can reach). Without a GitLab API the context is kept for
 /// reports only.
-fn gitlab_for(
+pub(super) fn gitlab_for(
     state: &ApiState,
     cx: &crate::domain::GitlabContext,
 ) -> Result<Option<Arc<dyn PlanPreviews>>, ApiError> {
@@ -82,7 +83,7 @@ struct Created {
 }
 
 async fn create(
-    _: Operator,
+    Operator(caller): Operator,
     req: HttpRequest,
     state: web::Data<ApiState>,
     payload: web::Payload,
@@ -99,7 +100,20 @@ async fn create(
                 .trim()
                 .to_ascii_lowercase()
         });
-    let intake = intake::parse(content_type.as_deref(), &body)?;
+    let mut intake = intake::parse(content_type.as_deref(), &body)?;
+    // A CI job's run records the job its verified token names, not what the body says.
+    if let Some(job) = caller.ci_job() {
+        intake.gitlab = Some(job.context(intake.gitlab.as_ref()));
+    }
+    let ids = state.id_tokens.get().map(|i| &**i);
+    if intake.dry_run {
+        // A plan injects nothing: the rights are checked, the token is not spent.
+        caller
+            .may_start(&intake.experiment)
+            .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, why))?;
+    } else {
+        id_token::may_start(ids, &caller, &intake.experiment)?;
+    }
     let previews = match &intake.gitlab {
         Some(cx) => gitlab_for(&state, cx)?,
         None => None,

@@ -5,10 +5,12 @@
 //! (store, Kubernetes, GitLab, notifications, outputs, HTTP API) implement.
 
 pub mod catalog;
+pub mod ci_identity;
 pub mod config_file;
 pub mod dry_run;
 pub mod engine;
 pub mod gitlab_trigger;
+pub mod identity;
 pub mod live;
 pub mod ports;
 pub mod probes;
