@@ -5,6 +5,7 @@
 
 pub mod alertmanager;
 pub mod auth;
+pub mod auth_policies;
 pub mod body;
 pub mod deadline;
 pub mod error;

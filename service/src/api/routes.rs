@@ -10,6 +10,7 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
             .configure(super::runs::configure)
             .configure(super::experiments::configure)
             .configure(super::halt::configure)
-            .configure(super::schedules::configure),
+            .configure(super::schedules::configure)
+            .configure(super::auth_policies::configure),
     );
 }

@@ -226,6 +226,7 @@ mod tests {
             "--pause-image=1",
             "--protect-namespace=1",
             "--leader-lease=1",
+            "--id-token-config=1",
         ])
         .unwrap();
         let given = s.given();

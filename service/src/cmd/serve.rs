@@ -10,6 +10,8 @@ use faultline::api::GitlabHooks;
 use faultline::api::{Auth, Service, check_bind};
 use faultline::application::engine::inject::Injector;
 use faultline::application::engine::runner::{Outcome, RunOptions, confirm_recovered};
+use faultline::api::id_token::IdTokens;
+use faultline::application::ci_identity::IdTokenConfig;
 use faultline::application::gitlab_trigger::GitlabConfig;
 use faultline::application::ports::{Outbox, PlanPreviews};
 use faultline::application::probes::PrometheusClient;
@@ -32,16 +34,28 @@ use crate::cli::{GrafanaArgs, OtlpArgs, ServeArgs};
 pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
     // Settings first: a bad config stops here, before anything is bound, created or opened.
     let cfg = settings(args)?;
+    let id_tokens = match &cfg.id_token_config {
+        Some(path) => Some(
+            IdTokenConfig::load(path)
+                .map_err(|e| anyhow::anyhow!("invalid ID-token config:\n{e}"))?,
+        ),
+        None => None,
+    };
     let auth = match (&cfg.tokens_file, cfg.insecure_no_auth) {
         (Some(path), _) => Auth::from_file(path)?,
         (None, true) => Auth::Disabled,
+        // CI jobs call with their ID tokens; no static token is needed.
+        (None, false) if id_tokens.is_some() => Auth::Tokens(Vec::new().into()),
         (None, false) => bail!(
-            "no tokensFile given (--tokens-file, FAULTLINE_TOKENS_FILE or the config file); give one (lines `role:token`), or insecureNoAuth on a loopback address"
+            "no tokensFile given (--tokens-file, FAULTLINE_TOKENS_FILE or the config file); give one (lines `role:token`), an idTokenConfig, or insecureNoAuth on a loopback address"
         ),
     };
+    if id_tokens.is_some() && matches!(auth, Auth::Disabled) {
+        bail!("idTokenConfig and insecureNoAuth are both set: without authentication every caller is admin, so ID tokens would bind nothing");
+    }
     check_bind(cfg.listen, &auth)?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    rt.block_on(serve(&cfg, auth))?;
+    rt.block_on(serve(&cfg, auth, id_tokens))?;
     Ok(0)
 }
 
@@ -71,7 +85,11 @@ fn settings(args: &ServeArgs) -> anyhow::Result<ServeConfig> {
         .map_err(|e| anyhow::anyhow!("invalid serve settings:\n{}", e.join("\n")))
 }
 
-async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
+async fn serve(
+    args: &ServeConfig,
+    auth: Auth,
+    id_tokens: Option<IdTokenConfig>,
+) -> anyhow::Result<()> {
     if matches!(auth, Auth::Disabled) {
         tracing::warn!("serving the API without authentication (--insecure-no-auth)");
     }
@@ -270,6 +288,13 @@ async fn serve(args: &ServeConfig, auth: Auth) -> anyhow::Result<()> {
                 previews: gitlab_client.map(|c| -> Arc<dyn PlanPreviews> { Arc::new(c) }),
             },
         );
+    }
+    if let Some(config) = id_tokens {
+        let (issuer, policies) = (config.issuer.clone(), config.policies.len());
+        let ids = IdTokens::new(config, service.state.metrics.registry())
+            .context("failed to set up GitLab CI ID tokens")?;
+        let _ = service.state.id_tokens.set(Arc::new(ids));
+        tracing::info!(%issuer, policies, "accepting GitLab CI ID tokens");
     }
     let registry = service.state.metrics.registry();
     run_metrics

@@ -108,6 +108,8 @@ layer! {
     protect_namespaces: Vec<String> = "protectNamespaces",
     /// Name of the leader Lease.
     leader_lease: String = "leaderLease",
+    /// GitLab CI ID tokens: issuer, audience, trust policies.
+    id_token_config: PathBuf = "idTokenConfig",
 }
 
 /// Cluster mode settings (`kubernetes: true`).
@@ -177,6 +179,8 @@ pub struct ServeConfig {
     pub otlp_endpoint: Option<String>,
     /// Cluster mode.
     pub kube: KubeSettings,
+    /// GitLab CI ID-token config file (issuer, audience, trust policies).
+    pub id_token_config: Option<PathBuf>,
 }
 
 /// Default `listen`.
@@ -288,6 +292,7 @@ impl ServeLayer {
                     .leader_lease
                     .unwrap_or_else(|| "faultline-leader".into()),
             },
+            id_token_config: self.id_token_config,
         })
     }
 }
