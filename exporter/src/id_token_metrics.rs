@@ -44,6 +44,9 @@ mod tests {
         let m = IdTokenMetrics::register(&r, &["expired", "audience"]).unwrap();
         m.refused("expired");
         let out = crate::text::encode_text(&r);
-        assert!(out.contains("reason=\"expired\"} 1") && out.contains("reason=\"audience\"} 0"), "{out}");
+        assert!(
+            out.contains("reason=\"expired\"} 1") && out.contains("reason=\"audience\"} 0"),
+            "{out}"
+        );
     }
 }

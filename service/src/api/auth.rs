@@ -226,7 +226,11 @@ role_extractor!(
     Role::Operator,
     "Admits a request whose caller is at least operator."
 );
-role_extractor!(Admin, Role::Admin, "Admits a request whose caller is admin.");
+role_extractor!(
+    Admin,
+    Role::Admin,
+    "Admits a request whose caller is admin."
+);
 
 #[cfg(test)]
 mod tests {

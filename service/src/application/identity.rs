@@ -290,10 +290,12 @@ mod tests {
 
     #[test]
     fn a_selector_without_namespaces_reaches_the_experiment_s_own() {
-        let e = exp(&CHECKOUT.replace(
-            "metadata: { name: checkout-kill }",
-            "metadata: { name: checkout-kill, namespace: shop }",
-        ).replace("namespaces: [checkout], ", ""));
+        let e = exp(&CHECKOUT
+            .replace(
+                "metadata: { name: checkout-kill }",
+                "metadata: { name: checkout-kill, namespace: shop }",
+            )
+            .replace("namespaces: [checkout], ", ""));
         assert_eq!(namespaces_of(&e).into_iter().collect::<Vec<_>>(), ["shop"]);
     }
 }

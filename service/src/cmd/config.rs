@@ -64,8 +64,9 @@ mod tests {
         assert!(g.api.is_some());
         let n = faultline::notify::NotifyConfig::parse(&inline(NOTIFY), "notify.yaml").unwrap();
         assert_eq!(n.routes.len(), 3);
-        let ids = faultline::application::ci_identity::IdTokenConfig::parse(ID_TOKENS, "id-tokens.yaml")
-            .unwrap();
+        let ids =
+            faultline::application::ci_identity::IdTokenConfig::parse(ID_TOKENS, "id-tokens.yaml")
+                .unwrap();
         assert_eq!(ids.policies.len(), 3);
         let base = std::path::Path::new("/etc/faultline");
         let s = faultline::config::ServeLayer::parse(SERVE, "serve.yaml", base).unwrap();

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use faultline::api::GitlabHooks;
+use faultline::api::id_token::IdTokens;
 use faultline::api::{Auth, Service, check_bind};
+use faultline::application::ci_identity::IdTokenConfig;
 use faultline::application::engine::inject::Injector;
 use faultline::application::engine::runner::{Outcome, RunOptions, confirm_recovered};
-use faultline::api::id_token::IdTokens;
-use faultline::application::ci_identity::IdTokenConfig;
 use faultline::application::gitlab_trigger::GitlabConfig;
 use faultline::application::ports::{Outbox, PlanPreviews};
 use faultline::application::probes::PrometheusClient;
@@ -51,7 +51,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         ),
     };
     if id_tokens.is_some() && matches!(auth, Auth::Disabled) {
-        bail!("idTokenConfig and insecureNoAuth are both set: without authentication every caller is admin, so ID tokens would bind nothing");
+        bail!(
+            "idTokenConfig and insecureNoAuth are both set: without authentication every caller is admin, so ID tokens would bind nothing"
+        );
     }
     check_bind(cfg.listen, &auth)?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -348,7 +348,11 @@ mod tests {
             id_token(None, env).unwrap(),
             Some(("FAULTLINE_ID_TOKEN".into(), "eyJ.a.b".into()))
         );
-        assert_eq!(id_token(None, |_| None).unwrap(), None, "static token fallback");
+        assert_eq!(
+            id_token(None, |_| None).unwrap(),
+            None,
+            "static token fallback"
+        );
         let e = id_token(Some("MY_TOKEN"), env).unwrap_err().to_string();
         assert!(e.contains("MY_TOKEN") && e.contains("id_tokens:"), "{e}");
     }

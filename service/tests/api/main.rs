@@ -11,6 +11,7 @@ mod support;
 mod alertmanager_abort;
 mod api;
 mod api_fuzz;
+mod id_tokens;
 mod schedule_policy;
 mod schedules;
 mod serve_config;

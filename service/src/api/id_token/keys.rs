@@ -56,9 +56,7 @@ impl KeySet {
     pub fn new(issuer: &str, cooldown: Duration) -> Result<KeySet, reqwest::Error> {
         Ok(KeySet {
             issuer: issuer.trim_end_matches('/').to_string(),
-            http: reqwest::Client::builder()
-                .timeout(FETCH_TIMEOUT)
-                .build()?,
+            http: reqwest::Client::builder().timeout(FETCH_TIMEOUT).build()?,
             cooldown,
             keys: RwLock::new(HashMap::new()),
             fetched: Mutex::new(None),
@@ -158,6 +156,8 @@ impl KeySet {
         if !res.status().is_success() {
             return Err(format!("answered {}", res.status()));
         }
-        res.json().await.map_err(|e| format!("not the JSON expected: {e}"))
+        res.json()
+            .await
+            .map_err(|e| format!("not the JSON expected: {e}"))
     }
 }

@@ -92,7 +92,11 @@ impl Refusals {
         );
     }
 
-    fn keep(&self, refusal: &Refusal, [project_path, git_ref, pipeline_id, job_id]: [Option<String>; 4]) {
+    fn keep(
+        &self,
+        refusal: &Refusal,
+        [project_path, git_ref, pipeline_id, job_id]: [Option<String>; 4],
+    ) {
         let record = RefusalRecord {
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             reason: refusal.reason(),

@@ -87,9 +87,9 @@ impl Verifier {
             .get("jti")
             .ok_or_else(|| Refusal::MissingClaim("jti".into()))?
             .to_string();
-        let job = claims.job().ok_or_else(|| {
-            Refusal::MissingClaim("project_id, project_path or sha".into())
-        })?;
+        let job = claims
+            .job()
+            .ok_or_else(|| Refusal::MissingClaim("project_id, project_path or sha".into()))?;
         let expires = payload.get("exp").and_then(Value::as_i64).unwrap_or(now);
         let grants = admit(&self.config.policies, &claims).map_err(Refusal::NoPolicy)?;
         let caller = Caller {

@@ -114,7 +114,10 @@ mod tests {
         assert_eq!(c.get("exp"), Some("1700000000"));
         assert_eq!(c.get("groups_direct"), None);
         let job = c.job().unwrap();
-        assert_eq!((job.project_id, job.project_path.as_str()), (42, "shop/checkout"));
+        assert_eq!(
+            (job.project_id, job.project_path.as_str()),
+            (42, "shop/checkout")
+        );
         assert_eq!((job.pipeline_id, job.job_id), (Some(31), Some(77)));
     }
 }

@@ -69,7 +69,9 @@ impl IdTokenConfig {
                 line: 1,
                 col: 1,
                 field: String::new(),
-                message: "the ID-token config is empty; it needs `issuer:`, `audience:` and `policies:`".into(),
+                message:
+                    "the ID-token config is empty; it needs `issuer:`, `audience:` and `policies:`"
+                        .into(),
             }]));
         };
         let mut cfg = IdTokenConfig {
@@ -80,7 +82,11 @@ impl IdTokenConfig {
             policies: Vec::new(),
         };
         let fields = w
-            .map(&root, "", &["issuer", "audience", "leeway", "keysCooldown", "policies"])
+            .map(
+                &root,
+                "",
+                &["issuer", "audience", "leeway", "keysCooldown", "policies"],
+            )
             .unwrap_or_default();
         for (k, v) in &fields {
             match *k {
@@ -94,7 +100,11 @@ impl IdTokenConfig {
                 "leeway" => {
                     if let Some(d) = duration(&mut w, v, "leeway") {
                         if d > MAX_LEEWAY {
-                            w.err(v, "leeway", "at most 5m: an expired token would stay valid that long");
+                            w.err(
+                                v,
+                                "leeway",
+                                "at most 5m: an expired token would stay valid that long",
+                            );
                         }
                         cfg.leeway = d;
                     }
@@ -118,8 +128,14 @@ impl IdTokenConfig {
             }
         }
         for (key, why) in [
-            ("issuer", "the GitLab instance's URL, e.g. https://gitlab.example.org"),
-            ("audience", "the `aud` jobs request in `id_tokens:`, e.g. this service's URL"),
+            (
+                "issuer",
+                "the GitLab instance's URL, e.g. https://gitlab.example.org",
+            ),
+            (
+                "audience",
+                "the `aud` jobs request in `id_tokens:`, e.g. this service's URL",
+            ),
             ("policies", "without trust policies no job is admitted"),
         ] {
             if !fields.iter().any(|(k, _)| *k == key) {
@@ -159,12 +175,20 @@ fn duration(w: &mut Walk<'_>, v: &Node, field: &str) -> Option<Duration> {
 }
 
 fn policy(w: &mut Walk<'_>, v: &Node, path: &str) -> Option<TrustPolicy> {
-    let fields = w.map(v, path, &["name", "claims", "experiments", "namespaces", "role"])?;
+    let fields = w.map(
+        v,
+        path,
+        &["name", "claims", "experiments", "namespaces", "role"],
+    )?;
     let get = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, n)| *n);
     let name = match get("name") {
         Some(n) => w.string(n, &join(path, "name")),
         None => {
-            w.err(v, &join(path, "name"), "missing: a name for answers and logs");
+            w.err(
+                v,
+                &join(path, "name"),
+                "missing: a name for answers and logs",
+            );
             None
         }
     };
@@ -195,8 +219,14 @@ fn policy(w: &mut Walk<'_>, v: &Node, path: &str) -> Option<TrustPolicy> {
             None
         }
     };
-    let experiments = list("experiments", "the experiment names (globs) its jobs may start");
-    let namespaces = list("namespaces", "the namespaces (globs) those experiments may target");
+    let experiments = list(
+        "experiments",
+        "the experiment names (globs) its jobs may start",
+    );
+    let namespaces = list(
+        "namespaces",
+        "the namespaces (globs) those experiments may target",
+    );
     let role = match get("role") {
         None => Some(Role::Operator),
         Some(n) => {
@@ -204,7 +234,11 @@ fn policy(w: &mut Walk<'_>, v: &Node, path: &str) -> Option<TrustPolicy> {
             match w.string(n, &field).as_deref().map(|r| (r, Role::parse(r))) {
                 Some((_, Some(r))) if r <= Role::Operator => Some(r),
                 Some((text, _)) => {
-                    w.err(n, &field, format!("`{text}`: expected viewer or operator (a CI job is never admin)"));
+                    w.err(
+                        n,
+                        &field,
+                        format!("`{text}`: expected viewer or operator (a CI job is never admin)"),
+                    );
                     None
                 }
                 None => None,
@@ -223,7 +257,11 @@ fn policy(w: &mut Walk<'_>, v: &Node, path: &str) -> Option<TrustPolicy> {
 
 fn claims(w: &mut Walk<'_>, v: &Node, path: &str) -> Option<Vec<(String, Vec<String>)>> {
     let Value::Map(entries) = &v.value else {
-        w.err(v, path, format!("expected a map of claim: value, got {}", v.type_name()));
+        w.err(
+            v,
+            path,
+            format!("expected a map of claim: value, got {}", v.type_name()),
+        );
         return None;
     };
     let mut out = Vec::new();
@@ -236,7 +274,14 @@ fn claims(w: &mut Walk<'_>, v: &Node, path: &str) -> Option<Vec<(String, Vec<Str
         };
         let field = join(path, name);
         if !KNOWN_CLAIMS.contains(&name) {
-            w.err(k, &field, format!("not a GitLab ID-token claim; expected one of: {}", KNOWN_CLAIMS.join(", ")));
+            w.err(
+                k,
+                &field,
+                format!(
+                    "not a GitLab ID-token claim; expected one of: {}",
+                    KNOWN_CLAIMS.join(", ")
+                ),
+            );
             ok = false;
             continue;
         }
@@ -270,19 +315,33 @@ policies:
         assert_eq!(c.audience, ["https://faultline.example.org"]);
         assert_eq!(c.leeway, DEFAULT_LEEWAY);
         let p = &c.policies[0];
-        assert_eq!((p.name.as_str(), p.line, p.role), ("checkout-release", 4, Role::Operator));
-        assert_eq!(p.claims[0], ("project_id".to_string(), vec!["42".to_string()]));
+        assert_eq!(
+            (p.name.as_str(), p.line, p.role),
+            ("checkout-release", 4, Role::Operator)
+        );
+        assert_eq!(
+            p.claims[0],
+            ("project_id".to_string(), vec!["42".to_string()])
+        );
         assert_eq!(p.claims[2].1, ["release-*", "main"]);
     }
 
     #[test]
     fn a_policy_without_a_project_or_group_is_refused_with_its_line_and_name() {
         let text = GOOD.replace("project_id: 42, ", "");
-        let e = IdTokenConfig::parse(&text, "ids.yaml").unwrap_err().to_string();
+        let e = IdTokenConfig::parse(&text, "ids.yaml")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("ids.yaml:4:"), "{e}");
-        assert!(e.contains("policies[0] (`checkout-release`): binds no project or group"), "{e}");
+        assert!(
+            e.contains("policies[0] (`checkout-release`): binds no project or group"),
+            "{e}"
+        );
         let wild = GOOD.replace("project_id: 42", "project_id: \"4*\"");
-        assert!(IdTokenConfig::parse(&wild, "ids.yaml").is_err(), "a wildcard pins nothing");
+        assert!(
+            IdTokenConfig::parse(&wild, "ids.yaml").is_err(),
+            "a wildcard pins nothing"
+        );
         let fork_safe = GOOD.replace("project_id: 42", "job_project_id: 42");
         assert!(IdTokenConfig::parse(&fork_safe, "ids.yaml").is_ok());
     }
@@ -292,7 +351,13 @@ policies:
         let text = "issuer: ftp://x\npolicies:\n  - name: p\n    claims: { project_id: 1, projectid: 2 }\n    experiments: [a]\n    role: admin\n";
         let e = IdTokenConfig::parse(text, "f").unwrap_err();
         let all = e.to_string();
-        for needle in ["f:1:9: issuer", "policies[0].claims.projectid: not a GitLab ID-token claim", "policies[0].namespaces: missing", "policies[0].role: `admin`", "audience: missing"] {
+        for needle in [
+            "f:1:9: issuer",
+            "policies[0].claims.projectid: not a GitLab ID-token claim",
+            "policies[0].namespaces: missing",
+            "policies[0].role: `admin`",
+            "audience: missing",
+        ] {
             assert!(all.contains(needle), "{needle} in:\n{all}");
         }
     }

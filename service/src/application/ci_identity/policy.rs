@@ -124,7 +124,12 @@ mod tests {
     }
 
     fn claims(pairs: &[(&str, &str)]) -> IdClaims {
-        IdClaims(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        IdClaims(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -133,8 +138,14 @@ mod tests {
             "release",
             &[("project_id", &["42"]), ("ref", &["release-*", "main"])],
         );
-        assert!(p.check(&claims(&[("project_id", "42"), ("ref", "release-1.2")])).is_ok());
-        assert!(p.check(&claims(&[("project_id", "42"), ("ref", "main")])).is_ok());
+        assert!(
+            p.check(&claims(&[("project_id", "42"), ("ref", "release-1.2")]))
+                .is_ok()
+        );
+        assert!(
+            p.check(&claims(&[("project_id", "42"), ("ref", "main")]))
+                .is_ok()
+        );
         let miss = p
             .check(&claims(&[("project_id", "42"), ("ref", "feature")]))
             .unwrap_err();

@@ -135,8 +135,14 @@ mod tests {
             Refusal::UnknownKey(String::new()),
             Refusal::KeysUnavailable(String::new()),
             Refusal::Signature,
-            Refusal::Issuer { got: String::new(), want: String::new() },
-            Refusal::Audience { got: String::new(), want: String::new() },
+            Refusal::Issuer {
+                got: String::new(),
+                want: String::new(),
+            },
+            Refusal::Audience {
+                got: String::new(),
+                want: String::new(),
+            },
             Refusal::Expired,
             Refusal::NotYetValid,
             Refusal::IssuedInFuture,

@@ -48,7 +48,10 @@ mod tests {
         assert!(s.spend("a", 100, 10));
         assert!(!s.spend("a", 100, 50));
         assert!(s.spend("b", 200, 50), "another jti");
-        assert!(s.spend("a", 300, 150), "a's token has expired: its entry is gone");
+        assert!(
+            s.spend("a", 300, 150),
+            "a's token has expired: its entry is gone"
+        );
         assert_eq!(s.len(), 2, "a (again) and b");
     }
 }
