@@ -251,7 +251,7 @@ mod tests {
         }
     }
 
-    const CHECKOUT: &str = "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: { name: checkout-kill }\nspec:\n  target: { namespaces: [checkout], labelSelectors: { app: web } }\n  steps:\n    - podKill: {}\n";
+    const CHECKOUT: &str = "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: { name: checkout-kill }\nspec:\n  target: { namespaces: [checkout], labelSelectors: { app: web }, mode: all }\n  steps:\n    - podKill: {}\n";
 
     #[test]
     fn a_grant_must_cover_the_name_and_every_namespace() {
