@@ -85,6 +85,7 @@ P6 webhook_intake
 P7 vs_chaostoolkit
 P8 pods_inject
 P8 kube_resolve
+P15 id_token_verify
 "
 failed=()
 while read -r id bench; do
