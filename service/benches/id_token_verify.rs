@@ -16,16 +16,12 @@ use std::time::Instant;
 
 use faultline::api::id_token::Verifier;
 use faultline::application::ci_identity::IdTokenConfig;
-use faultline_test_support::bench::{emit, reps};
+use faultline_test_support::bench::percentile;
+use faultline_test_support::bench::report::{emit, reps};
 use id_tokens::{Issuer, RsaKey, gitlab_claims, now};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 const AUD: &str = "https://faultline.bench";
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let rank = ((q / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted[rank.min(sorted.len()) - 1]
-}
 
 /// Per-call microseconds of `f`, `n` calls: (p50, p99).
 async fn time<F, Fut>(n: usize, mut f: F) -> (f64, f64)

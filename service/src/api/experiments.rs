@@ -13,6 +13,7 @@ use super::error::ApiError;
 use super::state::ApiState;
 use crate::application::catalog;
 use crate::application::catalog::CatalogError;
+use crate::application::identity::Caller;
 
 /// Mounts the routes under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -51,12 +52,29 @@ fn catalog_error(e: CatalogError) -> ApiError {
     }
 }
 
+/// Refuses a CI job's change to the catalog: its grants bound what *it* starts, but a
+/// catalog entry is also run by webhooks and schedules with no such bound, so a job that
+/// could rewrite one could reach namespaces its policy does not give it.
+fn not_a_ci_job(caller: &Caller) -> Result<(), ApiError> {
+    match caller.ci_job() {
+        Some(job) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "a CI job's ID token ({}) may start catalog experiments, not change the catalog",
+                job.project_path
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 async fn create(
-    _: Operator,
+    Operator(caller): Operator,
     req: HttpRequest,
     state: web::Data<ApiState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    not_a_ci_job(&caller)?;
     let body = read_body(payload).await?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?
@@ -120,10 +138,11 @@ async fn get(
 }
 
 async fn delete(
-    _: Operator,
+    Operator(caller): Operator,
     state: web::Data<ApiState>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    not_a_ci_job(&caller)?;
     let gone = state
         .store
         .delete_experiment(&name)

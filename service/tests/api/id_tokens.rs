@@ -22,7 +22,7 @@ fn config(issuer: &str) -> String {
         r#"issuer: {issuer}
 audience: {AUD}
 leeway: 5s
-keysCooldown: 1s
+keysCooldown: 3s
 policies:
   - name: checkout-release
     claims: {{ project_id: "42", ref_protected: "true", ref: "release-*", environment: staging }}
@@ -135,6 +135,10 @@ async fn id_tokens_are_verified_bound_by_policy_and_never_shown() {
     let (status, created) = start(base, &valid, &checkout).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(issuer.fetches(), 1, "keys fetched once, on first use");
+    // A kid the issuer does not have, right after that fetch: refused without another.
+    let unknown = sent(stranger.sign(&good()));
+    refused(&start(base, &unknown, &checkout).await, 401, "unknown_kid");
+    assert_eq!(issuer.fetches(), 1, "no refetch within the cooldown");
     let id = created["id"].as_str().unwrap().to_string();
     let run = wait_verdict(base, &id).await;
     assert_eq!(run["verdict"], "passed", "{run}");
@@ -193,8 +197,6 @@ async fn id_tokens_are_verified_bound_by_policy_and_never_shown() {
     let other_gitlab = sent(key.sign(&with(&good(), json!({"iss": "https://gitlab.example.org"}))));
     let m = refused(&start(base, &other_gitlab, &checkout).await, 401, "issuer");
     assert!(m.contains("https://gitlab.example.org"), "{m}");
-    let unknown = sent(stranger.sign(&good()));
-    refused(&start(base, &unknown, &checkout).await, 401, "unknown_kid");
     let none = sent(unsigned(&good(), &key.kid));
     let m = refused(&start(base, &none, &checkout).await, 401, "algorithm");
     assert!(m.contains("`none`"), "{m}");
@@ -258,10 +260,10 @@ async fn id_tokens_are_verified_bound_by_policy_and_never_shown() {
     let m = refused(&start(base, &job, &elsewhere).await, 403, "not_allowed");
     assert!(m.contains("namespace `payments`"), "{m}");
 
-    // GitLab rotates its key: the first token with the new kid fetches the keys again;
-    // another unknown kid within the cooldown does not.
+    // GitLab rotates its key: past the cooldown, the first token with the new kid fetches
+    // the keys again and is admitted; a kid still unknown after that is refused.
     issuer.keys.lock().unwrap().push(rotated.jwk.clone());
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     let fetched = issuer.fetches();
     let (status, answer) = start(base, &sent(rotated.sign(&good())), &checkout).await;
     assert_eq!(status, 201, "{answer}");
@@ -272,11 +274,40 @@ async fn id_tokens_are_verified_bound_by_policy_and_never_shown() {
         401,
         "unknown_kid",
     );
-    assert_eq!(
-        issuer.fetches(),
-        fetched + 1,
-        "no refetch within the cooldown"
-    );
+
+    // A catalog experiment: a job starts it within its policy, but may not change the
+    // catalog (webhooks and schedules run catalog entries without its bounds).
+    let r = client()
+        .post(format!("{base}/api/v1/experiments"))
+        .bearer_auth(OPERATOR)
+        .body(pause_yaml("checkout-catalog", pid, web_port, "300ms"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = client()
+        .post(format!("{base}/api/v1/experiments/checkout-catalog/runs"))
+        .bearer_auth(sent(key.sign(&good())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let run = wait_verdict(
+        base,
+        r.json::<Value>().await.unwrap()["id"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(run["gitlab"]["jobId"], 302, "{run}");
+    let r = client()
+        .post(format!("{base}/api/v1/experiments"))
+        .bearer_auth(sent(key.sign(&good())))
+        .body(pause_yaml("checkout-catalog", pid, web_port, "1h"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let m = r.json::<Value>().await.unwrap()["error"].to_string();
+    assert!(m.contains("not change the catalog"), "{m}");
 
     // The metric counts each reason; the policies endpoint shows the policies and the
     // refusals with the project and ref claimed.
