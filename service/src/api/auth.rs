@@ -119,14 +119,7 @@ impl Auth {
         let Auth::Tokens(tokens) = self else {
             return Some(Role::Admin);
         };
-        let got = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)?
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")?
-            .trim()
-            .as_bytes();
+        let got = bearer(req)?.as_bytes();
         // Every token is compared (no early exit), so the time taken does not say which
         // one matched. `ct_eq` on different lengths is false at once: a token's length is
         // not treated as secret, its bytes are.
