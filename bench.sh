@@ -9,7 +9,7 @@
 #   ./bench.sh --only P1,P7   run only some rows (the table then lacks the others)
 #
 # Needs root (netns, qdiscs, cgroups), wrk (P6; apt) and Chaos Toolkit (P7; pip): both are
-# installed here when missing. Everything a bench creates (netns, qdiscs, agents, cgroups,
+# installed here when missing; P14 needs PostgreSQL 15 (apt postgresql, as ./test.sh installs). Everything a bench creates (netns, qdiscs, agents, cgroups,
 # processes) is removed by the bench itself, also when it fails. Output of each bench goes
 # to $CARGO_TARGET_DIR/bench/<bench>.log.
 set -uo pipefail
@@ -86,6 +86,8 @@ P7 vs_chaostoolkit
 P8 pods_inject
 P8 kube_resolve
 P15 id_token_verify
+P14 failover
+P12 console_load
 "
 failed=()
 while read -r id bench; do

@@ -3,7 +3,8 @@
 #
 #   ./test.sh            install what the tiers need (idempotent), then run them all
 #   ./test.sh --no-install   run without touching apt/pip/npm
-#   TIERS="unit kernel" ./test.sh   run only some tiers (lint unit kernel peers kube)
+#   TIERS="unit kernel" ./test.sh   run only some tiers (lint unit kernel peers kube browser)
+#   TIERS=postgres ./test.sh        only the store's PostgreSQL tests (also part of unit)
 #
 # Needs root (the tests create network namespaces, veth pairs, qdiscs, cgroups) and a
 # Rust toolchain. Tier output goes to target/test-logs/<tier>.log.
@@ -12,7 +13,7 @@ cd "$(dirname "$0")"
 
 install=1
 [ "${1:-}" = "--no-install" ] && install=0
-tiers=${TIERS:-"lint unit kernel peers kube"}
+tiers=${TIERS:-"lint unit kernel peers kube browser"}
 logs=${CARGO_TARGET_DIR:-target}/test-logs
 mkdir -p "$logs"
 
@@ -42,6 +43,9 @@ if [ "$install" = 1 ]; then
     apt_install iproute2 nftables procps iputils-ping prometheus prometheus-alertmanager \
         qemu-system-x86 busybox-static cpio kmod xz-utils zstd rsync curl
     rustup component add rustfmt clippy >/dev/null 2>&1 || true
+    # PostgreSQL 15 for the store's tests (service/tests/store: the ports on both stores,
+    # three `serve` replicas on one database); each test makes its own throwaway cluster.
+    apt_install postgresql
     # The SMTP peer the notification tests mail to (DESIGN §9, real peers).
     python3 -c 'import aiosmtpd' 2>/dev/null || pip install --quiet aiosmtpd \
         || pip install --quiet --break-system-packages aiosmtpd
@@ -58,6 +62,10 @@ if [ "$install" = 1 ]; then
     python3 -c 'import helm_python, kubernetes_validate' 2>/dev/null \
         || pip install --quiet helm-python-sdk kubernetes-validate \
         || pip install --quiet --break-system-packages helm-python-sdk kubernetes-validate
+    # The browser tier: the web console in Debian's headless chromium over WebDriver.
+    apt_install chromium chromium-driver
+    python3 -c 'import selenium' 2>/dev/null || pip install --quiet selenium \
+        || pip install --quiet --break-system-packages selenium
 fi
 
 # Counts `cargo test` results from a log: sums every "test result:" line.
@@ -135,6 +143,23 @@ for tier in $tiers; do
         else
             skipped+=("kube: no Kubernetes API server can run here; set KUBECONFIG (and FAULTLINE_IMAGE, FAULTLINE_AGENT_IMAGE) to run the real-cluster suite: kube_* tests and tests/kube/seed-experiments.sh")
         fi
+        ;;
+    postgres)
+        # Only the store's tests (they also run in the unit tier): TIERS=postgres ./test.sh.
+        if [ -x /usr/lib/postgresql/15/bin/initdb ]; then
+            run_tier postgres cargo test -p faultline --test store || failures+=("postgres (store tests)")
+            count_cargo "$logs/postgres.log"
+        else
+            skipped+=("postgres: PostgreSQL 15 is not installed (apt-get install postgresql; ./test.sh without --no-install does it)")
+        fi
+        ;;
+    browser)
+        # The web console in headless chromium against a live serve (tests/browser/).
+        run_tier browser tests/browser/run.sh || failures+=("browser (web console; screenshots in $logs/browser/)")
+        passed=$((passed + $(grep -c '^BROWSER-RESULT .* PASS' "$logs/browser.log" || true)))
+        failed=$((failed + $(grep -c '^BROWSER-RESULT .* FAIL' "$logs/browser.log" || true)))
+        while IFS= read -r line; do skipped+=("browser ${line#BROWSER-RESULT }"); done \
+            < <(grep '^BROWSER-RESULT .* SKIP' "$logs/browser.log")
         ;;
     *) echo "unknown tier $tier" >&2; exit 2 ;;
     esac

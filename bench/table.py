@@ -228,6 +228,40 @@ def build(t, kernel):
     for (i, n), y in sorted(t.m.items()):
         if i == "P8" and n.startswith("resolve_"):
             t.row("P8", y, "", "(resolve only)", "")
+    p14_rows(t)
+
+
+def p14_rows(t):
+    """P14: replica failover on PostgreSQL: kill -9 of the driving replica -> its fault
+    removed, and -> the run ended `replica lost`, p50 and p99 against TTL + 1 s."""
+    for name, what in [("removed", "fault removed"), ("adopted", "run adopted and ended")]:
+        x = t.get("P14", name)
+        if not x:
+            t.missing("P14", f"failover: {what}", "failover")
+            continue
+        s = sorted(x["samples"])
+        p50 = statistics.median(s)
+        p99 = s[max(0, min(len(s), -(-99 * len(s) // 100)) - 1)]
+        t.row("P14", x, f"p50 {p50:.2f} s, p99 {p99:.2f} s", "p50, p99 ≤ TTL 5 s + 1 s",
+              yes(p50 <= 6 and p99 <= 6))
+
+    # P12: the web console's runs page with 10,000 runs stored (issue 26).
+    x = t.get("P12", "first_load_kb")
+    if x:
+        t.row("P12", x, "", "≤ 100 KB", yes(max(x["samples"]) <= 100))
+        for name in ["page_ms", "runs_api_ms"]:
+            y = t.get("P12", name)
+            if y:
+                p99 = pct(y["samples"], 99)
+                t.row("P12", y, f"p99 {p99:.2f} ms", "p99 < 20 ms", yes(p99 < 20))
+        r = t.get("P12", "render_ms")
+        if r:
+            t.row("P12", r, f"max {max(r['samples']):.0f} ms", "< 300 ms",
+                  yes(statistics.median(r["samples"]) < 300))
+        else:
+            t.missing("P12", "console runs page rendered in chromium", "console_load: chromium/selenium missing")
+    else:
+        t.missing("P12", "web console runs page, 10,000 runs", "console_load")
 
     # P15: an ID token verified per request with cached keys (issue 28), per-repeat p99s.
     x = t.get("P15", "verify_p99")
@@ -365,6 +399,12 @@ NOTES = """
   side by side). The run's watchdog (docs/reliability.md) is started only before a fault
   that stays applied, so P7's processKill does not start one; a run that does
   (processPause) used 7.2 ms of CPU, the child included.
+- **P12** `service/benches/console_load.rs`: the web console's runs page with 10,000 runs
+  stored: HTML + script + stylesheet bytes with headers, uncompressed; the page and the
+  first page of runs it asks the API for, sequential requests over one connection (p99);
+  then `bench/console_render.py` loads the page in headless chromium and reads the
+  script's `faultline-ready` mark (from navigation start to the 50 runs drawn; the first
+  load, which warms chromium, is not counted).
 - **P8** `service/benches/pods_inject.rs`: one run of the real engine in cluster mode
   pauses 10,000 pods spread over 10 nodes; each node's agent is a real `faultline-agent` on
   its own loopback address. The Kubernetes API is kube's mock service with real PodList
@@ -377,6 +417,13 @@ NOTES = """
   key, GitLab's claim shape) verified call by call on one thread once its key is cached:
   header checks, signature (ring), iss/aud/exp/nbf/iat and the trust policies; beside it
   `jsonwebtoken::decode` alone. Samples are each repeat's p99 (or p50) of 20,000 calls.
+- **P14** `service/benches/failover.rs`: three `faultline serve` replicas on one real
+  PostgreSQL 15 (`storeLeaseTtl` 5 s) and one node agent; each trial starts a run pausing
+  a process through one replica, kills that replica with SIGKILL mid-fault, and times the
+  kill -> the process running again (the fault removed by the adopting replica through
+  the agent) and -> the run's `error: replica lost` verdict read through another replica.
+  20 trials (5 with `--quick`). P13 (webhook intake through 3 replicas on PostgreSQL vs
+  one on SQLite) is not written yet.
 
 ## The rows that move with the shared cores
 

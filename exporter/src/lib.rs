@@ -13,6 +13,7 @@ pub mod metrics_report;
 pub mod run_metrics;
 pub mod service_metrics;
 mod text;
+pub mod tls_provider;
 pub mod trace_context;
 pub mod traces;
 

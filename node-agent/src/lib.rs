@@ -31,6 +31,7 @@ pub mod protocol;
 #[cfg(target_os = "linux")]
 pub mod resolve;
 pub mod target;
+pub mod tls;
 
 pub use agent::{Agent, AgentError, StartupReport, recover_state_dir};
 pub use client::{AgentClient, ClientError};

@@ -77,7 +77,11 @@ async fn faults_left_by_a_killed_agent_are_recovered_within_1s_of_restart() {
     assert!(took < Duration::from_secs(3), "took {took:?} (goal 1 s)");
     let client = AgentClient::new(agent.url(), Some(TOKEN.into())).unwrap();
     assert!(client.list().await.unwrap().faults.is_empty());
-    let metrics = reqwest::get(format!("{}/metrics", agent.url()))
+    let metrics = faultline_exporter::tls_provider::http_client()
+        .build()
+        .unwrap()
+        .get(format!("{}/metrics", agent.url()))
+        .send()
         .await
         .unwrap()
         .text()
@@ -115,7 +119,11 @@ async fn a_lapsed_lease_is_recovered_by_the_agent_itself() {
         "took {resumed:?} (goal lease + 1 s)"
     );
     assert!(client.list().await.unwrap().faults.is_empty());
-    let metrics = reqwest::get(format!("{}/metrics", agent.url()))
+    let metrics = faultline_exporter::tls_provider::http_client()
+        .build()
+        .unwrap()
+        .get(format!("{}/metrics", agent.url()))
+        .send()
         .await
         .unwrap()
         .text()

@@ -60,7 +60,9 @@ async fn bench() {
         "| clients | requests | req/s | p50 ms | p99 ms | max ms |\n|---:|---:|---:|---:|---:|---:|"
     );
     for clients in [1usize, 4, 16, 64] {
-        let http = reqwest::Client::new();
+        let http = faultline_exporter::tls_provider::http_client()
+            .build()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(SECONDS);
         let started = Instant::now();
         let tasks: Vec<_> = (0..clients)

@@ -37,7 +37,9 @@ fn one_service(exe: &std::path::Path) -> (u64, u64, u64) {
     let url = format!("http://127.0.0.1:{port}/healthz");
     let started = Instant::now();
     rt.block_on(async {
-        let http = reqwest::Client::new();
+        let http = faultline_exporter::tls_provider::http_client()
+            .build()
+            .unwrap();
         loop {
             if let Ok(r) = http.get(&url).send().await
                 && r.status().is_success()

@@ -84,7 +84,9 @@ async fn bench() {
             .run_until(server, async move { stop_rx.await.unwrap_or_default() })
             .await;
     });
-    let http = reqwest::Client::new();
+    let http = faultline_exporter::tls_provider::http_client()
+        .build()
+        .unwrap();
     println!(
         "| query | requests | p50 ms | p99 ms | max ms | runs per page | goal p99 < 20 ms |\n|---|---:|---:|---:|---:|---:|---|"
     );

@@ -308,7 +308,9 @@ impl Wrk {
 
 /// The fallback load: `conns` in-process reqwest clients in a closed loop.
 async fn reqwest_run(row: &Row, body: &[u8], conns: usize, secs: u64) -> Sample {
-    let http = reqwest::Client::new();
+    let http = faultline_exporter::tls_provider::http_client()
+        .build()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(secs);
     let started = Instant::now();
     let body = body.to_vec();
@@ -371,7 +373,9 @@ async fn reqwest_run(row: &Row, body: &[u8], conns: usize, secs: u64) -> Sample 
 
 /// One delivery by reqwest, checked: 202 with `answer` in the JSON body.
 async fn preflight(row: &Row, body: &[u8], uuid: Option<&str>) {
-    let mut req = reqwest::Client::new()
+    let mut req = faultline_exporter::tls_provider::http_client()
+        .build()
+        .unwrap()
         .post(&row.url)
         .header("Content-Type", "application/json")
         .header("X-Gitlab-Event", "Pipeline Hook")

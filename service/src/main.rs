@@ -28,6 +28,9 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     let cli = Cli::parse();
+    // ring is the build's only rustls provider (issue 27); every TLS client and server
+    // below (reqwest, kube, lettre, OTLP, serve's listener) takes it from here.
+    faultline_exporter::tls_provider::install();
     let format = match cli.log_format {
         LogFormatArg::Human => LogFormat::Human,
         LogFormatArg::Json => LogFormat::Json,

@@ -7,10 +7,16 @@ use futures::StreamExt;
 
 /// A client whose requests give up after 60 s.
 pub fn client() -> reqwest::Client {
+    builder().timeout(Duration::from_secs(60)).build().unwrap()
+}
+
+/// A reqwest builder that is safe to `build()`: reqwest is compiled without a crypto
+/// provider of its own (issue 27), so this installs ring first, as
+/// `faultline_exporter::tls_provider::http_client` does for the crates (no workspace crate
+/// here, see Cargo.toml).
+pub fn builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
 }
 
 /// One SSE frame.

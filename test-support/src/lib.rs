@@ -13,6 +13,7 @@
 //! helper, which prints `SKIPPED: ...` naming what is missing.
 
 pub mod bench;
+pub mod certs;
 #[cfg(target_os = "linux")]
 pub mod cgroup;
 #[cfg(target_os = "linux")]

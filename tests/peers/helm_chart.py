@@ -116,9 +116,23 @@ MONITORING = {
     },
 }
 PERSISTENCE = {"persistence": {"enabled": True, "storageClass": "fast", "size": "5Gi"}}
+# Issue 27: HTTPS for the API, mutual TLS between the service and the agents.
+TLS = {
+    "tls": {
+        "serve": {"enabled": True, "secretName": "faultline-api-tls"},
+        "agents": {
+            "enabled": True,
+            "secretName": "faultline-agent-tls",
+            "mutual": True,
+            "clientSecretName": "faultline-agent-client-tls",
+        },
+    },
+    "serviceMonitor": {"enabled": True},
+    "prometheusRule": {"enabled": True},
+}
 REPLICAS = {"replicas": 2}
 EVERYTHING = merge(
-    merge(MONITORING, REPLICAS),
+    merge(merge(MONITORING, REPLICAS), TLS),
     {
         "persistence": {"enabled": True, "accessModes": ["ReadWriteMany"]},
         "kubernetes": {"qps": 200, "burst": 400},
@@ -141,6 +155,19 @@ EVERYTHING = merge(
         "agent": {"priorityClassName": "system-node-critical", "port": 7151},
     },
 )
+# Several replicas on PostgreSQL (issue 27): the bundled StatefulSet, and an external one.
+HA_BUNDLED = {"replicas": 3, "store": {"type": "postgres", "postgres": {"bundled": {"enabled": True}}}}
+HA_EXTERNAL = {
+    "replicas": 3,
+    "store": {
+        "type": "postgres",
+        "leaseTtl": "8s",
+        "postgres": {
+            "url": "postgres://faultline@db.example.org:5432/faultline",
+            "passwordSecret": {"name": "faultline-db", "key": "pw"},
+        },
+    },
+}
 CASES: dict[str, dict] = {
     "default": {},
     "monitoring": MONITORING,
@@ -148,6 +175,9 @@ CASES: dict[str, dict] = {
     "persistence": PERSISTENCE,
     "replicas-2": REPLICAS,
     "everything": EVERYTHING,
+    "tls": TLS,
+    "ha-bundled": HA_BUNDLED,
+    "ha-external": HA_EXTERNAL,
 }
 
 
@@ -311,7 +341,12 @@ def check_agent(case: str, objs: list[dict], values: dict) -> None:
         assert [p["containerPort"] for p in c["ports"]] == [port], f"ports {c['ports']}"
         name, key = secret_file(ds, f["token-file"][0])
         v = pod["volumes"]
-        projected = [i["key"] for vol in v if "secret" in vol for i in vol["secret"].get("items", [])]
+        projected = [
+            i["key"]
+            for vol in v
+            if vol.get("secret", {}).get("secretName") == name
+            for i in vol["secret"].get("items", [])
+        ]
         assert projected == ["agent-token"], f"the agent sees secret keys {projected}, want only agent-token"
         tol = pod.get("tolerations", [])
         assert {"operator": "Exists"} in tol, f"tolerations {tol} do not reach every node"
@@ -660,6 +695,113 @@ def check_case_specific(case: str, objs: list[dict], values: dict) -> None:
             return "qps/burst, maxDuration, Prometheus, Grafana (token from its Secret), public URL, notify config reach the args"
 
         check("everything-flags", optional_flags)
+    if case == "tls":
+        check_tls(objs, values)
+
+
+def check_tls(objs: list[dict], values: dict) -> None:
+    """HTTPS for the API and mutual TLS to the agents: every TLS flag reads the right key
+    of the right Secret, through a whole-Secret mount (a subPath mount never sees a renewed
+    certificate), and the probes and ServiceMonitors speak HTTPS."""
+    dep, ds = deployment(objs), daemonset(objs)
+    t = values["tls"]
+
+    def no_subpath(workload: dict) -> None:
+        for m in container(workload).get("volumeMounts", []):
+            assert "subPath" not in m, f"{workload['kind']} mounts {m['name']} with subPath"
+
+    def service() -> str:
+        f = flags(container(dep))
+        want = {
+            "tls-cert": (t["serve"]["secretName"], "tls.crt"),
+            "tls-key": (t["serve"]["secretName"], "tls.key"),
+            "agent-ca": (t["agents"]["secretName"], "ca.crt"),
+            "agent-client-cert": (t["agents"]["clientSecretName"], "tls.crt"),
+            "agent-client-key": (t["agents"]["clientSecretName"], "tls.key"),
+        }
+        for flag, source in want.items():
+            assert flag in f, f"--{flag} not passed"
+            assert secret_file(dep, f[flag][0]) == source, f"--{flag} from {secret_file(dep, f[flag][0])}"
+        assert f["agent-server-name"] == [t["agents"]["serverName"]], f"--agent-server-name {f['agent-server-name']}"
+        _, v = mount_for(dep, f["agent-ca"][0])
+        assert [i["key"] for i in v["secret"]["items"]] == ["ca.crt"], "the service sees the agents' key"
+        no_subpath(dep)
+        c = container(dep)
+        schemes = {c[p]["httpGet"].get("scheme") for p in ("livenessProbe", "readinessProbe", "startupProbe")}
+        assert schemes == {"HTTPS"}, f"probe schemes {schemes}"
+        return "--tls-cert/--tls-key, --agent-ca (ca.crt only), client cert and server name from their Secrets; HTTPS probes"
+
+    def agent() -> str:
+        f = flags(container(ds))
+        want = {
+            "tls-cert": (t["agents"]["secretName"], "tls.crt"),
+            "tls-key": (t["agents"]["secretName"], "tls.key"),
+            "tls-client-ca": (t["agents"]["clientSecretName"], "ca.crt"),
+        }
+        for flag, source in want.items():
+            assert flag in f, f"--{flag} not passed"
+            assert secret_file(ds, f[flag][0]) == source, f"--{flag} from {secret_file(ds, f[flag][0])}"
+        _, v = mount_for(ds, f["tls-client-ca"][0])
+        assert [i["key"] for i in v["secret"]["items"]] == ["ca.crt"], "the agents see the service's client key"
+        no_subpath(ds)
+        c = container(ds)
+        for p in ("livenessProbe", "readinessProbe"):
+            assert "tcpSocket" in c[p] and "httpGet" not in c[p], f"{p} {c[p]} (kubelet has no client certificate)"
+        return "--tls-cert/--tls-key and --tls-client-ca (ca.crt only) from their Secrets; TCP probes under mutual TLS"
+
+    def monitors() -> str:
+        sms = {sm["metadata"]["name"]: sm["spec"]["endpoints"][0] for sm in objs if sm["kind"] == "ServiceMonitor"}
+        api = sms[f"{RELEASE}-faultline"]
+        agents = sms[f"{RELEASE}-faultline-agent"]
+        assert api["scheme"] == "https" and api["tlsConfig"]["ca"]["secret"]["name"] == t["serve"]["secretName"], api
+        assert agents["scheme"] == "https" and agents["tlsConfig"]["serverName"] == t["agents"]["serverName"], agents
+        assert agents["tlsConfig"]["keySecret"]["name"] == t["agents"]["clientSecretName"], agents
+        return "both ServiceMonitors scrape over HTTPS; the agents' shows the client certificate"
+
+    check("tls-service", service)
+    check("tls-agent", agent)
+    check("tls-servicemonitors", monitors)
+
+
+    if case in ("ha-bundled", "ha-external"):
+
+        def ha() -> str:
+            c = container(dep)
+            f = flags(c)
+            pg = values["store"]["postgres"]
+            url = pg["url"] or f"postgres://faultline@{RELEASE}-faultline-postgres.{NAMESPACE}.svc:5432/faultline"
+            assert f.get("store") == [url], f"--store {f.get('store')}, want {url}"
+            assert f.get("store-lease-ttl") == [values["store"]["leaseTtl"]], f"--store-lease-ttl {f.get('store-lease-ttl')}"
+            secret, key = secret_file(dep, f["store-password-file"][0])
+            want = pg["passwordSecret"]["name"] or f"{RELEASE}-faultline-postgres"
+            assert (secret, key) == (want, pg["passwordSecret"]["key"]), f"password from {secret}/{key}"
+            text = yaml.safe_dump(c)
+            assert "password=" not in text.lower() and ":" not in url.split("@")[0].split("//")[1], (
+                "a password in the args"
+            )
+            pdb = one(objs, "PodDisruptionBudget")
+            assert selects(pdb["spec"]["selector"]["matchLabels"], dep["spec"]["template"]["metadata"]["labels"]), (
+                "the PodDisruptionBudget selects other pods"
+            )
+            assert pdb["spec"]["minAvailable"] == 1, f"minAvailable {pdb['spec']['minAvailable']}"
+            sts = [o for o in objs if o["kind"] == "StatefulSet"]
+            if pg["bundled"]["enabled"]:
+                assert len(sts) == 1, f"{len(sts)} StatefulSets"
+                pod_labels = sts[0]["spec"]["template"]["metadata"]["labels"]
+                assert not selects(dep["spec"]["selector"]["matchLabels"], pod_labels), (
+                    "the service's selector also picks the database pod"
+                )
+                env = {e["name"]: e.get("value") for e in container(sts[0])["env"]}
+                assert env.get("POSTGRES_PASSWORD_FILE") and "POSTGRES_PASSWORD" not in env, "database password inline"
+                one(objs, "Secret", lambda o: o["metadata"]["name"] == want)
+            else:
+                assert not sts, "a bundled database rendered for an external one"
+            return (
+                f"{dep['spec']['replicas']} replicas on {'the bundled' if sts else 'an external'} PostgreSQL, "
+                f"password from Secret {secret} as a file, PodDisruptionBudget minAvailable 1"
+            )
+
+        check(f"ha-store-{case}", ha)
 
 
 # ---- refusals ----------------------------------------------------------------------------
@@ -684,6 +826,12 @@ def check_refusals(chart: helm.Chart) -> None:
         ("schema-log-format", {"logFormat": "xml"}, "/logFormat"),
         ("schema-max-duration", {"maxDuration": "1 hour"}, "/maxDuration"),
         ("schema-nested-unknown", {"agent": {"hostNetwork": True}}, "'hostNetwork'"),
+        ("schema-store-type", {"store": {"type": "mysql"}}, "/store/type"),
+        (
+            "schema-store-url-password",
+            {"store": {"type": "postgres", "postgres": {"url": "postgres://fl:secret@db/fl"}}},
+            "/store/postgres/url",
+        ),
     ]
     for name, values, field in bad:
 
@@ -709,6 +857,18 @@ def check_refusals(chart: helm.Chart) -> None:
     cross = [
         ("refuse-rwo-replicas", {"replicas": 2, "persistence": {"enabled": True}}, "persistence.accessModes"),
         ("refuse-grafana-no-token", {"grafana": {"url": "http://grafana"}}, "grafana.tokenSecret.name"),
+        ("refuse-tls-serve-no-secret", {"tls": {"serve": {"enabled": True}}}, "tls.serve.secretName"),
+        ("refuse-tls-agents-no-secret", {"tls": {"agents": {"enabled": True}}}, "tls.agents.secretName"),
+        (
+            "refuse-tls-mutual-no-client-secret",
+            {"tls": {"agents": {"enabled": True, "secretName": "a", "mutual": True}}},
+            "tls.agents.clientSecretName",
+        ("refuse-postgres-nowhere", {"store": {"type": "postgres"}}, "store.postgres.url"),
+        (
+            "refuse-postgres-twice",
+            {"store": {"type": "postgres", "postgres": {"url": "postgres://fl@db/fl", "bundled": {"enabled": True}}}},
+            "store.postgres.bundled.enabled",
+        ),
     ]
     for name, values, field in cross:
 

@@ -104,3 +104,57 @@ app.kubernetes.io/component: agent
 {{- $all := append (.Values.protectedNamespaces | default list) .Release.Namespace | uniq -}}
 {{- toYaml $all -}}
 {{- end -}}
+
+{{/*
+HTTPS or HTTP for the API's probes (tls.serve.enabled).
+*/}}
+{{- define "faultline.apiScheme" -}}
+{{- if .Values.tls.serve.enabled }}HTTPS{{ else }}HTTP{{ end }}
+{{- end }}
+
+{{/*
+The agents' liveness/readiness check: /healthz over HTTP or HTTPS, or only the port under
+mutual TLS (kubelet has no client certificate to show).
+*/}}
+{{- define "faultline.agentProbe" -}}
+{{- if .Values.tls.agents.mutual -}}
+tcpSocket:
+  port: agent
+{{- else -}}
+httpGet:
+  path: /healthz
+  port: agent
+  scheme: {{ if .Values.tls.agents.enabled }}HTTPS{{ else }}HTTP{{ end }}
+{{- end }}
+{{- end }}
+{{/* The bundled PostgreSQL's name (StatefulSet, Service, Secret). */}}
+{{- define "faultline.postgresName" -}}
+{{ include "faultline.fullname" . }}-postgres
+{{- end }}
+
+{{/* The --store URL: the external one, or the bundled database's. */}}
+{{- define "faultline.storeUrl" -}}
+{{- if .Values.store.postgres.bundled.enabled -}}
+postgres://faultline@{{ include "faultline.postgresName" . }}.{{ .Release.Namespace }}.svc:5432/faultline
+{{- else -}}
+{{ .Values.store.postgres.url }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding the PostgreSQL password ("" when the database wants none). */}}
+{{- define "faultline.storePasswordSecret" -}}
+{{- if .Values.store.postgres.passwordSecret.name -}}
+{{ .Values.store.postgres.passwordSecret.name }}
+{{- else if .Values.store.postgres.bundled.enabled -}}
+{{ include "faultline.postgresName" . }}
+{{- end }}
+{{- end }}
+
+{{/* The bundled PostgreSQL's labels: its own name, so no service selector, monitor or
+policy aimed at the faultline pods picks it up. */}}
+{{- define "faultline.postgresLabels" -}}
+{{ include "faultline.commonLabels" . }}
+app.kubernetes.io/name: {{ include "faultline.name" . }}-postgres
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: postgres
+{{- end -}}

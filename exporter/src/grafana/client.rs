@@ -138,7 +138,7 @@ pub struct GrafanaClient {
 impl GrafanaClient {
     /// A client for `cfg`.
     pub fn new(cfg: GrafanaConfig) -> Result<Self, GrafanaError> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls_provider::http_client()
             .timeout(cfg.timeout)
             .build()
             .map_err(GrafanaError::Client)?;

@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use faultline_agent::Agent;
 use faultline_agent::daemon::{self, Auth};
+use faultline_agent::tls::ServerTls;
 use faultline_exporter::{AgentTracer, Tracing};
 
 /// faultline's node agent: applies and recovers faults on this node, with leases and a
@@ -21,6 +22,11 @@ use faultline_exporter::{AgentTracer, Tracing};
 ///
 /// API (JSON): POST /v1/faults, POST /v1/faults/{id}/renew, DELETE /v1/faults/{id},
 /// GET /v1/faults (bearer token); GET /healthz, GET /metrics (open).
+///
+/// With --tls-cert and --tls-key the API is served over HTTPS (the files are re-read when
+/// they change, no restart); with --tls-client-ca too, every caller must show a client
+/// certificate signed by that CA (mutual TLS, as `faultline serve --agent-client-cert`
+/// does).
 ///
 /// With --otlp-endpoint, each apply, recover and renew exports a span
 /// (`faultline.agent.apply` / `recover` / `renew`) over OTLP/HTTP, a child of the fault's
@@ -39,7 +45,7 @@ struct Args {
     state_dir: PathBuf,
 
     /// File holding the bearer token callers must send on /v1/* (surrounding whitespace
-    /// ignored). Required unless --insecure-no-auth.
+    /// ignored). Required unless --tls-client-ca (mutual TLS) or --insecure-no-auth.
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
 
@@ -54,6 +60,36 @@ struct Args {
     /// faultline-agent), OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS apply.
     #[arg(long, value_name = "URL", env = "FAULTLINE_OTLP_ENDPOINT")]
     otlp_endpoint: Option<String>,
+
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key. Re-read
+    /// when the file changes: a renewed certificate is served to new connections without
+    /// a restart.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "FAULTLINE_AGENT_TLS_CERT",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "FAULTLINE_AGENT_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
+
+    /// Require a client certificate signed by a CA of this file (PEM) from every caller,
+    /// /healthz and /metrics included (mutual TLS); needs --tls-cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "FAULTLINE_AGENT_TLS_CLIENT_CA",
+        requires = "tls_cert"
+    )]
+    tls_client_ca: Option<PathBuf>,
 
     /// Log line format on stderr (level from RUST_LOG, default info).
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
@@ -72,6 +108,9 @@ fn main() -> ExitCode {
     // A stress worker is this binary re-exec'ed; it never returns from here.
     faultline_agent::faults::stress::run_stress_worker_if_requested();
     let args = Args::parse();
+    // ring is the build's only rustls provider (issue 27): the TLS listener and OTLP's
+    // client take it from here.
+    faultline_exporter::tls_provider::install();
     init_logging(args.log_format);
     match actix_web::rt::System::new().block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -101,12 +140,19 @@ fn auth(args: &Args) -> anyhow::Result<Auth> {
                 .with_context(|| format!("failed to read token file {}", path.display()))?;
             Auth::token(&text).with_context(|| format!("token file {} is empty", path.display()))
         }
+        // Mutual TLS authenticates every caller by its certificate: "token or mTLS".
+        None if args.tls_client_ca.is_some() => {
+            tracing::info!(
+                "callers are authenticated by their client certificate (--tls-client-ca), no token"
+            );
+            Ok(Auth::Disabled)
+        }
         None if args.insecure_no_auth => {
             tracing::warn!("serving /v1/* without authentication (--insecure-no-auth)");
             Ok(Auth::Disabled)
         }
         None => bail!(
-            "no --token-file given; pass one, or --insecure-no-auth to serve the API to anyone"
+            "no --token-file given; pass one, or --tls-client-ca to require client certificates, or --insecure-no-auth to serve the API to anyone"
         ),
     }
 }
@@ -119,8 +165,23 @@ fn otlp_endpoint(args: &Args) -> Option<String> {
         .filter(|e| !e.trim().is_empty())
 }
 
+/// The HTTPS settings, every file read now (an error names it); `None`: plain HTTP.
+fn tls(args: &Args) -> anyhow::Result<Option<rustls::ServerConfig>> {
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        return Ok(None);
+    };
+    let settings = ServerTls {
+        cert: cert.clone(),
+        key: key.clone(),
+        client_ca: args.tls_client_ca.clone(),
+    };
+    Ok(Some(settings.config().context("invalid TLS settings")?))
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
     let auth = auth(&args)?;
+    let tls = tls(&args)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // Bind before recovering: a second agent on the same port fails here without
     // touching the journal of the first.
     let listener = TcpListener::bind(args.listen)
@@ -129,7 +190,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("failed to open state dir {}", args.state_dir.display()))?;
     let report = agent.startup_report();
-    tracing::info!(listen = %args.listen, state_dir = %args.state_dir.display(),
+    tracing::info!(listen = %args.listen, scheme, mutual_tls = args.tls_client_ca.is_some(), state_dir = %args.state_dir.display(),
         recovered = report.recovered.len(), failed = report.failed.len(), "agent ready");
     let export = match otlp_endpoint(&args) {
         Some(endpoint) => {
@@ -143,11 +204,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let server = daemon::serve_traced(
+    let server = daemon::serve_tls(
         agent.clone(),
         auth,
         listener,
         export.as_ref().map(AgentTracer::new),
+        tls,
     )
     .context("failed to start the HTTP server")?;
     // Returns once actix has handled SIGTERM/SIGINT and drained requests in flight.

@@ -18,4 +18,4 @@ mod server;
 
 pub use auth::Auth;
 pub use routes::configure;
-pub use server::{serve, serve_traced};
+pub use server::{serve, serve_tls, serve_traced};

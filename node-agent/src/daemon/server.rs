@@ -1,5 +1,5 @@
 //! Starting the HTTP server: one worker, the agent, the token and the optional tracer as
-//! app data, every route from [`configure`].
+//! app data, every route from [`configure`]; HTTPS when given TLS settings.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use faultline_exporter::AgentTracer;
 use super::auth::Auth;
 use super::routes::configure;
 use crate::agent::Agent;
+use crate::tls::listen_https;
 
 /// How long a graceful stop waits for requests in flight.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,7 +32,20 @@ pub fn serve_traced(
     listener: TcpListener,
     tracer: Option<AgentTracer>,
 ) -> std::io::Result<actix_web::dev::Server> {
-    let server = HttpServer::new(move || {
+    serve_tls(agent, auth, listener, tracer, None)
+}
+
+/// As [`serve_traced`], over HTTPS when `tls` is given (see
+/// [`ServerTls`](crate::tls::ServerTls): the certificate follows its files, and a client
+/// CA makes client certificates mandatory).
+pub fn serve_tls(
+    agent: Agent,
+    auth: Auth,
+    listener: TcpListener,
+    tracer: Option<AgentTracer>,
+    tls: Option<rustls::ServerConfig>,
+) -> std::io::Result<actix_web::dev::Server> {
+    let make_app = move || {
         let app = App::new()
             .app_data(web::Data::new(agent.clone()))
             .app_data(web::Data::new(auth.clone()));
@@ -40,10 +54,22 @@ pub fn serve_traced(
             None => app,
         }
         .configure(configure)
-    })
-    .workers(1)
-    .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
-    .listen(listener)?
-    .run();
+    };
+    let server = match tls {
+        // Plain HTTP to the TLS port gets a 400 in words (crate::tls::plain_http).
+        Some(config) => listen_https(
+            actix_server::Server::build()
+                .workers(1)
+                .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs()),
+            listener,
+            config,
+            make_app,
+        )?,
+        None => HttpServer::new(make_app)
+            .workers(1)
+            .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
+            .listen(listener)?
+            .run(),
+    };
     Ok(server)
 }

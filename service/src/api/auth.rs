@@ -1,9 +1,10 @@
-//! Bearer tokens with roles. Each route names the role it needs by taking one of the
-//! extractors [`Viewer`] or [`Operator`] (admin passes both); a request without a valid token gets
-//! 401, one whose token's role is too low 403. Tokens are compared in constant time.
-//! A bearer token shaped like a JWT that is not in the tokens file is verified as a
-//! GitLab CI ID token when the service accepts those (`id_token/`); every extractor
-//! carries the resulting [`Caller`].
+//! Bearer tokens with roles and names. Each route names the role it needs by taking one of
+//! the extractors [`Viewer`], [`Operator`] or [`Admin`] (admin passes all); each carries
+//! the [`Caller`]: who (its audit [`Actor`]) and what it may start. A bearer token shaped
+//! like a JWT that is not in the tokens file is verified as a GitLab CI ID token when the
+//! service accepts those (`id_token/`). A request without a valid token gets 401, one
+//! whose role is too low 403, and both refusals are audited, ID tokens' included. Tokens
+//! are compared in constant time.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,9 +16,10 @@ use subtle::ConstantTimeEq;
 use futures::future::LocalBoxFuture;
 
 use super::error::ApiError;
-use super::id_token::looks_like_jwt;
+use super::id_token::{looks_like_jwt, unverified_actor};
 use super::state::ApiState;
 use crate::application::identity::{Caller, CallerSource};
+use crate::domain::{Actor, AuditAction, AuditOutcome, NewAudit};
 
 pub use crate::application::identity::Role;
 
@@ -33,7 +35,8 @@ pub enum TokensError {
         #[source]
         source: std::io::Error,
     },
-    /// A line is not `role:token` with a known role and a non-empty token.
+    /// A line is not `role:token` (or `role/name:token`) with a known role, a non-empty
+    /// token and, if given, a non-empty name.
     #[error("tokens file {path} line {line}: {message}")]
     Line {
         /// The file.
@@ -48,11 +51,22 @@ pub enum TokensError {
     Empty(String),
 }
 
+/// One token of the tokens file.
+#[derive(Clone)]
+pub struct Token {
+    /// What it may do.
+    pub role: Role,
+    /// Who it is, in the audit log: the `name` of `role/name:token`, else the role and
+    /// the line (`operator#3`). Never the secret.
+    pub name: String,
+    secret: Box<[u8]>,
+}
+
 /// Who may call the API.
 #[derive(Clone)]
 pub enum Auth {
     /// Callers must send `Authorization: Bearer <token>` with one of these tokens.
-    Tokens(Arc<[(Role, Box<[u8]>)]>),
+    Tokens(Arc<[Token]>),
     /// Everyone is admin (`--insecure-no-auth`; loopback only).
     Disabled,
 }
@@ -68,8 +82,9 @@ impl std::fmt::Debug for Auth {
 }
 
 impl Auth {
-    /// Parses a tokens file: one `role:token` per line; blank lines and `#` comments are
-    /// skipped; surrounding whitespace is not part of the token.
+    /// Parses a tokens file: one `role:token` or `role/name:token` per line (the name is
+    /// what the audit log calls the caller); blank lines and `#` comments are skipped;
+    /// surrounding whitespace is not part of the token.
     pub fn parse(text: &str, path: &str) -> Result<Auth, TokensError> {
         let mut tokens = Vec::new();
         for (i, raw) in text.lines().enumerate() {
@@ -85,17 +100,29 @@ impl Auth {
             let (role, token) = line
                 .split_once(':')
                 .ok_or_else(|| bad("expected `role:token`".into()))?;
-            let role = Role::parse(role.trim()).ok_or_else(|| {
+            let (role, name) = match role.split_once('/') {
+                Some((role, name)) => (role.trim(), Some(name.trim())),
+                None => (role.trim(), None),
+            };
+            let role = Role::parse(role).ok_or_else(|| {
                 bad(format!(
-                    "unknown role `{}`; expected viewer, operator or admin",
-                    role.trim()
+                    "unknown role `{role}`; expected viewer, operator or admin"
                 ))
             })?;
+            let name = match name {
+                Some("") => return Err(bad("empty name after `/`".into())),
+                Some(n) => n.to_string(),
+                None => format!("{}#{}", role.as_str(), i + 1),
+            };
             let token = token.trim();
             if token.is_empty() {
                 return Err(bad("empty token".into()));
             }
-            tokens.push((role, token.as_bytes().to_vec().into_boxed_slice()));
+            tokens.push(Token {
+                role,
+                name,
+                secret: token.as_bytes().to_vec().into_boxed_slice(),
+            });
         }
         if tokens.is_empty() {
             return Err(TokensError::Empty(path.to_string()));
@@ -116,68 +143,95 @@ impl Auth {
     /// The role of the request's bearer token; `None` without a token or with an unknown
     /// one.
     pub fn role_of(&self, req: &HttpRequest) -> Option<Role> {
+        self.token_of(req).map(|(role, _)| role)
+    }
+
+    /// The role and name of the request's bearer token; `None` without a token or with
+    /// an unknown one.
+    pub fn token_of(&self, req: &HttpRequest) -> Option<(Role, Actor)> {
         let Auth::Tokens(tokens) = self else {
-            return Some(Role::Admin);
+            return Some((Role::Admin, Actor::token("anonymous (auth disabled)")));
         };
         let got = bearer(req)?.as_bytes();
         // Every token is compared (no early exit), so the time taken does not say which
         // one matched. `ct_eq` on different lengths is false at once: a token's length is
         // not treated as secret, its bytes are.
-        let mut found = None;
-        for (role, want) in tokens.iter() {
-            if bool::from(got.ct_eq(want)) {
-                found = found.max(Some(*role));
+        let mut found: Option<&Token> = None;
+        for t in tokens.iter() {
+            if bool::from(got.ct_eq(&t.secret)) && found.is_none_or(|f| f.role < t.role) {
+                found = Some(t);
             }
         }
-        found
+        found.map(|t| (t.role, Actor::token(t.name.clone())))
     }
 
-    /// The static token's role, for a bearer token found in the tokens file.
-    fn static_role(&self, req: &HttpRequest) -> Option<Role> {
+    /// The caller of a tokens-file token (or everyone, without authentication).
+    fn static_caller(&self, req: &HttpRequest) -> Option<Caller> {
         match self {
-            Auth::Tokens(_) => self.role_of(req),
-            Auth::Disabled => None,
+            Auth::Disabled => Some(Caller::unscoped(CallerSource::NoAuth, Role::Admin)),
+            Auth::Tokens(_) => self.token_of(req).map(|(role, actor)| {
+                Caller::unscoped(CallerSource::StaticToken { name: actor.name }, role)
+            }),
         }
     }
 
-    /// The caller of `req`, when it has at least the role `need`: a tokens-file token, or
-    /// a GitLab CI job's ID token when the service accepts those (verified, possibly
-    /// fetching the issuer's keys: hence async).
-    async fn check(req: HttpRequest, need: Role) -> Result<Caller, ApiError> {
+    /// Who `req` comes from, whatever the role: a tokens-file token, or a GitLab CI job's
+    /// ID token when the service accepts those (verified, possibly fetching the issuer's
+    /// keys: hence async). A refusal carries who it names for the audit log (never the
+    /// token). Not audited here: [`Auth::check`] audits, `whoami` only asks.
+    pub async fn identify(req: &HttpRequest) -> Result<Caller, (Actor, ApiError)> {
         let auth = req
             .app_data::<web::Data<Auth>>()
             .map(|a| a.get_ref().clone())
             .unwrap_or(Auth::Tokens(Arc::from(Vec::new())));
-        let caller = if matches!(auth, Auth::Disabled) {
-            Caller::unscoped(CallerSource::NoAuth, Role::Admin)
-        } else if let Some(role) = auth.static_role(&req) {
-            Caller::unscoped(CallerSource::StaticToken, role)
-        } else {
-            let ids = req
-                .app_data::<web::Data<ApiState>>()
-                .and_then(|s| s.id_tokens.get().cloned());
-            match (ids, bearer(&req)) {
-                (Some(ids), Some(token)) if looks_like_jwt(token) => ids.admit(token).await?,
-                _ => {
-                    return Err(ApiError::new(
-                        StatusCode::UNAUTHORIZED,
-                        "missing or unknown bearer token",
-                    ));
-                }
-            }
-        };
-        let role = caller.role();
-        if role < need {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!(
+        if let Some(caller) = auth.static_caller(req) {
+            return Ok(caller);
+        }
+        let ids = req
+            .app_data::<web::Data<ApiState>>()
+            .and_then(|s| s.id_tokens.get().cloned());
+        match (ids, bearer(req)) {
+            (Some(ids), Some(token)) if looks_like_jwt(token) => ids
+                .admit(token)
+                .await
+                .map_err(|refusal| (unverified_actor(token), refusal)),
+            // Never the token itself: only that it was missing or unknown.
+            _ => Err((
+                Actor::token("unknown"),
+                ApiError::new(StatusCode::UNAUTHORIZED, "missing or unknown bearer token"),
+            )),
+        }
+    }
+
+    /// The caller of `req`, when it has at least the role `need`; a refusal (401 or 403,
+    /// a static token's or an ID token's) is audited.
+    async fn check(req: HttpRequest, need: Role) -> Result<Caller, ApiError> {
+        let (actor, refusal) = match Auth::identify(&req).await {
+            Ok(caller) if caller.role() >= need => return Ok(caller),
+            Ok(caller) => {
+                let message = format!(
                     "this route needs the {} role; the caller has {}",
                     need.as_str(),
-                    role.as_str()
-                ),
-            ));
+                    caller.role().as_str()
+                );
+                (
+                    caller.actor(),
+                    ApiError::new(StatusCode::FORBIDDEN, message),
+                )
+            }
+            Err(refused) => refused,
+        };
+        if let Some(state) = req.app_data::<web::Data<ApiState>>() {
+            let object = format!("{} {}", req.method(), req.path());
+            state
+                .live
+                .audit()
+                .record(NewAudit::ok(actor, AuditAction::Access, object).ended(
+                    AuditOutcome::Refused,
+                    format!("{}: {}", refusal.status.as_u16(), refusal.error),
+                ));
         }
-        Ok(caller)
+        Err(refusal)
     }
 }
 
@@ -242,6 +296,30 @@ mod tests {
             Auth::parse("# none\n", "t"),
             Err(TokensError::Empty(_))
         ));
+    }
+
+    #[test]
+    fn tokens_have_names_given_or_from_their_line() {
+        let Auth::Tokens(t) = Auth::parse(
+            "# ci\noperator/deploy-bot: s3cret-1\nviewer:s3cret-2\n",
+            "t",
+        )
+        .unwrap() else {
+            panic!("tokens expected");
+        };
+        let names: Vec<(&str, Role)> = t.iter().map(|t| (t.name.as_str(), t.role)).collect();
+        assert_eq!(
+            names,
+            [("deploy-bot", Role::Operator), ("viewer#3", Role::Viewer)]
+        );
+        let e = Auth::parse("admin/:x\n", "t").unwrap_err();
+        assert!(e.to_string().contains("line 1: empty name"), "{e}");
+        let e = Auth::parse("root/bob:x\n", "t").unwrap_err();
+        assert!(e.to_string().contains("unknown role `root`"), "{e}");
+        // The name is never the secret, and Debug shows neither.
+        assert!(
+            !format!("{:?}", Auth::parse("admin:topsecret\n", "t").unwrap()).contains("topsecret")
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::state::ApiState;
 use crate::application::catalog;
 use crate::application::catalog::CatalogError;
 use crate::application::identity::Caller;
+use crate::domain::{AuditAction, AuditOutcome, NewAudit};
 
 /// Mounts the routes under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -55,17 +56,28 @@ fn catalog_error(e: CatalogError) -> ApiError {
 /// Refuses a CI job's change to the catalog: its grants bound what *it* starts, but a
 /// catalog entry is also run by webhooks and schedules with no such bound, so a job that
 /// could rewrite one could reach namespaces its policy does not give it.
-fn not_a_ci_job(caller: &Caller) -> Result<(), ApiError> {
-    match caller.ci_job() {
-        Some(job) => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "a CI job's ID token ({}) may start catalog experiments, not change the catalog",
-                job.project_path
-            ),
-        )),
-        None => Ok(()),
-    }
+/// The refusal is audited as `action` on `object`.
+fn not_a_ci_job(
+    state: &ApiState,
+    caller: &Caller,
+    action: AuditAction,
+    object: &str,
+) -> Result<(), ApiError> {
+    let Some(job) = caller.ci_job() else {
+        return Ok(());
+    };
+    let refusal = ApiError::new(
+        StatusCode::FORBIDDEN,
+        format!(
+            "a CI job's ID token ({}) may start catalog experiments, not change the catalog",
+            job.project_path
+        ),
+    );
+    state.live.audit().record(
+        NewAudit::ok(caller.actor(), action, object)
+            .ended(AuditOutcome::Refused, refusal.error.clone()),
+    );
+    Err(refusal)
 }
 
 async fn create(
@@ -74,16 +86,37 @@ async fn create(
     state: web::Data<ApiState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    not_a_ci_job(&caller)?;
+    not_a_ci_job(&state, &caller, AuditAction::ExperimentPut, "")?;
+    let actor = caller.actor();
     let body = read_body(payload).await?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?
         .to_string();
     let store = state.store.clone();
-    let (name, created) = web::block(move || catalog::put(&*store, &text, "api"))
+    let stored = web::block(move || catalog::put(&*store, &text, "api"))
         .await
-        .map_err(|e| ApiError::internal("storing the experiment", &e))?
-        .map_err(catalog_error)?;
+        .map_err(|e| ApiError::internal("storing the experiment", &e))?;
+    let (name, created) = match stored {
+        Ok(done) => done,
+        Err(e) => {
+            let answer = catalog_error(e);
+            let outcome = if answer.status.is_client_error() {
+                AuditOutcome::Refused
+            } else {
+                AuditOutcome::Failed
+            };
+            state.live.audit().record(
+                NewAudit::ok(actor, AuditAction::ExperimentPut, "")
+                    .ended(outcome, answer.error.clone()),
+            );
+            return Err(answer);
+        }
+    };
+    let what = if created { "added" } else { "changed" };
+    state.live.audit().record(
+        NewAudit::ok(actor, AuditAction::ExperimentPut, name.as_str())
+            .ended(AuditOutcome::Ok, what),
+    );
     let url = absolute(&req, &format!("/api/v1/experiments/{name}"));
     let mut resp = if created {
         HttpResponse::Created()
@@ -142,11 +175,17 @@ async fn delete(
     state: web::Data<ApiState>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    not_a_ci_job(&caller)?;
+    not_a_ci_job(&state, &caller, AuditAction::ExperimentDelete, &name)?;
+    let actor = caller.actor();
     let gone = state
         .store
         .delete_experiment(&name)
         .map_err(|e| ApiError::internal("deleting the experiment", &e))?;
+    let attempt = NewAudit::ok(actor, AuditAction::ExperimentDelete, name.as_str());
+    state.live.audit().record(match gone {
+        true => attempt,
+        false => attempt.ended(AuditOutcome::Refused, "no such experiment"),
+    });
     if gone {
         Ok(HttpResponse::NoContent().finish())
     } else {
@@ -166,10 +205,10 @@ async fn run(
         super::runs::gitlab_for(&state, cx)?;
     }
     let (_, exp) = catalog::get(&*state.store, &name, gitlab.as_ref()).map_err(catalog_error)?;
-    super::id_token::may_start(state.id_tokens.get().map(|i| &**i), &caller, &exp)?;
+    super::id_token::may_start(&state, &caller, &exp)?;
     let id = state
         .live
-        .start_from(exp, gitlab)
+        .start_as(exp, gitlab, caller.actor())
         .map_err(super::runs::start_error)?;
     let path = format!("/api/v1/runs/{id}");
     Ok(HttpResponse::Created()

@@ -4,9 +4,11 @@
 //! application, the store and GitLab reached through its ports.
 
 pub mod alertmanager;
+pub mod audit;
 pub mod auth;
 pub mod auth_policies;
 pub mod body;
+pub mod console;
 pub mod deadline;
 pub mod error;
 pub mod experiments;
@@ -22,6 +24,7 @@ pub mod server;
 pub mod sse;
 pub mod state;
 pub mod webhooks;
+pub mod whoami;
 
 pub use auth::{Auth, Role};
 pub use error::ApiError;

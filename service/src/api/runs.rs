@@ -20,6 +20,7 @@ use crate::application::ports::RunFilter;
 use crate::application::report::{Report, to_html, to_junit};
 use crate::domain::RunRow;
 use crate::domain::RunState;
+use crate::domain::{Actor, AuditAction, AuditOutcome, NewAudit};
 
 /// Mounts the routes under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -61,12 +62,14 @@ pub(super) fn gitlab_for(
     Ok(hooks.previews.clone())
 }
 
-/// The answer to a run that could not start: 503 while shutting down or halted.
+/// The answer to a run that could not start: 503 while shutting down or halted, 409
+/// outside a change window (the message names the window and the next allowed time).
 pub(super) fn start_error(e: LiveError) -> ApiError {
     match e {
         LiveError::ShuttingDown | LiveError::Halted(_) => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
         }
+        LiveError::OutsideWindow(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
         other => ApiError::internal("creating the run", &other),
     }
 }
@@ -105,14 +108,13 @@ async fn create(
     if let Some(job) = caller.ci_job() {
         intake.gitlab = Some(job.context(intake.gitlab.as_ref()));
     }
-    let ids = state.id_tokens.get().map(|i| &**i);
     if intake.dry_run {
         // A plan injects nothing: the rights are checked, the token is not spent.
         caller
             .may_start(&intake.experiment)
             .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, why))?;
     } else {
-        id_token::may_start(ids, &caller, &intake.experiment)?;
+        id_token::may_start(&state, &caller, &intake.experiment)?;
     }
     let previews = match &intake.gitlab {
         Some(cx) => gitlab_for(&state, cx)?,
@@ -139,9 +141,19 @@ async fn create(
         return Ok(HttpResponse::Ok().json(plan));
     }
     let reports_to_gitlab = previews.is_some();
+    // The token is who asked; the pipeline it says it came from is kept beside the name.
+    let actor = caller.actor();
+    let actor = match &intake.gitlab {
+        Some(cx) => Actor {
+            kind: actor.kind,
+            name: actor.name,
+            ..Actor::gitlab(cx)
+        },
+        None => actor,
+    };
     let id = state
         .live
-        .start_from(intake.experiment, intake.gitlab)
+        .start_as(intake.experiment, intake.gitlab, actor)
         .map_err(start_error)?;
     if reports_to_gitlab && let Some(hooks) = state.gitlab.get() {
         hooks.accepted(&id);
@@ -183,6 +195,10 @@ struct Summary {
     created_at: chrono::DateTime<chrono::Utc>,
     finished_at: Option<chrono::DateTime<chrono::Utc>>,
     url: String,
+    /// The GitLab event that started the run (the console shows its project, ref, sha,
+    /// pipeline and merge request).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gitlab: Option<crate::domain::GitlabContext>,
 }
 
 async fn list(
@@ -237,6 +253,7 @@ async fn list(
             reason: r.reason,
             created_at: r.created_at,
             finished_at: r.finished_at,
+            gitlab: r.gitlab,
         })
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "runs": runs, "next": next })))
@@ -291,7 +308,7 @@ struct AbortBody {
 }
 
 async fn abort(
-    _: Operator,
+    Operator(caller): Operator,
     state: web::Data<ApiState>,
     id: web::Path<String>,
     body: web::Bytes,
@@ -307,18 +324,27 @@ async fn abort(
         .filter(|r| !r.trim().is_empty())
         .unwrap_or_else(|| "aborted by an operator".into());
     let row = state.store.run(&id).map_err(|e| store_error(&id, e))?;
+    let attempt = NewAudit::ok(caller.actor(), AuditAction::RunAbort, id.as_str());
+    let refused = |message: String| {
+        state
+            .live
+            .audit()
+            .record(attempt.clone().ended(AuditOutcome::Refused, &message));
+        ApiError::new(StatusCode::CONFLICT, message)
+    };
     if row.state.is_terminal() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("run {id} already finished: {}", row.state),
-        ));
+        return Err(refused(format!("run {id} already finished: {}", row.state)));
     }
-    state.live.abort(&id, &reason).map_err(|_| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            format!("run {id} is {} but not driven by this service", row.state),
-        )
-    })?;
+    if state.live.abort(&id, &reason).is_err() {
+        return Err(refused(format!(
+            "run {id} is {} but not driven by this service",
+            row.state
+        )));
+    }
+    state
+        .live
+        .audit()
+        .record(attempt.ended(AuditOutcome::Ok, &reason));
     Ok(HttpResponse::Accepted().json(serde_json::json!({
         "id": *id,
         "state": row.state,

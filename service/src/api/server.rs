@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, Service as _};
 use actix_web::{App, HttpServer, web};
+use faultline_agent::tls::listen_https;
 use faultline_exporter::ServiceMetrics;
 
 use super::auth::Auth;
@@ -105,13 +106,22 @@ impl Service {
 
     /// Starts serving on `listener`. Signals are left to [`Service::run_until`]'s caller.
     pub fn bind(&self, listener: TcpListener) -> Result<Server, ServeError> {
+        self.bind_tls(listener, None)
+    }
+
+    /// As [`Service::bind`], over HTTPS when `tls` is given (`faultline serve --tls-cert`).
+    pub fn bind_tls(
+        &self,
+        listener: TcpListener,
+        tls: Option<rustls::ServerConfig>,
+    ) -> Result<Server, ServeError> {
         let addr = listener
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
         let state = self.state.clone();
         let auth = web::Data::new(self.auth.clone());
-        let server = HttpServer::new(move || {
+        let make_app = move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(auth.clone())
@@ -134,16 +144,31 @@ impl Service {
                     }
                 })
                 .configure(super::routes::configure)
-        })
-        .workers(2)
-        .disable_signals()
-        .shutdown_timeout(5)
-        .listen(listener)
-        .map_err(|source| ServeError::Http {
+        };
+        let failed = |source| ServeError::Http {
             addr: addr.clone(),
             source,
-        })?
-        .run();
+        };
+        let server = match tls {
+            None => HttpServer::new(make_app)
+                .workers(2)
+                .disable_signals()
+                .shutdown_timeout(5)
+                .listen(listener)
+                .map_err(failed)?
+                .run(),
+            // Plain HTTP to the TLS port gets a 400 in words (faultline_agent::tls).
+            Some(config) => listen_https(
+                actix_server::Server::build()
+                    .workers(2)
+                    .disable_signals()
+                    .shutdown_timeout(5),
+                listener,
+                config,
+                make_app,
+            )
+            .map_err(failed)?,
+        };
         Ok(server)
     }
 

@@ -17,7 +17,8 @@ use super::state::ApiState;
 use crate::domain::StoredEvent;
 
 /// How often a stream re-reads the store when it has no news (a run another process
-/// drives, or a missed notification); also the keep-alive comment period.
+/// drives on a store that cannot signal, or a missed notification); also the keep-alive
+/// comment period.
 const POLL: Duration = Duration::from_secs(1);
 /// Keep-alive comments every this many idle polls, so proxies keep the connection.
 const KEEPALIVE_POLLS: u32 = 15;
@@ -47,7 +48,12 @@ pub(super) async fn events(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
-    let news = state.live.news(&id);
+    // The local run's own signal, else the store's (PostgreSQL: a NOTIFY from whichever
+    // replica drives the run); with neither, the stream polls.
+    let news = state
+        .live
+        .news(&id)
+        .or_else(|| state.store.watch_events(&id));
     let cursor = Cursor {
         state,
         id,
@@ -87,8 +93,10 @@ async fn next_frame(c: &mut Cursor) -> Option<Bytes> {
             c.done = true;
             return None;
         };
-        let fresh: Vec<StoredEvent> = match store.events(&id) {
-            Ok(all) => all.into_iter().filter(|e| e.seq > c.last).collect(),
+        // Only what is new since the last frame: re-reading from the first event on each
+        // news made a stream quadratic in the run's events.
+        let fresh: Vec<StoredEvent> = match store.events_after(&id, c.last) {
+            Ok(fresh) => fresh,
             Err(e) => {
                 tracing::error!(run = %id, error = %e, "event stream: cannot read events");
                 c.done = true;

@@ -26,6 +26,9 @@ pub struct ApiState {
     /// GitLab CI ID tokens and their trust policies, once `serve --id-token-config` set
     /// them.
     pub id_tokens: std::sync::OnceLock<Arc<IdTokens>>,
+    /// Where the web console is served and what it links to, once `serve` set it
+    /// (default: at the root, no Grafana link).
+    pub console: std::sync::OnceLock<super::console::settings::ConsoleSettings>,
 }
 
 impl ApiState {
@@ -43,6 +46,7 @@ impl ApiState {
             resolve_locally,
             gitlab: std::sync::OnceLock::new(),
             id_tokens: std::sync::OnceLock::new(),
+            console: std::sync::OnceLock::new(),
         }
     }
 

@@ -28,6 +28,7 @@ use crate::application::gitlab_trigger::hooks::EventKind;
 use crate::application::gitlab_trigger::rules;
 use crate::application::ports::{DeliveryLog, PRUNE_AT_MOST};
 use crate::domain::GitlabContext;
+use crate::domain::{Actor, ActorKind, AuditAction, AuditOutcome, NewAudit};
 
 /// Mounts `/webhooks/gitlab`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -101,6 +102,22 @@ async fn gitlab(
         Err(_) => "error",
     };
     metrics.webhook_request(event_label, label);
+    if let Err(e) = &outcome
+        && e.status == StatusCode::UNAUTHORIZED
+    {
+        // A refused secret is a refused attempt: audited without what was sent.
+        state.live.audit().record(
+            NewAudit::ok(
+                Actor {
+                    kind: ActorKind::CiJob,
+                    ..Actor::system("unknown")
+                },
+                AuditAction::Access,
+                format!("POST {}", req.path()),
+            )
+            .ended(AuditOutcome::Refused, format!("401: {}", e.error)),
+        );
+    }
     outcome.map(|(r, _)| r)
 }
 

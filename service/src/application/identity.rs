@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::application::config_file::Glob;
 use crate::application::engine::plan::kubernetes_targets;
-use crate::domain::GitlabContext;
+use crate::domain::{Actor, ActorKind, GitlabContext};
 
 /// What a caller may do. Ordered: each role may do everything the lower ones may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -95,6 +95,23 @@ pub struct CiJob {
 }
 
 impl CiJob {
+    /// The job as the audit log names it: `project_path job <id>` (or the pipeline when
+    /// the token carries no job id), with its project, ref and pipeline.
+    pub fn actor(&self) -> Actor {
+        let name = match (self.job_id, self.pipeline_id) {
+            (Some(job), _) => format!("{} job {job}", self.project_path),
+            (None, Some(p)) => format!("{} pipeline {p}", self.project_path),
+            (None, None) => self.project_path.clone(),
+        };
+        Actor {
+            kind: ActorKind::CiJob,
+            name,
+            project: Some(self.project_path.clone()),
+            git_ref: Some(self.git_ref.clone()),
+            pipeline: self.pipeline_id.map(|p| p.to_string()),
+        }
+    }
+
     /// The run's trigger record: the job's own project, ref, pipeline and job (from the
     /// verified token, not from what the request body claims). The body may add what the
     /// token does not carry — the merge request and links — for the same project only.
@@ -122,8 +139,11 @@ impl CiJob {
 /// console, joins these when single sign-on lands.)
 #[derive(Debug, Clone)]
 pub enum CallerSource {
-    /// A `role:token` line of the tokens file.
-    StaticToken,
+    /// A `role:token` (or `role/name:token`) line of the tokens file.
+    StaticToken {
+        /// The token's name (never the secret), as the audit log shows it.
+        name: String,
+    },
     /// A GitLab CI job's ID token, admitted by the named trust policies.
     CiJob {
         /// The job.
@@ -156,6 +176,25 @@ impl Caller {
         Caller {
             source,
             grants: vec![Grant::everything(from, role)],
+        }
+    }
+
+    /// Who this caller is in the audit log and to the veto: a static token by its name,
+    /// a CI job as `ci_job` with its project, ref and pipeline (from the verified token).
+    pub fn actor(&self) -> Actor {
+        match &self.source {
+            CallerSource::StaticToken { name } => Actor::token(name.clone()),
+            CallerSource::NoAuth => Actor::token("anonymous (auth disabled)"),
+            CallerSource::CiJob { job, .. } => job.actor(),
+        }
+    }
+
+    /// The name shown for this caller (the console, whoami, who engaged the emergency
+    /// stop).
+    pub fn name(&self) -> String {
+        match &self.source {
+            CallerSource::StaticToken { name } => name.clone(),
+            _ => self.actor().name,
         }
     }
 
@@ -261,7 +300,9 @@ mod tests {
             ["checkout"]
         );
         let ok = Caller {
-            source: CallerSource::StaticToken,
+            source: CallerSource::StaticToken {
+                name: "ci-bot".into(),
+            },
             grants: vec![grant(Role::Operator, &["checkout-*"], &["checkout"])],
         };
         assert_eq!(ok.may_start(&e), Ok(()));
@@ -285,6 +326,39 @@ mod tests {
                 .may_start(&e)
                 .unwrap_err()
                 .contains("experiment `checkout-kill`")
+        );
+    }
+
+    #[test]
+    fn callers_are_audited_as_their_token_or_job() {
+        let token = Caller::unscoped(
+            CallerSource::StaticToken {
+                name: "deploy-bot".into(),
+            },
+            Role::Operator,
+        );
+        assert_eq!(token.actor(), Actor::token("deploy-bot"));
+        let job = CiJob {
+            project_id: 42,
+            project_path: "shop/checkout".into(),
+            git_ref: "main".into(),
+            pipeline_id: Some(77),
+            job_id: Some(901),
+            sha: "abc".into(),
+            environment: None,
+            user_login: Some("alice".into()),
+        };
+        let ci = Caller::unscoped(
+            CallerSource::CiJob {
+                job,
+                jti: "j".into(),
+                expires: 0,
+            },
+            Role::Operator,
+        );
+        assert_eq!(
+            ci.actor().to_string(),
+            "ci_job shop/checkout job 901 (shop/checkout@main, pipeline 77)"
         );
     }
 

@@ -13,13 +13,18 @@ use faultline_exporter::ServiceMetrics;
 use faultline_spec::Experiment;
 use tokio::sync::{Notify, watch};
 
+use crate::application::audit::Auditor;
 use crate::application::engine::inject::Injector;
 use crate::application::engine::runner::{AbortHandle, RunOptions, Runner};
+use crate::application::governance::Clock;
+use crate::application::governance::veto::namespaces_of;
+use crate::application::governance::windows::{self, ChangeWindow, Closing};
 use crate::application::ports::{Halt, PodCluster, Storage};
 use crate::application::runs::{RunsError, create_run_from};
 use crate::application::schedule_book::ScheduleBook;
 use crate::domain::GitlabContext;
 use crate::domain::RunEvent;
+use crate::domain::{Actor, AuditAction, AuditOutcome, NewAudit};
 
 /// Why a run could not be started or aborted.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +41,9 @@ pub enum LiveError {
     /// The emergency stop is engaged: no run starts until it is released.
     #[error("emergency stop engaged by {} at {}: {}; no new runs until `faultline resume`", .0.actor, .0.at.format("%Y-%m-%d %H:%M:%S UTC"), .0.reason)]
     Halted(Halt),
+    /// A change window does not allow the run now.
+    #[error("{0}")]
+    OutsideWindow(crate::application::governance::Outside),
     /// The emergency stop could not be read; refusing is the safe side.
     #[error("cannot read the emergency stop; refusing to start runs")]
     HaltUnknown(#[source] crate::application::ports::StoreError),
@@ -61,6 +69,10 @@ pub struct LiveRuns {
     idle: Notify,
     /// What the scheduler started and skipped, for Forbid and `GET /api/v1/schedules`.
     schedules: ScheduleBook,
+    /// Where every start, refusal and abort is recorded.
+    audit: Arc<Auditor>,
+    /// The change windows every trigger is checked against, and their clock.
+    windows: std::sync::OnceLock<(Vec<ChangeWindow>, Arc<dyn Clock>)>,
 }
 
 impl LiveRuns {
@@ -73,7 +85,6 @@ impl LiveRuns {
         metrics: Arc<ServiceMetrics>,
     ) -> LiveRuns {
         LiveRuns {
-            store,
             injector,
             opts,
             metrics,
@@ -82,7 +93,21 @@ impl LiveRuns {
             closed: AtomicBool::new(false),
             idle: Notify::new(),
             schedules: ScheduleBook::default(),
+            audit: Arc::new(Auditor::new(store.clone())),
+            windows: std::sync::OnceLock::new(),
+            store,
         }
+    }
+
+    /// Checks every trigger from now on against `windows` on `clock` (once; later calls
+    /// are ignored), and aborts a run when a window governing it closes.
+    pub fn set_windows(&self, windows: Vec<ChangeWindow>, clock: Arc<dyn Clock>) {
+        let _ = self.windows.set((windows, clock));
+    }
+
+    /// The audit log every action of the service is recorded in.
+    pub fn audit(&self) -> &Arc<Auditor> {
+        &self.audit
     }
 
     /// The injector runs use.
@@ -105,20 +130,66 @@ impl LiveRuns {
         self.start_from(exp, None)
     }
 
-    /// [`LiveRuns::start`] for a run that GitLab event `gitlab` triggered. Every trigger
-    /// (API, webhook, schedule) comes through here, so the emergency stop is checked here.
+    /// [`LiveRuns::start`] for a run that GitLab event `gitlab` triggered, by the
+    /// pipeline's actor (or the service's, without one).
     pub fn start_from(
         self: &Arc<Self>,
         exp: Experiment,
         gitlab: Option<GitlabContext>,
     ) -> Result<String, LiveError> {
+        let actor = gitlab
+            .as_ref()
+            .map_or_else(|| Actor::system("unattributed"), Actor::gitlab);
+        self.start_as(exp, gitlab, actor)
+    }
+
+    /// Starts a run of `exp` that `actor` asked for (with GitLab event `gitlab`, if any).
+    /// Every trigger (API, webhook, schedule) comes through here, so the emergency stop
+    /// is checked here, and the attempt is audited here whatever its outcome.
+    pub fn start_as(
+        self: &Arc<Self>,
+        exp: Experiment,
+        gitlab: Option<GitlabContext>,
+        actor: Actor,
+    ) -> Result<String, LiveError> {
+        let attempt = NewAudit::ok(actor, AuditAction::RunStart, exp.metadata.name.clone());
+        self.start_checked(exp, gitlab, &attempt).inspect_err(|e| {
+            let outcome = match e {
+                LiveError::Create(_) | LiveError::HaltUnknown(_) => AuditOutcome::Failed,
+                _ => AuditOutcome::Refused,
+            };
+            self.audit
+                .record(attempt.clone().ended(outcome, e.to_string()));
+        })
+    }
+
+    fn start_checked(
+        self: &Arc<Self>,
+        exp: Experiment,
+        gitlab: Option<GitlabContext>,
+        attempt: &NewAudit,
+    ) -> Result<String, LiveError> {
+        let actor = attempt.actor.clone();
         if self.closed.load(Ordering::SeqCst) {
             return Err(LiveError::ShuttingDown);
         }
         if let Some(h) = self.store.halted().map_err(LiveError::HaltUnknown)? {
             return Err(LiveError::Halted(h));
         }
+        let closing = match self.windows.get() {
+            Some((all, clock)) => {
+                let governing = windows::governing(all, &exp.metadata.name, &namespaces_of(&exp));
+                let now = clock.now();
+                windows::check(&governing, now).map_err(LiveError::OutsideWindow)?;
+                windows::closing(&governing, now).map(|c| (c, clock.clone()))
+            }
+            None => None,
+        };
         let id = create_run_from(&*self.store, &exp, gitlab.as_ref()).map_err(LiveError::Create)?;
+        // Recorded before the run is spawned, so the start comes before anything the run
+        // itself records (a guard refusal, the veto, a window's abort).
+        self.audit
+            .record(attempt.clone().ended(AuditOutcome::Ok, format!("run {id}")));
         let experiment = exp.metadata.name.clone();
         let alerts = exp.spec.abort_on_alerts.clone();
         self.metrics.run_started(&experiment);
@@ -140,8 +211,12 @@ impl LiveRuns {
             id.clone(),
             exp,
         )
-        .on_event(on_event);
+        .on_event(on_event)
+        .triggered_by(actor, Some(self.audit.clone()));
         let abort = runner.abort_handle();
+        if let Some((closing, clock)) = closing {
+            self.close_with_window(&id, closing, clock, abort.clone(), news_rx.clone());
+        }
         let me = self.clone();
         let run = id.clone();
         // The lock is held across the spawn so the task cannot finish and deregister
@@ -168,12 +243,46 @@ impl LiveRuns {
             for (_, kind) in faults.lock().unwrap_or_else(|p| p.into_inner()).drain() {
                 me.metrics.fault_active(&kind, -1);
             }
+            crate::application::settle::settle(&*me.store, &run).await;
             tracing::info!(%run, %verdict, "run finished");
             me.runs().remove(&run);
             me.idle.notify_waiters();
         });
         drop(runs);
         Ok(id)
+    }
+
+    /// Aborts run `id` when `closing`'s window closes, unless it has ended by then (its
+    /// event feed `news` closes with it). The abort recovers the faults like any other.
+    fn close_with_window(
+        &self,
+        id: &str,
+        closing: Closing,
+        clock: Arc<dyn Clock>,
+        abort: AbortHandle,
+        mut news: watch::Receiver<u64>,
+    ) {
+        let wait = (closing.at - clock.now()).to_std().unwrap_or_default();
+        let audit = self.audit.clone();
+        let run = id.to_string();
+        self.runtime.spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {
+                    let reason = format!(
+                        "change window `{}` closed at {}",
+                        closing.window,
+                        closing.at.to_rfc3339()
+                    );
+                    tracing::warn!(%run, %reason, "aborting a run at its change window's end");
+                    abort.abort(reason.clone());
+                    audit.record(
+                        NewAudit::ok(Actor::system("change-window"), AuditAction::RunAbort, run)
+                            .ended(AuditOutcome::Ok, reason),
+                    );
+                }
+                () = async { while news.changed().await.is_ok() {} } => {}
+            }
+        });
     }
 
     /// Asks live run `id` to abort with `reason`.

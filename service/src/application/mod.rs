@@ -4,12 +4,16 @@
 //! reaches the outside world only through the [`ports`] it defines, which the adapters
 //! (store, Kubernetes, GitLab, notifications, outputs, HTTP API) implement.
 
+pub mod adoption;
+pub mod audit;
 pub mod catalog;
 pub mod ci_identity;
 pub mod config_file;
 pub mod dry_run;
 pub mod engine;
 pub mod gitlab_trigger;
+pub mod governance;
+pub mod halt_watch;
 pub mod identity;
 pub mod live;
 pub mod ports;
@@ -18,3 +22,4 @@ pub mod report;
 pub mod runs;
 pub mod schedule;
 pub mod schedule_book;
+pub mod settle;

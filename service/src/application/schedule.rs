@@ -224,7 +224,7 @@ fn fire(
         book.skipped(name, due, why);
         return;
     }
-    match live.start(exp) {
+    match live.start_as(exp, None, crate::domain::Actor::schedule(name)) {
         Ok(id) => {
             tracing::info!(run = %id, experiment = %name, cron = %s.as_str(), "schedule started a run");
             book.started(name, &id);

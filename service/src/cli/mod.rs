@@ -5,6 +5,7 @@ mod client;
 mod local;
 mod outputs;
 mod serve;
+mod tls;
 
 pub use client::{ServerArgs, StopAllArgs, TriggerArgs};
 pub use local::{ConfigCommand, ConfigKind, OutputFormat, RunArgs, StateArgs, ValidateArgs};
@@ -84,11 +85,13 @@ sudo faultline run --prometheus http://127.0.0.1:9090 experiment.yaml"
         after_help = "Needs root (it creates a network namespace and qdiscs).\n\nExample:\n  sudo faultline demo"
     )]
     Demo(StateArgs),
-    /// Serve the HTTP API, webhooks and metrics.
+    /// Serve the HTTP API, the web console, webhooks and metrics.
     #[command(
-        long_about = "Serves /api/v1 (runs: create, list, get, abort, events as SSE, reports; \
+        long_about = "Serves the web console at / (runs, live run view, experiments, schedules, \
+                      emergency stop, agents; sign in with a token; under a sub-path with \
+                      --public-url), /api/v1 (runs: create, list, get, abort, events as SSE, reports; \
                       experiments: the catalog webhooks and schedules run by name; schedules; \
-                      emergency-stop), /webhooks/gitlab (with --gitlab-config), \
+                      emergency-stop; whoami), /webhooks/gitlab (with --gitlab-config), \
                       /webhooks/alertmanager (firing alerts abort the runs that list them in \
                       abortOnAlerts), /healthz, /readyz and /metrics. Runs are driven in the \
                       background; faults go through the in-process agent (journaled under \
@@ -109,10 +112,15 @@ sudo faultline run --prometheus http://127.0.0.1:9090 experiment.yaml"
                       a commented config. A bad config (unknown key, bad value) stops the start \
                       with the file, line and key, before anything is opened or listened on. \
                       Secrets are only read from files (tokensFile, agentTokenFile, \
-                      grafanaTokenFile), never inline.",
+                      grafanaTokenFile), never inline. The file alone may also hold `audit:` \
+                      (a JSON-lines copy of the audit log), `windows:` (change windows; a \
+                      trigger outside them gets 409) and `veto:` (a URL asked before a run \
+                      injects); see docs/governance.md. Every action that changes something, \
+                      and every refused attempt, is in the audit log (GET /api/v1/audit, \
+                      admin).",
         after_help = "Examples:\n  faultline serve --config /etc/faultline/serve.yaml\n  \
 FAULTLINE_LISTEN=0.0.0.0:8080 faultline serve --config serve.yaml --prometheus http://127.0.0.1:9090\n  \
-faultline serve --tokens-file /etc/faultline/tokens   # lines `role:token`, role viewer|operator|admin\n  \
+faultline serve --tokens-file /etc/faultline/tokens   # lines `role:token` or `role/name:token`, role viewer|operator|admin\n  \
 faultline serve --insecure-no-auth --listen 127.0.0.1:8080 --state-dir /tmp/fl\n  \
 faultline serve --tokens-file tokens --gitlab-config gitlab.yaml --experiments examples/native --public-url https://faultline.example.org\n  \
 faultline serve --tokens-file tokens --agent http://10.0.0.5:7150 --agent-token-file agent.token\n  \
@@ -231,6 +239,15 @@ mod tests {
             "--protect-namespace=1",
             "--leader-lease=1",
             "--id-token-config=1",
+            "--tls-cert=1",
+            "--tls-key=1",
+            "--agent-ca=1",
+            "--agent-client-cert=1",
+            "--agent-client-key=1",
+            "--agent-server-name=1",
+            "--store=1",
+            "--store-password-file=1",
+            "--store-lease-ttl=1",
         ])
         .unwrap();
         let given = s.given();

@@ -54,7 +54,9 @@ pub struct GrafanaArgs {
     #[arg(long, value_name = "UID", env = "FAULTLINE_GRAFANA_DASHBOARD_UID")]
     pub grafana_dashboard_uid: Option<String>,
     /// `serve` only: the URL people reach this service at, for the report links in
-    /// annotations (default: http://LISTEN).
+    /// annotations and the web console's links: behind an ingress that strips a path
+    /// prefix, give it (`https://host/chaos/`) and the console's pages, assets and API
+    /// calls start with it (default: http://LISTEN).
     #[arg(long, value_name = "URL", env = "FAULTLINE_PUBLIC_URL")]
     pub public_url: Option<String>,
 }

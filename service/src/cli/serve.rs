@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::outputs::{GrafanaArgs, NotifyArgs, OtlpArgs};
+use super::tls::TlsArgs;
 
 /// Options of `serve`. Every one is also a key of the `--config` file and a `FAULTLINE_*`
 /// variable (the key in upper snake case); a flag beats its variable, which beats the file.
@@ -23,7 +24,8 @@ pub struct ServeArgs {
     /// (`agent/`) and reports [default: /var/lib/faultline].
     #[arg(long, value_name = "DIR", env = "FAULTLINE_STATE_DIR")]
     pub state_dir: Option<String>,
-    /// Bearer tokens, one `role:token` per line (roles: viewer, operator, admin).
+    /// Bearer tokens, one `role:token` or `role/name:token` per line (roles: viewer,
+    /// operator, admin; the name is the caller in the audit log, default `role#line`).
     #[arg(long, value_name = "FILE", env = "FAULTLINE_TOKENS_FILE")]
     pub tokens_file: Option<String>,
     /// Serve without authentication (everyone is admin); refused unless the listen
@@ -83,6 +85,12 @@ pub struct ServeArgs {
     /// Kubernetes targets and pod faults.
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// HTTPS for the API and to the agents.
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Where runs are stored.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 impl ServeArgs {
@@ -173,11 +181,39 @@ impl ServeArgs {
                 "--id-token-config",
                 self.id_token_config.clone(),
             ),
+            ("store", "--store", self.store.store.clone()),
+            (
+                "storePasswordFile",
+                "--store-password-file",
+                self.store.store_password_file.clone(),
+            ),
+            (
+                "storeLeaseTtl",
+                "--store-lease-ttl",
+                self.store.store_lease_ttl.clone(),
+            ),
         ]
         .into_iter()
+        .chain(self.tls.given())
         .filter_map(|(k, f, v)| v.map(|v| (k, f, v)))
         .collect()
     }
+}
+
+/// Where `serve` stores runs: SQLite on one machine, PostgreSQL for several replicas.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// `sqlite` (the state directory's file) or a postgres://USER@HOST:PORT/DB URL shared
+    /// by every replica (no password in it: see --store-password-file) [default: sqlite].
+    #[arg(long, value_name = "URL", env = "FAULTLINE_STORE")]
+    pub store: Option<String>,
+    /// File holding the PostgreSQL password.
+    #[arg(long, value_name = "FILE", env = "FAULTLINE_STORE_PASSWORD_FILE")]
+    pub store_password_file: Option<String>,
+    /// How long a replica's lease on the runs it drives lasts without a heartbeat; when
+    /// it lapses another replica adopts them [default: 5s].
+    #[arg(long, value_name = "DURATION", env = "FAULTLINE_STORE_LEASE_TTL")]
+    pub store_lease_ttl: Option<String>,
 }
 
 /// Cluster mode of `serve` (Kubernetes pod targets). The Helm chart sets these names.

@@ -9,6 +9,7 @@ use faultline::config::KubeSettings;
 use faultline::kube::agents::AgentSettings;
 use faultline::kube::{ClientOptions, Cluster, ClusterConfig, LeaderElector, LeaseConfig, connect};
 use faultline_agent::agent::error_chain;
+use faultline_agent::tls::ClientTls;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -25,6 +26,7 @@ pub struct ClusterMode {
 pub async fn start(
     args: &KubeSettings,
     agent_token: Option<String>,
+    agent_tls: Option<ClientTls>,
     lease: Duration,
 ) -> anyhow::Result<ClusterMode> {
     let own_ns = std::env::var("POD_NAMESPACE")
@@ -51,6 +53,7 @@ pub async fn start(
     let cfg = ClusterConfig {
         pause_image: args.pause_image.clone(),
         protected_namespaces: protected.clone(),
+        agent_tls,
         ..ClusterConfig::new(AgentSettings {
             namespace: agent_ns.clone(),
             selector: args.agent_selector.clone(),

@@ -13,20 +13,24 @@ use faultline::application::ci_identity::IdTokenConfig;
 use faultline::application::engine::inject::Injector;
 use faultline::application::engine::runner::{Outcome, RunOptions, confirm_recovered};
 use faultline::application::gitlab_trigger::GitlabConfig;
-use faultline::application::ports::{Outbox, PlanPreviews};
+use faultline::application::ports::{Outbox, PlanPreviews, RunStore, Storage};
 use faultline::application::probes::PrometheusClient;
 use faultline::application::runs::wait_for_signal;
 use faultline::gitlab::{GitlabClient, GitlabObserver};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
 use faultline::outputs::agent_health::KnownAgents;
 use faultline::outputs::{MetricsObserver, SilenceObserver};
-use faultline::store::Store;
+use faultline::store::{PgSettings, PgStore, Store};
 use faultline_agent::agent::Agent;
 use faultline_agent::client::AgentClient;
 use faultline_exporter::RunMetrics;
 
+use faultline::application::governance::{Preflight, SystemClock};
 use faultline::config::value::Raw;
-use faultline::config::{ServeConfig, ServeLayer, env_var};
+use faultline::config::{Governance, ServeConfig, ServeLayer, StoreSettings, env_var};
+use faultline::domain::{Actor, AuditAction, AuditOutcome, NewAudit};
+use faultline::outputs::audit_file::AuditFile;
+use faultline::outputs::veto::HttpVeto;
 
 use crate::cli::{GrafanaArgs, OtlpArgs, ServeArgs};
 
@@ -40,6 +44,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
                 .map_err(|e| anyhow::anyhow!("invalid ID-token config:\n{e}"))?,
         ),
         None => None,
+    };
+    let governance = match &args.config {
+        Some(path) => {
+            Governance::load(path).map_err(|e| anyhow::anyhow!("invalid serve config:\n{e}"))?
+        }
+        None => Governance::default(),
     };
     let auth = match (&cfg.tokens_file, cfg.insecure_no_auth) {
         (Some(path), _) => Auth::from_file(path)?,
@@ -56,8 +66,17 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         );
     }
     check_bind(cfg.listen, &auth)?;
+    // The certificate files are read now: one that is missing, not PEM or not the key's
+    // stops the start here, naming the file, before anything is bound.
+    let tls = cfg
+        .tls
+        .as_ref()
+        .map(|t| t.config())
+        .transpose()
+        .context("invalid TLS settings (tlsCert, tlsKey)")?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    rt.block_on(serve(&cfg, auth, id_tokens))?;
+    let config_path = args.config.clone();
+    rt.block_on(serve(&cfg, auth, id_tokens, governance, config_path, tls))?;
     Ok(0)
 }
 
@@ -91,7 +110,11 @@ async fn serve(
     args: &ServeConfig,
     auth: Auth,
     id_tokens: Option<IdTokenConfig>,
+    governance: Governance,
+    config_path: Option<std::path::PathBuf>,
+    tls: Option<rustls::ServerConfig>,
 ) -> anyhow::Result<()> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
     if matches!(auth, Auth::Disabled) {
         tracing::warn!("serving the API without authentication (--insecure-no-auth)");
     }
@@ -102,14 +125,11 @@ async fn serve(
     let dir = &args.state_dir;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("failed to create state dir {}", dir.display()))?;
-    let store = Arc::new(
-        Store::open(&dir.join("faultline.db"))
-            .with_context(|| format!("failed to open the store in {}", dir.display()))?,
-    );
+    let store = open_store(args)?;
     let (injector, agent) = match &args.agent_url {
         Some(url) => {
             let token = read_token(args.agent_token_file.as_deref())?;
-            let client = AgentClient::new(url.clone(), token)
+            let client = AgentClient::with_tls(url.clone(), token, args.agent_tls.as_ref())
                 .with_context(|| format!("failed to set up the agent client for {url}"))?;
             (Injector::Remote(client), None)
         }
@@ -131,7 +151,7 @@ async fn serve(
     let public = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", args.listen));
+        .unwrap_or_else(|| format!("{scheme}://{}", args.listen));
     let public = public.trim_end_matches('/').to_string();
     let public_link = public.clone();
     let grafana = crate::cmd::run::grafana_observer(
@@ -169,12 +189,14 @@ async fn serve(
     }
     if let Some(url) = &args.alertmanager_url {
         opts.observers.push(Arc::new(
-            SilenceObserver::new(url, store.clone())
+            SilenceObserver::new(url, store.clone() as Arc<dyn RunStore>)
                 .context("failed to set up the Alertmanager client")?,
         ));
     }
+    let mut catalog_loaded = None;
     if let Some(dir) = &args.experiments_dir {
-        let names = load_experiments(&store, dir)?;
+        let names = load_experiments(&*store, dir)?;
+        catalog_loaded = Some((dir.display().to_string(), names.len()));
         tracing::info!(dir = %dir.display(), experiments = names.len(), "experiment catalog loaded");
     }
     let gitlab = match &args.gitlab_config {
@@ -230,7 +252,9 @@ async fn serve(
     let cluster = match args.kube.enabled {
         true => {
             let token = read_token(args.agent_token_file.as_deref())?;
-            let mode = crate::cmd::cluster::start(&args.kube, token, opts.lease).await?;
+            let mode =
+                crate::cmd::cluster::start(&args.kube, token, args.agent_tls.clone(), opts.lease)
+                    .await?;
             opts.cluster = Some(Arc::new(mode.cluster.clone()));
             Some(mode)
         }
@@ -242,6 +266,17 @@ async fn serve(
         (None, Injector::InProcess(a)) => KnownAgents::InProcess(a.clone()),
         (None, Injector::Remote(c)) => KnownAgents::Remote(c.clone()),
     };
+    // With several replicas (PostgreSQL), the runs of replicas that died before this one
+    // started are adopted first; their faults are then confirmed below like a restart's.
+    let adopted = store
+        .adopt_lapsed()
+        .context("failed to adopt the runs of lost replicas")?;
+    if !adopted.is_empty() {
+        tracing::warn!(
+            runs = adopted.len(),
+            "adopted runs whose replica's lease lapsed"
+        );
+    }
     // Faults a dead process left active, as the store recorded them before applying them:
     // each confirmed recovered through the executor that applied it, before the runs it
     // interrupted are ended (Service::open).
@@ -258,7 +293,66 @@ async fn serve(
             }
         }
     }
+    if let Some(v) = &governance.veto {
+        let veto = HttpVeto::new(&v.url, v.timeout)
+            .with_context(|| format!("failed to set up the veto client for {}", v.url))?;
+        opts.preflight = Some(Preflight {
+            veto: Arc::new(veto),
+            fail_open: v.fail_open,
+        });
+    }
+    let adoption = match &args.store {
+        StoreSettings::Postgres { lease_ttl, .. } => Some(faultline::application::adoption::spawn(
+            store.clone(),
+            injector.clone(),
+            opts.cluster.clone(),
+            opts.observers.clone(),
+            adoption_period(*lease_ttl),
+        )),
+        StoreSettings::Sqlite => None,
+    };
     let service = Service::open(store, injector, opts, auth)?;
+    let audit = service.live().audit().clone();
+    if let Some(path) = &governance.audit_file {
+        let file = AuditFile::open(path)
+            .with_context(|| format!("failed to open the audit file {}", path.display()))?;
+        audit.ship_to(Arc::new(file));
+    }
+    if let Some((dir, n)) = catalog_loaded {
+        audit.record(
+            NewAudit::ok(Actor::system("serve"), AuditAction::ConfigLoad, dir).ended(
+                AuditOutcome::Ok,
+                format!("{n} experiment(s) loaded into the catalog"),
+            ),
+        );
+    }
+    let windows = governance.windows.len();
+    service
+        .live()
+        .set_windows(governance.windows, Arc::new(SystemClock));
+    audit.record(
+        NewAudit::ok(
+            Actor::system("serve"),
+            AuditAction::ConfigLoad,
+            config_path.map_or_else(|| "serve settings".into(), |p| p.display().to_string()),
+        )
+        .ended(
+            AuditOutcome::Ok,
+            format!(
+                "started; {windows} change window(s), veto {}, audit file {}",
+                governance.veto.as_ref().map_or("off", |v| v.url.as_str()),
+                governance
+                    .audit_file
+                    .as_ref()
+                    .map_or_else(|| "off".into(), |p| p.display().to_string())
+            ),
+        ),
+    );
+    // The web console: its links start at --public-url's path (an ingress sub-path).
+    let mut console = faultline::api::console::ConsoleSettings::new(args.public_url.as_deref());
+    console.grafana_url = args.grafana_url.clone();
+    console.grafana_dashboard = args.grafana_dashboard_uid.clone();
+    let _ = service.state.console.set(console);
     let agent_probe = faultline::outputs::agent_health::spawn(
         known_agents,
         service.state.metrics.clone(),
@@ -307,25 +401,45 @@ async fn serve(
             .register_metrics(registry)
             .context("failed to register the Grafana annotation metrics")?;
     }
-    // Schedules fire on one replica: the Lease holder in cluster mode, else this one.
+    // Schedules fire on one replica: the Lease holder in cluster mode, else the holder of
+    // the store's `scheduler` lease (PostgreSQL: one replica of those sharing the
+    // database; SQLite: this one).
     let leading: faultline::application::schedule::Leading = match &cluster {
         Some(mode) => {
             let c = mode.cluster.clone();
             Arc::new(move || c.leads().unwrap_or(false))
         }
-        None => Arc::new(|| true),
+        None => {
+            let store = service.state.store.clone();
+            Arc::new(move || store.leads("scheduler").unwrap_or(false))
+        }
     };
     let scheduler = faultline::application::schedule::spawn(
         service.state.store.clone(),
         service.live().clone(),
         leading,
     );
-    let server = service.bind(listener)?;
+    let server = service.bind_tls(listener, tls)?;
+    // With replicas sharing a store, a stop engaged through another replica aborts the
+    // runs live here too.
+    let halt_watch = matches!(args.store, StoreSettings::Postgres { .. }).then(|| {
+        faultline::application::halt_watch::spawn(
+            service.state.store.clone(),
+            service.live().clone(),
+            Duration::from_secs(1),
+        )
+    });
     // Parsed by scripts and tests waiting for the service: keep the wording.
-    println!("faultline listening on http://{}", args.listen);
-    tracing::info!(listen = %args.listen, state_dir = %dir.display(), interrupted = service.interrupted.len(), "serving");
+    println!("faultline listening on {scheme}://{}", args.listen);
+    tracing::info!(listen = %args.listen, scheme, state_dir = %dir.display(), interrupted = service.interrupted.len(), "serving");
     service.run_until(server, wait_for_signal()).await?;
     scheduler.abort();
+    if let Some(a) = adoption {
+        a.abort();
+    }
+    if let Some(h) = halt_watch {
+        h.abort();
+    }
     agent_probe.abort();
     if let Some(p) = pruning {
         p.abort();
@@ -363,8 +477,48 @@ async fn serve(
     Ok(())
 }
 
+/// The store `store` names: the state directory's SQLite file, or PostgreSQL.
+fn open_store(args: &ServeConfig) -> anyhow::Result<Arc<dyn Storage>> {
+    match &args.store {
+        StoreSettings::Sqlite => {
+            let dir = &args.state_dir;
+            let store = Store::open(&dir.join("faultline.db"))
+                .with_context(|| format!("failed to open the store in {}", dir.display()))?;
+            Ok(Arc::new(store))
+        }
+        StoreSettings::Postgres {
+            url,
+            password_file,
+            lease_ttl,
+        } => {
+            // Unique per process: a restarted replica is a new owner, and adopts what its
+            // previous life left like any other replica would.
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "faultline".into());
+            let replica = format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+            let store = PgStore::open(&PgSettings {
+                url: url.clone(),
+                password_file: password_file.clone(),
+                lease_ttl: *lease_ttl,
+                replica: replica.clone(),
+            })
+            .with_context(|| format!("failed to open the PostgreSQL store {url}"))?;
+            tracing::info!(%replica, lease_ttl = ?lease_ttl, "store: PostgreSQL");
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// How often a replica looks for lapsed runs to adopt: a tenth of the TTL (at most
+/// 500 ms: one indexed UPDATE that usually finds nothing), so a lost replica's runs are
+/// adopted within the TTL and half a second.
+fn adoption_period(ttl: Duration) -> Duration {
+    (ttl / 10).clamp(Duration::from_millis(100), Duration::from_millis(500))
+}
+
 /// Loads `--experiments DIR` into the catalog, or says every problem found.
-fn load_experiments(store: &Store, dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
+fn load_experiments(store: &dyn Storage, dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
     faultline::application::catalog::load_dir(store, dir).map_err(|errors| {
         let text: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
         anyhow::anyhow!(

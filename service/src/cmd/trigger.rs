@@ -46,7 +46,7 @@ impl Api {
     /// A client for `args`' server and token.
     pub(super) fn new(args: &ServerArgs) -> anyhow::Result<Api> {
         Ok(Api {
-            http: reqwest::Client::builder()
+            http: faultline_exporter::tls_provider::http_client()
                 .connect_timeout(Duration::from_secs(10))
                 .build()
                 .context("failed to set up the HTTP client")?,

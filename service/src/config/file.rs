@@ -59,6 +59,10 @@ impl ServeLayer {
                 continue;
             }
             seen.push(key);
+            // `audit`, `windows`, `veto`: maps and lists, read by `super::governance`.
+            if super::governance::SECTIONS.contains(&key) {
+                continue;
+            }
             if !KEYS.contains(&key) {
                 err(k, key, unknown(key));
                 continue;

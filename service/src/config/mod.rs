@@ -3,7 +3,10 @@
 //! the key (and the file's line) named in every error.
 
 pub mod file;
+pub mod governance;
 pub mod serve;
+mod tls;
 pub mod value;
 
-pub use serve::{KEYS, KubeSettings, ServeConfig, ServeLayer, env_var};
+pub use governance::{Governance, VetoSettings};
+pub use serve::{KEYS, KubeSettings, ServeConfig, ServeLayer, StoreSettings, env_var};

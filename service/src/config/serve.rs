@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use faultline_agent::tls::{ClientTls, ServerTls};
 use faultline_spec::Duration;
 
 use super::value::{HttpUrl, PositiveDuration, Raw, Setting, ValueError};
@@ -56,7 +57,7 @@ layer! {
     listen: SocketAddr = "listen",
     /// Store, journal and reports directory.
     state_dir: PathBuf = "stateDir",
-    /// Bearer tokens, `role:token` lines.
+    /// Bearer tokens, `role:token` or `role/name:token` lines.
     tokens_file: PathBuf = "tokensFile",
     /// Serve without authentication (loopback only).
     insecure_no_auth: bool = "insecureNoAuth",
@@ -110,6 +111,24 @@ layer! {
     leader_lease: String = "leaderLease",
     /// GitLab CI ID tokens: issuer, audience, trust policies.
     id_token_config: PathBuf = "idTokenConfig",
+    /// Serve HTTPS with this certificate chain (issue 27).
+    tls_cert: PathBuf = "tlsCert",
+    /// The private key of `tlsCert`.
+    tls_key: PathBuf = "tlsKey",
+    /// CA the agents' certificates must chain to: HTTPS to agents.
+    agent_ca: PathBuf = "agentCa",
+    /// Client certificate shown to agents (mutual TLS).
+    agent_client_cert: PathBuf = "agentClientCert",
+    /// The private key of `agentClientCert`.
+    agent_client_key: PathBuf = "agentClientKey",
+    /// Name the agents' certificates are checked for.
+    agent_server_name: String = "agentServerName",
+    /// Where runs are stored: `sqlite` (the state dir's file) or a `postgres://` URL.
+    store: String = "store",
+    /// The PostgreSQL password, read from this file (never inline in the URL).
+    store_password_file: PathBuf = "storePasswordFile",
+    /// How long a replica's lease on the runs it drives lasts without a heartbeat.
+    store_lease_ttl: PositiveDuration = "storeLeaseTtl",
 }
 
 /// Cluster mode settings (`kubernetes: true`).
@@ -181,7 +200,88 @@ pub struct ServeConfig {
     pub kube: KubeSettings,
     /// GitLab CI ID-token config file (issuer, audience, trust policies).
     pub id_token_config: Option<PathBuf>,
+    /// HTTPS for the API (`tlsCert`, `tlsKey`); `None`: plain HTTP.
+    pub tls: Option<ServerTls>,
+    /// HTTPS to agents (`agentCa`, `agentClientCert`/`agentClientKey`,
+    /// `agentServerName`); `None`: plain HTTP.
+    pub agent_tls: Option<ClientTls>,
+    /// Where runs are stored.
+    pub store: StoreSettings,
 }
+
+/// Where runs are stored (`store`, `storePasswordFile`, `storeLeaseTtl`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreSettings {
+    /// The embedded SQLite file in the state directory (one replica).
+    Sqlite,
+    /// PostgreSQL, shared by every replica.
+    Postgres {
+        /// The URL, without a password.
+        url: String,
+        /// The file holding the password, if the server wants one.
+        password_file: Option<PathBuf>,
+        /// How long a replica's lease on a run lasts without a heartbeat.
+        lease_ttl: std::time::Duration,
+    },
+}
+
+/// Default `storeLeaseTtl`: long enough for a heartbeat every third of it to survive a
+/// slow database round trip, short enough that a lost replica's runs are adopted soon.
+pub const DEFAULT_STORE_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads `store` and its companions; the reason naming the key when they are wrong.
+fn store_settings(layer: &ServeLayer) -> Result<StoreSettings, String> {
+    let lease_ttl = layer
+        .store_lease_ttl
+        .map_or(DEFAULT_STORE_LEASE_TTL, |d| d.0.std());
+    let url = match layer.store.as_deref().map(str::trim) {
+        None | Some("" | "sqlite") => {
+            if layer.store_password_file.is_some() {
+                return Err(format!(
+                    "{} needs {} to be a postgres:// URL",
+                    named("storePasswordFile"),
+                    named("store")
+                ));
+            }
+            return Ok(StoreSettings::Sqlite);
+        }
+        Some(url) => url,
+    };
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(format!(
+            "{}: expected `sqlite` or a postgres://USER@HOST:PORT/DB URL, not {url:?}",
+            named("store")
+        ));
+    }
+    // user:password@ — a password in the URL would sit in the config file, the
+    // environment and `ps`; it belongs in a file only the service reads.
+    let authority = url.split_once("://").map_or("", |(_, rest)| rest);
+    let authority = authority.split(['/', '?']).next().unwrap_or("");
+    if let Some((userinfo, _)) = authority.rsplit_once('@')
+        && userinfo.contains(':')
+    {
+        return Err(format!(
+            "{}: the URL holds a password; remove it and put it in {}",
+            named("store"),
+            named("storePasswordFile")
+        ));
+    }
+    if lease_ttl < std::time::Duration::from_secs(1) {
+        return Err(format!(
+            "{}: must be at least 1s (heartbeats go every third of it)",
+            named("storeLeaseTtl")
+        ));
+    }
+    Ok(StoreSettings::Postgres {
+        url: url.to_string(),
+        password_file: layer.store_password_file.clone(),
+        lease_ttl,
+    })
+}
+
+/// `agentServerName` in cluster mode when not set: agents are dialled by pod IP, so their
+/// certificates name this instead (the Helm chart issues them so).
+pub const DEFAULT_AGENT_SERVER_NAME: &str = "faultline-agent";
 
 /// Default `listen`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -190,7 +290,7 @@ pub const DEFAULT_STATE_DIR: &str = "/var/lib/faultline";
 
 /// `key` (env `FAULTLINE_KEY`), for messages about keys that depend on each other (the
 /// value may have come from any layer).
-fn named(key: &str) -> String {
+pub(super) fn named(key: &str) -> String {
     format!("`{key}` (env {})", env_var(key))
 }
 
@@ -230,6 +330,7 @@ impl ServeLayer {
                 named("notifyConfig")
             ));
         }
+        errors.extend(self.tls_errors(kubernetes));
         let qps = self.kube_qps.unwrap_or(50.0);
         if !(qps.is_finite() && qps > 0.0) {
             errors.push(format!(
@@ -241,10 +342,36 @@ impl ServeLayer {
         if burst == 0 {
             errors.push(format!("{}: must be at least 1", named("kubeBurst")));
         }
+        let store = store_settings(&self).unwrap_or_else(|e| {
+            errors.push(e);
+            StoreSettings::Sqlite
+        });
         if !errors.is_empty() {
             return Err(errors);
         }
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(ServerTls {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: None,
+            }),
+            _ => None,
+        };
+        let agent_tls = self.agent_ca.clone().map(|ca| ClientTls {
+            ca,
+            identity: self
+                .agent_client_cert
+                .clone()
+                .zip(self.agent_client_key.clone()),
+            server_name: self
+                .agent_server_name
+                .clone()
+                .or_else(|| kubernetes.then(|| DEFAULT_AGENT_SERVER_NAME.to_string())),
+        });
         Ok(ServeConfig {
+            tls,
+            agent_tls,
+            store,
             listen: self
                 .listen
                 .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a valid default")),
@@ -394,5 +521,46 @@ mod tests {
                 .resolve()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn the_store_is_sqlite_by_default_or_a_postgres_url_without_its_password() {
+        assert_eq!(layer(&[]).resolve().unwrap().store, StoreSettings::Sqlite);
+        let c = layer(&[
+            ("store", "postgres://fl@db.example.org:5432/faultline"),
+            ("storePasswordFile", "/run/secrets/db"),
+            ("storeLeaseTtl", "8s"),
+        ])
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            c.store,
+            StoreSettings::Postgres {
+                url: "postgres://fl@db.example.org:5432/faultline".into(),
+                password_file: Some(PathBuf::from("/run/secrets/db")),
+                lease_ttl: std::time::Duration::from_secs(8),
+            }
+        );
+        for (pairs, names) in [
+            (
+                vec![("store", "postgres://fl:hunter2@db/faultline")],
+                ["`store` (env FAULTLINE_STORE)", "storePasswordFile"],
+            ),
+            (
+                vec![("store", "mysql://db/faultline")],
+                ["`store` (env FAULTLINE_STORE)", "postgres://"],
+            ),
+            (
+                vec![("storePasswordFile", "/run/secrets/db")],
+                ["`storePasswordFile`", "postgres://"],
+            ),
+        ] {
+            let e = layer(&pairs).resolve().unwrap_err();
+            assert_eq!(e.len(), 1, "{e:#?}");
+            for n in names {
+                assert!(e[0].contains(n), "{pairs:?}: {} lacks {n}", e[0]);
+            }
+            assert!(!e[0].contains("hunter2"), "the password echoed: {}", e[0]);
+        }
     }
 }

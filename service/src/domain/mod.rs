@@ -5,6 +5,8 @@
 //! language), so every other layer can speak of runs in these terms.
 
 pub mod active;
+pub mod actor;
+pub mod audit;
 pub mod compare;
 pub mod event;
 mod mann_whitney;
@@ -15,6 +17,8 @@ pub mod state;
 pub mod trigger;
 
 pub use active::{ActiveFault, ExecutorRef};
+pub use actor::{Actor, ActorKind};
+pub use audit::{AuditAction, AuditOutcome, AuditRecord, NewAudit};
 pub use compare::{Comparison, SampleSummary};
 pub use event::{RunEvent, StoredEvent, TASK_STDOUT_SHOWN, task_summary, verification_summary};
 pub use run::RunRow;

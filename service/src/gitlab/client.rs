@@ -73,7 +73,7 @@ fn transport(what: &str, e: &reqwest::Error) -> SendError {
 impl GitlabClient {
     /// A client for `settings`.
     pub fn new(settings: &ApiSettings) -> Result<GitlabClient, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        let http = faultline_exporter::tls_provider::http_client()
             .timeout(TIMEOUT)
             .user_agent(concat!("faultline/", env!("CARGO_PKG_VERSION")))
             .build()?;

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use ::kube::api::{Api, ListParams};
 use faultline_agent::client::AgentClient;
+use faultline_agent::tls::ClientTls;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::error::KubeError;
@@ -32,12 +33,27 @@ pub struct AgentSettings {
 pub struct AgentDirectory {
     resolver: Resolver,
     settings: AgentSettings,
+    tls: Option<ClientTls>,
 }
 
 impl AgentDirectory {
     /// A directory listing agents with `resolver`'s client.
     pub fn new(resolver: Resolver, settings: AgentSettings) -> AgentDirectory {
-        AgentDirectory { resolver, settings }
+        AgentDirectory {
+            resolver,
+            settings,
+            tls: None,
+        }
+    }
+
+    /// Agents reached over HTTPS, checked with `tls` (`None`: plain HTTP).
+    pub fn with_tls(self, tls: Option<ClientTls>) -> AgentDirectory {
+        AgentDirectory { tls, ..self }
+    }
+
+    /// The agents' TLS settings, if they are reached over HTTPS.
+    pub fn tls(&self) -> Option<&ClientTls> {
+        self.tls.as_ref()
     }
 
     /// The agent of every node in `nodes`: one list of the agent pods (paginated), not
@@ -125,9 +141,10 @@ impl AgentDirectory {
     /// The URL of the agent on `ip`.
     fn url(&self, ip: IpAddr) -> String {
         let port = self.settings.port;
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
         match ip {
-            IpAddr::V4(v4) => format!("http://{v4}:{port}"),
-            IpAddr::V6(v6) => format!("http://[{v6}]:{port}"),
+            IpAddr::V4(v4) => format!("{scheme}://{v4}:{port}"),
+            IpAddr::V6(v6) => format!("{scheme}://[{v6}]:{port}"),
         }
     }
 
@@ -135,12 +152,11 @@ impl AgentDirectory {
     fn client(&self, ip: IpAddr) -> Result<(String, AgentClient), KubeError> {
         let s = &self.settings;
         let url = self.url(ip);
-        let client = AgentClient::new(url.clone(), s.token.clone()).map_err(|source| {
-            KubeError::AgentClient {
+        let client = AgentClient::with_tls(url.clone(), s.token.clone(), self.tls.as_ref())
+            .map_err(|source| KubeError::AgentClient {
                 url: url.clone(),
                 source,
-            }
-        })?;
+            })?;
         Ok((url, client))
     }
 }

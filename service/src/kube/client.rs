@@ -42,10 +42,9 @@ pub async fn connect(opts: ClientOptions) -> Result<Client, KubeError> {
         .build())
 }
 
-/// rustls is compiled with two providers in this workspace (aws-lc-rs for reqwest and
-/// kube, ring for lettre), so it has no default of its own and kube-client's
-/// `ClientConfig::builder()` would panic. Installing one is a no-op when something else
-/// already did.
+/// kube-client's `ClientConfig::builder()` takes rustls's process default: ring, the
+/// build's only provider (issue 27). Installing it is a no-op when something else already
+/// did (the binaries do at start-up; tests may not).
 fn install_crypto_provider() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    faultline_exporter::tls_provider::install();
 }

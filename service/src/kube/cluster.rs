@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ::kube::Client;
+use faultline_agent::tls::ClientTls;
 use faultline_spec::{Guard, PodSelector};
 use k8s_openapi::api::core::v1::Pod;
 use tokio::sync::watch;
@@ -29,6 +30,8 @@ pub struct ClusterConfig {
     pub protected_namespaces: Vec<String>,
     /// Pods per list call.
     pub page_size: u32,
+    /// HTTPS to the agents (`--agent-ca`); `None`: plain HTTP.
+    pub agent_tls: Option<ClientTls>,
 }
 
 impl ClusterConfig {
@@ -39,6 +42,7 @@ impl ClusterConfig {
             pause_image: "registry.k8s.io/pause:3.10".into(),
             protected_namespaces: vec!["kube-system".into()],
             page_size: DEFAULT_PAGE_SIZE,
+            agent_tls: None,
         }
     }
 }
@@ -120,7 +124,7 @@ impl Cluster {
         let resolver = Resolver::new(client.clone(), cfg.page_size);
         Cluster {
             inner: Arc::new(Inner {
-                agents: AgentDirectory::new(resolver.clone(), cfg.agents),
+                agents: AgentDirectory::new(resolver.clone(), cfg.agents).with_tls(cfg.agent_tls),
                 pod_failure: PodFailureInjector::new(client.clone(), cfg.pause_image),
                 tasks: TaskPodRunner::new(client.clone(), cfg.protected_namespaces.clone()),
                 nodes: NodeInjector::new(client.clone()),

@@ -177,6 +177,10 @@ impl NodeAgents for AgentDirectory {
     fn token(&self) -> Option<String> {
         self.settings().token.clone()
     }
+
+    fn tls(&self) -> Option<faultline_agent::tls::ClientTls> {
+        AgentDirectory::tls(self).cloned()
+    }
 }
 
 impl From<KubeError> for TaskPodError {

@@ -29,7 +29,7 @@ pub struct Channels {
 impl Channels {
     /// Sets up every configured channel.
     pub fn new(cfg: NotifyConfig, templates: Templates) -> Result<Channels, NotifyError> {
-        let http = reqwest::Client::builder()
+        let http = faultline_exporter::tls_provider::http_client()
             .timeout(HTTP_TIMEOUT)
             .user_agent(concat!("faultline/", env!("CARGO_PKG_VERSION")))
             .build()

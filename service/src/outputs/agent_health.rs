@@ -67,7 +67,13 @@ impl KnownAgents {
     /// The agents of a cluster, probed with the directory's token.
     pub fn cluster(directory: impl NodeAgents + 'static) -> Result<KnownAgents, ClientError> {
         // A base that is never called: every probe goes through `at(pod URL)`.
-        let client = AgentClient::new("http://127.0.0.1:0", directory.token())?;
+        let tls = directory.tls();
+        let base = if tls.is_some() {
+            "https://127.0.0.1:0"
+        } else {
+            "http://127.0.0.1:0"
+        };
+        let client = AgentClient::with_tls(base, directory.token(), tls.as_ref())?;
         Ok(KnownAgents::Cluster {
             directory: Arc::new(directory),
             client,
@@ -222,10 +228,8 @@ mod tests {
         })
     }
 
-    #[tokio::test]
-    async fn in_cluster_mode_every_agent_pod_is_known_and_the_ready_answering_ones_healthy() {
-        let dir = tempfile::tempdir().unwrap();
-        let (agent, port, handle) = daemon(dir.path()).await;
+    /// A Kubernetes API stand-in answering one list of the agent pods with `items`.
+    fn one_pod_list(items: Vec<serde_json::Value>) -> (kube::Client, tokio::task::JoinHandle<()>) {
         let (svc, mut api) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let server = tokio::spawn(async move {
             let (req, send) = api
@@ -237,23 +241,30 @@ mod tests {
             let query = req.uri().query().unwrap_or_default().to_string();
             assert!(query.contains("labelSelector=app%3Dagent"), "{query}");
             let list = serde_json::json!({
-                "apiVersion": "v1", "kind": "PodList", "metadata": {},
-                "items": [agent_pod("a", true), agent_pod("b", false)]
+                "apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": items
             });
             send.send_response(Response::new(Body::from(
                 serde_json::to_vec(&list).unwrap(),
             )));
         });
-        let client = kube::Client::new(svc, "default");
-        let directory = AgentDirectory::new(
-            Resolver::new(client, 500),
-            AgentSettings {
-                namespace: "faultline".into(),
-                selector: "app=agent".into(),
-                port,
-                token: None,
-            },
-        );
+        (kube::Client::new(svc, "default"), server)
+    }
+
+    fn settings(port: u16) -> AgentSettings {
+        AgentSettings {
+            namespace: "faultline".into(),
+            selector: "app=agent".into(),
+            port,
+            token: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn in_cluster_mode_every_agent_pod_is_known_and_the_ready_answering_ones_healthy() {
+        let dir = tempfile::tempdir().unwrap();
+        let (agent, port, handle) = daemon(dir.path()).await;
+        let (client, server) = one_pod_list(vec![agent_pod("a", true), agent_pod("b", false)]);
+        let directory = AgentDirectory::new(Resolver::new(client, 500), settings(port));
         let known = KnownAgents::cluster(directory).unwrap();
         // Pod a: ready, and a real agent answers on its IP and port. Pod b: not ready.
         assert_eq!(
@@ -267,6 +278,55 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+        handle.stop(true).await;
+        agent.shutdown().await.unwrap();
+    }
+
+    /// Cluster mode over mutual TLS: agents dialled at https://POD_IP, their certificate
+    /// checked for the fixed name, the service's client certificate shown.
+    #[tokio::test]
+    async fn in_cluster_mode_agents_are_reached_over_mutual_tls_by_pod_ip() {
+        use faultline_agent::tls::{ClientTls, ServerTls};
+        use faultline_test_support::certs::Authority;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (ca, clients) = (Authority::new("agents CA"), Authority::new("clients CA"));
+        let (cert, key) = ca.issue("faultline-agent").write(d, "agent");
+        let tls = ServerTls {
+            cert,
+            key,
+            client_ca: Some(clients.write(d, "clients-ca")),
+        };
+        let agent = Agent::open(d.join("state")).await.unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let daemon = faultline_agent::daemon::serve_tls(
+            agent.clone(),
+            faultline_agent::daemon::Auth::Disabled,
+            listener,
+            None,
+            Some(tls.config().unwrap()),
+        )
+        .unwrap();
+        let handle = daemon.handle();
+        tokio::spawn(daemon);
+        let (client, server) = one_pod_list(vec![agent_pod("a", true)]);
+        let directory = AgentDirectory::new(Resolver::new(client, 500), settings(port)).with_tls(
+            Some(ClientTls {
+                ca: ca.write(d, "ca"),
+                identity: Some(clients.issue_client("faultline").write(d, "client")),
+                server_name: Some("faultline-agent".into()),
+            }),
+        );
+        let known = KnownAgents::cluster(directory).unwrap();
+        assert_eq!(
+            known.probe().await.unwrap(),
+            Probe {
+                known: 1,
+                healthy: 1
+            }
+        );
+        server.await.unwrap();
         handle.stop(true).await;
         agent.shutdown().await.unwrap();
     }

@@ -35,7 +35,7 @@ impl SilenceObserver {
     pub fn new(url: &str, store: Arc<dyn RunStore>) -> Result<SilenceObserver, reqwest::Error> {
         Ok(SilenceObserver {
             base: url.trim_end_matches('/').to_string(),
-            http: reqwest::Client::builder()
+            http: faultline_exporter::tls_provider::http_client()
                 .timeout(Duration::from_secs(10))
                 .build()?,
             store,

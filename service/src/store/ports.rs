@@ -7,10 +7,13 @@ use futures::future::BoxFuture;
 
 use super::sqlite::Store;
 use crate::application::ports::{
-    CatalogStore, Delivery, DeliveryLog, ExperimentRow, Halt, HaltStore, NewNotification,
-    NotificationQueue, NotificationRow, RunFilter, RunStore, StoreError,
+    AuditLog, AuditQuery, CatalogStore, Delivery, DeliveryLog, ExperimentRow, Halt, HaltStore,
+    NewNotification, NotificationQueue, NotificationRow, RunFilter, RunLeases, RunStore,
+    StoreError,
 };
-use crate::domain::{ActiveFault, GitlabContext, RunEvent, RunRow, StoredEvent};
+use crate::domain::{
+    ActiveFault, AuditRecord, GitlabContext, NewAudit, RunEvent, RunRow, StoredEvent,
+};
 
 impl RunStore for Store {
     fn create_run_from(
@@ -37,6 +40,10 @@ impl RunStore for Store {
 
     fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StoreError> {
         Store::events(self, run)
+    }
+
+    fn events_after(&self, run: &str, after: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        Store::events_after(self, run, after)
     }
 
     fn record(&self, run: &str, event: &RunEvent) -> Result<u64, StoreError> {
@@ -168,5 +175,26 @@ impl NotificationQueue for Store {
         error: &str,
     ) -> Result<(), StoreError> {
         Store::notification_retry(self, id, attempts, next_at, error)
+    }
+}
+
+impl AuditLog for Store {
+    fn append_audit(&self, record: &NewAudit) -> Result<AuditRecord, StoreError> {
+        Store::append_audit(self, record)
+    }
+
+    fn find_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        Store::find_audit(self, query)
+    }
+}
+
+/// One process owns the SQLite file: no other replica's runs to adopt, no chore to share.
+impl RunLeases for Store {
+    fn adopt_lapsed(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn leads(&self, _chore: &str) -> Result<bool, StoreError> {
+        Ok(true)
     }
 }

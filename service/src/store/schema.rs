@@ -84,8 +84,31 @@ CREATE TABLE IF NOT EXISTS active_faults (
 );
 ";
 
+/// Schema version 4: the audit log.
+/// (Append-only: the triggers refuse UPDATE and DELETE.)
+const AUDIT: &str = "
+CREATE TABLE IF NOT EXISTS audit (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms          INTEGER NOT NULL,
+    actor_kind     TEXT NOT NULL,
+    actor_name     TEXT NOT NULL,
+    actor_project  TEXT,
+    actor_ref      TEXT,
+    actor_pipeline TEXT,
+    action         TEXT NOT NULL,
+    object         TEXT NOT NULL,
+    outcome        TEXT NOT NULL,
+    reason         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit(at_ms);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+";
+
 /// The newest schema version.
-const VERSION: usize = 3;
+const VERSION: usize = 4;
 
 /// The SQL taking the schema from version `from` to `from + 1`. Stores made before the
 /// numbering (version 0) already hold step 0's tables, hence its `IF NOT EXISTS`.
@@ -97,7 +120,9 @@ fn step(from: usize) -> String {
         // (deduplication) and the emergency stop.
         1 => format!("ALTER TABLE runs ADD COLUMN gitlab_json TEXT;{CATALOG}"),
         // Each run's active faults (what a restart confirms recovered).
-        _ => ACTIVE_FAULTS.to_string(),
+        2 => ACTIVE_FAULTS.to_string(),
+        // The audit log (append-only).
+        _ => AUDIT.to_string(),
     }
 }
 
@@ -175,6 +200,6 @@ mod tests {
             .conn()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 3);
+        assert_eq!(v, VERSION as i64);
     }
 }

@@ -234,12 +234,21 @@ impl Store {
 
     /// A run's events in order.
     pub fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        self.events_after(run, 0)
+    }
+
+    /// A run's events after sequence number `after`, in order (the primary key's range:
+    /// a live view reads only what is new).
+    pub fn events_after(&self, run: &str, after: u64) -> Result<Vec<StoredEvent>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare("SELECT seq, at, body FROM events WHERE run_id = ?1 ORDER BY seq")
+            .prepare_cached(
+                "SELECT seq, at, body FROM events WHERE run_id = ?1 AND seq > ?2 ORDER BY seq",
+            )
             .map_err(sql("read events"))?;
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
         let rows = stmt
-            .query_map([run], |r| {
+            .query_map(params![run, after], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,

@@ -14,7 +14,7 @@ use faultline_test_support::{Proc, client, closed_port};
 use reqwest::StatusCode;
 
 /// `faultline serve` with no FAULTLINE_* variable but `env`, in `dir`.
-fn command(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
+pub(super) fn command(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_faultline"));
     c.arg("serve").args(args).current_dir(dir);
     for (k, _) in std::env::vars() {
@@ -29,7 +29,7 @@ fn command(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
 }
 
 /// Starts serve and returns it with the address it says it listens on.
-fn start(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Proc, String) {
+pub(super) fn start(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Proc, String) {
     let mut child = command(dir, args, env)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -59,7 +59,7 @@ fn start(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Proc, String) {
 }
 
 /// Runs serve expecting it to refuse to start; returns its stderr.
-fn refused(dir: &Path, args: &[&str], env: &[(&str, String)]) -> String {
+pub(super) fn refused(dir: &Path, args: &[&str], env: &[(&str, String)]) -> String {
     let mut child = Proc(
         command(dir, args, env)
             .stdout(Stdio::null())

@@ -511,6 +511,24 @@ async fn bad_tokens_bodies_and_unwanted_events_run_nothing() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
     assert!(s.store.list_runs(10).unwrap().is_empty(), "nothing may run");
+    // The three refused secrets are audited, without what was sent.
+    let refused = s
+        .store
+        .find_audit(&faultline::application::ports::AuditQuery {
+            object: Some("POST /webhooks/gitlab".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(refused.len(), 3, "{refused:#?}");
+    for r in &refused {
+        assert_eq!(r.outcome, faultline::domain::AuditOutcome::Refused);
+        let shown = serde_json::to_string(r).unwrap();
+        assert!(
+            !shown.contains("not-the-secret") && !shown.contains(SECRET_ORG),
+            "{shown}"
+        );
+    }
     let metrics = client()
         .get(s.url("/metrics"))
         .send()

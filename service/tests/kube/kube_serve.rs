@@ -129,7 +129,9 @@ async fn serve_in_cluster_mode_restores_orphans_leads_and_releases_the_lease() {
         .await
         .unwrap();
 
-    let http = reqwest::Client::new();
+    let http = faultline_exporter::tls_provider::http_client()
+        .build()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut body = String::new();
     while Instant::now() < deadline {

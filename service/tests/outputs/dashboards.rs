@@ -240,7 +240,9 @@ spec:
 "#,
         pid = sleeper.pid()
     );
-    let http = reqwest::Client::new();
+    let http = faultline_exporter::tls_provider::http_client()
+        .build()
+        .unwrap();
     let created: Value = http
         .post(format!("{base}/api/v1/runs"))
         .header("content-type", "application/yaml")

@@ -1,5 +1,5 @@
-//! The real peers the tests start on loopback — Prometheus, Alertmanager, an SMTP server
-//! (aiosmtpd) and a Python web server as the system under test — each behind a guard that
+//! The real peers the tests start on loopback — Prometheus, Alertmanager, PostgreSQL, an
+//! SMTP server (aiosmtpd) and a Python web server as the system under test — each behind a guard that
 //! kills it (and removes its files) on drop. A peer whose program is missing makes its
 //! launcher print `SKIPPED: ...` naming the program and how to install it, and return
 //! `None`, so the test passes as skipped instead of failing on what `./test.sh` installs.
@@ -7,11 +7,13 @@
 mod alertmanager;
 mod http_server;
 mod installed;
+mod postgres;
 mod prometheus;
 mod smtp;
 
 pub use alertmanager::{Alertmanager, alertmanager};
 pub use http_server::{EmptySite, empty_http_server, http_server};
 pub use installed::installed;
+pub use postgres::{Postgres, start_postgres};
 pub use prometheus::{Prometheus, start_prometheus};
 pub use smtp::{have_aiosmtpd, smtp_sink};

@@ -54,7 +54,7 @@ pub async fn start_prometheus(config: &str, rules: Option<&str>) -> Option<Prome
 /// Alertmanager do once they serve.
 pub(super) async fn wait_ready(what: &str, url: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    let http = reqwest::Client::new();
+    let http = crate::http::builder().build().unwrap();
     loop {
         if let Ok(r) = http.get(format!("{url}/-/ready")).send().await
             && r.status().is_success()

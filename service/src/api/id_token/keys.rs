@@ -56,7 +56,9 @@ impl KeySet {
     pub fn new(issuer: &str, cooldown: Duration) -> Result<KeySet, reqwest::Error> {
         Ok(KeySet {
             issuer: issuer.trim_end_matches('/').to_string(),
-            http: reqwest::Client::builder().timeout(FETCH_TIMEOUT).build()?,
+            http: faultline_exporter::tls_provider::http_client()
+                .timeout(FETCH_TIMEOUT)
+                .build()?,
             cooldown,
             keys: RwLock::new(HashMap::new()),
             fetched: Mutex::new(None),

@@ -312,4 +312,9 @@ pub trait NodeAgents: Send + Sync {
 
     /// The bearer token the agents expect.
     fn token(&self) -> Option<String>;
+
+    /// How the agents are reached over HTTPS (`--agent-ca`); `None`: plain HTTP.
+    fn tls(&self) -> Option<faultline_agent::tls::ClientTls> {
+        None
+    }
 }

@@ -1,26 +1,31 @@
 //! The ports: what the application needs from the outside world, as small traits the
 //! adapters implement (each by one adapter type, and a fake in tests where one helps).
 
+pub mod audit_log;
 pub mod catalog_store;
 pub mod cluster;
 pub mod deliveries;
+pub mod leases;
 pub mod node_faults;
 pub mod notifications;
 pub mod observe;
 pub mod outbox;
 pub mod pod_read;
+pub mod preflight;
 pub mod previews;
 pub mod run_store;
 pub mod store;
 pub mod store_error;
 pub mod task_pods;
 
+pub use audit_log::{AuditLog, AuditQuery, AuditShipper};
 pub use catalog_store::{CatalogStore, ExperimentRow, Halt, HaltStore};
 pub use cluster::{
     ClusterError, DiscoveredAgent, Killed, NodeAgent, NodeAgents, OriginalImages, PodCluster,
     PodFailures, PodTarget, Restored, Selection,
 };
 pub use deliveries::{Delivery, DeliveryLog, PRUNE_AT_MOST};
+pub use leases::RunLeases;
 pub use node_faults::{
     Eviction, EvictionOutcome, NodeChange, NodeFaultError, NodeFaults, NodeMark, NodeRestored,
     NodeSelection, NodeState, NodeTarget, Taint, ZoneNodes,
@@ -29,6 +34,7 @@ pub use notifications::{NewNotification, NotificationQueue, NotificationRow, Not
 pub use observe::{FaultTraces, FnObserver, Observers, RunInfo, RunObserver};
 pub use outbox::{DeliveryChannel, Destination, Outbox, SendError};
 pub use pod_read::{PodOwner, PodRead};
+pub use preflight::{PlannedFault, PreflightPlan, PreflightVeto, VetoDecision, VetoError};
 pub use previews::PlanPreviews;
 pub use run_store::{RunFilter, RunStore};
 pub use store::Storage;

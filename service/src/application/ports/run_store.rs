@@ -43,6 +43,25 @@ pub trait RunStore: Send + Sync {
     /// Run `run`'s events, in order.
     fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StoreError>;
 
+    /// Run `run`'s events after sequence number `after`, in order: what a live view
+    /// reads on each news, instead of every event from the start again.
+    fn events_after(&self, run: &str, after: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(self
+            .events(run)?
+            .into_iter()
+            .filter(|e| e.seq > after)
+            .collect())
+    }
+
+    /// A signal that run `run` recorded something, whichever process records it (its
+    /// value changes; read the events to see what): live views wait on it rather than
+    /// poll. `None` when this store cannot tell (SQLite: only the process driving the run
+    /// knows, and the API asks it first).
+    fn watch_events(&self, run: &str) -> Option<tokio::sync::watch::Receiver<u64>> {
+        let _ = run;
+        None
+    }
+
     /// Persists one event (and the state it moves the run to); returns its sequence
     /// number.
     fn record(&self, run: &str, event: &RunEvent) -> Result<u64, StoreError>;

@@ -1,15 +1,23 @@
 //! [`Storage`]: everything the service keeps (runs, the catalog, the emergency stop,
-//! webhook deliveries, the notification outbox) in one handle. Each part is its own small
+//! webhook deliveries, the notification outbox, the audit log) in one handle. Each part is its own small
 //! port; code that needs one part takes that part.
 
+use super::audit_log::AuditLog;
 use super::catalog_store::{CatalogStore, HaltStore};
 use super::deliveries::DeliveryLog;
+use super::leases::RunLeases;
 use super::notifications::NotificationQueue;
 use super::run_store::RunStore;
 
-/// Everything the service stores, as one handle (`store::Store` is the one
-/// implementation): the HTTP API, the live runs and the notification outbox each use
+/// Everything the service stores, as one handle (`store::Store` on SQLite and
+/// `store::PgStore` on PostgreSQL): the HTTP API, the live runs and the notification outbox each use
 /// several parts of it.
-pub trait Storage: RunStore + CatalogStore + HaltStore + DeliveryLog + NotificationQueue {}
+pub trait Storage:
+    RunStore + CatalogStore + HaltStore + DeliveryLog + NotificationQueue + AuditLog + RunLeases
+{
+}
 
-impl<T> Storage for T where T: RunStore + CatalogStore + HaltStore + DeliveryLog + NotificationQueue {}
+impl<T> Storage for T where
+    T: RunStore + CatalogStore + HaltStore + DeliveryLog + NotificationQueue + AuditLog + RunLeases
+{
+}

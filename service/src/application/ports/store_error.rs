@@ -36,6 +36,13 @@ pub enum StoreError {
         /// The error, as text (one error answers every request of the batch).
         detail: String,
     },
+    /// Another replica adopted the run after this one's lease on it lapsed: this replica
+    /// may no longer write to it (its writes are fenced by the lease's generation).
+    #[error("run {run}: this replica lost its lease on the run (another replica adopted it)")]
+    LeaseLost {
+        /// Run id.
+        run: String,
+    },
     /// A stored row could not be decoded (written by a newer or broken version).
     #[error("run {run}: stored {what} is unreadable: {detail}")]
     Corrupt {

@@ -61,7 +61,7 @@ fn shared_client(tls: bool) -> Result<reqwest::Client, reqwest::Error> {
     if let Some(c) = cell.get() {
         return Ok(c.clone());
     }
-    let builder = reqwest::Client::builder().pool_max_idle_per_host(2);
+    let builder = faultline_exporter::tls_provider::http_client().pool_max_idle_per_host(2);
     // No roots at all for plain HTTP: nothing to verify, nothing to load.
     let builder = if tls {
         builder

@@ -36,7 +36,7 @@ impl PrometheusClient {
     /// A client for the server at `base` (e.g. `http://127.0.0.1:9090`), with a per-query
     /// timeout.
     pub fn new(base: &str, timeout: Duration) -> PrometheusClient {
-        let http = reqwest::Client::builder()
+        let http = faultline_exporter::tls_provider::http_client()
             .timeout(timeout)
             .build()
             .expect("static reqwest config");

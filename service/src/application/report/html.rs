@@ -11,6 +11,7 @@ use super::model::Report;
 use crate::domain::{RunEvent, RunState};
 
 const TEMPLATE: &str = include_str!("report.html");
+const TIMELINE: &str = include_str!("timeline.svg");
 const WIDTH: f64 = 760.0;
 const ROW: f64 = 22.0;
 
@@ -105,6 +106,22 @@ struct Dot {
 
 /// Renders `r` as a self-contained HTML page.
 pub fn to_html(r: &Report) -> String {
+    render(r, "report.html")
+        .unwrap_or_else(|e| format!("<!doctype html><p>report rendering failed: {e}</p>"))
+}
+
+/// Renders only the timeline of `r` (the report's picture) as an SVG document: the
+/// console shows it in the live run view and redraws it as events arrive.
+pub fn timeline_svg(r: &Report) -> String {
+    render(r, "timeline.svg")
+        .map(|svg| svg.replacen("<svg ", "<svg xmlns=\"http://www.w3.org/2000/svg\" ", 1))
+        .unwrap_or_else(|e| {
+            let msg = e.to_string().replace('&', "&amp;").replace('<', "&lt;");
+            format!("<svg xmlns=\"http://www.w3.org/2000/svg\"><text y=\"12\">timeline rendering failed: {msg}</text></svg>")
+        })
+}
+
+fn render(r: &Report, template: &str) -> Result<String, minijinja::Error> {
     let t0 = r.started_at;
     let t1 = r
         .finished_at
@@ -202,11 +219,15 @@ pub fn to_html(r: &Report) -> String {
                 .to_string()
         })
     });
+    // An `.svg` name would not auto-escape by default; the timeline carries check names.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
     env.add_template("report.html", TEMPLATE)
         .expect("report template parses");
+    env.add_template("timeline.svg", TIMELINE)
+        .expect("timeline template parses");
     let tmpl = env
-        .get_template("report.html")
-        .expect("report template is registered");
+        .get_template(template)
+        .expect("report templates are registered");
     tmpl.render(context! {
         r => Value::from(Serde(r)),
         rows => Value::from(Serde(&rows)),
@@ -222,7 +243,6 @@ pub fn to_html(r: &Report) -> String {
         dist_height => distribution::HEIGHT + 60.0,
         dist_left => distribution::LEFT,
     })
-    .unwrap_or_else(|e| format!("<!doctype html><p>report rendering failed: {e}</p>"))
 }
 
 #[cfg(test)]
@@ -283,6 +303,22 @@ mod tests {
             describe(&ev("")),
             "applied processPause on pid 7 (step pause, fault r1-f1-0)"
         );
+    }
+
+    #[test]
+    fn the_timeline_alone_is_the_reports_picture_as_an_svg_document() {
+        let r = sample_report();
+        let svg = timeline_svg(&r);
+        assert!(
+            svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" "),
+            "{svg}"
+        );
+        assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
+        assert!(svg.contains("<title>networkDelay on netns web</title>"));
+        assert_eq!(svg.matches("<circle").count(), 5, "one dot per evaluation");
+        // The same picture the page draws, byte for byte.
+        let inline = svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
+        assert!(to_html(&r).contains(inline.trim()));
     }
 
     #[test]

@@ -37,8 +37,10 @@ impl Runner {
         let checks = self.prepare_checks()?;
         self.go(RunState::CheckingBefore, "")?;
         if let Some(refusal) = self.guard().await? {
+            self.audit_guard_refusal(&refusal);
             return Ok((RunState::Failed, refusal));
         }
+        self.preflight().await?;
         let alerts = &self.exp.spec.abort_on_alerts;
         if let Some(prom) = self.opts.prometheus.as_ref().filter(|_| !alerts.is_empty()) {
             let firing = prom

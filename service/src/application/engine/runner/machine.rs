@@ -45,6 +45,10 @@ pub struct Runner {
     pub(super) samples: Samples,
     /// The results of `check:` steps that the verdict needs.
     pub(super) status_checks: StatusVerdicts,
+    /// Who asked for the run (the preflight veto is told), and where its answer is
+    /// audited (`preflight.rs`).
+    pub(super) trigger: crate::domain::Actor,
+    pub(super) audit: Option<Arc<crate::application::audit::Auditor>>,
 }
 
 impl Runner {
@@ -78,6 +82,8 @@ impl Runner {
             info,
             samples: Samples::default(),
             status_checks: StatusVerdicts::default(),
+            trigger: crate::domain::Actor::system("unattributed"),
+            audit: None,
         }
     }
 

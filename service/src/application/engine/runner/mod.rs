@@ -17,6 +17,7 @@ mod lifecycle;
 mod machine;
 mod nodes;
 mod options;
+mod preflight;
 mod repeat;
 mod restart;
 mod safety;

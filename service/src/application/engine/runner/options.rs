@@ -32,6 +32,8 @@ pub struct RunOptions {
     /// How long an `untilAborted` fault (a Chaos Mesh chaos without `duration`) holds
     /// when its experiment sets no `guard.maxDuration` (`serve --max-duration`).
     pub max_duration: Duration,
+    /// The preflight veto asked before anything is injected (`veto:` in serve's config).
+    pub preflight: Option<crate::application::governance::Preflight>,
 }
 
 impl Default for RunOptions {
@@ -44,6 +46,7 @@ impl Default for RunOptions {
             cluster: None,
             fault_traces: None,
             max_duration: faultline_spec::Guard::DEFAULT_MAX_DURATION.std(),
+            preflight: None,
         }
     }
 }

@@ -1,0 +1,28 @@
+//! The PostgreSQL store: the same ports as the SQLite one, shared by several `serve`
+//! replicas. The ports are synchronous (the SQLite store answers from a local file in
+//! microseconds, and the application calls them from both threads and tasks), so this
+//! adapter runs its own small tokio runtime with a connection pool, and each port call
+//! hands its query to it and waits for the answer: a caller on another runtime never
+//! blocks that runtime's reactor on the database's, and no call site changed.
+//!
+//! What the replicas share, and how (docs/architecture.md, "The store"):
+//! - runs are leased by the replica that drives them (`lease.rs`): a heartbeat every
+//!   third of the TTL, a generation number bumped on each adoption, and every write to a
+//!   run fenced by owner and generation (`runs.rs`);
+//! - notifications are claimed with `FOR UPDATE SKIP LOCKED` (`queue.rs`), webhook
+//!   deliveries by their unique uuid, schedules by a chore lease;
+//! - the migrations run once, under an advisory lock (`schema.rs`);
+//! - each event batch is announced with NOTIFY, and live views on every replica wake on
+//!   it (`listen.rs`).
+
+mod audit;
+mod catalog;
+mod connect;
+mod lease;
+mod listen;
+mod open;
+mod queue;
+mod runs;
+mod schema;
+
+pub use connect::{PgSettings, PgStore};
