@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark table of issue 10 (P1..P8): builds the benches once in release mode, runs
+# The benchmark table of issue 10 (P1..P8) and issue 25 (P9): builds the benches once in release mode, runs
 # each, collects their JSON lines and writes docs/benchmarks.md with the date and machine
 # (bench/table.py holds the goals and ratios). Benchmarks are never run by ./test.sh.
 #
@@ -8,8 +8,9 @@
 #   ./bench.sh --kernel   also re-measure the netem delay in the kernel tier (QEMU, ~1 min)
 #   ./bench.sh --only P1,P7   run only some rows (the table then lacks the others)
 #
-# Needs root (netns, qdiscs, cgroups), wrk (P6; apt) and Chaos Toolkit (P7; pip): both are
-# installed here when missing; P14 needs PostgreSQL 15 (apt postgresql, as ./test.sh installs). Everything a bench creates (netns, qdiscs, agents, cgroups,
+# Needs root (netns, qdiscs, cgroups), wrk (P6, P9; apt), haproxy (P9; apt) and Chaos Toolkit
+# (P7; pip): all are installed here when missing; P14 needs PostgreSQL 15 (apt postgresql,
+# as ./test.sh installs). Everything a bench creates (netns, qdiscs, agents, cgroups,
 # processes) is removed by the bench itself, also when it fails. Output of each bench goes
 # to $CARGO_TARGET_DIR/bench/<bench>.log.
 set -uo pipefail
@@ -42,6 +43,7 @@ say() { printf '\n==> %s\n' "$*" >&2; }
 
 # --- tools (idempotent) -----------------------------------------------------------------
 command -v wrk >/dev/null || { say "apt-get install wrk"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+command -v haproxy >/dev/null || { say "apt-get install haproxy"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
 python3 -c 'import chaostoolkit' 2>/dev/null || { say "pip install chaostoolkit"; pip install --quiet chaostoolkit || pip install --quiet --break-system-packages chaostoolkit; }
 # The real script, not a pyenv shim (a shim would add two shells to Chaos Toolkit's tree).
 chaos=$(command -v pyenv >/dev/null && pyenv which chaos 2>/dev/null || command -v chaos || true)
@@ -88,6 +90,9 @@ P8 kube_resolve
 P15 id_token_verify
 P14 failover
 P12 console_load
+P9 http_passthrough
+P10 dns_passthrough
+P11 apply_to_verified
 "
 failed=()
 while read -r id bench; do

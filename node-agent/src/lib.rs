@@ -18,6 +18,8 @@ pub mod daemon;
 pub mod dnsproxy;
 pub mod error;
 pub mod faults;
+#[cfg(target_os = "linux")]
+pub mod httpproxy;
 pub mod journal;
 #[cfg(target_os = "linux")]
 pub mod kmod;

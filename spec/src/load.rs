@@ -10,12 +10,13 @@ use super::error::{SpecError, SpecErrors};
 use super::experiment::{API_VERSION, Experiment, KIND};
 
 /// The documents this version reads, as `(apiVersion, kind)`.
-pub const SUPPORTED: [(&str, &str); 8] = [
+pub const SUPPORTED: [(&str, &str); 9] = [
     (API_VERSION, KIND),
     (chaos_mesh::API_VERSION, "StressChaos"),
     (chaos_mesh::API_VERSION, "NetworkChaos"),
     (chaos_mesh::API_VERSION, "PodChaos"),
     (chaos_mesh::API_VERSION, "DNSChaos"),
+    (chaos_mesh::API_VERSION, "HTTPChaos"),
     (chaos_mesh::API_VERSION, "Workflow"),
     (chaos_mesh::API_VERSION, "StatusCheck"),
     (chaos_mesh::API_VERSION, "Schedule"),
@@ -23,7 +24,7 @@ pub const SUPPORTED: [(&str, &str); 8] = [
 
 fn supported_list() -> String {
     format!(
-        "{API_VERSION} (kind {KIND}) and {} (kinds StressChaos, NetworkChaos, PodChaos, DNSChaos, Workflow, Schedule, StatusCheck)",
+        "{API_VERSION} (kind {KIND}) and {} (kinds StressChaos, NetworkChaos, PodChaos, DNSChaos, HTTPChaos, Workflow, Schedule, StatusCheck)",
         chaos_mesh::API_VERSION
     )
 }

@@ -310,3 +310,43 @@ fn chaos_mesh_dns_chaos_becomes_dns_error_and_dns_spoof() {
     assert_eq!(s.patterns, ["*"], "empty patterns are every name");
     assert!(s.random && s.addresses.is_empty());
 }
+
+#[test]
+fn chaos_mesh_http_chaos_becomes_one_http_fault_per_object() {
+    use faultline_spec::fault::{HttpDirection, HttpTarget};
+    let docs = load("chaos-mesh/http-chaos.yaml");
+    nginx_final(docs[0].spec.target.as_ref().unwrap(), Mode::All);
+    let f = only_fault(&docs[0]);
+    let FaultKind::HttpDelay(d) = &f.fault else {
+        panic!("{:?}", f.fault)
+    };
+    assert_eq!(
+        (d.port, d.direction, d.target),
+        (80, HttpDirection::Inbound, HttpTarget::Request)
+    );
+    assert_eq!(d.delay, Duration::from_millis(800));
+    assert_eq!(d.matching.method.as_deref(), Some("GET"));
+    assert_eq!(d.matching.path.as_deref(), Some("/api/*"));
+    assert_eq!(
+        d.matching.headers.get("X-Tenant").map(String::as_str),
+        Some("beta")
+    );
+    assert_eq!(f.duration, Some(Duration::from_secs(90)));
+    let FaultKind::HttpAbort(a) = &only_fault(&docs[1]).fault else {
+        panic!("{:?}", docs[1])
+    };
+    assert_eq!((a.code, a.target), (503, HttpTarget::Response));
+    let FaultKind::HttpReplace(r) = &only_fault(&docs[2]).fault else {
+        panic!("{:?}", docs[2])
+    };
+    assert_eq!(r.matching.path, None, "`path: '*'` is every path");
+    assert_eq!(
+        r.replace.body.as_deref(),
+        Some("{\"foo\": \"bar\"}\n"),
+        "base64 decoded"
+    );
+    assert_eq!(
+        r.replace.headers.get("Content-Type").map(String::as_str),
+        Some("application/json")
+    );
+}

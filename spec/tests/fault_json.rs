@@ -6,7 +6,7 @@
 use faultline_spec::{FaultKind, Step};
 
 /// (kind, its JSON as the types serialise it)
-const PINNED: [(&str, &str); 24] = [
+const PINNED: [(&str, &str); 28] = [
     (
         "stressCpu",
         r#"{"stressCpu":{"workers":2,"load":50.0,"loadSlice":"100ms"}}"#,
@@ -58,6 +58,22 @@ const PINNED: [(&str, &str); 24] = [
     (
         "dnsSpoof",
         r#"{"dnsSpoof":{"patterns":["db.*"],"addresses":["192.0.2.10","2001:db8::1"],"ttl":"30s","queryTypes":["AAAA"],"probability":100.0}}"#,
+    ),
+    (
+        "httpDelay",
+        r#"{"httpDelay":{"port":8080,"direction":"outbound","match":{"method":"GET","path":"/api/","headers":{"x-user":"7"},"probability":50.0},"target":"response","delay":"250ms"}}"#,
+    ),
+    (
+        "httpAbort",
+        r#"{"httpAbort":{"port":80,"direction":"inbound","target":"request","code":503,"body":"down"}}"#,
+    ),
+    (
+        "httpReset",
+        r#"{"httpReset":{"port":80,"direction":"inbound","match":{"path":"/users/*/orders"},"target":"request"}}"#,
+    ),
+    (
+        "httpReplace",
+        r#"{"httpReplace":{"port":80,"direction":"inbound","target":"response","replace":{"headers":{"x-chaos":"1"},"patch":{"status":"degraded"}}}}"#,
     ),
     ("processKill", r#"{"processKill":{"signal":"SIGTERM"}}"#),
     ("processPause", r#"{"processPause":{"method":"freezer"}}"#),

@@ -56,6 +56,16 @@ fn cases() -> Vec<(&'static str, String)> {
     vec![
         // Native: every kind, every field, the ways each goes wrong.
         ("stressCpu not a map", step("stressCpu: 5")),
+        ("httpDelay empty", step("httpDelay: {}")),
+        ("httpDelay delay 0", step("httpDelay: {port: 80, delay: 0s}")),
+        ("httpDelay match typo", step("httpDelay: {port: 80, delay: 1s, match: {methd: GET}}")),
+        ("httpAbort lower-case method", step("httpAbort: {port: 80, code: 503, match: {method: post}}")),
+        ("httpAbort code out of range", step("httpAbort: {port: 80, code: 700}")),
+        ("httpAbort body with 304", step("httpAbort: {port: 80, code: 304, body: x}")),
+        ("httpReset direction typo", step("httpReset: {port: 80, direction: inbund}")),
+        ("httpReplace nothing", step("httpReplace: {port: 80, replace: {}}")),
+        ("httpReplace body and patch", step("httpReplace: {port: 80, replace: {body: x, patch: {a: 1}}}")),
+        ("httpReplace patch not an object", step("httpReplace: {port: 80, replace: {patch: '[1]'}}")),
         ("stressCpu empty", step("stressCpu: {}")),
         ("stressCpu null", step("stressCpu:")),
         ("stressCpu bad types", step("stressCpu: {workers: many, load: [1]}")),

@@ -338,3 +338,114 @@ fn a_workflow_schedule_node_becomes_a_repeat_bounded_by_its_deadline() {
     );
     assert_eq!(e.spec.steps[1], Step::Suspend(Duration::from_secs(5)));
 }
+
+/// A corpus file of `tests/chaos-mesh/composed/`.
+fn composed(name: &str) -> Experiment {
+    let path = format!(
+        "{}/../tests/chaos-mesh/composed/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    one(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+}
+
+#[test]
+fn a_dns_chaos_runs_inside_a_workflow_node_and_a_schedule() {
+    use faultline_spec::fault::{DnsAnswer, DnsType};
+    // Workflow: each DNSChaos node is a DNS fault step for the node's deadline, with the
+    // chaos's selector, in the Serial order.
+    let e = composed("workflow-dnschaos.yaml");
+    let [Step::Fault(err), Step::Suspend(settle), Step::Fault(spoof)] = e.spec.steps.as_slice()
+    else {
+        panic!("{:?}", e.spec.steps)
+    };
+    let FaultKind::DnsError(d) = &err.fault else {
+        panic!("{:?}", err.fault)
+    };
+    assert_eq!(
+        (d.patterns.as_slice(), d.answer, d.query_types.as_slice()),
+        (
+            ["payments.*".to_string()].as_slice(),
+            DnsAnswer::Servfail,
+            [DnsType::A, DnsType::Aaaa].as_slice()
+        )
+    );
+    assert_eq!(err.duration, Some(Duration::from_secs(20)));
+    assert!(
+        matches!(&err.target, Some(Target::Kubernetes(sel)) if sel.label_selectors["app"] == "storefront")
+    );
+    assert_eq!(*settle, Duration::from_secs(5));
+    let FaultKind::DnsSpoof(s) = &spoof.fault else {
+        panic!("{:?}", spoof.fault)
+    };
+    assert!(s.random && s.patterns == ["*"], "{s:?}");
+    assert_eq!(spoof.duration, Some(Duration::from_secs(10)));
+
+    // Schedule: the DNSChaos is the step of each run, its selector the target.
+    let e = composed("schedule-dnschaos.yaml");
+    let when = e.spec.schedule.as_ref().unwrap();
+    assert_eq!(when.as_str(), "@every 10m");
+    assert_eq!(when.policy().history_limit, Some(5));
+    assert!(
+        matches!(&e.spec.target, Some(Target::Kubernetes(sel)) if sel.namespaces == ["storefront"])
+    );
+    let [Step::Fault(f)] = e.spec.steps.as_slice() else {
+        panic!("{:?}", e.spec.steps)
+    };
+    assert!(matches!(&f.fault, FaultKind::DnsError(d) if d.patterns == ["catalog.example"]));
+    assert_eq!(f.duration, Some(Duration::from_secs(30)));
+
+    // A Workflow's Schedule node may run a DNSChaos too.
+    let e = one(&format!(
+        "{WF}    - name: main\n      templateType: Schedule\n      deadline: 1m\n      schedule:\n        schedule: '@every 20s'\n        type: DNSChaos\n        dnsChaos: {{action: error, mode: all, patterns: [db.*], selector: {{namespaces: [shop]}}, duration: 5s}}\n"
+    ));
+    let Step::Repeat(r) = &e.spec.steps[0] else {
+        panic!("{:?}", e.spec.steps)
+    };
+    assert!(matches!(&*r.step, Step::Fault(f) if matches!(f.fault, FaultKind::DnsError(_))));
+}
+
+#[test]
+fn a_misplaced_or_missing_dns_chaos_names_its_field() {
+    let cases = [
+        (
+            format!("{WF}    - name: main\n      templateType: DNSChaos\n      deadline: 10s\n"),
+            "spec.templates[0].dnsChaos",
+            7,
+        ),
+        (
+            format!(
+                "{WF}    - name: main\n      templateType: PodChaos\n      podChaos: {{action: pod-kill, mode: one, selector: {{namespaces: [a]}}}}\n      dnsChaos: {{action: error, mode: all, selector: {{namespaces: [a]}}}}\n"
+            ),
+            "spec.templates[0].dnsChaos",
+            10,
+        ),
+        (
+            format!(
+                "{WF}    - name: main\n      templateType: DNSChaos\n      deadline: 10s\n      dnsChaos: {{action: random, mode: all, selector: {{namespaces: [a]}}, containerNames: [x]}}\n"
+            ),
+            "spec.templates[0].dnsChaos.containerNames",
+            10,
+        ),
+        (
+            format!("{CM}  schedule: '@hourly'\n  type: DNSChaos\n"),
+            "spec.dnsChaos",
+            5,
+        ),
+        (
+            format!(
+                "{CM}  schedule: '@hourly'\n  type: DNSChaos\n  dnsChaos:\n    action: lookup\n    mode: all\n    selector: {{namespaces: [a]}}\n"
+            ),
+            "spec.dnsChaos.action",
+            8,
+        ),
+    ];
+    for (doc, path, line) in &cases {
+        let errs = load_str(doc, "case.yaml").expect_err(doc);
+        assert!(
+            errs.errors
+                .iter()
+                .any(|e| e.path == *path && e.line == *line),
+            "want {path} at line {line}:\n{errs}"
+        );
+    }
+}

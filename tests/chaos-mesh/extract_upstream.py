@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-IMPORTED = {"StressChaos", "NetworkChaos", "PodChaos", "Workflow", "Schedule", "StatusCheck"}
+IMPORTED = {"StressChaos", "NetworkChaos", "PodChaos", "DNSChaos", "Workflow", "Schedule", "StatusCheck"}
 
 
 def git(repo: str, *args: str) -> str:

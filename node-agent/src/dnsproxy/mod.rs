@@ -3,8 +3,9 @@
 //! to the target's nameserver, relaying the answer unchanged.
 //!
 //! Its sockets are made in the target's namespace (on the netns worker, `netns::run_in`),
-//! so the proxy listens on that namespace's `127.0.0.1` and its upstream queries leave
-//! from there too, marked with [`MARK`] so the fault's nftables redirect lets them pass.
+//! so the proxy listens on that namespace's `127.0.0.1` and `::1` (one port for both: an
+//! nft `redirect` sends IPv4 to the first and IPv6 to the second) and its upstream queries
+//! leave from there too, marked with [`MARK`] so the fault's nftables redirect lets them pass.
 //! The tasks live in the agent: the proxy dies with it, and the nft table that would
 //! then point at nothing is named by the journal and removed by recovery.
 //!
@@ -110,6 +111,8 @@ impl Stats {
 pub struct Proxy {
     /// The port it listens on, UDP and TCP, at `127.0.0.1` in the target's namespace.
     pub port: u16,
+    /// Whether it also listens on that port at `::1` (the namespace has IPv6).
+    pub ipv6: bool,
     /// Its counters.
     pub stats: Arc<Stats>,
     /// The upstream it forwards to.
@@ -132,7 +135,12 @@ struct Shared {
     policy: Policy,
     stats: Arc<Stats>,
     dice: AtomicU64,
+    /// Upstream sockets not in use, each with its receive buffer (see [`Shared::forward`]).
+    idle: std::sync::Mutex<Vec<(UdpSocket, Vec<u8>)>>,
 }
+
+/// Idle upstream sockets kept for reuse; more in flight at once are closed after use.
+const IDLE_SOCKETS: usize = 64;
 
 impl Shared {
     /// A uniform draw in 0..1 (xorshift; a fault's probability needs no better).
@@ -191,7 +199,7 @@ impl Shared {
         } else {
             self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
         }
-        match forward(&self.netns, self.upstream, &msg).await {
+        match self.forward(&msg).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::debug!(upstream = %self.upstream, error = %e, "DNS forward failed");
@@ -209,6 +217,68 @@ fn io_err(action: &'static str, path: &Path, source: io::Error) -> FaultError {
     }
 }
 
+/// The proxy's listening sockets, bound in the target's namespace: UDP and TCP on one
+/// port at `127.0.0.1` and, when the namespace has IPv6, at `::1`.
+struct Listeners {
+    port: u16,
+    udp: Vec<std::net::UdpSocket>,
+    tcp: Vec<std::net::TcpListener>,
+    ipv6: bool,
+}
+
+/// Whether `e` says the namespace has no IPv6 (`disable_ipv6`, or no IPv6 in the kernel):
+/// the proxy then serves IPv4 only, and IPv6 queries are not redirected.
+fn no_ipv6(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::AddrNotAvailable || e.raw_os_error() == Some(nix::libc::EAFNOSUPPORT)
+}
+
+/// Binds [`Listeners`] on one free port; run inside the namespace. A port the kernel gave
+/// the IPv4 UDP socket may be taken for another of the four: then another port is tried.
+fn bind_listeners() -> io::Result<Listeners> {
+    let mut last = None;
+    for _ in 0..32 {
+        let udp4 = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let port = udp4.local_addr()?.port();
+        let tcp4 = match std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                last = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let v6 = std::net::UdpSocket::bind((Ipv6Addr::LOCALHOST, port))
+            .and_then(|u| Ok((u, std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, port))?)));
+        let (mut udp, mut tcp) = (vec![udp4], vec![tcp4]);
+        let ipv6 = match v6 {
+            Ok((u, t)) => {
+                udp.push(u);
+                tcp.push(t);
+                true
+            }
+            Err(e) if no_ipv6(&e) => false,
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                last = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        for u in &udp {
+            u.set_nonblocking(true)?;
+        }
+        for t in &tcp {
+            t.set_nonblocking(true)?;
+        }
+        return Ok(Listeners {
+            port,
+            udp,
+            tcp,
+            ipv6,
+        });
+    }
+    Err(last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AddrInUse)))
+}
+
 /// Starts a proxy in the network namespace at `netns` that forwards to `upstream`.
 pub async fn start(
     netns: &Path,
@@ -216,28 +286,24 @@ pub async fn start(
     policy: Policy,
 ) -> Result<Proxy, FaultError> {
     let path = netns.to_path_buf();
-    let (udp, tcp) = tokio::task::spawn_blocking(move || {
-        netns::run_in(&path, || -> io::Result<_> {
-            let udp = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
-            let port = udp.local_addr()?.port();
-            let tcp = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
-            udp.set_nonblocking(true)?;
-            tcp.set_nonblocking(true)?;
-            Ok((udp, tcp))
-        })
-    })
-    .await
-    .map_err(|e| io_err("start the DNS proxy in", netns, io::Error::other(e)))??
-    .map_err(|e| io_err("bind the DNS proxy in", netns, e))?;
-    let udp = Arc::new(
-        UdpSocket::from_std(udp).map_err(|e| io_err("register the DNS proxy of", netns, e))?,
-    );
-    let tcp =
-        TcpListener::from_std(tcp).map_err(|e| io_err("register the DNS proxy of", netns, e))?;
-    let port = udp
-        .local_addr()
-        .map_err(|e| io_err("read the DNS proxy's port in", netns, e))?
-        .port();
+    let bound = tokio::task::spawn_blocking(move || netns::run_in(&path, bind_listeners))
+        .await
+        .map_err(|e| io_err("start the DNS proxy in", netns, io::Error::other(e)))??
+        .map_err(|e| io_err("bind the DNS proxy in", netns, e))?;
+    let register = |e| io_err("register the DNS proxy of", netns, e);
+    let udp = bound
+        .udp
+        .into_iter()
+        .map(|u| UdpSocket::from_std(u).map(Arc::new))
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(register)?;
+    let tcp = bound
+        .tcp
+        .into_iter()
+        .map(TcpListener::from_std)
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(register)?;
+    let port = bound.port;
     let stats = Arc::new(Stats::default());
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -249,13 +315,19 @@ pub async fn start(
         policy,
         stats: stats.clone(),
         dice: AtomicU64::new(seed),
+        idle: std::sync::Mutex::new(Vec::new()),
     });
-    let tasks = vec![
-        tokio::spawn(serve_udp(udp, shared.clone())),
-        tokio::spawn(serve_tcp(tcp, shared)),
-    ];
+    let mut tasks: Vec<JoinHandle<()>> = udp
+        .into_iter()
+        .map(|u| tokio::spawn(serve_udp(u, shared.clone())))
+        .collect();
+    tasks.extend(
+        tcp.into_iter()
+            .map(|t| tokio::spawn(serve_tcp(t, shared.clone()))),
+    );
     Ok(Proxy {
         port,
+        ipv6: bound.ipv6,
         stats,
         upstream,
         tasks,
@@ -311,11 +383,9 @@ async fn serve_conn(mut conn: TcpStream, shared: Arc<Shared>) {
     }
 }
 
-/// `msg` to `upstream` over UDP from a marked socket in the namespace; its answer.
-async fn forward(netns: &Path, upstream: SocketAddr, msg: &[u8]) -> io::Result<Option<Vec<u8>>> {
-    if msg.len() < 12 {
-        return Ok(None); // not even a header: nothing a server would answer
-    }
+/// A UDP socket in the namespace at `netns`, marked so the redirect lets it pass, connected
+/// to `upstream`.
+async fn upstream_socket(netns: &Path, upstream: SocketAddr) -> io::Result<UdpSocket> {
     let path = netns.to_path_buf();
     let any: IpAddr = match upstream {
         SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
@@ -335,19 +405,47 @@ async fn forward(netns: &Path, upstream: SocketAddr, msg: &[u8]) -> io::Result<O
     .map_err(io::Error::other)??;
     let sock = UdpSocket::from_std(std_sock)?;
     sock.connect(upstream).await?;
-    sock.send(msg).await?;
-    let mut buf = vec![0u8; 65535];
-    let wait = async {
-        loop {
-            let n = sock.recv(&mut buf).await?;
-            // Only the answer to this query (same id).
-            if n >= 2 && buf[..2] == msg[..2] {
-                return Ok::<_, io::Error>(buf[..n].to_vec());
-            }
+    Ok(sock)
+}
+
+impl Shared {
+    /// `msg` to upstream over UDP from a marked socket in the namespace; its answer.
+    ///
+    /// A socket carries one query at a time, so the answer is the one with the query's id.
+    /// Making one costs a trip into the namespace (`setns` on a blocking thread), which
+    /// would bound the pass-through rate, so a socket is reused once its answer came; one
+    /// whose query timed out is closed instead (a late answer must not meet the next
+    /// query).
+    async fn forward(&self, msg: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        if msg.len() < 12 {
+            return Ok(None); // not even a header: nothing a server would answer
         }
-    };
-    match tokio::time::timeout(UPSTREAM_TIMEOUT, wait).await {
-        Ok(r) => r.map(Some),
-        Err(_) => Ok(None),
+        let reused = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let (sock, mut buf) = match reused {
+            Some(idle) => idle,
+            None => (
+                upstream_socket(&self.netns, self.upstream).await?,
+                vec![0u8; 65535],
+            ),
+        };
+        sock.send(msg).await?;
+        let wait = async {
+            loop {
+                let n = sock.recv(&mut buf).await?;
+                // Only the answer to this query (same id).
+                if n >= 2 && buf[..2] == msg[..2] {
+                    return Ok::<_, io::Error>(buf[..n].to_vec());
+                }
+            }
+        };
+        let answer = match tokio::time::timeout(UPSTREAM_TIMEOUT, wait).await {
+            Ok(r) => r?,
+            Err(_) => return Ok(None),
+        };
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < IDLE_SOCKETS {
+            idle.push((sock, buf));
+        }
+        Ok(Some(answer))
     }
 }

@@ -135,6 +135,21 @@ pub fn a_records(msg: &[u8]) -> Vec<std::net::Ipv4Addr> {
         .collect()
 }
 
+/// The IPv6 addresses in the AAAA records of a response's answer section (tests; empty
+/// if the response does not decode).
+pub fn aaaa_records(msg: &[u8]) -> Vec<std::net::Ipv6Addr> {
+    let Ok(msg) = Message::from_vec(msg) else {
+        return Vec::new();
+    };
+    msg.answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::AAAA(a) => Some(a.0),
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,14 +1,16 @@
 //! dnsError, dnsDelay, dnsSpoof: the target's DNS queries for matching names answered
 //! with an error, late, or with other addresses.
 //!
-//! Apply starts a [`dnsproxy`] in the target's network namespace (on its `127.0.0.1`) and
-//! then one nft transaction, table `ip faultline_<fault id>`, whose `output` nat chain
-//! redirects every UDP and TCP packet to port 53, whatever the address, to the proxy,
-//! except the proxy's own marked upstream queries. The proxy forwards what it does not
+//! Apply starts a [`dnsproxy`] in the target's network namespace (on its `127.0.0.1` and
+//! `::1`) and then one nft transaction, tables `ip faultline_<fault id>` and (when the
+//! namespace has IPv6) `ip6 faultline_<fault id>`, whose `output` nat chains redirect
+//! every UDP and TCP packet to port 53, whatever the address, to the proxy, except the
+//! proxy's own marked upstream queries. The proxy forwards what it does not
 //! answer to the first `nameserver` of the target's `resolv.conf`. Apply twice is once
 //! (the running proxy is kept, the table rebuilt). Recover deletes the table and stops
 //! the proxy; after an agent crash the proxy is gone with the agent and the journal's
-//! record names the table. IPv4 only: a target querying an IPv6 resolver is not redirected.
+//! record names the tables. IPv4 and IPv6 alike: an IPv6 nameserver is the upstream as
+//! an IPv4 one is, and queries to an IPv6 resolver are redirected by the `ip6` table.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -132,14 +134,7 @@ fn upstream(rec: &FaultRecord, netns: &Path) -> Result<SocketAddr, FaultError> {
     for p in &paths {
         if let Ok(text) = std::fs::read_to_string(p) {
             return match first_nameserver(&text) {
-                Some(IpAddr::V4(a)) => Ok(SocketAddr::from((a, 53))),
-                Some(IpAddr::V6(_)) => Err(unsupported(
-                    rec,
-                    format!(
-                        "{} names an IPv6 nameserver; dnsError redirects IPv4 DNS only",
-                        p.display()
-                    ),
-                )),
+                Some(a) => Ok(SocketAddr::from((a, 53))),
                 None => Err(unsupported(
                     rec,
                     format!("{} names no nameserver", p.display()),
@@ -157,38 +152,50 @@ fn upstream(rec: &FaultRecord, netns: &Path) -> Result<SocketAddr, FaultError> {
     ))
 }
 
-/// The apply transaction: `table ip T { chain output { type nat hook output priority
-/// -100; meta mark MARK return; udp dport 53 counter redirect to :PORT; tcp dport 53
-/// counter redirect to :PORT } }`. Written as nft's JSON directly: the `nftables` crate's
-/// types for these few statements read longer than the JSON they make.
-pub fn ruleset(table: &str, port: u16) -> serde_json::Value {
-    let t = json!({"family": "ip", "name": table});
-    let redirect = |proto: &str| {
-        json!({"add": {"rule": {"family": "ip", "table": table, "chain": "output", "expr": [
-            {"match": {"left": {"payload": {"protocol": proto, "field": "dport"}}, "op": "==", "right": 53}},
-            {"counter": {"packets": 0, "bytes": 0}},
-            {"redirect": {"port": port}}
-        ]}}})
-    };
-    json!({"nftables": [
-        {"add": {"table": t}},
-        {"flush": {"table": t}},
-        {"add": {"chain": {"family": "ip", "table": table, "name": "output", "type": "nat",
-            "hook": "output", "prio": -100, "policy": "accept"}}},
-        {"add": {"rule": {"family": "ip", "table": table, "chain": "output", "expr": [
-            {"match": {"left": {"meta": {"key": "mark"}}, "op": "==", "right": MARK}},
-            {"return": null}
-        ]}}},
-        redirect("udp"),
-        redirect("tcp"),
-    ]})
+/// The nft families the redirect is written in: IPv4 always, IPv6 when the proxy
+/// listens on `::1` (the namespace has IPv6).
+pub fn families(ipv6: bool) -> &'static [&'static str] {
+    if ipv6 { &["ip", "ip6"] } else { &["ip"] }
 }
 
-/// Our table's redirect rules and their ports, read back from the kernel; `None` when the
-/// table is not there.
-fn read_table(netns: &Path, table: &str) -> Result<Option<Vec<u64>>, FaultError> {
-    let action = format!("list table ip {table} in {}", netns.display());
-    let listing = nft(netns, &["-j", "list", "tables", "ip"], "", &action)?;
+/// The apply transaction, per family F of `families`: `table F T { chain output { type
+/// nat hook output priority -100; meta mark MARK return; udp dport 53 counter redirect to
+/// :PORT; tcp dport 53 counter redirect to :PORT } }`. `redirect` sends IPv4 to
+/// `127.0.0.1` and IPv6 to `::1`, where the proxy listens on the same port. Written as
+/// nft's JSON directly: the `nftables` crate's types for these few statements read longer
+/// than the JSON they make.
+pub fn ruleset(table: &str, port: u16, families: &[&str]) -> serde_json::Value {
+    let mut commands = Vec::new();
+    for family in families {
+        let t = json!({"family": family, "name": table});
+        let redirect = |proto: &str| {
+            json!({"add": {"rule": {"family": family, "table": table, "chain": "output", "expr": [
+                {"match": {"left": {"payload": {"protocol": proto, "field": "dport"}}, "op": "==", "right": 53}},
+                {"counter": {"packets": 0, "bytes": 0}},
+                {"redirect": {"port": port}}
+            ]}}})
+        };
+        commands.extend([
+            json!({"add": {"table": t}}),
+            json!({"flush": {"table": t}}),
+            json!({"add": {"chain": {"family": family, "table": table, "name": "output", "type": "nat",
+                "hook": "output", "prio": -100, "policy": "accept"}}}),
+            json!({"add": {"rule": {"family": family, "table": table, "chain": "output", "expr": [
+                {"match": {"left": {"meta": {"key": "mark"}}, "op": "==", "right": MARK}},
+                {"return": null}
+            ]}}}),
+            redirect("udp"),
+            redirect("tcp"),
+        ]);
+    }
+    json!({ "nftables": commands })
+}
+
+/// Our table's redirect rules and their ports in `family`, read back from the kernel;
+/// `None` when the table is not there.
+fn read_table(netns: &Path, family: &str, table: &str) -> Result<Option<Vec<u64>>, FaultError> {
+    let action = format!("list table {family} {table} in {}", netns.display());
+    let listing = nft(netns, &["-j", "list", "tables", family], "", &action)?;
     let tables: serde_json::Value = serde_json::from_str(&listing).unwrap_or_default();
     let present = tables["nftables"]
         .as_array()
@@ -196,7 +203,7 @@ fn read_table(netns: &Path, table: &str) -> Result<Option<Vec<u64>>, FaultError>
     if !present {
         return Ok(None);
     }
-    let out = nft(netns, &["-j", "list", "table", "ip", table], "", &action)?;
+    let out = nft(netns, &["-j", "list", "table", family, table], "", &action)?;
     let json: serde_json::Value = serde_json::from_str(&out).map_err(|e| FaultError::Command {
         program: "nft",
         action,
@@ -213,24 +220,47 @@ fn read_table(netns: &Path, table: &str) -> Result<Option<Vec<u64>>, FaultError>
     Ok(Some(ports))
 }
 
+/// Deletes our tables in every family that has one (a record journaled before IPv6 was
+/// redirected has only the `ip` one); whether any was there.
+fn delete_tables(netns: &Path, table: &str) -> Result<bool, FaultError> {
+    let mut deleted = false;
+    for &family in families(true) {
+        if read_table(netns, family, table)?.is_some() {
+            let action = format!("delete table {family} {table} in {}", netns.display());
+            nft(netns, &["delete", "table", family, table], "", &action)?;
+            deleted = true;
+        }
+    }
+    Ok(deleted)
+}
+
 impl Fault for Dns {
     async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
         let policy = policy(rec)?;
         let netns = netns_of(rec)?.to_path_buf();
-        let running = with_proxies(|m| m.get(&rec.id).map(|p| p.port));
-        let port = match running {
-            Some(port) => port,
+        let running = with_proxies(|m| m.get(&rec.id).map(|p| (p.port, p.ipv6)));
+        let (port, ipv6) = match running {
+            Some(listening) => listening,
             None => {
                 let upstream = upstream(rec, &netns)?;
+                if upstream.is_ipv6() && !dnsproxy_can_ipv6(&netns).await {
+                    return Err(unsupported(
+                        rec,
+                        format!(
+                            "the nameserver {} is IPv6 but the namespace has no IPv6 loopback for the proxy",
+                            upstream.ip()
+                        ),
+                    ));
+                }
                 let proxy = dnsproxy::start(&netns, upstream, policy).await?;
-                let port = proxy.port;
+                let listening = (proxy.port, proxy.ipv6);
                 with_proxies(|m| m.insert(rec.id.clone(), proxy));
-                port
+                listening
             }
         };
         let table = table_name(rec);
-        let json = ruleset(&table, port).to_string();
-        let action = format!("add table ip {table} in {}", netns.display());
+        let json = ruleset(&table, port, families(ipv6)).to_string();
+        let action = format!("add tables {table} in {}", netns.display());
         let path = netns.clone();
         let added =
             blocking(move || nft(&path, &["-j", "-f", "-"], &json, &action).map(drop)).await;
@@ -252,16 +282,13 @@ impl Fault for Dns {
                 Err(FaultError::TargetNotFound(what)) => return Ok(Recovered::TargetGone(what)),
                 Err(e) => return Err(e),
             };
-            match read_table(&netns, &table) {
-                Ok(Some(_)) => {}
-                Ok(None) if stopped => return Ok(Recovered::Removed),
-                Ok(None) => return Ok(Recovered::AlreadyGone),
-                Err(FaultError::TargetNotFound(what)) => return Ok(Recovered::TargetGone(what)),
-                Err(e) => return Err(e),
+            match delete_tables(&netns, &table) {
+                Ok(true) => Ok(Recovered::Removed),
+                Ok(false) if stopped => Ok(Recovered::Removed),
+                Ok(false) => Ok(Recovered::AlreadyGone),
+                Err(FaultError::TargetNotFound(what)) => Ok(Recovered::TargetGone(what)),
+                Err(e) => Err(e),
             }
-            let action = format!("delete table ip {table} in {}", netns.display());
-            nft(&netns, &["delete", "table", "ip", &table], "", &action)?;
-            Ok(Recovered::Removed)
         })
         .await
     }
@@ -271,12 +298,13 @@ impl Fault for Dns {
         Baseline::now(stats(rec).map(|s| s.read().1))
     }
 
-    /// Seen when the proxy runs and the table redirects UDP and TCP port 53 to it; the
-    /// queries it answered with the fault since apply are the evidence.
+    /// Seen when the proxy runs and its tables (`ip`, and `ip6` when it listens on `::1`)
+    /// redirect UDP and TCP port 53 to it; the queries it answered with the fault since
+    /// apply are the evidence.
     async fn observe(&self, rec: &FaultRecord, since: &Baseline) -> Observation {
         let table = table_name(rec);
-        let Some((port, stats)) =
-            with_proxies(|m| m.get(&rec.id).map(|p| (p.port, p.stats.clone())))
+        let Some((port, ipv6, stats)) =
+            with_proxies(|m| m.get(&rec.id).map(|p| (p.port, p.ipv6, p.stats.clone())))
         else {
             return Observation::unseen("the DNS proxy is not running in this agent");
         };
@@ -285,25 +313,60 @@ impl Fault for Dns {
             Err(e) => return Observation::unseen(e.to_string()),
         };
         let t = table.clone();
-        let read = blocking(move || read_table(&path, &t)).await;
+        let read = blocking(move || {
+            families(ipv6)
+                .iter()
+                .map(|f| Ok((*f, read_table(&path, f, &t)?)))
+                .collect::<Result<Vec<_>, FaultError>>()
+        })
+        .await;
         let (queries, faulted, forwarded) = stats.read();
         let counts = format!(
             "{} of {queries} queries answered with the fault since apply, {forwarded} forwarded",
             faulted.saturating_sub(since.counter.unwrap_or(0))
         );
-        match read {
-            Ok(Some(ports)) if ports.iter().filter(|p| **p == u64::from(port)).count() == 2 => {
-                Observation::seen(format!(
-                    "nft table ip {table} redirects UDP and TCP port 53 to the proxy on 127.0.0.1:{port}; {counts}"
-                ))
+        let tables = match read {
+            Ok(t) => t,
+            Err(e) => return Observation::unseen(format!("nft table {table} unreadable: {e}")),
+        };
+        for (family, ports) in &tables {
+            match ports {
+                Some(p) if p.iter().filter(|p| **p == u64::from(port)).count() == 2 => {}
+                Some(p) => {
+                    return Observation::unseen(format!(
+                        "nft table {family} {table} redirects to {p:?}, not to the proxy's port {port}"
+                    ));
+                }
+                None => {
+                    return Observation::unseen(format!("nft table {family} {table} is not there"));
+                }
             }
-            Ok(Some(ports)) => Observation::unseen(format!(
-                "nft table ip {table} redirects to {ports:?}, not to the proxy's port {port}"
-            )),
-            Ok(None) => Observation::unseen(format!("nft table ip {table} is not there")),
-            Err(e) => Observation::unseen(format!("nft table ip {table} unreadable: {e}")),
         }
+        let listens = if ipv6 {
+            format!("127.0.0.1:{port} and [::1]:{port}")
+        } else {
+            format!("127.0.0.1:{port} (the namespace has no IPv6)")
+        };
+        let names: Vec<String> = tables.iter().map(|(f, _)| format!("{f} {table}")).collect();
+        Observation::seen(format!(
+            "nft tables {} redirect UDP and TCP port 53 to the proxy on {listens}; {counts}",
+            names.join(", ")
+        ))
     }
+}
+
+/// Whether the namespace at `netns` has an IPv6 loopback the proxy can listen on.
+async fn dnsproxy_can_ipv6(netns: &Path) -> bool {
+    let path = netns.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        netns::run_in(&path, || {
+            std::net::UdpSocket::bind((std::net::Ipv6Addr::LOCALHOST, 0)).is_ok()
+        })
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or(false)
 }
 
 /// The counters of the proxy of `rec`, while it runs.
@@ -324,12 +387,18 @@ mod tests {
 
     #[test]
     fn the_ruleset_redirects_udp_and_tcp_53_and_spares_marked_packets() {
-        let text = ruleset("faultline_x", 5353).to_string();
+        let text = ruleset("faultline_x", 5353, families(true)).to_string();
         assert_eq!(
             text.matches(r#"{"redirect":{"port":5353}}"#).count(),
-            2,
+            4,
             "{text}"
         );
+        assert!(
+            text.contains(r#""family":"ip6","name":"faultline_x""#),
+            "{text}"
+        );
+        let v4_only = ruleset("faultline_x", 5353, families(false)).to_string();
+        assert!(!v4_only.contains("ip6"), "{v4_only}");
         assert!(
             text.contains(r#""hook":"output""#) && text.contains(r#""type":"nat""#),
             "{text}"

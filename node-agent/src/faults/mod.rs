@@ -14,6 +14,8 @@ pub mod disk_fill;
 pub mod dns;
 mod fault;
 #[cfg(target_os = "linux")]
+pub mod http;
+#[cfg(target_os = "linux")]
 pub mod io_throttle;
 pub mod netem;
 mod observe;
@@ -51,6 +53,8 @@ pub enum Family {
     IoThrottle(io_throttle::IoThrottle),
     /// DNS answers from a proxy in the target's namespace.
     Dns(dns::Dns),
+    /// HTTP requests through a transparent proxy in the target's namespace.
+    Http(http::Http),
 }
 
 impl Family {
@@ -74,6 +78,10 @@ impl Family {
             NodeFault::DnsError(_) | NodeFault::DnsDelay(_) | NodeFault::DnsSpoof(_) => {
                 Family::Dns(dns::Dns)
             }
+            NodeFault::HttpDelay(_)
+            | NodeFault::HttpAbort(_)
+            | NodeFault::HttpReset(_)
+            | NodeFault::HttpReplace(_) => Family::Http(http::Http),
         }
     }
 }
@@ -100,6 +108,7 @@ impl Fault for Family {
             Family::DiskFill(f) => f.apply(rec).await,
             Family::IoThrottle(f) => f.apply(rec).await,
             Family::Dns(f) => f.apply(rec).await,
+            Family::Http(f) => f.apply(rec).await,
         }
     }
 
@@ -121,6 +130,7 @@ impl Fault for Family {
             Family::DiskFill(f) => f.recover(rec).await,
             Family::IoThrottle(f) => f.recover(rec).await,
             Family::Dns(f) => f.recover(rec).await,
+            Family::Http(f) => f.recover(rec).await,
         }
     }
 
@@ -134,6 +144,7 @@ impl Fault for Family {
             Family::DiskFill(f) => f.settle(recs).await,
             Family::IoThrottle(f) => f.settle(recs).await,
             Family::Dns(f) => f.settle(recs).await,
+            Family::Http(f) => f.settle(recs).await,
         }
     }
 
@@ -147,6 +158,7 @@ impl Fault for Family {
             Family::DiskFill(f) => f.baseline(rec).await,
             Family::IoThrottle(f) => f.baseline(rec).await,
             Family::Dns(f) => f.baseline(rec).await,
+            Family::Http(f) => f.baseline(rec).await,
         }
     }
 
@@ -160,6 +172,7 @@ impl Fault for Family {
             Family::DiskFill(f) => f.observe(rec, since).await,
             Family::IoThrottle(f) => f.observe(rec, since).await,
             Family::Dns(f) => f.observe(rec, since).await,
+            Family::Http(f) => f.observe(rec, since).await,
         }
     }
 }

@@ -15,7 +15,9 @@ mod link;
 mod netem;
 pub(crate) mod nla;
 mod qdisc;
+mod sock_destroy;
 mod tbf;
+mod tproxy_route;
 mod u32;
 
 pub use classify::{htb_class_message, message_bytes, u32_filter_message};
@@ -24,5 +26,6 @@ pub use htb::{HtbClass, HtbRoot};
 pub use link::Link;
 pub use netem::Netem;
 pub use qdisc::{QdiscDelRequest, QdiscHandle, QdiscInfo, QdiscRequest, errno};
+pub use sock_destroy::{PortSide, destroy_tcp};
 pub use tbf::{Peak, Tbf};
 pub use u32::{End, U32Filter, filters as u32_filters};

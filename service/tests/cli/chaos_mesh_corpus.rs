@@ -1,5 +1,7 @@
 //! The Chaos Mesh corpus (`tests/chaos-mesh/`): one manifest per example in Chaos Mesh's
-//! documentation and in its repository's `examples/`, for every kind faultline imports.
+//! documentation and in its repository's `examples/`, for every kind faultline imports,
+//! and in `composed/` manifests of documented parts upstream shows no example of (DNSChaos
+//! in a Workflow node and in a Schedule).
 //! Each must validate, `validate --explain` must print a native experiment that itself
 //! validates, and `run --dry-run` must plan it — except the files whose header says
 //! `# refused: <field path>`, which must fail naming exactly that field. The counts are
@@ -27,7 +29,11 @@ fn text(b: &[u8]) -> String {
 /// Every corpus file, relative to the repository root, sorted.
 fn corpus() -> Vec<String> {
     let mut out = Vec::new();
-    for dir in ["tests/chaos-mesh/docs", "tests/chaos-mesh/examples"] {
+    for dir in [
+        "tests/chaos-mesh/docs",
+        "tests/chaos-mesh/examples",
+        "tests/chaos-mesh/composed",
+    ] {
         for e in std::fs::read_dir(root().join(dir)).expect("corpus dir") {
             let p = e.expect("entry").path();
             if p.extension().and_then(|e| e.to_str()) == Some("yaml") {

@@ -13,5 +13,6 @@ mod cli_validate;
 mod crash_run;
 mod crash_serve;
 mod notify_cli;
+mod run_dns;
 mod run_until;
 mod watchdog;

@@ -100,7 +100,7 @@ pub fn duration(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<
 
 /// The duration of a pod-failure, which faultline only holds for a duration: refuses a
 /// missing one and `0s` (nothing would be injected, and the native form refuses it too).
-/// StressChaos and NetworkChaos take [`hold_duration`] instead.
+/// StressChaos, NetworkChaos and DNSChaos take [`hold_duration`] instead.
 pub fn need_duration(
     cx: &mut Cx,
     o: &Obj<'_>,
@@ -129,7 +129,7 @@ pub fn need_duration(
     }
 }
 
-/// The duration of a StressChaos or NetworkChaos. Without one Chaos Mesh keeps the chaos
+/// The duration of a StressChaos, NetworkChaos or DNSChaos. Without one Chaos Mesh keeps the chaos
 /// until the object is deleted; faultline holds it until the run is aborted, at most
 /// `guard.maxDuration`: `Some(None)`. `0s` is refused as by [`need_duration`].
 pub fn hold_duration(cx: &mut Cx, o: &Obj<'_>, dur: Option<Duration>) -> Option<Option<Duration>> {

@@ -5,7 +5,7 @@
 //! CoreDNS; faultline redirects the pods' queries to a proxy in their namespace instead,
 //! so nothing of the cluster's DNS is changed.
 
-use super::common::{Translated, duration, need_duration, target};
+use super::common::{Translated, duration, hold_duration, target};
 use super::fields::actions_of;
 use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::target::SELECTOR;
@@ -79,7 +79,9 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
         return None;
     }
     let (action, mut patterns, dur) = (action?, patterns?, dur?);
-    let d = need_duration(cx, o, dur, "a DNSChaos")?;
+    // Without a duration Chaos Mesh keeps the chaos until the object is deleted (its own
+    // docs' example has none): held until the run is aborted, as StressChaos is.
+    let d = hold_duration(cx, o, dur)?;
     // Chaos Mesh: "if the patterns is empty, will take effect on all the domain names".
     if patterns.is_empty() {
         patterns.push("*".into());
@@ -105,8 +107,8 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
     let step = Step::Fault(FaultStep {
         name: None,
         fault,
-        duration: Some(d),
-        until_aborted: false,
+        duration: d,
+        until_aborted: d.is_none(),
         verify: crate::verify::Verify::on(),
         target: None,
     });

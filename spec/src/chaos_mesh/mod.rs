@@ -1,4 +1,4 @@
-//! Chaos Mesh import: `chaos-mesh.org/v1alpha1` StressChaos, NetworkChaos, PodChaos, DNSChaos,
+//! Chaos Mesh import: `chaos-mesh.org/v1alpha1` StressChaos, NetworkChaos, PodChaos, DNSChaos, HTTPChaos,
 //! StatusCheck, Workflow and Schedule, each document translated to one native experiment.
 //! Unknown fields are errors here too; fields faultline cannot carry out are refused by
 //! name rather than ignored.
@@ -6,6 +6,7 @@
 pub mod common;
 pub mod dns;
 pub mod fields;
+pub mod http;
 pub mod network;
 pub mod pod;
 pub mod schedule;

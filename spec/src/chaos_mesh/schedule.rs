@@ -9,7 +9,7 @@
 
 use super::common::Translated;
 use super::common::set_target;
-use super::{network, pod, stress};
+use super::{dns, network, pod, stress};
 use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::tree::Node;
 use crate::experiment::{Group, Step};
@@ -28,6 +28,7 @@ pub static SPEC: Schema = Schema::new(&[
     ("stressChaos", Some(&stress::SPEC)),
     ("networkChaos", Some(&network::SPEC)),
     ("podChaos", Some(&pod::SPEC)),
+    ("dnsChaos", Some(&dns::SPEC)),
     // Read by the Workflow translator handed in ([`EmbeddedWorkflow`]): a Workflow may
     // hold a Schedule node, so naming its schema here would make the two files import
     // each other.
@@ -44,10 +45,11 @@ pub static ROOT: Schema = Schema::new(&[
 ]);
 
 /// The `type`s faultline imports, with the field that holds each one's spec.
-pub const TYPES: [(&str, &str); 4] = [
+pub const TYPES: [(&str, &str); 5] = [
     ("StressChaos", "stressChaos"),
     ("NetworkChaos", "networkChaos"),
     ("PodChaos", "podChaos"),
+    ("DNSChaos", "dnsChaos"),
     ("Workflow", "workflow"),
 ];
 
@@ -170,7 +172,7 @@ fn embedded(
         cx.missing(
             o,
             "type",
-            "the kind it runs: StressChaos, NetworkChaos, PodChaos or Workflow",
+            "the kind it runs: StressChaos, NetworkChaos, PodChaos, DNSChaos or Workflow",
         );
         return None;
     };
@@ -220,6 +222,10 @@ fn embedded(
         ),
         "PodChaos" => chaos(
             cx.object(n, &p, &pod::SPEC, |cx, s| pod::translate(cx, s, None))
+                .flatten(),
+        ),
+        "DNSChaos" => chaos(
+            cx.object(n, &p, &dns::SPEC, |cx, s| dns::translate(cx, s, None))
                 .flatten(),
         ),
         _ => workflow(cx, n, &p).map(|steps| (steps, None)),

@@ -1,6 +1,6 @@
 //! Which translation a Chaos Mesh document goes to, by its kind.
 
-use super::{common, dns, network, pod, schedule, status_check, stress, workflow};
+use super::{common, dns, http, network, pod, schedule, status_check, stress, workflow};
 use crate::decode::{Cx, Node};
 use crate::experiment::{Experiment, Step};
 
@@ -20,6 +20,9 @@ pub fn translate(cx: &mut Cx, root: &Node, kind: &str) -> Option<Experiment> {
         }),
         "DNSChaos" => common::document(cx, root, kind, &dns::ROOT, &dns::SPEC, |cx, o| {
             dns::translate(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
+        }),
+        "HTTPChaos" => common::document(cx, root, kind, &http::ROOT, &http::SPEC, |cx, o| {
+            http::translate(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
         }),
         // Standalone, the check is the experiment's only step, named after the object.
         "StatusCheck" => common::document(

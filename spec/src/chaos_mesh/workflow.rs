@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use super::common::{Translated, set_target};
-use super::{network, pod, status_check, stress, task};
+use super::{dns, network, pod, status_check, stress, task};
 use crate::decode::cx::{Cx, Obj, Schema, index, join};
 use crate::decode::tree::Node;
 use crate::experiment::{Group, Step};
@@ -22,6 +22,7 @@ pub static TEMPLATE: Schema = Schema::new(&[
     ("stressChaos", Some(&stress::SPEC)),
     ("networkChaos", Some(&network::SPEC)),
     ("podChaos", Some(&pod::SPEC)),
+    ("dnsChaos", Some(&dns::SPEC)),
     ("statusCheck", Some(&status_check::SPEC)),
     ("abortWithStatusCheck", None),
     ("task", Some(&task::TASK)),
@@ -40,13 +41,14 @@ pub static ROOT: Schema = Schema::new(&[
 ]);
 
 /// Template types faultline translates.
-pub const TYPES: [&str; 9] = [
+pub const TYPES: [&str; 10] = [
     "Serial",
     "Parallel",
     "Suspend",
     "StressChaos",
     "NetworkChaos",
     "PodChaos",
+    "DNSChaos",
     "StatusCheck",
     "Task",
     "Schedule",
@@ -186,6 +188,7 @@ fn template(
         ("StressChaos", "stressChaos"),
         ("NetworkChaos", "networkChaos"),
         ("PodChaos", "podChaos"),
+        ("DNSChaos", "dnsChaos"),
         ("Schedule", "schedule"),
     ];
     for (k, field) in embedded {
@@ -287,6 +290,9 @@ fn template(
                     .object(n, &p, &network::SPEC, |cx, s| {
                         network::translate(cx, s, deadline)
                     })
+                    .flatten(),
+                "DNSChaos" => cx
+                    .object(n, &p, &dns::SPEC, |cx, s| dns::translate(cx, s, deadline))
                     .flatten(),
                 _ => cx
                     .object(n, &p, &pod::SPEC, |cx, s| pod::translate(cx, s, deadline))

@@ -83,6 +83,16 @@ impl ChaosMesh {
         }
     }
 
+    /// An HTTPChaos: it has no `action`; `selected_by` names the field that makes it this
+    /// kind (`abort: true`, `delay`, ...), as the docs show it.
+    pub const fn http(selected_by: &'static str) -> Self {
+        ChaosMesh {
+            kind: "HTTPChaos",
+            action: selected_by,
+            when: None,
+        }
+    }
+
     /// The same, chosen only when `field` is present.
     pub const fn when(self, field: &'static str) -> Self {
         ChaosMesh {

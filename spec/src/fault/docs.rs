@@ -244,6 +244,10 @@ fn write_kind(out: &mut String, k: &KindDecl) -> std::fmt::Result {
             "holds for the step's `duration`"
         },
     )?;
+    if let Some(file) = super::examples::worked_example(k.name) {
+        writeln!(out)?;
+        writeln!(out, "Worked example: [`{file}`](../{file}).")?;
+    }
     if !k.fields.is_empty() {
         writeln!(out)?;
         write_fields(out, k.fields)?;
@@ -295,6 +299,8 @@ fn lasts(k: &KindDecl) -> &'static str {
 fn chaos_mesh(c: ChaosMesh) -> String {
     let select = if c.kind == "StressChaos" {
         format!("`stressors.{}`", c.action)
+    } else if c.kind == "HTTPChaos" {
+        format!("`{}`", c.action)
     } else {
         format!("`action: {}`", c.action)
     };

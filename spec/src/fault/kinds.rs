@@ -10,6 +10,10 @@ use super::decl::{ChaosMesh, Executor, Targets};
 use super::declare::fault_kinds;
 use super::disk::{AbsPath, DevNum, DeviceNumber, MAX_FILL};
 use super::dns::{DnsAddrs, DnsAnswer, DnsGlobs, DnsType, DnsTypes, Flag};
+use super::http::{
+    HttpChanges, HttpDirection, HttpMatch, HttpTarget, MatchReader, Port, ReplaceReader,
+    StatusCode, Text,
+};
 use super::node::{LabelKey, LabelValue, TaintEffect, ZoneLabel, ZoneLabelKey, ZoneName};
 use super::scope::NetworkScope;
 use super::values::{PauseMethod, Sig, Signal};
@@ -242,13 +246,16 @@ fault_kinds! {
     /// Answer DNS queries for names matching `patterns` with an error (NXDOMAIN,
     /// SERVFAIL, REFUSED) or not at all (`drop`). nftables in the target's network
     /// namespace redirects its UDP and TCP queries to port 53, whatever the resolver
-    /// address, to a resolver the agent runs in that namespace; queries that do not match
-    /// (another name, another `queryTypes` type, or spared by `probability`) go on to the
-    /// target's nameserver (its `resolv.conf`) and its answers come back unchanged. No
-    /// CoreDNS change and no `resolv.conf` edit. Recovery removes the table and stops the
-    /// resolver. Clients that cache answers (JVMs, nscd, systemd-resolved, a sidecar's
+    /// address, IPv4 or IPv6, to a resolver the agent runs in that namespace; queries that
+    /// do not match (another name, another `queryTypes` type, or spared by `probability`)
+    /// go on to the target's nameserver (its `resolv.conf`, IPv4 or IPv6) and its answers
+    /// come back unchanged. No CoreDNS change and no `resolv.conf` edit. Recovery removes
+    /// the tables and stops the resolver. Clients that cache answers (JVMs, nscd, systemd-resolved, a sidecar's
     /// cache) see the fault only once their cached answer expires, and keep a cached
-    /// error past recovery for its TTL.
+    /// error past recovery for its TTL. Known gap: the redirect acts on new flows
+    /// (conntrack); a client that keeps one UDP source port across apply or recovery
+    /// keeps its old path until conntrack forgets the flow (up to 120 s), and after
+    /// recovery that path ends at the stopped resolver.
     node DnsError "dnsError" {
         targets: Targets::LocalOrPods,
         instant: false,
@@ -330,6 +337,115 @@ fault_kinds! {
         /// Share of matching queries spoofed (above 0, default 100).
         #[serde(skip_serializing_if = "Option::is_none")]
         probability: Option<Percent> as Opt<Pct> = default;
+    }
+
+    /// Delay HTTP requests (or their responses) on `port` of the target by `delay`.
+    /// nftables in the target's network namespace (a `tproxy` rule and an `ip rule
+    /// fwmark` to a local route) hands the port's TCP connections, inbound by default,
+    /// to a transparent proxy the agent runs in that namespace (HTTP/1.1 and h2c); it
+    /// holds each request `match` picks for `delay` before forwarding it (`target:
+    /// request`) or holds the server's answer (`target: response`). Requests `match`
+    /// does not pick go to the original destination untouched. Connections open at
+    /// injection are cut so keep-alive clients reconnect through the proxy. TLS on
+    /// `port` is not decoded: a TLS connection is faulted as a whole (held `delay`
+    /// before it is passed on; `httpReset`: reset) when `match` names no method, path
+    /// or header, and passed through untouched otherwise.
+    /// How it works, step by step: `docs/http-faults.md`.
+    node HttpDelay "httpDelay" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::http("delay")),
+        check: http_delay_in_range,
+    } {
+        /// The TCP port the HTTP traffic uses (the target's own port for `inbound`, the
+        /// server's for `outbound`).
+        port: u16 as Port, required "a port like `8080`", chaos_mesh "port";
+        /// `inbound` (requests the target serves, default) or `outbound` (requests it
+        /// sends).
+        direction: HttpDirection as OneOf<HttpDirection> = default;
+        /// Which requests: `method`, `path` (a prefix, or a glob with `*`/`?`),
+        /// `headers` (exact values), `probability`; default every request.
+        #[serde(skip_serializing_if = "is_default")]
+        matching("match"): HttpMatch as MatchReader = default;
+        /// `request` (held before the server sees it, default) or `response` (held
+        /// after the server answered).
+        target: HttpTarget as OneOf<HttpTarget> = default, chaos_mesh "target";
+        /// How long each picked request is held (above 0, at most 10m).
+        delay: Duration as Dur, required "a duration like `500ms`", chaos_mesh "delay";
+    }
+
+    /// Answer HTTP requests on `port` with status `code` (and `body`) instead of the
+    /// server's answer, through the proxy `httpDelay` describes. With `target:
+    /// request` (default) the server never sees the request; with `target: response` it
+    /// does, and its answer is replaced. A gRPC request (`content-type:
+    /// application/grpc`) gets HTTP 200 with a `grpc-status` trailer mapped from `code`
+    /// as gRPC maps HTTP statuses (503 -> UNAVAILABLE).
+    node HttpAbort "httpAbort" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::http("replace.code")),
+        check: http_abort_sane,
+    } {
+        /// The TCP port, as in `httpDelay`.
+        port: u16 as Port, required "a port like `8080`", chaos_mesh "port";
+        /// `inbound` (default) or `outbound`, as in `httpDelay`.
+        direction: HttpDirection as OneOf<HttpDirection> = default;
+        /// Which requests, as in `httpDelay`; default every request.
+        #[serde(skip_serializing_if = "is_default")]
+        matching("match"): HttpMatch as MatchReader = default;
+        /// `request` (answered in the server's place, default) or `response` (the
+        /// server's answer replaced).
+        target: HttpTarget as OneOf<HttpTarget> = default, chaos_mesh "target";
+        /// The status answered (200..=599).
+        code: u16 as StatusCode, required "an HTTP status like `503`", chaos_mesh "replace.code";
+        /// The body answered; default none.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        body: Option<String> as Opt<Text> = default;
+    }
+
+    /// Reset HTTP connections on `port` (a TCP RST, `SO_LINGER 0`) when a picked
+    /// request arrives (`target: request`, default: the server never sees it) or when
+    /// its answer is ready (`target: response`), through the proxy `httpDelay`
+    /// describes. Clients see a connection reset. Chaos Mesh's `abort: true`.
+    node HttpReset "httpReset" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::http("abort: true")),
+    } {
+        /// The TCP port, as in `httpDelay`.
+        port: u16 as Port, required "a port like `8080`", chaos_mesh "port";
+        /// `inbound` (default) or `outbound`, as in `httpDelay`.
+        direction: HttpDirection as OneOf<HttpDirection> = default;
+        /// Which requests, as in `httpDelay`; default every request.
+        #[serde(skip_serializing_if = "is_default")]
+        matching("match"): HttpMatch as MatchReader = default;
+        /// `request` (reset before the server sees it, default) or `response` (after).
+        target: HttpTarget as OneOf<HttpTarget> = default, chaos_mesh "target";
+    }
+
+    /// Change picked HTTP requests (`target: request`, default) or responses (`target:
+    /// response`) on `port`: set `replace.headers`, swap the whole body for
+    /// `replace.body`, or apply `replace.patch`, a JSON merge-patch (RFC 7396), to a
+    /// JSON body, through the proxy `httpDelay` describes. `Content-Length` follows the
+    /// new body. A body that is not JSON is passed on unpatched and not counted.
+    node HttpReplace "httpReplace" {
+        targets: Targets::LocalOrPods,
+        instant: false,
+        chaos_mesh: Some(ChaosMesh::http("replace` / `patch")),
+        check: http_replace_changes_something,
+    } {
+        /// The TCP port, as in `httpDelay`.
+        port: u16 as Port, required "a port like `8080`", chaos_mesh "port";
+        /// `inbound` (default) or `outbound`, as in `httpDelay`.
+        direction: HttpDirection as OneOf<HttpDirection> = default;
+        /// Which requests, as in `httpDelay`; default every request.
+        #[serde(skip_serializing_if = "is_default")]
+        matching("match"): HttpMatch as MatchReader = default;
+        /// `request` (default) or `response`: which one is changed.
+        target: HttpTarget as OneOf<HttpTarget> = default, chaos_mesh "target";
+        /// What changes: `headers` (set), `body` (the whole body), `patch` (a JSON
+        /// merge-patch of a JSON body); `body` or `patch`, not both.
+        replace: HttpChanges as ReplaceReader, required "a map with `headers`, `body` or `patch`";
     }
 
     /// Signal the target processes (default SIGKILL).
@@ -870,6 +986,65 @@ fn dns_spoof_matches_something(cx: &mut Cx, o: &Obj<'_>, d: &DnsSpoof) -> bool {
         ok = false;
     }
     ok
+}
+
+/// True for a value equal to its type's default (kept out of the JSON).
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// The longest `httpDelay.delay`: clients and proxies give up long before.
+pub const MAX_HTTP_DELAY: Duration = Duration::from_secs(600);
+
+/// A delay holds a request above 0 and at most 10 minutes.
+fn http_delay_in_range(cx: &mut Cx, o: &Obj<'_>, d: &HttpDelay) -> bool {
+    if d.delay == Duration::ZERO || d.delay > MAX_HTTP_DELAY {
+        cx.err(
+            &o.at("delay"),
+            pos_of(o, "delay"),
+            format!("{} is out of range; allowed above 0s up to 10m", d.delay),
+        );
+        return false;
+    }
+    true
+}
+
+/// An abort's body needs a status that may carry one (not 204 or 304).
+fn http_abort_sane(cx: &mut Cx, o: &Obj<'_>, a: &HttpAbort) -> bool {
+    if a.body.is_some() && matches!(a.code, 204 | 304) {
+        cx.err_hint(
+            &o.at("body"),
+            pos_of(o, "body"),
+            format!("status {} has no body (RFC 9110)", a.code),
+            "leave `body` out, or answer another status",
+        );
+        return false;
+    }
+    true
+}
+
+/// A replace changes something, and says once what the body becomes.
+fn http_replace_changes_something(cx: &mut Cx, o: &Obj<'_>, r: &HttpReplace) -> bool {
+    let at = o.get("replace").map_or(o.pos, |n| n.pos);
+    if r.replace.is_empty() {
+        cx.err_hint(
+            &o.at("replace"),
+            at,
+            "changes nothing: the fault would do nothing",
+            "give `headers`, `body` or `patch`, e.g. `replace: {body: 'maintenance'}`",
+        );
+        return false;
+    }
+    if r.replace.body.is_some() && r.replace.patch.is_some() {
+        cx.err_hint(
+            &format!("{}.patch", o.at("replace")),
+            at,
+            "`body` and `patch` both say what the body becomes; give one",
+            "`body` replaces all of it, `patch` merges into a JSON body",
+        );
+        return false;
+    }
+    true
 }
 
 impl FaultKind {

@@ -12,6 +12,8 @@ pub mod disk;
 pub mod dns;
 pub mod docs;
 pub mod endpoint;
+pub mod examples;
+pub mod http;
 pub mod kinds;
 pub mod netem;
 pub mod node;
@@ -23,11 +25,13 @@ pub use decl::{ChaosMesh, Executor, FieldDecl, KindDecl, Targets};
 pub use disk::DeviceNumber;
 pub use dns::{DnsAnswer, DnsType};
 pub use endpoint::{Endpoint, Host, PeerPort};
+pub use http::{HttpDirection, HttpMatch, HttpTarget};
 pub use kinds::{
-    ContainerKill, DiskFill, DnsDelay, DnsError, DnsSpoof, FaultKind, IoThrottle, KINDS,
-    MAX_WORKERS, NetworkBandwidth, NetworkCorrupt, NetworkDelay, NetworkDuplicate, NetworkLoss,
-    NetworkPartition, NetworkReorder, NodeCordon, NodeDrain, NodeFault, NodeTaint, PodFailure,
-    PodFault, PodKill, ProcessKill, ProcessPause, STEP_KEYS, StressCpu, StressMemory, ZoneOutage,
+    ContainerKill, DiskFill, DnsDelay, DnsError, DnsSpoof, FaultKind, HttpAbort, HttpDelay,
+    HttpReplace, HttpReset, IoThrottle, KINDS, MAX_WORKERS, NetworkBandwidth, NetworkCorrupt,
+    NetworkDelay, NetworkDuplicate, NetworkLoss, NetworkPartition, NetworkReorder, NodeCordon,
+    NodeDrain, NodeFault, NodeTaint, PodFailure, PodFault, PodKill, ProcessKill, ProcessPause,
+    STEP_KEYS, StressCpu, StressMemory, ZoneOutage,
 };
 pub use netem::NetemParams;
 pub use node::{TaintEffect, ZONE_LABEL, ZoneLabel};

@@ -1,0 +1,313 @@
+//! httpDelay, httpAbort, httpReset, httpReplace: requests on one TCP port of the target
+//! delayed, answered in the server's place, reset or changed by a transparent proxy.
+//!
+//! Apply starts an [`httpproxy`] in the target's network namespace, then sets up, in
+//! that namespace:
+//! - `ip rule add fwmark M lookup T` and `ip route add local 0.0.0.0/0 dev lo table T`
+//!   (route netlink), so packets marked M are delivered locally whatever their address;
+//! - one nft transaction, table `ip faultline_<fault id>`: for `inbound`, a prerouting
+//!   rule `iifname != "lo" tcp dport PORT tproxy to :PROXY meta mark set M`; for
+//!   `outbound`, an output `route` chain marking `tcp dport PORT` packets M (except the
+//!   proxy's own, marked [`UPSTREAM_MARK`]), which the rule reroutes through `lo`, and
+//!   a prerouting `tproxy` rule for them there;
+//! - then cuts the TCP connections on PORT that were open before (the kernel's
+//!   `SOCK_DESTROY` over `NETLINK_SOCK_DIAG`, `netlink/sock_destroy.rs`; what `ss -K`
+//!   does), so keep-alive clients reconnect through the proxy: an established socket is
+//!   never handed to `tproxy`.
+//!
+//! M and T are derived from the fault id, so two HTTP faults in one namespace (other
+//! ports) never share a rule. Apply twice is once (the running proxy is kept, the table
+//! rebuilt, the route replaced, the rule added once; connections are cut only when the
+//! proxy starts). Recover stops the proxy (and with it every proxied connection), deletes
+//! the table, the rule and the route; after an agent crash the proxy is gone with the
+//! agent and the journal's record names the rest. IPv4 only.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use super::fault::Fault;
+use super::observe::{Baseline, Observation};
+use super::partition::{blocking, nft, table_name};
+use super::record::{FaultId, FaultRecord, Recovered};
+use crate::error::FaultError;
+use crate::httpproxy::{self, Policy, Proxy, Stats, UPSTREAM_MARK};
+use crate::netlink::{Netlink, PortSide, destroy_tcp};
+use crate::netns;
+use faultline_spec::NodeFault;
+use faultline_spec::fault::HttpDirection;
+
+/// The HTTP fault family.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Http;
+
+/// The proxies this agent runs, by fault.
+static PROXIES: Mutex<Option<HashMap<FaultId, Proxy>>> = Mutex::new(None);
+
+fn with_proxies<T>(f: impl FnOnce(&mut HashMap<FaultId, Proxy>) -> T) -> T {
+    let mut guard = PROXIES.lock().unwrap_or_else(|p| p.into_inner());
+    f(guard.get_or_insert_with(HashMap::new))
+}
+
+fn unsupported(rec: &FaultRecord, reason: impl Into<String>) -> FaultError {
+    FaultError::Unsupported {
+        kind: rec.kind.name(),
+        target: rec.target.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// The port and direction of an HTTP fault.
+fn port_of(kind: &NodeFault) -> Option<(u16, HttpDirection)> {
+    match kind {
+        NodeFault::HttpDelay(f) => Some((f.port, f.direction)),
+        NodeFault::HttpAbort(f) => Some((f.port, f.direction)),
+        NodeFault::HttpReset(f) => Some((f.port, f.direction)),
+        NodeFault::HttpReplace(f) => Some((f.port, f.direction)),
+        _ => None,
+    }
+}
+
+/// The packet mark and route table of `rec`'s tproxy route: `0x0fa2xxxx`, `xxxx` from the
+/// fault id (FNV-1a), so faults in one namespace do not share them.
+pub fn mark_and_table(rec: &FaultRecord) -> (u32, u32) {
+    let h = rec.id.as_str().bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let v = 0x0fa2_0000 | ((h ^ (h >> 16)) & 0xffff);
+    (v, v)
+}
+
+fn netns_of(rec: &FaultRecord) -> Result<&Path, FaultError> {
+    rec.resolved
+        .netns
+        .as_deref()
+        .ok_or_else(|| unsupported(rec, "the target has no network namespace"))
+}
+
+/// The nft script of the fault's table (flushed and rebuilt on every apply).
+pub fn ruleset(table: &str, port: u16, direction: HttpDirection, proxy: u16, mark: u32) -> String {
+    let chains = match direction {
+        HttpDirection::Inbound => format!(
+            "  chain prerouting {{\n    type filter hook prerouting priority mangle; policy accept;\n    iifname != \"lo\" tcp dport {port} counter tproxy ip to :{proxy} meta mark set {mark:#x} accept\n  }}\n"
+        ),
+        HttpDirection::Outbound => format!(
+            "  chain output {{\n    type route hook output priority mangle; policy accept;\n    meta mark {UPSTREAM_MARK:#x} return\n    tcp dport {port} counter meta mark set {mark:#x}\n  }}\n  chain prerouting {{\n    type filter hook prerouting priority mangle; policy accept;\n    iifname \"lo\" meta mark {mark:#x} tcp dport {port} counter tproxy ip to :{proxy} accept\n  }}\n"
+        ),
+    };
+    format!("add table ip {table}\nflush table ip {table}\ntable ip {table} {{\n{chains}}}\n")
+}
+
+/// The proxy ports our table's `tproxy` rules send to; `None` when the table is gone.
+fn read_table(netns: &Path, table: &str) -> Result<Option<Vec<u64>>, FaultError> {
+    let action = format!("list table ip {table} in {}", netns.display());
+    let listing = nft(netns, &["-j", "list", "tables", "ip"], "", &action)?;
+    let tables: serde_json::Value = serde_json::from_str(&listing).unwrap_or_default();
+    let present = tables["nftables"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|o| o["table"]["name"] == table));
+    if !present {
+        return Ok(None);
+    }
+    let out = nft(netns, &["-j", "list", "table", "ip", table], "", &action)?;
+    let json: serde_json::Value = serde_json::from_str(&out).map_err(|e| FaultError::Command {
+        program: "nft",
+        action,
+        detail: format!("unreadable JSON: {e}"),
+    })?;
+    Ok(Some(
+        json["nftables"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|o| o["rule"]["expr"].as_array())
+            .filter_map(|e| e.iter().find_map(|x| x["tproxy"]["port"].as_u64()))
+            .collect(),
+    ))
+}
+
+impl Http {
+    async fn set_up(&self, rec: &FaultRecord, netns: &Path) -> Result<(), FaultError> {
+        let policy = Policy::of(&rec.kind).ok_or_else(|| unsupported(rec, "not an HTTP fault"))?;
+        let (port, direction) =
+            port_of(&rec.kind).ok_or_else(|| unsupported(rec, "not an HTTP fault"))?;
+        let running = with_proxies(|m| m.get(&rec.id).map(|p| p.port));
+        let (proxy_port, fresh) = match running {
+            Some(p) => (p, false),
+            None => {
+                let proxy = httpproxy::start(netns, policy).await?;
+                let p = proxy.port;
+                with_proxies(|m| m.insert(rec.id.clone(), proxy));
+                (p, true)
+            }
+        };
+        let (mark, table_id) = mark_and_table(rec);
+        Netlink::open(netns)?
+            .add_tproxy_route(mark, table_id)
+            .await?;
+        let table = table_name(rec);
+        let script = ruleset(&table, port, direction, proxy_port, mark);
+        let action = format!("add table ip {table} in {}", netns.display());
+        let path = netns.to_path_buf();
+        blocking(move || nft(&path, &["-f", "-"], &script, &action).map(drop)).await?;
+        if fresh {
+            // Inbound: the server's sockets (local port); outbound: the client's.
+            let side = match direction {
+                HttpDirection::Inbound => PortSide::Local,
+                HttpDirection::Outbound => PortSide::Remote,
+            };
+            let path = netns.to_path_buf();
+            let cut = blocking(move || destroy_tcp(&path, port, side)).await?;
+            tracing::debug!(fault = %rec.id.as_str(), cut, "connections open before the HTTP fault were cut");
+        }
+        Ok(())
+    }
+}
+
+impl Fault for Http {
+    async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
+        let netns = netns_of(rec)?.to_path_buf();
+        let done = self.set_up(rec, &netns).await;
+        if done.is_err() {
+            // Nothing stays applied: proxy, table, rule and route all go.
+            let _ = self.recover(rec).await;
+        }
+        done
+    }
+
+    async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
+        let stopped = with_proxies(|m| m.remove(&rec.id)).is_some();
+        let path = netns_of(rec)?.to_path_buf();
+        let netns = match netns::locate(&path, rec.resolved.netns_id) {
+            Ok(p) => p,
+            Err(FaultError::TargetNotFound(what)) => return Ok(Recovered::TargetGone(what)),
+            Err(e) => return Err(e),
+        };
+        let table = table_name(rec);
+        let ns = netns.clone();
+        let table_gone = blocking(move || {
+            if read_table(&ns, &table)?.is_none() {
+                return Ok(true);
+            }
+            let action = format!("delete table ip {table} in {}", ns.display());
+            nft(&ns, &["delete", "table", "ip", &table], "", &action).map(|_| false)
+        })
+        .await;
+        let table_gone = match table_gone {
+            Ok(g) => g,
+            Err(FaultError::TargetNotFound(what)) => return Ok(Recovered::TargetGone(what)),
+            Err(e) => return Err(e),
+        };
+        let (mark, table_id) = mark_and_table(rec);
+        let route_removed = Netlink::open(&netns)?
+            .del_tproxy_route(mark, table_id)
+            .await?;
+        Ok(if stopped || !table_gone || route_removed {
+            Recovered::Removed
+        } else {
+            Recovered::AlreadyGone
+        })
+    }
+
+    /// Requests acted on so far.
+    async fn baseline(&self, rec: &FaultRecord) -> Baseline {
+        Baseline::now(stats(rec).map(|s| s.read().1))
+    }
+
+    /// Seen when the proxy runs, the table sends the port to it and the fwmark rule and
+    /// local route are in place; the requests it acted on since apply are the evidence.
+    async fn observe(&self, rec: &FaultRecord, since: &Baseline) -> Observation {
+        let verb = Policy::of(&rec.kind).map_or("faulted", |p| p.action.verb());
+        let Some((port, stats)) =
+            with_proxies(|m| m.get(&rec.id).map(|p| (p.port, p.stats.clone())))
+        else {
+            return Observation::unseen("the HTTP proxy is not running in this agent");
+        };
+        let path = match netns_of(rec) {
+            Ok(p) => p.to_path_buf(),
+            Err(e) => return Observation::unseen(e.to_string()),
+        };
+        let table = table_name(rec);
+        let (t, p) = (table.clone(), path.clone());
+        let read = blocking(move || read_table(&p, &t)).await;
+        let (mark, table_id) = mark_and_table(rec);
+        let route = match Netlink::open(&path) {
+            Ok(nl) => nl.tproxy_route(mark, table_id).await,
+            Err(e) => Err(e),
+        };
+        let (requests, faulted, forwarded, spared) = stats.read();
+        let counts = format!(
+            "{} of {requests} requests {verb} since apply, {forwarded} passed on untouched{}",
+            faulted.saturating_sub(since.counter.unwrap_or(0)),
+            if spared > 0 {
+                format!(", {spared} picked but not JSON (unpatched)")
+            } else {
+                String::new()
+            }
+        );
+        match (read, route) {
+            (Ok(Some(ports)), Ok((rules, routes)))
+                if ports.contains(&u64::from(port)) && rules > 0 && routes > 0 =>
+            {
+                Observation::seen(format!(
+                    "nft table ip {table} sends the port to the proxy on :{port} (tproxy, fwmark {mark:#x} -> local table {table_id}); {counts}"
+                ))
+            }
+            (Ok(Some(ports)), Ok((rules, routes))) => Observation::unseen(format!(
+                "nft table ip {table} tproxies to {ports:?} (proxy on {port}); {rules} fwmark rule(s), {routes} local route(s) in table {table_id}"
+            )),
+            (Ok(None), _) => Observation::unseen(format!("nft table ip {table} is not there")),
+            (Err(e), _) => Observation::unseen(format!("nft table ip {table} unreadable: {e}")),
+            (_, Err(e)) => Observation::unseen(format!("ip rules unreadable: {e}")),
+        }
+    }
+}
+
+/// The counters of the proxy of `rec`, while it runs.
+pub fn stats(rec: &FaultRecord) -> Option<Arc<Stats>> {
+    with_proxies(|m| m.get(&rec.id).map(|p| p.stats.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inbound_rules_tproxy_the_port_from_outside_only() {
+        let s = ruleset(
+            "faultline_x",
+            8080,
+            HttpDirection::Inbound,
+            40000,
+            0x0fa2_0001,
+        );
+        assert!(s.contains("iifname != \"lo\" tcp dport 8080 counter tproxy ip to :40000 meta mark set 0xfa20001 accept"), "{s}");
+        assert!(!s.contains("hook output"), "{s}");
+    }
+
+    #[test]
+    fn outbound_rules_mark_the_target_s_packets_but_not_the_proxy_s() {
+        let s = ruleset(
+            "faultline_x",
+            80,
+            HttpDirection::Outbound,
+            40000,
+            0x0fa2_0001,
+        );
+        assert!(
+            s.contains(&format!("meta mark {UPSTREAM_MARK:#x} return")),
+            "{s}"
+        );
+        assert!(
+            s.contains("tcp dport 80 counter meta mark set 0xfa20001"),
+            "{s}"
+        );
+        assert!(
+            s.contains(
+                "iifname \"lo\" meta mark 0xfa20001 tcp dport 80 counter tproxy ip to :40000 accept"
+            ),
+            "{s}"
+        );
+    }
+}

@@ -1,0 +1,97 @@
+//! The proxy's sockets, made in the target's network namespace: the transparent listener
+//! the `tproxy` rule hands connections to, and marked upstream connections the fault's
+//! rules let pass.
+
+use std::io;
+use std::net::{SocketAddr, SocketAddrV4};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::sys::socket::{
+    AddressFamily, Backlog, SockFlag, SockType, SockaddrIn, bind, listen, setsockopt, socket,
+    sockopt,
+};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+use crate::error::FaultError;
+use crate::netns;
+
+fn stream_socket() -> io::Result<OwnedFd> {
+    socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(io::Error::from)
+}
+
+/// A listener on `0.0.0.0:<any port>` in the namespace at `netns`, with `IP_TRANSPARENT`:
+/// the `tproxy` rule hands it connections addressed to other addresses and ports, and
+/// each accepted socket's local address is where the client meant to go.
+pub async fn transparent_listener(netns: &Path) -> Result<TcpListener, FaultError> {
+    let path = netns.to_path_buf();
+    let io_err = |action: &'static str, e: io::Error| FaultError::Io {
+        action,
+        path: netns.to_path_buf(),
+        source: e,
+    };
+    let std = tokio::task::spawn_blocking(move || {
+        netns::run_in(&path, || -> io::Result<std::net::TcpListener> {
+            let fd = stream_socket()?;
+            setsockopt(&fd, sockopt::IpTransparent, &true)?;
+            setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+            bind(
+                fd.as_raw_fd(),
+                &SockaddrIn::from(SocketAddrV4::new([0, 0, 0, 0].into(), 0)),
+            )?;
+            listen(&fd, Backlog::new(1024).unwrap_or(Backlog::MAXCONN))?;
+            Ok(std::net::TcpListener::from(fd))
+        })
+    })
+    .await
+    .map_err(|e| io_err("start the HTTP proxy in", io::Error::other(e)))??
+    .map_err(|e| io_err("listen (IP_TRANSPARENT) for the HTTP proxy in", e))?;
+    TcpListener::from_std(std).map_err(|e| io_err("register the HTTP proxy of", e))
+}
+
+/// Where upstream connections come from: the target's namespace, marked `mark` so the
+/// fault's own rules let them pass.
+#[derive(Debug, Clone)]
+pub struct Dialer {
+    /// The target's network namespace.
+    pub netns: PathBuf,
+    /// The socket mark of upstream connections.
+    pub mark: u32,
+}
+
+impl Dialer {
+    /// A TCP connection to `dest` from the target's namespace.
+    pub async fn connect(&self, dest: SocketAddr) -> io::Result<TcpStream> {
+        let (path, mark) = (self.netns.clone(), self.mark);
+        let fd = tokio::task::spawn_blocking(move || {
+            netns::run_in(&path, move || -> io::Result<OwnedFd> {
+                let fd = stream_socket()?;
+                setsockopt(&fd, sockopt::Mark, &mark)?;
+                Ok(fd)
+            })
+        })
+        .await
+        .map_err(io::Error::other)?
+        .map_err(io::Error::other)??;
+        let stream = TcpSocket::from_std_stream(std::net::TcpStream::from(fd));
+        let conn = stream.connect(dest).await?;
+        conn.set_nodelay(true)?;
+        Ok(conn)
+    }
+}
+
+/// Makes closing `stream` (and every copy of its descriptor) send a TCP RST rather
+/// than a FIN: `SO_LINGER` on with a zero timeout.
+pub fn reset_on_close(stream: &std::net::TcpStream) -> io::Result<()> {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    setsockopt(stream, sockopt::Linger, &linger).map_err(io::Error::from)
+}

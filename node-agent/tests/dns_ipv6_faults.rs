@@ -1,0 +1,321 @@
+//! DNS faults over IPv6, against the real kernel: the target namespace (a, fd77::1) asks a
+//! nameserver (b, fd77::2 and 10.77.0.2, a one-name responder this test runs there) over
+//! IPv6, and the fault's `ip6` table redirects those queries to the agent's proxy on
+//! a's `::1`. Each test proves the fault took effect on IPv6 queries, then that recovery
+//! removed both tables (the namespaces' guards remove whatever a failing test left).
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use faultline_agent::Recovered;
+use faultline_agent::dnsproxy::wire;
+use faultline_agent::faults::{Family, Fault};
+use faultline_spec::NodeFault;
+use faultline_spec::fault::{DnsAnswer, DnsError, DnsSpoof};
+use faultline_test_support::{NetnsPair, in_netns, sh};
+use support::netns_record;
+
+/// What the upstream answers A and AAAA queries with.
+const UPSTREAM_V4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 42);
+const UPSTREAM_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x42);
+/// b's IPv6 address.
+const B_V6: &str = "fd77::2";
+
+/// Adds fd77::1/64 to a and fd77::2/64 to b (no duplicate address detection, so they
+/// are usable at once).
+fn add_ipv6(pair: &NetnsPair) {
+    sh(&format!(
+        "ip -n {a} addr add fd77::1/64 dev va nodad && ip -n {b} addr add {B_V6}/64 dev vb nodad",
+        a = pair.a,
+        b = pair.b
+    ));
+}
+
+/// A UDP DNS responder on b's `[fd77::2]:53` and `10.77.0.2:53` answering A with
+/// [`UPSTREAM_V4`] and AAAA with [`UPSTREAM_V6`]; stops on drop.
+struct Upstream {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Upstream {
+    fn start(pair: &NetnsPair) -> Upstream {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = [format!("[{B_V6}]:53"), "10.77.0.2:53".to_string()]
+            .into_iter()
+            .map(|addr| {
+                let sock = in_netns(&pair.b_path(), move || UdpSocket::bind(&addr)).unwrap();
+                sock.set_read_timeout(Some(Duration::from_millis(100)))
+                    .unwrap();
+                let flag = stop.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 512];
+                    while !flag.load(Ordering::Relaxed) {
+                        let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                            continue;
+                        };
+                        if let Some(q) = wire::question(&buf[..n]) {
+                            let addrs = [IpAddr::V4(UPSTREAM_V4), IpAddr::V6(UPSTREAM_V6)];
+                            let r = wire::address_response(&buf[..n], &q, &addrs, 60);
+                            let _ = sock.send_to(&r, from);
+                        }
+                    }
+                })
+            })
+            .collect();
+        Upstream { stop, threads }
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// `/etc/netns/<a>/resolv.conf` naming `nameserver`; removed on drop.
+struct ResolvConf(PathBuf);
+
+impl ResolvConf {
+    fn new(pair: &NetnsPair, nameserver: &str) -> ResolvConf {
+        let dir = PathBuf::from(format!("/etc/netns/{}", pair.a));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("resolv.conf"),
+            format!("nameserver {nameserver}\n"),
+        )
+        .unwrap();
+        ResolvConf(dir)
+    }
+}
+
+impl Drop for ResolvConf {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A query of `qtype` from a to `server` over UDP: the response, `None` after 1 s.
+async fn ask_udp(pair: &NetnsPair, server: &str, name: &str, qtype: u16) -> Option<Vec<u8>> {
+    let (path, q) = (pair.a_path(), wire::query(0x6666, name, qtype));
+    let server: SocketAddr = server.parse().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let any = if server.is_ipv6() {
+            "[::]:0"
+        } else {
+            "0.0.0.0:0"
+        };
+        let sock = in_netns(&path, move || UdpSocket::bind(any)).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        sock.send_to(&q, server).unwrap();
+        let mut buf = [0u8; 512];
+        let n = sock.recv(&mut buf).ok()?;
+        Some(buf[..n].to_vec())
+    })
+    .await
+    .unwrap()
+}
+
+/// The same over TCP (b runs no TCP server: only the redirect can answer).
+async fn ask_tcp(pair: &NetnsPair, server: &str, name: &str, qtype: u16) -> Option<Vec<u8>> {
+    let (path, q) = (pair.a_path(), wire::query(0x6767, name, qtype));
+    let server: SocketAddr = server.parse().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = in_netns(&path, move || {
+            TcpStream::connect_timeout(&server, Duration::from_secs(1))
+        })
+        .ok()?;
+        conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut out = (q.len() as u16).to_be_bytes().to_vec();
+        out.extend_from_slice(&q);
+        conn.write_all(&out).ok()?;
+        let mut len = [0u8; 2];
+        conn.read_exact(&mut len).ok()?;
+        let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        conn.read_exact(&mut msg).ok()?;
+        Some(msg)
+    })
+    .await
+    .unwrap()
+}
+
+fn tables(pair: &NetnsPair) -> String {
+    sh(&format!("ip netns exec {} nft list tables", pair.a))
+}
+
+fn upstream_aaaa(r: Option<Vec<u8>>) -> bool {
+    r.is_some_and(|m| wire::rcode(&m) == Some(0) && wire::aaaa_records(&m) == [UPSTREAM_V6])
+}
+
+const V6_SERVER: &str = "[fd77::2]:53";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_spoof_answers_aaaa_for_an_ipv6_resolver_and_recovers() {
+    let pair = NetnsPair::new("dns6spoof");
+    add_ipv6(&pair);
+    let _upstream = Upstream::start(&pair);
+    let _conf = ResolvConf::new(&pair, B_V6);
+    assert!(
+        upstream_aaaa(ask_udp(&pair, V6_SERVER, "db.prod.test", 28).await),
+        "before the fault"
+    );
+
+    let spoofed: Ipv6Addr = "2001:db8::7".parse().unwrap();
+    let rec = netns_record(
+        "dns6spoof",
+        NodeFault::DnsSpoof(DnsSpoof {
+            patterns: vec!["db.*".into()],
+            addresses: vec!["198.51.100.7".parse().unwrap(), spoofed.into()],
+            random: false,
+            ttl: None,
+            query_types: Vec::new(),
+            probability: None,
+        }),
+        &pair.a_path(),
+    );
+    let fam = Family::of(&rec.kind);
+    fam.apply(&rec).await.unwrap();
+    fam.apply(&rec).await.unwrap(); // twice is once
+    let base = fam.baseline(&rec).await;
+    let listed = tables(&pair);
+    assert!(
+        listed.contains("table ip6 faultline_dns6spoof")
+            && listed.contains("table ip faultline_dns6spoof"),
+        "{listed}"
+    );
+
+    let udp = ask_udp(&pair, V6_SERVER, "db.prod.test", 28).await.unwrap();
+    assert_eq!(
+        (wire::rcode(&udp), wire::aaaa_records(&udp)),
+        (Some(0), vec![spoofed]),
+        "AAAA over UDP to the IPv6 resolver"
+    );
+    let tcp = ask_tcp(&pair, V6_SERVER, "db.prod.test", 28).await.unwrap();
+    assert_eq!(wire::aaaa_records(&tcp), [spoofed], "AAAA over TCP");
+    let a = ask_udp(&pair, V6_SERVER, "db.prod.test", 1).await.unwrap();
+    assert_eq!(
+        wire::a_records(&a),
+        ["198.51.100.7".parse::<Ipv4Addr>().unwrap()],
+        "A asked of the IPv6 resolver"
+    );
+    // Another name goes to the IPv6 upstream, from the IPv6 and the IPv4 side alike.
+    assert!(upstream_aaaa(
+        ask_udp(&pair, V6_SERVER, "web.prod.test", 28).await
+    ));
+    assert!(upstream_aaaa(
+        ask_udp(&pair, "10.77.0.2:53", "web.prod.test", 28).await
+    ));
+
+    let seen = fam.observe(&rec, &base).await;
+    assert!(
+        seen.effective
+            && seen.evidence.contains("3 of 5 queries")
+            && seen.evidence.contains("[::1]"),
+        "{}",
+        seen.evidence
+    );
+
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+    assert!(!tables(&pair).contains("faultline_"), "{}", tables(&pair));
+    assert!(upstream_aaaa(
+        ask_udp(&pair, V6_SERVER, "db.prod.test", 28).await
+    ));
+    assert!(
+        ask_tcp(&pair, V6_SERVER, "db.prod.test", 28)
+            .await
+            .is_none(),
+        "no TCP proxy left on IPv6"
+    );
+    assert!(!fam.observe(&rec, &base).await.effective);
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::AlreadyGone);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_error_catches_ipv6_queries_when_resolv_conf_names_ipv4() {
+    let pair = NetnsPair::new("dns6err");
+    add_ipv6(&pair);
+    let _upstream = Upstream::start(&pair);
+    let _conf = ResolvConf::new(&pair, "10.77.0.2");
+    let rec = netns_record(
+        "dns6err",
+        NodeFault::DnsError(DnsError {
+            patterns: vec!["*.blocked.test".into()],
+            answer: DnsAnswer::Nxdomain,
+            query_types: Vec::new(),
+            probability: None,
+        }),
+        &pair.a_path(),
+    );
+    let fam = Family::of(&rec.kind);
+    fam.apply(&rec).await.unwrap();
+    let got = ask_udp(&pair, V6_SERVER, "api.blocked.test", 28).await;
+    assert_eq!(
+        got.as_deref().and_then(wire::rcode),
+        Some(3),
+        "NXDOMAIN over IPv6"
+    );
+    assert!(
+        upstream_aaaa(ask_udp(&pair, V6_SERVER, "ok.test", 28).await),
+        "another name forwarded to the IPv4 upstream"
+    );
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+    assert!(!tables(&pair).contains("faultline_"), "{}", tables(&pair));
+    assert!(upstream_aaaa(
+        ask_udp(&pair, V6_SERVER, "api.blocked.test", 28).await
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_ipv6_in_the_namespace_only_ipv4_is_redirected() {
+    let pair = NetnsPair::new("dns6off");
+    sh(&format!(
+        "ip netns exec {} sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.lo.disable_ipv6=1",
+        pair.a
+    ));
+    let _upstream4 = {
+        add_ipv6_b_only(&pair);
+        Upstream::start(&pair)
+    };
+    let _conf = ResolvConf::new(&pair, "10.77.0.2");
+    let rec = netns_record(
+        "dns6off",
+        NodeFault::DnsError(DnsError {
+            patterns: vec!["*.blocked.test".into()],
+            answer: DnsAnswer::Refused,
+            query_types: Vec::new(),
+            probability: None,
+        }),
+        &pair.a_path(),
+    );
+    let fam = Family::of(&rec.kind);
+    fam.apply(&rec).await.unwrap();
+    let listed = tables(&pair);
+    assert!(
+        listed.contains("table ip faultline_dns6off") && !listed.contains("ip6"),
+        "{listed}"
+    );
+    let got = ask_udp(&pair, "10.77.0.2:53", "api.blocked.test", 1).await;
+    assert_eq!(got.as_deref().and_then(wire::rcode), Some(5));
+    let seen = fam.observe(&rec, &fam.baseline(&rec).await).await;
+    assert!(
+        seen.effective && seen.evidence.contains("no IPv6"),
+        "{}",
+        seen.evidence
+    );
+    assert_eq!(fam.recover(&rec).await.unwrap(), Recovered::Removed);
+    assert!(!tables(&pair).contains("faultline_"), "{}", tables(&pair));
+}
+
+/// b's IPv6 address only (a has IPv6 disabled).
+fn add_ipv6_b_only(pair: &NetnsPair) {
+    sh(&format!("ip -n {} addr add {B_V6}/64 dev vb nodad", pair.b));
+}

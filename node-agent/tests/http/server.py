@@ -1,0 +1,37 @@
+# The real HTTP server of node-agent/tests/http_faults.rs: Python's http.server, HTTP/1.1
+# with keep-alive, answering every GET with a JSON body and an `X-Server: real` header.
+# With a certificate and key file as third and fourth arguments it serves HTTPS.
+import json
+import ssl
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        body = json.dumps({"status": "ok", "path": self.path, "server": "python"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Server", "real")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # The faults cut connections on purpose (a reset, SOCK_DESTROY at injection).
+        pass
+
+
+server = Server((sys.argv[1], int(sys.argv[2])), Handler)
+if len(sys.argv) > 4:
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(sys.argv[3], sys.argv[4])
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
