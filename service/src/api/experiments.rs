@@ -205,7 +205,7 @@ async fn run(
         super::runs::gitlab_for(&state, cx)?;
     }
     let (_, exp) = catalog::get(&*state.store, &name, gitlab.as_ref()).map_err(catalog_error)?;
-    super::id_token::may_start(&state, &caller, &exp)?;
+    super::start_rights::may_start(&state, &caller, &exp)?;
     let id = state
         .live
         .start_as(exp, gitlab, caller.actor())

@@ -22,6 +22,7 @@ pub mod runs;
 pub mod schedules;
 pub mod server;
 pub mod sse;
+pub mod start_rights;
 pub mod state;
 pub mod webhooks;
 pub mod whoami;

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Operator, Viewer};
 use super::body::{absolute, read_body};
 use super::error::{ApiError, store_error};
-use super::id_token;
 use super::intake;
 use super::state::ApiState;
 use crate::application::dry_run::dry_run;
@@ -114,7 +113,7 @@ async fn create(
             .may_start(&intake.experiment)
             .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, why))?;
     } else {
-        id_token::may_start(&state, &caller, &intake.experiment)?;
+        super::start_rights::may_start(&state, &caller, &intake.experiment)?;
     }
     let previews = match &intake.gitlab {
         Some(cx) => gitlab_for(&state, cx)?,

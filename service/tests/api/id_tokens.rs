@@ -43,7 +43,11 @@ fn serve(dir: &std::path::Path, config_text: &str) -> Result<Serve, String> {
     let cfg = dir.join("id-tokens.yaml");
     std::fs::write(&cfg, config_text).unwrap();
     let tokens = dir.join("tokens");
-    std::fs::write(&tokens, format!("viewer:{VIEWER}\noperator:{OPERATOR}\n")).unwrap();
+    std::fs::write(
+        &tokens,
+        format!("viewer:{VIEWER}\noperator:{OPERATOR}\nadmin:{ADMIN}\n"),
+    )
+    .unwrap();
     let log = dir.join("serve.log");
     let mut proc = Proc(
         Command::new(env!("CARGO_BIN_EXE_faultline"))
@@ -367,7 +371,84 @@ async fn id_tokens_are_verified_bound_by_policy_and_never_shown() {
         .unwrap();
     assert_eq!(r.status(), 401);
 
-    // No token, nor its signature, in the log, the metrics or the policies answer.
+    // whoami names the job, and says it came as an ID token.
+    let who: Value = client()
+        .get(format!("{base}/api/v1/whoami"))
+        .bearer_auth(sent(key.sign(&good())))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&who["name"], &who["auth"], &who["role"]),
+        (
+            &json!("shop/checkout job 302"),
+            &json!("ci_job"),
+            &json!("operator")
+        ),
+        "{who}"
+    );
+
+    // The audit log names the job as the actor of its runs (project, ref and pipeline
+    // from the verified token) and of its refused starts; a token that did not verify is
+    // audited as the job it only claims to be, by name alone.
+    let audit_text = client()
+        .get(format!("{base}/api/v1/audit?limit=1000"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let audit: Value = serde_json::from_str(&audit_text).unwrap();
+    let records = audit["records"].as_array().unwrap();
+    let job_actor = json!({
+        "kind": "ci_job", "name": "shop/checkout job 302",
+        "project": "shop/checkout", "ref": "release-1", "pipeline": "574"
+    });
+    let started = records
+        .iter()
+        .filter(|r| r["action"] == "run.start" && r["object"] == "checkout-pause")
+        .collect::<Vec<_>>();
+    assert!(
+        started
+            .iter()
+            .any(|r| r["outcome"] == "ok" && r["actor"] == job_actor),
+        "{started:#?}"
+    );
+    let replayed = started
+        .iter()
+        .find(|r| r["reason"].as_str().unwrap_or("").contains("(replayed)"))
+        .unwrap_or_else(|| panic!("no refused replay in {started:#?}"));
+    assert_eq!(
+        (&replayed["outcome"], &replayed["actor"]),
+        (&json!("refused"), &job_actor)
+    );
+    let refused_access = records
+        .iter()
+        .filter(|r| {
+            r["action"] == "api.access"
+                && r["outcome"] == "refused"
+                && r["reason"].as_str().unwrap_or("").contains("(expired)")
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(refused_access.len(), 1, "{refused_access:#?}");
+    assert_eq!(
+        refused_access[0]["actor"],
+        json!({"kind": "ci_job", "name": "unverified ID token claiming shop/checkout job 302"})
+    );
+    assert!(
+        records.iter().any(|r| r["action"] == "experiment.put"
+            && r["outcome"] == "refused"
+            && r["actor"] == job_actor),
+        "a job's refused catalog change is audited"
+    );
+
+    // No token, nor its signature, in the log, the metrics, the policies answer or the
+    // audit log.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let log = std::fs::read_to_string(&s.log).unwrap();
     assert!(
@@ -380,6 +461,7 @@ async fn id_tokens_are_verified_bound_by_policy_and_never_shown() {
             ("log", &log),
             ("metrics", &metrics),
             ("policies", &policies_text),
+            ("audit log", &audit_text),
         ] {
             assert!(!text.contains(t.as_str()), "a token in the {what}");
             assert!(

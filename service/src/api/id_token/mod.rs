@@ -13,10 +13,9 @@ use faultline_exporter::IdTokenMetrics;
 use faultline_spec::Experiment;
 
 use super::error::ApiError;
-use super::state::ApiState;
 use crate::application::ci_identity::{IdTokenConfig, Refusal, SpentJtis};
 use crate::application::identity::{Caller, CallerSource};
-use crate::domain::{Actor, ActorKind, AuditAction, AuditOutcome, NewAudit};
+use crate::domain::{Actor, ActorKind};
 pub use recent::{RefusalRecord, Refusals};
 pub use verify::{Verifier, looks_like_jwt};
 
@@ -105,28 +104,12 @@ pub fn unverified_actor(token: &str) -> Actor {
 
 /// Whether `caller` may start `exp`, checked where every run starts: a grant must cover
 /// the experiment and its namespaces (403 otherwise), and a CI job's token starts one run
-/// only (its `jti` is spent here; 401 `replayed` the second time). A refusal is audited
-/// as a refused run start by the caller.
-pub fn may_start(state: &ApiState, caller: &Caller, exp: &Experiment) -> Result<(), ApiError> {
-    let ids = state.id_tokens.get().map(|i| &**i);
-    let checked = check_start(ids, caller, exp);
-    if let Err(refusal) = &checked {
-        state.live.audit().record(
-            NewAudit::ok(
-                caller.actor(),
-                AuditAction::RunStart,
-                exp.metadata.name.clone(),
-            )
-            .ended(
-                AuditOutcome::Refused,
-                format!("{}: {}", refusal.status.as_u16(), refusal.error),
-            ),
-        );
-    }
-    checked
-}
-
-fn check_start(ids: Option<&IdTokens>, caller: &Caller, exp: &Experiment) -> Result<(), ApiError> {
+/// only (its `jti` is spent here; 401 `replayed` the second time).
+pub fn may_start(
+    ids: Option<&IdTokens>,
+    caller: &Caller,
+    exp: &Experiment,
+) -> Result<(), ApiError> {
     let refuse = |r: Refusal| {
         if let Some(ids) = ids {
             ids.refusals.record_for_job(&r, caller.ci_job());
