@@ -87,6 +87,7 @@ P6 webhook_intake
 P7 vs_chaostoolkit
 P8 pods_inject
 P8 kube_resolve
+P15 id_token_verify
 P14 failover
 P12 console_load
 P9 http_passthrough

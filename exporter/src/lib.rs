@@ -7,6 +7,7 @@
 pub mod agent_metrics;
 pub mod agent_spans;
 pub mod grafana;
+pub mod id_token_metrics;
 pub mod logging;
 pub mod metrics_report;
 pub mod run_metrics;
@@ -18,6 +19,7 @@ pub mod traces;
 
 pub use agent_metrics::{AgentMetrics, AgentOp, RecoveryReason};
 pub use agent_spans::{AgentCall, AgentSpan, AgentTracer};
+pub use id_token_metrics::IdTokenMetrics;
 pub use logging::LogFormat;
 pub use metrics_report::{MetricsReport, PhaseValues};
 pub use run_metrics::{Bound, RunMetrics};

@@ -1,10 +1,11 @@
 //! Bearer tokens with roles and names. Each route names the role it needs by taking one of
-//! the extractors [`Viewer`], [`Operator`] or [`Admin`] (each holds the caller as an
-//! [`Actor`]; admin passes all); a request without a valid token gets 401, one whose
-//! token's role is too low 403, and both refusals are audited. Tokens are compared in
-//! constant time.
+//! the extractors [`Viewer`], [`Operator`] or [`Admin`] (admin passes all); each carries
+//! the [`Caller`]: who (its audit [`Actor`]) and what it may start. A bearer token shaped
+//! like a JWT that is not in the tokens file is verified as a GitLab CI ID token when the
+//! service accepts those (`id_token/`). A request without a valid token gets 401, one
+//! whose role is too low 403, and both refusals are audited, ID tokens' included. Tokens
+//! are compared in constant time.
 
-use std::future::{Ready, ready};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,50 +13,15 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, web};
 use subtle::ConstantTimeEq;
 
+use futures::future::LocalBoxFuture;
+
 use super::error::ApiError;
+use super::id_token::{looks_like_jwt, unverified_actor};
 use super::state::ApiState;
+use crate::application::identity::{Caller, CallerSource};
 use crate::domain::{Actor, AuditAction, AuditOutcome, NewAudit};
 
-/// What a token may do. Ordered: each role may do everything the lower ones may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    /// Read runs, events and reports.
-    Viewer,
-    /// Also create and abort runs.
-    Operator,
-    /// Everything.
-    Admin,
-}
-
-impl Role {
-    /// Parses `viewer` / `operator` / `admin`.
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "viewer" => Some(Role::Viewer),
-            "operator" => Some(Role::Operator),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    /// The role's name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-/// Who made a request: a name to show and the role that decides what they may do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// Shown in the console and recorded as who engaged the emergency stop.
-    pub name: String,
-    /// What they may do.
-    pub role: Role,
-}
+pub use crate::application::identity::Role;
 
 /// Why a tokens file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -180,34 +146,13 @@ impl Auth {
         self.token_of(req).map(|(role, _)| role)
     }
 
-    /// Who the request's bearer token belongs to (the token's name from the tokens file,
-    /// never the token); `None` without a token or with an unknown one.
-    pub fn caller_of(&self, req: &HttpRequest) -> Option<Caller> {
-        self.token_of(req).map(|(role, actor)| Caller {
-            name: actor.name,
-            role,
-        })
-    }
-
-    /// The caller of `req` as the app's [`Auth`] sees it.
-    pub fn caller(req: &HttpRequest) -> Option<Caller> {
-        req.app_data::<web::Data<Auth>>()?.caller_of(req)
-    }
-
     /// The role and name of the request's bearer token; `None` without a token or with
     /// an unknown one.
     pub fn token_of(&self, req: &HttpRequest) -> Option<(Role, Actor)> {
         let Auth::Tokens(tokens) = self else {
             return Some((Role::Admin, Actor::token("anonymous (auth disabled)")));
         };
-        let got = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)?
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")?
-            .trim()
-            .as_bytes();
+        let got = bearer(req)?.as_bytes();
         // Every token is compared (no early exit), so the time taken does not say which
         // one matched. `ct_eq` on different lengths is false at once: a token's length is
         // not treated as secret, its bytes are.
@@ -220,26 +165,61 @@ impl Auth {
         found.map(|t| (t.role, Actor::token(t.name.clone())))
     }
 
-    fn check(req: &HttpRequest, need: Role) -> Result<Actor, ApiError> {
+    /// The caller of a tokens-file token (or everyone, without authentication).
+    fn static_caller(&self, req: &HttpRequest) -> Option<Caller> {
+        match self {
+            Auth::Disabled => Some(Caller::unscoped(CallerSource::NoAuth, Role::Admin)),
+            Auth::Tokens(_) => self.token_of(req).map(|(role, actor)| {
+                Caller::unscoped(CallerSource::StaticToken { name: actor.name }, role)
+            }),
+        }
+    }
+
+    /// Who `req` comes from, whatever the role: a tokens-file token, or a GitLab CI job's
+    /// ID token when the service accepts those (verified, possibly fetching the issuer's
+    /// keys: hence async). A refusal carries who it names for the audit log (never the
+    /// token). Not audited here: [`Auth::check`] audits, `whoami` only asks.
+    pub async fn identify(req: &HttpRequest) -> Result<Caller, (Actor, ApiError)> {
         let auth = req
             .app_data::<web::Data<Auth>>()
             .map(|a| a.get_ref().clone())
             .unwrap_or(Auth::Tokens(Arc::from(Vec::new())));
-        let (actor, refusal) = match auth.token_of(req) {
-            None => (
-                // Never the token itself: only that it was missing or unknown.
+        if let Some(caller) = auth.static_caller(req) {
+            return Ok(caller);
+        }
+        let ids = req
+            .app_data::<web::Data<ApiState>>()
+            .and_then(|s| s.id_tokens.get().cloned());
+        match (ids, bearer(req)) {
+            (Some(ids), Some(token)) if looks_like_jwt(token) => ids
+                .admit(token)
+                .await
+                .map_err(|refusal| (unverified_actor(token), refusal)),
+            // Never the token itself: only that it was missing or unknown.
+            _ => Err((
                 Actor::token("unknown"),
                 ApiError::new(StatusCode::UNAUTHORIZED, "missing or unknown bearer token"),
-            ),
-            Some((r, actor)) if r < need => {
+            )),
+        }
+    }
+
+    /// The caller of `req`, when it has at least the role `need`; a refusal (401 or 403,
+    /// a static token's or an ID token's) is audited.
+    async fn check(req: HttpRequest, need: Role) -> Result<Caller, ApiError> {
+        let (actor, refusal) = match Auth::identify(&req).await {
+            Ok(caller) if caller.role() >= need => return Ok(caller),
+            Ok(caller) => {
                 let message = format!(
-                    "this route needs the {} role; the token has {}",
+                    "this route needs the {} role; the caller has {}",
                     need.as_str(),
-                    r.as_str()
+                    caller.role().as_str()
                 );
-                (actor, ApiError::new(StatusCode::FORBIDDEN, message))
+                (
+                    caller.actor(),
+                    ApiError::new(StatusCode::FORBIDDEN, message),
+                )
             }
-            Some((_, actor)) => return Ok(actor),
+            Err(refused) => refused,
         };
         if let Some(state) = req.app_data::<web::Data<ApiState>>() {
             let object = format!("{} {}", req.method(), req.path());
@@ -255,17 +235,29 @@ impl Auth {
     }
 }
 
+/// The request's bearer token.
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
 macro_rules! role_extractor {
     ($name:ident, $role:expr, $doc:literal) => {
         #[doc = $doc]
-        pub struct $name(pub Actor);
+        /// It carries the caller: who, and what it may start.
+        pub struct $name(pub Caller);
 
         impl FromRequest for $name {
             type Error = ApiError;
-            type Future = Ready<Result<Self, Self::Error>>;
+            type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
             fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-                ready(Auth::check(req, $role).map($name))
+                let req = req.clone();
+                Box::pin(async move { Auth::check(req, $role).await.map($name) })
             }
         }
     };
@@ -274,14 +266,18 @@ macro_rules! role_extractor {
 role_extractor!(
     Viewer,
     Role::Viewer,
-    "Admits a request whose token is at least viewer."
+    "Admits a request whose caller is at least viewer."
 );
 role_extractor!(
     Operator,
     Role::Operator,
-    "Admits a request whose token is at least operator."
+    "Admits a request whose caller is at least operator."
 );
-role_extractor!(Admin, Role::Admin, "Admits a request whose token is admin.");
+role_extractor!(
+    Admin,
+    Role::Admin,
+    "Admits a request whose caller is admin."
+);
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@ use super::error::ApiError;
 use super::state::ApiState;
 use crate::application::catalog;
 use crate::application::catalog::CatalogError;
+use crate::application::identity::Caller;
 use crate::domain::{AuditAction, AuditOutcome, NewAudit};
 
 /// Mounts the routes under `/api/v1`.
@@ -52,12 +53,41 @@ fn catalog_error(e: CatalogError) -> ApiError {
     }
 }
 
+/// Refuses a CI job's change to the catalog: its grants bound what *it* starts, but a
+/// catalog entry is also run by webhooks and schedules with no such bound, so a job that
+/// could rewrite one could reach namespaces its policy does not give it.
+/// The refusal is audited as `action` on `object`.
+fn not_a_ci_job(
+    state: &ApiState,
+    caller: &Caller,
+    action: AuditAction,
+    object: &str,
+) -> Result<(), ApiError> {
+    let Some(job) = caller.ci_job() else {
+        return Ok(());
+    };
+    let refusal = ApiError::new(
+        StatusCode::FORBIDDEN,
+        format!(
+            "a CI job's ID token ({}) may start catalog experiments, not change the catalog",
+            job.project_path
+        ),
+    );
+    state.live.audit().record(
+        NewAudit::ok(caller.actor(), action, object)
+            .ended(AuditOutcome::Refused, refusal.error.clone()),
+    );
+    Err(refusal)
+}
+
 async fn create(
-    Operator(actor): Operator,
+    Operator(caller): Operator,
     req: HttpRequest,
     state: web::Data<ApiState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    not_a_ci_job(&state, &caller, AuditAction::ExperimentPut, "")?;
+    let actor = caller.actor();
     let body = read_body(payload).await?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?
@@ -141,10 +171,12 @@ async fn get(
 }
 
 async fn delete(
-    Operator(actor): Operator,
+    Operator(caller): Operator,
     state: web::Data<ApiState>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    not_a_ci_job(&state, &caller, AuditAction::ExperimentDelete, &name)?;
+    let actor = caller.actor();
     let gone = state
         .store
         .delete_experiment(&name)
@@ -162,15 +194,21 @@ async fn delete(
 }
 
 async fn run(
-    Operator(actor): Operator,
+    Operator(caller): Operator,
     req: HttpRequest,
     state: web::Data<ApiState>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, exp) = catalog::get(&*state.store, &name, None).map_err(catalog_error)?;
+    // A CI job's run records its job, and reports to GitLab as a triggered run would.
+    let gitlab = caller.ci_job().map(|job| job.context(None));
+    if let Some(cx) = &gitlab {
+        super::runs::gitlab_for(&state, cx)?;
+    }
+    let (_, exp) = catalog::get(&*state.store, &name, gitlab.as_ref()).map_err(catalog_error)?;
+    super::start_rights::may_start(&state, &caller, &exp)?;
     let id = state
         .live
-        .start_as(exp, None, actor)
+        .start_as(exp, gitlab, caller.actor())
         .map_err(super::runs::start_error)?;
     let path = format!("/api/v1/runs/{id}");
     Ok(HttpResponse::Created()

@@ -32,7 +32,7 @@ async fn status(_: Viewer, state: web::Data<ApiState>) -> Result<HttpResponse, A
 }
 
 async fn engage(
-    Operator(actor): Operator,
+    Operator(caller): Operator,
     state: web::Data<ApiState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -46,6 +46,7 @@ async fn engage(
         .reason
         .filter(|r| !r.trim().is_empty())
         .unwrap_or_else(|| "emergency stop".into());
+    let actor = caller.actor();
     // Stored first: a run starting between the two steps is refused, not missed.
     let h = state
         .store
@@ -67,7 +68,7 @@ async fn engage(
 }
 
 async fn release(
-    Admin(actor): Admin,
+    Admin(caller): Admin,
     state: web::Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
     let was = state
@@ -75,7 +76,11 @@ async fn release(
         .release_halt()
         .map_err(|e| ApiError::internal("releasing the emergency stop", &e))?;
     state.metrics.emergency_stop(false);
-    let attempt = NewAudit::ok(actor, AuditAction::EmergencyResume, "emergency-stop");
+    let attempt = NewAudit::ok(
+        caller.actor(),
+        AuditAction::EmergencyResume,
+        "emergency-stop",
+    );
     state.live.audit().record(match &was {
         Some(h) => attempt.ended(
             crate::domain::AuditOutcome::Ok,

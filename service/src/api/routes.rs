@@ -11,6 +11,7 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
             .configure(super::experiments::configure)
             .configure(super::halt::configure)
             .configure(super::schedules::configure)
+            .configure(super::auth_policies::configure)
             .configure(super::audit::configure)
             .configure(super::whoami::configure)
             .configure(super::console::configure_api),

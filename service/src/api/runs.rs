@@ -37,7 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// config lists may be reported to (an operator token must not make faultline write on
 /// any project its GitLab token can reach). Without a GitLab API the context is kept for
 /// reports only.
-fn gitlab_for(
+pub(super) fn gitlab_for(
     state: &ApiState,
     cx: &crate::domain::GitlabContext,
 ) -> Result<Option<Arc<dyn PlanPreviews>>, ApiError> {
@@ -85,7 +85,7 @@ struct Created {
 }
 
 async fn create(
-    Operator(actor): Operator,
+    Operator(caller): Operator,
     req: HttpRequest,
     state: web::Data<ApiState>,
     payload: web::Payload,
@@ -102,7 +102,19 @@ async fn create(
                 .trim()
                 .to_ascii_lowercase()
         });
-    let intake = intake::parse(content_type.as_deref(), &body)?;
+    let mut intake = intake::parse(content_type.as_deref(), &body)?;
+    // A CI job's run records the job its verified token names, not what the body says.
+    if let Some(job) = caller.ci_job() {
+        intake.gitlab = Some(job.context(intake.gitlab.as_ref()));
+    }
+    if intake.dry_run {
+        // A plan injects nothing: the rights are checked, the token is not spent.
+        caller
+            .may_start(&intake.experiment)
+            .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, why))?;
+    } else {
+        super::start_rights::may_start(&state, &caller, &intake.experiment)?;
+    }
     let previews = match &intake.gitlab {
         Some(cx) => gitlab_for(&state, cx)?,
         None => None,
@@ -129,6 +141,7 @@ async fn create(
     }
     let reports_to_gitlab = previews.is_some();
     // The token is who asked; the pipeline it says it came from is kept beside the name.
+    let actor = caller.actor();
     let actor = match &intake.gitlab {
         Some(cx) => Actor {
             kind: actor.kind,
@@ -294,7 +307,7 @@ struct AbortBody {
 }
 
 async fn abort(
-    Operator(actor): Operator,
+    Operator(caller): Operator,
     state: web::Data<ApiState>,
     id: web::Path<String>,
     body: web::Bytes,
@@ -310,7 +323,7 @@ async fn abort(
         .filter(|r| !r.trim().is_empty())
         .unwrap_or_else(|| "aborted by an operator".into());
     let row = state.store.run(&id).map_err(|e| store_error(&id, e))?;
-    let attempt = NewAudit::ok(actor, AuditAction::RunAbort, id.as_str());
+    let attempt = NewAudit::ok(caller.actor(), AuditAction::RunAbort, id.as_str());
     let refused = |message: String| {
         state
             .live

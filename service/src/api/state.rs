@@ -5,6 +5,7 @@ use std::sync::Arc;
 use faultline_exporter::ServiceMetrics;
 
 use super::gitlab_hooks::GitlabHooks;
+use super::id_token::IdTokens;
 use crate::application::engine::inject::Injector;
 use crate::application::live::LiveRuns;
 use crate::application::ports::Storage;
@@ -22,6 +23,9 @@ pub struct ApiState {
     pub resolve_locally: bool,
     /// The GitLab webhook's config, once `serve --gitlab-config` set it.
     pub gitlab: std::sync::OnceLock<Arc<GitlabHooks>>,
+    /// GitLab CI ID tokens and their trust policies, once `serve --id-token-config` set
+    /// them.
+    pub id_tokens: std::sync::OnceLock<Arc<IdTokens>>,
     /// Where the web console is served and what it links to, once `serve` set it
     /// (default: at the root, no Grafana link).
     pub console: std::sync::OnceLock<super::console::settings::ConsoleSettings>,
@@ -41,6 +45,7 @@ impl ApiState {
             metrics,
             resolve_locally,
             gitlab: std::sync::OnceLock::new(),
+            id_tokens: std::sync::OnceLock::new(),
             console: std::sync::OnceLock::new(),
         }
     }

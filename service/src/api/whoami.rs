@@ -3,12 +3,12 @@
 //! call). `auth` says how the caller was recognised, so a later sign-in by SSO (a session
 //! cookie) can answer here too without the console changing.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::auth::{Auth, Role};
 use super::error::ApiError;
+use crate::application::identity::CallerSource;
 
 /// Mounts the route under `/api/v1`.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
@@ -21,7 +21,8 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
 struct Who {
     name: String,
     role: &'static str,
-    /// `token` (a bearer token from the tokens file) or `disabled` (`--insecure-no-auth`).
+    /// `token` (a bearer token from the tokens file), `ci_job` (a GitLab CI job's ID
+    /// token) or `disabled` (`--insecure-no-auth`).
     auth: &'static str,
     /// What the role allows, so a client need not know the role ladder.
     can_start: bool,
@@ -31,24 +32,21 @@ struct Who {
 }
 
 async fn whoami(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let auth = req
-        .app_data::<actix_web::web::Data<Auth>>()
-        .map(|a| a.get_ref().clone());
-    let caller = Auth::caller(&req).ok_or_else(|| {
-        ApiError::new(StatusCode::UNAUTHORIZED, "missing or unknown bearer token")
-    })?;
-    let operator = caller.role >= Role::Operator;
+    // Asked, not checked: a console without a token is not an access to audit.
+    let caller = Auth::identify(&req).await.map_err(|(_, refusal)| refusal)?;
+    let role = caller.role();
+    let operator = role >= Role::Operator;
     Ok(HttpResponse::Ok().json(Who {
-        name: caller.name,
-        role: caller.role.as_str(),
-        auth: if matches!(auth, Some(Auth::Disabled)) {
-            "disabled"
-        } else {
-            "token"
+        name: caller.name(),
+        role: role.as_str(),
+        auth: match caller.source {
+            CallerSource::NoAuth => "disabled",
+            CallerSource::StaticToken { .. } => "token",
+            CallerSource::CiJob { .. } => "ci_job",
         },
         can_start: operator,
         can_abort: operator,
         can_stop_all: operator,
-        can_resume: caller.role >= Role::Admin,
+        can_resume: role >= Role::Admin,
     }))
 }

@@ -51,6 +51,7 @@ fn sample() -> GitlabContext {
         sha: "0000000000000000000000000000000000000000".into(),
         git_ref: Some("main".into()),
         pipeline_id: Some(1),
+        job_id: Some(1),
         mr_iid: Some(1),
         environment: Some("staging".into()),
         environment_url: Some("https://staging.example.org".into()),

@@ -7,12 +7,14 @@
 pub mod adoption;
 pub mod audit;
 pub mod catalog;
+pub mod ci_identity;
 pub mod config_file;
 pub mod dry_run;
 pub mod engine;
 pub mod gitlab_trigger;
 pub mod governance;
 pub mod halt_watch;
+pub mod identity;
 pub mod live;
 pub mod ports;
 pub mod probes;

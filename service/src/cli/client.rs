@@ -37,6 +37,12 @@ pub struct TriggerArgs {
     /// posts the commit status and the MR note for it.
     #[arg(long)]
     pub no_gitlab_context: bool,
+    /// Send the GitLab CI ID token held in this environment variable (the job's
+    /// `id_tokens:` entry) as the bearer token instead of --token/--token-file. Given, the
+    /// variable must be set. Not given: FAULTLINE_ID_TOKEN when it is set, else the
+    /// static token.
+    #[arg(long, value_name = "VAR")]
+    pub id_token_env: Option<String>,
     /// The experiment file (YAML or JSON, exactly one experiment).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,

@@ -94,4 +94,6 @@ pub enum ConfigKind {
     Gitlab,
     /// `run`/`serve --notify-config`: SMTP, Slack, webhooks, routes.
     Notify,
+    /// `serve --id-token-config`: GitLab CI ID tokens' issuer, audience, trust policies.
+    IdTokens,
 }

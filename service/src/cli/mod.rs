@@ -124,7 +124,8 @@ faultline serve --tokens-file /etc/faultline/tokens   # lines `role:token` or `r
 faultline serve --insecure-no-auth --listen 127.0.0.1:8080 --state-dir /tmp/fl\n  \
 faultline serve --tokens-file tokens --gitlab-config gitlab.yaml --experiments examples/native --public-url https://faultline.example.org\n  \
 faultline serve --tokens-file tokens --agent http://10.0.0.5:7150 --agent-token-file agent.token\n  \
-faultline serve --tokens-file tokens --kubernetes --agent-token-file /var/run/faultline/agent-token --kube-qps 100 --kube-burst 200"
+faultline serve --tokens-file tokens --kubernetes --agent-token-file /var/run/faultline/agent-token --kube-qps 100 --kube-burst 200\n  \
+faultline serve --id-token-config id-tokens.yaml   # GitLab CI jobs call with their ID tokens (docs/ci-identity.md)"
     )]
     Serve(ServeArgs),
     /// Ask a running server to run an experiment; the exit code is the verdict.
@@ -136,6 +137,9 @@ faultline serve --tokens-file tokens --kubernetes --agent-token-file /var/run/fa
                       template in ci/faultline.gitlab-ci.yml runs.",
         after_help = "Exit status: 0 passed, 1 failed, 2 aborted, error, invalid input, an unreachable \
 server or --timeout (the run goes on on the server; the message names it and its URL).\n\n\
+Credentials: the job's GitLab ID token when $FAULTLINE_ID_TOKEN is set (declare it in the job's \
+`id_tokens:` with `aud:` the server's audience) or the variable --id-token-env names; else \
+--token, --token-file or $FAULTLINE_TOKEN.\n\n\
 Example (a GitLab job):\n  faultline trigger --server \"$FAULTLINE_URL\" --wait --timeout 15m \\\n    \
 --junit report.xml --html report.html --metrics metrics.txt experiment.yaml"
     )]
@@ -234,6 +238,7 @@ mod tests {
             "--pause-image=1",
             "--protect-namespace=1",
             "--leader-lease=1",
+            "--id-token-config=1",
             "--tls-cert=1",
             "--tls-key=1",
             "--agent-ca=1",

@@ -61,6 +61,14 @@ pub struct ServeArgs {
     /// Enables `POST /webhooks/gitlab`. `faultline config example gitlab` prints one.
     #[arg(long, value_name = "FILE", env = "FAULTLINE_GITLAB_CONFIG")]
     pub gitlab_config: Option<String>,
+    /// GitLab CI ID tokens (YAML): the GitLab instance that issues them (its keys are
+    /// found through /.well-known/openid-configuration), the audience jobs request, and
+    /// the trust policies binding a job's claims (project_id, ref, environment, ...) to
+    /// the experiments, namespaces and role it gets. A job then calls the API with its
+    /// `id_tokens:` JWT instead of a static token; `--tokens-file` becomes optional.
+    /// `faultline config example id-tokens` prints one; docs/ci-identity.md.
+    #[arg(long, value_name = "FILE", env = "FAULTLINE_ID_TOKEN_CONFIG")]
+    pub id_token_config: Option<String>,
     /// Alertmanager (API v2) for `spec.silenceAlerts`: a silence with the experiment's
     /// matchers is held for each run's fault window and expired when the run ends.
     /// (Firing alerts reach runs the other way: point an Alertmanager webhook receiver at
@@ -168,6 +176,11 @@ impl ServeArgs {
             ("pauseImage", "--pause-image", c.pause_image.clone()),
             ("protectNamespaces", "--protect-namespace", list),
             ("leaderLease", "--leader-lease", c.leader_lease.clone()),
+            (
+                "idTokenConfig",
+                "--id-token-config",
+                self.id_token_config.clone(),
+            ),
         ]
         .into_iter()
         .chain(self.tls.given())

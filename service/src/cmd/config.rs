@@ -9,6 +9,8 @@ pub const SERVE: &str = include_str!("../../../examples/config/serve.yaml");
 pub const GITLAB: &str = include_str!("../../../examples/config/gitlab.yaml");
 /// `--notify-config`.
 pub const NOTIFY: &str = include_str!("../../../examples/config/notify.yaml");
+/// `serve --id-token-config`.
+pub const ID_TOKENS: &str = include_str!("../../../examples/config/id-tokens.yaml");
 
 /// Prints the example of `kind`.
 pub fn example(kind: ConfigKind) -> u8 {
@@ -18,6 +20,7 @@ pub fn example(kind: ConfigKind) -> u8 {
             ConfigKind::Serve => SERVE,
             ConfigKind::Gitlab => GITLAB,
             ConfigKind::Notify => NOTIFY,
+            ConfigKind::IdTokens => ID_TOKENS,
         }
     );
     0
@@ -61,6 +64,10 @@ mod tests {
         assert!(g.api.is_some());
         let n = faultline::notify::NotifyConfig::parse(&inline(NOTIFY), "notify.yaml").unwrap();
         assert_eq!(n.routes.len(), 3);
+        let ids =
+            faultline::application::ci_identity::IdTokenConfig::parse(ID_TOKENS, "id-tokens.yaml")
+                .unwrap();
+        assert_eq!(ids.policies.len(), 3);
         let base = std::path::Path::new("/etc/faultline");
         let s = faultline::config::ServeLayer::parse(SERVE, "serve.yaml", base).unwrap();
         // The example sets what a production service needs and resolves as it is.

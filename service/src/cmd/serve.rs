@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use faultline::api::GitlabHooks;
+use faultline::api::id_token::IdTokens;
 use faultline::api::{Auth, Service, check_bind};
+use faultline::application::ci_identity::IdTokenConfig;
 use faultline::application::engine::inject::Injector;
 use faultline::application::engine::runner::{Outcome, RunOptions, confirm_recovered};
 use faultline::application::gitlab_trigger::GitlabConfig;
@@ -36,6 +38,13 @@ use crate::cli::{GrafanaArgs, OtlpArgs, ServeArgs};
 pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
     // Settings first: a bad config stops here, before anything is bound, created or opened.
     let cfg = settings(args)?;
+    let id_tokens = match &cfg.id_token_config {
+        Some(path) => Some(
+            IdTokenConfig::load(path)
+                .map_err(|e| anyhow::anyhow!("invalid ID-token config:\n{e}"))?,
+        ),
+        None => None,
+    };
     let governance = match &args.config {
         Some(path) => {
             Governance::load(path).map_err(|e| anyhow::anyhow!("invalid serve config:\n{e}"))?
@@ -45,10 +54,17 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
     let auth = match (&cfg.tokens_file, cfg.insecure_no_auth) {
         (Some(path), _) => Auth::from_file(path)?,
         (None, true) => Auth::Disabled,
+        // CI jobs call with their ID tokens; no static token is needed.
+        (None, false) if id_tokens.is_some() => Auth::Tokens(Vec::new().into()),
         (None, false) => bail!(
-            "no tokensFile given (--tokens-file, FAULTLINE_TOKENS_FILE or the config file); give one (lines `role:token`), or insecureNoAuth on a loopback address"
+            "no tokensFile given (--tokens-file, FAULTLINE_TOKENS_FILE or the config file); give one (lines `role:token`), an idTokenConfig, or insecureNoAuth on a loopback address"
         ),
     };
+    if id_tokens.is_some() && matches!(auth, Auth::Disabled) {
+        bail!(
+            "idTokenConfig and insecureNoAuth are both set: without authentication every caller is admin, so ID tokens would bind nothing"
+        );
+    }
     check_bind(cfg.listen, &auth)?;
     // The certificate files are read now: one that is missing, not PEM or not the key's
     // stops the start here, naming the file, before anything is bound.
@@ -60,7 +76,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         .context("invalid TLS settings (tlsCert, tlsKey)")?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let config_path = args.config.clone();
-    rt.block_on(serve(&cfg, auth, governance, config_path, tls))?;
+    rt.block_on(serve(&cfg, auth, id_tokens, governance, config_path, tls))?;
     Ok(0)
 }
 
@@ -93,6 +109,7 @@ fn settings(args: &ServeArgs) -> anyhow::Result<ServeConfig> {
 async fn serve(
     args: &ServeConfig,
     auth: Auth,
+    id_tokens: Option<IdTokenConfig>,
     governance: Governance,
     config_path: Option<std::path::PathBuf>,
     tls: Option<rustls::ServerConfig>,
@@ -367,6 +384,13 @@ async fn serve(
                 previews: gitlab_client.map(|c| -> Arc<dyn PlanPreviews> { Arc::new(c) }),
             },
         );
+    }
+    if let Some(config) = id_tokens {
+        let (issuer, policies) = (config.issuer.clone(), config.policies.len());
+        let ids = IdTokens::new(config, service.state.metrics.registry())
+            .context("failed to set up GitLab CI ID tokens")?;
+        let _ = service.state.id_tokens.set(Arc::new(ids));
+        tracing::info!(%issuer, policies, "accepting GitLab CI ID tokens");
     }
     let registry = service.state.metrics.registry();
     run_metrics

@@ -39,7 +39,7 @@ pub fn run(args: &TriggerArgs) -> anyhow::Result<u8> {
 pub(super) struct Api {
     http: reqwest::Client,
     pub(super) base: String,
-    token: Option<String>,
+    pub(super) token: Option<String>,
 }
 
 impl Api {
@@ -98,10 +98,34 @@ fn token(args: &ServerArgs) -> anyhow::Result<Option<String>> {
     Ok(args.token.clone())
 }
 
+/// The variable `trigger` reads an ID token from when `--id-token-env` is not given.
+pub const DEFAULT_ID_TOKEN_ENV: &str = "FAULTLINE_ID_TOKEN";
+
+/// The ID token to call with, and the variable it came from: `--id-token-env VAR`'s
+/// (which must be set), else FAULTLINE_ID_TOKEN's when set; `None` falls back to the
+/// static token.
+fn id_token(
+    asked: Option<&str>,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<(String, String)>> {
+    let var = asked.unwrap_or(DEFAULT_ID_TOKEN_ENV);
+    match lookup(var).map(|t| t.trim().to_string()) {
+        Some(t) if !t.is_empty() => Ok(Some((var.to_string(), t))),
+        _ if asked.is_some() => Err(anyhow!(
+            "--id-token-env {var}: the variable is not set; declare it in the job's `id_tokens:` (with `aud:` the server's audience)"
+        )),
+        _ => Ok(None),
+    }
+}
+
 async fn trigger(args: &TriggerArgs) -> anyhow::Result<u8> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("failed to read {}", args.file.display()))?;
-    let api = Api::new(&args.api)?;
+    let mut api = Api::new(&args.api)?;
+    if let Some((var, token)) = id_token(args.id_token_env.as_deref(), |k| std::env::var(k).ok())? {
+        eprintln!("faultline: calling with the GitLab CI ID token in ${var}");
+        api.token = Some(token);
+    }
     let json_file = args.file.extension().is_some_and(|e| e == "json");
     let req = api.req(reqwest::Method::POST, "/api/v1/runs");
     // Inside a GitLab CI job the run reports to the job's own commit and pipeline (status,
@@ -311,4 +335,25 @@ async fn write_report(api: &Api, id: &str, name: &str, to: Option<&Path>) -> any
     std::fs::write(path, &body).with_context(|| format!("failed to write {}", path.display()))?;
     println!("wrote {}", path.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_id_token_comes_from_the_named_variable_or_the_default_one() {
+        let env = |k: &str| (k == "FAULTLINE_ID_TOKEN").then(|| "eyJ.a.b\n".to_string());
+        assert_eq!(
+            id_token(None, env).unwrap(),
+            Some(("FAULTLINE_ID_TOKEN".into(), "eyJ.a.b".into()))
+        );
+        assert_eq!(
+            id_token(None, |_| None).unwrap(),
+            None,
+            "static token fallback"
+        );
+        let e = id_token(Some("MY_TOKEN"), env).unwrap_err().to_string();
+        assert!(e.contains("MY_TOKEN") && e.contains("id_tokens:"), "{e}");
+    }
 }

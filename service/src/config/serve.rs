@@ -109,6 +109,8 @@ layer! {
     protect_namespaces: Vec<String> = "protectNamespaces",
     /// Name of the leader Lease.
     leader_lease: String = "leaderLease",
+    /// GitLab CI ID tokens: issuer, audience, trust policies.
+    id_token_config: PathBuf = "idTokenConfig",
     /// Serve HTTPS with this certificate chain (issue 27).
     tls_cert: PathBuf = "tlsCert",
     /// The private key of `tlsCert`.
@@ -196,6 +198,8 @@ pub struct ServeConfig {
     pub otlp_endpoint: Option<String>,
     /// Cluster mode.
     pub kube: KubeSettings,
+    /// GitLab CI ID-token config file (issuer, audience, trust policies).
+    pub id_token_config: Option<PathBuf>,
     /// HTTPS for the API (`tlsCert`, `tlsKey`); `None`: plain HTTP.
     pub tls: Option<ServerTls>,
     /// HTTPS to agents (`agentCa`, `agentClientCert`/`agentClientKey`,
@@ -415,6 +419,7 @@ impl ServeLayer {
                     .leader_lease
                     .unwrap_or_else(|| "faultline-leader".into()),
             },
+            id_token_config: self.id_token_config,
         })
     }
 }

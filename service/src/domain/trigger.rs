@@ -29,6 +29,9 @@ pub struct GitlabContext {
     /// Pipeline id, when the event belongs to a pipeline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline_id: Option<u64>,
+    /// The CI job, when a job started the run (`faultline trigger` in GitLab CI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<u64>,
     /// Merge request iid, when the pipeline or event belongs to one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mr_iid: Option<u64>,
@@ -62,6 +65,7 @@ impl GitlabContext {
             sha,
             git_ref: get("CI_COMMIT_REF_NAME"),
             pipeline_id: get("CI_PIPELINE_ID").and_then(|v| v.parse().ok()),
+            job_id: get("CI_JOB_ID").and_then(|v| v.parse().ok()),
             mr_iid: get("CI_MERGE_REQUEST_IID").and_then(|v| v.parse().ok()),
             environment: get("CI_ENVIRONMENT_NAME"),
             environment_url: get("CI_ENVIRONMENT_URL"),
@@ -80,6 +84,7 @@ impl GitlabContext {
             "short_sha": self.sha.chars().take(8).collect::<String>(),
             "ref": self.git_ref.clone().unwrap_or_default(),
             "pipeline_id": self.pipeline_id,
+            "job_id": self.job_id,
             "mr_iid": self.mr_iid,
             "environment": self.environment.clone().unwrap_or_default(),
             "environment_url": self.environment_url.clone().unwrap_or_default(),
@@ -97,6 +102,9 @@ impl GitlabContext {
         let mut extra = Vec::new();
         if let Some(p) = self.pipeline_id {
             extra.push(format!("pipeline {p}"));
+        }
+        if let Some(job) = self.job_id {
+            extra.push(format!("job {job}"));
         }
         if let Some(mr) = self.mr_iid {
             extra.push(format!("!{mr}"));

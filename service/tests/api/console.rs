@@ -143,16 +143,17 @@ async fn whoami_names_the_caller_and_what_the_role_allows() {
             .status(),
         StatusCode::UNAUTHORIZED
     );
-    for (token, role, start, resume) in [
-        (VIEWER, "viewer", false, false),
-        (OPERATOR, "operator", true, false),
-        (ADMIN, "admin", true, true),
+    // The test server's tokens file names no token: each is called by its role and line.
+    for (token, role, name, start, resume) in [
+        (VIEWER, "viewer", "viewer#1", false, false),
+        (OPERATOR, "operator", "operator#2", true, false),
+        (ADMIN, "admin", "admin#3", true, true),
     ] {
         let res = get(&s, "/api/v1/whoami", Some(token)).await;
         assert_eq!(res.status(), StatusCode::OK);
         let w: Value = res.json().await.unwrap();
         assert_eq!(w["role"], role);
-        assert_eq!(w["name"], format!("{role} token 1"));
+        assert_eq!(w["name"], name);
         assert_eq!(w["auth"], "token");
         assert_eq!(w["canStart"], start);
         assert_eq!(w["canAbort"], start);
@@ -174,7 +175,7 @@ async fn the_emergency_stop_records_who_engaged_it_by_name() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let h: Value = viewer_json(s.url("/api/v1/emergency-stop")).await;
-    assert_eq!(h["halt"]["actor"], "operator token 1", "{h}");
+    assert_eq!(h["halt"]["actor"], "token operator#2", "{h}");
     assert_eq!(h["halt"]["reason"], "game day over");
 }
 

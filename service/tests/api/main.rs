@@ -14,6 +14,7 @@ mod api_fuzz;
 mod audit;
 mod console;
 mod governance_config;
+mod id_tokens;
 mod schedule_policy;
 mod schedules;
 mod serve_config;

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod fake_agent;
+pub mod id_tokens;
 pub mod notify;
 mod server;
 

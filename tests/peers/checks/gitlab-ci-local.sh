@@ -8,7 +8,13 @@
 #      metrics.txt (GitLab's metrics report) as artifacts;
 #   2. a failing experiment: the chaos job fails with exit code 1, `promote` does not run,
 #      and the artifacts are there all the same (`when: always`);
-#   3. a token the server refuses: the chaos job fails with exit code 2.
+#   3. a token the server refuses: the chaos job fails with exit code 2;
+#   4. the job's GitLab ID token (gitlab-ci-local mints none, so the check mints one with
+#      GitLab's claims, signed by a key whose JWKS a python3 http.server on loopback
+#      serves, and hands it to the job as FAULTLINE_ID_TOKEN): the template sends it in
+#      place of the static token (a viewer's here, which could not start the run), the run
+#      passes and records the job; one with another audience fails with exit code 2 and
+#      the reason.
 #
 # The system under test is a python3 http.server on loopback; the fault is processPause of
 # a `sleep` this script starts, through serve's in-process agent. Everything started here
@@ -46,7 +52,7 @@ if [ "$have" != "$want" ]; then
     result setup SKIP "gitlab-ci-local $want is not installed (found '${have:-nothing}'); ./test.sh installs it"
     exit 0
 fi
-for tool in rsync git python3 curl; do
+for tool in rsync git python3 curl openssl; do
     if ! command -v "$tool" >/dev/null; then
         result setup SKIP "$tool is not installed (gitlab-ci-local needs rsync; ./test.sh installs it)"
         exit 0
@@ -97,10 +103,47 @@ operator=op-$(od -An -tx8 -N16 /dev/urandom | tr -d ' \n')
 viewer=view-$(od -An -tx8 -N16 /dev/urandom | tr -d ' \n')
 printf 'operator:%s\nviewer:%s\n' "$operator" "$viewer" >"$tmp/tokens"
 fl_port=$(free_port)
-"$bin" serve --listen "127.0.0.1:$fl_port" --state-dir "$tmp/state" --tokens-file "$tmp/tokens" \
-    >"$tmp/serve.log" 2>&1 &
+
+# A GitLab stand-in for ID tokens: an RSA key, its discovery document and JWKS served by a
+# python3 http.server, and a trust policy for project 42's protected main.
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+mkdir -p "$tmp/issuer/.well-known" "$tmp/issuer/oauth/discovery"
+openssl genrsa -out "$tmp/id-key.pem" 2048 2>/dev/null
+iss_port=$(free_port)
+issuer="http://127.0.0.1:$iss_port"
+modulus=$(openssl rsa -in "$tmp/id-key.pem" -noout -modulus | cut -d= -f2)
+n=$(python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$modulus" | b64url)
+printf '{"issuer":"%s","jwks_uri":"%s/oauth/discovery/keys"}' "$issuer" "$issuer" \
+    >"$tmp/issuer/.well-known/openid-configuration"
+printf '{"keys":[{"kty":"RSA","kid":"peer-key","use":"sig","alg":"RS256","n":"%s","e":"AQAB"}]}' "$n" \
+    >"$tmp/issuer/oauth/discovery/keys"
+python3 -m http.server --bind 127.0.0.1 --directory "$tmp/issuer" "$iss_port" >"$tmp/issuer.log" 2>&1 &
 pids+=($!)
-if ! wait_http "http://127.0.0.1:$web_port/" || ! wait_http "http://127.0.0.1:$fl_port/healthz"; then
+cat >"$tmp/id-tokens.yaml" <<EOF
+issuer: $issuer
+audience: http://127.0.0.1:$fl_port
+policies:
+  - name: checkout-main
+    claims: { project_id: "42", ref: main, ref_protected: "true" }
+    experiments: ["checkout-*"]
+    namespaces: ["*"]
+EOF
+# id_token AUD: a job token of project 42 on main, GitLab's claims, signed RS256 by openssl.
+id_token() {
+    local now header payload input
+    now=$(date +%s)
+    header=$(printf '{"alg":"RS256","typ":"JWT","kid":"peer-key"}' | b64url)
+    payload=$(printf '{"namespace_id":"7","namespace_path":"shop","project_id":"42","project_path":"shop/checkout","user_id":"3","user_login":"alice","user_email":"alice@example.org","pipeline_id":"574","pipeline_source":"push","job_id":"9001","ref":"main","ref_type":"branch","ref_path":"refs/heads/main","ref_protected":"true","runner_id":1,"runner_environment":"self-hosted","sha":"714a629c0b401fdce83e847fc9589983fc6f46bc","jti":"%s","iss":"%s","iat":%d,"nbf":%d,"exp":%d,"sub":"project_path:shop/checkout:ref_type:branch:ref:main","aud":"%s"}' \
+        "$(od -An -tx8 -N16 /dev/urandom | tr -d ' \n')" "$issuer" "$now" "$((now - 5))" "$((now + 300))" "$1" | b64url)
+    input="$header.$payload"
+    printf '%s.%s' "$input" "$(printf '%s' "$input" | openssl dgst -sha256 -sign "$tmp/id-key.pem" | b64url)"
+}
+
+"$bin" serve --listen "127.0.0.1:$fl_port" --state-dir "$tmp/state" --tokens-file "$tmp/tokens" \
+    --id-token-config "$tmp/id-tokens.yaml" >"$tmp/serve.log" 2>&1 &
+pids+=($!)
+if ! wait_http "http://127.0.0.1:$web_port/" || ! wait_http "http://127.0.0.1:$fl_port/healthz" ||
+    ! wait_http "$issuer/.well-known/openid-configuration"; then
     result setup FAIL "faultline serve or the web server did not come up: $(tail -n5 "$tmp/serve.log")"
     exit 1
 fi
@@ -251,6 +294,30 @@ token=$viewer pipeline chaos
 rc=$?
 check refused/chaos-job "the chaos job failed with exit code 2 (gitlab-ci-local exit $rc)" \
     bash -c '[ "$1" != 0 ] && grep -qE "^chaos +finished in .* FAIL 2 *$" "$2" && grep -q "403" "$2"' \
+    _ "$rc" "$tmp/glcl.log"
+
+# --- 4. the job's ID token in place of the static token ---------------------------------
+experiment checkout-staging "" >"$repo/experiments/checkout-staging.yaml"
+jwt=$(id_token "http://127.0.0.1:$fl_port")
+token=$viewer pipeline --variable "FAULTLINE_ID_TOKEN=$jwt" chaos
+rc=$?
+check id-token/chaos-job "with a viewer's static token beside it, the job's ID token started the run and it passed (gitlab-ci-local exit $rc)" \
+    bash -c '[ "$1" = 0 ] && grep -q "calling with the GitLab CI ID token" "$2" && grep -q "verdict: passed" "$2"' \
+    _ "$rc" "$out/chaos.log"
+run=$(grep -oE 'run [0-9a-f]+ created' "$out/chaos.log" | awk '{print $2}' | tail -n1)
+check id-token/recorded "the run records the job the token names (project 42, job 9001, ref main)" \
+    bash -c 'curl -fsS -H "Authorization: Bearer $1" "$2/api/v1/runs/$3" | python3 -c "
+import json, sys
+g = json.load(sys.stdin)[\"gitlab\"]
+assert (g[\"event\"], g[\"projectId\"], g[\"jobId\"], g[\"gitRef\"]) == (\"ci\", 42, 9001, \"main\"), g
+"' _ "$viewer" "http://127.0.0.1:$fl_port" "${run:-none}"
+check id-token/no-token-in-log "neither the job log nor serve's log shows the ID token" \
+    bash -c '! grep -qF "$1" "$2" "$3"' _ "${jwt##*.}" "$tmp/glcl.log" "$tmp/serve.log"
+jwt=$(id_token "https://vault.example.org")
+token=$operator pipeline --variable "FAULTLINE_ID_TOKEN=$jwt" chaos
+rc=$?
+check id-token/audience "a token for another audience: exit 2 naming the check, though an operator token is beside it" \
+    bash -c '[ "$1" != 0 ] && grep -qE "^chaos +finished in .* FAIL 2 *$" "$2" && grep -q "ID token refused (audience)" "$2"' \
     _ "$rc" "$tmp/glcl.log"
 
 echo "gitlab-ci-local check took $(($(date +%s) - started)) s"
