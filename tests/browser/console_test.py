@@ -99,7 +99,8 @@ class Server:
         self.dir = tempfile.mkdtemp(prefix="faultline-browser-")
         tokens = os.path.join(self.dir, "tokens")
         with open(tokens, "w") as f:
-            f.write(f"viewer:{VIEWER}\noperator:{OPERATOR}\nadmin:{ADMIN}\n")
+            # Named tokens (`role/name:token`): the console shows and the stop records the name.
+            f.write(f"viewer/vera:{VIEWER}\noperator/olivia:{OPERATOR}\nadmin/ada:{ADMIN}\n")
         grafana_token = os.path.join(self.dir, "grafana-token")
         with open(grafana_token, "w") as f:
             f.write("unused\n")
@@ -259,7 +260,7 @@ def run_tests(binary, shots, screenshot):
 
     def sign_in_shows_who_and_role():
         c.sign_in(OPERATOR)
-        assert c.text("#who") == "operator token 1 · operator", c.text("#who")
+        assert c.text("#who") == "olivia · operator", c.text("#who")
         token_in_url = [e for e in driver.get_log("browser") if OPERATOR in e.get("message", "")]
         assert OPERATOR not in driver.current_url and not token_in_url
 
@@ -327,7 +328,7 @@ def run_tests(binary, shots, screenshot):
         driver.find_element(By.ID, "stopall-reason").send_keys("game day over")
         driver.find_element(By.ID, "stopall-yes").click()
         c.wait(lambda d: c.visible("#halt"), what="the banner")
-        assert "game day over" in c.text("#halt-text") and "operator token 1" in c.text("#halt-text")
+        assert "game day over" in c.text("#halt-text") and "olivia" in c.text("#halt-text")
         assert not c.visible("#resume"), "an operator is offered Resume"
         c.open("/experiments")
         assert c.visible("#halt"), "the banner is not on every page"

@@ -697,6 +697,48 @@ def check_case_specific(case: str, objs: list[dict], values: dict) -> None:
         check("everything-flags", optional_flags)
     if case == "tls":
         check_tls(objs, values)
+    if case in ("ha-bundled", "ha-external"):
+
+        def ha() -> str:
+            c = container(dep)
+            f = flags(c)
+            pg = values["store"]["postgres"]
+            url = pg["url"] or f"postgres://faultline@{RELEASE}-faultline-postgres.{NAMESPACE}.svc:5432/faultline"
+            assert f.get("store") == [url], f"--store {f.get('store')}, want {url}"
+            assert f.get("store-lease-ttl") == [values["store"]["leaseTtl"]], f"--store-lease-ttl {f.get('store-lease-ttl')}"
+            secret, key = secret_file(dep, f["store-password-file"][0])
+            want = pg["passwordSecret"]["name"] or f"{RELEASE}-faultline-postgres"
+            assert (secret, key) == (want, pg["passwordSecret"]["key"]), f"password from {secret}/{key}"
+            text = yaml.safe_dump(c)
+            assert "password=" not in text.lower() and ":" not in url.split("@")[0].split("//")[1], (
+                "a password in the args"
+            )
+            pdb = one(objs, "PodDisruptionBudget")
+            assert selects(pdb["spec"]["selector"]["matchLabels"], dep["spec"]["template"]["metadata"]["labels"]), (
+                "the PodDisruptionBudget selects other pods"
+            )
+            assert pdb["spec"]["minAvailable"] == 1, f"minAvailable {pdb['spec']['minAvailable']}"
+            sts = [o for o in objs if o["kind"] == "StatefulSet"]
+            if pg["bundled"]["enabled"]:
+                assert len(sts) == 1, f"{len(sts)} StatefulSets"
+                pod_labels = sts[0]["spec"]["template"]["metadata"]["labels"]
+                assert not selects(dep["spec"]["selector"]["matchLabels"], pod_labels), (
+                    "the service's selector also picks the database pod"
+                )
+                env = {e["name"]: e.get("value") for e in container(sts[0])["env"]}
+                assert env.get("POSTGRES_PASSWORD_FILE") and "POSTGRES_PASSWORD" not in env, "database password inline"
+                one(objs, "Secret", lambda o: o["metadata"]["name"] == want)
+            else:
+                assert not sts, "a bundled database rendered for an external one"
+            return (
+                f"{dep['spec']['replicas']} replicas on {'the bundled' if sts else 'an external'} PostgreSQL, "
+                f"password from Secret {secret} as a file, PodDisruptionBudget minAvailable 1"
+            )
+
+        check(f"ha-store-{case}", ha)
+
+
+# ---- refusals ----------------------------------------------------------------------------
 
 
 def check_tls(objs: list[dict], values: dict) -> None:
@@ -763,49 +805,6 @@ def check_tls(objs: list[dict], values: dict) -> None:
     check("tls-servicemonitors", monitors)
 
 
-    if case in ("ha-bundled", "ha-external"):
-
-        def ha() -> str:
-            c = container(dep)
-            f = flags(c)
-            pg = values["store"]["postgres"]
-            url = pg["url"] or f"postgres://faultline@{RELEASE}-faultline-postgres.{NAMESPACE}.svc:5432/faultline"
-            assert f.get("store") == [url], f"--store {f.get('store')}, want {url}"
-            assert f.get("store-lease-ttl") == [values["store"]["leaseTtl"]], f"--store-lease-ttl {f.get('store-lease-ttl')}"
-            secret, key = secret_file(dep, f["store-password-file"][0])
-            want = pg["passwordSecret"]["name"] or f"{RELEASE}-faultline-postgres"
-            assert (secret, key) == (want, pg["passwordSecret"]["key"]), f"password from {secret}/{key}"
-            text = yaml.safe_dump(c)
-            assert "password=" not in text.lower() and ":" not in url.split("@")[0].split("//")[1], (
-                "a password in the args"
-            )
-            pdb = one(objs, "PodDisruptionBudget")
-            assert selects(pdb["spec"]["selector"]["matchLabels"], dep["spec"]["template"]["metadata"]["labels"]), (
-                "the PodDisruptionBudget selects other pods"
-            )
-            assert pdb["spec"]["minAvailable"] == 1, f"minAvailable {pdb['spec']['minAvailable']}"
-            sts = [o for o in objs if o["kind"] == "StatefulSet"]
-            if pg["bundled"]["enabled"]:
-                assert len(sts) == 1, f"{len(sts)} StatefulSets"
-                pod_labels = sts[0]["spec"]["template"]["metadata"]["labels"]
-                assert not selects(dep["spec"]["selector"]["matchLabels"], pod_labels), (
-                    "the service's selector also picks the database pod"
-                )
-                env = {e["name"]: e.get("value") for e in container(sts[0])["env"]}
-                assert env.get("POSTGRES_PASSWORD_FILE") and "POSTGRES_PASSWORD" not in env, "database password inline"
-                one(objs, "Secret", lambda o: o["metadata"]["name"] == want)
-            else:
-                assert not sts, "a bundled database rendered for an external one"
-            return (
-                f"{dep['spec']['replicas']} replicas on {'the bundled' if sts else 'an external'} PostgreSQL, "
-                f"password from Secret {secret} as a file, PodDisruptionBudget minAvailable 1"
-            )
-
-        check(f"ha-store-{case}", ha)
-
-
-# ---- refusals ----------------------------------------------------------------------------
-
 
 def check_refusals(chart: helm.Chart) -> None:
     # (name, values, what the message must name)
@@ -863,6 +862,7 @@ def check_refusals(chart: helm.Chart) -> None:
             "refuse-tls-mutual-no-client-secret",
             {"tls": {"agents": {"enabled": True, "secretName": "a", "mutual": True}}},
             "tls.agents.clientSecretName",
+        ),
         ("refuse-postgres-nowhere", {"store": {"type": "postgres"}}, "store.postgres.url"),
         (
             "refuse-postgres-twice",
