@@ -4,7 +4,9 @@
 //! like a JWT that is not in the tokens file is verified as a GitLab CI ID token when the
 //! service accepts those (`id_token/`). A request without a valid token gets 401, one
 //! whose role is too low 403, and both refusals are audited, ID tokens' included. Tokens
-//! are compared in constant time.
+//! are compared in constant time. A request without a bearer token may carry a person's
+//! session cookie instead (`sso/`, `serve --sso-config`), which resolves to a caller the
+//! same way.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -186,6 +188,16 @@ impl Auth {
             .unwrap_or(Auth::Tokens(Arc::from(Vec::new())));
         if let Some(caller) = auth.static_caller(req) {
             return Ok(caller);
+        }
+        // A person's session cookie, when the request carries no bearer token (a script's
+        // token wins over a browser's leftover cookie).
+        if bearer(req).is_none()
+            && let Some(found) = req
+                .app_data::<web::Data<ApiState>>()
+                .and_then(|s| s.sso.get())
+                .and_then(|sso| sso.caller(req))
+        {
+            return found;
         }
         let ids = req
             .app_data::<web::Data<ApiState>>()

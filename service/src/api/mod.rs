@@ -21,6 +21,7 @@ pub mod routes;
 pub mod runs;
 pub mod schedules;
 pub mod server;
+pub mod sso;
 pub mod sse;
 pub mod start_rights;
 pub mod state;

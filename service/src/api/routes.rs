@@ -5,6 +5,8 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     super::health::configure(cfg);
     super::webhooks::configure(cfg);
     super::alertmanager::configure(cfg);
+    // People's sign-in (/auth/*), beside the console under the same public path.
+    super::sso::configure(cfg);
     cfg.service(
         actix_web::web::scope("/api/v1")
             .configure(super::runs::configure)

@@ -29,6 +29,8 @@ pub struct ApiState {
     /// Where the web console is served and what it links to, once `serve` set it
     /// (default: at the root, no Grafana link).
     pub console: std::sync::OnceLock<super::console::settings::ConsoleSettings>,
+    /// People's sign-in through an OIDC provider, once `serve --sso-config` set it.
+    pub sso: std::sync::OnceLock<Arc<super::sso::Sso>>,
 }
 
 impl ApiState {
@@ -47,6 +49,7 @@ impl ApiState {
             gitlab: std::sync::OnceLock::new(),
             id_tokens: std::sync::OnceLock::new(),
             console: std::sync::OnceLock::new(),
+            sso: std::sync::OnceLock::new(),
         }
     }
 

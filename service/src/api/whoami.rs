@@ -1,7 +1,7 @@
 //! `GET /api/v1/whoami`: who the caller is and what they may do. The console asks it
 //! after sign-in and shows or hides its buttons by the answer (the API still checks every
-//! call). `auth` says how the caller was recognised, so a later sign-in by SSO (a session
-//! cookie) can answer here too without the console changing.
+//! call). `auth` says how the caller was recognised: a bearer token, or `sso` for a person's
+//! session cookie (api/sso/).
 
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -22,7 +22,8 @@ struct Who {
     name: String,
     role: &'static str,
     /// `token` (a bearer token from the tokens file), `ci_job` (a GitLab CI job's ID
-    /// token) or `disabled` (`--insecure-no-auth`).
+    /// token), `sso` (a person's sign-in session cookie) or `disabled`
+    /// (`--insecure-no-auth`).
     auth: &'static str,
     /// What the role allows, so a client need not know the role ladder.
     can_start: bool,
@@ -43,6 +44,7 @@ async fn whoami(req: HttpRequest) -> Result<HttpResponse, ApiError> {
             CallerSource::NoAuth => "disabled",
             CallerSource::StaticToken { .. } => "token",
             CallerSource::CiJob { .. } => "ci_job",
+            CallerSource::Oidc { .. } => "sso",
         },
         can_start: operator,
         can_abort: operator,

@@ -1,6 +1,6 @@
 //! Who is calling, and what they may start. A [`Caller`] comes from one of several
-//! sources — a static bearer token, a GitLab CI job's ID token; an OIDC session for people
-//! is planned as a third — and carries its [`Role`] and the [`Grant`]s that bound which
+//! sources — a static bearer token, a GitLab CI job's ID token, a person's OIDC sign-in
+//! session — and carries its [`Role`] and the [`Grant`]s that bound which
 //! experiments it may run against which namespaces. The API builds it at the edge; the
 //! rule that a run may start ([`Caller::may_start`]) lives here so every route that starts
 //! runs applies the same one.
@@ -135,8 +135,7 @@ impl CiJob {
     }
 }
 
-/// Where a caller's identity comes from. (An OIDC subject, for people signing in to the
-/// console, joins these when single sign-on lands.)
+/// Where a caller's identity comes from.
 #[derive(Debug, Clone)]
 pub enum CallerSource {
     /// A `role:token` (or `role/name:token`) line of the tokens file.
@@ -155,6 +154,12 @@ pub enum CallerSource {
     },
     /// `--insecure-no-auth`: everyone is admin.
     NoAuth,
+    /// A person signed in through the OIDC provider (`serve --sso-config`): the session
+    /// cookie's.
+    Oidc {
+        /// Who, as the provider's verified ID token named them.
+        person: crate::application::sso::Person,
+    },
 }
 
 /// A caller the API admitted.
@@ -180,12 +185,13 @@ impl Caller {
     }
 
     /// Who this caller is in the audit log and to the veto: a static token by its name,
-    /// a CI job as `ci_job` with its project, ref and pipeline (from the verified token).
+    /// a person by their OIDC subject (`oidc <sub>`), a CI job as `ci_job` with its project, ref and pipeline (from the verified token).
     pub fn actor(&self) -> Actor {
         match &self.source {
             CallerSource::StaticToken { name } => Actor::token(name.clone()),
             CallerSource::NoAuth => Actor::token("anonymous (auth disabled)"),
             CallerSource::CiJob { job, .. } => job.actor(),
+            CallerSource::Oidc { person } => person.actor(),
         }
     }
 
@@ -194,6 +200,7 @@ impl Caller {
     pub fn name(&self) -> String {
         match &self.source {
             CallerSource::StaticToken { name } => name.clone(),
+            CallerSource::Oidc { person } => person.display.clone(),
             _ => self.actor().name,
         }
     }

@@ -23,3 +23,4 @@ pub mod runs;
 pub mod schedule;
 pub mod schedule_book;
 pub mod settle;
+pub mod sso;

@@ -96,4 +96,6 @@ pub enum ConfigKind {
     Notify,
     /// `serve --id-token-config`: GitLab CI ID tokens' issuer, audience, trust policies.
     IdTokens,
+    /// `serve --sso-config`: people's sign-in: the OIDC provider, client, role map.
+    Sso,
 }

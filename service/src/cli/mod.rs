@@ -125,7 +125,8 @@ faultline serve --insecure-no-auth --listen 127.0.0.1:8080 --state-dir /tmp/fl\n
 faultline serve --tokens-file tokens --gitlab-config gitlab.yaml --experiments examples/native --public-url https://faultline.example.org\n  \
 faultline serve --tokens-file tokens --agent http://10.0.0.5:7150 --agent-token-file agent.token\n  \
 faultline serve --tokens-file tokens --kubernetes --agent-token-file /var/run/faultline/agent-token --kube-qps 100 --kube-burst 200\n  \
-faultline serve --id-token-config id-tokens.yaml   # GitLab CI jobs call with their ID tokens (docs/ci-identity.md)"
+faultline serve --id-token-config id-tokens.yaml   # GitLab CI jobs call with their ID tokens (docs/ci-identity.md)\n  \
+faultline serve --tokens-file tokens --sso-config sso.yaml --public-url https://faultline.example.org   # people sign in through OIDC (docs/sso.md)"
     )]
     Serve(ServeArgs),
     /// Ask a running server to run an experiment; the exit code is the verdict.

@@ -91,6 +91,15 @@ pub struct ServeArgs {
     /// Where runs are stored.
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Sign-in for people (YAML): the OIDC provider (GitLab, Keycloak, ...; its issuer
+    /// URL), this service's client ID and `clientSecretFile`, the scopes, the role map (a
+    /// claim such as `groups` and which values give viewer, operator or admin; highest
+    /// wins, no match is refused) and `sessionTtl` [default: 8h]. Enables /auth/login,
+    /// /auth/callback (register `<public-url>/auth/callback` at the provider) and
+    /// /auth/logout, and a "Sign in with SSO" button in the console; the session cookie
+    /// works beside bearer tokens. docs/sso.md.
+    #[arg(long, value_name = "FILE", env = "FAULTLINE_SSO_CONFIG")]
+    pub sso_config: Option<String>,
 }
 
 impl ServeArgs {
@@ -196,6 +205,7 @@ impl ServeArgs {
                 "--store-lease-ttl",
                 self.store.store_lease_ttl.clone(),
             ),
+            ("ssoConfig", "--sso-config", self.sso_config.clone()),
         ])
         .filter_map(|(k, f, v)| v.map(|v| (k, f, v)))
         .collect()

@@ -11,6 +11,8 @@ pub const GITLAB: &str = include_str!("../../../examples/config/gitlab.yaml");
 pub const NOTIFY: &str = include_str!("../../../examples/config/notify.yaml");
 /// `serve --id-token-config`.
 pub const ID_TOKENS: &str = include_str!("../../../examples/config/id-tokens.yaml");
+/// `serve --sso-config`.
+pub const SSO: &str = include_str!("../../../examples/config/sso.yaml");
 
 /// Prints the example of `kind`.
 pub fn example(kind: ConfigKind) -> u8 {
@@ -21,6 +23,7 @@ pub fn example(kind: ConfigKind) -> u8 {
             ConfigKind::Gitlab => GITLAB,
             ConfigKind::Notify => NOTIFY,
             ConfigKind::IdTokens => ID_TOKENS,
+            ConfigKind::Sso => SSO,
         }
     );
     0
@@ -73,6 +76,24 @@ mod tests {
         // The example sets what a production service needs and resolves as it is.
         assert!(s.tokens_file.is_some() && s.listen.is_some() && s.prometheus_url.is_some());
         s.resolve().unwrap();
+    }
+
+    #[test]
+    fn the_sso_example_is_a_valid_config() {
+        // The secret file cannot exist here: the example read as a public client.
+        let text: String = SSO
+            .lines()
+            .filter(|l| !l.starts_with("clientSecretFile:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let c = faultline::application::sso::SsoConfig::parse(
+            &text,
+            "sso.yaml",
+            std::path::Path::new("/etc/faultline"),
+        )
+        .unwrap();
+        assert_eq!(c.roles.claim, "groups_direct");
+        assert_eq!(c.roles.grants.len(), 3);
     }
 
     /// Every key is in the example, commented out or set, so it documents them all.

@@ -8,6 +8,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use faultline::api::GitlabHooks;
 use faultline::api::id_token::IdTokens;
+use faultline::api::sso::Sso;
+use faultline::application::ports::SessionStore;
+use faultline::application::sso::{MemorySessions, SsoConfig};
 use faultline::api::{Auth, Service, check_bind};
 use faultline::application::ci_identity::IdTokenConfig;
 use faultline::application::engine::inject::Injector;
@@ -45,6 +48,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         ),
         None => None,
     };
+    let sso = match &cfg.sso_config {
+        Some(path) => Some(
+            SsoConfig::load(path).map_err(|e| anyhow::anyhow!("invalid SSO config:\n{e}"))?,
+        ),
+        None => None,
+    };
     let governance = match &args.config {
         Some(path) => {
             Governance::load(path).map_err(|e| anyhow::anyhow!("invalid serve config:\n{e}"))?
@@ -56,6 +65,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         (None, true) => Auth::Disabled,
         // CI jobs call with their ID tokens; no static token is needed.
         (None, false) if id_tokens.is_some() => Auth::Tokens(Vec::new().into()),
+        // People sign in through the OIDC provider; no static token is needed.
+        (None, false) if sso.is_some() => Auth::Tokens(Vec::new().into()),
         (None, false) => bail!(
             "no tokensFile given (--tokens-file, FAULTLINE_TOKENS_FILE or the config file); give one (lines `role:token`), an idTokenConfig, or insecureNoAuth on a loopback address"
         ),
@@ -63,6 +74,11 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
     if id_tokens.is_some() && matches!(auth, Auth::Disabled) {
         bail!(
             "idTokenConfig and insecureNoAuth are both set: without authentication every caller is admin, so ID tokens would bind nothing"
+        );
+    }
+    if sso.is_some() && matches!(auth, Auth::Disabled) {
+        bail!(
+            "ssoConfig and insecureNoAuth are both set: without authentication every caller is admin, so a sign-in would grant nothing"
         );
     }
     check_bind(cfg.listen, &auth)?;
@@ -76,7 +92,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         .context("invalid TLS settings (tlsCert, tlsKey)")?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let config_path = args.config.clone();
-    rt.block_on(serve(&cfg, auth, id_tokens, governance, config_path, tls))?;
+    let identities = Identities { id_tokens, sso };
+    rt.block_on(serve(&cfg, auth, identities, governance, config_path, tls))?;
     Ok(0)
 }
 
@@ -106,14 +123,21 @@ fn settings(args: &ServeArgs) -> anyhow::Result<ServeConfig> {
         .map_err(|e| anyhow::anyhow!("invalid serve settings:\n{}", e.join("\n")))
 }
 
+/// Who may call besides the tokens file: CI jobs by their ID tokens, people through SSO.
+struct Identities {
+    id_tokens: Option<IdTokenConfig>,
+    sso: Option<SsoConfig>,
+}
+
 async fn serve(
     args: &ServeConfig,
     auth: Auth,
-    id_tokens: Option<IdTokenConfig>,
+    identities: Identities,
     governance: Governance,
     config_path: Option<std::path::PathBuf>,
     tls: Option<rustls::ServerConfig>,
 ) -> anyhow::Result<()> {
+    let Identities { id_tokens, sso } = identities;
     let scheme = if tls.is_some() { "https" } else { "http" };
     if matches!(auth, Auth::Disabled) {
         tracing::warn!("serving the API without authentication (--insecure-no-auth)");
@@ -352,6 +376,21 @@ async fn serve(
     let mut console = faultline::api::console::ConsoleSettings::new(args.public_url.as_deref());
     console.grafana_url = args.grafana_url.clone();
     console.grafana_dashboard = args.grafana_dashboard_uid.clone();
+    if let Some(config) = sso {
+        let sessions: Arc<dyn SessionStore> = Arc::new(MemorySessions::default());
+        let sso = Sso::new(config, &public_link, &console.base, sessions)
+            .context("failed to set up SSO")?;
+        tracing::info!(issuer = sso.issuer(), redirect_uri = sso.redirect_uri(), "people sign in through SSO");
+        let sso = Arc::new(sso);
+        let _ = service.state.sso.set(sso.clone());
+        // Discover now, so a wrong issuer shows in the log at start-up; a provider that is
+        // down is asked again at the first sign-in.
+        tokio::spawn(async move {
+            if let Err(e) = sso.provider().await {
+                tracing::warn!(error = %e, "SSO provider not reachable yet; sign-in retries it");
+            }
+        });
+    }
     let _ = service.state.console.set(console);
     let agent_probe = faultline::outputs::agent_health::spawn(
         known_agents,

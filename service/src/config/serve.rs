@@ -129,6 +129,8 @@ layer! {
     store_password_file: PathBuf = "storePasswordFile",
     /// How long a replica's lease on the runs it drives lasts without a heartbeat.
     store_lease_ttl: PositiveDuration = "storeLeaseTtl",
+    /// People's sign-in through an OIDC provider: issuer, client, role map.
+    sso_config: PathBuf = "ssoConfig",
 }
 
 /// Cluster mode settings (`kubernetes: true`).
@@ -207,6 +209,8 @@ pub struct ServeConfig {
     pub agent_tls: Option<ClientTls>,
     /// Where runs are stored.
     pub store: StoreSettings,
+    /// SSO config file (OIDC provider, client, role map); `None`: no sign-in for people.
+    pub sso_config: Option<PathBuf>,
 }
 
 /// Where runs are stored (`store`, `storePasswordFile`, `storeLeaseTtl`).
@@ -420,6 +424,7 @@ impl ServeLayer {
                     .unwrap_or_else(|| "faultline-leader".into()),
             },
             id_token_config: self.id_token_config,
+            sso_config: self.sso_config,
         })
     }
 }

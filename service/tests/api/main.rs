@@ -19,6 +19,7 @@ mod schedule_policy;
 mod schedules;
 mod serve_config;
 mod slow_clients;
+mod sso;
 mod tokens_stay_secret;
 mod until_aborted;
 mod veto;

@@ -106,6 +106,9 @@
     const h = Object.assign({}, extra || {});
     const t = sessionStorage.getItem(TOKEN);
     if (t) h.Authorization = "Bearer " + t;
+    // Signed in by SSO, the session cookie authenticates: the server wants this header on
+    // every request that changes something (another site's page cannot send it).
+    h["X-Faultline-CSRF"] = "1";
     return h;
   }
 
@@ -173,14 +176,15 @@
           (page === "experiment" && a.dataset.nav === "experiments")) a.classList.add("here");
     }
     const out = $("signout");
-    out.addEventListener("click", () => {
+    out.addEventListener("click", async () => {
       sessionStorage.removeItem(TOKEN);
+      if (me && me.auth === "sso") return ssoSignOut();
       location.assign(base + "signin");
     });
     me = await getJson("whoami");
     $("who").textContent = me.name + " · " + me.role;
     body.classList.add("role-" + me.role);
-    out.hidden = me.auth !== "token";
+    out.hidden = me.auth !== "token" && me.auth !== "sso";
     await haltBanner();
     setInterval(() => haltBanner().catch(() => {}), 5000);
     $("stopall-bar").hidden = !me.canStopAll;
@@ -236,8 +240,34 @@
     body.classList.toggle("halted", !!h.engaged);
   }
 
+  // ---- single sign-on (the session cookie; /auth/*) ---------------------------------
+  // Ends the session on the server, then goes where it says: the provider's sign-out
+  // when it offers one, else this sign-in page.
+  async function ssoSignOut() {
+    let next = base + "signin";
+    try {
+      const res = await fetch(base + "auth/logout", {
+        method: "POST", headers: headers(), credentials: "same-origin",
+      });
+      if (res.ok) next = (await res.json()).next || next;
+    } catch (_) { /* the cookie may be gone already: the sign-in page says so */ }
+    location.assign(next);
+  }
+
+  // Shows "Sign in with SSO" when the server has it; goes on when a session exists.
+  async function ssoSignIn() {
+    try {
+      const res = await fetch(base + "auth/config", { credentials: "same-origin" });
+      if (res.ok && (await res.json()).sso) $("sso-box").hidden = false;
+    } catch (_) { return; }
+    if (sessionStorage.getItem(TOKEN)) return;
+    const who = await fetch(base + "api/v1/whoami", { credentials: "same-origin" });
+    if (who.ok && (await who.json()).auth === "sso") location.assign(base);
+  }
+
   // ---- sign in ---------------------------------------------------------------------
   function signin() {
+    ssoSignIn();
     $("signin-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       sessionStorage.setItem(TOKEN, $("token").value.trim());

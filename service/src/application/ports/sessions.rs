@@ -1,0 +1,15 @@
+//! `SessionStore`: where people's sign-in sessions (`application/sso/`) are kept, by
+//! the opaque id their cookie carries. Named apart from the CI tokens' spent-`jti` set:
+//! sessions are people's, and die with sign-out or expiry.
+
+use crate::application::sso::Session;
+
+/// Sessions by id. Implementations key them by a hash of the id, never the id itself.
+pub trait SessionStore: Send + Sync {
+    /// Keeps `session` under `id` (expired ones may be dropped now).
+    fn put_session(&self, id: &str, session: Session, now: i64);
+    /// The session of `id`, unless unknown or expired at `now`.
+    fn session(&self, id: &str, now: i64) -> Option<Session>;
+    /// Ends the session of `id`; the session it was, if any.
+    fn drop_session(&self, id: &str) -> Option<Session>;
+}

@@ -1,0 +1,434 @@
+//! People's sign-in through a REAL OpenID provider (PyPI `oidc-provider-mock`: authlib's
+//! OIDC server, RS256 ID tokens, nonces required) and the real `faultline serve`, over
+//! HTTP on loopback (issue 28). The browser's part is played by a client that follows no
+//! redirect and carries cookies by hand, so each hop is checked: the login redirect's
+//! state, nonce and S256 challenge; the callback's CSRF checks (state bound to the
+//! browser's cookie, one use); the role map (highest wins, no match refused with a page
+//! saying why); the session cookie's flags; the CSRF header on state-changing requests;
+//! the audit actor `oidc <sub>`; logout ending the session server-side; bearer tokens
+//! working beside it all.
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+
+use crate::support::*;
+use faultline_test_support::peers::{OidcProvider, have_oidc_provider, start_oidc_provider};
+use faultline_test_support::{Proc, builder, client};
+use serde_json::{Value, json};
+
+const CLIENT_ID: &str = "faultline-console";
+
+struct Serve {
+    base: String,
+    _proc: Proc,
+}
+
+fn serve(dir: &std::path::Path, provider: &OidcProvider) -> Serve {
+    std::fs::write(dir.join("client-secret"), "console-secret-0123456789\n").unwrap();
+    let cfg = dir.join("sso.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "issuer: {}\nclientId: {CLIENT_ID}\nclientSecretFile: client-secret\nroles:\n  claim: groups\n  viewer: [platform, \"platform/*\"]\n  operator: [platform/sre]\n  admin: [platform/chaos-admins]\nsessionTtl: 1h\n",
+            provider.issuer
+        ),
+    )
+    .unwrap();
+    let tokens = dir.join("tokens");
+    std::fs::write(
+        &tokens,
+        format!("viewer:{VIEWER}\noperator:{OPERATOR}\nadmin:{ADMIN}\n"),
+    )
+    .unwrap();
+    let log = dir.join("serve.log");
+    let mut proc = Proc(
+        Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args(["-vv", "serve", "--listen", "127.0.0.1:0"])
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .arg("--tokens-file")
+            .arg(&tokens)
+            .arg("--sso-config")
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .spawn()
+            .unwrap(),
+    );
+    let port = proc.wait_listening();
+    Serve {
+        base: format!("http://127.0.0.1:{port}"),
+        _proc: proc,
+    }
+}
+
+/// A client that shows every redirect instead of following it.
+fn hop() -> reqwest::Client {
+    builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// The `Set-Cookie` header of `r` setting `name`, whole (value and attributes).
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_string)
+}
+
+/// The value of a `Set-Cookie` line.
+fn value(set_cookie: &str) -> String {
+    set_cookie
+        .split(';')
+        .next()
+        .and_then(|kv| kv.split_once('='))
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("no Location on {}", r.status()))
+        .to_string()
+}
+
+fn query(url: &str) -> HashMap<String, String> {
+    reqwest::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Sets the claims the provider puts in `sub`'s ID token.
+async fn user(provider: &OidcProvider, sub: &str, claims: Value) {
+    let r = client()
+        .put(format!("{}/users/{sub}", provider.issuer))
+        .json(&claims)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204, "the provider took {sub}'s claims");
+}
+
+/// `/auth/login`: (the provider's authorization URL, the `faultline_login` cookie line).
+async fn login(base: &str) -> (String, String) {
+    let r = hop().get(format!("{base}/auth/login")).send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    let cookie = set_cookie(&r, "faultline_login").expect("a login cookie");
+    (location(&r), cookie)
+}
+
+/// The provider's authorization form, posted as `sub`: the callback URL it sends back.
+async fn authorize(authorize_url: &str, sub: &str) -> String {
+    let r = hop()
+        .post(authorize_url)
+        .form(&[("sub", sub)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302, "{}", r.text().await.unwrap_or_default());
+    location(&r)
+}
+
+/// GETs the callback with the `faultline_login` cookie value `state_cookie`.
+async fn callback(url: &str, state_cookie: &str) -> reqwest::Response {
+    hop()
+        .get(url)
+        .header("cookie", format!("faultline_login={state_cookie}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A whole sign-in as `sub`: the callback's answer.
+async fn sign_in(base: &str, sub: &str) -> reqwest::Response {
+    let (to_provider, cookie) = login(base).await;
+    let back = authorize(&to_provider, sub).await;
+    callback(&back, &value(&cookie)).await
+}
+
+/// The session cookie of a sign-in that must succeed.
+async fn session_of(base: &str, sub: &str) -> String {
+    let r = sign_in(base, sub).await;
+    assert_eq!(r.status(), 303, "{sub}: {}", r.text().await.unwrap_or_default());
+    value(&set_cookie(&r, "faultline_session").expect("a session cookie"))
+}
+
+async fn whoami(base: &str, session: &str) -> (u16, Value) {
+    let r = client()
+        .get(format!("{base}/api/v1/whoami"))
+        .header("cookie", format!("faultline_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_acts_by_session_cookie_and_signs_out() {
+    if !have_oidc_provider() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let provider = start_oidc_provider();
+    let s = serve(dir.path(), &provider);
+    let base = s.base.as_str();
+    user(
+        &provider,
+        "alice",
+        json!({"preferred_username": "alice", "email": "alice@example.org", "groups": ["platform/sre", "platform/docs"]}),
+    )
+    .await;
+
+    // The login redirect: to the provider's authorization endpoint with this client, the
+    // registered callback, a fresh state (also in the browser's Lax cookie) and nonce, and
+    // an S256 PKCE challenge; the verifier never leaves the server.
+    let (to_provider, cookie) = login(base).await;
+    assert!(
+        to_provider.starts_with(&format!("{}/oauth2/authorize?", provider.issuer)),
+        "{to_provider}"
+    );
+    let q = query(&to_provider);
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["redirect_uri"], format!("{base}/auth/callback"));
+    assert!(q["scope"].split(' ').any(|s| s == "openid"), "{q:?}");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["code_challenge"].len(), 43, "base64url SHA-256: {q:?}");
+    assert!(q["state"].len() >= 16 && q["nonce"].len() >= 16, "{q:?}");
+    assert!(!q.contains_key("code_verifier"));
+    assert_eq!(value(&cookie), q["state"]);
+    for flag in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/auth/"] {
+        assert!(cookie.contains(flag), "{cookie} lacks {flag}");
+    }
+    let (again, _) = login(base).await;
+    let q2 = query(&again);
+    for k in ["state", "nonce", "code_challenge"] {
+        assert_ne!(q[k], q2[k], "{k} is reused across sign-ins");
+    }
+
+    // The provider signs alice in; the callback makes a session: 303 to the console, the
+    // cookie HttpOnly, Secure, SameSite=Strict, on the public path; the login cookie gone.
+    let back = authorize(&to_provider, "alice").await;
+    let r = callback(&back, &value(&cookie)).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(location(&r), "/");
+    let line = set_cookie(&r, "faultline_session").unwrap();
+    for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/;", "Max-Age=3600"] {
+        assert!(line.contains(flag), "{line} lacks {flag}");
+    }
+    assert!(set_cookie(&r, "faultline_login").unwrap().contains("Max-Age=0"));
+    let session = value(&line);
+    assert!(session.len() >= 40, "an unguessable id: {session}");
+    // The same callback again (a replayed code and state) is refused: one use.
+    let replay = callback(&back, &value(&cookie)).await;
+    assert_eq!(replay.status(), 400);
+
+    // The session answers as alice, operator by her groups, through the same caller
+    // type bearer tokens have.
+    let (status, me) = whoami(base, &session).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(
+        (&me["name"], &me["role"], &me["auth"], &me["canStart"], &me["canResume"]),
+        (&json!("alice"), &json!("operator"), &json!("sso"), &json!(true), &json!(false))
+    );
+    // A forged or absent cookie is 401; a bearer token still works and wins.
+    assert_eq!(whoami(base, "forged-session-id").await.0, 401);
+    let r = client().get(format!("{base}/api/v1/whoami")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = client()
+        .get(format!("{base}/api/v1/whoami"))
+        .bearer_auth(VIEWER)
+        .header("cookie", format!("faultline_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    let me: Value = r.json().await.unwrap();
+    assert_eq!((&me["auth"], &me["role"]), (&json!("token"), &json!("viewer")));
+
+    // A state-changing request by cookie needs the CSRF header: without it 403 and
+    // nothing done; with it the emergency stop is engaged, by `oidc alice`.
+    let stop = |csrf: bool| {
+        let mut r = client()
+            .post(format!("{base}/api/v1/emergency-stop"))
+            .header("cookie", format!("faultline_session={session}"))
+            .json(&json!({"reason": "sso test"}));
+        if csrf {
+            r = r.header("X-Faultline-CSRF", "1");
+        }
+        r.send()
+    };
+    let r = stop(false).await.unwrap();
+    assert_eq!(r.status(), 403);
+    let why: Value = r.json().await.unwrap();
+    assert!(why["error"].as_str().unwrap().contains("X-Faultline-CSRF"), "{why}");
+    let halted: Value = client()
+        .get(format!("{base}/api/v1/emergency-stop"))
+        .bearer_auth(VIEWER)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(halted["engaged"], false, "refused means not engaged");
+    let r = stop(true).await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    let r: Value = client()
+        .get(format!("{base}/api/v1/audit?actor=alice"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = r.to_string();
+    assert!(
+        text.contains("\"emergency-stop.engage\"") && text.contains("\"oidc\""),
+        "the audit log names the person: {text}"
+    );
+    let r = client()
+        .delete(format!("{base}/api/v1/emergency-stop"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Sign-out: needs the CSRF header; drops the session on the server (the old cookie
+    // is 401 after), clears the cookie, and points at the provider's end_session.
+    let out = |csrf: bool| {
+        let mut r = client()
+            .post(format!("{base}/auth/logout"))
+            .header("cookie", format!("faultline_session={session}"));
+        if csrf {
+            r = r.header("X-Faultline-CSRF", "1");
+        }
+        r.send()
+    };
+    assert_eq!(out(false).await.unwrap().status(), 403);
+    assert_eq!(whoami(base, &session).await.0, 200, "still signed in");
+    let r = out(true).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(set_cookie(&r, "faultline_session").unwrap().contains("Max-Age=0"));
+    let bye: Value = r.json().await.unwrap();
+    assert_eq!(bye["signedOut"], true);
+    let next = bye["next"].as_str().unwrap();
+    assert!(
+        next.starts_with(&format!("{}/oauth2/end_session?", provider.issuer)),
+        "{next}"
+    );
+    let nq = query(next);
+    assert_eq!(nq["post_logout_redirect_uri"], format!("{base}/signin"));
+    assert_eq!(nq["id_token_hint"].split('.').count(), 3, "{nq:?}");
+    assert_eq!(whoami(base, &session).await.0, 401, "the session ended server-side");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_come_from_the_claim_and_forged_callbacks_are_refused() {
+    if !have_oidc_provider() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let provider = start_oidc_provider();
+    let s = serve(dir.path(), &provider);
+    let base = s.base.as_str();
+    for (sub, claims) in [
+        ("bob", json!({"preferred_username": "bob", "groups": ["platform/web"]})),
+        ("carol", json!({"preferred_username": "carol", "groups": ["platform", "platform/chaos-admins", "platform/sre"]})),
+        ("mallory", json!({"preferred_username": "mallory", "groups": ["sales", "<b>marketing</b>"]})),
+        ("dave", json!({"preferred_username": "dave"})),
+    ] {
+        user(&provider, sub, claims).await;
+    }
+
+    // The highest matching role wins.
+    for (sub, role, can_start) in [("bob", "viewer", false), ("carol", "admin", true)] {
+        let session = session_of(base, sub).await;
+        let (_, me) = whoami(base, &session).await;
+        assert_eq!((&me["role"], &me["canStart"]), (&json!(role), &json!(can_start)), "{sub}");
+    }
+    // A viewer's session may not start anything (the role, not the CSRF header, refuses).
+    let viewer = session_of(base, "bob").await;
+    let r = client()
+        .post(format!("{base}/api/v1/emergency-stop"))
+        .header("cookie", format!("faultline_session={viewer}"))
+        .header("X-Faultline-CSRF", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let why: Value = r.json().await.unwrap();
+    assert!(why["error"].as_str().unwrap().contains("operator role"), "{why}");
+
+    // No matching group, or no claim at all: refused with a page that says why (the
+    // values escaped), and no session.
+    let r = sign_in(base, "mallory").await;
+    assert_eq!(r.status(), 403);
+    assert!(set_cookie(&r, "faultline_session").is_none());
+    let page = r.text().await.unwrap();
+    assert!(page.contains("`groups` values (sales, &lt;b&gt;marketing&lt;/b&gt;)"), "{page}");
+    assert!(page.contains("You signed in as mallory"), "{page}");
+    let r = sign_in(base, "dave").await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("carries no `groups` claim"));
+
+    // CSRF on the callback: a state other than the one this browser's cookie holds (a
+    // callback another site made the browser open, or a login cookie of another
+    // sign-in), no state at all, or no login cookie: 400, no session.
+    let (to_provider, cookie) = login(base).await;
+    let back = authorize(&to_provider, "carol").await;
+    let state = query(&back)["state"].clone();
+    let forged = back.replace(&state, "forged-state-0123456789");
+    let r = callback(&forged, &value(&cookie)).await;
+    assert_eq!(r.status(), 400);
+    assert!(set_cookie(&r, "faultline_session").is_none());
+    assert!(r.text().await.unwrap().contains("`state` is not the one"));
+    let r = callback(&back, "forged-state-0123456789").await;
+    assert_eq!(r.status(), 400, "the callback's state must be this browser's");
+    let r = hop().get(&back).send().await.unwrap();
+    assert_eq!(r.status(), 400, "no login cookie");
+    let no_state = back.replace(&format!("state={state}"), "x=1");
+    assert_eq!(callback(&no_state, &value(&cookie)).await.status(), 400);
+    // The untouched callback still works: the refusals above consumed nothing.
+    let r = callback(&back, &value(&cookie)).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+
+    // The provider's refusal comes back as an error: shown, no session.
+    let (to_provider, cookie) = login(base).await;
+    let denied = hop()
+        .post(&to_provider)
+        .form(&[("action", "deny")])
+        .send()
+        .await
+        .unwrap();
+    let back = location(&denied);
+    let r = callback(&back, &value(&cookie)).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("access_denied"));
+
+    // Refusals are in the audit log.
+    let audit: Value = client()
+        .get(format!("{base}/api/v1/audit?outcome=refused"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = audit.to_string();
+    assert!(
+        text.contains("GET /auth/callback") && text.contains("\"mallory\"") && text.contains("access_denied"),
+        "{text}"
+    );
+}
