@@ -66,6 +66,9 @@ if [ "$install" = 1 ]; then
     apt_install chromium chromium-driver
     python3 -c 'import selenium' 2>/dev/null || pip install --quiet selenium \
         || pip install --quiet --break-system-packages selenium
+    # A real OIDC provider for the sign-in tests (browser tier and service/tests/api/sso.rs).
+    python3 -c 'import oidc_provider_mock' 2>/dev/null || pip install --quiet oidc-provider-mock==0.3.4 \
+        || pip install --quiet --break-system-packages oidc-provider-mock==0.3.4
 fi
 
 # Counts `cargo test` results from a log: sums every "test result:" line.

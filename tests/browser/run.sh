@@ -21,4 +21,9 @@ if [ "$(id -u)" != 0 ]; then
     exit 0
 fi
 cargo build --quiet -p faultline --bin faultline || { echo "BROWSER-RESULT build FAIL cargo build -p faultline"; exit 1; }
-exec python3 tests/browser/console_test.py --binary "$target/debug/faultline" "$@"
+python3 tests/browser/console_test.py --binary "$target/debug/faultline" "$@"
+console=$?
+# Signing in through a real OIDC provider (oidc-provider-mock, PyPI).
+python3 tests/browser/sso_test.py --binary "$target/debug/faultline"
+sso=$?
+[ "$console" = 0 ] && [ "$sso" = 0 ]
