@@ -9,16 +9,16 @@ use anyhow::{Context, bail};
 use faultline::api::GitlabHooks;
 use faultline::api::id_token::IdTokens;
 use faultline::api::sso::Sso;
-use faultline::application::ports::SessionStore;
-use faultline::application::sso::{MemorySessions, SsoConfig};
 use faultline::api::{Auth, Service, check_bind};
 use faultline::application::ci_identity::IdTokenConfig;
 use faultline::application::engine::inject::Injector;
 use faultline::application::engine::runner::{Outcome, RunOptions, confirm_recovered};
 use faultline::application::gitlab_trigger::GitlabConfig;
+use faultline::application::ports::SessionStore;
 use faultline::application::ports::{Outbox, PlanPreviews, RunStore, Storage};
 use faultline::application::probes::PrometheusClient;
 use faultline::application::runs::wait_for_signal;
+use faultline::application::sso::{MemorySessions, SsoConfig};
 use faultline::gitlab::{GitlabClient, GitlabObserver};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
 use faultline::outputs::agent_health::KnownAgents;
@@ -49,9 +49,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         None => None,
     };
     let sso = match &cfg.sso_config {
-        Some(path) => Some(
-            SsoConfig::load(path).map_err(|e| anyhow::anyhow!("invalid SSO config:\n{e}"))?,
-        ),
+        Some(path) => {
+            Some(SsoConfig::load(path).map_err(|e| anyhow::anyhow!("invalid SSO config:\n{e}"))?)
+        }
         None => None,
     };
     let governance = match &args.config {
@@ -175,7 +175,12 @@ async fn serve(
     let public = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("{scheme}://{}", args.listen));
+        // The bound address, not the asked one: `--listen 127.0.0.1:0` gets a real port,
+        // which links and the SSO redirect URI must carry.
+        .unwrap_or_else(|| {
+            let at = listener.local_addr().unwrap_or(args.listen);
+            format!("{scheme}://{at}")
+        });
     let public = public.trim_end_matches('/').to_string();
     let public_link = public.clone();
     let grafana = crate::cmd::run::grafana_observer(
@@ -380,7 +385,11 @@ async fn serve(
         let sessions: Arc<dyn SessionStore> = Arc::new(MemorySessions::default());
         let sso = Sso::new(config, &public_link, &console.base, sessions)
             .context("failed to set up SSO")?;
-        tracing::info!(issuer = sso.issuer(), redirect_uri = sso.redirect_uri(), "people sign in through SSO");
+        tracing::info!(
+            issuer = sso.issuer(),
+            redirect_uri = sso.redirect_uri(),
+            "people sign in through SSO"
+        );
         let sso = Arc::new(sso);
         let _ = service.state.sso.set(sso.clone());
         // Discover now, so a wrong issuer shows in the log at start-up; a provider that is

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 
 use crate::support::*;
 use faultline_test_support::peers::{OidcProvider, have_oidc_provider, start_oidc_provider};
-use faultline_test_support::{Proc, builder, client};
+use faultline_test_support::{Proc, client};
 use serde_json::{Value, json};
 
 const CLIENT_ID: &str = "faultline-console";
@@ -64,7 +64,7 @@ fn serve(dir: &std::path::Path, provider: &OidcProvider) -> Serve {
 
 /// A client that shows every redirect instead of following it.
 fn hop() -> reqwest::Client {
-    builder()
+    faultline_exporter::tls_provider::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(30))
         .build()
@@ -120,7 +120,11 @@ async fn user(provider: &OidcProvider, sub: &str, claims: Value) {
 
 /// `/auth/login`: (the provider's authorization URL, the `faultline_login` cookie line).
 async fn login(base: &str) -> (String, String) {
-    let r = hop().get(format!("{base}/auth/login")).send().await.unwrap();
+    let r = hop()
+        .get(format!("{base}/auth/login"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 302);
     let cookie = set_cookie(&r, "faultline_login").expect("a login cookie");
     (location(&r), cookie)
@@ -130,7 +134,9 @@ async fn login(base: &str) -> (String, String) {
 async fn authorize(authorize_url: &str, sub: &str) -> String {
     let r = hop()
         .post(authorize_url)
-        .form(&[("sub", sub)])
+        .header("content-type", "application/x-www-form-urlencoded")
+        // The subjects here are plain words: nothing to escape.
+        .body(format!("sub={sub}"))
         .send()
         .await
         .unwrap();
@@ -158,7 +164,12 @@ async fn sign_in(base: &str, sub: &str) -> reqwest::Response {
 /// The session cookie of a sign-in that must succeed.
 async fn session_of(base: &str, sub: &str) -> String {
     let r = sign_in(base, sub).await;
-    assert_eq!(r.status(), 303, "{sub}: {}", r.text().await.unwrap_or_default());
+    assert_eq!(
+        r.status(),
+        303,
+        "{sub}: {}",
+        r.text().await.unwrap_or_default()
+    );
     value(&set_cookie(&r, "faultline_session").expect("a session cookie"))
 }
 
@@ -222,10 +233,20 @@ async fn a_person_signs_in_acts_by_session_cookie_and_signs_out() {
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
     assert_eq!(location(&r), "/");
     let line = set_cookie(&r, "faultline_session").unwrap();
-    for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/;", "Max-Age=3600"] {
+    for flag in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/;",
+        "Max-Age=3600",
+    ] {
         assert!(line.contains(flag), "{line} lacks {flag}");
     }
-    assert!(set_cookie(&r, "faultline_login").unwrap().contains("Max-Age=0"));
+    assert!(
+        set_cookie(&r, "faultline_login")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     let session = value(&line);
     assert!(session.len() >= 40, "an unguessable id: {session}");
     // The same callback again (a replayed code and state) is refused: one use.
@@ -237,12 +258,28 @@ async fn a_person_signs_in_acts_by_session_cookie_and_signs_out() {
     let (status, me) = whoami(base, &session).await;
     assert_eq!(status, 200, "{me}");
     assert_eq!(
-        (&me["name"], &me["role"], &me["auth"], &me["canStart"], &me["canResume"]),
-        (&json!("alice"), &json!("operator"), &json!("sso"), &json!(true), &json!(false))
+        (
+            &me["name"],
+            &me["role"],
+            &me["auth"],
+            &me["canStart"],
+            &me["canResume"]
+        ),
+        (
+            &json!("alice"),
+            &json!("operator"),
+            &json!("sso"),
+            &json!(true),
+            &json!(false)
+        )
     );
     // A forged or absent cookie is 401; a bearer token still works and wins.
     assert_eq!(whoami(base, "forged-session-id").await.0, 401);
-    let r = client().get(format!("{base}/api/v1/whoami")).send().await.unwrap();
+    let r = client()
+        .get(format!("{base}/api/v1/whoami"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let r = client()
         .get(format!("{base}/api/v1/whoami"))
@@ -252,7 +289,10 @@ async fn a_person_signs_in_acts_by_session_cookie_and_signs_out() {
         .await
         .unwrap();
     let me: Value = r.json().await.unwrap();
-    assert_eq!((&me["auth"], &me["role"]), (&json!("token"), &json!("viewer")));
+    assert_eq!(
+        (&me["auth"], &me["role"]),
+        (&json!("token"), &json!("viewer"))
+    );
 
     // A state-changing request by cookie needs the CSRF header: without it 403 and
     // nothing done; with it the emergency stop is engaged, by `oidc alice`.
@@ -269,7 +309,10 @@ async fn a_person_signs_in_acts_by_session_cookie_and_signs_out() {
     let r = stop(false).await.unwrap();
     assert_eq!(r.status(), 403);
     let why: Value = r.json().await.unwrap();
-    assert!(why["error"].as_str().unwrap().contains("X-Faultline-CSRF"), "{why}");
+    assert!(
+        why["error"].as_str().unwrap().contains("X-Faultline-CSRF"),
+        "{why}"
+    );
     let halted: Value = client()
         .get(format!("{base}/api/v1/emergency-stop"))
         .bearer_auth(VIEWER)
@@ -319,7 +362,11 @@ async fn a_person_signs_in_acts_by_session_cookie_and_signs_out() {
     assert_eq!(whoami(base, &session).await.0, 200, "still signed in");
     let r = out(true).await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(set_cookie(&r, "faultline_session").unwrap().contains("Max-Age=0"));
+    assert!(
+        set_cookie(&r, "faultline_session")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     let bye: Value = r.json().await.unwrap();
     assert_eq!(bye["signedOut"], true);
     let next = bye["next"].as_str().unwrap();
@@ -330,7 +377,11 @@ async fn a_person_signs_in_acts_by_session_cookie_and_signs_out() {
     let nq = query(next);
     assert_eq!(nq["post_logout_redirect_uri"], format!("{base}/signin"));
     assert_eq!(nq["id_token_hint"].split('.').count(), 3, "{nq:?}");
-    assert_eq!(whoami(base, &session).await.0, 401, "the session ended server-side");
+    assert_eq!(
+        whoami(base, &session).await.0,
+        401,
+        "the session ended server-side"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,9 +394,18 @@ async fn roles_come_from_the_claim_and_forged_callbacks_are_refused() {
     let s = serve(dir.path(), &provider);
     let base = s.base.as_str();
     for (sub, claims) in [
-        ("bob", json!({"preferred_username": "bob", "groups": ["platform/web"]})),
-        ("carol", json!({"preferred_username": "carol", "groups": ["platform", "platform/chaos-admins", "platform/sre"]})),
-        ("mallory", json!({"preferred_username": "mallory", "groups": ["sales", "<b>marketing</b>"]})),
+        (
+            "bob",
+            json!({"preferred_username": "bob", "groups": ["platform/web"]}),
+        ),
+        (
+            "carol",
+            json!({"preferred_username": "carol", "groups": ["platform", "platform/chaos-admins", "platform/sre"]}),
+        ),
+        (
+            "mallory",
+            json!({"preferred_username": "mallory", "groups": ["sales", "<b>marketing</b>"]}),
+        ),
         ("dave", json!({"preferred_username": "dave"})),
     ] {
         user(&provider, sub, claims).await;
@@ -355,7 +415,11 @@ async fn roles_come_from_the_claim_and_forged_callbacks_are_refused() {
     for (sub, role, can_start) in [("bob", "viewer", false), ("carol", "admin", true)] {
         let session = session_of(base, sub).await;
         let (_, me) = whoami(base, &session).await;
-        assert_eq!((&me["role"], &me["canStart"]), (&json!(role), &json!(can_start)), "{sub}");
+        assert_eq!(
+            (&me["role"], &me["canStart"]),
+            (&json!(role), &json!(can_start)),
+            "{sub}"
+        );
     }
     // A viewer's session may not start anything (the role, not the CSRF header, refuses).
     let viewer = session_of(base, "bob").await;
@@ -368,7 +432,10 @@ async fn roles_come_from_the_claim_and_forged_callbacks_are_refused() {
         .unwrap();
     assert_eq!(r.status(), 403);
     let why: Value = r.json().await.unwrap();
-    assert!(why["error"].as_str().unwrap().contains("operator role"), "{why}");
+    assert!(
+        why["error"].as_str().unwrap().contains("operator role"),
+        "{why}"
+    );
 
     // No matching group, or no claim at all: refused with a page that says why (the
     // values escaped), and no session.
@@ -376,11 +443,19 @@ async fn roles_come_from_the_claim_and_forged_callbacks_are_refused() {
     assert_eq!(r.status(), 403);
     assert!(set_cookie(&r, "faultline_session").is_none());
     let page = r.text().await.unwrap();
-    assert!(page.contains("`groups` values (sales, &lt;b&gt;marketing&lt;/b&gt;)"), "{page}");
+    assert!(
+        page.contains("`groups` values (sales, &lt;b&gt;marketing&lt;/b&gt;)"),
+        "{page}"
+    );
     assert!(page.contains("You signed in as mallory"), "{page}");
     let r = sign_in(base, "dave").await;
     assert_eq!(r.status(), 403);
-    assert!(r.text().await.unwrap().contains("carries no `groups` claim"));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("carries no `groups` claim")
+    );
 
     // CSRF on the callback: a state other than the one this browser's cookie holds (a
     // callback another site made the browser open, or a login cookie of another
@@ -394,7 +469,11 @@ async fn roles_come_from_the_claim_and_forged_callbacks_are_refused() {
     assert!(set_cookie(&r, "faultline_session").is_none());
     assert!(r.text().await.unwrap().contains("`state` is not the one"));
     let r = callback(&back, "forged-state-0123456789").await;
-    assert_eq!(r.status(), 400, "the callback's state must be this browser's");
+    assert_eq!(
+        r.status(),
+        400,
+        "the callback's state must be this browser's"
+    );
     let r = hop().get(&back).send().await.unwrap();
     assert_eq!(r.status(), 400, "no login cookie");
     let no_state = back.replace(&format!("state={state}"), "x=1");
@@ -407,7 +486,8 @@ async fn roles_come_from_the_claim_and_forged_callbacks_are_refused() {
     let (to_provider, cookie) = login(base).await;
     let denied = hop()
         .post(&to_provider)
-        .form(&[("action", "deny")])
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("action=deny")
         .send()
         .await
         .unwrap();
@@ -428,7 +508,9 @@ async fn roles_come_from_the_claim_and_forged_callbacks_are_refused() {
         .unwrap();
     let text = audit.to_string();
     assert!(
-        text.contains("GET /auth/callback") && text.contains("\"mallory\"") && text.contains("access_denied"),
+        text.contains("GET /auth/callback")
+            && text.contains("\"mallory\"")
+            && text.contains("access_denied"),
         "{text}"
     );
 }

@@ -65,7 +65,13 @@ mod tests {
     #[test]
     fn the_session_cookie_carries_every_flag() {
         let c = session("x", "/chaos/", 60);
-        for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/chaos/", "Max-Age=60"] {
+        for flag in [
+            "HttpOnly",
+            "Secure",
+            "SameSite=Strict",
+            "Path=/chaos/",
+            "Max-Age=60",
+        ] {
             assert!(c.contains(flag), "{c} lacks {flag}");
         }
         assert!(clear(SESSION, "/").contains("Max-Age=0"));

@@ -47,7 +47,12 @@ mod tests {
 
     #[test]
     fn words_from_outside_are_escaped() {
-        let r = refused(StatusCode::FORBIDDEN, "No role", "<img src=x onerror=alert(1)>", "/");
+        let r = refused(
+            StatusCode::FORBIDDEN,
+            "No role",
+            "<img src=x onerror=alert(1)>",
+            "/",
+        );
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         let body = actix_web::body::to_bytes(r.into_body());
         let body = futures::executor::block_on(body).unwrap();

@@ -72,7 +72,13 @@ mod tests {
             PkceCodeVerifier::new("v".repeat(43)),
         );
         assert!(p.take("t").is_none());
-        assert_eq!(p.take("s").map(|p| p.nonce.secret().clone()).as_deref(), Some("n"));
-        assert!(p.take("s").is_none(), "a second callback with the same state");
+        assert_eq!(
+            p.take("s").map(|p| p.nonce.secret().clone()).as_deref(),
+            Some("n")
+        );
+        assert!(
+            p.take("s").is_none(),
+            "a second callback with the same state"
+        );
     }
 }

@@ -5,11 +5,10 @@
 
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
-    CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType,
-    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
-    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreRevocableToken,
-    CoreRevocationErrorResponse, CoreSubjectIdentifierType, CoreTokenIntrospectionResponse,
-    CoreTokenType,
+    CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreSubjectIdentifierType, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
     AccessTokenHash, AdditionalClaims, AdditionalProviderMetadata, AuthorizationCode, Client,
@@ -167,12 +166,13 @@ impl Provider {
             what: "issuer",
             why: e.to_string(),
         })?;
-        let metadata = Metadata::discover_async(issuer, http)
-            .await
-            .map_err(|e| ProviderError::Discovery {
-                issuer: config.issuer.clone(),
-                why: chain(&e),
-            })?;
+        let metadata =
+            Metadata::discover_async(issuer, http)
+                .await
+                .map_err(|e| ProviderError::Discovery {
+                    issuer: config.issuer.clone(),
+                    why: chain(&e),
+                })?;
         let end_session = metadata.additional_metadata().end_session_endpoint.clone();
         let redirect = RedirectUrl::new(redirect.to_string()).map_err(|e| ProviderError::Url {
             what: "redirect",

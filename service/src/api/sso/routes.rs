@@ -144,10 +144,7 @@ async fn callback(
         ));
     };
     let Some(code) = q.code else {
-        return Ok(bad(
-            "Sign-in refused",
-            "the callback carries no `code`",
-        ));
+        return Ok(bad("Sign-in refused", "the callback carries no `code`"));
     };
     let provider = match sso.provider().await {
         Ok(p) => p,
@@ -206,7 +203,9 @@ async fn callback(
     let ttl = sso.config.session_ttl.as_secs();
     // 32 random bytes (the OS-seeded CSPRNG behind oauth2's state), base64url: the
     // session id is as unguessable as the state itself.
-    let id = openidconnect::CsrfToken::new_random_len(32).secret().clone();
+    let id = openidconnect::CsrfToken::new_random_len(32)
+        .secret()
+        .clone();
     tracing::info!(subject = %person.subject, name = %person.display, role = role.as_str(), "signed in through SSO");
     sso.sessions.put_session(
         &id,

@@ -176,7 +176,11 @@ fn secret_file(w: &mut Walk<'_>, v: &Node, base: &Path) -> Option<String> {
     match std::fs::read_to_string(&path) {
         Ok(s) if !s.trim().is_empty() => Some(s.trim_end().to_string()),
         Ok(_) => {
-            w.err(v, "clientSecretFile", format!("{} is empty", path.display()));
+            w.err(
+                v,
+                "clientSecretFile",
+                format!("{} is empty", path.display()),
+            );
             None
         }
         Err(e) => {
@@ -273,6 +277,9 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("clientSecretFile") && e.contains("/nonexistent/nope"), "{e}");
+        assert!(
+            e.contains("clientSecretFile") && e.contains("/nonexistent/nope"),
+            "{e}"
+        );
     }
 }

@@ -121,14 +121,21 @@ mod tests {
         let e = m
             .role_of(&claims(serde_json::json!({"groups": ["sales"]})))
             .unwrap_err();
-        assert_eq!(e.to_string(), "none of your `groups` values (sales) is mapped to a role on this server");
-        let e = m.role_of(&claims(serde_json::json!({"email": "a@b"}))).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "none of your `groups` values (sales) is mapped to a role on this server"
+        );
+        let e = m
+            .role_of(&claims(serde_json::json!({"email": "a@b"})))
+            .unwrap_err();
         assert!(matches!(e, RoleRefusal::NoClaim { .. }), "{e}");
         let e = m
             .role_of(&claims(serde_json::json!({"groups": {"platform": true}})))
             .unwrap_err();
         assert!(matches!(e, RoleRefusal::NoClaim { .. }), "{e}");
-        let e = m.role_of(&claims(serde_json::json!({"groups": []}))).unwrap_err();
+        let e = m
+            .role_of(&claims(serde_json::json!({"groups": []})))
+            .unwrap_err();
         assert!(e.to_string().contains("(none)"), "{e}");
     }
 }
