@@ -6,7 +6,7 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     super::webhooks::configure(cfg);
     super::alertmanager::configure(cfg);
     // People's sign-in (/auth/*), beside the console under the same public path.
-    super::sso::configure(cfg);
+    super::sso::routes::configure(cfg);
     cfg.service(
         actix_web::web::scope("/api/v1")
             .configure(super::runs::configure)

@@ -158,7 +158,7 @@ pub enum CallerSource {
     /// cookie's.
     Oidc {
         /// Who, as the provider's verified ID token named them.
-        person: crate::application::sso::Person,
+        person: crate::application::sso::person::Person,
     },
 }
 

@@ -249,6 +249,7 @@ mod tests {
             "--store=1",
             "--store-password-file=1",
             "--store-lease-ttl=1",
+            "--sso-config=1",
         ])
         .unwrap();
         let given = s.given();

@@ -28,8 +28,6 @@ use crate::application::ports::SessionStore;
 use crate::application::sso::{RoleMap, SsoConfig};
 use crate::domain::{Actor, ActorKind};
 
-pub use routes::configure;
-
 /// The header a state-changing request signed in by session cookie must carry (any
 /// value). A page of another site cannot send a custom header to this origin without a
 /// CORS preflight, which the service never grants; with `SameSite=Strict` on the cookie

@@ -2,7 +2,7 @@
 //! the opaque id their cookie carries. Named apart from the CI tokens' spent-`jti` set:
 //! sessions are people's, and die with sign-out or expiry.
 
-use crate::application::sso::Session;
+use crate::application::sso::session::Session;
 
 /// Sessions by id. Implementations key them by a hash of the id, never the id itself.
 pub trait SessionStore: Send + Sync {

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::session::Session;
-use crate::application::ports::SessionStore;
+use crate::application::ports::sessions::SessionStore;
 
 /// Most sessions held at once; the oldest-expiring go first beyond it, so a flood of
 /// sign-ins cannot grow memory without bound.
@@ -57,7 +57,7 @@ impl SessionStore for MemorySessions {
 mod tests {
     use super::*;
     use crate::application::identity::Role;
-    use crate::application::sso::Person;
+    use crate::application::sso::person::Person;
 
     fn session(expires: i64) -> Session {
         Session {

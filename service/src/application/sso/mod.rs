@@ -8,10 +8,12 @@
 
 pub mod config;
 pub mod memory;
+pub mod person;
 pub mod roles;
 pub mod session;
 
 pub use config::SsoConfig;
 pub use memory::MemorySessions;
+pub use person::Person;
 pub use roles::{RoleMap, RoleRefusal};
-pub use session::{Person, Session};
+pub use session::Session;

@@ -50,7 +50,7 @@ impl RoleMap {
             }
         };
         let mut grants: Vec<&(Role, Vec<Glob>)> = self.grants.iter().collect();
-        grants.sort_by(|a, b| b.0.cmp(&a.0));
+        grants.sort_by_key(|g| std::cmp::Reverse(g.0));
         for (role, patterns) in grants {
             if values.iter().any(|v| patterns.iter().any(|p| p.matches(v))) {
                 return Ok(*role);

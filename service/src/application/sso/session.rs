@@ -1,31 +1,7 @@
-//! A signed-in person and their session: what the session cookie stands for.
+//! A signed-in person's session: what the session cookie stands for.
 
+use super::person::Person;
 use crate::application::identity::Role;
-use crate::domain::{Actor, ActorKind};
-
-/// A person, as the provider's verified ID token names them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Person {
-    /// `sub`: stable and unique at the provider; the audit log's name (`oidc <sub>`).
-    pub subject: String,
-    /// `preferred_username`, else `email`, else the subject: what the console shows.
-    pub display: String,
-    /// `email`, when the provider sent it.
-    pub email: Option<String>,
-}
-
-impl Person {
-    /// Who this person is in the audit log and to the veto: `oidc` and their subject.
-    pub fn actor(&self) -> Actor {
-        Actor {
-            kind: ActorKind::Oidc,
-            name: self.subject.clone(),
-            project: None,
-            git_ref: None,
-            pipeline: None,
-        }
-    }
-}
 
 /// One signed-in browser.
 #[derive(Debug, Clone, PartialEq, Eq)]
