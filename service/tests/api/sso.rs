@@ -514,3 +514,48 @@ async fn roles_come_from_the_claim_and_forged_callbacks_are_refused() {
         "{text}"
     );
 }
+
+#[test]
+fn a_bad_sso_config_stops_the_start_naming_the_field_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("sso.yaml");
+    let start = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--sso-config"])
+            .arg(&cfg)
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    std::fs::write(
+        &cfg,
+        "issuer: https://gitlab.example.org\nclientId: app\nclientSecret: inline-secret\nroles:\n  claim: groups\n  owner: [x]\n",
+    )
+    .unwrap();
+    let (code, err) = start(&[]);
+    assert_ne!(code, Some(0), "{err}");
+    for want in ["sso.yaml:3", "clientSecret", "sso.yaml:6", "roles.owner"] {
+        assert!(err.contains(want), "{want} missing in:\n{err}");
+    }
+    assert!(!err.contains("inline-secret"), "the secret echoed:\n{err}");
+    assert!(
+        !dir.path().join("state").exists(),
+        "a refused start created its state"
+    );
+    // Without authentication everyone is admin: a sign-in would grant nothing.
+    std::fs::write(
+        &cfg,
+        "issuer: https://gitlab.example.org\nclientId: app\nroles: {claim: groups, admin: [x]}\n",
+    )
+    .unwrap();
+    let (code, err) = start(&["--insecure-no-auth"]);
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("ssoConfig and insecureNoAuth"), "{err}");
+}
