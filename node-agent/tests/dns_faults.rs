@@ -6,8 +6,7 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpStream, UdpSocket};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use faultline_agent::Recovered;
@@ -16,7 +15,7 @@ use faultline_agent::faults::{Family, Fault};
 use faultline_spec::NodeFault;
 use faultline_spec::fault::{DnsAnswer, DnsDelay, DnsError, DnsSpoof, DnsType};
 use faultline_spec::{Duration as SpecDuration, Percent};
-use faultline_test_support::{NetnsPair, ResolvConf, UdpResponder, in_netns, sh};
+use faultline_test_support::{NetnsPair, ResolvConf, UdpResponder, dns, sh};
 use support::netns_record;
 
 /// What the upstream answers every A query with.
@@ -38,39 +37,12 @@ fn upstream(pair: &NetnsPair) -> UdpResponder {
 
 /// A query from a to b's address over UDP: the response, `None` after 1 s of silence.
 async fn ask_udp(pair: &NetnsPair, name: &str) -> Option<Vec<u8>> {
-    let (path, q) = (pair.a_path(), wire::query(0x4242, name, 1));
-    tokio::task::spawn_blocking(move || {
-        let sock = in_netns(&path, || UdpSocket::bind("0.0.0.0:0")).unwrap();
-        sock.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-        sock.send_to(&q, "10.77.0.2:53").unwrap();
-        let mut buf = [0u8; 512];
-        let n = sock.recv(&mut buf).ok()?;
-        Some(buf[..n].to_vec())
-    })
-    .await
-    .unwrap()
+    dns::ask_udp(&pair.a_path(), "10.77.0.2:53", wire::query(0x4242, name, 1)).await
 }
 
 /// The same over TCP (b runs no TCP server: only the redirect can answer).
 async fn ask_tcp(pair: &NetnsPair, name: &str) -> Option<Vec<u8>> {
-    let (path, q) = (pair.a_path(), wire::query(0x4343, name, 1));
-    tokio::task::spawn_blocking(move || {
-        let mut conn = in_netns(&path, || {
-            TcpStream::connect_timeout(&"10.77.0.2:53".parse().unwrap(), Duration::from_secs(1))
-        })
-        .ok()?;
-        conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        let mut out = (q.len() as u16).to_be_bytes().to_vec();
-        out.extend_from_slice(&q);
-        conn.write_all(&out).ok()?;
-        let mut len = [0u8; 2];
-        conn.read_exact(&mut len).ok()?;
-        let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        conn.read_exact(&mut msg).ok()?;
-        Some(msg)
-    })
-    .await
-    .unwrap()
+    dns::ask_tcp(&pair.a_path(), "10.77.0.2:53", wire::query(0x4343, name, 1)).await
 }
 
 fn dns_error(answer: DnsAnswer) -> NodeFault {

@@ -6,16 +6,14 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
-use std::time::Duration;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use faultline_agent::Recovered;
 use faultline_agent::dnsproxy::wire;
 use faultline_agent::faults::{Family, Fault};
 use faultline_spec::NodeFault;
 use faultline_spec::fault::{DnsAnswer, DnsError, DnsSpoof};
-use faultline_test_support::{NetnsPair, ResolvConf, UdpResponder, in_netns, sh};
+use faultline_test_support::{NetnsPair, ResolvConf, UdpResponder, dns, sh};
 use support::netns_record;
 
 /// What the upstream answers A and AAAA queries with.
@@ -48,46 +46,12 @@ fn upstream(pair: &NetnsPair) -> UdpResponder {
 
 /// A query of `qtype` from a to `server` over UDP: the response, `None` after 1 s.
 async fn ask_udp(pair: &NetnsPair, server: &str, name: &str, qtype: u16) -> Option<Vec<u8>> {
-    let (path, q) = (pair.a_path(), wire::query(0x6666, name, qtype));
-    let server: SocketAddr = server.parse().unwrap();
-    tokio::task::spawn_blocking(move || {
-        let any = if server.is_ipv6() {
-            "[::]:0"
-        } else {
-            "0.0.0.0:0"
-        };
-        let sock = in_netns(&path, move || UdpSocket::bind(any)).unwrap();
-        sock.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-        sock.send_to(&q, server).unwrap();
-        let mut buf = [0u8; 512];
-        let n = sock.recv(&mut buf).ok()?;
-        Some(buf[..n].to_vec())
-    })
-    .await
-    .unwrap()
+    dns::ask_udp(&pair.a_path(), server, wire::query(0x6666, name, qtype)).await
 }
 
 /// The same over TCP (b runs no TCP server: only the redirect can answer).
 async fn ask_tcp(pair: &NetnsPair, server: &str, name: &str, qtype: u16) -> Option<Vec<u8>> {
-    let (path, q) = (pair.a_path(), wire::query(0x6767, name, qtype));
-    let server: SocketAddr = server.parse().unwrap();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = in_netns(&path, move || {
-            TcpStream::connect_timeout(&server, Duration::from_secs(1))
-        })
-        .ok()?;
-        conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        let mut out = (q.len() as u16).to_be_bytes().to_vec();
-        out.extend_from_slice(&q);
-        conn.write_all(&out).ok()?;
-        let mut len = [0u8; 2];
-        conn.read_exact(&mut len).ok()?;
-        let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        conn.read_exact(&mut msg).ok()?;
-        Some(msg)
-    })
-    .await
-    .unwrap()
+    dns::ask_tcp(&pair.a_path(), server, wire::query(0x6767, name, qtype)).await
 }
 
 fn tables(pair: &NetnsPair) -> String {

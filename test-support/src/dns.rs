@@ -1,12 +1,14 @@
 //! A test resolver inside a network namespace: a UDP responder on the nameserver's
 //! addresses and the `resolv.conf` that names it, each removed on drop, so the DNS tests
-//! and the DNS bench set up the same resolver path.
+//! and the DNS bench set up the same resolver path; and a client's one query over UDP or
+//! TCP from another namespace.
 //!
-//! The responder does not parse DNS: this crate depends on no workspace crate, so each
+//! Neither side parses DNS: this crate depends on no workspace crate, so each
 //! caller hands it the answer it wants (built with the agent's `dnsproxy::wire`, or the
 //! query echoed back).
 
-use std::net::UdpSocket;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +16,56 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::net::in_netns;
+
+/// Sends `query` from the namespace at `netns` to `server` over UDP: the response, `None`
+/// after 1 s of silence.
+pub async fn ask_udp(netns: &Path, server: &str, query: Vec<u8>) -> Option<Vec<u8>> {
+    let (path, server) = (netns.to_path_buf(), parse(server));
+    tokio::task::spawn_blocking(move || {
+        let any = if server.is_ipv6() {
+            "[::]:0"
+        } else {
+            "0.0.0.0:0"
+        };
+        let sock = in_netns(&path, move || UdpSocket::bind(any)).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        sock.send_to(&query, server).unwrap();
+        let mut buf = [0u8; 512];
+        let n = sock.recv(&mut buf).ok()?;
+        Some(buf[..n].to_vec())
+    })
+    .await
+    .unwrap()
+}
+
+/// The same over TCP (two-byte length prefix each way); `None` when the connection is
+/// refused or no answer comes within 2 s.
+pub async fn ask_tcp(netns: &Path, server: &str, query: Vec<u8>) -> Option<Vec<u8>> {
+    let (path, server) = (netns.to_path_buf(), parse(server));
+    tokio::task::spawn_blocking(move || {
+        let mut conn = in_netns(&path, move || {
+            TcpStream::connect_timeout(&server, Duration::from_secs(1))
+        })
+        .ok()?;
+        conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut out = (query.len() as u16).to_be_bytes().to_vec();
+        out.extend_from_slice(&query);
+        conn.write_all(&out).ok()?;
+        let mut len = [0u8; 2];
+        conn.read_exact(&mut len).ok()?;
+        let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        conn.read_exact(&mut msg).ok()?;
+        Some(msg)
+    })
+    .await
+    .unwrap()
+}
+
+fn parse(server: &str) -> SocketAddr {
+    server
+        .parse()
+        .unwrap_or_else(|e| panic!("`{server}` is not an address:port: {e}"))
+}
 
 /// How the responder answers one datagram: it writes the reply into the (cleared) buffer
 /// it is given, and nothing is sent when it leaves the buffer empty. The buffer is kept
