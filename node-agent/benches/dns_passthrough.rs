@@ -17,7 +17,7 @@ mod support;
 
 use std::net::UdpSocket;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use faultline_agent::Recovered;
@@ -26,53 +26,22 @@ use faultline_agent::faults::{Family, Fault, FaultRecord};
 use faultline_spec::NodeFault;
 use faultline_spec::fault::{DnsAnswer, DnsError};
 use faultline_test_support::bench::report;
-use faultline_test_support::{NetnsPair, in_netns, sh};
+use faultline_test_support::{NetnsPair, ResolvConf, UdpResponder, in_netns, sh};
 use support::netns_record;
 
 const SERVER: &str = "10.77.0.2:53";
 /// Concurrent clients of the throughput phase, one query in flight each.
 const CLIENTS: usize = 32;
 
-/// A UDP responder on b's 10.77.0.2:53 that answers each query at once with its own
-/// bytes, QR set (NOERROR, no records): cheap enough not to be what is measured.
-struct Responder {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Responder {
-    fn start(pair: &NetnsPair) -> Responder {
-        let sock = in_netns(&pair.b_path(), || UdpSocket::bind(SERVER)).unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let mut buf = [0u8; 512];
-            while !flag.load(Ordering::Relaxed) {
-                let Ok((n, from)) = sock.recv_from(&mut buf) else {
-                    continue;
-                };
-                if n >= 12 {
-                    buf[2] |= 0x80;
-                    let _ = sock.send_to(&buf[..n], from);
-                }
-            }
-        });
-        Responder {
-            stop,
-            thread: Some(thread),
+/// b's nameserver on [`SERVER`], answering each query at once with its own bytes, QR set
+/// (NOERROR, no records): cheap enough not to be what is measured.
+fn responder(pair: &NetnsPair) -> UdpResponder {
+    UdpResponder::start(&pair.b_path(), &[SERVER], |query, reply| {
+        if query.len() >= 12 {
+            reply.extend_from_slice(query);
+            reply[2] |= 0x80;
         }
-    }
-}
-
-impl Drop for Responder {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+    })
 }
 
 /// The next client port: each socket of the run gets its own. With kernel-chosen ports a
@@ -182,11 +151,8 @@ async fn main() {
     let secs = if report::quick() { 1.5 } else { 3.0 };
     let latency_queries = report::reps(4000, 1500);
     let pair = NetnsPair::new("p10dns");
-    let _responder = Responder::start(&pair);
-    let conf = std::path::PathBuf::from(format!("/etc/netns/{}", pair.a));
-    std::fs::create_dir_all(&conf).unwrap();
-    std::fs::write(conf.join("resolv.conf"), "nameserver 10.77.0.2\n").unwrap();
-    let cleanup = scopeguard(conf.clone());
+    let _responder = responder(&pair);
+    let conf = ResolvConf::new(&pair.a, "10.77.0.2");
 
     let (mut dq, mut pq, mut dl, mut pl) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut lost = (0, 0);
@@ -232,7 +198,7 @@ async fn main() {
             dq[round], dl[round], pq[round], pl[round]
         );
     }
-    drop(cleanup);
+    drop(conf);
 
     println!(
         "P10 DNS resolver pass-through ({rounds} rounds, {CLIENTS} clients x {secs} s; p50 of {latency_queries} queries in a row)"
@@ -283,15 +249,4 @@ async fn main() {
         "us",
         &pl,
     );
-}
-
-/// Removes the namespace's `resolv.conf` directory when dropped (also on a panic).
-fn scopeguard(dir: std::path::PathBuf) -> impl Drop {
-    struct Guard(std::path::PathBuf);
-    impl Drop for Guard {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    Guard(dir)
 }

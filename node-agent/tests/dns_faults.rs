@@ -6,11 +6,7 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpStream, UdpSocket};
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use faultline_agent::Recovered;
@@ -19,108 +15,34 @@ use faultline_agent::faults::{Family, Fault};
 use faultline_spec::NodeFault;
 use faultline_spec::fault::{DnsAnswer, DnsDelay, DnsError, DnsSpoof, DnsType};
 use faultline_spec::{Duration as SpecDuration, Percent};
-use faultline_test_support::{NetnsPair, in_netns, sh};
+use faultline_test_support::{NetnsPair, ResolvConf, UdpResponder, dns, sh};
 use support::netns_record;
 
 /// What the upstream answers every A query with.
 const UPSTREAM_ANSWER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 42);
 
-/// A UDP DNS responder on b's 10.77.0.2:53 answering every query with
-/// [`UPSTREAM_ANSWER`]; stops on drop.
-struct Upstream {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Upstream {
-    fn start(pair: &NetnsPair) -> Upstream {
-        let sock = in_netns(&pair.b_path(), || UdpSocket::bind("10.77.0.2:53")).unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let mut buf = [0u8; 512];
-            while !flag.load(Ordering::Relaxed) {
-                let Ok((n, from)) = sock.recv_from(&mut buf) else {
-                    continue;
-                };
-                if let Some(q) = wire::question(&buf[..n]) {
-                    let r = wire::address_response(&buf[..n], &q, &[UPSTREAM_ANSWER.into()], 60);
-                    let _ = sock.send_to(&r, from);
-                }
-            }
-        });
-        Upstream {
-            stop,
-            thread: Some(thread),
+/// b's nameserver on 10.77.0.2:53, answering every A query with [`UPSTREAM_ANSWER`].
+fn upstream(pair: &NetnsPair) -> UdpResponder {
+    UdpResponder::start(&pair.b_path(), &["10.77.0.2:53"], |query, reply| {
+        if let Some(q) = wire::question(query) {
+            reply.extend(wire::address_response(
+                query,
+                &q,
+                &[UPSTREAM_ANSWER.into()],
+                60,
+            ));
         }
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// `/etc/netns/<a>/resolv.conf` naming b as a's nameserver (what `ip netns exec` shows
-/// a's processes); removed on drop.
-struct ResolvConf(PathBuf);
-
-impl ResolvConf {
-    fn new(pair: &NetnsPair) -> ResolvConf {
-        let dir = PathBuf::from(format!("/etc/netns/{}", pair.a));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("resolv.conf"), "nameserver 10.77.0.2\n").unwrap();
-        ResolvConf(dir)
-    }
-}
-
-impl Drop for ResolvConf {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    })
 }
 
 /// A query from a to b's address over UDP: the response, `None` after 1 s of silence.
 async fn ask_udp(pair: &NetnsPair, name: &str) -> Option<Vec<u8>> {
-    let (path, q) = (pair.a_path(), wire::query(0x4242, name, 1));
-    tokio::task::spawn_blocking(move || {
-        let sock = in_netns(&path, || UdpSocket::bind("0.0.0.0:0")).unwrap();
-        sock.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-        sock.send_to(&q, "10.77.0.2:53").unwrap();
-        let mut buf = [0u8; 512];
-        let n = sock.recv(&mut buf).ok()?;
-        Some(buf[..n].to_vec())
-    })
-    .await
-    .unwrap()
+    dns::ask_udp(&pair.a_path(), "10.77.0.2:53", wire::query(0x4242, name, 1)).await
 }
 
 /// The same over TCP (b runs no TCP server: only the redirect can answer).
 async fn ask_tcp(pair: &NetnsPair, name: &str) -> Option<Vec<u8>> {
-    let (path, q) = (pair.a_path(), wire::query(0x4343, name, 1));
-    tokio::task::spawn_blocking(move || {
-        let mut conn = in_netns(&path, || {
-            TcpStream::connect_timeout(&"10.77.0.2:53".parse().unwrap(), Duration::from_secs(1))
-        })
-        .ok()?;
-        conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        let mut out = (q.len() as u16).to_be_bytes().to_vec();
-        out.extend_from_slice(&q);
-        conn.write_all(&out).ok()?;
-        let mut len = [0u8; 2];
-        conn.read_exact(&mut len).ok()?;
-        let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        conn.read_exact(&mut msg).ok()?;
-        Some(msg)
-    })
-    .await
-    .unwrap()
+    dns::ask_tcp(&pair.a_path(), "10.77.0.2:53", wire::query(0x4343, name, 1)).await
 }
 
 fn dns_error(answer: DnsAnswer) -> NodeFault {
@@ -143,8 +65,8 @@ fn upstream_answered(r: Option<Vec<u8>>) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_error_answers_matching_names_over_udp_and_tcp_and_recovers() {
     let pair = NetnsPair::new("dnserr");
-    let _upstream = Upstream::start(&pair);
-    let _conf = ResolvConf::new(&pair);
+    let _upstream = upstream(&pair);
+    let _conf = ResolvConf::new(&pair.a, "10.77.0.2");
     assert!(
         upstream_answered(ask_udp(&pair, "api.blocked.test").await),
         "before the fault"
@@ -208,8 +130,8 @@ async fn dns_error_answers_matching_names_over_udp_and_tcp_and_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_error_servfail_and_drop() {
     let pair = NetnsPair::new("dnsfail");
-    let _upstream = Upstream::start(&pair);
-    let _conf = ResolvConf::new(&pair);
+    let _upstream = upstream(&pair);
+    let _conf = ResolvConf::new(&pair.a, "10.77.0.2");
     for (answer, rcode) in [
         (DnsAnswer::Servfail, Some(2)),
         (DnsAnswer::Refused, Some(5)),
@@ -254,8 +176,8 @@ async fn dns_error_without_a_resolv_conf_is_refused_and_leaves_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_delay_answers_matching_names_late_and_recovers() {
     let pair = NetnsPair::new("dnsdelay");
-    let _upstream = Upstream::start(&pair);
-    let _conf = ResolvConf::new(&pair);
+    let _upstream = upstream(&pair);
+    let _conf = ResolvConf::new(&pair.a, "10.77.0.2");
     let rec = netns_record(
         "dnsdelay",
         NodeFault::DnsDelay(DnsDelay {
@@ -303,8 +225,8 @@ async fn dns_delay_answers_matching_names_late_and_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_spoof_answers_matching_names_with_its_address_and_recovers() {
     let pair = NetnsPair::new("dnsspoof");
-    let _upstream = Upstream::start(&pair);
-    let _conf = ResolvConf::new(&pair);
+    let _upstream = upstream(&pair);
+    let _conf = ResolvConf::new(&pair.a, "10.77.0.2");
     let spoofed: Ipv4Addr = "198.51.100.7".parse().unwrap();
     let rec = netns_record(
         "dnsspoof",

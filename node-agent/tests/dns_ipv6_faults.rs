@@ -6,19 +6,14 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use faultline_agent::Recovered;
 use faultline_agent::dnsproxy::wire;
 use faultline_agent::faults::{Family, Fault};
 use faultline_spec::NodeFault;
 use faultline_spec::fault::{DnsAnswer, DnsError, DnsSpoof};
-use faultline_test_support::{NetnsPair, in_netns, sh};
+use faultline_test_support::{NetnsPair, ResolvConf, UdpResponder, dns, sh};
 use support::netns_record;
 
 /// What the upstream answers A and AAAA queries with.
@@ -37,115 +32,26 @@ fn add_ipv6(pair: &NetnsPair) {
     ));
 }
 
-/// A UDP DNS responder on b's `[fd77::2]:53` and `10.77.0.2:53` answering A with
-/// [`UPSTREAM_V4`] and AAAA with [`UPSTREAM_V6`]; stops on drop.
-struct Upstream {
-    stop: Arc<AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Upstream {
-    fn start(pair: &NetnsPair) -> Upstream {
-        let stop = Arc::new(AtomicBool::new(false));
-        let threads = [format!("[{B_V6}]:53"), "10.77.0.2:53".to_string()]
-            .into_iter()
-            .map(|addr| {
-                let sock = in_netns(&pair.b_path(), move || UdpSocket::bind(&addr)).unwrap();
-                sock.set_read_timeout(Some(Duration::from_millis(100)))
-                    .unwrap();
-                let flag = stop.clone();
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 512];
-                    while !flag.load(Ordering::Relaxed) {
-                        let Ok((n, from)) = sock.recv_from(&mut buf) else {
-                            continue;
-                        };
-                        if let Some(q) = wire::question(&buf[..n]) {
-                            let addrs = [IpAddr::V4(UPSTREAM_V4), IpAddr::V6(UPSTREAM_V6)];
-                            let r = wire::address_response(&buf[..n], &q, &addrs, 60);
-                            let _ = sock.send_to(&r, from);
-                        }
-                    }
-                })
-            })
-            .collect();
-        Upstream { stop, threads }
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
+/// b's nameserver on `[fd77::2]:53` and `10.77.0.2:53`, answering A with
+/// [`UPSTREAM_V4`] and AAAA with [`UPSTREAM_V6`].
+fn upstream(pair: &NetnsPair) -> UdpResponder {
+    let addrs = [format!("[{B_V6}]:53"), "10.77.0.2:53".to_string()];
+    UdpResponder::start(&pair.b_path(), &addrs, |query, reply| {
+        if let Some(q) = wire::question(query) {
+            let answers = [IpAddr::V4(UPSTREAM_V4), IpAddr::V6(UPSTREAM_V6)];
+            reply.extend(wire::address_response(query, &q, &answers, 60));
         }
-    }
-}
-
-/// `/etc/netns/<a>/resolv.conf` naming `nameserver`; removed on drop.
-struct ResolvConf(PathBuf);
-
-impl ResolvConf {
-    fn new(pair: &NetnsPair, nameserver: &str) -> ResolvConf {
-        let dir = PathBuf::from(format!("/etc/netns/{}", pair.a));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("resolv.conf"),
-            format!("nameserver {nameserver}\n"),
-        )
-        .unwrap();
-        ResolvConf(dir)
-    }
-}
-
-impl Drop for ResolvConf {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    })
 }
 
 /// A query of `qtype` from a to `server` over UDP: the response, `None` after 1 s.
 async fn ask_udp(pair: &NetnsPair, server: &str, name: &str, qtype: u16) -> Option<Vec<u8>> {
-    let (path, q) = (pair.a_path(), wire::query(0x6666, name, qtype));
-    let server: SocketAddr = server.parse().unwrap();
-    tokio::task::spawn_blocking(move || {
-        let any = if server.is_ipv6() {
-            "[::]:0"
-        } else {
-            "0.0.0.0:0"
-        };
-        let sock = in_netns(&path, move || UdpSocket::bind(any)).unwrap();
-        sock.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-        sock.send_to(&q, server).unwrap();
-        let mut buf = [0u8; 512];
-        let n = sock.recv(&mut buf).ok()?;
-        Some(buf[..n].to_vec())
-    })
-    .await
-    .unwrap()
+    dns::ask_udp(&pair.a_path(), server, wire::query(0x6666, name, qtype)).await
 }
 
 /// The same over TCP (b runs no TCP server: only the redirect can answer).
 async fn ask_tcp(pair: &NetnsPair, server: &str, name: &str, qtype: u16) -> Option<Vec<u8>> {
-    let (path, q) = (pair.a_path(), wire::query(0x6767, name, qtype));
-    let server: SocketAddr = server.parse().unwrap();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = in_netns(&path, move || {
-            TcpStream::connect_timeout(&server, Duration::from_secs(1))
-        })
-        .ok()?;
-        conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        let mut out = (q.len() as u16).to_be_bytes().to_vec();
-        out.extend_from_slice(&q);
-        conn.write_all(&out).ok()?;
-        let mut len = [0u8; 2];
-        conn.read_exact(&mut len).ok()?;
-        let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        conn.read_exact(&mut msg).ok()?;
-        Some(msg)
-    })
-    .await
-    .unwrap()
+    dns::ask_tcp(&pair.a_path(), server, wire::query(0x6767, name, qtype)).await
 }
 
 fn tables(pair: &NetnsPair) -> String {
@@ -162,8 +68,8 @@ const V6_SERVER: &str = "[fd77::2]:53";
 async fn dns_spoof_answers_aaaa_for_an_ipv6_resolver_and_recovers() {
     let pair = NetnsPair::new("dns6spoof");
     add_ipv6(&pair);
-    let _upstream = Upstream::start(&pair);
-    let _conf = ResolvConf::new(&pair, B_V6);
+    let _upstream = upstream(&pair);
+    let _conf = ResolvConf::new(&pair.a, B_V6);
     assert!(
         upstream_aaaa(ask_udp(&pair, V6_SERVER, "db.prod.test", 28).await),
         "before the fault"
@@ -243,8 +149,8 @@ async fn dns_spoof_answers_aaaa_for_an_ipv6_resolver_and_recovers() {
 async fn dns_error_catches_ipv6_queries_when_resolv_conf_names_ipv4() {
     let pair = NetnsPair::new("dns6err");
     add_ipv6(&pair);
-    let _upstream = Upstream::start(&pair);
-    let _conf = ResolvConf::new(&pair, "10.77.0.2");
+    let _upstream = upstream(&pair);
+    let _conf = ResolvConf::new(&pair.a, "10.77.0.2");
     let rec = netns_record(
         "dns6err",
         NodeFault::DnsError(DnsError {
@@ -283,9 +189,9 @@ async fn without_ipv6_in_the_namespace_only_ipv4_is_redirected() {
     ));
     let _upstream4 = {
         add_ipv6_b_only(&pair);
-        Upstream::start(&pair)
+        upstream(&pair)
     };
-    let _conf = ResolvConf::new(&pair, "10.77.0.2");
+    let _conf = ResolvConf::new(&pair.a, "10.77.0.2");
     let rec = netns_record(
         "dns6off",
         NodeFault::DnsError(DnsError {

@@ -44,6 +44,14 @@ impl Duration {
     }
 }
 
+/// Splits `s` into its leading number (digits and dots) and what follows it.
+fn split_number(s: &str) -> (&str, &str) {
+    let end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    s.split_at(end)
+}
+
 impl FromStr for Duration {
     type Err = UnitError;
 
@@ -63,15 +71,12 @@ impl FromStr for Duration {
         let mut total_ns: u128 = 0;
         let mut rest = t;
         while !rest.is_empty() {
-            let num_len = rest
-                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .unwrap_or(rest.len());
-            if num_len == 0 {
+            let (num, after) = split_number(rest);
+            if num.is_empty() {
                 return err(format!(
                     "duration `{t}` is not a number followed by a unit (ns, us, ms, s, m, h)"
                 ));
             }
-            let (num, after) = rest.split_at(num_len);
             let value: f64 = num
                 .parse()
                 .map_err(|_| UnitError(format!("duration `{t}` has a malformed number `{num}`")))?;
@@ -148,10 +153,7 @@ impl FromStr for Bytes {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        let split = t
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(t.len());
-        let (num, unit) = t.split_at(split);
+        let (num, unit) = split_number(t);
         if num.is_empty() {
             return err(format!(
                 "size `{t}` is not a number followed by a unit (B, KB, MB, GB, KiB, MiB, GiB)"
@@ -303,10 +305,7 @@ impl FromStr for BitRate {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        let split = t
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(t.len());
-        let (num, unit) = t.split_at(split);
+        let (num, unit) = split_number(t);
         let value: f64 = num.parse().map_err(|_| {
             UnitError(format!(
                 "rate `{t}` is not a number followed by a unit like `8mbit` or `1mbps`"

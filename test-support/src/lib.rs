@@ -1,6 +1,7 @@
-//! The fixtures faultline's test and bench binaries share: network namespaces, cgroups and
-//! child processes behind guards that remove them even when a test panics, ports handed
-//! over as bound sockets rather than as numbers, the real peers the tests start
+//! The fixtures faultline's test and bench binaries share: network namespaces, cgroups,
+//! child processes and a test resolver behind guards that remove them even when a test
+//! panics, ports handed over as bound sockets rather than as numbers, the real peers the
+//! tests start
 //! (Prometheus, Alertmanager, an SMTP server, a web server), protocol-level fakes of the
 //! services that cannot run here (GitLab, Grafana, Slack and webhooks, OTLP, the
 //! Kubernetes API), polling with deadlines, and the benches' figures.
@@ -18,6 +19,8 @@ pub mod certs;
 pub mod cgroup;
 #[cfg(target_os = "linux")]
 pub mod disk;
+#[cfg(target_os = "linux")]
+pub mod dns;
 pub mod fakes;
 pub mod http;
 pub mod names;
@@ -32,6 +35,8 @@ pub mod wait;
 pub use cgroup::FreezerCgroup;
 #[cfg(target_os = "linux")]
 pub use disk::{LoopDev, MountedIn};
+#[cfg(target_os = "linux")]
+pub use dns::{ResolvConf, UdpResponder};
 pub use http::{Frame, client, read_sse};
 pub use names::{next_number, unique};
 #[cfg(target_os = "linux")]

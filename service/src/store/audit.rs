@@ -91,21 +91,8 @@ impl Store {
                     q.before,
                     q.limit,
                 ],
-                |r| -> rusqlite::Result<Row> {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                        r.get(8)?,
-                        r.get(9)?,
-                        r.get(10)?,
-                    ))
-                },
+                // rusqlite reads a row into a tuple column by column.
+                |r| Row::try_from(r),
             )
             .map_err(sql("read audit records"))?;
         rows.map(|r| record(r.map_err(sql("read audit records"))?))

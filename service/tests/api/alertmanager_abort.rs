@@ -176,8 +176,7 @@ async fn a_silence_covers_the_fault_window_and_is_expired_after() {
         return;
     };
     let am_url = am.url.clone();
-    let s = TestServer::start_with(
-        std::sync::Arc::new(tempfile::tempdir().unwrap()),
+    let s = TestServer::start_fresh_with(
         move |opts, store| {
             opts.observers.push(std::sync::Arc::new(
                 faultline::outputs::SilenceObserver::new(&am_url, store.clone()).unwrap(),

@@ -3,7 +3,7 @@
 //! the start-up is recorded as a config load, `windows:` refuses a trigger with 409, and
 //! a bad section stops the start naming the file, line and field.
 
-use super::serve_config::{refused, start};
+use super::serve_bin::{refused, start};
 use faultline_test_support::{client, closed_port, empty_http_server};
 use reqwest::StatusCode;
 use serde_json::Value;

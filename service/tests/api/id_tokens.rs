@@ -8,11 +8,10 @@
 //! the job; a rotated key is fetched on its first use. No token reaches the log, the
 //! metrics or the policies endpoint.
 
-use std::process::{Command, Stdio};
-
+use super::serve_bin::Serve;
 use crate::support::id_tokens::{Issuer, RsaKey, gitlab_claims, hs256, now, unsigned};
 use crate::support::*;
-use faultline_test_support::{Proc, client, empty_http_server, sleeper};
+use faultline_test_support::{client, empty_http_server, sleeper};
 use serde_json::{Value, json};
 
 const AUD: &str = "https://faultline.test";
@@ -33,51 +32,11 @@ policies:
     )
 }
 
-struct Serve {
-    base: String,
-    log: std::path::PathBuf,
-    _proc: Proc,
-}
-
+/// serve with the ID token config `config_text` (`Err` with its log when it refuses it).
 fn serve(dir: &std::path::Path, config_text: &str) -> Result<Serve, String> {
     let cfg = dir.join("id-tokens.yaml");
     std::fs::write(&cfg, config_text).unwrap();
-    let tokens = dir.join("tokens");
-    std::fs::write(
-        &tokens,
-        format!("viewer:{VIEWER}\noperator:{OPERATOR}\nadmin:{ADMIN}\n"),
-    )
-    .unwrap();
-    let log = dir.join("serve.log");
-    let mut proc = Proc(
-        Command::new(env!("CARGO_BIN_EXE_faultline"))
-            .args(["-vv", "serve", "--listen", "127.0.0.1:0"])
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .arg("--tokens-file")
-            .arg(&tokens)
-            .arg("--id-token-config")
-            .arg(&cfg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-            .spawn()
-            .unwrap(),
-    );
-    if let Some(status) = proc.0.try_wait().unwrap().or_else(|| {
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        proc.0.try_wait().unwrap()
-    }) {
-        return Err(format!(
-            "{status}: {}",
-            std::fs::read_to_string(&log).unwrap()
-        ));
-    }
-    let base = format!("http://127.0.0.1:{}", proc.wait_listening());
-    Ok(Serve {
-        base,
-        log,
-        _proc: proc,
-    })
+    Serve::start(dir, "-vv", &["--id-token-config", cfg.to_str().unwrap()])
 }
 
 /// POSTs `experiment` to /api/v1/runs with `token`: (status, answer).

@@ -17,6 +17,7 @@ mod governance_config;
 mod id_tokens;
 mod schedule_policy;
 mod schedules;
+mod serve_bin;
 mod serve_config;
 mod slow_clients;
 mod sso;

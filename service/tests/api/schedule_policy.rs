@@ -21,8 +21,7 @@ type Parts = Arc<Mutex<Option<(Arc<dyn Storage>, Arc<LiveRuns>)>>>;
 async fn server() -> (TestServer, Parts) {
     let parts: Parts = Arc::default();
     let p = parts.clone();
-    let s = TestServer::start_with(
-        Arc::new(tempfile::tempdir().unwrap()),
+    let s = TestServer::start_fresh_with(
         |_, _| {},
         move |svc| *p.lock().unwrap() = Some((svc.state.store.clone(), svc.live().clone())),
     )

@@ -24,8 +24,7 @@ async fn the_leader_fires_schedules_and_the_emergency_stop_holds_them() {
     let leading = Arc::new(AtomicBool::new(false));
     let handle: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>> = Arc::default();
     let (l, h) = (leading.clone(), handle.clone());
-    let s = TestServer::start_with(
-        Arc::new(tempfile::tempdir().unwrap()),
+    let s = TestServer::start_fresh_with(
         |_, _| {},
         move |svc| {
             *h.lock().unwrap() = Some(faultline::application::schedule::spawn(

@@ -3,86 +3,10 @@
 //! start at its directory; a bad file or variable stops the start with the key (and the
 //! file's line), exit status 1, nothing listened on and no state dir created.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-
+use super::serve_bin::{refused, start};
 use crate::support::*;
-use faultline_test_support::{Proc, client, closed_port};
+use faultline_test_support::{client, closed_port};
 use reqwest::StatusCode;
-
-/// `faultline serve` with no FAULTLINE_* variable but `env`, in `dir`.
-pub(super) fn command(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_faultline"));
-    c.arg("serve").args(args).current_dir(dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("FAULTLINE_") {
-            c.env_remove(k);
-        }
-    }
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c
-}
-
-/// Starts serve and returns it with the address it says it listens on.
-pub(super) fn start(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Proc, String) {
-    let mut child = command(dir, args, env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let err = child.stderr.take().unwrap();
-    let proc = Proc(child);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(out).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-    let addr = line
-        .trim()
-        .strip_prefix("faultline listening on http://")
-        .map(str::to_string);
-    let Some(addr) = addr else {
-        drop(proc);
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut BufReader::new(err), &mut text);
-        panic!("serve did not start: {line:?}\n{text}");
-    };
-    (proc, addr)
-}
-
-/// Runs serve expecting it to refuse to start; returns its stderr.
-pub(super) fn refused(dir: &Path, args: &[&str], env: &[(&str, String)]) -> String {
-    let mut child = Proc(
-        command(dir, args, env)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "serve started despite a bad config"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut text = String::new();
-    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut text).unwrap();
-    assert_eq!(status.code(), Some(1), "{text}");
-    text
-}
 
 async fn status(addr: &str, token: &str) -> StatusCode {
     client()

@@ -3,11 +3,11 @@
 //! runs an experiment, and serves its reports; neither its stderr/stdout nor any report
 //! holds a token, and each bad token got its 401 or 403.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use super::serve_bin::Serve;
 use crate::support::*;
-use faultline_test_support::{Proc, client, empty_http_server, sleeper};
+use faultline_test_support::{client, empty_http_server, sleeper};
 use serde_json::Value;
 
 /// A token nobody was given, sent as if it were one.
@@ -16,28 +16,8 @@ const STOLEN: &str = "not-a-real-token-but-a-secret-9f8e7d";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_never_reach_logs_or_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let tokens = dir.path().join("tokens");
-    std::fs::write(
-        &tokens,
-        format!("viewer:{VIEWER}\noperator:{OPERATOR}\nadmin:{ADMIN}\n"),
-    )
-    .unwrap();
-    let log = dir.path().join("serve.log");
-    let mut serve = Proc(
-        Command::new(env!("CARGO_BIN_EXE_faultline"))
-            .args(["-vvv", "serve", "--listen", "127.0.0.1:0"])
-            .arg("--state-dir")
-            .arg(dir.path().join("state"))
-            .arg("--tokens-file")
-            .arg(&tokens)
-            .stdout(Stdio::from(
-                std::fs::File::create(dir.path().join("serve.out")).unwrap(),
-            ))
-            .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-            .spawn()
-            .unwrap(),
-    );
-    let base = format!("http://127.0.0.1:{}", serve.wait_listening());
+    let serve = Serve::start(dir.path(), "-vvv", &[]).expect("serve starts");
+    let base = serve.base.clone();
     let (_web, web_port) = empty_http_server();
     let target = sleeper();
     let c = client();
@@ -118,10 +98,13 @@ async fn tokens_never_reach_logs_or_reports() {
     texts.push(("metrics".into(), metrics));
     // Give the log a moment to be flushed, then read everything the service wrote.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    texts.push(("stderr".into(), std::fs::read_to_string(&log).unwrap()));
+    texts.push((
+        "stderr".into(),
+        std::fs::read_to_string(&serve.log).unwrap(),
+    ));
     texts.push((
         "stdout".into(),
-        std::fs::read_to_string(dir.path().join("serve.out")).unwrap(),
+        std::fs::read_to_string(&serve.out).unwrap(),
     ));
     for entry in walkdir(&dir.path().join("state")) {
         // The SQLite store too: binary, but experiment and event text sits in it as is.

@@ -19,8 +19,7 @@ use crate::support::*;
 
 async fn server_with_veto(url: &str, timeout: Duration, fail_open: bool) -> TestServer {
     let veto = HttpVeto::new(url, timeout).unwrap();
-    TestServer::start_with(
-        Arc::new(tempfile::tempdir().unwrap()),
+    TestServer::start_fresh_with(
         move |opts, _| {
             opts.preflight = Some(Preflight {
                 veto: Arc::new(veto),
@@ -144,15 +143,7 @@ async fn a_refusal_ends_the_run_vetoed_with_its_reason_and_nothing_injected() {
     assert_eq!(run["verdict"], "aborted", "{run}");
     assert_eq!(run["reason"], "vetoed: incident INC-7 is open");
     nothing_injected(&s, &run, stopped).await;
-    let audit: Value = client()
-        .get(s.url("/api/v1/audit?action=run.veto"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = admin_json(s.url("/api/v1/audit?action=run.veto")).await;
     let r = &audit["records"][0];
     assert_eq!(r["object"], run["run"]);
     assert_eq!(

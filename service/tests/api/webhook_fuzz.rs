@@ -2,8 +2,6 @@
 //! knows a project's secret — sends, the webhook answers without panicking, with a 2xx or
 //! a 4xx, and never starts a run for a body it could not read.
 
-use std::sync::Arc;
-
 use crate::support::*;
 use faultline::api::GitlabHooks;
 use faultline::api::webhooks::install;
@@ -220,8 +218,7 @@ async fn mutated_deliveries_get_2xx_or_4xx_and_unreadable_ones_run_nothing() {
         "fuzz.yaml",
     )
     .unwrap();
-    let s = TestServer::start_with(
-        Arc::new(tempfile::tempdir().unwrap()),
+    let s = TestServer::start_fresh_with(
         |_, _| {},
         move |svc| {
             install(

@@ -105,8 +105,7 @@ async fn rig() -> Rig {
     let hooks_client = gl.clone();
     let cfg = config(&gitlab.base);
     let counted = notifier.clone();
-    let server = TestServer::start_with(
-        Arc::new(tempfile::tempdir().unwrap()),
+    let server = TestServer::start_fresh_with(
         move |opts, store| {
             let channels = Channels::new(
                 NotifyConfig {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use faultline::api::Service;
 use faultline::application::governance::Clock;
 use faultline::config::Governance;
 use faultline_test_support::{client, empty_http_server, proc_state, sleeper, wait_stopped};
@@ -44,17 +45,17 @@ windows:
     freeze: ["2026-12-20..2027-01-03"]
 "#;
 
-async fn server_at(now: &str) -> TestServer {
+/// Installs [`WINDOWS`] on a service, on a clock that reads `now` when the test begins.
+fn windows_at(now: &str) -> impl FnOnce(&Service) + use<> {
     let windows = Governance::parse(WINDOWS, "serve.yaml", std::path::Path::new("/"))
         .unwrap()
         .windows;
     let clock = TestClock::at(now);
-    TestServer::start_with(
-        Arc::new(tempfile::tempdir().unwrap()),
-        |_, _| {},
-        move |service| service.live().set_windows(windows, clock),
-    )
-    .await
+    move |service| service.live().set_windows(windows, clock)
+}
+
+async fn server_at(now: &str) -> TestServer {
+    TestServer::start_fresh_with(|_, _| {}, windows_at(now)).await
 }
 
 async fn post(s: &TestServer, yaml: &str) -> reqwest::Response {
@@ -120,15 +121,7 @@ async fn outside_its_window_a_trigger_is_refused_with_the_next_allowed_time() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
     // Both refusals are audited with the reason.
-    let refused: Value = client()
-        .get(s.url("/api/v1/audit?action=run.start&outcome=refused"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refused = admin_json(s.url("/api/v1/audit?action=run.start&outcome=refused")).await;
     let refused = refused["records"].as_array().unwrap();
     assert_eq!(refused.len(), 2, "{refused:#?}");
     assert!(
@@ -197,15 +190,7 @@ async fn a_run_still_going_when_its_window_closes_is_aborted_and_recovered() {
         .iter()
         .all(|f| f["outcome"] == "removed");
     assert!(recovered, "{run}");
-    let aborts: Value = client()
-        .get(s.url(&format!("/api/v1/audit?action=run.abort&object={id}")))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let aborts = admin_json(s.url(&format!("/api/v1/audit?action=run.abort&object={id}"))).await;
     let a = &aborts["records"][0];
     assert_eq!(
         a["actor"],
@@ -216,18 +201,14 @@ async fn a_run_still_going_when_its_window_closes_is_aborted_and_recovered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schedule_firing_outside_its_window_is_refused_and_audited() {
-    let windows = Governance::parse(WINDOWS, "serve.yaml", std::path::Path::new("/"))
-        .unwrap()
-        .windows;
     // Saturday: the schedule fires every second, the window never allows it.
-    let clock = TestClock::at("2026-03-28T12:00:00Z");
+    let set_windows = windows_at("2026-03-28T12:00:00Z");
     let scheduler: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>> = Arc::default();
     let sched = scheduler.clone();
-    let s = TestServer::start_with(
-        Arc::new(tempfile::tempdir().unwrap()),
+    let s = TestServer::start_fresh_with(
         |_, _| {},
         move |service| {
-            service.live().set_windows(windows, clock);
+            set_windows(service);
             *sched.lock().unwrap() = Some(faultline::application::schedule::spawn(
                 service.state.store.clone(),
                 service.live().clone(),

@@ -6,14 +6,13 @@
 //! and the upstream's answer after it, and no nft table may be left in a.
 
 use std::net::{Ipv4Addr, UdpSocket};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use faultline_agent::dnsproxy::wire;
-use faultline_test_support::{NetnsPair, in_netns, sh};
+use faultline_test_support::{NetnsPair, ResolvConf, UdpResponder, in_netns, sh};
 
 /// What the upstream answers every A query with.
 const UPSTREAM_ANSWER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 42);
@@ -33,29 +32,18 @@ impl Drop for Stoppable {
     }
 }
 
-/// A UDP responder on b's 10.77.0.2:53 answering every query with [`UPSTREAM_ANSWER`].
-fn upstream(pair: &NetnsPair) -> Stoppable {
-    let sock = in_netns(&pair.b_path(), || UdpSocket::bind("10.77.0.2:53")).unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let thread = std::thread::spawn(move || {
-        let mut buf = [0u8; 512];
-        while !flag.load(Ordering::Relaxed) {
-            let Ok((n, from)) = sock.recv_from(&mut buf) else {
-                continue;
-            };
-            if let Some(q) = wire::question(&buf[..n]) {
-                let r = wire::address_response(&buf[..n], &q, &[UPSTREAM_ANSWER.into()], 60);
-                let _ = sock.send_to(&r, from);
-            }
+/// b's nameserver on 10.77.0.2:53, answering every A query with [`UPSTREAM_ANSWER`].
+fn upstream(pair: &NetnsPair) -> UdpResponder {
+    UdpResponder::start(&pair.b_path(), &["10.77.0.2:53"], |query, reply| {
+        if let Some(q) = wire::question(query) {
+            reply.extend(wire::address_response(
+                query,
+                &q,
+                &[UPSTREAM_ANSWER.into()],
+                60,
+            ));
         }
-    });
-    Stoppable {
-        stop,
-        thread: Some(thread),
-    }
+    })
 }
 
 /// One A query for `name` from a to 10.77.0.2:53: the response code, `None` on silence.
@@ -102,22 +90,11 @@ fn client(pair: &NetnsPair, name: &'static str, seen: Arc<Mutex<Vec<Option<u8>>>
     }
 }
 
-/// `/etc/netns/<a>/resolv.conf` naming b; removed on drop.
-struct ResolvConf(PathBuf);
-
-impl Drop for ResolvConf {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn faultline_run_with_a_dns_error_verifies_reports_and_removes_it() {
     let pair = NetnsPair::new("rundns");
     let _upstream = upstream(&pair);
-    let conf = ResolvConf(PathBuf::from(format!("/etc/netns/{}", pair.a)));
-    std::fs::create_dir_all(&conf.0).unwrap();
-    std::fs::write(conf.0.join("resolv.conf"), "nameserver 10.77.0.2\n").unwrap();
+    let _conf = ResolvConf::new(&pair.a, "10.77.0.2");
     assert_eq!(ask(&pair, "api.blocked.test"), Some(0), "before the run");
 
     let state = tempfile::tempdir().unwrap();

@@ -10,4 +10,6 @@ pub mod notify;
 mod server;
 
 #[allow(unused_imports)] // each test binary uses a different part
-pub use server::{ADMIN, OPERATOR, TestServer, VIEWER, pause_yaml, viewer_json, wait_verdict};
+pub use server::{
+    ADMIN, OPERATOR, TestServer, VIEWER, admin_json, pause_yaml, viewer_json, wait_verdict,
+};

@@ -13,9 +13,18 @@ use faultline_test_support::{client, listener};
 
 /// `GET url` as the viewer, the body as JSON.
 pub async fn viewer_json(url: impl reqwest::IntoUrl) -> serde_json::Value {
+    json_as(url, VIEWER).await
+}
+
+/// `GET url` as the admin (the audit log is the admins'), the body as JSON.
+pub async fn admin_json(url: impl reqwest::IntoUrl) -> serde_json::Value {
+    json_as(url, ADMIN).await
+}
+
+async fn json_as(url: impl reqwest::IntoUrl, token: &str) -> serde_json::Value {
     client()
         .get(url)
-        .bearer_auth(VIEWER)
+        .bearer_auth(token)
         .send()
         .await
         .unwrap()
@@ -93,6 +102,15 @@ impl TestServer {
     /// A server over `dir` (reusing its store file: a restart).
     pub async fn start_in(dir: Arc<tempfile::TempDir>) -> TestServer {
         TestServer::start_with(dir, |_, _| {}, |_| {}).await
+    }
+
+    /// [`TestServer::start_with`] over a fresh temp dir: a test's own options and state
+    /// (a veto, change windows, a scheduler) on an otherwise standard server.
+    pub async fn start_fresh_with(
+        options: impl FnOnce(&mut RunOptions, &Arc<Store>),
+        install: impl FnOnce(&Service),
+    ) -> TestServer {
+        TestServer::start_with(Arc::new(tempfile::tempdir().unwrap()), options, install).await
     }
 
     /// A server over `dir` whose run options `options` may change (observers) before the

@@ -28,6 +28,23 @@ pub static METADATA: Schema = Schema::new(&[
     ("finalizers", None),
 ]);
 
+/// The schema of a whole Chaos Mesh document whose `spec` has the schema `$spec`: every
+/// kind has the same five top-level fields. A macro rather than a `const fn` because the
+/// field list must be a `'static` slice naming `$spec`, and only a static's own
+/// initialiser promotes such a slice.
+macro_rules! document_schema {
+    ($spec:path) => {
+        $crate::decode::cx::Schema::new(&[
+            ("apiVersion", None),
+            ("kind", None),
+            ("metadata", Some(&$crate::chaos_mesh::common::METADATA)),
+            ("spec", Some(&$spec)),
+            ("status", None),
+        ])
+    };
+}
+pub(crate) use document_schema;
+
 /// Fields every Chaos Mesh chaos spec may carry that faultline deliberately does not carry
 /// out; [`target`] refuses each, saying why and what to do instead ([`REFUSALS`]).
 pub static REFUSED: Schema = Schema::new(&[("remoteCluster", None), ("scheduler", None)]);
@@ -86,6 +103,36 @@ pub fn target(cx: &mut Cx, o: &Obj<'_>) -> Option<Target> {
     let mut sel = sel?;
     sel.mode = m?;
     allowed.then_some(Target::Kubernetes(sel))
+}
+
+/// The opening every chaos kind's `translate` shares: the pods it aims at ([`target`]),
+/// then how long it lasts ([`duration`]), both read before either is used so that the
+/// errors of both are reported.
+pub fn target_and_duration(
+    cx: &mut Cx,
+    o: &Obj<'_>,
+    deadline: Option<Duration>,
+) -> (Option<Target>, Option<Option<Duration>>) {
+    let tgt = target(cx, o);
+    let dur = duration(cx, o, deadline);
+    (tgt, dur)
+}
+
+/// Reads a chaos spec's required `action`, one of `actions`. `listed` is how the missing
+/// field's error lists them (each kind keeps its own wording).
+pub fn action(
+    cx: &mut Cx,
+    o: &Obj<'_>,
+    actions: &[&'static str],
+    listed: &str,
+) -> Option<&'static str> {
+    match o.get("action") {
+        Some(n) => cx.one_of(n, &o.at("action"), actions),
+        None => {
+            cx.missing(o, "action", listed);
+            None
+        }
+    }
 }
 
 /// The chaos's duration: a workflow template's `deadline` when given, else `duration`.

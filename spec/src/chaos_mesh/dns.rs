@@ -5,7 +5,7 @@
 //! CoreDNS; faultline redirects the pods' queries to a proxy in their namespace instead,
 //! so nothing of the cluster's DNS is changed.
 
-use super::common::{Translated, duration, hold_duration, target};
+use super::common::{Translated, action, document_schema, hold_duration, target_and_duration};
 use super::fields::actions_of;
 use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::target::SELECTOR;
@@ -28,29 +28,16 @@ pub static SPEC: Schema = Schema::including(
     &[&super::common::REFUSED],
 );
 /// The DNSChaos document.
-pub static ROOT: Schema = Schema::new(&[
-    ("apiVersion", None),
-    ("kind", None),
-    ("metadata", Some(&super::common::METADATA)),
-    ("spec", Some(&SPEC)),
-    ("status", None),
-]);
+pub static ROOT: Schema = document_schema!(SPEC);
 
 /// The Chaos Mesh kind this file translates.
 const KIND: &str = "DNSChaos";
 
 /// Translates a DNSChaos `spec`.
 pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<Translated> {
-    let tgt = target(cx, o);
-    let dur = duration(cx, o, deadline);
+    let (tgt, dur) = target_and_duration(cx, o, deadline);
     let actions = actions_of(KIND);
-    let action = match o.get("action") {
-        Some(n) => cx.one_of(n, &o.at("action"), &actions),
-        None => {
-            cx.missing(o, "action", &actions.join(" or "));
-            None
-        }
-    };
+    let action = action(cx, o, &actions, &actions.join(" or "));
     let patterns = match o.get("patterns") {
         Some(n) => {
             let globs = cx.strings(n, &o.at("patterns"));

@@ -9,7 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use super::common::{Translated, duration, hold_duration, pos_of, target, unsupported};
+use super::common::{
+    Translated, document_schema, hold_duration, pos_of, target_and_duration, unsupported,
+};
 use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::target::SELECTOR;
 use crate::decode::tree::Node;
@@ -54,13 +56,7 @@ pub static SPEC: Schema = Schema::including(
     &[&super::common::REFUSED],
 );
 /// The HTTPChaos document.
-pub static ROOT: Schema = Schema::new(&[
-    ("apiVersion", None),
-    ("kind", None),
-    ("metadata", Some(&super::common::METADATA)),
-    ("spec", Some(&SPEC)),
-    ("status", None),
-]);
+pub static ROOT: Schema = document_schema!(SPEC);
 
 /// What the chaos does, before it becomes a kind.
 enum Effect {
@@ -72,8 +68,7 @@ enum Effect {
 
 /// Translates an HTTPChaos `spec`.
 pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<Translated> {
-    let tgt = target(cx, o);
-    let dur = duration(cx, o, deadline);
+    let (tgt, dur) = target_and_duration(cx, o, deadline);
     let side = match o.get("target") {
         Some(n) => cx.one_of(n, &o.at("target"), &["Request", "Response"]),
         None => {

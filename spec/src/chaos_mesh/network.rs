@@ -2,7 +2,9 @@
 //! `duplicate`, `corrupt`, `bandwidth`, `partition`; `direction`, `target` (peer pods) and
 //! `externalTargets` (peer addresses) narrow the traffic.
 
-use super::common::{Translated, duration, hold_duration, pos_of, target};
+use super::common::{
+    Translated, action, document_schema, hold_duration, pos_of, target_and_duration,
+};
 use super::fields::{Paths, actions_of, kinds_of, present};
 use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::target::{SELECTOR, mode, selector_fields};
@@ -71,13 +73,7 @@ pub static SPEC: Schema = Schema::including(
     &[&super::common::REFUSED],
 );
 /// The NetworkChaos document.
-pub static ROOT: Schema = Schema::new(&[
-    ("apiVersion", None),
-    ("kind", None),
-    ("metadata", Some(&super::common::METADATA)),
-    ("spec", Some(&SPEC)),
-    ("status", None),
-]);
+pub static ROOT: Schema = document_schema!(SPEC);
 
 /// Reads the traffic scope: `direction` and `device` as the scope's fields declare them;
 /// `externalTargets` (addresses and host names, one list) and `target` (peer pods),
@@ -297,16 +293,9 @@ fn reorder_leaves_delay_alone(cx: &mut Cx, paths: &Paths<'_>) -> bool {
 
 /// Translates a NetworkChaos `spec`.
 pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<Translated> {
-    let tgt = target(cx, o);
-    let dur = duration(cx, o, deadline);
+    let (tgt, dur) = target_and_duration(cx, o, deadline);
     let actions = actions_of(KIND);
-    let action = match o.get("action") {
-        Some(n) => cx.one_of(n, &o.at("action"), &actions),
-        None => {
-            cx.missing(o, "action", &actions.join(", "));
-            None
-        }
-    };
+    let action = action(cx, o, &actions, &actions.join(", "));
     let scope = scope(cx, o);
     let action = action?;
     // Sub-objects of other actions would be silently ignored by Chaos Mesh; say so.

@@ -1,6 +1,8 @@
 //! PodChaos: `pod-kill`, `pod-failure`, `container-kill`.
 
-use super::common::{Translated, duration, need_duration, pos_of, target};
+use super::common::{
+    Translated, action, document_schema, need_duration, pos_of, target_and_duration,
+};
 use super::fields::actions_of;
 use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::target::SELECTOR;
@@ -22,13 +24,7 @@ pub static SPEC: Schema = Schema::including(
     &[&super::common::REFUSED],
 );
 /// The PodChaos document.
-pub static ROOT: Schema = Schema::new(&[
-    ("apiVersion", None),
-    ("kind", None),
-    ("metadata", Some(&super::common::METADATA)),
-    ("spec", Some(&SPEC)),
-    ("status", None),
-]);
+pub static ROOT: Schema = document_schema!(SPEC);
 
 /// The Chaos Mesh kind this file translates.
 const KIND: &str = "PodChaos";
@@ -40,17 +36,10 @@ const KIND: &str = "PodChaos";
 /// A kill happens once, so its `duration` has no meaning in faultline; Chaos Mesh also
 /// ignores it for a single kill, so it is accepted and dropped rather than refused.
 pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option<Translated> {
-    let tgt = target(cx, o);
-    let dur = duration(cx, o, deadline);
+    let (tgt, dur) = target_and_duration(cx, o, deadline);
     let actions = actions_of(KIND);
-    let action = match o.get("action") {
-        Some(n) => cx.one_of(n, &o.at("action"), &actions),
-        None => {
-            let (last, rest) = actions.split_last().unwrap_or((&"", &[]));
-            cx.missing(o, "action", &format!("{} or {last}", rest.join(", ")));
-            None
-        }
-    };
+    let (last, rest) = actions.split_last().unwrap_or((&"", &[]));
+    let action = action(cx, o, &actions, &format!("{} or {last}", rest.join(", ")));
     let names = match o.get("containerNames") {
         Some(n) => cx.strings(n, &o.at("containerNames")),
         None => Some(Vec::new()),

@@ -7,8 +7,8 @@
 //! (`spec.schedule.concurrencyPolicy`, `startingDeadline`). `historyLimit` is kept and
 //! shown; faultline prunes no run, each run being the experiment's record.
 
-use super::common::Translated;
 use super::common::set_target;
+use super::common::{Translated, document_schema};
 use super::{dns, network, pod, stress};
 use crate::decode::cx::{Cx, Obj, Schema};
 use crate::decode::tree::Node;
@@ -36,13 +36,7 @@ pub static SPEC: Schema = Schema::new(&[
 ]);
 
 /// The Schedule document.
-pub static ROOT: Schema = Schema::new(&[
-    ("apiVersion", None),
-    ("kind", None),
-    ("metadata", Some(&super::common::METADATA)),
-    ("spec", Some(&SPEC)),
-    ("status", None),
-]);
+pub static ROOT: Schema = document_schema!(SPEC);
 
 /// The `type`s faultline imports, with the field that holds each one's spec.
 pub const TYPES: [(&str, &str); 5] = [

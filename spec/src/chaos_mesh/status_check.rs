@@ -10,7 +10,7 @@
 //! history a Chaos Mesh object keeps in its status; a run keeps every answer as an event,
 //! so it is checked (1..=1000) and has no other effect.
 
-use super::common::pos_of;
+use super::common::{document_schema, pos_of};
 use crate::decode::check_step::{headers, status_codes, threshold, url};
 use crate::decode::cx::{Cx, Obj, Schema};
 use crate::experiment::Step;
@@ -41,13 +41,7 @@ pub static SPEC: Schema = Schema::new(&[
     ("http", Some(&HTTP)),
 ]);
 /// The standalone StatusCheck document.
-pub static ROOT: Schema = Schema::new(&[
-    ("apiVersion", None),
-    ("kind", None),
-    ("metadata", Some(&super::common::METADATA)),
-    ("spec", Some(&SPEC)),
-    ("status", None),
-]);
+pub static ROOT: Schema = document_schema!(SPEC);
 
 /// Chaos Mesh's modes, in its spelling.
 const MODES: [&str; 2] = ["Synchronous", "Continuous"];

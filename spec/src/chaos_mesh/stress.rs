@@ -2,7 +2,7 @@
 //! size, oomScoreAdj, options}`; both together become a `parallel` group. The raw
 //! `options` are read in `stress_options.rs`.
 
-use super::common::{Translated, duration, hold_duration, target, unsupported};
+use super::common::{Translated, document_schema, hold_duration, target_and_duration, unsupported};
 use super::fields::{Paths, actions_of, kinds_of};
 use super::stress_options;
 use crate::decode::cx::{Cx, Obj, Schema, join};
@@ -39,13 +39,7 @@ pub static SPEC: Schema = Schema::including(
     &[&super::common::REFUSED],
 );
 /// The StressChaos document.
-pub static ROOT: Schema = Schema::new(&[
-    ("apiVersion", None),
-    ("kind", None),
-    ("metadata", Some(&super::common::METADATA)),
-    ("spec", Some(&SPEC)),
-    ("status", None),
-]);
+pub static ROOT: Schema = document_schema!(SPEC);
 
 /// Reads the stressors inside `stressors` (`s`), one fault each; `dur` is the chaos's
 /// duration (`None` when it was bad), which `--timeout` options are checked against.
@@ -155,8 +149,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
         "containerNames",
         "faultline stresses the whole pod's cgroup",
     );
-    let tgt = target(cx, o);
-    let dur = duration(cx, o, deadline);
+    let (tgt, dur) = target_and_duration(cx, o, deadline);
     let faults = match o.get("stressors") {
         Some(n) => cx
             .object(n, &o.at("stressors"), &STRESSORS, |cx, s| {

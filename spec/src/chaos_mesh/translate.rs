@@ -1,29 +1,24 @@
 //! Which translation a Chaos Mesh document goes to, by its kind.
 
-use super::{common, dns, http, network, pod, schedule, status_check, stress, workflow};
+use super::common::{self, Translated};
+use super::{dns, http, network, pod, schedule, status_check, stress, workflow};
+use crate::decode::cx::{Obj, Schema};
 use crate::decode::{Cx, Node};
 use crate::experiment::{Experiment, Step};
+use crate::units::Duration;
+
+/// Reads one chaos kind's `spec` (within a workflow template's `deadline`, if any).
+type ChaosReader = fn(&mut Cx, &Obj<'_>, Option<Duration>) -> Option<Translated>;
 
 /// Translates one Chaos Mesh document of `kind` (one of the kinds `load.rs` accepts).
 pub fn translate(cx: &mut Cx, root: &Node, kind: &str) -> Option<Experiment> {
+    // A single chaos is the experiment's only step, and its selector the experiment's target.
+    if let Some((root_schema, spec_schema, read)) = single_chaos(kind) {
+        return common::document(cx, root, kind, root_schema, spec_schema, |cx, o| {
+            read(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
+        });
+    }
     match kind {
-        "StressChaos" => common::document(cx, root, kind, &stress::ROOT, &stress::SPEC, |cx, o| {
-            stress::translate(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
-        }),
-        "NetworkChaos" => {
-            common::document(cx, root, kind, &network::ROOT, &network::SPEC, |cx, o| {
-                network::translate(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
-            })
-        }
-        "PodChaos" => common::document(cx, root, kind, &pod::ROOT, &pod::SPEC, |cx, o| {
-            pod::translate(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
-        }),
-        "DNSChaos" => common::document(cx, root, kind, &dns::ROOT, &dns::SPEC, |cx, o| {
-            dns::translate(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
-        }),
-        "HTTPChaos" => common::document(cx, root, kind, &http::ROOT, &http::SPEC, |cx, o| {
-            http::translate(cx, o, None).map(|t| (vec![t.step], Some(t.target)))
-        }),
         // Standalone, the check is the experiment's only step, named after the object.
         "StatusCheck" => common::document(
             cx,
@@ -41,6 +36,19 @@ pub fn translate(cx: &mut Cx, root: &Node, kind: &str) -> Option<Experiment> {
             workflow::translate(cx, o).map(|steps| (steps, None))
         }),
     }
+}
+
+/// The document schema, `spec` schema and reader of a kind that is one chaos; `None` for
+/// the others (StatusCheck, Schedule, Workflow).
+fn single_chaos(kind: &str) -> Option<(&'static Schema, &'static Schema, ChaosReader)> {
+    Some(match kind {
+        "StressChaos" => (&stress::ROOT, &stress::SPEC, stress::translate),
+        "NetworkChaos" => (&network::ROOT, &network::SPEC, network::translate),
+        "PodChaos" => (&pod::ROOT, &pod::SPEC, pod::translate),
+        "DNSChaos" => (&dns::ROOT, &dns::SPEC, dns::translate),
+        "HTTPChaos" => (&http::ROOT, &http::SPEC, http::translate),
+        _ => return None,
+    })
 }
 
 /// A Schedule: the embedded spec's steps, with `spec.schedule` set.

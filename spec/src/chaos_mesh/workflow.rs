@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::common::{Translated, set_target};
+use super::common::{Translated, document_schema, set_target};
 use super::{dns, network, pod, status_check, stress, task};
 use crate::decode::cx::{Cx, Obj, Schema, index, join};
 use crate::decode::tree::Node;
@@ -32,13 +32,7 @@ pub static TEMPLATE: Schema = Schema::new(&[
 /// Workflow `spec`.
 pub static SPEC: Schema = Schema::new(&[("entry", None), ("templates", Some(&TEMPLATE))]);
 /// The Workflow document.
-pub static ROOT: Schema = Schema::new(&[
-    ("apiVersion", None),
-    ("kind", None),
-    ("metadata", Some(&super::common::METADATA)),
-    ("spec", Some(&SPEC)),
-    ("status", None),
-]);
+pub static ROOT: Schema = document_schema!(SPEC);
 
 /// Template types faultline translates.
 pub const TYPES: [&str; 10] = [

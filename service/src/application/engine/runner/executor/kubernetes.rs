@@ -16,7 +16,9 @@ use futures::StreamExt;
 use super::pod_observe::{failure_seen, kill_seen, with_replacement};
 use super::seam::{Applied, ExecError, Executor, Hit, Order, Recovered, Seen, expiry};
 use crate::application::engine::inject::KUBERNETES_API;
-use crate::application::ports::{Killed, OriginalImages, PodCluster, PodTarget};
+use crate::application::ports::{
+    ClusterError, Killed, OriginalImages, PodCluster, PodRead, PodTarget,
+};
 use crate::domain::ExecutorRef;
 
 /// How many pods are deleted or patched at once; the client's rate limit paces them.
@@ -154,21 +156,27 @@ impl Kubernetes {
         applied
     }
 
-    /// Each killed pod read back: gone or terminating, and its controller's replacement.
-    async fn observe_kill(&self) -> Result<Vec<Seen>, ExecError> {
-        let pods: Vec<FailedPod> = self
-            .snapshot()
-            .into_iter()
-            .filter(|fp| fp.killed_at.is_some())
-            .collect();
+    /// The pods of the snapshot that `which` picks, each read back from the API (at most
+    /// [`POD_CONCURRENCY`] reads at a time), the reads in the pods' order.
+    async fn read_back(
+        &self,
+        which: impl Fn(&FailedPod) -> bool,
+    ) -> (Vec<FailedPod>, Vec<Result<Option<PodRead>, ClusterError>>) {
+        let pods: Vec<FailedPod> = self.snapshot().into_iter().filter(which).collect();
         let reads: Vec<_> = pods
             .iter()
             .map(|fp| self.cluster.read_pod(&fp.pod.namespace, &fp.pod.name))
             .collect();
-        let reads: Vec<_> = futures::stream::iter(reads)
+        let reads = futures::stream::iter(reads)
             .buffered(POD_CONCURRENCY)
             .collect()
             .await;
+        (pods, reads)
+    }
+
+    /// Each killed pod read back: gone or terminating, and its controller's replacement.
+    async fn observe_kill(&self) -> Result<Vec<Seen>, ExecError> {
+        let (pods, reads) = self.read_back(|fp| fp.killed_at.is_some()).await;
         let mut out = Vec::with_capacity(pods.len());
         for (fp, read) in pods.iter().zip(reads) {
             let seen = kill_seen(&fp.pod, read?.as_ref());
@@ -186,19 +194,7 @@ impl Kubernetes {
 
     /// Each failed pod read back: its swapped containers name the pause image.
     async fn observe_failure(&self) -> Result<Vec<Seen>, ExecError> {
-        let pods: Vec<FailedPod> = self
-            .snapshot()
-            .into_iter()
-            .filter(|fp| fp.record.is_some())
-            .collect();
-        let reads: Vec<_> = pods
-            .iter()
-            .map(|fp| self.cluster.read_pod(&fp.pod.namespace, &fp.pod.name))
-            .collect();
-        let reads: Vec<_> = futures::stream::iter(reads)
-            .buffered(POD_CONCURRENCY)
-            .collect()
-            .await;
+        let (pods, reads) = self.read_back(|fp| fp.record.is_some()).await;
         let pause = self.cluster.pod_failure().pause_image().to_string();
         let mut out = Vec::with_capacity(pods.len());
         for (fp, read) in pods.iter().zip(reads) {
