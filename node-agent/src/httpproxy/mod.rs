@@ -14,6 +14,7 @@ pub mod exchange;
 pub mod policy;
 pub mod serve;
 pub mod sockets;
+pub mod tls;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -57,6 +58,11 @@ pub async fn start(netns: &Path, policy: Policy) -> Result<Proxy, FaultError> {
         })?
         .port();
     let stats = Arc::new(Stats::default());
+    // The fault's `tls` files are read now: a bad one fails the apply, naming it.
+    let tls = match &policy.tls {
+        Some(t) => Some(Arc::new(tls::Terminate::load(t)?)),
+        None => None,
+    };
     let shared = Arc::new(exchange::Shared {
         policy,
         stats: stats.clone(),
@@ -65,6 +71,7 @@ pub async fn start(netns: &Path, policy: Policy) -> Result<Proxy, FaultError> {
             netns: netns.to_path_buf(),
             mark: UPSTREAM_MARK,
         },
+        tls,
     });
     let task = tokio::spawn(serve::accept_loop(listener, shared));
     Ok(Proxy { port, stats, task })

@@ -54,13 +54,25 @@ async fn serve(conn: TcpStream, dest: SocketAddr, shared: Arc<Shared>) {
         return;
     };
     if first[0] == TLS_HANDSHAKE {
+        if let Some(tls) = shared.tls.clone() {
+            return super::tls::serve(conn, handle, dest, shared, tls).await;
+        }
         return opaque(conn, handle, dest, shared).await;
     }
-    let exchange = Arc::new(Exchange::new(shared, dest));
+    serve_http(conn, handle, Arc::new(Exchange::new(shared, dest))).await;
+}
+
+/// Serves HTTP/1.1 or HTTP/2 on `io` (plain, or the decrypted side of TLS) through
+/// `exchange`, until the client is done or the fault resets the connection (`handle`:
+/// the connection's socket).
+pub async fn serve_http<I>(io: I, handle: std::net::TcpStream, exchange: Arc<Exchange>)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let reset = exchange.reset.clone();
     let service = service_fn(move |req| exchange.clone().handle(req));
     let builder = auto::Builder::new(TokioExecutor::new());
-    let served = builder.serve_connection(TokioIo::new(conn), service);
+    let served = builder.serve_connection(TokioIo::new(io), service);
     tokio::select! {
         _ = served => {}
         () = reset.notified() => {

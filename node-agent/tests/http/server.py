@@ -33,5 +33,7 @@ server = Server((sys.argv[1], int(sys.argv[2])), Handler)
 if len(sys.argv) > 4:
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(sys.argv[3], sys.argv[4])
+    # HTTP/1.1 only, said in ALPN: the proxy must keep a client that offers h2 on it.
+    tls.set_alpn_protocols(["http/1.1"])
     server.socket = tls.wrap_socket(server.socket, server_side=True)
 server.serve_forever()
