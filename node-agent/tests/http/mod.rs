@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use faultline_spec::fault::{HttpAbort, HttpDelay, HttpMatch, HttpReset, HttpTarget};
 use faultline_test_support::sh;
 
 /// The Python server in a namespace; killed on drop.
@@ -132,4 +133,49 @@ pub fn file_fingerprint(cert: &Path) -> String {
         "openssl x509 -noout -fingerprint -sha256 -in {}",
         cert.display()
     ))
+}
+
+/// A `match` on a path prefix.
+pub fn path(prefix: &str) -> HttpMatch {
+    HttpMatch {
+        path: Some(prefix.into()),
+        ..HttpMatch::default()
+    }
+}
+
+/// `httpAbort` of the requests `matching` picks on `port` (inbound, before the server)
+/// with `code` and no body; change fields with `HttpAbort { .., ..abort(..) }`.
+pub fn abort(port: u16, matching: HttpMatch, code: u16) -> HttpAbort {
+    HttpAbort {
+        port,
+        direction: Default::default(),
+        matching,
+        target: HttpTarget::Request,
+        code,
+        body: None,
+        tls: None,
+    }
+}
+
+/// `httpDelay` of the requests `matching` picks on `port` by `ms` (inbound, request).
+pub fn delay(port: u16, matching: HttpMatch, ms: u64) -> HttpDelay {
+    HttpDelay {
+        port,
+        direction: Default::default(),
+        matching,
+        target: HttpTarget::Request,
+        delay: faultline_spec::Duration::from_millis(ms),
+        tls: None,
+    }
+}
+
+/// `httpReset` of the requests `matching` picks on `port` (inbound, request).
+pub fn reset(port: u16, matching: HttpMatch) -> HttpReset {
+    HttpReset {
+        port,
+        direction: Default::default(),
+        matching,
+        target: HttpTarget::Request,
+        tls: None,
+    }
 }
