@@ -16,10 +16,12 @@ use faultline_agent::Recovered;
 use faultline_agent::faults::{Baseline, Family, Fault, FaultRecord};
 use faultline_spec::NodeFault;
 use faultline_spec::fault::http::HttpChanges;
-use faultline_spec::fault::{HttpAbort, HttpDelay, HttpMatch, HttpReplace, HttpTarget, HttpTls};
+use faultline_spec::fault::{HttpAbort, HttpDelay, HttpReplace, HttpTarget, HttpTls};
 use faultline_test_support::NetnsPair;
 use faultline_test_support::certs::Authority;
-use http::{PyServer, Seen, curl_in, file_fingerprint, leftovers_in, served_fingerprint};
+use http::{
+    PyServer, Seen, abort, curl_in, delay, file_fingerprint, leftovers_in, path, served_fingerprint,
+};
 use support::netns_record;
 
 const ADDR: &str = "10.77.0.2:8443";
@@ -104,24 +106,13 @@ fn get(ns: &str, ca: &Path, path: &str) -> Seen {
     )
 }
 
-fn api() -> HttpMatch {
-    HttpMatch {
-        path: Some("/api/".into()),
-        ..HttpMatch::default()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_requests_are_aborted_by_path_and_the_client_sees_the_server_s_own_certificate() {
     let t = Https::start("httpsabort");
     let kind = NodeFault::HttpAbort(HttpAbort {
-        port: 8443,
-        direction: Default::default(),
-        matching: api(),
-        target: HttpTarget::Request,
-        code: 503,
         body: Some("down for chaos".into()),
         tls: Some(t.tls()),
+        ..abort(8443, path("/api/"), 503)
     });
     let (fam, rec) = t.applied(kind).await;
     let base = fam.baseline(&rec).await;
@@ -158,12 +149,8 @@ async fn https_requests_are_aborted_by_path_and_the_client_sees_the_server_s_own
 async fn https_requests_are_delayed_and_responses_patched_after_decryption() {
     let t = Https::start("httpsdelay");
     let kind = NodeFault::HttpDelay(HttpDelay {
-        port: 8443,
-        direction: Default::default(),
-        matching: api(),
-        target: HttpTarget::Request,
-        delay: faultline_spec::Duration::from_millis(700),
         tls: Some(t.tls()),
+        ..delay(8443, path("/api/"), 700)
     });
     let (fam, rec) = t.applied(kind).await;
     let slow = t.get("/api/slow");
@@ -177,7 +164,7 @@ async fn https_requests_are_delayed_and_responses_patched_after_decryption() {
     let kind = NodeFault::HttpReplace(HttpReplace {
         port: 8443,
         direction: Default::default(),
-        matching: api(),
+        matching: path("/api/"),
         target: HttpTarget::Response,
         replace: HttpChanges {
             patch: Some(serde_json::json!({"status": "degraded"})),
@@ -202,15 +189,10 @@ async fn the_proxy_trusts_only_the_pinned_certificate_or_the_given_ca_upstream()
     let t = Https::start("httpstrust");
     // Another certificate for the same address, from the same CA: not the server's.
     let (other_cert, other_key) = t.authority.issue("10.77.0.2").write(t.dir.path(), "other");
-    let abort = |tls: HttpTls| {
+    let abort_with = |tls: HttpTls| {
         NodeFault::HttpAbort(HttpAbort {
-            port: 8443,
-            direction: Default::default(),
-            matching: api(),
-            target: HttpTarget::Request,
-            code: 503,
-            body: None,
             tls: Some(tls),
+            ..abort(8443, path("/api/"), 503)
         })
     };
     let pinned_to_other = HttpTls {
@@ -218,7 +200,7 @@ async fn the_proxy_trusts_only_the_pinned_certificate_or_the_given_ca_upstream()
         key_file: other_key.display().to_string(),
         ca_file: None,
     };
-    let (fam, rec) = t.applied(abort(pinned_to_other.clone())).await;
+    let (fam, rec) = t.applied(abort_with(pinned_to_other.clone())).await;
     // The server shows a certificate other than the pinned one: no request goes on.
     let refused = t.get("/web");
     assert_ne!(refused.exit, 0, "passed to an unpinned server: {refused:?}");
@@ -230,7 +212,7 @@ async fn the_proxy_trusts_only_the_pinned_certificate_or_the_given_ca_upstream()
         ca_file: Some(t.ca.display().to_string()),
         ..pinned_to_other
     };
-    let (fam, rec) = t.applied(abort(with_ca)).await;
+    let (fam, rec) = t.applied(abort_with(with_ca)).await;
     assert_eq!(t.get("/web").status, 200);
     assert_eq!(t.get("/api/x").status, 503);
     t.recovered(&fam, &rec).await;
@@ -241,16 +223,11 @@ async fn an_unreadable_tls_file_fails_the_apply_by_name_and_leaves_nothing() {
     let t = Https::start("httpsbad");
     let missing = t.dir.path().join("no-such.key");
     let kind = NodeFault::HttpAbort(HttpAbort {
-        port: 8443,
-        direction: Default::default(),
-        matching: api(),
-        target: HttpTarget::Request,
-        code: 503,
-        body: None,
         tls: Some(HttpTls {
             key_file: missing.display().to_string(),
             ..t.tls()
         }),
+        ..abort(8443, path("/api/"), 503)
     });
     let rec = netns_record("httpsbad", kind, &t.pair.b_path());
     let fam = Family::of(&rec.kind);
