@@ -37,6 +37,8 @@ pub struct Proxy {
     pub port: u16,
     /// Its counters.
     pub stats: Arc<Stats>,
+    /// Whether it takes IPv6 connections too (the namespace has IPv6).
+    pub ipv6: bool,
     task: JoinHandle<()>,
 }
 
@@ -48,7 +50,7 @@ impl Drop for Proxy {
 
 /// Starts a proxy for `policy` in the network namespace at `netns`.
 pub async fn start(netns: &Path, policy: Policy) -> Result<Proxy, FaultError> {
-    let listener = sockets::transparent_listener(netns).await?;
+    let (listener, ipv6) = sockets::transparent_listener(netns).await?;
     let port = listener
         .local_addr()
         .map_err(|e| FaultError::Io {
@@ -74,5 +76,10 @@ pub async fn start(netns: &Path, policy: Policy) -> Result<Proxy, FaultError> {
         tls,
     });
     let task = tokio::spawn(serve::accept_loop(listener, shared));
-    Ok(Proxy { port, stats, task })
+    Ok(Proxy {
+        port,
+        stats,
+        ipv6,
+        task,
+    })
 }

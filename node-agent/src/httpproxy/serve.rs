@@ -36,6 +36,9 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let Ok(dest) = conn.local_addr() else {
             continue;
         };
+        // The dual-stack listener writes an IPv4 destination `::ffff:a.b.c.d`; upstream
+        // is dialled with the family of the address itself.
+        let dest = SocketAddr::new(dest.ip().to_canonical(), dest.port());
         let _ = conn.set_nodelay(true);
         conns.spawn(serve(conn, dest, shared.clone()));
     }
