@@ -8,7 +8,6 @@
 mod http;
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -20,7 +19,9 @@ use faultline_spec::fault::http::HttpChanges;
 use faultline_spec::fault::{HttpAbort, HttpMatch, HttpReplace, HttpTarget};
 use faultline_spec::{LocalTarget, NodeFault};
 use faultline_test_support::{NetnsPair, in_netns, sh};
-use http::{PyServer, Seen, abort, curl_in, delay, leftovers_in, path as matching, reset};
+use http::{
+    PyServer, Seen, abort, curl_in, delay, keep_alive_get, leftovers_in, path as matching, reset,
+};
 use support::{AgentProc, netns_record};
 
 const SERVER: &str = "10.77.0.2:8080";
@@ -174,35 +175,6 @@ async fn http_replace_patches_the_json_body_and_sets_headers_of_responses() {
     let other = tokio::task::block_in_place(|| curl(&pair, "/web"));
     assert!(other.body.contains(r#""status": "ok""#), "{other:?}");
     recovered(&fam, &rec, &pair, "/api/state").await;
-}
-
-/// One HTTP/1.1 keep-alive request on `conn`: the status, or the error that ended it.
-fn keep_alive_get(conn: &mut TcpStream, path: &str) -> std::io::Result<u16> {
-    conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())?;
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
-        return Err(std::io::ErrorKind::UnexpectedEof.into());
-    }
-    let status = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut length = 0;
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h)?;
-        if h.trim().is_empty() {
-            break;
-        }
-        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok(status)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

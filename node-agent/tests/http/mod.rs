@@ -4,6 +4,8 @@
 //! removes what it started when dropped, also when a test fails.
 #![allow(dead_code)] // each test binary uses a different part
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -178,4 +180,33 @@ pub fn reset(port: u16, matching: HttpMatch) -> HttpReset {
         target: HttpTarget::Request,
         tls: None,
     }
+}
+
+/// One HTTP/1.1 keep-alive request on `conn`: the status, or the error that ended it.
+pub fn keep_alive_get(conn: &mut TcpStream, path: &str) -> std::io::Result<u16> {
+    conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut length = 0;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        if h.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(status)
 }
