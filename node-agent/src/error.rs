@@ -150,9 +150,10 @@ pub enum FaultError {
     },
 
     /// An HTTP fault's `tls` files could not be used (unreadable, not PEM, key and
-    /// certificate not a pair); the error names the file.
+    /// certificate not a pair); the error names the file. Boxed: rustls' errors are
+    /// large, and every apply's result carries this type.
     #[error(transparent)]
-    HttpsFiles(#[from] crate::tls::TlsError),
+    HttpsFiles(Box<crate::tls::TlsError>),
 }
 
 /// Why a text is not a fault id (`[A-Za-z0-9_-]`, 1 to 48 characters: it names kernel

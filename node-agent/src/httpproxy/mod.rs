@@ -62,7 +62,9 @@ pub async fn start(netns: &Path, policy: Policy) -> Result<Proxy, FaultError> {
     let stats = Arc::new(Stats::default());
     // The fault's `tls` files are read now: a bad one fails the apply, naming it.
     let tls = match &policy.tls {
-        Some(t) => Some(Arc::new(tls::Terminate::load(t)?)),
+        Some(t) => Some(Arc::new(
+            tls::Terminate::load(t).map_err(|e| FaultError::HttpsFiles(Box::new(e)))?,
+        )),
         None => None,
     };
     let shared = Arc::new(exchange::Shared {

@@ -4,6 +4,8 @@
 //! removes what it started when dropped, also when a test fails.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod h2c;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
