@@ -199,21 +199,9 @@ impl Http {
         }
         Ok(())
     }
-}
 
-impl Fault for Http {
-    async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
-        let netns = netns_of(rec)?.to_path_buf();
-        let done = self.set_up(rec, &netns).await;
-        if done.is_err() {
-            // Nothing stays applied: proxy, table, rule and route all go.
-            let _ = self.recover(rec).await;
-        }
-        done
-    }
-
-    async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
-        let stopped = with_proxies(|m| m.remove(&rec.id)).is_some();
+    /// Deletes the fault's tables, fwmark rules and local routes.
+    async fn remove_rules(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
         let path = netns_of(rec)?.to_path_buf();
         let netns = match netns::locate(&path, rec.resolved.netns_id) {
             Ok(p) => p,
@@ -250,11 +238,35 @@ impl Fault for Http {
             .del_tproxy_route(mark, table_id, IpVersion::V6)
             .await
             .unwrap_or(false);
-        Ok(if stopped || !table_gone || route_removed {
+        Ok(if !table_gone || route_removed {
             Recovered::Removed
         } else {
             Recovered::AlreadyGone
         })
+    }
+}
+
+impl Fault for Http {
+    async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
+        let netns = netns_of(rec)?.to_path_buf();
+        let done = self.set_up(rec, &netns).await;
+        if done.is_err() {
+            // Nothing stays applied: proxy, table, rule and route all go.
+            let _ = self.recover(rec).await;
+        }
+        done
+    }
+
+    /// Rules first, proxy last: a connection opened meanwhile goes straight to the
+    /// server rather than to a proxy about to close. The proxy is stopped whatever the
+    /// rules' removal said.
+    async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
+        let removed = self.remove_rules(rec).await;
+        let stopped = with_proxies(|m| m.remove(&rec.id)).is_some();
+        match removed {
+            Ok(Recovered::AlreadyGone) if stopped => Ok(Recovered::Removed),
+            other => other,
+        }
     }
 
     /// Requests acted on so far.
