@@ -18,7 +18,7 @@ use tokio::sync::{Mutex, Notify};
 
 use super::policy::{Action, Dice, Policy, Stats};
 use super::sockets::Dialer;
-use super::tls::{Terminate, UpstreamTls};
+use super::tls_settings::{Terminate, UpstreamTls};
 use faultline_spec::fault::HttpTarget;
 use faultline_spec::fault::http::{HttpChanges, grpc_status_for, merge_patch};
 

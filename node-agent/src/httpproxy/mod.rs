@@ -10,11 +10,13 @@
 //! The tasks live in the agent: the proxy dies with it, and the rules that would then
 //! point at nothing are named by the journal and removed by recovery.
 
+pub mod connection;
 pub mod exchange;
 pub mod policy;
 pub mod serve;
 pub mod sockets;
 pub mod tls;
+pub mod tls_settings;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -63,7 +65,7 @@ pub async fn start(netns: &Path, policy: Policy) -> Result<Proxy, FaultError> {
     // The fault's `tls` files are read now: a bad one fails the apply, naming it.
     let tls = match &policy.tls {
         Some(t) => Some(Arc::new(
-            tls::Terminate::load(t).map_err(|e| FaultError::HttpsFiles(Box::new(e)))?,
+            tls_settings::Terminate::load(t).map_err(|e| FaultError::HttpsFiles(Box::new(e)))?,
         )),
         None => None,
     };

@@ -1,16 +1,15 @@
 //! The proxy's accept loop and its connections: HTTP/1.1 and h2c are served by hyper
-//! (each request through an [`Exchange`]); a TLS connection, which the proxy cannot read,
-//! is faulted as a whole or passed through byte for byte.
+//! (each request through an [`Exchange`]); a TLS connection is decrypted when the fault
+//! has `tls` ([`super::tls`]), else, unreadable, faulted as a whole or passed through
+//! byte for byte.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 
+use super::connection::serve_http;
 use super::exchange::{Exchange, Shared};
 use super::policy::Action;
 use super::sockets::reset_on_close;
@@ -63,25 +62,6 @@ async fn serve(conn: TcpStream, dest: SocketAddr, shared: Arc<Shared>) {
         return opaque(conn, handle, dest, shared).await;
     }
     serve_http(conn, handle, Arc::new(Exchange::new(shared, dest))).await;
-}
-
-/// Serves HTTP/1.1 or HTTP/2 on `io` (plain, or the decrypted side of TLS) through
-/// `exchange`, until the client is done or the fault resets the connection (`handle`:
-/// the connection's socket).
-pub async fn serve_http<I>(io: I, handle: std::net::TcpStream, exchange: Arc<Exchange>)
-where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let reset = exchange.reset.clone();
-    let service = service_fn(move |req| exchange.clone().handle(req));
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let served = builder.serve_connection(TokioIo::new(io), service);
-    tokio::select! {
-        _ = served => {}
-        () = reset.notified() => {
-            let _ = reset_on_close(&handle);
-        }
-    }
 }
 
 /// A connection the proxy cannot read (TLS): held, reset, or passed through whole.
