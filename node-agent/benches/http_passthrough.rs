@@ -138,6 +138,7 @@ async fn main() {
         },
         target: HttpTarget::Request,
         delay: faultline_spec::Duration::from_millis(100),
+        tls: None,
     });
     let rec = netns_record("p9", kind, &pair.b_path());
     let fam = Family::of(&rec.kind);

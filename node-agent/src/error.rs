@@ -148,6 +148,12 @@ pub enum FaultError {
         /// The agent's own score, as /proc/self/oom_score_adj reads.
         own: String,
     },
+
+    /// An HTTP fault's `tls` files could not be used (unreadable, not PEM, key and
+    /// certificate not a pair); the error names the file. Boxed: rustls' errors are
+    /// large, and every apply's result carries this type.
+    #[error(transparent)]
+    HttpsFiles(Box<crate::tls::TlsError>),
 }
 
 /// Why a text is not a fault id (`[A-Za-z0-9_-]`, 1 to 48 characters: it names kernel

@@ -5,70 +5,32 @@
 //! pick pass untouched, and that recovery removed the nft table, the fwmark rule, the
 //! local route and the proxy (the namespaces' guards remove whatever a failing test left).
 
+mod http;
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use faultline_agent::Recovered;
 use faultline_agent::faults::{Family, Fault, FaultRecord};
 use faultline_agent::protocol::ApplyRequest;
 use faultline_agent::{AgentClient, FaultId};
 use faultline_spec::fault::http::HttpChanges;
-use faultline_spec::fault::{HttpAbort, HttpDelay, HttpMatch, HttpReplace, HttpReset, HttpTarget};
+use faultline_spec::fault::{HttpAbort, HttpMatch, HttpReplace, HttpTarget};
 use faultline_spec::{LocalTarget, NodeFault};
 use faultline_test_support::{NetnsPair, in_netns, sh};
+use http::{
+    PyServer, Seen, abort, curl_in, delay, keep_alive_get, leftovers_in, path as matching, reset,
+};
 use support::{AgentProc, netns_record};
 
 const SERVER: &str = "10.77.0.2:8080";
 
-/// The Python server in b; killed on drop.
-struct Server(Child);
-
-impl Server {
-    fn start(pair: &NetnsPair) -> Server {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/http/server.py");
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &pair.b,
-                "python3",
-                script,
-                "10.77.0.2",
-                "8080",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("python3 runs");
-        let server = Server(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while curl(pair, "/ready").status != 200 {
-            assert!(Instant::now() < deadline, "the HTTP server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// What curl saw.
-#[derive(Debug)]
-struct Seen {
-    /// curl's exit code (0 ok, 7 refused, 56 reset).
-    exit: i32,
-    status: u16,
-    headers: String,
-    body: String,
-    took: Duration,
+/// The Python server on b's 10.77.0.2:8080; killed on drop.
+fn server(pair: &NetnsPair) -> PyServer {
+    PyServer::start(&pair.b, "10.77.0.2", 8080, None, || {
+        curl(pair, "/ready").status == 200
+    })
 }
 
 /// `curl -i http://SERVER<path>` from a, a fresh connection each time.
@@ -78,55 +40,12 @@ fn curl(pair: &NetnsPair, path: &str) -> Seen {
 
 /// The same with more curl arguments.
 fn curl_with(pair: &NetnsPair, path: &str, more: &[&str]) -> Seen {
-    let started = Instant::now();
-    let out = Command::new("ip")
-        .args(["netns", "exec", &pair.a, "curl", "-sS", "-i", "-m", "5"])
-        .args(more)
-        .arg(format!("http://{SERVER}{path}"))
-        .output()
-        .expect("curl runs");
-    let took = started.elapsed();
-    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
-    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
-    let status = head
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Seen {
-        exit: out.status.code().unwrap_or(-1),
-        status,
-        headers: head.to_ascii_lowercase(),
-        body: body.to_string(),
-        took,
-    }
+    curl_in(&pair.a, &format!("http://{SERVER}{path}"), more)
 }
 
 /// What of the fault is left in b: its nft table and fwmark rules.
 fn leftovers(pair: &NetnsPair) -> String {
     leftovers_in(&pair.b)
-}
-
-/// What of an HTTP fault is left in the namespace `ns`.
-fn leftovers_in(ns: &str) -> String {
-    let tables = sh(&format!("ip netns exec {ns} nft list tables"));
-    let rules = sh(&format!("ip -n {ns} rule show"));
-    let mut left = String::new();
-    if tables.contains("faultline_") {
-        left += &tables;
-    }
-    if rules.contains("fwmark 0xfa2") {
-        left += &rules;
-    }
-    left
-}
-
-fn matching(path: &str) -> HttpMatch {
-    HttpMatch {
-        path: Some(path.into()),
-        ..HttpMatch::default()
-    }
 }
 
 async fn applied(tag: &str, pair: &NetnsPair, kind: NodeFault) -> (Family, FaultRecord) {
@@ -149,14 +68,10 @@ async fn recovered(fam: &Family, rec: &FaultRecord, pair: &NetnsPair, path: &str
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_abort_answers_picked_requests_and_passes_the_others_untouched() {
     let pair = NetnsPair::new("httpabort");
-    let _server = Server::start(&pair);
+    let _server = server(&pair);
     let kind = NodeFault::HttpAbort(HttpAbort {
-        port: 8080,
-        direction: Default::default(),
-        matching: matching("/api/"),
-        target: HttpTarget::Request,
-        code: 503,
         body: Some("down for chaos".into()),
+        ..abort(8080, matching("/api/"), 503)
     });
     let (fam, rec) = applied("httpabort", &pair, kind).await;
     // Applying again is the same as once.
@@ -190,14 +105,8 @@ async fn http_abort_answers_picked_requests_and_passes_the_others_untouched() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_delay_holds_picked_requests_for_the_delay() {
     let pair = NetnsPair::new("httpdelay");
-    let _server = Server::start(&pair);
-    let kind = NodeFault::HttpDelay(HttpDelay {
-        port: 8080,
-        direction: Default::default(),
-        matching: matching("/slow"),
-        target: HttpTarget::Request,
-        delay: faultline_spec::Duration::from_millis(600),
-    });
+    let _server = server(&pair);
+    let kind = NodeFault::HttpDelay(delay(8080, matching("/slow"), 600));
     let (fam, rec) = applied("httpdelay", &pair, kind).await;
     let slow = tokio::task::block_in_place(|| curl(&pair, "/slow/x"));
     let fast = tokio::task::block_in_place(|| curl(&pair, "/fast"));
@@ -218,13 +127,8 @@ async fn http_delay_holds_picked_requests_for_the_delay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_reset_resets_the_client_connection() {
     let pair = NetnsPair::new("httpreset");
-    let _server = Server::start(&pair);
-    let kind = NodeFault::HttpReset(HttpReset {
-        port: 8080,
-        direction: Default::default(),
-        matching: matching("/api/"),
-        target: HttpTarget::Request,
-    });
+    let _server = server(&pair);
+    let kind = NodeFault::HttpReset(reset(8080, matching("/api/")));
     let (fam, rec) = applied("httpreset", &pair, kind).await;
     let hit = tokio::task::block_in_place(|| curl(&pair, "/api/x"));
     // curl 56: "Recv failure: Connection reset by peer".
@@ -237,7 +141,7 @@ async fn http_reset_resets_the_client_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_replace_patches_the_json_body_and_sets_headers_of_responses() {
     let pair = NetnsPair::new("httprepl");
-    let _server = Server::start(&pair);
+    let _server = server(&pair);
     let kind = NodeFault::HttpReplace(HttpReplace {
         port: 8080,
         direction: Default::default(),
@@ -248,6 +152,7 @@ async fn http_replace_patches_the_json_body_and_sets_headers_of_responses() {
             body: None,
             patch: Some(serde_json::json!({"status": "degraded", "server": null})),
         },
+        tls: None,
     });
     let (fam, rec) = applied("httprepl", &pair, kind).await;
     let hit = tokio::task::block_in_place(|| curl(&pair, "/api/state"));
@@ -272,39 +177,10 @@ async fn http_replace_patches_the_json_body_and_sets_headers_of_responses() {
     recovered(&fam, &rec, &pair, "/api/state").await;
 }
 
-/// One HTTP/1.1 keep-alive request on `conn`: the status, or the error that ended it.
-fn keep_alive_get(conn: &mut TcpStream, path: &str) -> std::io::Result<u16> {
-    conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())?;
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
-        return Err(std::io::ErrorKind::UnexpectedEof.into());
-    }
-    let status = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut length = 0;
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h)?;
-        if h.trim().is_empty() {
-            break;
-        }
-        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok(status)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keep_alive_connection_open_before_injection_is_cut_and_the_next_one_faulted() {
     let pair = NetnsPair::new("httpkeep");
-    let _server = Server::start(&pair);
+    let _server = server(&pair);
     let mut conn = in_netns(&pair.a_path(), || TcpStream::connect(SERVER)).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
     assert_eq!(keep_alive_get(&mut conn, "/api/1").unwrap(), 200, "before");
@@ -314,14 +190,7 @@ async fn a_keep_alive_connection_open_before_injection_is_cut_and_the_next_one_f
         "kept alive"
     );
 
-    let kind = NodeFault::HttpAbort(HttpAbort {
-        port: 8080,
-        direction: Default::default(),
-        matching: HttpMatch::default(),
-        target: HttpTarget::Request,
-        code: 500,
-        body: None,
-    });
+    let kind = NodeFault::HttpAbort(abort(8080, HttpMatch::default(), 500));
     let (fam, rec) = applied("httpkeep", &pair, kind).await;
     // Without the cut this request would reach the server on the old connection.
     let old = tokio::task::block_in_place(|| keep_alive_get(&mut conn, "/api/3"));
@@ -347,28 +216,17 @@ async fn a_keep_alive_connection_open_before_injection_is_cut_and_the_next_one_f
 }
 
 fn abort_all(code: u16) -> NodeFault {
-    NodeFault::HttpAbort(HttpAbort {
-        port: 8080,
-        direction: Default::default(),
-        matching: HttpMatch::default(),
-        target: HttpTarget::Request,
-        code,
-        body: None,
-    })
+    NodeFault::HttpAbort(abort(8080, HttpMatch::default(), code))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbound_faults_the_requests_the_target_sends_and_passes_the_others_on() {
     let pair = NetnsPair::new("httpout");
-    let _server = Server::start(&pair);
+    let _server = server(&pair);
     // The fault is on a, the client: its requests to port 8080 anywhere.
     let kind = NodeFault::HttpAbort(HttpAbort {
-        port: 8080,
         direction: faultline_spec::fault::HttpDirection::Outbound,
-        matching: matching("/api/"),
-        target: HttpTarget::Request,
-        code: 429,
-        body: None,
+        ..abort(8080, matching("/api/"), 429)
     });
     let rec = netns_record("httpout", kind, &pair.a_path());
     let fam = Family::of(&rec.kind);
@@ -394,7 +252,7 @@ async fn outbound_faults_the_requests_the_target_sends_and_passes_the_others_on(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h2c_and_grpc_requests_are_aborted_as_their_protocol_expects() {
     let pair = NetnsPair::new("httph2");
-    let _server = Server::start(&pair);
+    let _server = server(&pair);
     let (fam, rec) = applied("httph2", &pair, abort_all(503)).await;
     let h2 =
         tokio::task::block_in_place(|| curl_with(&pair, "/api/x", &["--http2-prior-knowledge"]));
@@ -427,7 +285,7 @@ async fn h2c_and_grpc_requests_are_aborted_as_their_protocol_expects() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_left_by_a_killed_agent_are_removed_when_it_restarts() {
     let pair = NetnsPair::new("httpcrash");
-    let _server = Server::start(&pair);
+    let _server = server(&pair);
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, "http-crash-test-token\n").unwrap();
@@ -475,7 +333,7 @@ async fn rules_left_by_a_killed_agent_are_removed_when_it_restarts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_apply_that_fails_half_way_leaves_nothing_behind() {
     let pair = NetnsPair::new("httpfail");
-    let _server = Server::start(&pair);
+    let _server = server(&pair);
     let rec = netns_record("httpfail", abort_all(503), &pair.b_path());
     // A chain of another type under the fault's table name makes the nft step fail, after
     // the proxy started and the fwmark rule and route were added.
@@ -506,96 +364,33 @@ async fn an_apply_that_fails_half_way_leaves_nothing_behind() {
 }
 
 /// The Python server serving HTTPS on 10.77.0.2:8443 with a fresh self-signed
-/// certificate (in the temp dir held beside it); killed on drop.
-struct TlsServer(Child, #[allow(dead_code)] tempfile::TempDir);
-
-impl TlsServer {
-    fn start(pair: &NetnsPair) -> TlsServer {
-        let dir = tempfile::tempdir().unwrap();
-        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        sh(&format!(
-            "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=10.77.0.2 -keyout {} -out {} 2>/dev/null",
-            key.display(),
-            cert.display()
-        ));
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/http/server.py");
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &pair.b,
-                "python3",
-                script,
-                "10.77.0.2",
-                "8443",
-            ])
-            .args([&cert, &key])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("python3 runs");
-        let server = TlsServer(child, dir);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while https(pair).1 != 200 {
-            assert!(Instant::now() < deadline, "the HTTPS server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// certificate (in the temp dir held beside it, which must outlive it).
+fn tls_server(pair: &NetnsPair) -> (PyServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    sh(&format!(
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=10.77.0.2 -keyout {} -out {} 2>/dev/null",
+        key.display(),
+        cert.display()
+    ));
+    let server = PyServer::start(&pair.b, "10.77.0.2", 8443, Some((&cert, &key)), || {
+        https(pair).1 == 200
+    });
+    (server, dir)
 }
 
 /// `curl -k https://10.77.0.2:8443/` from a: (curl's exit code, status, time taken).
 fn https(pair: &NetnsPair) -> (i32, u16, Duration) {
-    let started = Instant::now();
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &pair.a,
-            "curl",
-            "-sk",
-            "-m",
-            "5",
-            "-o",
-            "/dev/null",
-        ])
-        .args(["-w", "%{http_code}", "https://10.77.0.2:8443/"])
-        .output()
-        .expect("curl runs");
-    let status = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(0);
-    (out.status.code().unwrap_or(-1), status, started.elapsed())
+    let seen = curl_in(&pair.a, "https://10.77.0.2:8443/", &["-k"]);
+    (seen.exit, seen.status, seen.took)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_connections_are_faulted_whole_or_passed_through_untouched() {
     let pair = NetnsPair::new("httptls");
-    let _server = TlsServer::start(&pair);
-    let reset = |m: HttpMatch| {
-        NodeFault::HttpReset(HttpReset {
-            port: 8443,
-            direction: Default::default(),
-            matching: m,
-            target: HttpTarget::Request,
-        })
-    };
-    let delay = |m: HttpMatch| {
-        NodeFault::HttpDelay(HttpDelay {
-            port: 8443,
-            direction: Default::default(),
-            matching: m,
-            target: HttpTarget::Request,
-            delay: faultline_spec::Duration::from_millis(700),
-        })
-    };
+    let _server = tls_server(&pair);
+    let reset = |m: HttpMatch| NodeFault::HttpReset(reset(8443, m));
+    let delay = |m: HttpMatch| NodeFault::HttpDelay(delay(8443, m, 700));
     // No method, path or header to read: the connection is the unit.
     let (fam, rec) = applied("httptls", &pair, reset(HttpMatch::default())).await;
     let (exit, status, _) = tokio::task::block_in_place(|| https(&pair));

@@ -20,7 +20,11 @@
 //! rebuilt, the route replaced, the rule added once; connections are cut only when the
 //! proxy starts). Recover stops the proxy (and with it every proxied connection), deletes
 //! the table, the rule and the route; after an agent crash the proxy is gone with the
-//! agent and the journal's record names the rest. IPv4 only.
+//! agent and the journal's record names the rest.
+//!
+//! IPv6 alike, where the namespace has it (the proxy then listens on `[::]`, IPv4 and
+//! IPv6 on one socket): a second table `ip6 faultline_<fault id>` with the same rules
+//! (`tproxy ip6`), and the same fwmark rule and local route (`::/0`) with `ip -6`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -36,6 +40,7 @@ use crate::netlink::{Netlink, PortSide, destroy_tcp};
 use crate::netns;
 use faultline_spec::NodeFault;
 use faultline_spec::fault::HttpDirection;
+use rtnetlink::IpVersion;
 
 /// The HTTP fault family.
 #[derive(Debug, Default, Clone, Copy)]
@@ -85,23 +90,53 @@ fn netns_of(rec: &FaultRecord) -> Result<&Path, FaultError> {
         .ok_or_else(|| unsupported(rec, "the target has no network namespace"))
 }
 
-/// The nft script of the fault's table (flushed and rebuilt on every apply).
-pub fn ruleset(table: &str, port: u16, direction: HttpDirection, proxy: u16, mark: u32) -> String {
-    let chains = match direction {
-        HttpDirection::Inbound => format!(
-            "  chain prerouting {{\n    type filter hook prerouting priority mangle; policy accept;\n    iifname != \"lo\" tcp dport {port} counter tproxy ip to :{proxy} meta mark set {mark:#x} accept\n  }}\n"
-        ),
-        HttpDirection::Outbound => format!(
-            "  chain output {{\n    type route hook output priority mangle; policy accept;\n    meta mark {UPSTREAM_MARK:#x} return\n    tcp dport {port} counter meta mark set {mark:#x}\n  }}\n  chain prerouting {{\n    type filter hook prerouting priority mangle; policy accept;\n    iifname \"lo\" meta mark {mark:#x} tcp dport {port} counter tproxy ip to :{proxy} accept\n  }}\n"
-        ),
-    };
-    format!("add table ip {table}\nflush table ip {table}\ntable ip {table} {{\n{chains}}}\n")
+/// The nft families the fault's tables are written in: IPv4 always, IPv6 when the proxy
+/// takes it (the namespace has IPv6).
+pub fn families(ipv6: bool) -> &'static [&'static str] {
+    if ipv6 { &["ip", "ip6"] } else { &["ip"] }
 }
 
-/// The proxy ports our table's `tproxy` rules send to; `None` when the table is gone.
-fn read_table(netns: &Path, table: &str) -> Result<Option<Vec<u64>>, FaultError> {
-    let action = format!("list table ip {table} in {}", netns.display());
-    let listing = nft(netns, &["-j", "list", "tables", "ip"], "", &action)?;
+/// The route netlink versions of the fwmark rule and local route, as [`families`].
+fn ip_versions(ipv6: bool) -> Vec<IpVersion> {
+    if ipv6 {
+        vec![IpVersion::V4, IpVersion::V6]
+    } else {
+        vec![IpVersion::V4]
+    }
+}
+
+/// The nft script of the fault's tables, one per family of `families` (each flushed and
+/// rebuilt on every apply, all in one transaction).
+pub fn ruleset(
+    table: &str,
+    port: u16,
+    direction: HttpDirection,
+    proxy: u16,
+    mark: u32,
+    families: &[&str],
+) -> String {
+    let mut script = String::new();
+    for family in families {
+        let chains = match direction {
+            HttpDirection::Inbound => format!(
+                "  chain prerouting {{\n    type filter hook prerouting priority mangle; policy accept;\n    iifname != \"lo\" tcp dport {port} counter tproxy {family} to :{proxy} meta mark set {mark:#x} accept\n  }}\n"
+            ),
+            HttpDirection::Outbound => format!(
+                "  chain output {{\n    type route hook output priority mangle; policy accept;\n    meta mark {UPSTREAM_MARK:#x} return\n    tcp dport {port} counter meta mark set {mark:#x}\n  }}\n  chain prerouting {{\n    type filter hook prerouting priority mangle; policy accept;\n    iifname \"lo\" meta mark {mark:#x} tcp dport {port} counter tproxy {family} to :{proxy} accept\n  }}\n"
+            ),
+        };
+        script += &format!(
+            "add table {family} {table}\nflush table {family} {table}\ntable {family} {table} {{\n{chains}}}\n"
+        );
+    }
+    script
+}
+
+/// The proxy ports our `family` table's `tproxy` rules send to; `None` when the table is
+/// gone.
+fn read_table(netns: &Path, family: &str, table: &str) -> Result<Option<Vec<u64>>, FaultError> {
+    let action = format!("list table {family} {table} in {}", netns.display());
+    let listing = nft(netns, &["-j", "list", "tables", family], "", &action)?;
     let tables: serde_json::Value = serde_json::from_str(&listing).unwrap_or_default();
     let present = tables["nftables"]
         .as_array()
@@ -109,7 +144,7 @@ fn read_table(netns: &Path, table: &str) -> Result<Option<Vec<u64>>, FaultError>
     if !present {
         return Ok(None);
     }
-    let out = nft(netns, &["-j", "list", "table", "ip", table], "", &action)?;
+    let out = nft(netns, &["-j", "list", "table", family, table], "", &action)?;
     let json: serde_json::Value = serde_json::from_str(&out).map_err(|e| FaultError::Command {
         program: "nft",
         action,
@@ -132,23 +167,24 @@ impl Http {
         let policy = Policy::of(&rec.kind).ok_or_else(|| unsupported(rec, "not an HTTP fault"))?;
         let (port, direction) =
             port_of(&rec.kind).ok_or_else(|| unsupported(rec, "not an HTTP fault"))?;
-        let running = with_proxies(|m| m.get(&rec.id).map(|p| p.port));
-        let (proxy_port, fresh) = match running {
+        let running = with_proxies(|m| m.get(&rec.id).map(|p| (p.port, p.ipv6)));
+        let ((proxy_port, ipv6), fresh) = match running {
             Some(p) => (p, false),
             None => {
                 let proxy = httpproxy::start(netns, policy).await?;
-                let p = proxy.port;
+                let p = (proxy.port, proxy.ipv6);
                 with_proxies(|m| m.insert(rec.id.clone(), proxy));
                 (p, true)
             }
         };
         let (mark, table_id) = mark_and_table(rec);
-        Netlink::open(netns)?
-            .add_tproxy_route(mark, table_id)
-            .await?;
+        let nl = Netlink::open(netns)?;
+        for ip in ip_versions(ipv6) {
+            nl.add_tproxy_route(mark, table_id, ip).await?;
+        }
         let table = table_name(rec);
-        let script = ruleset(&table, port, direction, proxy_port, mark);
-        let action = format!("add table ip {table} in {}", netns.display());
+        let script = ruleset(&table, port, direction, proxy_port, mark, families(ipv6));
+        let action = format!("add tables {table} in {}", netns.display());
         let path = netns.to_path_buf();
         blocking(move || nft(&path, &["-f", "-"], &script, &action).map(drop)).await?;
         if fresh {
@@ -163,6 +199,51 @@ impl Http {
         }
         Ok(())
     }
+
+    /// Deletes the fault's tables, fwmark rules and local routes.
+    async fn remove_rules(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
+        let path = netns_of(rec)?.to_path_buf();
+        let netns = match netns::locate(&path, rec.resolved.netns_id) {
+            Ok(p) => p,
+            Err(FaultError::TargetNotFound(what)) => return Ok(Recovered::TargetGone(what)),
+            Err(e) => return Err(e),
+        };
+        let table = table_name(rec);
+        let ns = netns.clone();
+        // Both families, whatever the proxy took: a record journaled by an agent that
+        // wrote only `ip` simply has no `ip6` table.
+        let table_gone = blocking(move || {
+            let mut gone = true;
+            for family in families(true) {
+                if read_table(&ns, family, &table)?.is_none() {
+                    continue;
+                }
+                let action = format!("delete table {family} {table} in {}", ns.display());
+                nft(&ns, &["delete", "table", family, &table], "", &action)?;
+                gone = false;
+            }
+            Ok(gone)
+        })
+        .await;
+        let table_gone = match table_gone {
+            Ok(g) => g,
+            Err(FaultError::TargetNotFound(what)) => return Ok(Recovered::TargetGone(what)),
+            Err(e) => return Err(e),
+        };
+        let (mark, table_id) = mark_and_table(rec);
+        let nl = Netlink::open(&netns)?;
+        let mut route_removed = nl.del_tproxy_route(mark, table_id, IpVersion::V4).await?;
+        // A kernel without IPv6 refuses to list IPv6 rules; then there are none of ours.
+        route_removed |= nl
+            .del_tproxy_route(mark, table_id, IpVersion::V6)
+            .await
+            .unwrap_or(false);
+        Ok(if !table_gone || route_removed {
+            Recovered::Removed
+        } else {
+            Recovered::AlreadyGone
+        })
+    }
 }
 
 impl Fault for Http {
@@ -176,38 +257,16 @@ impl Fault for Http {
         done
     }
 
+    /// Rules first, proxy last: a connection opened meanwhile goes straight to the
+    /// server rather than to a proxy about to close. The proxy is stopped whatever the
+    /// rules' removal said.
     async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
+        let removed = self.remove_rules(rec).await;
         let stopped = with_proxies(|m| m.remove(&rec.id)).is_some();
-        let path = netns_of(rec)?.to_path_buf();
-        let netns = match netns::locate(&path, rec.resolved.netns_id) {
-            Ok(p) => p,
-            Err(FaultError::TargetNotFound(what)) => return Ok(Recovered::TargetGone(what)),
-            Err(e) => return Err(e),
-        };
-        let table = table_name(rec);
-        let ns = netns.clone();
-        let table_gone = blocking(move || {
-            if read_table(&ns, &table)?.is_none() {
-                return Ok(true);
-            }
-            let action = format!("delete table ip {table} in {}", ns.display());
-            nft(&ns, &["delete", "table", "ip", &table], "", &action).map(|_| false)
-        })
-        .await;
-        let table_gone = match table_gone {
-            Ok(g) => g,
-            Err(FaultError::TargetNotFound(what)) => return Ok(Recovered::TargetGone(what)),
-            Err(e) => return Err(e),
-        };
-        let (mark, table_id) = mark_and_table(rec);
-        let route_removed = Netlink::open(&netns)?
-            .del_tproxy_route(mark, table_id)
-            .await?;
-        Ok(if stopped || !table_gone || route_removed {
-            Recovered::Removed
-        } else {
-            Recovered::AlreadyGone
-        })
+        match removed {
+            Ok(Recovered::AlreadyGone) if stopped => Ok(Recovered::Removed),
+            other => other,
+        }
     }
 
     /// Requests acted on so far.
@@ -219,8 +278,8 @@ impl Fault for Http {
     /// local route are in place; the requests it acted on since apply are the evidence.
     async fn observe(&self, rec: &FaultRecord, since: &Baseline) -> Observation {
         let verb = Policy::of(&rec.kind).map_or("faulted", |p| p.action.verb());
-        let Some((port, stats)) =
-            with_proxies(|m| m.get(&rec.id).map(|p| (p.port, p.stats.clone())))
+        let Some((port, ipv6, stats)) =
+            with_proxies(|m| m.get(&rec.id).map(|p| (p.port, p.ipv6, p.stats.clone())))
         else {
             return Observation::unseen("the HTTP proxy is not running in this agent");
         };
@@ -230,11 +289,39 @@ impl Fault for Http {
         };
         let table = table_name(rec);
         let (t, p) = (table.clone(), path.clone());
-        let read = blocking(move || read_table(&p, &t)).await;
+        // Every family's table must send the port to the proxy; the ports of the first
+        // that does not (or all of them) are what is reported.
+        let read = blocking(move || {
+            let mut ports = Vec::new();
+            for family in families(ipv6) {
+                match read_table(&p, family, &t)? {
+                    Some(found) if found.contains(&u64::from(port)) => ports = found,
+                    other => return Ok(other),
+                }
+            }
+            Ok(Some(ports))
+        })
+        .await;
         let (mark, table_id) = mark_and_table(rec);
         let route = match Netlink::open(&path) {
-            Ok(nl) => nl.tproxy_route(mark, table_id).await,
+            Ok(nl) => {
+                // (rules, routes) of the family that has fewest: each needs one of each.
+                let mut least = (usize::MAX, usize::MAX);
+                let mut failed = None;
+                for ip in ip_versions(ipv6) {
+                    match nl.tproxy_route(mark, table_id, ip).await {
+                        Ok((r, t)) => least = (least.0.min(r), least.1.min(t)),
+                        Err(e) => failed = Some(e),
+                    }
+                }
+                failed.map_or(Ok(least), Err)
+            }
             Err(e) => Err(e),
+        };
+        let table = if ipv6 {
+            format!("{table} (ip and ip6)")
+        } else {
+            table
         };
         let (requests, faulted, forwarded, spared) = stats.read();
         let counts = format!(
@@ -281,9 +368,11 @@ mod tests {
             HttpDirection::Inbound,
             40000,
             0x0fa2_0001,
+            families(false),
         );
         assert!(s.contains("iifname != \"lo\" tcp dport 8080 counter tproxy ip to :40000 meta mark set 0xfa20001 accept"), "{s}");
         assert!(!s.contains("hook output"), "{s}");
+        assert!(!s.contains("ip6"), "{s}");
     }
 
     #[test]
@@ -294,6 +383,7 @@ mod tests {
             HttpDirection::Outbound,
             40000,
             0x0fa2_0001,
+            families(false),
         );
         assert!(
             s.contains(&format!("meta mark {UPSTREAM_MARK:#x} return")),
@@ -307,6 +397,24 @@ mod tests {
             s.contains(
                 "iifname \"lo\" meta mark 0xfa20001 tcp dport 80 counter tproxy ip to :40000 accept"
             ),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn with_ipv6_the_same_rules_are_written_in_an_ip6_table() {
+        let s = ruleset(
+            "faultline_x",
+            8080,
+            HttpDirection::Inbound,
+            40000,
+            0x0fa2_0001,
+            families(true),
+        );
+        assert!(s.contains("table ip faultline_x {"), "{s}");
+        assert!(s.contains("table ip6 faultline_x {"), "{s}");
+        assert!(
+            s.contains("tcp dport 8080 counter tproxy ip6 to :40000 meta mark set 0xfa20001"),
             "{s}"
         );
     }

@@ -18,6 +18,7 @@ use tokio::sync::{Mutex, Notify};
 
 use super::policy::{Action, Dice, Policy, Stats};
 use super::sockets::Dialer;
+use super::tls_settings::{Terminate, UpstreamTls};
 use faultline_spec::fault::HttpTarget;
 use faultline_spec::fault::http::{HttpChanges, grpc_status_for, merge_patch};
 
@@ -35,6 +36,8 @@ pub struct Shared {
     pub dice: Dice,
     /// How upstream connections are made.
     pub dialer: Dialer,
+    /// HTTPS termination, when the fault carries `tls`.
+    pub tls: Option<Arc<Terminate>>,
 }
 
 /// The server side of one client connection: where it was going, and its upstream
@@ -46,6 +49,8 @@ pub struct Exchange {
     upstream: Mutex<Option<Upstream>>,
     /// Notified to reset the client's connection.
     pub reset: Arc<Notify>,
+    /// Set when the client spoke TLS: upstream connections are TLS too.
+    tls: Option<UpstreamTls>,
 }
 
 enum Upstream {
@@ -71,7 +76,24 @@ impl Exchange {
             dest,
             upstream: Mutex::new(None),
             reset: Arc::new(Notify::new()),
+            tls: None,
         }
+    }
+
+    /// The exchange of a TLS client connection, with its first upstream connection
+    /// (already through its TLS handshake, which chose the protocol).
+    pub async fn over_tls(
+        shared: Arc<Shared>,
+        dest: SocketAddr,
+        tls: UpstreamTls,
+        first: UpstreamTlsStream,
+    ) -> Option<Exchange> {
+        let version = alpn_version(first.get_ref().1.alpn_protocol());
+        let upstream = handshake(TokioIo::new(first), version).await?;
+        let mut exchange = Exchange::new(shared, dest);
+        exchange.upstream = Mutex::new(Some(upstream));
+        exchange.tls = Some(tls);
+        Some(exchange)
     }
 
     /// Answers `req`; a reset answers never (the connection is cut instead).
@@ -224,16 +246,39 @@ impl Exchange {
     /// An upstream connection speaking `version` to the original destination.
     async fn open(&self, version: Version) -> Option<Upstream> {
         let tcp = self.shared.dialer.connect(self.dest).await.ok()?;
-        let io = TokioIo::new(tcp);
-        if version == Version::HTTP_2 {
-            let (send, conn) = http2::handshake(TokioExecutor::new(), io).await.ok()?;
-            tokio::spawn(conn);
-            Some(Upstream::H2(send))
-        } else {
-            let (send, conn) = http1::handshake(io).await.ok()?;
-            tokio::spawn(conn);
-            Some(Upstream::H1(send))
+        if let Some(tls) = &self.tls {
+            let stream = tls.connector.connect(tls.name.clone(), tcp).await.ok()?;
+            return handshake(TokioIo::new(stream), version).await;
         }
+        handshake(TokioIo::new(tcp), version).await
+    }
+}
+
+/// The upstream side of a TLS exchange.
+pub type UpstreamTlsStream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// The HTTP version an ALPN protocol id stands for (h2, else HTTP/1.1).
+fn alpn_version(alpn: Option<&[u8]>) -> Version {
+    if alpn == Some(b"h2") {
+        Version::HTTP_2
+    } else {
+        Version::HTTP_11
+    }
+}
+
+/// An HTTP client connection speaking `version` over `io`.
+async fn handshake<I>(io: TokioIo<I>, version: Version) -> Option<Upstream>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    if version == Version::HTTP_2 {
+        let (send, conn) = http2::handshake(TokioExecutor::new(), io).await.ok()?;
+        tokio::spawn(conn);
+        Some(Upstream::H2(send))
+    } else {
+        let (send, conn) = http1::handshake(io).await.ok()?;
+        tokio::spawn(conn);
+        Some(Upstream::H1(send))
     }
 }
 

@@ -10,10 +10,13 @@
 //! The tasks live in the agent: the proxy dies with it, and the rules that would then
 //! point at nothing are named by the journal and removed by recovery.
 
+pub mod connection;
 pub mod exchange;
 pub mod policy;
 pub mod serve;
 pub mod sockets;
+pub mod tls;
+pub mod tls_settings;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -36,6 +39,8 @@ pub struct Proxy {
     pub port: u16,
     /// Its counters.
     pub stats: Arc<Stats>,
+    /// Whether it takes IPv6 connections too (the namespace has IPv6).
+    pub ipv6: bool,
     task: JoinHandle<()>,
 }
 
@@ -47,7 +52,7 @@ impl Drop for Proxy {
 
 /// Starts a proxy for `policy` in the network namespace at `netns`.
 pub async fn start(netns: &Path, policy: Policy) -> Result<Proxy, FaultError> {
-    let listener = sockets::transparent_listener(netns).await?;
+    let (listener, ipv6) = sockets::transparent_listener(netns).await?;
     let port = listener
         .local_addr()
         .map_err(|e| FaultError::Io {
@@ -57,6 +62,13 @@ pub async fn start(netns: &Path, policy: Policy) -> Result<Proxy, FaultError> {
         })?
         .port();
     let stats = Arc::new(Stats::default());
+    // The fault's `tls` files are read now: a bad one fails the apply, naming it.
+    let tls = match &policy.tls {
+        Some(t) => Some(Arc::new(
+            tls_settings::Terminate::load(t).map_err(|e| FaultError::HttpsFiles(Box::new(e)))?,
+        )),
+        None => None,
+    };
     let shared = Arc::new(exchange::Shared {
         policy,
         stats: stats.clone(),
@@ -65,7 +77,13 @@ pub async fn start(netns: &Path, policy: Policy) -> Result<Proxy, FaultError> {
             netns: netns.to_path_buf(),
             mark: UPSTREAM_MARK,
         },
+        tls,
     });
     let task = tokio::spawn(serve::accept_loop(listener, shared));
-    Ok(Proxy { port, stats, task })
+    Ok(Proxy {
+        port,
+        stats,
+        ipv6,
+        task,
+    })
 }

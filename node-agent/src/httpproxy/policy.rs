@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use faultline_spec::NodeFault;
 use faultline_spec::fault::http::HttpChanges;
-use faultline_spec::fault::{HttpMatch, HttpTarget};
+use faultline_spec::fault::{HttpMatch, HttpTarget, HttpTls};
 
 /// What a picked request (or its response) gets.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,13 +47,17 @@ pub struct Policy {
     pub target: HttpTarget,
     /// What happens to a picked one.
     pub action: Action,
+    /// HTTPS termination: the server's certificate and key (and a CA for upstream).
+    pub tls: Option<HttpTls>,
 }
 
 impl Policy {
     /// The policy of an HTTP fault; `None` for another kind.
     pub fn of(kind: &NodeFault) -> Option<Policy> {
-        let (matching, target, action) = match kind {
-            NodeFault::HttpDelay(d) => (&d.matching, d.target, Action::Delay(d.delay.std())),
+        let (matching, target, action, tls) = match kind {
+            NodeFault::HttpDelay(d) => {
+                (&d.matching, d.target, Action::Delay(d.delay.std()), &d.tls)
+            }
             NodeFault::HttpAbort(a) => (
                 &a.matching,
                 a.target,
@@ -61,17 +65,22 @@ impl Policy {
                     code: a.code,
                     body: a.body.clone(),
                 },
+                &a.tls,
             ),
-            NodeFault::HttpReset(r) => (&r.matching, r.target, Action::Reset),
-            NodeFault::HttpReplace(r) => {
-                (&r.matching, r.target, Action::Replace(r.replace.clone()))
-            }
+            NodeFault::HttpReset(r) => (&r.matching, r.target, Action::Reset, &r.tls),
+            NodeFault::HttpReplace(r) => (
+                &r.matching,
+                r.target,
+                Action::Replace(r.replace.clone()),
+                &r.tls,
+            ),
             _ => return None,
         };
         Some(Policy {
             matching: matching.clone(),
             target,
             action,
+            tls: tls.clone(),
         })
     }
 

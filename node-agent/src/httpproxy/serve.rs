@@ -1,16 +1,15 @@
 //! The proxy's accept loop and its connections: HTTP/1.1 and h2c are served by hyper
-//! (each request through an [`Exchange`]); a TLS connection, which the proxy cannot read,
-//! is faulted as a whole or passed through byte for byte.
+//! (each request through an [`Exchange`]); a TLS connection is decrypted when the fault
+//! has `tls` ([`super::tls`]), else, unreadable, faulted as a whole or passed through
+//! byte for byte.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 
+use super::connection::serve_http;
 use super::exchange::{Exchange, Shared};
 use super::policy::Action;
 use super::sockets::reset_on_close;
@@ -36,6 +35,9 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let Ok(dest) = conn.local_addr() else {
             continue;
         };
+        // The dual-stack listener writes an IPv4 destination `::ffff:a.b.c.d`; upstream
+        // is dialled with the family of the address itself.
+        let dest = SocketAddr::new(dest.ip().to_canonical(), dest.port());
         let _ = conn.set_nodelay(true);
         conns.spawn(serve(conn, dest, shared.clone()));
     }
@@ -54,19 +56,12 @@ async fn serve(conn: TcpStream, dest: SocketAddr, shared: Arc<Shared>) {
         return;
     };
     if first[0] == TLS_HANDSHAKE {
+        if let Some(tls) = shared.tls.clone() {
+            return super::tls::serve(conn, handle, dest, shared, tls).await;
+        }
         return opaque(conn, handle, dest, shared).await;
     }
-    let exchange = Arc::new(Exchange::new(shared, dest));
-    let reset = exchange.reset.clone();
-    let service = service_fn(move |req| exchange.clone().handle(req));
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let served = builder.serve_connection(TokioIo::new(conn), service);
-    tokio::select! {
-        _ = served => {}
-        () = reset.notified() => {
-            let _ = reset_on_close(&handle);
-        }
-    }
+    serve_http(conn, handle, Arc::new(Exchange::new(shared, dest))).await;
 }
 
 /// A connection the proxy cannot read (TLS): held, reset, or passed through whole.

@@ -3,22 +3,22 @@
 //! rules let pass.
 
 use std::io;
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::{Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sys::socket::{
-    AddressFamily, Backlog, SockFlag, SockType, SockaddrIn, bind, listen, setsockopt, socket,
-    sockopt,
+    AddressFamily, Backlog, SockFlag, SockType, SockaddrIn, SockaddrIn6, bind, listen, setsockopt,
+    socket, sockopt,
 };
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 use crate::error::FaultError;
 use crate::netns;
 
-fn stream_socket() -> io::Result<OwnedFd> {
+fn stream_socket(family: AddressFamily) -> io::Result<OwnedFd> {
     socket(
-        AddressFamily::Inet,
+        family,
         SockType::Stream,
         SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
         None,
@@ -26,10 +26,13 @@ fn stream_socket() -> io::Result<OwnedFd> {
     .map_err(io::Error::from)
 }
 
-/// A listener on `0.0.0.0:<any port>` in the namespace at `netns`, with `IP_TRANSPARENT`:
-/// the `tproxy` rule hands it connections addressed to other addresses and ports, and
-/// each accepted socket's local address is where the client meant to go.
-pub async fn transparent_listener(netns: &Path) -> Result<TcpListener, FaultError> {
+/// A listener on `[::]:<any port>` (IPv4 and IPv6, `IPV6_V6ONLY` off) in the namespace
+/// at `netns`, or on `0.0.0.0` when the namespace has no IPv6, with `IP_TRANSPARENT`
+/// (one flag for both families in the kernel): the `tproxy` rules hand it connections
+/// addressed to other addresses and ports, and each accepted socket's local address is
+/// where the client meant to go (an IPv4 one written `::ffff:a.b.c.d`). True when it
+/// takes IPv6.
+pub async fn transparent_listener(netns: &Path) -> Result<(TcpListener, bool), FaultError> {
     let path = netns.to_path_buf();
     let io_err = |action: &'static str, e: io::Error| FaultError::Io {
         action,
@@ -37,22 +40,44 @@ pub async fn transparent_listener(netns: &Path) -> Result<TcpListener, FaultErro
         source: e,
     };
     let std = tokio::task::spawn_blocking(move || {
-        netns::run_in(&path, || -> io::Result<std::net::TcpListener> {
-            let fd = stream_socket()?;
-            setsockopt(&fd, sockopt::IpTransparent, &true)?;
-            setsockopt(&fd, sockopt::ReuseAddr, &true)?;
-            bind(
-                fd.as_raw_fd(),
-                &SockaddrIn::from(SocketAddrV4::new([0, 0, 0, 0].into(), 0)),
-            )?;
+        netns::run_in(&path, || -> io::Result<(std::net::TcpListener, bool)> {
+            let (fd, ipv6) = match dual_stack() {
+                Ok(fd) => (fd, true),
+                Err(_) => {
+                    let fd = stream_socket(AddressFamily::Inet)?;
+                    setsockopt(&fd, sockopt::IpTransparent, &true)?;
+                    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+                    bind(
+                        fd.as_raw_fd(),
+                        &SockaddrIn::from(SocketAddrV4::new([0, 0, 0, 0].into(), 0)),
+                    )?;
+                    (fd, false)
+                }
+            };
             listen(&fd, Backlog::new(1024).unwrap_or(Backlog::MAXCONN))?;
-            Ok(std::net::TcpListener::from(fd))
+            Ok((std::net::TcpListener::from(fd), ipv6))
         })
     })
     .await
     .map_err(|e| io_err("start the HTTP proxy in", io::Error::other(e)))??
     .map_err(|e| io_err("listen (IP_TRANSPARENT) for the HTTP proxy in", e))?;
-    TcpListener::from_std(std).map_err(|e| io_err("register the HTTP proxy of", e))
+    let (std, ipv6) = std;
+    let listener =
+        TcpListener::from_std(std).map_err(|e| io_err("register the HTTP proxy of", e))?;
+    Ok((listener, ipv6))
+}
+
+/// The IPv4-and-IPv6 socket bound to `[::]:0`; fails where the namespace has no IPv6.
+fn dual_stack() -> io::Result<OwnedFd> {
+    let fd = stream_socket(AddressFamily::Inet6)?;
+    setsockopt(&fd, sockopt::Ipv6V6Only, &false)?;
+    setsockopt(&fd, sockopt::IpTransparent, &true)?;
+    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    bind(
+        fd.as_raw_fd(),
+        &SockaddrIn6::from(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0)),
+    )?;
+    Ok(fd)
 }
 
 /// Where upstream connections come from: the target's namespace, marked `mark` so the
@@ -71,7 +96,12 @@ impl Dialer {
         let (path, mark) = (self.netns.clone(), self.mark);
         let fd = tokio::task::spawn_blocking(move || {
             netns::run_in(&path, move || -> io::Result<OwnedFd> {
-                let fd = stream_socket()?;
+                let family = if dest.is_ipv6() {
+                    AddressFamily::Inet6
+                } else {
+                    AddressFamily::Inet
+                };
+                let fd = stream_socket(family)?;
                 setsockopt(&fd, sockopt::Mark, &mark)?;
                 Ok(fd)
             })

@@ -4,7 +4,8 @@
 //! reset, the local holder an `ECONNABORTED`.
 //!
 //! Two steps, both in the namespace's own `sock_diag` socket: a dump of the established
-//! IPv4 TCP sockets (`SOCK_DIAG_BY_FAMILY` with an `inet_diag_req_v2`), then one
+//! TCP sockets of one family (IPv4, then IPv6: a dual-stack server's IPv4 connections are
+//! IPv6 sockets too) (`SOCK_DIAG_BY_FAMILY` with an `inet_diag_req_v2`), then one
 //! `SOCK_DESTROY` per matching socket, naming it by the `inet_diag_sockid` the dump gave
 //! (ports, addresses, interface, cookie). No crate covers `SOCK_DESTROY`
 //! (netlink-packet-sock-diag has the dump, not the destroy), so the two request layouts of
@@ -30,6 +31,7 @@ const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_DUMP: u16 = 0x300;
 const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
 const IPPROTO_TCP: u8 = 6;
 const TCP_ESTABLISHED: u32 = 1;
 /// `struct nlmsghdr`.
@@ -46,9 +48,16 @@ pub enum PortSide {
     Remote,
 }
 
-/// `struct nlmsghdr` + `struct inet_diag_req_v2` asking `kind` about `states`, for the
-/// socket `id` (zeros: every socket).
-pub fn request(kind: u16, flags: u16, seq: u32, states: u32, id: &[u8; SOCKID]) -> Vec<u8> {
+/// `struct nlmsghdr` + `struct inet_diag_req_v2` asking `kind` about `states` of the
+/// `family`'s TCP sockets, for the socket `id` (zeros: every socket).
+pub fn request(
+    kind: u16,
+    flags: u16,
+    seq: u32,
+    family: u8,
+    states: u32,
+    id: &[u8; SOCKID],
+) -> Vec<u8> {
     let len = HEADER + 8 + SOCKID;
     let mut m = Vec::with_capacity(len);
     m.extend_from_slice(&(len as u32).to_ne_bytes());
@@ -56,7 +65,7 @@ pub fn request(kind: u16, flags: u16, seq: u32, states: u32, id: &[u8; SOCKID]) 
     m.extend_from_slice(&flags.to_ne_bytes());
     m.extend_from_slice(&seq.to_ne_bytes());
     m.extend_from_slice(&0u32.to_ne_bytes());
-    m.extend_from_slice(&[AF_INET, IPPROTO_TCP, 0, 0]);
+    m.extend_from_slice(&[family, IPPROTO_TCP, 0, 0]);
     m.extend_from_slice(&states.to_ne_bytes());
     m.extend_from_slice(id);
     m
@@ -127,8 +136,8 @@ fn replies(fd: &OwnedFd) -> io::Result<(Vec<Vec<u8>>, i32)> {
     }
 }
 
-/// Aborts the established IPv4 TCP connections in the namespace at `netns` whose `side`
-/// port is `port`; how many it aborted. One gone meanwhile is not an error.
+/// Aborts the established TCP connections (IPv4 and IPv6) in the namespace at `netns`
+/// whose `side` port is `port`; how many it aborted. One gone meanwhile is not an error.
 pub fn destroy_tcp(netns: &Path, port: u16, side: PortSide) -> Result<usize, FaultError> {
     let failed = |e: io::Error| FaultError::Io {
         action: "cut the TCP connections (SOCK_DESTROY) in",
@@ -137,43 +146,53 @@ pub fn destroy_tcp(netns: &Path, port: u16, side: PortSide) -> Result<usize, Fau
     };
     netns::run_in(netns, move || -> io::Result<usize> {
         let fd = diag_socket()?;
-        let dump = request(
-            SOCK_DIAG_BY_FAMILY,
-            NLM_F_REQUEST | NLM_F_DUMP,
-            1,
-            1 << TCP_ESTABLISHED,
-            &[0; SOCKID],
-        );
-        send(fd.as_raw_fd(), &dump, MsgFlags::empty())?;
-        let (payloads, err) = replies(&fd)?;
-        if err != 0 {
-            return Err(io::Error::from_raw_os_error(-err));
-        }
-        let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
-        let mut cut = 0;
-        for (seq, id) in matching_ids(&refs, port, side).iter().enumerate() {
-            let m = request(
-                SOCK_DESTROY,
-                NLM_F_REQUEST | NLM_F_ACK,
-                seq as u32 + 2,
-                u32::MAX,
-                id,
-            );
-            send(fd.as_raw_fd(), &m, MsgFlags::empty())?;
-            match replies(&fd)?.1 {
-                0 => cut += 1,
-                e if -e == libc::ENOENT => {}
-                e if -e == libc::EOPNOTSUPP => {
-                    return Err(io::Error::other(
-                        "the kernel cannot destroy sockets (CONFIG_INET_DIAG_DESTROY is off)",
-                    ));
-                }
-                e => return Err(io::Error::from_raw_os_error(-e)),
-            }
-        }
+        let mut cut = destroy_family(&fd, AF_INET, port, side)?;
+        // A kernel without IPv6 answers the IPv6 dump with an error: nothing to cut.
+        cut += destroy_family(&fd, AF_INET6, port, side).unwrap_or(0);
         Ok(cut)
     })?
     .map_err(failed)
+}
+
+/// [`destroy_tcp`] for the sockets of one family.
+fn destroy_family(fd: &OwnedFd, family: u8, port: u16, side: PortSide) -> io::Result<usize> {
+    let dump = request(
+        SOCK_DIAG_BY_FAMILY,
+        NLM_F_REQUEST | NLM_F_DUMP,
+        1,
+        family,
+        1 << TCP_ESTABLISHED,
+        &[0; SOCKID],
+    );
+    send(fd.as_raw_fd(), &dump, MsgFlags::empty())?;
+    let (payloads, err) = replies(fd)?;
+    if err != 0 {
+        return Err(io::Error::from_raw_os_error(-err));
+    }
+    let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+    let mut cut = 0;
+    for (seq, id) in matching_ids(&refs, port, side).iter().enumerate() {
+        let m = request(
+            SOCK_DESTROY,
+            NLM_F_REQUEST | NLM_F_ACK,
+            seq as u32 + 2,
+            family,
+            u32::MAX,
+            id,
+        );
+        send(fd.as_raw_fd(), &m, MsgFlags::empty())?;
+        match replies(fd)?.1 {
+            0 => cut += 1,
+            e if -e == libc::ENOENT => {}
+            e if -e == libc::EOPNOTSUPP => {
+                return Err(io::Error::other(
+                    "the kernel cannot destroy sockets (CONFIG_INET_DIAG_DESTROY is off)",
+                ));
+            }
+            e => return Err(io::Error::from_raw_os_error(-e)),
+        }
+    }
+    Ok(cut)
 }
 
 #[cfg(test)]
@@ -184,7 +203,14 @@ mod tests {
     fn the_request_is_an_nlmsghdr_and_an_inet_diag_req_v2() {
         let mut id = [0u8; SOCKID];
         id[..2].copy_from_slice(&8080u16.to_be_bytes());
-        let m = request(SOCK_DESTROY, NLM_F_REQUEST | NLM_F_ACK, 7, u32::MAX, &id);
+        let m = request(
+            SOCK_DESTROY,
+            NLM_F_REQUEST | NLM_F_ACK,
+            7,
+            AF_INET,
+            u32::MAX,
+            &id,
+        );
         assert_eq!(m.len(), 72);
         assert_eq!(u32::from_ne_bytes(m[..4].try_into().unwrap()), 72);
         assert_eq!(u16::from_ne_bytes(m[4..6].try_into().unwrap()), 21);

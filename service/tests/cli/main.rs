@@ -14,5 +14,6 @@ mod crash_run;
 mod crash_serve;
 mod notify_cli;
 mod run_dns;
+mod run_http;
 mod run_until;
 mod watchdog;

@@ -4,8 +4,8 @@
 //! `path` and `request_headers` pick. Chaos Mesh chains several of these in one object;
 //! faultline runs one HTTP fault per port at a time, so a combination is refused with a
 //! hint to split it. What faultline cannot carry out (rewriting the path, method or
-//! query, matching responses by `code` or `response_headers`, TLS interception) is
-//! refused by name.
+//! query, matching responses by `code` or `response_headers`, `tls` from a Secret: the
+//! native `tls` takes files on the node) is refused by name.
 
 use std::collections::BTreeMap;
 
@@ -87,7 +87,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
     let mut ok = [
         ("code", "faultline does not match responses by status; drop `code`, or pick by `path`/`method`/`request_headers`"),
         ("response_headers", "faultline does not match responses by their headers; pick by `request_headers`"),
-        ("tls", "faultline does not intercept TLS; a TLS port is faulted at TCP level (delay, reset) only"),
+        ("tls", "faultline reads the server's certificate and key from files on the node, not from a Secret: write the step natively with `tls: {certFile, keyFile, caFile}` (docs/chaos-mesh.md)"),
     ]
     .into_iter()
     .fold(true, |ok, (f, why)| unsupported(cx, o, f, why) && ok);
@@ -113,6 +113,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
             direction,
             matching,
             target,
+            tls: None,
         }),
         Effect::Delay(delay) => FaultKind::HttpDelay(HttpDelay {
             port,
@@ -120,6 +121,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
             matching,
             target,
             delay,
+            tls: None,
         }),
         Effect::Code(code) => FaultKind::HttpAbort(HttpAbort {
             port,
@@ -128,6 +130,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
             target: HttpTarget::Response,
             code,
             body: None,
+            tls: None,
         }),
         Effect::Replace(replace) => FaultKind::HttpReplace(HttpReplace {
             port,
@@ -135,6 +138,7 @@ pub fn translate(cx: &mut Cx, o: &Obj<'_>, deadline: Option<Duration>) -> Option
             matching,
             target,
             replace,
+            tls: None,
         }),
     };
     let step = Step::Fault(FaultStep {

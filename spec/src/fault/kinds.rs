@@ -14,6 +14,7 @@ use super::http::{
     HttpChanges, HttpDirection, HttpMatch, HttpTarget, MatchReader, Port, ReplaceReader,
     StatusCode, Text,
 };
+use super::http_tls::{HttpTls, TlsReader};
 use super::node::{LabelKey, LabelValue, TaintEffect, ZoneLabel, ZoneLabelKey, ZoneName};
 use super::scope::NetworkScope;
 use super::values::{PauseMethod, Sig, Signal};
@@ -346,8 +347,9 @@ fault_kinds! {
     /// holds each request `match` picks for `delay` before forwarding it (`target:
     /// request`) or holds the server's answer (`target: response`). Requests `match`
     /// does not pick go to the original destination untouched. Connections open at
-    /// injection are cut so keep-alive clients reconnect through the proxy. TLS on
-    /// `port` is not decoded: a TLS connection is faulted as a whole (held `delay`
+    /// injection are cut so keep-alive clients reconnect through the proxy. With `tls`
+    /// (the server's certificate and key) HTTPS is decrypted and faulted per request;
+    /// without it TLS on `port` is not decoded: a TLS connection is faulted as a whole (held `delay`
     /// before it is passed on; `httpReset`: reset) when `match` names no method, path
     /// or header, and passed through untouched otherwise.
     /// How it works, step by step: `docs/http-faults.md`.
@@ -372,6 +374,14 @@ fault_kinds! {
         target: HttpTarget as OneOf<HttpTarget> = default, chaos_mesh "target";
         /// How long each picked request is held (above 0, at most 10m).
         delay: Duration as Dur, required "a duration like `500ms`", chaos_mesh "delay";
+        /// HTTPS on `port`: `certFile` and `keyFile`, the server's certificate and key
+        /// (PEM files on the node), with which the proxy terminates TLS so `match` and
+        /// the action apply to the decrypted requests; it re-encrypts to the original
+        /// destination, which must present that same certificate, or, with `caFile`,
+        /// one chaining to that CA. Default none: TLS is faulted as a whole or passed
+        /// through (above).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tls: Option<HttpTls> as Opt<TlsReader> = default;
     }
 
     /// Answer HTTP requests on `port` with status `code` (and `body`) instead of the
@@ -401,6 +411,10 @@ fault_kinds! {
         /// The body answered; default none.
         #[serde(skip_serializing_if = "Option::is_none")]
         body: Option<String> as Opt<Text> = default;
+        /// HTTPS termination with the server's `certFile` and `keyFile` (and an optional
+        /// `caFile`), as in `httpDelay`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tls: Option<HttpTls> as Opt<TlsReader> = default;
     }
 
     /// Reset HTTP connections on `port` (a TCP RST, `SO_LINGER 0`) when a picked
@@ -421,6 +435,10 @@ fault_kinds! {
         matching("match"): HttpMatch as MatchReader = default;
         /// `request` (reset before the server sees it, default) or `response` (after).
         target: HttpTarget as OneOf<HttpTarget> = default, chaos_mesh "target";
+        /// HTTPS termination with the server's `certFile` and `keyFile` (and an optional
+        /// `caFile`), as in `httpDelay`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tls: Option<HttpTls> as Opt<TlsReader> = default;
     }
 
     /// Change picked HTTP requests (`target: request`, default) or responses (`target:
@@ -446,6 +464,10 @@ fault_kinds! {
         /// What changes: `headers` (set), `body` (the whole body), `patch` (a JSON
         /// merge-patch of a JSON body); `body` or `patch`, not both.
         replace: HttpChanges as ReplaceReader, required "a map with `headers`, `body` or `patch`";
+        /// HTTPS termination with the server's `certFile` and `keyFile` (and an optional
+        /// `caFile`), as in `httpDelay`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tls: Option<HttpTls> as Opt<TlsReader> = default;
     }
 
     /// Signal the target processes (default SIGKILL).

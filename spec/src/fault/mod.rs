@@ -14,6 +14,7 @@ pub mod docs;
 pub mod endpoint;
 pub mod examples;
 pub mod http;
+pub mod http_tls;
 pub mod kinds;
 pub mod netem;
 pub mod node;
@@ -26,6 +27,7 @@ pub use disk::DeviceNumber;
 pub use dns::{DnsAnswer, DnsType};
 pub use endpoint::{Endpoint, Host, PeerPort};
 pub use http::{HttpDirection, HttpMatch, HttpTarget};
+pub use http_tls::HttpTls;
 pub use kinds::{
     ContainerKill, DiskFill, DnsDelay, DnsError, DnsSpoof, FaultKind, HttpAbort, HttpDelay,
     HttpReplace, HttpReset, IoThrottle, KINDS, MAX_WORKERS, NetworkBandwidth, NetworkCorrupt,
