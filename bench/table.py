@@ -508,7 +508,8 @@ NOTES = """
   bench's own Rust UDP client, on the same two cores as the proxy and the responder).
   Each client socket has its own source port: kernel-chosen ports were now and then
   reused, and the reused flow's conntrack entry sent it around the proxy or, after a
-  recovery, to the stopped proxy (see "Known gap" in docs/faults.md, dnsError). Before
+  recovery, to the stopped proxy (fixed since: apply and recovery now delete port 53's
+  conntrack entries, docs/faults.md dnsError). Before
   the proxy reused its upstream sockets (one socket, hence one `setns`, per query) it
   passed 13.8k queries/s.
 - **P11** `node-agent/benches/apply_to_verified.rs`: per kind this kernel can carry out,
