@@ -91,12 +91,10 @@ impl Dialer {
         path: PathBuf,
         make: impl FnOnce() -> io::Result<OwnedFd> + Send + 'static,
     ) -> io::Result<OwnedFd> {
-        tokio::task::spawn_blocking(move || {
-            netns::run_in(&path, make)
-        })
-        .await
-        .map_err(io::Error::other)?
-        .map_err(io::Error::other)?
+        tokio::task::spawn_blocking(move || netns::run_in(&path, make))
+            .await
+            .map_err(io::Error::other)?
+            .map_err(io::Error::other)?
     }
 }
 
