@@ -460,7 +460,12 @@ NOTES = """
   request is passed on untouched: `tproxy` rule, hyper server and client); through Debian's
   `haproxy` (`mode http`, keep-alive to the server) in the server's namespace. The server,
   the proxy and `wrk` share the 2 cores, so the ratios, not the absolute figures, are the
-  result.
+  result. Since 2026-12-07 each proxy runs on its own thread, entered into the target's
+  netns at start, with a single-threaded runtime (`httpproxy/runtime.rs`): upstream
+  sockets are made in place and a request's two tasks wake each other on one core. The
+  bench before/after that change, alternated 3 times each in one session (`--quick`, load
+  7.6-8.2 from other builds): throughput 29% -> 54% of direct (medians; 21-58% ->
+  34-55%), added p50 unchanged (+257 -> +258 µs); haproxy beside them 35-85%, +120-240 µs.
 - **P8** `service/benches/pods_inject.rs`: one run of the real engine in cluster mode
   pauses 10,000 pods spread over 10 nodes; each node's agent is a real `faultline-agent` on
   its own loopback address. The Kubernetes API is kube's mock service with real PodList
@@ -508,7 +513,8 @@ NOTES = """
   bench's own Rust UDP client, on the same two cores as the proxy and the responder).
   Each client socket has its own source port: kernel-chosen ports were now and then
   reused, and the reused flow's conntrack entry sent it around the proxy or, after a
-  recovery, to the stopped proxy (see "Known gap" in docs/faults.md, dnsError). Before
+  recovery, to the stopped proxy (fixed since: apply and recovery now delete port 53's
+  conntrack entries, docs/faults.md dnsError). Before
   the proxy reused its upstream sockets (one socket, hence one `setns`, per query) it
   passed 13.8k queries/s.
 - **P11** `node-agent/benches/apply_to_verified.rs`: per kind this kernel can carry out,

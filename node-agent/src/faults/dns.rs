@@ -25,7 +25,7 @@ use super::partition::{blocking, nft, table_name};
 use super::record::{FaultId, FaultRecord, Recovered};
 use crate::dnsproxy::{self, Action, MARK, Policy, Proxy, Stats};
 use crate::error::FaultError;
-use crate::netns;
+use crate::{netlink, netns};
 use faultline_spec::NodeFault;
 
 /// The DNS fault family.
@@ -87,6 +87,9 @@ fn policy(rec: &FaultRecord) -> Result<Policy, FaultError> {
     }
     Ok(policy)
 }
+
+/// The port whose queries are redirected.
+const DNS_PORT: u16 = 53;
 
 /// A spoofed answer's TTL when the fault names none: short, so caches let go soon.
 pub const DEFAULT_SPOOF_TTL: u32 = 5;
@@ -262,8 +265,17 @@ impl Fault for Dns {
         let json = ruleset(&table, port, families(ipv6)).to_string();
         let action = format!("add tables {table} in {}", netns.display());
         let path = netns.clone();
-        let added =
-            blocking(move || nft(&path, &["-j", "-f", "-"], &json, &action).map(drop)).await;
+        let added = blocking(move || {
+            nft(&path, &["-j", "-f", "-"], &json, &action)?;
+            // Flows already tracked keep the path NAT gave their first packet: forgotten,
+            // their next query meets the redirect.
+            if let Err(e) = netlink::forget_port(&path, DNS_PORT) {
+                let _ = delete_tables(&path, &table);
+                return Err(e);
+            }
+            Ok(())
+        })
+        .await;
         if added.is_err() {
             // Nothing stays applied: the proxy without its redirect is stopped too.
             with_proxies(|m| m.remove(&rec.id));
@@ -282,7 +294,12 @@ impl Fault for Dns {
                 Err(FaultError::TargetNotFound(what)) => return Ok(Recovered::TargetGone(what)),
                 Err(e) => return Err(e),
             };
-            match delete_tables(&netns, &table) {
+            let deleted = delete_tables(&netns, &table).and_then(|deleted| {
+                // Flows redirected so far would keep going to the stopped proxy.
+                netlink::forget_port(&netns, DNS_PORT)?;
+                Ok(deleted)
+            });
+            match deleted {
                 Ok(true) => Ok(Recovered::Removed),
                 Ok(false) if stopped => Ok(Recovered::Removed),
                 Ok(false) => Ok(Recovered::AlreadyGone),

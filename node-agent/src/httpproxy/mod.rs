@@ -13,6 +13,7 @@
 pub mod connection;
 pub mod exchange;
 pub mod policy;
+pub mod runtime;
 pub mod serve;
 pub mod sockets;
 pub mod tls;
@@ -21,8 +22,6 @@ pub mod tls_settings;
 use std::path::Path;
 use std::sync::Arc;
 
-use tokio::task::JoinHandle;
-
 pub use policy::{Action, Policy, Stats};
 
 use crate::error::FaultError;
@@ -30,8 +29,8 @@ use crate::error::FaultError;
 /// The socket mark of the proxy's upstream connections; the fault's rules skip them.
 pub const UPSTREAM_MARK: u32 = 0x0fa1_7d06;
 
-/// A running proxy; dropping it stops it (its open connections end with their tasks'
-/// next wake-up, the listener at once).
+/// A running proxy; dropping it stops it: the listener and every open connection are
+/// closed before the drop returns.
 #[derive(Debug)]
 pub struct Proxy {
     /// The port it listens on (on every address, `IP_TRANSPARENT`) in the target's
@@ -41,13 +40,7 @@ pub struct Proxy {
     pub stats: Arc<Stats>,
     /// Whether it takes IPv6 connections too (the namespace has IPv6).
     pub ipv6: bool,
-    task: JoinHandle<()>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _thread: runtime::ProxyThread,
 }
 
 /// Starts a proxy for `policy` in the network namespace at `netns`.
@@ -79,11 +72,24 @@ pub async fn start(netns: &Path, policy: Policy) -> Result<Proxy, FaultError> {
         },
         tls,
     });
-    let task = tokio::spawn(serve::accept_loop(listener, shared));
+    // Served on the proxy's own thread, inside the namespace (runtime.rs says why).
+    let listener = listener.into_std().map_err(|e| FaultError::Io {
+        action: "hand the HTTP proxy's listener over in",
+        path: netns.to_path_buf(),
+        source: e,
+    })?;
+    let path = netns.to_path_buf();
+    let thread = tokio::task::spawn_blocking(move || runtime::spawn(&path, listener, shared))
+        .await
+        .map_err(|e| FaultError::Io {
+            action: "start the HTTP proxy in",
+            path: netns.to_path_buf(),
+            source: std::io::Error::other(e),
+        })??;
     Ok(Proxy {
         port,
         stats,
         ipv6,
-        task,
+        _thread: thread,
     })
 }

@@ -94,25 +94,37 @@ impl Dialer {
     /// A TCP connection to `dest` from the target's namespace.
     pub async fn connect(&self, dest: SocketAddr) -> io::Result<TcpStream> {
         let (path, mark) = (self.netns.clone(), self.mark);
-        let fd = tokio::task::spawn_blocking(move || {
-            netns::run_in(&path, move || -> io::Result<OwnedFd> {
-                let family = if dest.is_ipv6() {
-                    AddressFamily::Inet6
-                } else {
-                    AddressFamily::Inet
-                };
-                let fd = stream_socket(family)?;
-                setsockopt(&fd, sockopt::Mark, &mark)?;
-                Ok(fd)
-            })
-        })
-        .await
-        .map_err(io::Error::other)?
-        .map_err(io::Error::other)??;
+        let marked = move || -> io::Result<OwnedFd> {
+            let family = if dest.is_ipv6() {
+                AddressFamily::Inet6
+            } else {
+                AddressFamily::Inet
+            };
+            let fd = stream_socket(family)?;
+            setsockopt(&fd, sockopt::Mark, &mark)?;
+            Ok(fd)
+        };
+        // On the proxy's own thread the socket is made in place (it is in the namespace).
+        let fd = if super::runtime::entered(&path) {
+            marked()?
+        } else {
+            Self::made_in(path, marked).await?
+        };
         let stream = TcpSocket::from_std_stream(std::net::TcpStream::from(fd));
         let conn = stream.connect(dest).await?;
         conn.set_nodelay(true)?;
         Ok(conn)
+    }
+
+    /// A socket made by `make` on the agent's netns worker thread, inside `path`.
+    async fn made_in(
+        path: PathBuf,
+        make: impl FnOnce() -> io::Result<OwnedFd> + Send + 'static,
+    ) -> io::Result<OwnedFd> {
+        tokio::task::spawn_blocking(move || netns::run_in(&path, make))
+            .await
+            .map_err(io::Error::other)?
+            .map_err(io::Error::other)?
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod classify;
 mod conn;
+mod conntrack;
 mod htb;
 mod ifb;
 mod link;
@@ -22,6 +23,7 @@ mod u32;
 
 pub use classify::{htb_class_message, message_bytes, u32_filter_message};
 pub use conn::Netlink;
+pub use conntrack::forget_port;
 pub use htb::{HtbClass, HtbRoot};
 pub use link::Link;
 pub use netem::Netem;

@@ -72,7 +72,7 @@ pub fn request(
 }
 
 /// The messages in one netlink datagram: (type, payload).
-fn messages(buf: &[u8]) -> Vec<(u16, &[u8])> {
+pub(super) fn messages(buf: &[u8]) -> Vec<(u16, &[u8])> {
     let mut out = Vec::new();
     let mut at = 0;
     while at + HEADER <= buf.len() {
@@ -88,7 +88,7 @@ fn messages(buf: &[u8]) -> Vec<(u16, &[u8])> {
 }
 
 /// The error code of an `NLMSG_ERROR` payload (0 is an ack).
-fn errno_of(payload: &[u8]) -> i32 {
+pub(super) fn errno_of(payload: &[u8]) -> i32 {
     payload
         .get(..4)
         .map_or(0, |b| i32::from_ne_bytes(b.try_into().unwrap_or_default()))
@@ -121,7 +121,7 @@ fn diag_socket() -> io::Result<OwnedFd> {
 
 /// Every payload of the reply to the request just sent, up to `NLMSG_DONE` (a dump) or the
 /// first `NLMSG_ERROR` (an ack, or the error).
-fn replies(fd: &OwnedFd) -> io::Result<(Vec<Vec<u8>>, i32)> {
+pub(super) fn replies(fd: &OwnedFd) -> io::Result<(Vec<Vec<u8>>, i32)> {
     let mut buf = vec![0u8; 32 * 1024];
     let mut out = Vec::new();
     loop {

@@ -253,10 +253,9 @@ fault_kinds! {
     /// come back unchanged. No CoreDNS change and no `resolv.conf` edit. Recovery removes
     /// the tables and stops the resolver. Clients that cache answers (JVMs, nscd, systemd-resolved, a sidecar's
     /// cache) see the fault only once their cached answer expires, and keep a cached
-    /// error past recovery for its TTL. Known gap: the redirect acts on new flows
-    /// (conntrack); a client that keeps one UDP source port across apply or recovery
-    /// keeps its old path until conntrack forgets the flow (up to 120 s), and after
-    /// recovery that path ends at the stopped resolver.
+    /// error past recovery for its TTL. NAT acts on new flows, so apply and recovery
+    /// also delete the namespace's conntrack entries of port 53: a client that keeps one
+    /// UDP source port meets the fault, and its end, at its next query.
     node DnsError "dnsError" {
         targets: Targets::LocalOrPods,
         instant: false,
