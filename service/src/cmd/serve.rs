@@ -429,12 +429,26 @@ async fn serve(
             Duration::from_secs(1),
         )
     });
+    // An abort asked of another replica for a run driven here is taken from the store.
+    let abort_watch = match &args.store {
+        StoreSettings::Postgres { lease_ttl, .. } => {
+            Some(faultline::application::abort_watch::spawn(
+                service.state.store.clone(),
+                service.live().clone(),
+                adoption_period(*lease_ttl),
+            ))
+        }
+        StoreSettings::Sqlite => None,
+    };
     // Parsed by scripts and tests waiting for the service: keep the wording.
     println!("faultline listening on {scheme}://{}", args.listen);
     tracing::info!(listen = %args.listen, scheme, state_dir = %dir.display(), interrupted = service.interrupted.len(), "serving");
     service.run_until(server, wait_for_signal()).await?;
     scheduler.abort();
     if let Some(a) = adoption {
+        a.abort();
+    }
+    if let Some(a) = abort_watch {
         a.abort();
     }
     if let Some(h) = halt_watch {

@@ -6,7 +6,9 @@
 mod gitlab;
 mod ports;
 mod postgres_only;
+mod remote_abort;
 mod replicas;
+mod spent_tokens;
 #[path = "../support/mod.rs"]
 mod support;
 
