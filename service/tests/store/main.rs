@@ -4,6 +4,7 @@
 //! a database.
 
 mod gitlab;
+mod grafana_queue;
 mod ports;
 mod postgres_only;
 mod remote_abort;

@@ -1,6 +1,7 @@
 //! The ports: what the application needs from the outside world, as small traits the
 //! adapters implement (each by one adapter type, and a fake in tests where one helps).
 
+pub mod annotation_queue;
 pub mod audit_log;
 pub mod catalog_store;
 pub mod cluster;
@@ -20,6 +21,7 @@ pub mod store;
 pub mod store_error;
 pub mod task_pods;
 
+pub use annotation_queue::{AnnotationQueue, ClaimedAnnotation};
 pub use audit_log::{AuditLog, AuditQuery, AuditShipper};
 pub use catalog_store::{CatalogStore, ExperimentRow, Halt, HaltStore};
 pub use cluster::{
