@@ -3,6 +3,7 @@
 //! (leases, fencing, adoption, work claimed once), and `faultline serve` replicas sharing
 //! a database.
 
+mod annotation_queue;
 mod gitlab;
 mod grafana_queue;
 mod ports;
