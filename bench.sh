@@ -9,7 +9,7 @@
 #   ./bench.sh --only P1,P7   run only some rows (the table then lacks the others)
 #
 # Needs root (netns, qdiscs, cgroups), wrk (P6, P9; apt), haproxy (P9; apt) and Chaos Toolkit
-# (P7; pip): all are installed here when missing; P14 needs PostgreSQL 15 (apt postgresql,
+# (P7; pip): all are installed here when missing; P13 and P14 need PostgreSQL 15 (apt postgresql,
 # as ./test.sh installs). Everything a bench creates (netns, qdiscs, agents, cgroups,
 # processes) is removed by the bench itself, also when it fails. Output of each bench goes
 # to $CARGO_TARGET_DIR/bench/<bench>.log.
@@ -89,6 +89,7 @@ P8 pods_inject
 P8 kube_resolve
 P15 id_token_verify
 P14 failover
+P13 replicas_intake
 P12 console_load
 P9 http_passthrough
 P10 dns_passthrough

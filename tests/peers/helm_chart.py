@@ -130,7 +130,9 @@ TLS = {
     "serviceMonitor": {"enabled": True},
     "prometheusRule": {"enabled": True},
 }
-REPLICAS = {"replicas": 2}
+REPLICAS = {"replicaCount": 2}
+# `replicas`, the deprecated alias of replicaCount, still works.
+REPLICAS_ALIAS = {"replicas": 2}
 EVERYTHING = merge(
     merge(merge(MONITORING, REPLICAS), TLS),
     {
@@ -156,9 +158,9 @@ EVERYTHING = merge(
     },
 )
 # Several replicas on PostgreSQL (issue 27): the bundled StatefulSet, and an external one.
-HA_BUNDLED = {"replicas": 3, "store": {"type": "postgres", "postgres": {"bundled": {"enabled": True}}}}
+HA_BUNDLED = {"replicaCount": 3, "store": {"type": "postgres", "postgres": {"bundled": {"enabled": True}}}}
 HA_EXTERNAL = {
-    "replicas": 3,
+    "replicaCount": 3,
     "store": {
         "type": "postgres",
         "leaseTtl": "8s",
@@ -174,6 +176,7 @@ CASES: dict[str, dict] = {
     "existing-secret": EXISTING,
     "persistence": PERSISTENCE,
     "replicas-2": REPLICAS,
+    "replicas-alias": REPLICAS_ALIAS,
     "everything": EVERYTHING,
     "tls": TLS,
     "ha-bundled": HA_BUNDLED,
@@ -668,6 +671,14 @@ def check_case_specific(case: str, objs: list[dict], values: dict) -> None:
             return "2 replicas (one leads through the Lease), RollingUpdate, clients pinned by ClientIP"
 
         check("replicas-2", two)
+    if case == "replicas-alias":
+
+        def alias() -> str:
+            assert dep["spec"]["replicas"] == 2, f"replicas {dep['spec']['replicas']}"
+            one(objs, "PodDisruptionBudget")
+            return "the deprecated `replicas: 2` still gives 2 replicas and their PodDisruptionBudget"
+
+        check("replicas-alias", alias)
     if case == "everything":
 
         def optional_flags() -> str:
@@ -718,6 +729,8 @@ def check_case_specific(case: str, objs: list[dict], values: dict) -> None:
                 "the PodDisruptionBudget selects other pods"
             )
             assert pdb["spec"]["minAvailable"] == 1, f"minAvailable {pdb['spec']['minAvailable']}"
+            svc = one(objs, "Service", lambda o: o["spec"].get("clusterIP") != "None")
+            assert "sessionAffinity" not in svc["spec"], "clients pinned although any replica answers for any run"
             sts = [o for o in objs if o["kind"] == "StatefulSet"]
             if pg["bundled"]["enabled"]:
                 assert len(sts) == 1, f"{len(sts)} StatefulSets"
@@ -810,6 +823,8 @@ def check_refusals(chart: helm.Chart) -> None:
     # (name, values, what the message must name)
     bad = [
         ("schema-replicas-type", {"replicas": "two"}, "/replicas"),
+        ("schema-replica-count-type", {"replicaCount": "two"}, "/replicaCount"),
+        ("schema-replica-count-zero", {"replicaCount": 0}, "/replicaCount"),
         ("schema-unknown-key", {"replica": 2}, "'replica'"),
         ("schema-agent-port-range", {"agent": {"port": 70000}}, "/agent/port"),
         (
@@ -854,7 +869,8 @@ def check_refusals(chart: helm.Chart) -> None:
 
     # Rules across fields, enforced by the templates' `fail`.
     cross = [
-        ("refuse-rwo-replicas", {"replicas": 2, "persistence": {"enabled": True}}, "persistence.accessModes"),
+        ("refuse-rwo-replicas", {"replicaCount": 2, "persistence": {"enabled": True}}, "persistence.accessModes"),
+        ("refuse-replicas-disagree", {"replicaCount": 3, "replicas": 2}, "set replicaCount only"),
         ("refuse-grafana-no-token", {"grafana": {"url": "http://grafana"}}, "grafana.tokenSecret.name"),
         ("refuse-tls-serve-no-secret", {"tls": {"serve": {"enabled": True}}}, "tls.serve.secretName"),
         ("refuse-tls-agents-no-secret", {"tls": {"agents": {"enabled": True}}}, "tls.agents.secretName"),

@@ -158,3 +158,20 @@ app.kubernetes.io/name: {{ include "faultline.name" . }}-postgres
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: postgres
 {{- end -}}
+
+{{- /*
+The service's replica count: replicaCount (the name Helm charts use), or `replicas`, its
+deprecated alias from before issue 27, when only that is set. Both set and different is
+refused: which one was meant cannot be guessed.
+*/ -}}
+{{- define "faultline.replicaCount" -}}
+{{- $count := int .Values.replicaCount -}}
+{{- if not (kindIs "invalid" .Values.replicas) -}}
+{{- $old := int .Values.replicas -}}
+{{- if and (ne $count 1) (ne $count $old) -}}
+{{- fail (printf "replicas: %d and replicaCount: %d disagree: replicas is the deprecated name of replicaCount; set replicaCount only" $old $count) -}}
+{{- end -}}
+{{- $count = $old -}}
+{{- end -}}
+{{- $count -}}
+{{- end -}}

@@ -69,6 +69,15 @@ pub enum QueueError {
         #[source]
         source: std::io::Error,
     },
+    /// The database holding a queue shared by several processes failed.
+    #[error("failed to {step} the shared Grafana annotation queue")]
+    Shared {
+        /// What was being done.
+        step: &'static str,
+        /// The database's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// The persisted queue.

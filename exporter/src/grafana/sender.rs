@@ -10,6 +10,7 @@ use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 use tokio::sync::{mpsc, watch};
 
 use super::client::{GrafanaClient, GrafanaError};
+use super::pending::Pending;
 use super::queue::{Op, Queue, QueueError};
 
 /// Queue and retry settings.
@@ -116,15 +117,29 @@ impl Annotations {
         cfg: SenderConfig,
     ) -> Result<Annotations, SenderError> {
         let queue = Queue::open(queue_path, cfg.capacity)?;
+        Annotations::start_with(client, Box::new(queue), cfg)
+    }
+
+    /// Like [`Annotations::start`], keeping the operations in `queue`: a queue several
+    /// replicas share (the service's database) instead of this process's file.
+    pub fn start_with(
+        client: GrafanaClient,
+        queue: Box<dyn Pending>,
+        cfg: SenderConfig,
+    ) -> Result<Annotations, SenderError> {
         let metrics = SenderMetrics::new().map_err(SenderError::Metrics)?;
         metrics
             .queued
             .set(i64::try_from(queue.len()).unwrap_or(i64::MAX));
         let (tx, rx) = mpsc::unbounded_channel();
-        let outstanding = Arc::new(watch::Sender::new(queue.len()));
+        let shared = queue.poll().is_some();
+        // Outstanding counts what this process still has to send: with a shared queue,
+        // what others left is theirs to flush, not ours.
+        let outstanding = Arc::new(watch::Sender::new(if shared { 0 } else { queue.len() }));
         let worker = Worker {
             client,
             queue,
+            shared,
             cfg,
             metrics: metrics.clone(),
             rx,
@@ -172,7 +187,9 @@ impl Annotations {
 
 struct Worker {
     client: GrafanaClient,
-    queue: Queue,
+    queue: Box<dyn Pending>,
+    /// Other processes fill and drain the queue too (see [`Pending::poll`]).
+    shared: bool,
     cfg: SenderConfig,
     metrics: SenderMetrics,
     rx: mpsc::UnboundedReceiver<Op>,
@@ -194,17 +211,32 @@ impl Worker {
             while let Ok(op) = self.rx.try_recv() {
                 self.enqueue(op);
             }
-            if self.queue.is_empty() {
+            let op = match self.queue.next() {
+                Ok(op) => op,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the Grafana annotation queue; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(self.cfg.backoff_max);
+                    continue;
+                }
+            };
+            let Some(op) = op else {
                 if !open {
                     return;
                 }
-                match self.rx.recv().await {
-                    Some(op) => self.enqueue(op),
-                    None => return,
+                // A shared queue also holds what other replicas queued (or left when
+                // they died): look again every poll period.
+                let poll = self.queue.poll();
+                tokio::select! {
+                    got = self.rx.recv() => match got {
+                        Some(op) => self.enqueue(op),
+                        None => return,
+                    },
+                    _ = tokio::time::sleep(poll.unwrap_or_default()), if poll.is_some() => {}
                 }
                 continue;
-            }
-            match self.attempt().await {
+            };
+            match self.attempt(&op).await {
                 Attempt::Sent(learnt) => {
                     backoff = self.cfg.backoff_min;
                     self.settle(learnt);
@@ -232,6 +264,10 @@ impl Worker {
     fn enqueue(&mut self, op: Op) {
         match self.queue.push(op) {
             Ok(dropped) => {
+                if self.shared {
+                    // Durable in the shared queue: any replica may send it now.
+                    self.outstanding.send_modify(|n| *n = n.saturating_sub(1));
+                }
                 if dropped > 0 {
                     self.metrics
                         .dropped
@@ -256,21 +292,20 @@ impl Worker {
     }
 
     fn settle(&mut self, learnt: Option<(String, i64)>) {
-        if let Err(e) = self.queue.complete_front(learnt) {
+        if let Err(e) = self.queue.complete(learnt) {
             // The operation stays in memory's front; without a durable "done" it would be
             // sent again after a restart, which is the lesser harm. Stop re-trying it now.
             tracing::error!(error = %e, "could not record a sent annotation");
         }
-        self.outstanding.send_modify(|n| *n = n.saturating_sub(1));
+        if !self.shared {
+            self.outstanding.send_modify(|n| *n = n.saturating_sub(1));
+        }
         self.metrics
             .queued
             .set(i64::try_from(self.queue.len()).unwrap_or(i64::MAX));
     }
 
-    async fn attempt(&self) -> Attempt {
-        let Some(op) = self.queue.front() else {
-            return Attempt::Sent(None);
-        };
+    async fn attempt(&self, op: &Op) -> Attempt {
         let (name, result) = match op {
             Op::Forget { .. } => return Attempt::Sent(None),
             Op::Create { key, annotation } => (
@@ -281,7 +316,14 @@ impl Worker {
                     .map(|id| Some((key.clone(), id))),
             ),
             Op::Patch { key, patch } => {
-                let Some(id) = self.queue.id(key) else {
+                let id = match self.queue.id(key) {
+                    Ok(id) => id,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read an annotation's Grafana id; retrying");
+                        return Attempt::Retry;
+                    }
+                };
+                let Some(id) = id else {
                     tracing::warn!(%key, "no Grafana annotation to patch (its create was dropped or rejected)");
                     return Attempt::GiveUp("orphaned");
                 };

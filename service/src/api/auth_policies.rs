@@ -60,6 +60,7 @@ async fn policies(_: Operator, state: web::Data<ApiState>) -> HttpResponse {
         "leewaySeconds": config.leeway.as_secs(),
         "policies": policies,
         "refusals": refusals,
-        "spentTokens": ids.spent.len(),
+        // Tokens that started a run and are still valid, on every replica (the store's).
+        "spentTokens": state.store.spent_tokens(chrono::Utc::now().timestamp()).ok(),
     }))
 }

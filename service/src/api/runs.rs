@@ -14,6 +14,7 @@ use super::intake;
 use super::state::ApiState;
 use crate::application::dry_run::dry_run;
 use crate::application::live::LiveError;
+use crate::application::ports::AbortRequested;
 use crate::application::ports::PlanPreviews;
 use crate::application::ports::RunFilter;
 use crate::application::report::{Report, to_html, to_junit};
@@ -334,11 +335,26 @@ async fn abort(
     if row.state.is_terminal() {
         return Err(refused(format!("run {id} already finished: {}", row.state)));
     }
-    if state.live.abort(&id, &reason).is_err() {
-        return Err(refused(format!(
-            "run {id} is {} but not driven by this service",
-            row.state
-        )));
+    // Live here: aborted at once. Live on another replica: the request is recorded in
+    // the shared store and that replica aborts the run on its next poll.
+    let driven_here = state.live.abort(&id, &reason).is_ok();
+    if !driven_here {
+        let asked = state
+            .store
+            .request_abort(&id, &reason, &caller.actor().to_string())
+            .map_err(|e| store_error(&id, e))?;
+        match asked {
+            AbortRequested::Recorded => {}
+            AbortRequested::RunFinished => {
+                return Err(refused(format!("run {id} already finished")));
+            }
+            AbortRequested::NotShared => {
+                return Err(refused(format!(
+                    "run {id} is {} but not driven by this service",
+                    row.state
+                )));
+            }
+        }
     }
     state
         .live
@@ -349,5 +365,6 @@ async fn abort(
         "state": row.state,
         "aborting": true,
         "reason": reason,
+        "drivenBy": if driven_here { "this replica" } else { "another replica" },
     })))
 }

@@ -13,7 +13,12 @@ use crate::domain::{AuditAction, AuditOutcome, NewAudit};
 
 /// Whether `caller` may start `exp` (see `id_token::may_start`); a refusal is audited.
 pub fn may_start(state: &ApiState, caller: &Caller, exp: &Experiment) -> Result<(), ApiError> {
-    let checked = id_token::may_start(state.id_tokens.get().map(|i| &**i), caller, exp);
+    let checked = id_token::may_start(
+        state.id_tokens.get().map(|i| &**i),
+        &*state.store,
+        caller,
+        exp,
+    );
     if let Err(refusal) = &checked {
         state.live.audit().record(
             NewAudit::ok(

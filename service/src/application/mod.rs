@@ -4,6 +4,7 @@
 //! reaches the outside world only through the [`ports`] it defines, which the adapters
 //! (store, Kubernetes, GitLab, notifications, outputs, HTTP API) implement.
 
+pub mod abort_watch;
 pub mod adoption;
 pub mod audit;
 pub mod catalog;

@@ -18,7 +18,9 @@ use faultline_spec::{Experiment, load_file};
 
 use super::watchdog::{Watchdog, open_agent};
 use crate::cli::{GrafanaArgs, OtlpArgs, RunArgs};
+use faultline::application::ports::AnnotationQueue;
 use faultline::outputs::grafana::ReportLink;
+use faultline::outputs::grafana_shared::SharedQueue;
 use faultline::outputs::{GrafanaObserver, TraceObserver};
 use faultline_exporter::Tracing;
 use faultline_exporter::grafana::{GrafanaConfig, SenderConfig};
@@ -162,6 +164,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
             &args.grafana,
             &args.state.state_dir,
             report_files(&args.state.state_dir),
+            None,
         )?;
         let mut opts = RunOptions {
             lease: args.lease.std().max(Duration::from_secs(3)),
@@ -239,12 +242,14 @@ fn report_files(state_dir: &std::path::Path) -> ReportLink {
     Box::new(move |run| format!("file://{}/{run}/report.html", root.display()))
 }
 
-/// The Grafana annotation observer `args` ask for, if any (for `run` and `serve`).
-/// Needs a tokio runtime.
+/// The Grafana annotation observer `args` ask for, if any (for `run` and `serve`). Its
+/// queue is a file under `state_dir`, or `shared`, the queue of the replicas on one
+/// PostgreSQL store. Needs a tokio runtime.
 pub fn grafana_observer(
     args: &GrafanaArgs,
     state_dir: &std::path::Path,
     report_link: ReportLink,
+    shared: Option<Arc<dyn AnnotationQueue>>,
 ) -> anyhow::Result<Option<Arc<GrafanaObserver>>> {
     let (Some(url), Some(token_file)) = (&args.grafana_url, &args.grafana_token_file) else {
         return Ok(None);
@@ -255,8 +260,16 @@ pub fn grafana_observer(
         dashboard_uid: args.grafana_dashboard_uid.clone(),
         timeout: Duration::from_secs(5),
     };
-    let obs = GrafanaObserver::start(cfg, state_dir, SenderConfig::default(), report_link)
-        .context("starting Grafana annotations")?;
+    let obs = match shared {
+        Some(store) => GrafanaObserver::start_with(
+            cfg,
+            Box::new(SharedQueue::new(store)),
+            SenderConfig::default(),
+            report_link,
+        ),
+        None => GrafanaObserver::start(cfg, state_dir, SenderConfig::default(), report_link),
+    }
+    .context("starting Grafana annotations")?;
     Ok(Some(Arc::new(obs)))
 }
 

@@ -15,7 +15,7 @@ use faultline::application::engine::inject::Injector;
 use faultline::application::engine::runner::{Outcome, RunOptions, confirm_recovered};
 use faultline::application::gitlab_trigger::GitlabConfig;
 use faultline::application::ports::SessionStore;
-use faultline::application::ports::{Outbox, PlanPreviews, RunStore, Storage};
+use faultline::application::ports::{AnnotationQueue, Outbox, PlanPreviews, RunStore, Storage};
 use faultline::application::probes::PrometheusClient;
 use faultline::application::runs::wait_for_signal;
 use faultline::application::sso::{MemorySessions, SsoConfig};
@@ -149,7 +149,7 @@ async fn serve(
     let dir = &args.state_dir;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("failed to create state dir {}", dir.display()))?;
-    let store = open_store(args)?;
+    let (store, shared_annotations) = open_store(args)?;
     let (injector, agent) = match &args.agent_url {
         Some(url) => {
             let token = read_token(args.agent_token_file.as_deref())?;
@@ -192,6 +192,7 @@ async fn serve(
         },
         dir,
         Box::new(move |run| format!("{public}/api/v1/runs/{run}/report.html")),
+        shared_annotations,
     )?;
     let mut opts = RunOptions {
         lease: args.lease,
@@ -477,12 +478,26 @@ async fn serve(
             Duration::from_secs(1),
         )
     });
+    // An abort asked of another replica for a run driven here is taken from the store.
+    let abort_watch = match &args.store {
+        StoreSettings::Postgres { lease_ttl, .. } => {
+            Some(faultline::application::abort_watch::spawn(
+                service.state.store.clone(),
+                service.live().clone(),
+                adoption_period(*lease_ttl),
+            ))
+        }
+        StoreSettings::Sqlite => None,
+    };
     // Parsed by scripts and tests waiting for the service: keep the wording.
     println!("faultline listening on {scheme}://{}", args.listen);
     tracing::info!(listen = %args.listen, scheme, state_dir = %dir.display(), interrupted = service.interrupted.len(), "serving");
     service.run_until(server, wait_for_signal()).await?;
     scheduler.abort();
     if let Some(a) = adoption {
+        a.abort();
+    }
+    if let Some(a) = abort_watch {
         a.abort();
     }
     if let Some(h) = halt_watch {
@@ -526,13 +541,17 @@ async fn serve(
 }
 
 /// The store `store` names: the state directory's SQLite file, or PostgreSQL.
-fn open_store(args: &ServeConfig) -> anyhow::Result<Arc<dyn Storage>> {
+/// The store `args` name and, on PostgreSQL, the Grafana annotation queue the replicas
+/// share.
+type Opened = (Arc<dyn Storage>, Option<Arc<dyn AnnotationQueue>>);
+
+fn open_store(args: &ServeConfig) -> anyhow::Result<Opened> {
     match &args.store {
         StoreSettings::Sqlite => {
             let dir = &args.state_dir;
             let store = Store::open(&dir.join("faultline.db"))
                 .with_context(|| format!("failed to open the store in {}", dir.display()))?;
-            Ok(Arc::new(store))
+            Ok((Arc::new(store), None))
         }
         StoreSettings::Postgres {
             url,
@@ -553,7 +572,8 @@ fn open_store(args: &ServeConfig) -> anyhow::Result<Arc<dyn Storage>> {
             })
             .with_context(|| format!("failed to open the PostgreSQL store {url}"))?;
             tracing::info!(%replica, lease_ttl = ?lease_ttl, "store: PostgreSQL");
-            Ok(Arc::new(store))
+            let store = Arc::new(store);
+            Ok((store.clone(), Some(store)))
         }
     }
 }

@@ -3,7 +3,8 @@
 //! annotation for the verdict. Tags: `faultline`, the experiment, the fault kind (and the
 //! verdict), so a dashboard's annotation query on the `faultline` tag shows them all.
 //!
-//! Sending is the exporter's [`Annotations`] sender: queued, persisted, retried. This
+//! Sending is the exporter's [`Annotations`] sender: queued, persisted (in a file, or in
+//! the queue replicas on PostgreSQL share: `grafana_shared.rs`), retried. This
 //! observer only turns events into queue operations, so it never blocks a run.
 
 use std::collections::HashMap;
@@ -12,8 +13,8 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use faultline_exporter::grafana::{
-    AnnotationPatch, Annotations, GrafanaClient, GrafanaConfig, NewAnnotation, Op, SenderConfig,
-    SenderError,
+    AnnotationPatch, Annotations, GrafanaClient, GrafanaConfig, NewAnnotation, Op, Pending,
+    SenderConfig, SenderError,
 };
 
 use crate::application::ports::observe::{RunInfo, RunObserver};
@@ -57,6 +58,25 @@ impl GrafanaObserver {
             &state_dir.join("grafana").join("annotations.jsonl"),
             sender_cfg,
         )?;
+        Ok(GrafanaObserver {
+            sender,
+            dashboard_uid,
+            report_link,
+            runs: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Like [`GrafanaObserver::start`], with the operations kept in `queue` (the queue
+    /// the replicas on one PostgreSQL store share, `grafana_shared.rs`) instead of a file.
+    pub fn start_with(
+        cfg: GrafanaConfig,
+        queue: Box<dyn Pending>,
+        sender_cfg: SenderConfig,
+        report_link: ReportLink,
+    ) -> Result<GrafanaObserver, SenderError> {
+        let dashboard_uid = cfg.dashboard_uid.clone();
+        let client = GrafanaClient::new(cfg)?;
+        let sender = Annotations::start_with(client, queue, sender_cfg)?;
         Ok(GrafanaObserver {
             sender,
             dashboard_uid,

@@ -6,6 +6,7 @@
 pub mod agent_health;
 pub mod audit_file;
 pub mod grafana;
+pub mod grafana_shared;
 pub mod metrics;
 pub mod silences;
 pub mod traces;

@@ -7,9 +7,9 @@ use futures::future::BoxFuture;
 
 use super::sqlite::Store;
 use crate::application::ports::{
-    AuditLog, AuditQuery, CatalogStore, Delivery, DeliveryLog, ExperimentRow, Halt, HaltStore,
-    NewNotification, NotificationQueue, NotificationRow, RunFilter, RunLeases, RunStore,
-    StoreError,
+    AbortRequest, AbortRequested, AuditLog, AuditQuery, CatalogStore, Delivery, DeliveryLog,
+    ExperimentRow, Halt, HaltStore, NewNotification, NotificationQueue, NotificationRow,
+    RemoteAborts, RunFilter, RunLeases, RunStore, StoreError,
 };
 use crate::domain::{
     ActiveFault, AuditRecord, GitlabContext, NewAudit, RunEvent, RunRow, StoredEvent,
@@ -196,5 +196,21 @@ impl RunLeases for Store {
 
     fn leads(&self, _chore: &str) -> Result<bool, StoreError> {
         Ok(true)
+    }
+}
+
+/// One process owns the SQLite file: a run not live in it is driven by no one else.
+impl RemoteAborts for Store {
+    fn request_abort(
+        &self,
+        _run: &str,
+        _reason: &str,
+        _actor: &str,
+    ) -> Result<AbortRequested, StoreError> {
+        Ok(AbortRequested::NotShared)
+    }
+
+    fn take_abort_requests(&self) -> Result<Vec<AbortRequest>, StoreError> {
+        Ok(Vec::new())
     }
 }

@@ -107,8 +107,18 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 ";
 
+/// Schema version 5: the CI ID-token `jti`s that started a run, until their tokens
+/// expire (`spent_tokens.rs`).
+const SPENT_TOKENS: &str = "
+CREATE TABLE IF NOT EXISTS spent_tokens (
+    jti     TEXT PRIMARY KEY,
+    expires INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS spent_tokens_expires ON spent_tokens(expires);
+";
+
 /// The newest schema version.
-const VERSION: usize = 4;
+const VERSION: usize = 5;
 
 /// The SQL taking the schema from version `from` to `from + 1`. Stores made before the
 /// numbering (version 0) already hold step 0's tables, hence its `IF NOT EXISTS`.
@@ -122,7 +132,9 @@ fn step(from: usize) -> String {
         // Each run's active faults (what a restart confirms recovered).
         2 => ACTIVE_FAULTS.to_string(),
         // The audit log (append-only).
-        _ => AUDIT.to_string(),
+        3 => AUDIT.to_string(),
+        // The spent CI ID-token `jti`s.
+        _ => SPENT_TOKENS.to_string(),
     }
 }
 

@@ -3,10 +3,14 @@
 //! (leases, fencing, adoption, work claimed once), and `faultline serve` replicas sharing
 //! a database.
 
+mod annotation_queue;
 mod gitlab;
+mod grafana_queue;
 mod ports;
 mod postgres_only;
+mod remote_abort;
 mod replicas;
+mod spent_tokens;
 #[path = "../support/mod.rs"]
 mod support;
 

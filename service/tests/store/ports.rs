@@ -328,3 +328,23 @@ async fn the_postgres_store_answers_from_inside_a_current_thread_runtime() {
     assert_eq!(store.events("r1").unwrap().len(), 1);
     drop(store); // dropping inside a runtime must not panic
 }
+
+fn spent_tokens(s: &dyn Storage) {
+    assert!(s.spend_token("jti-1", 100, 10).unwrap());
+    assert!(
+        !s.spend_token("jti-1", 100, 50).unwrap(),
+        "spent, not expired"
+    );
+    assert!(s.spend_token("jti-2", 200, 50).unwrap(), "another jti");
+    assert!(
+        s.spend_token("jti-1", 300, 150).unwrap(),
+        "jti-1's token expired at 100: its row was pruned"
+    );
+    assert_eq!(s.spent_tokens(150).unwrap(), 2, "jti-1 (again) and jti-2");
+    assert_eq!(s.spent_tokens(250).unwrap(), 1, "jti-2 expired at 200");
+}
+
+#[test]
+fn spent_id_tokens_behave_alike() {
+    on_both("spent_alike", spent_tokens);
+}

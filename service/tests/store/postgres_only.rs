@@ -234,7 +234,8 @@ fn replicas_starting_at_once_migrate_the_database_once() {
     });
     assert_eq!(
         pg.psql("migrate_once", "SELECT version FROM faultline_schema"),
-        "2"
+        faultline::store::postgres::SCHEMA_VERSION.to_string(),
+        "every migration ran"
     );
     assert_eq!(
         pg.psql("migrate_once", "SELECT count(*) FROM faultline_schema"),

@@ -13,8 +13,9 @@ use faultline_exporter::IdTokenMetrics;
 use faultline_spec::Experiment;
 
 use super::error::ApiError;
-use crate::application::ci_identity::{IdTokenConfig, Refusal, SpentJtis};
+use crate::application::ci_identity::{IdTokenConfig, Refusal};
 use crate::application::identity::{Caller, CallerSource};
+use crate::application::ports::SpentTokens;
 use crate::domain::{Actor, ActorKind};
 pub use recent::{RefusalRecord, Refusals};
 pub use verify::{Verifier, looks_like_jwt};
@@ -23,8 +24,6 @@ pub use verify::{Verifier, looks_like_jwt};
 pub struct IdTokens {
     /// The checks and keys.
     pub verifier: Verifier,
-    /// `jti`s that started a run (in memory: one replica).
-    pub spent: SpentJtis,
     /// The latest refusals, the log and the metric.
     pub refusals: Refusals,
 }
@@ -62,7 +61,6 @@ impl IdTokens {
             .map_err(IdTokensError::Metrics)?;
         Ok(IdTokens {
             verifier: Verifier::new(config).map_err(IdTokensError::Http)?,
-            spent: SpentJtis::default(),
             refusals: Refusals::new(metrics),
         })
     }
@@ -104,9 +102,12 @@ pub fn unverified_actor(token: &str) -> Actor {
 
 /// Whether `caller` may start `exp`, checked where every run starts: a grant must cover
 /// the experiment and its namespaces (403 otherwise), and a CI job's token starts one run
-/// only (its `jti` is spent here; 401 `replayed` the second time).
+/// only (its `jti` is spent in `spent`, the store every replica shares; 401 `replayed`
+/// the second time, on any replica). A store that cannot say is a 503: a token is never
+/// let through unrecorded.
 pub fn may_start(
     ids: Option<&IdTokens>,
+    spent: &(impl SpentTokens + ?Sized),
     caller: &Caller,
     exp: &Experiment,
 ) -> Result<(), ApiError> {
@@ -122,10 +123,16 @@ pub fn may_start(
         }
         return Err(ApiError::new(StatusCode::FORBIDDEN, why));
     }
-    if let (Some(ids), CallerSource::CiJob { jti, expires, .. }) = (ids, &caller.source)
-        && !ids.spent.spend(jti, *expires, now())
-    {
-        return refuse(Refusal::Replayed(jti.clone()));
+    if let (Some(_), CallerSource::CiJob { jti, expires, .. }) = (ids, &caller.source) {
+        let fresh = spent.spend_token(jti, *expires, now()).map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("cannot record the ID token as spent, so it may not start a run: {e}"),
+            )
+        })?;
+        if !fresh {
+            return refuse(Refusal::Replayed(jti.clone()));
+        }
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The ports: what the application needs from the outside world, as small traits the
 //! adapters implement (each by one adapter type, and a fake in tests where one helps).
 
+pub mod annotation_queue;
 pub mod audit_log;
 pub mod catalog_store;
 pub mod cluster;
@@ -13,12 +14,15 @@ pub mod outbox;
 pub mod pod_read;
 pub mod preflight;
 pub mod previews;
+pub mod remote_abort;
 pub mod run_store;
 pub mod sessions;
+pub mod spent_tokens;
 pub mod store;
 pub mod store_error;
 pub mod task_pods;
 
+pub use annotation_queue::{AnnotationQueue, ClaimedAnnotation};
 pub use audit_log::{AuditLog, AuditQuery, AuditShipper};
 pub use catalog_store::{CatalogStore, ExperimentRow, Halt, HaltStore};
 pub use cluster::{
@@ -37,8 +41,10 @@ pub use outbox::{DeliveryChannel, Destination, Outbox, SendError};
 pub use pod_read::{PodOwner, PodRead};
 pub use preflight::{PlannedFault, PreflightPlan, PreflightVeto, VetoDecision, VetoError};
 pub use previews::PlanPreviews;
+pub use remote_abort::{AbortRequest, AbortRequested, RemoteAborts};
 pub use run_store::{RunFilter, RunStore};
 pub use sessions::SessionStore;
+pub use spent_tokens::SpentTokens;
 pub use store::Storage;
 pub use store_error::StoreError;
 pub use task_pods::{RUN_LABEL, TaskPod, TaskPodError, TaskPods, TaskState};

@@ -7,17 +7,35 @@ use super::catalog_store::{CatalogStore, HaltStore};
 use super::deliveries::DeliveryLog;
 use super::leases::RunLeases;
 use super::notifications::NotificationQueue;
+use super::remote_abort::RemoteAborts;
 use super::run_store::RunStore;
+use super::spent_tokens::SpentTokens;
 
 /// Everything the service stores, as one handle (`store::Store` on SQLite and
 /// `store::PgStore` on PostgreSQL): the HTTP API, the live runs and the notification outbox each use
 /// several parts of it.
 pub trait Storage:
-    RunStore + CatalogStore + HaltStore + DeliveryLog + NotificationQueue + AuditLog + RunLeases
+    RunStore
+    + CatalogStore
+    + HaltStore
+    + DeliveryLog
+    + NotificationQueue
+    + AuditLog
+    + RunLeases
+    + RemoteAborts
+    + SpentTokens
 {
 }
 
 impl<T> Storage for T where
-    T: RunStore + CatalogStore + HaltStore + DeliveryLog + NotificationQueue + AuditLog + RunLeases
+    T: RunStore
+        + CatalogStore
+        + HaltStore
+        + DeliveryLog
+        + NotificationQueue
+        + AuditLog
+        + RunLeases
+        + RemoteAborts
+        + SpentTokens
 {
 }

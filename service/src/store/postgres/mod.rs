@@ -11,10 +11,15 @@
 //!   run fenced by owner and generation (`append.rs`);
 //! - notifications are claimed with `FOR UPDATE SKIP LOCKED` (`queue.rs`), webhook
 //!   deliveries by their unique uuid, schedules by a chore lease;
+//! - an abort asked of any replica is a row the run's driver takes (`abort.rs`);
+//! - a CI ID token's `jti` is spent once for all replicas (`spent_tokens.rs`);
+//! - Grafana annotations wait in one queue, each sent by one replica (`annotations.rs`);
 //! - the migrations run once, under an advisory lock (`schema.rs`);
 //! - each event batch is announced with NOTIFY, and live views on every replica wake on
 //!   it (`listen.rs`).
 
+mod abort;
+mod annotations;
 mod append;
 mod audit;
 mod catalog;
@@ -25,5 +30,7 @@ mod open;
 mod queue;
 mod runs;
 mod schema;
+mod spent_tokens;
 
 pub use connect::{PgSettings, PgStore};
+pub use schema::SCHEMA_VERSION;

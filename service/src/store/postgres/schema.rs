@@ -108,8 +108,49 @@ CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
 FOR EACH ROW EXECUTE FUNCTION faultline_audit_append_only();
 ";
 
+/// Version 3: abort requests for runs another replica drives (`abort.rs`), one per run.
+const V3: &str = "
+CREATE TABLE abort_requests (
+    run_id      TEXT PRIMARY KEY REFERENCES runs(id),
+    reason      TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    via         TEXT NOT NULL,
+    generation  BIGINT NOT NULL,
+    asked_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+";
+
+/// Version 4: the CI ID-token `jti`s that started a run, until their tokens expire
+/// (`spent_tokens.rs`; the SQLite store's version 5).
+const V4: &str = "
+CREATE TABLE spent_tokens (
+    jti     TEXT PRIMARY KEY,
+    expires BIGINT NOT NULL
+);
+CREATE INDEX spent_tokens_expires ON spent_tokens (expires);
+";
+
+/// Version 5: the Grafana annotation queue the replicas share (`annotations.rs`).
+const V5: &str = "
+CREATE TABLE annotation_queue (
+    seq           BIGSERIAL PRIMARY KEY,
+    run_id        TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    op            TEXT NOT NULL,
+    claimed_by    TEXT,
+    claimed_until TIMESTAMPTZ,
+    done          BOOLEAN NOT NULL DEFAULT false,
+    grafana_id    BIGINT
+);
+CREATE INDEX annotation_queue_waiting ON annotation_queue (run_id, seq) WHERE NOT done;
+CREATE INDEX annotation_queue_ids ON annotation_queue (key) WHERE grafana_id IS NOT NULL;
+";
+
 /// Each migration, in order; index `n` takes the schema from version `n` to `n + 1`.
-const STEPS: &[&str] = &[V1, V2];
+const STEPS: &[&str] = &[V1, V2, V3, V4, V5];
+
+/// The schema version this faultline migrates a database to.
+pub const SCHEMA_VERSION: usize = STEPS.len();
 
 /// Brings the schema to the newest version, once across every replica.
 pub(super) async fn migrate(inner: &Inner) -> Result<(), StoreError> {

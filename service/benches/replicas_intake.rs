@@ -1,0 +1,266 @@
+//! P13: webhook intake and run starts through three `faultline serve` replicas on one real
+//! PostgreSQL 15 against one replica on SQLite, side by side in the same run. Each request
+//! is GitLab's documented Pipeline Hook (`tests/fixtures/gitlab/pipeline.json`) with the
+//! project's secret and a unique `X-Gitlab-Event-UUID`; a rule matches it into the catalog
+//! experiment `bench-dry` (`guard.dryRun`), so every delivery is recorded (deduplicated
+//! by its uuid) and starts a run, stored and driven to its end. The issue's goals: the
+//! three replicas record at least 2x the deliveries per second of the single SQLite one,
+//! with p99 under 10 ms.
+//!
+//! Load: `wrk` (one thread per replica, 8 connections each; the SQLite replica gets all
+//! 24 from one wrk), 3 s per measurement, SQLite and PostgreSQL alternating, 3 repeats (1
+//! under `--quick`). The replicas' p99 is the worst of the three wrk processes' p99s. All
+//! of it — the database, the replicas, the load — shares this machine's cores, which is
+//! the main limit on the ratio (see bench/table.py's notes on P13).
+//!
+//! Run with `cargo bench -p faultline --bench replicas_intake` (release build).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use faultline_test_support::bench::report;
+use faultline_test_support::peers::start_postgres;
+use faultline_test_support::{Proc, sleeper};
+
+const SECRET: &str = "bench-webhook-secret-0001";
+const TOKEN: &str = "bench-operator-token-0123";
+/// Connections in all, split evenly across the replicas under test.
+const CONNECTIONS: usize = 24;
+const SECONDS: u64 = 3;
+
+const GITLAB: &str = r#"projects:
+  - path: "*"
+    secret: bench-webhook-secret-0001
+rules:
+  - name: mr-pipelines
+    events: [pipeline]
+    status: [success]
+    experiments: ["bench-*"]
+"#;
+
+/// A dry run pausing a `sleep` nobody else cares about: stored, planned, ended, nothing
+/// injected.
+fn experiment(pid: u32) -> String {
+    format!(
+        "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {{ name: bench-dry }}\nspec:\n  target: {{ local: {{ pid: {pid} }} }}\n  guard: {{ dryRun: true }}\n  steps:\n    - processPause: {{}}\n      duration: 100ms\n"
+    )
+}
+
+/// The wrk script: the Pipeline Hook with a unique uuid per request, and a count of
+/// answers other than 2xx (socket errors included): 201 with the run started.
+const LUA: &str = r#"
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  local f = assert(io.open(args[1], "rb"))
+  payload = f:read("*a")
+  f:close()
+  prefix = args[2]
+  n = 0
+  not2xx = 0
+  hdrs = {
+    ["Content-Type"] = "application/json",
+    ["User-Agent"] = "GitLab/18.10.0",
+    ["X-Gitlab-Event"] = "Pipeline Hook",
+    ["X-Gitlab-Token"] = args[3],
+  }
+end
+function request()
+  n = n + 1
+  hdrs["X-Gitlab-Event-UUID"] = string.format("%s-%04x-4000-8000-%012x", prefix, tid, n)
+  return wrk.format("POST", nil, hdrs, payload)
+end
+function response(status, headers, body)
+  if status < 200 or status > 299 then not2xx = not2xx + 1 end
+end
+function done(summary, latency, requests)
+  local odd = 0
+  for _, t in ipairs(threads) do odd = odd + t:get("not2xx") end
+  local e = summary.errors
+  io.write(string.format("FAULTLINE %d %d %.0f %d\n", summary.requests, summary.duration,
+    latency:percentile(99), odd + e.connect + e.read + e.write + e.timeout))
+end
+"#;
+
+/// One service process and its webhook URL.
+struct Serve {
+    _proc: Proc,
+    url: String,
+}
+
+fn serve(dir: &Path, name: &str, store: Option<&str>) -> Serve {
+    let state = dir.join(name);
+    std::fs::create_dir_all(&state).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_faultline"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .arg("--state-dir")
+        .arg(&state)
+        .arg("--tokens-file")
+        .arg(dir.join("tokens"))
+        .arg("--gitlab-config")
+        .arg(dir.join("gitlab.yaml"))
+        .arg("--experiments")
+        .arg(dir.join("experiments"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(url) = store {
+        cmd.args(["--store", url]);
+    }
+    let mut p = Proc(cmd.spawn().unwrap());
+    let port = p.wait_listening();
+    Serve {
+        _proc: p,
+        url: format!("http://127.0.0.1:{port}/webhooks/gitlab"),
+    }
+}
+
+/// What the wrk processes of one measurement did together.
+struct Load {
+    rps: f64,
+    p99_ms: f64,
+    not_2xx: u64,
+}
+
+fn drive(targets: &[&Serve], script: &Path, body: &Path) -> Load {
+    let per = CONNECTIONS / targets.len();
+    let children: Vec<_> = targets
+        .iter()
+        .map(|t| {
+            let prefix = format!("{:08x}", uuid::Uuid::new_v4().as_u128() as u32);
+            Command::new("wrk")
+                .args(["-t1", &format!("-c{per}"), &format!("-d{SECONDS}s")])
+                .args(["--timeout", "10s", "-s"])
+                .arg(script)
+                .arg(&t.url)
+                .arg("--")
+                .arg(body)
+                .args([prefix.as_str(), SECRET])
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("wrk runs")
+        })
+        .collect();
+    let mut load = Load {
+        rps: 0.0,
+        p99_ms: 0.0,
+        not_2xx: 0,
+    };
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let f: Vec<f64> = text
+            .lines()
+            .find_map(|l| l.strip_prefix("FAULTLINE "))
+            .unwrap_or_else(|| panic!("wrk printed no result:\n{text}"))
+            .split_whitespace()
+            .map(|v| v.parse().expect("number"))
+            .collect();
+        load.rps += f[0] / (f[1] / 1e6);
+        load.p99_ms = load.p99_ms.max(f[2] / 1e3);
+        load.not_2xx += f[3] as u64;
+    }
+    load
+}
+
+fn main() {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        println!("SKIPPED: P13 needs wrk (apt wrk)");
+        return;
+    }
+    let Some(pg) = start_postgres() else {
+        return;
+    };
+    let url = pg.create_database("p13");
+    let dir = tempfile::tempdir().unwrap();
+    let target = sleeper();
+    std::fs::create_dir_all(dir.path().join("experiments")).unwrap();
+    std::fs::write(
+        dir.path().join("experiments/bench-dry.yaml"),
+        experiment(target.0.id()),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("gitlab.yaml"), GITLAB).unwrap();
+    std::fs::write(dir.path().join("tokens"), format!("operator:{TOKEN}\n")).unwrap();
+    let script: PathBuf = dir.path().join("p13.lua");
+    std::fs::write(&script, LUA).unwrap();
+    let body = PathBuf::from(format!(
+        "{}/tests/fixtures/gitlab/pipeline.json",
+        env!("CARGO_MANIFEST_DIR")
+    ));
+
+    let single = serve(dir.path(), "sqlite", None);
+    let replicas: Vec<Serve> = (0..3)
+        .map(|i| serve(dir.path(), &format!("pg{i}"), Some(&url)))
+        .collect();
+    let replica_refs: Vec<&Serve> = replicas.iter().collect();
+    // Warm both (connections, the catalog, PostgreSQL's pool) before measuring.
+    drive(&[&single], &script, &body);
+    drive(&replica_refs, &script, &body);
+
+    let (mut s_rps, mut s_p99, mut p_rps, mut p_p99, mut ratio) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for rep in 0..report::reps(3, 1) {
+        let s = drive(&[&single], &script, &body);
+        let p = drive(&replica_refs, &script, &body);
+        assert_eq!(
+            (s.not_2xx, p.not_2xx),
+            (0, 0),
+            "answers other than 2xx (SQLite, PostgreSQL)"
+        );
+        println!(
+            "repeat {rep}: 1 replica on SQLite {:.0}/s p99 {:.2} ms | 3 replicas on PostgreSQL {:.0}/s p99 {:.2} ms | ratio {:.2}",
+            s.rps,
+            s.p99_ms,
+            p.rps,
+            p.p99_ms,
+            p.rps / s.rps
+        );
+        s_rps.push(s.rps);
+        s_p99.push(s.p99_ms);
+        p_rps.push(p.rps);
+        p_p99.push(p.p99_ms);
+        ratio.push(p.rps / s.rps);
+    }
+    let runs = pg.psql("p13", "SELECT count(*) FROM runs");
+    let deliveries = pg.psql("p13", "SELECT count(*) FROM webhook_deliveries");
+    println!("PostgreSQL holds {deliveries} recorded deliveries and {runs} runs started from them");
+    report::emit(
+        "P13",
+        "sqlite_rps",
+        "1 replica on SQLite: recorded deliveries + run starts per second",
+        "/s",
+        &s_rps,
+    );
+    report::emit(
+        "P13",
+        "sqlite_p99_ms",
+        "1 replica on SQLite: p99",
+        "ms",
+        &s_p99,
+    );
+    report::emit(
+        "P13",
+        "pg3_rps",
+        "3 replicas on PostgreSQL: recorded deliveries + run starts per second",
+        "/s",
+        &p_rps,
+    );
+    report::emit(
+        "P13",
+        "pg3_p99_ms",
+        "3 replicas on PostgreSQL: p99 (worst replica)",
+        "ms",
+        &p_p99,
+    );
+    report::emit(
+        "P13",
+        "ratio",
+        "3 replicas on PostgreSQL / 1 on SQLite, same repeat",
+        "x",
+        &ratio,
+    );
+}
