@@ -21,4 +21,9 @@ if [ "$(id -u)" != 0 ]; then
     exit 0
 fi
 cargo build --quiet -p faultline --bin faultline || { echo "BROWSER-RESULT build FAIL cargo build -p faultline"; exit 1; }
-exec python3 tests/browser/console_test.py --binary "$target/debug/faultline" "$@"
+python3 tests/browser/console_test.py --binary "$target/debug/faultline" "$@"
+console=$?
+# The governance pages (audit, access), server-side run filters, the dry-run preview.
+python3 tests/browser/governance_test.py --binary "$target/debug/faultline"
+governance=$?
+[ "$console" = 0 ] && [ "$governance" = 0 ]

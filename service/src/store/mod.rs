@@ -14,6 +14,7 @@ pub mod postgres;
 mod schema;
 mod sql;
 mod sqlite;
+mod trends;
 
 pub use postgres::{PgSettings, PgStore};
 pub use sqlite::Store;

@@ -7,6 +7,7 @@ mod gitlab;
 mod ports;
 mod postgres_only;
 mod replicas;
+mod run_filters;
 #[path = "../support/mod.rs"]
 mod support;
 

@@ -36,7 +36,7 @@ pub use outbox::{DeliveryChannel, Destination, Outbox, SendError};
 pub use pod_read::{PodOwner, PodRead};
 pub use preflight::{PlannedFault, PreflightPlan, PreflightVeto, VetoDecision, VetoError};
 pub use previews::PlanPreviews;
-pub use run_store::{RunFilter, RunStore};
+pub use run_store::{RunFilter, RunStore, VerdictPoint};
 pub use store::Storage;
 pub use store_error::StoreError;
 pub use task_pods::{RUN_LABEL, TaskPod, TaskPodError, TaskPods, TaskState};

@@ -25,5 +25,6 @@ mod open;
 mod queue;
 mod runs;
 mod schema;
+mod trends;
 
 pub use connect::{PgSettings, PgStore};
