@@ -90,6 +90,7 @@ P8 kube_resolve
 P15 id_token_verify
 P14 failover
 P12 console_load
+P12 live_lag
 P9 http_passthrough
 P10 dns_passthrough
 P11 apply_to_verified
