@@ -86,7 +86,10 @@ async fn follow(http: reqwest::Client, base: String, id: String) -> Vec<f64> {
             let Ok(v) = serde_json::from_str::<Value>(data) else {
                 continue;
             };
-            if let Some(at) = v["at"].as_str().and_then(|a| a.parse::<DateTime<Utc>>().ok()) {
+            if let Some(at) = v["at"]
+                .as_str()
+                .and_then(|a| a.parse::<DateTime<Utc>>().ok())
+            {
                 lags.push((now - at).num_microseconds().unwrap_or(0) as f64 / 1e3);
             }
         }
@@ -130,18 +133,15 @@ async fn bench() {
             .await;
     });
     let port = checked_server().await;
-    let http = reqwest::Client::new();
+    let http = faultline_exporter::tls_provider::http_client()
+        .build()
+        .expect("http client");
     let seconds = if report::quick() { 8 } else { 20 };
 
     let mut sleepers = Vec::new();
     let mut ids = Vec::new();
     for i in 0..RUNS {
-        let sleeper = Sleeper(
-            Command::new("sleep")
-                .arg("600")
-                .spawn()
-                .expect("sleep"),
-        );
+        let sleeper = Sleeper(Command::new("sleep").arg("600").spawn().expect("sleep"));
         let name = format!("live-lag-{i}");
         let yaml = experiment(&name, sleeper.0.id(), port, seconds);
         sleepers.push(sleeper);
