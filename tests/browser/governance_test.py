@@ -7,7 +7,7 @@ as HTML.
 
 Uses console_test.py's server, browser and helpers; prints the same `BROWSER-RESULT` lines.
 
-    tests/browser/governance_test.py [--binary target/debug/faultline]
+    tests/browser/governance_test.py [--binary target/debug/faultline] [--screenshot docs/console-audit.png]
 """
 
 import argparse
@@ -76,7 +76,7 @@ spec:
 """
 
 
-def run_tests(binary, shots):
+def run_tests(binary, shots, screenshot=None):
     work = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "tmp")
     os.makedirs(work, exist_ok=True)
     config = os.path.join(work, f"id-tokens-{os.getpid()}.yaml")
@@ -141,6 +141,9 @@ def run_tests(binary, shots):
         page2 = rows("#audit tbody tr[data-audit]")
         assert page2 and max(int(r["id"]) for r in page2) < min(ids), "the next page is older"
         assert c.visible("#audit-newer")
+        if screenshot:  # the audit page, for docs/console.md
+            c.open("/audit")
+            driver.save_screenshot(screenshot)
 
     def the_audit_log_filters_by_actor_action_and_outcome():
         c.open("/audit")
@@ -242,6 +245,8 @@ def run_tests(binary, shots):
         assert c.visible("#verdict .plan-raw") and '"dryRun": true' in c.text("#verdict .plan-raw")
         faults = c.text("#verdict .plan-faults")
         assert "processPause" in faults and "5s" in faults, faults
+        if screenshot:
+            driver.save_screenshot(screenshot.replace(".png", "-plan.png"))
 
     try:
         for t in [admin_reads_the_audit_log_newest_first_a_page_at_a_time,
@@ -262,6 +267,7 @@ def run_tests(binary, shots):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "debug", "faultline"))
+    ap.add_argument("--screenshot", help="also save the audit page (and -plan.png, a dry-run plan) here")
     a = ap.parse_args()
     for tool in ["chromium", "chromedriver"]:
         if not shutil.which(tool):
@@ -269,7 +275,7 @@ def main():
     if not os.access(a.binary, os.X_OK):
         skip_all(f"{a.binary} is not built (cargo build -p faultline)")
     shots = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "test-logs", "browser")
-    sys.exit(0 if run_tests(a.binary, shots) else 1)
+    sys.exit(0 if run_tests(a.binary, shots, a.screenshot) else 1)
 
 
 if __name__ == "__main__":

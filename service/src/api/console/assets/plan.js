@@ -28,7 +28,7 @@
     if (Array.isArray(resolved.procs)) {
       const n = resolved.procs.length;
       return n + " process" + (n === 1 ? "" : "es") + (resolved.netns ? " · netns " + resolved.netns : "") +
-        ((resolved.cgroups || []).length ? " · cgroup " + JSON.stringify(resolved.cgroups[0]) : "");
+        ((resolved.cgroups || []).length ? " · cgroup " + (resolved.cgroups[0].path || JSON.stringify(resolved.cgroups[0])) : "");
     }
     return JSON.stringify(resolved);
   }
