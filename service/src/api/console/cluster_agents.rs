@@ -2,15 +2,35 @@
 //! lists (the `kube` adapter's agent directory, through the `NodeAgents` port), each asked
 //! for its health, version and active faults. A pod that is not ready, or does not answer
 //! in time, is listed as unhealthy with the reason: the page shows what the cluster has,
-//! not only what answers.
+//! not only what answers. [`AgentShown`] is also how `data.rs` shows the one agent of
+//! the other modes.
 
 use std::time::Duration;
 
 use faultline_agent::client::AgentClient;
 use futures::StreamExt;
+use serde::Serialize;
 
-use super::data::AgentShown;
 use crate::application::ports::{DiscoveredAgent, NodeAgents};
+
+/// A node agent as the console lists it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct AgentShown {
+    pub(super) name: String,
+    /// The node it runs on (cluster mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) node: Option<String>,
+    /// `in-process`, or the agent's URL.
+    pub(super) location: String,
+    pub(super) healthy: bool,
+    pub(super) version: Option<String>,
+    /// Fault records the agent holds now.
+    pub(super) active_faults: Option<usize>,
+    /// Why it is not healthy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) error: Option<String>,
+}
 
 /// How long one agent may take to answer before it is shown as not answering.
 const ASK_TIMEOUT: Duration = Duration::from_secs(2);

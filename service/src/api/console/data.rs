@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::super::auth::Viewer;
 use super::super::error::{ApiError, store_error};
 use super::super::state::ApiState;
+use super::cluster_agents::{AgentShown, list as list_cluster};
 use crate::application::engine::inject::Injector;
 use crate::application::report::{Report, timeline_svg};
 
@@ -72,30 +73,11 @@ async fn active(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "faults": faults })))
 }
 
-/// A node agent as the console lists it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct AgentShown {
-    pub(super) name: String,
-    /// The node it runs on (cluster mode).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) node: Option<String>,
-    /// `in-process`, or the agent's URL.
-    pub(super) location: String,
-    pub(super) healthy: bool,
-    pub(super) version: Option<String>,
-    /// Fault records the agent holds now.
-    pub(super) active_faults: Option<usize>,
-    /// Why it is not healthy.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) error: Option<String>,
-}
-
 async fn agents(_: Viewer, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     // In cluster mode the faults go to each node's agent: list those (the injector
     // below serves local targets only).
     if let Some(cluster) = state.live.cluster() {
-        let shown = super::cluster_agents::list(cluster.agents())
+        let shown = list_cluster(cluster.agents())
             .await
             .map_err(|e| ApiError::new(actix_web::http::StatusCode::BAD_GATEWAY, e))?;
         return Ok(HttpResponse::Ok().json(serde_json::json!({

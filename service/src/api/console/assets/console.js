@@ -568,9 +568,9 @@
 
   // ---- schedules, agents -----------------------------------------------------------
   async function schedules() {
-    const [data, recent] = await Promise.all([getJson("schedules"), getJson("runs?limit=200")]);
-    const last = new Map();
-    for (const r of recent.runs) if (!last.has(r.experiment) && TERMINAL.includes(r.state)) last.set(r.experiment, r);
+    // Each experiment's last verdict from the store, however long ago it ran.
+    const [data, trends] = await Promise.all([getJson("schedules"), getJson("verdict-trends?last=1")]);
+    const last = new Map(trends.experiments.map((t) => [t.experiment, { id: t.runs[0].id, state: t.runs[0].verdict }]));
     fill($("schedules").tBodies[0], data.schedules.map((s) => {
       const l = last.get(s.experiment);
       return el("tr", { "data-experiment": s.experiment },
