@@ -91,6 +91,7 @@ P15 id_token_verify
 P14 failover
 P13 replicas_intake
 P12 console_load
+P12 live_lag
 P9 http_passthrough
 P10 dns_passthrough
 P11 apply_to_verified

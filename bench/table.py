@@ -286,6 +286,14 @@ def p12_rows(t):
             t.missing("P12", "console runs page rendered in chromium", "console_load: chromium/selenium missing")
     else:
         t.missing("P12", "web console runs page, 10,000 runs", "console_load")
+    # The live view's lag with 10 runs streaming at once (bench live_lag).
+    for name, why in [("live_sse_lag_ms", "live_lag"), ("live_browser_lag_ms", "live_lag: chromium/selenium missing")]:
+        y = t.get("P12", name)
+        if y:
+            p99 = pct(y["samples"], 99)
+            t.row("P12", y, f"p50 {pct(y['samples'], 50):.0f} ms, p99 {p99:.0f} ms", "< 1 s lag", yes(p99 < 1000))
+        else:
+            t.missing("P12", "live view lag, 10 runs streaming", why)
 
     # P15: an ID token verified per request with cached keys (issue 28), per-repeat p99s.
     x = t.get("P15", "verify_p99")
@@ -474,6 +482,11 @@ NOTES = """
   then `bench/console_render.py` loads the page in headless chromium and reads the
   script's `faultline-ready` mark (from navigation start to the 50 runs drawn; the first
   load, which warms chromium, is not counted).
+- **P12** `service/benches/live_lag.rs`: the live view's lag with 10 runs streaming at
+  once. Ten real runs (each pauses its own `sleep` process; an HTTP check every 100 ms
+  records an event), each followed by an SSE client, and the first also by the console's
+  live view in headless chromium (`bench/live_lag.py`, a MutationObserver on the events
+  table). Lag: an event's stored time to its SSE frame read, and to its row drawn.
 - **P9** `node-agent/benches/http_passthrough.rs`: a hyper server in one test namespace,
   `wrk -c16` (5 s, small GET, keep-alive) in the other, three ways in one run: direct;
   through the HTTP faults' proxy (an `httpDelay` whose `match` picks no request, so every

@@ -95,7 +95,7 @@ spec:
 class Server:
     """`faultline serve` on a loopback port over a temp state dir; stopped on close."""
 
-    def __init__(self, binary, public_url=None):
+    def __init__(self, binary, public_url=None, extra_args=()):
         self.dir = tempfile.mkdtemp(prefix="faultline-browser-")
         tokens = os.path.join(self.dir, "tokens")
         with open(tokens, "w") as f:
@@ -112,6 +112,7 @@ class Server:
                 "--grafana-url", "http://127.0.0.1:9", "--grafana-token-file", grafana_token]
         if public_url:
             args += ["--public-url", public_url]
+        args += list(extra_args)
         self.log = open(os.path.join(self.dir, "serve.log"), "w")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30

@@ -26,4 +26,7 @@ console=$?
 # Signing in through a real OIDC provider (oidc-provider-mock, PyPI).
 python3 tests/browser/sso_test.py --binary "$target/debug/faultline"
 sso=$?
-[ "$console" = 0 ] && [ "$sso" = 0 ]
+# The governance pages (audit, access), server-side run filters, the dry-run preview.
+python3 tests/browser/governance_test.py --binary "$target/debug/faultline"
+governance=$?
+[ "$console" = 0 ] && [ "$sso" = 0 ] && [ "$governance" = 0 ]

@@ -18,6 +18,7 @@ pub mod health;
 pub mod id_token;
 pub mod intake;
 pub mod routes;
+mod run_query;
 pub mod runs;
 pub mod schedules;
 pub mod server;
@@ -25,6 +26,7 @@ pub mod sse;
 pub mod sso;
 pub mod start_rights;
 pub mod state;
+mod verdict_trends;
 pub mod webhooks;
 pub mod whoami;
 

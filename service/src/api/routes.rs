@@ -16,7 +16,8 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
             .configure(super::auth_policies::configure)
             .configure(super::audit::configure)
             .configure(super::whoami::configure)
-            .configure(super::console::configure_api),
+            .configure(super::console::configure_api)
+            .configure(super::verdict_trends::configure),
     );
     // The web console's pages and assets, at the root (docs/console.md).
     super::console::configure(cfg);

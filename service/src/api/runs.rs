@@ -11,12 +11,12 @@ use super::auth::{Operator, Viewer};
 use super::body::{absolute, read_body};
 use super::error::{ApiError, store_error};
 use super::intake;
+use super::run_query::ListQuery;
 use super::state::ApiState;
 use crate::application::dry_run::dry_run;
 use crate::application::live::LiveError;
 use crate::application::ports::AbortRequested;
 use crate::application::ports::PlanPreviews;
-use crate::application::ports::RunFilter;
 use crate::application::report::{Report, to_html, to_junit};
 use crate::domain::RunRow;
 use crate::domain::RunState;
@@ -171,19 +171,6 @@ async fn create(
         .json(created))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    /// Page size, 1-1000 (default 50).
-    limit: Option<u32>,
-    /// Only this experiment's runs.
-    experiment: Option<String>,
-    /// Only runs in this state (`passed`, `failed`, `aborted`, `error`, or a live state).
-    state: Option<String>,
-    /// The page after this run id (the previous page's `next` has it).
-    before: Option<String>,
-}
-
 /// One run in a list (without its spec and events).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -207,42 +194,15 @@ async fn list(
     state: web::Data<ApiState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
-    let run_state = match q.state.as_deref() {
-        None => None,
-        Some(s) => Some(RunState::parse(s).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "state={s}: not a run state; use passed, failed, aborted, error, pending, checking-before, injecting, observing, recovering or checking-after"
-            ))
-        })?),
-    };
+    let query = q.check()?;
     let store = state.store.clone();
-    let (experiment, before) = (q.experiment.clone(), q.before.clone());
-    let rows = web::block(move || {
-        store.find_runs(&RunFilter {
-            experiment: experiment.as_deref(),
-            state: run_state,
-            before: before.as_deref(),
-            limit,
-        })
-    })
-    .await
-    .map_err(|e| ApiError::internal("listing runs", &e))?
-    .map_err(|e| ApiError::internal("listing runs", &e))?;
-    let next = (rows.len() == limit as usize).then(|| {
-        let mut url = format!(
-            "/api/v1/runs?limit={limit}&before={}",
-            rows[rows.len() - 1].id
-        );
-        // Experiment names are DNS-1123 (validated), states are fixed words: no escaping.
-        if let Some(e) = &q.experiment {
-            url.push_str(&format!("&experiment={e}"));
-        }
-        if let Some(s) = run_state {
-            url.push_str(&format!("&state={s}"));
-        }
-        absolute(&req, &url)
-    });
+    let asked = query.clone();
+    let rows = web::block(move || store.find_runs(&asked.filter()))
+        .await
+        .map_err(|e| ApiError::internal("listing runs", &e))?
+        .map_err(|e| ApiError::internal("listing runs", &e))?;
+    let next = (rows.len() == query.limit as usize)
+        .then(|| query.next_url(&absolute(&req, "/api/v1/runs"), &rows[rows.len() - 1].id));
     let runs: Vec<Summary> = rows
         .into_iter()
         .map(|r: RunRow| Summary {

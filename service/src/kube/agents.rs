@@ -120,6 +120,7 @@ impl AgentDirectory {
             out.push(DiscoveredAgent {
                 pod: super::select::pod_key(&p),
                 url: ready_ip(&p).map(|ip| self.url(ip)),
+                node: p.spec.as_ref().and_then(|s| s.node_name.clone()),
             });
         }
         Ok(out)

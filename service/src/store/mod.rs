@@ -15,6 +15,7 @@ mod schema;
 mod spent_tokens;
 mod sql;
 mod sqlite;
+mod trends;
 
 pub use postgres::{PgSettings, PgStore};
 pub use sqlite::Store;

@@ -9,7 +9,7 @@ use super::sqlite::Store;
 use crate::application::ports::{
     AbortRequest, AbortRequested, AuditLog, AuditQuery, CatalogStore, Delivery, DeliveryLog,
     ExperimentRow, Halt, HaltStore, NewNotification, NotificationQueue, NotificationRow,
-    RemoteAborts, RunFilter, RunLeases, RunStore, StoreError,
+    RemoteAborts, RunFilter, RunLeases, RunStore, StoreError, VerdictPoint,
 };
 use crate::domain::{
     ActiveFault, AuditRecord, GitlabContext, NewAudit, RunEvent, RunRow, StoredEvent,
@@ -36,6 +36,10 @@ impl RunStore for Store {
 
     fn find_runs(&self, filter: &RunFilter<'_>) -> Result<Vec<RunRow>, StoreError> {
         Store::find_runs(self, filter)
+    }
+
+    fn verdict_trends(&self, last: u32) -> Result<Vec<VerdictPoint>, StoreError> {
+        Store::verdict_trends(self, last)
     }
 
     fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StoreError> {

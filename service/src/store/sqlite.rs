@@ -202,18 +202,25 @@ impl Store {
             .collect()
     }
 
-    /// Runs newest first, filtered by experiment and state, after the cursor `before`
-    /// (a run id: the page starts with the run created just before it). At most `limit`.
+    /// Runs newest first, filtered by experiment, state, GitLab project and creation
+    /// time, after the cursor `before` (a run id: the page starts with the run created
+    /// just before it). At most `limit`.
     pub fn find_runs(&self, f: &RunFilter<'_>) -> Result<Vec<RunRow>, StoreError> {
         let conn = self.conn();
         // Keyset pagination on (created_at, id): stable while runs are being added, and no
-        // OFFSET scan on a long history.
+        // OFFSET scan on a long history. Times are compared as the RFC 3339 text they are
+        // stored as (`to_rfc3339`, always `+00:00`), which sorts as the times do. A
+        // project matches itself or, as a group, every project under it.
         let mut stmt = conn
             .prepare_cached(
                 "SELECT id, experiment, state, reason, spec_json, created_at, finished_at, gitlab_json FROM runs
                  WHERE (?1 IS NULL OR experiment = ?1)
                    AND (?2 IS NULL OR state = ?2)
                    AND (?3 IS NULL OR (created_at, id) < (SELECT created_at, id FROM runs WHERE id = ?3))
+                   AND (?5 IS NULL OR json_extract(gitlab_json, '$.projectPath') = ?5
+                        OR substr(json_extract(gitlab_json, '$.projectPath'), 1, length(?5) + 1) = ?5 || '/')
+                   AND (?6 IS NULL OR created_at >= ?6)
+                   AND (?7 IS NULL OR created_at < ?7)
                  ORDER BY created_at DESC, id DESC LIMIT ?4",
             )
             .map_err(sql("find runs"))?;
@@ -223,7 +230,10 @@ impl Store {
                     f.experiment,
                     f.state.map(RunState::as_str),
                     f.before,
-                    f.limit
+                    f.limit,
+                    f.project,
+                    f.since.map(|t| t.to_rfc3339()),
+                    f.until.map(|t| t.to_rfc3339()),
                 ],
                 raw_row,
             )

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::support::*;
 
-const PAGES: [&str; 7] = [
+const PAGES: [&str; 9] = [
     "/",
     "/signin",
     "/runs/abc123",
@@ -19,6 +19,8 @@ const PAGES: [&str; 7] = [
     "/experiments/checkout",
     "/schedules",
     "/agents",
+    "/audit",
+    "/access",
 ];
 
 async fn get(s: &TestServer, path: &str, token: Option<&str>) -> reqwest::Response {
@@ -45,10 +47,12 @@ async fn sub_path_server() -> TestServer {
 async fn every_console_page_and_asset_is_served_with_a_strict_policy() {
     let s = TestServer::start().await;
     assert!(CSP.contains("default-src 'self'") && !CSP.contains("unsafe-inline"));
-    for path in PAGES
-        .iter()
-        .chain(&["/assets/console.js", "/assets/console.css"])
-    {
+    for path in PAGES.iter().chain(&[
+        "/assets/console.js",
+        "/assets/console.css",
+        "/assets/governance.js",
+        "/assets/plan.js",
+    ]) {
         let res = get(&s, path, None).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         let h = res.headers();

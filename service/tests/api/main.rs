@@ -15,6 +15,7 @@ mod audit;
 mod console;
 mod governance_config;
 mod id_tokens;
+mod run_filters;
 mod schedule_policy;
 mod schedules;
 mod serve_bin;

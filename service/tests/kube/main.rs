@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod kube_agents;
 mod kube_cluster;
 mod kube_mock;
 mod kube_serve;

@@ -10,6 +10,7 @@ mod ports;
 mod postgres_only;
 mod remote_abort;
 mod replicas;
+mod run_filters;
 mod spent_tokens;
 #[path = "../support/mod.rs"]
 mod support;

@@ -15,7 +15,7 @@ use faultline::store::{PgSettings, PgStore, Store};
 
 use super::database;
 
-fn go(to: RunState) -> RunEvent {
+pub(super) fn go(to: RunState) -> RunEvent {
     RunEvent::StateChanged {
         to,
         reason: String::new(),
@@ -39,7 +39,7 @@ pub fn pg_store(url: &str, replica: &str, ttl: Duration) -> PgStore {
 
 /// Runs `body` on an in-memory SQLite store, then on a fresh PostgreSQL database (when
 /// PostgreSQL is installed; otherwise it says SKIPPED for that half).
-fn on_both(name: &str, body: impl Fn(&dyn Storage)) {
+pub(super) fn on_both(name: &str, body: impl Fn(&dyn Storage)) {
     body(&Store::open_in_memory().unwrap());
     if let Some((_pg, url)) = database(name) {
         let store = pg_store(&url, "replica-a", Duration::from_secs(5));

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::super::auth::Viewer;
 use super::super::error::{ApiError, store_error};
 use super::super::state::ApiState;
+use super::cluster_agents::{AgentShown, list as list_cluster};
 use crate::application::engine::inject::Injector;
 use crate::application::report::{Report, timeline_svg};
 
@@ -72,26 +73,22 @@ async fn active(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "faults": faults })))
 }
 
-/// A node agent as the console lists it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AgentShown {
-    name: String,
-    /// `in-process`, or the agent's URL.
-    location: String,
-    healthy: bool,
-    version: Option<String>,
-    /// Fault records the agent holds now.
-    active_faults: Option<usize>,
-    /// Why it is not healthy.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
 async fn agents(_: Viewer, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    // In cluster mode the faults go to each node's agent: list those (the injector
+    // below serves local targets only).
+    if let Some(cluster) = state.live.cluster() {
+        let shown = list_cluster(cluster.agents())
+            .await
+            .map_err(|e| ApiError::new(actix_web::http::StatusCode::BAD_GATEWAY, e))?;
+        return Ok(HttpResponse::Ok().json(serde_json::json!({
+            "agents": shown,
+            "cluster": true,
+        })));
+    }
     let shown = match state.live.injector() {
         Injector::InProcess(agent) => AgentShown {
             name: "in-process agent".into(),
+            node: None,
             location: "in-process".into(),
             healthy: true,
             version: Some(env!("CARGO_PKG_VERSION").into()),
@@ -101,6 +98,7 @@ async fn agents(_: Viewer, state: web::Data<ApiState>) -> Result<HttpResponse, A
         Injector::Remote(client) => match client.health().await {
             Ok(h) => AgentShown {
                 name: "node agent".into(),
+                node: None,
                 location: client.url().to_string(),
                 healthy: h.status == "ok",
                 version: Some(h.version),
@@ -109,6 +107,7 @@ async fn agents(_: Viewer, state: web::Data<ApiState>) -> Result<HttpResponse, A
             },
             Err(e) => AgentShown {
                 name: "node agent".into(),
+                node: None,
                 location: client.url().to_string(),
                 healthy: false,
                 version: None,
@@ -119,7 +118,6 @@ async fn agents(_: Viewer, state: web::Data<ApiState>) -> Result<HttpResponse, A
     };
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "agents": [shown],
-        // In cluster mode each node's agent is found per run; they are not listed yet.
-        "cluster": state.live.cluster().is_some(),
+        "cluster": false,
     })))
 }

@@ -11,6 +11,7 @@
 //! no inline script or style) and `X-Frame-Options: DENY`; the script writes text with
 //! `textContent` only, so names, reasons and refs from the store are never markup.
 
+mod cluster_agents;
 mod data;
 mod page;
 pub mod settings;
@@ -24,6 +25,10 @@ pub use settings::{CSP, ConsoleSettings, secure};
 
 const SCRIPT: &str = include_str!("assets/console.js");
 const STYLE: &str = include_str!("assets/console.css");
+/// The audit and access pages' part of the script, loaded only there.
+const GOVERNANCE_SCRIPT: &str = include_str!("assets/governance.js");
+/// The dry-run plan drawn as HTML, loaded only on an experiment's page.
+const PLAN_SCRIPT: &str = include_str!("assets/plan.js");
 
 /// Mounts the pages and assets at the root (after the API's routes).
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -34,7 +39,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/experiments/{name}", web::get().to(experiment))
         .route("/schedules", web::get().to(schedules))
         .route("/agents", web::get().to(agents))
+        .route("/audit", web::get().to(audit))
+        .route("/access", web::get().to(access))
         .route("/assets/console.js", web::get().to(script))
+        .route("/assets/governance.js", web::get().to(governance_script))
+        .route("/assets/plan.js", web::get().to(plan_script))
         .route("/assets/console.css", web::get().to(style));
 }
 
@@ -90,6 +99,14 @@ async fn agents(state: web::Data<ApiState>) -> HttpResponse {
     html(&state, Page::Agents)
 }
 
+async fn audit(state: web::Data<ApiState>) -> HttpResponse {
+    html(&state, Page::Audit)
+}
+
+async fn access(state: web::Data<ApiState>) -> HttpResponse {
+    html(&state, Page::Access)
+}
+
 fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
     // Revalidated on each load (the ETag is the build's): a new binary's script is never
     // mixed with an old page.
@@ -103,6 +120,14 @@ fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
 
 async fn script() -> HttpResponse {
     asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+async fn governance_script() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", GOVERNANCE_SCRIPT)
+}
+
+async fn plan_script() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", PLAN_SCRIPT)
 }
 
 async fn style() -> HttpResponse {

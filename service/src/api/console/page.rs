@@ -5,6 +5,7 @@
 use minijinja::{Environment, context};
 
 use super::settings::ConsoleSettings;
+use crate::domain::{AuditAction, AuditOutcome};
 
 const SHELL: &str = include_str!("assets/shell.html");
 
@@ -25,6 +26,10 @@ pub enum Page {
     Schedules,
     /// The node agents.
     Agents,
+    /// The audit log (admins).
+    Audit,
+    /// Who may start what: the CI ID-token trust policies and the latest refusals.
+    Access,
 }
 
 impl Page {
@@ -38,6 +43,8 @@ impl Page {
             Page::Experiment(_) => "experiment",
             Page::Schedules => "schedules",
             Page::Agents => "agents",
+            Page::Audit => "audit",
+            Page::Access => "access",
         }
     }
 
@@ -50,6 +57,8 @@ impl Page {
             Page::Experiment(name) => format!("Experiment {name}"),
             Page::Schedules => "Schedules".into(),
             Page::Agents => "Agents".into(),
+            Page::Audit => "Audit log".into(),
+            Page::Access => "Access".into(),
         }
     }
 
@@ -77,6 +86,9 @@ impl Page {
             base => settings.base.as_str(),
             grafana => settings.grafana_url.as_deref().unwrap_or(""),
             dashboard => settings.grafana_dashboard.as_deref().unwrap_or(""),
+            // The audit page's filter choices: the words the API accepts.
+            audit_actions => AuditAction::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            audit_outcomes => AuditOutcome::ALL.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
         })
         .unwrap_or_else(|e| format!("<!doctype html><p>console page failed to render: {e}</p>"))
     }

@@ -193,6 +193,8 @@ pub struct DiscoveredAgent {
     /// `http://IP:PORT`, when the pod is running, ready and has an IP; `None` counts as
     /// unhealthy without a call.
     pub url: Option<String>,
+    /// The node it runs on (`spec.nodeName`), once scheduled.
+    pub node: Option<String>,
 }
 
 /// The pod operations of cluster mode.

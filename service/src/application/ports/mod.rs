@@ -42,7 +42,7 @@ pub use pod_read::{PodOwner, PodRead};
 pub use preflight::{PlannedFault, PreflightPlan, PreflightVeto, VetoDecision, VetoError};
 pub use previews::PlanPreviews;
 pub use remote_abort::{AbortRequest, AbortRequested, RemoteAborts};
-pub use run_store::{RunFilter, RunStore};
+pub use run_store::{RunFilter, RunStore, VerdictPoint};
 pub use sessions::SessionStore;
 pub use spent_tokens::SpentTokens;
 pub use store::Storage;

@@ -14,10 +14,30 @@ pub struct RunFilter<'a> {
     pub experiment: Option<&'a str>,
     /// Only runs in this state (a verdict, or a live state).
     pub state: Option<RunState>,
+    /// Only runs a GitLab event of this project started: its path (`group/project`), or
+    /// a group's (`group`: every project under it).
+    pub project: Option<&'a str>,
+    /// Only runs created at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only runs created before this time.
+    pub until: Option<DateTime<Utc>>,
     /// Start after this run id (the previous page's last).
     pub before: Option<&'a str>,
     /// At most this many.
     pub limit: u32,
+}
+
+/// One finished run in an experiment's verdict trend ([`RunStore::verdict_trends`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerdictPoint {
+    /// The experiment.
+    pub experiment: String,
+    /// The run.
+    pub id: String,
+    /// Its verdict (a terminal state).
+    pub verdict: RunState,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
 }
 
 /// Where runs and their events are kept.
@@ -39,6 +59,11 @@ pub trait RunStore: Send + Sync {
 
     /// The runs `filter` picks, newest first.
     fn find_runs(&self, filter: &RunFilter<'_>) -> Result<Vec<RunRow>, StoreError>;
+
+    /// The verdicts of each experiment's `last` newest finished runs: experiments by
+    /// name, each one's runs newest first (the console's trend strip, whatever page of
+    /// runs it shows).
+    fn verdict_trends(&self, last: u32) -> Result<Vec<VerdictPoint>, StoreError>;
 
     /// Run `run`'s events, in order.
     fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StoreError>;

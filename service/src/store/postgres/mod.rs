@@ -31,6 +31,7 @@ mod queue;
 mod runs;
 mod schema;
 mod spent_tokens;
+mod trends;
 
 pub use connect::{PgSettings, PgStore};
 pub use schema::SCHEMA_VERSION;

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use super::append::{corrupt, fence, record_all, state};
 use super::connect::{PgStore, pg, uncertain};
-use crate::application::ports::{RunFilter, RunStore, StoreError};
+use crate::application::ports::{RunFilter, RunStore, StoreError, VerdictPoint};
 use crate::domain::{ActiveFault, GitlabContext, RunEvent, RunRow, RunState, StoredEvent};
 
 const RUN_COLUMNS: &str =
@@ -102,9 +102,14 @@ impl RunStore for PgStore {
         let state = f.state.map(|s| s.as_str().to_string());
         let before = f.before.map(str::to_string);
         let limit = i64::from(f.limit);
+        let project = f.project.map(str::to_string);
+        let since = f.since.map(|t| t.to_rfc3339());
+        let until = f.until.map(|t| t.to_rfc3339());
         self.call(move |inner| async move {
             let client = inner.client().await?;
-            // Keyset pagination on (created_at, id), as on SQLite.
+            // Keyset pagination on (created_at, id), as on SQLite. The times are RFC 3339
+            // text and compared byte by byte (COLLATE "C": a locale's collation would
+            // skip the punctuation), as SQLite compares them.
             let rows = client
                 .query(
                     &format!(
@@ -112,14 +117,22 @@ impl RunStore for PgStore {
                          WHERE ($1::text IS NULL OR experiment = $1)
                            AND ($2::text IS NULL OR state = $2)
                            AND ($3::text IS NULL OR (created_at, id) < (SELECT created_at, id FROM runs WHERE id = $3))
+                           AND ($5::text IS NULL OR gitlab_json::jsonb ->> 'projectPath' = $5
+                                OR left(gitlab_json::jsonb ->> 'projectPath', length($5) + 1) = $5 || '/')
+                           AND ($6::text IS NULL OR created_at COLLATE \"C\" >= $6)
+                           AND ($7::text IS NULL OR created_at COLLATE \"C\" < $7)
                          ORDER BY created_at DESC, id DESC LIMIT $4"
                     ),
-                    &[&experiment, &state, &before, &limit],
+                    &[&experiment, &state, &before, &limit, &project, &since, &until],
                 )
                 .await
                 .map_err(pg("find runs"))?;
             rows.iter().map(decode_run).collect()
         })
+    }
+
+    fn verdict_trends(&self, last: u32) -> Result<Vec<VerdictPoint>, StoreError> {
+        super::trends::verdict_trends(self, last)
     }
 
     fn events(&self, run: &str) -> Result<Vec<StoredEvent>, StoreError> {

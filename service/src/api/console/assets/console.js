@@ -183,6 +183,10 @@
     });
     me = await getJson("whoami");
     $("who").textContent = me.name + " · " + me.role;
+    // Links to pages only some roles may read (the API refuses the others anyway).
+    for (const a of document.querySelectorAll("[data-roles]")) {
+      a.hidden = !a.dataset.roles.split(" ").includes(me.role);
+    }
     body.classList.add("role-" + me.role);
     out.hidden = me.auth !== "token" && me.auth !== "sso";
     await haltBanner();
@@ -299,37 +303,40 @@
     return span;
   }
 
+  // The filters the runs page sends to the API; `state` is still read from old links.
+  const RUN_FILTERS = ["experiment", "verdict", "project", "since", "until"];
+
+  // A datetime-local value (the browser's own time) as RFC 3339 in UTC, for the API.
+  function utc(local) {
+    const d = new Date(local);
+    return isNaN(d) ? local : d.toISOString();
+  }
+
   async function runs() {
     const params = new URLSearchParams(location.search);
     const form = $("filters");
-    for (const k of ["experiment", "state", "project", "since"]) {
+    for (const k of RUN_FILTERS) {
       if (params.get(k)) form.elements[k].value = params.get(k);
     }
+    // The store filters (GET /api/v1/runs): every page of the answer matches them.
     const q = new URLSearchParams({ limit: "50" });
-    for (const k of ["experiment", "state", "before"]) if (params.get(k)) q.set(k, params.get(k));
-    const data = await getJson("runs?" + q);
-    const project = params.get("project") || "";
-    const since = params.get("since") ? new Date(params.get("since")) : null;
-    const shown = data.runs.filter((r) =>
-      (!project || (r.gitlab && r.gitlab.projectPath.includes(project))) &&
-      (!since || new Date(r.createdAt) >= since));
-    fill($("runs").tBodies[0], shown.map((r) => el("tr", { "data-run": r.id },
+    for (const k of ["experiment", "verdict", "state", "project", "before"]) if (params.get(k)) q.set(k, params.get(k));
+    for (const k of ["since", "until"]) if (params.get(k)) q.set(k, utc(params.get(k)));
+    const [data, trend] = await Promise.all([getJson("runs?" + q), getJson("verdict-trends?last=20")]);
+    fill($("runs").tBodies[0], data.runs.map((r) => el("tr", { "data-run": r.id },
       el("td", {}, el("a", { href: base + "runs/" + encodeURIComponent(r.id), text: r.id })),
       el("td", { text: r.experiment }),
       el("td", {}, trigger(r)),
       el("td", {}, badge(r.state)),
       el("td", { text: when(r.createdAt) }),
       el("td", { text: duration(r.createdAt, r.finishedAt) }))), "no runs match", 6);
-    // The last verdicts of each experiment on this page, newest on the right.
-    const by = new Map();
-    for (const r of data.runs) {
-      if (!by.has(r.experiment)) by.set(r.experiment, []);
-      by.get(r.experiment).push(r);
-    }
-    $("trends").replaceChildren(...[...by].map(([name, list]) => el("div", { class: "trend" },
-      el("span", { class: "trend-name", text: name }),
-      ...list.slice(0, 20).reverse().map((r) =>
-        el("a", { class: "cell " + badgeClass(r.state), href: base + "runs/" + encodeURIComponent(r.id), title: r.state + " · " + when(r.createdAt) })))));
+    // Each experiment's last verdicts from the store (whatever page is shown), newest on
+    // the right.
+    $("trends").replaceChildren(...trend.experiments.map((t) => el("div", { class: "trend", "data-experiment": t.experiment },
+      el("span", { class: "trend-name", text: t.experiment }),
+      ...t.runs.slice().reverse().map((r) =>
+        el("a", { class: "cell " + badgeClass(r.verdict), href: base + "runs/" + encodeURIComponent(r.id), title: r.verdict + " · " + when(r.createdAt) })))));
+    if (!trend.experiments.length) $("trends").append(el("span", { class: "muted", text: "no finished runs yet" }));
     if (data.next) {
       const next = new URL(data.next, location.href).searchParams;
       params.set("before", next.get("before"));
@@ -341,7 +348,7 @@
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const p = new URLSearchParams();
-      for (const k of ["experiment", "state", "project", "since"]) {
+      for (const k of RUN_FILTERS) {
         if (form.elements[k].value) p.set(k, form.elements[k].value);
       }
       location.assign(base + (p.toString() ? "?" + p : ""));
@@ -561,9 +568,10 @@
       try {
         const res = await post("runs", { experiment: yaml.value, dryRun: true });
         const plan = await res.json();
-        out.className = "card ok";
-        out.replaceChildren(el("strong", { text: "Valid. Dry run (nothing injected):" }),
-          el("pre", { class: "code", text: JSON.stringify(plan, null, 2) }));
+        out.className = plan.refusal ? "card bad" : "card ok";
+        // plan.js draws it (targets, blast radius, guard, faults) with a raw toggle.
+        const drawn = window.faultlinePlan ? window.faultlinePlan(plan, el) : [];
+        out.replaceChildren(el("strong", { text: "Valid. Dry run (nothing injected):" }), ...drawn);
       } catch (e) {
         out.className = "card bad";
         out.replaceChildren(el("strong", { text: e.status === 403 ? "Not allowed" : "Not valid" }),
@@ -590,9 +598,9 @@
 
   // ---- schedules, agents -----------------------------------------------------------
   async function schedules() {
-    const [data, recent] = await Promise.all([getJson("schedules"), getJson("runs?limit=200")]);
-    const last = new Map();
-    for (const r of recent.runs) if (!last.has(r.experiment) && TERMINAL.includes(r.state)) last.set(r.experiment, r);
+    // Each experiment's last verdict from the store, however long ago it ran.
+    const [data, trends] = await Promise.all([getJson("schedules"), getJson("verdict-trends?last=1")]);
+    const last = new Map(trends.experiments.map((t) => [t.experiment, { id: t.runs[0].id, state: t.runs[0].verdict }]));
     fill($("schedules").tBodies[0], data.schedules.map((s) => {
       const l = last.get(s.experiment);
       return el("tr", { "data-experiment": s.experiment },
@@ -607,14 +615,22 @@
 
   async function agents() {
     const data = await getJson("agents");
-    fill($("agents").tBodies[0], data.agents.map((a) => el("tr", {},
-      el("td", { text: a.name }), el("td", { text: a.location }),
+    fill($("agents").tBodies[0], data.agents.map((a) => el("tr", { "data-agent": a.name },
+      el("td", { text: a.name }), el("td", { text: a.node || "—" }), el("td", { text: a.location || "—" }),
       el("td", { class: a.healthy ? "good" : "bad", text: a.healthy ? "healthy" : "unhealthy" + (a.error ? ": " + a.error : "") }),
-      el("td", { text: a.version || "—" }), el("td", { text: a.activeFaults ?? "—" }))), "no agents", 5);
+      el("td", { text: a.version || "—" }), el("td", { text: a.activeFaults ?? "—" }))),
+    data.cluster ? "no agent pods found (is the agent DaemonSet deployed?)" : "no agents", 6);
   }
 
   // ---- start -----------------------------------------------------------------------
   const pages = { runs, run, experiments, experiment, schedules, agents };
+
+  // What the pages in other scripts (governance.js) use; they add themselves to `pages`
+  // before DOMContentLoaded, when main() starts.
+  window.faultline = {
+    $, el, fill, badge, when, showError, getJson, once, pages, base,
+    me: () => me,
+  };
 
   async function main() {
     if (page === "signin") return signin();
@@ -625,8 +641,9 @@
     body.dataset.ready = "1";
   }
 
-  main().catch((e) => {
+  // Deferred scripts all run before DOMContentLoaded: by then every page is known.
+  document.addEventListener("DOMContentLoaded", () => main().catch((e) => {
     if (e.status !== 401) showError(e.message || String(e));
     body.dataset.ready = "error";
-  });
+  }));
 })();
