@@ -4,16 +4,16 @@
 //! each pod with its node; the live one with its version and active faults, the others
 //! unhealthy with the reason (not ready; no answer).
 
-use std::process::{Command, Stdio};
+use std::ffi::OsStr;
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use faultline_agent::agent::Agent;
 use faultline_agent::daemon;
-use faultline_test_support::{Proc, wait_listening};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_faultline");
+use crate::fake_api_server::{not_found, start_serve};
+
 const AGENT_TOKEN: &str = "agent-token-0123456789";
 
 /// An agent pod on `node`: running and ready at `ip`, or pending without an address.
@@ -56,10 +56,7 @@ async fn handle(req: HttpRequest) -> HttpResponse {
                 agent_pod("agent-c", "node-c", Some("127.0.0.2")),
             ])
         }
-        (_, path) => HttpResponse::NotFound().json(json!({
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "reason": "NotFound", "code": 404, "message": format!("{path} not found"),
-        })),
+        (_, path) => not_found(path),
     }
 }
 
@@ -89,45 +86,22 @@ async fn the_agents_list_in_cluster_mode_shows_each_nodes_agent_and_its_health()
     let api_handle = api.handle();
     actix_web::rt::spawn(api);
 
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{ server: \"http://127.0.0.1:{api_port}\" }}\nusers:\n- name: u\n  user: {{ token: abc }}\ncontexts:\n- name: c\n  context: {{ cluster: fake, user: u, namespace: default }}\ncurrent-context: c\n"
-        ),
-    )
-    .unwrap();
     let token_file = dir.path().join("agent-token");
     std::fs::write(&token_file, AGENT_TOKEN).unwrap();
-    let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--insecure-no-auth",
-            "--kubernetes",
-            "--agent-namespace",
-            "faultline",
-            "--agent-port",
-            &agent_port.to_string(),
-            "--listen",
-            "127.0.0.1:0",
-            "--state-dir",
-        ])
-        .arg(dir.path().join("state"))
-        .arg("--agent-token-file")
-        .arg(&token_file)
-        .env("KUBECONFIG", &kubeconfig)
-        .env("POD_NAMESPACE", "faultline")
-        .env("POD_NAME", "faultline-7d9f-abcde")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let proc = Proc(child);
-    let pid = proc.0.id();
-    let port = tokio::task::spawn_blocking(move || wait_listening(pid))
-        .await
-        .unwrap();
+    let agent_port_arg = agent_port.to_string();
+    let (proc, port) = start_serve(
+        dir.path(),
+        api_port,
+        [
+            OsStr::new("--agent-namespace"),
+            OsStr::new("faultline"),
+            OsStr::new("--agent-port"),
+            OsStr::new(&agent_port_arg),
+            OsStr::new("--agent-token-file"),
+            token_file.as_os_str(),
+        ],
+    )
+    .await;
 
     let http = faultline_exporter::tls_provider::http_client()
         .build()

@@ -4,15 +4,14 @@
 //! the Lease back on SIGTERM. The fake answers only the calls a start makes; anything
 //! else is a 404 the test then sees as a missing restore or lease.
 
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use faultline_test_support::{Proc, wait_listening};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_faultline");
+use crate::fake_api_server::{not_found, start_serve};
+
 const LEASE: &str = "/apis/coordination.k8s.io/v1/namespaces/faultline/leases/faultline-leader";
 
 #[derive(Default)]
@@ -47,12 +46,6 @@ async fn handle(req: HttpRequest, body: web::Bytes, api: web::Data<Mutex<Api>>) 
     let mut api = api.lock().unwrap();
     api.calls
         .push((method.clone(), path.clone(), value.clone()));
-    let not_found = || {
-        HttpResponse::NotFound().json(json!({
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "reason": "NotFound", "code": 404, "message": format!("{path} not found"),
-        }))
-    };
     match (method.as_str(), path.as_str()) {
         ("GET", "/api/v1/pods") => HttpResponse::Ok().json(json!({
             "kind": "PodList", "apiVersion": "v1", "metadata": { "resourceVersion": "9" },
@@ -62,7 +55,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, api: web::Data<Mutex<Api>>) 
         ("PATCH", "/api/v1/namespaces/shop/pods/web-0") => HttpResponse::Ok().json(failed_pod()),
         ("GET", LEASE) => match &api.lease {
             Some(l) => HttpResponse::Ok().json(l),
-            None => not_found(),
+            None => not_found(&path),
         },
         ("POST", "/apis/coordination.k8s.io/v1/namespaces/faultline/leases") | ("PUT", LEASE) => {
             let mut l = value;
@@ -74,7 +67,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, api: web::Data<Mutex<Api>>) 
                 HttpResponse::Ok().json(l)
             }
         }
-        _ => not_found(),
+        _ => not_found(&path),
     }
 }
 
@@ -97,37 +90,8 @@ async fn serve_in_cluster_mode_restores_orphans_leads_and_releases_the_lease() {
     actix_web::rt::spawn(server);
 
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{ server: \"http://127.0.0.1:{api_port}\" }}\nusers:\n- name: u\n  user: {{ token: abc }}\ncontexts:\n- name: c\n  context: {{ cluster: fake, user: u, namespace: default }}\ncurrent-context: c\n"
-        ),
-    )
-    .unwrap();
-    let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--insecure-no-auth",
-            "--kubernetes",
-            "--listen",
-            "127.0.0.1:0",
-            "--state-dir",
-        ])
-        .arg(dir.path().join("state"))
-        .env("KUBECONFIG", &kubeconfig)
-        .env("POD_NAMESPACE", "faultline")
-        .env("POD_NAME", "faultline-7d9f-abcde")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let proc = Proc(child);
+    let (proc, port) = start_serve(dir.path(), api_port, [] as [&str; 0]).await;
     let pid = proc.0.id();
-    let port = tokio::task::spawn_blocking(move || wait_listening(pid))
-        .await
-        .unwrap();
 
     let http = faultline_exporter::tls_provider::http_client()
         .build()

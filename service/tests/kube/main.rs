@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod fake_api_server;
 mod kube_agents;
 mod kube_cluster;
 mod kube_mock;
