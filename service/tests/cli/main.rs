@@ -15,5 +15,6 @@ mod crash_serve;
 mod notify_cli;
 mod run_dns;
 mod run_http;
+mod run_report;
 mod run_until;
 mod watchdog;

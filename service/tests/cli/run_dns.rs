@@ -14,6 +14,8 @@ use std::time::Duration;
 use faultline_agent::dnsproxy::wire;
 use faultline_test_support::{NetnsPair, ResolvConf, UdpResponder, in_netns, sh};
 
+use crate::run_report::{assert_one_fault_verified, output_text, the_report};
+
 /// What the upstream answers every A query with.
 const UPSTREAM_ANSWER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 42);
 
@@ -117,11 +119,7 @@ fn faultline_run_with_a_dns_error_verifies_reports_and_removes_it() {
         .output()
         .unwrap();
     drop(asking);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("verdict: passed"), "{text}");
 
@@ -141,27 +139,15 @@ fn faultline_run_with_a_dns_error_verifies_reports_and_removes_it() {
     assert!(!tables.contains("faultline_"), "left behind: {tables}");
 
     // The report: the fault's row verified, with the proxy's evidence.
-    let reports = state.path().join("state/reports");
-    let run_dir = std::fs::read_dir(&reports)
-        .unwrap()
-        .flatten()
-        .next()
-        .expect("a report directory")
-        .path();
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run_dir.join("report.json")).unwrap()).unwrap();
+    let (run_dir, report) = the_report(&state.path().join("state"));
     assert_eq!(report["verdict"], "passed", "{report:#}");
-    let faults = report["faults"].as_array().unwrap();
-    assert_eq!(faults.len(), 1, "{report:#}");
-    assert_eq!(faults[0]["kind"], "dnsError");
-    assert_eq!(faults[0]["state"], "verified", "{:#}", faults[0]);
-    let verified = &report["verifications"][0];
-    assert_eq!(verified["verified"], true, "{report:#}");
-    let evidence = verified["evidence"].as_str().unwrap();
-    assert!(
-        evidence.contains("redirect UDP and TCP port 53 to the proxy")
-            && evidence.contains("queries answered with the fault"),
-        "{evidence}"
+    assert_one_fault_verified(
+        &report,
+        "dnsError",
+        &[
+            "redirect UDP and TCP port 53 to the proxy",
+            "queries answered with the fault",
+        ],
     );
     let junit = std::fs::read_to_string(run_dir.join("junit.xml")).unwrap();
     assert!(junit.contains("dnsError"), "{junit}");

@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 use faultline_test_support::{NetnsPair, sh};
 
+use crate::run_report::{assert_one_fault_verified, output_text, the_report};
+
 /// The Python server in b; killed on drop.
 struct Server(Child);
 
@@ -160,11 +162,7 @@ fn faultline_run_with_an_http_abort_verifies_reports_and_removes_it() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(&out);
     stop.store(true, Ordering::Relaxed);
     let web = web.join().unwrap();
     // Exit code 1: the verdict `failed`, the check having seen the aborts.
@@ -187,15 +185,7 @@ fn faultline_run_with_an_http_abort_verifies_reports_and_removes_it() {
     assert_eq!(status(&pair, "/api/orders"), 200);
 
     // The report: the fault verified with the proxy's counts, every check passed.
-    let reports = state.path().join("state/reports");
-    let run_dir = std::fs::read_dir(&reports)
-        .unwrap()
-        .flatten()
-        .next()
-        .expect("a report directory")
-        .path();
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run_dir.join("report.json")).unwrap()).unwrap();
+    let (run_dir, report) = the_report(&state.path().join("state"));
     assert_eq!(report["verdict"], "failed", "{report:#}");
     assert!(
         report["reason"].as_str().unwrap().contains("api-available"),
@@ -219,17 +209,13 @@ fn faultline_run_with_an_http_abort_verifies_reports_and_removes_it() {
     );
     assert_eq!(check("api-available", "after")["ok"], true, "{report:#}");
     assert_eq!(check("web-untouched", "after")["ok"], true, "{report:#}");
-    let faults = report["faults"].as_array().unwrap();
-    assert_eq!(faults.len(), 1, "{report:#}");
-    assert_eq!(faults[0]["kind"], "httpAbort");
-    assert_eq!(faults[0]["state"], "verified", "{:#}", faults[0]);
-    let verified = &report["verifications"][0];
-    assert_eq!(verified["verified"], true, "{report:#}");
-    let evidence = verified["evidence"].as_str().unwrap();
-    assert!(
-        evidence.contains("sends the port to the proxy")
-            && evidence.contains("requests aborted since apply"),
-        "{evidence}"
+    assert_one_fault_verified(
+        &report,
+        "httpAbort",
+        &[
+            "sends the port to the proxy",
+            "requests aborted since apply",
+        ],
     );
     // The fresh /web requests made wholly while the fault held (from its verification to
     // the run's turn to recovering; ~150 ms apart: each is a new `ip netns exec curl`)
