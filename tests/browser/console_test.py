@@ -23,16 +23,14 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Runner, default_binary, result, shots_dir  # noqa: E402
+
 VIEWER, OPERATOR, ADMIN = "viewer-browser-0123456789", "operator-browser-0123456789", "admin-browser-0123456789"
 XSS = "<img src=x onerror=alert(1)>"
-
-
-def result(name, status, why=""):
-    print(f"BROWSER-RESULT {name} {status}{(' ' + why) if why else ''}", flush=True)
 
 
 def skip_all(why):
@@ -232,25 +230,8 @@ def run_tests(binary, shots, screenshot):
     server = Server(binary)
     driver = browser()
     c = Console(driver, server)
-    counts = {"PASS": 0, "FAIL": 0}
-
-    def test(fn):
-        name = fn.__name__
-        try:
-            fn()
-            result(name, "PASS")
-            counts["PASS"] += 1
-        except Exception as e:  # noqa: BLE001 - every failure is reported, then the next test runs
-            counts["FAIL"] += 1
-            os.makedirs(shots, exist_ok=True)
-            try:
-                driver.save_screenshot(os.path.join(shots, name + ".png"))
-                with open(os.path.join(shots, name + ".html"), "w") as f:
-                    f.write(driver.page_source)
-            except Exception:  # noqa: BLE001
-                pass
-            traceback.print_exc()
-            result(name, "FAIL", str(e).splitlines()[0] if str(e) else type(e).__name__)
+    test = Runner(driver, shots)
+    counts = test.counts
 
     pass_pid = sleeper()
     long_pid = sleeper()
@@ -448,7 +429,7 @@ def run_tests(binary, shots, screenshot):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--binary", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "debug", "faultline"))
+    ap.add_argument("--binary", default=default_binary())
     ap.add_argument("--screenshot", help="also save the runs page (and -run.png, the run view) here")
     a = ap.parse_args()
     for tool in ["chromium", "chromedriver"]:
@@ -456,7 +437,7 @@ def main():
             skip_all(f"{tool} is not installed (apt-get install chromium chromium-driver)")
     if not os.access(a.binary, os.X_OK):
         skip_all(f"{a.binary} is not built (cargo build -p faultline)")
-    shots = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "test-logs", "browser")
+    shots = shots_dir()
     sys.exit(0 if run_tests(a.binary, shots, a.screenshot) else 1)
 
 

@@ -18,11 +18,11 @@ import shutil
 import subprocess
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from console_test import (ADMIN, OPERATOR, VIEWER, XSS, By, Console, Server, browser,  # noqa: E402
-                          result, skip_all)
+                          skip_all)
+from harness import Runner, default_binary, shots_dir, target_dir  # noqa: E402
 
 MARKUP_REF = "<img src=x onerror=alert(5)>"
 
@@ -77,7 +77,7 @@ spec:
 
 
 def run_tests(binary, shots, screenshot=None):
-    work = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "tmp")
+    work = target_dir("tmp")
     os.makedirs(work, exist_ok=True)
     config = os.path.join(work, f"id-tokens-{os.getpid()}.yaml")
     with open(config, "w") as f:
@@ -85,25 +85,8 @@ def run_tests(binary, shots, screenshot=None):
     server = Server(binary, extra_args=["--id-token-config", config])
     driver = browser()
     c = Console(driver, server)
-    counts = {"PASS": 0, "FAIL": 0}
-
-    def test(fn):
-        name = fn.__name__
-        try:
-            fn()
-            result(name, "PASS")
-            counts["PASS"] += 1
-        except Exception as e:  # noqa: BLE001 - every failure is reported, then the next test runs
-            counts["FAIL"] += 1
-            os.makedirs(shots, exist_ok=True)
-            try:
-                driver.save_screenshot(os.path.join(shots, name + ".png"))
-                with open(os.path.join(shots, name + ".html"), "w") as f:
-                    f.write(driver.page_source)
-            except Exception:  # noqa: BLE001
-                pass
-            traceback.print_exc()
-            result(name, "FAIL", str(e).splitlines()[0] if str(e) else type(e).__name__)
+    test = Runner(driver, shots)
+    counts = test.counts
 
     # What the audit log then holds: 60 refused stop attempts by the viewer (more than a
     # page), a stop engaged with a reason holding markup and released, and a refused ID token.
@@ -266,7 +249,7 @@ def run_tests(binary, shots, screenshot=None):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--binary", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "debug", "faultline"))
+    ap.add_argument("--binary", default=default_binary())
     ap.add_argument("--screenshot", help="also save the audit page (and -plan.png, a dry-run plan) here")
     a = ap.parse_args()
     for tool in ["chromium", "chromedriver"]:
@@ -274,7 +257,7 @@ def main():
             skip_all(f"{tool} is not installed (apt-get install chromium chromium-driver)")
     if not os.access(a.binary, os.X_OK):
         skip_all(f"{a.binary} is not built (cargo build -p faultline)")
-    shots = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "test-logs", "browser")
+    shots = shots_dir()
     sys.exit(0 if run_tests(a.binary, shots, a.screenshot) else 1)
 
 

@@ -20,11 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from console_test import browser, free_port, pause_yaml, result  # noqa: E402
+from console_test import browser, free_port, pause_yaml  # noqa: E402
+from harness import Runner, default_binary, result, shots_dir  # noqa: E402
 
 from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -107,7 +107,6 @@ def run_tests(binary, shots):
     provider = Provider()
     server = SsoServer(binary, provider.issuer)
     driver = browser()
-    counts = {"PASS": 0, "FAIL": 0}
 
     def wait(cond, what, timeout=20):
         try:
@@ -141,23 +140,8 @@ def run_tests(binary, shots):
     def session_cookie():
         return next((c for c in driver.get_cookies() if c["name"] == "faultline_session"), None)
 
-    def test(fn):
-        name = "sso_" + fn.__name__
-        try:
-            fn()
-            result(name, "PASS")
-            counts["PASS"] += 1
-        except Exception as e:  # noqa: BLE001 - every failure is reported, then the next test runs
-            counts["FAIL"] += 1
-            os.makedirs(shots, exist_ok=True)
-            try:
-                driver.save_screenshot(os.path.join(shots, name + ".png"))
-                with open(os.path.join(shots, name + ".html"), "w") as f:
-                    f.write(driver.page_source)
-            except Exception:  # noqa: BLE001
-                pass
-            traceback.print_exc()
-            result(name, "FAIL", str(e).splitlines()[0] if str(e) else type(e).__name__)
+    test = Runner(driver, shots, prefix="sso_")
+    counts = test.counts
 
     def an_operator_signs_in_through_the_provider_and_sees_start():
         sso_sign_in("alice")
@@ -219,7 +203,7 @@ def run_tests(binary, shots):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--binary", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "debug", "faultline"))
+    ap.add_argument("--binary", default=default_binary())
     a = ap.parse_args()
     try:
         import oidc_provider_mock  # noqa: F401
@@ -229,7 +213,7 @@ def main():
     if not os.access(a.binary, os.X_OK):
         result("sso", "SKIP", f"{a.binary} is not built (cargo build -p faultline)")
         return
-    shots = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "test-logs", "browser")
+    shots = shots_dir()
     sys.exit(0 if run_tests(a.binary, shots) else 1)
 
 

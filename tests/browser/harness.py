@@ -1,0 +1,50 @@
+"""What the browser tests (console_test.py, sso_test.py, governance_test.py) share: the
+`BROWSER-RESULT` lines, running each test with a screenshot and the page's HTML kept on
+failure, and where the binary and those files are by default."""
+
+import os
+import traceback
+
+
+def result(name, status, why=""):
+    print(f"BROWSER-RESULT {name} {status}{(' ' + why) if why else ''}", flush=True)
+
+
+def target_dir(*parts):
+    return os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), *parts)
+
+
+def default_binary():
+    return target_dir("debug", "faultline")
+
+
+def shots_dir():
+    return target_dir("test-logs", "browser")
+
+
+class Runner:
+    """Calling it with a test function runs it and prints its result line (its name after
+    `prefix`); every failure is reported, with a screenshot and the page's HTML in `shots`,
+    and the next test runs. `counts` holds how many passed and failed."""
+
+    def __init__(self, driver, shots, prefix=""):
+        self.driver, self.shots, self.prefix = driver, shots, prefix
+        self.counts = {"PASS": 0, "FAIL": 0}
+
+    def __call__(self, fn):
+        name = self.prefix + fn.__name__
+        try:
+            fn()
+            result(name, "PASS")
+            self.counts["PASS"] += 1
+        except Exception as e:  # noqa: BLE001 - every failure is reported, then the next test runs
+            self.counts["FAIL"] += 1
+            os.makedirs(self.shots, exist_ok=True)
+            try:
+                self.driver.save_screenshot(os.path.join(self.shots, name + ".png"))
+                with open(os.path.join(self.shots, name + ".html"), "w") as f:
+                    f.write(self.driver.page_source)
+            except Exception:  # noqa: BLE001
+                pass
+            traceback.print_exc()
+            result(name, "FAIL", str(e).splitlines()[0] if str(e) else type(e).__name__)
