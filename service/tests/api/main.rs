@@ -22,6 +22,7 @@ mod serve_bin;
 mod serve_config;
 mod slow_clients;
 mod sso;
+mod sso_browser;
 mod tokens_stay_secret;
 mod until_aborted;
 mod veto;

@@ -8,21 +8,18 @@
 //! the audit actor `oidc <sub>`; logout ending the session server-side; bearer tokens
 //! working beside it all.
 
-use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
+use crate::serve_bin::Serve;
+use crate::sso_browser::*;
 use crate::support::*;
+use faultline_test_support::client;
 use faultline_test_support::peers::{OidcProvider, have_oidc_provider, start_oidc_provider};
-use faultline_test_support::{Proc, client};
 use serde_json::{Value, json};
 
 const CLIENT_ID: &str = "faultline-console";
 
-struct Serve {
-    base: String,
-    _proc: Proc,
-}
-
+/// The real `faultline serve` (`-vv`, the test tokens) signing people in at `provider`.
 fn serve(dir: &std::path::Path, provider: &OidcProvider) -> Serve {
     std::fs::write(dir.join("client-secret"), "console-secret-0123456789\n").unwrap();
     let cfg = dir.join("sso.yaml");
@@ -34,153 +31,8 @@ fn serve(dir: &std::path::Path, provider: &OidcProvider) -> Serve {
         ),
     )
     .unwrap();
-    let tokens = dir.join("tokens");
-    std::fs::write(
-        &tokens,
-        format!("viewer:{VIEWER}\noperator:{OPERATOR}\nadmin:{ADMIN}\n"),
-    )
-    .unwrap();
-    let log = dir.join("serve.log");
-    let mut proc = Proc(
-        Command::new(env!("CARGO_BIN_EXE_faultline"))
-            .args(["-vv", "serve", "--listen", "127.0.0.1:0"])
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .arg("--tokens-file")
-            .arg(&tokens)
-            .arg("--sso-config")
-            .arg(&cfg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-            .spawn()
-            .unwrap(),
-    );
-    let port = proc.wait_listening();
-    Serve {
-        base: format!("http://127.0.0.1:{port}"),
-        _proc: proc,
-    }
-}
-
-/// A client that shows every redirect instead of following it.
-fn hop() -> reqwest::Client {
-    faultline_exporter::tls_provider::http_client()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
-/// The `Set-Cookie` header of `r` setting `name`, whole (value and attributes).
-fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(str::to_string)
-}
-
-/// The value of a `Set-Cookie` line.
-fn value(set_cookie: &str) -> String {
-    set_cookie
-        .split(';')
-        .next()
-        .and_then(|kv| kv.split_once('='))
-        .map(|(_, v)| v.to_string())
-        .unwrap_or_default()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_else(|| panic!("no Location on {}", r.status()))
-        .to_string()
-}
-
-fn query(url: &str) -> HashMap<String, String> {
-    reqwest::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-/// Sets the claims the provider puts in `sub`'s ID token.
-async fn user(provider: &OidcProvider, sub: &str, claims: Value) {
-    let r = client()
-        .put(format!("{}/users/{sub}", provider.issuer))
-        .json(&claims)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204, "the provider took {sub}'s claims");
-}
-
-/// `/auth/login`: (the provider's authorization URL, the `faultline_login` cookie line).
-async fn login(base: &str) -> (String, String) {
-    let r = hop()
-        .get(format!("{base}/auth/login"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 302);
-    let cookie = set_cookie(&r, "faultline_login").expect("a login cookie");
-    (location(&r), cookie)
-}
-
-/// The provider's authorization form, posted as `sub`: the callback URL it sends back.
-async fn authorize(authorize_url: &str, sub: &str) -> String {
-    let r = hop()
-        .post(authorize_url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        // The subjects here are plain words: nothing to escape.
-        .body(format!("sub={sub}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 302, "{}", r.text().await.unwrap_or_default());
-    location(&r)
-}
-
-/// GETs the callback with the `faultline_login` cookie value `state_cookie`.
-async fn callback(url: &str, state_cookie: &str) -> reqwest::Response {
-    hop()
-        .get(url)
-        .header("cookie", format!("faultline_login={state_cookie}"))
-        .send()
-        .await
-        .unwrap()
-}
-
-/// A whole sign-in as `sub`: the callback's answer.
-async fn sign_in(base: &str, sub: &str) -> reqwest::Response {
-    let (to_provider, cookie) = login(base).await;
-    let back = authorize(&to_provider, sub).await;
-    callback(&back, &value(&cookie)).await
-}
-
-/// The session cookie of a sign-in that must succeed.
-async fn session_of(base: &str, sub: &str) -> String {
-    let r = sign_in(base, sub).await;
-    assert_eq!(
-        r.status(),
-        303,
-        "{sub}: {}",
-        r.text().await.unwrap_or_default()
-    );
-    value(&set_cookie(&r, "faultline_session").expect("a session cookie"))
-}
-
-async fn whoami(base: &str, session: &str) -> (u16, Value) {
-    let r = client()
-        .get(format!("{base}/api/v1/whoami"))
-        .header("cookie", format!("faultline_session={session}"))
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    let cfg = cfg.to_str().expect("a UTF-8 temp path");
+    Serve::start(dir, "-vv", &["--sso-config", cfg]).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,27 +165,11 @@ async fn a_person_signs_in_acts_by_session_cookie_and_signs_out() {
         why["error"].as_str().unwrap().contains("X-Faultline-CSRF"),
         "{why}"
     );
-    let halted: Value = client()
-        .get(format!("{base}/api/v1/emergency-stop"))
-        .bearer_auth(VIEWER)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let halted = viewer_json(format!("{base}/api/v1/emergency-stop")).await;
     assert_eq!(halted["engaged"], false, "refused means not engaged");
     let r = stop(true).await.unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
-    let r: Value = client()
-        .get(format!("{base}/api/v1/audit?actor=alice"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = admin_json(format!("{base}/api/v1/audit?actor=alice")).await;
     let text = r.to_string();
     assert!(
         text.contains("\"emergency-stop.engage\"") && text.contains("\"oidc\""),
@@ -497,15 +333,7 @@ async fn roles_come_from_the_claim_and_forged_callbacks_are_refused() {
     assert!(r.text().await.unwrap().contains("access_denied"));
 
     // Refusals are in the audit log.
-    let audit: Value = client()
-        .get(format!("{base}/api/v1/audit?outcome=refused"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = admin_json(format!("{base}/api/v1/audit?outcome=refused")).await;
     let text = audit.to_string();
     assert!(
         text.contains("GET /auth/callback")
