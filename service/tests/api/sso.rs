@@ -19,6 +19,31 @@ use serde_json::{Value, json};
 
 const CLIENT_ID: &str = "faultline-console";
 
+/// A provider and the real `faultline serve` signing people in at it, in a temp dir
+/// (dropped in this order).
+struct SignIns {
+    serve: Serve,
+    provider: OidcProvider,
+    _dir: tempfile::TempDir,
+}
+
+impl SignIns {
+    /// `None` (the test skipped) where python3 cannot import oidc-provider-mock.
+    fn start() -> Option<SignIns> {
+        if !have_oidc_provider() {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let provider = start_oidc_provider();
+        let serve = serve(dir.path(), &provider);
+        Some(SignIns {
+            serve,
+            provider,
+            _dir: dir,
+        })
+    }
+}
+
 /// The real `faultline serve` (`-vv`, the test tokens) signing people in at `provider`.
 fn serve(dir: &std::path::Path, provider: &OidcProvider) -> Serve {
     std::fs::write(dir.join("client-secret"), "console-secret-0123456789\n").unwrap();
@@ -37,15 +62,12 @@ fn serve(dir: &std::path::Path, provider: &OidcProvider) -> Serve {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_signs_in_acts_by_session_cookie_and_signs_out() {
-    if !have_oidc_provider() {
+    let Some(t) = SignIns::start() else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let provider = start_oidc_provider();
-    let s = serve(dir.path(), &provider);
-    let base = s.base.as_str();
+    };
+    let (provider, base) = (&t.provider, t.serve.base.as_str());
     user(
-        &provider,
+        provider,
         "alice",
         json!({"preferred_username": "alice", "email": "alice@example.org", "groups": ["platform/sre", "platform/docs"]}),
     )
@@ -222,13 +244,10 @@ async fn a_person_signs_in_acts_by_session_cookie_and_signs_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_come_from_the_claim_and_forged_callbacks_are_refused() {
-    if !have_oidc_provider() {
+    let Some(t) = SignIns::start() else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let provider = start_oidc_provider();
-    let s = serve(dir.path(), &provider);
-    let base = s.base.as_str();
+    };
+    let (provider, base) = (&t.provider, t.serve.base.as_str());
     for (sub, claims) in [
         (
             "bob",
@@ -244,7 +263,7 @@ async fn roles_come_from_the_claim_and_forged_callbacks_are_refused() {
         ),
         ("dave", json!({"preferred_username": "dave"})),
     ] {
-        user(&provider, sub, claims).await;
+        user(provider, sub, claims).await;
     }
 
     // The highest matching role wins.
