@@ -12,9 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use faultline_agent::dnsproxy::wire;
-use faultline_test_support::{NetnsPair, ResolvConf, UdpResponder, in_netns, sh};
+use faultline_test_support::{NetnsPair, ResolvConf, UdpResponder, in_netns};
 
-use crate::run_report::{assert_one_fault_verified, output_text, the_report};
+use crate::run_report::{
+    assert_no_tables_left, assert_one_fault_verified, output_text, the_report,
+};
 
 /// What the upstream answers every A query with.
 const UPSTREAM_ANSWER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 42);
@@ -135,8 +137,7 @@ fn faultline_run_with_a_dns_error_verifies_reports_and_removes_it() {
         "after the run:\n{text}"
     );
     assert_eq!(ask(&pair, "ok.test"), Some(0));
-    let tables = sh(&format!("ip netns exec {} nft list tables", pair.a));
-    assert!(!tables.contains("faultline_"), "left behind: {tables}");
+    assert_no_tables_left(&pair.a);
 
     // The report: the fault's row verified, with the proxy's evidence.
     let (run_dir, report) = the_report(&state.path().join("state"));

@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 
 use faultline_test_support::{NetnsPair, sh};
 
-use crate::run_report::{assert_one_fault_verified, output_text, the_report};
+use crate::run_report::{
+    assert_no_tables_left, assert_one_fault_verified, output_text, the_report,
+};
 
 /// The Python server in b; killed on drop.
 struct Server(Child);
@@ -170,8 +172,7 @@ fn faultline_run_with_an_http_abort_verifies_reports_and_removes_it() {
     assert!(text.contains("verdict: failed"), "{text}");
 
     // Nothing of the fault is left in b, and the server answers /api/ itself again.
-    let tables = sh(&format!("ip netns exec {} nft list tables", pair.b));
-    assert!(!tables.contains("faultline_"), "left behind: {tables}");
+    assert_no_tables_left(&pair.b);
     for family in ["-4", "-6"] {
         let rules = sh(&format!("ip {family} -n {} rule show", pair.b));
         assert!(!rules.contains("fwmark 0xfa2"), "left behind: {rules}");

@@ -1,9 +1,11 @@
 //! What the `faultline run` tests with a real fault check the same way: the run's output
-//! as text, the one report it wrote, and that report's one fault, verified.
+//! as text, no nft table left behind, the one report it wrote, and that report's one
+//! fault, verified.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use faultline_test_support::sh;
 use serde_json::Value;
 
 /// The command's stdout then its stderr, as text.
@@ -13,6 +15,12 @@ pub fn output_text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// No nft table of faultline's is left in the network namespace `netns`.
+pub fn assert_no_tables_left(netns: &str) {
+    let tables = sh(&format!("ip netns exec {netns} nft list tables"));
+    assert!(!tables.contains("faultline_"), "left behind: {tables}");
 }
 
 /// The directory of the run's report under the state directory `state`, and its
