@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Runner, default_binary, result, shots_dir  # noqa: E402
+from harness import Runner, ServeProcess, default_binary, result, shots_dir  # noqa: E402
 
 VIEWER, OPERATOR, ADMIN = "viewer-browser-0123456789", "operator-browser-0123456789", "admin-browser-0123456789"
 XSS = "<img src=x onerror=alert(1)>"
@@ -90,7 +90,7 @@ spec:
 """
 
 
-class Server:
+class Server(ServeProcess):
     """`faultline serve` on a loopback port over a temp state dir; stopped on close."""
 
     def __init__(self, binary, public_url=None, extra_args=()):
@@ -111,18 +111,7 @@ class Server:
         if public_url:
             args += ["--public-url", public_url]
         args += list(extra_args)
-        self.log = open(os.path.join(self.dir, "serve.log"), "w")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(self.base + "/healthz", timeout=1)
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
-        raise RuntimeError("faultline serve did not start: " + open(self.log.name).read())
+        self.start(args)
 
     def call(self, method, path, token, body=None, content_type="application/json"):
         data = None
@@ -151,15 +140,6 @@ class Server:
                 return r
             time.sleep(0.2)
         raise AssertionError(f"run {run} did not end")
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def browser():

@@ -1,9 +1,13 @@
 """What the browser tests (console_test.py, sso_test.py, governance_test.py) share: the
-`BROWSER-RESULT` lines, running each test with a screenshot and the page's HTML kept on
+`BROWSER-RESULT` lines, starting and stopping `faultline serve`, running each test with a screenshot and the page's HTML kept on
 failure, and where the binary and those files are by default."""
 
 import os
+import shutil
+import subprocess
+import time
 import traceback
+import urllib.request
 
 
 def result(name, status, why=""):
@@ -48,3 +52,32 @@ class Runner:
                 pass
             traceback.print_exc()
             result(name, "FAIL", str(e).splitlines()[0] if str(e) else type(e).__name__)
+
+
+class ServeProcess:
+    """`faultline serve` in the temp dir `self.dir`, its output in `serve.log` there; the
+    subclass sets `dir` and `base` and calls `start`. `close` stops it and removes the dir."""
+
+    def start(self, args):
+        """Runs `args` and waits (up to 30 s) until `base` answers /healthz."""
+        self.log = open(os.path.join(self.dir, "serve.log"), "w")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.base + "/healthz", timeout=1)
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise RuntimeError("faultline serve did not start: " + open(self.log.name).read())
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -15,16 +15,14 @@ Prints one `BROWSER-RESULT sso_<name> PASS|FAIL|SKIP [why]` line per test.
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from console_test import browser, free_port, pause_yaml  # noqa: E402
-from harness import Runner, default_binary, result, shots_dir  # noqa: E402
+from harness import Runner, ServeProcess, default_binary, result, shots_dir  # noqa: E402
 
 from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -60,7 +58,7 @@ class Provider:
         self.proc.wait(timeout=10)
 
 
-class SsoServer:
+class SsoServer(ServeProcess):
     """`faultline serve` with only SSO for people: no tokens file."""
 
     def __init__(self, binary, issuer):
@@ -77,30 +75,8 @@ class SsoServer:
             f.write(pause_yaml("sso-pause", os.getpid(), 9, "1s"))
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = open(os.path.join(self.dir, "serve.log"), "w")
-        self.proc = subprocess.Popen(
-            [binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--state-dir", os.path.join(self.dir, "state"),
-             "--sso-config", os.path.join(self.dir, "sso.yaml"), "--experiments", exps],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(self.base + "/healthz", timeout=1)
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
-        raise RuntimeError("faultline serve did not start: " + open(self.log.name).read())
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.start([binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--state-dir", os.path.join(self.dir, "state"),
+                    "--sso-config", os.path.join(self.dir, "sso.yaml"), "--experiments", exps])
 
 
 def run_tests(binary, shots):
