@@ -12,7 +12,6 @@ $CARGO_TARGET_DIR/test-logs/browser/<name>.{png,html}.
     tests/browser/console_test.py [--binary target/debug/faultline] [--screenshot docs/console.png]
 """
 
-import argparse
 import http.server
 import json
 import os
@@ -27,15 +26,10 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Runner, ServeProcess, default_binary, result, shots_dir  # noqa: E402
+from harness import Runner, ServeProcess, main, skip_all  # noqa: E402
 
 VIEWER, OPERATOR, ADMIN = "viewer-browser-0123456789", "operator-browser-0123456789", "admin-browser-0123456789"
 XSS = "<img src=x onerror=alert(1)>"
-
-
-def skip_all(why):
-    result("all", "SKIP", why)
-    sys.exit(0)
 
 
 try:
@@ -407,19 +401,5 @@ def run_tests(binary, shots, screenshot):
     return counts["FAIL"] == 0
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--binary", default=default_binary())
-    ap.add_argument("--screenshot", help="also save the runs page (and -run.png, the run view) here")
-    a = ap.parse_args()
-    for tool in ["chromium", "chromedriver"]:
-        if not shutil.which(tool):
-            skip_all(f"{tool} is not installed (apt-get install chromium chromium-driver)")
-    if not os.access(a.binary, os.X_OK):
-        skip_all(f"{a.binary} is not built (cargo build -p faultline)")
-    shots = shots_dir()
-    sys.exit(0 if run_tests(a.binary, shots, a.screenshot) else 1)
-
-
 if __name__ == "__main__":
-    main()
+    main(run_tests, "also save the runs page (and -run.png, the run view) here")

@@ -10,19 +10,16 @@ Uses console_test.py's server, browser and helpers; prints the same `BROWSER-RES
     tests/browser/governance_test.py [--binary target/debug/faultline] [--screenshot docs/console-audit.png]
 """
 
-import argparse
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from console_test import (ADMIN, OPERATOR, VIEWER, XSS, By, Console, Server, browser,  # noqa: E402
-                          skip_all)
-from harness import Runner, default_binary, shots_dir, target_dir  # noqa: E402
+from console_test import ADMIN, OPERATOR, VIEWER, XSS, By, Console, Server, browser  # noqa: E402
+from harness import Runner, main, target_dir  # noqa: E402
 
 MARKUP_REF = "<img src=x onerror=alert(5)>"
 
@@ -247,19 +244,5 @@ def run_tests(binary, shots, screenshot=None):
     return counts["FAIL"] == 0
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--binary", default=default_binary())
-    ap.add_argument("--screenshot", help="also save the audit page (and -plan.png, a dry-run plan) here")
-    a = ap.parse_args()
-    for tool in ["chromium", "chromedriver"]:
-        if not shutil.which(tool):
-            skip_all(f"{tool} is not installed (apt-get install chromium chromium-driver)")
-    if not os.access(a.binary, os.X_OK):
-        skip_all(f"{a.binary} is not built (cargo build -p faultline)")
-    shots = shots_dir()
-    sys.exit(0 if run_tests(a.binary, shots, a.screenshot) else 1)
-
-
 if __name__ == "__main__":
-    main()
+    main(run_tests, "also save the audit page (and -plan.png, a dry-run plan) here")

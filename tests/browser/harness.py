@@ -2,9 +2,11 @@
 `BROWSER-RESULT` lines, starting and stopping `faultline serve`, running each test with a screenshot and the page's HTML kept on
 failure, and where the binary and those files are by default."""
 
+import argparse
 import os
 import shutil
 import subprocess
+import sys
 import time
 import traceback
 import urllib.request
@@ -12,6 +14,11 @@ import urllib.request
 
 def result(name, status, why=""):
     print(f"BROWSER-RESULT {name} {status}{(' ' + why) if why else ''}", flush=True)
+
+
+def skip_all(why):
+    result("all", "SKIP", why)
+    sys.exit(0)
 
 
 def target_dir(*parts):
@@ -81,3 +88,19 @@ class ServeProcess:
             self.proc.kill()
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def main(run_tests, screenshot_help):
+    """The command line of console_test.py and governance_test.py: `--binary`, `--screenshot`
+    (`screenshot_help`); every test skipped without chromium, chromedriver or the binary;
+    exits 1 when `run_tests(binary, shots, screenshot)` says a test failed."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", default=default_binary())
+    ap.add_argument("--screenshot", help=screenshot_help)
+    a = ap.parse_args()
+    for tool in ["chromium", "chromedriver"]:
+        if not shutil.which(tool):
+            skip_all(f"{tool} is not installed (apt-get install chromium chromium-driver)")
+    if not os.access(a.binary, os.X_OK):
+        skip_all(f"{a.binary} is not built (cargo build -p faultline)")
+    sys.exit(0 if run_tests(a.binary, shots_dir(), a.screenshot) else 1)
