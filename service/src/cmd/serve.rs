@@ -18,7 +18,7 @@ use faultline::application::ports::SessionStore;
 use faultline::application::ports::{AnnotationQueue, Outbox, PlanPreviews, RunStore, Storage};
 use faultline::application::probes::PrometheusClient;
 use faultline::application::runs::wait_for_signal;
-use faultline::application::sso::{MemorySessions, SsoConfig};
+use faultline::application::sso::SsoConfig;
 use faultline::gitlab::{GitlabClient, GitlabObserver};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
 use faultline::outputs::agent_health::KnownAgents;
@@ -383,7 +383,8 @@ async fn serve(
     console.grafana_url = args.grafana_url.clone();
     console.grafana_dashboard = args.grafana_dashboard_uid.clone();
     if let Some(config) = sso {
-        let sessions: Arc<dyn SessionStore> = Arc::new(MemorySessions::default());
+        // Sessions live in the store, so replicas sharing a PostgreSQL store all know them.
+        let sessions: Arc<dyn SessionStore> = service.state.store.clone();
         let sso = Sso::new(config, &public_link, &console.base, sessions)
             .context("failed to set up SSO")?;
         tracing::info!(

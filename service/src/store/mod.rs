@@ -12,6 +12,7 @@ mod outbox;
 mod ports;
 pub mod postgres;
 mod schema;
+mod sessions;
 mod spent_tokens;
 mod sql;
 mod sqlite;

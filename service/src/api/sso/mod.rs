@@ -24,7 +24,7 @@ use self::pending::PendingLogins;
 use self::provider::{Provider, ProviderError};
 use super::error::ApiError;
 use crate::application::identity::{Caller, CallerSource, Grant};
-use crate::application::ports::SessionStore;
+use crate::application::ports::{SessionStore, StoreError};
 use crate::application::sso::{RoleMap, SsoConfig};
 use crate::domain::{Actor, ActorKind};
 
@@ -64,6 +64,15 @@ impl std::fmt::Debug for Sso {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sso").field("issuer", &self.issuer).finish()
     }
+}
+
+/// 503 for a store failure while reading or writing sessions (logged with its cause).
+pub(crate) fn store_unavailable(e: &StoreError) -> ApiError {
+    tracing::error!(error = %e, "SSO sessions: the store failed");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the sign-in sessions could not be reached in the store; try again shortly",
+    )
 }
 
 fn now() -> i64 {
@@ -129,20 +138,27 @@ impl Sso {
     /// state-changing request without [`CSRF_HEADER`] (403).
     pub fn caller(&self, req: &HttpRequest) -> Option<Result<Caller, (Actor, ApiError)>> {
         let id = cookie::read(req, cookie::SESSION)?;
-        let Some(session) = self.sessions.session(&id, now()) else {
-            return Some(Err((
-                Actor {
-                    kind: ActorKind::Oidc,
-                    name: "unknown session".into(),
-                    project: None,
-                    git_ref: None,
-                    pipeline: None,
-                },
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "the sign-in session is unknown or has expired; sign in again",
-                ),
-            )));
+        let unknown = Actor {
+            kind: ActorKind::Oidc,
+            name: "unknown session".into(),
+            project: None,
+            git_ref: None,
+            pipeline: None,
+        };
+        let session = match self.sessions.session(&id, now()) {
+            Ok(Some(session)) => session,
+            Ok(None) => {
+                return Some(Err((
+                    unknown,
+                    ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "the sign-in session is unknown or has expired; sign in again",
+                    ),
+                )));
+            }
+            // Never "signed in" on a store failure, and not 401 either: the session may
+            // well be valid, so the console should retry rather than sign in again.
+            Err(e) => return Some(Err((unknown, store_unavailable(&e)))),
         };
         let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
         if !safe && !req.headers().contains_key(CSRF_HEADER) {

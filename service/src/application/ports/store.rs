@@ -1,5 +1,5 @@
 //! [`Storage`]: everything the service keeps (runs, the catalog, the emergency stop,
-//! webhook deliveries, the notification outbox, the audit log) in one handle. Each part is its own small
+//! webhook deliveries, the notification outbox, the audit log, people's sessions) in one handle. Each part is its own small
 //! port; code that needs one part takes that part.
 
 use super::audit_log::AuditLog;
@@ -9,6 +9,7 @@ use super::leases::RunLeases;
 use super::notifications::NotificationQueue;
 use super::remote_abort::RemoteAborts;
 use super::run_store::RunStore;
+use super::sessions::SessionStore;
 use super::spent_tokens::SpentTokens;
 
 /// Everything the service stores, as one handle (`store::Store` on SQLite and
@@ -24,6 +25,7 @@ pub trait Storage:
     + RunLeases
     + RemoteAborts
     + SpentTokens
+    + SessionStore
 {
 }
 
@@ -37,5 +39,6 @@ impl<T> Storage for T where
         + RunLeases
         + RemoteAborts
         + SpentTokens
+        + SessionStore
 {
 }
