@@ -8,6 +8,7 @@ mod audit;
 mod catalog;
 mod deliveries;
 mod delivery_log;
+mod logins;
 mod outbox;
 mod ports;
 pub mod postgres;

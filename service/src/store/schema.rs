@@ -118,7 +118,8 @@ CREATE INDEX IF NOT EXISTS spent_tokens_expires ON spent_tokens(expires);
 ";
 
 /// Schema version 6: people's sign-in sessions, by the SHA-256 of their id, until they
-/// expire (`sessions.rs`).
+/// expire (`sessions.rs`), and sign-ins in flight by the SHA-256 of their state
+/// (`logins.rs`).
 const SESSIONS: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
     key          TEXT PRIMARY KEY,
@@ -126,6 +127,12 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires      INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_expires ON sessions(expires);
+CREATE TABLE IF NOT EXISTS pending_logins (
+    key        TEXT PRIMARY KEY,
+    login_json TEXT NOT NULL,
+    expires    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pending_logins_expires ON pending_logins(expires);
 ";
 
 /// The newest schema version.
@@ -146,7 +153,7 @@ fn step(from: usize) -> String {
         3 => AUDIT.to_string(),
         // The spent CI ID-token `jti`s.
         4 => SPENT_TOKENS.to_string(),
-        // People's sign-in sessions.
+        // People's sign-in sessions and sign-ins in flight.
         _ => SESSIONS.to_string(),
     }
 }

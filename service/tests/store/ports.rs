@@ -384,3 +384,30 @@ fn sessions(s: &dyn Storage) {
 fn sessions_behave_alike() {
     on_both("ports_sessions", sessions);
 }
+
+fn logins(s: &dyn Storage) {
+    use faultline::application::ports::MAX_PENDING_LOGINS;
+    use faultline::application::sso::PendingLogin;
+    let login = |n: i64| PendingLogin {
+        nonce: format!("nonce-{n}"),
+        verifier: format!("verifier-{n}"),
+        expires: 600 + n,
+    };
+    s.put_login("state-1", &login(1), 0).unwrap();
+    assert_eq!(s.take_login("state-2", 0).unwrap(), None, "another state");
+    assert_eq!(s.take_login("state-1", 0).unwrap(), Some(login(1)));
+    assert_eq!(s.take_login("state-1", 0).unwrap(), None, "one use");
+    s.put_login("late", &login(0), 0).unwrap();
+    assert_eq!(s.take_login("late", 600).unwrap(), None, "expired");
+    // A flood of logins keeps the table bounded: the soonest to expire go first.
+    for n in 0..=MAX_PENDING_LOGINS {
+        s.put_login(&format!("flood-{n}"), &login(n), 0).unwrap();
+    }
+    assert_eq!(s.take_login("flood-0", 0).unwrap(), None, "forgotten");
+    assert_eq!(s.take_login("flood-1", 0).unwrap(), Some(login(1)));
+}
+
+#[test]
+fn sign_ins_in_flight_behave_alike() {
+    on_both("ports_logins", logins);
+}

@@ -1,7 +1,8 @@
 //! People's sign-in sessions across replicas on one PostgreSQL store: a session put
 //! through replica A's store answers on replica B, and sign-out on B ends it for A. Two
 //! `PgStore` handles stand for the replicas (a store-level check: the API reads sessions
-//! through nothing but this port). The id itself is never stored, only its SHA-256.
+//! through nothing but these ports). The id itself is never stored, only its SHA-256. A
+//! sign-in started on A completes on B, once.
 
 use std::time::Duration;
 
@@ -63,4 +64,32 @@ fn the_database_holds_no_session_id() {
     );
     assert!(text.contains("alice"), "the row is there: {text}");
     assert!(!text.contains(id), "but not the id: {text}");
+}
+
+#[test]
+fn a_sign_in_started_on_one_replica_completes_once_on_another() {
+    use faultline::application::ports::LoginStore;
+    use faultline::application::sso::PendingLogin;
+    let Some((_pg, url)) = database("logins") else {
+        return;
+    };
+    let a = pg_store(&url, "replica-a", Duration::from_secs(5));
+    let b = pg_store(&url, "replica-b", Duration::from_secs(5));
+    let now = chrono::Utc::now().timestamp();
+    let login = PendingLogin {
+        nonce: "n".into(),
+        verifier: "v".repeat(43),
+        expires: now + 600,
+    };
+    a.put_login("state", &login, now).unwrap();
+    assert_eq!(
+        b.take_login("state", now).unwrap(),
+        Some(login),
+        "the callback on B"
+    );
+    assert_eq!(
+        a.take_login("state", now).unwrap(),
+        None,
+        "a replayed callback on A"
+    );
 }

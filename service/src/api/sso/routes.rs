@@ -19,7 +19,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::provider::ProviderError;
-use super::{CSRF_HEADER, Sso, cookie, now, page, store_unavailable};
+use super::{CSRF_HEADER, Sso, cookie, now, page, pending, store_unavailable};
 use crate::api::error::ApiError;
 use crate::api::state::ApiState;
 use crate::application::sso::{Person, Session};
@@ -62,8 +62,21 @@ async fn login(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
         }
     };
     let start = provider.authorize();
-    sso.pending
-        .insert(start.state.clone(), start.nonce, start.verifier);
+    if let Err(e) = pending::remember(
+        sso.logins.as_ref(),
+        &start.state,
+        &start.nonce,
+        &start.verifier,
+        now(),
+    ) {
+        let why = store_unavailable(&e);
+        return Ok(page::refused(
+            why.status,
+            "Sign-in could not start",
+            &why.error,
+            &sso.base,
+        ));
+    }
     Ok(HttpResponse::Found()
         .insert_header((LOCATION, start.url))
         .insert_header((
@@ -137,7 +150,19 @@ async fn callback(
             "the callback's `state` is not the one this browser's sign-in was given (a forged or stale callback); start the sign-in again",
         ));
     }
-    let Some(pending) = sso.pending.take(returned) else {
+    let taken = match pending::take(sso.logins.as_ref(), returned, now()) {
+        Ok(taken) => taken,
+        Err(e) => {
+            let why = store_unavailable(&e);
+            return Ok(page::refused(
+                why.status,
+                "Sign-in failed",
+                &why.error,
+                base,
+            ));
+        }
+    };
+    let Some(pending) = taken else {
         return Ok(bad(
             "Sign-in refused",
             "this sign-in is unknown, already used or older than 10 minutes; start it again",

@@ -1,11 +1,12 @@
 //! [`Storage`]: everything the service keeps (runs, the catalog, the emergency stop,
-//! webhook deliveries, the notification outbox, the audit log, people's sessions) in one handle. Each part is its own small
+//! webhook deliveries, the notification outbox, the audit log, people's sessions and sign-ins in flight) in one handle. Each part is its own small
 //! port; code that needs one part takes that part.
 
 use super::audit_log::AuditLog;
 use super::catalog_store::{CatalogStore, HaltStore};
 use super::deliveries::DeliveryLog;
 use super::leases::RunLeases;
+use super::logins::LoginStore;
 use super::notifications::NotificationQueue;
 use super::remote_abort::RemoteAborts;
 use super::run_store::RunStore;
@@ -26,6 +27,7 @@ pub trait Storage:
     + RemoteAborts
     + SpentTokens
     + SessionStore
+    + LoginStore
 {
 }
 
@@ -40,5 +42,6 @@ impl<T> Storage for T where
         + RemoteAborts
         + SpentTokens
         + SessionStore
+        + LoginStore
 {
 }

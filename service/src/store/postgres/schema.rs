@@ -147,7 +147,8 @@ CREATE INDEX annotation_queue_ids ON annotation_queue (key) WHERE grafana_id IS 
 ";
 
 /// Version 6: people's sign-in sessions every replica reads, by the SHA-256 of their id
-/// (`sessions.rs`; the SQLite store's version 6).
+/// (`sessions.rs`), and sign-ins in flight by the SHA-256 of their state (`logins.rs`);
+/// the SQLite store's version 6.
 const V6: &str = "
 CREATE TABLE sessions (
     key          TEXT PRIMARY KEY,
@@ -155,6 +156,12 @@ CREATE TABLE sessions (
     expires      BIGINT NOT NULL
 );
 CREATE INDEX sessions_expires ON sessions (expires);
+CREATE TABLE pending_logins (
+    key        TEXT PRIMARY KEY,
+    login_json TEXT NOT NULL,
+    expires    BIGINT NOT NULL
+);
+CREATE INDEX pending_logins_expires ON pending_logins (expires);
 ";
 
 /// Each migration, in order; index `n` takes the schema from version `n` to `n + 1`.
