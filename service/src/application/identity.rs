@@ -8,14 +8,14 @@
 use std::collections::BTreeSet;
 
 use faultline_spec::{Experiment, Target};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::application::config_file::Glob;
 use crate::application::engine::plan::kubernetes_targets;
 use crate::domain::{Actor, ActorKind, GitlabContext};
 
 /// What a caller may do. Ordered: each role may do everything the lower ones may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Read runs, events and reports.

@@ -14,11 +14,11 @@ use faultline::application::ci_identity::IdTokenConfig;
 use faultline::application::engine::inject::Injector;
 use faultline::application::engine::runner::{Outcome, RunOptions, confirm_recovered};
 use faultline::application::gitlab_trigger::GitlabConfig;
-use faultline::application::ports::SessionStore;
 use faultline::application::ports::{AnnotationQueue, Outbox, PlanPreviews, RunStore, Storage};
+use faultline::application::ports::{LoginStore, SessionStore};
 use faultline::application::probes::PrometheusClient;
 use faultline::application::runs::wait_for_signal;
-use faultline::application::sso::{MemorySessions, SsoConfig};
+use faultline::application::sso::SsoConfig;
 use faultline::gitlab::{GitlabClient, GitlabObserver};
 use faultline::notify::{Channels, Notifier, NotifyConfig, RetryPolicy, Templates};
 use faultline::outputs::agent_health::KnownAgents;
@@ -383,8 +383,11 @@ async fn serve(
     console.grafana_url = args.grafana_url.clone();
     console.grafana_dashboard = args.grafana_dashboard_uid.clone();
     if let Some(config) = sso {
-        let sessions: Arc<dyn SessionStore> = Arc::new(MemorySessions::default());
-        let sso = Sso::new(config, &public_link, &console.base, sessions)
+        // Sign-ins in flight and sessions live in the store, so replicas sharing a
+        // PostgreSQL store all know them (a callback or a cookie may reach any).
+        let logins: Arc<dyn LoginStore> = service.state.store.clone();
+        let sessions: Arc<dyn SessionStore> = service.state.store.clone();
+        let sso = Sso::new(config, &public_link, &console.base, logins, sessions)
             .context("failed to set up SSO")?;
         tracing::info!(
             issuer = sso.issuer(),

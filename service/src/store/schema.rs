@@ -117,8 +117,26 @@ CREATE TABLE IF NOT EXISTS spent_tokens (
 CREATE INDEX IF NOT EXISTS spent_tokens_expires ON spent_tokens(expires);
 ";
 
+/// Schema version 6: people's sign-in sessions, by the SHA-256 of their id, until they
+/// expire (`sessions.rs`), and sign-ins in flight by the SHA-256 of their state
+/// (`logins.rs`).
+const SESSIONS: &str = "
+CREATE TABLE IF NOT EXISTS sessions (
+    key          TEXT PRIMARY KEY,
+    session_json TEXT NOT NULL,
+    expires      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions(expires);
+CREATE TABLE IF NOT EXISTS pending_logins (
+    key        TEXT PRIMARY KEY,
+    login_json TEXT NOT NULL,
+    expires    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pending_logins_expires ON pending_logins(expires);
+";
+
 /// The newest schema version.
-const VERSION: usize = 5;
+const VERSION: usize = 6;
 
 /// The SQL taking the schema from version `from` to `from + 1`. Stores made before the
 /// numbering (version 0) already hold step 0's tables, hence its `IF NOT EXISTS`.
@@ -134,7 +152,9 @@ fn step(from: usize) -> String {
         // The audit log (append-only).
         3 => AUDIT.to_string(),
         // The spent CI ID-token `jti`s.
-        _ => SPENT_TOKENS.to_string(),
+        4 => SPENT_TOKENS.to_string(),
+        // People's sign-in sessions and sign-ins in flight.
+        _ => SESSIONS.to_string(),
     }
 }
 

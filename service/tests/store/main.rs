@@ -11,6 +11,7 @@ mod postgres_only;
 mod remote_abort;
 mod replicas;
 mod run_filters;
+mod sessions;
 mod spent_tokens;
 #[path = "../support/mod.rs"]
 mod support;

@@ -348,3 +348,66 @@ fn spent_tokens(s: &dyn Storage) {
 fn spent_id_tokens_behave_alike() {
     on_both("spent_alike", spent_tokens);
 }
+
+fn signed_in(subject: &str, expires: i64) -> faultline::application::sso::Session {
+    faultline::application::sso::Session {
+        person: faultline::application::sso::Person {
+            subject: subject.into(),
+            display: format!("{subject}-name"),
+            email: Some(format!("{subject}@example.test")),
+        },
+        role: faultline::application::identity::Role::Operator,
+        expires,
+        id_token: format!("id-token-of-{subject}"),
+    }
+}
+
+fn sessions(s: &dyn Storage) {
+    let alice = signed_in("alice", 100);
+    s.put_session("cookie-a", &alice, 0).unwrap();
+    assert_eq!(s.session("cookie-a", 99).unwrap(), Some(alice.clone()));
+    assert_eq!(s.session("cookie-a", 100).unwrap(), None, "expired");
+    assert_eq!(s.session("cookie-b", 0).unwrap(), None, "another id");
+    // A put after alice's expiry prunes her row: she is gone even to a reader whose
+    // clock lags.
+    let bob = signed_in("bob", 500);
+    s.put_session("cookie-b", &bob, 150).unwrap();
+    assert_eq!(s.session("cookie-a", 0).unwrap(), None, "pruned on put");
+    assert_eq!(s.session("cookie-b", 150).unwrap(), Some(bob.clone()));
+    // Sign-out: the session it was, then nothing.
+    assert_eq!(s.drop_session("cookie-b").unwrap(), Some(bob));
+    assert_eq!(s.drop_session("cookie-b").unwrap(), None);
+    assert_eq!(s.session("cookie-b", 150).unwrap(), None, "dropped");
+}
+
+#[test]
+fn sessions_behave_alike() {
+    on_both("ports_sessions", sessions);
+}
+
+fn logins(s: &dyn Storage) {
+    use faultline::application::ports::MAX_PENDING_LOGINS;
+    use faultline::application::sso::PendingLogin;
+    let login = |n: i64| PendingLogin {
+        nonce: format!("nonce-{n}"),
+        verifier: format!("verifier-{n}"),
+        expires: 600 + n,
+    };
+    s.put_login("state-1", &login(1), 0).unwrap();
+    assert_eq!(s.take_login("state-2", 0).unwrap(), None, "another state");
+    assert_eq!(s.take_login("state-1", 0).unwrap(), Some(login(1)));
+    assert_eq!(s.take_login("state-1", 0).unwrap(), None, "one use");
+    s.put_login("late", &login(0), 0).unwrap();
+    assert_eq!(s.take_login("late", 600).unwrap(), None, "expired");
+    // A flood of logins keeps the table bounded: the soonest to expire go first.
+    for n in 0..=MAX_PENDING_LOGINS {
+        s.put_login(&format!("flood-{n}"), &login(n), 0).unwrap();
+    }
+    assert_eq!(s.take_login("flood-0", 0).unwrap(), None, "forgotten");
+    assert_eq!(s.take_login("flood-1", 0).unwrap(), Some(login(1)));
+}
+
+#[test]
+fn sign_ins_in_flight_behave_alike() {
+    on_both("ports_logins", logins);
+}

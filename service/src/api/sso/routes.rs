@@ -19,7 +19,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::provider::ProviderError;
-use super::{CSRF_HEADER, Sso, cookie, now, page};
+use super::{CSRF_HEADER, Sso, cookie, now, page, pending, store_unavailable};
 use crate::api::error::ApiError;
 use crate::api::state::ApiState;
 use crate::application::sso::{Person, Session};
@@ -62,8 +62,21 @@ async fn login(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
         }
     };
     let start = provider.authorize();
-    sso.pending
-        .insert(start.state.clone(), start.nonce, start.verifier);
+    if let Err(e) = pending::remember(
+        sso.logins.as_ref(),
+        &start.state,
+        &start.nonce,
+        &start.verifier,
+        now(),
+    ) {
+        let why = store_unavailable(&e);
+        return Ok(page::refused(
+            why.status,
+            "Sign-in could not start",
+            &why.error,
+            &sso.base,
+        ));
+    }
     Ok(HttpResponse::Found()
         .insert_header((LOCATION, start.url))
         .insert_header((
@@ -137,7 +150,19 @@ async fn callback(
             "the callback's `state` is not the one this browser's sign-in was given (a forged or stale callback); start the sign-in again",
         ));
     }
-    let Some(pending) = sso.pending.take(returned) else {
+    let taken = match pending::take(sso.logins.as_ref(), returned, now()) {
+        Ok(taken) => taken,
+        Err(e) => {
+            let why = store_unavailable(&e);
+            return Ok(page::refused(
+                why.status,
+                "Sign-in failed",
+                &why.error,
+                base,
+            ));
+        }
+    };
+    let Some(pending) = taken else {
         return Ok(bad(
             "Sign-in refused",
             "this sign-in is unknown, already used or older than 10 minutes; start it again",
@@ -207,16 +232,21 @@ async fn callback(
         .secret()
         .clone();
     tracing::info!(subject = %person.subject, name = %person.display, role = role.as_str(), "signed in through SSO");
-    sso.sessions.put_session(
-        &id,
-        Session {
-            person,
-            role,
-            expires: now() + ttl as i64,
-            id_token: verified.id_token,
-        },
-        now(),
-    );
+    let session = Session {
+        person,
+        role,
+        expires: now() + ttl as i64,
+        id_token: verified.id_token,
+    };
+    if let Err(e) = sso.sessions.put_session(&id, &session, now()) {
+        let why = store_unavailable(&e);
+        return Ok(page::refused(
+            why.status,
+            "Sign-in could not be kept",
+            &why.error,
+            base,
+        ));
+    }
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, base.to_string()))
         .append_header((SET_COOKIE, cookie::session(&id, base, ttl)))
@@ -235,7 +265,14 @@ async fn logout(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResp
             "sign-out must carry the X-Faultline-CSRF header (the console sends it)",
         ));
     }
-    let ended = cookie::read(&req, cookie::SESSION).and_then(|id| sso.sessions.drop_session(&id));
+    // A store failure is 503, not "signed out": the session would still be alive.
+    let ended = match cookie::read(&req, cookie::SESSION) {
+        Some(id) => sso
+            .sessions
+            .drop_session(&id)
+            .map_err(|e| store_unavailable(&e))?,
+        None => None,
+    };
     let signin = format!("{}signin", sso.public);
     let next = match (&ended, sso.provider.lock().await.as_ref()) {
         (Some(session), Some(p)) if p.end_session.is_some() => {

@@ -7,6 +7,7 @@ pub mod catalog_store;
 pub mod cluster;
 pub mod deliveries;
 pub mod leases;
+pub mod logins;
 pub mod node_faults;
 pub mod notifications;
 pub mod observe;
@@ -31,6 +32,7 @@ pub use cluster::{
 };
 pub use deliveries::{Delivery, DeliveryLog, PRUNE_AT_MOST};
 pub use leases::RunLeases;
+pub use logins::{LoginStore, MAX_PENDING_LOGINS};
 pub use node_faults::{
     Eviction, EvictionOutcome, NodeChange, NodeFaultError, NodeFaults, NodeMark, NodeRestored,
     NodeSelection, NodeState, NodeTarget, Taint, ZoneNodes,

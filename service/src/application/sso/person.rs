@@ -1,10 +1,12 @@
 //! A person, as the provider's verified ID token names them. Apart from the session
 //! (which holds a role) so the caller type can name a person without a circle.
 
+use serde::{Deserialize, Serialize};
+
 use crate::domain::{Actor, ActorKind};
 
 /// A person, as the provider's verified ID token names them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
     /// `sub`: stable and unique at the provider; the audit log's name (`oidc <sub>`).
     pub subject: String,

@@ -1,10 +1,13 @@
 //! A signed-in person's session: what the session cookie stands for.
 
+use serde::{Deserialize, Serialize};
+
 use super::person::Person;
 use crate::application::identity::Role;
 
-/// One signed-in browser.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One signed-in browser. Serialized (JSON) as a store row's body, so every replica
+/// sharing the store reads it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// Who signed in.
     pub person: Person,

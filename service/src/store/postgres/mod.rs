@@ -13,6 +13,8 @@
 //!   deliveries by their unique uuid, schedules by a chore lease;
 //! - an abort asked of any replica is a row the run's driver takes (`abort.rs`);
 //! - a CI ID token's `jti` is spent once for all replicas (`spent_tokens.rs`);
+//! - people's sign-in sessions, and sign-ins in flight, are known to every replica
+//!   (`sessions.rs`, `logins.rs`);
 //! - Grafana annotations wait in one queue, each sent by one replica (`annotations.rs`);
 //! - the migrations run once, under an advisory lock (`schema.rs`);
 //! - each event batch is announced with NOTIFY, and live views on every replica wake on
@@ -26,10 +28,12 @@ mod catalog;
 mod connect;
 mod lease;
 mod listen;
+mod logins;
 mod open;
 mod queue;
 mod runs;
 mod schema;
+mod sessions;
 mod spent_tokens;
 mod trends;
 

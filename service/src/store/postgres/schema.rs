@@ -146,8 +146,26 @@ CREATE INDEX annotation_queue_waiting ON annotation_queue (run_id, seq) WHERE NO
 CREATE INDEX annotation_queue_ids ON annotation_queue (key) WHERE grafana_id IS NOT NULL;
 ";
 
+/// Version 6: people's sign-in sessions every replica reads, by the SHA-256 of their id
+/// (`sessions.rs`), and sign-ins in flight by the SHA-256 of their state (`logins.rs`);
+/// the SQLite store's version 6.
+const V6: &str = "
+CREATE TABLE sessions (
+    key          TEXT PRIMARY KEY,
+    session_json TEXT NOT NULL,
+    expires      BIGINT NOT NULL
+);
+CREATE INDEX sessions_expires ON sessions (expires);
+CREATE TABLE pending_logins (
+    key        TEXT PRIMARY KEY,
+    login_json TEXT NOT NULL,
+    expires    BIGINT NOT NULL
+);
+CREATE INDEX pending_logins_expires ON pending_logins (expires);
+";
+
 /// Each migration, in order; index `n` takes the schema from version `n` to `n + 1`.
-const STEPS: &[&str] = &[V1, V2, V3, V4, V5];
+const STEPS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this faultline migrates a database to.
 pub const SCHEMA_VERSION: usize = STEPS.len();
