@@ -16,6 +16,7 @@ pub mod policy;
 pub mod runtime;
 pub mod serve;
 pub mod sockets;
+pub mod thread_netns;
 pub mod tls;
 pub mod tls_settings;
 

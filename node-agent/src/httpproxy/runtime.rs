@@ -14,9 +14,8 @@
 //! No other task ever runs on this thread, so nothing else can act in the wrong
 //! namespace (the reason `netns.rs` never moves the agent's own workers).
 
-use std::cell::RefCell;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use nix::sched::{CloneFlags, setns};
@@ -24,18 +23,9 @@ use tokio::sync::oneshot;
 
 use super::exchange::Shared;
 use super::serve::accept_loop;
+use super::thread_netns;
 use crate::error::FaultError;
 use crate::netns;
-
-thread_local! {
-    /// The namespace this thread entered for a proxy, if it is a proxy's thread.
-    static ENTERED: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
-}
-
-/// Whether the current thread is a proxy thread that entered the namespace at `netns`.
-pub fn entered(netns: &Path) -> bool {
-    ENTERED.with(|e| e.borrow().as_deref() == Some(netns))
-}
 
 /// A proxy's thread; dropping it stops the accept loop and every connection it serves,
 /// and waits for the thread to end (dropping the runtime cancels their tasks at once).
@@ -87,7 +77,7 @@ pub fn spawn(
                     return;
                 }
             };
-            ENTERED.with(|e| *e.borrow_mut() = Some(path));
+            thread_netns::mark_entered(path);
             rt.block_on(async move {
                 let listener = match tokio::net::TcpListener::from_std(listener) {
                     Ok(l) => l,

@@ -105,7 +105,7 @@ impl Dialer {
             Ok(fd)
         };
         // On the proxy's own thread the socket is made in place (it is in the namespace).
-        let fd = if super::runtime::entered(&path) {
+        let fd = if super::thread_netns::entered(&path) {
             marked()?
         } else {
             Self::made_in(path, marked).await?

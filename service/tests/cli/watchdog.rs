@@ -18,6 +18,13 @@ use faultline_agent::cgroup::TestCgroup;
 use faultline_agent::faults::stress::worker::MARKER;
 use faultline_test_support::{Proc, proc_state, sleeper, wait_for};
 
+/// How long a test waits for the watchdog to release a target. The watchdog itself takes
+/// well under a second (the tests print how long); the ceiling is wider because the unit
+/// tier runs these beside hundreds of other tests on two cores, where a spawn and a
+/// journal read can stall (a CI run once took over 2 s). What the tests prove is that the
+/// target is released with nobody running `faultline recover`.
+const RELEASED_WITHIN: Duration = Duration::from_secs(5);
+
 const FAULTLINE: &str = env!("CARGO_BIN_EXE_faultline");
 
 /// The watchdog processes (argv `faultline __watchdog DIR PID`) of state dir `dir`.
@@ -165,7 +172,7 @@ fn kill_9_mid_pause_the_watchdog_resumes_the_process_within_seconds() {
     assert_eq!(watchdogs(state.path()).len(), 1, "armed at the injection");
     kill_9(run, false);
     // Nobody runs `faultline recover`: the watchdog does it.
-    let took = wait_for("the process to run again", Duration::from_secs(2), || {
+    let took = wait_for("the process to run again", RELEASED_WITHIN, || {
         proc_state(pid) != 'T'
     });
     eprintln!("paused process running again {took:?} after kill -9");
@@ -183,7 +190,7 @@ fn kill_9_of_the_runs_process_group_spares_the_watchdog_in_its_own_session() {
         proc_state(pid) == 'T'
     });
     kill_9(run, true);
-    wait_for("the process to run again", Duration::from_secs(2), || {
+    wait_for("the process to run again", RELEASED_WITHIN, || {
         proc_state(pid) != 'T'
     });
     check_recorded(&state, "wd-group");
@@ -212,11 +219,9 @@ fn kill_9_mid_stress_the_cgroups_stress_workers_are_gone() {
         || cgroup.members().iter().filter(|p| is_worker(p)).count() == 2,
     );
     kill_9(run, false);
-    wait_for(
-        "the cgroup's stress workers gone",
-        Duration::from_secs(2),
-        || cgroup.members() == vec![pid],
-    );
+    wait_for("the cgroup's stress workers gone", RELEASED_WITHIN, || {
+        cgroup.members() == vec![pid]
+    });
     check_recorded(&state, "wd-stress");
     drop(victim);
     drop(cgroup);
