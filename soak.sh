@@ -153,8 +153,9 @@ inject nothing lasting, dry runs and instant faults such as processKill start no
   process running it (pid N) was killed; its watchdog recovered K fault record(s) it left
   applied"), and exits. The next `faultline run` or `faultline recover` finds nothing left;
   one started while the watchdog is still at it waits for it.
-- It calls `setsid`: a terminal's Ctrl-C goes to the run, which aborts and recovers, not
-  to the watchdog; `kill -9 -PGID` of the run's process group kills the run and its stress
+- It is started in a process group of its own, before it runs a line of its own code
+  (so a group kill right after the first fault cannot catch it half-started): a
+  terminal's Ctrl-C goes to the run, which aborts and recovers, not to the watchdog; `kill -9 -PGID` of the run's process group kills the run and its stress
   workers but not the watchdog, which recovers. Killing the watchdog as well (`kill -9` of
   both, a systemd unit stop or CI job that kills the whole cgroup) leaves the journal to
   the next `faultline run` or `faultline recover`, as before.

@@ -513,7 +513,7 @@ wait "$AGENT_PID"
 log "agent exited with status $?"
 
 # `faultline run` (agent in-process) killed with -9 mid-netem: its watchdog, a child in a
-# session of its own, recovers the journal; nobody runs `faultline recover`. The delay is
+# process group of its own, recovers the journal; nobody runs `faultline recover`. The delay is
 # proven in place (the RTT floor rises), then proven gone (qdisc removed, floor back).
 FL=/usr/bin/faultline
 cat > /tmp/wd.yaml <<EOF

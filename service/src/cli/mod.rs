@@ -69,7 +69,7 @@ stress-memory.yaml:14:3: spec.labelSelectors: unknown field; `labelSelectors` be
                       SIGTERM aborts: every fault is recovered first.\n\n\
                       Killed (kill -9, also of the whole process group): before its first \
                       fault that stays applied the run starts a watchdog, `faultline \
-                      __watchdog`, in a session of its own, which recovers from the journal \
+                      __watchdog`, in a process group of its own, which recovers from the journal \
                       within a second of the run's death and ends the run `error`; a clean \
                       run ends it. If the watchdog is killed too, the next run or `faultline \
                       recover` cleans up.",

@@ -22,14 +22,19 @@
 //!   spawned the child exits (the agent thread here; tokio's blocking threads exit when
 //!   idle), and its signal would need a handler (the stress workers poll for the same
 //!   reason).
-//! - **Its own session** (`setsid`): a terminal's Ctrl-C (SIGINT to the foreground process
-//!   group) reaches the run, which aborts and recovers, but not the child, which stays to
+//! - **Its own process group**, set by `spawn` between fork and exec
+//!   (`CommandExt::process_group`), so there is no moment at which the child still shares
+//!   the run's group: it once called `setsid` itself, in `main`, and a group kill that
+//!   came while a loaded machine was still loading the binary killed it with the run,
+//!   leaving the first fault applied. A terminal's Ctrl-C (SIGINT to the foreground
+//!   process group) reaches the run, which aborts and recovers, but not the child, which stays to
 //!   see that through; and `kill -9 -PGID` of the run's group kills the run (and its stress
 //!   workers) but not the child, which then recovers. Killing the child itself, or a
 //!   cgroup-wide kill (a systemd unit's stop, a CI job's cgroup), leaves the journal for
 //!   the next `faultline run` or `faultline recover`, as before.
 
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
@@ -99,6 +104,8 @@ impl Watchdog {
             .arg(std::process::id().to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
+            // Out of the run's process group before exec: see the module's comment.
+            .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start {} {ARG}: {e}", exe.display()))?;
         let pipe = child.stdin.take().expect("stdin was piped");
@@ -196,8 +203,6 @@ pub fn main(args: &[String]) -> ExitCode {
         eprintln!("usage: faultline {ARG} STATE_DIR PID (started by `faultline run`)");
         return ExitCode::from(2);
     };
-    // Out of the run's session and process group: see the module's comment.
-    let _ = nix::unistd::setsid();
     match wait_for(parent) {
         Ended::Goodbye => ExitCode::SUCCESS,
         Ended::Died => recover(&dir, parent),

@@ -41,6 +41,13 @@ fn watchdogs(dir: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// The process group of `pid` (field 5 of `/proc/PID/stat`, after the parenthesised name).
+fn process_group(pid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    after_name.split(' ').nth(2).unwrap().parse().unwrap()
+}
+
 /// A state dir that is recovered on drop, whatever the test got to.
 struct State(tempfile::TempDir);
 
@@ -181,7 +188,7 @@ fn kill_9_mid_pause_the_watchdog_resumes_the_process_within_seconds() {
 }
 
 #[test]
-fn kill_9_of_the_runs_process_group_spares_the_watchdog_in_its_own_session() {
+fn kill_9_of_the_runs_process_group_spares_the_watchdog_in_its_own_group() {
     let state = State::new();
     let victim = sleeper();
     let pid = victim.pid();
@@ -189,6 +196,15 @@ fn kill_9_of_the_runs_process_group_spares_the_watchdog_in_its_own_session() {
     wait_for("the pause to be applied", Duration::from_secs(20), || {
         proc_state(pid) == 'T'
     });
+    // Out of the run's group from the moment it exists (set before exec), not once its
+    // own code gets to run: otherwise this kill can come first and take it along.
+    let watchdog = watchdogs(state.path());
+    assert_eq!(watchdog.len(), 1, "armed at the injection");
+    assert_eq!(
+        process_group(watchdog[0]),
+        watchdog[0],
+        "its own process group"
+    );
     kill_9(run, true);
     wait_for("the process to run again", RELEASED_WITHIN, || {
         proc_state(pid) != 'T'
