@@ -314,15 +314,24 @@ def p9_rows(t):
     """P9: HTTP proxy with no matching rule vs direct, haproxy beside it, same run."""
     dp, fp, hp = t.get("P9", "direct_p50"), t.get("P9", "faultline_p50"), t.get("P9", "haproxy_p50")
     dr, fr, hr = t.get("P9", "direct_rps"), t.get("P9", "faultline_rps"), t.get("P9", "haproxy_rps")
+    d1, f1, h1 = t.get("P9", "direct_p50_one"), t.get("P9", "faultline_p50_one"), t.get("P9", "haproxy_p50_one")
     if dp and fp and dr and fr:
         med = lambda x: statistics.median(x["samples"])
-        added = med(fp) - med(dp)
         share = med(fr) / med(dr)
-        t.row("P9", fp, f"+{added:.0f} µs p50 over direct", "added p50 ≤ 100 µs", yes(added <= 100))
+        # The added latency is judged on one connection's requests, one after another: at
+        # 16 saturating connections every p50 is mostly queueing (16 / throughput), so it
+        # restates the throughput row rather than measuring the proxy's own time.
+        if d1 and f1:
+            added1 = med(f1) - med(d1)
+            t.row("P9", f1, f"+{added1:.0f} µs p50 over direct", "added p50 ≤ 100 µs", yes(added1 <= 100))
+            t.row("P9", d1, "", "(direct, compared)", "")
+        t.row("P9", fp, f"+{med(fp) - med(dp):.0f} µs p50 over direct", "(saturated: mostly queueing)", "")
         t.row("P9", fr, f"{100 * share:.0f}% of direct", "≥ 80% of direct", yes(share >= 0.8))
         t.row("P9", dp, "", "(direct, compared)", "")
         t.row("P9", dr, "", "(direct, compared)", "")
         if hp and hr:
+            if d1 and h1:
+                t.row("P9", h1, f"+{med(h1) - med(d1):.0f} µs p50 over direct", "(haproxy, side by side)", "")
             t.row("P9", hp, f"+{med(hp) - med(dp):.0f} µs p50 over direct", "(haproxy, side by side)", "")
             t.row("P9", hr, f"{100 * med(hr) / med(dr):.0f}% of direct", "(haproxy, side by side)", "")
     else:
@@ -499,6 +508,15 @@ NOTES = """
   bench before/after that change, alternated 3 times each in one session (`--quick`, load
   7.6-8.2 from other builds): throughput 29% -> 54% of direct (medians; 21-58% ->
   34-55%), added p50 unchanged (+257 -> +258 µs); haproxy beside them 35-85%, +120-240 µs.
+  Since 2026-12-07 13:00 UTC each way is also measured with one connection (`wrk -c1`, 3 s,
+  requests one after another), and the added-latency goal is judged there: at 16
+  saturating connections the p50 is mostly time queued behind other requests (16 /
+  throughput), so it restated the throughput row. On a quiet machine (load 0.6, release
+  bench build, 3 repeats): one connection direct p50 85-89 µs, through faultline's proxy
+  108-116 µs (+24 µs), through haproxy 102-110 µs (+23 µs); saturated, 35% of direct
+  throughput for faultline and 41% for haproxy. The throughput goal (≥ 80%) is met by
+  neither: the proxy does the server's socket work twice over (client side and upstream)
+  plus an HTTP parse on the same 2 cores as the server and `wrk`.
 - **P8** `service/benches/pods_inject.rs`: one run of the real engine in cluster mode
   pauses 10,000 pods spread over 10 nodes; each node's agent is a real `faultline-agent` on
   its own loopback address. The Kubernetes API is kube's mock service with real PodList

@@ -3,8 +3,10 @@
 //! direct; through faultline's proxy (an `httpDelay` on port 8080 whose `match` picks no
 //! request, so every request is passed on untouched); through Debian's `haproxy` in
 //! namespace b doing the same pass-through (`mode http`, keep-alive to the server), the
-//! well-tuned proxy a user would compare against. Reports p50 latency and requests per
-//! second of each. Run as root: `cargo bench -p faultline-agent --bench http_passthrough`
+//! well-tuned proxy a user would compare against. Reports, for each, requests per second
+//! and p50 latency at 16 connections (saturated: every party is busy, so the p50 there is
+//! mostly queueing, 16 / throughput), and the p50 of one connection's requests one after
+//! another (the time a request spends in the proxy itself, nothing queued ahead of it). Run as root: `cargo bench -p faultline-agent --bench http_passthrough`
 //! (needs `wrk` and `haproxy`: apt).
 
 #[path = "../tests/support/mod.rs"]
@@ -29,6 +31,8 @@ use support::netns_record;
 /// wrk's connections and seconds per measure.
 const CONNECTIONS: &str = "16";
 const SECONDS: &str = "5";
+/// The unloaded latency measure: one connection, requests one after another.
+const SECONDS_ONE: &str = "3";
 
 /// A small hyper HTTP/1.1 server on 0.0.0.0:8080 in `ns`, serving until the runtime ends.
 fn serve_in(ns: &std::path::Path) {
@@ -87,11 +91,12 @@ impl Drop for Haproxy {
     }
 }
 
-/// One wrk measure from namespace `ns` against `url`: (p50 in µs, requests per second).
-fn wrk(ns: &str, url: &str) -> (f64, f64) {
+/// One wrk measure from namespace `ns` against `url` over `connections` for `seconds`:
+/// (p50 in µs, requests per second).
+fn wrk(ns: &str, url: &str, connections: &str, seconds: &str) -> (f64, f64) {
     let out = Command::new("ip")
-        .args(["netns", "exec", ns, "wrk", "-t1", "-c", CONNECTIONS, "-d"])
-        .arg(format!("{SECONDS}s"))
+        .args(["netns", "exec", ns, "wrk", "-t1", "-c", connections, "-d"])
+        .arg(format!("{seconds}s"))
         .args(["--latency", url])
         .output()
         .expect("wrk runs (apt-get install wrk)");
@@ -145,30 +150,41 @@ async fn main() {
 
     let reps = report::reps(3, 1);
     let (mut d, mut f, mut h) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut d1, mut f1, mut h1) = (Vec::new(), Vec::new(), Vec::new());
+    // Both loads, one after the other, per way: (saturated, one connection).
+    let both = |url: &str| {
+        tokio::task::block_in_place(|| {
+            (
+                wrk(&pair.a, url, CONNECTIONS, SECONDS),
+                wrk(&pair.a, url, "1", SECONDS_ONE).0,
+            )
+        })
+    };
     for _ in 0..reps {
-        d.push(tokio::task::block_in_place(|| {
-            wrk(&pair.a, "http://10.77.0.2:8080/")
-        }));
+        let (loaded, one) = both("http://10.77.0.2:8080/");
+        d.push(loaded);
+        d1.push(one);
         fam.apply(&rec).await.expect("apply");
-        f.push(tokio::task::block_in_place(|| {
-            wrk(&pair.a, "http://10.77.0.2:8080/")
-        }));
+        let (loaded, one) = both("http://10.77.0.2:8080/");
+        f.push(loaded);
+        f1.push(one);
         fam.recover(&rec).await.expect("recover");
-        h.push(tokio::task::block_in_place(|| {
-            wrk(&pair.a, "http://10.77.0.2:8081/")
-        }));
+        let (loaded, one) = both("http://10.77.0.2:8081/");
+        h.push(loaded);
+        h1.push(one);
     }
     let col = |v: &[(f64, f64)], i: usize| -> Vec<f64> {
         v.iter().map(|x| if i == 0 { x.0 } else { x.1 }).collect()
     };
-    for (name, how, v) in [
-        ("direct", "direct", &d),
+    for (name, how, v, one) in [
+        ("direct", "direct", &d, &d1),
         (
             "faultline",
             "through faultline's proxy, no rule matching",
             &f,
+            &f1,
         ),
-        ("haproxy", "through haproxy", &h),
+        ("haproxy", "through haproxy", &h, &h1),
     ] {
         let label = |what: &str| format!("HTTP {what} {how} (wrk -c{CONNECTIONS} {SECONDS}s)");
         report::emit(
@@ -177,6 +193,13 @@ async fn main() {
             &label("p50"),
             "µs",
             &col(v, 0),
+        );
+        report::emit(
+            "P9",
+            &format!("{name}_p50_one"),
+            &format!("HTTP p50 {how}, one connection (wrk -c1 {SECONDS_ONE}s)"),
+            "µs",
+            one,
         );
         report::emit(
             "P9",
@@ -191,21 +214,32 @@ async fn main() {
         v[v.len() / 2]
     };
     println!("P9 HTTP pass-through (median of {reps}):");
-    println!("  {:<10} {:>10} {:>12}", "", "p50", "req/s");
-    for (name, v) in [("direct", &d), ("faultline", &f), ("haproxy", &h)] {
+    println!(
+        "  {:<10} {:>10} {:>12} {:>12}",
+        "", "p50", "req/s", "p50 (c1)"
+    );
+    for (name, v, one) in [
+        ("direct", &d, &d1),
+        ("faultline", &f, &f1),
+        ("haproxy", &h, &h1),
+    ] {
         println!(
-            "  {name:<10} {:>8.0}µs {:>12.0}",
+            "  {name:<10} {:>8.0}µs {:>12.0} {:>10.0}µs",
             med(col(v, 0)),
-            med(col(v, 1))
+            med(col(v, 1)),
+            med(one.clone())
         );
     }
     let (dp, fp, hp) = (med(col(&d, 0)), med(col(&f, 0)), med(col(&h, 0)));
     let (dr, fr, hr) = (med(col(&d, 1)), med(col(&f, 1)), med(col(&h, 1)));
+    let (d1, f1, h1) = (med(d1), med(f1), med(h1));
     println!(
-        "  faultline: +{:.0}µs p50, {:.0}% of direct throughput; haproxy: +{:.0}µs, {:.0}%",
+        "  faultline: +{:.0}µs p50 (one connection: +{:.0}µs), {:.0}% of direct throughput; haproxy: +{:.0}µs (+{:.0}µs), {:.0}%",
         fp - dp,
+        f1 - d1,
         100.0 * fr / dr,
         hp - dp,
+        h1 - d1,
         100.0 * hr / dr
     );
 }

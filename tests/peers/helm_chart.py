@@ -165,8 +165,11 @@ HA_EXTERNAL = {
         "type": "postgres",
         "leaseTtl": "8s",
         "postgres": {
-            "url": "postgres://faultline@db.example.org:5432/faultline",
+            "url": "postgres://faultline@db.example.org:5432/faultline?sslmode=verify-full"
+            "&sslrootcert=/etc/faultline/store-tls/ca.crt"
+            "&sslcert=/etc/faultline/store-tls/tls.crt&sslkey=/etc/faultline/store-tls/tls.key",
             "passwordSecret": {"name": "faultline-db", "key": "pw"},
+            "tlsSecret": {"name": "faultline-db-tls", "clientCert": True},
         },
     },
 }
@@ -724,6 +727,13 @@ def check_case_specific(case: str, objs: list[dict], values: dict) -> None:
             assert "password=" not in text.lower() and ":" not in url.split("@")[0].split("//")[1], (
                 "a password in the args"
             )
+            tls = pg.get("tlsSecret", {})
+            if tls.get("name"):
+                # Every file the URL's libpq keys name comes from the TLS Secret's key.
+                query = dict(kv.split("=", 1) for kv in url.split("?", 1)[1].split("&"))
+                for param, key in (("sslrootcert", "ca.crt"), ("sslcert", "tls.crt"), ("sslkey", "tls.key")):
+                    got = secret_file(dep, query[param])
+                    assert got == (tls["name"], key), f"{param} from {got}, want {tls['name']}/{key}"
             pdb = one(objs, "PodDisruptionBudget")
             assert selects(pdb["spec"]["selector"]["matchLabels"], dep["spec"]["template"]["metadata"]["labels"]), (
                 "the PodDisruptionBudget selects other pods"
@@ -743,9 +753,10 @@ def check_case_specific(case: str, objs: list[dict], values: dict) -> None:
                 one(objs, "Secret", lambda o: o["metadata"]["name"] == want)
             else:
                 assert not sts, "a bundled database rendered for an external one"
+            over_tls = f", TLS files from Secret {tls['name']}" if tls.get("name") else ""
             return (
                 f"{dep['spec']['replicas']} replicas on {'the bundled' if sts else 'an external'} PostgreSQL, "
-                f"password from Secret {secret} as a file, PodDisruptionBudget minAvailable 1"
+                f"password from Secret {secret} as a file{over_tls}, PodDisruptionBudget minAvailable 1"
             )
 
         check(f"ha-store-{case}", ha)

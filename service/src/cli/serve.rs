@@ -217,6 +217,10 @@ impl ServeArgs {
 pub struct StoreArgs {
     /// `sqlite` (the state directory's file) or a postgres://USER@HOST:PORT/DB URL shared
     /// by every replica (no password in it: see --store-password-file) [default: sqlite].
+    /// TLS to the database as libpq asks for it, in the URL's query:
+    /// `?sslmode=verify-full&sslrootcert=CA.pem` (modes disable, prefer (the default),
+    /// require, verify-ca, verify-full; `sslcert`/`sslkey` for a client certificate).
+    /// docs/tls.md says what each mode checks.
     #[arg(long, value_name = "URL", env = "FAULTLINE_STORE")]
     pub store: Option<String>,
     /// File holding the PostgreSQL password.

@@ -6,6 +6,7 @@
 mod annotation_queue;
 mod gitlab;
 mod grafana_queue;
+mod pg_tls;
 mod ports;
 mod postgres_only;
 mod remote_abort;

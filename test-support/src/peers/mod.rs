@@ -16,6 +16,8 @@ pub use alertmanager::{Alertmanager, alertmanager};
 pub use http_server::{EmptySite, empty_http_server, http_server};
 pub use installed::installed;
 pub use oidc_provider::{OidcProvider, have_oidc_provider, start_oidc_provider};
-pub use postgres::{Postgres, start_postgres};
+pub use postgres::{
+    CERT_USER, Postgres, ServerTls, loopback_host, start_postgres, start_postgres_tcp,
+};
 pub use prometheus::{Prometheus, start_prometheus};
 pub use smtp::{have_aiosmtpd, smtp_sink};

@@ -25,7 +25,8 @@ tokio::task_local! {
 /// How to reach the database, and how long a replica's leases last.
 #[derive(Debug, Clone)]
 pub struct PgSettings {
-    /// `postgres://USER@HOST:PORT/DB` (no password: see `password_file`).
+    /// `postgres://USER@HOST:PORT/DB` (no password: see `password_file`), with libpq's
+    /// TLS keys in its query if wanted (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`).
     pub url: String,
     /// The file holding the password, if the server wants one.
     pub password_file: Option<PathBuf>,
@@ -79,7 +80,9 @@ impl Inner {
         loop {
             match self.pool.get().await {
                 Ok(c) => return Ok(c),
-                Err(e) if tokio::time::Instant::now() + pause < deadline => {
+                Err(e)
+                    if !refused_for_good(&e) && tokio::time::Instant::now() + pause < deadline =>
+                {
                     tracing::debug!(error = %e, "PostgreSQL not reachable; asking again");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(1));
@@ -93,6 +96,28 @@ impl Inner {
             }
         }
     }
+}
+
+/// True when asking again cannot help: the TLS handshake failed (a certificate not
+/// trusted, not naming the host, or TLS demanded of a server without it), or the server
+/// refused who we are or what we asked for (SQLSTATE class 28, authorization; 3D, no
+/// such database). A restart refuses with 57P03 or a closed socket, which heal.
+fn refused_for_good(e: &deadpool_postgres::PoolError) -> bool {
+    let deadpool_postgres::PoolError::Backend(e) = e else {
+        return false;
+    };
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        return code.starts_with("28") || code.starts_with("3D");
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<rustls::Error>() || c.to_string().contains("TLS") {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// A PostgreSQL error as the store error of operation `op`.
@@ -198,6 +223,9 @@ pub enum OpenError {
         #[source]
         source: std::io::Error,
     },
+    /// The URL's TLS keys cannot be used (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`).
+    #[error(transparent)]
+    Tls(#[from] super::tls::PgTlsError),
     /// The runtime or the pool could not be built.
     #[error("failed to set up the PostgreSQL pool: {0}")]
     Setup(String),

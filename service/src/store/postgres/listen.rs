@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::sync::watch;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The channel `record_all` notifies on.
 pub(super) const CHANNEL: &str = "faultline_events";
@@ -44,9 +45,13 @@ impl Watchers {
 
 /// Listens for as long as the store lives, reconnecting after a second when the
 /// connection drops (the database restarted).
-pub(super) async fn listen(config: tokio_postgres::Config, watchers: Arc<Watchers>) {
+pub(super) async fn listen(
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    watchers: Arc<Watchers>,
+) {
     loop {
-        if let Err(e) = listen_once(&config, &watchers).await {
+        if let Err(e) = listen_once(&config, tls.clone(), &watchers).await {
             tracing::debug!(error = %e, "event news connection lost; reconnecting");
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -55,9 +60,10 @@ pub(super) async fn listen(config: tokio_postgres::Config, watchers: Arc<Watcher
 
 async fn listen_once(
     config: &tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     watchers: &Watchers,
 ) -> Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+    let (client, mut connection) = config.connect(tls).await?;
     // The connection's messages (notifications among them) come from polling it; the
     // LISTEN itself is a query through the client, answered through the same polling.
     let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx)).fuse();

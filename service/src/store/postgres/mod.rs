@@ -18,7 +18,8 @@
 //! - Grafana annotations wait in one queue, each sent by one replica (`annotations.rs`);
 //! - the migrations run once, under an advisory lock (`schema.rs`);
 //! - each event batch is announced with NOTIFY, and live views on every replica wake on
-//!   it (`listen.rs`).
+//!   it (`listen.rs`);
+//! - the database is reached over TLS as the URL's libpq keys ask (`tls.rs`).
 
 mod abort;
 mod annotations;
@@ -35,7 +36,9 @@ mod runs;
 mod schema;
 mod sessions;
 mod spent_tokens;
+mod tls;
 mod trends;
 
 pub use connect::{PgSettings, PgStore};
 pub use schema::SCHEMA_VERSION;
+pub use tls::{PgTls, PgTlsError, SslMode};

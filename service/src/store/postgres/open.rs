@@ -7,17 +7,26 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
+use tokio_postgres::config::Host;
 
 use super::connect::{Inner, OpenError, PgSettings, PgStore};
 use super::lease::heartbeat;
 use super::listen::{Watchers, listen};
 use super::schema::migrate;
+use super::tls::PgTls;
 
 impl PgStore {
     /// Connects, migrates (once across replicas) and starts the lease heartbeat.
     pub fn open(settings: &PgSettings) -> Result<PgStore, OpenError> {
-        let mut config = tokio_postgres::Config::from_str(&settings.url).map_err(OpenError::Url)?;
+        // libpq's TLS keys first: tokio-postgres refuses three of the four.
+        let (url, tls) = PgTls::split(&settings.url)?;
+        let mut config = tokio_postgres::Config::from_str(&url).map_err(OpenError::Url)?;
+        let over_unix_socket = config
+            .get_hosts()
+            .iter()
+            .all(|h| matches!(h, Host::Unix(_)));
+        config.ssl_mode(tls.wire_mode(over_unix_socket)?);
+        let connector = tls.connector()?;
         if let Some(path) = &settings.password_file {
             let password =
                 std::fs::read_to_string(path).map_err(|source| OpenError::PasswordFile {
@@ -31,7 +40,7 @@ impl PgStore {
         let listen_config = config.clone();
         let manager = Manager::from_config(
             config,
-            NoTls,
+            connector.clone(),
             // Verified: a pooled connection is tried with an empty query before it is
             // handed out. After a database restart the pool still holds connections the
             // server closed, and Fast hands one out until its task has seen the close —
@@ -70,7 +79,11 @@ impl PgStore {
         };
         store.call(|inner| async move { migrate(&inner).await })?;
         store.spawn(heartbeat(store.inner.clone()));
-        store.spawn(listen(listen_config, store.inner.watchers.clone()));
+        store.spawn(listen(
+            listen_config,
+            connector,
+            store.inner.watchers.clone(),
+        ));
         Ok(store)
     }
 }
