@@ -220,16 +220,12 @@ async fn a_kill_is_seen_as_the_process_gone_and_an_ignored_sigterm_is_caught() {
     );
     let fam = Family::of(&rec.kind);
     fam.apply(&rec).await.unwrap();
-    // The kernel takes a moment to finish a SIGKILL (the service polls the same way);
-    // not yet reaped (a zombie) counts as gone, as after the reap.
-    let mut seen = look(&rec).await;
-    for _ in 0..40 {
-        if seen.effective {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        seen = look(&rec).await;
-    }
+    // The kernel takes a moment to finish a SIGKILL; the request's settle waits for it,
+    // so the first read-back after the agent answers sees the process gone (a zombie not
+    // yet reaped counts as gone, as after the reap). Read without waiting: a fact-check
+    // that saw it alive would wait a whole read-back interval (250 ms) in the service.
+    fam.settle(std::slice::from_ref(&rec)).await.unwrap();
+    let seen = look(&rec).await;
     assert!(
         seen.effective && seen.evidence.starts_with("1 of 1 process(es) gone"),
         "{seen:?}"

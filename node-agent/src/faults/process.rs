@@ -23,7 +23,8 @@ pub struct Process;
 
 /// How long a freeze may take to settle before the apply gives up and thaws.
 const FREEZE_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long apply waits for SIGSTOP to take effect before it returns anyway.
+/// How long apply waits for SIGSTOP to take effect, or for a SIGKILLed process to exit,
+/// before it returns anyway (the fact-check then says what it sees).
 const STOP_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Fault for Process {
@@ -65,14 +66,26 @@ impl Fault for Process {
 
     /// A SIGSTOPped process shows as stopped once the kernel delivered the signal, a
     /// cgroup as frozen once every task in it is; when the request returns, every pause
-    /// is in effect. A cgroup that does not freeze in time fails the request.
+    /// is in effect. A cgroup that does not freeze in time fails the request. A SIGKILLed
+    /// process is waited for until it has exited: the signal is sent at once but the
+    /// process dies a moment later, and a fact-check reading it in between would wait a
+    /// whole read-back interval (250 ms) to see what a millisecond more would have shown.
     async fn settle(&self, recs: &[FaultRecord]) -> Result<(), (usize, FaultError)> {
         let signalled: Vec<ProcRef> = recs
             .iter()
             .filter(|r| pause_by(r, PauseMethod::Signal))
             .flat_map(live)
             .collect();
-        wait_stopped(&signalled).await;
+        wait_while(&signalled, |p| {
+            is_alive(p) && !matches!(state(p.pid), Some('T' | 't'))
+        })
+        .await;
+        let killed: Vec<ProcRef> = recs
+            .iter()
+            .filter(|r| kills(r))
+            .flat_map(|r| r.resolved.procs.iter().copied())
+            .collect();
+        wait_while(&killed, is_alive).await;
         // Apply checked each freezer already: only which dir is needed here.
         let freezing = recs
             .iter()
@@ -266,16 +279,22 @@ fn live(rec: &FaultRecord) -> impl Iterator<Item = ProcRef> + '_ {
     rec.resolved.procs.iter().copied().filter(is_alive)
 }
 
-/// Waits (briefly) until every process in `procs` shows as stopped, so that when apply
-/// returns the pause is in effect. SIGSTOP cannot be blocked, so this only waits for the
-/// kernel to deliver it; a process that exits meanwhile is not waited for.
-async fn wait_stopped(procs: &[ProcRef]) {
+/// True if `rec` sends SIGKILL, which cannot be caught: its processes will exit.
+fn kills(rec: &FaultRecord) -> bool {
+    match &rec.kind {
+        NodeFault::ProcessKill(k) => k.signal.number() == libc::SIGKILL,
+        NodeFault::ContainerKill(_) => true,
+        _ => false,
+    }
+}
+
+/// Waits (briefly, [`STOP_TIMEOUT`] in all) while `pending` holds for any process in
+/// `procs`: until SIGSTOP shows as stopped, or a SIGKILLed process is gone. Neither
+/// signal can be blocked, so this only waits for the kernel to act on it.
+async fn wait_while(procs: &[ProcRef], pending: impl Fn(&ProcRef) -> bool) {
     let started = Instant::now();
     for p in procs {
-        while is_alive(p)
-            && !matches!(state(p.pid), Some('T' | 't'))
-            && started.elapsed() < STOP_TIMEOUT
-        {
+        while pending(p) && started.elapsed() < STOP_TIMEOUT {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
