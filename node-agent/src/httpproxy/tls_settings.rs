@@ -11,17 +11,16 @@
 use std::sync::Arc;
 
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::client::danger::ServerCertVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::ServerName;
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, ServerConfig, SignatureScheme,
-};
+use rustls::{ClientConfig, ServerConfig};
 use tokio_rustls::TlsConnector;
 
 use crate::tls::TlsError;
 use crate::tls::files::{certified_key, roots};
+use crate::tls::verify::{ServerCheck, Verifier};
 use faultline_spec::fault::HttpTls;
 
 /// The TLS half of a fault's proxy: what it shows clients and whom it trusts upstream.
@@ -65,10 +64,8 @@ impl Terminate {
                 path: ca.into(),
                 source,
             })?,
-            None => Arc::new(Pinned {
-                leaf: key.cert[0].clone(),
-                provider: provider.clone(),
-            }),
+            // Exactly the server's own certificate, which the user gave as `certFile`.
+            None => Verifier::new(ServerCheck::Pinned(key.cert[0].clone()), provider.clone()),
         };
         Ok(Terminate {
             key,
@@ -97,65 +94,5 @@ impl Terminate {
             .with_no_client_auth();
         cfg.alpn_protocols = alpn;
         Ok(cfg)
-    }
-}
-
-/// Trusts exactly one certificate: the server's own, which the user gave as `certFile`.
-#[derive(Debug)]
-struct Pinned {
-    leaf: CertificateDer<'static>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for Pinned {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if end_entity.as_ref() == self.leaf.as_ref() {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::ApplicationVerificationFailure,
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
     }
 }

@@ -5,13 +5,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rustls::ClientConfig;
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::client::danger::ServerCertVerifier;
+use rustls::pki_types::ServerName;
 
 use super::error::TlsError;
 use super::files::{certificates, certified_key, private_key, roots};
+use super::verify::{ServerCheck, Verifier};
 
 /// The CA that signed the servers' certificates, and an optional client certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,11 +44,14 @@ impl ClientTls {
             source,
         })?;
         let verifier: Arc<dyn ServerCertVerifier> = match &self.server_name {
-            Some(name) => Arc::new(FixedName {
-                name: ServerName::try_from(name.clone())
-                    .map_err(|_| TlsError::ServerName { name: name.clone() })?,
-                inner: webpki,
-            }),
+            Some(name) => Verifier::new(
+                ServerCheck::ChainFor {
+                    name: ServerName::try_from(name.clone())
+                        .map_err(|_| TlsError::ServerName { name: name.clone() })?,
+                    webpki,
+                },
+                provider.clone(),
+            ),
             None => webpki,
         };
         let builder = ClientConfig::builder_with_provider(provider)
@@ -68,48 +72,5 @@ impl ClientTls {
             }
             None => Ok(builder.with_no_client_auth()),
         }
-    }
-}
-
-/// WebPKI verification for a fixed name, whatever host the client dialled.
-#[derive(Debug)]
-struct FixedName {
-    name: ServerName<'static>,
-    inner: Arc<WebPkiServerVerifier>,
-}
-
-impl ServerCertVerifier for FixedName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _dialled: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        self.inner
-            .verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
     }
 }

@@ -9,6 +9,8 @@
 //!   the HTTPS listener of serve and the agent around it.
 //! - [`client`] puts a CA file and an optional client certificate into a reqwest client
 //!   (the service's [`AgentClient`](crate::client::AgentClient)).
+//! - [`verify`] judges a server's certificate where plain WebPKI is not the rule (a fixed
+//!   name, a pinned certificate, the chain alone), for every TLS client faultline has.
 //!
 //! It lives in the agent crate because both sides of the service -> agent link do, and
 //! the service, which depends on this crate, reuses the server half for its own API.
@@ -19,6 +21,7 @@ pub mod files;
 pub mod plain_http;
 pub mod reload;
 pub mod server;
+pub mod verify;
 
 pub use client::ClientTls;
 pub use error::TlsError;

@@ -23,11 +23,11 @@ use std::sync::Arc;
 
 use faultline_agent::tls::TlsError;
 use faultline_agent::tls::files::{certificates, certified_key, private_key, roots};
+use faultline_agent::tls::verify::{ServerCheck, Verifier};
+use rustls::ClientConfig;
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::danger::ServerCertVerifier;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio_postgres::config::SslMode as WireMode;
 
 /// libpq's `sslmode`.
@@ -191,10 +191,15 @@ impl PgTls {
     /// a missing or wrong one stops start-up naming it.
     pub fn connector(&self) -> Result<tokio_postgres_rustls::MakeRustlsConnect, PgTlsError> {
         let provider = faultline_exporter::tls_provider::provider();
+        // Below verify-full libpq checks a given root's chain, not the name; without a
+        // root it checks nothing (encrypted, not authenticated: docs/tls.md says so).
         let verifier: Arc<dyn ServerCertVerifier> = match (&self.root, self.mode) {
             (Some(root), SslMode::VerifyFull) => webpki(root, &provider)?,
-            (Some(root), _) => Arc::new(ChainOnly(webpki(root, &provider)?)),
-            (None, _) => Arc::new(Unchecked(provider.clone())),
+            (Some(root), _) => Verifier::new(
+                ServerCheck::ChainOnly(webpki(root, &provider)?),
+                provider.clone(),
+            ),
+            (None, _) => Verifier::new(ServerCheck::Unchecked, provider.clone()),
         };
         let builder = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -256,107 +261,6 @@ fn webpki(
             source,
         })
     })
-}
-
-/// `verify-ca` (and `prefer`/`require` with a root): the chain to the CA, expiry and
-/// usage checked by WebPKI; the name is not, as libpq does not check it below
-/// `verify-full`.
-#[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for ChainOnly {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// `prefer` and `require` without a root: encrypted against eavesdropping, not against
-/// a man in the middle — libpq's meaning of both, which docs/tls.md spells out. The
-/// handshake's signatures are still checked, so the session key belongs to the
-/// certificate shown.
-#[derive(Debug)]
-struct Unchecked(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]
