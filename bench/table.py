@@ -203,7 +203,10 @@ def build(t, kernel):
     if fo and co and fr and cr:
         ro = statistics.median(co["samples"]) / statistics.median(fo["samples"])
         rr = statistics.median(cr["samples"]) / statistics.median(fr["samples"])
-        t.row("P7", fo, f"{ro:.1f}× less than Chaos Toolkit", "≥ 10× less overhead", yes(ro >= 10))
+        # Issue 10 asked >= 10x; issue 25 raised it to a median under 8 ms (>= 20x) with the
+        # watchdog in: the row is met when both hold.
+        mo = statistics.median(fo["samples"])
+        t.row("P7", fo, f"{ro:.1f}× less than Chaos Toolkit", "median < 8 ms and ≥ 10× less overhead", yes(ro >= 10 and mo < 8))
         t.row("P7", co, "", "(compared)", "")
         t.row("P7", fr, f"{rr:.1f}× less than Chaos Toolkit", "≥ 5× less peak RSS", yes(rr >= 5))
         t.row("P7", cr, "", "(compared)", "")

@@ -12,17 +12,17 @@
 //! record names the tables. IPv4 and IPv6 alike: an IPv6 nameserver is the upstream as
 //! an IPv4 one is, and queries to an IPv6 resolver are redirected by the `ip6` table.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::json;
 
 use super::fault::Fault;
 use super::observe::{Baseline, Observation};
 use super::partition::{blocking, nft, table_name};
-use super::record::{FaultId, FaultRecord, Recovered};
+use super::record::{FaultRecord, Recovered};
+use super::running::Running;
 use crate::dnsproxy::{self, Action, MARK, Policy, Proxy, Stats};
 use crate::error::FaultError;
 use crate::{netlink, netns};
@@ -33,20 +33,7 @@ use faultline_spec::NodeFault;
 pub struct Dns;
 
 /// The proxies this agent runs, by fault.
-static PROXIES: Mutex<Option<HashMap<FaultId, Proxy>>> = Mutex::new(None);
-
-fn with_proxies<T>(f: impl FnOnce(&mut HashMap<FaultId, Proxy>) -> T) -> T {
-    let mut guard = PROXIES.lock().unwrap_or_else(|p| p.into_inner());
-    f(guard.get_or_insert_with(HashMap::new))
-}
-
-fn unsupported(rec: &FaultRecord, reason: impl Into<String>) -> FaultError {
-    FaultError::Unsupported {
-        kind: rec.kind.name(),
-        target: rec.target.to_string(),
-        reason: reason.into(),
-    }
-}
+static PROXIES: Running<Proxy> = Running::new();
 
 /// The record's policy.
 fn policy(rec: &FaultRecord) -> Result<Policy, FaultError> {
@@ -80,10 +67,10 @@ fn policy(rec: &FaultRecord) -> Result<Policy, FaultError> {
                 }),
             },
         },
-        _ => return Err(unsupported(rec, "not a DNS fault")),
+        _ => return Err(rec.unsupported("not a DNS fault")),
     };
     if policy.patterns.is_empty() {
-        return Err(unsupported(rec, "a DNS fault needs `patterns`"));
+        return Err(rec.unsupported("a DNS fault needs `patterns`"));
     }
     Ok(policy)
 }
@@ -98,7 +85,7 @@ fn netns_of(rec: &FaultRecord) -> Result<&Path, FaultError> {
     rec.resolved
         .netns
         .as_deref()
-        .ok_or_else(|| unsupported(rec, "the target has no network namespace"))
+        .ok_or_else(|| rec.unsupported("the target has no network namespace"))
 }
 
 /// The `resolv.conf` the target reads: its first process's (`/proc/PID/root/...`), or
@@ -138,21 +125,15 @@ fn upstream(rec: &FaultRecord, netns: &Path) -> Result<SocketAddr, FaultError> {
         if let Ok(text) = std::fs::read_to_string(p) {
             return match first_nameserver(&text) {
                 Some(a) => Ok(SocketAddr::from((a, 53))),
-                None => Err(unsupported(
-                    rec,
-                    format!("{} names no nameserver", p.display()),
-                )),
+                None => Err(rec.unsupported(format!("{} names no nameserver", p.display()))),
             };
         }
     }
     let tried: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    Err(unsupported(
-        rec,
-        format!(
-            "no resolv.conf of the target found (tried {}): unmatched queries would have nowhere to go",
-            tried.join(", ")
-        ),
-    ))
+    Err(rec.unsupported(format!(
+        "no resolv.conf of the target found (tried {}): unmatched queries would have nowhere to go",
+        tried.join(", ")
+    )))
 }
 
 /// The nft families the redirect is written in: IPv4 always, IPv6 when the proxy
@@ -241,15 +222,13 @@ impl Fault for Dns {
     async fn apply(&self, rec: &FaultRecord) -> Result<(), FaultError> {
         let policy = policy(rec)?;
         let netns = netns_of(rec)?.to_path_buf();
-        let running = with_proxies(|m| m.get(&rec.id).map(|p| (p.port, p.ipv6)));
+        let running = PROXIES.with(|m| m.get(&rec.id).map(|p| (p.port, p.ipv6)));
         let (port, ipv6) = match running {
             Some(listening) => listening,
             None => {
                 let upstream = upstream(rec, &netns)?;
                 if upstream.is_ipv6() && !dnsproxy_can_ipv6(&netns).await {
-                    return Err(unsupported(
-                        rec,
-                        format!(
+                    return Err(rec.unsupported(format!(
                             "the nameserver {} is IPv6 but the namespace has no IPv6 loopback for the proxy",
                             upstream.ip()
                         ),
@@ -257,7 +236,7 @@ impl Fault for Dns {
                 }
                 let proxy = dnsproxy::start(&netns, upstream, policy).await?;
                 let listening = (proxy.port, proxy.ipv6);
-                with_proxies(|m| m.insert(rec.id.clone(), proxy));
+                PROXIES.with(|m| m.insert(rec.id.clone(), proxy));
                 listening
             }
         };
@@ -278,13 +257,13 @@ impl Fault for Dns {
         .await;
         if added.is_err() {
             // Nothing stays applied: the proxy without its redirect is stopped too.
-            with_proxies(|m| m.remove(&rec.id));
+            PROXIES.with(|m| m.remove(&rec.id));
         }
         added
     }
 
     async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
-        let stopped = with_proxies(|m| m.remove(&rec.id)).is_some();
+        let stopped = PROXIES.with(|m| m.remove(&rec.id)).is_some();
         let path = netns_of(rec)?.to_path_buf();
         let id = rec.resolved.netns_id;
         let table = table_name(rec);
@@ -321,7 +300,7 @@ impl Fault for Dns {
     async fn observe(&self, rec: &FaultRecord, since: &Baseline) -> Observation {
         let table = table_name(rec);
         let Some((port, ipv6, stats)) =
-            with_proxies(|m| m.get(&rec.id).map(|p| (p.port, p.ipv6, p.stats.clone())))
+            PROXIES.with(|m| m.get(&rec.id).map(|p| (p.port, p.ipv6, p.stats.clone())))
         else {
             return Observation::unseen("the DNS proxy is not running in this agent");
         };
@@ -388,7 +367,7 @@ async fn dnsproxy_can_ipv6(netns: &Path) -> bool {
 
 /// The counters of the proxy of `rec`, while it runs.
 pub fn stats(rec: &FaultRecord) -> Option<Arc<Stats>> {
-    with_proxies(|m| m.get(&rec.id).map(|p| p.stats.clone()))
+    PROXIES.with(|m| m.get(&rec.id).map(|p| p.stats.clone()))
 }
 
 #[cfg(test)]

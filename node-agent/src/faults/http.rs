@@ -26,14 +26,14 @@
 //! IPv6 on one socket): a second table `ip6 faultline_<fault id>` with the same rules
 //! (`tproxy ip6`), and the same fwmark rule and local route (`::/0`) with `ip -6`.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::fault::Fault;
 use super::observe::{Baseline, Observation};
 use super::partition::{blocking, nft, table_name};
-use super::record::{FaultId, FaultRecord, Recovered};
+use super::record::{FaultRecord, Recovered};
+use super::running::Running;
 use crate::error::FaultError;
 use crate::httpproxy::{self, Policy, Proxy, Stats, UPSTREAM_MARK};
 use crate::netlink::{Netlink, PortSide, destroy_tcp};
@@ -47,20 +47,7 @@ use rtnetlink::IpVersion;
 pub struct Http;
 
 /// The proxies this agent runs, by fault.
-static PROXIES: Mutex<Option<HashMap<FaultId, Proxy>>> = Mutex::new(None);
-
-fn with_proxies<T>(f: impl FnOnce(&mut HashMap<FaultId, Proxy>) -> T) -> T {
-    let mut guard = PROXIES.lock().unwrap_or_else(|p| p.into_inner());
-    f(guard.get_or_insert_with(HashMap::new))
-}
-
-fn unsupported(rec: &FaultRecord, reason: impl Into<String>) -> FaultError {
-    FaultError::Unsupported {
-        kind: rec.kind.name(),
-        target: rec.target.to_string(),
-        reason: reason.into(),
-    }
-}
+static PROXIES: Running<Proxy> = Running::new();
 
 /// The port and direction of an HTTP fault.
 fn port_of(kind: &NodeFault) -> Option<(u16, HttpDirection)> {
@@ -87,7 +74,7 @@ fn netns_of(rec: &FaultRecord) -> Result<&Path, FaultError> {
     rec.resolved
         .netns
         .as_deref()
-        .ok_or_else(|| unsupported(rec, "the target has no network namespace"))
+        .ok_or_else(|| rec.unsupported("the target has no network namespace"))
 }
 
 /// The nft families the fault's tables are written in: IPv4 always, IPv6 when the proxy
@@ -164,16 +151,16 @@ fn read_table(netns: &Path, family: &str, table: &str) -> Result<Option<Vec<u64>
 
 impl Http {
     async fn set_up(&self, rec: &FaultRecord, netns: &Path) -> Result<(), FaultError> {
-        let policy = Policy::of(&rec.kind).ok_or_else(|| unsupported(rec, "not an HTTP fault"))?;
+        let policy = Policy::of(&rec.kind).ok_or_else(|| rec.unsupported("not an HTTP fault"))?;
         let (port, direction) =
-            port_of(&rec.kind).ok_or_else(|| unsupported(rec, "not an HTTP fault"))?;
-        let running = with_proxies(|m| m.get(&rec.id).map(|p| (p.port, p.ipv6)));
+            port_of(&rec.kind).ok_or_else(|| rec.unsupported("not an HTTP fault"))?;
+        let running = PROXIES.with(|m| m.get(&rec.id).map(|p| (p.port, p.ipv6)));
         let ((proxy_port, ipv6), fresh) = match running {
             Some(p) => (p, false),
             None => {
                 let proxy = httpproxy::start(netns, policy).await?;
                 let p = (proxy.port, proxy.ipv6);
-                with_proxies(|m| m.insert(rec.id.clone(), proxy));
+                PROXIES.with(|m| m.insert(rec.id.clone(), proxy));
                 (p, true)
             }
         };
@@ -262,7 +249,7 @@ impl Fault for Http {
     /// rules' removal said.
     async fn recover(&self, rec: &FaultRecord) -> Result<Recovered, FaultError> {
         let removed = self.remove_rules(rec).await;
-        let stopped = with_proxies(|m| m.remove(&rec.id)).is_some();
+        let stopped = PROXIES.with(|m| m.remove(&rec.id)).is_some();
         match removed {
             Ok(Recovered::AlreadyGone) if stopped => Ok(Recovered::Removed),
             other => other,
@@ -279,7 +266,7 @@ impl Fault for Http {
     async fn observe(&self, rec: &FaultRecord, since: &Baseline) -> Observation {
         let verb = Policy::of(&rec.kind).map_or("faulted", |p| p.action.verb());
         let Some((port, ipv6, stats)) =
-            with_proxies(|m| m.get(&rec.id).map(|p| (p.port, p.ipv6, p.stats.clone())))
+            PROXIES.with(|m| m.get(&rec.id).map(|p| (p.port, p.ipv6, p.stats.clone())))
         else {
             return Observation::unseen("the HTTP proxy is not running in this agent");
         };
@@ -353,7 +340,7 @@ impl Fault for Http {
 
 /// The counters of the proxy of `rec`, while it runs.
 pub fn stats(rec: &FaultRecord) -> Option<Arc<Stats>> {
-    with_proxies(|m| m.get(&rec.id).map(|p| p.stats.clone()))
+    PROXIES.with(|m| m.get(&rec.id).map(|p| p.stats.clone()))
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ mod observe;
 pub mod partition;
 pub mod process;
 mod record;
+mod running;
 #[cfg(target_os = "linux")]
 pub mod shaping;
 pub mod stress;

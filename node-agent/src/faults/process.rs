@@ -60,7 +60,7 @@ impl Fault for Process {
                 // `settle` waits for the stops to take effect, once for the whole request.
                 Ok(())
             }
-            other => Err(unsupported(rec, other)),
+            _ => Err(rec.unsupported("not a process fault")),
         }
     }
 
@@ -132,7 +132,7 @@ impl Fault for Process {
                 }
                 Ok(Recovered::Removed)
             }
-            other => Err(unsupported(rec, other)),
+            _ => Err(rec.unsupported("not a process fault")),
         }
     }
 
@@ -177,7 +177,7 @@ impl Fault for Process {
                     Observation::unseen(format!("not stopped: {}", running.join(", ")))
                 }
             }
-            other => Observation::unseen(unsupported(rec, other).to_string()),
+            _ => Observation::unseen(rec.unsupported("not a process fault").to_string()),
         }
     }
 }
@@ -242,14 +242,6 @@ fn sig_masks(pid: u32) -> Option<(u64, u64)> {
             .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
     };
     Some((field("SigCgt:")?, field("SigIgn:")?))
-}
-
-fn unsupported(rec: &FaultRecord, kind: &NodeFault) -> FaultError {
-    FaultError::Unsupported {
-        kind: kind.name(),
-        target: rec.target.to_string(),
-        reason: "not a process fault".into(),
-    }
 }
 
 /// Signals every still-live resolved process; fails if none was left to signal.

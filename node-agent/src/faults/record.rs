@@ -68,6 +68,17 @@ pub struct FaultRecord {
     pub prior: Option<Prior>,
 }
 
+impl FaultRecord {
+    /// This family cannot carry out this record, and why.
+    pub fn unsupported(&self, reason: impl Into<String>) -> crate::error::FaultError {
+        crate::error::FaultError::Unsupported {
+            kind: self.kind.name(),
+            target: self.target.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// How a recovery went, for events and the caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
