@@ -204,9 +204,10 @@ def build(t, kernel):
         ro = statistics.median(co["samples"]) / statistics.median(fo["samples"])
         rr = statistics.median(cr["samples"]) / statistics.median(fr["samples"])
         # Issue 10 asked >= 10x; issue 25 raised it to a median under 8 ms (>= 20x) with the
-        # watchdog in: the row is met when both hold.
+        # watchdog in: the row is met when both hold (the ratio alone moves with how slow
+        # the machine runs Chaos Toolkit that day).
         mo = statistics.median(fo["samples"])
-        t.row("P7", fo, f"{ro:.1f}× less than Chaos Toolkit", "median < 8 ms and ≥ 10× less overhead", yes(ro >= 10 and mo < 8))
+        t.row("P7", fo, f"{ro:.1f}× less than Chaos Toolkit", "median < 8 ms (≥ 20× less overhead)", yes(ro >= 20 and mo < 8))
         t.row("P7", co, "", "(compared)", "")
         t.row("P7", fr, f"{rr:.1f}× less than Chaos Toolkit", "≥ 5× less peak RSS", yes(rr >= 5))
         t.row("P7", cr, "", "(compared)", "")
@@ -487,7 +488,16 @@ NOTES = """
   per run 220 -> 25): no fsync left on P7's path, CPU per run 9.2 -> 6.2 ms (`perf stat`,
   side by side). The run's watchdog (docs/reliability.md) is started only before a fault
   that stays applied, so P7's processKill does not start one; a run that does
-  (processPause) used 7.2 ms of CPU, the child included.
+  (processPause) used 7.2 ms of CPU, the child included. Measured 2026-12-07 13:50 UTC
+  (shipped build, order file fresh, load 0.4, `vs_chaostoolkit` alone): faultline 15.4 ms
+  median (12.7-17.7), Chaos Toolkit 336 ms (294-401; 164 ms on 2026-12-03 on this machine
+  kind, so the host ran slower that day), 21.9×: the ratio of issue 25 holds, its median
+  under 8 ms does not. `perf stat` of the same run: 11.6-15 ms of CPU, so what is left is
+  work, not waiting; `perf record` puts it in relocating the static-pie at start (5-6%),
+  reading the SQLite WAL back at open (up to 256 pages), and first-touch page faults.
+  Until that day a processKill run could also wait 250 ms: the fact-check read the killed
+  process while it was still dying and waited a whole read-back interval; apply now waits
+  (up to 1 s) for a SIGKILLed process to be gone.
 - **P12** `service/benches/console_load.rs`: the web console's runs page with 10,000 runs
   stored: HTML + script + stylesheet bytes with headers, uncompressed; the page and the
   first page of runs it asks the API for, sequential requests over one connection (p99);
