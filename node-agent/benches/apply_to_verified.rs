@@ -30,7 +30,9 @@ fn kind(json: &str) -> NodeFault {
     serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
 }
 
-/// Prepare and apply (what the agent does, less its journal write), then observe at once
+/// Prepare, apply and settle (what the agent does for a request, less its journal
+/// write: settle waits until a pause shows as stopped, a SIGKILLed process as gone, a
+/// freeze as frozen), then observe at once
 /// and every [`VERIFY_EVERY`] until effective: the time from the start to the effective
 /// read-back. Recovers before returning.
 async fn one(mut rec: FaultRecord) -> Duration {
@@ -39,6 +41,10 @@ async fn one(mut rec: FaultRecord) -> Duration {
     rec.prior = fam.prepare(&rec).await.expect("prepare");
     let rec = &rec;
     fam.apply(rec).await.expect("apply");
+    fam.settle(std::slice::from_ref(rec))
+        .await
+        .map_err(|(_, e)| e)
+        .expect("settle");
     let base = fam.baseline(rec).await;
     let took = loop {
         let seen = fam.observe(rec, &base).await;
