@@ -110,14 +110,9 @@ fn refused_for_good(e: &deadpool_postgres::PoolError) -> bool {
         let code = db.code().code();
         return code.starts_with("28") || code.starts_with("3D");
     }
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cause {
-        if c.is::<rustls::Error>() || c.to_string().contains("TLS") {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
+    // tokio-postgres keeps its error kinds private; a failed handshake (rustls's reason,
+    // or "server does not support TLS" under require) is the kind its Display names so.
+    e.to_string().starts_with("error performing TLS handshake")
 }
 
 /// A PostgreSQL error as the store error of operation `op`.
