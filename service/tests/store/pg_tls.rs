@@ -3,7 +3,7 @@
 //! `sslcert`, `sslkey`) do what libpq's do, and a certificate that is not good enough is
 //! refused at once, naming why, with nothing written.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use faultline::application::ports::RunStore;
@@ -24,9 +24,14 @@ struct Tls {
 impl Tls {
     /// A server certificate for the name `name` derives from the cluster's address.
     fn start(name: impl FnOnce(&str) -> String) -> Option<Tls> {
+        Tls::start_with(|ca, host| ca.issue(&name(host)))
+    }
+
+    /// A cluster serving the certificate `issue` makes with the test CA for its address.
+    fn start_with(issue: impl FnOnce(&Authority, &str) -> Issued) -> Option<Tls> {
         let ca = Authority::new("faultline test database CA");
         let host = loopback_host();
-        let server = ca.issue(&name(&host));
+        let server = issue(&ca, &host);
         let pg = start_postgres_tcp(
             &host,
             Some(ServerTls {
@@ -83,10 +88,6 @@ fn tables(pg: &Postgres, db: &str) -> usize {
     )
     .parse()
     .unwrap()
-}
-
-fn write_client(dir: &Path, issued: &Issued) -> (PathBuf, PathBuf) {
-    issued.write(dir, "client")
 }
 
 #[test]
@@ -206,7 +207,7 @@ fn a_client_certificate_signs_in_the_user_it_names_and_none_is_refused() {
         .err()
         .expect("no client certificate: refused");
     assert!(err.contains("certificate"), "{err}");
-    let (cert, key) = write_client(t.dir.path(), &t.ca.issue_client(CERT_USER));
+    let (cert, key) = t.ca.issue_client(CERT_USER).write(t.dir.path(), "client");
     let store = open(&t.url(
         CERT_USER,
         "tls_cert_user",
@@ -218,24 +219,15 @@ fn a_client_certificate_signs_in_the_user_it_names_and_none_is_refused() {
 
 #[test]
 fn an_expired_server_certificate_is_refused() {
-    let ca = Authority::new("faultline test database CA");
-    let host = loopback_host();
-    let server = ca.issue_expired(&host);
-    let Some(pg) = start_postgres_tcp(
-        &host,
-        Some(ServerTls {
-            server: &server,
-            client_ca_pem: &ca.cert_pem(),
-        }),
-    ) else {
+    let Some(t) = Tls::start_with(|ca, host| ca.issue_expired(host)) else {
         return;
     };
-    pg.create_database("tls_expired");
-    let dir = tempfile::tempdir().unwrap();
-    let ca_file = ca.write(dir.path(), "ca");
-    let err = open(&format!(
-        "postgres://fl@{host}:5432/tls_expired?sslmode=verify-full&sslrootcert={}",
-        ca_file.display()
+    t.pg.create_database("tls_expired");
+    let ca = t.ca_file();
+    let err = open(&t.url(
+        "fl",
+        "tls_expired",
+        &format!("sslmode=verify-full&sslrootcert={}", ca.display()),
     ))
     .err()
     .expect("refused");
