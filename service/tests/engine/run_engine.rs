@@ -369,3 +369,53 @@ async fn host_names_with_a_port_resolve_into_peer_ports() {
     );
     assert!(f.agent.list().await.unwrap().is_empty());
 }
+
+/// While faults are active a check is measured on its schedule, not one answer at a
+/// time: with the server itself paused for 1s, the requests sent every 50 ms during the
+/// pause each wait for it and each is a sample. A probe that waited for every answer
+/// before sending the next would have one slow sample to show for the whole pause.
+#[tokio::test]
+async fn a_paused_service_is_sampled_on_schedule_not_once_per_slow_answer() {
+    let f = fixture().await;
+    let (web, port) = empty_http_server();
+    let yaml = format!(
+        r#"apiVersion: faultline.dev/v1alpha1
+kind: Experiment
+metadata: {{ name: schedule-test }}
+spec:
+  target: {{ local: {{ pid: {pid} }} }}
+  steadyState:
+    - name: latency
+      http: {{ url: "http://127.0.0.1:{port}/", every: 50ms, timeout: 5s }}
+      expect: "p99 < 5s"
+      phases: [before, during]
+      compare: {{ maxIncrease: 100%, p: 0.05, samples: 10 }}
+  steps:
+    - name: pause
+      processPause: {{}}
+      duration: 1s
+"#,
+        pid = web.pid()
+    );
+    let verdict = runner(&f, "schedule1", &yaml).execute().await;
+    assert_ne!(proc_state(web.pid()), 'T', "the pause outlived its run");
+    assert!(f.agent.list().await.unwrap().is_empty());
+    let comparison = f
+        .store
+        .events("schedule1")
+        .unwrap()
+        .into_iter()
+        .find_map(|e| match e.event {
+            RunEvent::CheckCompared { comparison, .. } => Some(*comparison),
+            _ => None,
+        })
+        .expect("the check was compared");
+    let waited = comparison.during.values.iter().filter(|v| **v >= 0.3).count();
+    assert!(
+        comparison.during.count >= 15 && waited >= 8,
+        "{} samples during, {waited} of them waited >= 300 ms: {:?}",
+        comparison.during.count,
+        comparison.during.values
+    );
+    assert_eq!(verdict, RunState::Failed, "{}", comparison.reason);
+}

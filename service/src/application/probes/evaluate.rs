@@ -8,6 +8,8 @@
 use std::time::Duration;
 
 use faultline_spec::SteadyCheck;
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use faultline_spec::steady::{HttpMethod, Probe, Statistic};
 
 use super::error::ProbeError;
@@ -55,6 +57,14 @@ enum Unmeasured {
     Failed(String),
 }
 
+/// One measurement taken while faults are active, for [`CheckProbe::observe`].
+pub struct Measurement(Taken);
+
+enum Taken {
+    Query(Result<f64, Unmeasured>),
+    Request(HttpSample),
+}
+
 /// One judgement of a check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
@@ -71,11 +81,16 @@ enum Measure {
         client: PrometheusClient,
         query: String,
     },
-    Http {
-        probe: HttpProbe,
-        window: LatencyWindow,
-        every: Duration,
-    },
+    Http { probe: HttpProbe, every: Duration },
+}
+
+impl Measure {
+    fn every(&self) -> Duration {
+        match self {
+            Measure::Prometheus { .. } => PROMETHEUS_EVERY,
+            Measure::Http { every, .. } => *every,
+        }
+    }
 }
 
 /// A check ready to measure.
@@ -83,6 +98,8 @@ pub struct CheckProbe {
     /// The check as spec'd.
     pub check: SteadyCheck,
     measure: Measure,
+    /// An HTTP check's latest requests while faults are active, judged together.
+    window: LatencyWindow,
     /// Every raw measurement (a request's latency in seconds, a query's value; `None` when
     /// it failed), kept for the statistical verdict of checks with `compare:`.
     samples: Vec<Option<f64>>,
@@ -120,44 +137,59 @@ impl CheckProbe {
                     source,
                 })?;
                 let every = h.every.std().max(Duration::from_millis(10));
-                // While faults are active, judge the last five samples: long enough to
-                // smooth one slow answer, short enough to see an outage within seconds.
-                let window = LatencyWindow::new(every * 5);
-                Measure::Http {
-                    probe,
-                    window,
-                    every,
-                }
+                Measure::Http { probe, every }
             }
         };
+        // While faults are active, an HTTP check judges the requests sent in the last five
+        // intervals: long enough to smooth one slow answer, short enough to see an outage
+        // within seconds.
+        let window = LatencyWindow::new(measure.every() * 5);
         Ok(CheckProbe {
             check: check.clone(),
             measure,
+            window,
             samples: Vec::new(),
         })
     }
 
     /// How often the check is measured while faults are active.
     pub fn interval(&self) -> Duration {
+        self.measure.every()
+    }
+
+    /// Starts the next measurement while faults are active (one request, or one query),
+    /// as a future that owns what it needs: the monitor starts one every
+    /// [`CheckProbe::interval`] without waiting for the last to answer, so a slowed service
+    /// is measured as often as a healthy one instead of once per slow answer (the
+    /// coordinated-omission error of a probe that waits).
+    pub fn start_measurement(&self) -> BoxFuture<'static, Measurement> {
         match &self.measure {
-            Measure::Prometheus { .. } => PROMETHEUS_EVERY,
-            Measure::Http { every, .. } => *every,
+            Measure::Prometheus { client, query } => {
+                let (client, query) = (client.clone(), query.clone());
+                async move {
+                    let v = client.instant(&query).await.map_err(Unmeasured::from);
+                    Measurement(Taken::Query(v))
+                }
+                .boxed()
+            }
+            Measure::Http { probe, .. } => {
+                let probe = probe.clone();
+                async move { Measurement(Taken::Request(probe.sample().await)) }.boxed()
+            }
         }
     }
 
-    /// Takes one more sample (HTTP) or query (Prometheus) and judges the current window.
-    pub async fn measure_continuous(&mut self) -> Evaluation {
-        match &mut self.measure {
-            Measure::Prometheus { client, query } => {
-                let v = client.instant(query).await.map_err(Unmeasured::from);
+    /// Keeps `m` and judges the current window with it.
+    pub fn observe(&mut self, m: Measurement) -> Evaluation {
+        match m.0 {
+            Taken::Query(v) => {
                 self.samples.push(v.as_ref().ok().copied());
                 judge(&self.check, v)
             }
-            Measure::Http { probe, window, .. } => {
-                let s = probe.sample().await;
+            Taken::Request(s) => {
                 self.samples.push(latency(&s));
-                window.push(s);
-                let v = stat(window, self.check.expect.statistic);
+                self.window.push(s);
+                let v = stat(&self.window, self.check.expect.statistic);
                 judge(&self.check, v)
             }
         }
@@ -204,9 +236,12 @@ impl CheckProbe {
             }
             Measure::Http { probe, .. } => {
                 let mut window = LatencyWindow::new(Duration::MAX / 4);
+                // `every` apart from start to start, as while faults are active, so both
+                // windows sample the service at the same rate.
+                let start = tokio::time::Instant::now();
                 for i in 0..n {
                     if i > 0 {
-                        tokio::time::sleep(every).await;
+                        tokio::time::sleep_until(start + every * i as u32).await;
                     }
                     let s = probe.sample().await;
                     self.samples.push(latency(&s));

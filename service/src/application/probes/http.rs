@@ -180,10 +180,14 @@ impl LatencyWindow {
         }
     }
 
-    /// Adds a sample and forgets those older than the window.
+    /// Adds a sample in the order the requests were sent (answers to requests sent on a
+    /// schedule can arrive out of order) and forgets those sent before the window.
     pub fn push(&mut self, s: HttpSample) {
-        let newest = s.at;
-        self.samples.push_back(s);
+        let at = self.samples.iter().rposition(|k| k.at <= s.at).map_or(0, |i| i + 1);
+        self.samples.insert(at, s);
+        let Some(newest) = self.samples.back().map(|k| k.at) else {
+            return;
+        };
         while let Some(front) = self.samples.front() {
             if newest.duration_since(front.at) > self.span {
                 self.samples.pop_front();

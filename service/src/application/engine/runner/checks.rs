@@ -2,13 +2,21 @@
 //! are active (where abort bounds are enforced).
 
 use faultline_spec::steady::Phase;
+use futures::StreamExt;
 use futures::future::join_all;
+use futures::stream::FuturesUnordered;
 use tokio::sync::watch;
+use tokio::time::MissedTickBehavior;
 
 use super::machine::Runner;
 use super::stop::{RunError, Stop};
 use crate::application::probes::CheckProbe;
 use crate::domain::{RunEvent, RunState};
+
+/// Most measurements of one check waiting for an answer at once while faults are active:
+/// a hung service gets at most this many probe requests open, not one per interval until
+/// the timeout.
+const MAX_IN_FLIGHT: usize = 64;
 
 impl Runner {
     pub(super) fn record_check(
@@ -151,11 +159,8 @@ impl Runner {
             let samples = self.samples.clone();
             tasks.push(tokio::spawn(async move {
                 let mut failed = false;
-                loop {
-                    let eval = tokio::select! {
-                        e = probe.measure_continuous() => e,
-                        _ = stop.changed() => break,
-                    };
+                let mut judge = |probe: &mut CheckProbe, m| {
+                    let eval = probe.observe(m);
                     failed |= !eval.ok;
                     if let Some(breach) = eval.value.and_then(|v| probe.abort_breach(v)) {
                         abort.abort(breach);
@@ -167,10 +172,25 @@ impl Runner {
                             tracing::error!(%run, error = %e, "could not record a during check")
                         }
                     }
+                };
+                // On a schedule, not one after another: a measurement starts every
+                // interval while earlier ones are still waiting for a slow answer.
+                let mut ticks = tokio::time::interval(probe.interval());
+                ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+                let mut in_flight = FuturesUnordered::new();
+                loop {
                     tokio::select! {
-                        _ = tokio::time::sleep(probe.interval()) => {}
                         _ = stop.changed() => break,
+                        Some(m) = in_flight.next() => judge(&mut probe, m),
+                        _ = ticks.tick(), if in_flight.len() < MAX_IN_FLIGHT => {
+                            in_flight.push(probe.start_measurement());
+                        }
                     }
+                }
+                // Started while the faults were active: their answers belong to the window
+                // however late they come (each is bounded by its check's timeout).
+                while let Some(m) = in_flight.next().await {
+                    judge(&mut probe, m);
                 }
                 // A comparing check's `during` verdict is its comparison, made once the
                 // faults are removed; `expect` only colours its timeline here.
