@@ -410,7 +410,12 @@ spec:
             _ => None,
         })
         .expect("the check was compared");
-    let waited = comparison.during.values.iter().filter(|v| **v >= 0.3).count();
+    let waited = comparison
+        .during
+        .values
+        .iter()
+        .filter(|v| **v >= 0.3)
+        .count();
     assert!(
         comparison.during.count >= 15 && waited >= 8,
         "{} samples during, {waited} of them waited >= 300 ms: {:?}",

@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use faultline_spec::SteadyCheck;
+use faultline_spec::steady::{HttpMethod, Probe, Statistic};
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use faultline_spec::steady::{HttpMethod, Probe, Statistic};
 
 use super::error::ProbeError;
 use super::http::{HttpProbe, HttpProbeError, HttpSample, LatencyWindow};
@@ -81,7 +81,10 @@ enum Measure {
         client: PrometheusClient,
         query: String,
     },
-    Http { probe: HttpProbe, every: Duration },
+    Http {
+        probe: HttpProbe,
+        every: Duration,
+    },
 }
 
 impl Measure {

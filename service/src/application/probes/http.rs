@@ -183,7 +183,11 @@ impl LatencyWindow {
     /// Adds a sample in the order the requests were sent (answers to requests sent on a
     /// schedule can arrive out of order) and forgets those sent before the window.
     pub fn push(&mut self, s: HttpSample) {
-        let at = self.samples.iter().rposition(|k| k.at <= s.at).map_or(0, |i| i + 1);
+        let at = self
+            .samples
+            .iter()
+            .rposition(|k| k.at <= s.at)
+            .map_or(0, |i| i + 1);
         self.samples.insert(at, s);
         let Some(newest) = self.samples.back().map(|k| k.at) else {
             return;

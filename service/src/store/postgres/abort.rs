@@ -4,6 +4,7 @@
 //! write that is ending the run (which holds the row `FOR UPDATE`, `append.rs`) and then
 //! sees it finished: a request is recorded only for a run still unfinished.
 
+use super::cached::Cached;
 use super::connect::{PgStore, pg};
 use crate::application::ports::{AbortRequest, AbortRequested, RemoteAborts, StoreError};
 
@@ -20,7 +21,7 @@ impl RemoteAborts for PgStore {
             // ON CONFLICT DO NOTHING: a second request keeps the first reason (as a local
             // abort does), and a retry after a lost answer writes once.
             let row = client
-                .query_one(
+                .query_one_cached(
                     "WITH live AS (SELECT id, generation FROM runs \
                                    WHERE id = $1 AND finished_at IS NULL FOR SHARE), \
                           asked AS (INSERT INTO abort_requests (run_id, reason, actor, via, generation) \
@@ -44,7 +45,7 @@ impl RemoteAborts for PgStore {
             let client = inner.client().await?;
             // Ours, or left over by a run that finished before its driver took them.
             let rows = client
-                .query(
+                .query_cached(
                     "DELETE FROM abort_requests a USING runs r \
                      WHERE a.run_id = r.id AND (r.owner = $1 OR r.finished_at IS NOT NULL) \
                      RETURNING a.run_id, a.reason, a.actor, a.via, r.finished_at IS NULL",

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use super::cached::Cached;
 use super::connect::{PgStore, pg, uncertain};
 use crate::application::ports::{AnnotationQueue, ClaimedAnnotation, StoreError};
 
@@ -18,7 +19,7 @@ impl AnnotationQueue for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             client
-                .execute(
+                .execute_cached(
                     "INSERT INTO annotation_queue (run_id, key, op) VALUES ($1, $2, $3)",
                     &[&run, &key, &op],
                 )
@@ -32,7 +33,7 @@ impl AnnotationQueue for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             let row = client
-                .query_opt(
+                .query_opt_cached(
                     "UPDATE annotation_queue SET claimed_by = $1, \
                             claimed_until = now() + make_interval(secs => $2) \
                      WHERE seq = (SELECT o.seq FROM annotation_queue o \
@@ -58,7 +59,7 @@ impl AnnotationQueue for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             let n = client
-                .execute(
+                .execute_cached(
                     "UPDATE annotation_queue SET claimed_until = now() + make_interval(secs => $3) \
                      WHERE seq = $1 AND claimed_by = $2 AND NOT done",
                     &[&seq, &inner.replica, &hold.as_secs_f64()],
@@ -73,7 +74,7 @@ impl AnnotationQueue for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             client
-                .execute(
+                .execute_cached(
                     "UPDATE annotation_queue SET done = true, grafana_id = $2, claimed_until = NULL \
                      WHERE seq = $1",
                     &[&seq, &grafana_id],
@@ -89,7 +90,7 @@ impl AnnotationQueue for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             client
-                .execute(
+                .execute_cached(
                     "DELETE FROM annotation_queue WHERE run_id = $1 AND (done OR seq = $2)",
                     &[&run, &seq],
                 )
@@ -104,7 +105,7 @@ impl AnnotationQueue for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             let row = client
-                .query_opt(
+                .query_opt_cached(
                     "SELECT grafana_id FROM annotation_queue \
                      WHERE key = $1 AND grafana_id IS NOT NULL ORDER BY seq DESC LIMIT 1",
                     &[&key],
@@ -119,7 +120,7 @@ impl AnnotationQueue for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             let n: i64 = client
-                .query_one("SELECT COUNT(*) FROM annotation_queue WHERE NOT done", &[])
+                .query_one_cached("SELECT COUNT(*) FROM annotation_queue WHERE NOT done", &[])
                 .await
                 .map_err(pg("count annotations"))?
                 .get(0);

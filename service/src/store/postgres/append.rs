@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use chrono::Utc;
 use deadpool_postgres::GenericClient;
 
+use super::cached::Cached;
 use super::connect::{Inner, pg};
 use crate::application::ports::StoreError;
 use crate::domain::{RunEvent, RunState};
@@ -31,7 +32,7 @@ pub(super) async fn fence(
     run: &str,
 ) -> Result<RunState, StoreError> {
     let row = tx
-        .query_opt(
+        .query_opt_cached(
             "SELECT state, owner, generation FROM runs WHERE id = $1 FOR UPDATE",
             &[&run],
         )
@@ -76,7 +77,7 @@ pub(super) async fn record_all(
     let previous = sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
     if let Some(s) = previous {
         let landed = client
-            .query_opt(
+            .query_opt_cached(
                 "SELECT 1 FROM events WHERE run_id = $1 AND seq = $2 AND at = $3 AND body = $4",
                 &[&run, &s.first_seq, &s.at, &s.first_body],
             )
@@ -93,7 +94,7 @@ pub(super) async fn record_all(
     let tx = client.transaction().await.map_err(pg("begin"))?;
     let mut from = fence(inner, &tx, run).await?;
     let mut seq: i64 = tx
-        .query_one(
+        .query_one_cached(
             "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = $1",
             &[&run],
         )
@@ -102,7 +103,7 @@ pub(super) async fn record_all(
         .get(0);
     let now = Utc::now().to_rfc3339();
     let insert = tx
-        .prepare("INSERT INTO events (run_id, seq, at, body) VALUES ($1, $2, $3, $4)")
+        .prepare_cached("INSERT INTO events (run_id, seq, at, body) VALUES ($1, $2, $3, $4)")
         .await
         .map_err(pg("insert event"))?;
     for event in events {
@@ -115,7 +116,7 @@ pub(super) async fn record_all(
                 });
             }
             let finished = to.is_terminal().then(|| now.clone());
-            tx.execute(
+            tx.execute_cached(
                 "UPDATE runs SET state = $2, reason = $3, finished_at = $4 WHERE id = $1",
                 &[&run, &to.as_str(), reason, &finished],
             )
@@ -131,7 +132,7 @@ pub(super) async fn record_all(
     }
     if !events.is_empty() {
         // Live views on every replica wake on this instead of polling (sent at commit).
-        tx.execute("SELECT pg_notify($1, $2)", &[&super::listen::CHANNEL, &run])
+        tx.execute_cached("SELECT pg_notify($1, $2)", &[&super::listen::CHANNEL, &run])
             .await
             .map_err(pg("notify event"))?;
     }

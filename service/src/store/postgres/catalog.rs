@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
+use super::cached::Cached;
 use super::connect::{PgStore, pg};
 use crate::application::ports::{CatalogStore, ExperimentRow, Halt, HaltStore, StoreError};
 
@@ -34,7 +35,7 @@ impl CatalogStore for PgStore {
             let client = inner.client().await?;
             // xmax = 0 on the returned row: it was inserted, not updated.
             let row = client
-                .query_one(
+                .query_one_cached(
                     "INSERT INTO experiments (name, text, source, updated_at) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (name) DO UPDATE SET text = excluded.text, source = excluded.source, updated_at = excluded.updated_at
                      RETURNING (xmax = 0)",
@@ -51,7 +52,7 @@ impl CatalogStore for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             client
-                .query_opt(
+                .query_opt_cached(
                     "SELECT name, text, source, updated_at FROM experiments WHERE name = $1",
                     &[&name],
                 )
@@ -66,7 +67,7 @@ impl CatalogStore for PgStore {
         self.call(|inner| async move {
             let client = inner.client().await?;
             let rows = client
-                .query(
+                .query_cached(
                     "SELECT name, text, source, updated_at FROM experiments ORDER BY name",
                     &[],
                 )
@@ -80,7 +81,7 @@ impl CatalogStore for PgStore {
         self.call(|inner| async move {
             let client = inner.client().await?;
             let rows = client
-                .query("SELECT name FROM experiments ORDER BY name", &[])
+                .query_cached("SELECT name FROM experiments ORDER BY name", &[])
                 .await
                 .map_err(pg("list experiments"))?;
             Ok(rows.iter().map(|r| r.get(0)).collect())
@@ -92,7 +93,7 @@ impl CatalogStore for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             let n = client
-                .execute("DELETE FROM experiments WHERE name = $1", &[&name])
+                .execute_cached("DELETE FROM experiments WHERE name = $1", &[&name])
                 .await
                 .map_err(pg("delete experiment"))?;
             Ok(n == 1)
@@ -106,7 +107,7 @@ impl HaltStore for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             client
-                .execute(
+                .execute_cached(
                     "INSERT INTO halt (id, reason, actor, at) VALUES (1, $1, $2, $3) ON CONFLICT (id) DO NOTHING",
                     &[&reason, &actor, &Utc::now().to_rfc3339()],
                 )
@@ -125,7 +126,7 @@ impl HaltStore for PgStore {
         self.call(|inner| async move {
             let client = inner.client().await?;
             client
-                .query_opt("DELETE FROM halt RETURNING reason, actor, at", &[])
+                .query_opt_cached("DELETE FROM halt RETURNING reason, actor, at", &[])
                 .await
                 .map_err(pg("release emergency stop"))?
                 .map(|r| halt(&r))
@@ -137,7 +138,7 @@ impl HaltStore for PgStore {
         self.call(|inner| async move {
             let client = inner.client().await?;
             client
-                .query_opt("SELECT reason, actor, at FROM halt WHERE id = 1", &[])
+                .query_opt_cached("SELECT reason, actor, at FROM halt WHERE id = 1", &[])
                 .await
                 .map_err(pg("read emergency stop"))?
                 .map(|r| halt(&r))

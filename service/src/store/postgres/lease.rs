@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use super::cached::Cached;
 use super::connect::{Inner, PgStore, pg};
 use crate::application::ports::{RunLeases, StoreError};
 
@@ -26,7 +27,7 @@ pub(super) async fn heartbeat(inner: Arc<Inner>) {
 async fn renew(inner: &Inner) -> Result<(), StoreError> {
     let client = inner.client().await?;
     client
-        .execute(
+        .execute_cached(
             "UPDATE runs SET lease_until = now() + make_interval(secs => $2) \
              WHERE owner = $1 AND finished_at IS NULL",
             &[&inner.replica, &inner.ttl.as_secs_f64()],
@@ -44,7 +45,7 @@ impl RunLeases for PgStore {
             // them instead of queueing on the same rows; each run goes to one of them.
             // A replica never adopts its own runs: its engine still drives them.
             let rows = client
-                .query(
+                .query_cached(
                     "UPDATE runs SET owner = $1, generation = generation + 1, \
                             lease_until = now() + make_interval(secs => $2) \
                      WHERE id IN (SELECT id FROM runs \
@@ -72,7 +73,7 @@ impl RunLeases for PgStore {
             let client = inner.client().await?;
             // Taken when free or lapsed, renewed when ours; a row back means we hold it.
             let row = client
-                .query_opt(
+                .query_opt_cached(
                     "INSERT INTO chore_leases (name, owner, until) \
                      VALUES ($1, $2, now() + make_interval(secs => $3)) \
                      ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until \

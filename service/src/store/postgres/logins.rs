@@ -4,6 +4,7 @@
 
 use super::super::logins::{decode, encode};
 use super::super::sessions::key;
+use super::cached::Cached;
 use super::connect::{PgStore, pg};
 use crate::application::ports::{LoginStore, MAX_PENDING_LOGINS, StoreError};
 use crate::application::sso::PendingLogin;
@@ -14,11 +15,11 @@ impl LoginStore for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             client
-                .execute("DELETE FROM pending_logins WHERE expires <= $1", &[&now])
+                .execute_cached("DELETE FROM pending_logins WHERE expires <= $1", &[&now])
                 .await
                 .map_err(pg("prune pending logins"))?;
             client
-                .execute(
+                .execute_cached(
                     "INSERT INTO pending_logins (key, login_json, expires) VALUES ($1, $2, $3) \
                      ON CONFLICT (key) DO UPDATE SET login_json = $2, expires = $3",
                     &[&key, &body, &expires],
@@ -26,7 +27,7 @@ impl LoginStore for PgStore {
                 .await
                 .map_err(pg("put pending login"))?;
             client
-                .execute(
+                .execute_cached(
                     "DELETE FROM pending_logins WHERE key NOT IN \
                      (SELECT key FROM pending_logins ORDER BY expires DESC LIMIT $1)",
                     &[&MAX_PENDING_LOGINS],
@@ -42,7 +43,7 @@ impl LoginStore for PgStore {
         let body: Option<String> = self.call(move |inner| async move {
             let client = inner.client().await?;
             let row = client
-                .query_opt(
+                .query_opt_cached(
                     "DELETE FROM pending_logins WHERE key = $1 RETURNING login_json",
                     &[&key],
                 )

@@ -25,6 +25,7 @@ mod abort;
 mod annotations;
 mod append;
 mod audit;
+mod cached;
 mod catalog;
 mod connect;
 mod lease;

@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
 use tokio_postgres::Row;
 
+use super::cached::Cached;
 use super::connect::{PgStore, pg};
 use crate::application::ports::{
     Delivery, DeliveryLog, NewNotification, NotificationQueue, NotificationRow, NotificationStatus,
@@ -66,7 +67,7 @@ impl DeliveryLog for PgStore {
             // A concurrent insert of the same uuid waits for the first to commit, then
             // does nothing: exactly one replica sees its row inserted.
             let inserted = client
-                .execute(
+                .execute_cached(
                     "INSERT INTO webhook_deliveries (uuid, event, received_at) VALUES ($1, $2, $3) ON CONFLICT (uuid) DO NOTHING",
                     &[&uuid, &event, &Utc::now().to_rfc3339()],
                 )
@@ -76,7 +77,7 @@ impl DeliveryLog for PgStore {
                 return Ok(None);
             }
             let r = client
-                .query_one(
+                .query_one_cached(
                     "SELECT event, received_at, response FROM webhook_deliveries WHERE uuid = $1",
                     &[&uuid],
                 )
@@ -106,7 +107,7 @@ impl DeliveryLog for PgStore {
         self.call_async(move |inner| async move {
             let client = inner.client().await?;
             client
-                .execute(
+                .execute_cached(
                     "UPDATE webhook_deliveries SET response = $2 WHERE uuid = $1",
                     &[&uuid, &response],
                 )
@@ -124,7 +125,7 @@ impl DeliveryLog for PgStore {
             let client = inner.client().await?;
             // The oldest arrivals first, a bounded batch, as on SQLite.
             let n = client
-                .execute(
+                .execute_cached(
                     "DELETE FROM webhook_deliveries WHERE uuid IN \
                      (SELECT uuid FROM webhook_deliveries ORDER BY arrival LIMIT $2) \
                      AND received_at < $1",
@@ -168,7 +169,7 @@ impl PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             client
-                .execute(sql, &[&id, &i64::from(attempts), &at_ms, &text])
+                .execute_cached(sql, &[&id, &i64::from(attempts), &at_ms, &text])
                 .await
                 .map_err(pg(op))?;
             Ok(())
@@ -186,7 +187,7 @@ impl NotificationQueue for PgStore {
             // UNIQUE (run_id, route): a route hears about a run once, whichever replica
             // observed its end.
             let n = client
-                .execute(
+                .execute_cached(
                     "INSERT INTO notifications (run_id, route, channel, destination, verdict, status, next_at_ms, created_ms) \
                      VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) ON CONFLICT (run_id, route) DO NOTHING",
                     &[&values[0], &values[1], &values[2], &values[3], &values[4], &now],

@@ -11,6 +11,7 @@ use tokio_postgres::Row;
 use std::sync::{Arc, Mutex};
 
 use super::append::{corrupt, fence, record_all, state};
+use super::cached::Cached;
 use super::connect::{PgStore, pg, uncertain};
 use crate::application::ports::{RunFilter, RunStore, StoreError, VerdictPoint};
 use crate::domain::{ActiveFault, GitlabContext, RunEvent, RunRow, RunState, StoredEvent};
@@ -61,7 +62,7 @@ impl RunStore for PgStore {
             let client = inner.client().await?;
             // The replica creating a run drives it: it holds the lease from the start.
             let generation: i64 = client
-                .query_one(
+                .query_one_cached(
                     "INSERT INTO runs (id, experiment, state, spec_json, created_at, gitlab_json, owner, generation, lease_until) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, 1, now() + make_interval(secs => $8)) RETURNING generation",
                     &[&id, &experiment, &RunState::Pending.as_str(), &spec, &Utc::now().to_rfc3339(), &gitlab, &inner.replica, &inner.ttl.as_secs_f64()],
@@ -79,7 +80,7 @@ impl RunStore for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             let row = client
-                .query_opt(
+                .query_opt_cached(
                     &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"),
                     &[&id],
                 )
@@ -145,7 +146,7 @@ impl RunStore for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             let rows = client
-                .query(
+                .query_cached(
                     "SELECT seq, at, body FROM events WHERE run_id = $1 AND seq > $2 ORDER BY seq",
                     &[&run, &after],
                 )
@@ -213,7 +214,7 @@ impl RunStore for PgStore {
             let mut client = inner.client().await?;
             let tx = client.transaction().await.map_err(pg("begin"))?;
             fence(&inner, &tx, &run).await?;
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO active_faults (run_id, fault, body, expires_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (run_id, fault) DO UPDATE SET body = excluded.body, expires_at = excluded.expires_at",
                 &[&run, &id, &body, &expires],
@@ -236,7 +237,7 @@ impl RunStore for PgStore {
             let tx = client.transaction().await.map_err(pg("begin"))?;
             fence(&inner, &tx, &run).await?;
             let Some(row) = tx
-                .query_opt(
+                .query_opt_cached(
                     "SELECT body FROM active_faults WHERE run_id = $1 AND fault = $2",
                     &[&run, &fault],
                 )
@@ -249,7 +250,7 @@ impl RunStore for PgStore {
                 .map_err(|e| corrupt(&run, "active fault", e))?;
             active.expires = expires;
             let body = serde_json::to_string(&active).expect("ActiveFault serialises");
-            tx.execute(
+            tx.execute_cached(
                 "UPDATE active_faults SET body = $3, expires_at = $4 WHERE run_id = $1 AND fault = $2",
                 &[&run, &fault, &body, &expires.to_rfc3339()],
             )
@@ -265,7 +266,7 @@ impl RunStore for PgStore {
             let mut client = inner.client().await?;
             let tx = client.transaction().await.map_err(pg("begin"))?;
             fence(&inner, &tx, &run).await?;
-            tx.execute(
+            tx.execute_cached(
                 "DELETE FROM active_faults WHERE run_id = $1 AND fault = $2",
                 &[&run, &fault],
             )
@@ -285,7 +286,7 @@ impl RunStore for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             let rows = client
-                .query(
+                .query_cached(
                     "SELECT run_id, body FROM active_faults WHERE run_id = ANY($1) ORDER BY started",
                     &[&runs],
                 )

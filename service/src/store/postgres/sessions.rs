@@ -4,6 +4,7 @@
 //! and are pruned once expired each time one is put.
 
 use super::super::sessions::{decode, encode, key};
+use super::cached::Cached;
 use super::connect::{PgStore, pg};
 use crate::application::ports::{SessionStore, StoreError};
 use crate::application::sso::Session;
@@ -14,12 +15,12 @@ impl SessionStore for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             client
-                .execute("DELETE FROM sessions WHERE expires <= $1", &[&now])
+                .execute_cached("DELETE FROM sessions WHERE expires <= $1", &[&now])
                 .await
                 .map_err(pg("prune sessions"))?;
             // An upsert, so a retry after a lost answer writes the same row again.
             client
-                .execute(
+                .execute_cached(
                     "INSERT INTO sessions (key, session_json, expires) VALUES ($1, $2, $3) \
                      ON CONFLICT (key) DO UPDATE SET session_json = $2, expires = $3",
                     &[&key, &body, &expires],
@@ -35,7 +36,7 @@ impl SessionStore for PgStore {
         let body: Option<String> = self.call(move |inner| async move {
             let client = inner.client().await?;
             let row = client
-                .query_opt(
+                .query_opt_cached(
                     "SELECT session_json FROM sessions WHERE key = $1 AND expires > $2",
                     &[&key, &now],
                 )
@@ -51,7 +52,7 @@ impl SessionStore for PgStore {
         let body: Option<String> = self.call(move |inner| async move {
             let client = inner.client().await?;
             let row = client
-                .query_opt(
+                .query_opt_cached(
                     "DELETE FROM sessions WHERE key = $1 RETURNING session_json",
                     &[&key],
                 )

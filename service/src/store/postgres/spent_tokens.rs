@@ -3,6 +3,7 @@
 //! so of two replicas handed the same token at once, one starts a run and the other
 //! refuses it. Rows of expired tokens are pruned on the way.
 
+use super::cached::Cached;
 use super::connect::{PgStore, pg};
 use crate::application::ports::{SpentTokens, StoreError};
 
@@ -12,14 +13,14 @@ impl SpentTokens for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             client
-                .execute("DELETE FROM spent_tokens WHERE expires < $1", &[&now])
+                .execute_cached("DELETE FROM spent_tokens WHERE expires < $1", &[&now])
                 .await
                 .map_err(pg("prune spent tokens"))?;
             // An expired row of the same jti is gone by now, so a conflict means the
             // token is spent and still valid. A retry after a lost answer finds its own
             // row and refuses: the safe side for a token that may have started a run.
             let added = client
-                .execute(
+                .execute_cached(
                     "INSERT INTO spent_tokens (jti, expires) VALUES ($1, $2) \
                      ON CONFLICT (jti) DO NOTHING",
                     &[&jti, &expires],
@@ -34,7 +35,7 @@ impl SpentTokens for PgStore {
         self.call(move |inner| async move {
             let client = inner.client().await?;
             let n: i64 = client
-                .query_one(
+                .query_one_cached(
                     "SELECT COUNT(*) FROM spent_tokens WHERE expires >= $1",
                     &[&now],
                 )
