@@ -188,10 +188,8 @@ impl LatencyWindow {
             .iter()
             .rposition(|k| k.at <= s.at)
             .map_or(0, |i| i + 1);
+        let newest = self.samples.back().map_or(s.at, |k| k.at.max(s.at));
         self.samples.insert(at, s);
-        let Some(newest) = self.samples.back().map(|k| k.at) else {
-            return;
-        };
         while let Some(front) = self.samples.front() {
             if newest.duration_since(front.at) > self.span {
                 self.samples.pop_front();
