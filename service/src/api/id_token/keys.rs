@@ -5,12 +5,12 @@
 //! hammer GitLab.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::Mutex;
 
 use crate::application::ci_identity::Refusal;
 
@@ -22,6 +22,8 @@ pub struct KeySet {
     issuer: String,
     http: reqwest::Client,
     cooldown: Duration,
+    /// A std lock, never held across an await: a lookup is a hash probe, and a tokio
+    /// lock would spend the task's cooperative budget on every request's token.
     keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
     /// When the keys were last fetched, and why that failed if it did; held while
     /// fetching, so concurrent requests with a new `kid` cause one fetch.
@@ -67,13 +69,13 @@ impl KeySet {
 
     /// The key `kid`: held, or fetched when none was fetched within the cooldown.
     pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, Refusal> {
-        if let Some(k) = self.keys.read().await.get(kid) {
-            return Ok(k.clone());
+        if let Some(k) = self.held(kid) {
+            return Ok(k);
         }
         let mut fetched = self.fetched.lock().await;
         // Another request may have fetched while this one waited.
-        if let Some(k) = self.keys.read().await.get(kid) {
-            return Ok(k.clone());
+        if let Some(k) = self.held(kid) {
+            return Ok(k);
         }
         if let Some((at, failed)) = &*fetched
             && at.elapsed() < self.cooldown
@@ -100,8 +102,13 @@ impl KeySet {
         };
         let key = fresh.get(kid).cloned();
         tracing::info!(issuer = %self.issuer, keys = fresh.len(), "fetched the ID-token signing keys");
-        *self.keys.write().await = fresh;
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         key.ok_or_else(|| Refusal::UnknownKey(kid.to_string()))
+    }
+
+    fn held(&self, kid: &str) -> Option<Arc<DecodingKey>> {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        keys.get(kid).cloned()
     }
 
     async fn fetch(&self) -> Result<HashMap<String, Arc<DecodingKey>>, Refusal> {

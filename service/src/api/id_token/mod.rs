@@ -6,6 +6,7 @@
 
 pub mod keys;
 pub mod recent;
+mod token;
 pub mod verify;
 
 use actix_web::http::StatusCode;
@@ -68,7 +69,7 @@ impl IdTokens {
     /// The caller `token` stands for, or the refusal (recorded) as an API error.
     pub async fn admit(&self, token: &str) -> Result<Caller, ApiError> {
         match self.verifier.verify(token, now()).await {
-            Ok((caller, _)) => Ok(caller),
+            Ok(caller) => Ok(caller),
             Err(r) => {
                 self.refusals.record(&r, token);
                 Err(refusal_error(&r))
@@ -80,7 +81,7 @@ impl IdTokens {
 /// Who a refused ID token is in the audit log: a `ci_job` named by the job its payload
 /// *claims* (unverified, so only in the name, never as the actor's project or ref).
 pub fn unverified_actor(token: &str) -> Actor {
-    let claims = verify::peek(token, 1).unwrap_or_default();
+    let claims = token::peek(token, 1).unwrap_or_default();
     let claim = |k: &str| match claims.get(k) {
         Some(serde_json::Value::String(s)) => Some(s.clone()),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),

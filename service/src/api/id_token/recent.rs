@@ -10,7 +10,7 @@ use faultline_exporter::IdTokenMetrics;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::verify::peek;
+use super::token::peek;
 use crate::application::ci_identity::Refusal;
 use crate::application::identity::CiJob;
 

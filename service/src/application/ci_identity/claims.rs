@@ -1,6 +1,7 @@
 //! The claims of a verified GitLab ID token, as the strings GitLab writes them
 //! (`"project_id": "42"`, `"ref_protected": "true"`), and the job they describe.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::application::identity::CiJob;
@@ -50,33 +51,25 @@ pub const ANCHOR_CLAIMS: &[&str] = &[
     "job_namespace_id",
 ];
 
-/// A verified token's claims: every string, number or boolean claim as text.
+/// A verified token's claims: every string, number or boolean claim as text, borrowed
+/// from the decoded payload where the JSON held it unescaped (every claim name does).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IdClaims(pub BTreeMap<String, String>);
+pub struct IdClaims<'p>(pub BTreeMap<Cow<'p, str>, Cow<'p, str>>);
 
-impl IdClaims {
-    /// The scalar claims of a JWT payload; arrays and objects are left out (no policy
-    /// binds them).
-    pub fn from_json(payload: &serde_json::Map<String, serde_json::Value>) -> IdClaims {
+impl<'p> IdClaims<'p> {
+    /// Claims from name and text pairs.
+    pub fn of(pairs: impl IntoIterator<Item = (&'p str, &'p str)>) -> IdClaims<'p> {
         IdClaims(
-            payload
-                .iter()
-                .filter_map(|(k, v)| {
-                    let text = match v {
-                        serde_json::Value::String(s) => s.clone(),
-                        serde_json::Value::Number(n) => n.to_string(),
-                        serde_json::Value::Bool(b) => b.to_string(),
-                        _ => return None,
-                    };
-                    Some((k.clone(), text))
-                })
+            pairs
+                .into_iter()
+                .map(|(k, v)| (Cow::Borrowed(k), Cow::Borrowed(v)))
                 .collect(),
         )
     }
 
     /// One claim.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.0.get(name).map(|v| v.as_ref())
     }
 
     /// The job: the project it runs in (`job_project_*`, else `project_*`), its ref,
@@ -104,15 +97,16 @@ mod tests {
 
     #[test]
     fn claims_are_text_and_the_job_is_where_it_runs() {
-        let payload = serde_json::json!({
-            "project_id": "1002", "project_path": "fork/checkout",
-            "job_project_id": "42", "job_project_path": "shop/checkout",
-            "ref": "feature", "pipeline_id": "31", "job_id": "77", "sha": "abc",
-            "exp": 1700000000, "groups_direct": ["a"], "ref_protected": "false",
-        });
-        let c = IdClaims::from_json(payload.as_object().unwrap());
-        assert_eq!(c.get("exp"), Some("1700000000"));
-        assert_eq!(c.get("groups_direct"), None);
+        let c = IdClaims::of([
+            ("project_id", "1002"),
+            ("project_path", "fork/checkout"),
+            ("job_project_id", "42"),
+            ("job_project_path", "shop/checkout"),
+            ("ref", "feature"),
+            ("pipeline_id", "31"),
+            ("job_id", "77"),
+            ("sha", "abc"),
+        ]);
         let job = c.job().unwrap();
         assert_eq!(
             (job.project_id, job.project_path.as_str()),

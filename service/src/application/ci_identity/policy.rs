@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::claims::IdClaims;
-use crate::application::config_file::Glob;
+use crate::application::config_file::{Glob, glob_matches};
 use crate::application::identity::{Grant, Role};
 
 /// One trust policy.
@@ -60,10 +60,10 @@ impl std::fmt::Display for PolicyMiss {
 
 impl TrustPolicy {
     /// `Ok` when every claim the policy lists matches one of its patterns.
-    pub fn check(&self, claims: &IdClaims) -> Result<(), PolicyMiss> {
+    pub fn check(&self, claims: &IdClaims<'_>) -> Result<(), PolicyMiss> {
         for (name, wanted) in &self.claims {
             let got = claims.get(name);
-            let hit = got.is_some_and(|v| wanted.iter().any(|p| Glob::new(p.as_str()).matches(v)));
+            let hit = got.is_some_and(|v| wanted.iter().any(|p| glob_matches(p, v)));
             if !hit {
                 return Err(PolicyMiss {
                     policy: self.name.clone(),
@@ -89,7 +89,10 @@ impl TrustPolicy {
 
 /// The grants of every policy that admits `claims`, or why none does (one miss per
 /// policy, in file order).
-pub fn admit(policies: &[TrustPolicy], claims: &IdClaims) -> Result<Vec<Grant>, Vec<PolicyMiss>> {
+pub fn admit(
+    policies: &[TrustPolicy],
+    claims: &IdClaims<'_>,
+) -> Result<Vec<Grant>, Vec<PolicyMiss>> {
     let mut grants = Vec::new();
     let mut misses = Vec::new();
     for p in policies {
@@ -123,13 +126,8 @@ mod tests {
         }
     }
 
-    fn claims(pairs: &[(&str, &str)]) -> IdClaims {
-        IdClaims(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+    fn claims<'a>(pairs: &[(&'a str, &'a str)]) -> IdClaims<'a> {
+        IdClaims::of(pairs.iter().copied())
     }
 
     #[test]

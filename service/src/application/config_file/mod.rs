@@ -8,4 +8,4 @@ pub mod glob;
 pub mod walk;
 
 pub use error::{ConfigError, ConfigErrors};
-pub use glob::Glob;
+pub use glob::{Glob, glob_matches};
