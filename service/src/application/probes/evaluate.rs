@@ -15,6 +15,7 @@ use futures::future::BoxFuture;
 use super::error::ProbeError;
 use super::http::{HttpProbe, HttpProbeError, HttpSample, LatencyWindow};
 use super::prometheus::PrometheusClient;
+use super::timer;
 
 /// Samples an HTTP check takes for one judgement outside the `during` phase.
 const HTTP_SAMPLES_PER_JUDGEMENT: usize = 3;
@@ -208,9 +209,12 @@ impl CheckProbe {
                 let mut values = Vec::with_capacity(n);
                 let mut failed = 0;
                 let mut last_error = None;
+                // Start to start, as the HTTP baseline and the monitor while faults are
+                // active: a slow query does not stretch the baseline.
+                let start = tokio::time::Instant::now();
                 for i in 0..n {
                     if i > 0 {
-                        tokio::time::sleep(every).await;
+                        timer::sleep_until(start + every * i as u32).await;
                     }
                     let v = client.instant(query).await.map_err(Unmeasured::from);
                     self.samples.push(v.as_ref().ok().copied());
@@ -244,7 +248,7 @@ impl CheckProbe {
                 let start = tokio::time::Instant::now();
                 for i in 0..n {
                     if i > 0 {
-                        tokio::time::sleep_until(start + every * i as u32).await;
+                        timer::sleep_until(start + every * i as u32).await;
                     }
                     let s = probe.sample().await;
                     self.samples.push(latency(&s));
@@ -283,7 +287,7 @@ impl CheckProbe {
                 let start = tokio::time::Instant::now();
                 for i in 0..HTTP_SAMPLES_PER_JUDGEMENT {
                     if i > 0 {
-                        tokio::time::sleep_until(start + *every * i as u32).await;
+                        timer::sleep_until(start + *every * i as u32).await;
                     }
                     window.push(probe.sample().await);
                 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod evaluate;
 pub mod http;
 pub mod prometheus;
+pub mod timer;
 
 pub use error::ProbeError;
 pub use evaluate::{CheckProbe, CheckSetupError, Evaluation};
