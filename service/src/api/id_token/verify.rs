@@ -1,8 +1,9 @@
 //! Verifying one ID token: the header's `alg` and `kid` first (RS256 only, so neither
 //! `alg: none` nor an HS256 token keyed with the public key gets near a key), the
-//! signature with the issuer's key for that `kid`, then `iss`, `aud`, `exp`, `nbf` and
-//! `iat` with the configured leeway, then the trust policies. The claims a refusal shows
-//! are read only after the signature verified, except where the answer says so.
+//! signature with the issuer's key for that `kid`, then (from the payload, decoded only
+//! now) `exp`, `nbf` and `iat` with the configured leeway, `iss` and `aud`, then the
+//! trust policies. The claims a refusal shows are read only after the signature
+//! verified, except where the answer says so.
 
 use jsonwebtoken::Algorithm;
 
