@@ -81,13 +81,8 @@ impl IdTokens {
 /// Who a refused ID token is in the audit log: a `ci_job` named by the job its payload
 /// *claims* (unverified, so only in the name, never as the actor's project or ref).
 pub fn unverified_actor(token: &str) -> Actor {
-    let claims = token::peek(token, 1).unwrap_or_default();
-    let claim = |k: &str| match claims.get(k) {
-        Some(serde_json::Value::String(s)) => Some(s.clone()),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    let name = match (claim("project_path"), claim("job_id")) {
+    let [project, job] = token::unverified_claims(token, ["project_path", "job_id"]);
+    let name = match (project, job) {
         (Some(p), Some(j)) => format!("unverified ID token claiming {p} job {j}"),
         (Some(p), None) => format!("unverified ID token claiming {p}"),
         _ => "unverified ID token".to_string(),

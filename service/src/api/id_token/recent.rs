@@ -8,9 +8,8 @@ use std::sync::Mutex;
 
 use faultline_exporter::IdTokenMetrics;
 use serde::Serialize;
-use serde_json::Value;
 
-use super::token::peek;
+use super::token::unverified_claims;
 use crate::application::ci_identity::Refusal;
 use crate::application::identity::CiJob;
 
@@ -60,22 +59,9 @@ impl Refusals {
 
     /// Logs, counts and keeps `refusal` of `token`, with the claims it carries.
     pub fn record(&self, refusal: &Refusal, token: &str) {
-        let claims = peek(token, 1).unwrap_or_default();
-        let claim = |k: &str| {
-            claims.get(k).and_then(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-        };
         self.keep(
             refusal,
-            [
-                claim("project_path"),
-                claim("ref"),
-                claim("pipeline_id"),
-                claim("job_id"),
-            ],
+            unverified_claims(token, ["project_path", "ref", "pipeline_id", "job_id"]),
         );
     }
 

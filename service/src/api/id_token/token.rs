@@ -92,15 +92,29 @@ impl<'t> Parts<'t> {
     }
 }
 
-/// One part of a JWT, decoded as a JSON object, without verifying anything: what a
-/// refusal shows of a token that was not verified.
-pub(super) fn peek(token: &str, part: usize) -> Option<Map<String, Value>> {
+/// One part of a JWT, decoded as a JSON object, without verifying anything.
+fn peek(token: &str, part: usize) -> Option<Map<String, Value>> {
     let text = token.split('.').nth(part)?;
     let bytes = URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()?;
     match serde_json::from_slice(&bytes).ok()? {
         Value::Object(m) => Some(m),
         _ => None,
     }
+}
+
+/// The string or number claims `names` a token's payload holds, read without verifying
+/// anything: what a refusal shows of a token that did not verify (so claims, not facts).
+/// Read from any JSON object, even one the checks would call malformed.
+pub(super) fn unverified_claims<const N: usize>(
+    token: &str,
+    names: [&str; N],
+) -> [Option<String>; N] {
+    let payload = peek(token, 1).unwrap_or_default();
+    names.map(|name| match payload.get(name) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
 }
 
 /// One claim's value as the checks read it.
@@ -299,6 +313,15 @@ mod tests {
         let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
         assert_eq!(peek(&format!("{h}.e30."), 0).unwrap()["alg"], "none");
         assert!(peek("!!.e30.", 0).is_none());
+        let unsigned = format!(
+            "{h}.{}.",
+            b64(&serde_json::json!({"job_id": 7, "ref": "main", "aud": 1}))
+        );
+        assert_eq!(
+            unverified_claims(&unsigned, ["job_id", "ref", "sha"]),
+            [Some("7".into()), Some("main".into()), None]
+        );
+        assert_eq!(unverified_claims("!!.!!.", ["ref"]), [None]);
     }
 
     #[test]
