@@ -12,8 +12,8 @@
 //! - `c`: a rule matches a catalog experiment (with `guard.dryRun` and template values)
 //!   while the emergency stop is engaged ("refused"): `a` without the UUID, plus the
 //!   experiment's row read, template rendering, spec parse and validation, and the halt
-//!   read. Nothing runs: a matched dry run would still create and store a run, so the
-//!   stop is what keeps this row pure intake.
+//!   read. Nothing runs: the stop refuses the delivery (as `guard.dryRun` would, a check
+//!   later), so this row is pure intake.
 //! - `d`: `c` with a unique UUID, so the delivery is recorded before the refusal and its
 //!   answer after: an INSERT and an UPDATE, `synchronous=FULL`, group-committed with
 //!   whatever other deliveries wait at the same time (`store/deliveries.rs`).

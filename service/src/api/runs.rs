@@ -69,7 +69,9 @@ pub(super) fn start_error(e: LiveError) -> ApiError {
         LiveError::ShuttingDown | LiveError::Halted(_) => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
         }
-        LiveError::OutsideWindow(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+        LiveError::OutsideWindow(_) | LiveError::DryRun(_) => {
+            ApiError::new(StatusCode::CONFLICT, e.to_string())
+        }
         other => ApiError::internal("creating the run", &other),
     }
 }

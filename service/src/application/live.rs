@@ -47,6 +47,9 @@ pub enum LiveError {
     /// The emergency stop could not be read; refusing is the safe side.
     #[error("cannot read the emergency stop; refusing to start runs")]
     HaltUnknown(#[source] crate::application::ports::StoreError),
+    /// The experiment says `guard.dryRun`: it injects nothing, so no run starts.
+    #[error("experiment {0} is a dry run (guard.dryRun: true): it injects nothing, so no run was started; POST it to /api/v1/runs or use `faultline run --dry-run` for its plan")]
+    DryRun(String),
 }
 
 struct Live {
@@ -172,6 +175,11 @@ impl LiveRuns {
         let actor = attempt.actor.clone();
         if self.closed.load(Ordering::SeqCst) {
             return Err(LiveError::ShuttingDown);
+        }
+        // A dry run asked for through the API is answered with its plan before it gets
+        // here; a webhook, a schedule or a catalog run of one would otherwise inject.
+        if exp.spec.guard.dry_run {
+            return Err(LiveError::DryRun(exp.metadata.name.clone()));
         }
         if let Some(h) = self.store.halted().map_err(LiveError::HaltUnknown)? {
             return Err(LiveError::Halted(h));

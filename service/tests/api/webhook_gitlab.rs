@@ -789,3 +789,75 @@ async fn a_ci_job_reports_to_its_own_pipeline_and_a_dry_run_previews_on_the_merg
     assert_eq!(s.store.list_runs(10).unwrap().len(), 1);
     assert!(r.gitlab.problems().is_empty(), "{:?}", r.gitlab.problems());
 }
+
+/// An experiment marked `guard.dryRun` injects nothing, whoever starts it: a webhook
+/// that matches it starts no run and says why, and so does running it from the catalog.
+/// (The API's `POST /api/v1/runs` answers a dry run with its plan: `api::dry_run_*`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_experiment_starts_no_run_from_a_webhook_or_the_catalog() {
+    let r = rig().await;
+    let s = &r.server;
+    let pid = r.target.0.id();
+    let res = client()
+        .delete(s.url("/api/v1/experiments/mr-pause"))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let dry = experiment("mr-dry", pid, &format!("http://127.0.0.1:{}/", r.web_port), "5s")
+        .replace("  steps:", "  guard: { dryRun: true }\n  steps:");
+    let res = client()
+        .post(s.url("/api/v1/experiments"))
+        .bearer_auth(OPERATOR)
+        .body(dry)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    let res = deliver(
+        s,
+        "Pipeline Hook",
+        Some(SECRET_ORG),
+        Some("uuid-dry-1"),
+        serde_json::to_vec(&fixture("pipeline")).unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let body: Value = res.json().await.unwrap();
+    let refused = &body["refused"][0];
+    assert_eq!(refused["experiment"], "mr-dry", "{body:#}");
+    assert!(
+        refused["error"].as_str().unwrap().contains("dry run (guard.dryRun: true)"),
+        "{body:#}"
+    );
+
+    let res = client()
+        .post(s.url("/api/v1/experiments/mr-dry/runs"))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("injects nothing"));
+
+    // Nothing was injected: the target never stopped, and no run exists.
+    let watched = Instant::now();
+    while watched.elapsed() < Duration::from_millis(1500) {
+        assert_ne!(proc_state(pid), 'T', "a dry-run experiment paused its target");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let runs: Value = viewer_json(s.url("/api/v1/runs")).await;
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(0), "{runs:#}");
+    let audit: Value = client()
+        .get(s.url("/api/v1/audit?action=run.start&outcome=refused"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["records"].as_array().map(Vec::len), Some(2), "{audit:#}");
+}
