@@ -554,10 +554,13 @@ NOTES = """
   the agent) and -> the run's `error: replica lost` verdict read through another replica.
   20 trials (5 with `--quick`).
 - **P13** `service/benches/replicas_intake.rs`: GitLab Pipeline Hooks with unique uuids,
-  each matched into a dry-run catalog experiment, so every delivery is recorded
-  (deduplicated by uuid) and starts a run; wrk, 24 connections, 3 s, to one `serve` on
-  SQLite and then split over three `serve` replicas on one PostgreSQL 15, alternating, 3
-  repeats. The ratio is per repeat; the replicas' p99 is the worst replica's. The p99
+  each matched into a catalog experiment whose one step waits 100 ms (`suspend`: no
+  fault, whose pauses would overlap on a shared target across hundreds of concurrent
+  runs), so every delivery is recorded (deduplicated by uuid) and starts a run, driven
+  to its end; wrk, 24
+  connections, 3 s, to one `serve` on SQLite and then split over three `serve` replicas
+  on one PostgreSQL 15, alternating, 3 repeats, each load started once the machine is
+  quiet again (the runs the previous load started have ended). The ratio is per repeat; the replicas' p99 is the worst replica's. The p99
   goal is judged on a paced load (40 deliveries a second on schedule, open loop, round
   robin over the replicas), since at saturation every request waits behind the 24 in
   flight and the p99 measures that queue. The

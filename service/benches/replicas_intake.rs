@@ -2,8 +2,8 @@
 //! PostgreSQL 15 against one replica on SQLite, side by side in the same run. Each request
 //! is GitLab's documented Pipeline Hook (`tests/fixtures/gitlab/pipeline.json`) with the
 //! project's secret and a unique `X-Gitlab-Event-UUID`; a rule matches it into the catalog
-//! experiment `bench-dry` (`guard.dryRun`), so every delivery is recorded (deduplicated
-//! by its uuid) and starts a run, stored and driven to its end. The issue's goals: the
+//! experiment `bench-wait` (one step waiting 100 ms), so every delivery is recorded
+//! (deduplicated by its uuid) and starts a run, stored and driven to its end. The issue's goals: the
 //! three replicas record at least 2x the deliveries per second of the single SQLite one,
 //! with p99 under 10 ms.
 //!
@@ -26,7 +26,7 @@ use std::process::{Command, Stdio};
 
 use faultline_test_support::bench::report;
 use faultline_test_support::peers::start_postgres;
-use faultline_test_support::{Proc, sleeper};
+use faultline_test_support::Proc;
 
 const SECRET: &str = "bench-webhook-secret-0001";
 const TOKEN: &str = "bench-operator-token-0123";
@@ -47,13 +47,13 @@ rules:
     experiments: ["bench-*"]
 "#;
 
-/// A dry run pausing a `sleep` nobody else cares about: stored, planned, ended, nothing
-/// injected.
-fn experiment(pid: u32) -> String {
-    format!(
-        "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: {{ name: bench-dry }}\nspec:\n  target: {{ local: {{ pid: {pid} }} }}\n  guard: {{ dryRun: true }}\n  steps:\n    - processPause: {{}}\n      duration: 100ms\n"
-    )
-}
+/// A run whose one step waits 100 ms (`suspend`): stored, driven through its states to
+/// `passed`, every transition persisted, nothing injected. A fault would need a target,
+/// and one target shared by the hundreds of runs a load starts at once sees their pauses
+/// overlap: one run's resume undoes another's pause, whose check then spins until it gives
+/// up, so the store that starts runs fastest would pay the most for it. (A `guard.dryRun`
+/// experiment starts no run from a webhook at all.)
+const EXPERIMENT: &str = "apiVersion: faultline.dev/v1alpha1\nkind: Experiment\nmetadata: { name: bench-wait }\nspec:\n  steps:\n    - suspend: 100ms\n";
 
 /// The wrk script: the Pipeline Hook with a unique uuid per request, and a count of
 /// answers other than 2xx (socket errors included): 201 with the run started.
@@ -239,11 +239,10 @@ fn main() {
     };
     let url = pg.create_database("p13");
     let dir = tempfile::tempdir().unwrap();
-    let target = sleeper();
     std::fs::create_dir_all(dir.path().join("experiments")).unwrap();
     std::fs::write(
-        dir.path().join("experiments/bench-dry.yaml"),
-        experiment(target.0.id()),
+        dir.path().join("experiments/bench-wait.yaml"),
+        EXPERIMENT,
     )
     .unwrap();
     std::fs::write(dir.path().join("gitlab.yaml"), GITLAB).unwrap();
@@ -264,10 +263,12 @@ fn main() {
     paced(&[&single], &body);
     paced(&replica_refs, &body);
 
-    // Paced first: after a saturating load each service still drives the hundreds of runs
-    // it started, and a paced request would wait behind them. A second between loads lets
-    // the runs a paced load started end.
-    let settle = || std::thread::sleep(std::time::Duration::from_secs(1));
+    // Each measurement starts on a quiet machine: a load leaves behind the runs it
+    // started (hundreds after a saturating one, each a few hundred ms long), and whichever
+    // store is measured next would share the cores with their end.
+    let settle = || {
+        faultline_test_support::bench::wait_quiet(0.15, std::time::Duration::from_secs(30));
+    };
     let (mut s_paced, mut p_paced) = (Vec::new(), Vec::new());
     for rep in 0..report::reps(3, 1) {
         settle();
@@ -281,13 +282,17 @@ fn main() {
         p_paced.push(p);
     }
 
+    settle();
     drive(&[&single], &script, &body);
+    settle();
     drive(&replica_refs, &script, &body);
 
     let (mut s_rps, mut s_p99, mut p_rps, mut p_p99, mut ratio) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for rep in 0..report::reps(3, 1) {
+        settle();
         let s = drive(&[&single], &script, &body);
+        settle();
         let p = drive(&replica_refs, &script, &body);
         assert_eq!(
             (s.not_2xx, p.not_2xx),

@@ -323,6 +323,39 @@ async fn a_replica_hears_of_events_another_replica_records() {
     );
 }
 
+/// Appends racing for one run (a run's driver and an abort, say) each take their own
+/// seqs, with no gap: the seq comes from the run's row, read once the append holds it.
+/// A run whose events an older faultline appended (the row's count behind) goes on after
+/// them.
+#[test]
+fn appends_racing_for_one_run_get_one_seq_each() {
+    let Some((pg, url)) = database("append_race") else {
+        return;
+    };
+    let a = pg_store(&url, "replica-a", TTL);
+    a.create_run_from("r1", "exp", "{}", None).unwrap();
+    let mut seqs: Vec<u64> = std::thread::scope(|s| {
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let a = &a;
+                s.spawn(move || {
+                    (0..25)
+                        .map(|i| a.record("r1", &note(&format!("w{w} e{i}"))).unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        writers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    });
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=100).collect::<Vec<u64>>());
+    let stored: Vec<u64> = a.events("r1").unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(stored, (1..=100).collect::<Vec<u64>>());
+
+    pg.psql("append_race", "UPDATE runs SET last_seq = 90 WHERE id = 'r1'");
+    assert_eq!(a.record("r1", &note("after an older faultline")).unwrap(), 101);
+}
+
 /// The heartbeat keeps a live replica's lease: past several TTLs, nobody can adopt its run.
 #[test]
 fn a_live_replicas_heartbeat_keeps_its_runs() {

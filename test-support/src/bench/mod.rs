@@ -6,4 +6,4 @@ pub mod procfs;
 pub mod report;
 
 pub use measure::{Measured, PSS_EVERY, SAMPLE_EVERY, measure, mib, percentile};
-pub use procfs::{measured_exe, rollup_kib, status_kib};
+pub use procfs::{measured_exe, rollup_kib, status_kib, wait_quiet};

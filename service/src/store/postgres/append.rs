@@ -1,6 +1,6 @@
 //! Writing to a run: the fence every write passes (this replica must still own the run,
-//! at the generation it took it at) and the event append, which a retried call makes
-//! once even when the answer to its COMMIT was lost.
+//! at the generation it took it at) and the event append, one statement that a retried
+//! call makes once even when its answer was lost.
 
 use std::sync::Mutex;
 
@@ -50,104 +50,209 @@ pub(super) async fn fence(
     state(run, row.get(0))
 }
 
-/// What a try at appending sent with its COMMIT: if the connection broke before the
-/// answer, the next try reads the first event back to learn whether it landed.
+/// The statement that appends a batch of events to a run, moving its state with them,
+/// in one round trip. `moved` updates the run's row only while this replica owns the run
+/// at its generation and, for a state change, the stored state may go there; updating
+/// locks the row and re-reads it once granted, so the row's `last_seq` is the newest
+/// whoever appended last, and the events take the seqs after it. (A statement reading
+/// `MAX(seq)` would read its snapshot from before the lock was granted.) `GREATEST` covers
+/// a run whose events an older faultline appended without counting them on the row.
+/// Before this was one statement, an append was six round trips (BEGIN, a locking read,
+/// the next seq, the insert, NOTIFY, COMMIT), most of what the replicas asked of the
+/// database. No row back: nothing was written, and [`refusal`] says why.
+const APPEND: &str = "WITH moved AS (
+        UPDATE runs SET last_seq = last_seq + cardinality($9::text[]),
+            state = COALESCE($4, state),
+            reason = CASE WHEN $4::text IS NULL THEN reason ELSE $6 END,
+            finished_at = CASE WHEN $4::text IS NULL THEN finished_at ELSE $7 END
+        WHERE id = $1 AND owner = $2 AND ($3::bigint IS NULL OR generation = $3)
+          AND ($4::text IS NULL OR state = ANY($5::text[]))
+        RETURNING last_seq - cardinality($9::text[]) AS seq
+    ), first AS (
+        SELECT GREATEST(moved.seq,
+                        (SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = $1)) AS seq
+        FROM moved
+    ), added AS (
+        INSERT INTO events (run_id, seq, at, body)
+        SELECT $1, first.seq + e.n, $8, e.body
+        FROM first, unnest($9::text[]) WITH ORDINALITY AS e(body, n)
+    )
+    SELECT first.seq + cardinality($9::text[]),
+           (SELECT count(*) FROM (SELECT pg_notify($10, $1)
+                                  WHERE cardinality($9::text[]) > 0) n)
+    FROM first";
+
+/// Why a fenced write to run `run` wrote nothing: no such run, another replica's (or a
+/// later generation's) lease, or else the state change `to` the stored state forbids.
+pub(super) async fn refusal(
+    inner: &Inner,
+    client: &impl GenericClient,
+    run: &str,
+    generation: Option<i64>,
+    to: Option<RunState>,
+) -> StoreError {
+    let row = client
+        .query_opt_cached(
+            "SELECT state, owner, generation FROM runs WHERE id = $1",
+            &[&run],
+        )
+        .await;
+    let row = match row {
+        Ok(Some(row)) => row,
+        Ok(None) => return StoreError::NoSuchRun(run.to_string()),
+        Err(e) => return pg("read run")(e),
+    };
+    let (owner, stored): (&str, i64) = (row.get(1), row.get(2));
+    if owner != inner.replica || generation.is_some_and(|g| g != stored) {
+        return StoreError::LeaseLost {
+            run: run.to_string(),
+        };
+    }
+    match (state(run, row.get(0)), to) {
+        (Ok(from), Some(to)) => StoreError::IllegalTransition {
+            run: run.to_string(),
+            from,
+            to,
+        },
+        (Err(e), _) => e,
+        // Owner and generation match now, and nothing else could refuse: the run changed
+        // hands and back between the write and this read. Not this write's to claim.
+        (Ok(_), None) => StoreError::LeaseLost {
+            run: run.to_string(),
+        },
+    }
+}
+
+/// The state changes among a batch's events, checked against each other: the states the
+/// run may be in for the first one to be legal, and where the last one leaves it.
+struct Move<'e> {
+    from: Vec<&'static str>,
+    first: RunState,
+    to: RunState,
+    reason: &'e str,
+}
+
+fn moves<'e>(run: &str, events: &'e [RunEvent]) -> Result<Option<Move<'e>>, StoreError> {
+    let mut found: Option<Move<'e>> = None;
+    for event in events {
+        let RunEvent::StateChanged { to, reason } = event else {
+            continue;
+        };
+        match &mut found {
+            None => {
+                found = Some(Move {
+                    from: RunState::ALL
+                        .into_iter()
+                        .filter(|s| s.can_go(*to))
+                        .map(RunState::as_str)
+                        .collect(),
+                    first: *to,
+                    to: *to,
+                    reason,
+                });
+            }
+            Some(m) if m.to.can_go(*to) => {
+                m.to = *to;
+                m.reason = reason;
+            }
+            Some(m) => {
+                return Err(StoreError::IllegalTransition {
+                    run: run.to_string(),
+                    from: m.to,
+                    to: *to,
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// What a try at appending sent: if the connection broke before the answer, the next try
+/// reads the first event back to learn whether it landed. Its time has nanoseconds, so
+/// time and body together name one append.
 #[derive(Debug, Clone)]
 pub(super) struct Sent {
-    first_seq: i64,
-    last_seq: i64,
     at: String,
     first_body: String,
+    count: i64,
     ended: bool,
 }
 
-/// Appends `events` to run `run`'s log in one fenced transaction. `sent` is shared by the
-/// tries of one call (see `PgStore::call`): a COMMIT whose answer was lost may have been
-/// applied, and appending again would log the events twice (or refuse a second terminal
-/// state), so a retry first checks whether the previous try's first event is stored —
-/// same seq, time and body — and if so answers as that try would have.
+/// Appends `events` to run `run`'s log in one fenced statement. `sent` is shared by the
+/// tries of one call (see `PgStore::call`): a statement whose answer was lost may have
+/// been applied, and appending again would log the events twice (or refuse a second
+/// terminal state), so a retry first checks whether the previous try's first event is
+/// stored — same time and body — and if so answers as that try would have.
 pub(super) async fn record_all(
     inner: &Inner,
     run: &str,
     events: &[RunEvent],
     sent: &Mutex<Option<Sent>>,
 ) -> Result<u64, StoreError> {
-    let mut client = inner.client().await?;
-    // Kept until a later COMMIT replaces it: a try that fails before it reads again.
+    let moving = moves(run, events)?;
+    let client = inner.client().await?;
+    // Kept until a later try replaces it: a try that fails before it reads again.
     let previous = sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
     if let Some(s) = previous {
         let landed = client
             .query_opt_cached(
-                "SELECT 1 FROM events WHERE run_id = $1 AND seq = $2 AND at = $3 AND body = $4",
-                &[&run, &s.first_seq, &s.at, &s.first_body],
+                "SELECT seq FROM events WHERE run_id = $1 AND at = $2 AND body = $3",
+                &[&run, &s.at, &s.first_body],
             )
             .await
-            .map_err(pg("read back event"))?
-            .is_some();
-        if landed {
+            .map_err(pg("read back event"))?;
+        if let Some(row) = landed {
             if s.ended {
                 inner.held().remove(run);
             }
-            return Ok(s.last_seq.unsigned_abs());
+            let first: i64 = row.get(0);
+            return Ok((first + s.count - 1).unsigned_abs());
         }
     }
-    let tx = client.transaction().await.map_err(pg("begin"))?;
-    let mut from = fence(inner, &tx, run).await?;
-    let mut seq: i64 = tx
-        .query_one_cached(
-            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = $1",
-            &[&run],
-        )
-        .await
-        .map_err(pg("next event seq"))?
-        .get(0);
+    let bodies: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string(e).expect("RunEvent serialises"))
+        .collect();
+    let ended = moving.as_ref().is_some_and(|m| m.to.is_terminal());
+    let generation = inner.held().get(run).copied();
+    let (to, from, reason) = match &moving {
+        Some(m) => (Some(m.to.as_str()), m.from.clone(), Some(m.reason)),
+        None => (None, Vec::new(), None),
+    };
     let now = Utc::now().to_rfc3339();
-    let insert = tx
-        .prepare_cached("INSERT INTO events (run_id, seq, at, body) VALUES ($1, $2, $3, $4)")
-        .await
-        .map_err(pg("insert event"))?;
-    for event in events {
-        if let RunEvent::StateChanged { to, reason } = event {
-            if !from.can_go(*to) {
-                return Err(StoreError::IllegalTransition {
-                    run: run.to_string(),
-                    from,
-                    to: *to,
-                });
-            }
-            let finished = to.is_terminal().then(|| now.clone());
-            tx.execute_cached(
-                "UPDATE runs SET state = $2, reason = $3, finished_at = $4 WHERE id = $1",
-                &[&run, &to.as_str(), reason, &finished],
-            )
-            .await
-            .map_err(pg("update run state"))?;
-            from = *to;
-        }
-        seq += 1;
-        let body = serde_json::to_string(event).expect("RunEvent serialises");
-        tx.execute(&insert, &[&run, &seq, &now, &body])
-            .await
-            .map_err(pg("insert event"))?;
-    }
-    if !events.is_empty() {
-        // Live views on every replica wake on this instead of polling (sent at commit).
-        tx.execute_cached("SELECT pg_notify($1, $2)", &[&super::listen::CHANNEL, &run])
-            .await
-            .map_err(pg("notify event"))?;
-    }
-    if let Some(first) = events.first() {
+    let finished = ended.then(|| now.clone());
+    if let Some(first) = bodies.first() {
         *sent.lock().unwrap_or_else(|p| p.into_inner()) = Some(Sent {
-            first_seq: seq - i64::try_from(events.len()).unwrap_or(i64::MAX) + 1,
-            last_seq: seq,
             at: now.clone(),
-            first_body: serde_json::to_string(first).expect("RunEvent serialises"),
-            ended: from.is_terminal(),
+            first_body: first.clone(),
+            count: i64::try_from(bodies.len()).unwrap_or(i64::MAX),
+            ended,
         });
     }
-    tx.commit().await.map_err(pg("commit event"))?;
-    if from.is_terminal() {
+    let row = client
+        .query_opt_cached(
+            APPEND,
+            &[
+                &run,
+                &inner.replica,
+                &generation,
+                &to,
+                &from,
+                &reason,
+                &finished,
+                &now,
+                &bodies,
+                &super::listen::CHANNEL,
+            ],
+        )
+        .await
+        .map_err(pg("append events"))?;
+    let Some(row) = row else {
+        return Err(refusal(inner, &client, run, generation, moving.map(|m| m.first)).await);
+    };
+    if ended {
         inner.held().remove(run);
     }
-    Ok(seq.unsigned_abs())
+    let last: i64 = row.get(0);
+    Ok(last.unsigned_abs())
 }

@@ -164,8 +164,15 @@ CREATE TABLE pending_logins (
 CREATE INDEX pending_logins_expires ON pending_logins (expires);
 ";
 
+/// Version 7: each run's last event seq on its row, so an append takes its seqs from the
+/// row it updates (and so locks) in one statement (`append.rs`); filled from the events.
+const V7: &str = "
+ALTER TABLE runs ADD COLUMN last_seq BIGINT NOT NULL DEFAULT 0;
+UPDATE runs SET last_seq = COALESCE((SELECT MAX(seq) FROM events WHERE run_id = runs.id), 0);
+";
+
 /// Each migration, in order; index `n` takes the schema from version `n` to `n + 1`.
-const STEPS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const STEPS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this faultline migrates a database to.
 pub const SCHEMA_VERSION: usize = STEPS.len();
