@@ -219,6 +219,7 @@ impl LiveRuns {
             id.clone(),
             exp,
         )
+        .gitlab(gitlab)
         .on_event(on_event)
         .triggered_by(actor, Some(self.audit.clone()));
         let abort = runner.abort_handle();
@@ -251,7 +252,11 @@ impl LiveRuns {
             for (_, kind) in faults.lock().unwrap_or_else(|p| p.into_inner()).drain() {
                 me.metrics.fault_active(&kind, -1);
             }
-            crate::application::settle::settle(&*me.store, &run).await;
+            // A terminal verdict is one the store holds (the runner takes a state only
+            // once it is persisted); any other means the store missed the end.
+            if !verdict.is_terminal() {
+                crate::application::settle::settle(&*me.store, &run).await;
+            }
             tracing::info!(%run, %verdict, "run finished");
             me.runs().remove(&run);
             me.idle.notify_waiters();

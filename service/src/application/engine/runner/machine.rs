@@ -18,7 +18,7 @@ use super::stop::{RunError, Stop};
 use crate::application::engine::inject::Injector;
 use crate::application::ports::observe::{FnObserver, RunInfo};
 use crate::application::ports::run_store::RunStore;
-use crate::domain::{RunEvent, RunState};
+use crate::domain::{GitlabContext, RunEvent, RunState};
 
 /// A fault this run has started and not yet recovered.
 #[derive(Clone)]
@@ -61,13 +61,10 @@ impl Runner {
         exp: Experiment,
     ) -> Runner {
         let (abort_tx, _) = watch::channel(None);
-        // Observers (annotations, notifications) name the commit and pipeline of a
-        // GitLab-triggered run; the store has them since the run was created.
-        let gitlab = store.run(&run).ok().and_then(|r| r.gitlab);
         let info = RunInfo {
             id: run.clone(),
             experiment: exp.metadata.name.clone(),
-            gitlab,
+            gitlab: None,
         };
         Runner {
             store,
@@ -85,6 +82,14 @@ impl Runner {
             trigger: crate::domain::Actor::system("unattributed"),
             audit: None,
         }
+    }
+
+    /// The GitLab event that triggered the run, named to the observers (annotations,
+    /// notifications): the commit and pipeline of a GitLab-triggered run. The caller has
+    /// it from creating the run, so the run is not read back for it.
+    pub fn gitlab(mut self, gitlab: Option<GitlabContext>) -> Runner {
+        self.info.gitlab = gitlab;
+        self
     }
 
     /// Calls `f` with every event after it is persisted (progress output).
