@@ -105,6 +105,9 @@ pub async fn run_experiment(
     // process between an injection and its journal (a listener registered inside the
     // spawned task would only listen once that task is first polled).
     let signal = termination_signal();
+    // The report's templates are parsed on a spare thread while the run waits on its
+    // probes, not after the verdict, where the user waits for the exit.
+    tokio::task::spawn_blocking(crate::application::report::prepare_html);
     let run = create_run(&*store, exp)?;
     let mut opts = opts;
     if let Some(p) = progress {

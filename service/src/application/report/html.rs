@@ -121,6 +121,35 @@ pub fn timeline_svg(r: &Report) -> String {
         })
 }
 
+/// The report's templates, parsed once per process.
+fn templates() -> &'static Environment<'static> {
+    static TEMPLATES: std::sync::LazyLock<Environment<'static>> = std::sync::LazyLock::new(|| {
+        let mut env = Environment::new();
+        // Timestamps are stored to the nanosecond; a person reads milliseconds.
+        env.add_filter("when", |t: String| {
+            chrono::DateTime::parse_from_rfc3339(&t).map_or(t, |d| {
+                d.with_timezone(&chrono::Utc)
+                    .format("%Y-%m-%d %H:%M:%S%.3f UTC")
+                    .to_string()
+            })
+        });
+        // An `.svg` name would not auto-escape by default; the timeline carries check names.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        env.add_template("report.html", TEMPLATE)
+            .expect("report template parses");
+        env.add_template("timeline.svg", TIMELINE)
+            .expect("timeline template parses");
+        env
+    });
+    &TEMPLATES
+}
+
+/// Parses the report's templates now, so that the first report rendered does not wait for
+/// it: `faultline run` calls this on a spare thread while the run waits on its probes.
+pub fn prepare() {
+    templates();
+}
+
 fn render(r: &Report, template: &str) -> Result<String, minijinja::Error> {
     let t0 = r.started_at;
     let t1 = r
@@ -210,22 +239,7 @@ fn render(r: &Report, template: &str) -> Result<String, minijinja::Error> {
                 .map(|cmp| distribution::plot(&c.check, cmp))
         })
         .collect();
-    let mut env = Environment::new();
-    // Timestamps are stored to the nanosecond; a person reads milliseconds.
-    env.add_filter("when", |t: String| {
-        chrono::DateTime::parse_from_rfc3339(&t).map_or(t, |d| {
-            d.with_timezone(&chrono::Utc)
-                .format("%Y-%m-%d %H:%M:%S%.3f UTC")
-                .to_string()
-        })
-    });
-    // An `.svg` name would not auto-escape by default; the timeline carries check names.
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-    env.add_template("report.html", TEMPLATE)
-        .expect("report template parses");
-    env.add_template("timeline.svg", TIMELINE)
-        .expect("timeline template parses");
-    let tmpl = env
+    let tmpl = templates()
         .get_template(template)
         .expect("report templates are registered");
     tmpl.render(context! {

@@ -10,7 +10,7 @@ mod html;
 mod junit;
 pub(crate) mod model;
 
-pub use html::{timeline_svg, to_html};
+pub use html::{prepare as prepare_html, timeline_svg, to_html};
 pub use junit::to_junit;
 pub use model::{CheckSummary, FaultWindow, Report, Verification};
 
