@@ -24,9 +24,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use faultline_test_support::Proc;
 use faultline_test_support::bench::report;
 use faultline_test_support::peers::start_postgres;
-use faultline_test_support::Proc;
 
 const SECRET: &str = "bench-webhook-secret-0001";
 const TOKEN: &str = "bench-operator-token-0123";
@@ -240,11 +240,7 @@ fn main() {
     let url = pg.create_database("p13");
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("experiments")).unwrap();
-    std::fs::write(
-        dir.path().join("experiments/bench-wait.yaml"),
-        EXPERIMENT,
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("experiments/bench-wait.yaml"), EXPERIMENT).unwrap();
     std::fs::write(dir.path().join("gitlab.yaml"), GITLAB).unwrap();
     std::fs::write(dir.path().join("tokens"), format!("operator:{TOKEN}\n")).unwrap();
     let script: PathBuf = dir.path().join("p13.lua");

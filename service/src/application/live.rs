@@ -48,7 +48,9 @@ pub enum LiveError {
     #[error("cannot read the emergency stop; refusing to start runs")]
     HaltUnknown(#[source] crate::application::ports::StoreError),
     /// The experiment says `guard.dryRun`: it injects nothing, so no run starts.
-    #[error("experiment {0} is a dry run (guard.dryRun: true): it injects nothing, so no run was started; POST it to /api/v1/runs or use `faultline run --dry-run` for its plan")]
+    #[error(
+        "experiment {0} is a dry run (guard.dryRun: true): it injects nothing, so no run was started; POST it to /api/v1/runs or use `faultline run --dry-run` for its plan"
+    )]
     DryRun(String),
 }
 

@@ -805,8 +805,13 @@ async fn a_dry_run_experiment_starts_no_run_from_a_webhook_or_the_catalog() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let dry = experiment("mr-dry", pid, &format!("http://127.0.0.1:{}/", r.web_port), "5s")
-        .replace("  steps:", "  guard: { dryRun: true }\n  steps:");
+    let dry = experiment(
+        "mr-dry",
+        pid,
+        &format!("http://127.0.0.1:{}/", r.web_port),
+        "5s",
+    )
+    .replace("  steps:", "  guard: { dryRun: true }\n  steps:");
     let res = client()
         .post(s.url("/api/v1/experiments"))
         .bearer_auth(OPERATOR)
@@ -829,7 +834,10 @@ async fn a_dry_run_experiment_starts_no_run_from_a_webhook_or_the_catalog() {
     let refused = &body["refused"][0];
     assert_eq!(refused["experiment"], "mr-dry", "{body:#}");
     assert!(
-        refused["error"].as_str().unwrap().contains("dry run (guard.dryRun: true)"),
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("dry run (guard.dryRun: true)"),
         "{body:#}"
     );
 
@@ -845,19 +853,19 @@ async fn a_dry_run_experiment_starts_no_run_from_a_webhook_or_the_catalog() {
     // Nothing was injected: the target never stopped, and no run exists.
     let watched = Instant::now();
     while watched.elapsed() < Duration::from_millis(1500) {
-        assert_ne!(proc_state(pid), 'T', "a dry-run experiment paused its target");
+        assert_ne!(
+            proc_state(pid),
+            'T',
+            "a dry-run experiment paused its target"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let runs: Value = viewer_json(s.url("/api/v1/runs")).await;
     assert_eq!(runs["runs"].as_array().map(Vec::len), Some(0), "{runs:#}");
-    let audit: Value = client()
-        .get(s.url("/api/v1/audit?action=run.start&outcome=refused"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(audit["records"].as_array().map(Vec::len), Some(2), "{audit:#}");
+    let audit = admin_json(s.url("/api/v1/audit?action=run.start&outcome=refused")).await;
+    assert_eq!(
+        audit["records"].as_array().map(Vec::len),
+        Some(2),
+        "{audit:#}"
+    );
 }

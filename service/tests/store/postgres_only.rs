@@ -345,15 +345,24 @@ fn appends_racing_for_one_run_get_one_seq_each() {
                 })
             })
             .collect();
-        writers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+        writers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
     });
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=100).collect::<Vec<u64>>());
     let stored: Vec<u64> = a.events("r1").unwrap().iter().map(|e| e.seq).collect();
     assert_eq!(stored, (1..=100).collect::<Vec<u64>>());
 
-    pg.psql("append_race", "UPDATE runs SET last_seq = 90 WHERE id = 'r1'");
-    assert_eq!(a.record("r1", &note("after an older faultline")).unwrap(), 101);
+    pg.psql(
+        "append_race",
+        "UPDATE runs SET last_seq = 90 WHERE id = 'r1'",
+    );
+    assert_eq!(
+        a.record("r1", &note("after an older faultline")).unwrap(),
+        101
+    );
 }
 
 /// The heartbeat keeps a live replica's lease: past several TTLs, nobody can adopt its run.
