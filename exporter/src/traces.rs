@@ -113,6 +113,9 @@ impl Tracing {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(TracingError::NoRuntime);
         }
+        // OTLP's exporter builds its own reqwest client, which panics without a rustls
+        // provider: a library caller may not have installed one (the binaries do).
+        crate::tls_provider::install();
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
             .with_protocol(Protocol::HttpBinary)

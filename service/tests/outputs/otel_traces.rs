@@ -246,7 +246,8 @@ async fn a_run_is_one_trace_with_a_span_per_state_and_fault_and_survives_a_503()
         opts,
         "run-otel".into(),
         exp,
-    );
+    )
+    .gitlab(Some(gitlab.clone()));
     let verdict = runner.execute().await;
     assert_eq!(verdict, RunState::Passed, "{:?}", store.run("run-otel"));
     export.shutdown().await.expect("spans flushed");
