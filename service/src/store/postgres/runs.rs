@@ -7,13 +7,12 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
-use tokio_postgres::types::ToSql;
 
 use std::sync::{Arc, Mutex};
 
-use super::append::{corrupt, fence, record_all, refusal, state};
+use super::append::{corrupt, fence, fenced_write, record_all, state};
 use super::cached::Cached;
-use super::connect::{Inner, PgStore, pg, uncertain};
+use super::connect::{PgStore, pg, uncertain};
 use crate::application::ports::{RunFilter, RunStore, StoreError, VerdictPoint};
 use crate::domain::{ActiveFault, GitlabContext, RunEvent, RunRow, RunState, StoredEvent};
 
@@ -299,37 +298,4 @@ impl RunStore for PgStore {
                 .collect()
         })
     }
-}
-
-/// Runs `write` (SQL reading `fenced`, with the run as `$1` and `params` from `$4`) in
-/// one statement with the fence: `fenced` has a row, locked, only while this replica owns
-/// run `run` at its generation. One round trip, where a transaction around a locking read
-/// took four.
-async fn fenced_write(
-    inner: &Inner,
-    run: &str,
-    write: &str,
-    params: &[&(dyn ToSql + Sync)],
-    op: &'static str,
-) -> Result<(), StoreError> {
-    let client = inner.client().await?;
-    let generation = inner.held().get(run).copied();
-    let sql = format!(
-        "WITH fenced AS (
-             SELECT 1 FROM runs WHERE id = $1 AND owner = $2
-               AND ($3::bigint IS NULL OR generation = $3) FOR UPDATE
-         ), written AS ({write})
-         SELECT count(*) FROM fenced"
-    );
-    let mut all: Vec<&(dyn ToSql + Sync)> = vec![&run, &inner.replica, &generation];
-    all.extend_from_slice(params);
-    let fenced: i64 = client
-        .query_one_cached(&sql, &all)
-        .await
-        .map_err(pg(op))?
-        .get(0);
-    if fenced == 0 {
-        return Err(refusal(inner, &client, run, generation, None).await);
-    }
-    Ok(())
 }
