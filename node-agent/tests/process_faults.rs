@@ -103,6 +103,34 @@ async fn kill_sends_the_signal_and_leaves_nothing_active() {
 }
 
 #[tokio::test]
+async fn a_sigkill_request_returns_once_its_processes_have_exited() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::open(dir.path()).await.unwrap();
+    for round in 0..5 {
+        // Not reaped until the end: the killed process stays a zombie, which has exited.
+        let s = Proc::sleep();
+        agent
+            .apply(req(
+                &format!("sigkill{round}"),
+                r#"{"processKill":{}}"#,
+                vec![LocalTarget::Pid(s.pid())],
+            ))
+            .await
+            .unwrap();
+        // Read at once, no waiting: the fact-check that follows an apply reads the same.
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", s.pid())).unwrap_or_default();
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next());
+        assert!(
+            matches!(state, None | Some('Z' | 'X')),
+            "round {round}: apply returned while the killed process was still in state {state:?}"
+        );
+    }
+    agent.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn recovering_a_pause_whose_process_died_is_target_gone() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::open(dir.path()).await.unwrap();

@@ -85,7 +85,7 @@ impl Fault for Process {
             .filter(|r| kills(r))
             .flat_map(|r| r.resolved.procs.iter().copied())
             .collect();
-        wait_while(&killed, is_alive).await;
+        wait_gone(&killed).await;
         // Apply checked each freezer already: only which dir is needed here.
         let freezing = recs
             .iter()
@@ -289,6 +289,28 @@ async fn wait_while(procs: &[ProcRef], pending: impl Fn(&ProcRef) -> bool) {
         while pending(p) && started.elapsed() < STOP_TIMEOUT {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
+    }
+}
+
+/// Waits (at most [`STOP_TIMEOUT`] in all) until each SIGKILLed process has exited,
+/// woken by the kernel through a pidfd (`crate::pidfd`); where none can be had (a kernel
+/// before 5.3), by polling `/proc` as for SIGSTOP.
+async fn wait_gone(procs: &[ProcRef]) {
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    for p in procs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // Opened by PID, so `p` is checked alive (same PID, same start time) after
+        // opening: `p` then held that PID since before, and the pidfd is `p`'s.
+        #[cfg(target_os = "linux")]
+        match crate::pidfd::PidFd::open(p.pid) {
+            Ok(Some(fd)) if is_alive(p) => {
+                fd.exited_within(left).await;
+                continue;
+            }
+            Ok(_) => continue,
+            Err(_) => {}
+        }
+        let _ = tokio::time::timeout(left, wait_while(&[*p], is_alive)).await;
     }
 }
 

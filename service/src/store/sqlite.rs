@@ -15,6 +15,10 @@ use crate::application::ports::{RunFilter, StoreError};
 use crate::domain::GitlabContext;
 use crate::domain::{RunEvent, RunRow, RunState, StoredEvent};
 
+/// The runs no process finished, oldest first (index `runs_unfinished`).
+pub(super) const UNFINISHED_RUNS: &str =
+    "SELECT id FROM runs WHERE finished_at IS NULL ORDER BY created_at";
+
 /// The store handle; cheap to share behind an `Arc`.
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
@@ -288,7 +292,7 @@ impl Store {
         let ids: Vec<String> = {
             let conn = self.conn();
             let mut stmt = conn
-                .prepare("SELECT id FROM runs WHERE finished_at IS NULL ORDER BY created_at")
+                .prepare(UNFINISHED_RUNS)
                 .map_err(sql("find interrupted runs"))?;
             let rows = stmt
                 .query_map([], |r| r.get(0))
