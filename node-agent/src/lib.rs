@@ -7,8 +7,8 @@
 //!
 //! Its modules import one way, from the HTTP edge down to plain data: `daemon` -> `agent`
 //! -> `journal`, `protocol` -> `faults` -> `resolve`, `netlink` -> `cgroup`, `netns`,
-//! `mntns`, `kmod`, `pidfd` -> `target`, `error`. Nothing imports upwards, and no two
-//! files import each other.
+//! `mntns`, `kmod` -> `target`, `error`. Nothing imports upwards, and no two files import each
+//! other.
 
 pub mod agent;
 #[cfg(target_os = "linux")]
@@ -29,8 +29,6 @@ pub mod mntns;
 pub mod netlink;
 #[cfg(target_os = "linux")]
 pub mod netns;
-#[cfg(target_os = "linux")]
-pub mod pidfd;
 pub mod protocol;
 #[cfg(target_os = "linux")]
 pub mod resolve;
